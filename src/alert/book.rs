@@ -1,0 +1,335 @@
+//! The book of open alerts: suppression windows and retrospective release.
+//!
+//! A rule raises at most one alert per (rule, user, subject) per suppression window;
+//! later matching events join the open alert's evidence. A retrospective alert (an
+//! access made before its watch-list entry was added) is held until the clock reaches
+//! the moment the entry was added, then raised. An alert is closed, final, when its
+//! window has passed; alerts close in the order they were raised, so a file of closed
+//! alerts reads in time order.
+//!
+//! Sinks see three moments: `raised` (show it to the ACU now), `updated` (more
+//! evidence) and `closed` (final). A live sink publishes on the first two; a file sink
+//! writes on the third.
+
+use super::Alert;
+use crate::detect::RuleId;
+use crate::time::{Span, Timestamp};
+use ahash::AHashMap;
+use compact_str::CompactString;
+use std::collections::{BTreeSet, VecDeque};
+
+/// Receives alerts as the book raises, extends and closes them.
+pub trait AlertSink {
+    /// A new alert: the moment an officer should see it.
+    fn raised(&mut self, _alert: &Alert) {}
+    /// A raised alert gained evidence.
+    fn updated(&mut self, _alert: &Alert) {}
+    /// The alert's window has passed: its evidence is final.
+    fn closed(&mut self, _alert: Alert) {}
+}
+
+/// A sink that keeps closed alerts in order; for replay, tests and benchmarks.
+#[derive(Default, Debug)]
+pub struct CollectClosed(pub Vec<Alert>);
+
+impl AlertSink for CollectClosed {
+    fn closed(&mut self, alert: Alert) {
+        self.0.push(alert);
+    }
+}
+
+/// Where `detected_at` comes from.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DetectClock {
+    /// The event-time clock: a replay raises alerts at the time the events say, so two
+    /// replays of the same input write the same bytes.
+    EventTime,
+    /// The wall clock: the live engine.
+    WallClock,
+}
+
+type SuppressionKey = (RuleId, CompactString, CompactString);
+
+struct OpenAlert {
+    alert: Alert,
+    key: SuppressionKey,
+    window_end: Timestamp,
+    release_at: Timestamp,
+    released: bool,
+}
+
+/// What became of one piece of evidence offered to the book.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// A new alert was raised.
+    Raised,
+    /// A new retrospective alert is held until its release time.
+    Held,
+    /// The evidence joined an open alert.
+    Folded,
+}
+
+/// Open alerts, their suppression windows and their release order.
+pub struct AlertBook {
+    clock: DetectClock,
+    by_key: AHashMap<SuppressionKey, u64>,
+    open: AHashMap<u64, OpenAlert>,
+    /// Held retrospective alerts by (release time, sequence).
+    held: BTreeSet<(Timestamp, u64)>,
+    /// Raised alerts, in raise order, waiting for their window to pass.
+    raised: VecDeque<u64>,
+    next_seq: u64,
+    now: Timestamp,
+}
+
+impl AlertBook {
+    pub fn new(clock: DetectClock) -> AlertBook {
+        AlertBook {
+            clock,
+            by_key: AHashMap::new(),
+            open: AHashMap::new(),
+            held: BTreeSet::new(),
+            raised: VecDeque::new(),
+            next_seq: 0,
+            now: Timestamp(i64::MIN),
+        }
+    }
+
+    /// Alerts raised or held and not yet closed.
+    pub fn open_alerts(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The latest event time the book has been advanced to.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn detected_at(&self, at: Timestamp) -> Timestamp {
+        match self.clock {
+            DetectClock::EventTime => at,
+            DetectClock::WallClock => Timestamp::now(),
+        }
+    }
+
+    /// Moves the event-time clock forward: releases held alerts that are due and
+    /// closes raised alerts whose window has passed.
+    pub fn advance(&mut self, now: Timestamp, sink: &mut dyn AlertSink) {
+        if now <= self.now {
+            return;
+        }
+        self.now = now;
+        while let Some(&(release_at, seq)) = self.held.first() {
+            if release_at > now {
+                break;
+            }
+            self.held.pop_first();
+            self.release(seq, release_at, sink);
+        }
+        while let Some(&seq) = self.raised.front() {
+            let done = self.open.get(&seq).is_none_or(|o| o.window_end <= now);
+            if !done {
+                break;
+            }
+            self.raised.pop_front();
+            self.close(seq, sink);
+        }
+    }
+
+    fn release(&mut self, seq: u64, at: Timestamp, sink: &mut dyn AlertSink) {
+        let detected_at = self.detected_at(at);
+        if let Some(o) = self.open.get_mut(&seq) {
+            o.released = true;
+            o.alert.detected_at = detected_at;
+            sink.raised(&o.alert);
+            self.raised.push_back(seq);
+        }
+    }
+
+    fn close(&mut self, seq: u64, sink: &mut dyn AlertSink) {
+        if let Some(o) = self.open.remove(&seq) {
+            if self.by_key.get(&o.key) == Some(&seq) {
+                self.by_key.remove(&o.key);
+            }
+            sink.closed(o.alert);
+        }
+    }
+
+    /// Offers one piece of evidence. If an alert for (rule, user, subject) is open and
+    /// the event falls inside its window, the event joins its evidence; otherwise
+    /// `make` builds a new alert, raised now or, when `release_at` is later than the
+    /// clock, held until then.
+    #[allow(clippy::too_many_arguments)]
+    pub fn offer(
+        &mut self,
+        rule: RuleId,
+        user_id: &str,
+        subject_key: &str,
+        ts: Timestamp,
+        event_id: &str,
+        window: Span,
+        release_at: Option<Timestamp>,
+        make: impl FnOnce() -> Alert,
+        sink: &mut dyn AlertSink,
+    ) -> Offer {
+        let key: SuppressionKey = (rule, user_id.into(), subject_key.into());
+        if let Some(&seq) = self.by_key.get(&key) {
+            if let Some(o) = self.open.get_mut(&seq) {
+                if ts < o.window_end {
+                    if !o.alert.event_ids.iter().any(|e| e == event_id) {
+                        o.alert.event_ids.push(event_id.into());
+                        if o.released {
+                            sink.updated(&o.alert);
+                        }
+                    }
+                    return Offer::Folded;
+                }
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let mut alert = make();
+        let now = self.now.max(ts);
+        let release_at = release_at.filter(|r| *r > now);
+        let open = OpenAlert {
+            key: key.clone(),
+            window_end: ts + window,
+            release_at: release_at.unwrap_or(now),
+            released: false,
+            alert: {
+                alert.detected_at = self.detected_at(release_at.unwrap_or(now));
+                alert
+            },
+        };
+        self.by_key.insert(key, seq);
+        let release = open.release_at;
+        self.open.insert(seq, open);
+        match release_at {
+            Some(at) => {
+                self.held.insert((at, seq));
+                Offer::Held
+            }
+            None => {
+                self.release(seq, release, sink);
+                Offer::Raised
+            }
+        }
+    }
+
+    /// Ends the run: releases every held alert in order, then closes everything.
+    pub fn finish(&mut self, sink: &mut dyn AlertSink) {
+        while let Some((release_at, seq)) = self.held.pop_first() {
+            self.release(seq, release_at, sink);
+        }
+        while let Some(seq) = self.raised.pop_front() {
+            self.close(seq, sink);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{AlertSubject, Category, Severity};
+    use crate::event::SubjectType;
+    use crate::time::HOUR;
+
+    fn alert(first: &str, ts: i64) -> Alert {
+        Alert {
+            alert_id: first.into(),
+            rule: RuleId::SelfLookup,
+            category: Category::SelfLookup,
+            severity: Severity::Amber,
+            score: 50,
+            event_ts: Timestamp(ts),
+            detected_at: Timestamp(0),
+            user_id: "U1".into(),
+            subject: AlertSubject {
+                subject_type: SubjectType::Person,
+                subject_id: None,
+                subject_name: None,
+                subject_dob: None,
+                subject_postcode: None,
+                subject_vrm: None,
+            },
+            event_ids: vec![first.into()],
+            watchlist: None,
+            reason: String::new(),
+            retrospective: false,
+            system: "PNC".into(),
+            unit: None,
+        }
+    }
+
+    fn offer(book: &mut AlertBook, sink: &mut CollectClosed, id: &str, ts: i64, release: Option<i64>) -> Offer {
+        book.advance(Timestamp(ts), sink);
+        book.offer(
+            RuleId::SelfLookup,
+            "U1",
+            "self",
+            Timestamp(ts),
+            id,
+            Span::hours(24),
+            release.map(Timestamp),
+            || alert(id, ts),
+            sink,
+        )
+    }
+
+    #[test]
+    fn repeats_fold_within_the_window_only() {
+        let mut book = AlertBook::new(DetectClock::EventTime);
+        let mut sink = CollectClosed::default();
+        assert_eq!(offer(&mut book, &mut sink, "e1", 0, None), Offer::Raised);
+        assert_eq!(offer(&mut book, &mut sink, "e2", 23 * HOUR, None), Offer::Folded);
+        assert_eq!(offer(&mut book, &mut sink, "e3", 24 * HOUR, None), Offer::Raised);
+        book.finish(&mut sink);
+        let ids: Vec<Vec<&str>> = sink.0.iter().map(|a| a.event_ids.iter().map(|s| s.as_str()).collect()).collect();
+        assert_eq!(ids, vec![vec!["e1", "e2"], vec!["e3"]]);
+    }
+
+    #[test]
+    fn held_alert_is_raised_at_its_release_time() {
+        let mut book = AlertBook::new(DetectClock::EventTime);
+        let mut sink = CollectClosed::default();
+        assert_eq!(offer(&mut book, &mut sink, "e1", 0, Some(100 * HOUR)), Offer::Held);
+        book.advance(Timestamp(99 * HOUR), &mut sink);
+        assert!(sink.0.is_empty());
+        book.advance(Timestamp(101 * HOUR), &mut sink);
+        assert_eq!(sink.0.len(), 1, "released at 100h and its window long passed");
+        assert_eq!(sink.0[0].detected_at, Timestamp(100 * HOUR));
+    }
+
+    #[test]
+    fn closes_in_raise_order() {
+        let mut book = AlertBook::new(DetectClock::EventTime);
+        let mut sink = CollectClosed::default();
+        book.offer(
+            RuleId::SelfLookup,
+            "U1",
+            "a",
+            Timestamp(0),
+            "e1",
+            Span::hours(24),
+            None,
+            || alert("e1", 0),
+            &mut sink,
+        );
+        book.offer(
+            RuleId::SelfLookup,
+            "U1",
+            "b",
+            Timestamp(1),
+            "e2",
+            Span::hours(1),
+            None,
+            || alert("e2", 1),
+            &mut sink,
+        );
+        book.advance(Timestamp(2 * HOUR), &mut sink);
+        assert!(sink.0.is_empty(), "the second waits for the first");
+        book.advance(Timestamp(25 * HOUR), &mut sink);
+        let firsts: Vec<&str> = sink.0.iter().map(|a| a.event_ids[0].as_str()).collect();
+        assert_eq!(firsts, ["e1", "e2"]);
+    }
+}

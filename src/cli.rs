@@ -1,0 +1,135 @@
+//! The command line: parses arguments, loads configuration and watch lists, and calls
+//! the library. Each subcommand is a short function; the work lives in the modules.
+
+use crate::config::Config;
+use crate::replay::{replay, ReplayOptions};
+use crate::watchlist::{load_dir, WatchLists};
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// accesswatch: alerts on police system look-ups made without a policing purpose.
+#[derive(Parser, Debug)]
+#[command(name = "accesswatch", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Replay access-log files through the rules and write the alerts.
+    Replay {
+        /// Directory of watch-list files (custody.csv, high_profile.csv, ...).
+        #[arg(long)]
+        watchlists: PathBuf,
+        /// Where to write the alerts (JSON Lines).
+        #[arg(long)]
+        alerts: PathBuf,
+        /// Configuration file, read over the built-in defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// A source mapping from the configuration, for inputs not in the canonical format.
+        #[arg(long)]
+        source: Option<String>,
+        /// Where to write unreadable records (default: beside the alerts).
+        #[arg(long)]
+        dead_letters: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Event files: .jsonl or .csv (optionally .gz), merged in event-time order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check a configuration file (and optionally a watch-list directory) and report
+    /// every fault with its file, line and key.
+    CheckConfig {
+        /// Configuration file; without it the built-in defaults are checked.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Also load and check this watch-list directory.
+        #[arg(long)]
+        watchlists: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ACCESSWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Loads the configuration: the file over the defaults, or the defaults.
+pub fn load_config(path: Option<&Path>) -> Result<Config> {
+    match path {
+        None => Ok(Config::defaults()),
+        Some(p) => Config::load(p).map_err(|errors| anyhow::anyhow!("configuration has errors:\n{errors}")),
+    }
+}
+
+/// Loads a watch-list directory, reporting every fault.
+pub fn load_watchlists(dir: &Path) -> Result<WatchLists> {
+    match load_dir(dir) {
+        Ok((lists, report)) => {
+            tracing::info!(%report, "watch lists loaded");
+            Ok(lists)
+        }
+        Err(errors) => {
+            let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            bail!("watch lists have errors:\n{}", text.join("\n"))
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Replay { watchlists, alerts, config, source, dead_letters, quiet, files } => {
+            let config = Arc::new(load_config(config.as_deref())?);
+            let lists = load_watchlists(&watchlists)?;
+            let opts = ReplayOptions { inputs: files, source, alerts, dead_letters, progress: !quiet };
+            let summary = replay(config, lists, &opts).context("replay failed")?;
+            eprint!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig { config, watchlists } => {
+            let cfg = match load_config(config.as_deref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let enabled = crate::detect::RuleId::ALL.iter().filter(|r| cfg.rules.enabled(**r)).count();
+            let name = config.as_deref().map_or("built-in defaults".to_string(), |p| p.display().to_string());
+            println!("{name}: OK ({enabled} rules enabled, {} source mappings)", cfg.sources.len());
+            if let Some(dir) = watchlists {
+                match load_dir(&dir) {
+                    Ok((_, report)) => println!("{}: OK ({report})", dir.display()),
+                    Err(errors) => {
+                        for e in errors {
+                            eprintln!("{e}");
+                        }
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

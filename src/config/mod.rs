@@ -1,0 +1,570 @@
+//! Configuration: the defaults in `config/default.toml` (compiled in), overlaid by the
+//! user's file. Reading is two-phase: [`reader`] walks the TOML and reports every
+//! fault with its file, line and key; this module holds the typed, validated result.
+
+pub mod reader;
+
+pub use reader::{ConfigError, ConfigErrors};
+
+use crate::alert::Severity;
+use crate::detect::RuleId;
+use crate::event::mapping::{FieldFrom, FieldMapping, SourceFormat, SourceMapping, TimeFormat, Zone};
+use crate::event::{Action, Field, SubjectType};
+use crate::time::{Date, Span, Timestamp, DAY};
+use crate::watchlist::{AccountStatus, Relationship, StaffMember};
+use compact_str::CompactString;
+use reader::{Doc, Section};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The configuration shipped with the code: every parameter with its default.
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub input: InputConfig,
+    pub justification: JustificationConfig,
+    pub rules: RulesConfig,
+    /// Source mappings by name.
+    pub sources: BTreeMap<String, Arc<SourceMapping>>,
+}
+
+/// Limits on input records.
+#[derive(Clone, Debug)]
+pub struct InputConfig {
+    /// Records longer than this go to the dead-letter output unread.
+    pub max_record_bytes: usize,
+    /// How much of an over-long record the dead-letter output keeps.
+    pub dead_letter_max_bytes: usize,
+}
+
+/// The "justified" test of spec/rules.md.
+#[derive(Clone, Debug)]
+pub struct JustificationConfig {
+    /// An incident justifies accesses from this long before it was opened.
+    pub before_open: Span,
+    /// ... until this long after it was closed.
+    pub after_close: Span,
+}
+
+/// An exemption from one rule, with an expiry and a reason.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllowEntry {
+    pub users: Vec<CompactString>,
+    pub units: Vec<CompactString>,
+    pub roles: Vec<CompactString>,
+    /// Upper case.
+    pub systems: Vec<CompactString>,
+    /// The first instant the entry no longer applies.
+    pub expires: Timestamp,
+    pub reason: String,
+}
+
+impl AllowEntry {
+    /// Whether the entry exempts this access: not expired, and every list it gives
+    /// names the user, their unit, role or the system.
+    pub fn covers(&self, user_id: &str, staff: Option<&StaffMember>, system: &str, at: Timestamp) -> bool {
+        fn any(list: &[CompactString], value: Option<&str>) -> bool {
+            list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(v)))
+        }
+        at < self.expires
+            && any(&self.users, Some(user_id))
+            && any(&self.units, staff.and_then(|s| s.unit.as_deref()))
+            && any(&self.roles, staff.and_then(|s| s.role.as_deref()))
+            && any(&self.systems, Some(system))
+    }
+}
+
+/// Settings every rule has.
+#[derive(Clone, Debug)]
+pub struct RuleSettings {
+    pub enabled: bool,
+    pub severity: Severity,
+    /// At most one alert per (rule, user, subject) per this window.
+    pub suppression: Span,
+    pub allow: Vec<AllowEntry>,
+}
+
+/// What a non-police organisation or a role may use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Entitlement {
+    /// Upper case; empty means any system.
+    pub systems: Vec<CompactString>,
+    /// Empty means any action.
+    pub actions: Vec<Action>,
+}
+
+impl Entitlement {
+    pub fn allows(&self, system: &str, action: Action) -> bool {
+        (self.systems.is_empty() || self.systems.iter().any(|s| s == system))
+            && (self.actions.is_empty() || self.actions.contains(&action))
+    }
+}
+
+/// Every rule's settings and parameters.
+#[derive(Clone, Debug)]
+pub struct RulesConfig {
+    settings: Vec<RuleSettings>,
+    /// high_profile.uninvolved: how far before `added_at` an entry reaches back.
+    pub high_profile_lookback: Span,
+    /// custody.uninvolved: how long after release a person still counts.
+    pub custody_after_release: Span,
+    /// custody.uninvolved: severity when the access gave no reference at all.
+    pub custody_no_reference_severity: Severity,
+    /// associate.lookup: severity by relationship, overriding the rule's severity.
+    pub associate_severity: BTreeMap<Relationship, Severity>,
+    /// associate.lookup: also treat a person sharing the user's surname and home
+    /// postcode as family.
+    pub associate_family_at_home: bool,
+    /// neighbour.lookup: also alert on the postcode sector, at `neighbour_sector_severity`.
+    pub neighbour_sector: bool,
+    pub neighbour_sector_severity: Severity,
+    /// purpose.missing and neighbour.lookup: the subject types they look at.
+    pub purpose_subject_types: Vec<SubjectType>,
+    /// account.status: statuses that make any access an alert.
+    pub account_statuses: Vec<AccountStatus>,
+    /// account.status: also alert on accounts missing from the staff list.
+    pub account_unknown_users: bool,
+    /// scope.unentitled: per non-police organisation.
+    pub scope_orgs: BTreeMap<String, Entitlement>,
+    /// scope.unentitled: per role.
+    pub scope_roles: BTreeMap<String, Entitlement>,
+    /// scope.unentitled: alert on non-police organisations that have no entitlement.
+    pub scope_unlisted_orgs: bool,
+}
+
+impl RulesConfig {
+    pub fn settings(&self, rule: RuleId) -> &RuleSettings {
+        &self.settings[rule as usize]
+    }
+
+    pub fn enabled(&self, rule: RuleId) -> bool {
+        self.settings[rule as usize].enabled
+    }
+}
+
+impl Config {
+    /// The shipped defaults.
+    pub fn defaults() -> Config {
+        let mut config = Config::empty();
+        // The defaults are part of the program; a fault in them is our bug, and the
+        // `defaults_are_valid` test keeps it from shipping.
+        config.overlay("config/default.toml", DEFAULT_TOML).expect("config/default.toml is valid");
+        config
+    }
+
+    /// Reads `path` over the defaults.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: path.display().to_string(),
+                line: 0,
+                key: String::new(),
+                message: format!("cannot read: {e}"),
+            }])
+        })?;
+        Config::from_toml(&path.display().to_string(), &text)
+    }
+
+    /// Reads configuration text over the defaults; `file` names it in errors.
+    pub fn from_toml(file: &str, text: &str) -> Result<Config, ConfigErrors> {
+        let mut config = Config::defaults();
+        config.overlay(file, text)?;
+        Ok(config)
+    }
+
+    fn empty() -> Config {
+        let setting = |r: RuleId| RuleSettings {
+            enabled: true,
+            severity: r.default_severity(),
+            suppression: Span::hours(24),
+            allow: Vec::new(),
+        };
+        Config {
+            input: InputConfig { max_record_bytes: 65_536, dead_letter_max_bytes: 1 << 20 },
+            justification: JustificationConfig { before_open: Span::hours(1), after_close: Span::days(30) },
+            rules: RulesConfig {
+                settings: RuleId::ALL.into_iter().map(setting).collect(),
+                high_profile_lookback: Span::days(30),
+                custody_after_release: Span::days(7),
+                custody_no_reference_severity: Severity::Red,
+                associate_severity: BTreeMap::new(),
+                associate_family_at_home: true,
+                neighbour_sector: true,
+                neighbour_sector_severity: Severity::Green,
+                purpose_subject_types: vec![SubjectType::Person, SubjectType::Vehicle, SubjectType::Address],
+                account_statuses: vec![AccountStatus::Suspended, AccountStatus::Restricted, AccountStatus::Left],
+                account_unknown_users: false,
+                scope_orgs: BTreeMap::new(),
+                scope_roles: BTreeMap::new(),
+                scope_unlisted_orgs: true,
+            },
+            sources: BTreeMap::new(),
+        }
+    }
+
+    /// Applies one TOML document on top of the current values.
+    fn overlay(&mut self, file: &str, text: &str) -> Result<(), ConfigErrors> {
+        let doc = Doc::new(file, text);
+        let parsed = match toml_edit::Document::parse(text.to_string()) {
+            Ok(p) => p,
+            Err(e) => {
+                doc.error_at(e.span(), "", format!("not valid TOML: {}", e.message()));
+                return doc.into_result();
+            }
+        };
+        let root = Section::root(&doc, parsed.as_table());
+        if let Some(s) = root.table("input") {
+            let mut n = self.input.max_record_bytes as i64;
+            s.int("max_record_bytes", 64..=(64 << 20), &mut n);
+            self.input.max_record_bytes = n as usize;
+            let mut n = self.input.dead_letter_max_bytes as i64;
+            s.int("dead_letter_max_bytes", 64..=(256 << 20), &mut n);
+            self.input.dead_letter_max_bytes = n as usize;
+            s.finish();
+        }
+        if let Some(s) = root.table("justification") {
+            s.span("before_open", &mut self.justification.before_open);
+            s.span("after_close", &mut self.justification.after_close);
+            s.finish();
+        }
+        if let Some(rules) = root.table("rules") {
+            for group in rules.keys() {
+                let Some(g) = rules.table(&group) else { continue };
+                for name in g.keys() {
+                    let id = format!("{group}.{name}");
+                    match (RuleId::parse(&id), g.table(&name)) {
+                        (Some(rule), Some(section)) => {
+                            self.read_rule(rule, &section);
+                            section.finish();
+                        }
+                        (None, _) => g.error(&name, format!("unknown rule `{id}`")),
+                        (Some(_), None) => {}
+                    }
+                }
+            }
+        }
+        if let Some(sources) = root.table("sources") {
+            for name in sources.keys() {
+                if let Some(s) = sources.table(&name) {
+                    if let Some(mapping) = read_source(&name, &s) {
+                        self.sources.insert(name.clone(), Arc::new(mapping));
+                    }
+                    s.finish();
+                }
+            }
+        }
+        root.finish();
+        doc.into_result()
+    }
+
+    fn read_rule(&mut self, rule: RuleId, s: &Section) {
+        let r = &mut self.rules;
+        {
+            let set = &mut r.settings[rule as usize];
+            s.bool("enabled", &mut set.enabled);
+            s.parsed("severity", &mut set.severity, parse_severity);
+            s.span("suppression", &mut set.suppression);
+            if s.has("allow") {
+                set.allow = s.tables("allow").iter().filter_map(read_allow).collect();
+            } else {
+                s.raw("allow");
+            }
+        }
+        match rule {
+            RuleId::HighProfileUninvolved => s.span("lookback", &mut r.high_profile_lookback),
+            RuleId::CustodyUninvolved => {
+                s.span("after_release", &mut r.custody_after_release);
+                s.parsed("severity_no_reference", &mut r.custody_no_reference_severity, parse_severity);
+            }
+            RuleId::AssociateLookup => {
+                s.bool("family_at_home", &mut r.associate_family_at_home);
+                if let Some(t) = s.table("severity_by_relationship") {
+                    for key in t.keys() {
+                        match Relationship::parse(&key) {
+                            Some(rel) => {
+                                let mut sev = Severity::Amber;
+                                t.parsed(&key, &mut sev, parse_severity);
+                                r.associate_severity.insert(rel, sev);
+                            }
+                            None => t.error(
+                                &key,
+                                "unknown relationship (expected family, partner, ex_partner, friend, neighbour, journalist, criminal_associate, other)",
+                            ),
+                        }
+                    }
+                }
+            }
+            RuleId::NeighbourLookup => {
+                s.bool("sector", &mut r.neighbour_sector);
+                s.parsed("sector_severity", &mut r.neighbour_sector_severity, parse_severity);
+            }
+            RuleId::PurposeMissing => {
+                s.parsed_list("subject_types", &mut r.purpose_subject_types, |t| {
+                    SubjectType::parse(t).ok_or_else(|| format!("unknown subject type {t:?}"))
+                });
+            }
+            RuleId::AccountStatus => {
+                s.parsed_list("statuses", &mut r.account_statuses, |t| {
+                    AccountStatus::parse(t)
+                        .ok_or_else(|| format!("unknown status {t:?} (expected suspended, restricted, left, active)"))
+                });
+                s.bool("unknown_users", &mut r.account_unknown_users);
+            }
+            RuleId::ScopeUnentitled => {
+                s.bool("unlisted_orgs", &mut r.scope_unlisted_orgs);
+                for (key, map) in [("orgs", &mut r.scope_orgs), ("roles", &mut r.scope_roles)] {
+                    if let Some(t) = s.table(key) {
+                        map.clear();
+                        for name in t.keys() {
+                            if let Some(e) = t.table(&name) {
+                                let mut ent = Entitlement::default();
+                                let mut systems = Vec::new();
+                                e.strings("systems", &mut systems);
+                                ent.systems = systems.iter().map(|s| CompactString::from(s.to_uppercase())).collect();
+                                e.parsed_list("actions", &mut ent.actions, |a| {
+                                    Action::parse(a).ok_or_else(|| format!("unknown action {a:?}"))
+                                });
+                                e.finish();
+                                map.insert(name.clone(), ent);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s).ok_or_else(|| format!("expected red, amber or green, got {s:?}"))
+}
+
+fn read_allow(s: &Section) -> Option<AllowEntry> {
+    let list = |key: &str| {
+        let mut v = Vec::new();
+        s.strings(key, &mut v);
+        v.into_iter().map(CompactString::from).collect::<Vec<_>>()
+    };
+    let users = list("users");
+    let units = list("units");
+    let roles = list("roles");
+    let systems: Vec<CompactString> = list("systems").into_iter().map(|s| s.to_uppercase().into()).collect();
+    let mut reason = String::new();
+    s.string("reason", &mut reason);
+    let mut expires = None;
+    s.parsed("expires", &mut expires, |t| {
+        // A date means the whole of that day.
+        Date::parse(t)
+            .map(|d| Timestamp(d.0 as i64 * DAY + DAY))
+            .or_else(|_| Timestamp::parse_rfc3339(t))
+            .map(Some)
+            .map_err(|_| format!("expected a date (YYYY-MM-DD) or an RFC 3339 time, got {t:?}"))
+    });
+    let mut ok = true;
+    if users.is_empty() && units.is_empty() && roles.is_empty() && systems.is_empty() {
+        s.error("users", "an allow entry must name users, units, roles or systems");
+        ok = false;
+    }
+    if reason.trim().is_empty() {
+        s.error("reason", "an allow entry needs a reason");
+        ok = false;
+    }
+    if expires.is_none() && !s.has("expires") {
+        s.error("expires", "an allow entry needs an expiry date (expires = \"YYYY-MM-DD\")");
+        ok = false;
+    }
+    s.finish();
+    let expires = expires?;
+    ok.then_some(AllowEntry { users, units, roles, systems, expires, reason })
+}
+
+fn read_source(name: &str, s: &Section) -> Option<SourceMapping> {
+    let mut format = String::from("json");
+    s.string("format", &mut format);
+    let mut delimiter = String::from(",");
+    s.string("delimiter", &mut delimiter);
+    let format = match format.as_str() {
+        "json" => SourceFormat::Json,
+        "csv" => {
+            if delimiter.len() != 1 {
+                s.error("delimiter", "expected one character, e.g. \",\" or \";\"");
+            }
+            SourceFormat::Csv { delimiter: delimiter.bytes().next().unwrap_or(b',') }
+        }
+        "cef" => SourceFormat::Cef,
+        other => {
+            s.error("format", format!("unknown format {other:?} (expected json, csv or cef)"));
+            return None;
+        }
+    };
+    let mut keep_unmapped = true;
+    s.bool("keep_unmapped", &mut keep_unmapped);
+    let mut fields = Vec::new();
+    match s.table("fields") {
+        Some(f) => {
+            for key in f.keys() {
+                let Some(field) = Field::from_name(&key) else {
+                    f.error(&key, "not a field of spec/events.md");
+                    continue;
+                };
+                if let Some(m) = read_field_mapping(field, &f, &key) {
+                    fields.push(m);
+                }
+            }
+            for required in Field::ALL.into_iter().filter(|f| f.is_required()) {
+                if !fields.iter().any(|m: &FieldMapping| m.field == required) {
+                    f.error(required.name(), format!("source `{name}` has no mapping for required field"));
+                }
+            }
+            f.finish();
+        }
+        None => s.error("fields", format!("source `{name}` needs a [sources.{name}.fields] table")),
+    }
+    Some(SourceMapping { name: name.to_string(), format, fields, keep_unmapped })
+}
+
+fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<FieldMapping> {
+    let mut m = FieldMapping {
+        field,
+        from: FieldFrom::Source(String::new()),
+        values: HashMap::new(),
+        time: None,
+        default: None,
+    };
+    if let Some(toml_edit::Item::Value(v)) = parent.raw(key) {
+        if let Some(src) = v.as_str() {
+            m.from = FieldFrom::Source(src.to_string());
+            if field == Field::Ts {
+                m.time = Some(TimeFormat::Rfc3339);
+            }
+            return Some(m);
+        }
+    }
+    let t = parent.table(key)?;
+    let (mut from, mut value) = (None, None);
+    t.opt_string("from", &mut from);
+    t.opt_string("value", &mut value);
+    m.from = match (from, value) {
+        (Some(f), None) => FieldFrom::Source(f),
+        (None, Some(v)) => FieldFrom::Constant(v),
+        _ => {
+            t.error("from", "give exactly one of `from` (a source field) or `value` (a constant)");
+            return None;
+        }
+    };
+    t.opt_string("default", &mut m.default);
+    if let Some(values) = t.table("values") {
+        for k in values.keys() {
+            let mut v = String::new();
+            values.string(&k, &mut v);
+            m.values.insert(k.to_uppercase(), v);
+        }
+    }
+    let mut format = None;
+    t.opt_string("format", &mut format);
+    let mut zone = None;
+    t.opt_string("timezone", &mut zone);
+    let zone = match zone.as_deref().map(Zone::parse) {
+        None => Zone::Utc,
+        Some(Ok(z)) => z,
+        Some(Err(e)) => {
+            t.error("timezone", e);
+            Zone::Utc
+        }
+    };
+    m.time = match (field, format.as_deref()) {
+        (Field::Ts, None | Some("rfc3339")) => Some(TimeFormat::Rfc3339),
+        (Field::Ts, Some("epoch_ms")) => Some(TimeFormat::EpochMillis),
+        (Field::Ts, Some("epoch_s")) => Some(TimeFormat::EpochSeconds),
+        (Field::Ts | Field::SubjectDob, Some(p)) => Some(TimeFormat::Pattern { pattern: p.to_string(), zone }),
+        (_, None) => None,
+        (_, Some(_)) => {
+            t.error("format", "only `ts` and `subject_dob` take a format");
+            None
+        }
+    };
+    t.finish();
+    Some(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::defaults();
+        assert_eq!(c.rules.settings(RuleId::HighProfileUninvolved).severity, Severity::Red);
+        assert_eq!(c.rules.high_profile_lookback, Span::days(30));
+        assert_eq!(c.rules.associate_severity.get(&Relationship::Journalist), Some(&Severity::Red));
+    }
+
+    #[test]
+    fn every_error_is_reported_with_file_line_and_key() {
+        let text = "\
+[rules.custody.uninvolved]
+severity = \"orange\"
+after_relase = \"7d\"
+
+[rules.nosuch.rule]
+enabled = true
+
+[justification]
+after_close = \"a month\"
+";
+        let errs = Config::from_toml("my.toml", text).unwrap_err();
+        let lines: Vec<String> = errs.0.iter().map(|e| e.to_string()).collect();
+        assert!(lines.iter().any(|l| l.starts_with("my.toml:2: rules.custody.uninvolved.severity:")), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with("my.toml:3: rules.custody.uninvolved.after_relase: unknown key")),
+            "{lines:?}"
+        );
+        assert!(lines.iter().any(|l| l.contains("unknown rule `nosuch.rule`")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.starts_with("my.toml:9: justification.after_close:")), "{lines:?}");
+        assert_eq!(lines.len(), 4, "{lines:?}");
+    }
+
+    #[test]
+    fn allow_entries_need_reason_and_expiry() {
+        let text = "[[rules.purpose.missing.allow]]\nunits = [\"Traffic\"]\n";
+        let errs = Config::from_toml("a.toml", text).unwrap_err().to_string();
+        assert!(errs.contains("reason"), "{errs}");
+        assert!(errs.contains("expiry"), "{errs}");
+        let ok = "[[rules.purpose.missing.allow]]\nunits = [\"Traffic\"]\nreason = \"ANPR patrol checks\"\nexpires = \"2027-01-31\"\n";
+        let c = Config::from_toml("a.toml", ok).unwrap();
+        let entry = &c.rules.settings(RuleId::PurposeMissing).allow[0];
+        assert_eq!(entry.expires.to_string(), "2027-02-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn source_mapping_is_read_and_checked() {
+        let text = r#"
+[sources.niche]
+format = "csv"
+delimiter = ";"
+[sources.niche.fields]
+event_id = "AuditID"
+ts = { from = "When", format = "%d/%m/%Y %H:%M:%S", timezone = "Europe/London" }
+system = { value = "RMS" }
+user_id = "User"
+action = { from = "Op", values = { QRY = "search", DSP = "view" } }
+subject_type = { value = "person" }
+colour = "x"
+"#;
+        let errs = Config::from_toml("s.toml", text).unwrap_err().to_string();
+        assert!(errs.contains("sources.niche.fields.colour: not a field"), "{errs}");
+        let c = Config::from_toml("s.toml", &text.replace("colour = \"x\"\n", "")).unwrap();
+        let m = &c.sources["niche"];
+        assert_eq!(m.format, SourceFormat::Csv { delimiter: b';' });
+        assert_eq!(m.fields.len(), 6);
+        let missing =
+            Config::from_toml("s.toml", &text.replace("user_id = \"User\"\n", "").replace("colour = \"x\"\n", ""))
+                .unwrap_err()
+                .to_string();
+        assert!(missing.contains("user_id") && missing.contains("required"), "{missing}");
+    }
+}

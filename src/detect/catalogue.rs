@@ -1,0 +1,132 @@
+//! The rule catalogue (spec/rules.md): every rule's id, category and default severity.
+
+use crate::alert::{Category, Severity};
+use std::fmt;
+
+/// A rule of spec/rules.md.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RuleId {
+    HighProfileUninvolved,
+    CustodyUninvolved,
+    SelfLookup,
+    AssociateLookup,
+    NeighbourLookup,
+    ColleagueLookup,
+    PurposeMissing,
+    OpsecOutsider,
+    AccountStatus,
+    ScopeUnentitled,
+    BehaviourVolume,
+    BehaviourOutOfHours,
+    BehaviourFishing,
+    BehaviourExportAfterSensitive,
+    BehaviourSubjectSpike,
+}
+
+impl RuleId {
+    pub const ALL: [RuleId; 15] = [
+        RuleId::HighProfileUninvolved,
+        RuleId::CustodyUninvolved,
+        RuleId::SelfLookup,
+        RuleId::AssociateLookup,
+        RuleId::NeighbourLookup,
+        RuleId::ColleagueLookup,
+        RuleId::PurposeMissing,
+        RuleId::OpsecOutsider,
+        RuleId::AccountStatus,
+        RuleId::ScopeUnentitled,
+        RuleId::BehaviourVolume,
+        RuleId::BehaviourOutOfHours,
+        RuleId::BehaviourFishing,
+        RuleId::BehaviourExportAfterSensitive,
+        RuleId::BehaviourSubjectSpike,
+    ];
+
+    /// The rules that need only the event and the watch lists.
+    pub const WATCHLIST_RULES: [RuleId; 10] = [
+        RuleId::HighProfileUninvolved,
+        RuleId::CustodyUninvolved,
+        RuleId::SelfLookup,
+        RuleId::AssociateLookup,
+        RuleId::NeighbourLookup,
+        RuleId::ColleagueLookup,
+        RuleId::PurposeMissing,
+        RuleId::OpsecOutsider,
+        RuleId::AccountStatus,
+        RuleId::ScopeUnentitled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::HighProfileUninvolved => "high_profile.uninvolved",
+            RuleId::CustodyUninvolved => "custody.uninvolved",
+            RuleId::SelfLookup => "self.lookup",
+            RuleId::AssociateLookup => "associate.lookup",
+            RuleId::NeighbourLookup => "neighbour.lookup",
+            RuleId::ColleagueLookup => "colleague.lookup",
+            RuleId::PurposeMissing => "purpose.missing",
+            RuleId::OpsecOutsider => "opsec.outsider",
+            RuleId::AccountStatus => "account.status",
+            RuleId::ScopeUnentitled => "scope.unentitled",
+            RuleId::BehaviourVolume => "behaviour.volume",
+            RuleId::BehaviourOutOfHours => "behaviour.out_of_hours",
+            RuleId::BehaviourFishing => "behaviour.fishing",
+            RuleId::BehaviourExportAfterSensitive => "behaviour.export_after_sensitive",
+            RuleId::BehaviourSubjectSpike => "behaviour.subject_spike",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RuleId> {
+        RuleId::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn category(self) -> Category {
+        match self {
+            RuleId::HighProfileUninvolved => Category::HighProfile,
+            RuleId::CustodyUninvolved => Category::Custody,
+            RuleId::SelfLookup => Category::SelfLookup,
+            RuleId::AssociateLookup => Category::Associate,
+            RuleId::NeighbourLookup => Category::Neighbour,
+            RuleId::ColleagueLookup => Category::Colleague,
+            RuleId::PurposeMissing => Category::NoPurpose,
+            RuleId::OpsecOutsider => Category::Opsec,
+            RuleId::AccountStatus => Category::AccountStatus,
+            RuleId::ScopeUnentitled => Category::Scope,
+            RuleId::BehaviourVolume
+            | RuleId::BehaviourOutOfHours
+            | RuleId::BehaviourFishing
+            | RuleId::BehaviourExportAfterSensitive
+            | RuleId::BehaviourSubjectSpike => Category::Behaviour,
+        }
+    }
+
+    pub fn default_severity(self) -> Severity {
+        match self {
+            RuleId::HighProfileUninvolved
+            | RuleId::OpsecOutsider
+            | RuleId::AccountStatus
+            | RuleId::BehaviourExportAfterSensitive => Severity::Red,
+            RuleId::PurposeMissing | RuleId::BehaviourOutOfHours => Severity::Green,
+            _ => Severity::Amber,
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for RuleId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RuleId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        RuleId::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown rule {s:?}")))
+    }
+}

@@ -1,0 +1,141 @@
+//! `custody.uninvolved`: a person in custody (from arrest until release plus a margin)
+//! accessed, without justification, by a user who is not among the custody's officers.
+//! Amber; red when the access gave no reference at all.
+
+use super::{score, Explanation, Finding, Findings, RuleId};
+use crate::alert::WatchlistRef;
+use crate::config::RulesConfig;
+use crate::enrich::{Enriched, Justification};
+use crate::watchlist::{CustodyRecord, MatchStrength, Matches, TableName, WatchLists};
+use compact_str::format_compact;
+
+#[derive(Debug)]
+pub struct Facts<'a> {
+    pub record: &'a CustodyRecord,
+    pub strength: MatchStrength,
+}
+
+pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
+    if ctx.person.is_empty() || ctx.justification.is_justified() {
+        return;
+    }
+    let mut matches = Matches::new();
+    lists.custody_matches(&ctx.person, &mut matches);
+    let ts = ctx.event.ts;
+    let settings = rules.settings(RuleId::CustodyUninvolved);
+    for (id, strength) in matches {
+        let Some(record) = lists.custody.get(id) else { continue };
+        let in_custody =
+            ts >= record.arrested_at && record.released_at.is_none_or(|r| ts <= r + rules.custody_after_release);
+        if !in_custody || record.officers.contains(&ctx.event.user_id) {
+            continue;
+        }
+        let severity = match ctx.justification {
+            Justification::NoReference => rules.custody_no_reference_severity,
+            _ => settings.severity,
+        };
+        out.push(Finding {
+            rule: RuleId::CustodyUninvolved,
+            severity,
+            score: score(severity, Some(strength)),
+            subject_key: format_compact!("custody:{}", record.custody_ref),
+            watchlist: Some(WatchlistRef { list: TableName::Custody, key: record.custody_ref.clone(), strength }),
+            release_at: None,
+            explanation: Explanation::Custody(Facts { record, strength }),
+        });
+    }
+}
+
+pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+    let r = f.record;
+    let status = match r.released_at {
+        Some(rel) if ctx.event.ts > rel => format!("released from custody on {}", rel.human()),
+        _ => format!("in custody since {}", r.arrested_at.human()),
+    };
+    let suite = r.suite.as_deref().map(|s| format!(" at {s}")).unwrap_or_default();
+    format!(
+        "{} {} while {} was {status} (custody record {}{suite}); {} has no part in that custody and {} ({}).",
+        ctx.who(),
+        ctx.what(),
+        r.person.describe(),
+        r.custody_ref,
+        ctx.event.user_id,
+        ctx.justification.why_not(),
+        f.strength.phrase(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::alert::Severity;
+    use crate::config::Config;
+    use crate::detect::testkit::*;
+    use crate::detect::Findings;
+    use crate::watchlist::TableName::*;
+    use serde_json::json;
+
+    fn friend_in_custody() -> crate::watchlist::WatchLists {
+        lists(&[
+            (
+                Custody,
+                json!({"custody_ref": "CUS/1", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01",
+                       "suite": "Central", "arrested_at": "2026-11-21T22:00:00Z", "officers": "U5;U6"}),
+            ),
+            (
+                Incidents,
+                json!({"reference": "INC-9", "opened_at": "2026-11-21T21:00:00Z", "unit": "CID", "officers": ["U8"]}),
+            ),
+            (Staff, json!({"user_id": "U8", "unit": "Response"})),
+        ])
+    }
+
+    fn severity_of(e: &crate::event::AccessEvent, l: &crate::watchlist::WatchLists) -> Option<Severity> {
+        let c = Config::defaults();
+        let ctx = ctx(e, l, &c);
+        let mut out = Findings::new();
+        super::check(&ctx, l, &c.rules, &mut out);
+        out.first().map(|f| f.severity)
+    }
+
+    #[test]
+    fn red_without_reference_amber_with_unlinked_one() {
+        let l = friend_in_custody();
+        let e = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01"}));
+        assert_eq!(severity_of(&e, &l), Some(Severity::Red));
+        let e = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "INC-9"}));
+        assert_eq!(severity_of(&e, &l), Some(Severity::Amber));
+    }
+
+    #[test]
+    fn custody_staff_and_justified_users_are_silent() {
+        let l = friend_in_custody();
+        let staff = event(json!({"user_id": "U5", "subject_name": "Dave Mate", "subject_dob": "1990-06-01"}));
+        assert_eq!(severity_of(&staff, &l), None);
+        let justified = event(
+            json!({"user_id": "U8", "subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "inc-9"}),
+        );
+        assert_eq!(severity_of(&justified, &l), None);
+    }
+
+    #[test]
+    fn only_while_in_custody() {
+        let l = friend_in_custody();
+        let before =
+            event(json!({"ts": "2026-11-21T21:00:00Z", "subject_name": "Dave Mate", "subject_dob": "1990-06-01"}));
+        assert_eq!(severity_of(&before, &l), None);
+    }
+
+    #[test]
+    fn sentence_names_the_record_and_the_missing_reason() {
+        let c = Config::defaults();
+        let l = friend_in_custody();
+        let e = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "INC-9"}));
+        let ctx = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&ctx, &l, &c.rules, &mut out);
+        let s = out[0].explanation.sentence(&ctx);
+        assert!(s.contains("custody record CUS/1 at Central"), "{s}");
+        assert!(s.contains("INC-9"), "{s}");
+        assert!(s.contains("not attached"), "{s}");
+    }
+}

@@ -1,0 +1,132 @@
+//! `high_profile.uninvolved`: a person on the high-profile list accessed by a user
+//! outside the entry's case team, at or after `added_at` minus the look-back. Accesses
+//! made before the entry was added are retrospective: the alert is raised when the
+//! clock reaches `added_at` ("who looked this person up before the story broke?").
+
+use super::{score, Explanation, Finding, Findings, RuleId};
+use crate::alert::WatchlistRef;
+use crate::config::RulesConfig;
+use crate::enrich::Enriched;
+use crate::watchlist::{HighProfileEntry, MatchStrength, Matches, TableName, WatchLists};
+use compact_str::format_compact;
+
+#[derive(Debug)]
+pub struct Facts<'a> {
+    pub entry: &'a HighProfileEntry,
+    pub strength: MatchStrength,
+}
+
+pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
+    if ctx.person.is_empty() {
+        return;
+    }
+    let mut matches = Matches::new();
+    lists.high_profile_matches(&ctx.person, &mut matches);
+    let ts = ctx.event.ts;
+    let settings = rules.settings(RuleId::HighProfileUninvolved);
+    for (id, strength) in matches {
+        let Some(entry) = lists.high_profile.get(id) else { continue };
+        if entry.case_team.contains(&ctx.event.user_id)
+            || ts < entry.added_at - rules.high_profile_lookback
+            || entry.expires_at.is_some_and(|end| ts >= end)
+        {
+            continue;
+        }
+        out.push(Finding {
+            rule: RuleId::HighProfileUninvolved,
+            severity: settings.severity,
+            score: score(settings.severity, Some(strength)),
+            subject_key: format_compact!("high_profile:{}", entry.entry_id),
+            watchlist: Some(WatchlistRef { list: TableName::HighProfile, key: entry.entry_id.clone(), strength }),
+            release_at: (ts < entry.added_at).then_some(entry.added_at),
+            explanation: Explanation::HighProfile(Facts { entry, strength }),
+        });
+    }
+}
+
+pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+    let e = f.entry;
+    let mut s = format!(
+        "{} {}, who is on the high-profile list as entry {} ({}, {}) added {}; {} is not on the case team",
+        ctx.who(),
+        ctx.what(),
+        e.entry_id,
+        e.person.describe(),
+        e.category.as_str(),
+        e.added_at.human(),
+        ctx.event.user_id,
+    );
+    if ctx.event.ts < e.added_at {
+        let gap = crate::time::Span(e.added_at.0 - ctx.event.ts.0);
+        s.push_str(&format!(", and looked {} before the entry was added", gap.human()));
+    }
+    s.push_str(&format!(" ({}).", f.strength.phrase()));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::detect::testkit::*;
+    use crate::detect::Findings;
+    use crate::watchlist::TableName::*;
+    use serde_json::json;
+
+    fn star() -> crate::watchlist::WatchLists {
+        lists(&[(
+            HighProfile,
+            json!({"entry_id": "HP1", "subject_id": "99/123A", "subject_name": "STAR, Ann", "subject_dob": "1985-03-04",
+                   "category": "celebrity", "added_at": "2026-11-22T08:00:00Z", "case_team": ["U7"]}),
+        )])
+    }
+
+    #[test]
+    fn fires_on_uninvolved_user_silent_for_case_team() {
+        let c = Config::defaults();
+        let l = star();
+        let e = event(json!({"subject_name": "Ann Star", "subject_dob": "1985-03-04"}));
+        assert!(fired(&e, &l, &c).contains(&"high_profile.uninvolved"));
+        let team = event(json!({"user_id": "U7", "subject_name": "Ann Star", "subject_dob": "1985-03-04"}));
+        assert!(!fired(&team, &l, &c).contains(&"high_profile.uninvolved"));
+    }
+
+    #[test]
+    fn same_name_different_person_is_silent() {
+        let c = Config::defaults();
+        let l = star();
+        let other = event(json!({"subject_name": "STAR, Ann", "subject_dob": "1990-01-01"}));
+        assert!(!fired(&other, &l, &c).contains(&"high_profile.uninvolved"));
+        let other_forename = event(json!({"subject_name": "STAR, Bob"}));
+        assert!(!fired(&other_forename, &l, &c).contains(&"high_profile.uninvolved"));
+    }
+
+    #[test]
+    fn lookback_and_retrospective_release() {
+        let c = Config::defaults();
+        let l = star();
+        let before = event(json!({"ts": "2026-11-10T09:00:00Z", "subject_id": "99/123A"}));
+        let ctx = ctx(&before, &l, &c);
+        let mut out = Findings::new();
+        super::check(&ctx, &l, &c.rules, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].release_at.unwrap().to_string(), "2026-11-22T08:00:00.000Z");
+        let s = out[0].explanation.sentence(&ctx);
+        assert!(s.contains("11 days 23 hours before the entry was added"), "{s}");
+        assert!(s.contains("matched by record id"), "{s}");
+        let too_early = event(json!({"ts": "2026-10-01T09:00:00Z", "subject_id": "99/123A"}));
+        assert!(!fired(&too_early, &l, &c).contains(&"high_profile.uninvolved"));
+    }
+
+    #[test]
+    fn name_only_match_says_so_and_scores_lower() {
+        let c = Config::defaults();
+        let l = star();
+        let e = event(json!({"subject_name": "star/ann"}));
+        let ctx = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&ctx, &l, &c.rules, &mut out);
+        assert_eq!(out[0].watchlist.as_ref().unwrap().strength, crate::watchlist::MatchStrength::Name);
+        assert!(out[0].score < 80);
+        assert!(out[0].explanation.sentence(&ctx).contains("name only"));
+    }
+}

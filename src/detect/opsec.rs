@@ -1,0 +1,84 @@
+//! `opsec.outsider`: a subject (person, vehicle or address) of a live covert operation
+//! accessed by a user not briefed on it: the signature of an insider checking whether
+//! an organised crime group is being watched.
+
+use super::{score, Explanation, Finding, Findings, RuleId};
+use crate::alert::WatchlistRef;
+use crate::config::RulesConfig;
+use crate::enrich::Enriched;
+use crate::watchlist::{MatchStrength, Matches, OperationSubject, TableName, WatchLists};
+use compact_str::format_compact;
+
+#[derive(Debug)]
+pub struct Facts<'a> {
+    pub subject: &'a OperationSubject,
+    pub strength: MatchStrength,
+}
+
+pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
+    if lists.operations.is_empty() {
+        return;
+    }
+    let mut matches = Matches::new();
+    lists.operation_matches(&ctx.person, ctx.vrm.as_deref(), ctx.postcode.as_deref(), &mut matches);
+    let severity = rules.settings(RuleId::OpsecOutsider).severity;
+    for (id, strength) in matches {
+        let Some(subject) = lists.operations.get(id) else { continue };
+        if !subject.is_live_at(ctx.event.ts) || subject.team.contains(&ctx.event.user_id) {
+            continue;
+        }
+        let key = lists.operations.key_of(id).unwrap_or_default();
+        out.push(Finding {
+            rule: RuleId::OpsecOutsider,
+            severity,
+            score: score(severity, Some(strength)),
+            subject_key: format_compact!("operations:{key}"),
+            watchlist: Some(WatchlistRef { list: TableName::Operations, key: key.into(), strength }),
+            release_at: None,
+            explanation: Explanation::Opsec(Facts { subject, strength }),
+        });
+    }
+}
+
+pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+    format!(
+        "{} {}, which is {}, a subject of live operation {}; {} is not on the operation's briefed team ({}).",
+        ctx.who(),
+        ctx.what(),
+        f.subject.describe(),
+        f.subject.operation,
+        ctx.event.user_id,
+        f.strength.phrase()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::detect::testkit::*;
+    use crate::watchlist::TableName::*;
+    use serde_json::json;
+
+    #[test]
+    fn outsiders_alert_team_and_ended_operations_do_not() {
+        let c = Config::defaults();
+        let l = lists(&[
+            (
+                Operations,
+                json!({"operation": "NIGHTJAR", "subject_vrm": "AB12 CDE", "team": "U7;U8",
+                       "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}),
+            ),
+            (
+                Operations,
+                json!({"operation": "NIGHTJAR", "subject_name": "BOSS, Big", "subject_dob": "1970-01-01", "team": "U7;U8",
+                       "starts_at": "2026-11-01T00:00:00Z"}),
+            ),
+        ]);
+        let fires = |extra| fired(&event(extra), &l, &c).contains(&"opsec.outsider");
+        assert!(fires(json!({"subject_type": "vehicle", "subject_vrm": "ab12cde"})));
+        assert!(fires(json!({"subject_name": "Big Boss", "subject_dob": "1970-01-01"})));
+        assert!(!fires(json!({"user_id": "U7", "subject_type": "vehicle", "subject_vrm": "AB12CDE"})));
+        assert!(!fires(json!({"ts": "2026-12-02T00:00:00Z", "subject_type": "vehicle", "subject_vrm": "AB12CDE"})));
+        assert!(!fires(json!({"subject_type": "vehicle", "subject_vrm": "AB12CDF"})));
+    }
+}

@@ -1,0 +1,340 @@
+//! Personal look-ups: the user's own record, declared associates and family, colleagues,
+//! and neighbours.
+//!
+//! They overlap (a user shares their own surname and home postcode), so one event
+//! raises the most specific of them: self, then associate, then colleague, then
+//! neighbour.
+//!
+//! - `self.lookup`: the subject's name and date of birth are the user's (staff list).
+//! - `associate.lookup`: a declared associate, or a person sharing the user's surname
+//!   and home postcode (family), accessed without justification; red for criminal
+//!   associates and journalists.
+//! - `colleague.lookup`: another member of staff (name and date of birth), without
+//!   justification.
+//! - `neighbour.lookup`: a person, vehicle or address at the user's home postcode
+//!   (amber) or in its sector (green), without justification.
+
+use super::{score, Explanation, Finding, Findings, RuleId};
+use crate::alert::{Severity, WatchlistRef};
+use crate::config::RulesConfig;
+use crate::enrich::Enriched;
+use crate::event::normalise::{postcode_display, postcode_sector};
+use crate::watchlist::{Associate, MatchStrength, StaffMember, TableName, WatchLists};
+use compact_str::format_compact;
+
+#[derive(Debug)]
+pub enum Facts<'a> {
+    SelfLookup,
+    Declared { associate: &'a Associate, strength: MatchStrength },
+    FamilyAtHome,
+    Colleague(&'a StaffMember),
+    Neighbour { sector: bool },
+}
+
+pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
+    let Some(user) = ctx.user else { return };
+    let is_self = is_self(ctx, user);
+    if is_self {
+        if rules.enabled(RuleId::SelfLookup) {
+            let sev = rules.settings(RuleId::SelfLookup).severity;
+            out.push(Finding {
+                rule: RuleId::SelfLookup,
+                severity: sev,
+                score: score(sev, Some(MatchStrength::NameDob)),
+                subject_key: "self".into(),
+                watchlist: Some(WatchlistRef {
+                    list: TableName::Staff,
+                    key: user.user_id.clone(),
+                    strength: MatchStrength::NameDob,
+                }),
+                release_at: None,
+                explanation: Explanation::Personal(Facts::SelfLookup),
+            });
+        }
+        return;
+    }
+    if ctx.justification.is_justified() {
+        return;
+    }
+    if rules.enabled(RuleId::AssociateLookup) && associate(ctx, user, lists, rules, out) {
+        return;
+    }
+    if rules.enabled(RuleId::ColleagueLookup) && colleague(ctx, user, lists, rules, out) {
+        return;
+    }
+    if rules.enabled(RuleId::NeighbourLookup) {
+        neighbour(ctx, user, rules, out);
+    }
+}
+
+fn is_self(ctx: &Enriched, user: &StaffMember) -> bool {
+    match (&ctx.person.name, ctx.person.dob, &user.name, user.dob) {
+        (Some(subject), Some(dob), Some(own), Some(own_dob)) => dob == own_dob && subject.matches(own),
+        _ => false,
+    }
+}
+
+fn associate<'a>(
+    ctx: &Enriched<'a>,
+    user: &StaffMember,
+    lists: &'a WatchLists,
+    rules: &RulesConfig,
+    out: &mut Findings<'a>,
+) -> bool {
+    let base = rules.settings(RuleId::AssociateLookup).severity;
+    let mut found = false;
+    for (id, a) in lists.associates_of(&user.user_id) {
+        let strength = ctx.person.match_against(&a.person).or_else(|| {
+            let same_address = a.postcode.is_some() && a.postcode == ctx.postcode;
+            (same_address && ctx.person.is_empty()).then_some(MatchStrength::Postcode)
+        });
+        let Some(strength) = strength else { continue };
+        let severity = rules.associate_severity.get(&a.relationship).copied().unwrap_or(base);
+        let key = lists.associates.key_of(id).unwrap_or_default();
+        out.push(Finding {
+            rule: RuleId::AssociateLookup,
+            severity,
+            score: score(severity, Some(strength)),
+            subject_key: format_compact!("associates:{key}"),
+            watchlist: Some(WatchlistRef { list: TableName::Associates, key: key.into(), strength }),
+            release_at: None,
+            explanation: Explanation::Personal(Facts::Declared { associate: a, strength }),
+        });
+        found = true;
+    }
+    if found || !rules.associate_family_at_home {
+        return found;
+    }
+    let family = match (&ctx.person.name, &user.name, &ctx.postcode, &user.home_postcode) {
+        (Some(subject), Some(own), Some(pc), Some(home)) => subject.surname == own.surname && pc == home,
+        _ => false,
+    };
+    if family {
+        out.push(Finding {
+            rule: RuleId::AssociateLookup,
+            severity: base,
+            score: score(base, None),
+            subject_key: ctx.subject_key(),
+            watchlist: None,
+            release_at: None,
+            explanation: Explanation::Personal(Facts::FamilyAtHome),
+        });
+    }
+    family
+}
+
+fn colleague<'a>(
+    ctx: &Enriched<'a>,
+    user: &StaffMember,
+    lists: &'a WatchLists,
+    rules: &RulesConfig,
+    out: &mut Findings<'a>,
+) -> bool {
+    let sev = rules.settings(RuleId::ColleagueLookup).severity;
+    let Some(other) = lists.staff_with_identity(&ctx.person).into_iter().find(|s| s.user_id != user.user_id) else {
+        return false;
+    };
+    out.push(Finding {
+        rule: RuleId::ColleagueLookup,
+        severity: sev,
+        score: score(sev, Some(MatchStrength::NameDob)),
+        subject_key: format_compact!("staff:{}", other.user_id),
+        watchlist: Some(WatchlistRef {
+            list: TableName::Staff,
+            key: other.user_id.clone(),
+            strength: MatchStrength::NameDob,
+        }),
+        release_at: None,
+        explanation: Explanation::Personal(Facts::Colleague(other)),
+    });
+    true
+}
+
+fn neighbour(ctx: &Enriched, user: &StaffMember, rules: &RulesConfig, out: &mut Findings) {
+    let (Some(pc), Some(home)) = (&ctx.postcode, &user.home_postcode) else { return };
+    if !rules.purpose_subject_types.contains(&ctx.event.subject_type) {
+        return;
+    }
+    let sector = if pc == home {
+        false
+    } else if rules.neighbour_sector && postcode_sector(pc).is_some_and(|s| postcode_sector(home) == Some(s)) {
+        true
+    } else {
+        return;
+    };
+    let severity: Severity =
+        if sector { rules.neighbour_sector_severity } else { rules.settings(RuleId::NeighbourLookup).severity };
+    out.push(Finding {
+        rule: RuleId::NeighbourLookup,
+        severity,
+        score: score(severity, None),
+        subject_key: ctx.subject_key(),
+        watchlist: None,
+        release_at: None,
+        explanation: Explanation::Personal(Facts::Neighbour { sector }),
+    });
+}
+
+pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+    let who = ctx.who();
+    let what = ctx.what();
+    let why = ctx.justification.why_not();
+    let uid = &ctx.event.user_id;
+    match f {
+        Facts::SelfLookup => {
+            format!("{who} {what}: that is their own record (same name and date of birth as on the staff list).")
+        }
+        Facts::Declared { associate, strength } => {
+            let declared = associate.declared_at.map(|d| format!(", declared {}", d.human())).unwrap_or_default();
+            format!(
+                "{who} {what}, their declared {} ({}{declared}), and {why} ({}).",
+                associate.relationship.phrase(),
+                associate.person.describe_or("the associate's address"),
+                strength.phrase()
+            )
+        }
+        Facts::FamilyAtHome => {
+            let home = ctx.user.and_then(|u| u.home_postcode.as_deref()).map(postcode_display).unwrap_or_default();
+            format!("{who} {what}, who shares {uid}'s surname and home postcode {home} (likely family), and {why}.")
+        }
+        Facts::Colleague(other) => format!(
+            "{who} {what}, the record of colleague {} (same name and date of birth as on the staff list), and {why}.",
+            other.describe()
+        ),
+        Facts::Neighbour { sector } => {
+            let home = ctx.user.and_then(|u| u.home_postcode.as_deref()).unwrap_or_default();
+            if *sector {
+                let s = postcode_sector(home).unwrap_or(home);
+                format!("{who} {what}, in {uid}'s own home postcode sector {s}, and {why}.")
+            } else {
+                format!("{who} {what}, at {uid}'s own home postcode {}, and {why}.", postcode_display(home))
+            }
+        }
+    }
+}
+
+impl crate::watchlist::PersonIdentity {
+    /// The person's description, or `fallback` when the row names no person.
+    pub fn describe_or(&self, fallback: &str) -> String {
+        if self.is_empty() {
+            fallback.to_string()
+        } else {
+            self.describe()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::alert::Severity;
+    use crate::config::Config;
+    use crate::detect::testkit::*;
+    use crate::detect::Findings;
+    use crate::watchlist::TableName::*;
+    use serde_json::json;
+
+    fn force() -> crate::watchlist::WatchLists {
+        lists(&[
+            (
+                Staff,
+                json!({"user_id": "U1", "surname": "Bloggs", "forenames": "Joe", "dob": "1980-01-01",
+                       "home_postcode": "AB1 2CD", "unit": "Response"}),
+            ),
+            (
+                Staff,
+                json!({"user_id": "U2", "surname": "Peel", "forenames": "Robert", "dob": "1975-02-05", "unit": "CID"}),
+            ),
+            (
+                Associates,
+                json!({"user_id": "U1", "subject_name": "EX, Jo", "subject_dob": "1982-07-07", "relationship": "ex_partner"}),
+            ),
+            (Associates, json!({"user_id": "U1", "subject_name": "Hack, Harry", "relationship": "journalist"})),
+            (Incidents, json!({"reference": "INC-1", "opened_at": "2026-11-22T09:00:00Z", "unit": "Response"})),
+        ])
+    }
+
+    fn run(extra: serde_json::Value) -> Vec<(&'static str, Severity)> {
+        let c = Config::defaults();
+        let l = force();
+        let e = event(extra);
+        let ctx = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&ctx, &l, &c.rules, &mut out);
+        out.iter().map(|f| (f.rule.as_str(), f.severity)).collect()
+    }
+
+    #[test]
+    fn self_lookup_only_with_name_and_dob() {
+        assert_eq!(
+            run(json!({"subject_name": "BLOGGS, Joe", "subject_dob": "1980-01-01"})),
+            [("self.lookup", Severity::Amber)]
+        );
+        assert!(run(json!({"subject_name": "BLOGGS, Joe", "subject_dob": "1999-09-09"})).is_empty());
+        // Self with a reference is still self; own postcode does not add neighbour or family.
+        assert_eq!(
+            run(
+                json!({"subject_name": "Joe Bloggs", "subject_dob": "1980-01-01", "subject_postcode": "ab12cd", "reference": "INC-1"})
+            ),
+            [("self.lookup", Severity::Amber)]
+        );
+    }
+
+    #[test]
+    fn declared_associates_by_relationship() {
+        assert_eq!(
+            run(json!({"subject_name": "Jo Ex", "subject_dob": "1982-07-07"})),
+            [("associate.lookup", Severity::Amber)]
+        );
+        assert_eq!(run(json!({"subject_name": "HACK, H"})), [("associate.lookup", Severity::Red)]);
+        // Justified by an incident of the user's unit: silent.
+        assert!(run(json!({"subject_name": "Jo Ex", "subject_dob": "1982-07-07", "reference": "INC-1"})).is_empty());
+        // Same surname, different forename: not the associate.
+        assert!(run(json!({"subject_name": "EX, Sam", "subject_dob": "1982-07-07"})).is_empty());
+    }
+
+    #[test]
+    fn family_at_home_and_neighbours() {
+        assert_eq!(
+            run(json!({"subject_name": "Bloggs, Mary", "subject_postcode": "AB12CD"})),
+            [("associate.lookup", Severity::Amber)]
+        );
+        assert_eq!(
+            run(json!({"subject_type": "vehicle", "subject_vrm": "XY12 ABC", "subject_postcode": "ab1 2cd"})),
+            [("neighbour.lookup", Severity::Amber)]
+        );
+        assert_eq!(
+            run(json!({"subject_type": "address", "subject_postcode": "AB1 2XY"})),
+            [("neighbour.lookup", Severity::Green)]
+        );
+        assert!(run(json!({"subject_type": "address", "subject_postcode": "ZZ9 9ZZ"})).is_empty());
+        // A different surname at the user's postcode is a neighbour, not family.
+        assert_eq!(
+            run(json!({"subject_name": "Nosy, Parker", "subject_postcode": "AB12CD"})),
+            [("neighbour.lookup", Severity::Amber)]
+        );
+    }
+
+    #[test]
+    fn colleagues_need_name_and_dob() {
+        assert_eq!(
+            run(json!({"subject_name": "PEEL, Robert", "subject_dob": "1975-02-05"})),
+            [("colleague.lookup", Severity::Amber)]
+        );
+        assert!(run(json!({"subject_name": "PEEL, Robert"})).is_empty());
+    }
+
+    #[test]
+    fn sentences_read_plainly() {
+        let c = Config::defaults();
+        let l = force();
+        let e = event(json!({"subject_name": "Jo Ex", "subject_dob": "1982-07-07", "reference": "INC-404"}));
+        let ctx = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&ctx, &l, &c.rules, &mut out);
+        let s = out[0].explanation.sentence(&ctx);
+        assert_eq!(
+            s,
+            "U1 (Joe Bloggs, Response) viewed Jo Ex (born 1982-07-07) on PNC, their declared ex-partner (EX, Jo (born 1982-07-07)), and gave reference INC-404, which is not a known incident (matched by name and date of birth)."
+        );
+    }
+}

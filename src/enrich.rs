@@ -1,0 +1,146 @@
+//! Enrich: what the watch lists say about one event before any rule looks at it.
+//!
+//! The user's staff record, the subject's normalised identity (person, VRM,
+//! postcode), and the "justified" test of spec/rules.md: the event's `reference` is a
+//! known incident whose officers include the user, or whose unit is the user's unit,
+//! and the access falls between its opening minus a margin and its closing plus one.
+
+use crate::config::JustificationConfig;
+use crate::event::{normalise, AccessEvent};
+use crate::watchlist::{Incident, PersonIdentity, StaffMember, WatchLists};
+use compact_str::{format_compact, CompactString};
+
+/// Whether, and why not, an access had a policing purpose on record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Justification<'a> {
+    /// The reference is an incident the user is linked to, and the access is in its window.
+    Justified(&'a Incident),
+    /// No reference was given.
+    NoReference,
+    /// The reference is not a known incident.
+    UnknownReference(&'a str),
+    /// The incident exists but neither names the user nor belongs to their unit.
+    NotLinked(&'a Incident),
+    /// The user is linked, but the access is outside the incident's window.
+    OutsideWindow(&'a Incident),
+}
+
+impl Justification<'_> {
+    pub fn is_justified(&self) -> bool {
+        matches!(self, Justification::Justified(_))
+    }
+
+    /// Why the access is not justified, as the end of an alert sentence:
+    /// "gave no reference", "gave reference INC-9, which is not a known incident", ...
+    pub fn why_not(&self) -> String {
+        match self {
+            Justification::Justified(i) => format!("gave reference {}, which justifies it", i.reference),
+            Justification::NoReference => "gave no reference".into(),
+            Justification::UnknownReference(r) => format!("gave reference {r}, which is not a known incident"),
+            Justification::NotLinked(i) => {
+                let kind = i.kind.as_deref().map(|k| format!(" ({k})")).unwrap_or_default();
+                let unit = i.unit.as_deref().map(|u| format!(" owned by {u}")).unwrap_or_default();
+                format!("gave reference {}{kind}, an incident{unit} they are not attached to", i.reference)
+            }
+            Justification::OutsideWindow(i) => match i.closed_at {
+                Some(c) => {
+                    format!("gave reference {}, an incident closed on {}, outside its window", i.reference, c.human())
+                }
+                None => format!(
+                    "gave reference {}, an incident opened on {}, before it began",
+                    i.reference,
+                    i.opened_at.human()
+                ),
+            },
+        }
+    }
+}
+
+/// One event joined with what the watch lists know about its user and subject.
+pub struct Enriched<'a> {
+    pub event: &'a AccessEvent,
+    pub user: Option<&'a StaffMember>,
+    /// The subject as a person: id, normalised name, date of birth.
+    pub person: PersonIdentity,
+    /// Normalised VRM.
+    pub vrm: Option<CompactString>,
+    /// Normalised postcode.
+    pub postcode: Option<CompactString>,
+    pub justification: Justification<'a>,
+}
+
+impl<'a> Enriched<'a> {
+    /// A key naming the subject for suppression: the record id, else the person's
+    /// normalised name and date of birth, else the VRM or postcode.
+    pub fn subject_key(&self) -> CompactString {
+        let e = self.event;
+        if let Some(id) = &e.subject_id {
+            format_compact!("{}:{id}", e.subject_type)
+        } else if let Some(n) = &self.person.name {
+            match self.person.dob {
+                Some(d) => format_compact!("person:{}|{}|{d}", n.surname, n.forenames),
+                None => format_compact!("person:{}|{}", n.surname, n.forenames),
+            }
+        } else if let Some(v) = &self.vrm {
+            format_compact!("vrm:{v}")
+        } else if let Some(p) = &self.postcode {
+            format_compact!("postcode:{p}")
+        } else {
+            format_compact!("event:{}", e.event_id)
+        }
+    }
+
+    /// The user as a sentence names them: `U1234 (Jo Bloggs, PC, Response B)`.
+    pub fn who(&self) -> String {
+        match self.user {
+            Some(s) => s.describe(),
+            None => self.event.user_id.to_string(),
+        }
+    }
+
+    /// "viewed John SMITH (born 1980-01-02) on PNC"
+    pub fn what(&self) -> String {
+        format!("{} {} on {}", self.event.action.verb(), self.event.subject_description(), self.event.system)
+    }
+}
+
+/// Joins one event against the watch lists.
+pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &JustificationConfig) -> Enriched<'a> {
+    let user = lists.staff_member(&event.user_id);
+    let justification = justify(event, user, lists, config);
+    Enriched {
+        event,
+        user,
+        person: PersonIdentity::new(event.subject_id.clone(), event.subject_name.clone(), event.subject_dob),
+        vrm: event.subject_vrm.as_deref().and_then(normalise::vrm),
+        postcode: event.subject_postcode.as_deref().and_then(normalise::postcode),
+        justification,
+    }
+}
+
+fn justify<'a>(
+    event: &'a AccessEvent,
+    user: Option<&StaffMember>,
+    lists: &'a WatchLists,
+    config: &JustificationConfig,
+) -> Justification<'a> {
+    let Some(reference) = event.reference.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
+        return Justification::NoReference;
+    };
+    let Some(incident) = lists.incident(reference) else {
+        return Justification::UnknownReference(reference);
+    };
+    let same_unit = match (user.and_then(|u| u.unit.as_deref()), incident.unit.as_deref()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    };
+    if !incident.officers.contains(&event.user_id) && !same_unit {
+        return Justification::NotLinked(incident);
+    }
+    let opens = incident.opened_at - config.before_open;
+    let closes = incident.closed_at.map(|c| c + config.after_close);
+    if event.ts < opens || closes.is_some_and(|c| event.ts > c) {
+        return Justification::OutsideWindow(incident);
+    }
+    Justification::Justified(incident)
+}

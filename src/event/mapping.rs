@@ -1,0 +1,341 @@
+//! Source mappings: onboarding a log source by configuration, not code.
+//!
+//! A mapping says, for each canonical field, which field of the source record it comes
+//! from (or a constant), how its values translate (`QRY` -> `search`), and how its
+//! time or date is written (`%d/%m/%Y %H:%M:%S` in `Europe/London`, epoch
+//! milliseconds, ...). Fields of the source that no mapping uses are kept as extra
+//! fields for the archive. The result goes through the same validation as canonical
+//! events, so a bad mapped record is dead-lettered with the same reasons.
+
+use super::cef::CefRecord;
+use super::{AccessEvent, DecodeError, Field, RawFields};
+use crate::time::{Date, Timestamp};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use compact_str::CompactString;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// The record format a mapped source is written in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SourceFormat {
+    Json,
+    Csv { delimiter: u8 },
+    Cef,
+}
+
+/// Where a canonical field's value comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldFrom {
+    /// A source field: JSON path with dots (`subject.name`), CSV column, or CEF key,
+    /// header (`cef.name`) or custom-field label.
+    Source(String),
+    /// The same value for every record (`system = "RMS"`).
+    Constant(String),
+}
+
+/// How a time or date is written in the source.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TimeFormat {
+    Rfc3339,
+    EpochSeconds,
+    EpochMillis,
+    /// A chrono `strftime` pattern, read in the given zone.
+    Pattern {
+        pattern: String,
+        zone: Zone,
+    },
+}
+
+/// A time zone for local timestamps.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Zone {
+    Utc,
+    Fixed(chrono::FixedOffset),
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// `UTC`, an offset like `+01:00`, or an IANA name like `Europe/London`.
+    pub fn parse(s: &str) -> Result<Zone, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("utc") || s == "Z" {
+            return Ok(Zone::Utc);
+        }
+        if s.starts_with('+') || s.starts_with('-') {
+            let probe = format!("2000-01-01T00:00:00{s}");
+            let off = Timestamp::parse_rfc3339(&probe).map_err(|_| format!("bad offset {s:?}"))?;
+            let secs = -(off.0 / 1000) as i32;
+            return chrono::FixedOffset::east_opt(secs).map(Zone::Fixed).ok_or(format!("bad offset {s:?}"));
+        }
+        s.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| format!("unknown time zone {s:?}"))
+    }
+
+    fn to_utc(&self, local: NaiveDateTime) -> Option<i64> {
+        let dt = match self {
+            Zone::Utc => return Some(local.and_utc().timestamp_millis()),
+            Zone::Fixed(off) => off.from_local_datetime(&local).earliest()?.timestamp_millis(),
+            // In the autumn hour that happens twice, take the first; the spring hour
+            // that does not exist is an error in the record.
+            Zone::Named(tz) => tz.from_local_datetime(&local).earliest()?.timestamp_millis(),
+        };
+        Some(dt)
+    }
+}
+
+/// How one canonical field is filled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldMapping {
+    pub field: Field,
+    pub from: FieldFrom,
+    /// Value translation, keys upper-cased (`QRY` -> `search`). Values not listed pass
+    /// through unchanged.
+    pub values: HashMap<String, String>,
+    /// For `ts`: how the time is written. For `subject_dob`: a date pattern.
+    pub time: Option<TimeFormat>,
+    /// Used when the source field is absent or empty.
+    pub default: Option<String>,
+}
+
+/// A configured log source: its format and field mappings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceMapping {
+    pub name: String,
+    pub format: SourceFormat,
+    pub fields: Vec<FieldMapping>,
+    /// Whether source fields no mapping uses are kept as extra fields.
+    pub keep_unmapped: bool,
+}
+
+impl SourceMapping {
+    fn consumes(&self, source_field: &str) -> bool {
+        self.fields.iter().any(|m| match &m.from {
+            FieldFrom::Source(name) => name == source_field || name.split('.').next() == Some(source_field),
+            FieldFrom::Constant(_) => false,
+        })
+    }
+
+    /// Decodes a JSON object with this source's field names.
+    pub fn decode_json(&self, line: &[u8]) -> Result<AccessEvent, DecodeError> {
+        let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| DecodeError::BadJson(e.to_string()))?;
+        let obj = value.as_object().ok_or_else(|| DecodeError::BadJson("expected a JSON object".into()))?;
+        let get = |path: &str| -> Option<Cow<'_, str>> {
+            let mut cur = obj.get(path).or_else(|| {
+                // Dotted path into nested objects.
+                let mut parts = path.split('.');
+                let mut v = obj.get(parts.next()?)?;
+                for p in parts {
+                    v = v.get(p)?;
+                }
+                Some(v)
+            })?;
+            if let serde_json::Value::Array(a) = cur {
+                cur = a.first()?;
+            }
+            match cur {
+                serde_json::Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+                serde_json::Value::Null => None,
+                serde_json::Value::Number(n) => Some(Cow::Owned(n.to_string())),
+                serde_json::Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+                other => Some(Cow::Owned(other.to_string())),
+            }
+        };
+        let mut raw = self.fill(get)?;
+        if self.keep_unmapped {
+            for (k, v) in obj {
+                if !self.consumes(k) {
+                    raw.push_extra_json(k, &v.to_string());
+                }
+            }
+        }
+        raw.validate()
+    }
+
+    /// Decodes one CSV record given the header row.
+    pub fn decode_csv(&self, header: &[CompactString], fields: &[&str]) -> Result<AccessEvent, DecodeError> {
+        if fields.len() != header.len() {
+            return Err(DecodeError::BadCsv(format!(
+                "record has {} fields but the header has {}",
+                fields.len(),
+                header.len()
+            )));
+        }
+        let get = |name: &str| -> Option<Cow<'_, str>> {
+            let i = header.iter().position(|h| h == name)?;
+            Some(Cow::Borrowed(fields[i]))
+        };
+        let mut raw = self.fill(get)?;
+        if self.keep_unmapped {
+            for (h, v) in header.iter().zip(fields) {
+                if !v.is_empty() && !self.consumes(h) {
+                    raw.push_extra_text(h, v);
+                }
+            }
+        }
+        raw.validate()
+    }
+
+    /// Decodes one CEF line.
+    pub fn decode_cef(&self, line: &str) -> Result<AccessEvent, DecodeError> {
+        let record = CefRecord::parse(line)?;
+        let mut raw = self.fill(|name| record.get(name))?;
+        if self.keep_unmapped {
+            for (k, v) in &record.extension {
+                if !self.consumes(k) && !k.ends_with("Label") {
+                    raw.push_extra_text(k, v);
+                }
+            }
+        }
+        raw.validate()
+    }
+
+    fn fill<'a>(&self, get: impl Fn(&str) -> Option<Cow<'a, str>>) -> Result<RawFields, DecodeError> {
+        let mut raw = RawFields::default();
+        for m in &self.fields {
+            let value: Option<Cow<str>> = match &m.from {
+                FieldFrom::Constant(v) => Some(Cow::Borrowed(v.as_str())),
+                FieldFrom::Source(name) => get(name).filter(|v| !v.trim().is_empty()),
+            };
+            let value = match value.or_else(|| m.default.as_deref().map(Cow::Borrowed)) {
+                Some(v) => v,
+                None => continue,
+            };
+            let value = match m.values.get(&value.trim().to_uppercase()) {
+                Some(mapped) => Cow::Borrowed(mapped.as_str()),
+                None => value,
+            };
+            let text: CompactString = match (&m.time, m.field) {
+                (Some(format), Field::SubjectDob) => convert_date(format, &value)?.to_string().into(),
+                (Some(format), _) => convert_time(format, &value, m.field)?.to_string().into(),
+                (None, _) => value.as_ref().into(),
+            };
+            raw.set(m.field, text);
+        }
+        Ok(raw)
+    }
+}
+
+fn bad(field: Field, problem: impl Into<String>, value: &str) -> DecodeError {
+    DecodeError::BadValue { field: field.name(), problem: problem.into(), value: value.to_string() }
+}
+
+fn convert_time(format: &TimeFormat, value: &str, field: Field) -> Result<Timestamp, DecodeError> {
+    let v = value.trim();
+    match format {
+        TimeFormat::Rfc3339 => Timestamp::parse_rfc3339(v).map_err(|e| bad(field, e.to_string(), v)),
+        TimeFormat::EpochSeconds | TimeFormat::EpochMillis => {
+            let n: f64 = v.parse().map_err(|_| bad(field, "expected a number of seconds or milliseconds", v))?;
+            let ms = if *format == TimeFormat::EpochSeconds { n * 1000.0 } else { n };
+            if !ms.is_finite() || ms.abs() > 1e15 {
+                return Err(bad(field, "epoch time out of range", v));
+            }
+            Ok(Timestamp(ms as i64))
+        }
+        TimeFormat::Pattern { pattern, zone } => {
+            let local = NaiveDateTime::parse_from_str(v, pattern)
+                .map_err(|e| bad(field, format!("does not match {pattern:?}: {e}"), v))?;
+            zone.to_utc(local)
+                .map(Timestamp)
+                .ok_or_else(|| bad(field, "local time does not exist in that time zone", v))
+        }
+    }
+}
+
+fn convert_date(format: &TimeFormat, value: &str) -> Result<Date, DecodeError> {
+    let v = value.trim();
+    match format {
+        TimeFormat::Pattern { pattern, .. } => {
+            let d = NaiveDate::parse_from_str(v, pattern)
+                .map_err(|e| bad(Field::SubjectDob, format!("does not match {pattern:?}: {e}"), v))?;
+            Date::parse(&d.format("%Y-%m-%d").to_string()).map_err(|e| bad(Field::SubjectDob, e.to_string(), v))
+        }
+        _ => Date::parse(v).map_err(|e| bad(Field::SubjectDob, e.to_string(), v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Action, SubjectType};
+
+    fn m(field: Field, from: &str) -> FieldMapping {
+        FieldMapping { field, from: FieldFrom::Source(from.into()), values: HashMap::new(), time: None, default: None }
+    }
+
+    fn cef_mapping() -> SourceMapping {
+        let mut action = m(Field::Action, "act");
+        action.values.insert("QUERY".into(), "search".into());
+        let mut ts = m(Field::Ts, "rt");
+        ts.time = Some(TimeFormat::EpochMillis);
+        SourceMapping {
+            name: "pnc-cef".into(),
+            format: SourceFormat::Cef,
+            fields: vec![
+                m(Field::EventId, "externalId"),
+                ts,
+                FieldMapping { from: FieldFrom::Constant("PNC".into()), ..m(Field::System, "") },
+                m(Field::UserId, "suser"),
+                action,
+                FieldMapping { from: FieldFrom::Constant("person".into()), ..m(Field::SubjectType, "") },
+                m(Field::SubjectName, "duser"),
+                m(Field::Reference, "Reference"),
+            ],
+            keep_unmapped: true,
+        }
+    }
+
+    #[test]
+    fn cef_line_maps_to_event() {
+        let line = "CEF:0|HO|PNC|5|Q01|Person enquiry|3|externalId=A-1 rt=1795338843120 suser=U1234 act=QUERY duser=SMITH, John cs1Label=Reference cs1=INC-42 dvchost=gw1";
+        let e = cef_mapping().decode_cef(line).unwrap();
+        assert_eq!(e.event_id, "A-1");
+        assert_eq!(e.action, Action::Search);
+        assert_eq!(e.subject_type, SubjectType::Person);
+        assert_eq!(e.reference.as_deref(), Some("INC-42"));
+        assert_eq!(e.ts, Timestamp(1795338843120));
+        assert_eq!(e.extra.as_deref(), Some(r#"{"cs1":"INC-42","dvchost":"gw1"}"#));
+    }
+
+    #[test]
+    fn unmapped_value_fails_validation_with_original() {
+        let line = "CEF:0|HO|PNC|5|Q01|x|3|externalId=A-1 rt=1795338843120 suser=U1 act=BROWSE";
+        let err = cef_mapping().decode_cef(line).unwrap_err();
+        assert!(err.to_string().contains("BROWSE"), "{err}");
+    }
+
+    #[test]
+    fn local_time_pattern_in_london() {
+        let f =
+            TimeFormat::Pattern { pattern: "%d/%m/%Y %H:%M:%S".into(), zone: Zone::parse("Europe/London").unwrap() };
+        // British Summer Time: 10:00 local is 09:00 UTC.
+        let t = convert_time(&f, "01/07/2026 10:00:00", Field::Ts).unwrap();
+        assert_eq!(t.to_string(), "2026-07-01T09:00:00.000Z");
+        let t = convert_time(&f, "01/12/2026 10:00:00", Field::Ts).unwrap();
+        assert_eq!(t.to_string(), "2026-12-01T10:00:00.000Z");
+        assert!(convert_time(&f, "2026-12-01", Field::Ts).is_err());
+    }
+
+    #[test]
+    fn json_paths_and_csv_columns() {
+        let mapping = SourceMapping {
+            name: "rms".into(),
+            format: SourceFormat::Json,
+            fields: vec![
+                m(Field::EventId, "id"),
+                m(Field::Ts, "when"),
+                m(Field::System, "app"),
+                m(Field::UserId, "who.id"),
+                m(Field::Action, "op"),
+                m(Field::SubjectType, "kind"),
+            ],
+            keep_unmapped: true,
+        };
+        let e = mapping
+            .decode_json(br#"{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{"id":"U9"},"op":"view","kind":"crime","x":1}"#)
+            .unwrap();
+        assert_eq!((e.event_id.as_str(), e.user_id.as_str(), e.system.as_str()), ("7", "U9", "RMS"));
+        assert_eq!(e.extra.as_deref(), Some(r#"{"x":1}"#));
+        let header: Vec<CompactString> = ["id", "when", "app", "who.id", "op", "kind"].map(Into::into).into();
+        let e = mapping.decode_csv(&header, &["8", "2026-11-22T09:00:00Z", "RMS", "U9", "VIEW", "crime"]).unwrap();
+        assert_eq!(e.event_id, "8");
+    }
+}

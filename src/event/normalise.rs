@@ -1,0 +1,233 @@
+//! Identity normalisation (spec/events.md, "Identity of a subject").
+//!
+//! Names are case folded (to upper case), accents and punctuation other than the comma
+//! and slash dropped, spaces collapsed. With a comma or slash the part before it is the
+//! surname (`SMITH, John`, `smith/john`); without one the last word is (`John Smith`).
+//! VRMs and postcodes lose their spaces and are upper-cased.
+
+use compact_str::CompactString;
+use std::fmt;
+
+/// A person's name reduced to the form the watch-list join compares.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PersonName {
+    /// Upper-case surname, words separated by one space.
+    pub surname: CompactString,
+    /// Upper-case forenames separated by one space; empty when none were given.
+    pub forenames: CompactString,
+}
+
+impl PersonName {
+    /// Normalises a name as typed or returned by a system. `None` when no surname is
+    /// left after normalisation.
+    pub fn parse(raw: &str) -> Option<PersonName> {
+        let folded = fold(raw);
+        let (surname, forenames) = match folded.find([',', '/']) {
+            Some(at) => (words(&folded[..at]), words(&folded[at + 1..])),
+            None => {
+                let all = words(&folded);
+                match all.rfind(' ') {
+                    Some(at) => (CompactString::from(&all[at + 1..]), CompactString::from(&all[..at])),
+                    None => (all, CompactString::default()),
+                }
+            }
+        };
+        if surname.is_empty() {
+            return None;
+        }
+        Some(PersonName { surname, forenames })
+    }
+
+    /// Builds a name from separate surname and forename columns (the staff table).
+    pub fn from_parts(surname: &str, forenames: &str) -> Option<PersonName> {
+        let surname = words(&fold(surname));
+        if surname.is_empty() {
+            return None;
+        }
+        Some(PersonName { surname, forenames: words(&fold(forenames)) })
+    }
+
+    /// Surnames equal, and forenames equal or one list a prefix of the other by whole
+    /// words or initials (`JOHN`, `J`, `JOHN PAUL`).
+    pub fn matches(&self, other: &PersonName) -> bool {
+        self.surname == other.surname && forenames_compatible(&self.forenames, &other.forenames)
+    }
+
+    pub fn has_forenames(&self) -> bool {
+        !self.forenames.is_empty()
+    }
+}
+
+impl fmt::Display for PersonName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.forenames.is_empty() {
+            f.write_str(&self.surname)
+        } else {
+            write!(f, "{}, {}", self.surname, self.forenames)
+        }
+    }
+}
+
+/// Whether one forename list is a prefix of the other, word by word, where a single
+/// letter matches any word with that initial.
+pub fn forenames_compatible(a: &str, b: &str) -> bool {
+    let mut xs = a.split(' ').filter(|w| !w.is_empty());
+    let mut ys = b.split(' ').filter(|w| !w.is_empty());
+    loop {
+        match (xs.next(), ys.next()) {
+            (Some(x), Some(y)) => {
+                let same = x == y
+                    || (x.len() == 1 && y.as_bytes()[0] == x.as_bytes()[0])
+                    || (y.len() == 1 && x.as_bytes()[0] == y.as_bytes()[0]);
+                if !same {
+                    return false;
+                }
+            }
+            _ => return true,
+        }
+    }
+}
+
+/// Upper-cases, strips accents, keeps letters, digits, spaces, commas and slashes.
+fn fold(raw: &str) -> CompactString {
+    let mut out = CompactString::default();
+    if raw.is_ascii() {
+        for b in raw.bytes() {
+            match b {
+                b'a'..=b'z' => out.push((b - 32) as char),
+                b'A'..=b'Z' | b'0'..=b'9' | b',' | b'/' => out.push(b as char),
+                b' ' | b'\t' | b'\n' | b'\r' => out.push(' '),
+                _ => {}
+            }
+        }
+        return out;
+    }
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+    for c in raw.nfd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            out.extend(c.to_uppercase());
+        } else if c == ',' || c == '/' {
+            out.push(c);
+        } else if c.is_whitespace() {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Collapses runs of spaces (and stray separators) into single spaces, trimmed.
+fn words(s: &str) -> CompactString {
+    let mut out = CompactString::default();
+    for w in s.split([' ', ',', '/']).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// Removes all whitespace and upper-cases; `None` if nothing is left.
+fn squash(raw: &str) -> Option<CompactString> {
+    let mut out = CompactString::default();
+    for c in raw.chars() {
+        if !c.is_whitespace() {
+            out.extend(c.to_uppercase());
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A vehicle registration mark without spaces, upper case (`ab12 cde` -> `AB12CDE`).
+pub fn vrm(raw: &str) -> Option<CompactString> {
+    squash(raw)
+}
+
+/// A UK postcode without spaces, upper case (`sw1a 1aa` -> `SW1A1AA`).
+pub fn postcode(raw: &str) -> Option<CompactString> {
+    squash(raw)
+}
+
+/// The postcode sector of a normalised postcode: the postcode minus its last two
+/// letters (`SW1A1AA` -> `SW1A1`). `None` when the postcode does not end in a digit
+/// and two letters, as a full UK postcode does.
+pub fn postcode_sector(normalised: &str) -> Option<&str> {
+    let b = normalised.as_bytes();
+    let n = b.len();
+    if n >= 5 && b[n - 1].is_ascii_alphabetic() && b[n - 2].is_ascii_alphabetic() && b[n - 3].is_ascii_digit() {
+        Some(&normalised[..n - 2])
+    } else {
+        None
+    }
+}
+
+/// Writes a normalised postcode in its usual spaced form (`SW1A1AA` -> `SW1A 1AA`).
+pub fn postcode_display(normalised: &str) -> String {
+    if normalised.len() > 3 && normalised.is_ascii() {
+        let (outward, inward) = normalised.split_at(normalised.len() - 3);
+        format!("{outward} {inward}")
+    } else {
+        normalised.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> PersonName {
+        PersonName::parse(s).unwrap()
+    }
+
+    #[test]
+    fn spec_examples_normalise_alike() {
+        let forms = ["SMITH, John", "John SMITH", "smith/john", "  john   smith ", "Smith,JOHN"];
+        for f in forms {
+            assert_eq!(name(f), PersonName { surname: "SMITH".into(), forenames: "JOHN".into() }, "{f}");
+        }
+    }
+
+    #[test]
+    fn accents_and_punctuation_are_dropped() {
+        assert_eq!(name("O'Brien, Siân").surname, "OBRIEN");
+        assert_eq!(name("O'Brien, Siân").forenames, "SIAN");
+        assert_eq!(name("José Núñez").surname, "NUNEZ");
+        assert_eq!(name("SMITH-JONES, Anne").surname, "SMITHJONES");
+        assert_eq!(name("Smith, Mary-Jane"), name("MARYJANE SMITH"));
+    }
+
+    #[test]
+    fn surname_only_and_empty() {
+        assert_eq!(name("SMITH"), PersonName { surname: "SMITH".into(), forenames: "".into() });
+        assert!(PersonName::parse(", John").is_none());
+        assert!(PersonName::parse("  ").is_none());
+        assert!(PersonName::parse("'.-").is_none());
+    }
+
+    #[test]
+    fn forename_prefixes_and_initials() {
+        let john = name("SMITH, John");
+        assert!(john.matches(&name("SMITH, J")));
+        assert!(john.matches(&name("SMITH, John Paul")));
+        assert!(name("SMITH, J P").matches(&name("John Paul Smith")));
+        assert!(name("SMITH, J").matches(&name("SMITH, John Paul")));
+        assert!(!john.matches(&name("SMITH, James")));
+        assert!(!john.matches(&name("SMITH, Paul John")));
+        assert!(!john.matches(&name("SMYTH, John")));
+        assert!(name("SMITH").matches(&john), "no forenames is a prefix of any list");
+    }
+
+    #[test]
+    fn vehicles_and_addresses() {
+        assert_eq!(vrm("ab12 cde").unwrap(), "AB12CDE");
+        assert_eq!(postcode("sw1a1aa").unwrap(), postcode(" SW1A 1AA ").unwrap());
+        assert_eq!(postcode_sector("SW1A1AA"), Some("SW1A1"));
+        assert_eq!(postcode_sector("M11AE"), Some("M11"));
+        assert_eq!(postcode_sector("SW1A"), None);
+        assert_eq!(postcode_display("SW1A1AA"), "SW1A 1AA");
+        assert!(vrm("   ").is_none());
+    }
+}

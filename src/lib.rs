@@ -1,0 +1,52 @@
+//! # accesswatch
+//!
+//! A streaming engine that watches police system access logs (the Police National
+//! Computer and force systems) and raises alerts for look-ups made without a policing
+//! purpose: a celebrity just arrested, a friend in custody, a neighbour, an ex-partner,
+//! oneself, the subjects of a covert operation. Contracts: `../shared/spec/`.
+//!
+//! ## Layout
+//!
+//! Every source feeds the same pipeline, so a replay of files raises exactly the alerts
+//! the live feed would have raised for the same events:
+//!
+//! ```text
+//!  source ──► parse ──► enrich ──────► detect ─────► alert book ──► sinks
+//!  files      event     watch-list     rule          suppression    alerts.jsonl
+//!  (merged    (JSON,    join: user,    catalogue     windows,       dead letters
+//!  by time)   CSV,      subject,       → findings    retrospective
+//!             CEF)      justification                release
+//!                 │
+//!                 └── bad record ──► dead-letter sink (original bytes + reason)
+//! ```
+//!
+//! | module | job |
+//! |---|---|
+//! | [`event`] | the canonical access event; JSON Lines, CSV and mapped (CEF, other layouts) decoders; name/VRM/postcode normalisation |
+//! | [`source`] | records from files with a size limit, per-format decoding, event-time merge of several files |
+//! | [`watchlist`] | the six reference tables, loaded from CSV/JSONL, with O(1) person/VRM/postcode indexes |
+//! | [`enrich`] | joins one event to the watch lists: the user, the subject's identity, the "justified" test |
+//! | [`detect`] | the rule catalogue: one function per rule, each sentence beside its logic |
+//! | [`alert`] | the alert type, deterministic ids, and the book of open alerts (suppression, retrospective release) |
+//! | [`engine`] | the pipeline itself: enrich → detect → allow lists → alert book |
+//! | [`sink`] | alert and dead-letter files |
+//! | [`replay`] | `accesswatch replay`: files through the engine, with a summary |
+//! | [`config`] | defaults (`config/default.toml`) overlaid by the user's file; every fault with file, line and key |
+//! | [`time`] | event time: fast RFC 3339 parsing, dates, durations, shifts |
+//! | [`cli`] | the command line |
+//!
+//! Where to look: a rule lives in `src/detect/<rule>.rs`; the watch-list join in
+//! `src/enrich.rs` and `src/watchlist/index.rs`; suppression in `src/alert/book.rs`.
+
+pub mod alert;
+pub mod cli;
+pub mod config;
+pub mod detect;
+pub mod engine;
+pub mod enrich;
+pub mod event;
+pub mod replay;
+pub mod sink;
+pub mod source;
+pub mod time;
+pub mod watchlist;

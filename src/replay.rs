@@ -1,0 +1,195 @@
+//! Replay: history from files through the same engine the live feed uses.
+//!
+//! `accesswatch replay --watchlists DIR --alerts OUT.jsonl FILE...` merges the files in
+//! event-time order, runs every event through [`Engine`], writes final alerts to
+//! OUT.jsonl and unreadable records to a dead-letter file beside it, and returns a
+//! summary. Alerts carry event-time `detected_at`, so replaying the same input twice
+//! writes the same bytes.
+
+use crate::alert::book::DetectClock;
+use crate::config::Config;
+use crate::engine::{Engine, EngineStats};
+use crate::sink::{AlertCounts, AlertFile, DeadLetterFile};
+use crate::source::{InputFormat, MergedFiles, SourceItem};
+use crate::watchlist::WatchLists;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What to replay and where the results go.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub inputs: Vec<PathBuf>,
+    /// A configured source mapping for all inputs; `None` reads them by extension.
+    pub source: Option<String>,
+    pub alerts: PathBuf,
+    /// Defaults to the alerts path with `.dead-letters.jsonl`.
+    pub dead_letters: Option<PathBuf>,
+    /// Show a progress bar (on a terminal, for inputs over 8 MiB).
+    pub progress: bool,
+}
+
+/// Why a replay could not run. Bad records never cause this; they are dead-lettered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("no source mapping named {name:?} in the configuration (configured: {known})")]
+    UnknownSource { name: String, known: String },
+    #[error("{0}")]
+    Format(String),
+}
+
+/// What a replay did.
+#[derive(Debug, Clone)]
+pub struct ReplaySummary {
+    pub events: u64,
+    pub dead_letters: u64,
+    pub dead_letter_kinds: BTreeMap<&'static str, u64>,
+    pub dead_letter_path: PathBuf,
+    pub alerts: AlertCounts,
+    pub alerts_path: PathBuf,
+    pub elapsed: Duration,
+    pub stats: EngineStats,
+}
+
+impl ReplaySummary {
+    pub fn events_per_second(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// The default dead-letter path beside an alerts file.
+pub fn default_dead_letter_path(alerts: &Path) -> PathBuf {
+    let stem = alerts.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "alerts".into());
+    alerts.with_file_name(format!("{stem}.dead-letters.jsonl"))
+}
+
+/// Replays the inputs through a fresh engine over `lists`.
+pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> Result<ReplaySummary, ReplayError> {
+    let mapping = match &opts.source {
+        None => None,
+        Some(name) => Some(config.sources.get(name).cloned().ok_or_else(|| ReplayError::UnknownSource {
+            name: name.clone(),
+            known: if config.sources.is_empty() {
+                "none".into()
+            } else {
+                config.sources.keys().cloned().collect::<Vec<_>>().join(", ")
+            },
+        })?),
+    };
+    let mut inputs = Vec::with_capacity(opts.inputs.len());
+    for path in &opts.inputs {
+        let format = InputFormat::for_path(path, mapping.clone()).map_err(ReplayError::Format)?;
+        inputs.push((path.clone(), format));
+    }
+    let total_bytes: u64 = opts.inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let read_bytes = Arc::new(AtomicU64::new(0));
+    let mut merged = MergedFiles::open(&inputs, &config.input, read_bytes.clone())
+        .map_err(|(path, source)| ReplayError::Io { path, source })?;
+
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReplayError::Io { path, source }
+    };
+    let dead_path = opts.dead_letters.clone().unwrap_or_else(|| default_dead_letter_path(&opts.alerts));
+    let mut alerts = AlertFile::create(&opts.alerts).map_err(io_err(&opts.alerts))?;
+    let mut dead = DeadLetterFile::create(&dead_path).map_err(io_err(&dead_path))?;
+
+    let bar = (opts.progress && total_bytes > 8 << 20).then(|| {
+        let bar = indicatif::ProgressBar::new(total_bytes);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+
+    let started = Instant::now();
+    let mut engine = Engine::new(config, lists, DetectClock::EventTime);
+    let mut n: u64 = 0;
+    loop {
+        let item = merged.next_item().map_err(|source| ReplayError::Io { path: opts.inputs[0].clone(), source })?;
+        match item {
+            None => break,
+            Some(SourceItem::Event(e)) => engine.process(&e, &mut alerts),
+            Some(SourceItem::Dead(d)) => dead.write(&d).map_err(io_err(&dead_path))?,
+        }
+        n += 1;
+        if n % 65_536 == 0 {
+            if let Some(bar) = &bar {
+                bar.set_position(read_bytes.load(Ordering::Relaxed));
+                bar.set_message(format!("{} events, {} alerts", engine.stats().events, alerts.counts().total()));
+            }
+        }
+    }
+    engine.finish(&mut alerts);
+    alerts.finish().map_err(io_err(&opts.alerts))?;
+    dead.flush().map_err(io_err(&dead_path))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(ReplaySummary {
+        events: engine.stats().events,
+        dead_letters: dead.total(),
+        dead_letter_kinds: dead.counts().clone(),
+        dead_letter_path: dead_path,
+        alerts: alerts.counts().clone(),
+        alerts_path: opts.alerts.clone(),
+        elapsed: started.elapsed(),
+        stats: engine.stats().clone(),
+    })
+}
+
+impl fmt::Display for ReplaySummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::alert::Severity;
+        writeln!(
+            f,
+            "events      {} in {:.2}s ({:.0} events/s)",
+            self.events,
+            self.elapsed.as_secs_f64(),
+            self.events_per_second()
+        )?;
+        let kinds: Vec<String> = self.dead_letter_kinds.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        write!(f, "dead letters {}", self.dead_letters)?;
+        if !kinds.is_empty() {
+            write!(f, " ({}) -> {}", kinds.join(", "), self.dead_letter_path.display())?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "alerts      {} (red {}, amber {}, green {}) -> {}",
+            self.alerts.total(),
+            self.alerts.by_severity(Severity::Red),
+            self.alerts.by_severity(Severity::Amber),
+            self.alerts.by_severity(Severity::Green),
+            self.alerts_path.display()
+        )?;
+        let mut rules: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
+        for ((rule, sev), n) in &self.alerts.0 {
+            let col = match sev {
+                Severity::Red => 0,
+                Severity::Amber => 1,
+                Severity::Green => 2,
+            };
+            rules.entry(rule.as_str()).or_default()[col] += n;
+        }
+        if !rules.is_empty() {
+            writeln!(f, "  {:<34} {:>7} {:>7} {:>7}", "rule", "red", "amber", "green")?;
+            for (rule, [r, a, g]) in rules {
+                writeln!(f, "  {rule:<34} {r:>7} {a:>7} {g:>7}")?;
+            }
+        }
+        let allowed: u64 = self.stats.allowed.iter().sum();
+        if allowed > 0 {
+            writeln!(f, "allow lists exempted {allowed} findings")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,145 @@
+//! Decoding one record into an event, for each input format.
+
+use crate::event::csv::{CsvLayout, CsvSplitter};
+use crate::event::mapping::{SourceFormat, SourceMapping};
+use crate::event::{json, AccessEvent, DecodeError};
+use compact_str::CompactString;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The format of an input.
+#[derive(Clone, Debug)]
+pub enum InputFormat {
+    /// Canonical JSON Lines (spec/events.md).
+    JsonLines,
+    /// Canonical CSV with a header of spec field names.
+    Csv,
+    /// A configured source mapping (other field names, other formats, CEF).
+    Mapped(Arc<SourceMapping>),
+}
+
+impl InputFormat {
+    /// The format for a file: the mapping if one is given, else by extension
+    /// (`.jsonl`, `.ndjson`, `.json`, `.csv`, optionally followed by `.gz`).
+    pub fn for_path(path: &Path, mapping: Option<Arc<SourceMapping>>) -> Result<InputFormat, String> {
+        if let Some(m) = mapping {
+            return Ok(InputFormat::Mapped(m));
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
+            Ok(InputFormat::JsonLines)
+        } else if name.ends_with(".csv") {
+            Ok(InputFormat::Csv)
+        } else {
+            Err(format!(
+                "{}: cannot tell the format from the name; use .jsonl or .csv, or --source NAME for a configured source mapping",
+                path.display()
+            ))
+        }
+    }
+
+    /// Whether records are CSV (newlines inside quotes continue a record).
+    pub fn is_csv(&self) -> bool {
+        match self {
+            InputFormat::Csv => true,
+            InputFormat::Mapped(m) => matches!(m.format, SourceFormat::Csv { .. }),
+            InputFormat::JsonLines => false,
+        }
+    }
+}
+
+/// What one record turned out to be.
+#[derive(Debug)]
+pub enum Decoded {
+    Event(AccessEvent),
+    /// A CSV header row, read and remembered.
+    Header,
+    Rejected(DecodeError),
+}
+
+enum Header {
+    NotCsv,
+    Pending,
+    Canonical(CsvLayout),
+    Mapped(Vec<CompactString>),
+    Rejected(String),
+}
+
+/// Decodes the records of one input, remembering its CSV header.
+pub struct Decoder {
+    format: InputFormat,
+    splitter: CsvSplitter,
+    header: Header,
+}
+
+impl Decoder {
+    pub fn new(format: InputFormat) -> Decoder {
+        let delimiter = match &format {
+            InputFormat::Mapped(m) => match m.format {
+                SourceFormat::Csv { delimiter } => delimiter,
+                _ => b',',
+            },
+            _ => b',',
+        };
+        let header = if format.is_csv() { Header::Pending } else { Header::NotCsv };
+        Decoder { format, splitter: CsvSplitter::new(delimiter), header }
+    }
+
+    /// Decodes one record.
+    pub fn decode(&mut self, bytes: &[u8]) -> Decoded {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return Decoded::Rejected(DecodeError::BadUtf8(e.valid_up_to())),
+        };
+        let result = match &self.format {
+            InputFormat::JsonLines => json::decode(bytes),
+            InputFormat::Mapped(m) => match m.format {
+                SourceFormat::Json => m.decode_json(bytes),
+                SourceFormat::Cef => m.decode_cef(text),
+                SourceFormat::Csv { .. } => return self.decode_csv(bytes),
+            },
+            InputFormat::Csv => return self.decode_csv(bytes),
+        };
+        match result {
+            Ok(e) => Decoded::Event(e),
+            Err(e) => Decoded::Rejected(e),
+        }
+    }
+
+    fn decode_csv(&mut self, bytes: &[u8]) -> Decoded {
+        let fields = match self.splitter.split(bytes) {
+            Ok(f) => f,
+            Err(e) => return Decoded::Rejected(e),
+        };
+        let result = match &self.header {
+            Header::Pending => {
+                self.header = match &self.format {
+                    InputFormat::Mapped(_) => {
+                        Header::Mapped(fields.iter().map(|f| CompactString::from(f.trim())).collect())
+                    }
+                    _ => match CsvLayout::from_header(&fields) {
+                        Ok(layout) => Header::Canonical(layout),
+                        Err(e) => {
+                            let reason = e.to_string();
+                            self.header = Header::Rejected(reason);
+                            return Decoded::Rejected(e);
+                        }
+                    },
+                };
+                return Decoded::Header;
+            }
+            Header::Canonical(layout) => layout.decode(&fields),
+            Header::Mapped(header) => match &self.format {
+                InputFormat::Mapped(m) => m.decode_csv(header, &fields),
+                _ => unreachable!("a mapped header only exists for a mapped format"),
+            },
+            Header::Rejected(why) => Err(DecodeError::BadCsv(format!("the file's header was rejected: {why}"))),
+            Header::NotCsv => unreachable!("decode_csv is only called for CSV formats"),
+        };
+        match result {
+            Ok(e) => Decoded::Event(e),
+            Err(e) => Decoded::Rejected(e),
+        }
+    }
+}

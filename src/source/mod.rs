@@ -1,0 +1,14 @@
+//! Sources: where events come from, as records of bytes turned into events or dead
+//! letters.
+//!
+//! - [`records`]: splits a byte stream into records (lines; CSV records may span lines
+//!   inside quotes) with a hard size limit, so one giant line cannot exhaust memory.
+//! - [`decode`]: turns one record into an event for a given input format.
+//! - [`file`]: a file as a source, and the event-time merge of several files.
+
+pub mod decode;
+pub mod file;
+pub mod records;
+
+pub use decode::{Decoded, Decoder, InputFormat};
+pub use file::{FileSource, MergedFiles, SourceItem};

@@ -1,0 +1,339 @@
+//! Row storage and the indexes that make every watch-list match O(1).
+//!
+//! Rows live in a slab keyed by the table's row key, so a live topic can replace or
+//! delete a row and the indexes follow. A person is found by subject id, by normalised
+//! surname + date of birth, or by surname alone (then forenames are compared within
+//! the bucket, which holds the handful of entries sharing that surname).
+
+use crate::event::PersonName;
+use crate::time::Date;
+use ahash::AHashMap;
+use compact_str::CompactString;
+use smallvec::SmallVec;
+use std::hash::Hash;
+
+/// Position of a row in its table's slab.
+pub type RowId = u32;
+
+/// How strongly a subject was matched to a watch-list row (spec/events.md).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchStrength {
+    /// Normalised name alone, with no date of birth on one side: the weakest match.
+    Name,
+    /// Normalised name and date of birth.
+    NameDob,
+    /// An address, by its normalised postcode.
+    Postcode,
+    /// A vehicle, by its normalised registration mark.
+    Vrm,
+    /// The record key itself.
+    Id,
+}
+
+impl MatchStrength {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchStrength::Id => "id",
+            MatchStrength::NameDob => "name_dob",
+            MatchStrength::Name => "name",
+            MatchStrength::Vrm => "vrm",
+            MatchStrength::Postcode => "postcode",
+        }
+    }
+
+    /// The phrase an alert sentence uses.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            MatchStrength::Id => "matched by record id",
+            MatchStrength::NameDob => "matched by name and date of birth",
+            MatchStrength::Name => "matched by name only, with no date of birth to confirm it",
+            MatchStrength::Vrm => "matched by registration mark",
+            MatchStrength::Postcode => "matched by postcode",
+        }
+    }
+}
+
+/// The identity of a person as a watch-list row or an event gives it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PersonIdentity {
+    pub subject_id: Option<CompactString>,
+    /// The name as written in the source, for sentences.
+    pub raw_name: Option<CompactString>,
+    pub name: Option<PersonName>,
+    pub dob: Option<Date>,
+}
+
+impl PersonIdentity {
+    pub fn new(subject_id: Option<CompactString>, raw_name: Option<CompactString>, dob: Option<Date>) -> Self {
+        let name = raw_name.as_deref().and_then(PersonName::parse);
+        PersonIdentity { subject_id, raw_name, name, dob }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subject_id.is_none() && self.name.is_none()
+    }
+
+    /// How `self` (an event's subject) matches `row`, if at all. A name alone counts
+    /// only when one side has no date of birth and both sides give a forename: a
+    /// surname alone identifies nobody, and differing dates of birth mean a different
+    /// person.
+    pub fn match_against(&self, row: &PersonIdentity) -> Option<MatchStrength> {
+        if let (Some(a), Some(b)) = (&self.subject_id, &row.subject_id) {
+            if a == b {
+                return Some(MatchStrength::Id);
+            }
+        }
+        let (a, b) = (self.name.as_ref()?, row.name.as_ref()?);
+        if !a.matches(b) {
+            return None;
+        }
+        match (self.dob, row.dob) {
+            (Some(x), Some(y)) if x == y => Some(MatchStrength::NameDob),
+            (Some(_), Some(_)) => None,
+            _ if a.has_forenames() && b.has_forenames() => Some(MatchStrength::Name),
+            _ => None,
+        }
+    }
+
+    /// A short description for sentences: the name as written and the date of birth,
+    /// or the record id.
+    pub fn describe(&self) -> String {
+        match (&self.raw_name, self.dob, &self.subject_id) {
+            (Some(n), Some(d), _) => format!("{} (born {d})", n.trim()),
+            (Some(n), None, _) => n.trim().to_string(),
+            (None, _, Some(id)) => format!("record {id}"),
+            _ => "an unnamed person".into(),
+        }
+    }
+}
+
+/// A slab of rows addressed by their row key.
+#[derive(Debug)]
+pub struct Rows<T> {
+    slots: Vec<Option<(CompactString, T)>>,
+    by_key: AHashMap<CompactString, RowId>,
+    free: Vec<RowId>,
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows { slots: Vec::new(), by_key: AHashMap::new(), free: Vec::new() }
+    }
+}
+
+impl<T> Rows<T> {
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    pub fn get(&self, id: RowId) -> Option<&T> {
+        self.slots.get(id as usize)?.as_ref().map(|(_, row)| row)
+    }
+
+    pub fn key_of(&self, id: RowId) -> Option<&str> {
+        self.slots.get(id as usize)?.as_ref().map(|(k, _)| k.as_str())
+    }
+
+    pub fn by_key(&self, key: &str) -> Option<(RowId, &T)> {
+        let id = *self.by_key.get(key)?;
+        self.get(id).map(|row| (id, row))
+    }
+
+    /// Inserts or replaces the row with this key; returns its id and the row it
+    /// replaced, so the caller can take the old row out of its indexes.
+    pub fn upsert(&mut self, key: CompactString, row: T) -> (RowId, Option<T>) {
+        if let Some(&id) = self.by_key.get(&key) {
+            let old = self.slots[id as usize].replace((key, row)).map(|(_, r)| r);
+            return (id, old);
+        }
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = Some((key.clone(), row));
+                id
+            }
+            None => {
+                self.slots.push(Some((key.clone(), row)));
+                (self.slots.len() - 1) as RowId
+            }
+        };
+        self.by_key.insert(key, id);
+        (id, None)
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<(RowId, T)> {
+        let id = self.by_key.remove(key)?;
+        let (_, row) = self.slots[id as usize].take()?;
+        self.free.push(id);
+        Some((id, row))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (RowId, &str, &T)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|(k, r)| (i as RowId, k.as_str(), r)))
+    }
+}
+
+/// A hash index from a key to the rows that carry it.
+#[derive(Debug)]
+pub struct MultiIndex<K> {
+    map: AHashMap<K, SmallVec<[RowId; 2]>>,
+}
+
+impl<K> Default for MultiIndex<K> {
+    fn default() -> Self {
+        MultiIndex { map: AHashMap::new() }
+    }
+}
+
+impl<K: Hash + Eq> MultiIndex<K> {
+    pub fn insert(&mut self, key: K, id: RowId) {
+        let ids = self.map.entry(key).or_default();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    pub fn remove(&mut self, key: &K, id: RowId) {
+        if let Some(ids) = self.map.get_mut(key) {
+            ids.retain(|x| *x != id);
+            if ids.is_empty() {
+                self.map.remove(key);
+            }
+        }
+    }
+
+    pub fn get<Q>(&self, key: &Q) -> &[RowId]
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.get(key).map_or(&[], |v| v.as_slice())
+    }
+}
+
+/// The matches found for one subject: row and strength, strongest per row.
+pub type Matches = SmallVec<[(RowId, MatchStrength); 4]>;
+
+/// Finds persons by id, name + date of birth, and name alone.
+#[derive(Debug, Default)]
+pub struct PersonIndex {
+    by_id: MultiIndex<CompactString>,
+    by_name_dob: MultiIndex<(CompactString, Date)>,
+    by_surname: MultiIndex<CompactString>,
+    by_surname_without_dob: MultiIndex<CompactString>,
+}
+
+impl PersonIndex {
+    pub fn add(&mut self, id: RowId, p: &PersonIdentity) {
+        if let Some(sid) = &p.subject_id {
+            self.by_id.insert(sid.clone(), id);
+        }
+        if let Some(name) = &p.name {
+            self.by_surname.insert(name.surname.clone(), id);
+            match p.dob {
+                Some(dob) => self.by_name_dob.insert((name.surname.clone(), dob), id),
+                None => self.by_surname_without_dob.insert(name.surname.clone(), id),
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: RowId, p: &PersonIdentity) {
+        if let Some(sid) = &p.subject_id {
+            self.by_id.remove(sid, id);
+        }
+        if let Some(name) = &p.name {
+            self.by_surname.remove(&name.surname, id);
+            match p.dob {
+                Some(dob) => self.by_name_dob.remove(&(name.surname.clone(), dob), id),
+                None => self.by_surname_without_dob.remove(&name.surname, id),
+            }
+        }
+    }
+
+    /// Appends to `out` every row that `subject` matches, with the strongest strength
+    /// per row. `person_of` gives a row's identity.
+    pub fn find<'r>(
+        &self,
+        subject: &PersonIdentity,
+        person_of: impl Fn(RowId) -> Option<&'r PersonIdentity>,
+        out: &mut Matches,
+    ) {
+        let consider = |ids: &[RowId], out: &mut Matches| {
+            for &id in ids {
+                if out.iter().any(|(seen, _)| *seen == id) {
+                    continue;
+                }
+                if let Some(strength) = person_of(id).and_then(|row| subject.match_against(row)) {
+                    out.push((id, strength));
+                }
+            }
+        };
+        if let Some(sid) = &subject.subject_id {
+            consider(self.by_id.get(sid.as_str()), out);
+        }
+        let Some(name) = &subject.name else { return };
+        match subject.dob {
+            Some(dob) => {
+                consider(self.by_name_dob.get(&(name.surname.clone(), dob)), out);
+                consider(self.by_surname_without_dob.get(name.surname.as_str()), out);
+            }
+            None => consider(self.by_surname.get(name.surname.as_str()), out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: Option<&str>, name: &str, dob: Option<&str>) -> PersonIdentity {
+        PersonIdentity::new(id.map(Into::into), Some(name.into()), dob.map(|d| Date::parse(d).unwrap()))
+    }
+
+    #[test]
+    fn strengths() {
+        let row = person(Some("12/1A"), "SMITH, John", Some("1980-01-02"));
+        assert_eq!(person(Some("12/1A"), "X, Y", None).match_against(&row), Some(MatchStrength::Id));
+        assert_eq!(person(None, "John Smith", Some("1980-01-02")).match_against(&row), Some(MatchStrength::NameDob));
+        assert_eq!(person(None, "smith/j", None).match_against(&row), Some(MatchStrength::Name));
+        // The legitimate twin: same name, a different date of birth.
+        assert_eq!(person(None, "John Smith", Some("1991-05-05")).match_against(&row), None);
+        // A surname alone identifies nobody.
+        assert_eq!(person(None, "SMITH", None).match_against(&row), None);
+        assert_eq!(person(None, "Jane Smith", None).match_against(&row), None);
+    }
+
+    #[test]
+    fn index_follows_replacement_and_removal() {
+        let mut rows: Rows<PersonIdentity> = Rows::default();
+        let mut idx = PersonIndex::default();
+        let p = person(None, "SMITH, John", Some("1980-01-02"));
+        let (id, _) = rows.upsert("HP1".into(), p.clone());
+        idx.add(id, &p);
+        let find = |idx: &PersonIndex, rows: &Rows<PersonIdentity>, q: &PersonIdentity| {
+            let mut out = Matches::new();
+            idx.find(q, |id| rows.get(id), &mut out);
+            out
+        };
+        let q = person(None, "John SMITH", Some("1980-01-02"));
+        assert_eq!(find(&idx, &rows, &q).as_slice(), &[(id, MatchStrength::NameDob)]);
+
+        // Replace with a different person under the same key.
+        let p2 = person(None, "JONES, Ann", None);
+        let (id2, old) = rows.upsert("HP1".into(), p2.clone());
+        assert_eq!(id2, id);
+        idx.remove(id, &old.unwrap());
+        idx.add(id, &p2);
+        assert!(find(&idx, &rows, &q).is_empty());
+        assert_eq!(find(&idx, &rows, &person(None, "Ann Jones", Some("1970-01-01"))).len(), 1);
+
+        let (_, gone) = rows.remove("HP1").unwrap();
+        idx.remove(id, &gone);
+        assert!(rows.is_empty());
+        assert!(find(&idx, &rows, &person(None, "Ann Jones", None)).is_empty());
+    }
+}

@@ -1,0 +1,239 @@
+//! Loading the watch lists from a directory: `custody.csv` or `custody.jsonl`, and so on
+//! for each table. A missing table is empty; every fault is reported with its file,
+//! line and column, all at once.
+
+use super::rows::{read_row, split_list, Cells, JsonCells, TableName};
+use super::WatchLists;
+use compact_str::CompactString;
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A fault in a watch-list file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchlistError {
+    pub file: PathBuf,
+    /// 1-based line; 0 when the fault is about the whole file.
+    pub line: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for WatchlistError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}", self.line)?;
+        }
+        if let Some(c) = &self.column {
+            write!(f, ": column `{c}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// What was loaded from where.
+#[derive(Debug, Default, Clone)]
+pub struct LoadReport {
+    pub tables: Vec<(TableName, Option<PathBuf>, usize)>,
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .tables
+            .iter()
+            .map(|(t, file, n)| match file {
+                Some(_) => format!("{t} {n}"),
+                None => format!("{t} (none)"),
+            })
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// Loads every table found in `dir`. Fails with every fault found if any row is bad.
+pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), Vec<WatchlistError>> {
+    let mut lists = WatchLists::default();
+    let mut report = LoadReport::default();
+    let mut errors = Vec::new();
+    if !dir.is_dir() {
+        return Err(vec![WatchlistError {
+            file: dir.to_path_buf(),
+            line: 0,
+            column: None,
+            message: "not a directory".into(),
+        }]);
+    }
+    for table in TableName::ALL {
+        let candidates: Vec<PathBuf> = ["csv", "jsonl"]
+            .iter()
+            .map(|ext| dir.join(format!("{}.{ext}", table.as_str())))
+            .filter(|p| p.is_file())
+            .collect();
+        match candidates.as_slice() {
+            [] => report.tables.push((table, None, 0)),
+            [file] => {
+                let before = errors.len();
+                let rows = load_file(table, file, &mut lists, &mut errors);
+                if errors.len() == before {
+                    report.tables.push((table, Some(file.clone()), rows));
+                }
+            }
+            _ => errors.push(WatchlistError {
+                file: dir.to_path_buf(),
+                line: 0,
+                column: None,
+                message: format!("both {0}.csv and {0}.jsonl exist; keep one", table.as_str()),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok((lists, report))
+    } else {
+        Err(errors)
+    }
+}
+
+fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut Vec<WatchlistError>) -> usize {
+    let err = |line: u64, column: Option<String>, message: String| WatchlistError {
+        file: file.to_path_buf(),
+        line,
+        column,
+        message,
+    };
+    let text = match std::fs::read(file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count();
+                errors.push(err(line as u64, None, "not valid UTF-8".into()));
+                return 0;
+            }
+        },
+        Err(e) => {
+            errors.push(err(0, None, format!("cannot read: {e}")));
+            return 0;
+        }
+    };
+    let mut rows = 0;
+    let mut add = |line: u64, result: Result<super::Row, Vec<super::rows::CellError>>, errors: &mut Vec<_>| match result
+    {
+        Ok(row) => {
+            lists.upsert(row);
+            rows += 1;
+        }
+        Err(cell_errors) => {
+            errors.extend(cell_errors.into_iter().map(|c| err(line, Some(c.column), c.message)));
+        }
+    };
+    if file.extension().is_some_and(|e| e == "jsonl") {
+        for (i, line) in text.lines().enumerate() {
+            let n = i as u64 + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<serde_json::Value>(line) {
+                Ok(serde_json::Value::Object(obj)) => add(n, read_row(table, &JsonCells(&obj)), errors),
+                Ok(_) => errors.push(err(n, None, "expected a JSON object".into())),
+                Err(e) => errors.push(err(n, None, format!("bad JSON: {e}"))),
+            }
+        }
+    } else {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        let header: Vec<String> = match reader.headers() {
+            Ok(h) => h.iter().map(|c| c.trim().trim_start_matches('\u{feff}').to_string()).collect(),
+            Err(e) => {
+                errors.push(err(1, None, format!("bad CSV header: {e}")));
+                return 0;
+            }
+        };
+        for required in table.columns().iter().take(required_columns(table)) {
+            if !header.iter().any(|h| h == required) {
+                errors.push(err(1, Some(required.to_string()), "required column is missing from the header".into()));
+            }
+        }
+        for record in reader.records() {
+            match record {
+                Ok(record) => {
+                    let line = record.position().map_or(0, |p| p.line());
+                    let cells = CsvCells { header: &header, record: &record };
+                    add(line, read_row(table, &cells), errors);
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    errors.push(err(line, None, format!("bad CSV: {e}")));
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// How many of `TableName::columns` (which lists required ones first) are required in
+/// a CSV header.
+fn required_columns(table: TableName) -> usize {
+    match table {
+        TableName::Custody | TableName::HighProfile | TableName::Associates | TableName::Operations => 2,
+        TableName::Incidents => 2,
+        TableName::Staff => 1,
+    }
+}
+
+struct CsvCells<'a> {
+    header: &'a [String],
+    record: &'a csv::StringRecord,
+}
+
+impl Cells for CsvCells<'_> {
+    fn text(&self, column: &str) -> Option<Cow<'_, str>> {
+        let i = self.header.iter().position(|h| h == column)?;
+        self.record.get(i).filter(|v| !v.trim().is_empty()).map(Cow::Borrowed)
+    }
+
+    fn list(&self, column: &str) -> Vec<CompactString> {
+        self.text(column).map(|t| split_list(&t)).unwrap_or_default()
+    }
+
+    fn column_names(&self) -> Vec<String> {
+        self.header.to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("custody.csv"),
+            "custody_ref,arrested_at,subject_name,officers\nC1,2026-11-01T10:00:00Z,\"SMITH, John\",U1;U2\nC2,not-a-time,\"JONES, Ann\",U3\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("staff.jsonl"),
+            "{\"user_id\":\"U1\"}\n{\"user_id\":\"U2\",\"status\":\"retired\"}\n",
+        )
+        .unwrap();
+        let errs = load_dir(dir.path()).unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert!(text.iter().any(|t| t.contains("custody.csv:3: column `arrested_at`")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("staff.jsonl:2: column `status`") && t.contains("retired")), "{text:?}");
+    }
+
+    #[test]
+    fn loads_both_formats_and_reports_missing_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("high_profile.jsonl"),
+            "{\"entry_id\":\"HP1\",\"subject_name\":\"STAR, Ann\",\"added_at\":\"2026-11-01T10:00:00Z\",\"case_team\":[\"U7\"]}\n",
+        )
+        .unwrap();
+        let (lists, report) = load_dir(dir.path()).unwrap();
+        assert_eq!(lists.high_profile.len(), 1);
+        assert!(report.to_string().contains("high_profile 1"));
+        assert!(report.to_string().contains("custody (none)"));
+    }
+}

@@ -1,0 +1,224 @@
+//! Watch lists and reference data (spec/watchlists.md): the tables events are joined
+//! against, with O(1) look-ups by subject id, name + date of birth, name, VRM and
+//! postcode.
+//!
+//! [`WatchLists`] holds all six tables. Rows come from files ([`load`]) at start-up
+//! and, in live operation, from compacted topics through [`WatchLists::upsert`] and
+//! [`WatchLists::delete`], which keep the indexes in step so a change applies to the
+//! next event.
+
+pub mod index;
+pub mod load;
+pub mod rows;
+
+pub use index::{MatchStrength, Matches, PersonIdentity, RowId, Rows};
+pub use load::{load_dir, LoadReport, WatchlistError};
+pub use rows::{
+    normalise_reference, AccountStatus, Associate, CustodyRecord, HighProfileCategory, HighProfileEntry, Incident,
+    OperationSubject, Relationship, Row, StaffMember, TableName, UserSet,
+};
+
+use crate::time::Date;
+use compact_str::CompactString;
+use index::{MultiIndex, PersonIndex};
+
+/// All six reference tables and their indexes.
+#[derive(Debug, Default)]
+pub struct WatchLists {
+    pub custody: Rows<CustodyRecord>,
+    custody_people: PersonIndex,
+    pub high_profile: Rows<HighProfileEntry>,
+    high_profile_people: PersonIndex,
+    pub staff: Rows<StaffMember>,
+    staff_by_name_dob: MultiIndex<(CompactString, Date)>,
+    pub associates: Rows<Associate>,
+    associates_by_user: MultiIndex<CompactString>,
+    pub operations: Rows<OperationSubject>,
+    operation_people: PersonIndex,
+    operation_vrms: MultiIndex<CompactString>,
+    operation_postcodes: MultiIndex<CompactString>,
+    pub incidents: Rows<Incident>,
+}
+
+impl WatchLists {
+    /// Inserts or replaces a row (by its row key) and returns the row it replaced.
+    pub fn upsert(&mut self, row: Row) -> Option<Row> {
+        let key = row.key();
+        match row {
+            Row::Custody(r) => {
+                let (id, old) = self.custody.upsert(key, r);
+                if let Some(old) = &old {
+                    self.custody_people.remove(id, &old.person);
+                }
+                self.custody_people.add(id, &self.custody.get(id)?.person);
+                old.map(Row::Custody)
+            }
+            Row::HighProfile(r) => {
+                let (id, old) = self.high_profile.upsert(key, r);
+                if let Some(old) = &old {
+                    self.high_profile_people.remove(id, &old.person);
+                }
+                self.high_profile_people.add(id, &self.high_profile.get(id)?.person);
+                old.map(Row::HighProfile)
+            }
+            Row::Staff(r) => {
+                let (id, old) = self.staff.upsert(key, r);
+                if let Some(k) = old.as_ref().and_then(staff_key) {
+                    self.staff_by_name_dob.remove(&k, id);
+                }
+                if let Some(k) = self.staff.get(id).and_then(staff_key) {
+                    self.staff_by_name_dob.insert(k, id);
+                }
+                old.map(Row::Staff)
+            }
+            Row::Associate(r) => {
+                let (id, old) = self.associates.upsert(key, r);
+                if let Some(old) = &old {
+                    self.associates_by_user.remove(&old.user_id, id);
+                }
+                self.associates_by_user.insert(self.associates.get(id)?.user_id.clone(), id);
+                old.map(Row::Associate)
+            }
+            Row::Operation(r) => {
+                let (id, old) = self.operations.upsert(key, r);
+                if let Some(old) = &old {
+                    self.unindex_operation(id, old);
+                }
+                let new = self.operations.get(id)?.clone();
+                self.operation_people.add(id, &new.person);
+                if let Some(v) = new.vrm {
+                    self.operation_vrms.insert(v, id);
+                }
+                if let Some(p) = new.postcode {
+                    self.operation_postcodes.insert(p, id);
+                }
+                old.map(Row::Operation)
+            }
+            Row::Incident(r) => self.incidents.upsert(key, r).1.map(Row::Incident),
+        }
+    }
+
+    /// Deletes the row with this key (an empty message on a compacted topic).
+    pub fn delete(&mut self, table: TableName, key: &str) -> Option<Row> {
+        match table {
+            TableName::Custody => {
+                let (id, old) = self.custody.remove(key)?;
+                self.custody_people.remove(id, &old.person);
+                Some(Row::Custody(old))
+            }
+            TableName::HighProfile => {
+                let (id, old) = self.high_profile.remove(key)?;
+                self.high_profile_people.remove(id, &old.person);
+                Some(Row::HighProfile(old))
+            }
+            TableName::Staff => {
+                let (id, old) = self.staff.remove(key)?;
+                if let Some(k) = staff_key(&old) {
+                    self.staff_by_name_dob.remove(&k, id);
+                }
+                Some(Row::Staff(old))
+            }
+            TableName::Associates => {
+                let (id, old) = self.associates.remove(key)?;
+                self.associates_by_user.remove(&old.user_id, id);
+                Some(Row::Associate(old))
+            }
+            TableName::Operations => {
+                let (id, old) = self.operations.remove(key)?;
+                self.unindex_operation(id, &old);
+                Some(Row::Operation(old))
+            }
+            TableName::Incidents => self.incidents.remove(key).map(|(_, r)| Row::Incident(r)),
+        }
+    }
+
+    fn unindex_operation(&mut self, id: RowId, old: &OperationSubject) {
+        self.operation_people.remove(id, &old.person);
+        if let Some(v) = &old.vrm {
+            self.operation_vrms.remove(v, id);
+        }
+        if let Some(p) = &old.postcode {
+            self.operation_postcodes.remove(p, id);
+        }
+    }
+
+    /// Row counts per table.
+    pub fn sizes(&self) -> [(TableName, usize); 6] {
+        [
+            (TableName::Custody, self.custody.len()),
+            (TableName::HighProfile, self.high_profile.len()),
+            (TableName::Staff, self.staff.len()),
+            (TableName::Associates, self.associates.len()),
+            (TableName::Operations, self.operations.len()),
+            (TableName::Incidents, self.incidents.len()),
+        ]
+    }
+
+    /// The member of staff with this user id.
+    pub fn staff_member(&self, user_id: &str) -> Option<&StaffMember> {
+        self.staff.by_key(user_id).map(|(_, s)| s)
+    }
+
+    /// The incident with this reference (compared trimmed and upper-cased).
+    pub fn incident(&self, reference: &str) -> Option<&Incident> {
+        if reference.bytes().any(|b| b.is_ascii_lowercase() || b == b' ') {
+            self.incidents.by_key(&normalise_reference(reference)).map(|(_, i)| i)
+        } else {
+            self.incidents.by_key(reference).map(|(_, i)| i)
+        }
+    }
+
+    /// Custody records of the person, by any match strength.
+    pub fn custody_matches(&self, person: &PersonIdentity, out: &mut Matches) {
+        self.custody_people.find(person, |id| self.custody.get(id).map(|r| &r.person), out);
+    }
+
+    /// High-profile entries of the person.
+    pub fn high_profile_matches(&self, person: &PersonIdentity, out: &mut Matches) {
+        self.high_profile_people.find(person, |id| self.high_profile.get(id).map(|r| &r.person), out);
+    }
+
+    /// Staff whose own name and date of birth are the person's (colleague and self
+    /// look-ups need both: a name alone is shared by too many of 45,000 staff).
+    pub fn staff_with_identity(&self, person: &PersonIdentity) -> smallvec::SmallVec<[&StaffMember; 2]> {
+        let (Some(name), Some(dob)) = (&person.name, person.dob) else { return Default::default() };
+        self.staff_by_name_dob
+            .get(&(name.surname.clone(), dob))
+            .iter()
+            .filter_map(|&id| self.staff.get(id))
+            .filter(|s| s.name.as_ref().is_some_and(|own| own.matches(name)))
+            .collect()
+    }
+
+    /// The associations `user_id` has declared.
+    pub fn associates_of(&self, user_id: &str) -> impl Iterator<Item = (RowId, &Associate)> {
+        self.associates_by_user.get(user_id).iter().filter_map(move |&id| self.associates.get(id).map(|a| (id, a)))
+    }
+
+    /// Operation subjects matching a person, a VRM or a postcode.
+    pub fn operation_matches(
+        &self,
+        person: &PersonIdentity,
+        vrm: Option<&str>,
+        postcode: Option<&str>,
+        out: &mut Matches,
+    ) {
+        self.operation_people.find(person, |id| self.operations.get(id).map(|r| &r.person), out);
+        for (key, index, strength) in [
+            (vrm, &self.operation_vrms, MatchStrength::Vrm),
+            (postcode, &self.operation_postcodes, MatchStrength::Postcode),
+        ] {
+            if let Some(k) = key {
+                for &id in index.get(k) {
+                    if !out.iter().any(|(seen, _)| *seen == id) {
+                        out.push((id, strength));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn staff_key(s: &StaffMember) -> Option<(CompactString, Date)> {
+    Some((s.name.as_ref()?.surname.clone(), s.dob?))
+}
