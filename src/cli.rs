@@ -115,7 +115,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let enabled = crate::detect::RuleId::ALL.iter().filter(|r| cfg.rules.enabled(**r)).count();
+            let enabled = crate::detect::RuleId::WATCHLIST_RULES.iter().filter(|r| cfg.rules.enabled(**r)).count();
             let name = config.as_deref().map_or("built-in defaults".to_string(), |p| p.display().to_string());
             println!("{name}: OK ({enabled} rules enabled, {} source mappings)", cfg.sources.len());
             if let Some(dir) = watchlists {

@@ -83,7 +83,8 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
     };
     let mut inputs = Vec::with_capacity(opts.inputs.len());
     for path in &opts.inputs {
-        let format = InputFormat::for_path(path, mapping.clone()).map_err(ReplayError::Format)?;
+        let format =
+            InputFormat::for_path(path, mapping.clone(), config.sources.values()).map_err(ReplayError::Format)?;
         inputs.push((path.clone(), format));
     }
     let total_bytes: u64 = opts.inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();

@@ -213,9 +213,10 @@ impl Timestamp {
     /// `2026-11-22T09:14:03+00:00`, a space instead of `T`, any number of fraction
     /// digits (kept to the millisecond). A zone (`Z` or an offset) is required.
     pub fn parse_rfc3339(s: &str) -> Result<Timestamp, TimeError> {
-        let b = s.trim().as_bytes();
-        let (y, mo, d) = parse_ymd(b)?;
         const SHAPE: TimeError = TimeError("expected an RFC 3339 timestamp like 2026-11-22T09:14:03Z");
+        let b = s.trim().as_bytes();
+        let (y, mo, d) =
+            parse_ymd(b).map_err(|e| if e == TimeError("expected a date as YYYY-MM-DD") { SHAPE } else { e })?;
         if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
             return Err(SHAPE);
         }

@@ -403,6 +403,8 @@ fn read_source(name: &str, s: &Section) -> Option<SourceMapping> {
     };
     let mut keep_unmapped = true;
     s.bool("keep_unmapped", &mut keep_unmapped);
+    let mut files = Vec::new();
+    s.strings("files", &mut files);
     let mut fields = Vec::new();
     match s.table("fields") {
         Some(f) => {
@@ -424,7 +426,7 @@ fn read_source(name: &str, s: &Section) -> Option<SourceMapping> {
         }
         None => s.error("fields", format!("source `{name}` needs a [sources.{name}.fields] table")),
     }
-    Some(SourceMapping { name: name.to_string(), format, fields, keep_unmapped })
+    Some(SourceMapping { name: name.to_string(), format, fields, keep_unmapped, files })
 }
 
 fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<FieldMapping> {

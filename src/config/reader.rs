@@ -76,7 +76,8 @@ impl Doc {
     }
 
     pub fn into_result(self) -> Result<(), ConfigErrors> {
-        let errors = self.errors.into_inner();
+        let mut errors = self.errors.into_inner();
+        errors.sort_by_key(|e| e.line);
         if errors.is_empty() {
             Ok(())
         } else {

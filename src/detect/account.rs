@@ -93,8 +93,12 @@ pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let what = ctx.what();
     match f {
         Facts::Status(status) => {
-            let since = ctx.user.and_then(|u| u.status_since).map(|t| format!(" since {}", t.human())).unwrap_or_default();
-            format!("{who} {what} although the account has been {}{since}.", status.as_str())
+            let since = ctx.user.and_then(|u| u.status_since);
+            let when = |word: &str| since.map(|t| format!(" {word} {}", t.human())).unwrap_or_default();
+            match status {
+                AccountStatus::Left => format!("{who} {what} although they left the force{}.", when("on")),
+                other => format!("{who} {what} although the account has been {}{}.", other.as_str(), when("since")),
+            }
         }
         Facts::UnknownUser => format!("{who} {what}, but no such user is on the staff list (an orphan or shared account)."),
         Facts::OrgWithoutEntitlement(org) => format!(

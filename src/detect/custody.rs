@@ -48,17 +48,18 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
 
 pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let r = f.record;
-    let status = match r.released_at {
-        Some(rel) if ctx.event.ts > rel => format!("released from custody on {}", rel.human()),
-        _ => format!("in custody since {}", r.arrested_at.human()),
-    };
     let suite = r.suite.as_deref().map(|s| format!(" at {s}")).unwrap_or_default();
+    let status = match r.released_at {
+        Some(rel) if ctx.event.ts > rel => {
+            format!("had been released from custody on {} (record {}{suite})", rel.human(), r.custody_ref)
+        }
+        _ => format!("was in custody (record {}{suite}, since {})", r.custody_ref, r.arrested_at.human()),
+    };
     format!(
-        "{} {} while {} was {status} (custody record {}{suite}); {} has no part in that custody and {} ({}).",
+        "{} {} while that person ({}) {status}; {} has no part in that custody and {} ({}).",
         ctx.who(),
         ctx.what(),
         r.person.describe(),
-        r.custody_ref,
         ctx.event.user_id,
         ctx.justification.why_not(),
         f.strength.phrase(),
@@ -134,7 +135,7 @@ mod tests {
         let mut out = Findings::new();
         super::check(&ctx, &l, &c.rules, &mut out);
         let s = out[0].explanation.sentence(&ctx);
-        assert!(s.contains("custody record CUS/1 at Central"), "{s}");
+        assert!(s.contains("record CUS/1 at Central"), "{s}");
         assert!(s.contains("INC-9"), "{s}");
         assert!(s.contains("not attached"), "{s}");
     }

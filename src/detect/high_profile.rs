@@ -46,22 +46,27 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
 
 pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let e = f.entry;
-    let mut s = format!(
-        "{} {}, who is on the high-profile list as entry {} ({}, {}) added {}; {} is not on the case team",
-        ctx.who(),
-        ctx.what(),
-        e.entry_id,
-        e.person.describe(),
-        e.category.as_str(),
-        e.added_at.human(),
-        ctx.event.user_id,
-    );
+    let entry = format!("entry {}: {}, {}", e.entry_id, e.person.describe(), e.category.as_str());
+    let user = &ctx.event.user_id;
     if ctx.event.ts < e.added_at {
         let gap = crate::time::Span(e.added_at.0 - ctx.event.ts.0);
-        s.push_str(&format!(", and looked {} before the entry was added", gap.human()));
+        format!(
+            "{} {} {} before that person was put on the high-profile list ({entry}, added {}); {user} is not on the case team ({}).",
+            ctx.who(),
+            ctx.what(),
+            gap.human(),
+            e.added_at.human(),
+            f.strength.phrase()
+        )
+    } else {
+        format!(
+            "{} {}, who is on the high-profile list ({entry}, added {}); {user} is not on the case team ({}).",
+            ctx.who(),
+            ctx.what(),
+            e.added_at.human(),
+            f.strength.phrase()
+        )
     }
-    s.push_str(&format!(" ({}).", f.strength.phrase()));
-    s
 }
 
 #[cfg(test)]
@@ -111,7 +116,7 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].release_at.unwrap().to_string(), "2026-11-22T08:00:00.000Z");
         let s = out[0].explanation.sentence(&ctx);
-        assert!(s.contains("11 days 23 hours before the entry was added"), "{s}");
+        assert!(s.contains("11 days 23 hours before that person was put on the high-profile list"), "{s}");
         assert!(s.contains("matched by record id"), "{s}");
         let too_early = event(json!({"ts": "2026-10-01T09:00:00Z", "subject_id": "99/123A"}));
         assert!(!fired(&too_early, &l, &c).contains(&"high_profile.uninvolved"));

@@ -42,11 +42,11 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
 
 pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
     format!(
-        "{} {}, which is {}, a subject of live operation {}; {} is not on the operation's briefed team ({}).",
+        "{} {}, a subject of live operation {} ({}); {} is not on the operation's briefed team ({}).",
         ctx.who(),
         ctx.what(),
-        f.subject.describe(),
         f.subject.operation,
+        f.subject.describe(),
         ctx.event.user_id,
         f.strength.phrase()
     )

@@ -18,7 +18,7 @@ use super::{score, Explanation, Finding, Findings, RuleId};
 use crate::alert::{Severity, WatchlistRef};
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
-use crate::event::normalise::{postcode_display, postcode_sector};
+use crate::event::normalise::{postcode_display, postcode_sector, sector_display};
 use crate::watchlist::{Associate, MatchStrength, StaffMember, TableName, WatchLists};
 use compact_str::format_compact;
 
@@ -185,7 +185,7 @@ pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
             format!("{who} {what}: that is their own record (same name and date of birth as on the staff list).")
         }
         Facts::Declared { associate, strength } => {
-            let declared = associate.declared_at.map(|d| format!(", declared {}", d.human())).unwrap_or_default();
+            let declared = associate.declared_at.map(|d| format!("; declared {}", d.date())).unwrap_or_default();
             format!(
                 "{who} {what}, their declared {} ({}{declared}), and {why} ({}).",
                 associate.relationship.phrase(),
@@ -204,7 +204,7 @@ pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
         Facts::Neighbour { sector } => {
             let home = ctx.user.and_then(|u| u.home_postcode.as_deref()).unwrap_or_default();
             if *sector {
-                let s = postcode_sector(home).unwrap_or(home);
+                let s = sector_display(postcode_sector(home).unwrap_or(home));
                 format!("{who} {what}, in {uid}'s own home postcode sector {s}, and {why}.")
             } else {
                 format!("{who} {what}, at {uid}'s own home postcode {}, and {why}.", postcode_display(home))
@@ -334,7 +334,7 @@ mod tests {
         let s = out[0].explanation.sentence(&ctx);
         assert_eq!(
             s,
-            "U1 (Joe Bloggs, Response) viewed Jo Ex (born 1982-07-07) on PNC, their declared ex-partner (EX, Jo (born 1982-07-07)), and gave reference INC-404, which is not a known incident (matched by name and date of birth)."
+            "U1 (Joe Bloggs, Response) viewed Jo Ex (born 1982-07-07) on PNC, their declared ex-partner (EX, Jo, born 1982-07-07), and gave reference INC-404, which is not a known incident (matched by name and date of birth)."
         );
     }
 }

@@ -104,9 +104,17 @@ pub struct SourceMapping {
     pub fields: Vec<FieldMapping>,
     /// Whether source fields no mapping uses are kept as extra fields.
     pub keep_unmapped: bool,
+    /// File-name patterns (`*` and `?` wildcards) this source's files match, so a
+    /// replay of mixed inputs picks the mapping for each file.
+    pub files: Vec<String>,
 }
 
 impl SourceMapping {
+    /// Whether a file of this name belongs to this source.
+    pub fn matches_file(&self, file_name: &str) -> bool {
+        self.files.iter().any(|p| glob_match(p.as_bytes(), file_name.as_bytes()))
+    }
+
     fn consumes(&self, source_field: &str) -> bool {
         self.fields.iter().any(|m| match &m.from {
             FieldFrom::Source(name) => name == source_field || name.split('.').next() == Some(source_field),
@@ -214,6 +222,17 @@ impl SourceMapping {
     }
 }
 
+/// `*` matches any run of characters, `?` any one.
+fn glob_match(p: &[u8], s: &[u8]) -> bool {
+    match (p.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob_match(&p[1..], s) || (!s.is_empty() && glob_match(p, &s[1..])),
+        (Some(b'?'), Some(_)) => glob_match(&p[1..], &s[1..]),
+        (Some(a), Some(b)) if a == b => glob_match(&p[1..], &s[1..]),
+        _ => false,
+    }
+}
+
 fn bad(field: Field, problem: impl Into<String>, value: &str) -> DecodeError {
     DecodeError::BadValue { field: field.name(), problem: problem.into(), value: value.to_string() }
 }
@@ -280,6 +299,7 @@ mod tests {
                 m(Field::Reference, "Reference"),
             ],
             keep_unmapped: true,
+            files: vec!["*.cef".into()],
         }
     }
 
@@ -293,6 +313,15 @@ mod tests {
         assert_eq!(e.reference.as_deref(), Some("INC-42"));
         assert_eq!(e.ts, Timestamp(1795338843120));
         assert_eq!(e.extra.as_deref(), Some(r#"{"cs1":"INC-42","dvchost":"gw1"}"#));
+    }
+
+    #[test]
+    fn file_patterns() {
+        let m = cef_mapping();
+        assert!(m.matches_file("pnc-2026-11-22.cef"));
+        assert!(!m.matches_file("events.jsonl"));
+        assert!(super::glob_match(b"pnc-??.log", b"pnc-01.log"));
+        assert!(!super::glob_match(b"pnc-??.log", b"pnc-1.log"));
     }
 
     #[test]
@@ -328,6 +357,7 @@ mod tests {
                 m(Field::SubjectType, "kind"),
             ],
             keep_unmapped: true,
+            files: Vec::new(),
         };
         let e = mapping
             .decode_json(br#"{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{"id":"U9"},"op":"view","kind":"crime","x":1}"#)

@@ -164,6 +164,16 @@ pub fn postcode_sector(normalised: &str) -> Option<&str> {
     }
 }
 
+/// Writes a postcode sector in its usual form (`SW1A1` -> `SW1A 1`).
+pub fn sector_display(sector: &str) -> String {
+    if sector.len() > 1 && sector.is_ascii() {
+        let (outward, digit) = sector.split_at(sector.len() - 1);
+        format!("{outward} {digit}")
+    } else {
+        sector.to_string()
+    }
+}
+
 /// Writes a normalised postcode in its usual spaced form (`SW1A1AA` -> `SW1A 1AA`).
 pub fn postcode_display(normalised: &str) -> String {
     if normalised.len() > 3 && normalised.is_ascii() {

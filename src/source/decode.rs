@@ -19,13 +19,22 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
-    /// The format for a file: the mapping if one is given, else by extension
-    /// (`.jsonl`, `.ndjson`, `.json`, `.csv`, optionally followed by `.gz`).
-    pub fn for_path(path: &Path, mapping: Option<Arc<SourceMapping>>) -> Result<InputFormat, String> {
+    /// The format for a file: the mapping if one is given; else the first configured
+    /// mapping whose `files` patterns match the file name; else by extension (`.jsonl`,
+    /// `.ndjson`, `.json`, `.csv`, optionally followed by `.gz`).
+    pub fn for_path<'a>(
+        path: &Path,
+        mapping: Option<Arc<SourceMapping>>,
+        configured: impl IntoIterator<Item = &'a Arc<SourceMapping>>,
+    ) -> Result<InputFormat, String> {
         if let Some(m) = mapping {
             return Ok(InputFormat::Mapped(m));
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if let Some(m) = configured.into_iter().find(|m| m.matches_file(&file_name)) {
+            return Ok(InputFormat::Mapped(m.clone()));
+        }
+        let name = file_name.to_lowercase();
         let name = name.strip_suffix(".gz").unwrap_or(&name);
         if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
             Ok(InputFormat::JsonLines)
@@ -33,7 +42,7 @@ impl InputFormat {
             Ok(InputFormat::Csv)
         } else {
             Err(format!(
-                "{}: cannot tell the format from the name; use .jsonl or .csv, or --source NAME for a configured source mapping",
+                "{}: cannot tell the format from the name; use .jsonl or .csv, give a source mapping with --source NAME, or list the file name under `files` in a [sources.NAME] section",
                 path.display()
             ))
         }

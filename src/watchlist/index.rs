@@ -96,11 +96,11 @@ impl PersonIdentity {
         }
     }
 
-    /// A short description for sentences: the name as written and the date of birth,
-    /// or the record id.
+    /// A short description for sentences: the name as written and the date of birth
+    /// (`STARR, Ringo, born 1975-07-07`), or the record id.
     pub fn describe(&self) -> String {
         match (&self.raw_name, self.dob, &self.subject_id) {
-            (Some(n), Some(d), _) => format!("{} (born {d})", n.trim()),
+            (Some(n), Some(d), _) => format!("{}, born {d}", n.trim()),
             (Some(n), None, _) => n.trim().to_string(),
             (None, _, Some(id)) => format!("record {id}"),
             _ => "an unnamed person".into(),

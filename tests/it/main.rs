@@ -1,1 +1,7 @@
-mod placeholder {}
+//! Integration tests, in one binary so the crate's dependencies are linked once.
+//! They run the `accesswatch` program as a user would.
+
+mod cli;
+mod golden;
+mod replay;
+mod support;

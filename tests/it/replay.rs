@@ -1,0 +1,158 @@
+//! Replay as a user runs it: determinism, bad input, several files, gzip.
+
+use crate::support::{bin, read_jsonl, root, run_ok};
+use std::io::Write;
+use std::path::Path;
+
+const STAFF: &str = "user_id,surname,forenames,dob,home_postcode,unit\nU1,Bloggs,Joe,1980-01-01,AB1 2CD,Response\n";
+
+fn event(id: &str, ts: &str, extra: &str) -> String {
+    format!(
+        r#"{{"event_id":"{id}","ts":"{ts}","system":"PNC","user_id":"U1","action":"view","subject_type":"person"{extra}}}"#
+    )
+}
+
+fn replay(dir: &Path, extra_args: &[&str], files: &[&str]) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.current_dir(dir).args(["replay", "--quiet", "--watchlists", "lists", "--alerts", "alerts.jsonl"]);
+    cmd.args(extra_args).args(files);
+    run_ok(&mut cmd)
+}
+
+#[test]
+fn replaying_twice_writes_identical_bytes() {
+    let case = root().join("tests/golden/high_profile");
+    let out = tempfile::tempdir().unwrap();
+    let mut outputs = Vec::new();
+    for i in 0..2 {
+        let alerts = out.path().join(format!("a{i}.jsonl"));
+        run_ok(
+            bin()
+                .current_dir(&case)
+                .args(["replay", "--quiet", "--watchlists", "watchlists", "--config", "config.toml", "--alerts"])
+                .arg(&alerts)
+                .arg("input/events.jsonl"),
+        );
+        outputs.push(std::fs::read(&alerts).unwrap());
+    }
+    assert!(!outputs[0].is_empty());
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn every_class_of_bad_line_is_dead_lettered_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(dir.path().join("lists/staff.csv"), STAFF).unwrap();
+    std::fs::write(dir.path().join("small.toml"), "[input]\nmax_record_bytes = 400\n").unwrap();
+    let own = r#","subject_name":"BLOGGS, Joe","subject_dob":"1980-01-01""#;
+    let mut f = std::fs::File::create(dir.path().join("events.jsonl")).unwrap();
+    let lines: Vec<Vec<u8>> = vec![
+        event("ok-1", "2026-11-22T09:00:00Z", own).into_bytes(),
+        b"{\"event_id\": \"broken\", \"ts\": ".to_vec(), // 2: bad JSON
+        {
+            let mut l = event("utf8", "2026-11-22T09:00:01Z", "").into_bytes();
+            l.insert(20, 0xff); // 3: bad UTF-8
+            l
+        },
+        br#"{"ts":"2026-11-22T09:00:02Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person"}"#
+            .to_vec(), // 4: missing event_id
+        event("badts", "22/11/2026 09:00", "").into_bytes(), // 5: bad timestamp
+        event("enum", "2026-11-22T09:00:03Z", "").replace("\"view\"", "\"peek\"").into_bytes(), // 6: unknown enum
+        event("long", "2026-11-22T09:00:04Z", &format!(r#","query":"{}""#, "x".repeat(1000))).into_bytes(), // 7: over-long
+        b"[1,2,3]".to_vec(), // 8: not an object
+        event("dob", "2026-11-22T09:00:05Z", r#","subject_dob":"1980-02-30""#).into_bytes(), // 9: bad value
+        event("ok-2", "2026-11-23T10:00:00Z", own).into_bytes(), // 10
+    ];
+    for l in &lines {
+        f.write_all(l).unwrap();
+        f.write_all(b"\n").unwrap();
+    }
+    drop(f);
+    let out = replay(dir.path(), &["--config", "small.toml", "--dead-letters", "dead.jsonl"], &["events.jsonl"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("dead letters 8"), "{stderr}");
+
+    let dead = read_jsonl(&dir.path().join("dead.jsonl"));
+    let got: Vec<(u64, &str)> =
+        dead.iter().map(|d| (d["line"].as_u64().unwrap(), d["kind"].as_str().unwrap())).collect();
+    assert_eq!(
+        got,
+        vec![
+            (2, "bad_json"),
+            (3, "bad_utf8"),
+            (4, "missing_field"),
+            (5, "bad_value"),
+            (6, "unknown_enum"),
+            (7, "too_long"),
+            (8, "bad_json"),
+            (9, "bad_value"),
+        ]
+    );
+    for d in &dead {
+        assert_eq!(d["path"], "events.jsonl");
+        assert!(!d["reason"].as_str().unwrap().is_empty());
+    }
+    // The original bytes are kept: exactly, for the line that is not UTF-8.
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD.decode(dead[1]["raw_base64"].as_str().unwrap()).unwrap();
+    assert_eq!(raw, lines[2]);
+    assert_eq!(dead[0]["raw"], String::from_utf8_lossy(&lines[1]).as_ref());
+    assert_eq!(dead[5]["bytes"].as_u64().unwrap() as usize, lines[6].len());
+    assert!(dead[3]["reason"].as_str().unwrap().contains("ts"), "{}", dead[3]);
+    assert!(dead[4]["reason"].as_str().unwrap().contains("peek"), "{}", dead[4]);
+
+    // The good events on either side were processed: two self-look-up alerts.
+    let alerts = read_jsonl(&dir.path().join("alerts.jsonl"));
+    let selfs: Vec<&str> =
+        alerts.iter().filter(|a| a["rule"] == "self.lookup").map(|a| a["event_ids"][0].as_str().unwrap()).collect();
+    assert_eq!(selfs, ["ok-1", "ok-2"]);
+}
+
+#[test]
+fn bad_csv_rows_and_headers_are_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(
+        dir.path().join("good.csv"),
+        "event_id,ts,system,user_id,action,subject_type\nc1,2026-11-22T09:00:00Z,PNC,U1,view,crime\nc2,2026-11-22T09:00:00Z,PNC\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("nohead.csv"), "event_id,when\nx,y\n").unwrap();
+    let out = replay(dir.path(), &[], &["good.csv", "nohead.csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("events      1 "), "{stderr}");
+    let dead = read_jsonl(&dir.path().join("alerts.dead-letters.jsonl"));
+    let kinds: Vec<(&str, u64)> =
+        dead.iter().map(|d| (d["path"].as_str().unwrap(), d["line"].as_u64().unwrap())).collect();
+    assert!(kinds.contains(&("good.csv", 3)), "{dead:?}");
+    assert!(kinds.contains(&("nohead.csv", 1)), "{dead:?}");
+    assert!(kinds.contains(&("nohead.csv", 2)), "{dead:?}");
+    assert!(dead.iter().all(|d| d["kind"] == "bad_csv"), "{dead:?}");
+}
+
+#[test]
+fn files_merge_in_event_time_order_and_gzip_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(dir.path().join("lists/staff.csv"), STAFF).unwrap();
+    let own = r#","subject_name":"BLOGGS, Joe","subject_dob":"1980-01-01""#;
+    // Two systems' logs whose events interleave in time.
+    let a = [event("a1", "2026-11-22T09:00:00Z", own), event("a2", "2026-11-22T09:20:00Z", own)].join("\n");
+    let b = [event("b1", "2026-11-22T09:10:00Z", own), event("b2", "2026-11-23T12:00:00Z", own)].join("\n");
+    std::fs::write(dir.path().join("a.jsonl"), a).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(dir.path().join("b.jsonl.gz")).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gz.write_all(b.as_bytes()).unwrap();
+    gz.finish().unwrap();
+    replay(dir.path(), &[], &["b.jsonl.gz", "a.jsonl"]);
+    let alerts = read_jsonl(&dir.path().join("alerts.jsonl"));
+    let evidence: Vec<Vec<&str>> = alerts
+        .iter()
+        .filter(|a| a["rule"] == "self.lookup")
+        .map(|a| a["event_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect())
+        .collect();
+    assert_eq!(evidence, vec![vec!["a1", "b1", "a2"], vec!["b2"]]);
+}
