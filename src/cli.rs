@@ -44,6 +44,37 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Write a synthetic force: events, watch lists, labelled misuse, config.
+    Generate {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        #[arg(long, default_value_t = 1200)]
+        staff: u32,
+        #[arg(long, default_value_t = 40000)]
+        citizens: u32,
+        /// First day, YYYY-MM-DD.
+        #[arg(long, default_value = "2026-11-01")]
+        start: String,
+        /// Scenarios to inject (comma-separated); all by default.
+        #[arg(long, value_delimiter = ',')]
+        scenarios: Vec<String>,
+    },
+    /// Score alerts against a generated force's labels: recall per scenario, false
+    /// alerts per rule.
+    Evaluate {
+        #[arg(long)]
+        labels: PathBuf,
+        #[arg(long)]
+        alerts: PathBuf,
+        /// The events replayed (to count them); default: events.jsonl beside the labels.
+        #[arg(long)]
+        events: Option<PathBuf>,
+    },
     /// Check a configuration file (and optionally a watch-list directory) and report
     /// every fault with its file, line and key.
     CheckConfig {
@@ -105,6 +136,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let opts = ReplayOptions { inputs: files, source, alerts, dead_letters, progress: !quiet };
             let summary = replay(config, lists, &opts).context("replay failed")?;
             eprint!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate { out, seed, days, staff, citizens, start, scenarios } => {
+            let start = crate::time::Date::parse(&start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
+            let scenarios = if scenarios.is_empty() {
+                crate::generate::Scenario::ALL.to_vec()
+            } else {
+                scenarios
+                    .iter()
+                    .map(|s| {
+                        crate::generate::Scenario::parse(s).ok_or_else(|| {
+                            let all: Vec<&str> = crate::generate::Scenario::ALL.iter().map(|s| s.name()).collect();
+                            anyhow::anyhow!("unknown scenario {s:?}; known: {}", all.join(", "))
+                        })
+                    })
+                    .collect::<Result<_>>()?
+            };
+            let opts = crate::generate::Options { seed, days, staff, citizens, start, scenarios };
+            let summary =
+                crate::generate::generate(&opts, &out).with_context(|| format!("generating into {}", out.display()))?;
+            eprintln!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluate { labels, alerts, events } => {
+            let events = events.unwrap_or_else(|| labels.with_file_name("events.jsonl"));
+            let eval = crate::evaluate::evaluate_files(&labels, &alerts, &events)?;
+            println!("{eval}");
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config, watchlists } => {

@@ -6,7 +6,7 @@
 //! and the access falls between its opening minus a margin and its closing plus one.
 
 use crate::config::JustificationConfig;
-use crate::event::{normalise, AccessEvent};
+use crate::event::{normalise, AccessEvent, SubjectType};
 use crate::watchlist::{Incident, PersonIdentity, StaffMember, WatchLists};
 use compact_str::{format_compact, CompactString};
 
@@ -96,6 +96,13 @@ impl<'a> Enriched<'a> {
             Some(s) => s.describe(),
             None => self.event.user_id.to_string(),
         }
+    }
+
+    /// The postcode as the identity of an address: only an address record is matched
+    /// by its postcode (spec/events.md); a person's or vehicle's postcode says where
+    /// they live, not who or what they are.
+    pub fn address(&self) -> Option<&str> {
+        (self.event.subject_type == SubjectType::Address).then_some(self.postcode.as_deref()).flatten()
     }
 
     /// "viewed John SMITH (born 1980-01-02) on PNC"

@@ -33,6 +33,8 @@
 //! | [`replay`] | `accesswatch replay`: files through the engine, with a summary |
 //! | [`config`] | defaults (`config/default.toml`) overlaid by the user's file; every fault with file, line and key |
 //! | [`time`] | event time: fast RFC 3339 parsing, dates, durations, shifts |
+//! | [`generate`] | a synthetic force (events, watch lists, labelled misuse) for demos, benchmarks and evaluation |
+//! | [`evaluate`] | recall per misuse scenario and false alerts per rule, from labels and alerts |
 //! | [`cli`] | the command line |
 //!
 //! Where to look: a rule lives in `src/detect/<rule>.rs`; the watch-list join in
@@ -44,7 +46,9 @@ pub mod config;
 pub mod detect;
 pub mod engine;
 pub mod enrich;
+pub mod evaluate;
 pub mod event;
+pub mod generate;
 pub mod replay;
 pub mod sink;
 pub mod source;

@@ -288,11 +288,30 @@ impl Timestamp {
 
     /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out`.
     pub fn write_rfc3339(self, out: &mut String) {
-        use std::fmt::Write;
         let (y, m, d) = self.date().ymd();
         let tod = self.time_of_day();
         let (h, mi, s, ms) = (tod / HOUR, tod / MINUTE % 60, tod / SECOND % 60, tod % 1000);
-        let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z");
+        if !(0..=9999).contains(&y) {
+            use std::fmt::Write;
+            let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z");
+            return;
+        }
+        let mut buf = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y as u32);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, h as u32);
+        put(14, 2, mi as u32);
+        put(17, 2, s as u32);
+        put(20, 3, ms as u32);
+        // Only ASCII digits and punctuation were written.
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
     }
 
     /// `YYYY-MM-DD HH:MM` in UTC, for sentences a person reads.

@@ -15,7 +15,6 @@ use super::Alert;
 use crate::detect::RuleId;
 use crate::time::{Span, Timestamp};
 use ahash::AHashMap;
-use compact_str::CompactString;
 use std::collections::{BTreeSet, VecDeque};
 
 /// Receives alerts as the book raises, extends and closes them.
@@ -48,7 +47,17 @@ pub enum DetectClock {
     WallClock,
 }
 
-type SuppressionKey = (RuleId, CompactString, CompactString);
+/// (rule, user, subject) as a 128-bit hash: two independent 64-bit hashes, so keys
+/// that would need a heap string each (`person:SMITH|JOHN PAUL|1980-01-02`) cost
+/// nothing to look up, and a collision is not a practical concern.
+type SuppressionKey = u128;
+
+fn suppression_key(rule: RuleId, user_id: &str, subject_key: &str) -> SuppressionKey {
+    const A: ahash::RandomState = ahash::RandomState::with_seeds(0x243F_6A88, 0x85A3_08D3, 0x1319_8A2E, 0x0370_7344);
+    const B: ahash::RandomState = ahash::RandomState::with_seeds(0xA409_3822, 0x299F_31D0, 0x082E_FA98, 0xEC4E_6C89);
+    let parts = (rule as u8, user_id, subject_key);
+    ((A.hash_one(parts) as u128) << 64) | B.hash_one(parts) as u128
+}
 
 struct OpenAlert {
     alert: Alert,
@@ -73,7 +82,8 @@ pub enum Offer {
 pub struct AlertBook {
     clock: DetectClock,
     by_key: AHashMap<SuppressionKey, u64>,
-    open: AHashMap<u64, OpenAlert>,
+    /// Boxed so that the map moves pointers, not alerts.
+    open: AHashMap<u64, Box<OpenAlert>>,
     /// Held retrospective alerts by (release time, sequence).
     held: BTreeSet<(Timestamp, u64)>,
     /// Raised alerts, in raise order, waiting for their window to pass.
@@ -172,7 +182,7 @@ impl AlertBook {
         make: impl FnOnce() -> Alert,
         sink: &mut dyn AlertSink,
     ) -> Offer {
-        let key: SuppressionKey = (rule, user_id.into(), subject_key.into());
+        let key = suppression_key(rule, user_id, subject_key);
         if let Some(&seq) = self.by_key.get(&key) {
             if let Some(o) = self.open.get_mut(&seq) {
                 if ts < o.window_end {
@@ -191,8 +201,8 @@ impl AlertBook {
         let mut alert = make();
         let now = self.now.max(ts);
         let release_at = release_at.filter(|r| *r > now);
-        let open = OpenAlert {
-            key: key.clone(),
+        let open = Box::new(OpenAlert {
+            key,
             window_end: ts + window,
             release_at: release_at.unwrap_or(now),
             released: false,
@@ -200,7 +210,7 @@ impl AlertBook {
                 alert.detected_at = self.detected_at(release_at.unwrap_or(now));
                 alert
             },
-        };
+        });
         self.by_key.insert(key, seq);
         let release = open.release_at;
         self.open.insert(seq, open);
@@ -228,13 +238,13 @@ impl AlertBook {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::alert::{AlertSubject, Category, Severity};
     use crate::event::SubjectType;
     use crate::time::HOUR;
 
-    fn alert(first: &str, ts: i64) -> Alert {
+    pub(crate) fn alert(first: &str, ts: i64) -> Alert {
         Alert {
             alert_id: first.into(),
             rule: RuleId::SelfLookup,

@@ -158,8 +158,74 @@ impl Alert {
 
     /// One line of JSON, as written to files and topics.
     pub fn to_json(&self) -> String {
-        // An Alert holds only strings, numbers and enums: serialising cannot fail.
-        serde_json::to_string(self).expect("alert serialises")
+        let mut s = String::with_capacity(768);
+        self.write_json(&mut s);
+        s
+    }
+
+    /// Appends the alert as JSON: the same bytes serde's `Serialize` gives, written by
+    /// hand because a replay writes hundreds of thousands of them.
+    pub fn write_json(&self, out: &mut String) {
+        use crate::event::push_json_str as str_;
+        use std::fmt::Write;
+        out.push_str("{\"alert_id\":");
+        str_(out, &self.alert_id);
+        out.push_str(",\"rule\":\"");
+        out.push_str(self.rule.as_str());
+        out.push_str("\",\"category\":\"");
+        out.push_str(self.category.as_str());
+        out.push_str("\",\"severity\":\"");
+        out.push_str(self.severity.as_str());
+        let _ = write!(out, "\",\"score\":{},\"event_ts\":\"", self.score);
+        self.event_ts.write_rfc3339(out);
+        out.push_str("\",\"detected_at\":\"");
+        self.detected_at.write_rfc3339(out);
+        out.push_str("\",\"user_id\":");
+        str_(out, &self.user_id);
+        out.push_str(",\"subject\":{\"subject_type\":\"");
+        out.push_str(self.subject.subject_type.as_str());
+        out.push('"');
+        let s = &self.subject;
+        for (name, value) in [("subject_id", &s.subject_id), ("subject_name", &s.subject_name)] {
+            if let Some(v) = value {
+                let _ = write!(out, ",\"{name}\":");
+                str_(out, v);
+            }
+        }
+        if let Some(d) = s.subject_dob {
+            let _ = write!(out, ",\"subject_dob\":\"{d}\"");
+        }
+        for (name, value) in [("subject_postcode", &s.subject_postcode), ("subject_vrm", &s.subject_vrm)] {
+            if let Some(v) = value {
+                let _ = write!(out, ",\"{name}\":");
+                str_(out, v);
+            }
+        }
+        out.push_str("},\"event_ids\":[");
+        for (i, e) in self.event_ids.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            str_(out, e);
+        }
+        out.push_str("],\"watchlist\":");
+        match &self.watchlist {
+            None => out.push_str("null"),
+            Some(w) => {
+                let _ = write!(out, "{{\"list\":\"{}\",\"key\":", w.list.as_str());
+                str_(out, &w.key);
+                let _ = write!(out, ",\"match\":\"{}\"}}", w.strength.as_str());
+            }
+        }
+        out.push_str(",\"reason\":");
+        str_(out, &self.reason);
+        let _ = write!(out, ",\"retrospective\":{},\"system\":", self.retrospective);
+        str_(out, &self.system);
+        if let Some(u) = &self.unit {
+            out.push_str(",\"unit\":");
+            str_(out, u);
+        }
+        out.push('}');
     }
 }
 
@@ -186,6 +252,23 @@ impl<'de> Deserialize<'de> for SubjectType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hand_written_json_matches_serde() {
+        let mut a = crate::alert::book::tests::alert("e\"1", 5);
+        assert_eq!(a.to_json(), serde_json::to_string(&a).unwrap());
+        a.subject.subject_name = Some("O'BRIEN, Siân".into());
+        a.subject.subject_dob = Some(crate::time::Date(3000));
+        a.subject.subject_vrm = Some("AB12 CDE".into());
+        a.watchlist =
+            Some(WatchlistRef { list: TableName::HighProfile, key: "HP\\1".into(), strength: MatchStrength::NameDob });
+        a.unit = Some("CID".into());
+        a.event_ids.push("e2".into());
+        a.reason = "line\nbreak \u{1} control".into();
+        assert_eq!(a.to_json(), serde_json::to_string(&a).unwrap());
+        let back: Alert = serde_json::from_str(&a.to_json()).unwrap();
+        assert_eq!(back, a);
+    }
 
     #[test]
     fn id_is_stable_and_separates_parts() {

@@ -85,6 +85,19 @@ pub struct RuleSettings {
     /// At most one alert per (rule, user, subject) per this window.
     pub suppression: Span,
     pub allow: Vec<AllowEntry>,
+    /// For rules that match people: the most an alert can be when the person was
+    /// matched by name alone (no date of birth to confirm it). `None`: no cap.
+    pub name_only_severity: Option<Severity>,
+}
+
+impl RuleSettings {
+    /// The severity of a finding given how its person was matched.
+    pub fn severity_for(&self, severity: Severity, strength: Option<crate::watchlist::MatchStrength>) -> Severity {
+        match (strength, self.name_only_severity) {
+            (Some(crate::watchlist::MatchStrength::Name), Some(cap)) => severity.min(cap),
+            _ => severity,
+        }
+    }
 }
 
 /// What a non-police organisation or a role may use.
@@ -181,6 +194,7 @@ impl Config {
             severity: r.default_severity(),
             suppression: Span::hours(24),
             allow: Vec::new(),
+            name_only_severity: None,
         };
         Config {
             input: InputConfig { max_record_bytes: 65_536, dead_letter_max_bytes: 1 << 20 },
@@ -271,6 +285,26 @@ impl Config {
                 set.allow = s.tables("allow").iter().filter_map(read_allow).collect();
             } else {
                 s.raw("allow");
+            }
+        }
+        if matches!(
+            rule,
+            RuleId::HighProfileUninvolved | RuleId::CustodyUninvolved | RuleId::AssociateLookup | RuleId::OpsecOutsider
+        ) {
+            let set = &mut r.settings[rule as usize];
+            if s.has("name_only_severity") {
+                let mut text = String::new();
+                s.string("name_only_severity", &mut text);
+                set.name_only_severity = match text.as_str() {
+                    "" | "none" => None,
+                    other => match parse_severity(other) {
+                        Ok(sev) => Some(sev),
+                        Err(e) => {
+                            s.error("name_only_severity", format!("{e}, or \"none\""));
+                            None
+                        }
+                    },
+                };
             }
         }
         match rule {

@@ -34,6 +34,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             Justification::NoReference => rules.custody_no_reference_severity,
             _ => settings.severity,
         };
+        let severity = settings.severity_for(severity, Some(strength));
         out.push(Finding {
             rule: RuleId::CustodyUninvolved,
             severity,

@@ -32,10 +32,11 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         {
             continue;
         }
+        let severity = settings.severity_for(settings.severity, Some(strength));
         out.push(Finding {
             rule: RuleId::HighProfileUninvolved,
-            severity: settings.severity,
-            score: score(settings.severity, Some(strength)),
+            severity,
+            score: score(severity, Some(strength)),
             subject_key: format_compact!("high_profile:{}", entry.entry_id),
             watchlist: Some(WatchlistRef { list: TableName::HighProfile, key: entry.entry_id.clone(), strength }),
             release_at: (ts < entry.added_at).then_some(entry.added_at),

@@ -20,7 +20,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         return;
     }
     let mut matches = Matches::new();
-    lists.operation_matches(&ctx.person, ctx.vrm.as_deref(), ctx.postcode.as_deref(), &mut matches);
+    lists.operation_matches(&ctx.person, ctx.vrm.as_deref(), ctx.address(), &mut matches);
     let severity = rules.settings(RuleId::OpsecOutsider).severity;
     for (id, strength) in matches {
         let Some(subject) = lists.operations.get(id) else { continue };
@@ -28,6 +28,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             continue;
         }
         let key = lists.operations.key_of(id).unwrap_or_default();
+        let severity = rules.settings(RuleId::OpsecOutsider).severity_for(severity, Some(strength));
         out.push(Finding {
             rule: RuleId::OpsecOutsider,
             severity,

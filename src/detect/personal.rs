@@ -85,11 +85,12 @@ fn associate<'a>(
     let mut found = false;
     for (id, a) in lists.associates_of(&user.user_id) {
         let strength = ctx.person.match_against(&a.person).or_else(|| {
-            let same_address = a.postcode.is_some() && a.postcode == ctx.postcode;
-            (same_address && ctx.person.is_empty()).then_some(MatchStrength::Postcode)
+            let same_address = a.postcode.is_some() && a.postcode.as_deref() == ctx.address();
+            same_address.then_some(MatchStrength::Postcode)
         });
         let Some(strength) = strength else { continue };
         let severity = rules.associate_severity.get(&a.relationship).copied().unwrap_or(base);
+        let severity = rules.settings(RuleId::AssociateLookup).severity_for(severity, Some(strength));
         let key = lists.associates.key_of(id).unwrap_or_default();
         out.push(Finding {
             rule: RuleId::AssociateLookup,

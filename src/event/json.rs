@@ -12,12 +12,19 @@ use std::fmt;
 
 /// Decodes one line of JSON into an event.
 pub fn decode(line: &[u8]) -> Result<AccessEvent, DecodeError> {
+    let text = std::str::from_utf8(line).map_err(|e| DecodeError::BadUtf8(e.valid_up_to()))?;
+    decode_str(text)
+}
+
+/// Decodes one line of JSON already known to be UTF-8.
+pub fn decode_str(line: &str) -> Result<AccessEvent, DecodeError> {
     read_fields(line)?.validate()
 }
 
-/// Reads one JSON object into raw fields without checking types.
-pub fn read_fields(line: &[u8]) -> Result<RawFields, DecodeError> {
-    let mut de = serde_json::Deserializer::from_slice(line);
+/// Reads one JSON object into raw fields without checking types. Reading from `&str`
+/// spares serde_json a second UTF-8 check of every string.
+pub fn read_fields(line: &str) -> Result<RawFields, DecodeError> {
+    let mut de = serde_json::Deserializer::from_str(line);
     let fields = de.deserialize_map(EventVisitor).map_err(|e| DecodeError::BadJson(e.to_string()))?;
     de.end().map_err(|e| DecodeError::BadJson(e.to_string()))?;
     Ok(fields)

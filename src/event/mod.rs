@@ -322,7 +322,15 @@ impl RawFields {
     }
 
     fn take(&mut self, field: Field) -> Option<CompactString> {
-        self.values[field as usize].take().filter(|v| !v.trim().is_empty())
+        self.values[field as usize].take().filter(|v| {
+            // Most values neither start nor end with a space: skip the trim for them.
+            let b = v.as_bytes();
+            match (b.first(), b.last()) {
+                (None, _) => false,
+                (Some(f), Some(l)) if !f.is_ascii_whitespace() && !l.is_ascii_whitespace() => true,
+                _ => !v.trim().is_empty(),
+            }
+        })
     }
 
     fn required(&mut self, field: Field) -> Result<CompactString, DecodeError> {
@@ -394,58 +402,55 @@ impl RawFields {
 }
 
 impl AccessEvent {
-    /// Writes the event as one line of canonical JSON (spec/events.md), with the extra
-    /// fields after the known ones. Used by the generator, the archive and tests.
+    /// Writes the event as one line of canonical JSON (spec/events.md), fields in the
+    /// spec's order, extra fields last. Used by the generator, the archive and tests;
+    /// written by hand because it runs once per generated event.
     pub fn write_json(&self, out: &mut String) {
-        use serde_json::to_string as js;
-        let mut first = true;
-        let mut field = |out: &mut String, name: &str, value: String| {
-            out.push(if first { '{' } else { ',' });
-            first = false;
-            out.push('"');
-            out.push_str(name);
-            out.push_str("\":");
-            out.push_str(&value);
-        };
-        let s = |v: &str| js(v).unwrap_or_default();
-        field(out, "event_id", s(&self.event_id));
-        field(out, "ts", format!("\"{}\"", self.ts));
-        field(out, "system", s(&self.system));
-        field(out, "user_id", s(&self.user_id));
-        field(out, "action", format!("\"{}\"", self.action));
-        field(out, "subject_type", format!("\"{}\"", self.subject_type));
-        let optional = [
-            ("subject_id", &self.subject_id),
-            ("subject_name", &self.subject_name),
-            ("subject_postcode", &self.subject_postcode),
-            ("subject_vrm", &self.subject_vrm),
-            ("query", &self.query),
-            ("reason_code", &self.reason_code),
-            ("reference", &self.reference),
-            ("force", &self.force),
-            ("terminal", &self.terminal),
-            ("session_id", &self.session_id),
-        ];
-        if let Some(dob) = self.subject_dob {
-            field(out, "subject_dob", format!("\"{dob}\""));
-        }
-        for (name, value) in optional {
+        out.push_str("{\"event_id\":");
+        push_json_str(out, &self.event_id);
+        out.push_str(",\"ts\":\"");
+        self.ts.write_rfc3339(out);
+        out.push_str("\",\"system\":");
+        push_json_str(out, &self.system);
+        out.push_str(",\"user_id\":");
+        push_json_str(out, &self.user_id);
+        out.push_str(",\"action\":\"");
+        out.push_str(self.action.as_str());
+        out.push_str("\",\"subject_type\":\"");
+        out.push_str(self.subject_type.as_str());
+        out.push('"');
+        let text = |out: &mut String, name: &str, value: &Option<CompactString>| {
             if let Some(v) = value {
-                field(out, name, s(v));
+                out.push_str(",\"");
+                out.push_str(name);
+                out.push_str("\":");
+                push_json_str(out, v);
             }
+        };
+        text(out, "subject_id", &self.subject_id);
+        text(out, "subject_name", &self.subject_name);
+        if let Some(dob) = self.subject_dob {
+            use std::fmt::Write;
+            let _ = write!(out, ",\"subject_dob\":\"{dob}\"");
         }
+        text(out, "subject_postcode", &self.subject_postcode);
+        text(out, "subject_vrm", &self.subject_vrm);
+        text(out, "query", &self.query);
         if let Some(n) = self.result_count {
-            field(out, "result_count", n.to_string());
+            use std::fmt::Write;
+            let _ = write!(out, ",\"result_count\":{n}");
         }
+        text(out, "reason_code", &self.reason_code);
+        text(out, "reference", &self.reference);
+        text(out, "force", &self.force);
+        text(out, "terminal", &self.terminal);
+        text(out, "session_id", &self.session_id);
         if let Some(extra) = &self.extra {
             let body = extra.trim().trim_start_matches('{').trim_end_matches('}');
             if !body.trim().is_empty() {
                 out.push(',');
                 out.push_str(body);
             }
-        }
-        if first {
-            out.push('{');
         }
         out.push('}');
     }
@@ -481,9 +486,45 @@ impl AccessEvent {
     }
 }
 
+/// Appends `s` as a JSON string literal.
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            use std::fmt::Write;
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_escape_like_serde() {
+        for s in ["plain", "quote\" and \\ slash", "tab\tnew\nline\u{1}", "ünïcødé"] {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
+    }
 
     fn base() -> RawFields {
         let mut r = RawFields::default();

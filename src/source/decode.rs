@@ -61,7 +61,9 @@ impl InputFormat {
 /// What one record turned out to be.
 #[derive(Debug)]
 pub enum Decoded {
-    Event(AccessEvent),
+    /// Boxed: an event is a few hundred bytes, and it passes through several hands
+    /// (decoder, merge, engine) that would otherwise each copy it.
+    Event(Box<AccessEvent>),
     /// A CSV header row, read and remembered.
     Header,
     Rejected(DecodeError),
@@ -102,7 +104,7 @@ impl Decoder {
             Err(e) => return Decoded::Rejected(DecodeError::BadUtf8(e.valid_up_to())),
         };
         let result = match &self.format {
-            InputFormat::JsonLines => json::decode(bytes),
+            InputFormat::JsonLines => json::decode_str(text),
             InputFormat::Mapped(m) => match m.format {
                 SourceFormat::Json => m.decode_json(bytes),
                 SourceFormat::Cef => m.decode_cef(text),
@@ -111,7 +113,7 @@ impl Decoder {
             InputFormat::Csv => return self.decode_csv(bytes),
         };
         match result {
-            Ok(e) => Decoded::Event(e),
+            Ok(e) => Decoded::Event(Box::new(e)),
             Err(e) => Decoded::Rejected(e),
         }
     }
@@ -147,7 +149,7 @@ impl Decoder {
             Header::NotCsv => unreachable!("decode_csv is only called for CSV formats"),
         };
         match result {
-            Ok(e) => Decoded::Event(e),
+            Ok(e) => Decoded::Event(Box::new(e)),
             Err(e) => Decoded::Rejected(e),
         }
     }

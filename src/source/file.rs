@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// An event or a record that could not become one.
 #[derive(Debug)]
 pub enum SourceItem {
-    Event(AccessEvent),
+    Event(Box<AccessEvent>),
     Dead(DeadLetter),
 }
 
@@ -91,7 +91,7 @@ impl FileSource {
 /// the file given first, so the order is deterministic.
 pub struct MergedFiles {
     sources: Vec<FileSource>,
-    heads: Vec<Option<AccessEvent>>,
+    heads: Vec<Option<Box<AccessEvent>>>,
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
     dead: VecDeque<DeadLetter>,
     started: bool,

@@ -2,6 +2,7 @@
 //! They run the `accesswatch` program as a user would.
 
 mod cli;
+mod generate;
 mod golden;
 mod replay;
 mod support;

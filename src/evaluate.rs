@@ -1,0 +1,246 @@
+//! `accesswatch evaluate`: how well the engine catches labelled misuse, and how often
+//! it cries wolf.
+//!
+//! A misuse instance is caught when an alert by the same user (any user, for a
+//! subject spike) of one of the instance's categories, at or above its minimum
+//! severity, shares an event with it. A red or amber alert is a false alert when it
+//! shares no event with any instance and is not about a labelled user-subject pair.
+
+use crate::alert::{Alert, Category, Severity};
+use crate::detect::RuleId;
+use crate::event::{normalise, PersonName};
+use crate::generate::Label;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::io::{self, BufRead};
+use std::path::Path;
+
+/// Rules the engine implements today; scenarios aimed at others are reported, not scored.
+pub fn implemented(rule: RuleId) -> bool {
+    RuleId::WATCHLIST_RULES.contains(&rule)
+}
+
+/// Recall of one scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioResult {
+    pub scenario: String,
+    pub rule: RuleId,
+    pub instances: usize,
+    pub caught: usize,
+    /// Instances missed: (instance, user).
+    pub missed: Vec<(u32, String)>,
+}
+
+/// The evaluation of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub events: u64,
+    pub scenarios: Vec<ScenarioResult>,
+    /// Red/amber alerts on unlabelled user-subject pairs, per rule.
+    pub false_alerts: BTreeMap<RuleId, u64>,
+    /// All alerts per rule and severity, for context.
+    pub alerts: BTreeMap<(RuleId, Severity), u64>,
+}
+
+impl Evaluation {
+    pub fn false_per_10k(&self, n: u64) -> f64 {
+        n as f64 * 10_000.0 / self.events.max(1) as f64
+    }
+
+    /// Recall over the scenarios of implemented rules.
+    pub fn recall(&self) -> (usize, usize) {
+        self.scenarios.iter().filter(|s| implemented(s.rule)).fold((0, 0), |(c, n), s| (c + s.caught, n + s.instances))
+    }
+
+    pub fn total_false(&self) -> u64 {
+        self.false_alerts.values().sum()
+    }
+}
+
+/// Identity keys of an alert's subject, in the labels' form.
+fn subject_keys(a: &Alert) -> Vec<String> {
+    let s = &a.subject;
+    let mut keys = Vec::new();
+    if let Some(id) = &s.subject_id {
+        keys.push(format!("id:{id}"));
+    }
+    if let (Some(name), Some(dob)) = (s.subject_name.as_deref().and_then(PersonName::parse), s.subject_dob) {
+        keys.push(format!("name:{}|{}|{dob}", name.surname, name.forenames));
+    }
+    if let Some(v) = s.subject_vrm.as_deref().and_then(normalise::vrm) {
+        keys.push(format!("vrm:{v}"));
+    }
+    if let Some(p) = s.subject_postcode.as_deref().and_then(normalise::postcode) {
+        keys.push(format!("postcode:{p}"));
+    }
+    keys
+}
+
+/// Scores alerts against labels over `events` events.
+pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
+    let mut labelled_events: HashSet<&str> = HashSet::new();
+    let mut labelled_pairs: HashSet<(&str, &str)> = HashSet::new();
+    for l in labels {
+        labelled_events.extend(l.event_ids.iter().map(|e| e.as_str()));
+        if let Some(u) = &l.user_id {
+            for s in &l.subjects {
+                labelled_pairs.insert((u.as_str(), s.as_str()));
+            }
+        }
+    }
+    let mut by_event: HashMap<&str, Vec<&Alert>> = HashMap::new();
+    for a in alerts {
+        for e in &a.event_ids {
+            if labelled_events.contains(e.as_str()) {
+                by_event.entry(e.as_str()).or_default().push(a);
+            }
+        }
+    }
+    let catches = |l: &Label, a: &Alert| {
+        l.user_id.as_ref().is_none_or(|u| *u == a.user_id)
+            && l.categories.contains(&a.category)
+            && a.severity >= l.min_severity
+    };
+
+    let mut scenarios: BTreeMap<&str, ScenarioResult> = BTreeMap::new();
+    for l in labels {
+        let r = scenarios.entry(l.scenario.as_str()).or_insert_with(|| ScenarioResult {
+            scenario: l.scenario.clone(),
+            rule: l.rule,
+            instances: 0,
+            caught: 0,
+            missed: Vec::new(),
+        });
+        r.instances += 1;
+        let caught = l.event_ids.iter().filter_map(|e| by_event.get(e.as_str())).flatten().any(|a| catches(l, a));
+        if caught {
+            r.caught += 1;
+        } else {
+            r.missed.push((l.instance, l.user_id.as_deref().unwrap_or("-").to_string()));
+        }
+    }
+
+    let mut false_alerts = BTreeMap::new();
+    let mut counts = BTreeMap::new();
+    for a in alerts {
+        *counts.entry((a.rule, a.severity)).or_insert(0) += 1;
+        if a.severity < Severity::Amber {
+            continue;
+        }
+        let on_labelled_event = a.event_ids.iter().any(|e| labelled_events.contains(e.as_str()));
+        let on_labelled_pair =
+            subject_keys(a).iter().any(|k| labelled_pairs.contains(&(a.user_id.as_str(), k.as_str())));
+        if !on_labelled_event && !on_labelled_pair {
+            *false_alerts.entry(a.rule).or_insert(0) += 1;
+        }
+    }
+    let mut scenarios: Vec<ScenarioResult> = scenarios.into_values().collect();
+    scenarios.sort_by_key(|s| (s.rule, s.scenario.clone()));
+    Evaluation { events, scenarios, false_alerts, alerts: counts }
+}
+
+fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
+    let file = std::fs::File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (i, line) in io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(&line).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("{}:{}: {e}", path.display(), i + 1))
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+/// Reads the labels, the alerts and the events file (to count events) and evaluates.
+pub fn evaluate_files(labels: &Path, alerts: &Path, events: &Path) -> io::Result<Evaluation> {
+    let labels: Vec<Label> = read_jsonl(labels)?;
+    let alerts: Vec<Alert> = read_jsonl(alerts)?;
+    let file =
+        std::fs::File::open(events).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", events.display())))?;
+    let mut n = 0u64;
+    let mut reader = io::BufReader::with_capacity(1 << 20, file);
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        n += memchr::memchr_iter(b'\n', buf).count() as u64;
+        let len = buf.len();
+        reader.consume(len);
+    }
+    Ok(evaluate(&labels, &alerts, n))
+}
+
+impl fmt::Display for Evaluation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "| scenario | rule | instances | caught | recall |")?;
+        writeln!(f, "|---|---|---:|---:|---:|")?;
+        for s in &self.scenarios {
+            let recall = if implemented(s.rule) {
+                format!("{:.2}", s.caught as f64 / s.instances.max(1) as f64)
+            } else {
+                "rule not implemented".into()
+            };
+            writeln!(f, "| {} | {} | {} | {} | {recall} |", s.scenario, s.rule, s.instances, s.caught)?;
+        }
+        writeln!(f)?;
+        writeln!(f, "| rule | red | amber | green | red/amber false | false per 10k events |")?;
+        writeln!(f, "|---|---:|---:|---:|---:|---:|")?;
+        let rules: std::collections::BTreeSet<RuleId> = self.alerts.keys().map(|(r, _)| *r).collect();
+        for r in rules {
+            let n = |s| self.alerts.get(&(r, s)).copied().unwrap_or(0);
+            let fa = self.false_alerts.get(&r).copied().unwrap_or(0);
+            writeln!(
+                f,
+                "| {r} | {} | {} | {} | {fa} | {:.2} |",
+                n(Severity::Red),
+                n(Severity::Amber),
+                n(Severity::Green),
+                self.false_per_10k(fa)
+            )?;
+        }
+        let (caught, total) = self.recall();
+        writeln!(f)?;
+        write!(
+            f,
+            "overall: recall {:.2} ({caught}/{total} instances of scenarios with implemented rules), {} red/amber false alerts = {:.2} per 10,000 events ({} events)",
+            caught as f64 / total.max(1) as f64,
+            self.total_false(),
+            self.false_per_10k(self.total_false()),
+            self.events
+        )?;
+        let missed: Vec<String> = self
+            .scenarios
+            .iter()
+            .filter(|s| implemented(s.rule))
+            .flat_map(|s| s.missed.iter().map(move |(i, u)| format!("{} #{i} ({u})", s.scenario)))
+            .collect();
+        if !missed.is_empty() {
+            write!(f, "\nmissed: {}", missed.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Custody => "custody",
+            Category::HighProfile => "high_profile",
+            Category::SelfLookup => "self",
+            Category::Associate => "associate",
+            Category::Neighbour => "neighbour",
+            Category::Colleague => "colleague",
+            Category::NoPurpose => "no_purpose",
+            Category::Opsec => "opsec",
+            Category::AccountStatus => "account_status",
+            Category::Behaviour => "behaviour",
+            Category::Scope => "scope",
+        }
+    }
+}
