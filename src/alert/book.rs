@@ -86,8 +86,9 @@ pub struct AlertBook {
     open: AHashMap<u64, Box<OpenAlert>>,
     /// Held retrospective alerts by (release time, sequence).
     held: BTreeSet<(Timestamp, u64)>,
-    /// Raised alerts, in raise order, waiting for their window to pass.
-    raised: VecDeque<u64>,
+    /// Raised alerts (sequence, window end), in raise order, waiting for their window
+    /// to pass.
+    raised: VecDeque<(u64, Timestamp)>,
     next_seq: u64,
     now: Timestamp,
 }
@@ -136,9 +137,8 @@ impl AlertBook {
             self.held.pop_first();
             self.release(seq, release_at, sink);
         }
-        while let Some(&seq) = self.raised.front() {
-            let done = self.open.get(&seq).is_none_or(|o| o.window_end <= now);
-            if !done {
+        while let Some(&(seq, window_end)) = self.raised.front() {
+            if window_end > now {
                 break;
             }
             self.raised.pop_front();
@@ -152,7 +152,7 @@ impl AlertBook {
             o.released = true;
             o.alert.detected_at = detected_at;
             sink.raised(&o.alert);
-            self.raised.push_back(seq);
+            self.raised.push_back((seq, o.window_end));
         }
     }
 
@@ -231,7 +231,7 @@ impl AlertBook {
         while let Some((release_at, seq)) = self.held.pop_first() {
             self.release(seq, release_at, sink);
         }
-        while let Some(seq) = self.raised.pop_front() {
+        while let Some((seq, _)) = self.raised.pop_front() {
             self.close(seq, sink);
         }
     }

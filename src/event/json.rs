@@ -21,9 +21,21 @@ pub fn decode_str(line: &str) -> Result<AccessEvent, DecodeError> {
     read_fields(line)?.validate()
 }
 
-/// Reads one JSON object into raw fields without checking types. Reading from `&str`
-/// spares serde_json a second UTF-8 check of every string.
+/// Reads one JSON object into raw fields without checking types.
+///
+/// Most lines are a flat object of plain strings and integers; [`fast::read`] scans
+/// those directly. Anything else (escapes, nested values, floats, and every malformed
+/// line) goes through serde_json, which also words the errors.
 pub fn read_fields(line: &str) -> Result<RawFields, DecodeError> {
+    if let Some(fields) = fast::read(line) {
+        return Ok(fields);
+    }
+    read_fields_serde(line)
+}
+
+/// The general path: serde_json over the text (reading from `&str` spares it a second
+/// UTF-8 check of every string).
+pub fn read_fields_serde(line: &str) -> Result<RawFields, DecodeError> {
     let mut de = serde_json::Deserializer::from_str(line);
     let fields = de.deserialize_map(EventVisitor).map_err(|e| DecodeError::BadJson(e.to_string()))?;
     de.end().map_err(|e| DecodeError::BadJson(e.to_string()))?;
@@ -124,6 +136,174 @@ impl<'de> Visitor<'de> for EventVisitor {
     }
 }
 
+/// A strict scanner for the common shape of an event line. It accepts only what it is
+/// sure serde_json accepts and reads the same way; on anything else it gives up and
+/// the caller uses serde_json.
+pub mod fast {
+    use super::{Field, RawFields};
+
+    struct Scan<'a> {
+        s: &'a str,
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> Scan<'a> {
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+                self.i += 1;
+            }
+        }
+
+        fn eat(&mut self, c: u8) -> Option<()> {
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+
+        /// A string with no escapes and no control characters.
+        fn string(&mut self) -> Option<&'a str> {
+            self.eat(b'"')?;
+            let start = self.i;
+            // Eight bytes at a time: a word with no quote, backslash or control byte
+            // is skipped whole; otherwise the bytes of that word are looked at one by one.
+            const ONES: u64 = 0x0101_0101_0101_0101;
+            const HIGH: u64 = 0x8080_8080_8080_8080;
+            let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+                let v = u64::from_le_bytes(chunk.try_into().ok()?);
+                let special = zero_byte(v ^ (ONES * b'"' as u64))
+                    | zero_byte(v ^ (ONES * b'\\' as u64))
+                    | (v.wrapping_sub(ONES * 0x20) & !v & HIGH);
+                if special != 0 {
+                    break;
+                }
+                self.i += 8;
+            }
+            loop {
+                match *self.b.get(self.i)? {
+                    b'"' => break,
+                    b'\\' | 0..=0x1f => return None,
+                    _ => self.i += 1,
+                }
+            }
+            self.i += 1;
+            Some(&self.s[start..self.i - 1])
+        }
+
+        /// A key: a known field name matched in place (no scan), or any other plain
+        /// string.
+        fn key(&mut self) -> Option<(Option<Field>, &'a str)> {
+            let rest = self.b.get(self.i + 1..)?;
+            if self.b[self.i] == b'"' {
+                let candidates: &[Field] = match rest.first()? {
+                    b'e' => &[Field::EventId],
+                    b't' => &[Field::Ts, Field::Terminal],
+                    b'u' => &[Field::UserId],
+                    b'a' => &[Field::Action],
+                    b'r' => &[Field::Reference, Field::ResultCount, Field::ReasonCode],
+                    b'f' => &[Field::Force],
+                    b'q' => &[Field::Query],
+                    b'S' | b's' => &[
+                        Field::System,
+                        Field::SubjectType,
+                        Field::SubjectId,
+                        Field::SubjectName,
+                        Field::SubjectDob,
+                        Field::SubjectPostcode,
+                        Field::SubjectVrm,
+                        Field::SessionId,
+                    ],
+                    _ => &[],
+                };
+                for &f in candidates {
+                    let name = f.name().as_bytes();
+                    if rest.len() > name.len() && rest.starts_with(name) && rest[name.len()] == b'"' {
+                        let start = self.i + 1;
+                        self.i = start + name.len() + 1;
+                        return Some((Some(f), &self.s[start..start + name.len()]));
+                    }
+                }
+            }
+            let k = self.string()?;
+            Some((Field::from_name(k), k))
+        }
+
+        /// A JSON integer that serde_json reads as u64 or i64 and prints back the same.
+        fn integer(&mut self) -> Option<&'a str> {
+            let start = self.i;
+            if self.b.get(self.i) == Some(&b'-') {
+                self.i += 1;
+            }
+            let digits = self.i;
+            while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                self.i += 1;
+            }
+            let n = self.i - digits;
+            let lead_zero = n > 1 && self.b[digits] == b'0';
+            let negative_zero = digits > start && n == 1 && self.b[digits] == b'0';
+            if n == 0 || n > 18 || lead_zero || negative_zero {
+                return None;
+            }
+            // A fraction or exponent makes it a float, which serde prints its own way.
+            if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+                return None;
+            }
+            Some(&self.s[start..self.i])
+        }
+    }
+
+    /// Reads a flat JSON object, or `None` to hand the line to serde_json.
+    pub fn read(line: &str) -> Option<RawFields> {
+        let mut p = Scan { s: line, b: line.as_bytes(), i: 0 };
+        let mut fields = RawFields::default();
+        p.ws();
+        p.eat(b'{')?;
+        p.ws();
+        if p.eat(b'}').is_none() {
+            loop {
+                p.ws();
+                let (field, key) = p.key()?;
+                p.ws();
+                p.eat(b':')?;
+                p.ws();
+                match (p.b.get(p.i)?, field) {
+                    (b'"', Some(f)) => {
+                        let v = p.string()?;
+                        fields.set(f, v.into());
+                    }
+                    (b'"', None) => {
+                        let start = p.i;
+                        p.string()?;
+                        fields.push_extra_json(key, &line[start..p.i]);
+                    }
+                    (b'-' | b'0'..=b'9', f) => {
+                        let v = p.integer()?;
+                        match f {
+                            Some(f) => fields.set(f, v.into()),
+                            None => fields.push_extra_json(key, v),
+                        }
+                    }
+                    (b'n', f) if line[p.i..].starts_with("null") => {
+                        p.i += 4;
+                        if f.is_none() {
+                            fields.push_extra_json(key, "null");
+                        }
+                    }
+                    // Booleans, arrays, objects: serde_json's business.
+                    _ => return None,
+                }
+                p.ws();
+                if p.eat(b',').is_some() {
+                    continue;
+                }
+                p.eat(b'}')?;
+                break;
+            }
+        }
+        p.ws();
+        (p.i == p.b.len()).then_some(fields)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +332,72 @@ mod tests {
         let e = decode(line.as_bytes()).unwrap();
         assert_eq!(e.user_id, "U1");
         assert_eq!(e.subject_name.as_deref(), Some("O\"Brien, J"));
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_shape_and_declines_the_rest() {
+        assert!(fast::read(OK).is_some());
+        for declined in [
+            r#"{"event_id":"a\"b"}"#,
+            r#"{"event_id":1.5}"#,
+            r#"{"event_id":007}"#,
+            r#"{"event_id":-0}"#,
+            r#"{"x":[1]}"#,
+            r#"{"x":true}"#,
+            r#"{"a":"b",}"#,
+            r#"{"a":"b"} x"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a" "b"}"#,
+        ] {
+            assert!(fast::read(declined).is_none(), "{declined}");
+        }
+    }
+
+    mod agree_with_serde {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn token() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("\"event_id\"".to_string()),
+                Just("\"ts\"".to_string()),
+                Just("\"result_count\"".to_string()),
+                Just("\"extra\"".to_string()),
+                "\"[a-z\\\\\"\t é]{0,6}\"",
+                "-?[0-9]{1,20}(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+                Just("null".to_string()),
+                Just("true".to_string()),
+                Just("[1,\"x\"]".to_string()),
+                Just("{}".to_string()),
+                Just(":".to_string()),
+                Just(",".to_string()),
+                Just(" ".to_string()),
+            ]
+        }
+
+        fn line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                // Well-formed flat objects.
+                proptest::collection::vec((token(), token()), 0..6).prop_map(|pairs| {
+                    let body: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                    format!("{{{}}}", body.join(","))
+                }),
+                // Token soup, mostly malformed.
+                proptest::collection::vec(token(), 0..12).prop_map(|t| format!("{{{}}}", t.concat())),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+            #[test]
+            fn fast_path_never_disagrees(line in line()) {
+                if let Some(fast) = fast::read(&line) {
+                    let slow = read_fields_serde(&line);
+                    prop_assert!(slow.is_ok(), "fast path accepted what serde rejects: {line} ({slow:?})");
+                    prop_assert_eq!(fast, slow.unwrap(), "{}", line);
+                }
+            }
+        }
     }
 
     #[test]

@@ -288,7 +288,7 @@ impl DecodeError {
 }
 
 /// The fields of one record as text, before types are checked.
-#[derive(Default, Debug, Clone)]
+#[derive(Default, Debug, Clone, PartialEq)]
 pub struct RawFields {
     values: [Option<CompactString>; 18],
     /// Unknown fields as `"key":value` pairs of a JSON object body (no braces).

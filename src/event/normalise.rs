@@ -90,18 +90,25 @@ pub fn forenames_compatible(a: &str, b: &str) -> bool {
 
 /// Upper-cases, strips accents, keeps letters, digits, spaces, commas and slashes.
 fn fold(raw: &str) -> CompactString {
-    let mut out = CompactString::default();
-    if raw.is_ascii() {
+    if raw.is_ascii() && raw.len() <= 64 {
+        // Byte by byte into a buffer on the stack: names are short and nearly always
+        // ASCII, and this runs for every event that names a person.
+        let mut buf = [0u8; 64];
+        let mut n = 0;
         for b in raw.bytes() {
-            match b {
-                b'a'..=b'z' => out.push((b - 32) as char),
-                b'A'..=b'Z' | b'0'..=b'9' | b',' | b'/' => out.push(b as char),
-                b' ' | b'\t' | b'\n' | b'\r' => out.push(' '),
-                _ => {}
-            }
+            let out = match b {
+                b'a'..=b'z' => b - 32,
+                b'A'..=b'Z' | b'0'..=b'9' | b',' | b'/' => b,
+                b' ' | b'\t' | b'\n' | b'\r' => b' ',
+                _ => continue,
+            };
+            buf[n] = out;
+            n += 1;
         }
-        return out;
+        // Only ASCII bytes were written.
+        return CompactString::from(std::str::from_utf8(&buf[..n]).unwrap_or_default());
     }
+    let mut out = CompactString::default();
     use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
     for c in raw.nfd() {
         if is_combining_mark(c) {
@@ -132,6 +139,15 @@ fn words(s: &str) -> CompactString {
 
 /// Removes all whitespace and upper-cases; `None` if nothing is left.
 fn squash(raw: &str) -> Option<CompactString> {
+    if raw.is_ascii() && raw.len() <= 32 {
+        let mut buf = [0u8; 32];
+        let mut n = 0;
+        for b in raw.bytes().filter(|b| !b.is_ascii_whitespace()) {
+            buf[n] = b.to_ascii_uppercase();
+            n += 1;
+        }
+        return (n > 0).then(|| CompactString::from(std::str::from_utf8(&buf[..n]).unwrap_or_default()));
+    }
     let mut out = CompactString::default();
     for c in raw.chars() {
         if !c.is_whitespace() {

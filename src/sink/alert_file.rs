@@ -64,7 +64,7 @@ impl AlertSink for AlertFile {
             return;
         }
         self.line.clear();
-        self.line.push_str(&alert.to_json());
+        alert.write_json(&mut self.line);
         self.line.push('\n');
         if let Err(e) = self.out.write_all(self.line.as_bytes()) {
             self.error = Some(e);

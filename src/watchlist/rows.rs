@@ -261,12 +261,15 @@ impl StaffMember {
 
     /// `U1234 (PC, Response B)`: the user as an alert sentence names them.
     pub fn describe(&self) -> String {
-        let mut s = String::from(self.user_id.as_str());
-        let parts: Vec<&str> =
-            [self.display_name.as_deref(), self.role.as_deref(), self.unit.as_deref()].into_iter().flatten().collect();
-        if !parts.is_empty() {
-            s.push_str(" (");
-            s.push_str(&parts.join(", "));
+        let mut s = String::with_capacity(64);
+        s.push_str(&self.user_id);
+        let mut open = false;
+        for part in [self.display_name.as_deref(), self.role.as_deref(), self.unit.as_deref()].into_iter().flatten() {
+            s.push_str(if open { ", " } else { " (" });
+            s.push_str(part);
+            open = true;
+        }
+        if open {
             s.push(')');
         }
         s
