@@ -71,7 +71,7 @@ pub enum Command {
         labels: PathBuf,
         #[arg(long)]
         alerts: PathBuf,
-        /// The events replayed (to count them); default: events.jsonl beside the labels.
+        /// The events replayed (to count them); default: events.jsonl (or .gz) beside the labels.
         #[arg(long)]
         events: Option<PathBuf>,
     },
@@ -160,7 +160,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Evaluate { labels, alerts, events } => {
-            let events = events.unwrap_or_else(|| labels.with_file_name("events.jsonl"));
+            let events = events.unwrap_or_else(|| {
+                let plain = labels.with_file_name("events.jsonl");
+                let gz = labels.with_file_name("events.jsonl.gz");
+                if !plain.exists() && gz.exists() {
+                    gz
+                } else {
+                    plain
+                }
+            });
             let eval = crate::evaluate::evaluate_files(&labels, &alerts, &events)?;
             println!("{eval}");
             Ok(ExitCode::SUCCESS)

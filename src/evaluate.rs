@@ -163,7 +163,12 @@ pub fn evaluate_files(labels: &Path, alerts: &Path, events: &Path) -> io::Result
     let file =
         std::fs::File::open(events).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", events.display())))?;
     let mut n = 0u64;
-    let mut reader = io::BufReader::with_capacity(1 << 20, file);
+    let raw: Box<dyn io::Read> = if events.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = io::BufReader::with_capacity(1 << 20, raw);
     loop {
         let buf = reader.fill_buf()?;
         if buf.is_empty() {

@@ -153,16 +153,28 @@ fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut
                 errors.push(err(1, Some(required.to_string()), "required column is missing from the header".into()));
             }
         }
-        for record in reader.records() {
-            match record {
-                Ok(record) => {
+        for name in &header {
+            if let Some(problem) = super::rows::unknown_column(table, name) {
+                errors.push(err(1, Some(name.clone()), problem));
+            }
+        }
+        let index: ahash::AHashMap<&str, usize> = header.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
                     let line = record.position().map_or(0, |p| p.line());
-                    let cells = CsvCells { header: &header, record: &record };
+                    let cells = CsvCells { index: &index, record: &record };
                     add(line, read_row(table, &cells), errors);
                 }
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line());
+                    let stuck = errors.last().is_some_and(|last: &WatchlistError| last.line == line && line > 0);
                     errors.push(err(line, None, format!("bad CSV: {e}")));
+                    if stuck {
+                        break; // the reader is not moving past this fault
+                    }
                 }
             }
         }
@@ -181,13 +193,13 @@ fn required_columns(table: TableName) -> usize {
 }
 
 struct CsvCells<'a> {
-    header: &'a [String],
+    index: &'a ahash::AHashMap<&'a str, usize>,
     record: &'a csv::StringRecord,
 }
 
 impl Cells for CsvCells<'_> {
     fn text(&self, column: &str) -> Option<Cow<'_, str>> {
-        let i = self.header.iter().position(|h| h == column)?;
+        let i = *self.index.get(column)?;
         self.record.get(i).filter(|v| !v.trim().is_empty()).map(Cow::Borrowed)
     }
 
@@ -195,8 +207,8 @@ impl Cells for CsvCells<'_> {
         self.text(column).map(|t| split_list(&t)).unwrap_or_default()
     }
 
-    fn column_names(&self) -> Vec<String> {
-        self.header.to_vec()
+    fn column_names(&self) -> Option<Vec<String>> {
+        None
     }
 }
 

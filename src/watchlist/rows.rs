@@ -401,8 +401,9 @@ pub trait Cells {
     fn text(&self, column: &str) -> Option<Cow<'_, str>>;
     /// A list cell: a JSON array, or text separated by `;`.
     fn list(&self, column: &str) -> Vec<CompactString>;
-    /// The column names present, to report unknown ones.
-    fn column_names(&self) -> Vec<String>;
+    /// The column names present, to report unknown ones; `None` when the caller has
+    /// already checked them (a CSV header is checked once per file).
+    fn column_names(&self) -> Option<Vec<String>>;
 }
 
 /// A fault in one cell.
@@ -536,12 +537,17 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Why a column does not belong in `table`, if it does not.
+pub fn unknown_column(table: TableName, name: &str) -> Option<String> {
+    (!table.columns().contains(&name)).then(|| format!("unknown column for the {table} table"))
+}
+
 /// Reads one row of `table`. Every faulty cell is reported, and unknown columns too.
 pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<CellError>> {
     let mut r = Reader { cells, errors: Vec::new() };
-    for name in cells.column_names() {
-        if !table.columns().contains(&name.as_str()) {
-            r.fail(&name, format!("unknown column for the {table} table"));
+    for name in cells.column_names().unwrap_or_default() {
+        if let Some(problem) = unknown_column(table, &name) {
+            r.fail(&name, problem);
         }
     }
     let row = match table {
@@ -723,8 +729,8 @@ impl Cells for JsonCells<'_> {
         }
     }
 
-    fn column_names(&self) -> Vec<String> {
-        self.0.keys().cloned().collect()
+    fn column_names(&self) -> Option<Vec<String>> {
+        Some(self.0.keys().cloned().collect())
     }
 }
 
