@@ -20,6 +20,32 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the live engine on Kafka (consumer group, alerts, dead letters, live watch
+    /// lists, metrics) until SIGINT or SIGTERM.
+    Run {
+        /// Configuration file, read over the built-in defaults.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// The live engine against an in-process Kafka fed with a synthetic force: no
+    /// outside service needed.
+    Demo {
+        /// Events per second fed to Kafka (0: as fast as possible).
+        #[arg(long, default_value_t = 5000)]
+        rate: u32,
+        #[arg(long, default_value_t = 400)]
+        staff: u32,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to serve metrics and health.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        listen: String,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
     /// Replay access-log files through the rules and write the alerts.
     Replay {
         /// Directory of watch-list files (custody.csv, high_profile.csv, ...).
@@ -89,8 +115,18 @@ pub enum Command {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
+    match &cli.command {
+        Command::Run { config } => match Config::load(config) {
+            Ok(c) => init_tracing(c.logging.json, &c.logging.level),
+            Err(errors) => {
+                eprintln!("error: configuration has errors:\n{errors}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Command::Demo { .. } => init_tracing(false, "warn"),
+        _ => init_tracing(false, "warn"),
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -100,10 +136,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+/// Logs to stderr; `ACCESSWATCH_LOG` overrides the level (a tracing filter).
+fn init_tracing(json: bool, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ACCESSWATCH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
 }
 
 /// Loads the configuration: the file over the defaults, or the defaults.
@@ -130,6 +172,21 @@ pub fn load_watchlists(dir: &Path) -> Result<WatchLists> {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
+        Command::Run { config } => {
+            let config = Arc::new(load_config(Some(&config))?);
+            let service = crate::service::Service::start(config, crate::http::router).map_err(anyhow::Error::msg)?;
+            let summary = service.join().map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "stopped after {} events ({} dead letters, {} open alerts restored)",
+                summary.events, summary.dead_letters, summary.restored_alerts
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { rate, staff, days, seed, listen, seconds } => {
+            crate::demo::run(crate::demo::DemoOptions { rate, staff, days, seed, listen, max_seconds: seconds })
+                .map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay { watchlists, alerts, config, source, dead_letters, quiet, files } => {
             let config = Arc::new(load_config(config.as_deref())?);
             let lists = load_watchlists(&watchlists)?;

@@ -4,15 +4,22 @@
 //! alerts, close finished ones), enrich the event against the watch lists, run the
 //! rules, drop findings an allow list exempts, and offer the rest to the alert book,
 //! which raises new alerts or folds repeats into open ones.
+//!
+//! The watch lists are shared; the alert book is per *stream*. A replay is one stream;
+//! the live engine has one per Kafka partition, so a partition's state can be dropped
+//! when it is revoked and restored (from the alert topic) when it is assigned.
 
-use crate::alert::book::DetectClock;
+use crate::alert::book::{DetectClock, Offer};
 use crate::alert::{Alert, AlertBook, AlertSink, AlertSubject};
 use crate::config::Config;
 use crate::detect::{self, Finding, Findings, RuleId};
 use crate::enrich::{enrich, Enriched};
 use crate::event::AccessEvent;
 use crate::time::Timestamp;
-use crate::watchlist::WatchLists;
+use crate::watchlist::{Row, TableName, WatchLists};
+use ahash::AHashMap;
+use compact_str::CompactString;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Counters of what the engine has done.
@@ -25,13 +32,31 @@ pub struct EngineStats {
     pub allowed: [u64; RuleId::ALL.len()],
     /// Findings folded into an open alert, per rule.
     pub folded: [u64; RuleId::ALL.len()],
+    /// Alerts raised by retrospective scans when a watch-list entry arrived.
+    pub retrospective_scans: u64,
 }
 
-/// The detection pipeline over one stream of events.
+/// A change to a watch list, from a compacted topic.
+#[derive(Debug, Clone)]
+pub enum ListChange {
+    Upsert { key: CompactString, row: Row },
+    Delete { table: TableName, key: CompactString },
+}
+
+/// Recent events that named a person, kept so that a high-profile entry added live can
+/// find the accesses made before it was added. Bounded by count.
+struct History {
+    events: VecDeque<(i32, Box<AccessEvent>)>,
+    max_events: usize,
+}
+
+/// The detection pipeline.
 pub struct Engine {
     config: Arc<Config>,
     lists: WatchLists,
-    book: AlertBook,
+    clock: DetectClock,
+    streams: AHashMap<i32, AlertBook>,
+    history: Option<History>,
     stats: EngineStats,
 }
 
@@ -39,7 +64,14 @@ impl Engine {
     /// An engine over these watch lists. `clock` says where `detected_at` comes from:
     /// event time for replays (deterministic output), the wall clock when live.
     pub fn new(config: Arc<Config>, lists: WatchLists, clock: DetectClock) -> Engine {
-        Engine { config, lists, book: AlertBook::new(clock), stats: EngineStats::default() }
+        Engine { config, lists, clock, streams: AHashMap::new(), history: None, stats: EngineStats::default() }
+    }
+
+    /// Keeps up to `max_events` recent person accesses for retrospective scans when a
+    /// high-profile entry is added live.
+    pub fn with_history(mut self, max_events: usize) -> Engine {
+        self.history = (max_events > 0).then(|| History { events: VecDeque::new(), max_events });
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -50,7 +82,7 @@ impl Engine {
         &self.lists
     }
 
-    /// The watch lists, for live changes; a change applies to the next event.
+    /// The watch lists, for bulk loading; a change applies to the next event.
     pub fn lists_mut(&mut self) -> &mut WatchLists {
         &mut self.lists
     }
@@ -59,58 +91,156 @@ impl Engine {
         &self.stats
     }
 
-    /// Alerts raised or held and still open.
+    /// Alerts raised or held and still open, over all streams.
     pub fn open_alerts(&self) -> usize {
-        self.book.open_alerts()
+        self.streams.values().map(|b| b.open_alerts()).sum()
     }
 
-    /// Runs one event through the pipeline.
+    fn book(&mut self, stream: i32) -> &mut AlertBook {
+        let clock = self.clock;
+        self.streams.entry(stream).or_insert_with(|| AlertBook::new(clock))
+    }
+
+    /// Runs one event through the pipeline (the single stream of a replay).
     pub fn process(&mut self, event: &AccessEvent, sink: &mut dyn AlertSink) {
+        self.process_on(0, event, sink);
+    }
+
+    /// Runs one event of `stream` (a partition) through the pipeline.
+    pub fn process_on(&mut self, stream: i32, event: &AccessEvent, sink: &mut dyn AlertSink) {
         self.stats.events += 1;
-        self.book.advance(event.ts, sink);
+        sink.stream(stream);
+        let clock = self.clock;
+        let book = self.streams.entry(stream).or_insert_with(|| AlertBook::new(clock));
+        book.advance(event.ts, sink);
         let ctx = enrich(event, &self.lists, &self.config.justification);
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
         for finding in findings {
-            let rule = finding.rule as usize;
-            self.stats.findings[rule] += 1;
-            let settings = self.config.rules.settings(finding.rule);
-            if settings.allow.iter().any(|a| a.covers(&event.user_id, ctx.user, &event.system, event.ts)) {
-                self.stats.allowed[rule] += 1;
-                continue;
-            }
-            let offer = self.book.offer(
-                finding.rule,
-                &event.user_id,
-                &finding.subject_key,
-                event.ts,
-                &event.event_id,
-                settings.suppression,
-                finding.release_at,
-                || new_alert(&finding, &ctx),
-                sink,
-            );
-            if offer == crate::alert::book::Offer::Folded {
-                self.stats.folded[rule] += 1;
+            offer(&self.config, book, &mut self.stats, &finding, &ctx, sink);
+        }
+        if let Some(h) = &mut self.history {
+            if !ctx.person.is_empty() {
+                if h.events.len() == h.max_events {
+                    h.events.pop_front();
+                }
+                h.events.push_back((stream, Box::new(event.clone())));
             }
         }
     }
 
-    /// Moves the clock without an event (a quiet live stream still releases held
-    /// alerts and closes finished ones).
-    pub fn advance_to(&mut self, now: Timestamp, sink: &mut dyn AlertSink) {
-        self.book.advance(now, sink);
+    /// Applies a watch-list change. A high-profile entry that is new or changed sends
+    /// the remembered accesses of its person through the rule, so that the look-ups
+    /// made before it was added are found (retrospective alerts).
+    pub fn apply(&mut self, change: ListChange, sink: &mut dyn AlertSink) {
+        match change {
+            ListChange::Delete { table, key } => {
+                self.lists.delete(table, &key);
+            }
+            ListChange::Upsert { key, row } => {
+                let entry = match &row {
+                    Row::HighProfile(e) => Some(e.entry_id.clone()),
+                    _ => None,
+                };
+                let old = self.lists.upsert_as(key, row.clone());
+                if let Some(entry_id) = entry {
+                    if old.as_ref() != Some(&row) {
+                        self.retrospective_scan(&entry_id, sink);
+                    }
+                }
+            }
+        }
     }
 
-    /// Ends the stream: raises every held alert and closes every open one.
+    fn retrospective_scan(&mut self, entry_id: &str, sink: &mut dyn AlertSink) {
+        let Some(history) = self.history.take() else { return };
+        let mut past: Vec<&(i32, Box<AccessEvent>)> = history.events.iter().collect();
+        past.sort_by_key(|(_, e)| e.ts);
+        for (stream, event) in past {
+            let ctx = enrich(event, &self.lists, &self.config.justification);
+            let mut findings = Findings::new();
+            detect::high_profile::check(&ctx, &self.lists, &self.config.rules, &mut findings);
+            for f in findings.iter().filter(|f| f.watchlist.as_ref().is_some_and(|w| w.key == entry_id)) {
+                self.stats.retrospective_scans += 1;
+                let Some(book) = self.streams.get_mut(stream) else { continue };
+                sink.stream(*stream);
+                offer(&self.config, book, &mut self.stats, f, &ctx, sink);
+            }
+        }
+        self.history = Some(history);
+    }
+
+    /// Puts back alerts raised before a restart for `stream`; returns how many.
+    pub fn restore(&mut self, stream: i32, alerts: impl IntoIterator<Item = Alert>) -> usize {
+        let config = self.config.clone();
+        let book = self.book(stream);
+        alerts.into_iter().filter(|a| book.restore(a.clone(), config.rules.settings(a.rule).suppression)).count()
+    }
+
+    /// Forgets a stream (a revoked partition): its alerts are already published.
+    pub fn drop_stream(&mut self, stream: i32) {
+        self.streams.remove(&stream);
+        if let Some(h) = &mut self.history {
+            h.events.retain(|(s, _)| *s != stream);
+        }
+    }
+
+    /// Moves a stream's clock without an event.
+    pub fn advance_to(&mut self, stream: i32, now: Timestamp, sink: &mut dyn AlertSink) {
+        sink.stream(stream);
+        self.book(stream).advance(now, sink);
+    }
+
+    /// Ends the input: raises every held alert and closes every open one, stream by
+    /// stream in stream order.
     pub fn finish(&mut self, sink: &mut dyn AlertSink) {
-        self.book.finish(sink);
+        let mut ids: Vec<i32> = self.streams.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(book) = self.streams.get_mut(&id) {
+                sink.stream(id);
+                book.finish(sink);
+            }
+        }
+    }
+}
+
+/// Applies the allow lists to a finding and offers it to the alert book.
+fn offer(
+    config: &Config,
+    book: &mut AlertBook,
+    stats: &mut EngineStats,
+    finding: &Finding,
+    ctx: &Enriched,
+    sink: &mut dyn AlertSink,
+) {
+    let event = ctx.event;
+    let rule = finding.rule as usize;
+    stats.findings[rule] += 1;
+    let settings = config.rules.settings(finding.rule);
+    if settings.allow.iter().any(|a| a.covers(&event.user_id, ctx.user, &event.system, event.ts)) {
+        stats.allowed[rule] += 1;
+        return;
+    }
+    let result = book.offer(
+        finding.rule,
+        &event.user_id,
+        &finding.subject_key,
+        event.ts,
+        &event.event_id,
+        settings.suppression,
+        finding.release_at,
+        || new_alert(finding, ctx),
+        sink,
+    );
+    if result == Offer::Folded {
+        stats.folded[rule] += 1;
     }
 }
 
 fn new_alert(f: &Finding, ctx: &Enriched) -> Alert {
     let e = ctx.event;
-    Alert {
+    let alert = Alert {
         alert_id: Alert::make_id(f.rule, &e.user_id, &f.subject_key, &e.system, &e.event_id),
         rule: f.rule,
         category: f.rule.category(),
@@ -125,6 +255,123 @@ fn new_alert(f: &Finding, ctx: &Enriched) -> Alert {
         reason: f.explanation.sentence(ctx),
         retrospective: f.release_at.is_some(),
         system: e.system.clone(),
+        action: e.action,
         unit: ctx.user.and_then(|u| u.unit.clone()),
+    };
+    debug_assert_eq!(alert.suppression_subject(), f.subject_key, "restorable suppression key for {}", f.rule);
+    alert
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::json;
+    use crate::watchlist::{load_dir, rows::read_row, rows::JsonCells};
+
+    /// Keeps the latest version of every alert raised or updated, like a consumer of
+    /// the alert topic.
+    #[derive(Default)]
+    struct Topic {
+        latest: std::collections::BTreeMap<CompactString, Alert>,
+        messages: usize,
+    }
+
+    impl AlertSink for Topic {
+        fn raised(&mut self, a: &Alert) {
+            self.messages += 1;
+            self.latest.insert(a.alert_id.clone(), a.clone());
+        }
+        fn updated(&mut self, a: &Alert) {
+            self.raised(a);
+        }
+    }
+
+    fn golden(case: &str) -> (Arc<Config>, WatchLists, Vec<AccessEvent>) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(case);
+        let config = Config::load(&dir.join("config.toml")).unwrap_or_else(|_| Config::defaults());
+        let (lists, _) = load_dir(&dir.join("watchlists")).unwrap();
+        let text = std::fs::read_to_string(dir.join("input/events.jsonl")).unwrap();
+        let events = text.lines().map(|l| json::decode(l.as_bytes()).unwrap()).collect();
+        (Arc::new(config), lists, events)
+    }
+
+    #[test]
+    fn restored_alerts_make_reprocessing_idempotent() {
+        for case in ["personal", "custody", "high_profile"] {
+            let (config, lists, events) = golden(case);
+            let mut first = Engine::new(config.clone(), lists, DetectClock::WallClock);
+            let mut topic = Topic::default();
+            for e in &events {
+                first.process_on(3, e, &mut topic);
+            }
+            assert!(!topic.latest.is_empty(), "{case}");
+
+            // A restart: a new engine restores the topic's alerts, then the same events
+            // arrive again (nothing was committed).
+            let (_, lists, _) = golden(case);
+            let mut second = Engine::new(config, lists, DetectClock::WallClock);
+            let restored = second.restore(3, topic.latest.values().cloned());
+            assert!(restored > 0, "{case}");
+            let mut again = Topic::default();
+            for e in &events {
+                second.process_on(3, e, &mut again);
+            }
+            assert_eq!(again.messages, 0, "{case}: reprocessing raised {:?}", again.latest.keys());
+        }
+    }
+
+    #[test]
+    fn live_high_profile_entry_raises_what_a_replay_with_it_would() {
+        let (config, lists, events) = golden("high_profile");
+        // The replay with the entry present from the start.
+        let mut replay = Engine::new(config.clone(), lists, DetectClock::EventTime);
+        let mut expected = Topic::default();
+        for e in &events {
+            replay.process(e, &mut expected);
+        }
+        replay.finish(&mut expected);
+
+        // Live: the entry is absent until after the last event, then arrives.
+        let (_, mut lists, _) = golden("high_profile");
+        let entry = lists.delete(TableName::HighProfile, "HP-1").unwrap();
+        let mut live = Engine::new(config, lists, DetectClock::EventTime).with_history(1_000);
+        let mut got = Topic::default();
+        for e in &events {
+            live.process(e, &mut got);
+        }
+        assert!(got.latest.values().all(|a| a.rule != RuleId::HighProfileUninvolved));
+        live.apply(ListChange::Upsert { key: "HP-1".into(), row: entry }, &mut got);
+        live.finish(&mut got);
+
+        let pick = |t: &Topic| -> Vec<(CompactString, Vec<CompactString>)> {
+            t.latest
+                .values()
+                .filter(|a| a.rule == RuleId::HighProfileUninvolved)
+                .map(|a| (a.alert_id.clone(), a.event_ids.clone()))
+                .collect()
+        };
+        assert_eq!(pick(&got), pick(&expected));
+        assert_eq!(pick(&got).len(), 4);
+    }
+
+    #[test]
+    fn dropped_stream_forgets_its_open_alerts() {
+        let (config, lists, events) = golden("personal");
+        let mut engine = Engine::new(config, lists, DetectClock::WallClock);
+        let mut topic = Topic::default();
+        engine.process_on(1, &events[0], &mut topic);
+        assert_eq!(engine.open_alerts(), 1);
+        engine.drop_stream(1);
+        assert_eq!(engine.open_alerts(), 0);
+        // A row from a topic changes the very next event.
+        let row = read_row(
+            TableName::Staff,
+            &JsonCells(serde_json::json!({"user_id": "U3", "status": "suspended"}).as_object().unwrap()),
+        )
+        .unwrap();
+        engine.apply(ListChange::Upsert { key: "U3".into(), row }, &mut topic);
+        let by_u3 = events.iter().find(|e| e.user_id == "U3").unwrap();
+        engine.process_on(1, by_u3, &mut topic);
+        assert!(topic.latest.values().any(|a| a.rule == RuleId::AccountStatus && a.user_id == "U3"));
     }
 }

@@ -8,7 +8,7 @@
 use crate::config::JustificationConfig;
 use crate::event::{normalise, AccessEvent, SubjectType};
 use crate::watchlist::{Incident, PersonIdentity, StaffMember, WatchLists};
-use compact_str::{format_compact, CompactString};
+use compact_str::CompactString;
 
 /// Whether, and why not, an access had a policing purpose on record.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,20 +74,15 @@ impl<'a> Enriched<'a> {
     /// normalised name and date of birth, else the VRM or postcode.
     pub fn subject_key(&self) -> CompactString {
         let e = self.event;
-        if let Some(id) = &e.subject_id {
-            format_compact!("{}:{id}", e.subject_type)
-        } else if let Some(n) = &self.person.name {
-            match self.person.dob {
-                Some(d) => format_compact!("person:{}|{}|{d}", n.surname, n.forenames),
-                None => format_compact!("person:{}|{}", n.surname, n.forenames),
-            }
-        } else if let Some(v) = &self.vrm {
-            format_compact!("vrm:{v}")
-        } else if let Some(p) = &self.postcode {
-            format_compact!("postcode:{p}")
-        } else {
-            format_compact!("event:{}", e.event_id)
-        }
+        crate::alert::event_subject_key(
+            e.subject_type,
+            e.subject_id.as_deref(),
+            self.person.name.as_ref(),
+            self.person.dob,
+            self.vrm.as_deref(),
+            self.postcode.as_deref(),
+            &e.event_id,
+        )
     }
 
     /// The user as a sentence names them: `U1234 (Jo Bloggs, PC, Response B)`.

@@ -19,6 +19,8 @@ use std::collections::{BTreeSet, VecDeque};
 
 /// Receives alerts as the book raises, extends and closes them.
 pub trait AlertSink {
+    /// The stream (partition) the next alerts belong to.
+    fn stream(&mut self, _stream: i32) {}
     /// A new alert: the moment an officer should see it.
     fn raised(&mut self, _alert: &Alert) {}
     /// A raised alert gained evidence.
@@ -91,6 +93,15 @@ pub struct AlertBook {
     raised: VecDeque<(u64, Timestamp)>,
     next_seq: u64,
     now: Timestamp,
+    /// Evidence of alerts restored from the alert topic, by (key, event id hash): an
+    /// event that is already in the evidence of an alert with its key is a
+    /// redelivery after a restart and changes nothing.
+    restored_evidence: ahash::AHashSet<(SuppressionKey, u64)>,
+}
+
+fn event_hash(event_id: &str) -> u64 {
+    const H: ahash::RandomState = ahash::RandomState::with_seeds(0x9E37_79B9, 0x7F4A_7C15, 0xBF58_476D, 0x94D0_49BB);
+    H.hash_one(event_id)
 }
 
 impl AlertBook {
@@ -103,6 +114,7 @@ impl AlertBook {
             raised: VecDeque::new(),
             next_seq: 0,
             now: Timestamp(i64::MIN),
+            restored_evidence: ahash::AHashSet::new(),
         }
     }
 
@@ -116,6 +128,16 @@ impl AlertBook {
         self.now
     }
 
+    /// The latest time held alerts may be released at: the event-time clock, and in
+    /// live use also the wall clock (an entry added in the past has been added, even if
+    /// this partition's events are older).
+    fn release_horizon(&self, event_now: Timestamp) -> Timestamp {
+        match self.clock {
+            DetectClock::EventTime => event_now,
+            DetectClock::WallClock => event_now.max(Timestamp::now()),
+        }
+    }
+
     fn detected_at(&self, at: Timestamp) -> Timestamp {
         match self.clock {
             DetectClock::EventTime => at,
@@ -126,12 +148,13 @@ impl AlertBook {
     /// Moves the event-time clock forward: releases held alerts that are due and
     /// closes raised alerts whose window has passed.
     pub fn advance(&mut self, now: Timestamp, sink: &mut dyn AlertSink) {
-        if now <= self.now {
+        if now <= self.now && self.held.is_empty() {
             return;
         }
-        self.now = now;
+        self.now = self.now.max(now);
+        let horizon = self.release_horizon(self.now);
         while let Some(&(release_at, seq)) = self.held.first() {
-            if release_at > now {
+            if release_at > horizon {
                 break;
             }
             self.held.pop_first();
@@ -183,6 +206,9 @@ impl AlertBook {
         sink: &mut dyn AlertSink,
     ) -> Offer {
         let key = suppression_key(rule, user_id, subject_key);
+        if !self.restored_evidence.is_empty() && self.restored_evidence.contains(&(key, event_hash(event_id))) {
+            return Offer::Folded;
+        }
         if let Some(&seq) = self.by_key.get(&key) {
             if let Some(o) = self.open.get_mut(&seq) {
                 if ts < o.window_end {
@@ -200,7 +226,8 @@ impl AlertBook {
         self.next_seq += 1;
         let mut alert = make();
         let now = self.now.max(ts);
-        let release_at = release_at.filter(|r| *r > now);
+        let horizon = self.release_horizon(now);
+        let release_at = release_at.filter(|r| *r > horizon);
         let open = Box::new(OpenAlert {
             key,
             window_end: ts + window,
@@ -224,6 +251,34 @@ impl AlertBook {
                 Offer::Raised
             }
         }
+    }
+
+    /// Puts back an alert raised before a restart (read from the alert topic), so that
+    /// repeats fold into it instead of raising a new one. Of several alerts with one
+    /// key, the latest window wins. Returns false when the alert was not kept (its
+    /// window has passed, or a later alert holds its key).
+    pub fn restore(&mut self, alert: Alert, window: Span) -> bool {
+        let key = suppression_key(alert.rule, &alert.user_id, &alert.suppression_subject());
+        for e in &alert.event_ids {
+            self.restored_evidence.insert((key, event_hash(e)));
+        }
+        let window_end = alert.event_ts + window;
+        if window_end <= self.now {
+            return false;
+        }
+        if let Some(seq) = self.by_key.get(&key) {
+            let newer = self.open.get(seq).is_some_and(|o| o.alert.event_ts >= alert.event_ts);
+            if newer {
+                return false;
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let release_at = alert.detected_at;
+        self.open.insert(seq, Box::new(OpenAlert { alert, key, window_end, release_at, released: true }));
+        self.by_key.insert(key, seq);
+        self.raised.push_back((seq, window_end));
+        true
     }
 
     /// Ends the run: releases every held alert in order, then closes everything.
@@ -267,6 +322,7 @@ pub(crate) mod tests {
             reason: String::new(),
             retrospective: false,
             system: "PNC".into(),
+            action: crate::event::Action::View,
             unit: None,
         }
     }

@@ -6,7 +6,7 @@ pub mod book;
 pub use book::{AlertBook, AlertSink, CollectClosed};
 
 use crate::detect::RuleId;
-use crate::event::{AccessEvent, SubjectType};
+use crate::event::{AccessEvent, Action, PersonName, SubjectType};
 use crate::time::{Date, Timestamp};
 use crate::watchlist::{MatchStrength, TableName};
 use compact_str::CompactString;
@@ -131,6 +131,8 @@ pub struct Alert {
     /// The source system of the triggering event (an extension of spec/alerts.md, so
     /// the dashboard can filter by system).
     pub system: CompactString,
+    /// What the triggering access did: search, view, print, ... (extension).
+    pub action: Action,
     /// The user's unit from the staff list, when known (extension, for filtering).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unit: Option<CompactString>,
@@ -221,11 +223,70 @@ impl Alert {
         str_(out, &self.reason);
         let _ = write!(out, ",\"retrospective\":{},\"system\":", self.retrospective);
         str_(out, &self.system);
+        out.push_str(",\"action\":\"");
+        out.push_str(self.action.as_str());
+        out.push('"');
         if let Some(u) = &self.unit {
             out.push_str(",\"unit\":");
             str_(out, u);
         }
         out.push('}');
+    }
+}
+
+/// The suppression key of a subject seen in an event: the record id, else the
+/// person's normalised name and date of birth, else the VRM or postcode, else the
+/// event itself.
+pub fn event_subject_key(
+    subject_type: SubjectType,
+    subject_id: Option<&str>,
+    name: Option<&PersonName>,
+    dob: Option<Date>,
+    vrm: Option<&str>,
+    postcode: Option<&str>,
+    event_id: &str,
+) -> CompactString {
+    use compact_str::format_compact;
+    if let Some(id) = subject_id {
+        format_compact!("{subject_type}:{id}")
+    } else if let Some(n) = name {
+        match dob {
+            Some(d) => format_compact!("person:{}|{}|{d}", n.surname, n.forenames),
+            None => format_compact!("person:{}|{}", n.surname, n.forenames),
+        }
+    } else if let Some(v) = vrm {
+        format_compact!("vrm:{v}")
+    } else if let Some(p) = postcode {
+        format_compact!("postcode:{p}")
+    } else {
+        format_compact!("event:{event_id}")
+    }
+}
+
+impl Alert {
+    /// The subject part of the alert's suppression key, recomputed from the alert
+    /// alone, so that open alerts can be restored from the alert topic after a restart.
+    /// The rules use exactly these keys.
+    pub fn suppression_subject(&self) -> CompactString {
+        use crate::event::normalise;
+        use compact_str::format_compact;
+        match (self.rule, &self.watchlist) {
+            (RuleId::AccountStatus, _) => "account".into(),
+            (RuleId::ScopeUnentitled, _) => format_compact!("scope:{}:{}", self.system, self.action),
+            (_, Some(w)) => format_compact!("{}:{}", w.list, w.key),
+            (_, None) => {
+                let s = &self.subject;
+                event_subject_key(
+                    s.subject_type,
+                    s.subject_id.as_deref(),
+                    s.subject_name.as_deref().and_then(PersonName::parse).as_ref(),
+                    s.subject_dob,
+                    s.subject_vrm.as_deref().and_then(normalise::vrm).as_deref(),
+                    s.subject_postcode.as_deref().and_then(normalise::postcode).as_deref(),
+                    self.event_ids.first().map_or("", |e| e.as_str()),
+                )
+            }
+        }
     }
 }
 

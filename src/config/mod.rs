@@ -29,6 +29,61 @@ pub struct Config {
     pub rules: RulesConfig,
     /// Source mappings by name.
     pub sources: BTreeMap<String, Arc<SourceMapping>>,
+    pub kafka: KafkaConfig,
+    pub http: HttpConfig,
+    pub live: LiveConfig,
+    pub logging: LoggingConfig,
+}
+
+/// Where the live engine reads and writes (the `[kafka]` section).
+#[derive(Clone, Debug)]
+pub struct KafkaConfig {
+    pub bootstrap_servers: String,
+    pub group_id: String,
+    pub events_topic: String,
+    pub alerts_topic: String,
+    pub dead_letter_topic: String,
+    /// Watch-list topics are this prefix and the table name: `watchlist.custody`.
+    pub watchlist_topic_prefix: String,
+    /// A source mapping for event messages not in the canonical JSON.
+    pub source: Option<String>,
+    /// How often processed offsets are stored for commit.
+    pub commit_interval: Span,
+    /// librdkafka properties passed through as they are (TLS, SASL, tuning). A value
+    /// `env:NAME` is read from the environment variable NAME, so secrets can stay out
+    /// of the file.
+    pub properties: BTreeMap<String, String>,
+}
+
+/// The HTTP server (`[http]`): metrics, health, and the dashboard.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub listen: String,
+}
+
+/// The live engine's own settings (`[live]`).
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    /// Watch-list files loaded at start-up, before the topics.
+    pub watchlists_dir: Option<std::path::PathBuf>,
+    /// Also write final alerts to this JSON Lines file.
+    pub alerts_file: Option<std::path::PathBuf>,
+    /// Recent person accesses kept for retrospective scans when a high-profile entry
+    /// is added live (about 0.5 KB each).
+    pub history_events: usize,
+    /// Events handed from the consumer to the engine at once, at most.
+    pub batch_size: usize,
+    /// Batches that may wait between consumer and engine before the consumer waits.
+    pub queue_batches: usize,
+}
+
+/// Logs (`[logging]`).
+#[derive(Clone, Debug)]
+pub struct LoggingConfig {
+    /// `text` or `json`.
+    pub json: bool,
+    /// A tracing filter such as `info` or `accesswatch=debug`.
+    pub level: String,
 }
 
 /// Limits on input records.
@@ -216,6 +271,26 @@ impl Config {
                 scope_unlisted_orgs: true,
             },
             sources: BTreeMap::new(),
+            kafka: KafkaConfig {
+                bootstrap_servers: "127.0.0.1:9092".into(),
+                group_id: "accesswatch".into(),
+                events_topic: "access-events".into(),
+                alerts_topic: "access-alerts".into(),
+                dead_letter_topic: "access-events.dlq".into(),
+                watchlist_topic_prefix: "watchlist.".into(),
+                source: None,
+                commit_interval: Span(1_000),
+                properties: BTreeMap::new(),
+            },
+            http: HttpConfig { listen: "127.0.0.1:9464".into() },
+            live: LiveConfig {
+                watchlists_dir: None,
+                alerts_file: None,
+                history_events: 500_000,
+                batch_size: 1_024,
+                queue_batches: 64,
+            },
+            logging: LoggingConfig { json: false, level: "info".into() },
         }
     }
 
@@ -260,6 +335,62 @@ impl Config {
                 }
             }
         }
+        if let Some(s) = root.table("kafka") {
+            let k = &mut self.kafka;
+            s.string("bootstrap_servers", &mut k.bootstrap_servers);
+            s.string("group_id", &mut k.group_id);
+            s.string("events_topic", &mut k.events_topic);
+            s.string("alerts_topic", &mut k.alerts_topic);
+            s.string("dead_letter_topic", &mut k.dead_letter_topic);
+            s.string("watchlist_topic_prefix", &mut k.watchlist_topic_prefix);
+            s.opt_string("source", &mut k.source);
+            s.span("commit_interval", &mut k.commit_interval);
+            if let Some(p) = s.table("properties") {
+                for key in p.keys() {
+                    let mut v = String::new();
+                    p.string(&key, &mut v);
+                    k.properties.insert(key.clone(), v);
+                }
+            }
+            s.finish();
+        }
+        if let Some(s) = root.table("http") {
+            s.string("listen", &mut self.http.listen);
+            if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+                s.error("listen", format!("expected an address like 127.0.0.1:9464, got {:?}", self.http.listen));
+            }
+            s.finish();
+        }
+        if let Some(s) = root.table("live") {
+            let l = &mut self.live;
+            let mut dir = None;
+            s.opt_string("watchlists_dir", &mut dir);
+            l.watchlists_dir = dir.map(Into::into);
+            let mut file = None;
+            s.opt_string("alerts_file", &mut file);
+            l.alerts_file = file.map(Into::into);
+            let mut n = l.history_events as i64;
+            s.int("history_events", 0..=100_000_000, &mut n);
+            l.history_events = n as usize;
+            let mut n = l.batch_size as i64;
+            s.int("batch_size", 1..=1_000_000, &mut n);
+            l.batch_size = n as usize;
+            let mut n = l.queue_batches as i64;
+            s.int("queue_batches", 1..=100_000, &mut n);
+            l.queue_batches = n as usize;
+            s.finish();
+        }
+        if let Some(s) = root.table("logging") {
+            let mut format = if self.logging.json { "json" } else { "text" }.to_string();
+            s.string("format", &mut format);
+            match format.as_str() {
+                "json" => self.logging.json = true,
+                "text" => self.logging.json = false,
+                other => s.error("format", format!("expected \"text\" or \"json\", got {other:?}")),
+            }
+            s.string("level", &mut self.logging.level);
+            s.finish();
+        }
         if let Some(sources) = root.table("sources") {
             for name in sources.keys() {
                 if let Some(s) = sources.table(&name) {
@@ -268,6 +399,11 @@ impl Config {
                     }
                     s.finish();
                 }
+            }
+        }
+        if let Some(name) = &self.kafka.source {
+            if !self.sources.contains_key(name) {
+                root.error("kafka", format!("kafka.source names {name:?}, which is not a [sources.{name}] section"));
             }
         }
         root.finish();

@@ -41,7 +41,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
                 rule: RuleId::SelfLookup,
                 severity: sev,
                 score: score(sev, Some(MatchStrength::NameDob)),
-                subject_key: "self".into(),
+                subject_key: format_compact!("staff:{}", user.user_id),
                 watchlist: Some(WatchlistRef {
                     list: TableName::Staff,
                     key: user.user_id.clone(),

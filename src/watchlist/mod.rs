@@ -43,7 +43,12 @@ pub struct WatchLists {
 impl WatchLists {
     /// Inserts or replaces a row (by its row key) and returns the row it replaced.
     pub fn upsert(&mut self, row: Row) -> Option<Row> {
-        let key = row.key();
+        self.upsert_as(row.key(), row)
+    }
+
+    /// Inserts or replaces a row under `key` (a topic message's key) and returns the
+    /// row it replaced.
+    pub fn upsert_as(&mut self, key: CompactString, row: Row) -> Option<Row> {
         match row {
             Row::Custody(r) => {
                 let (id, old) = self.custody.upsert(key, r);

@@ -1,0 +1,88 @@
+//! The HTTP server: Prometheus `/metrics`, `/healthz` and `/readyz`.
+
+use crate::live::Status;
+use crate::metrics::Metrics;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct Health {
+    pub metrics: Arc<Metrics>,
+    pub status: Arc<Status>,
+}
+
+/// The operational routes.
+pub fn router(health: Health) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(health)
+}
+
+async fn metrics(State(h): State<Health>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], h.metrics.render())
+}
+
+/// Alive unless something has failed for good.
+async fn healthz(State(h): State<Health>) -> impl IntoResponse {
+    match h.status.fatal() {
+        None => (StatusCode::OK, "ok\n".to_string()),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("failed: {why}\n")),
+    }
+}
+
+/// Ready once the watch lists are loaded and partitions are assigned.
+async fn readyz(State(h): State<Health>) -> impl IntoResponse {
+    if h.status.ready() {
+        (StatusCode::OK, "ready\n".to_string())
+    } else {
+        let why = if !h.status.lists_loaded() {
+            "loading watch lists"
+        } else if h.status.assigned() <= 0 {
+            "no partitions assigned"
+        } else {
+            "failed"
+        };
+        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n"))
+    }
+}
+
+/// Serves `router` on `listen` until `shutdown` is triggered.
+pub async fn serve(listen: &str, router: Router, shutdown: crate::live::Shutdown) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(%listen, "HTTP server listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            while !shutdown.is_triggered() {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn health_and_readiness() {
+        let status = Status::new(crate::live::Shutdown::new());
+        let app = router(Health { metrics: Metrics::new(), status: status.clone() });
+        let get = |path: &'static str| Request::builder().uri(path).body(Body::empty()).unwrap();
+        assert_eq!(app.clone().oneshot(get("/healthz")).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(app.clone().oneshot(get("/readyz")).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+        let metrics = app.clone().oneshot(get("/metrics")).await.unwrap();
+        assert_eq!(metrics.status(), StatusCode::OK);
+        status.fail("test".into());
+        assert_eq!(app.oneshot(get("/healthz")).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

@@ -1,0 +1,139 @@
+//! At-least-once bookkeeping: which offsets may be committed.
+//!
+//! An event's offset may be committed once it has been processed and every message it
+//! caused (alerts, updates, its dead letter) has been acknowledged by the broker. Per
+//! partition we keep the offsets with messages still in flight; the committable
+//! position is the lowest of them, or the offset after the last processed event.
+
+use ahash::AHashMap;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+#[derive(Default, Debug)]
+struct PartitionAcks {
+    /// Offset -> messages (plus one while processing) not yet acknowledged.
+    in_flight: BTreeMap<i64, u32>,
+    /// The offset after the last processed event.
+    next: Option<i64>,
+}
+
+/// The acknowledgement state of every assigned partition.
+#[derive(Default, Debug)]
+pub struct Acks {
+    parts: Mutex<AHashMap<i32, PartitionAcks>>,
+}
+
+impl Acks {
+    fn with<R>(&self, f: impl FnOnce(&mut AHashMap<i32, PartitionAcks>) -> R) -> R {
+        // A panic elsewhere while holding the lock leaves counts that are still
+        // meaningful; keep going with them.
+        let mut guard = self.parts.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+
+    pub fn assign(&self, partition: i32) {
+        self.with(|p| {
+            p.entry(partition).or_default();
+        });
+    }
+
+    /// Forgets a revoked partition; acknowledgements still arriving for it are ignored.
+    pub fn revoke(&self, partition: i32) {
+        self.with(|p| {
+            p.remove(&partition);
+        });
+    }
+
+    /// An event's processing begins: its offset is held until [`Acks::processed`].
+    pub fn begin(&self, partition: i32, offset: i64) {
+        self.expect(partition, offset);
+    }
+
+    /// A message caused by the event at `offset` is in flight.
+    pub fn expect(&self, partition: i32, offset: i64) {
+        self.with(|p| {
+            if let Some(part) = p.get_mut(&partition) {
+                *part.in_flight.entry(offset).or_insert(0) += 1;
+            }
+        });
+    }
+
+    /// The broker acknowledged one message caused by the event at `offset`.
+    pub fn ack(&self, partition: i32, offset: i64) {
+        self.with(|p| {
+            if let Some(part) = p.get_mut(&partition) {
+                if let Some(n) = part.in_flight.get_mut(&offset) {
+                    *n -= 1;
+                    if *n == 0 {
+                        part.in_flight.remove(&offset);
+                    }
+                }
+            }
+        });
+    }
+
+    /// The event at `offset` has been processed (its own hold is released).
+    pub fn processed(&self, partition: i32, offset: i64) {
+        self.ack(partition, offset);
+        self.with(|p| {
+            if let Some(part) = p.get_mut(&partition) {
+                part.next = Some(part.next.map_or(offset + 1, |n| n.max(offset + 1)));
+            }
+        });
+    }
+
+    /// (partition, offset to commit) for every partition with something to commit.
+    pub fn committable(&self) -> Vec<(i32, i64)> {
+        self.with(|p| {
+            let mut out: Vec<(i32, i64)> = p
+                .iter()
+                .filter_map(|(&partition, part)| {
+                    let next = part.next?;
+                    let held = part.in_flight.keys().next().copied();
+                    Some((partition, held.map_or(next, |h| h.min(next))))
+                })
+                .collect();
+            out.sort_unstable();
+            out
+        })
+    }
+
+    /// Messages in flight over all partitions.
+    pub fn in_flight(&self) -> u64 {
+        self.with(|p| p.values().flat_map(|part| part.in_flight.values()).map(|n| *n as u64).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_waits_for_the_slowest_acknowledgement() {
+        let a = Acks::default();
+        a.assign(0);
+        assert!(a.committable().is_empty(), "nothing processed yet");
+        for offset in 10..13 {
+            a.begin(0, offset);
+        }
+        a.expect(0, 11); // event 11 raised an alert
+        for offset in 10..13 {
+            a.processed(0, offset);
+        }
+        assert_eq!(a.committable(), vec![(0, 11)], "event 11's alert is not acknowledged");
+        a.ack(0, 11);
+        assert_eq!(a.committable(), vec![(0, 13)]);
+    }
+
+    #[test]
+    fn revoked_partitions_ignore_late_acknowledgements() {
+        let a = Acks::default();
+        a.assign(1);
+        a.begin(1, 5);
+        a.revoke(1);
+        a.ack(1, 5);
+        a.processed(1, 5);
+        assert!(a.committable().is_empty());
+        assert_eq!(a.in_flight(), 0);
+    }
+}

@@ -1,0 +1,233 @@
+//! The event consumer: a member of the consumer group on `access-events`.
+//!
+//! It polls, decodes each message into an event (or a dead letter) on its own thread,
+//! and hands batches to the engine over a bounded channel: when the engine falls
+//! behind, the channel fills and the consumer waits instead of buffering. Every commit
+//! interval it stores the offsets the ack tracker allows. On a rebalance, revoked
+//! partitions get their final offsets stored (and committed) before they go, and the
+//! engine is told to drop or restore partition state, in order with the events.
+
+use super::acks::Acks;
+use super::{Shutdown, Status};
+use crate::config::Config;
+use crate::event::{AccessEvent, DecodeError};
+use crate::metrics::Metrics;
+use crate::sink::{DeadLetter, Origin};
+use crate::source::{Decoded, Decoder, InputFormat};
+use crossbeam_channel::Sender;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::ClientContext;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One message from `access-events`, decoded.
+pub enum Incoming {
+    Event { partition: i32, offset: i64, timestamp_ms: i64, event: Box<AccessEvent> },
+    Dead { partition: i32, offset: i64, key: Option<Vec<u8>>, letter: DeadLetter },
+}
+
+/// What the consumer tells the engine, in order.
+pub enum ToEngine {
+    Batch(Vec<Incoming>),
+    Assigned(Vec<i32>),
+    Revoked(Vec<i32>),
+    /// Shut down: finish what came before, flush, then answer on the channel.
+    Stop(Sender<()>),
+}
+
+/// The group member's callbacks.
+pub struct GroupContext {
+    topic: String,
+    tx: Sender<ToEngine>,
+    acks: Arc<Acks>,
+    metrics: Arc<Metrics>,
+    status: Arc<Status>,
+}
+
+impl ClientContext for GroupContext {
+    fn stats(&self, stats: Statistics) {
+        let Some(topic) = stats.topics.get(&self.topic) else { return };
+        for (id, p) in &topic.partitions {
+            if *id >= 0 && p.consumer_lag >= 0 {
+                self.metrics.consumer_lag.with_label_values(&[&id.to_string()]).set(p.consumer_lag);
+            }
+        }
+    }
+}
+
+fn partitions(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
+    tpl.elements().iter().filter(|e| e.topic() == topic).map(|e| e.partition()).collect()
+}
+
+impl ConsumerContext for GroupContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let revoked = partitions(tpl, &self.topic);
+            // Hand over: commit what is safe now; the new owner resumes from there.
+            store_committable(consumer, &self.topic, &self.acks, Some(&revoked));
+            if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+                tracing::debug!(error = %e, "commit on revoke");
+            }
+            for p in &revoked {
+                self.acks.revoke(*p);
+                let _ = self.metrics.consumer_lag.remove_label_values(&[&p.to_string()]);
+            }
+            self.status.set_assigned(-(revoked.len() as i64));
+            self.metrics.assigned_partitions.set(self.status.assigned() as i64);
+            tracing::info!(partitions = ?revoked, "partitions revoked");
+            let _ = self.tx.send(ToEngine::Revoked(revoked));
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let assigned = partitions(tpl, &self.topic);
+                for p in &assigned {
+                    self.acks.assign(*p);
+                }
+                self.status.set_assigned(assigned.len() as i64);
+                self.metrics.assigned_partitions.set(self.status.assigned() as i64);
+                tracing::info!(partitions = ?assigned, "partitions assigned");
+                let _ = self.tx.send(ToEngine::Assigned(assigned));
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}
+
+/// Stores the committable offsets (of `only` these partitions, if given).
+fn store_committable(consumer: &BaseConsumer<GroupContext>, topic: &str, acks: &Acks, only: Option<&[i32]>) {
+    let mut tpl = TopicPartitionList::new();
+    for (p, offset) in acks.committable() {
+        if only.is_none_or(|o| o.contains(&p)) {
+            let _ = tpl.add_partition_offset(topic, p, Offset::Offset(offset));
+        }
+    }
+    if tpl.count() > 0 {
+        if let Err(e) = consumer.store_offsets(&tpl) {
+            tracing::debug!(error = %e, "storing offsets");
+        }
+    }
+}
+
+/// Runs the consumer until shutdown; then stops the engine, waits for it to drain,
+/// and commits the final offsets.
+pub fn run(
+    config: Arc<Config>,
+    tx: Sender<ToEngine>,
+    acks: Arc<Acks>,
+    metrics: Arc<Metrics>,
+    status: Arc<Status>,
+    shutdown: Shutdown,
+) -> Result<(), String> {
+    let k = &config.kafka;
+    let mut cfg = super::kafka::client_config(k)?;
+    for (key, value) in [
+        ("group.id", k.group_id.as_str()),
+        ("enable.auto.commit", "true"),
+        ("enable.auto.offset.store", "false"),
+        ("auto.offset.reset", "earliest"),
+        ("statistics.interval.ms", "5000"),
+        ("auto.commit.interval.ms", "1000"),
+        // A quiet topic should not hold an event at the broker for long.
+        ("fetch.wait.max.ms", "20"),
+    ] {
+        if !k.properties.contains_key(key) {
+            cfg.set(key, value);
+        }
+    }
+    let context = GroupContext {
+        topic: k.events_topic.clone(),
+        tx: tx.clone(),
+        acks: acks.clone(),
+        metrics: metrics.clone(),
+        status: status.clone(),
+    };
+    let consumer: BaseConsumer<GroupContext> =
+        cfg.create_with_context(context).map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
+    consumer.subscribe(&[&k.events_topic]).map_err(|e| format!("cannot subscribe to {}: {e}", k.events_topic))?;
+
+    let format = match &k.source {
+        None => InputFormat::JsonLines,
+        Some(name) => InputFormat::Mapped(config.sources.get(name).cloned().ok_or(format!("unknown source {name}"))?),
+    };
+    if format.is_csv() {
+        return Err("kafka.source names a CSV mapping; messages need JSON or CEF (a CSV line has no header)".into());
+    }
+    let mut decoder = Decoder::new(format);
+    let max = config.input.max_record_bytes;
+    let keep = config.input.dead_letter_max_bytes;
+    let commit_every = Duration::from_millis(k.commit_interval.0.max(50) as u64);
+    let mut last_commit = Instant::now();
+
+    while !shutdown.is_triggered() {
+        let mut batch = Vec::new();
+        let mut wait = Duration::from_millis(100);
+        while batch.len() < config.live.batch_size {
+            match consumer.poll(wait) {
+                None => break,
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer error");
+                    if matches!(e, rdkafka::error::KafkaError::MessageConsumptionFatal(_)) {
+                        status.fail(format!("fatal consumer error: {e}"));
+                    }
+                    break;
+                }
+                Some(Ok(m)) => {
+                    wait = Duration::ZERO;
+                    let (partition, offset) = (m.partition(), m.offset());
+                    let timestamp_ms = m.timestamp().to_millis().unwrap_or(0);
+                    let payload = m.payload().unwrap_or_default();
+                    let rejected = |reason: DecodeError| Incoming::Dead {
+                        partition,
+                        offset,
+                        key: m.key().map(<[u8]>::to_vec),
+                        letter: DeadLetter {
+                            origin: Origin::Kafka { topic: m.topic().to_string(), partition, offset },
+                            reason,
+                            raw: payload[..payload.len().min(keep)].to_vec(),
+                            raw_len: payload.len(),
+                        },
+                    };
+                    let item = if payload.is_empty() {
+                        rejected(DecodeError::BadJson("empty message".into()))
+                    } else if payload.len() > max {
+                        rejected(DecodeError::TooLong { len: payload.len(), limit: max })
+                    } else {
+                        match decoder.decode(payload) {
+                            Decoded::Event(event) => Incoming::Event { partition, offset, timestamp_ms, event },
+                            Decoded::Rejected(reason) => rejected(reason),
+                            Decoded::Header => continue,
+                        }
+                    };
+                    batch.push(item);
+                }
+            }
+        }
+        if !batch.is_empty() && tx.send(ToEngine::Batch(batch)).is_err() {
+            break; // the engine has stopped
+        }
+        if last_commit.elapsed() >= commit_every {
+            store_committable(&consumer, &k.events_topic, &acks, None);
+            last_commit = Instant::now();
+        }
+    }
+
+    // Drain: the engine finishes what it was given and flushes the producer; then the
+    // final offsets are committed.
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    if tx.send(ToEngine::Stop(done_tx)).is_ok() {
+        let _ = done_rx.recv_timeout(Duration::from_secs(60));
+    }
+    store_committable(&consumer, &k.events_topic, &acks, None);
+    if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(error = %e, "final commit");
+    }
+    consumer.unsubscribe();
+    Ok(())
+}

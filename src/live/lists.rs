@@ -1,0 +1,136 @@
+//! Watch lists from compacted topics: `watchlist.custody`, `watchlist.high_profile`, ...
+//!
+//! Every instance reads every partition of every watch-list topic from the start
+//! (no consumer group), so each holds the whole lists. Key = the row's key; value = the
+//! row as JSON; an empty value deletes the row. Once the ends seen at start-up are
+//! reached, `Loaded` is sent, and the engine starts taking events; later rows follow
+//! as they come and apply to the next event.
+
+use super::{Shutdown, Status};
+use crate::config::KafkaConfig;
+use crate::engine::ListChange;
+use crate::metrics::Metrics;
+use crate::watchlist::rows::{read_row, JsonCells};
+use crate::watchlist::TableName;
+use compact_str::CompactString;
+use crossbeam_channel::Sender;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the follower sends the engine.
+pub enum ListMsg {
+    Change(ListChange),
+    /// Everything that was on the topics at start-up has been sent.
+    Loaded,
+}
+
+/// Decodes one watch-list message into a change, or says why it cannot.
+pub fn decode(table: TableName, key: Option<&[u8]>, value: Option<&[u8]>) -> Result<ListChange, String> {
+    let key = key.map(|k| String::from_utf8_lossy(k).into_owned());
+    match value {
+        None | Some([]) => match key {
+            Some(k) if !k.is_empty() => Ok(ListChange::Delete { table, key: k.into() }),
+            _ => Err("an empty message (a delete) needs the row's key".into()),
+        },
+        Some(v) => {
+            let json: serde_json::Value = serde_json::from_slice(v).map_err(|e| format!("bad JSON: {e}"))?;
+            let obj = json.as_object().ok_or("expected a JSON object")?;
+            let row = read_row(table, &JsonCells(obj)).map_err(|errs| {
+                errs.iter().map(|e| format!("column `{}`: {}", e.column, e.message)).collect::<Vec<_>>().join("; ")
+            })?;
+            let key = key.filter(|k| !k.is_empty()).map(CompactString::from).unwrap_or_else(|| row.key());
+            Ok(ListChange::Upsert { key, row })
+        }
+    }
+}
+
+/// Follows the watch-list topics until shutdown.
+pub fn run(
+    k: KafkaConfig,
+    tx: Sender<ListMsg>,
+    metrics: Arc<Metrics>,
+    status: Arc<Status>,
+    shutdown: Shutdown,
+) -> Result<(), String> {
+    let mut cfg = super::kafka::client_config(&k)?;
+    cfg.set("group.id", format!("{}-watchlists", k.group_id))
+        .set("enable.auto.commit", "false")
+        // Watch-list topics are quiet: a new row should reach the engine in
+        // milliseconds, before the events that depend on it.
+        .set("fetch.wait.max.ms", "10");
+    let consumer: BaseConsumer = cfg.create().map_err(|e| format!("cannot create the watch-list consumer: {e}"))?;
+
+    // Every partition of every watch-list topic that exists, and where it ends now.
+    let mut tpl = TopicPartitionList::new();
+    let mut pending: HashMap<(String, i32), i64> = HashMap::new();
+    let mut tables: HashMap<String, TableName> = HashMap::new();
+    for table in TableName::ALL {
+        let topic = super::kafka::watchlist_topic(&k, table);
+        let md = consumer
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .map_err(|e| format!("cannot read metadata of {topic}: {e}"))?;
+        let Some(t) = md.topics().iter().find(|t| t.name() == topic && t.error().is_none()) else {
+            tracing::info!(%topic, "no watch-list topic; the table comes from files only");
+            continue;
+        };
+        tables.insert(topic.clone(), table);
+        for p in t.partitions() {
+            let (low, high) = consumer
+                .fetch_watermarks(&topic, p.id(), Duration::from_secs(10))
+                .map_err(|e| format!("cannot read the end of {topic}/{}: {e}", p.id()))?;
+            if high > low {
+                pending.insert((topic.clone(), p.id()), high);
+            }
+            let _ = tpl.add_partition_offset(&topic, p.id(), Offset::Beginning);
+        }
+    }
+    if tpl.count() > 0 {
+        consumer.assign(&tpl).map_err(|e| format!("cannot assign watch-list partitions: {e}"))?;
+    }
+    let mut loaded = false;
+    let check_loaded = |pending: &HashMap<(String, i32), i64>, loaded: &mut bool| {
+        if !*loaded && pending.is_empty() {
+            *loaded = true;
+            let _ = tx.send(ListMsg::Loaded);
+        }
+    };
+    check_loaded(&pending, &mut loaded);
+    while !shutdown.is_triggered() && !status.failed() {
+        if tpl.count() == 0 {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        let Some(result) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let m = match result {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "watch-list consumer error");
+                continue;
+            }
+        };
+        let Some(&table) = tables.get(m.topic()) else { continue };
+        match decode(table, m.key(), m.payload()) {
+            Ok(change) => {
+                let kind = if matches!(change, ListChange::Delete { .. }) { "delete" } else { "upsert" };
+                metrics.watchlist_changes.with_label_values(&[table.as_str(), kind]).inc();
+                if tx.send(ListMsg::Change(change)).is_err() {
+                    break;
+                }
+            }
+            Err(why) => {
+                metrics.watchlist_changes.with_label_values(&[table.as_str(), "invalid"]).inc();
+                tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), %why, "watch-list row rejected");
+            }
+        }
+        let key = (m.topic().to_string(), m.partition());
+        if pending.get(&key).is_some_and(|high| m.offset() + 1 >= *high) {
+            pending.remove(&key);
+        }
+        check_loaded(&pending, &mut loaded);
+    }
+    Ok(())
+}

@@ -1,0 +1,380 @@
+//! The live engine on Kafka (`accesswatch run`).
+//!
+//! ```text
+//!  access-events ──► consumer thread ──(bounded batches)──► engine thread ──► access-alerts
+//!  (group member)    decode, DLQ items                      the same Engine      access-events.dlq
+//!                    store offsets ◄── ack tracker ◄──────── delivery reports ◄──┘
+//!  watchlist.* ─────► watch-list thread ──(changes)─────────┘
+//! ```
+//!
+//! - [`consume`]: the consumer group member; rebalances; offsets stored only when
+//!   [`acks`] allows (every message an event caused has been acknowledged).
+//! - [`publish`]: the idempotent producer and the engine's live sink.
+//! - [`lists`]: watch lists from compacted topics; start-up waits for them.
+//! - [`restore`]: a partition's open alerts read back from the alert topic, so a
+//!   restart or a handover folds repeats into the same alerts.
+//!
+//! Shutdown (SIGINT/SIGTERM) is one path: the consumer stops polling and tells the
+//! engine to stop; the engine finishes what it was given and flushes the producer; the
+//! consumer commits the final offsets; then everything exits.
+
+pub mod acks;
+pub mod consume;
+pub mod kafka;
+pub mod lists;
+pub mod publish;
+pub mod restore;
+
+use crate::alert::book::DetectClock;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::metrics::Metrics;
+use crate::time::Timestamp;
+use crate::watchlist::{load_dir, WatchLists};
+use acks::Acks;
+use consume::{Incoming, ToEngine};
+use lists::ListMsg;
+use publish::{LiveSink, Origin, Publisher};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One shutdown signal shared by every thread and task.
+#[derive(Clone, Default, Debug)]
+pub struct Shutdown(Arc<AtomicBool>);
+
+impl Shutdown {
+    pub fn new() -> Shutdown {
+        Shutdown::default()
+    }
+    pub fn trigger(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_triggered(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What `/readyz` and the threads need to know about each other.
+#[derive(Debug, Default)]
+pub struct Status {
+    lists_loaded: AtomicBool,
+    assigned: AtomicI64,
+    fatal: Mutex<Option<String>>,
+    shutdown: Shutdown,
+}
+
+impl Status {
+    pub fn new(shutdown: Shutdown) -> Arc<Status> {
+        Arc::new(Status { shutdown, ..Default::default() })
+    }
+
+    /// Ready: watch lists loaded, partitions assigned, nothing has failed.
+    pub fn ready(&self) -> bool {
+        self.lists_loaded.load(Ordering::SeqCst) && self.assigned() > 0 && !self.failed()
+    }
+
+    pub fn lists_loaded(&self) -> bool {
+        self.lists_loaded.load(Ordering::SeqCst)
+    }
+
+    pub fn assigned(&self) -> i64 {
+        self.assigned.load(Ordering::SeqCst)
+    }
+
+    fn set_assigned(&self, delta: i64) {
+        self.assigned.fetch_add(delta, Ordering::SeqCst);
+    }
+
+    /// Records a fault that stops the engine, and starts the shutdown.
+    pub fn fail(&self, why: String) {
+        tracing::error!(%why, "stopping");
+        if let Ok(mut f) = self.fatal.lock() {
+            f.get_or_insert(why);
+        }
+        self.shutdown.trigger();
+    }
+
+    pub fn failed(&self) -> bool {
+        self.fatal.lock().map(|f| f.is_some()).unwrap_or(true)
+    }
+
+    pub fn fatal(&self) -> Option<String> {
+        self.fatal.lock().ok().and_then(|f| f.clone())
+    }
+
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct LiveSummary {
+    pub events: u64,
+    pub dead_letters: u64,
+    pub restored_alerts: u64,
+}
+
+/// Runs the live engine until the status's shutdown is triggered (or something
+/// fails), then drains and returns.
+pub fn run(config: Arc<Config>, metrics: Arc<Metrics>, status: Arc<Status>) -> Result<LiveSummary, String> {
+    let shutdown = status.shutdown().clone();
+    let acks = Arc::new(Acks::default());
+    let publisher = Arc::new(Publisher::new(&config.kafka, acks.clone(), metrics.clone(), status.clone())?);
+    let same_partitions = check_topics(&config, &publisher)?;
+    // Safe: nothing else holds the publisher yet.
+    let publisher = {
+        let mut p = Arc::try_unwrap(publisher).map_err(|_| "publisher shared too early")?;
+        p.same_partitions = same_partitions;
+        Arc::new(p)
+    };
+
+    let lists = match &config.live.watchlists_dir {
+        Some(dir) => load_dir(dir).map(|(l, _)| l).map_err(|errs| {
+            let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+            format!("watch lists have errors:\n{}", text.join("\n"))
+        })?,
+        None => WatchLists::default(),
+    };
+    let engine = Engine::new(config.clone(), lists, DetectClock::WallClock).with_history(config.live.history_events);
+
+    let (events_tx, events_rx) = crossbeam_channel::bounded::<ToEngine>(config.live.queue_batches);
+    let (lists_tx, lists_rx) = crossbeam_channel::bounded::<ListMsg>(10_000);
+
+    let lists_thread = {
+        let (k, metrics, status, shutdown) = (config.kafka.clone(), metrics.clone(), status.clone(), shutdown.clone());
+        std::thread::Builder::new()
+            .name("watchlists".into())
+            .spawn(move || {
+                if let Err(e) = lists::run(k, lists_tx, metrics, status.clone(), shutdown) {
+                    status.fail(e);
+                }
+            })
+            .map_err(|e| e.to_string())?
+    };
+    let engine_thread = {
+        let (config, publisher, metrics, status, acks) =
+            (config.clone(), publisher.clone(), metrics.clone(), status.clone(), acks.clone());
+        std::thread::Builder::new()
+            .name("engine".into())
+            .spawn(move || engine_loop(engine, config, events_rx, lists_rx, publisher, acks, metrics, status))
+            .map_err(|e| e.to_string())?
+    };
+
+    // Events wait until the watch lists are loaded.
+    while !status.lists_loaded() && !shutdown.is_triggered() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if status.lists_loaded() {
+        tracing::info!("watch lists loaded; joining the consumer group");
+    }
+    let consumer_thread = {
+        let (config, acks, metrics, status, shutdown) =
+            (config.clone(), acks.clone(), metrics.clone(), status.clone(), shutdown.clone());
+        let tx = events_tx.clone();
+        std::thread::Builder::new()
+            .name("consumer".into())
+            .spawn(move || {
+                if shutdown.is_triggered() {
+                    return;
+                }
+                if let Err(e) = consume::run(config, tx, acks, metrics, status.clone(), shutdown) {
+                    status.fail(e);
+                }
+            })
+            .map_err(|e| e.to_string())?
+    };
+    drop(events_tx);
+    while !shutdown.is_triggered() {
+        metrics.ready.set(status.ready() as i64);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    metrics.ready.set(0);
+    let _ = consumer_thread.join();
+    let summary = engine_thread.join().map_err(|_| "the engine thread panicked".to_string())?;
+    let _ = lists_thread.join();
+    match status.fatal() {
+        Some(why) => Err(why),
+        None => Ok(summary),
+    }
+}
+
+/// Checks the topics exist; returns whether alerts can follow their event's partition
+/// (the alert topic has as many partitions as the event topic).
+fn check_topics(config: &Config, publisher: &Publisher) -> Result<bool, String> {
+    let k = &config.kafka;
+    let count = |topic: &str| -> Result<Option<usize>, String> {
+        let md = publisher
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(|e| format!("cannot reach Kafka at {}: {e}", k.bootstrap_servers))?;
+        Ok(md.topics().iter().find(|t| t.name() == topic && t.error().is_none()).map(|t| t.partitions().len()))
+    };
+    let events = count(&k.events_topic)?;
+    let alerts = count(&k.alerts_topic)?;
+    match (events, alerts) {
+        (Some(e), Some(a)) if e == a => Ok(true),
+        (Some(e), Some(a)) => {
+            tracing::warn!(
+                events = e,
+                alerts = a,
+                "{} and {} have different partition counts: open alerts cannot be restored after a restart or rebalance",
+                k.events_topic,
+                k.alerts_topic
+            );
+            Ok(false)
+        }
+        (None, _) => Err(format!("topic {} does not exist on {}", k.events_topic, k.bootstrap_servers)),
+        (_, None) => Err(format!("topic {} does not exist on {}", k.alerts_topic, k.bootstrap_servers)),
+    }
+}
+
+fn update_list_gauges(engine: &Engine, metrics: &Metrics) {
+    for (table, n) in engine.lists().sizes() {
+        metrics.watchlist_rows.with_label_values(&[table.as_str()]).set(n as i64);
+    }
+    metrics.open_alerts.set(engine.open_alerts() as i64);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn engine_loop(
+    mut engine: Engine,
+    config: Arc<Config>,
+    events: crossbeam_channel::Receiver<ToEngine>,
+    lists: crossbeam_channel::Receiver<ListMsg>,
+    publisher: Arc<Publisher>,
+    acks: Arc<Acks>,
+    metrics: Arc<Metrics>,
+    status: Arc<Status>,
+) -> LiveSummary {
+    let mut summary = LiveSummary::default();
+    let mut file = match &config.live.alerts_file {
+        None => None,
+        Some(path) => match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            Ok(f) => Some(std::io::BufWriter::new(f)),
+            Err(e) => {
+                status.fail(format!("cannot open {}: {e}", path.display()));
+                None
+            }
+        },
+    };
+    let mut sink = LiveSink::new(&publisher, &metrics, file.as_mut());
+
+    // The watch lists as they stand, before any event.
+    while !status.lists_loaded() && !status.shutdown().is_triggered() {
+        match lists.recv_timeout(Duration::from_millis(100)) {
+            Ok(ListMsg::Change(c)) => engine.apply(c, &mut sink),
+            Ok(ListMsg::Loaded) => status.lists_loaded.store(true, Ordering::SeqCst),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    update_list_gauges(&engine, &metrics);
+    let longest_window =
+        crate::detect::RuleId::ALL.iter().map(|r| config.rules.settings(*r).suppression).max().unwrap_or_default();
+    let mut last_gauges = Instant::now();
+    let mut changes = 0u64;
+
+    let mut stop: Option<crossbeam_channel::Sender<()>> = None;
+    while stop.is_none() {
+        // Watch-list changes first: a change applies to the next event.
+        while let Ok(m) = lists.try_recv() {
+            if let ListMsg::Change(c) = m {
+                sink.origin = None;
+                engine.apply(c, &mut sink);
+                changes += 1;
+            }
+        }
+        let msg = crossbeam_channel::select_biased! {
+            recv(lists) -> m => {
+                if let Ok(ListMsg::Change(c)) = m {
+                    sink.origin = None;
+                    engine.apply(c, &mut sink);
+                    changes += 1;
+                }
+                continue;
+            }
+            recv(events) -> m => m,
+            default(Duration::from_millis(250)) => {
+                if last_gauges.elapsed() > Duration::from_secs(1) || changes > 0 {
+                    update_list_gauges(&engine, &metrics);
+                    last_gauges = Instant::now();
+                    changes = 0;
+                }
+                continue;
+            }
+        };
+        let Ok(msg) = msg else { break };
+        match msg {
+            ToEngine::Batch(items) => {
+                for item in items {
+                    match item {
+                        Incoming::Event { partition, offset, timestamp_ms, event } => {
+                            acks.begin(partition, offset);
+                            sink.origin = Some(Origin { partition, offset, event_ms: timestamp_ms });
+                            let started = Instant::now();
+                            engine.process_on(partition, &event, &mut sink);
+                            metrics.processing.record_us(started.elapsed().as_micros() as u64);
+                            acks.processed(partition, offset);
+                            metrics.event(&event.system);
+                            summary.events += 1;
+                        }
+                        Incoming::Dead { partition, offset, key, letter } => {
+                            acks.begin(partition, offset);
+                            metrics.dead_letters.with_label_values(&[letter.reason.kind()]).inc();
+                            if let Err(e) = publisher.send_dead_letter(&letter, key.as_deref(), partition, offset) {
+                                status.fail(e);
+                            }
+                            acks.processed(partition, offset);
+                            summary.dead_letters += 1;
+                        }
+                    }
+                }
+                if let Some(e) = sink.error.take() {
+                    status.fail(e);
+                }
+            }
+            ToEngine::Assigned(partitions) => {
+                if publisher.same_partitions {
+                    let since = Timestamp::now() - longest_window - crate::time::Span::hours(1);
+                    for p in partitions {
+                        match restore::read_alerts(&config.kafka, p, since, Duration::from_secs(30)) {
+                            Ok(alerts) => {
+                                let n = engine.restore(p, alerts);
+                                summary.restored_alerts += n as u64;
+                                if n > 0 {
+                                    tracing::info!(partition = p, alerts = n, "open alerts restored");
+                                }
+                            }
+                            Err(e) => tracing::warn!(partition = p, error = %e, "open alerts not restored"),
+                        }
+                    }
+                }
+            }
+            ToEngine::Revoked(partitions) => {
+                for p in partitions {
+                    engine.drop_stream(p);
+                }
+            }
+            ToEngine::Stop(done) => stop = Some(done),
+        }
+        if last_gauges.elapsed() > Duration::from_secs(1) {
+            update_list_gauges(&engine, &metrics);
+            last_gauges = Instant::now();
+        }
+    }
+    drop(sink);
+    if let Err(e) = publisher.flush(Duration::from_secs(30)) {
+        status.fail(e);
+    }
+    if let Some(f) = file.as_mut() {
+        use std::io::Write;
+        let _ = f.flush();
+    }
+    tracing::info!(events = summary.events, dead_letters = summary.dead_letters, "engine drained");
+    if let Some(done) = stop {
+        let _ = done.send(());
+    }
+    summary
+}

@@ -1,0 +1,223 @@
+//! Publishing alerts and dead letters to Kafka.
+//!
+//! An idempotent producer; each message carries the partition and offset of the event
+//! that caused it, and its delivery report acknowledges that offset (see
+//! [`super::acks`]). A message that cannot be delivered stops the engine: its event's
+//! offset is never committed, so after a restart it is processed again.
+
+use super::acks::Acks;
+use super::Status;
+use crate::alert::{Alert, AlertSink};
+use crate::config::KafkaConfig;
+use crate::metrics::Metrics;
+use crate::sink::DeadLetter;
+use crate::time::Timestamp;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a delivery report acknowledges.
+#[derive(Debug)]
+pub struct Delivery {
+    /// Source partition, or -1 when the message has no source event.
+    pub partition: i32,
+    pub offset: i64,
+    /// The source event's Kafka timestamp (ms), for event-to-alert latency; 0 if none.
+    pub event_ms: i64,
+    pub is_alert: bool,
+}
+
+/// Receives delivery reports on the producer's thread.
+pub struct DeliveryContext {
+    acks: Arc<Acks>,
+    metrics: Arc<Metrics>,
+    status: Arc<Status>,
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = Box<Delivery>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, d: Box<Delivery>) {
+        match result {
+            Ok(_) => {
+                if d.partition >= 0 {
+                    self.acks.ack(d.partition, d.offset);
+                }
+                if d.is_alert && d.event_ms > 0 {
+                    let us = (Timestamp::now().0 - d.event_ms).max(0) as u64 * 1000;
+                    self.metrics.event_to_alert.record_us(us);
+                }
+            }
+            Err((e, _)) => {
+                self.status.fail(format!("a message could not be delivered to Kafka: {e}"));
+            }
+        }
+    }
+}
+
+/// The producer for alerts and dead letters.
+pub struct Publisher {
+    producer: ThreadedProducer<DeliveryContext>,
+    alerts_topic: String,
+    dead_letter_topic: String,
+    /// Whether alerts go to the same partition number as their event (the alert topic
+    /// has as many partitions as the event topic).
+    pub same_partitions: bool,
+    acks: Arc<Acks>,
+}
+
+impl Publisher {
+    pub fn new(
+        k: &KafkaConfig,
+        acks: Arc<Acks>,
+        metrics: Arc<Metrics>,
+        status: Arc<Status>,
+    ) -> Result<Publisher, String> {
+        let mut cfg = super::kafka::client_config(k)?;
+        // Defaults for latency and safety; the pass-through properties may tune them.
+        for (key, value) in [
+            ("enable.idempotence", "true"),
+            ("linger.ms", "2"),
+            ("partitioner", "murmur2_random"),
+            ("message.timeout.ms", "120000"),
+        ] {
+            if !k.properties.contains_key(key) {
+                cfg.set(key, value);
+            }
+        }
+        let producer: ThreadedProducer<DeliveryContext> = cfg
+            .create_with_context(DeliveryContext { acks: acks.clone(), metrics, status })
+            .map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
+        Ok(Publisher {
+            producer,
+            alerts_topic: k.alerts_topic.clone(),
+            dead_letter_topic: k.dead_letter_topic.clone(),
+            same_partitions: false,
+            acks,
+        })
+    }
+
+    /// The producer's client, for metadata.
+    pub fn client(&self) -> &rdkafka::client::Client<DeliveryContext> {
+        self.producer.client()
+    }
+
+    fn send(&self, topic: &str, key: &[u8], payload: &[u8], partition: Option<i32>, d: Delivery) -> Result<(), String> {
+        if d.partition >= 0 {
+            self.acks.expect(d.partition, d.offset);
+        }
+        let mut record = BaseRecord::with_opaque_to(topic, Box::new(d)).key(key).payload(payload);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                // The local queue is full: the broker is slower than we are. Wait for
+                // room instead of buffering without bound.
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((e, _)) => return Err(format!("cannot queue a message for {topic}: {e}")),
+            }
+        }
+    }
+
+    /// Publishes a dead letter, acknowledged against its source offset.
+    pub fn send_dead_letter(
+        &self,
+        letter: &DeadLetter,
+        key: Option<&[u8]>,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), String> {
+        let d = Delivery { partition, offset, event_ms: 0, is_alert: false };
+        self.send(&self.dead_letter_topic, key.unwrap_or_default(), letter.to_json().as_bytes(), None, d)
+    }
+
+    /// Waits until every queued message is delivered or `timeout` passes.
+    pub fn flush(&self, timeout: Duration) -> Result<(), String> {
+        self.producer.flush(timeout).map_err(|e| format!("flushing the producer: {e}"))
+    }
+
+    pub fn in_flight(&self) -> i32 {
+        self.producer.in_flight_count()
+    }
+}
+
+/// Where the event being processed came from.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct Origin {
+    pub partition: i32,
+    pub offset: i64,
+    pub event_ms: i64,
+}
+
+/// The engine's sink when live: every raised or updated alert is published at once
+/// (downstream keeps the latest version of each `alert_id`), and optionally appended
+/// to a JSON Lines file.
+pub struct LiveSink<'a> {
+    publisher: &'a Publisher,
+    metrics: &'a Metrics,
+    file: Option<&'a mut std::io::BufWriter<std::fs::File>>,
+    pub origin: Option<Origin>,
+    stream: i32,
+    line: String,
+    pub error: Option<String>,
+}
+
+impl<'a> LiveSink<'a> {
+    pub fn new(
+        publisher: &'a Publisher,
+        metrics: &'a Metrics,
+        file: Option<&'a mut std::io::BufWriter<std::fs::File>>,
+    ) -> LiveSink<'a> {
+        LiveSink { publisher, metrics, file, origin: None, stream: -1, line: String::new(), error: None }
+    }
+
+    fn publish(&mut self, alert: &Alert) {
+        self.line.clear();
+        alert.write_json(&mut self.line);
+        let origin = self.origin.unwrap_or(Origin { partition: -1, offset: 0, event_ms: 0 });
+        let partition = (self.publisher.same_partitions && self.stream >= 0).then_some(self.stream);
+        let d =
+            Delivery { partition: origin.partition, offset: origin.offset, event_ms: origin.event_ms, is_alert: true };
+        if let Err(e) = self.publisher.send(
+            &self.publisher.alerts_topic,
+            alert.user_id.as_bytes(),
+            self.line.as_bytes(),
+            partition,
+            d,
+        ) {
+            self.error.get_or_insert(e);
+        }
+        self.metrics.alert_messages.inc();
+        if let Some(f) = self.file.as_deref_mut() {
+            self.line.push('\n');
+            if let Err(e) = f.write_all(self.line.as_bytes()) {
+                self.error.get_or_insert(format!("writing the alerts file: {e}"));
+            }
+        }
+    }
+}
+
+impl AlertSink for LiveSink<'_> {
+    fn stream(&mut self, stream: i32) {
+        self.stream = stream;
+    }
+
+    fn raised(&mut self, alert: &Alert) {
+        self.metrics.alerts.with_label_values(&[alert.rule.as_str(), alert.severity.as_str()]).inc();
+        self.publish(alert);
+    }
+
+    fn updated(&mut self, alert: &Alert) {
+        self.publish(alert);
+    }
+}

@@ -1,0 +1,245 @@
+//! Metrics: every Prometheus metric the engine exports, with stable names and
+//! low-cardinality labels (never a user or a subject), and latency kept in HDR
+//! histograms exported as summary quantiles.
+
+use hdrhistogram::Histogram;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{MetricFamily, MetricType, Quantile, Summary};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// The quantiles exported for each latency.
+pub const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
+
+/// A latency distribution in microseconds, exported as a Prometheus summary in seconds.
+pub struct Latency {
+    name: String,
+    help: String,
+    desc: Desc,
+    hist: Mutex<Histogram<u64>>,
+}
+
+impl Latency {
+    fn new(name: &str, help: &str) -> Arc<Latency> {
+        Arc::new(Latency {
+            name: name.to_string(),
+            help: help.to_string(),
+            desc: Desc::new(name.to_string(), help.to_string(), Vec::new(), Default::default())
+                .expect("valid metric description"),
+            // 1 us to 1 hour, three significant figures.
+            hist: Mutex::new(Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")),
+        })
+    }
+
+    /// Records one observation in microseconds (clamped to the histogram's range).
+    pub fn record_us(&self, us: u64) {
+        if let Ok(mut h) = self.hist.lock() {
+            h.saturating_record(us.max(1));
+        }
+    }
+
+    /// The value at quantile `q`, in microseconds.
+    pub fn quantile_us(&self, q: f64) -> u64 {
+        self.hist.lock().map(|h| h.value_at_quantile(q)).unwrap_or(0)
+    }
+
+    pub fn count(&self) -> u64 {
+        self.hist.lock().map(|h| h.len()).unwrap_or(0)
+    }
+}
+
+impl Collector for Latency {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let Ok(h) = self.hist.lock() else { return Vec::new() };
+        let mut summary = Summary::default();
+        summary.set_sample_count(h.len());
+        summary.set_sample_sum(h.mean() * h.len() as f64 / 1e6);
+        summary.set_quantile(
+            QUANTILES
+                .iter()
+                .map(|&q| {
+                    let mut quantile = Quantile::default();
+                    quantile.set_quantile(q);
+                    quantile.set_value(h.value_at_quantile(q) as f64 / 1e6);
+                    quantile
+                })
+                .collect(),
+        );
+        let mut metric = prometheus::proto::Metric::default();
+        metric.set_summary(summary);
+        let mut family = MetricFamily::default();
+        family.set_name(self.name.clone());
+        family.set_help(self.help.clone());
+        family.set_field_type(MetricType::SUMMARY);
+        family.mut_metric().push(metric);
+        vec![family]
+    }
+}
+
+/// Every metric, registered once.
+pub struct Metrics {
+    pub registry: Registry,
+    events: IntCounterVec,
+    known_systems: Mutex<HashSet<String>>,
+    pub dead_letters: IntCounterVec,
+    pub alerts: IntCounterVec,
+    pub alert_messages: IntCounter,
+    pub consumer_lag: IntGaugeVec,
+    pub assigned_partitions: IntGauge,
+    pub watchlist_rows: IntGaugeVec,
+    pub watchlist_changes: IntCounterVec,
+    pub open_alerts: IntGauge,
+    pub ready: IntGauge,
+    pub late_events: IntCounter,
+    pub processing: Arc<Latency>,
+    pub event_to_alert: Arc<Latency>,
+}
+
+/// At most this many distinct `system` label values; the rest count as `other`.
+const MAX_SYSTEMS: usize = 32;
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        let registry = Registry::new();
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry.register(Box::new(c.clone())).expect("metric registered once");
+            c
+        };
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
+            let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry.register(Box::new(g.clone())).expect("metric registered once");
+            g
+        };
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("valid metric");
+            registry.register(Box::new(g.clone())).expect("metric registered once");
+            g
+        };
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("valid metric");
+            registry.register(Box::new(c.clone())).expect("metric registered once");
+            c
+        };
+        let processing = Latency::new(
+            "accesswatch_processing_seconds",
+            "Time to run one event through the engine (enrich, rules, alert book)",
+        );
+        let event_to_alert = Latency::new(
+            "accesswatch_event_to_alert_seconds",
+            "From the event's Kafka timestamp to the broker acknowledging its alert",
+        );
+        registry.register(Box::new(ArcCollector(processing.clone()))).expect("metric registered once");
+        registry.register(Box::new(ArcCollector(event_to_alert.clone()))).expect("metric registered once");
+        Arc::new(Metrics {
+            events: counter_vec("accesswatch_events_total", "Access events accepted, by source system", &["system"]),
+            known_systems: Mutex::new(HashSet::new()),
+            dead_letters: counter_vec(
+                "accesswatch_dead_letters_total",
+                "Records that could not be read (parse failures), by cause",
+                &["reason"],
+            ),
+            alerts: counter_vec(
+                "accesswatch_alerts_total",
+                "Alerts raised, by rule and severity",
+                &["rule", "severity"],
+            ),
+            alert_messages: counter(
+                "accesswatch_alert_messages_total",
+                "Alert messages published (raised and updated)",
+            ),
+            consumer_lag: gauge_vec(
+                "accesswatch_consumer_lag",
+                "Messages behind the end of each assigned access-events partition",
+                &["partition"],
+            ),
+            assigned_partitions: gauge(
+                "accesswatch_assigned_partitions",
+                "access-events partitions assigned to this instance",
+            ),
+            watchlist_rows: gauge_vec("accesswatch_watchlist_rows", "Rows in each watch list", &["table"]),
+            watchlist_changes: counter_vec(
+                "accesswatch_watchlist_changes_total",
+                "Watch-list rows applied from topics, by table and kind (upsert, delete, invalid)",
+                &["table", "kind"],
+            ),
+            open_alerts: gauge("accesswatch_open_alerts", "Alerts inside their suppression window"),
+            ready: gauge("accesswatch_ready", "1 once the watch lists are loaded and partitions assigned"),
+            late_events: counter("accesswatch_late_events_total", "Events later than the allowed lateness"),
+            processing,
+            event_to_alert,
+            registry,
+        })
+    }
+
+    /// Counts an accepted event under its system (bounded label set).
+    pub fn event(&self, system: &str) {
+        let label = {
+            let mut known = self.known_systems.lock().unwrap_or_else(|e| e.into_inner());
+            if known.contains(system) {
+                system
+            } else if known.len() < MAX_SYSTEMS {
+                known.insert(system.to_string());
+                system
+            } else {
+                "other"
+            }
+        };
+        self.events.with_label_values(&[label]).inc();
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out).unwrap_or_default();
+        out
+    }
+}
+
+/// Registers a shared collector.
+struct ArcCollector(Arc<Latency>);
+
+impl Collector for ArcCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.0.desc()
+    }
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.0.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_quantiles() {
+        let m = Metrics::new();
+        m.event("PNC");
+        m.alerts.with_label_values(&["custody.uninvolved", "red"]).inc();
+        for us in [100, 200, 300, 40_000] {
+            m.processing.record_us(us);
+        }
+        let text = m.render();
+        assert!(text.contains("accesswatch_events_total{system=\"PNC\"} 1"), "{text}");
+        assert!(text.contains("accesswatch_alerts_total{rule=\"custody.uninvolved\",severity=\"red\"} 1"), "{text}");
+        assert!(text.contains("# TYPE accesswatch_processing_seconds summary"), "{text}");
+        assert!(text.contains("accesswatch_processing_seconds{quantile=\"0.99\"} 0.04"), "{text}");
+        assert!(text.contains("accesswatch_processing_seconds_count 4"), "{text}");
+    }
+
+    #[test]
+    fn system_labels_are_bounded() {
+        let m = Metrics::new();
+        for i in 0..100 {
+            m.event(&format!("SYS{i}"));
+        }
+        let text = m.render();
+        assert!(text.contains("system=\"other\"} 68"), "{text}");
+    }
+}

@@ -1,0 +1,88 @@
+//! Running the live engine as a service: the HTTP server, signal handling, and the
+//! engine threads, with one shutdown path. Used by `accesswatch run` and the demo.
+
+use crate::config::Config;
+use crate::live::{self, LiveSummary, Shutdown, Status};
+use crate::metrics::Metrics;
+use std::sync::Arc;
+
+/// A running live engine.
+pub struct Service {
+    pub metrics: Arc<Metrics>,
+    pub status: Arc<Status>,
+    runtime: tokio::runtime::Runtime,
+    engine: std::thread::JoinHandle<Result<LiveSummary, String>>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Service {
+    /// Starts the HTTP server, the signal handlers and the engine.
+    pub fn start(
+        config: Arc<Config>,
+        router: impl FnOnce(crate::http::Health) -> axum::Router,
+    ) -> Result<Service, String> {
+        let shutdown = Shutdown::new();
+        let status = Status::new(shutdown.clone());
+        let metrics = Metrics::new();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("http")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let app = router(crate::http::Health { metrics: metrics.clone(), status: status.clone() });
+        let listen = config.http.listen.clone();
+        let http = runtime.spawn({
+            let shutdown = shutdown.clone();
+            async move { crate::http::serve(&listen, app, shutdown).await }
+        });
+        runtime.spawn(wait_for_signal(shutdown));
+        let engine = {
+            let (metrics, status) = (metrics.clone(), status.clone());
+            std::thread::Builder::new()
+                .name("live".into())
+                .spawn(move || {
+                    let result = live::run(config, metrics, status.clone());
+                    status.shutdown().trigger();
+                    result
+                })
+                .map_err(|e| e.to_string())?
+        };
+        Ok(Service { metrics, status, runtime, engine, http })
+    }
+
+    /// Asks everything to stop (as SIGTERM does).
+    pub fn stop(&self) {
+        self.status.shutdown().trigger();
+    }
+
+    /// Waits for the engine to drain and the server to close.
+    pub fn join(self) -> Result<LiveSummary, String> {
+        let result = self.engine.join().map_err(|_| "the engine panicked".to_string()).and_then(|r| r);
+        self.status.shutdown().trigger();
+        match self.runtime.block_on(self.http) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("HTTP server: {e}")),
+            Err(e) => return Err(format!("HTTP server: {e}")),
+        }
+        result
+    }
+}
+
+async fn wait_for_signal(shutdown: Shutdown) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut term) = signal(SignalKind::terminate()) else { return };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down: draining in-flight events");
+    shutdown.trigger();
+}
