@@ -101,6 +101,15 @@ pub enum Command {
         #[arg(long)]
         events: Option<PathBuf>,
     },
+    /// Publish a directory of watch-list CSV files onto the watch-list topics
+    /// (`[kafka] watchlist_topic_prefix` + table), keyed by row key.
+    PublishWatchlists {
+        #[arg(long)]
+        config: PathBuf,
+        /// Directory of watch-list CSV files.
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Check a configuration file (and optionally a watch-list directory) and report
     /// every fault with its file, line and key.
     CheckConfig {
@@ -228,6 +237,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             let eval = crate::evaluate::evaluate_files(&labels, &alerts, &events)?;
             println!("{eval}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::PublishWatchlists { config, dir } => {
+            let config = load_config(Some(&config))?;
+            // Check the rows first: nothing is published from a directory with faults.
+            load_watchlists(&dir)?;
+            let n = crate::live::lists::publish_dir(&config.kafka, &dir).map_err(anyhow::Error::msg)?;
+            println!("published {n} rows to {}*", config.kafka.watchlist_topic_prefix);
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config, watchlists } => {

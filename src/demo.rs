@@ -13,8 +13,6 @@ use crate::config::Config;
 use crate::event::json;
 use crate::generate::{self, Label};
 use crate::service::Service;
-use crate::time::Timestamp;
-use crate::watchlist::rows::{read_row, JsonCells};
 use crate::watchlist::TableName;
 use compact_str::CompactString;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -24,7 +22,6 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientConfig;
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,52 +41,6 @@ pub struct DemoOptions {
 
 /// Partitions of the event and alert topics in the demo cluster.
 const PARTITIONS: i32 = 4;
-
-/// A watch-list row as a Kafka message, with the time it becomes known.
-struct RowMessage {
-    topic: String,
-    key: CompactString,
-    value: String,
-    at: Option<Timestamp>,
-}
-
-fn watchlist_messages(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, String> {
-    let mut out = Vec::new();
-    for table in TableName::ALL {
-        let path = dir.join(format!("{}.csv", table.as_str()));
-        let mut reader = csv::Reader::from_path(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let header: Vec<String> = reader.headers().map_err(|e| e.to_string())?.iter().map(String::from).collect();
-        for record in reader.records() {
-            let record = record.map_err(|e| format!("{}: {e}", path.display()))?;
-            let obj: serde_json::Map<String, serde_json::Value> = header
-                .iter()
-                .zip(record.iter())
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(h, v)| (h.clone(), serde_json::Value::String(v.to_string())))
-                .collect();
-            let row = read_row(table, &JsonCells(&obj))
-                .map_err(|e| format!("{}: a generated row is invalid: {e:?}", path.display()))?;
-            let time_column = match table {
-                TableName::Custody => Some("arrested_at"),
-                TableName::Incidents => Some("opened_at"),
-                TableName::HighProfile => Some("added_at"),
-                _ => None,
-            };
-            let at = time_column
-                .and_then(|c| obj.get(c))
-                .and_then(|v| v.as_str())
-                .and_then(|t| Timestamp::parse_rfc3339(t).ok());
-            out.push(RowMessage {
-                topic: format!("{prefix}{}", table.as_str()),
-                key: row.key(),
-                value: serde_json::Value::Object(obj).to_string(),
-                at,
-            });
-        }
-    }
-    out.sort_by_key(|m| m.at);
-    Ok(out)
-}
 
 /// Runs the demo until the force has been played (or Ctrl-C).
 pub fn run(opts: DemoOptions) -> Result<(), String> {
@@ -130,7 +81,7 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
     while !service.status.ready() && Instant::now() < ready_by && !service.status.shutdown().is_triggered() {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let rows = watchlist_messages(&dir.join("watchlists"), prefix)?;
+    let rows = crate::live::lists::messages_from_dir(&dir.join("watchlists"), prefix)?;
     let events_text = std::fs::read_to_string(dir.join("events.jsonl")).map_err(|e| e.to_string())?;
     let labels: Vec<Label> = std::fs::read_to_string(dir.join("labels.jsonl"))
         .map_err(|e| e.to_string())?

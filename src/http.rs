@@ -53,10 +53,15 @@ async fn readyz(State(h): State<Health>) -> impl IntoResponse {
     }
 }
 
-/// Serves `router` on `listen` until `shutdown` is triggered.
-pub async fn serve(listen: &str, router: Router, shutdown: crate::live::Shutdown) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(%listen, "HTTP server listening");
+/// Serves `router` on a bound listener until `shutdown` is triggered.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    router: Router,
+    shutdown: crate::live::Shutdown,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    tracing::info!(addr = %listener.local_addr()?, "HTTP server listening");
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             while !shutdown.is_triggered() {

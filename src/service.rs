@@ -10,6 +10,8 @@ use std::sync::Arc;
 pub struct Service {
     pub metrics: Arc<Metrics>,
     pub status: Arc<Status>,
+    /// Where the HTTP server listens (the port is chosen when `listen` ends in `:0`).
+    pub http_addr: std::net::SocketAddr,
     runtime: tokio::runtime::Runtime,
     engine: std::thread::JoinHandle<Result<LiveSummary, String>>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -31,10 +33,12 @@ impl Service {
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
         let app = router(crate::http::Health { metrics: metrics.clone(), status: status.clone() });
-        let listen = config.http.listen.clone();
+        let listener = std::net::TcpListener::bind(&config.http.listen)
+            .map_err(|e| format!("cannot listen on {}: {e}", config.http.listen))?;
+        let http_addr = listener.local_addr().map_err(|e| e.to_string())?;
         let http = runtime.spawn({
             let shutdown = shutdown.clone();
-            async move { crate::http::serve(&listen, app, shutdown).await }
+            async move { crate::http::serve(listener, app, shutdown).await }
         });
         runtime.spawn(wait_for_signal(shutdown));
         let engine = {
@@ -48,7 +52,7 @@ impl Service {
                 })
                 .map_err(|e| e.to_string())?
         };
-        Ok(Service { metrics, status, runtime, engine, http })
+        Ok(Service { metrics, status, http_addr, runtime, engine, http })
     }
 
     /// Asks everything to stop (as SIGTERM does).

@@ -1,6 +1,29 @@
 #!/usr/bin/env bash
-# The test command of the README: everything the tests need, then the tests.
-# Safe to run again: tools already installed are reused.
+# The test command of the README: installs what the tests need, then runs them.
+# Safe to run again: whatever is already installed is reused.
+#
+#   Debian packages: prometheus (promtool checks /metrics)
+#   crates.io:       tansu (a Kafka-compatible broker for the end-to-end tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+apt_install prometheus
+
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v tansu >/dev/null; then
+  echo "installing the tansu broker (about 12 minutes the first time)"
+  cargo install tansu --locked --features dynostore
+fi
+
 cargo test --locked "$@"

@@ -10,6 +10,7 @@ use super::{Shutdown, Status};
 use crate::config::KafkaConfig;
 use crate::engine::ListChange;
 use crate::metrics::Metrics;
+use crate::time::Timestamp;
 use crate::watchlist::rows::{read_row, JsonCells};
 use crate::watchlist::TableName;
 use compact_str::CompactString;
@@ -18,6 +19,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,4 +135,98 @@ pub fn run(
         check_loaded(&pending, &mut loaded);
     }
     Ok(())
+}
+
+/// A watch-list row as a Kafka message, with the time it becomes known.
+pub struct RowMessage {
+    pub topic: String,
+    pub key: CompactString,
+    pub value: String,
+    /// When the row becomes known (arrest, opening, entry added), if the table says.
+    pub at: Option<Timestamp>,
+}
+
+/// Every row of the watch lists in `dir` (`<table>.csv` or `<table>.jsonl`) as a
+/// message for its topic, ordered by the time it becomes known (rows without a time
+/// first).
+pub fn messages_from_dir(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, String> {
+    type Object = serde_json::Map<String, serde_json::Value>;
+    let mut out = Vec::new();
+    for table in TableName::ALL {
+        let csv_path = dir.join(format!("{}.csv", table.as_str()));
+        let jsonl_path = dir.join(format!("{}.jsonl", table.as_str()));
+        let objects: Vec<Object> = if csv_path.exists() {
+            let mut reader = csv::Reader::from_path(&csv_path).map_err(|e| format!("{}: {e}", csv_path.display()))?;
+            let header: Vec<String> = reader.headers().map_err(|e| e.to_string())?.iter().map(String::from).collect();
+            let mut rows = Vec::new();
+            for record in reader.records() {
+                let record = record.map_err(|e| format!("{}: {e}", csv_path.display()))?;
+                rows.push(
+                    header
+                        .iter()
+                        .zip(record.iter())
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(h, v)| (h.clone(), serde_json::Value::String(v.to_string())))
+                        .collect(),
+                );
+            }
+            rows
+        } else if jsonl_path.exists() {
+            let text = std::fs::read_to_string(&jsonl_path).map_err(|e| format!("{}: {e}", jsonl_path.display()))?;
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str::<Object>(l).map_err(|e| format!("{}: {e}", jsonl_path.display())))
+                .collect::<Result<_, _>>()?
+        } else {
+            continue;
+        };
+        for obj in objects {
+            let row = read_row(table, &JsonCells(&obj))
+                .map_err(|e| format!("{}: a row is invalid: {e:?}", dir.join(table.as_str()).display()))?;
+            let time_column = match table {
+                TableName::Custody => Some("arrested_at"),
+                TableName::Incidents => Some("opened_at"),
+                TableName::HighProfile => Some("added_at"),
+                _ => None,
+            };
+            let at = time_column
+                .and_then(|c| obj.get(c))
+                .and_then(|v| v.as_str())
+                .and_then(|t| Timestamp::parse_rfc3339(t).ok());
+            out.push(RowMessage {
+                topic: format!("{prefix}{}", table.as_str()),
+                key: row.key(),
+                value: serde_json::Value::Object(obj).to_string(),
+                at,
+            });
+        }
+    }
+    out.sort_by_key(|m| m.at);
+    Ok(out)
+}
+
+/// Publishes every row of a watch-list directory to its topic; returns how many.
+pub fn publish_dir(k: &KafkaConfig, dir: &Path) -> Result<usize, String> {
+    use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+    let producer: ThreadedProducer<DefaultProducerContext> =
+        super::kafka::client_config(k)?.create().map_err(|e| format!("cannot create a producer: {e}"))?;
+    let messages = messages_from_dir(dir, &k.watchlist_topic_prefix)?;
+    for m in &messages {
+        let mut record = BaseRecord::<[u8], [u8]>::to(&m.topic).key(m.key.as_bytes()).payload(m.value.as_bytes());
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                    r,
+                )) => {
+                    record = r;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err((e, _)) => return Err(format!("cannot publish to {}: {e}", m.topic)),
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).map_err(|e| format!("flushing: {e}"))?;
+    Ok(messages.len())
 }

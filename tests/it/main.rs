@@ -4,5 +4,8 @@
 mod cli;
 mod generate;
 mod golden;
+mod kafka;
+mod live_mock;
+mod live_process;
 mod replay;
 mod support;

@@ -1,0 +1,133 @@
+//! The live engine against librdkafka's in-process mock cluster, through the real
+//! client path: exact alerts on `access-alerts`, dead letters on the DLQ, and a
+//! watch-list row produced while running changing the next alert.
+
+use crate::kafka::*;
+use accesswatch::service::Service;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn mock() -> (MockCluster<'static, DefaultProducerContext>, String) {
+    let cluster = MockCluster::new(1).unwrap();
+    for (topic, partitions) in topics() {
+        cluster.create_topic(&topic, partitions, 1).unwrap();
+    }
+    let bootstrap = cluster.bootstrap_servers();
+    (cluster, bootstrap)
+}
+
+/// The value of one sample in a Prometheus text exposition (0 if absent).
+fn metric(text: &str, sample: &str) -> f64 {
+    text.lines().find_map(|l| l.strip_prefix(sample)).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0)
+}
+
+fn start(config: &accesswatch::config::Config) -> Service {
+    let service = Service::start(Arc::new(config.clone()), accesswatch::http::router).unwrap();
+    assert!(wait_for(Duration::from_secs(30), || service.status.ready()), "the engine did not become ready");
+    service
+}
+
+#[test]
+fn alerts_on_the_topic_are_exactly_a_replays_and_bad_messages_reach_the_dlq() {
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "mock-e2e");
+    publish_watchlists(&config);
+    let service = start(&config);
+
+    let lines = event_lines();
+    produce_events(&bootstrap, &lines);
+    let bad: [(&str, &[u8]); 3] = [
+        ("bad-json", b"{\"event_id\": \"b1\", \"ts\": "),
+        ("missing-ts", br#"{"event_id":"b2","system":"PNC","user_id":"U1","action":"view","subject_type":"person"}"#),
+        ("bad-utf8", b"{\"event_id\":\"b3\xff\"}"),
+    ];
+    produce(&bootstrap, &bad.map(|(k, v)| ("access-events", Some(2), k.as_bytes(), v)));
+
+    let expected = replay_expectation(&config, &lines);
+    assert!(expected.len() > 20, "the cases raise {} alerts", expected.len());
+    let settled = wait_for(Duration::from_secs(60), || latest_alerts(&bootstrap) == expected);
+    service.stop();
+    let summary = service.join().unwrap();
+    let got = latest_alerts(&bootstrap);
+    if !settled {
+        let missing: Vec<_> = expected.keys().filter(|k| !got.contains_key(*k)).collect();
+        let extra: Vec<_> = got.keys().filter(|k| !expected.contains_key(*k)).collect();
+        let differ: Vec<_> =
+            expected.iter().filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v)).map(|(k, _)| k).collect();
+        let rule = |k: &&String| {
+            format!("{k} ({})", expected.get(*k).or(got.get(*k)).map_or("?", |a| a["rule"].as_str().unwrap_or("?")))
+        };
+        let names = |ks: Vec<&String>| ks.iter().map(rule).collect::<Vec<_>>();
+        panic!(
+            "alerts differ from the replay: missing {:?}, extra {:?}, different {:?}",
+            names(missing),
+            names(extra),
+            names(differ)
+        );
+    }
+    assert_eq!(summary.events as usize, lines.len());
+    assert_eq!(summary.dead_letters, 3);
+
+    // Each dead letter names its source partition and offset, and keeps the bytes.
+    let sources: Vec<(Vec<u8>, i64)> = read_topic(&bootstrap, "access-events")
+        .into_iter()
+        .filter(|(p, _, k, _)| *p == 2 && k.starts_with(b"bad-") || *p == 2 && k.starts_with(b"missing"))
+        .map(|(_, o, k, _)| (k, o))
+        .collect();
+    let dlq = read_topic(&bootstrap, "access-events.dlq");
+    assert_eq!(dlq.len(), 3);
+    for (_, _, key, payload) in dlq {
+        let d: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        let offset = sources.iter().find(|(k, _)| *k == key).map(|(_, o)| *o).unwrap();
+        assert_eq!(d["origin"], "kafka");
+        assert_eq!(d["topic"], "access-events");
+        assert_eq!(d["partition"], 2);
+        assert_eq!(d["offset"], offset);
+        let kind = d["kind"].as_str().unwrap();
+        match key.as_slice() {
+            b"bad-json" => assert_eq!(kind, "bad_json"),
+            b"missing-ts" => assert_eq!(kind, "missing_field"),
+            b"bad-utf8" => {
+                assert_eq!(kind, "bad_utf8");
+                assert!(d["raw_base64"].is_string());
+            }
+            other => panic!("unexpected key {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_watch_list_row_produced_while_running_changes_the_next_alert() {
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "mock-live-row");
+    publish_watchlists(&config);
+    let service = start(&config);
+    let event = |id: &str| {
+        format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-23T10:00:00Z","system":"PNC","user_id":"U9","action":"search","subject_type":"vehicle","subject_vrm":"AB12CDE"}}"#
+        )
+    };
+    let account_alerts = || latest_alerts(&bootstrap).values().filter(|a| a["rule"] == "account.status").count();
+    let staff_upserts =
+        || metric(&service.metrics.render(), "accesswatch_watchlist_changes_total{kind=\"upsert\",table=\"staff\"}");
+
+    // U9 is an active officer: no account alert.
+    produce_events(&bootstrap, &[event("live-1")]);
+    assert!(wait_for(Duration::from_secs(20), || service
+        .metrics
+        .render()
+        .contains("accesswatch_events_total{system=\"PNC\"} 1")));
+    assert_eq!(account_alerts(), 0);
+
+    // U9 is suspended on the staff topic; the next access alerts.
+    let before = staff_upserts();
+    let row = br#"{"user_id":"U9","surname":"Hart","forenames":"Lee","unit":"Response","status":"suspended","status_since":"2026-11-22T00:00:00Z"}"#;
+    produce(&bootstrap, &[("watchlist.staff", None, b"U9", row)]);
+    assert!(wait_for(Duration::from_secs(20), || staff_upserts() == before + 1.0), "the row was not applied");
+    produce_events(&bootstrap, &[event("live-2")]);
+    assert!(wait_for(Duration::from_secs(20), || account_alerts() == 1), "no account.status alert after the row");
+    service.stop();
+    service.join().unwrap();
+}

@@ -1,0 +1,211 @@
+//! The live engine as a user runs it: `/metrics` checked by Prometheus's own tool, and
+//! a crash (SIGKILL) mid-stream followed by a restart that loses nothing.
+
+use crate::kafka::*;
+use crate::support::{bin, root};
+use accesswatch::service::Service;
+use rdkafka::mocking::MockCluster;
+use std::io::{Read, Write};
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A plain HTTP/1.0 GET; returns (status, body).
+pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// `promtool`, from Debian's `prometheus` package (tests/run.sh installs it).
+fn promtool() -> std::path::PathBuf {
+    which("promtool").expect("promtool not found: install Debian's prometheus package (tests/run.sh does)")
+}
+
+pub fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| std::path::Path::new(d).join(name))
+        .chain(std::iter::once(
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin").join(name),
+        ))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn metrics_endpoint_passes_promtool_and_says_what_it_should() {
+    let cluster = MockCluster::new(1).unwrap();
+    for (t, p) in topics() {
+        cluster.create_topic(&t, p, 1).unwrap();
+    }
+    let bootstrap = cluster.bootstrap_servers();
+    let config = config(&bootstrap, "metrics");
+    publish_watchlists(&config);
+    let service = Service::start(Arc::new(config.clone()), accesswatch::http::router).unwrap();
+    let addr = service.http_addr.to_string();
+    assert!(wait_for(Duration::from_secs(30), || http_get(&addr, "/readyz").is_some_and(|(s, _)| s == 200)));
+    produce_events(&bootstrap, &event_lines());
+    produce(&bootstrap, &[("access-events", None, b"k", b"not json")]);
+    assert!(wait_for(Duration::from_secs(30), || http_get(&addr, "/metrics")
+        .is_some_and(|(_, b)| b.contains("accesswatch_dead_letters_total{reason=\"bad_json\"} 1"))));
+    // Let a statistics interval pass so consumer lag is reported.
+    std::thread::sleep(Duration::from_secs(6));
+    let (status, body) = http_get(&addr, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(http_get(&addr, "/healthz").unwrap().0, 200);
+    service.stop();
+    service.join().unwrap();
+
+    for needle in [
+        "accesswatch_events_total{system=\"PNC\"}",
+        "accesswatch_alerts_total{rule=\"high_profile.uninvolved\",severity=\"red\"}",
+        "accesswatch_consumer_lag{partition=",
+        "accesswatch_watchlist_rows{table=\"staff\"}",
+        "accesswatch_processing_seconds{quantile=\"0.99\"}",
+        "accesswatch_event_to_alert_seconds{quantile=\"0.99\"}",
+        "accesswatch_ready 1",
+    ] {
+        assert!(body.contains(needle), "/metrics lacks {needle}:\n{body}");
+    }
+    let mut check = std::process::Command::new(promtool())
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    check.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    let out = check.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A free loopback port (released for the child to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn_engine(config_path: &std::path::Path, log: &std::path::Path) -> Child {
+    bin()
+        .args(["run", "--config"])
+        .arg(config_path)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
+    let cluster = MockCluster::new(1).unwrap();
+    for (t, p) in topics() {
+        cluster.create_topic(&t, p, 1).unwrap();
+    }
+    let bootstrap = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    // A small generated force: enough events that the crash lands mid-stream.
+    crate::support::run_ok(
+        bin()
+            .args(["generate", "--staff", "150", "--citizens", "3000", "--days", "7", "--out"])
+            .arg(dir.path().join("force")),
+    );
+    let force = dir.path().join("force");
+    let port = free_port();
+    let config_text = format!(
+        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"crash\"\ncommit_interval = \"100ms\"\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n[http]\nlisten = \"127.0.0.1:{port}\"\n",
+        std::fs::read_to_string(force.join("config.toml")).unwrap()
+    );
+    let config_path = dir.path().join("engine.toml");
+    std::fs::write(&config_path, &config_text).unwrap();
+    let config = accesswatch::config::Config::load(&config_path).unwrap();
+    accesswatch::live::lists::publish_dir(&config.kafka, &force.join("watchlists")).unwrap();
+
+    let addr = format!("127.0.0.1:{port}");
+    let log1 = dir.path().join("engine1.log");
+    let mut engine = spawn_engine(&config_path, &log1);
+    assert!(
+        wait_for(Duration::from_secs(30), || http_get(&addr, "/readyz").is_some_and(|(s, _)| s == 200)),
+        "engine not ready:\n{}",
+        std::fs::read_to_string(&log1).unwrap_or_default()
+    );
+    let lines: Vec<String> =
+        std::fs::read_to_string(force.join("events.jsonl")).unwrap().lines().map(String::from).collect();
+    produce_events(&bootstrap, &lines);
+
+    // Kill it once it has published some alerts but is far from done.
+    let alerts_so_far = || read_topic(&bootstrap, "access-alerts").len();
+    assert!(wait_for(Duration::from_secs(30), || alerts_so_far() > 200));
+    engine.kill().unwrap(); // SIGKILL
+    engine.wait().unwrap();
+    let at_crash = alerts_so_far();
+
+    let log2 = dir.path().join("engine2.log");
+    let mut engine = spawn_engine(&config_path, &log2);
+    let expected = {
+        let (lists, _) = accesswatch::watchlist::load_dir(&force.join("watchlists")).unwrap();
+        let mut e = accesswatch::engine::Engine::new(
+            Arc::new(config.clone()),
+            lists,
+            accesswatch::alert::book::DetectClock::EventTime,
+        );
+        let mut sink = accesswatch::alert::CollectClosed::default();
+        for l in &lines {
+            e.process(&accesswatch::event::json::decode(l.as_bytes()).unwrap(), &mut sink);
+        }
+        e.finish(&mut sink);
+        sink.0
+    };
+    let expected_ids: std::collections::BTreeMap<String, Vec<String>> = expected
+        .iter()
+        .map(|a| (a.alert_id.to_string(), a.event_ids.iter().map(|e| e.to_string()).collect()))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut got = std::collections::BTreeMap::new();
+    while Instant::now() < deadline {
+        got = latest_alerts(&bootstrap)
+            .into_iter()
+            .map(|(id, a)| {
+                (
+                    id,
+                    a["event_ids"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e.as_str().unwrap().to_string())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        if got == expected_ids {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(engine.id().to_string()).status();
+    let status = engine.wait().unwrap();
+    let log = std::fs::read_to_string(&log2).unwrap_or_default();
+    assert!(at_crash < read_topic(&bootstrap, "access-alerts").len(), "the crash was not mid-stream");
+    let missing: Vec<_> = expected_ids.keys().filter(|k| !got.contains_key(*k)).take(5).collect();
+    let extra: Vec<_> = got.keys().filter(|k| !expected_ids.contains_key(*k)).take(5).collect();
+    let differ: Vec<_> =
+        expected_ids.iter().filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v)).map(|(k, _)| k).take(5).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && differ.is_empty(),
+        "after the crash: {} expected, {} on the topic; missing {missing:?}, extra ids {extra:?}, different evidence {differ:?}\nrestart log:\n{log}",
+        expected_ids.len(),
+        got.len()
+    );
+    assert!(status.success(), "SIGTERM should stop the engine cleanly:\n{log}");
+    assert!(log.contains("open alerts restored"), "the restart restored nothing:\n{log}");
+    let _ = root();
+}
