@@ -30,8 +30,28 @@ pub enum ListMsg {
     Loaded,
 }
 
+/// Why a watch-list message was rejected: the columns at fault (safe to log), and the
+/// full detail, which may quote personal data (debug level only).
+#[derive(Debug)]
+pub struct Rejected {
+    pub columns: Vec<String>,
+    pub detail: String,
+}
+
+impl From<String> for Rejected {
+    fn from(detail: String) -> Rejected {
+        Rejected { columns: Vec::new(), detail }
+    }
+}
+
+impl From<&str> for Rejected {
+    fn from(detail: &str) -> Rejected {
+        Rejected { columns: Vec::new(), detail: detail.into() }
+    }
+}
+
 /// Decodes one watch-list message into a change, or says why it cannot.
-pub fn decode(table: TableName, key: Option<&[u8]>, value: Option<&[u8]>) -> Result<ListChange, String> {
+pub fn decode(table: TableName, key: Option<&[u8]>, value: Option<&[u8]>) -> Result<ListChange, Rejected> {
     let key = key.map(|k| String::from_utf8_lossy(k).into_owned());
     match value {
         None | Some([]) => match key {
@@ -39,10 +59,16 @@ pub fn decode(table: TableName, key: Option<&[u8]>, value: Option<&[u8]>) -> Res
             _ => Err("an empty message (a delete) needs the row's key".into()),
         },
         Some(v) => {
-            let json: serde_json::Value = serde_json::from_slice(v).map_err(|e| format!("bad JSON: {e}"))?;
+            let json: serde_json::Value =
+                serde_json::from_slice(v).map_err(|e| Rejected::from(format!("bad JSON at column {}", e.column())))?;
             let obj = json.as_object().ok_or("expected a JSON object")?;
-            let row = read_row(table, &JsonCells(obj)).map_err(|errs| {
-                errs.iter().map(|e| format!("column `{}`: {}", e.column, e.message)).collect::<Vec<_>>().join("; ")
+            let row = read_row(table, &JsonCells(obj)).map_err(|errs| Rejected {
+                columns: errs.iter().map(|e| e.column.clone()).collect(),
+                detail: errs
+                    .iter()
+                    .map(|e| format!("column `{}`: {}", e.column, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
             })?;
             let key = key.filter(|k| !k.is_empty()).map(CompactString::from).unwrap_or_else(|| row.key());
             Ok(ListChange::Upsert { key, row })
@@ -125,7 +151,9 @@ pub fn run(
             }
             Err(why) => {
                 metrics.watchlist_changes.with_label_values(&[table.as_str(), "invalid"]).inc();
-                tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), %why, "watch-list row rejected");
+                // Column names only: the values may be a person's details.
+                tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), columns = ?why.columns, "watch-list row rejected");
+                tracing::debug!(detail = %why.detail, "watch-list row rejected");
             }
         }
         let key = (m.topic().to_string(), m.partition());

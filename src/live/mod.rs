@@ -277,6 +277,9 @@ fn engine_loop(
     let mut changes = 0u64;
 
     let mut stop: Option<crossbeam_channel::Sender<()>> = None;
+    // Once the watch-list thread has gone its channel is always "ready" (disconnected):
+    // select on a channel that never fires instead, or the loop would spin.
+    let mut lists = lists;
     while stop.is_none() {
         // Watch-list changes first: a change applies to the next event.
         while let Ok(m) = lists.try_recv() {
@@ -288,10 +291,14 @@ fn engine_loop(
         }
         let msg = crossbeam_channel::select_biased! {
             recv(lists) -> m => {
-                if let Ok(ListMsg::Change(c)) = m {
-                    sink.origin = None;
-                    engine.apply(c, &mut sink);
-                    changes += 1;
+                match m {
+                    Ok(ListMsg::Change(c)) => {
+                        sink.origin = None;
+                        engine.apply(c, &mut sink);
+                        changes += 1;
+                    }
+                    Ok(ListMsg::Loaded) => {}
+                    Err(_) => lists = crossbeam_channel::never(),
                 }
                 continue;
             }
@@ -377,4 +384,31 @@ fn engine_loop(
         let _ = done.send(());
     }
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_still_drains_and_stops_after_the_watch_list_thread_has_gone() {
+        let config = Arc::new(Config::defaults());
+        let metrics = Metrics::new();
+        let status = Status::new(Shutdown::new());
+        status.lists_loaded.store(true, Ordering::SeqCst);
+        let acks = Arc::new(Acks::default());
+        // No broker is needed: nothing is sent.
+        let publisher = Arc::new(Publisher::new(&config.kafka, acks.clone(), metrics.clone(), status.clone()).unwrap());
+        let engine = Engine::new(config.clone(), WatchLists::default(), DetectClock::WallClock);
+        let (events_tx, events_rx) = crossbeam_channel::bounded(4);
+        let (lists_tx, lists_rx) = crossbeam_channel::bounded::<ListMsg>(4);
+        drop(lists_tx); // the watch-list thread has ended
+        let handle = std::thread::spawn(move || {
+            engine_loop(engine, config, events_rx, lists_rx, publisher, acks, metrics, status)
+        });
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        events_tx.send(ToEngine::Stop(done_tx)).unwrap();
+        assert!(done_rx.recv_timeout(Duration::from_secs(10)).is_ok(), "the engine did not drain");
+        handle.join().unwrap();
+    }
 }

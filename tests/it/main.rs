@@ -7,5 +7,6 @@ mod golden;
 mod kafka;
 mod live_mock;
 mod live_process;
+mod live_tansu;
 mod replay;
 mod support;

@@ -1,0 +1,314 @@
+//! Live-engine benchmarks on a local broker.
+//!
+//! ```text
+//! cargo bench --bench kafka -- catchup [--broker mock|tansu] [--staff 3600]
+//! cargo bench --bench kafka -- latency [--broker mock|tansu] [--rate 5000] [--seconds 30]
+//! ```
+//!
+//! - catchup: a generated force (about 1M events with the default 3,600 staff) is
+//!   preloaded on `access-events`; then a bare consumer reads it all (no parsing), and
+//!   the live engine consumes and evaluates it all. Both rates are printed, and their
+//!   ratio.
+//! - latency: events that each raise an alert are produced at a steady rate; a consumer
+//!   of `access-alerts` measures produced -> alert received in an HDR histogram.
+
+use accesswatch::config::Config;
+use accesswatch::service::Service;
+use hdrhistogram::Histogram;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const PARTITIONS: i32 = 4;
+
+enum Broker {
+    // Held so the in-process cluster lives as long as the benchmark.
+    #[allow(dead_code)]
+    Mock(MockCluster<'static, DefaultProducerContext>),
+    Tansu(Child),
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Broker::Tansu(c) = self {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn topics() -> Vec<(String, i32)> {
+    let mut t = vec![
+        ("access-events".to_string(), PARTITIONS),
+        ("access-alerts".to_string(), PARTITIONS),
+        ("access-events.dlq".to_string(), 1),
+    ];
+    for table in accesswatch::watchlist::TableName::ALL {
+        t.push((format!("watchlist.{}", table.as_str()), 1));
+    }
+    t
+}
+
+fn start_broker() -> (Broker, String) {
+    match arg("--broker").as_deref().unwrap_or("mock") {
+        "tansu" => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let url = format!("tcp://127.0.0.1:{port}");
+            let child = std::process::Command::new("tansu")
+                .args([
+                    "broker",
+                    "--storage-engine",
+                    "memory://tansu/",
+                    "--listener-url",
+                    &url,
+                    "--advertised-listener-url",
+                    &url,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("tansu on PATH (cargo install tansu --locked --features dynostore)");
+            let bootstrap = format!("127.0.0.1:{port}");
+            let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while probe.fetch_metadata(None, Duration::from_secs(1)).is_err() {
+                assert!(Instant::now() < deadline, "tansu did not start");
+            }
+            let admin: AdminClient<DefaultClientContext> =
+                ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+            let new: Vec<(String, i32)> = topics();
+            let new: Vec<NewTopic> =
+                new.iter().map(|(t, p)| NewTopic::new(t, *p, TopicReplication::Fixed(1))).collect();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            for r in rt.block_on(admin.create_topics(&new, &AdminOptions::new())).unwrap() {
+                r.unwrap();
+            }
+            (Broker::Tansu(child), bootstrap)
+        }
+        _ => {
+            let cluster = MockCluster::new(1).unwrap();
+            for (t, p) in topics() {
+                cluster.create_topic(&t, p, 1).unwrap();
+            }
+            let bootstrap = cluster.bootstrap_servers();
+            (Broker::Mock(cluster), bootstrap)
+        }
+    }
+}
+
+fn producer(bootstrap: &str, linger_ms: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", linger_ms)
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap()
+}
+
+fn send(p: &ThreadedProducer<DefaultProducerContext>, topic: &str, key: &[u8], value: &[u8]) {
+    let mut record = BaseRecord::<[u8], [u8]>::to(topic).key(key).payload(value);
+    while let Err((_, r)) = p.send(record) {
+        record = r;
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+fn force(staff: u32) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/replay-{staff}"));
+    if !dir.join("labels.jsonl").exists() {
+        let opts = accesswatch::generate::Options { staff, citizens: 120_000, days: 14, seed: 1, ..Default::default() };
+        accesswatch::generate::generate(&opts, &dir).unwrap();
+    }
+    dir
+}
+
+fn engine_config(bootstrap: &str, force: &std::path::Path, group: &str) -> Config {
+    let text = format!(
+        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"{group}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[live]\nwatchlists_dir = \"{}\"\nhistory_events = 100000\n",
+        std::fs::read_to_string(force.join("config.toml")).unwrap(),
+        force.join("watchlists").display()
+    );
+    Config::from_toml("bench", &text).unwrap()
+}
+
+fn catchup() {
+    let (_broker, bootstrap) = start_broker();
+    let staff: u32 = arg("--staff").and_then(|s| s.parse().ok()).unwrap_or(3600);
+    let dir = force(staff);
+    let text = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let n = lines.len();
+    let p = producer(&bootstrap, "20");
+    let started = Instant::now();
+    for l in &lines {
+        // The user id is the key: pull it out without parsing the whole event.
+        let key = l.split("\"user_id\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or("");
+        send(&p, "access-events", key.as_bytes(), l.as_bytes());
+    }
+    p.flush(Duration::from_secs(300)).unwrap();
+    println!("preloaded {n} events in {:.1}s", started.elapsed().as_secs_f64());
+
+    // A bare consumer: reads every message, parses nothing.
+    let bare: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "bench-bare")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    bare.subscribe(&["access-events"]).unwrap();
+    let mut read = 0usize;
+    let mut bytes = 0usize;
+    let mut first: Option<Instant> = None;
+    while read < n {
+        if let Some(Ok(m)) = bare.poll(Duration::from_millis(100)) {
+            first.get_or_insert_with(Instant::now);
+            bytes += m.payload().map_or(0, |p| p.len());
+            read += 1;
+        }
+    }
+    let bare_secs = first.unwrap().elapsed().as_secs_f64();
+    drop(bare);
+    let bare_rate = n as f64 / bare_secs;
+    println!(
+        "bare consumer: {n} messages ({:.0} MB) in {bare_secs:.2}s = {bare_rate:.0} messages/s",
+        bytes as f64 / 1e6
+    );
+
+    // The engine: consume, parse, evaluate every rule, publish alerts, commit.
+    let config = engine_config(&bootstrap, &dir, "bench-engine");
+    let service = Service::start(Arc::new(config), accesswatch::http::router).unwrap();
+    while !service.status.ready() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    let processed = || {
+        service
+            .metrics
+            .render()
+            .lines()
+            .filter(|l| l.starts_with("accesswatch_events_total{"))
+            .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+            .sum::<f64>() as usize
+    };
+    while processed() < n {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rate = n as f64 / secs;
+    let p99 = service.metrics.processing.quantile_us(0.99);
+    service.stop();
+    let summary = service.join().unwrap();
+    println!(
+        "engine: {} events consumed and evaluated in {secs:.2}s = {rate:.0} events/s ({:.0}% of the bare consumer); processing p99 {p99} us",
+        summary.events,
+        100.0 * rate / bare_rate
+    );
+}
+
+fn latency() {
+    let (_broker, bootstrap) = start_broker();
+    let rate: u64 = arg("--rate").and_then(|s| s.parse().ok()).unwrap_or(5000);
+    let seconds: u64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(30);
+    let dir = force(arg("--staff").and_then(|s| s.parse().ok()).unwrap_or(400));
+    let config = engine_config(&bootstrap, &dir, "bench-latency");
+    let service = Service::start(Arc::new(config), accesswatch::http::router).unwrap();
+    while !service.status.ready() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The alert watcher starts at the end of the alert topic.
+    let watcher: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", "bench-watcher")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "5")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset("access-alerts", p, Offset::End).unwrap();
+    }
+    watcher.assign(&tpl).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let total = rate * seconds;
+    let feeder = {
+        let (sent, bootstrap) = (sent.clone(), bootstrap.clone());
+        std::thread::spawn(move || {
+            let p = producer(&bootstrap, "0");
+            let started = Instant::now();
+            for i in 0..total {
+                // An unjustified look-up of a vehicle never seen before: a new alert each.
+                let id = format!("lat-{i}");
+                let user = format!("U{:05}", 10_000 + i % 300);
+                let ts = accesswatch::time::Timestamp::now();
+                let line = format!(
+                    r#"{{"event_id":"{id}","ts":"{ts}","system":"PNC","user_id":"{user}","action":"search","subject_type":"vehicle","subject_vrm":"LT{i:08}"}}"#
+                );
+                let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                sent.lock().unwrap().insert(id, Instant::now());
+                send(&p, "access-events", user.as_bytes(), line.as_bytes());
+            }
+            p.flush(Duration::from_secs(30)).unwrap();
+        })
+    };
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(seconds + 30);
+    while (hist.len() as u64) < total && Instant::now() < deadline {
+        if let Some(Ok(m)) = watcher.poll(Duration::from_millis(100)) {
+            let now = Instant::now();
+            let Some(Ok(v)) = m.payload().map(serde_json::from_slice::<serde_json::Value>) else { continue };
+            let Some(first) = v["event_ids"][0].as_str() else { continue };
+            if let Some(at) = sent.lock().unwrap().remove(first) {
+                hist.saturating_record(now.duration_since(at).as_micros() as u64);
+            }
+        }
+    }
+    feeder.join().unwrap();
+    service.stop();
+    service.join().unwrap();
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    println!(
+        "latency at {rate} events/s for {seconds}s: {} alerts received; produced -> alert received p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+        hist.len(),
+        ms(0.5),
+        ms(0.99),
+        ms(0.999),
+        hist.max() as f64 / 1000.0
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "catchup") {
+        catchup();
+    } else if args.iter().any(|a| a == "latency") {
+        latency();
+    } else if args.iter().any(|a| a == "--bench") {
+        // `cargo bench` with no benchmark named: run both on the mock cluster.
+        catchup();
+        latency();
+    } else {
+        eprintln!("usage: cargo bench --bench kafka -- catchup|latency [--broker mock|tansu]");
+    }
+}
