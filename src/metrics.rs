@@ -84,7 +84,7 @@ impl Collector for Latency {
 /// Every metric, registered once.
 pub struct Metrics {
     pub registry: Registry,
-    events: IntCounterVec,
+    pub events: IntCounterVec,
     known_systems: Mutex<HashSet<String>>,
     pub dead_letters: IntCounterVec,
     pub alerts: IntCounterVec,
@@ -179,18 +179,21 @@ impl Metrics {
 
     /// Counts an accepted event under its system (bounded label set).
     pub fn event(&self, system: &str) {
-        let label = {
-            let mut known = self.known_systems.lock().unwrap_or_else(|e| e.into_inner());
-            if known.contains(system) {
-                system
-            } else if known.len() < MAX_SYSTEMS {
-                known.insert(system.to_string());
-                system
-            } else {
-                "other"
-            }
-        };
-        self.events.with_label_values(&[label]).inc();
+        self.events.with_label_values(&[self.system_label(system).as_str()]).inc();
+    }
+
+    /// The label an event's system is counted under: itself, or `other` once
+    /// [`MAX_SYSTEMS`] are known.
+    fn system_label(&self, system: &str) -> String {
+        let mut known = self.known_systems.lock().unwrap_or_else(|e| e.into_inner());
+        if known.contains(system) {
+            system.to_string()
+        } else if known.len() < MAX_SYSTEMS {
+            known.insert(system.to_string());
+            system.to_string()
+        } else {
+            "other".to_string()
+        }
     }
 
     /// The text exposition format.
@@ -198,6 +201,57 @@ impl Metrics {
         let mut out = String::new();
         prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out).unwrap_or_default();
         out
+    }
+}
+
+/// A thread's own latency histogram, merged into the shared one now and then, so the
+/// hot loop takes no lock per event.
+pub struct LocalLatency {
+    local: Histogram<u64>,
+    shared: Arc<Latency>,
+}
+
+impl LocalLatency {
+    pub fn new(shared: Arc<Latency>) -> LocalLatency {
+        LocalLatency { local: Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds"), shared }
+    }
+
+    pub fn record(&mut self, us: u64) {
+        self.local.saturating_record(us.max(1));
+    }
+
+    /// Adds what was recorded to the shared histogram.
+    pub fn flush(&mut self) {
+        if self.local.is_empty() {
+            return;
+        }
+        if let Ok(mut h) = self.shared.hist.lock() {
+            let _ = h.add(&self.local);
+        }
+        self.local.reset();
+    }
+}
+
+/// Per-system event counters, looked up once per system instead of per event.
+pub struct SystemCounters {
+    metrics: Arc<Metrics>,
+    cache: ahash::AHashMap<compact_str::CompactString, IntCounter>,
+}
+
+impl SystemCounters {
+    pub fn new(metrics: Arc<Metrics>) -> SystemCounters {
+        SystemCounters { metrics, cache: ahash::AHashMap::new() }
+    }
+
+    pub fn count(&mut self, system: &str) {
+        if let Some(c) = self.cache.get(system) {
+            c.inc();
+            return;
+        }
+        let label = self.metrics.system_label(system);
+        let counter = self.metrics.events.with_label_values(&[label.as_str()]);
+        counter.inc();
+        self.cache.insert(system.into(), counter);
     }
 }
 

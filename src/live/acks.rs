@@ -72,6 +72,34 @@ impl Acks {
         });
     }
 
+    /// Holds every offset of a batch at once (one lock for the batch).
+    pub fn begin_all(&self, offsets: impl Iterator<Item = (i32, i64)>) {
+        self.with(|p| {
+            for (partition, offset) in offsets {
+                if let Some(part) = p.get_mut(&partition) {
+                    *part.in_flight.entry(offset).or_insert(0) += 1;
+                }
+            }
+        });
+    }
+
+    /// Releases the holds of a processed batch (one lock for the batch).
+    pub fn processed_all(&self, offsets: impl Iterator<Item = (i32, i64)>) {
+        self.with(|p| {
+            for (partition, offset) in offsets {
+                if let Some(part) = p.get_mut(&partition) {
+                    if let Some(n) = part.in_flight.get_mut(&offset) {
+                        *n -= 1;
+                        if *n == 0 {
+                            part.in_flight.remove(&offset);
+                        }
+                    }
+                    part.next = Some(part.next.map_or(offset + 1, |n| n.max(offset + 1)));
+                }
+            }
+        });
+    }
+
     /// The event at `offset` has been processed (its own hold is released).
     pub fn processed(&self, partition: i32, offset: i64) {
         self.ack(partition, offset);
@@ -123,6 +151,18 @@ mod tests {
         assert_eq!(a.committable(), vec![(0, 11)], "event 11's alert is not acknowledged");
         a.ack(0, 11);
         assert_eq!(a.committable(), vec![(0, 13)]);
+    }
+
+    #[test]
+    fn batch_holds_behave_like_single_ones() {
+        let a = Acks::default();
+        a.assign(0);
+        a.begin_all([(0, 1), (0, 2), (0, 3)].into_iter());
+        a.expect(0, 2);
+        a.processed_all([(0, 1), (0, 2), (0, 3)].into_iter());
+        assert_eq!(a.committable(), vec![(0, 2)]);
+        a.ack(0, 2);
+        assert_eq!(a.committable(), vec![(0, 4)]);
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 /// One message from `access-events`, decoded.
 pub enum Incoming {
-    Event { partition: i32, offset: i64, timestamp_ms: i64, event: Box<AccessEvent> },
+    Event { partition: i32, offset: i64, timestamp_ms: i64, event: AccessEvent },
     Dead { partition: i32, offset: i64, key: Option<Vec<u8>>, letter: DeadLetter },
 }
 
@@ -120,6 +120,7 @@ fn store_committable(consumer: &BaseConsumer<GroupContext>, topic: &str, acks: &
 pub fn run(
     config: Arc<Config>,
     tx: Sender<ToEngine>,
+    spare: crossbeam_channel::Receiver<Vec<Incoming>>,
     acks: Arc<Acks>,
     metrics: Arc<Metrics>,
     status: Arc<Status>,
@@ -136,6 +137,9 @@ pub fn run(
         ("auto.commit.interval.ms", "1000"),
         // A quiet topic should not hold an event at the broker for long.
         ("fetch.wait.max.ms", "20"),
+        // librdkafka pauses fetching for this long whenever its prefetch queue is full;
+        // the default (1 s) stalls a catch-up run every second.
+        ("fetch.queue.backoff.ms", "10"),
     ] {
         if !k.properties.contains_key(key) {
             cfg.set(key, value);
@@ -159,6 +163,7 @@ pub fn run(
     if format.is_csv() {
         return Err("kafka.source names a CSV mapping; messages need JSON or CEF (a CSV line has no header)".into());
     }
+    let canonical = matches!(format, InputFormat::JsonLines);
     let mut decoder = Decoder::new(format);
     let max = config.input.max_record_bytes;
     let keep = config.input.dead_letter_max_bytes;
@@ -166,7 +171,9 @@ pub fn run(
     let mut last_commit = Instant::now();
 
     while !shutdown.is_triggered() {
-        let mut batch = Vec::new();
+        // Batches come back from the engine empty and are filled again: no
+        // allocation per event, and no memory handed from thread to thread.
+        let mut batch = spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(config.live.batch_size));
         let mut wait = Duration::from_millis(100);
         while batch.len() < config.live.batch_size {
             match consumer.poll(wait) {
@@ -198,9 +205,18 @@ pub fn run(
                         rejected(DecodeError::BadJson("empty message".into()))
                     } else if payload.len() > max {
                         rejected(DecodeError::TooLong { len: payload.len(), limit: max })
+                    } else if canonical {
+                        // The common case, without the decoder's box.
+                        match std::str::from_utf8(payload) {
+                            Err(e) => rejected(DecodeError::BadUtf8(e.valid_up_to())),
+                            Ok(text) => match crate::event::json::decode_str(text) {
+                                Ok(event) => Incoming::Event { partition, offset, timestamp_ms, event },
+                                Err(reason) => rejected(reason),
+                            },
+                        }
                     } else {
                         match decoder.decode(payload) {
-                            Decoded::Event(event) => Incoming::Event { partition, offset, timestamp_ms, event },
+                            Decoded::Event(event) => Incoming::Event { partition, offset, timestamp_ms, event: *event },
                             Decoded::Rejected(reason) => rejected(reason),
                             Decoded::Header => continue,
                         }

@@ -140,6 +140,8 @@ pub fn run(config: Arc<Config>, metrics: Arc<Metrics>, status: Arc<Status>) -> R
     let engine = Engine::new(config.clone(), lists, DetectClock::WallClock).with_history(config.live.history_events);
 
     let (events_tx, events_rx) = crossbeam_channel::bounded::<ToEngine>(config.live.queue_batches);
+    // Emptied batches go back to the consumer to be filled again.
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Vec<Incoming>>(config.live.queue_batches + 2);
     let (lists_tx, lists_rx) = crossbeam_channel::bounded::<ListMsg>(10_000);
 
     let lists_thread = {
@@ -158,7 +160,7 @@ pub fn run(config: Arc<Config>, metrics: Arc<Metrics>, status: Arc<Status>) -> R
             (config.clone(), publisher.clone(), metrics.clone(), status.clone(), acks.clone());
         std::thread::Builder::new()
             .name("engine".into())
-            .spawn(move || engine_loop(engine, config, events_rx, lists_rx, publisher, acks, metrics, status))
+            .spawn(move || engine_loop(engine, config, events_rx, lists_rx, spare_tx, publisher, acks, metrics, status))
             .map_err(|e| e.to_string())?
     };
 
@@ -179,7 +181,7 @@ pub fn run(config: Arc<Config>, metrics: Arc<Metrics>, status: Arc<Status>) -> R
                 if shutdown.is_triggered() {
                     return;
                 }
-                if let Err(e) = consume::run(config, tx, acks, metrics, status.clone(), shutdown) {
+                if let Err(e) = consume::run(config, tx, spare_rx, acks, metrics, status.clone(), shutdown) {
                     status.fail(e);
                 }
             })
@@ -243,6 +245,7 @@ fn engine_loop(
     config: Arc<Config>,
     events: crossbeam_channel::Receiver<ToEngine>,
     lists: crossbeam_channel::Receiver<ListMsg>,
+    spare: crossbeam_channel::Sender<Vec<Incoming>>,
     publisher: Arc<Publisher>,
     acks: Arc<Acks>,
     metrics: Arc<Metrics>,
@@ -275,6 +278,8 @@ fn engine_loop(
         crate::detect::RuleId::ALL.iter().map(|r| config.rules.settings(*r).suppression).max().unwrap_or_default();
     let mut last_gauges = Instant::now();
     let mut changes = 0u64;
+    let mut latency = crate::metrics::LocalLatency::new(metrics.processing.clone());
+    let mut counters = crate::metrics::SystemCounters::new(metrics.clone());
 
     let mut stop: Option<crossbeam_channel::Sender<()>> = None;
     // Once the watch-list thread has gone its channel is always "ready" (disconnected):
@@ -306,6 +311,7 @@ fn engine_loop(
             default(Duration::from_millis(250)) => {
                 if last_gauges.elapsed() > Duration::from_secs(1) || changes > 0 {
                     update_list_gauges(&engine, &metrics);
+                    latency.flush();
                     last_gauges = Instant::now();
                     changes = 0;
                 }
@@ -314,48 +320,54 @@ fn engine_loop(
         };
         let Ok(msg) = msg else { break };
         match msg {
-            ToEngine::Batch(items) => {
-                for item in items {
+            ToEngine::Batch(mut items) => {
+                let origin = |i: &Incoming| match i {
+                    Incoming::Event { partition, offset, .. } | Incoming::Dead { partition, offset, .. } => {
+                        (*partition, *offset)
+                    }
+                };
+                // Hold the whole batch's offsets until it is processed.
+                acks.begin_all(items.iter().map(origin));
+                let offsets: Vec<(i32, i64)> = items.iter().map(origin).collect();
+                for item in items.drain(..) {
                     match item {
                         Incoming::Event { partition, offset, timestamp_ms, event } => {
-                            acks.begin(partition, offset);
                             sink.origin = Some(Origin { partition, offset, event_ms: timestamp_ms });
                             let started = Instant::now();
                             engine.process_on(partition, &event, &mut sink);
-                            metrics.processing.record_us(started.elapsed().as_micros() as u64);
-                            acks.processed(partition, offset);
-                            metrics.event(&event.system);
+                            latency.record(started.elapsed().as_micros() as u64);
+                            counters.count(&event.system);
                             summary.events += 1;
                         }
                         Incoming::Dead { partition, offset, key, letter } => {
-                            acks.begin(partition, offset);
                             metrics.dead_letters.with_label_values(&[letter.reason.kind()]).inc();
                             if let Err(e) = publisher.send_dead_letter(&letter, key.as_deref(), partition, offset) {
                                 status.fail(e);
                             }
-                            acks.processed(partition, offset);
                             summary.dead_letters += 1;
                         }
                     }
                 }
+                acks.processed_all(offsets.into_iter());
                 if let Some(e) = sink.error.take() {
                     status.fail(e);
                 }
+                let _ = spare.try_send(items);
             }
             ToEngine::Assigned(partitions) => {
                 if publisher.same_partitions {
                     let since = Timestamp::now() - longest_window - crate::time::Span::hours(1);
-                    for p in partitions {
-                        match restore::read_alerts(&config.kafka, p, since, Duration::from_secs(30)) {
-                            Ok(alerts) => {
+                    match restore::read_alerts(&config.kafka, &partitions, since, Duration::from_secs(60)) {
+                        Ok(by_partition) => {
+                            for (p, alerts) in by_partition {
                                 let n = engine.restore(p, alerts);
                                 summary.restored_alerts += n as u64;
                                 if n > 0 {
                                     tracing::info!(partition = p, alerts = n, "open alerts restored");
                                 }
                             }
-                            Err(e) => tracing::warn!(partition = p, error = %e, "open alerts not restored"),
                         }
+                        Err(e) => tracing::warn!(partitions = ?partitions, error = %e, "open alerts not restored"),
                     }
                 }
             }
@@ -368,9 +380,11 @@ fn engine_loop(
         }
         if last_gauges.elapsed() > Duration::from_secs(1) {
             update_list_gauges(&engine, &metrics);
+            latency.flush();
             last_gauges = Instant::now();
         }
     }
+    latency.flush();
     drop(sink);
     if let Err(e) = publisher.flush(Duration::from_secs(30)) {
         status.fail(e);
@@ -402,9 +416,10 @@ mod tests {
         let engine = Engine::new(config.clone(), WatchLists::default(), DetectClock::WallClock);
         let (events_tx, events_rx) = crossbeam_channel::bounded(4);
         let (lists_tx, lists_rx) = crossbeam_channel::bounded::<ListMsg>(4);
+        let (spare_tx, _spare_rx) = crossbeam_channel::bounded(4);
         drop(lists_tx); // the watch-list thread has ended
         let handle = std::thread::spawn(move || {
-            engine_loop(engine, config, events_rx, lists_rx, publisher, acks, metrics, status)
+            engine_loop(engine, config, events_rx, lists_rx, spare_tx, publisher, acks, metrics, status)
         });
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
         events_tx.send(ToEngine::Stop(done_tx)).unwrap();

@@ -1,10 +1,10 @@
-//! Restoring a partition's open alerts from the alert topic.
+//! Restoring the open alerts of newly assigned partitions from the alert topic.
 //!
 //! Alerts of events from partition p are published to partition p of the alert topic
-//! (when both topics have the same number of partitions). So the open alerts of a
-//! partition this instance is given (at start-up, after a crash, or from another
-//! instance in a rebalance) are the latest versions of the alerts on that partition
-//! within the longest suppression window.
+//! (when both topics have the same number of partitions). So the open alerts of the
+//! partitions this instance is given (at start-up, after a crash, or from another
+//! instance in a rebalance) are the latest versions of the alerts on those partitions
+//! within the longest suppression window. All of them are read with one consumer.
 
 use crate::alert::Alert;
 use crate::config::KafkaConfig;
@@ -13,54 +13,86 @@ use compact_str::CompactString;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-/// The latest version of every alert on `partition` of the alert topic published since
-/// `since`.
-pub fn read_alerts(k: &KafkaConfig, partition: i32, since: Timestamp, timeout: Duration) -> Result<Vec<Alert>, String> {
+/// The latest version of every alert published since `since` on each of `partitions`
+/// of the alert topic.
+pub fn read_alerts(
+    k: &KafkaConfig,
+    partitions: &[i32],
+    since: Timestamp,
+    timeout: Duration,
+) -> Result<HashMap<i32, Vec<Alert>>, String> {
+    let mut out: HashMap<i32, Vec<Alert>> = HashMap::new();
+    if partitions.is_empty() {
+        return Ok(out);
+    }
     let mut cfg = super::kafka::client_config(k)?;
     cfg.set("group.id", format!("{}-restore", k.group_id)).set("enable.auto.commit", "false");
     let consumer: BaseConsumer = cfg.create().map_err(|e| format!("cannot create the restore consumer: {e}"))?;
     let topic = &k.alerts_topic;
-    let (low, high) = consumer
-        .fetch_watermarks(topic, partition, timeout)
-        .map_err(|e| format!("cannot read the end of {topic}/{partition}: {e}"))?;
-    if high <= low {
-        return Ok(Vec::new());
+
+    // Where every partition ends now (timestamp -1: the latest offset), and where its
+    // window starts: one request each for all partitions.
+    let lookup = |at: Offset| -> Result<HashMap<i32, i64>, String> {
+        let mut tpl = TopicPartitionList::new();
+        for &p in partitions {
+            let _ = tpl.add_partition_offset(topic, p, at);
+        }
+        let answer =
+            consumer.offsets_for_times(tpl, timeout).map_err(|e| format!("listing offsets of {topic}: {e}"))?;
+        Ok(answer.elements().iter().filter_map(|e| Some((e.partition(), e.offset().to_raw()?))).collect())
+    };
+    let mut ends: HashMap<i32, i64> = lookup(Offset::End)?.into_iter().filter(|(_, high)| *high > 0).collect();
+    if ends.is_empty() {
+        return Ok(out);
     }
-    let mut at = TopicPartitionList::new();
-    let _ = at.add_partition_offset(topic, partition, Offset::Offset(since.0));
-    let start = consumer
-        .offsets_for_times(at, timeout)
-        .ok()
-        .and_then(|tpl| tpl.elements().first().map(|e| e.offset()))
-        .and_then(|o| o.to_raw())
-        .filter(|o| *o >= 0)
-        .unwrap_or(low);
-    if start >= high {
-        return Ok(Vec::new());
+    let found = lookup(Offset::Offset(since.0))?;
+    let mut starts = TopicPartitionList::new();
+    for (&p, _) in &ends {
+        let _ = starts.add_partition_offset(topic, p, Offset::Offset(found.get(&p).copied().unwrap_or(-1)));
     }
-    let mut tpl = TopicPartitionList::new();
-    let _ = tpl.add_partition_offset(topic, partition, Offset::Offset(start));
-    consumer.assign(&tpl).map_err(|e| format!("cannot assign {topic}/{partition}: {e}"))?;
-    let mut latest: BTreeMap<CompactString, Alert> = BTreeMap::new();
+    let mut assign = TopicPartitionList::new();
+    for e in starts.elements() {
+        let high = ends[&e.partition()];
+        // -1: no message at or after the time, so nothing in the window.
+        match e.offset().to_raw().filter(|o| *o >= 0 && *o < high) {
+            Some(start) => {
+                let _ = assign.add_partition_offset(topic, e.partition(), Offset::Offset(start));
+            }
+            // Nothing in the window.
+            None => {
+                ends.remove(&e.partition());
+            }
+        }
+    }
+    if ends.is_empty() {
+        return Ok(out);
+    }
+    consumer.assign(&assign).map_err(|e| format!("cannot assign {topic}: {e}"))?;
+    let mut latest: HashMap<i32, BTreeMap<CompactString, Alert>> = HashMap::new();
     let deadline = Instant::now() + timeout;
-    let mut position = start;
-    while position < high {
+    while !ends.is_empty() {
         if Instant::now() > deadline {
-            return Err(format!("timed out reading {topic}/{partition} at offset {position} of {high}"));
+            return Err(format!("timed out reading {topic}; partitions {:?} not read to the end", ends.keys()));
         }
         match consumer.poll(Duration::from_millis(200)) {
             None => continue,
-            Some(Err(e)) => return Err(format!("reading {topic}/{partition}: {e}")),
+            Some(Err(e)) => return Err(format!("reading {topic}: {e}")),
             Some(Ok(m)) => {
-                position = m.offset() + 1;
+                let p = m.partition();
                 if let Some(Ok(alert)) = m.payload().map(serde_json::from_slice::<Alert>) {
-                    latest.insert(alert.alert_id.clone(), alert);
+                    latest.entry(p).or_default().insert(alert.alert_id.clone(), alert);
+                }
+                if ends.get(&p).is_some_and(|high| m.offset() + 1 >= *high) {
+                    ends.remove(&p);
                 }
             }
         }
     }
-    Ok(latest.into_values().collect())
+    for (p, alerts) in latest {
+        out.insert(p, alerts.into_values().collect());
+    }
+    Ok(out)
 }

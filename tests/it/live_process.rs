@@ -140,7 +140,18 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
     );
     let lines: Vec<String> =
         std::fs::read_to_string(force.join("events.jsonl")).unwrap().lines().map(String::from).collect();
-    produce_events(&bootstrap, &lines);
+    // The stream keeps flowing in chunks while the engine is killed and restarted, as
+    // it would in a force: the engine is fast enough to finish a preloaded topic
+    // before the kill lands.
+    let feeder = {
+        let (bootstrap, lines) = (bootstrap.clone(), lines.clone());
+        std::thread::spawn(move || {
+            for chunk in lines.chunks(lines.len().div_ceil(40)) {
+                produce_events(&bootstrap, chunk);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
 
     // Kill it once it has published some alerts but is far from done.
     let alerts_so_far = || read_topic(&bootstrap, "access-alerts").len();
@@ -169,6 +180,7 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
         .iter()
         .map(|a| (a.alert_id.to_string(), a.event_ids.iter().map(|e| e.to_string()).collect()))
         .collect();
+    feeder.join().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut got = std::collections::BTreeMap::new();
     while Instant::now() < deadline {
