@@ -110,6 +110,31 @@ pub enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
+    /// Feed a generated force onto Kafka (watch-list topics and `access-events`) at a
+    /// steady rate, as a source system would: demo traffic for a deployed engine.
+    Feed {
+        #[arg(long)]
+        config: PathBuf,
+        /// A directory written by `accesswatch generate`.
+        #[arg(long)]
+        force: PathBuf,
+        /// Events per second (0: as fast as the broker takes them).
+        #[arg(long, default_value_t = 200)]
+        rate: u32,
+        /// Start again from the first event when the force is done, until stopped.
+        #[arg(long)]
+        repeat: bool,
+    },
+    /// Exit 0 if the engine at ADDR answers /healthz with 200 (a container health
+    /// check that needs no curl).
+    Health {
+        /// host:port of the engine's HTTP listener.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        addr: String,
+        /// Ask /readyz instead.
+        #[arg(long)]
+        ready: bool,
+    },
     /// Check a configuration file (and optionally a watch-list directory) and report
     /// every fault with its file, line and key.
     CheckConfig {
@@ -246,6 +271,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let n = crate::live::lists::publish_dir(&config.kafka, &dir).map_err(anyhow::Error::msg)?;
             println!("published {n} rows to {}*", config.kafka.watchlist_topic_prefix);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Feed { config, force, rate, repeat } => {
+            let config = load_config(Some(&config))?;
+            let shutdown = crate::live::Shutdown::new();
+            crate::service::on_signal(shutdown.clone());
+            let fed = std::sync::atomic::AtomicU64::new(0);
+            let f = crate::live::feed::Feed {
+                force: &force,
+                events_topic: &config.kafka.events_topic,
+                watchlist_prefix: &config.kafka.watchlist_topic_prefix,
+                rate,
+                malformed_every: None,
+            };
+            loop {
+                let client = crate::live::kafka::client_config(&config.kafka).map_err(anyhow::Error::msg)?;
+                let sent = crate::live::feed::feed(client, &f, &fed, &shutdown).map_err(anyhow::Error::msg)?;
+                eprintln!("fed {sent} events from {} to {}", force.display(), config.kafka.events_topic);
+                if !repeat || shutdown.is_triggered() {
+                    break;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Health { addr, ready } => {
+            let path = if ready { "/readyz" } else { "/healthz" };
+            match crate::http::get_status(&addr, path) {
+                Ok(200) => Ok(ExitCode::SUCCESS),
+                Ok(code) => {
+                    eprintln!("{addr}{path} answered {code}");
+                    Ok(ExitCode::FAILURE)
+                }
+                Err(e) => {
+                    eprintln!("{addr}{path}: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
         Command::CheckConfig { config, watchlists } => {
             let cfg = match load_config(config.as_deref()) {

@@ -10,7 +10,6 @@
 
 use crate::alert::{Alert, Severity};
 use crate::config::Config;
-use crate::event::json;
 use crate::generate::{self, Label};
 use crate::service::Service;
 use crate::watchlist::TableName;
@@ -18,7 +17,6 @@ use compact_str::CompactString;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientConfig;
 use std::collections::BTreeMap;
@@ -81,8 +79,6 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
     while !service.status.ready() && Instant::now() < ready_by && !service.status.shutdown().is_triggered() {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let rows = crate::live::lists::messages_from_dir(&dir.join("watchlists"), prefix)?;
-    let events_text = std::fs::read_to_string(dir.join("events.jsonl")).map_err(|e| e.to_string())?;
     let labels: Vec<Label> = std::fs::read_to_string(dir.join("labels.jsonl"))
         .map_err(|e| e.to_string())?
         .lines()
@@ -94,55 +90,21 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
     let feeder = {
         let (bootstrap, fed, done, shutdown) =
             (bootstrap.clone(), fed.clone(), feeding_done.clone(), service.status.shutdown().clone());
-        let rate = opts.rate;
+        let (dir, rate) = (dir.clone(), opts.rate);
         std::thread::spawn(move || -> Result<(), String> {
-            let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
-                .set("bootstrap.servers", &bootstrap)
-                .set("linger.ms", "5")
-                .create()
-                .map_err(|e| e.to_string())?;
-            let send = |topic: &str, key: &[u8], value: &[u8]| {
-                let mut record = BaseRecord::<[u8], [u8]>::to(topic).key(key).payload(value);
-                while let Err((_, r)) = producer.send(record) {
-                    record = r;
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            };
-            let mut rows = rows.into_iter().peekable();
-            // What is known before the first event: staff, associates, operations, and
-            // anything dated earlier.
-            let first = events_text.lines().next().and_then(|l| json::decode(l.as_bytes()).ok()).map(|e| e.ts);
-            while let Some(r) = rows.next_if(|r| r.at.is_none() || r.at <= first) {
-                send(&r.topic, r.key.as_bytes(), r.value.as_bytes());
-            }
-            let started = Instant::now();
-            for (i, line) in events_text.lines().enumerate() {
-                if shutdown.is_triggered() {
-                    break;
-                }
-                let Ok(event) = json::decode(line.as_bytes()) else { continue };
-                while let Some(r) = rows.next_if(|r| r.at.is_some_and(|at| at <= event.ts)) {
-                    send(&r.topic, r.key.as_bytes(), r.value.as_bytes());
-                }
-                send("access-events", event.user_id.as_bytes(), line.as_bytes());
+            let mut client = ClientConfig::new();
+            client.set("bootstrap.servers", &bootstrap);
+            let f = crate::live::feed::Feed {
+                force: &dir,
+                events_topic: "access-events",
+                watchlist_prefix: prefix,
+                rate,
                 // Now and then a message the engine cannot read: it goes to the DLQ.
-                if i % 20_000 == 10_000 {
-                    send("access-events", b"U00000", b"{\"event_id\": \"broken\", \"ts\": ");
-                }
-                let n = fed.fetch_add(1, Ordering::Relaxed) + 1;
-                if rate > 0 {
-                    let due = Duration::from_secs_f64(n as f64 / rate as f64);
-                    if let Some(wait) = due.checked_sub(started.elapsed()) {
-                        std::thread::sleep(wait);
-                    }
-                }
-            }
-            for r in rows {
-                send(&r.topic, r.key.as_bytes(), r.value.as_bytes());
-            }
-            let _ = producer.flush(Duration::from_secs(10));
+                malformed_every: Some(20_000),
+            };
+            let result = crate::live::feed::feed(client, &f, &fed, &shutdown);
             done.store(true, Ordering::SeqCst);
-            Ok(())
+            result.map(|_| ())
         })
     };
 

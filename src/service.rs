@@ -73,6 +73,14 @@ impl Service {
     }
 }
 
+/// Triggers `shutdown` on SIGINT or SIGTERM, for commands that run no service.
+pub fn on_signal(shutdown: Shutdown) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+        rt.block_on(wait_for_signal(shutdown));
+    });
+}
+
 async fn wait_for_signal(shutdown: Shutdown) {
     #[cfg(unix)]
     {

@@ -2,7 +2,9 @@
 # The test command of the README: installs what the tests need, then runs them.
 # Safe to run again: whatever is already installed is reused.
 #
-#   Debian packages: prometheus (promtool checks /metrics)
+#   Debian packages: prometheus (promtool checks /metrics and deploy/prometheus),
+#                    docker-compose (checks deploy/compose.yaml; no Docker engine needed)
+#   PyPI:            kubernetes-validate (checks deploy/k8s against the Kubernetes schemas)
 #   crates.io:       tansu (a Kafka-compatible broker for the end-to-end tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-apt_install prometheus
+apt_install prometheus docker-compose
+
+export PATH="$HOME/.local/bin:$PATH"
+if ! command -v kubernetes-validate >/dev/null; then
+  echo "installing kubernetes-validate from PyPI"
+  python3 -m pip install --quiet kubernetes-validate || python3 -m pip install --quiet --user kubernetes-validate
+fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! command -v tansu >/dev/null; then

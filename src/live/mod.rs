@@ -20,6 +20,7 @@
 
 pub mod acks;
 pub mod consume;
+pub mod feed;
 pub mod kafka;
 pub mod lists;
 pub mod publish;

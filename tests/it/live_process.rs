@@ -73,6 +73,7 @@ fn metrics_endpoint_passes_promtool_and_says_what_it_should() {
     ] {
         assert!(body.contains(needle), "/metrics lacks {needle}:\n{body}");
     }
+    crate::deploy::assert_dashboard_uses_exported_metrics(&body);
     let mut check = std::process::Command::new(promtool())
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

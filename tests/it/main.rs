@@ -2,6 +2,7 @@
 //! They run the `accesswatch` program as a user would.
 
 mod cli;
+mod deploy;
 mod generate;
 mod golden;
 mod kafka;
