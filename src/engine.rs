@@ -10,11 +10,13 @@
 //! when it is revoked and restored (from the alert topic) when it is assigned.
 
 use crate::alert::book::{DetectClock, Offer};
-use crate::alert::{Alert, AlertBook, AlertSink, AlertSubject};
+use crate::alert::{Alert, AlertBook, AlertSink, AlertSubject, Allowed};
+use crate::behaviour::Behaviour;
 use crate::config::Config;
 use crate::detect::{self, Finding, Findings, RuleId};
 use crate::enrich::{enrich, Enriched};
 use crate::event::AccessEvent;
+use crate::risk::RiskBoard;
 use crate::time::Timestamp;
 use crate::watchlist::{Row, TableName, WatchLists};
 use ahash::AHashMap;
@@ -34,6 +36,9 @@ pub struct EngineStats {
     pub folded: [u64; RuleId::ALL.len()],
     /// Alerts raised by retrospective scans when a watch-list entry arrived.
     pub retrospective_scans: u64,
+    /// Events older than the newest seen by more than the allowed lateness: judged by
+    /// the stateless rules, skipped by the behavioural detectors.
+    pub late_events: u64,
 }
 
 /// A change to a watch list, from a compacted topic.
@@ -57,6 +62,10 @@ pub struct Engine {
     clock: DetectClock,
     streams: AHashMap<i32, AlertBook>,
     history: Option<History>,
+    behaviour: Behaviour,
+    risk: RiskBoard,
+    /// The newest event time seen (the watermark is this minus the allowed lateness).
+    newest: Timestamp,
     stats: EngineStats,
 }
 
@@ -64,7 +73,17 @@ impl Engine {
     /// An engine over these watch lists. `clock` says where `detected_at` comes from:
     /// event time for replays (deterministic output), the wall clock when live.
     pub fn new(config: Arc<Config>, lists: WatchLists, clock: DetectClock) -> Engine {
-        Engine { config, lists, clock, streams: AHashMap::new(), history: None, stats: EngineStats::default() }
+        Engine {
+            config,
+            lists,
+            clock,
+            streams: AHashMap::new(),
+            history: None,
+            behaviour: Behaviour::default(),
+            risk: RiskBoard::default(),
+            newest: Timestamp(i64::MIN),
+            stats: EngineStats::default(),
+        }
     }
 
     /// Keeps up to `max_events` recent person accesses for retrospective scans when a
@@ -89,6 +108,20 @@ impl Engine {
 
     pub fn stats(&self) -> &EngineStats {
         &self.stats
+    }
+
+    pub fn behaviour(&self) -> &Behaviour {
+        &self.behaviour
+    }
+
+    pub fn risk(&self) -> &RiskBoard {
+        &self.risk
+    }
+
+    /// Swaps in a new configuration (hot reload): rules, thresholds and allow lists
+    /// change for the next event; open alerts and behavioural state are kept.
+    pub fn set_config(&mut self, config: Arc<Config>) {
+        self.config = config;
     }
 
     /// Alerts raised or held and still open, over all streams.
@@ -116,8 +149,15 @@ impl Engine {
         let ctx = enrich(event, &self.lists, &self.config.justification);
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
+        let late = event.ts.0 < self.newest.0.saturating_sub(self.config.state.allowed_lateness.0);
+        if late {
+            self.stats.late_events += 1;
+        } else {
+            self.newest = self.newest.max(event.ts);
+            self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
+        }
         for finding in findings {
-            offer(&self.config, book, &mut self.stats, &finding, &ctx, sink);
+            offer(&self.config, book, &mut self.stats, &mut self.risk, &finding, &ctx, sink);
         }
         if let Some(h) = &mut self.history {
             if !ctx.person.is_empty() {
@@ -164,7 +204,7 @@ impl Engine {
                 self.stats.retrospective_scans += 1;
                 let Some(book) = self.streams.get_mut(stream) else { continue };
                 sink.stream(*stream);
-                offer(&self.config, book, &mut self.stats, f, &ctx, sink);
+                offer(&self.config, book, &mut self.stats, &mut self.risk, f, &ctx, sink);
             }
         }
         self.history = Some(history);
@@ -210,6 +250,7 @@ fn offer(
     config: &Config,
     book: &mut AlertBook,
     stats: &mut EngineStats,
+    risk: &mut RiskBoard,
     finding: &Finding,
     ctx: &Enriched,
     sink: &mut dyn AlertSink,
@@ -218,9 +259,9 @@ fn offer(
     let rule = finding.rule as usize;
     stats.findings[rule] += 1;
     let settings = config.rules.settings(finding.rule);
-    if settings.allow.iter().any(|a| a.covers(&event.user_id, ctx.user, &event.system, event.ts)) {
+    let allowed = settings.allow.iter().find(|a| a.covers(&event.user_id, ctx.user, &event.system, event.ts));
+    if allowed.is_some() {
         stats.allowed[rule] += 1;
-        return;
     }
     let result = book.offer(
         finding.rule,
@@ -230,7 +271,18 @@ fn offer(
         &event.event_id,
         settings.suppression,
         finding.release_at,
-        || new_alert(finding, ctx),
+        || {
+            let mut alert = new_alert(finding, ctx);
+            match allowed {
+                // Recorded, not hidden: the alert says which allow list entry covered
+                // it, and it adds nothing to the user's risk.
+                Some(a) => alert.allowed = Some(Allowed { reason: a.reason.clone(), expires: a.expires }),
+                None => {
+                    alert.user_risk = Some(risk.add(&event.user_id, finding.score, event.ts, config.risk.half_life))
+                }
+            }
+            alert
+        },
         sink,
     );
     if result == Offer::Folded {
@@ -250,13 +302,17 @@ fn new_alert(f: &Finding, ctx: &Enriched) -> Alert {
         detected_at: e.ts,
         user_id: e.user_id.clone(),
         subject: AlertSubject::of(e),
-        event_ids: vec![e.event_id.clone()],
+        event_ids: std::iter::once(e.event_id.clone()).chain(f.evidence.iter().cloned()).collect(),
         watchlist: f.watchlist.clone(),
         reason: f.explanation.sentence(ctx),
         retrospective: f.release_at.is_some(),
         system: e.system.clone(),
         action: e.action,
         unit: ctx.user.and_then(|u| u.unit.clone()),
+        proposed_watchlist: (f.rule == RuleId::BehaviourSubjectSpike).then_some(TableName::HighProfile),
+        allowed: None,
+        about_user: f.subject_key == crate::alert::BEHAVIOUR_SUBJECT,
+        user_risk: None,
     };
     debug_assert_eq!(alert.suppression_subject(), f.subject_key, "restorable suppression key for {}", f.rule);
     alert

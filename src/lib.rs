@@ -41,6 +41,7 @@
 //! `src/enrich.rs` and `src/watchlist/index.rs`; suppression in `src/alert/book.rs`.
 
 pub mod alert;
+pub mod behaviour;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -54,6 +55,7 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod replay;
+pub mod risk;
 pub mod service;
 pub mod sink;
 pub mod source;

@@ -323,6 +323,10 @@ pub(crate) mod tests {
             retrospective: false,
             system: "PNC".into(),
             action: crate::event::Action::View,
+            proposed_watchlist: None,
+            allowed: None,
+            about_user: false,
+            user_risk: None,
             unit: None,
         }
     }

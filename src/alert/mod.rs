@@ -136,6 +136,30 @@ pub struct Alert {
     /// The user's unit from the staff list, when known (extension, for filtering).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unit: Option<CompactString>,
+    /// A watch list the subject should probably be added to (`behaviour.subject_spike`
+    /// proposes `high_profile`; extension).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proposed_watchlist: Option<TableName>,
+    /// Set when an allow list entry covered the finding: the alert is recorded for the
+    /// audit trail but needs no triage (extension).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub allowed: Option<Allowed>,
+    /// The alert is about the user's behaviour over many accesses rather than one
+    /// subject (the behavioural rules, the peer comparison); it is suppressed per user
+    /// (extension).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub about_user: bool,
+    /// The user's decayed risk score once this alert is counted (extension; see
+    /// [`crate::risk`]).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_risk: Option<u32>,
+}
+
+/// The allow list entry that covered an alert.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Allowed {
+    pub reason: String,
+    pub expires: Timestamp,
 }
 
 impl Alert {
@@ -230,9 +254,29 @@ impl Alert {
             out.push_str(",\"unit\":");
             str_(out, u);
         }
+        if self.about_user {
+            out.push_str(",\"about_user\":true");
+        }
+        if let Some(list) = self.proposed_watchlist {
+            let _ = write!(out, ",\"proposed_watchlist\":\"{}\"", list.as_str());
+        }
+        if let Some(a) = &self.allowed {
+            out.push_str(",\"allowed\":{\"reason\":");
+            str_(out, &a.reason);
+            out.push_str(",\"expires\":\"");
+            a.expires.write_rfc3339(out);
+            out.push_str("\"}");
+        }
+        if let Some(r) = self.user_risk {
+            let _ = write!(out, ",\"user_risk\":{r}");
+        }
         out.push('}');
     }
 }
+
+/// The suppression subject of the per-user behavioural rules: one alert per rule per
+/// user per window, whatever was accessed.
+pub const BEHAVIOUR_SUBJECT: &str = "behaviour";
 
 /// The suppression key of a subject seen in an event: the record id, else the
 /// person's normalised name and date of birth, else the VRM or postcode, else the
@@ -272,6 +316,7 @@ impl Alert {
         use compact_str::format_compact;
         match (self.rule, &self.watchlist) {
             (RuleId::AccountStatus, _) => "account".into(),
+            _ if self.about_user => BEHAVIOUR_SUBJECT.into(),
             (RuleId::ScopeUnentitled, _) => format_compact!("scope:{}:{}", self.system, self.action),
             (_, Some(w)) => format_compact!("{}:{}", w.list, w.key),
             (_, None) => {

@@ -33,6 +33,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub live: LiveConfig,
     pub logging: LoggingConfig,
+    pub state: StateConfig,
+    pub risk: RiskConfig,
 }
 
 /// Where the live engine reads and writes (the `[kafka]` section).
@@ -201,6 +203,82 @@ pub struct RulesConfig {
     pub scope_roles: BTreeMap<String, Entitlement>,
     /// scope.unentitled: alert on non-police organisations that have no entitlement.
     pub scope_unlisted_orgs: bool,
+    /// The stateful detectors (`behaviour.*`, the peer comparison of purpose.missing).
+    pub behaviour: BehaviourSettings,
+}
+
+/// Parameters of the behavioural detectors ([`crate::behaviour`]); each is documented
+/// in `config/default.toml`.
+#[derive(Clone, Debug)]
+pub struct BehaviourSettings {
+    pub volume_window: Span,
+    pub volume_min_events: u32,
+    pub volume_z: f32,
+    /// The baseline's span, in active hours.
+    pub baseline_hours: u32,
+    /// Active hours of baseline before the z-score is trusted (before: twice the floor).
+    pub min_baseline_hours: u32,
+    pub timezone: crate::behaviour::Zone,
+    pub out_of_hours_grace: Span,
+    pub learn_min_events: u32,
+    pub usual_share: f32,
+    pub fishing_window: Span,
+    pub fishing_zero_results: u32,
+    pub fishing_distinct_people: u32,
+    pub export_window: Span,
+    pub spike_window: Span,
+    pub spike_min_users: u32,
+    pub spike_multiple: f32,
+    pub peer_severity: Severity,
+    pub peer_ratio: f32,
+    pub peer_min_difference: f32,
+    pub peer_min_accesses: u32,
+    pub peer_half_life: Span,
+    /// Per-user and per-subject state idle this long is forgotten.
+    pub idle_after: Span,
+}
+
+impl Default for BehaviourSettings {
+    fn default() -> Self {
+        BehaviourSettings {
+            volume_window: Span::hours(1),
+            volume_min_events: 40,
+            volume_z: 4.0,
+            baseline_hours: 40,
+            min_baseline_hours: 8,
+            timezone: crate::behaviour::Zone::EuropeLondon,
+            out_of_hours_grace: Span::hours(1),
+            learn_min_events: 200,
+            usual_share: 0.01,
+            fishing_window: Span::minutes(30),
+            fishing_zero_results: 12,
+            fishing_distinct_people: 30,
+            export_window: Span::hours(1),
+            spike_window: Span::hours(2),
+            spike_min_users: 8,
+            spike_multiple: 4.0,
+            peer_severity: Severity::Amber,
+            peer_ratio: 3.0,
+            peer_min_difference: 0.3,
+            peer_min_accesses: 50,
+            peer_half_life: Span::days(7),
+            idle_after: Span::days(14),
+        }
+    }
+}
+
+/// The live engine's event-time bookkeeping (the `[state]` section).
+#[derive(Clone, Debug)]
+pub struct StateConfig {
+    /// Events older than the newest seen by more than this are late: the stateless
+    /// rules still judge them; the behavioural detectors skip them.
+    pub allowed_lateness: Span,
+}
+
+/// The per-user risk score (the `[risk]` section).
+#[derive(Clone, Debug)]
+pub struct RiskConfig {
+    pub half_life: Span,
 }
 
 impl RulesConfig {
@@ -269,6 +347,7 @@ impl Config {
                 scope_orgs: BTreeMap::new(),
                 scope_roles: BTreeMap::new(),
                 scope_unlisted_orgs: true,
+                behaviour: BehaviourSettings::default(),
             },
             sources: BTreeMap::new(),
             kafka: KafkaConfig {
@@ -291,6 +370,8 @@ impl Config {
                 queue_batches: 64,
             },
             logging: LoggingConfig { json: false, level: "info".into() },
+            state: StateConfig { allowed_lateness: Span::minutes(10) },
+            risk: RiskConfig { half_life: Span::days(7) },
         }
     }
 
@@ -378,6 +459,15 @@ impl Config {
             let mut n = l.queue_batches as i64;
             s.int("queue_batches", 1..=100_000, &mut n);
             l.queue_batches = n as usize;
+            s.finish();
+        }
+        if let Some(s) = root.table("state") {
+            s.span("allowed_lateness", &mut self.state.allowed_lateness);
+            s.span("idle_after", &mut self.rules.behaviour.idle_after);
+            s.finish();
+        }
+        if let Some(s) = root.table("risk") {
+            s.span("half_life", &mut self.risk.half_life);
             s.finish();
         }
         if let Some(s) = root.table("logging") {
@@ -475,6 +565,43 @@ impl Config {
                 s.parsed_list("subject_types", &mut r.purpose_subject_types, |t| {
                     SubjectType::parse(t).ok_or_else(|| format!("unknown subject type {t:?}"))
                 });
+                let b = &mut r.behaviour;
+                s.parsed("peer_severity", &mut b.peer_severity, parse_severity);
+                float32(s, "peer_ratio", 1.0..=100.0, &mut b.peer_ratio);
+                float32(s, "peer_min_difference", 0.0..=1.0, &mut b.peer_min_difference);
+                int32(s, "peer_min_accesses", 1..=1_000_000, &mut b.peer_min_accesses);
+                s.span("peer_half_life", &mut b.peer_half_life);
+            }
+            RuleId::BehaviourVolume => {
+                let b = &mut r.behaviour;
+                s.span("window", &mut b.volume_window);
+                int32(s, "min_events", 1..=100_000, &mut b.volume_min_events);
+                float32(s, "z", 0.0..=100.0, &mut b.volume_z);
+                int32(s, "baseline_hours", 1..=10_000, &mut b.baseline_hours);
+                int32(s, "min_baseline_hours", 0..=10_000, &mut b.min_baseline_hours);
+            }
+            RuleId::BehaviourOutOfHours => {
+                let b = &mut r.behaviour;
+                s.parsed("timezone", &mut b.timezone, |t| {
+                    crate::behaviour::Zone::parse(t)
+                        .ok_or_else(|| format!("expected \"Europe/London\" or \"UTC\", got {t:?}"))
+                });
+                s.span("grace", &mut b.out_of_hours_grace);
+                int32(s, "learn_min_events", 1..=10_000_000, &mut b.learn_min_events);
+                float32(s, "usual_share", 0.0..=1.0, &mut b.usual_share);
+            }
+            RuleId::BehaviourFishing => {
+                let b = &mut r.behaviour;
+                s.span("window", &mut b.fishing_window);
+                int32(s, "zero_results", 1..=100_000, &mut b.fishing_zero_results);
+                int32(s, "distinct_people", 1..=100_000, &mut b.fishing_distinct_people);
+            }
+            RuleId::BehaviourExportAfterSensitive => s.span("window", &mut r.behaviour.export_window),
+            RuleId::BehaviourSubjectSpike => {
+                let b = &mut r.behaviour;
+                s.span("window", &mut b.spike_window);
+                int32(s, "min_users", 2..=100_000, &mut b.spike_min_users);
+                float32(s, "baseline_multiple", 1.0..=1000.0, &mut b.spike_multiple);
             }
             RuleId::AccountStatus => {
                 s.parsed_list("statuses", &mut r.account_statuses, |t| {
@@ -507,6 +634,18 @@ impl Config {
             _ => {}
         }
     }
+}
+
+fn float32(s: &Section, key: &str, range: std::ops::RangeInclusive<f64>, into: &mut f32) {
+    let mut v = *into as f64;
+    s.float(key, range, &mut v);
+    *into = v as f32;
+}
+
+fn int32(s: &Section, key: &str, range: std::ops::RangeInclusive<i64>, into: &mut u32) {
+    let mut v = *into as i64;
+    s.int(key, range, &mut v);
+    *into = v as u32;
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

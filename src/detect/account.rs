@@ -41,6 +41,7 @@ pub fn account_status<'a>(ctx: &Enriched<'a>, rules: &RulesConfig, out: &mut Fin
         subject_key: "account".into(),
         watchlist: None,
         release_at: None,
+        evidence: Vec::new(),
         explanation: Explanation::Account(facts),
     });
 }
@@ -74,6 +75,7 @@ pub fn scope_unentitled<'a>(ctx: &Enriched<'a>, rules: &'a RulesConfig, out: &mu
         subject_key: format_compact!("scope:{system}:{action}"),
         watchlist: None,
         release_at: None,
+        evidence: Vec::new(),
         explanation: Explanation::Account(facts),
     });
 }

@@ -42,6 +42,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             subject_key: format_compact!("custody:{}", record.custody_ref),
             watchlist: Some(WatchlistRef { list: TableName::Custody, key: record.custody_ref.clone(), strength }),
             release_at: None,
+            evidence: Vec::new(),
             explanation: Explanation::Custody(Facts { record, strength }),
         });
     }

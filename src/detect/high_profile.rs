@@ -40,6 +40,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             subject_key: format_compact!("high_profile:{}", entry.entry_id),
             watchlist: Some(WatchlistRef { list: TableName::HighProfile, key: entry.entry_id.clone(), strength }),
             release_at: (ts < entry.added_at).then_some(entry.added_at),
+            evidence: Vec::new(),
             explanation: Explanation::HighProfile(Facts { entry, strength }),
         });
     }

@@ -13,6 +13,9 @@
 //! | [`purpose`] | `purpose.missing` |
 //! | [`opsec`] | `opsec.outsider` |
 //! | [`account`] | `account.status`, `scope.unentitled` |
+//!
+//! The stateful rules (`behaviour.*`, and the peer comparison that raises
+//! `purpose.missing`) live in [`crate::behaviour`] and run after these.
 
 pub mod account;
 pub mod catalogue;
@@ -43,6 +46,9 @@ pub struct Finding<'a> {
     pub watchlist: Option<WatchlistRef>,
     /// For a retrospective finding: when the entry was added; the alert is raised then.
     pub release_at: Option<Timestamp>,
+    /// Earlier events that belong in the alert's evidence after the triggering one
+    /// (a behavioural pattern is made of many accesses).
+    pub evidence: Vec<CompactString>,
     pub explanation: Explanation<'a>,
 }
 
@@ -55,6 +61,7 @@ pub enum Explanation<'a> {
     PurposeMissing,
     Opsec(opsec::Facts<'a>),
     Account(account::Facts<'a>),
+    Behaviour(crate::behaviour::Facts),
 }
 
 impl Explanation<'_> {
@@ -67,6 +74,7 @@ impl Explanation<'_> {
             Explanation::PurposeMissing => purpose::sentence(ctx),
             Explanation::Opsec(f) => opsec::sentence(f, ctx),
             Explanation::Account(f) => account::sentence(f, ctx),
+            Explanation::Behaviour(f) => crate::behaviour::sentence(f, ctx),
         }
     }
 }

@@ -36,6 +36,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             subject_key: format_compact!("operations:{key}"),
             watchlist: Some(WatchlistRef { list: TableName::Operations, key: key.into(), strength }),
             release_at: None,
+            evidence: Vec::new(),
             explanation: Explanation::Opsec(Facts { subject, strength }),
         });
     }

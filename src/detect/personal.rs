@@ -48,6 +48,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
                     strength: MatchStrength::NameDob,
                 }),
                 release_at: None,
+                evidence: Vec::new(),
                 explanation: Explanation::Personal(Facts::SelfLookup),
             });
         }
@@ -99,6 +100,7 @@ fn associate<'a>(
             subject_key: format_compact!("associates:{key}"),
             watchlist: Some(WatchlistRef { list: TableName::Associates, key: key.into(), strength }),
             release_at: None,
+            evidence: Vec::new(),
             explanation: Explanation::Personal(Facts::Declared { associate: a, strength }),
         });
         found = true;
@@ -118,6 +120,7 @@ fn associate<'a>(
             subject_key: ctx.subject_key(),
             watchlist: None,
             release_at: None,
+            evidence: Vec::new(),
             explanation: Explanation::Personal(Facts::FamilyAtHome),
         });
     }
@@ -146,6 +149,7 @@ fn colleague<'a>(
             strength: MatchStrength::NameDob,
         }),
         release_at: None,
+        evidence: Vec::new(),
         explanation: Explanation::Personal(Facts::Colleague(other)),
     });
     true
@@ -172,6 +176,7 @@ fn neighbour(ctx: &Enriched, user: &StaffMember, rules: &RulesConfig, out: &mut 
         subject_key: ctx.subject_key(),
         watchlist: None,
         release_at: None,
+        evidence: Vec::new(),
         explanation: Explanation::Personal(Facts::Neighbour { sector }),
     });
 }

@@ -18,6 +18,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, rules: &RulesConfig, out: &mut Findings<'a>
         subject_key: ctx.subject_key(),
         watchlist: None,
         release_at: None,
+        evidence: Vec::new(),
         explanation: Explanation::PurposeMissing,
     });
 }

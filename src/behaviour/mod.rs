@@ -1,0 +1,495 @@
+//! Behaviour: the stateful detectors of spec/rules.md, in event time, with bounded
+//! memory. Watch lists catch the known subjects; misuse of unknown ones shows here.
+//!
+//! | rule | state | fires when |
+//! |---|---|---|
+//! | `behaviour.volume` | per user: unjustified accesses in the window, a baseline of them per active hour | the window's count is over the floor and far above the user's own baseline |
+//! | `behaviour.out_of_hours` | per user: accesses by hour of day | an unjustified access outside the rostered shift (or, with no shift, in an hour the user rarely works) |
+//! | `behaviour.fishing` | per user: unjustified searches and person accesses in a short window | many zero-result searches, or many distinct people |
+//! | `behaviour.export_after_sensitive` | per user: the last access that raised a red or amber finding | a print or export soon after it |
+//! | `behaviour.subject_spike` | per person: distinct unjustified users in the window, a baseline of distinct users per day | many more users than usual; proposes a high-profile entry |
+//! | `purpose.missing` raised to amber | per user and per unit: decayed unjustified and total accesses | the user's unjustified share is far above their unit's |
+//!
+//! Only unjustified accesses count towards volume, fishing and spikes: a CID officer's
+//! heavy day on their own incidents, or a victim's case team, stays silent.
+//!
+//! State is per key and evicted when a key has been idle for `state.idle_after` (a
+//! sweep every hour of event time), so memory follows the active users and subjects;
+//! the README gives the measured cost per active user.
+
+pub mod window;
+
+use crate::alert::Severity;
+use crate::config::{BehaviourSettings, RulesConfig};
+use crate::detect::{Explanation, Finding, Findings, RuleId};
+use crate::enrich::Enriched;
+use crate::event::{Action, SubjectType};
+use crate::time::{Span, Timestamp, DAY, HOUR, MINUTE};
+use ahash::AHashMap;
+use compact_str::CompactString;
+use window::{Baseline, Decaying, Window};
+
+/// Most entries a per-user or per-subject window keeps, whatever its span.
+const WINDOW_CAP: usize = 512;
+
+/// The facts behind a behavioural finding, for its sentence.
+#[derive(Debug, Clone)]
+pub enum Facts {
+    Volume { count: usize, window: Span, usual: f32, z: f32 },
+    OutOfHours { local_minute: u16, shift: Option<crate::time::DailyRange>, share: Option<(f32, u32)> },
+    Fishing { zero_hits: usize, people: usize, window: Span },
+    ExportAfterSensitive { after: Span, rule: RuleId, severity: Severity, event_id: CompactString },
+    SubjectSpike { users: usize, window: Span, usual_per_day: f32, others: Vec<CompactString> },
+    PeerPurpose { share: f32, accesses: u32, peer_share: f32, unit: CompactString },
+}
+
+/// Counters for the summary and metrics.
+#[derive(Debug, Default, Clone)]
+pub struct BehaviourStats {
+    pub users: usize,
+    pub subjects: usize,
+    pub evicted_users: u64,
+    pub evicted_subjects: u64,
+}
+
+#[derive(Debug, Default)]
+struct UserState {
+    last_seen: Timestamp,
+    /// Unjustified accesses in the volume window.
+    volume: Window<CompactString>,
+    /// The current hour (index since the epoch) and its unjustified count.
+    hour: i64,
+    hour_count: u32,
+    baseline: Baseline,
+    /// Unjustified searches and person accesses in the fishing window:
+    /// (event id, zero-result search, person hash or 0).
+    fishing: Window<(CompactString, bool, u64)>,
+    /// Accesses by local hour of day, for users without a rostered shift.
+    hours: [u32; 24],
+    /// The last access that raised a red or amber finding.
+    sensitive: Option<(Timestamp, CompactString, RuleId, Severity)>,
+    /// Decayed counts of person/vehicle/address accesses, for the peer comparison.
+    total: Decaying,
+    unjustified: Decaying,
+    /// No second peer-comparison alert before then.
+    peer_quiet_until: Timestamp,
+}
+
+#[derive(Debug, Default)]
+struct SubjectState {
+    last_seen: Timestamp,
+    /// Unjustified accesses: (user, event id).
+    recent: Window<(CompactString, CompactString)>,
+    /// Distinct users on the current day.
+    day: i32,
+    day_users: Vec<CompactString>,
+    per_day: Baseline,
+    /// No second spike alert for this subject before then.
+    quiet_until: Timestamp,
+}
+
+#[derive(Debug, Default)]
+struct UnitRates {
+    total: Decaying,
+    unjustified: Decaying,
+}
+
+/// The state of every behavioural detector.
+#[derive(Debug, Default)]
+pub struct Behaviour {
+    users: AHashMap<CompactString, UserState>,
+    subjects: AHashMap<CompactString, SubjectState>,
+    units: AHashMap<CompactString, UnitRates>,
+    last_sweep: Timestamp,
+    stats: BehaviourStats,
+}
+
+impl Behaviour {
+    pub fn stats(&self) -> BehaviourStats {
+        BehaviourStats { users: self.users.len(), subjects: self.subjects.len(), ..self.stats.clone() }
+    }
+
+    /// Approximate heap bytes of the state (for the memory figure in the README).
+    pub fn heap_bytes(&self) -> usize {
+        let users: usize = self
+            .users
+            .values()
+            .map(|u| std::mem::size_of::<UserState>() + 24 + u.volume.heap_bytes() + u.fishing.heap_bytes())
+            .sum();
+        let subjects: usize = self
+            .subjects
+            .values()
+            .map(|s| std::mem::size_of::<SubjectState>() + 24 + s.recent.heap_bytes() + s.day_users.capacity() * 24)
+            .sum();
+        users + subjects + self.units.len() * (std::mem::size_of::<UnitRates>() + 24)
+    }
+
+    /// Runs the behavioural detectors over one event whose watch-list findings are in
+    /// `out`: appends their findings, raises `purpose.missing` to amber where the
+    /// peer comparison says so, then learns from the event.
+    pub fn observe<'a>(&mut self, ctx: &Enriched<'a>, rules: &RulesConfig, out: &mut Findings<'a>) {
+        let b = &rules.behaviour;
+        let e = ctx.event;
+        let now = e.ts;
+        if now.0 - self.last_sweep.0 >= HOUR {
+            self.sweep(now, b.idle_after);
+        }
+        let justified = ctx.justification.is_justified();
+        let user = self.users.entry(e.user_id.clone()).or_default();
+        user.last_seen = user.last_seen.max(now);
+        let counted = rules.purpose_subject_types.contains(&e.subject_type);
+
+        // Peer comparison: learn first, so the user's own access counts.
+        if counted {
+            let unit = ctx.user.and_then(|s| s.unit.clone()).unwrap_or_default();
+            let rates = self.units.entry(unit.clone()).or_default();
+            user.total.add(1.0, now, b.peer_half_life);
+            rates.total.add(1.0, now, b.peer_half_life);
+            if !justified {
+                user.unjustified.add(1.0, now, b.peer_half_life);
+                rates.unjustified.add(1.0, now, b.peer_half_life);
+            }
+            // One amber alert about the user (not one per subject), at most once per
+            // peer half-life: the green alerts stay green and add up in the risk.
+            if now >= user.peer_quiet_until && out.iter().any(|f| f.rule == RuleId::PurposeMissing) {
+                if let Some(facts) = peer_excess(user, rates, &unit, now, b) {
+                    user.peer_quiet_until = now + b.peer_half_life;
+                    let mut f = finding(RuleId::PurposeMissing, rules, Vec::new(), facts);
+                    f.severity = b.peer_severity;
+                    f.score = crate::detect::score(f.severity, None);
+                    out.push(f);
+                }
+            }
+        }
+
+        // Export after a sensitive access: judged on the accesses before this one.
+        if rules.enabled(RuleId::BehaviourExportAfterSensitive) && matches!(e.action, Action::Print | Action::Export) {
+            if let Some((at, event_id, rule, severity)) = &user.sensitive {
+                let after = Span(now.0 - at.0);
+                if after.0 >= 0 && after <= b.export_window && *event_id != e.event_id {
+                    out.push(finding(
+                        RuleId::BehaviourExportAfterSensitive,
+                        rules,
+                        vec![event_id.clone()],
+                        Facts::ExportAfterSensitive {
+                            after,
+                            rule: *rule,
+                            severity: *severity,
+                            event_id: event_id.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+
+        // Out of hours: an unjustified access outside the shift or the usual hours.
+        let local_minute = local_minute_of_day(now, b.timezone);
+        if !justified && counted && rules.enabled(RuleId::BehaviourOutOfHours) {
+            let shift = ctx.user.and_then(|s| s.shift);
+            let outside = match shift {
+                Some(range) => !within_grace(range, local_minute, (b.out_of_hours_grace.0 / MINUTE) as u16),
+                None => {
+                    let total: u32 = user.hours.iter().sum();
+                    let hour = (local_minute / 60) as usize;
+                    total >= b.learn_min_events && (user.hours[hour] as f32) < b.usual_share * total as f32
+                }
+            };
+            if outside {
+                let share = shift.is_none().then(|| {
+                    let total: u32 = user.hours.iter().sum();
+                    (user.hours[(local_minute / 60) as usize] as f32 / total.max(1) as f32, total)
+                });
+                out.push(finding(
+                    RuleId::BehaviourOutOfHours,
+                    rules,
+                    Vec::new(),
+                    Facts::OutOfHours { local_minute, shift, share },
+                ));
+            }
+        }
+        user.hours[(local_minute / 60) as usize % 24] += 1;
+
+        // Volume: unjustified accesses in the window against the hourly baseline.
+        if !justified {
+            let hour = now.0.div_euclid(HOUR);
+            if hour != user.hour {
+                if user.hour_count > 0 {
+                    user.baseline.observe(user.hour_count as f32, 2.0 / (b.baseline_hours as f32 + 1.0));
+                }
+                user.hour = hour;
+                user.hour_count = 0;
+            }
+            user.hour_count += 1;
+            user.volume.push(now, e.event_id.clone(), b.volume_window, WINDOW_CAP);
+            let count = user.volume.len();
+            if rules.enabled(RuleId::BehaviourVolume) && count as u32 >= b.volume_min_events {
+                let mature = user.baseline.samples >= b.min_baseline_hours;
+                let z = user.baseline.z(count as f32);
+                let fires = if mature { z >= b.volume_z } else { count as u32 >= 2 * b.volume_min_events };
+                if fires {
+                    let evidence = user.volume.iter().rev().skip(1).take(99).map(|(_, id)| id.clone()).collect();
+                    out.push(finding(
+                        RuleId::BehaviourVolume,
+                        rules,
+                        evidence,
+                        Facts::Volume { count, window: b.volume_window, usual: user.baseline.mean, z },
+                    ));
+                }
+            }
+        }
+
+        // Fishing: zero-result searches and distinct people in a short window.
+        if !justified && (e.action == Action::Search || !ctx.person.is_empty()) {
+            let zero = e.action == Action::Search && e.result_count == Some(0);
+            let person = if ctx.person.is_empty() { 0 } else { person_hash(ctx) };
+            user.fishing.push(now, (e.event_id.clone(), zero, person), b.fishing_window, WINDOW_CAP);
+            if rules.enabled(RuleId::BehaviourFishing) {
+                let zero_hits = user.fishing.iter().filter(|(_, (_, z, _))| *z).count();
+                let mut people: Vec<u64> = user.fishing.iter().map(|(_, (_, _, p))| *p).filter(|p| *p != 0).collect();
+                people.sort_unstable();
+                people.dedup();
+                if zero_hits as u32 >= b.fishing_zero_results || people.len() as u32 >= b.fishing_distinct_people {
+                    let evidence =
+                        user.fishing.iter().rev().skip(1).take(99).map(|(_, (id, _, _))| id.clone()).collect();
+                    out.push(finding(
+                        RuleId::BehaviourFishing,
+                        rules,
+                        evidence,
+                        Facts::Fishing { zero_hits, people: people.len(), window: b.fishing_window },
+                    ));
+                }
+            }
+        }
+
+        // Remember a sensitive access for export_after_sensitive.
+        if let Some(f) = out
+            .iter()
+            .filter(|f| f.severity >= Severity::Amber && f.rule != RuleId::BehaviourExportAfterSensitive)
+            .max_by_key(|f| f.severity)
+        {
+            user.sensitive = Some((now, e.event_id.clone(), f.rule, f.severity));
+        }
+
+        // Subject spike: distinct unjustified users of one person.
+        if e.subject_type == SubjectType::Person && !ctx.person.is_empty() {
+            let key = ctx.subject_key();
+            let s = self.subjects.entry(key).or_default();
+            s.last_seen = s.last_seen.max(now);
+            let day = now.date().0;
+            if day != s.day {
+                if s.day != 0 {
+                    s.per_day.observe(s.day_users.len() as f32, 0.2);
+                    // Days with no access at all pull the baseline down too.
+                    for _ in 1..(day - s.day).min(30) {
+                        s.per_day.observe(0.0, 0.2);
+                    }
+                }
+                s.day = day;
+                s.day_users.clear();
+            }
+            if !justified {
+                if !s.day_users.contains(&e.user_id) && s.day_users.len() < 256 {
+                    s.day_users.push(e.user_id.clone());
+                }
+                s.recent.push(now, (e.user_id.clone(), e.event_id.clone()), b.spike_window, WINDOW_CAP);
+                if rules.enabled(RuleId::BehaviourSubjectSpike) && now >= s.quiet_until {
+                    let mut users: Vec<&CompactString> = s.recent.iter().map(|(_, (u, _))| u).collect();
+                    users.sort_unstable();
+                    users.dedup();
+                    let usual = s.per_day.mean;
+                    let n = users.len();
+                    if n as u32 >= b.spike_min_users && n as f32 >= b.spike_multiple * usual {
+                        let others = users.into_iter().filter(|u| **u != e.user_id).cloned().collect();
+                        let evidence = s
+                            .recent
+                            .iter()
+                            .rev()
+                            .filter(|(_, (_, id))| *id != e.event_id)
+                            .map(|(_, (_, id))| id.clone())
+                            .collect();
+                        s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
+                        let mut f = finding(
+                            RuleId::BehaviourSubjectSpike,
+                            rules,
+                            evidence,
+                            Facts::SubjectSpike { users: n, window: b.spike_window, usual_per_day: usual, others },
+                        );
+                        // One alert per subject: suppression follows the subject.
+                        f.subject_key = ctx.subject_key();
+                        out.push(f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets users and subjects idle for longer than `idle_after`.
+    fn sweep(&mut self, now: Timestamp, idle_after: Span) {
+        self.last_sweep = now;
+        let before = (self.users.len(), self.subjects.len());
+        self.users.retain(|_, u| now.0 - u.last_seen.0 < idle_after.0);
+        self.subjects.retain(|_, s| now.0 - s.last_seen.0 < idle_after.0);
+        self.stats.evicted_users += (before.0 - self.users.len()) as u64;
+        self.stats.evicted_subjects += (before.1 - self.subjects.len()) as u64;
+    }
+}
+
+fn finding<'a>(rule: RuleId, rules: &RulesConfig, evidence: Vec<CompactString>, facts: Facts) -> Finding<'a> {
+    let severity = rules.settings(rule).severity;
+    Finding {
+        rule,
+        severity,
+        score: crate::detect::score(severity, None),
+        // Per user: one alert per rule per user per suppression window.
+        subject_key: CompactString::const_new(crate::alert::BEHAVIOUR_SUBJECT),
+        watchlist: None,
+        release_at: None,
+        evidence,
+        explanation: Explanation::Behaviour(facts),
+    }
+}
+
+/// The peer comparison of `purpose.missing`: the user's unjustified share against the
+/// rest of their unit's.
+fn peer_excess(
+    user: &UserState,
+    unit: &UnitRates,
+    unit_name: &CompactString,
+    now: Timestamp,
+    b: &BehaviourSettings,
+) -> Option<Facts> {
+    let hl = b.peer_half_life;
+    let (total, unj) = (user.total.at(now, hl), user.unjustified.at(now, hl));
+    if total < b.peer_min_accesses as f64 || unit_name.is_empty() {
+        return None;
+    }
+    let (peer_total, peer_unj) = (unit.total.at(now, hl) - total, unit.unjustified.at(now, hl) - unj);
+    if peer_total < b.peer_min_accesses as f64 {
+        return None;
+    }
+    let share = unj / total;
+    let peer_share = (peer_unj / peer_total).max(0.0);
+    (share >= b.peer_ratio as f64 * peer_share && share - peer_share >= b.peer_min_difference as f64).then(|| {
+        Facts::PeerPurpose {
+            share: share as f32,
+            accesses: total.round() as u32,
+            peer_share: peer_share as f32,
+            unit: unit_name.clone(),
+        }
+    })
+}
+
+fn person_hash(ctx: &Enriched) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = ahash::RandomState::with_seeds(1, 2, 3, 4).build_hasher();
+    ctx.subject_key().hash(&mut h);
+    h.finish() | 1
+}
+
+/// Whether `minute` (local, of the day) is inside `range` widened by `grace` minutes.
+fn within_grace(range: crate::time::DailyRange, minute: u16, grace: u16) -> bool {
+    let day = 24 * 60i32;
+    let start = range.start_minute as i32 - grace as i32;
+    let len = (range.end_minute as i32 - range.start_minute as i32).rem_euclid(day) + 2 * grace as i32;
+    len >= day || (minute as i32 - start).rem_euclid(day) < len
+}
+
+/// A time zone for shifts and usual hours: UTC, or the UK's (GMT, BST in summer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    Utc,
+    EuropeLondon,
+}
+
+impl Zone {
+    pub fn parse(s: &str) -> Option<Zone> {
+        match s {
+            "UTC" | "utc" => Some(Zone::Utc),
+            "Europe/London" => Some(Zone::EuropeLondon),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds to add to UTC for local time at `ts`.
+    pub fn offset_ms(self, ts: Timestamp) -> i64 {
+        match self {
+            Zone::Utc => 0,
+            Zone::EuropeLondon => {
+                // BST: from 01:00 UTC on the last Sunday of March to 01:00 UTC on the
+                // last Sunday of October.
+                let (year, _, _) = crate::time::civil_from_days(ts.date().0);
+                let last_sunday = |month: u32| {
+                    let last = crate::time::days_from_civil(year, month, 31);
+                    // 1970-01-01 was a Thursday: day 0 has weekday 4 (0 = Sunday).
+                    last - (last + 4).rem_euclid(7)
+                };
+                let start = last_sunday(3) as i64 * DAY + HOUR;
+                let end = last_sunday(10) as i64 * DAY + HOUR;
+                if ts.0 >= start && ts.0 < end {
+                    HOUR
+                } else {
+                    0
+                }
+            }
+        }
+    }
+}
+
+/// Local minute of the day at `ts`.
+pub fn local_minute_of_day(ts: Timestamp, zone: Zone) -> u16 {
+    ((ts.0 + zone.offset_ms(ts)).rem_euclid(DAY) / MINUTE) as u16
+}
+
+/// The sentence of a behavioural finding.
+pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+    let who = ctx.who();
+    let what = ctx.what();
+    match f {
+        Facts::Volume { count, window, usual, z } => format!(
+            "{who} made {count} accesses without a linked reference in {}, against a usual {usual:.1} an hour when working ({z:.1} standard deviations above); the latest: {what}.",
+            window.human()
+        ),
+        Facts::OutOfHours { local_minute, shift, share } => {
+            let at = format!("{:02}:{:02}", local_minute / 60, local_minute % 60);
+            let when = match (shift, share) {
+                (Some(s), _) => format!("outside their rostered shift {s}"),
+                (None, Some((share, total))) => format!(
+                    "an hour in which they made {:.1}% of their {total} recent accesses",
+                    share * 100.0
+                ),
+                (None, None) => "outside their usual hours".to_string(),
+            };
+            format!("{who} {what} at {at} local time, {when}, and {}.", ctx.justification.why_not())
+        }
+        Facts::Fishing { zero_hits, people, window } => format!(
+            "{who} made {zero_hits} searches that found nothing and looked at {people} different people in {} without a linked reference; the latest: {what}.",
+            window.human()
+        ),
+        Facts::ExportAfterSensitive { after, rule, severity, event_id } => format!(
+            "{who} {what} {} after an access (event {event_id}) that raised a {} {rule} alert.",
+            after.human(),
+            severity.as_str()
+        ),
+        Facts::SubjectSpike { users, window, usual_per_day, others } => {
+            let named: Vec<&str> = others.iter().take(5).map(|u| u.as_str()).collect();
+            let more = others.len().saturating_sub(named.len());
+            format!(
+                "{users} different users looked up {} within {} without a linked reference (usually {usual_per_day:.1} a day), the latest {who} on {} (also {}{}): possibly an emerging high-profile case; consider adding the person to the high-profile list.",
+                ctx.event.subject_description(),
+                window.human(),
+                ctx.event.system,
+                named.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            )
+        }
+        Facts::PeerPurpose { share, accesses, peer_share, unit } => format!(
+            "{who} {what} and {}, so no policing purpose is on record; {:.0}% of their {accesses} recent person, vehicle and address accesses had no linked reference, against {:.0}% for the rest of {unit}.",
+            ctx.justification.why_not(),
+            share * 100.0,
+            peer_share * 100.0
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

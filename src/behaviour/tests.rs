@@ -1,0 +1,303 @@
+//! Each detector fires on its pattern and stays silent on its legitimate twin.
+
+use crate::alert::book::{CollectClosed, DetectClock};
+use crate::alert::{Alert, Severity};
+use crate::config::Config;
+use crate::detect::testkit::lists;
+use crate::engine::Engine;
+use crate::event::json;
+use crate::time::{Timestamp, HOUR, MINUTE, SECOND};
+use crate::watchlist::TableName::*;
+use crate::watchlist::WatchLists;
+use serde_json::json;
+use std::sync::Arc;
+
+/// 2026-11-16T00:00:00Z, a Monday.
+const MONDAY: i64 = 1_794_787_200_000;
+
+fn force() -> WatchLists {
+    lists(&[
+        (Staff, json!({"user_id": "U1", "surname": "Day", "unit": "CID", "shift": "08:00-18:00"})),
+        (Staff, json!({"user_id": "U2", "surname": "Night", "unit": "Response Night", "shift": "23:00-07:00"})),
+        (Staff, json!({"user_id": "U3", "surname": "Free", "unit": "CID"})),
+        (Staff, json!({"user_id": "P1", "unit": "Response"})),
+        (Staff, json!({"user_id": "P2", "unit": "Response"})),
+        (Staff, json!({"user_id": "P3", "unit": "Response"})),
+        (
+            Incidents,
+            json!({"reference": "INC-1", "opened_at": "2026-11-01T00:00:00Z", "unit": "CID", "officers": ["U1", "U3"]}),
+        ),
+        (Incidents, json!({"reference": "INC-R", "opened_at": "2026-11-01T00:00:00Z", "unit": "Response"})),
+        (
+            Incidents,
+            json!({"reference": "INC-V", "opened_at": "2026-11-01T00:00:00Z", "officers": ["T0","T1","T2","T3","T4","T5","T6","T7","T8","T9"]}),
+        ),
+    ])
+}
+
+struct Run {
+    engine: Engine,
+    sink: CollectClosed,
+    n: u32,
+}
+
+impl Run {
+    fn new() -> Run {
+        Run::with(Config::defaults())
+    }
+
+    fn with(config: Config) -> Run {
+        Run {
+            engine: Engine::new(Arc::new(config), force(), DetectClock::EventTime),
+            sink: CollectClosed::default(),
+            n: 0,
+        }
+    }
+
+    /// One access at `ts` (ms); `extra` sets or overrides fields.
+    fn access(&mut self, ts: i64, user: &str, extra: serde_json::Value) {
+        self.n += 1;
+        let mut e = json!({
+            "event_id": format!("e{}", self.n), "ts": Timestamp(ts).to_string(), "system": "PNC",
+            "user_id": user, "action": "view", "subject_type": "person",
+            "subject_name": format!("PERSON{}, Alan", self.n), "subject_dob": "1980-01-01",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            e[k] = v.clone();
+        }
+        let event = json::decode(e.to_string().as_bytes()).unwrap();
+        self.engine.process(&event, &mut self.sink);
+    }
+
+    fn alerts(mut self) -> Vec<Alert> {
+        self.engine.finish(&mut self.sink);
+        self.sink.0
+    }
+}
+
+fn of(alerts: &[Alert], rule: &str) -> Vec<Alert> {
+    alerts.iter().filter(|a| a.rule.as_str() == rule).cloned().collect()
+}
+
+/// A working history: `per_hour` unjustified vehicle checks an hour, 08:00-16:00, for
+/// `days` days from MONDAY.
+fn routine(r: &mut Run, user: &str, days: i64, per_hour: i64) {
+    for d in 0..days {
+        for h in 8..16 {
+            for i in 0..per_hour {
+                let ts = MONDAY + d * 24 * HOUR + h * HOUR + i * (HOUR / per_hour);
+                r.access(ts, user, json!({"subject_type": "vehicle", "subject_vrm": format!("AB{d}{h}{i}XYZ"), "subject_name": null, "subject_dob": null}));
+            }
+        }
+    }
+}
+
+#[test]
+fn volume_fires_on_a_burst_far_above_the_users_own_baseline() {
+    let mut r = Run::new();
+    routine(&mut r, "U1", 3, 6);
+    let burst_start = MONDAY + 3 * 24 * HOUR + 10 * HOUR;
+    for i in 0..80 {
+        r.access(burst_start + i * 30 * SECOND, "U1", json!({"system": "PND"}));
+    }
+    let alerts = r.alerts();
+    let v = of(&alerts, "behaviour.volume");
+    assert_eq!(v.len(), 1, "{v:#?}");
+    assert_eq!(v[0].severity, Severity::Amber);
+    assert!(v[0].event_ids.len() >= 40, "the burst is the evidence: {}", v[0].event_ids.len());
+    assert!(v[0].reason.contains("accesses without a linked reference in 1 hour"), "{}", v[0].reason);
+    assert!(v[0].user_risk.is_some());
+}
+
+#[test]
+fn volume_stays_silent_on_a_heavy_but_justified_day() {
+    let mut r = Run::new();
+    routine(&mut r, "U1", 3, 6);
+    let start = MONDAY + 3 * 24 * HOUR + 10 * HOUR;
+    for i in 0..150 {
+        r.access(start + i * 20 * SECOND, "U1", json!({"reference": "INC-1"}));
+    }
+    assert!(of(&r.alerts(), "behaviour.volume").is_empty());
+}
+
+#[test]
+fn out_of_hours_fires_outside_the_shift_and_not_for_the_night_shift() {
+    let mut r = Run::new();
+    let two_am = MONDAY + 2 * HOUR + 10 * MINUTE;
+    r.access(two_am, "U1", json!({}));
+    r.access(two_am + 5 * MINUTE, "U1", json!({}));
+    r.access(two_am, "U2", json!({}));
+    // Within the grace hour after the end of the shift.
+    r.access(MONDAY + 18 * HOUR + 30 * MINUTE, "U1", json!({"subject_name": "LATE, Grace"}));
+    // Justified at night: silent.
+    r.access(two_am, "U3", json!({"reference": "INC-1"}));
+    let alerts = r.alerts();
+    let o = of(&alerts, "behaviour.out_of_hours");
+    assert_eq!(o.len(), 1, "{o:#?}");
+    assert_eq!(o[0].user_id, "U1");
+    assert_eq!(o[0].event_ids.len(), 2, "both night accesses fold into one alert");
+    assert!(o[0].reason.contains("at 02:10 local time, outside their rostered shift 08:00-18:00"), "{}", o[0].reason);
+}
+
+#[test]
+fn out_of_hours_learns_usual_hours_when_there_is_no_shift() {
+    let mut r = Run::new();
+    routine(&mut r, "U3", 5, 6); // 240 daytime accesses
+    r.access(MONDAY + 5 * 24 * HOUR + 3 * HOUR, "U3", json!({}));
+    r.access(MONDAY + 5 * 24 * HOUR + 12 * HOUR, "U3", json!({"subject_name": "NOON, Ann"}));
+    let o = of(&r.alerts(), "behaviour.out_of_hours");
+    assert_eq!(o.len(), 1, "{o:#?}");
+    assert!(o[0].reason.contains("an hour in which they made 0.0% of their 240 recent accesses"), "{}", o[0].reason);
+}
+
+#[test]
+fn fishing_fires_on_many_empty_searches_not_on_a_few() {
+    let mut r = Run::new();
+    let t = MONDAY + 10 * HOUR;
+    for i in 0..14 {
+        r.access(t + i * MINUTE, "U1", json!({"action": "search", "result_count": 0}));
+    }
+    for i in 0..5 {
+        r.access(t + i * MINUTE, "U3", json!({"action": "search", "result_count": 0}));
+    }
+    let alerts = r.alerts();
+    let f = of(&alerts, "behaviour.fishing");
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].user_id, "U1");
+    assert!(f[0].reason.contains("made 12 searches that found nothing"), "{}", f[0].reason);
+}
+
+#[test]
+fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
+    let mut lists = force();
+    lists.upsert(
+        crate::watchlist::rows::read_row(
+            HighProfile,
+            &crate::watchlist::rows::JsonCells(
+                json!({"entry_id": "HP-1", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01", "added_at": "2026-11-01T00:00:00Z"})
+                    .as_object()
+                    .unwrap(),
+            ),
+        )
+        .unwrap(),
+    );
+    let mut r = Run::new();
+    r.engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::EventTime);
+    let t = MONDAY + 10 * HOUR;
+    r.access(t, "U1", json!({"subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}));
+    r.access(
+        t + 3 * MINUTE,
+        "U1",
+        json!({"action": "print", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}),
+    );
+    r.access(t + 3 * MINUTE, "U3", json!({"action": "print"}));
+    r.access(t + 3 * HOUR, "U1", json!({"action": "export"}));
+    let alerts = r.alerts();
+    let x = of(&alerts, "behaviour.export_after_sensitive");
+    assert_eq!(x.len(), 1, "{x:#?}");
+    assert_eq!(x[0].severity, Severity::Red);
+    assert_eq!(x[0].event_ids, ["e2", "e1"], "the export, then the sensitive access");
+    assert!(
+        x[0].reason.contains("3 minutes after an access (event e1) that raised a red high_profile.uninvolved alert"),
+        "{}",
+        x[0].reason
+    );
+}
+
+#[test]
+fn subject_spike_fires_for_many_unrelated_users_not_for_a_case_team() {
+    let mut r = Run::new();
+    let t = MONDAY + 18 * HOUR;
+    for i in 0..9 {
+        r.access(
+            t + i * 5 * MINUTE,
+            &format!("P{i}"),
+            json!({"action": "search", "subject_name": "KICKER, Kai", "subject_dob": null}),
+        );
+    }
+    for i in 0..10 {
+        r.access(t + i * 5 * MINUTE, &format!("T{i}"), json!({"subject_name": "VICTIM, Vera", "reference": "INC-V"}));
+    }
+    let alerts = r.alerts();
+    let s = of(&alerts, "behaviour.subject_spike");
+    assert_eq!(s.len(), 1, "{s:#?}");
+    assert_eq!(s[0].proposed_watchlist, Some(crate::watchlist::TableName::HighProfile));
+    assert_eq!(s[0].event_ids.len(), 8, "every look-up in the window");
+    assert!(s[0].reason.contains("8 different users looked up"), "{}", s[0].reason);
+    assert!(s[0].to_json().contains("\"proposed_watchlist\":\"high_profile\""));
+}
+
+#[test]
+fn purpose_missing_rises_to_amber_when_far_above_the_units_peers() {
+    let mut r = Run::new();
+    let t = MONDAY + 9 * HOUR;
+    // Peers P2, P3 give references nearly always; P1 almost never.
+    for i in 0..120 {
+        let at = t + i * MINUTE;
+        r.access(
+            at,
+            "P2",
+            json!({"reference": if i % 10 == 0 { "" } else { "INC-R" }, "subject_name": format!("PEER{i}, A")}),
+        );
+        r.access(
+            at,
+            "P3",
+            json!({"reference": if i % 10 == 0 { "" } else { "INC-R" }, "subject_name": format!("PEER{i}, B")}),
+        );
+        r.access(at, "P1", json!({"subject_name": format!("LONE{i}, C")}));
+    }
+    let alerts = r.alerts();
+    let p = of(&alerts, "purpose.missing");
+    let p1_amber = p.iter().filter(|a| a.user_id == "P1" && a.severity == Severity::Amber).count();
+    let peers_amber = p.iter().filter(|a| a.user_id != "P1" && a.severity == Severity::Amber).count();
+    assert_eq!(p1_amber, 1, "one amber alert about P1, not one per subject");
+    assert_eq!(peers_amber, 0);
+    let p1_green = p.iter().filter(|a| a.user_id == "P1" && a.severity == Severity::Green).count();
+    assert_eq!(p1_green, 120, "each unreferenced access keeps its green alert");
+    let example = p.iter().find(|a| a.user_id == "P1" && a.severity == Severity::Amber).unwrap();
+    assert!(example.reason.contains("had no linked reference, against"), "{}", example.reason);
+}
+
+#[test]
+fn late_events_are_judged_by_stateless_rules_and_counted() {
+    let mut r = Run::new();
+    let t = MONDAY + 10 * HOUR;
+    r.access(t, "U1", json!({}));
+    r.access(t - 2 * HOUR, "U1", json!({}));
+    assert_eq!(r.engine.stats().late_events, 1);
+    let alerts = r.alerts();
+    assert_eq!(of(&alerts, "purpose.missing").len(), 2, "the late event still raises its stateless alert");
+}
+
+#[test]
+fn idle_users_and_subjects_are_evicted() {
+    let mut r = Run::new();
+    r.access(MONDAY, "U1", json!({}));
+    r.access(MONDAY + HOUR, "U3", json!({}));
+    assert_eq!(r.engine.behaviour().stats().users, 2);
+    r.access(MONDAY + 15 * 24 * HOUR, "U3", json!({}));
+    let s = r.engine.behaviour().stats();
+    assert_eq!((s.users, s.evicted_users), (1, 2), "{s:?}");
+}
+
+#[test]
+fn allow_listed_findings_are_recorded_with_their_reason_and_no_risk() {
+    let c = Config::from_toml(
+        "t",
+        "[[rules.purpose.missing.allow]]\nunits = [\"CID\"]\nexpires = \"2027-01-01\"\nreason = \"CID triage desk, agreed by PSD\"\n",
+    )
+    .unwrap();
+    let mut r = Run::with(c);
+    r.access(MONDAY + 10 * HOUR, "U1", json!({}));
+    r.access(MONDAY + 10 * HOUR, "P1", json!({}));
+    let alerts = r.alerts();
+    let u1 = alerts.iter().find(|a| a.user_id == "U1").unwrap();
+    let allowed = u1.allowed.as_ref().expect("recorded as allowed");
+    assert_eq!(allowed.reason, "CID triage desk, agreed by PSD");
+    assert_eq!(u1.user_risk, None);
+    let p1 = alerts.iter().find(|a| a.user_id == "P1").unwrap();
+    assert!(p1.allowed.is_none() && p1.user_risk.is_some());
+    assert!(u1.to_json().contains(
+        "\"allowed\":{\"reason\":\"CID triage desk, agreed by PSD\",\"expires\":\"2027-01-02T00:00:00.000Z\"}"
+    ));
+}
