@@ -90,6 +90,37 @@ pub enum Command {
         #[arg(long, value_delimiter = ',')]
         scenarios: Vec<String>,
     },
+    /// Replay history under a candidate configuration and a baseline, and print per
+    /// rule the alerts added, removed and re-graded, with examples.
+    Backtest {
+        /// The configuration being considered.
+        #[arg(long)]
+        config: PathBuf,
+        /// The configuration in force (default: the built-in defaults).
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        #[arg(long)]
+        watchlists: PathBuf,
+        /// Event files, as for replay.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Rank users by risk (their alerts' scores, halving every risk.half_life) from an
+    /// alert stream, with the alerts behind each score.
+    Risk {
+        /// Alerts (JSON Lines, as replay and the live engine's alerts_file write them).
+        #[arg(long)]
+        alerts: PathBuf,
+        /// For risk.half_life (default: the built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// How many users to show.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Score as at this time (RFC 3339; default: the newest alert).
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Score alerts against a generated force's labels: recall per scenario, false
     /// alerts per rule.
     Evaluate {
@@ -250,6 +281,52 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprintln!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backtest { config, baseline, watchlists, files } => {
+            let candidate = Arc::new(load_config(Some(&config))?);
+            let base = Arc::new(load_config(baseline.as_deref())?);
+            let work = std::env::temp_dir().join(format!("accesswatch-backtest-{}", std::process::id()));
+            std::fs::create_dir_all(&work)?;
+            let base_name = baseline.as_ref().map_or("built-in defaults".into(), |p| p.display().to_string());
+            let result = (|| {
+                let (old, events) =
+                    crate::backtest::run_side("baseline", base, load_watchlists(&watchlists)?, &files, &work)
+                        .map_err(anyhow::Error::msg)?;
+                let (new, _) =
+                    crate::backtest::run_side("candidate", candidate, load_watchlists(&watchlists)?, &files, &work)
+                        .map_err(anyhow::Error::msg)?;
+                let old = crate::backtest::Side { name: base_name, ..old };
+                let new = crate::backtest::Side { name: config.display().to_string(), ..new };
+                print!("{}", crate::backtest::compare(events, &old, &new));
+                Ok::<_, anyhow::Error>(())
+            })();
+            let _ = std::fs::remove_dir_all(&work);
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Risk { alerts, config, top, at } => {
+            let config = load_config(config.as_deref())?;
+            let at = at
+                .map(|t| crate::time::Timestamp::parse_rfc3339(&t).map_err(|e| anyhow::anyhow!("--at: {e}")))
+                .transpose()?;
+            let text = std::fs::read_to_string(&alerts).with_context(|| format!("reading {}", alerts.display()))?;
+            let mut list = Vec::new();
+            for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let a: crate::alert::Alert = serde_json::from_str(line)
+                    .with_context(|| format!("{}:{}: not an alert", alerts.display(), i + 1))?;
+                list.push(a);
+            }
+            let ranked = crate::risk::rank(&list, at, config.risk.half_life);
+            println!(
+                "{} users with alerts; risk halves every {}; top {}:\n",
+                ranked.len(),
+                config.risk.half_life.human(),
+                top.min(ranked.len())
+            );
+            for u in ranked.iter().take(top) {
+                print!("{u}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Evaluate { labels, alerts, events } => {
             let events = events.unwrap_or_else(|| {
                 let plain = labels.with_file_name("events.jsonl");
@@ -316,7 +393,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            let enabled = crate::detect::RuleId::WATCHLIST_RULES.iter().filter(|r| cfg.rules.enabled(**r)).count();
+            let enabled = crate::detect::RuleId::ALL.iter().filter(|r| cfg.rules.enabled(**r)).count();
             let name = config.as_deref().map_or("built-in defaults".to_string(), |p| p.display().to_string());
             println!("{name}: OK ({enabled} rules enabled, {} source mappings)", cfg.sources.len());
             if let Some(dir) = watchlists {

@@ -64,8 +64,9 @@ pub struct Engine {
     history: Option<History>,
     behaviour: Behaviour,
     risk: RiskBoard,
-    /// The newest event time seen (the watermark is this minus the allowed lateness).
-    newest: Timestamp,
+    /// The newest event time seen per stream (the watermark is this minus the allowed
+    /// lateness); per stream because partitions are consumed side by side.
+    newest: AHashMap<i32, Timestamp>,
     stats: EngineStats,
 }
 
@@ -81,7 +82,7 @@ impl Engine {
             history: None,
             behaviour: Behaviour::default(),
             risk: RiskBoard::default(),
-            newest: Timestamp(i64::MIN),
+            newest: AHashMap::new(),
             stats: EngineStats::default(),
         }
     }
@@ -149,11 +150,11 @@ impl Engine {
         let ctx = enrich(event, &self.lists, &self.config.justification);
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
-        let late = event.ts.0 < self.newest.0.saturating_sub(self.config.state.allowed_lateness.0);
-        if late {
+        let newest = self.newest.entry(stream).or_insert(event.ts);
+        if event.ts.0 < newest.0.saturating_sub(self.config.state.allowed_lateness.0) {
             self.stats.late_events += 1;
         } else {
-            self.newest = self.newest.max(event.ts);
+            *newest = (*newest).max(event.ts);
             self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
         }
         for finding in findings {
@@ -220,6 +221,7 @@ impl Engine {
     /// Forgets a stream (a revoked partition): its alerts are already published.
     pub fn drop_stream(&mut self, stream: i32) {
         self.streams.remove(&stream);
+        self.newest.remove(&stream);
         if let Some(h) = &mut self.history {
             h.events.retain(|(s, _)| *s != stream);
         }

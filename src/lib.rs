@@ -41,6 +41,7 @@
 //! `src/enrich.rs` and `src/watchlist/index.rs`; suppression in `src/alert/book.rs`.
 
 pub mod alert;
+pub mod backtest;
 pub mod behaviour;
 pub mod cli;
 pub mod config;

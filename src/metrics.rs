@@ -96,6 +96,7 @@ pub struct Metrics {
     pub open_alerts: IntGauge,
     pub ready: IntGauge,
     pub late_events: IntCounter,
+    pub config_reloads: IntCounterVec,
     pub processing: Arc<Latency>,
     pub event_to_alert: Arc<Latency>,
 }
@@ -171,6 +172,11 @@ impl Metrics {
             open_alerts: gauge("accesswatch_open_alerts", "Alerts inside their suppression window"),
             ready: gauge("accesswatch_ready", "1 once the watch lists are loaded and partitions assigned"),
             late_events: counter("accesswatch_late_events_total", "Events later than the allowed lateness"),
+            config_reloads: counter_vec(
+                "accesswatch_config_reloads_total",
+                "Configuration reloads (file change or SIGHUP), applied or rejected",
+                &["result"],
+            ),
             processing,
             event_to_alert,
             registry,

@@ -40,7 +40,7 @@ impl Service {
             let shutdown = shutdown.clone();
             async move { crate::http::serve(listener, app, shutdown).await }
         });
-        runtime.spawn(wait_for_signal(shutdown));
+        runtime.spawn(wait_for_signal(shutdown, Some(status.clone())));
         let engine = {
             let (metrics, status) = (metrics.clone(), status.clone());
             std::thread::Builder::new()
@@ -77,18 +77,29 @@ impl Service {
 pub fn on_signal(shutdown: Shutdown) {
     std::thread::spawn(move || {
         let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-        rt.block_on(wait_for_signal(shutdown));
+        rt.block_on(wait_for_signal(shutdown, None));
     });
 }
 
-async fn wait_for_signal(shutdown: Shutdown) {
+/// Waits for SIGINT or SIGTERM and triggers `shutdown`; meanwhile SIGHUP asks the
+/// engine (when there is one) to reload its configuration.
+async fn wait_for_signal(shutdown: Shutdown, status: Option<Arc<Status>>) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let Ok(mut term) = signal(SignalKind::terminate()) else { return };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        let Ok(mut hangup) = signal(SignalKind::hangup()) else { return };
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = hangup.recv() => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    if let Some(s) = &status {
+                        s.request_reload();
+                    }
+                }
+            }
         }
     }
     #[cfg(not(unix))]

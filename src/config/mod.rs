@@ -35,6 +35,9 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub state: StateConfig,
     pub risk: RiskConfig,
+    /// The file this configuration was loaded from, if any: the live engine watches it
+    /// and reloads the rules when it changes (or on SIGHUP).
+    pub source_path: Option<std::path::PathBuf>,
 }
 
 /// Where the live engine reads and writes (the `[kafka]` section).
@@ -311,7 +314,28 @@ impl Config {
                 message: format!("cannot read: {e}"),
             }])
         })?;
-        Config::from_toml(&path.display().to_string(), &text)
+        let mut config = Config::from_toml(&path.display().to_string(), &text)?;
+        config.source_path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// What a hot reload cannot change: the sections read once at start-up. Returns
+    /// the names of those that differ.
+    pub fn restart_needed(&self, new: &Config) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if format!("{:?}", self.kafka) != format!("{:?}", new.kafka) {
+            out.push("kafka");
+        }
+        if self.http.listen != new.http.listen {
+            out.push("http");
+        }
+        if format!("{:?}", self.live) != format!("{:?}", new.live) {
+            out.push("live");
+        }
+        if format!("{:?}", self.input) != format!("{:?}", new.input) || self.sources.len() != new.sources.len() {
+            out.push("input/sources");
+        }
+        out
     }
 
     /// Reads configuration text over the defaults; `file` names it in errors.
@@ -372,6 +396,7 @@ impl Config {
             logging: LoggingConfig { json: false, level: "info".into() },
             state: StateConfig { allowed_lateness: Span::minutes(10) },
             risk: RiskConfig { half_life: Span::days(7) },
+            source_path: None,
         }
     }
 

@@ -60,6 +60,8 @@ impl Shutdown {
 #[derive(Debug, Default)]
 pub struct Status {
     lists_loaded: AtomicBool,
+    /// Set by SIGHUP: reload the rule configuration.
+    reload: AtomicBool,
     assigned: AtomicI64,
     fatal: Mutex<Option<String>>,
     shutdown: Shutdown,
@@ -106,6 +108,63 @@ impl Status {
 
     pub fn shutdown(&self) -> &Shutdown {
         &self.shutdown
+    }
+
+    /// Asks the engine to reload its configuration file (SIGHUP).
+    pub fn request_reload(&self) {
+        self.reload.store(true, Ordering::SeqCst);
+    }
+
+    fn take_reload(&self) -> bool {
+        self.reload.swap(false, Ordering::SeqCst)
+    }
+}
+
+/// Watches the configuration file: on SIGHUP or a change of the file, loads it and
+/// swaps the rules in; a file with faults is rejected with every fault logged, and the
+/// running configuration stays.
+struct ConfigWatch {
+    path: Option<std::path::PathBuf>,
+    modified: Option<std::time::SystemTime>,
+    last_check: Instant,
+}
+
+impl ConfigWatch {
+    fn new(config: &Config) -> ConfigWatch {
+        let path = config.source_path.clone();
+        let modified = path.as_deref().and_then(|p| std::fs::metadata(p).ok()?.modified().ok());
+        ConfigWatch { path, modified, last_check: Instant::now() }
+    }
+
+    /// A new configuration to run, if one is due and valid.
+    fn poll(&mut self, current: &Config, status: &Status, metrics: &Metrics) -> Option<Arc<Config>> {
+        let asked = status.take_reload();
+        if !asked && self.last_check.elapsed() < Duration::from_secs(1) {
+            return None;
+        }
+        self.last_check = Instant::now();
+        let path = self.path.as_deref()?;
+        let modified = std::fs::metadata(path).ok().and_then(|m| m.modified().ok());
+        if !asked && modified == self.modified {
+            return None;
+        }
+        self.modified = modified;
+        match Config::load(path) {
+            Ok(new) => {
+                let fixed = current.restart_needed(&new);
+                if !fixed.is_empty() {
+                    tracing::warn!(sections = ?fixed, "configuration reloaded; these sections take effect only after a restart");
+                }
+                tracing::info!(path = %path.display(), "configuration reloaded: rules, thresholds and allow lists now in force");
+                metrics.config_reloads.with_label_values(&["applied"]).inc();
+                Some(Arc::new(new))
+            }
+            Err(errors) => {
+                tracing::error!(path = %path.display(), %errors, "configuration rejected; the running configuration stays");
+                metrics.config_reloads.with_label_values(&["rejected"]).inc();
+                None
+            }
+        }
     }
 }
 
@@ -282,11 +341,21 @@ fn engine_loop(
     let mut latency = crate::metrics::LocalLatency::new(metrics.processing.clone());
     let mut counters = crate::metrics::SystemCounters::new(metrics.clone());
 
+    let mut watch = ConfigWatch::new(&config);
+    let mut late_seen = 0u64;
     let mut stop: Option<crossbeam_channel::Sender<()>> = None;
     // Once the watch-list thread has gone its channel is always "ready" (disconnected):
     // select on a channel that never fires instead, or the loop would spin.
     let mut lists = lists;
     while stop.is_none() {
+        if let Some(new) = watch.poll(engine.config(), &status, &metrics) {
+            engine.set_config(new);
+        }
+        let late = engine.stats().late_events;
+        if late > late_seen {
+            metrics.late_events.inc_by(late - late_seen);
+            late_seen = late;
+        }
         // Watch-list changes first: a change applies to the next event.
         while let Ok(m) = lists.try_recv() {
             if let ListMsg::Change(c) = m {

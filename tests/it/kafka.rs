@@ -25,7 +25,12 @@ pub const CASES: [&str; 4] = ["custody", "high_profile", "personal", "opsec_acco
 
 /// The configuration the combined cases need, for a broker at `bootstrap`.
 pub fn config(bootstrap: &str, group: &str) -> Config {
-    let text = format!(
+    Config::from_toml("test", &config_text(bootstrap, group)).expect("test config")
+}
+
+/// The text of [`config`], for tests that write it to a file.
+pub fn config_text(bootstrap: &str, group: &str) -> String {
+    format!(
         r#"
 [rules.purpose.missing]
 enabled = false
@@ -45,17 +50,17 @@ commit_interval = "200ms"
 [http]
 listen = "127.0.0.1:0"
 "#
-    );
-    Config::from_toml("test", &text).expect("test config")
+    )
 }
 
 pub fn case_dir(case: &str) -> PathBuf {
     crate::support::root().join("tests/golden").join(case)
 }
 
-/// Every event line of the combined cases, in file order.
+/// Every event line of the combined cases, in event-time order as a source would send
+/// them (an event far behind the stream is late and skips the behavioural detectors).
 pub fn event_lines() -> Vec<String> {
-    CASES
+    let mut lines: Vec<String> = CASES
         .iter()
         .flat_map(|c| {
             std::fs::read_to_string(case_dir(c).join("input/events.jsonl"))
@@ -64,7 +69,9 @@ pub fn event_lines() -> Vec<String> {
                 .map(String::from)
                 .collect::<Vec<_>>()
         })
-        .collect()
+        .collect();
+    lines.sort_by_key(|l| json::decode(l.as_bytes()).map(|e| e.ts).ok());
+    lines
 }
 
 /// Publishes every case's watch lists to the watch-list topics.

@@ -131,3 +131,62 @@ fn a_watch_list_row_produced_while_running_changes_the_next_alert() {
     service.stop();
     service.join().unwrap();
 }
+
+#[test]
+fn a_rule_change_in_the_config_file_applies_live_and_a_bad_one_is_rejected() {
+    let (_cluster, bootstrap) = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("engine.toml");
+    let base = config_text(&bootstrap, "mock-reload")
+        .replace("[rules.purpose.missing]\nenabled = false", "[rules.purpose.missing]\nenabled = true");
+    assert!(base.contains("enabled = true"));
+    std::fs::write(&path, &base).unwrap();
+    let config = accesswatch::config::Config::load(&path).unwrap();
+    publish_watchlists(&config);
+    let service = start(&config);
+    let event = |id: &str, vrm: &str| {
+        format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-23T10:00:00Z","system":"PNC","user_id":"U9","action":"search","subject_type":"vehicle","subject_vrm":"{vrm}"}}"#
+        )
+    };
+    let purpose = |id: &str| {
+        latest_alerts(&bootstrap)
+            .values()
+            .find(|a| a["rule"] == "purpose.missing" && a["event_ids"][0] == id)
+            .map(|a| a["severity"].clone())
+    };
+    let reloads = |result: &str| {
+        metric(&service.metrics.render(), &format!("accesswatch_config_reloads_total{{result=\"{result}\"}}"))
+    };
+
+    produce_events(&bootstrap, &[event("r-1", "AA11AAA")]);
+    assert!(wait_for(Duration::from_secs(20), || purpose("r-1").is_some()));
+    assert_eq!(purpose("r-1").unwrap(), "green");
+
+    // A fault: rejected, named, and the running rules stay.
+    std::thread::sleep(Duration::from_millis(1100)); // a new modification time
+    std::fs::write(&path, format!("{base}\n[rules.purpose.missing.bogus]\n")).unwrap();
+    service.status.request_reload();
+    assert!(wait_for(Duration::from_secs(10), || reloads("rejected") >= 1.0), "the bad file was not rejected");
+    produce_events(&bootstrap, &[event("r-2", "BB22BBB")]);
+    assert!(wait_for(Duration::from_secs(20), || purpose("r-2").is_some()));
+    assert_eq!(purpose("r-2").unwrap(), "green");
+
+    // A good change: purpose.missing becomes amber from the next event on, and the
+    // open alert of r-1 is still open (a repeat folds into it).
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&path, base.replace("[rules.purpose.missing]", "[rules.purpose.missing]\nseverity = \"amber\""))
+        .unwrap();
+    assert!(wait_for(Duration::from_secs(10), || reloads("applied") >= 1.0), "the file change was not picked up");
+    produce_events(&bootstrap, &[event("r-3", "CC33CCC"), event("r-4", "AA11AAA")]);
+    assert!(wait_for(Duration::from_secs(20), || purpose("r-3").is_some()));
+    assert_eq!(purpose("r-3").unwrap(), "amber");
+    assert!(
+        wait_for(Duration::from_secs(10), || latest_alerts(&bootstrap)
+            .values()
+            .any(|a| a["rule"] == "purpose.missing" && a["event_ids"] == serde_json::json!(["r-1", "r-4"]))),
+        "state survived the reload: the repeat folded into the open alert"
+    );
+    service.stop();
+    service.join().unwrap();
+}
