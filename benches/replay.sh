@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end replay throughput: a generated force of about 1,000,000 events replayed
-# from its JSON Lines file with every watch-list rule, release build, pinned to one
-# core. Prints the best and median of five runs.
+# from its JSON Lines file, release build, pinned to one core. Five runs with every
+# rule and detector on, and five with the behavioural detectors off (the stateless
+# watch-list rules only), interleaved; prints the median of each and their ratio.
 #
-#   bash benches/replay.sh            # 1M events
+#   bash benches/replay.sh                     # 1M events
 #   EVENTS_STAFF=9000 bash benches/replay.sh   # a bigger force
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,17 +15,34 @@ bin=target/release/accesswatch
 if [ ! -f "$data/labels.jsonl" ]; then
   "$bin" generate --out "$data" --staff "$staff" --citizens 120000 --days 14 --seed 1
 fi
+# The stateless configuration: the force's, with every stateful detector off.
+stateless=$data/config-stateless.toml
+{
+  cat "$data/config.toml"
+  for rule in volume out_of_hours fishing export_after_sensitive subject_spike; do
+    printf '\n[rules.behaviour.%s]\nenabled = false\n' "$rule"
+  done
+  printf '\n[rules.purpose.missing]\npeer_comparison = false\n'
+} > "$stateless"
 events=$(wc -l < "$data/events.jsonl")
 pin=""
 command -v taskset >/dev/null && pin="taskset -c 0"
-rates=()
+
+run() { # config -> events/s of one replay
+  $pin "$bin" replay --quiet --config "$1" --watchlists "$data/watchlists" \
+    --alerts "$data/alerts.jsonl" "$data/events.jsonl" 2>&1 | sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p'
+}
+median() { printf '%s\n' "$@" | sort -n | sed -n 3p; }
+
+all=(); plain=()
 for i in 1 2 3 4 5; do
-  out=$($pin "$bin" replay --quiet --config "$data/config.toml" --watchlists "$data/watchlists" \
-        --alerts "$data/alerts.jsonl" "$data/events.jsonl" 2>&1)
-  rate=$(echo "$out" | sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p')
-  rates+=("$rate")
+  plain+=("$(run "$stateless")")
+  all+=("$(run "$data/config.toml")")
 done
-sorted=$(printf '%s\n' "${rates[@]}" | sort -n)
-echo "replay: $events events, one core; events/s over 5 runs: $(echo $sorted | tr '\n' ' ')"
-echo "best $(echo "$sorted" | tail -1) events/s, median $(echo "$sorted" | sed -n 3p) events/s"
-echo "$out" | sed -n '2,3p'
+m_all=$(median "${all[@]}"); m_plain=$(median "${plain[@]}")
+echo "replay: $events events, one core, events/s over 5 runs each"
+echo "  watch-list rules only:     $(printf '%s ' $(printf '%s\n' "${plain[@]}" | sort -n)) median $m_plain"
+echo "  with behavioural detectors: $(printf '%s ' $(printf '%s\n' "${all[@]}" | sort -n)) median $m_all"
+echo "  ratio $(( 100 * m_all / m_plain ))%"
+$pin "$bin" replay --quiet --config "$data/config.toml" --watchlists "$data/watchlists" \
+  --alerts "$data/alerts.jsonl" "$data/events.jsonl" 2>&1 | sed -n '2,3p'

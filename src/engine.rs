@@ -142,6 +142,13 @@ impl Engine {
 
     /// Runs one event of `stream` (a partition) through the pipeline.
     pub fn process_on(&mut self, stream: i32, event: &AccessEvent, sink: &mut dyn AlertSink) {
+        self.process_with(stream, event, true, sink);
+    }
+
+    /// As [`Engine::process_on`]; `stateful` false runs the watch-list rules only, for
+    /// an event the behavioural state already holds (processed again after a restart
+    /// from a snapshot taken after it).
+    pub fn process_with(&mut self, stream: i32, event: &AccessEvent, stateful: bool, sink: &mut dyn AlertSink) {
         self.stats.events += 1;
         sink.stream(stream);
         let clock = self.clock;
@@ -151,11 +158,15 @@ impl Engine {
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
         let newest = self.newest.entry(stream).or_insert(event.ts);
-        if event.ts.0 < newest.0.saturating_sub(self.config.state.allowed_lateness.0) {
+        if !stateful {
+            // Already in the behavioural state.
+        } else if event.ts.0 < newest.0.saturating_sub(self.config.state.allowed_lateness.0) {
             self.stats.late_events += 1;
         } else {
             *newest = (*newest).max(event.ts);
-            self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
+            if self.config.rules.any_behaviour() {
+                self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
+            }
         }
         for finding in findings {
             offer(&self.config, book, &mut self.stats, &mut self.risk, &finding, &ctx, sink);
@@ -209,6 +220,33 @@ impl Engine {
             }
         }
         self.history = Some(history);
+    }
+
+    /// The state that must survive a restart beyond the open alerts (which are on the
+    /// alert topic): behaviour, risk and watermarks, as JSON.
+    pub fn state_json(&self) -> serde_json::Result<Vec<u8>> {
+        #[derive(serde::Serialize)]
+        struct State<'a> {
+            behaviour: &'a Behaviour,
+            risk: &'a RiskBoard,
+            newest: &'a AHashMap<i32, Timestamp>,
+        }
+        serde_json::to_vec(&State { behaviour: &self.behaviour, risk: &self.risk, newest: &self.newest })
+    }
+
+    /// Puts back the state of [`Engine::state_json`].
+    pub fn restore_state(&mut self, json: &serde_json::value::RawValue) -> serde_json::Result<()> {
+        #[derive(serde::Deserialize)]
+        struct State {
+            behaviour: Behaviour,
+            risk: RiskBoard,
+            newest: AHashMap<i32, Timestamp>,
+        }
+        let state: State = serde_json::from_str(json.get())?;
+        self.behaviour = state.behaviour;
+        self.risk = state.risk;
+        self.newest = state.newest;
+        Ok(())
     }
 
     /// Puts back alerts raised before a restart for `stream`; returns how many.

@@ -14,7 +14,7 @@ use compact_str::CompactString;
 use std::fmt;
 
 /// Decaying risk per user.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RiskBoard {
     users: AHashMap<CompactString, Decaying>,
 }

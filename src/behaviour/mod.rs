@@ -27,6 +27,7 @@ use crate::event::{Action, SubjectType};
 use crate::time::{Span, Timestamp, DAY, HOUR, MINUTE};
 use ahash::AHashMap;
 use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
 use window::{Baseline, Decaying, Window};
 
 /// Most entries a per-user or per-subject window keeps, whatever its span.
@@ -52,7 +53,7 @@ pub struct BehaviourStats {
     pub evicted_subjects: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct UserState {
     last_seen: Timestamp,
     /// Unjustified accesses in the volume window.
@@ -75,7 +76,7 @@ struct UserState {
     peer_quiet_until: Timestamp,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct SubjectState {
     last_seen: Timestamp,
     /// Unjustified accesses: (user, event id).
@@ -88,19 +89,21 @@ struct SubjectState {
     quiet_until: Timestamp,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct UnitRates {
     total: Decaying,
     unjustified: Decaying,
 }
 
-/// The state of every behavioural detector.
-#[derive(Debug, Default)]
+/// The state of every behavioural detector (serialisable: the live engine snapshots
+/// it, see [`crate::live::snapshot`]).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Behaviour {
     users: AHashMap<CompactString, UserState>,
     subjects: AHashMap<CompactString, SubjectState>,
     units: AHashMap<CompactString, UnitRates>,
     last_sweep: Timestamp,
+    #[serde(skip)]
     stats: BehaviourStats,
 }
 
@@ -151,7 +154,8 @@ impl Behaviour {
             }
             // One amber alert about the user (not one per subject), at most once per
             // peer half-life: the green alerts stay green and add up in the risk.
-            if now >= user.peer_quiet_until && out.iter().any(|f| f.rule == RuleId::PurposeMissing) {
+            if b.peer_comparison && now >= user.peer_quiet_until && out.iter().any(|f| f.rule == RuleId::PurposeMissing)
+            {
                 if let Some(facts) = peer_excess(user, rates, &unit, now, b) {
                     user.peer_quiet_until = now + b.peer_half_life;
                     let mut f = finding(RuleId::PurposeMissing, rules, Vec::new(), facts);

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 /// Entries of the last `span` of event time, oldest first, at most `cap` of them.
 /// Entries arrive roughly in order; one within the allowed lateness is put in its
 /// place, and anything older than the window is never kept.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Window<T> {
     entries: VecDeque<(Timestamp, T)>,
 }
@@ -60,7 +60,7 @@ impl<T> Window<T> {
 
 /// A trailing baseline: exponentially weighted mean and variance of a series of
 /// observations (counts per active hour, distinct users per day).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Baseline {
     pub mean: f32,
     pub var: f32,
@@ -91,7 +91,7 @@ impl Baseline {
 
 /// A quantity that halves every `half_life` of event time: risk scores and the
 /// access rates of the peer comparison.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Decaying {
     pub value: f64,
     pub at: Timestamp,

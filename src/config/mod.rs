@@ -232,6 +232,8 @@ pub struct BehaviourSettings {
     pub spike_window: Span,
     pub spike_min_users: u32,
     pub spike_multiple: f32,
+    /// Whether purpose.missing compares users with their unit at all.
+    pub peer_comparison: bool,
     pub peer_severity: Severity,
     pub peer_ratio: f32,
     pub peer_min_difference: f32,
@@ -260,6 +262,7 @@ impl Default for BehaviourSettings {
             spike_window: Span::hours(2),
             spike_min_users: 8,
             spike_multiple: 4.0,
+            peer_comparison: true,
             peer_severity: Severity::Amber,
             peer_ratio: 3.0,
             peer_min_difference: 0.3,
@@ -276,6 +279,9 @@ pub struct StateConfig {
     /// Events older than the newest seen by more than this are late: the stateless
     /// rules still judge them; the behavioural detectors skip them.
     pub allowed_lateness: Span,
+    /// Where the live engine keeps its state snapshot; `None`: no snapshots.
+    pub dir: Option<std::path::PathBuf>,
+    pub snapshot_interval: Span,
 }
 
 /// The per-user risk score (the `[risk]` section).
@@ -291,6 +297,12 @@ impl RulesConfig {
 
     pub fn enabled(&self, rule: RuleId) -> bool {
         self.settings[rule as usize].enabled
+    }
+
+    /// Whether any stateful detector is on (if none, the engine keeps no behaviour state).
+    pub fn any_behaviour(&self) -> bool {
+        RuleId::ALL.iter().any(|r| r.category() == crate::alert::Category::Behaviour && self.enabled(*r))
+            || (self.enabled(RuleId::PurposeMissing) && self.behaviour.peer_comparison)
     }
 }
 
@@ -394,7 +406,7 @@ impl Config {
                 queue_batches: 64,
             },
             logging: LoggingConfig { json: false, level: "info".into() },
-            state: StateConfig { allowed_lateness: Span::minutes(10) },
+            state: StateConfig { allowed_lateness: Span::minutes(10), dir: None, snapshot_interval: Span(30_000) },
             risk: RiskConfig { half_life: Span::days(7) },
             source_path: None,
         }
@@ -488,6 +500,10 @@ impl Config {
         }
         if let Some(s) = root.table("state") {
             s.span("allowed_lateness", &mut self.state.allowed_lateness);
+            let mut dir = None;
+            s.opt_string("dir", &mut dir);
+            self.state.dir = dir.map(Into::into);
+            s.span("snapshot_interval", &mut self.state.snapshot_interval);
             s.span("idle_after", &mut self.rules.behaviour.idle_after);
             s.finish();
         }
@@ -591,6 +607,7 @@ impl Config {
                     SubjectType::parse(t).ok_or_else(|| format!("unknown subject type {t:?}"))
                 });
                 let b = &mut r.behaviour;
+                s.bool("peer_comparison", &mut b.peer_comparison);
                 s.parsed("peer_severity", &mut b.peer_severity, parse_severity);
                 float32(s, "peer_ratio", 1.0..=100.0, &mut b.peer_ratio);
                 float32(s, "peer_min_difference", 0.0..=1.0, &mut b.peer_min_difference);

@@ -25,6 +25,7 @@ pub mod kafka;
 pub mod lists;
 pub mod publish;
 pub mod restore;
+pub mod snapshot;
 
 use crate::alert::book::DetectClock;
 use crate::config::Config;
@@ -36,6 +37,7 @@ use acks::Acks;
 use consume::{Incoming, ToEngine};
 use lists::ListMsg;
 use publish::{LiveSink, Origin, Publisher};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -341,6 +343,25 @@ fn engine_loop(
     let mut latency = crate::metrics::LocalLatency::new(metrics.processing.clone());
     let mut counters = crate::metrics::SystemCounters::new(metrics.clone());
 
+    // The behavioural state as the last snapshot left it, and the offsets it covers.
+    let covered = match &config.state.dir {
+        Some(dir) => snapshot::load(dir, &mut engine),
+        None => BTreeMap::new(),
+    };
+    let mut processed: BTreeMap<i32, i64> = covered.clone();
+    let mut last_snapshot = Instant::now();
+    let take_snapshot = |engine: &Engine, processed: &BTreeMap<i32, i64>| {
+        let Some(dir) = &config.state.dir else { return };
+        // Every alert of the events the snapshot covers must be on Kafka first.
+        if let Err(e) = publisher.flush(Duration::from_secs(30)) {
+            tracing::warn!(error = %e, "snapshot skipped: the producer did not flush");
+            return;
+        }
+        match snapshot::write(dir, engine, processed) {
+            Ok(bytes) => tracing::debug!(bytes, "state snapshot written"),
+            Err(e) => tracing::warn!(error = %e, "state snapshot not written"),
+        }
+    };
     let mut watch = ConfigWatch::new(&config);
     let mut late_seen = 0u64;
     let mut stop: Option<crossbeam_channel::Sender<()>> = None;
@@ -350,6 +371,12 @@ fn engine_loop(
     while stop.is_none() {
         if let Some(new) = watch.poll(engine.config(), &status, &metrics) {
             engine.set_config(new);
+        }
+        if config.state.dir.is_some()
+            && last_snapshot.elapsed() >= Duration::from_millis(config.state.snapshot_interval.0 as u64)
+        {
+            take_snapshot(&engine, &processed);
+            last_snapshot = Instant::now();
         }
         let late = engine.stats().late_events;
         if late > late_seen {
@@ -404,12 +431,15 @@ fn engine_loop(
                         Incoming::Event { partition, offset, timestamp_ms, event } => {
                             sink.origin = Some(Origin { partition, offset, event_ms: timestamp_ms });
                             let started = Instant::now();
-                            engine.process_on(partition, &event, &mut sink);
+                            let stateful = covered.get(&partition).is_none_or(|until| offset >= *until);
+                            engine.process_with(partition, &event, stateful, &mut sink);
+                            processed.insert(partition, offset + 1);
                             latency.record(started.elapsed().as_micros() as u64);
                             counters.count(&event.system);
                             summary.events += 1;
                         }
                         Incoming::Dead { partition, offset, key, letter } => {
+                            processed.insert(partition, offset + 1);
                             metrics.dead_letters.with_label_values(&[letter.reason.kind()]).inc();
                             if let Err(e) = publisher.send_dead_letter(&letter, key.as_deref(), partition, offset) {
                                 status.fail(e);
@@ -458,6 +488,8 @@ fn engine_loop(
     drop(sink);
     if let Err(e) = publisher.flush(Duration::from_secs(30)) {
         status.fail(e);
+    } else {
+        take_snapshot(&engine, &processed);
     }
     if let Some(f) = file.as_mut() {
         use std::io::Write;

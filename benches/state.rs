@@ -1,0 +1,71 @@
+//! Memory of the behavioural state per active user.
+//!
+//! ```text
+//! cargo bench --bench state            # 100,000 active users
+//! cargo bench --bench state -- 250000  # another count
+//! ```
+//!
+//! Every user makes 20 unjustified accesses within the last hour (searches, some with
+//! no result, of people seen by a few other users too), so each user's volume and
+//! fishing windows, hour histogram and peer rates are all populated, and each person
+//! has subject-spike state. Prints the state's own estimate of its heap use and the
+//! growth of the process's resident memory.
+
+use accesswatch::alert::book::{CollectClosed, DetectClock};
+use accesswatch::config::Config;
+use accesswatch::engine::Engine;
+use accesswatch::event::json;
+use accesswatch::watchlist::WatchLists;
+use std::sync::Arc;
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+fn main() {
+    let users: u64 = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(100_000);
+    let per_user = 20u64;
+    let people = users * per_user / 4; // each person looked up by about four users
+                                       // Events are made up front so that only the engine's growth is measured.
+    let start = 1_794_787_200_000i64 + 10 * 3_600_000; // 2026-11-16 10:00 UTC
+    let span_ms = 3_600_000i64;
+    let total = users * per_user;
+    let events: Vec<_> = (0..total)
+        .map(|i| {
+            let user = i % users;
+            let person = (i * 7_919) % people;
+            let ts = accesswatch::time::Timestamp(start + (i as i64 * span_ms) / total as i64);
+            let line = format!(
+                r#"{{"event_id":"e{i}","ts":"{ts}","system":"PNC","user_id":"U{user:07}","action":"search","subject_type":"person","subject_name":"PERSON{person}, Alan","subject_dob":"1980-01-01","result_count":{}}}"#,
+                (i % 3).min(1)
+            );
+            json::decode(line.as_bytes()).unwrap()
+        })
+        .collect();
+    let config = Config::from_toml("bench", "[rules.purpose.missing]\nenabled = false\n").unwrap();
+    let before = rss_bytes();
+    let mut engine = Engine::new(Arc::new(config), WatchLists::default(), DetectClock::EventTime);
+    let mut sink = CollectClosed::default();
+    let started = std::time::Instant::now();
+    for e in &events {
+        engine.process(e, &mut sink);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let grown = rss_bytes().saturating_sub(before);
+    let stats = engine.behaviour().stats();
+    let heap = engine.behaviour().heap_bytes();
+    println!(
+        "{} active users ({per_user} accesses each in one hour), {} people: state estimate {:.0} MB ({:.0} bytes per user incl. their share of subjects); process grew {:.0} MB ({:.0} bytes per user); {} events in {secs:.2}s",
+        stats.users,
+        stats.subjects,
+        heap as f64 / 1e6,
+        heap as f64 / stats.users.max(1) as f64,
+        grown as f64 / 1e6,
+        grown as f64 / stats.users.max(1) as f64,
+        events.len()
+    );
+    // The open alerts are part of the growth too; say how many.
+    println!("open alerts at the end: {}", engine.open_alerts());
+}
