@@ -11,11 +11,11 @@
 //! the live feed would have raised for the same events:
 //!
 //! ```text
-//!  source ──► parse ──► enrich ──────► detect ─────► alert book ──► sinks
-//!  files      event     watch-list     rule          suppression    alerts.jsonl
-//!  (merged    (JSON,    join: user,    catalogue     windows,       dead letters
-//!  by time)   CSV,      subject,       → findings    retrospective
-//!             CEF)      justification                release
+//!  source ──► parse ──► enrich ──────► detect ─────► behaviour ───► alert book ──► sinks
+//!  files,     event     watch-list     watch-list    stateful       suppression,   alerts.jsonl,
+//!  Kafka      (JSON,    join: user,    rules         detectors,     retrospective  access-alerts,
+//!  (by time)  CSV,      subject,       → findings    peer compare,  release,       dead letters
+//!             CEF)      justification                risk           allow lists
 //!                 │
 //!                 └── bad record ──► dead-letter sink (original bytes + reason)
 //! ```
@@ -26,9 +26,15 @@
 //! | [`source`] | records from files with a size limit, per-format decoding, event-time merge of several files |
 //! | [`watchlist`] | the six reference tables, loaded from CSV/JSONL, with O(1) person/VRM/postcode indexes |
 //! | [`enrich`] | joins one event to the watch lists: the user, the subject's identity, the "justified" test |
-//! | [`detect`] | the rule catalogue: one function per rule, each sentence beside its logic |
+//! | [`detect`] | the watch-list rule catalogue: one function per rule, each sentence beside its logic |
+//! | [`behaviour`] | the stateful detectors (volume, out of hours, fishing, export after sensitive, subject spike, peer comparison) and their bounded windows |
+//! | [`risk`] | per-user decaying risk; the ranking behind `accesswatch risk` |
 //! | [`alert`] | the alert type, deterministic ids, and the book of open alerts (suppression, retrospective release) |
-//! | [`engine`] | the pipeline itself: enrich → detect → allow lists → alert book |
+//! | [`engine`] | the pipeline itself: enrich → detect → behaviour → allow lists → alert book; watermark, state snapshots |
+//! | [`live`] | `accesswatch run`: Kafka consumer group, alert and dead-letter producer, watch-list topics, restore, snapshots, hot reload |
+//! | [`service`], [`http`], [`metrics`] | the running service: signals, `/metrics`, `/healthz`, `/readyz` |
+//! | [`demo`] | `accesswatch demo`: the live engine against an in-process Kafka |
+//! | [`backtest`] | `accesswatch backtest`: a configuration change judged on history |
 //! | [`sink`] | alert and dead-letter files |
 //! | [`replay`] | `accesswatch replay`: files through the engine, with a summary |
 //! | [`config`] | defaults (`config/default.toml`) overlaid by the user's file; every fault with file, line and key |
@@ -37,8 +43,9 @@
 //! | [`evaluate`] | recall per misuse scenario and false alerts per rule, from labels and alerts |
 //! | [`cli`] | the command line |
 //!
-//! Where to look: a rule lives in `src/detect/<rule>.rs`; the watch-list join in
-//! `src/enrich.rs` and `src/watchlist/index.rs`; suppression in `src/alert/book.rs`.
+//! Where to look: a watch-list rule lives in `src/detect/<rule>.rs`, a behavioural one
+//! in `src/behaviour/mod.rs`; the watch-list join in `src/enrich.rs` and
+//! `src/watchlist/index.rs`; suppression in `src/alert/book.rs`.
 
 pub mod alert;
 pub mod backtest;
