@@ -134,7 +134,8 @@ impl Behaviour {
         let b = &rules.behaviour;
         let e = ctx.event;
         let now = e.ts;
-        if now.0 - self.last_sweep.0 >= HOUR {
+        // Eviction need not be punctual: sweep every eighth of the idle time.
+        if now.0 - self.last_sweep.0 >= (b.idle_after.0 / 8).max(HOUR) {
             self.sweep(now, b.idle_after);
         }
         let justified = ctx.justification.is_justified();
@@ -242,10 +243,14 @@ impl Behaviour {
             }
         }
 
+        // The person's key, once: fishing and spikes both need it.
+        let person_key =
+            (!justified && e.subject_type == SubjectType::Person && !ctx.person.is_empty()).then(|| ctx.subject_key());
+
         // Fishing: zero-result searches and distinct people in a short window.
         if !justified && (e.action == Action::Search || !ctx.person.is_empty()) {
             let zero = e.action == Action::Search && e.result_count == Some(0);
-            let person = if ctx.person.is_empty() { 0 } else { person_hash(ctx) };
+            let person = person_key.as_deref().map_or(0, person_hash);
             user.fishing.push(now, (e.event_id.clone(), zero, person), b.fishing_window, WINDOW_CAP);
             if rules.enabled(RuleId::BehaviourFishing) {
                 let zero_hits = user.fishing.iter().filter(|(_, (_, z, _))| *z).count();
@@ -274,9 +279,9 @@ impl Behaviour {
             user.sensitive = Some((now, e.event_id.clone(), f.rule, f.severity));
         }
 
-        // Subject spike: distinct unjustified users of one person.
-        if e.subject_type == SubjectType::Person && !ctx.person.is_empty() {
-            let key = ctx.subject_key();
+        // Subject spike: distinct unjustified users of one person. Only unjustified
+        // accesses make state: a justified one neither counts nor needs remembering.
+        if let Some(key) = person_key {
             let s = self.subjects.entry(key).or_default();
             s.last_seen = s.last_seen.max(now);
             let day = now.date().0;
@@ -291,7 +296,7 @@ impl Behaviour {
                 s.day = day;
                 s.day_users.clear();
             }
-            if !justified {
+            {
                 if !s.day_users.contains(&e.user_id) && s.day_users.len() < 256 {
                     s.day_users.push(e.user_id.clone());
                 }
@@ -383,11 +388,8 @@ fn peer_excess(
     })
 }
 
-fn person_hash(ctx: &Enriched) -> u64 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut h = ahash::RandomState::with_seeds(1, 2, 3, 4).build_hasher();
-    ctx.subject_key().hash(&mut h);
-    h.finish() | 1
+fn person_hash(key: &str) -> u64 {
+    ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(key) | 1
 }
 
 /// Whether `minute` (local, of the day) is inside `range` widened by `grace` minutes.
