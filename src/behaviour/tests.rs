@@ -366,3 +366,94 @@ fn a_snapshot_restored_into_a_new_engine_continues_exactly() {
     assert!(expected.iter().any(|a| a.rule.as_str().starts_with("behaviour.")), "the history exercises the detectors");
     assert_eq!(ids(&got), ids(&expected));
 }
+
+mod reference {
+    //! Each windowed detector against a plain model that keeps every event and counts
+    //! by brute force over the window.
+    use super::*;
+    use crate::detect::Findings;
+    use proptest::prelude::*;
+
+    const CONFIG: &str = "
+[rules.behaviour.volume]
+min_events = 5
+min_baseline_hours = 10000
+[rules.behaviour.fishing]
+window = \"10m\"
+zero_results = 4
+distinct_people = 6
+[rules.behaviour.subject_spike]
+min_users = 3
+baseline_multiple = 1.0
+[rules.purpose.missing]
+peer_comparison = false
+";
+
+    #[derive(Debug, Clone)]
+    struct Access {
+        gap_s: i64,
+        user: u8,
+        search: bool,
+        zero: bool,
+        person: u8,
+    }
+
+    fn access() -> impl Strategy<Value = Access> {
+        (0i64..240, 0u8..3, any::<bool>(), any::<bool>(), 0u8..12)
+            .prop_map(|(gap_s, user, search, zero, person)| Access { gap_s, user, search, zero, person })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn volume_fishing_and_spike_match_brute_force(accesses in proptest::collection::vec(access(), 1..150)) {
+            let config = Config::from_toml("t", CONFIG).unwrap();
+            let lists = WatchLists::default();
+            let mut behaviour = crate::behaviour::Behaviour::default();
+            let mut t = MONDAY + 10 * HOUR;
+            let mut seen: Vec<(i64, &Access)> = Vec::new();
+            let mut spiked: Vec<u8> = Vec::new();
+            for (i, a) in accesses.iter().enumerate() {
+                t += a.gap_s * SECOND;
+                let e = json::decode(
+                    json!({
+                        "event_id": format!("e{i}"), "ts": Timestamp(t).to_string(), "system": "PNC",
+                        "user_id": format!("U{}", a.user), "action": if a.search { "search" } else { "view" },
+                        "subject_type": "person", "subject_name": format!("P{}, Ann", a.person), "subject_dob": "1980-01-01",
+                        "result_count": if a.zero { 0 } else { 3 },
+                    })
+                    .to_string()
+                    .as_bytes(),
+                )
+                .unwrap();
+                let ctx = crate::detect::testkit::ctx(&e, &lists, &config);
+                let mut out = Findings::new();
+                behaviour.observe(&ctx, &config.rules, &mut out);
+                let fired = |rule: &str| out.iter().any(|f| f.rule.as_str() == rule);
+                seen.push((t, a));
+
+                // The plain model.
+                let mine = |span: i64| seen.iter().filter(move |(ts, x)| x.user == a.user && *ts > t - span);
+                let volume = mine(HOUR).count() >= 10;
+                let zero_hits = mine(10 * MINUTE).filter(|(_, x)| x.search && x.zero).count();
+                let mut people: Vec<u8> = mine(10 * MINUTE).map(|(_, x)| x.person).collect();
+                people.sort_unstable();
+                people.dedup();
+                let fishing = zero_hits >= 4 || people.len() >= 6;
+                let mut users: Vec<u8> =
+                    seen.iter().filter(|(ts, x)| x.person == a.person && *ts > t - 2 * HOUR).map(|(_, x)| x.user).collect();
+                users.sort_unstable();
+                users.dedup();
+                // One spike alert per person per suppression window (24 hours > this test).
+                let spike = users.len() >= 3 && !spiked.contains(&a.person);
+                if spike {
+                    spiked.push(a.person);
+                }
+
+                prop_assert_eq!(fired("behaviour.volume"), volume, "volume at event {}", i);
+                prop_assert_eq!(fired("behaviour.fishing"), fishing, "fishing at event {}", i);
+                prop_assert_eq!(fired("behaviour.subject_spike"), spike, "spike at event {}", i);
+            }
+        }
+    }
+}
