@@ -467,10 +467,13 @@ pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
             };
             format!("{who} {what} at {at} local time, {when}, and {}.", ctx.justification.why_not())
         }
-        Facts::Fishing { zero_hits, people, window } => format!(
-            "{who} made {zero_hits} searches that found nothing and looked at {people} different people in {} without a linked reference; the latest: {what}.",
-            window.human()
-        ),
+        Facts::Fishing { zero_hits, people, window } => {
+            let found = match zero_hits {
+                0 => format!("looked at {people} different people"),
+                _ => format!("made {zero_hits} searches that found nothing and looked at {people} different people"),
+            };
+            format!("{who} {found} in {} without a linked reference; the latest: {what}.", window.human())
+        }
         Facts::ExportAfterSensitive { after, rule, severity, event_id } => format!(
             "{who} {what} {} after an access (event {event_id}) that raised a {} {rule} alert.",
             after.human(),
