@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 fn tool(name: &str, install: &str) -> std::path::PathBuf {
-    which(name).unwrap_or_else(|| panic!("{name} not found: {install} (tests/run.sh does)"))
+    which(name).unwrap_or_else(|| panic!("{name} not found: {install} (tests/setup.sh does)"))
 }
 
 fn run(cmd: &mut Command) -> String {

@@ -22,9 +22,9 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-/// `promtool`, from Debian's `prometheus` package (tests/run.sh installs it).
+/// `promtool`, from Debian's `prometheus` package (tests/setup.sh installs it).
 fn promtool() -> std::path::PathBuf {
-    which("promtool").expect("promtool not found: install Debian's prometheus package (tests/run.sh does)")
+    which("promtool").expect("promtool not found: install Debian's prometheus package (tests/setup.sh does)")
 }
 
 pub fn which(name: &str) -> Option<std::path::PathBuf> {
@@ -32,9 +32,10 @@ pub fn which(name: &str) -> Option<std::path::PathBuf> {
         .to_str()?
         .split(':')
         .map(|d| std::path::Path::new(d).join(name))
-        .chain(std::iter::once(
-            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo/bin").join(name),
-        ))
+        .chain(
+            [".cargo/bin", ".local/bin"]
+                .map(|d| std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(d).join(name)),
+        )
         .find(|p| p.is_file())
 }
 

@@ -1,5 +1,5 @@
 //! The live engine against a real broker process: Tansu, started by the test on a free
-//! loopback port (tests/run.sh installs it). The same end-to-end check as with the mock
+//! loopback port (tests/setup.sh installs it). The same end-to-end check as with the mock
 //! cluster; two instances in one consumer group splitting the partitions; and a
 //! watch-list row produced while running.
 
@@ -23,7 +23,7 @@ pub struct Tansu {
 impl Tansu {
     pub fn start() -> Tansu {
         let exe = which("tansu")
-            .expect("tansu not found: cargo install tansu --locked --features dynostore (tests/run.sh does)");
+            .expect("tansu not found: cargo install tansu --locked --features dynostore (tests/setup.sh does)");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("tcp://127.0.0.1:{port}");
         // Tansu's own log, kept for when something goes wrong.
