@@ -222,6 +222,39 @@ impl Engine {
         self.history = Some(history);
     }
 
+    /// The alerts the watch-list entry `key` of `table` (a high-profile entry or an
+    /// operation subject, already in the lists) raises over `past`: accesses made before
+    /// it arrived, read back from the archive. They are judged by the entry's rule
+    /// exactly as a replay with the entry present from the start judges them (same
+    /// findings, suppression and release), in a book of their own so that the alerts
+    /// already raised in the live books are not disturbed; the caller drops the ids
+    /// already raised. `user_risk` is left out: it depends on every other alert.
+    pub fn retrospective(&self, table: TableName, key: &str, past: &[AccessEvent]) -> Vec<Alert> {
+        let mut book = AlertBook::new(self.clock);
+        let mut closed = crate::alert::book::CollectClosed::default();
+        let (mut stats, mut risk) = (EngineStats::default(), RiskBoard::default());
+        for event in past {
+            book.advance(event.ts, &mut closed);
+            let ctx = enrich(event, &self.lists, &self.config.justification);
+            let mut findings = Findings::new();
+            match table {
+                TableName::HighProfile => detect::high_profile::check(&ctx, &self.lists, &self.config.rules, &mut findings),
+                TableName::Operations => detect::opsec::check(&ctx, &self.lists, &self.config.rules, &mut findings),
+                _ => return Vec::new(),
+            }
+            for f in findings.iter().filter(|f| f.watchlist.as_ref().is_some_and(|w| w.list == table && w.key == key)) {
+                offer(&self.config, &mut book, &mut stats, &mut risk, f, &ctx, &mut closed);
+            }
+        }
+        book.finish(&mut closed);
+        closed.0.into_iter().map(|a| Alert { user_risk: None, ..a }).collect()
+    }
+
+    /// The ids of the alerts open in the live books.
+    pub fn open_alert_ids(&self) -> Vec<CompactString> {
+        self.streams.values().flat_map(|b| b.open_ids()).collect()
+    }
+
     /// The state that must survive a restart beyond the open alerts (which are on the
     /// alert topic): behaviour, risk and watermarks, as JSON.
     pub fn state_json(&self) -> serde_json::Result<Vec<u8>> {

@@ -48,6 +48,7 @@
 //! `src/watchlist/index.rs`; suppression in `src/alert/book.rs`.
 
 pub mod alert;
+pub mod archive;
 pub mod backtest;
 pub mod behaviour;
 pub mod cli;
@@ -58,11 +59,14 @@ pub mod engine;
 pub mod enrich;
 pub mod evaluate;
 pub mod event;
+pub mod evidence;
 pub mod generate;
 pub mod http;
+pub mod hunt;
 pub mod live;
 pub mod metrics;
 pub mod replay;
+pub mod retro;
 pub mod risk;
 pub mod service;
 pub mod sink;

@@ -15,6 +15,7 @@ use super::Alert;
 use crate::detect::RuleId;
 use crate::time::{Span, Timestamp};
 use ahash::AHashMap;
+use compact_str::CompactString;
 use std::collections::{BTreeSet, VecDeque};
 
 /// Receives alerts as the book raises, extends and closes them.
@@ -121,6 +122,11 @@ impl AlertBook {
     /// Alerts raised or held and not yet closed.
     pub fn open_alerts(&self) -> usize {
         self.open.len()
+    }
+
+    /// The ids of the alerts raised or held and not yet closed.
+    pub fn open_ids(&self) -> impl Iterator<Item = CompactString> + '_ {
+        self.open.values().map(|o| o.alert.alert_id.clone())
     }
 
     /// The latest event time the book has been advanced to.

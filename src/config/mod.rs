@@ -35,6 +35,8 @@ pub struct Config {
     pub logging: LoggingConfig,
     pub state: StateConfig,
     pub risk: RiskConfig,
+    /// The evidence archive (the `[archive]` section).
+    pub archive: crate::archive::ArchiveConfig,
     /// The file this configuration was loaded from, if any: the live engine watches it
     /// and reloads the rules when it changes (or on SIGHUP).
     pub source_path: Option<std::path::PathBuf>,
@@ -341,6 +343,9 @@ impl Config {
         if self.http.listen != new.http.listen {
             out.push("http");
         }
+        if self.archive != new.archive {
+            out.push("archive");
+        }
         if format!("{:?}", self.live) != format!("{:?}", new.live) {
             out.push("live");
         }
@@ -408,6 +413,7 @@ impl Config {
             logging: LoggingConfig { json: false, level: "info".into() },
             state: StateConfig { allowed_lateness: Span::minutes(10), dir: None, snapshot_interval: Span(30_000) },
             risk: RiskConfig { half_life: Span::days(7) },
+            archive: crate::archive::ArchiveConfig::default(),
             source_path: None,
         }
     }
@@ -505,6 +511,28 @@ impl Config {
             self.state.dir = dir.map(Into::into);
             s.span("snapshot_interval", &mut self.state.snapshot_interval);
             s.span("idle_after", &mut self.rules.behaviour.idle_after);
+            s.finish();
+        }
+        if let Some(s) = root.table("archive") {
+            let a = &mut self.archive;
+            let mut dir = a.dir.as_ref().map(|d| d.display().to_string());
+            s.opt_string("dir", &mut dir);
+            a.dir = dir.map(Into::into);
+            let mut n = a.row_group_rows as i64;
+            s.int("row_group_rows", 1_024..=10_000_000, &mut n);
+            a.row_group_rows = n as usize;
+            let mut n = a.flush_rows as i64;
+            s.int("flush_rows", 1..=100_000_000, &mut n);
+            a.flush_rows = n as usize;
+            s.span("flush_interval", &mut a.flush_interval);
+            s.parsed("retention", &mut a.retention, |t| match t {
+                "" => Ok(None),
+                t => Span::parse(t).map(Some).map_err(|e| format!("{e} (got {t:?}; \"\" keeps everything)")),
+            });
+            s.bool("bloom_filters", &mut a.bloom_filters);
+            let mut n = a.zstd_level as i64;
+            s.int("zstd_level", 1..=22, &mut n);
+            a.zstd_level = n as i32;
             s.finish();
         }
         if let Some(s) = root.table("risk") {

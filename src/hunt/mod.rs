@@ -1,0 +1,322 @@
+//! Hunt queries over the archive with DataFusion: `accesswatch query "SQL"` and the
+//! ready-made questions analysts are asked most (`who-accessed`, `user-activity`,
+//! `leak-trace`).
+//!
+//! Tables: `events` and `alerts` (the archive, with the partition columns `date` and,
+//! for events, `system`), and, when a watch-list directory is given, one table per
+//! watch-list file found there (`custody`, `high_profile`, `staff`, `associates`,
+//! `operations`, `incidents`).
+//!
+//! A subject is found the way the rules find it (spec/events.md): by record id, by
+//! normalised name (and date of birth when both sides have one), or by VRM or postcode
+//! without spaces. The archive stores the normalised surname, VRM and postcode, so the
+//! query filters on them and Parquet statistics and bloom filters skip the files and
+//! row groups that cannot match; forenames and dates of birth are then compared here
+//! with the rules' own functions.
+
+pub mod leak;
+pub mod output;
+
+use crate::archive::columns::{self, StoredEvent, ALERT_SCHEMA, EVENT_SCHEMA};
+use crate::event::{normalise, PersonName};
+use crate::time::{Date, Timestamp};
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::ListingOptions;
+use datafusion::prelude::{CsvReadOptions, JsonReadOptions, SessionConfig, SessionContext};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use output::{write_batches, OutputFormat};
+
+/// Why a hunt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HuntError {
+    #[error("{0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+    #[error("{0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Column(#[from] columns::ColumnError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// A query session over one archive (and optionally the watch lists).
+pub struct Hunt {
+    ctx: SessionContext,
+    runtime: tokio::runtime::Runtime,
+    archive: PathBuf,
+}
+
+/// The watch-list tables a directory may hold.
+const WATCHLIST_TABLES: [&str; 6] = ["custody", "high_profile", "staff", "associates", "operations", "incidents"];
+
+impl Hunt {
+    /// Opens the archive at `archive`; registers the watch-list files in `watchlists`.
+    pub fn open(archive: &Path, watchlists: Option<&Path>) -> Result<Hunt, HuntError> {
+        if !archive.is_dir() {
+            return Err(HuntError::Usage(format!("{}: no such archive directory", archive.display())));
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let config = SessionConfig::new()
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+            .set_bool("datafusion.execution.parquet.reorder_filters", true);
+        let ctx = SessionContext::new_with_config(config);
+        let hunt = Hunt { ctx, runtime, archive: archive.to_path_buf() };
+        hunt.register("events", &archive.join("events"), EVENT_SCHEMA.clone(), &["date", "system"])?;
+        hunt.register("alerts", &archive.join("alerts"), ALERT_SCHEMA.clone(), &["date"])?;
+        if let Some(dir) = watchlists {
+            for table in WATCHLIST_TABLES {
+                let csv = dir.join(format!("{table}.csv"));
+                let jsonl = dir.join(format!("{table}.jsonl"));
+                let path = |p: &Path| p.to_string_lossy().into_owned();
+                if csv.is_file() {
+                    hunt.runtime.block_on(hunt.ctx.register_csv(table, path(&csv), CsvReadOptions::new()))?;
+                } else if jsonl.is_file() {
+                    let opts = JsonReadOptions::default().file_extension(".jsonl");
+                    hunt.runtime.block_on(hunt.ctx.register_json(table, path(&jsonl), opts))?;
+                }
+            }
+        }
+        Ok(hunt)
+    }
+
+    fn register(&self, name: &str, dir: &Path, schema: SchemaRef, partitions: &[&str]) -> Result<(), HuntError> {
+        if !dir.is_dir() {
+            // An archive without alerts yet (or events): an empty table of the same shape.
+            let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+            fields.extend(partitions.iter().map(|p| Field::new(*p, DataType::Utf8, false)));
+            let empty = RecordBatch::new_empty(Arc::new(Schema::new(fields)));
+            self.ctx.register_batch(name, empty)?;
+            return Ok(());
+        }
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(partitions.iter().map(|p| (p.to_string(), DataType::Utf8)).collect());
+        let url = format!("{}/", dir.canonicalize()?.display());
+        self.runtime.block_on(self.ctx.register_listing_table(name, url, options, Some(schema), None))?;
+        Ok(())
+    }
+
+    pub fn archive(&self) -> &Path {
+        &self.archive
+    }
+
+    /// Runs one SQL statement and returns its rows.
+    pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, HuntError> {
+        self.runtime.block_on(async {
+            let df = self.ctx.sql(sql).await?;
+            Ok(df.collect().await?)
+        })
+    }
+
+    /// Archived events matching `where_` (SQL over the `events` columns), as events,
+    /// each once, in time order.
+    pub fn events_where(&self, where_: &str) -> Result<Vec<StoredEvent>, HuntError> {
+        let batches = self.sql(&format!("SELECT * FROM events WHERE {where_}"))?;
+        let mut out = Vec::new();
+        for b in &batches {
+            out.extend(columns::events_from_batch(b, None)?);
+        }
+        out.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
+        let mut seen = HashSet::new();
+        out.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
+        Ok(out)
+    }
+
+    /// Every archived event in the range whose record id, normalised surname, VRM or
+    /// postcode is the subject's: a superset of its accesses, each once, in time order.
+    pub fn candidates(&self, subject: &Subject, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
+        let mut keys = Vec::new();
+        if let Some(id) = &subject.id {
+            keys.push(format!("subject_id = {}", quote(id)));
+        }
+        if let Some(name) = &subject.name {
+            keys.push(format!("subject_surname = {}", quote(&name.surname)));
+        }
+        if let Some(vrm) = &subject.vrm {
+            keys.push(format!("vrm_key = {}", quote(vrm)));
+        }
+        if let Some(pc) = &subject.postcode {
+            keys.push(format!("postcode_key = {}", quote(pc)));
+        }
+        if keys.is_empty() {
+            return Err(HuntError::Usage("name the subject: --subject ID, --name, --vrm or --postcode".into()));
+        }
+        // One query per key so each prunes by its own column's statistics and bloom
+        // filters (an OR across columns would read every row group).
+        let mut found = Vec::new();
+        for key in keys {
+            found.extend(self.events_where(&format!("{key} AND {}", range.sql()))?);
+        }
+        found.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
+        let mut seen = HashSet::new();
+        found.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
+        Ok(found)
+    }
+
+    /// Everyone who accessed the subject in the range, with how each access matched
+    /// (the strongest way), in time order.
+    pub fn who_accessed(&self, subject: &Subject, range: &TimeRange) -> Result<Vec<Access>, HuntError> {
+        let found = self.candidates(subject, range)?;
+        Ok(found.into_iter().filter_map(|e| subject.matches(&e).map(|how| Access { stored: e, how })).collect())
+    }
+
+    /// One user's accesses in `[from, to)`, in time order.
+    pub fn user_activity(&self, user_id: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
+        self.events_where(&format!("user_id = {} AND {}", quote(user_id), range.sql()))
+    }
+
+    /// Alerts per user among `users`, from the alerts table.
+    pub fn alert_counts(&self, users: &[&str]) -> Result<std::collections::HashMap<String, i64>, HuntError> {
+        let mut out = std::collections::HashMap::new();
+        if users.is_empty() {
+            return Ok(out);
+        }
+        let list: Vec<String> = users.iter().map(|u| quote(u)).collect();
+        let sql = format!(
+            "SELECT user_id, count(DISTINCT alert_id) AS n FROM alerts WHERE user_id IN ({}) GROUP BY user_id",
+            list.join(", ")
+        );
+        for b in self.sql(&sql)? {
+            let users = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+            let users = users.as_any().downcast_ref::<arrow::array::StringArray>().expect("utf8");
+            let n = b.column(1).as_any().downcast_ref::<arrow::array::Int64Array>().expect("count is Int64");
+            for i in 0..b.num_rows() {
+                out.insert(users.value(i).to_string(), n.value(i));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A string literal for SQL.
+pub fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A half-open range of event time; either end may be open.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TimeRange {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl TimeRange {
+    /// The SQL condition, including the `date` partition bounds so that directories
+    /// outside the range are never listed.
+    pub fn sql(&self) -> String {
+        let mut parts = vec!["TRUE".to_string()];
+        if let Some(f) = self.from {
+            parts.push(format!("date >= '{}'", f.date()));
+            parts.push(format!("ts >= '{f}'"));
+        }
+        if let Some(t) = self.to {
+            let last = Timestamp(t.0 - 1).date();
+            parts.push(format!("date <= '{last}'"));
+            parts.push(format!("ts < '{t}'"));
+        }
+        parts.join(" AND ")
+    }
+}
+
+/// How an access matched the subject asked about, strongest first.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Match {
+    Id,
+    NameDob,
+    Vrm,
+    Postcode,
+    Name,
+}
+
+impl Match {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Match::Id => "id",
+            Match::NameDob => "name_dob",
+            Match::Vrm => "vrm",
+            Match::Postcode => "postcode",
+            Match::Name => "name",
+        }
+    }
+}
+
+/// A subject as an analyst names it.
+#[derive(Clone, Debug, Default)]
+pub struct Subject {
+    pub id: Option<String>,
+    pub name: Option<PersonName>,
+    pub dob: Option<Date>,
+    /// Normalised.
+    pub vrm: Option<String>,
+    /// Normalised.
+    pub postcode: Option<String>,
+}
+
+impl Subject {
+    /// From the command line's text, normalised as the rules normalise.
+    pub fn parse(
+        id: Option<&str>,
+        name: Option<&str>,
+        dob: Option<&str>,
+        vrm: Option<&str>,
+        postcode: Option<&str>,
+    ) -> Result<Subject, HuntError> {
+        let name = match name {
+            None => None,
+            Some(n) => Some(PersonName::parse(n).ok_or_else(|| HuntError::Usage(format!("--name {n:?}: no surname")))?),
+        };
+        let dob = dob.map(|d| Date::parse(d).map_err(|e| HuntError::Usage(format!("--dob {d:?}: {e}")))).transpose()?;
+        Ok(Subject {
+            id: id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            name,
+            dob,
+            vrm: vrm.and_then(normalise::vrm).map(|v| v.to_string()),
+            postcode: postcode.and_then(normalise::postcode).map(|p| p.to_string()),
+        })
+    }
+
+    /// How `e` matches this subject, if it does.
+    pub fn matches(&self, e: &StoredEvent) -> Option<Match> {
+        let e = &e.event;
+        if self.id.is_some() && e.subject_id.as_deref() == self.id.as_deref() {
+            return Some(Match::Id);
+        }
+        if let Some(want) = &self.name {
+            if let Some(got) = e.subject_name.as_deref().and_then(PersonName::parse) {
+                if want.matches(&got) {
+                    match (self.dob, e.subject_dob) {
+                        (Some(a), Some(b)) if a == b => return Some(Match::NameDob),
+                        (Some(_), Some(_)) => {}
+                        _ => return Some(Match::Name),
+                    }
+                }
+            }
+        }
+        if self.vrm.is_some() && e.subject_vrm.as_deref().and_then(normalise::vrm).as_deref() == self.vrm.as_deref() {
+            return Some(Match::Vrm);
+        }
+        if self.postcode.is_some()
+            && e.subject_postcode.as_deref().and_then(normalise::postcode).as_deref() == self.postcode.as_deref()
+        {
+            return Some(Match::Postcode);
+        }
+        None
+    }
+}
+
+/// One access found by `who-accessed`.
+#[derive(Clone, Debug)]
+pub struct Access {
+    pub stored: StoredEvent,
+    pub how: Match,
+}
+
+#[cfg(test)]
+mod tests;

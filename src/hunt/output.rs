@@ -1,0 +1,118 @@
+//! Query results as a table on the terminal, CSV, JSON Lines or Parquet.
+
+use super::{Access, HuntError};
+use crate::archive::columns::StoredEvent;
+use arrow::array::{ArrayRef, Date32Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+/// Writes `batches` to `out` (standard output when `None`; Parquet needs a file).
+pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: Option<&Path>) -> Result<(), HuntError> {
+    if format == OutputFormat::Parquet {
+        let Some(path) = out else { return Err(HuntError::Usage("--format parquet needs --out FILE".into())) };
+        let Some(schema) = batches.first().map(|b| b.schema()) else {
+            return Err(HuntError::Usage("the query returned nothing to write".into()));
+        };
+        let parquet_err = |e: parquet::errors::ParquetError| HuntError::Usage(format!("{}: {e}", path.display()));
+        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path)?, schema, None).map_err(parquet_err)?;
+        for b in batches {
+            w.write(b).map_err(parquet_err)?;
+        }
+        w.close().map_err(parquet_err)?;
+        return Ok(());
+    }
+    let mut sink: Box<dyn Write> = match out {
+        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match format {
+        OutputFormat::Table => {
+            writeln!(sink, "{}", arrow::util::pretty::pretty_format_batches(batches)?)?;
+            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+            writeln!(sink, "{rows} row{}", if rows == 1 { "" } else { "s" })?;
+        }
+        OutputFormat::Csv => {
+            let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut sink);
+            for b in batches {
+                w.write(b)?;
+            }
+        }
+        OutputFormat::Json => {
+            let mut w = arrow::json::LineDelimitedWriter::new(&mut sink);
+            for b in batches {
+                w.write(b)?;
+            }
+            w.finish()?;
+        }
+        OutputFormat::Parquet => unreachable!("written above"),
+    }
+    sink.flush()?;
+    Ok(())
+}
+
+fn ts_field(name: &str) -> Field {
+    Field::new(name, DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false)
+}
+
+/// Accesses as rows: the columns an analyst reads, in time order; `how` adds the
+/// match strength (who-accessed).
+pub fn access_batch<'a>(rows: impl Iterator<Item = (&'a StoredEvent, Option<&'a Access>)>) -> RecordBatch {
+    let s = |n: &str| Field::new(n, DataType::Utf8, true);
+    let schema = Arc::new(Schema::new(vec![
+        ts_field("ts"),
+        s("system"),
+        s("user_id"),
+        s("action"),
+        s("subject_type"),
+        s("subject_id"),
+        s("subject_name"),
+        Field::new("subject_dob", DataType::Date32, true),
+        s("subject_vrm"),
+        s("subject_postcode"),
+        s("reason_code"),
+        s("reference"),
+        s("event_id"),
+        s("match"),
+    ]));
+    let mut ts = TimestampMillisecondBuilder::new().with_timezone("UTC");
+    let mut cols: Vec<StringBuilder> = (0..12).map(|_| StringBuilder::new()).collect();
+    let mut dob = Date32Builder::new();
+    for (stored, access) in rows {
+        let e = &stored.event;
+        ts.append_value(e.ts.0);
+        let text = [
+            Some(e.system.as_str()),
+            Some(e.user_id.as_str()),
+            Some(e.action.as_str()),
+            Some(e.subject_type.as_str()),
+            e.subject_id.as_deref(),
+            e.subject_name.as_deref(),
+            e.subject_vrm.as_deref(),
+            e.subject_postcode.as_deref(),
+            e.reason_code.as_deref(),
+            e.reference.as_deref(),
+            Some(e.event_id.as_str()),
+            access.map(|a| a.how.as_str()),
+        ];
+        for (b, v) in cols.iter_mut().zip(text) {
+            b.append_option(v);
+        }
+        dob.append_option(e.subject_dob.map(|d| d.0));
+    }
+    let mut cols = cols.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(ts.finish())];
+    columns.extend(cols.by_ref().take(6));
+    columns.push(Arc::new(dob.finish()));
+    columns.extend(cols);
+    RecordBatch::try_new(schema, columns).expect("columns match the access schema")
+}

@@ -1,0 +1,76 @@
+//! Retrospective checks: when a high-profile entry or an operation subject is added,
+//! find in the archive the accesses its look-back covers and raise the alerts a replay
+//! with the entry present from the start would have raised, less those already raised.
+//!
+//! The look-back: a high-profile entry covers accesses from `added_at` minus
+//! `rules.high_profile.uninvolved.lookback` (spec/watchlists.md); an operation subject
+//! from the operation's `starts_at` (until `ends_at`).
+
+use crate::alert::Alert;
+use crate::engine::Engine;
+use crate::hunt::{Hunt, HuntError, Subject, TimeRange};
+use crate::time::Timestamp;
+use crate::watchlist::{PersonIdentity, TableName};
+use compact_str::CompactString;
+use std::collections::HashSet;
+
+/// The subject and time range whose accesses the entry `key` of `table` covers, as at
+/// `now`; `None` when the lists hold no such entry (or the table has no look-back).
+pub fn coverage(engine: &Engine, table: TableName, key: &str, now: Timestamp) -> Option<(Subject, TimeRange)> {
+    let lists = engine.lists();
+    let person = |p: &PersonIdentity| Subject {
+        id: p.subject_id.as_ref().map(|s| s.to_string()),
+        name: p.name.clone(),
+        dob: p.dob,
+        vrm: None,
+        postcode: None,
+    };
+    match table {
+        TableName::HighProfile => {
+            let (_, e) = lists.high_profile.by_key(key)?;
+            let from = e.added_at - engine.config().rules.high_profile_lookback;
+            let to = e.expires_at.map_or(now, |x| x.min(now));
+            Some((person(&e.person), TimeRange { from: Some(from), to: Some(Timestamp(to.0 + 1)) }))
+        }
+        TableName::Operations => {
+            let (_, o) = lists.operations.by_key(key)?;
+            let to = o.ends_at.map_or(now, |x| x.min(now));
+            let subject = Subject {
+                vrm: o.vrm.as_ref().map(|v| v.to_string()),
+                postcode: o.postcode.as_ref().map(|p| p.to_string()),
+                ..person(&o.person)
+            };
+            Some((subject, TimeRange { from: Some(o.starts_at), to: Some(Timestamp(to.0 + 1)) }))
+        }
+        _ => None,
+    }
+}
+
+/// Scans the archive for the entry's past accesses and returns the retrospective
+/// alerts not already raised (neither in the archive's alerts, nor in `open`).
+pub fn scan(
+    hunt: &Hunt,
+    engine: &Engine,
+    table: TableName,
+    key: &str,
+    now: Timestamp,
+    open: &HashSet<CompactString>,
+) -> Result<Vec<Alert>, HuntError> {
+    let Some((subject, range)) = coverage(engine, table, key, now) else { return Ok(Vec::new()) };
+    if subject.id.is_none() && subject.name.is_none() && subject.vrm.is_none() && subject.postcode.is_none() {
+        return Ok(Vec::new());
+    }
+    let past: Vec<_> = hunt.candidates(&subject, &range)?.into_iter().map(|s| s.event).collect();
+    let alerts = engine.retrospective(table, key, &past);
+    if alerts.is_empty() {
+        return Ok(alerts);
+    }
+    let ids: Vec<String> = alerts.iter().map(|a| crate::hunt::quote(&a.alert_id)).collect();
+    let mut raised: HashSet<String> = HashSet::new();
+    for b in hunt.sql(&format!("SELECT alert_id FROM alerts WHERE alert_id IN ({})", ids.join(", ")))? {
+        let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)?;
+        let col = col.as_any().downcast_ref::<arrow::array::StringArray>().expect("utf8");
+        raised.extend(col.iter().flatten().map(String::from));
+    }
+    Ok(alerts.into_iter().filter(|a| !raised.contains(a.alert_id.as_str()) && !open.contains(&a.alert_id)).collect())
+}
