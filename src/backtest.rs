@@ -56,6 +56,7 @@ pub fn run_side(
         alerts: alerts_path.clone(),
         dead_letters: Some(work.join(format!("{name}.dead.jsonl"))),
         progress: false,
+        ..ReplayOptions::default()
     };
     let summary = replay(config, lists, &opts).map_err(|e| format!("replay under the {name} configuration: {e}"))?;
     let file = std::fs::File::open(&alerts_path).map_err(|e| e.to_string())?;

@@ -66,9 +66,119 @@ pub enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
-        /// Event files: .jsonl or .csv (optionally .gz), merged in event-time order.
+        /// Only events at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only events before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        /// Also write every event and final alert to this archive directory.
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        /// Event files: .jsonl or .csv (optionally .gz), merged in event-time order; or
+        /// one archive directory, read day by day.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Run SQL over the archive: tables `events`, `alerts` and, with --watchlists, the
+    /// watch lists (docs/archive.md has the columns).
+    Query {
+        #[arg(long)]
+        archive: PathBuf,
+        /// Watch-list directory to query as tables (custody, high_profile, staff, ...).
+        #[arg(long)]
+        watchlists: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+        /// One SQL statement, e.g. "SELECT user_id, count(*) FROM events GROUP BY user_id".
+        sql: String,
+    },
+    /// Everyone who accessed a subject (by record id, name and date of birth, VRM or
+    /// postcode, normalised as the rules normalise them) between two times.
+    WhoAccessed {
+        #[arg(long)]
+        archive: PathBuf,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        #[command(flatten)]
+        range: RangeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Everything one user accessed between two times.
+    UserActivity {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        range: RangeArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Everyone who accessed a subject in the window before a story was published,
+    /// ranked: unjustified accesses first, then the closest to publication, then the
+    /// users with the most other alerts.
+    LeakTrace {
+        #[arg(long)]
+        archive: PathBuf,
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// When the story appeared (RFC 3339).
+        #[arg(long)]
+        published: String,
+        /// How far back before publication to look.
+        #[arg(long, default_value = "30d")]
+        window: String,
+        /// Watch lists, for the justification test (incidents) and staff names.
+        #[arg(long)]
+        watchlists: Option<PathBuf>,
+        /// Configuration (justification settings); default: the built-in defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Raise the alerts that high-profile entries and operation subjects in the watch
+    /// lists would have raised over the archived accesses their look-back covers, less
+    /// those already raised; the new alerts are written to --alerts and archived.
+    Retrospective {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        watchlists: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where to write the new alerts (JSON Lines).
+        #[arg(long)]
+        alerts: PathBuf,
+        /// Only these entries (high_profile entry_id, or operations row key); default: all.
+        #[arg(long)]
+        entry: Vec<String>,
+        /// "Now" for the look-back's end (RFC 3339); default: the wall clock.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Write an evidence bundle for one alert: the alert, its events, the watch-list
+    /// rows and the configuration, with SHA-256 of each file and of the bundle.
+    Evidence {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        alert: String,
+        /// Bundle directory (created; must be empty).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        watchlists: Option<PathBuf>,
+        /// The configuration in force when the alert was raised.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Look after the archive: delete old dates, merge small files.
+    Archive {
+        #[command(subcommand)]
+        action: ArchiveAction,
     },
     /// Write a synthetic force: events, watch lists, labelled misuse, config.
     Generate {
@@ -178,6 +288,102 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum ArchiveAction {
+    /// Delete every file of the dates older than the retention, logging each.
+    Prune {
+        #[arg(long)]
+        archive: PathBuf,
+        /// Age beyond which dates are deleted, e.g. 400d (default: [archive] retention).
+        #[arg(long)]
+        older_than: Option<String>,
+        /// Configuration holding [archive] retention.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Rewrite each past date and system written as several files (a live engine writes
+    /// one per flush) as one sorted file, dropping duplicate events.
+    Compact {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Output of a hunt.
+#[derive(clap::Args, Debug)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::hunt::OutputFormat,
+    /// Write to this file instead of standard output (needed for parquet).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// A subject as the analyst knows it; at least one of these.
+#[derive(clap::Args, Debug)]
+pub struct SubjectArgs {
+    /// Record id in the source system (a PNC ID for a person on PNC).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Name in any written form: "SMITH, John", "John Smith", "smith/john".
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Date of birth, YYYY-MM-DD (with --name).
+    #[arg(long)]
+    pub dob: Option<String>,
+    /// Vehicle registration mark, any case or spacing.
+    #[arg(long)]
+    pub vrm: Option<String>,
+    /// Postcode, any case or spacing.
+    #[arg(long)]
+    pub postcode: Option<String>,
+}
+
+impl SubjectArgs {
+    fn subject(&self) -> Result<crate::hunt::Subject> {
+        Ok(crate::hunt::Subject::parse(
+            self.subject.as_deref(),
+            self.name.as_deref(),
+            self.dob.as_deref(),
+            self.vrm.as_deref(),
+            self.postcode.as_deref(),
+        )?)
+    }
+}
+
+/// A time range; either end may be left open.
+#[derive(clap::Args, Debug)]
+pub struct RangeArgs {
+    /// From this time (RFC 3339, or a date YYYY-MM-DD for its midnight UTC).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Up to (not including) this time.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+/// A time given on the command line: RFC 3339, or a date for its midnight UTC.
+fn parse_time(flag: &str, text: &str) -> Result<crate::time::Timestamp> {
+    if let Ok(d) = crate::time::Date::parse(text) {
+        return Ok(crate::time::Timestamp(d.0 as i64 * crate::time::DAY));
+    }
+    crate::time::Timestamp::parse_rfc3339(text).map_err(|e| anyhow::anyhow!("{flag} {text:?}: {e}"))
+}
+
+impl RangeArgs {
+    fn range(&self) -> Result<crate::hunt::TimeRange> {
+        Ok(crate::hunt::TimeRange {
+            from: self.from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
+            to: self.to.as_deref().map(|t| parse_time("--to", t)).transpose()?,
+        })
+    }
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -252,10 +458,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .map_err(anyhow::Error::msg)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Replay { watchlists, alerts, config, source, dead_letters, quiet, files } => {
+        Command::Replay { watchlists, alerts, config, source, dead_letters, quiet, from, to, archive, files } => {
             let config = Arc::new(load_config(config.as_deref())?);
             let lists = load_watchlists(&watchlists)?;
-            let opts = ReplayOptions { inputs: files, source, alerts, dead_letters, progress: !quiet };
+            let opts = ReplayOptions {
+                inputs: files,
+                source,
+                alerts,
+                dead_letters,
+                progress: !quiet,
+                from: from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
+                to: to.as_deref().map(|t| parse_time("--to", t)).transpose()?,
+                archive,
+            };
             let summary = replay(config, lists, &opts).context("replay failed")?;
             eprint!("{summary}");
             Ok(ExitCode::SUCCESS)
@@ -384,6 +599,137 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::FAILURE)
                 }
             }
+        }
+        Command::Query { archive, watchlists, output, sql } => {
+            let hunt = crate::hunt::Hunt::open(&archive, watchlists.as_deref())?;
+            let rows = hunt.sql(&sql)?;
+            crate::hunt::write_batches(&rows, output.format, output.out.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::WhoAccessed { archive, subject, range, output } => {
+            let hunt = crate::hunt::Hunt::open(&archive, None)?;
+            let found = hunt.who_accessed(&subject.subject()?, &range.range()?)?;
+            let batch = crate::hunt::output::access_batch(found.iter().map(|a| (&a.stored, Some(a))));
+            crate::hunt::write_batches(&[batch], output.format, output.out.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::UserActivity { archive, user, range, output } => {
+            let hunt = crate::hunt::Hunt::open(&archive, None)?;
+            let found = hunt.user_activity(&user, &range.range()?)?;
+            let batch = crate::hunt::output::access_batch(found.iter().map(|e| (e, None)));
+            crate::hunt::write_batches(&[batch], output.format, output.out.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::LeakTrace { archive, subject, published, window, watchlists, config, output } => {
+            let config = load_config(config.as_deref())?;
+            let lists = match &watchlists {
+                Some(dir) => load_watchlists(dir)?,
+                None => WatchLists::default(),
+            };
+            let published = parse_time("--published", &published)?;
+            let window = crate::time::Span::parse(&window).map_err(|e| anyhow::anyhow!("--window {window:?}: {e}"))?;
+            let hunt = crate::hunt::Hunt::open(&archive, None)?;
+            let suspects = crate::hunt::leak::leak_trace(
+                &hunt,
+                &subject.subject()?,
+                published,
+                window,
+                &lists,
+                &config.justification,
+            )?;
+            let batch = crate::hunt::leak::suspects_batch(&suspects);
+            crate::hunt::write_batches(&[batch], output.format, output.out.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retrospective { archive, watchlists, config, alerts, entry, now } => {
+            let config = Arc::new(load_config(config.as_deref())?);
+            let lists = load_watchlists(&watchlists)?;
+            let now = match now {
+                Some(t) => parse_time("--now", &t)?,
+                None => crate::time::Timestamp::now(),
+            };
+            let mut entries: Vec<(crate::watchlist::TableName, String)> = Vec::new();
+            for (_, key, _) in lists.high_profile.iter() {
+                entries.push((crate::watchlist::TableName::HighProfile, key.into()));
+            }
+            for (_, key, _) in lists.operations.iter() {
+                entries.push((crate::watchlist::TableName::Operations, key.into()));
+            }
+            if !entry.is_empty() {
+                let unknown: Vec<&String> = entry.iter().filter(|e| !entries.iter().any(|(_, k)| k == *e)).collect();
+                if !unknown.is_empty() {
+                    bail!("no high_profile entry or operations row with key {unknown:?} in {}", watchlists.display());
+                }
+                entries.retain(|(_, k)| entry.contains(k));
+            }
+            let engine = crate::engine::Engine::new(config.clone(), lists, crate::alert::book::DetectClock::EventTime);
+            let hunt = crate::hunt::Hunt::open(&archive, None)?;
+            let mut file = crate::sink::AlertFile::create(&alerts).with_context(|| alerts.display().to_string())?;
+            let mut writer = crate::archive::AlertWriter::new(&archive, &config.archive);
+            let none = std::collections::HashSet::new();
+            for (table, key) in &entries {
+                let found = crate::retro::scan(&hunt, &engine, *table, key, now, &none)?;
+                if !found.is_empty() {
+                    eprintln!("{table} {key}: {} retrospective alerts", found.len());
+                }
+                for a in found {
+                    use crate::alert::AlertSink;
+                    writer.append(a.clone());
+                    file.closed(a);
+                }
+            }
+            file.finish()?;
+            let written = writer.flush()?;
+            eprintln!(
+                "{} entries checked; {} new alerts -> {} (and archived)",
+                entries.len(),
+                written.rows,
+                alerts.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evidence { archive, alert, out, watchlists, config } => {
+            let config = load_config(config.as_deref())?;
+            let hunt = crate::hunt::Hunt::open(&archive, None)?;
+            let b = crate::evidence::bundle(&hunt, &alert, watchlists.as_deref(), &config, &out)?;
+            for (name, sha) in &b.files {
+                println!("{sha}  {name}");
+            }
+            if !b.missing_events.is_empty() {
+                eprintln!("warning: evidence events not in the archive: {}", b.missing_events.join(", "));
+            }
+            println!("bundle {} ({} events): SHA-256 {}", b.dir.display(), b.events, b.sha256);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Archive { action: ArchiveAction::Prune { archive, older_than, config, dry_run } } => {
+            let config = load_config(config.as_deref())?;
+            let age = match older_than {
+                Some(t) => crate::time::Span::parse(&t).map_err(|e| anyhow::anyhow!("--older-than {t:?}: {e}"))?,
+                None => config.archive.retention.ok_or_else(|| {
+                    anyhow::anyhow!("no retention: give --older-than, or set [archive] retention in --config")
+                })?,
+            };
+            let cutoff = (crate::time::Timestamp::now() - age).date();
+            if dry_run {
+                let old: Vec<_> = crate::archive::event_dates(&archive)?.into_iter().filter(|d| *d < cutoff).collect();
+                println!("would delete {} dates before {cutoff}", old.len());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let report = crate::archive::prune(&archive, cutoff)?;
+            println!(
+                "deleted {} files ({:.1} MB) of dates before {cutoff} from {}",
+                report.files.len(),
+                report.bytes as f64 / 1e6,
+                archive.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Archive { action: ArchiveAction::Compact { archive, config } } => {
+            let config = load_config(config.as_deref())?;
+            let today = crate::time::Timestamp::now().date();
+            let report = crate::archive::compact(&archive, &config.archive, today)?;
+            println!("compacted into {} files ({} events)", report.files.len(), report.rows);
+            Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig { config, watchlists } => {
             let cfg = match load_config(config.as_deref()) {

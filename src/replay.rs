@@ -7,6 +7,9 @@
 //! writes the same bytes.
 
 use crate::alert::book::DetectClock;
+use crate::alert::{Alert, AlertSink};
+use crate::archive::{AlertWriter, ArchiveEvents, BackgroundWriter, FlushReport};
+use crate::time::Timestamp;
 use crate::config::Config;
 use crate::engine::{Engine, EngineStats};
 use crate::sink::{AlertCounts, AlertFile, DeadLetterFile};
@@ -20,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What to replay and where the results go.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ReplayOptions {
     pub inputs: Vec<PathBuf>,
     /// A configured source mapping for all inputs; `None` reads them by extension.
@@ -30,6 +33,11 @@ pub struct ReplayOptions {
     pub dead_letters: Option<PathBuf>,
     /// Show a progress bar (on a terminal, for inputs over 8 MiB).
     pub progress: bool,
+    /// Only events in `[from, to)`.
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// Also write every event and final alert to this archive.
+    pub archive: Option<PathBuf>,
 }
 
 /// Why a replay could not run. Bad records never cause this; they are dead-lettered.
@@ -54,6 +62,8 @@ pub struct ReplaySummary {
     pub alerts_path: PathBuf,
     pub elapsed: Duration,
     pub stats: EngineStats,
+    /// What went into the archive, when one was written.
+    pub archived: Option<(FlushReport, FlushReport)>,
 }
 
 impl ReplaySummary {
@@ -66,6 +76,49 @@ impl ReplaySummary {
 pub fn default_dead_letter_path(alerts: &Path) -> PathBuf {
     let stem = alerts.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "alerts".into());
     alerts.with_file_name(format!("{stem}.dead-letters.jsonl"))
+}
+
+/// Where a replay reads: files merged by event time, or an archive day by day.
+enum Input {
+    Files(MergedFiles),
+    Archive(ArchiveEvents, std::vec::IntoIter<crate::archive::columns::StoredEvent>),
+}
+
+impl Input {
+    fn next_item(&mut self) -> std::io::Result<Option<SourceItem>> {
+        match self {
+            Input::Files(m) => m.next_item(),
+            Input::Archive(days, today) => loop {
+                if let Some(s) = today.next() {
+                    return Ok(Some(SourceItem::Event(Box::new(s.event))));
+                }
+                match days.next_day() {
+                    None => return Ok(None),
+                    Some(day) => *today = day?.into_iter(),
+                }
+            },
+        }
+    }
+}
+
+/// An archive directory (it holds `events/`) rather than a file of events.
+pub fn is_archive(path: &Path) -> bool {
+    path.join("events").is_dir()
+}
+
+/// Hands final alerts to the alert file and keeps them for the archive.
+struct Tee<'a> {
+    file: &'a mut AlertFile,
+    keep: Option<&'a mut Vec<Alert>>,
+}
+
+impl AlertSink for Tee<'_> {
+    fn closed(&mut self, alert: Alert) {
+        if let Some(keep) = self.keep.as_deref_mut() {
+            keep.push(alert.clone());
+        }
+        self.file.closed(alert);
+    }
 }
 
 /// Replays the inputs through a fresh engine over `lists`.
@@ -81,24 +134,40 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
             },
         })?),
     };
-    let mut inputs = Vec::with_capacity(opts.inputs.len());
-    for path in &opts.inputs {
-        let format =
-            InputFormat::for_path(path, mapping.clone(), config.sources.values()).map_err(ReplayError::Format)?;
-        inputs.push((path.clone(), format));
-    }
-    let total_bytes: u64 = opts.inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    let read_bytes = Arc::new(AtomicU64::new(0));
-    let mut merged = MergedFiles::open(&inputs, &config.input, read_bytes.clone())
-        .map_err(|(path, source)| ReplayError::Io { path, source })?;
-
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ReplayError::Io { path, source }
     };
+    let archives = opts.inputs.iter().filter(|p| is_archive(p)).count();
+    let total_bytes: u64 = opts.inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let read_bytes = Arc::new(AtomicU64::new(0));
+    let mut input = if archives > 0 {
+        if opts.inputs.len() > 1 {
+            return Err(ReplayError::Format("replay one archive at a time, without other inputs".into()));
+        }
+        let root = &opts.inputs[0];
+        Input::Archive(ArchiveEvents::open(root, opts.from, opts.to).map_err(io_err(root))?, Vec::new().into_iter())
+    } else {
+        let mut inputs = Vec::with_capacity(opts.inputs.len());
+        for path in &opts.inputs {
+            let format =
+                InputFormat::for_path(path, mapping.clone(), config.sources.values()).map_err(ReplayError::Format)?;
+            inputs.push((path.clone(), format));
+        }
+        Input::Files(
+            MergedFiles::open(&inputs, &config.input, read_bytes.clone())
+                .map_err(|(path, source)| ReplayError::Io { path, source })?,
+        )
+    };
+
     let dead_path = opts.dead_letters.clone().unwrap_or_else(|| default_dead_letter_path(&opts.alerts));
     let mut alerts = AlertFile::create(&opts.alerts).map_err(io_err(&opts.alerts))?;
     let mut dead = DeadLetterFile::create(&dead_path).map_err(io_err(&dead_path))?;
+    let mut archive = match &opts.archive {
+        Some(root) => Some(BackgroundWriter::start(root, &config.archive).map_err(io_err(root))?),
+        None => None,
+    };
+    let mut final_alerts = Vec::new();
 
     let bar = (opts.progress && total_bytes > 8 << 20).then(|| {
         let bar = indicatif::ProgressBar::new(total_bytes);
@@ -112,26 +181,47 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
     });
 
     let started = Instant::now();
-    let mut engine = Engine::new(config, lists, DetectClock::EventTime);
+    let mut engine = Engine::new(config.clone(), lists, DetectClock::EventTime);
+    let in_range = |ts: Timestamp| opts.from.is_none_or(|f| ts >= f) && opts.to.is_none_or(|t| ts < t);
     let mut n: u64 = 0;
-    loop {
-        let item = merged.next_item().map_err(|source| ReplayError::Io { path: opts.inputs[0].clone(), source })?;
-        match item {
-            None => break,
-            Some(SourceItem::Event(e)) => engine.process(&e, &mut alerts),
-            Some(SourceItem::Dead(d)) => dead.write(&d).map_err(io_err(&dead_path))?,
-        }
-        n += 1;
-        if n % 65_536 == 0 {
-            if let Some(bar) = &bar {
-                bar.set_position(read_bytes.load(Ordering::Relaxed));
-                bar.set_message(format!("{} events, {} alerts", engine.stats().events, alerts.counts().total()));
+    {
+        let mut sink = Tee { file: &mut alerts, keep: archive.is_some().then_some(&mut final_alerts) };
+        loop {
+            let item = input.next_item().map_err(|source| ReplayError::Io { path: opts.inputs[0].clone(), source })?;
+            match item {
+                None => break,
+                Some(SourceItem::Event(e)) if in_range(e.ts) => {
+                    engine.process(&e, &mut sink);
+                    if let Some(a) = &mut archive {
+                        a.push(*e);
+                    }
+                }
+                Some(SourceItem::Event(_)) => {}
+                Some(SourceItem::Dead(d)) => dead.write(&d).map_err(io_err(&dead_path))?,
+            }
+            n += 1;
+            if n % 65_536 == 0 {
+                if let Some(bar) = &bar {
+                    bar.set_position(read_bytes.load(Ordering::Relaxed));
+                    bar.set_message(format!("{} events, {} alerts", engine.stats().events, sink.file.counts().total()));
+                }
             }
         }
+        engine.finish(&mut sink);
     }
-    engine.finish(&mut alerts);
     alerts.finish().map_err(io_err(&opts.alerts))?;
     dead.flush().map_err(io_err(&dead_path))?;
+    let archived = match (archive, &opts.archive) {
+        (Some(writer), Some(root)) => {
+            let events = writer.finish().map_err(io_err(root))?;
+            let mut alert_writer = AlertWriter::new(root, &config.archive);
+            for a in final_alerts {
+                alert_writer.append(a);
+            }
+            Some((events, alert_writer.flush().map_err(io_err(root))?))
+        }
+        _ => None,
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -144,6 +234,7 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
         alerts_path: opts.alerts.clone(),
         elapsed: started.elapsed(),
         stats: engine.stats().clone(),
+        archived,
     })
 }
 
@@ -186,6 +277,16 @@ impl fmt::Display for ReplaySummary {
             for (rule, [r, a, g]) in rules {
                 writeln!(f, "  {rule:<34} {r:>7} {a:>7} {g:>7}")?;
             }
+        }
+        if let Some((events, alerts)) = &self.archived {
+            writeln!(
+                f,
+                "archived    {} events and {} alerts in {} files ({:.1} MB)",
+                events.rows,
+                alerts.rows,
+                events.files.len() + alerts.files.len(),
+                (events.bytes + alerts.bytes) as f64 / 1e6
+            )?;
         }
         let allowed: u64 = self.stats.allowed.iter().sum();
         if allowed > 0 {

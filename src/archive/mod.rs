@@ -289,6 +289,57 @@ impl AlertWriter {
     }
 }
 
+/// Archives events on a thread of its own, for an input in time order (replay): the
+/// engine hands over batches and goes on; [`BackgroundWriter::finish`] waits until
+/// everything is durable.
+pub struct BackgroundWriter {
+    tx: Option<crossbeam_channel::Sender<Vec<AccessEvent>>>,
+    thread: std::thread::JoinHandle<io::Result<FlushReport>>,
+    batch: Vec<AccessEvent>,
+}
+
+impl BackgroundWriter {
+    const BATCH: usize = 4_096;
+
+    pub fn start(root: &Path, config: &ArchiveConfig) -> io::Result<BackgroundWriter> {
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<AccessEvent>>(16);
+        let mut writer = EventWriter::new(root, config);
+        let thread = std::thread::Builder::new().name("archive-write".into()).spawn(move || {
+            let mut report = FlushReport::default();
+            for batch in rx {
+                for e in batch {
+                    writer.append(e, Provenance::default());
+                }
+                report.add(writer.flush_settled()?);
+            }
+            report.add(writer.flush()?);
+            Ok(report)
+        })?;
+        Ok(BackgroundWriter { tx: Some(tx), thread, batch: Vec::with_capacity(Self::BATCH) })
+    }
+
+    pub fn push(&mut self, event: AccessEvent) {
+        self.batch.push(event);
+        if self.batch.len() >= Self::BATCH {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+            if let Some(tx) = &self.tx {
+                // A closed channel means the writer failed: finish() reports why.
+                if tx.send(full).is_err() {
+                    self.tx = None;
+                }
+            }
+        }
+    }
+
+    /// Writes what is left and returns what was written, or the first failure.
+    pub fn finish(mut self) -> io::Result<FlushReport> {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(std::mem::take(&mut self.batch));
+        }
+        self.thread.join().map_err(|_| io::Error::other("the archive writer panicked"))?
+    }
+}
+
 /// The Parquet files directly under `dir`, sorted by name.
 fn parquet_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
