@@ -155,9 +155,6 @@ pub enum Command {
         /// Only these entries (high_profile entry_id, or operations row key); default: all.
         #[arg(long)]
         entry: Vec<String>,
-        /// "Now" for the look-back's end (RFC 3339); default: the wall clock.
-        #[arg(long)]
-        now: Option<String>,
     },
     /// Write an evidence bundle for one alert: the alert, its events, the watch-list
     /// rows and the configuration, with SHA-256 of each file and of the bundle.
@@ -199,6 +196,9 @@ pub enum Command {
         /// Scenarios to inject (comma-separated); all by default.
         #[arg(long, value_delimiter = ',')]
         scenarios: Vec<String>,
+        /// Write the events into this archive directory instead of events.jsonl.
+        #[arg(long)]
+        archive: Option<PathBuf>,
     },
     /// Replay history under a candidate configuration and a baseline, and print per
     /// rule the alerts added, removed and re-graded, with examples.
@@ -475,7 +475,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             eprint!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Generate { out, seed, days, staff, citizens, start, scenarios } => {
+        Command::Generate { out, seed, days, staff, citizens, start, scenarios, archive } => {
             let start = crate::time::Date::parse(&start).map_err(|e| anyhow::anyhow!("--start: {e}"))?;
             let scenarios = if scenarios.is_empty() {
                 crate::generate::Scenario::ALL.to_vec()
@@ -490,7 +490,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     })
                     .collect::<Result<_>>()?
             };
-            let opts = crate::generate::Options { seed, days, staff, citizens, start, scenarios };
+            let opts = crate::generate::Options { seed, days, staff, citizens, start, scenarios, archive };
             let summary =
                 crate::generate::generate(&opts, &out).with_context(|| format!("generating into {}", out.display()))?;
             eprintln!("{summary}");
@@ -641,13 +641,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             crate::hunt::write_batches(&[batch], output.format, output.out.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Retrospective { archive, watchlists, config, alerts, entry, now } => {
+        Command::Retrospective { archive, watchlists, config, alerts, entry } => {
             let config = Arc::new(load_config(config.as_deref())?);
             let lists = load_watchlists(&watchlists)?;
-            let now = match now {
-                Some(t) => parse_time("--now", &t)?,
-                None => crate::time::Timestamp::now(),
-            };
             let mut entries: Vec<(crate::watchlist::TableName, String)> = Vec::new();
             for (_, key, _) in lists.high_profile.iter() {
                 entries.push((crate::watchlist::TableName::HighProfile, key.into()));
@@ -668,7 +664,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let mut writer = crate::archive::AlertWriter::new(&archive, &config.archive);
             let none = std::collections::HashSet::new();
             for (table, key) in &entries {
-                let found = crate::retro::scan(&hunt, &engine, *table, key, now, &none)?;
+                let found = crate::retro::scan(&hunt, &engine, *table, key, &none)?;
                 if !found.is_empty() {
                     eprintln!("{table} {key}: {} retrospective alerts", found.len());
                 }

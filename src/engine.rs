@@ -183,23 +183,25 @@ impl Engine {
 
     /// Applies a watch-list change. A high-profile entry that is new or changed sends
     /// the remembered accesses of its person through the rule, so that the look-ups
-    /// made before it was added are found (retrospective alerts).
-    pub fn apply(&mut self, change: ListChange, sink: &mut dyn AlertSink) {
+    /// made before it was added are found (retrospective alerts). Returns the
+    /// high-profile entry or operation subject that is new or changed, for a scan of
+    /// the archive ([`crate::retro`]).
+    pub fn apply(&mut self, change: ListChange, sink: &mut dyn AlertSink) -> Option<(TableName, CompactString)> {
         match change {
             ListChange::Delete { table, key } => {
                 self.lists.delete(table, &key);
+                None
             }
             ListChange::Upsert { key, row } => {
-                let entry = match &row {
-                    Row::HighProfile(e) => Some(e.entry_id.clone()),
-                    _ => None,
-                };
-                let old = self.lists.upsert_as(key, row.clone());
-                if let Some(entry_id) = entry {
-                    if old.as_ref() != Some(&row) {
-                        self.retrospective_scan(&entry_id, sink);
-                    }
+                let table = row.table();
+                let old = self.lists.upsert_as(key.clone(), row.clone());
+                if old.as_ref() == Some(&row) || !matches!(table, TableName::HighProfile | TableName::Operations) {
+                    return None;
                 }
+                if let Row::HighProfile(e) = &row {
+                    self.retrospective_scan(&e.entry_id.clone(), sink);
+                }
+                Some((table, key))
             }
         }
     }
@@ -238,7 +240,9 @@ impl Engine {
             let ctx = enrich(event, &self.lists, &self.config.justification);
             let mut findings = Findings::new();
             match table {
-                TableName::HighProfile => detect::high_profile::check(&ctx, &self.lists, &self.config.rules, &mut findings),
+                TableName::HighProfile => {
+                    detect::high_profile::check(&ctx, &self.lists, &self.config.rules, &mut findings)
+                }
                 TableName::Operations => detect::opsec::check(&ctx, &self.lists, &self.config.rules, &mut findings),
                 _ => return Vec::new(),
             }

@@ -49,7 +49,8 @@ fn watchlist_rows(dir: &Path, table: TableName, key: &str) -> Result<Vec<serde_j
     let csv = dir.join(format!("{}.csv", table.as_str()));
     let jsonl = dir.join(format!("{}.jsonl", table.as_str()));
     if csv.is_file() {
-        let mut reader = csv::Reader::from_path(&csv).map_err(|e| HuntError::Usage(format!("{}: {e}", csv.display())))?;
+        let mut reader =
+            csv::Reader::from_path(&csv).map_err(|e| HuntError::Usage(format!("{}: {e}", csv.display())))?;
         let headers = reader.headers().map_err(|e| HuntError::Usage(e.to_string()))?.clone();
         for record in reader.records() {
             let record = record.map_err(|e| HuntError::Usage(format!("{}: {e}", csv.display())))?;
@@ -92,7 +93,8 @@ pub fn bundle(
     std::fs::create_dir_all(out)?;
 
     let ids: Vec<String> = alert.event_ids.iter().map(|e| quote(e)).collect();
-    let events = hunt.events_where(&format!("event_id IN ({}) AND system = {}", ids.join(", "), quote(&alert.system)))?;
+    let events =
+        hunt.events_where(&format!("event_id IN ({}) AND system = {}", ids.join(", "), quote(&alert.system)))?;
     let missing: Vec<String> = alert
         .event_ids
         .iter()

@@ -97,6 +97,10 @@ pub struct Metrics {
     pub ready: IntGauge,
     pub late_events: IntCounter,
     pub config_reloads: IntCounterVec,
+    pub archived_events: IntCounter,
+    pub archive_files: IntCounter,
+    pub archive_buffered: IntGauge,
+    pub retrospective_alerts: IntCounter,
     pub processing: Arc<Latency>,
     pub event_to_alert: Arc<Latency>,
 }
@@ -176,6 +180,16 @@ impl Metrics {
                 "accesswatch_config_reloads_total",
                 "Configuration reloads (file change or SIGHUP), applied or rejected",
                 &["result"],
+            ),
+            archived_events: counter("accesswatch_archived_events_total", "Events written durably to the archive"),
+            archive_files: counter("accesswatch_archive_files_total", "Parquet files written to the archive"),
+            archive_buffered: gauge(
+                "accesswatch_archive_buffered_events",
+                "Events waiting to be written to the archive (their offsets wait with them)",
+            ),
+            retrospective_alerts: counter(
+                "accesswatch_retrospective_alerts_total",
+                "Alerts raised by archive scans when a high-profile entry or operation subject was added",
             ),
             processing,
             event_to_alert,

@@ -9,11 +9,11 @@
 use crate::alert::book::DetectClock;
 use crate::alert::{Alert, AlertSink};
 use crate::archive::{AlertWriter, ArchiveEvents, BackgroundWriter, FlushReport};
-use crate::time::Timestamp;
 use crate::config::Config;
 use crate::engine::{Engine, EngineStats};
 use crate::sink::{AlertCounts, AlertFile, DeadLetterFile};
 use crate::source::{InputFormat, MergedFiles, SourceItem};
+use crate::time::Timestamp;
 use crate::watchlist::WatchLists;
 use std::collections::BTreeMap;
 use std::fmt;

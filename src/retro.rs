@@ -14,9 +14,11 @@ use crate::watchlist::{PersonIdentity, TableName};
 use compact_str::CompactString;
 use std::collections::HashSet;
 
-/// The subject and time range whose accesses the entry `key` of `table` covers, as at
-/// `now`; `None` when the lists hold no such entry (or the table has no look-back).
-pub fn coverage(engine: &Engine, table: TableName, key: &str, now: Timestamp) -> Option<(Subject, TimeRange)> {
+/// The subject and time range whose accesses the entry `key` of `table` covers (to its
+/// expiry or end, if any: the archive may hold accesses stamped ahead of this
+/// machine's clock); `None` when the lists hold no such entry (or the table has no
+/// look-back).
+pub fn coverage(engine: &Engine, table: TableName, key: &str) -> Option<(Subject, TimeRange)> {
     let lists = engine.lists();
     let person = |p: &PersonIdentity| Subject {
         id: p.subject_id.as_ref().map(|s| s.to_string()),
@@ -29,18 +31,17 @@ pub fn coverage(engine: &Engine, table: TableName, key: &str, now: Timestamp) ->
         TableName::HighProfile => {
             let (_, e) = lists.high_profile.by_key(key)?;
             let from = e.added_at - engine.config().rules.high_profile_lookback;
-            let to = e.expires_at.map_or(now, |x| x.min(now));
-            Some((person(&e.person), TimeRange { from: Some(from), to: Some(Timestamp(to.0 + 1)) }))
+            let to = e.expires_at.map(|x| Timestamp(x.0 + 1));
+            Some((person(&e.person), TimeRange { from: Some(from), to }))
         }
         TableName::Operations => {
             let (_, o) = lists.operations.by_key(key)?;
-            let to = o.ends_at.map_or(now, |x| x.min(now));
             let subject = Subject {
                 vrm: o.vrm.as_ref().map(|v| v.to_string()),
                 postcode: o.postcode.as_ref().map(|p| p.to_string()),
                 ..person(&o.person)
             };
-            Some((subject, TimeRange { from: Some(o.starts_at), to: Some(Timestamp(to.0 + 1)) }))
+            Some((subject, TimeRange { from: Some(o.starts_at), to: o.ends_at }))
         }
         _ => None,
     }
@@ -53,10 +54,9 @@ pub fn scan(
     engine: &Engine,
     table: TableName,
     key: &str,
-    now: Timestamp,
     open: &HashSet<CompactString>,
 ) -> Result<Vec<Alert>, HuntError> {
-    let Some((subject, range)) = coverage(engine, table, key, now) else { return Ok(Vec::new()) };
+    let Some((subject, range)) = coverage(engine, table, key) else { return Ok(Vec::new()) };
     if subject.id.is_none() && subject.name.is_none() && subject.vrm.is_none() && subject.postcode.is_none() {
         return Ok(Vec::new());
     }

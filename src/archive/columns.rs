@@ -190,10 +190,8 @@ impl Text {
         let col = match col.data_type() {
             DataType::Utf8 => col.clone(),
             DataType::Dictionary(_, _) | DataType::Utf8View | DataType::LargeUtf8 => {
-                arrow::compute::cast(col, &DataType::Utf8).map_err(|e| ColumnError {
-                    column: name.into(),
-                    why: e.to_string(),
-                })?
+                arrow::compute::cast(col, &DataType::Utf8)
+                    .map_err(|e| ColumnError { column: name.into(), why: e.to_string() })?
             }
             other => return Err(ColumnError { column: name.into(), why: format!("expected text, found {other}") }),
         };
@@ -224,7 +222,8 @@ pub struct StoredEvent {
 pub fn events_from_batch(batch: &RecordBatch, system: Option<&str>) -> Result<Vec<StoredEvent>, ColumnError> {
     let req = |name| Text::required(batch, name);
     let opt = |name| Text::of(batch, name);
-    let (event_id, user_id, action, subject_type) = (req("event_id")?, req("user_id")?, req("action")?, req("subject_type")?);
+    let (event_id, user_id, action, subject_type) =
+        (req("event_id")?, req("user_id")?, req("action")?, req("subject_type")?);
     let systems = opt("system")?;
     let (subject_id, subject_name, postcode, vrm) =
         (opt("subject_id")?, opt("subject_name")?, opt("subject_postcode")?, opt("subject_vrm")?);

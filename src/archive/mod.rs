@@ -429,7 +429,9 @@ impl ArchiveEvents {
         }
         let dates: Vec<Date> = event_dates(root)?
             .into_iter()
-            .filter(|d| from.is_none_or(|f| (d.0 as i64 + 1) * DAY > f.0) && to.is_none_or(|t| (d.0 as i64) * DAY < t.0))
+            .filter(|d| {
+                from.is_none_or(|f| (d.0 as i64 + 1) * DAY > f.0) && to.is_none_or(|t| (d.0 as i64) * DAY < t.0)
+            })
             .collect();
         let (tx, rx) = crossbeam_channel::bounded(2);
         let root = root.to_path_buf();

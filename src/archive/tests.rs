@@ -1,0 +1,168 @@
+use super::*;
+use crate::event::json;
+
+fn event(line: &str) -> AccessEvent {
+    json::decode(line.as_bytes()).unwrap()
+}
+
+fn sample() -> Vec<AccessEvent> {
+    [
+        r#"{"event_id":"e1","ts":"2026-11-01T10:00:00Z","system":"PNC","user_id":"U1","action":"search","subject_type":"person","subject_name":"SMITH, John","subject_dob":"1980-02-03","query":"smith john","result_count":4,"reason_code":"INV","reference":"INC-1","force":"NS","terminal":"T1","session_id":"S1","colour":"blue"}"#,
+        r#"{"event_id":"e2","ts":"2026-11-01T10:00:00Z","system":"PNC","user_id":"U2","action":"view","subject_type":"vehicle","subject_vrm":"ab12 cde"}"#,
+        r#"{"event_id":"e3","ts":"2026-11-01T09:00:00Z","system":"RMS","user_id":"U1","action":"view","subject_type":"address","subject_postcode":"sw1a1aa"}"#,
+        r#"{"event_id":"e4","ts":"2026-11-02T00:00:00.001Z","system":"PNC","user_id":"U3","action":"print","subject_type":"person","subject_id":"12/345678A","subject_name":"Ann Jones"}"#,
+        r#"{"event_id":"e5","ts":"2026-11-01T23:59:59.999Z","system":"PNC","user_id":"U2","action":"view","subject_type":"person","subject_name":"ABBOTT, Zoe"}"#,
+    ]
+    .iter()
+    .map(|l| event(l))
+    .collect()
+}
+
+fn write(root: &Path, events: &[AccessEvent]) -> FlushReport {
+    let mut w = EventWriter::new(root, &ArchiveConfig::default());
+    for (i, e) in events.iter().enumerate() {
+        w.append(e.clone(), Provenance { partition: Some(1), offset: Some(i as i64) });
+    }
+    let report = w.flush().unwrap();
+    assert_eq!(w.buffered(), 0);
+    report
+}
+
+#[test]
+fn events_read_back_exactly_in_the_order_the_engine_saw_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = sample();
+    let report = write(dir.path(), &events);
+    assert_eq!(report.rows, 5);
+    // One file per date and system, in the Hive layout.
+    let mut files: Vec<String> = report
+        .files
+        .iter()
+        .map(|f| f.strip_prefix(dir.path()).unwrap().parent().unwrap().display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["events/date=2026-11-01/system=PNC", "events/date=2026-11-01/system=RMS", "events/date=2026-11-02/system=PNC"]
+    );
+    assert_eq!(
+        event_dates(dir.path()).unwrap(),
+        vec![Date::parse("2026-11-01").unwrap(), Date::parse("2026-11-02").unwrap()]
+    );
+
+    let day1 = read_date(dir.path(), Date::parse("2026-11-01").unwrap()).unwrap();
+    let ids: Vec<&str> = day1.iter().map(|s| s.event.event_id.as_str()).collect();
+    // Time order; the tie at 10:00 keeps input order (e1 before e2).
+    assert_eq!(ids, ["e3", "e1", "e2", "e5"]);
+    for s in &day1 {
+        let original = events.iter().find(|e| e.event_id == s.event.event_id).unwrap();
+        assert_eq!(&s.event, original, "every field, extra fields included, survives");
+        assert_eq!(s.from.partition, Some(1));
+    }
+
+    // The range reader gives the same events over both dates.
+    let mut reader =
+        ArchiveEvents::open(dir.path(), None, Some(Timestamp::parse_rfc3339("2026-11-02T00:00:00Z").unwrap())).unwrap();
+    let mut all = Vec::new();
+    while let Some(day) = reader.next_day() {
+        all.extend(day.unwrap());
+    }
+    assert_eq!(all.len(), 4, "e4 is after the end of the range");
+}
+
+#[test]
+fn files_are_sorted_by_subject_with_identity_keys_and_bloom_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &sample());
+    let file = parquet_files(&events_dir(dir.path(), Date::parse("2026-11-01").unwrap(), "PNC")).unwrap().remove(0);
+    let batches = read_file(&file).unwrap();
+    let b = &batches[0];
+    use arrow::array::Array;
+    let col = |name: &str| {
+        let a = b.column_by_name(name).unwrap().as_any().downcast_ref::<arrow::array::StringArray>().unwrap().clone();
+        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_string())).collect::<Vec<_>>()
+    };
+    // Nulls first, then by surname.
+    assert_eq!(col("subject_surname"), [None, Some("ABBOTT".into()), Some("SMITH".into())]);
+    assert_eq!(col("vrm_key"), [Some("AB12CDE".into()), None, None]);
+    assert_eq!(col("subject_forenames")[2].as_deref(), Some("JOHN"));
+    let props = parquet::file::properties::ReaderProperties::builder().set_read_bloom_filter(true).build();
+    let options = parquet::file::serialized_reader::ReadOptionsBuilder::new().with_reader_properties(props).build();
+    let reader =
+        parquet::file::reader::SerializedFileReader::new_with_options(File::open(&file).unwrap(), options).unwrap();
+    use parquet::file::reader::FileReader;
+    let rg = reader.get_row_group(0).unwrap();
+    let schema = columns::EVENT_SCHEMA.clone();
+    for name in columns::EVENT_BLOOM_COLUMNS {
+        assert!(rg.get_column_bloom_filter(schema.index_of(name).unwrap()).is_some(), "{name} has no bloom filter");
+    }
+}
+
+#[test]
+fn duplicates_from_a_redelivery_are_dropped_and_compaction_removes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = sample();
+    write(dir.path(), &events);
+    // After a crash the engine processes e1 and e2 again and archives them again.
+    write(dir.path(), &events[..2]);
+    let day = Date::parse("2026-11-01").unwrap();
+    assert_eq!(parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap().len(), 2);
+    assert_eq!(read_date(dir.path(), day).unwrap().len(), 4);
+
+    let report = compact(dir.path(), &ArchiveConfig::default(), Date::parse("2026-11-03").unwrap()).unwrap();
+    assert_eq!(report.files.len(), 1, "only PNC on 2026-11-01 had several files");
+    let files = parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap();
+    assert_eq!(files.len(), 1);
+    let rows: usize = read_file(&files[0]).unwrap().iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 3);
+    let ids: Vec<String> = read_date(dir.path(), day).unwrap().into_iter().map(|s| s.event.event_id.into()).collect();
+    assert_eq!(ids, ["e3", "e1", "e2", "e5"]);
+}
+
+#[test]
+fn prune_deletes_only_dates_before_the_cutoff_and_says_what() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &sample());
+    let mut alerts = AlertWriter::new(dir.path(), &ArchiveConfig::default());
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/high_profile/expected_alerts.jsonl"),
+    )
+    .unwrap();
+    let golden: Vec<Alert> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for a in &golden {
+        alerts.append(a.clone());
+    }
+    alerts.flush().unwrap();
+    let back = read_alerts(dir.path(), None, None).unwrap();
+    assert_eq!(back.len(), golden.len());
+    for a in &golden {
+        assert_eq!(back.iter().find(|b| b.alert_id == a.alert_id), Some(a), "alerts read back exactly");
+    }
+
+    let cutoff = Date::parse("2026-11-02").unwrap();
+    let old_alert_dates: HashSet<Date> = golden.iter().map(|a| a.event_ts.date()).filter(|d| *d < cutoff).collect();
+    assert!(!old_alert_dates.is_empty());
+    let report = prune(dir.path(), cutoff).unwrap();
+    // Two events files (PNC and RMS of 2026-11-01) and one alerts file per old date.
+    assert_eq!(report.files.len(), 2 + old_alert_dates.len());
+    assert!(report.bytes > 0);
+    assert_eq!(event_dates(dir.path()).unwrap(), vec![Date::parse("2026-11-02").unwrap()]);
+    assert!(!dir.path().join("events/date=2026-11-01").exists());
+    assert!(read_alerts(dir.path(), None, None)
+        .unwrap()
+        .iter()
+        .all(|a| a.event_ts.date() >= Date::parse("2026-11-02").unwrap()));
+}
+
+#[test]
+fn settled_flush_writes_past_dates_and_keeps_the_newest() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ArchiveConfig { flush_rows: 3, ..ArchiveConfig::default() };
+    let mut w = EventWriter::new(dir.path(), &config);
+    for e in sample() {
+        w.append(e, Provenance::default());
+    }
+    let r = w.flush_settled().unwrap();
+    assert_eq!(r.rows, 4, "2026-11-01 is written");
+    assert_eq!(w.buffered(), 1, "2026-11-02 waits: more of it may come");
+}

@@ -36,6 +36,9 @@ pub struct Options {
     pub start: Date,
     /// Scenarios to inject; all by default.
     pub scenarios: Vec<Scenario>,
+    /// Write the events into this archive instead of `events.jsonl` (benchmarks of a
+    /// year of a large force, without 30 GB of JSON on the way).
+    pub archive: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
             citizens: 40_000,
             start: Date::parse("2026-11-01").expect("valid date"),
             scenarios: Scenario::ALL.to_vec(),
+            archive: None,
         }
     }
 }
@@ -101,7 +105,14 @@ pub fn generate(opts: &Options, dir: &Path) -> io::Result<Summary> {
     let mut world = World::new(force, start);
     let mut plan = scenarios::Plan::new(&mut world, &mut root.fork(2), opts.days, &opts.scenarios);
 
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(dir.join("events.jsonl"))?);
+    let mut out = match &opts.archive {
+        None => Some(BufWriter::with_capacity(1 << 20, File::create(dir.join("events.jsonl"))?)),
+        Some(_) => None,
+    };
+    let mut archive = match &opts.archive {
+        Some(root) => Some(crate::archive::BackgroundWriter::start(root, &crate::archive::ArchiveConfig::default())?),
+        None => None,
+    };
     let mut line = String::with_capacity(512);
     let mut next_id: u64 = 1;
     let mut bytes: u64 = 0;
@@ -120,15 +131,26 @@ pub fn generate(opts: &Options, dir: &Path) -> io::Result<Summary> {
             if e.label != NO_LABEL {
                 plan.labels[e.label as usize].event_ids.push(event.event_id.clone());
             }
-            line.clear();
-            event.write_json(&mut line);
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
-            bytes += line.len() as u64;
+            match (&mut out, &mut archive) {
+                (Some(out), _) => {
+                    line.clear();
+                    event.write_json(&mut line);
+                    line.push('\n');
+                    out.write_all(line.as_bytes())?;
+                    bytes += line.len() as u64;
+                }
+                (None, Some(archive)) => archive.push(event),
+                (None, None) => {}
+            }
             next_id += 1;
         }
     }
-    out.flush()?;
+    if let Some(out) = &mut out {
+        out.flush()?;
+    }
+    if let Some(archive) = archive {
+        bytes = archive.finish()?.bytes;
+    }
     let end = world.day_start(opts.days);
     write_watchlists(&world, &dir.join("watchlists"), end)?;
     let mut labels = BufWriter::new(File::create(dir.join("labels.jsonl"))?);

@@ -24,7 +24,8 @@ pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: Option<
             return Err(HuntError::Usage("the query returned nothing to write".into()));
         };
         let parquet_err = |e: parquet::errors::ParquetError| HuntError::Usage(format!("{}: {e}", path.display()));
-        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path)?, schema, None).map_err(parquet_err)?;
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path)?, schema, None).map_err(parquet_err)?;
         for b in batches {
             w.write(b).map_err(parquet_err)?;
         }

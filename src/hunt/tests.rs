@@ -1,0 +1,154 @@
+use super::*;
+use crate::archive::{columns::Provenance, ArchiveConfig, EventWriter};
+use crate::event::json;
+use crate::watchlist::WatchLists;
+
+/// A small archive with known answers: one subject written many ways, a namesake
+/// with another date of birth, a vehicle with odd spacing, several users.
+fn archive() -> tempfile::TempDir {
+    let lines = [
+        // The subject: John SMITH, 1980-02-03, PNC id 12/1A.
+        r#"{"event_id":"a1","ts":"2026-10-01T09:00:00Z","system":"PNC","user_id":"U1","action":"search","subject_type":"person","subject_name":"SMITH, John","subject_dob":"1980-02-03"}"#,
+        r#"{"event_id":"a2","ts":"2026-10-02T09:00:00Z","system":"PND","user_id":"U2","action":"search","subject_type":"person","subject_name":"john smith"}"#,
+        r#"{"event_id":"a3","ts":"2026-10-03T09:00:00Z","system":"PNC","user_id":"U3","action":"view","subject_type":"person","subject_id":"12/1A","subject_name":"Smith/J","subject_dob":"1980-02-03","reference":"INC-9"}"#,
+        r#"{"event_id":"a4","ts":"2026-10-04T23:30:00Z","system":"PNC","user_id":"U4","action":"view","subject_type":"person","subject_id":"12/1A"}"#,
+        r#"{"event_id":"a5","ts":"2026-10-05T09:00:00Z","system":"PNC","user_id":"U1","action":"print","subject_type":"person","subject_name":"SMITH, John Paul","subject_dob":"1980-02-03"}"#,
+        // Namesakes that are not the subject.
+        r#"{"event_id":"n1","ts":"2026-10-02T10:00:00Z","system":"PNC","user_id":"U5","action":"search","subject_type":"person","subject_name":"SMITH, John","subject_dob":"1991-01-01"}"#,
+        r#"{"event_id":"n2","ts":"2026-10-02T11:00:00Z","system":"PNC","user_id":"U5","action":"search","subject_type":"person","subject_name":"SMITH, Mary"}"#,
+        // A vehicle, typed three ways.
+        r#"{"event_id":"v1","ts":"2026-10-02T12:00:00Z","system":"PNC","user_id":"U2","action":"search","subject_type":"vehicle","subject_vrm":"ab12 cde"}"#,
+        r#"{"event_id":"v2","ts":"2026-10-06T12:00:00Z","system":"ANPR","user_id":"U6","action":"view","subject_type":"vehicle","subject_vrm":"AB12CDE"}"#,
+        r#"{"event_id":"v3","ts":"2026-10-06T13:00:00Z","system":"PNC","user_id":"U6","action":"view","subject_type":"vehicle","subject_vrm":" A B 1 2 C D E "}"#,
+        r#"{"event_id":"v4","ts":"2026-10-06T14:00:00Z","system":"PNC","user_id":"U6","action":"view","subject_type":"vehicle","subject_vrm":"AB12CDF"}"#,
+        // U1's other work.
+        r#"{"event_id":"u1","ts":"2026-09-30T23:59:59Z","system":"RMS","user_id":"U1","action":"view","subject_type":"crime","subject_id":"CR-1"}"#,
+        r#"{"event_id":"u2","ts":"2026-10-31T23:59:59Z","system":"RMS","user_id":"U1","action":"view","subject_type":"crime","subject_id":"CR-2"}"#,
+        r#"{"event_id":"u3","ts":"2026-11-01T00:00:00Z","system":"RMS","user_id":"U1","action":"view","subject_type":"crime","subject_id":"CR-3"}"#,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = EventWriter::new(dir.path(), &ArchiveConfig::default());
+    for l in lines {
+        w.append(json::decode(l.as_bytes()).unwrap(), Provenance::default());
+    }
+    w.flush().unwrap();
+    dir
+}
+
+fn time(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap()
+}
+
+fn ids(found: &[Access]) -> Vec<(String, &'static str)> {
+    found.iter().map(|a| (a.stored.event.event_id.to_string(), a.how.as_str())).collect()
+}
+
+#[test]
+fn who_accessed_finds_every_written_form_of_the_name_and_not_the_namesakes() {
+    let dir = archive();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let all = TimeRange::default();
+    for name in ["SMITH, John", "john smith", "smith/john", "  Smith ,  JOHN "] {
+        let subject = Subject::parse(None, Some(name), Some("1980-02-03"), None, None).unwrap();
+        assert_eq!(
+            ids(&hunt.who_accessed(&subject, &all).unwrap()),
+            [("a1".into(), "name_dob"), ("a2".into(), "name"), ("a3".into(), "name_dob"), ("a5".into(), "name_dob")],
+            "{name}"
+        );
+    }
+    // With the record id as well, a4 (no name) is found and a3 matches by id.
+    let subject = Subject::parse(Some("12/1A"), Some("SMITH, John"), Some("1980-02-03"), None, None).unwrap();
+    assert_eq!(
+        ids(&hunt.who_accessed(&subject, &all).unwrap()),
+        [
+            ("a1".into(), "name_dob"),
+            ("a2".into(), "name"),
+            ("a3".into(), "id"),
+            ("a4".into(), "id"),
+            ("a5".into(), "name_dob")
+        ]
+    );
+    // Between two times: half-open.
+    let range = TimeRange { from: Some(time("2026-10-02T09:00:00Z")), to: Some(time("2026-10-04T23:30:00Z")) };
+    let found = hunt.who_accessed(&subject, &range).unwrap();
+    assert_eq!(ids(&found), [("a2".into(), "name"), ("a3".into(), "id")]);
+}
+
+#[test]
+fn who_accessed_matches_a_vrm_whatever_its_spacing() {
+    let dir = archive();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    for vrm in ["AB12 CDE", "ab12cde", "a b12 c d e"] {
+        let subject = Subject::parse(None, None, None, Some(vrm), None).unwrap();
+        let found = hunt.who_accessed(&subject, &TimeRange::default()).unwrap();
+        assert_eq!(ids(&found), [("v1".into(), "vrm"), ("v2".into(), "vrm"), ("v3".into(), "vrm")], "{vrm}");
+        let systems: Vec<&str> = found.iter().map(|a| a.stored.event.system.as_str()).collect();
+        assert_eq!(systems, ["PNC", "ANPR", "PNC"]);
+    }
+    assert!(matches!(hunt.who_accessed(&Subject::default(), &TimeRange::default()), Err(HuntError::Usage(_))));
+}
+
+#[test]
+fn user_activity_is_one_users_accesses_between_two_times() {
+    let dir = archive();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let october = TimeRange { from: Some(time("2026-10-01T00:00:00Z")), to: Some(time("2026-11-01T00:00:00Z")) };
+    let ids: Vec<String> =
+        hunt.user_activity("U1", &october).unwrap().into_iter().map(|e| e.event.event_id.to_string()).collect();
+    assert_eq!(ids, ["a1", "a5", "u2"]);
+    assert!(hunt.user_activity("U1'; DROP TABLE events; --", &october).unwrap().is_empty());
+}
+
+#[test]
+fn sql_runs_over_events_with_the_partition_columns() {
+    let dir = archive();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let rows = hunt
+        .sql("SELECT system, count(*) AS n FROM events WHERE date >= '2026-10-02' GROUP BY system ORDER BY system")
+        .unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&rows).unwrap().to_string();
+    assert!(text.contains("| ANPR   | 1 |"), "{text}");
+    assert!(text.contains("| PNC    | 8 |"), "{text}");
+    assert!(text.contains("| RMS    | 2 |"), "{text}");
+    // The alerts table exists (empty) before any alert has been archived.
+    let rows = hunt.sql("SELECT count(*) FROM alerts").unwrap();
+    assert_eq!(rows[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap().value(0), 0);
+}
+
+#[test]
+fn leak_trace_ranks_unjustified_first_then_closest_to_publication() {
+    let dir = archive();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let mut lists = WatchLists::default();
+    // INC-9 names U3: U3's access is justified.
+    let row = crate::watchlist::rows::read_row(
+        crate::watchlist::TableName::Incidents,
+        &crate::watchlist::rows::JsonCells(
+            serde_json::json!({"reference":"INC-9","kind":"assault","opened_at":"2026-09-01T00:00:00Z","officers":"U3"})
+                .as_object()
+                .unwrap(),
+        ),
+    )
+    .unwrap();
+    lists.upsert(row);
+    let subject = Subject::parse(Some("12/1A"), Some("SMITH, John"), Some("1980-02-03"), None, None).unwrap();
+    let published = time("2026-10-05T00:00:00Z");
+    let ranked = leak::leak_trace(
+        &hunt,
+        &subject,
+        published,
+        crate::time::Span::days(30),
+        &lists,
+        &crate::config::Config::defaults().justification,
+    )
+    .unwrap();
+    let order: Vec<(&str, usize, usize)> =
+        ranked.iter().map(|s| (s.user_id.as_str(), s.accesses, s.unjustified)).collect();
+    // U4 looked 30 minutes before publication, U2 two days before, U1 three and a
+    // half days before; U3 had a reference for the incident and comes last. a5 (U1)
+    // is after publication and not counted.
+    assert_eq!(order, [("U4", 1, 1), ("U2", 1, 1), ("U1", 1, 1), ("U3", 1, 0)]);
+    assert_eq!(ranked[0].lead, crate::time::Span::minutes(30));
+    let batch = leak::suspects_batch(&ranked);
+    assert_eq!(batch.num_rows(), 4);
+}

@@ -83,6 +83,22 @@ impl Acks {
         });
     }
 
+    /// Acknowledges one message for each offset (one lock for all).
+    pub fn ack_all(&self, offsets: impl Iterator<Item = (i32, i64)>) {
+        self.with(|p| {
+            for (partition, offset) in offsets {
+                if let Some(part) = p.get_mut(&partition) {
+                    if let Some(n) = part.in_flight.get_mut(&offset) {
+                        *n -= 1;
+                        if *n == 0 {
+                            part.in_flight.remove(&offset);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
     /// Releases the holds of a processed batch (one lock for the batch).
     pub fn processed_all(&self, offsets: impl Iterator<Item = (i32, i64)>) {
         self.with(|p| {

@@ -19,6 +19,7 @@
 //! consumer commits the final offsets; then everything exits.
 
 pub mod acks;
+pub mod archiver;
 pub mod consume;
 pub mod feed;
 pub mod kafka;
@@ -199,7 +200,10 @@ pub fn run(config: Arc<Config>, metrics: Arc<Metrics>, status: Arc<Status>) -> R
         })?,
         None => WatchLists::default(),
     };
-    let engine = Engine::new(config.clone(), lists, DetectClock::WallClock).with_history(config.live.history_events);
+    // With an archive, entries added live are checked against it; without one, against
+    // the recent accesses kept in memory.
+    let history = if config.archive.dir.is_some() { 0 } else { config.live.history_events };
+    let engine = Engine::new(config.clone(), lists, DetectClock::WallClock).with_history(history);
 
     let (events_tx, events_rx) = crossbeam_channel::bounded::<ToEngine>(config.live.queue_batches);
     // Emptied batches go back to the consumer to be filled again.
@@ -324,12 +328,29 @@ fn engine_loop(
             }
         },
     };
+    let archiver = match &config.archive.dir {
+        Some(dir) => {
+            match archiver::Archiver::start(dir, &config.archive, acks.clone(), metrics.clone(), status.clone()) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    status.fail(e);
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let mut sink = LiveSink::new(&publisher, &metrics, file.as_mut());
+    sink.archive = archiver.as_ref().map(|a| a.sender());
+    let mut to_archive: Vec<(crate::event::AccessEvent, crate::archive::columns::Provenance)> = Vec::new();
 
     // The watch lists as they stand, before any event.
     while !status.lists_loaded() && !status.shutdown().is_triggered() {
         match lists.recv_timeout(Duration::from_millis(100)) {
-            Ok(ListMsg::Change(c)) => engine.apply(c, &mut sink),
+            Ok(ListMsg::Change(c)) => {
+                // The lists as they stand at start-up: nothing new to look back for.
+                engine.apply(c, &mut sink);
+            }
             Ok(ListMsg::Loaded) => status.lists_loaded.store(true, Ordering::SeqCst),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
             Err(_) => break,
@@ -387,7 +408,9 @@ fn engine_loop(
         while let Ok(m) = lists.try_recv() {
             if let ListMsg::Change(c) = m {
                 sink.origin = None;
-                engine.apply(c, &mut sink);
+                if let Some(entry) = engine.apply(c, &mut sink) {
+                    look_back(&engine, archiver.as_ref(), &config, entry, &mut sink, &metrics);
+                }
                 changes += 1;
             }
         }
@@ -396,7 +419,9 @@ fn engine_loop(
                 match m {
                     Ok(ListMsg::Change(c)) => {
                         sink.origin = None;
-                        engine.apply(c, &mut sink);
+                        if let Some(entry) = engine.apply(c, &mut sink) {
+                            look_back(&engine, archiver.as_ref(), &config, entry, &mut sink, &metrics);
+                        }
                         changes += 1;
                     }
                     Ok(ListMsg::Loaded) => {}
@@ -437,6 +462,13 @@ fn engine_loop(
                             latency.record(started.elapsed().as_micros() as u64);
                             counters.count(&event.system);
                             summary.events += 1;
+                            if archiver.is_some() {
+                                let from = crate::archive::columns::Provenance {
+                                    partition: Some(partition),
+                                    offset: Some(offset),
+                                };
+                                to_archive.push((event, from));
+                            }
                         }
                         Incoming::Dead { partition, offset, key, letter } => {
                             processed.insert(partition, offset + 1);
@@ -446,6 +478,14 @@ fn engine_loop(
                             }
                             summary.dead_letters += 1;
                         }
+                    }
+                }
+                if let Some(a) = &archiver {
+                    // Each archived event's offset is held until its file is durable.
+                    acks.begin_all(to_archive.iter().filter_map(|(_, f)| Some((f.partition?, f.offset?))));
+                    let batch = std::mem::take(&mut to_archive);
+                    if a.sender().send(archiver::ToArchive::Events(batch)).is_err() {
+                        status.fail("the archive writer has stopped".into());
                     }
                 }
                 acks.processed_all(offsets.into_iter());
@@ -486,6 +526,11 @@ fn engine_loop(
     }
     latency.flush();
     drop(sink);
+    if let Some(a) = archiver {
+        if let Err(e) = a.stop() {
+            status.fail(e);
+        }
+    }
     if let Err(e) = publisher.flush(Duration::from_secs(30)) {
         status.fail(e);
     } else {
@@ -500,6 +545,40 @@ fn engine_loop(
         let _ = done.send(());
     }
     summary
+}
+
+/// An entry added live: the archive's accesses in its look-back raise the alerts a
+/// replay with the entry present would have raised. The archive is flushed first so
+/// that every event processed so far is in it.
+fn look_back(
+    engine: &Engine,
+    archiver: Option<&archiver::Archiver>,
+    config: &Config,
+    (table, key): (crate::watchlist::TableName, compact_str::CompactString),
+    sink: &mut LiveSink<'_>,
+    metrics: &Metrics,
+) {
+    use crate::alert::AlertSink;
+    let (Some(archiver), Some(dir)) = (archiver, &config.archive.dir) else { return };
+    let started = Instant::now();
+    let result = archiver.flush().and_then(|()| {
+        let hunt = crate::hunt::Hunt::open(dir, None).map_err(|e| e.to_string())?;
+        let open: std::collections::HashSet<_> = engine.open_alert_ids().into_iter().collect();
+        crate::retro::scan(&hunt, engine, table, &key, &open).map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(alerts) => {
+            tracing::info!(%table, %key, alerts = alerts.len(), ms = started.elapsed().as_millis() as u64, "archive searched for accesses before the entry was added");
+            metrics.retrospective_alerts.inc_by(alerts.len() as u64);
+            sink.origin = None;
+            for a in alerts {
+                sink.stream(-1);
+                sink.raised(&a);
+                sink.closed(a);
+            }
+        }
+        Err(e) => tracing::error!(%table, %key, error = %e, "retrospective check against the archive failed"),
+    }
 }
 
 #[cfg(test)]

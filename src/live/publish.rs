@@ -170,6 +170,8 @@ pub struct LiveSink<'a> {
     stream: i32,
     line: String,
     pub error: Option<String>,
+    /// Final alerts go to the archive, when there is one.
+    pub archive: Option<crossbeam_channel::Sender<super::archiver::ToArchive>>,
 }
 
 impl<'a> LiveSink<'a> {
@@ -178,7 +180,7 @@ impl<'a> LiveSink<'a> {
         metrics: &'a Metrics,
         file: Option<&'a mut std::io::BufWriter<std::fs::File>>,
     ) -> LiveSink<'a> {
-        LiveSink { publisher, metrics, file, origin: None, stream: -1, line: String::new(), error: None }
+        LiveSink { publisher, metrics, file, origin: None, stream: -1, line: String::new(), error: None, archive: None }
     }
 
     fn publish(&mut self, alert: &Alert) {
@@ -219,5 +221,13 @@ impl AlertSink for LiveSink<'_> {
 
     fn updated(&mut self, alert: &Alert) {
         self.publish(alert);
+    }
+
+    fn closed(&mut self, alert: Alert) {
+        if let Some(tx) = &self.archive {
+            if tx.send(super::archiver::ToArchive::Alert(Box::new(alert))).is_err() {
+                self.error.get_or_insert_with(|| "the archive writer has stopped".into());
+            }
+        }
     }
 }

@@ -425,6 +425,18 @@ pub enum Row {
 }
 
 impl Row {
+    /// The table the row belongs to.
+    pub fn table(&self) -> TableName {
+        match self {
+            Row::Custody(_) => TableName::Custody,
+            Row::HighProfile(_) => TableName::HighProfile,
+            Row::Staff(_) => TableName::Staff,
+            Row::Associate(_) => TableName::Associates,
+            Row::Operation(_) => TableName::Operations,
+            Row::Incident(_) => TableName::Incidents,
+        }
+    }
+
     /// The row key of spec/watchlists.md.
     pub fn key(&self) -> CompactString {
         match self {

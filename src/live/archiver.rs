@@ -1,0 +1,140 @@
+//! The live engine's archive writer, on a thread of its own.
+//!
+//! The engine hands over each batch's events with their Kafka position and holds
+//! each offset in [`Acks`] until the archive file holding the event is durable: a
+//! crash loses no archived event, it only archives some again (readers drop the
+//! duplicates). Final alerts go to the archive with the next flush. A write failure
+//! stops the engine; nothing is committed past it.
+
+use super::acks::Acks;
+use super::Status;
+use crate::alert::Alert;
+use crate::archive::columns::Provenance;
+use crate::archive::{AlertWriter, ArchiveConfig, EventWriter};
+use crate::event::AccessEvent;
+use crate::metrics::Metrics;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub enum ToArchive {
+    Events(Vec<(AccessEvent, Provenance)>),
+    Alert(Box<Alert>),
+    /// Write everything buffered now; answer once it is durable.
+    Flush(Sender<Result<(), String>>),
+}
+
+pub struct Archiver {
+    tx: Sender<ToArchive>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+struct Writer {
+    events: EventWriter,
+    alerts: AlertWriter,
+    /// Offsets of the buffered events, released once they are durable.
+    held: Vec<(i32, i64)>,
+    acks: Arc<Acks>,
+    metrics: Arc<Metrics>,
+}
+
+impl Writer {
+    fn flush(&mut self) -> Result<(), String> {
+        let report = self.events.flush().map_err(|e| format!("archive write failed: {e}"))?;
+        self.acks.ack_all(self.held.drain(..));
+        self.metrics.archived_events.inc_by(report.rows as u64);
+        self.metrics.archive_files.inc_by(report.files.len() as u64);
+        if self.alerts.buffered() > 0 {
+            let report = self.alerts.flush().map_err(|e| format!("archive write failed: {e}"))?;
+            self.metrics.archive_files.inc_by(report.files.len() as u64);
+        }
+        self.metrics.archive_buffered.set(0);
+        Ok(())
+    }
+}
+
+fn run(rx: Receiver<ToArchive>, mut w: Writer, tick: Duration, status: Arc<Status>) {
+    loop {
+        let msg = rx.recv_timeout(tick);
+        let result = match msg {
+            Ok(ToArchive::Events(batch)) => {
+                for (event, from) in batch {
+                    if let (Some(p), Some(o)) = (from.partition, from.offset) {
+                        w.held.push((p, o));
+                    }
+                    w.events.append(event, from);
+                }
+                w.metrics.archive_buffered.set(w.events.buffered() as i64);
+                Ok(())
+            }
+            Ok(ToArchive::Alert(a)) => {
+                w.alerts.append(*a);
+                Ok(())
+            }
+            Ok(ToArchive::Flush(reply)) => {
+                let r = w.flush();
+                let _ = reply.send(r.clone());
+                r
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(()),
+            Err(RecvTimeoutError::Disconnected) => {
+                if let Err(e) = w.flush() {
+                    status.fail(e);
+                }
+                return;
+            }
+        };
+        let result = result.and_then(|()| if w.events.due() { w.flush() } else { Ok(()) });
+        if let Err(e) = result {
+            // Offsets stay held: nothing past this point is committed.
+            status.fail(e);
+            return;
+        }
+    }
+}
+
+impl Archiver {
+    pub fn start(
+        root: &Path,
+        config: &ArchiveConfig,
+        acks: Arc<Acks>,
+        metrics: Arc<Metrics>,
+        status: Arc<Status>,
+    ) -> Result<Archiver, String> {
+        std::fs::create_dir_all(root).map_err(|e| format!("archive {}: {e}", root.display()))?;
+        let (tx, rx) = crossbeam_channel::bounded(64);
+        let writer = Writer {
+            events: EventWriter::new(root, config),
+            alerts: AlertWriter::new(root, config),
+            held: Vec::new(),
+            acks,
+            metrics,
+        };
+        let tick = Duration::from_millis((config.flush_interval.0 / 4).clamp(10, 1_000) as u64);
+        let thread = std::thread::Builder::new()
+            .name("archive".into())
+            .spawn(move || run(rx, writer, tick, status))
+            .map_err(|e| e.to_string())?;
+        Ok(Archiver { tx, thread })
+    }
+
+    pub fn sender(&self) -> Sender<ToArchive> {
+        self.tx.clone()
+    }
+
+    /// Makes everything handed over so far durable.
+    pub fn flush(&self) -> Result<(), String> {
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        self.tx.send(ToArchive::Flush(reply)).map_err(|_| "the archive writer has stopped".to_string())?;
+        answer.recv().map_err(|_| "the archive writer has stopped".to_string())?
+    }
+
+    /// Flushes and ends the writer thread.
+    pub fn stop(self) -> Result<(), String> {
+        let r = self.flush();
+        drop(self.tx);
+        let _ = self.thread.join();
+        r
+    }
+}
