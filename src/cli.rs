@@ -712,6 +712,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let report = crate::archive::prune(&archive, cutoff)?;
+            for (file, bytes) in report.files.iter().zip(&report.sizes) {
+                println!("deleted {} ({bytes} bytes)", file.display());
+            }
             println!(
                 "deleted {} files ({:.1} MB) of dates before {cutoff} from {}",
                 report.files.len(),

@@ -93,8 +93,8 @@ pub fn bundle(
     std::fs::create_dir_all(out)?;
 
     let ids: Vec<String> = alert.event_ids.iter().map(|e| quote(e)).collect();
-    let events =
-        hunt.events_where(&format!("event_id IN ({}) AND system = {}", ids.join(", "), quote(&alert.system)))?;
+    // Evidence folded into an alert can come from other systems than the first event's.
+    let events = hunt.events_where(&format!("event_id IN ({})", ids.join(", ")))?;
     let missing: Vec<String> = alert
         .event_ids
         .iter()

@@ -481,6 +481,8 @@ pub fn read_alerts(root: &Path, from: Option<Date>, to: Option<Date>) -> io::Res
 #[derive(Debug, Default)]
 pub struct PruneReport {
     pub files: Vec<PathBuf>,
+    /// The size of each file, in bytes.
+    pub sizes: Vec<u64>,
     pub bytes: u64,
 }
 
@@ -494,6 +496,7 @@ pub fn prune(root: &Path, cutoff: Date) -> io::Result<PruneReport> {
             fs::remove_file(&file)?;
             tracing::info!(file = %file.display(), bytes, "archive file deleted (older than the retention)");
             report.bytes += bytes;
+            report.sizes.push(bytes);
             report.files.push(file);
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! Integration tests, in one binary so the crate's dependencies are linked once.
 //! They run the `accesswatch` program as a user would.
 
+mod archive;
 mod cli;
 mod deploy;
 mod generate;
