@@ -13,11 +13,14 @@
 //! ```text
 //!  source ──► parse ──► enrich ──────► detect ─────► behaviour ───► alert book ──► sinks
 //!  files,     event     watch-list     watch-list    stateful       suppression,   alerts.jsonl,
-//!  Kafka      (JSON,    join: user,    rules         detectors,     retrospective  access-alerts,
-//!  (by time)  CSV,      subject,       → findings    peer compare,  release,       dead letters
-//!             CEF)      justification                risk           allow lists
+//!  Kafka,     (JSON,    join: user,    rules         detectors,     retrospective  access-alerts,
+//!  archive    CSV,      subject,       → findings    peer compare,  release,       dead letters,
+//!  (by time)  CEF)      justification                risk           allow lists    archive
 //!                 │
 //!                 └── bad record ──► dead-letter sink (original bytes + reason)
+//!
+//!  archive (Parquet) ──► hunt (DataFusion SQL): query, who-accessed, user-activity,
+//!                        leak-trace; retro (entry added → past accesses); evidence
 //! ```
 //!
 //! | module | job |
@@ -31,11 +34,15 @@
 //! | [`risk`] | per-user decaying risk; the ranking behind `accesswatch risk` |
 //! | [`alert`] | the alert type, deterministic ids, and the book of open alerts (suppression, retrospective release) |
 //! | [`engine`] | the pipeline itself: enrich → detect → behaviour → allow lists → alert book; watermark, state snapshots |
-//! | [`live`] | `accesswatch run`: Kafka consumer group, alert and dead-letter producer, watch-list topics, restore, snapshots, hot reload |
+//! | [`live`] | `accesswatch run`: Kafka consumer group, alert and dead-letter producer, watch-list topics, restore, snapshots, hot reload, archive thread (offsets wait for it) |
 //! | [`service`], [`http`], [`metrics`] | the running service: signals, `/metrics`, `/healthz`, `/readyz` |
 //! | [`demo`] | `accesswatch demo`: the live engine against an in-process Kafka |
 //! | [`backtest`] | `accesswatch backtest`: a configuration change judged on history |
 //! | [`sink`] | alert and dead-letter files |
+//! | [`archive`] | every event and final alert as Parquet by date and system, sorted, with bloom filters; read back in engine order; prune, compact |
+//! | [`hunt`] | DataFusion over the archive and watch lists: `query`, `who-accessed`, `user-activity`, `leak-trace` |
+//! | [`retro`] | an entry added after the fact: its look-back searched in the archive, a replay's alerts raised |
+//! | [`evidence`] | `accesswatch evidence`: one alert's bundle with SHA-256 of every file |
 //! | [`replay`] | `accesswatch replay`: files through the engine, with a summary |
 //! | [`config`] | defaults (`config/default.toml`) overlaid by the user's file; every fault with file, line and key |
 //! | [`time`] | event time: fast RFC 3339 parsing, dates, durations, shifts |
@@ -45,7 +52,8 @@
 //!
 //! Where to look: a watch-list rule lives in `src/detect/<rule>.rs`, a behavioural one
 //! in `src/behaviour/mod.rs`; the watch-list join in `src/enrich.rs` and
-//! `src/watchlist/index.rs`; suppression in `src/alert/book.rs`.
+//! `src/watchlist/index.rs`; suppression in `src/alert/book.rs`; the archive's columns
+//! in `src/archive/columns.rs` (documented in docs/archive.md).
 
 pub mod alert;
 pub mod archive;
