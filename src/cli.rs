@@ -304,6 +304,12 @@ pub enum ArchiveAction {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write the key index of every events file that lacks one (an archive written by
+    /// an earlier version), so look-ups skip the files without the value.
+    Index {
+        #[arg(long)]
+        archive: PathBuf,
+    },
     /// Rewrite each past date and system written as several files (a live engine writes
     /// one per flush) as one sorted file, dropping duplicate events.
     Compact {
@@ -721,6 +727,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 report.bytes as f64 / 1e6,
                 archive.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Archive { action: ArchiveAction::Index { archive } } => {
+            let n = crate::archive::index(&archive)?;
+            println!("wrote {n} key indexes in {}", archive.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Archive { action: ArchiveAction::Compact { archive, config } } => {

@@ -22,6 +22,7 @@
 //! [`columns`] converts between events or alerts and Arrow record batches.
 
 pub mod columns;
+pub mod keys;
 
 use crate::alert::Alert;
 use crate::event::AccessEvent;
@@ -226,6 +227,10 @@ impl EventWriter {
         self.files += 1;
         let name = format!("part-{first}-{}-{}.parquet", self.id, self.files);
         let dir = events_dir(&self.root, date, system);
+        // The key index first: a file is never visible without it, unless a crash came
+        // in between (then the file is simply always read).
+        fs::create_dir_all(&dir)?;
+        keys::write(&dir.join(&name), &rows)?;
         let bytes = write_file(&dir, &name, &batch, event_properties(&self.config))?;
         Ok(FlushReport { rows: rows.len(), files: vec![dir.join(name)], bytes })
     }
@@ -386,6 +391,30 @@ pub fn event_dates(root: &Path) -> io::Result<Vec<Date>> {
     Ok(partitions(&root.join("events"), "date")?.into_iter().filter_map(|(d, _)| Date::parse(&d).ok()).collect())
 }
 
+/// The (date, system) partitions in the date range `[from, to]` holding a file that
+/// may contain `value` in `column`, by the files' key indexes ([`keys`]).
+pub fn partitions_with(
+    root: &Path,
+    column: &str,
+    value: &str,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> io::Result<Vec<(Date, String)>> {
+    let mut out = Vec::new();
+    for (date, dir) in partitions(&root.join("events"), "date")? {
+        let Ok(d) = Date::parse(&date) else { continue };
+        if from.is_some_and(|f| d < f) || to.is_some_and(|t| d > t) {
+            continue;
+        }
+        for (system, sys_dir) in partitions(&dir, "system")? {
+            if parquet_files(&sys_dir)?.iter().any(|f| keys::may_contain(f, column, value)) {
+                out.push((d, system));
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn read_file(path: &Path) -> io::Result<Vec<RecordBatch>> {
     let file = File::open(path)?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
@@ -494,6 +523,7 @@ pub fn prune(root: &Path, cutoff: Date) -> io::Result<PruneReport> {
         for file in parquet_files(dir)? {
             let bytes = fs::metadata(&file).map_or(0, |m| m.len());
             fs::remove_file(&file)?;
+            let _ = fs::remove_file(keys::path_for(&file));
             tracing::info!(file = %file.display(), bytes, "archive file deleted (older than the retention)");
             report.bytes += bytes;
             report.sizes.push(bytes);
@@ -505,6 +535,7 @@ pub fn prune(root: &Path, cutoff: Date) -> io::Result<PruneReport> {
         if Date::parse(&date).is_ok_and(|d| d < cutoff) {
             for (_, sys) in partitions(&dir, "system")? {
                 delete_dir(&sys, &mut report)?;
+                remove_leftovers(&sys);
                 let _ = fs::remove_dir(&sys);
             }
             let _ = fs::remove_dir(&dir);
@@ -513,10 +544,45 @@ pub fn prune(root: &Path, cutoff: Date) -> io::Result<PruneReport> {
     for (date, dir) in partitions(&root.join("alerts"), "date")? {
         if Date::parse(&date).is_ok_and(|d| d < cutoff) {
             delete_dir(&dir, &mut report)?;
+            remove_leftovers(&dir);
             let _ = fs::remove_dir(&dir);
         }
     }
     Ok(report)
+}
+
+/// Removes the hidden files (key indexes, temporary files of a crashed write) left in a
+/// directory whose data files are gone.
+fn remove_leftovers(dir: &Path) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Writes the missing key index of every events file (an archive from an earlier
+/// version, or a crash between the two writes); returns how many were written.
+pub fn index(root: &Path) -> io::Result<usize> {
+    let mut written = 0;
+    for (_, dir) in partitions(&root.join("events"), "date")? {
+        for (system, sys_dir) in partitions(&dir, "system")? {
+            for file in parquet_files(&sys_dir)? {
+                if keys::path_for(&file).exists() {
+                    continue;
+                }
+                let mut rows = Vec::new();
+                for batch in read_file(&file)? {
+                    let stored = columns::events_from_batch(&batch, Some(&system))
+                        .map_err(|e| io::Error::other(format!("{}: {e}", file.display())))?;
+                    rows.extend(stored.into_iter().map(|s| ArchivedEvent::new(s.event, s.seq, s.from)));
+                }
+                keys::write(&file, &rows)?;
+                written += 1;
+            }
+        }
+    }
+    Ok(written)
 }
 
 /// Rewrites every date and system with more than one events file (a live engine
@@ -552,6 +618,7 @@ pub fn compact(root: &Path, config: &ArchiveConfig, before: Date) -> io::Result<
             report.add(writer.write_group(d, &system, rows)?);
             for file in files {
                 fs::remove_file(&file)?;
+                let _ = fs::remove_file(keys::path_for(&file));
             }
         }
     }

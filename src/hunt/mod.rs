@@ -63,9 +63,21 @@ impl Hunt {
             return Err(HuntError::Usage(format!("{}: no such archive directory", archive.display())));
         }
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        let config = SessionConfig::new()
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-            .set_bool("datafusion.execution.parquet.reorder_filters", true);
+        // Filters are pushed into the Parquet scan (late materialisation: a look-up
+        // decodes the other columns only for matching rows), and a file's footer is
+        // read with one 64 KiB read rather than DataFusion's 512 KiB default. Any
+        // DATAFUSION_* environment variable overrides these and every other setting,
+        // e.g. DATAFUSION_EXECUTION_TARGET_PARTITIONS=4.
+        let mut config = SessionConfig::from_env().unwrap_or_default();
+        for (key, value) in [
+            ("datafusion.execution.parquet.pushdown_filters", "true"),
+            ("datafusion.execution.parquet.reorder_filters", "true"),
+            ("datafusion.execution.parquet.metadata_size_hint", "65536"),
+        ] {
+            if std::env::var_os(key.replace('.', "_").to_uppercase()).is_none() {
+                config = config.set_str(key, value);
+            }
+        }
         let ctx = SessionContext::new_with_config(config);
         let hunt = Hunt { ctx, runtime, archive: archive.to_path_buf() };
         hunt.register("events", &archive.join("events"), EVENT_SCHEMA.clone(), &["date", "system"])?;
@@ -132,27 +144,27 @@ impl Hunt {
     /// Every archived event in the range whose record id, normalised surname, VRM or
     /// postcode is the subject's: a superset of its accesses, each once, in time order.
     pub fn candidates(&self, subject: &Subject, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        let mut keys = Vec::new();
+        let mut keys: Vec<(&str, &str)> = Vec::new();
         if let Some(id) = &subject.id {
-            keys.push(format!("subject_id = {}", quote(id)));
+            keys.push(("subject_id", id));
         }
         if let Some(name) = &subject.name {
-            keys.push(format!("subject_surname = {}", quote(&name.surname)));
+            keys.push(("subject_surname", &name.surname));
         }
         if let Some(vrm) = &subject.vrm {
-            keys.push(format!("vrm_key = {}", quote(vrm)));
+            keys.push(("vrm_key", vrm));
         }
         if let Some(pc) = &subject.postcode {
-            keys.push(format!("postcode_key = {}", quote(pc)));
+            keys.push(("postcode_key", pc));
         }
         if keys.is_empty() {
             return Err(HuntError::Usage("name the subject: --subject ID, --name, --vrm or --postcode".into()));
         }
-        // One query per key so each prunes by its own column's statistics and bloom
-        // filters (an OR across columns would read every row group).
+        // One query per key so each prunes by its own column's key index, statistics
+        // and bloom filters (an OR across columns would read every row group).
         let mut found = Vec::new();
-        for key in keys {
-            found.extend(self.events_where(&format!("{key} AND {}", range.sql()))?);
+        for (column, value) in keys {
+            found.extend(self.events_with(column, value, range)?);
         }
         found.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
         let mut seen = HashSet::new();
@@ -169,7 +181,21 @@ impl Hunt {
 
     /// One user's accesses in `[from, to)`, in time order.
     pub fn user_activity(&self, user_id: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        self.events_where(&format!("user_id = {} AND {}", quote(user_id), range.sql()))
+        self.events_with("user_id", user_id, range)
+    }
+
+    /// Archived events in the range whose `column` is `value`. The key indexes name
+    /// the (date, system) partitions that may hold the value; only their files are
+    /// opened.
+    fn events_with(&self, column: &str, value: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
+        let last = range.to.map(|t| Timestamp(t.0 - 1).date());
+        let parts = crate::archive::partitions_with(&self.archive, column, value, range.from.map(|f| f.date()), last)?;
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let only: Vec<String> =
+            parts.iter().map(|(d, s)| format!("(date = '{d}' AND system = {})", quote(s))).collect();
+        self.events_where(&format!("{column} = {} AND {} AND ({})", quote(value), range.sql(), only.join(" OR ")))
     }
 
     /// Alerts per user among `users`, from the alerts table.
