@@ -45,6 +45,25 @@ pub enum Command {
         /// Stop after this many seconds.
         #[arg(long)]
         seconds: Option<u64>,
+        /// Password of the dashboard's demo accounts (default: a random one, printed).
+        #[arg(long)]
+        dashboard_password: Option<String>,
+    },
+    /// Print the argon2 hash of a password read from standard input, for a dashboard
+    /// account's `password` in the configuration.
+    HashPassword,
+    /// Write the daily briefing (red alerts, users newly at high risk, retrospective
+    /// hits, open triage) from the dashboard's database as a printable HTML page.
+    Report {
+        /// Configuration holding [dashboard] db.
+        #[arg(long)]
+        config: PathBuf,
+        /// How far back: e.g. 24h, 3d.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Replay access-log files through the rules and write the alerts.
     Replay {
@@ -451,7 +470,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run { config } => {
             let config = Arc::new(load_config(Some(&config))?);
-            let service = crate::service::Service::start(config, crate::http::router).map_err(anyhow::Error::msg)?;
+            let routes = config.clone();
+            let service =
+                crate::service::Service::start_with(config, move |h| crate::dashboard::with_dashboard(&routes, h))
+                    .map_err(anyhow::Error::msg)?;
             let summary = service.join().map_err(anyhow::Error::msg)?;
             eprintln!(
                 "stopped after {} events ({} dead letters, {} open alerts restored)",
@@ -459,9 +481,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { rate, staff, days, seed, listen, seconds } => {
-            crate::demo::run(crate::demo::DemoOptions { rate, staff, days, seed, listen, max_seconds: seconds })
-                .map_err(anyhow::Error::msg)?;
+        Command::Demo { rate, staff, days, seed, listen, seconds, dashboard_password } => {
+            crate::demo::run(crate::demo::DemoOptions {
+                rate,
+                staff,
+                days,
+                seed,
+                listen,
+                max_seconds: seconds,
+                dashboard_password,
+            })
+            .map_err(anyhow::Error::msg)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HashPassword => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                bail!("no password on standard input");
+            }
+            println!("{}", crate::dashboard::auth::hash_password(password));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { config, since, out } => {
+            let config = load_config(Some(&config))?;
+            let span = crate::time::Span::parse(&since).map_err(|e| anyhow::anyhow!("--since {since:?}: {e}"))?;
+            let hours = (span.0 / crate::time::HOUR).max(1) as u32;
+            let store = crate::dashboard::store::Store::open(&config.dashboard.db)
+                .with_context(|| format!("dashboard database {}", config.dashboard.db.display()))?;
+            let b = crate::dashboard::briefing::Briefing::gather(&store, config.risk.half_life, hours, true)?;
+            std::fs::write(&out, b.html()).with_context(|| out.display().to_string())?;
+            println!(
+                "briefing of the last {hours} hours -> {}: {} red, {} users newly at high risk, {} retrospective, {} open",
+                out.display(),
+                b.red.len(),
+                b.high_risk.len(),
+                b.retrospective.len(),
+                b.open.len()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay { watchlists, alerts, config, source, dead_letters, quiet, from, to, archive, files } => {

@@ -35,6 +35,8 @@ pub struct DemoOptions {
     pub listen: String,
     /// Stop after this long even if events remain.
     pub max_seconds: Option<u64>,
+    /// The dashboard accounts' password; a random one (printed) when `None`.
+    pub dashboard_password: Option<String>,
 }
 
 /// Partitions of the event and alert topics in the demo cluster.
@@ -66,13 +68,34 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
     println!("{summary}");
 
     let force_config = std::fs::read_to_string(dir.join("config.toml")).map_err(|e| e.to_string())?;
+    // The dashboard, with an archive behind its timelines and subject histories, and
+    // three accounts sharing one password.
+    let password = opts.dashboard_password.clone().unwrap_or_else(|| {
+        let mut bytes = [0u8; 6];
+        use rand_core::RngCore;
+        rand_core::OsRng.fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    });
+    let hash = crate::dashboard::auth::hash_password(&password);
+    let account = |name: &str, role: &str, ops: bool| {
+        format!("[dashboard.users.{name}]\npassword = \"{hash}\"\nrole = \"{role}\"\noperations = {ops}\n")
+    };
     let config_text = format!(
-        "{force_config}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"accesswatch-demo\"\n\n[http]\nlisten = \"{}\"\n",
-        opts.listen
+        "{force_config}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"accesswatch-demo\"\n\n[http]\nlisten = \"{}\"\n\n\
+         [archive]\ndir = \"{}\"\nflush_interval = \"2s\"\n\n[dashboard]\nenabled = true\ndb = \"{}\"\nsecure_cookies = true\n{}{}{}",
+        opts.listen,
+        dir.join("archive").display(),
+        dir.join("dashboard.sqlite").display(),
+        account("acu", "supervisor", true),
+        account("analyst", "analyst", false),
+        account("auditor", "auditor", false),
     );
     let config = Arc::new(Config::from_toml("demo", &config_text).map_err(|e| e.to_string())?);
-    let service = Service::start(config, crate::http::router)?;
-    println!("metrics at http://{}/metrics, health at /healthz and /readyz; Ctrl-C to stop\n", opts.listen);
+    let dash_config = config.clone();
+    let service = Service::start_with(config, move |h| crate::dashboard::with_dashboard(&dash_config, h))?;
+    let addr = service.http_addr;
+    println!("dashboard at http://{addr}/ : users acu (supervisor), analyst, auditor; password {password}");
+    println!("metrics at http://{addr}/metrics, health at /healthz and /readyz; Ctrl-C to stop\n");
 
     // Feed once the engine is ready, as a real source would find it.
     let ready_by = Instant::now() + Duration::from_secs(60);

@@ -37,7 +37,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The rows of `table` in `dir` (CSV or JSON Lines) whose key is `key`, as JSON objects.
-fn watchlist_rows(dir: &Path, table: TableName, key: &str) -> Result<Vec<serde_json::Value>, HuntError> {
+pub fn watchlist_rows(dir: &Path, table: TableName, key: &str) -> Result<Vec<serde_json::Value>, HuntError> {
     let mut out = Vec::new();
     let mut consider = |map: serde_json::Map<String, serde_json::Value>| {
         if read_row(table, &JsonCells(&map)).is_ok_and(|row| row.key() == key) {

@@ -36,6 +36,7 @@
 //! | [`engine`] | the pipeline itself: enrich → detect → behaviour → allow lists → alert book; watermark, state snapshots |
 //! | [`live`] | `accesswatch run`: Kafka consumer group, alert and dead-letter producer, watch-list topics, restore, snapshots, hot reload, archive thread (offsets wait for it) |
 //! | [`service`], [`http`], [`metrics`] | the running service: signals, `/metrics`, `/healthz`, `/readyz` |
+//! | [`dashboard`] | the anti-corruption dashboard: live board (SSE), triage and audit in SQLite, accounts and roles, drill-downs, daily briefing |
 //! | [`demo`] | `accesswatch demo`: the live engine against an in-process Kafka |
 //! | [`backtest`] | `accesswatch backtest`: a configuration change judged on history |
 //! | [`sink`] | alert and dead-letter files |
@@ -61,6 +62,7 @@ pub mod backtest;
 pub mod behaviour;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod detect;
 pub mod engine;

@@ -23,6 +23,14 @@ impl Service {
         config: Arc<Config>,
         router: impl FnOnce(crate::http::Health) -> axum::Router,
     ) -> Result<Service, String> {
+        Service::start_with(config, |h| Ok(router(h)))
+    }
+
+    /// As [`Service::start`], with routes that may fail to set up (the dashboard).
+    pub fn start_with(
+        config: Arc<Config>,
+        router: impl FnOnce(crate::http::Health) -> Result<axum::Router, String>,
+    ) -> Result<Service, String> {
         let shutdown = Shutdown::new();
         let status = Status::new(shutdown.clone());
         let metrics = Metrics::new();
@@ -32,7 +40,7 @@ impl Service {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        let app = router(crate::http::Health { metrics: metrics.clone(), status: status.clone() });
+        let app = router(crate::http::Health { metrics: metrics.clone(), status: status.clone() })?;
         let listener = std::net::TcpListener::bind(&config.http.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", config.http.listen))?;
         let http_addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -7,6 +7,7 @@
 #                    docker-compose (checks deploy/compose.yaml; no Docker engine needed)
 #   PyPI:            kubernetes-validate (checks deploy/k8s against the Kubernetes schemas)
 #   crates.io:       tansu (a Kafka-compatible broker for the end-to-end tests)
+#   Debian + npm:    chromium and playwright-core (the dashboard's browser test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-apt_install prometheus docker-compose
+apt_install prometheus docker-compose chromium
+
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "installing playwright-core from npm (drives the Debian chromium; no browser download)"
+  (cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+fi
 
 export PATH="$HOME/.local/bin:$PATH"
 if ! command -v kubernetes-validate >/dev/null; then

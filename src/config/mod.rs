@@ -37,6 +37,8 @@ pub struct Config {
     pub risk: RiskConfig,
     /// The evidence archive (the `[archive]` section).
     pub archive: crate::archive::ArchiveConfig,
+    /// The anti-corruption dashboard (the `[dashboard]` section).
+    pub dashboard: crate::dashboard::DashboardConfig,
     /// The file this configuration was loaded from, if any: the live engine watches it
     /// and reloads the rules when it changes (or on SIGHUP).
     pub source_path: Option<std::path::PathBuf>,
@@ -346,6 +348,9 @@ impl Config {
         if self.archive != new.archive {
             out.push("archive");
         }
+        if self.dashboard != new.dashboard {
+            out.push("dashboard");
+        }
         if format!("{:?}", self.live) != format!("{:?}", new.live) {
             out.push("live");
         }
@@ -414,6 +419,7 @@ impl Config {
             state: StateConfig { allowed_lateness: Span::minutes(10), dir: None, snapshot_interval: Span(30_000) },
             risk: RiskConfig { half_life: Span::days(7) },
             archive: crate::archive::ArchiveConfig::default(),
+            dashboard: crate::dashboard::DashboardConfig::default(),
             source_path: None,
         }
     }
@@ -533,6 +539,47 @@ impl Config {
             let mut n = a.zstd_level as i64;
             s.int("zstd_level", 1..=22, &mut n);
             a.zstd_level = n as i32;
+            s.finish();
+        }
+        if let Some(s) = root.table("dashboard") {
+            let d = &mut self.dashboard;
+            s.bool("enabled", &mut d.enabled);
+            let mut db = d.db.display().to_string();
+            s.string("db", &mut db);
+            d.db = db.into();
+            s.opt_string("proxy_header", &mut d.proxy_header);
+            s.bool("secure_cookies", &mut d.secure_cookies);
+            let mut lists = d.watchlists_dir.as_ref().map(|p| p.display().to_string());
+            s.opt_string("watchlists_dir", &mut lists);
+            d.watchlists_dir = lists.map(Into::into);
+            if let Some(users) = s.table("users") {
+                for name in users.keys() {
+                    let Some(u) = users.table(&name) else {
+                        users.error(&name, "expected a table: password, role, operations");
+                        continue;
+                    };
+                    let mut password = None;
+                    u.opt_string("password", &mut password);
+                    if let Some(p) = &password {
+                        if argon2::PasswordHash::new(p).is_err() {
+                            u.error("password", "expected an argon2 hash (make one with `accesswatch hash-password`)");
+                        }
+                    }
+                    let mut role = String::from("analyst");
+                    u.string("role", &mut role);
+                    let parsed = crate::dashboard::auth::Role::parse(&role);
+                    if parsed.is_none() {
+                        u.error("role", format!("expected analyst, supervisor, auditor or admin, got {role:?}"));
+                    }
+                    let mut operations = false;
+                    u.bool("operations", &mut operations);
+                    u.finish();
+                    if let Some(role) = parsed {
+                        d.users.insert(name.clone(), crate::dashboard::auth::Account { password, role, operations });
+                    }
+                }
+                users.finish();
+            }
             s.finish();
         }
         if let Some(s) = root.table("risk") {

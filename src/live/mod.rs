@@ -68,7 +68,20 @@ pub struct Status {
     assigned: AtomicI64,
     fatal: Mutex<Option<String>>,
     shutdown: Shutdown,
+    /// Sees every alert raised or updated (the dashboard).
+    alert_tap: std::sync::OnceLock<Tap>,
 }
+
+struct Tap(AlertTap);
+
+impl std::fmt::Debug for Tap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlertTap")
+    }
+}
+
+/// A watcher of the alerts the live engine raises and updates.
+pub type AlertTap = Arc<dyn Fn(&crate::alert::Alert) + Send + Sync>;
 
 impl Status {
     pub fn new(shutdown: Shutdown) -> Arc<Status> {
@@ -111,6 +124,12 @@ impl Status {
 
     pub fn shutdown(&self) -> &Shutdown {
         &self.shutdown
+    }
+
+    /// Hands every alert the engine raises or updates to `tap` (set before the engine
+    /// starts; later calls are ignored).
+    pub fn set_alert_tap(&self, tap: AlertTap) {
+        let _ = self.alert_tap.set(Tap(tap));
     }
 
     /// Asks the engine to reload its configuration file (SIGHUP).
@@ -342,6 +361,7 @@ fn engine_loop(
     };
     let mut sink = LiveSink::new(&publisher, &metrics, file.as_mut());
     sink.archive = archiver.as_ref().map(|a| a.sender());
+    sink.tap = status.alert_tap.get().map(|t| t.0.clone());
     let mut to_archive: Vec<(crate::event::AccessEvent, crate::archive::columns::Provenance)> = Vec::new();
 
     // The watch lists as they stand, before any event.

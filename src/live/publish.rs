@@ -172,6 +172,8 @@ pub struct LiveSink<'a> {
     pub error: Option<String>,
     /// Final alerts go to the archive, when there is one.
     pub archive: Option<crossbeam_channel::Sender<super::archiver::ToArchive>>,
+    /// Raised and updated alerts go to the dashboard, when there is one.
+    pub tap: Option<super::AlertTap>,
 }
 
 impl<'a> LiveSink<'a> {
@@ -180,7 +182,17 @@ impl<'a> LiveSink<'a> {
         metrics: &'a Metrics,
         file: Option<&'a mut std::io::BufWriter<std::fs::File>>,
     ) -> LiveSink<'a> {
-        LiveSink { publisher, metrics, file, origin: None, stream: -1, line: String::new(), error: None, archive: None }
+        LiveSink {
+            publisher,
+            metrics,
+            file,
+            origin: None,
+            stream: -1,
+            line: String::new(),
+            error: None,
+            archive: None,
+            tap: None,
+        }
     }
 
     fn publish(&mut self, alert: &Alert) {
@@ -217,10 +229,16 @@ impl AlertSink for LiveSink<'_> {
     fn raised(&mut self, alert: &Alert) {
         self.metrics.alerts.with_label_values(&[alert.rule.as_str(), alert.severity.as_str()]).inc();
         self.publish(alert);
+        if let Some(tap) = &self.tap {
+            tap(alert);
+        }
     }
 
     fn updated(&mut self, alert: &Alert) {
         self.publish(alert);
+        if let Some(tap) = &self.tap {
+            tap(alert);
+        }
     }
 
     fn closed(&mut self, alert: Alert) {

@@ -1,0 +1,111 @@
+//! The anti-corruption dashboard: the live alert board, triage, drill-downs, the daily
+//! briefing and the audit trail, served by `accesswatch run` and the demo beside
+//! `/metrics` when `[dashboard] enabled = true`.
+//!
+//! - [`store`]: alerts seen, triage and its history, the audit trail (SQLite).
+//! - [`auth`]: accounts, sessions, CSRF, roles.
+//! - [`api`]: the REST API and the live stream (Server-Sent Events).
+//! - [`briefing`]: the morning briefing, as data and as a printable page.
+//!
+//! The page itself (`page.html`) is one file of HTML and JavaScript without outside
+//! assets, so it works on a closed network.
+
+pub mod api;
+pub mod auth;
+pub mod briefing;
+pub mod store;
+
+use crate::alert::Alert;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The `[dashboard]` section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DashboardConfig {
+    pub enabled: bool,
+    /// The SQLite database of triage and audit.
+    pub db: PathBuf,
+    /// A trusted reverse proxy's header naming the signed-in user (single sign-on);
+    /// only set this when the proxy strips the header from clients.
+    pub proxy_header: Option<String>,
+    /// Mark the session cookie `Secure` (keep on: browsers accept it on localhost).
+    pub secure_cookies: bool,
+    /// Accounts by user name.
+    pub users: BTreeMap<String, auth::Account>,
+    /// Watch lists shown beside an alert (the entry it names); the live engine's
+    /// `[live] watchlists_dir` when unset.
+    pub watchlists_dir: Option<PathBuf>,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        DashboardConfig {
+            enabled: false,
+            db: PathBuf::from("accesswatch-dashboard.sqlite"),
+            proxy_header: None,
+            secure_cookies: true,
+            users: BTreeMap::new(),
+            watchlists_dir: None,
+        }
+    }
+}
+
+/// The dashboard's shared state.
+pub struct Dashboard {
+    pub config: DashboardConfig,
+    pub store: store::Store,
+    pub sessions: auth::Sessions,
+    /// New and updated alerts, for the live stream.
+    pub feed: tokio::sync::broadcast::Sender<Arc<Alert>>,
+    /// The evidence archive, for timelines, subject histories and evidence.
+    pub archive: Option<PathBuf>,
+    pub risk_half_life: crate::time::Span,
+}
+
+impl Dashboard {
+    pub fn open(config: &crate::config::Config) -> Result<Arc<Dashboard>, String> {
+        let d = &config.dashboard;
+        let store = store::Store::open(&d.db).map_err(|e| format!("dashboard database {}: {e}", d.db.display()))?;
+        let (feed, _) = tokio::sync::broadcast::channel(1_024);
+        let mut dc = d.clone();
+        if dc.watchlists_dir.is_none() {
+            dc.watchlists_dir = config.live.watchlists_dir.clone();
+        }
+        Ok(Arc::new(Dashboard {
+            config: dc,
+            store,
+            sessions: auth::Sessions::default(),
+            feed,
+            archive: config.archive.dir.clone(),
+            risk_half_life: config.risk.half_life,
+        }))
+    }
+
+    /// Takes a raised or updated alert from the engine: stored, then pushed live.
+    pub fn observe(&self, alert: &Alert) {
+        if let Err(e) = self.store.upsert_alert(alert) {
+            tracing::warn!(error = %e, "dashboard: alert not stored");
+        }
+        let _ = self.feed.send(Arc::new(alert.clone()));
+    }
+}
+
+/// The HTTP routes of `accesswatch run` with the dashboard added when it is enabled;
+/// the engine's raised alerts are handed to it.
+pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Health) -> Result<axum::Router, String> {
+    let router = crate::http::router(health.clone());
+    if !config.dashboard.enabled {
+        return Ok(router);
+    }
+    if config.dashboard.users.is_empty() {
+        return Err("[dashboard] is enabled but has no users: add [dashboard.users.NAME] accounts".into());
+    }
+    let dashboard = Dashboard::open(config)?;
+    let tap = dashboard.clone();
+    health.status.set_alert_tap(Arc::new(move |a: &Alert| tap.observe(a)));
+    Ok(router.merge(api::router(dashboard)))
+}
+
+#[cfg(test)]
+mod tests;

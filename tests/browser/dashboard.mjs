@@ -1,0 +1,83 @@
+// The dashboard in headless Chromium, as an anti-corruption officer uses it:
+// sign in, watch a live alert arrive without reloading, open it, acknowledge it, open
+// the user's timeline; then, as an analyst, find the audit trail closed.
+//
+//   node dashboard.mjs URL PASSWORD OUT_DIR
+//
+// Screenshots of the board and the briefing go to OUT_DIR. Exits non-zero on any
+// failure, printing why.
+import { chromium } from "playwright-core";
+
+const [url, password, out] = process.argv.slice(2);
+const step = (s) => console.log("step: " + s);
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(30000);
+  page.on("pageerror", (e) => console.log("page error: " + e.message));
+
+  step("sign in as the supervisor");
+  await page.goto(url);
+  await page.fill("#login-user", "acu");
+  await page.fill("#login-password", password);
+  await page.click("#login-submit");
+  await page.waitForSelector("#board tbody tr");
+  await page.waitForFunction(() => document.getElementById("live-state").textContent === "live");
+
+  step("a live alert arrives without reloading");
+  await page.evaluate(() => { window.__notReloaded = true; });
+  const before = await page.$$eval("#board tbody tr", (rows) => rows.map((r) => r.dataset.id));
+  await page.waitForFunction(
+    (known) => [...document.querySelectorAll("#board tbody tr.fresh")].some((r) => !known.includes(r.dataset.id)),
+    before, { timeout: 60000 });
+  if (!(await page.evaluate(() => window.__notReloaded === true))) throw new Error("the page reloaded");
+  const fresh = await page.$eval("#board tbody tr.fresh", (r) => r.dataset.id);
+
+  step("open it and acknowledge it");
+  await page.click(`#board tbody tr[data-id="${fresh}"]`);
+  await page.waitForSelector("#detail .reason");
+  const reason = await page.textContent("#detail .reason");
+  if (!reason || reason.length < 20) throw new Error("the alert has no sentence: " + reason);
+  await page.fill("#triage-note", "checked with the duty inspector");
+  await page.click("#btn-ack");
+  await page.waitForFunction(() => document.getElementById("triage-status").textContent === "acknowledged");
+  await page.waitForFunction((id) => document.querySelector(`#board tbody tr[data-id="${id}"] .status`).textContent === "acknowledged", fresh);
+
+  step("open the user's timeline");
+  await page.click("#btn-timeline");
+  await page.waitForSelector("#timeline-table tr td");
+  await page.screenshot({ path: `${out}/board.png`, fullPage: false });
+
+  step("the daily briefing");
+  const briefing = await context.newPage();
+  await briefing.goto(url + "briefing");
+  await briefing.waitForSelector("h1");
+  if (!(await briefing.textContent("h1")).includes("Daily briefing")) throw new Error("no briefing");
+  await briefing.screenshot({ path: `${out}/briefing.png`, fullPage: true });
+  await briefing.close();
+
+  step("an analyst cannot open the audit trail");
+  await page.click("#signout");
+  await page.waitForSelector("#login-user");
+  await page.fill("#login-user", "analyst");
+  await page.fill("#login-password", password);
+  await page.click("#login-submit");
+  await page.waitForSelector("#board tbody tr");
+  await page.click("#nav-audit");
+  await page.waitForFunction(() => document.getElementById("audit-error").textContent.includes("Not allowed"));
+  const rows = await page.$$("#audit table tr");
+  if (rows.length) throw new Error("the analyst saw the audit trail");
+  step("done");
+} catch (e) {
+  console.log("FAILED: " + (e && e.stack || e));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
