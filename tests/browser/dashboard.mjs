@@ -50,10 +50,13 @@ try {
   await page.waitForFunction(() => document.getElementById("triage-status").textContent === "acknowledged");
   await page.waitForFunction((id) => document.querySelector(`#board tbody tr[data-id="${id}"] .status`).textContent === "acknowledged", fresh);
 
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${out}/board.png`, fullPage: false });
+
   step("open the user's timeline");
   await page.click("#btn-timeline");
   await page.waitForSelector("#timeline-table tr td");
-  await page.screenshot({ path: `${out}/board.png`, fullPage: false });
+  await page.screenshot({ path: `${out}/timeline.png`, fullPage: false });
 
   step("the daily briefing");
   const briefing = await context.newPage();

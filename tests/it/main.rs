@@ -2,6 +2,7 @@
 //! They run the `accesswatch` program as a user would.
 
 mod archive;
+mod browser;
 mod cli;
 mod deploy;
 mod generate;
