@@ -61,3 +61,50 @@ fn replay_errors_name_what_is_wrong() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot tell the format"));
 }
+
+#[test]
+fn report_writes_the_briefing_from_the_dashboard_database_and_hash_password_makes_a_usable_hash() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("d.sqlite");
+    let store = accesswatch::dashboard::store::Store::open(&db).unwrap();
+    let text = std::fs::read_to_string(crate::support::root().join("tests/golden/custody/expected_alerts.jsonl")).unwrap();
+    let alerts: Vec<accesswatch::alert::Alert> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for a in &alerts {
+        store.upsert_alert(a).unwrap();
+    }
+    let reds = alerts.iter().filter(|a| a.severity == accesswatch::alert::Severity::Red).count();
+    assert!(reds > 0);
+    drop(store);
+
+    let mut child = crate::support::bin()
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"s3cret pass\n").unwrap();
+    let hash = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!("[dashboard]\nenabled = true\ndb = \"{}\"\n[dashboard.users.sam]\npassword = \"{hash}\"\nrole = \"supervisor\"\n", db.display()),
+    )
+    .unwrap();
+    run_ok(crate::support::bin().args(["check-config", "--config"]).arg(&config));
+
+    let out = dir.path().join("brief.html");
+    let printed = run_ok(crate::support::bin().args(["report", "--since", "24h", "--config"]).arg(&config).arg("--out").arg(&out));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains(&format!("Red alerts ({reds})")), "{html}");
+    assert!(html.contains(&alerts.iter().find(|a| a.severity == accesswatch::alert::Severity::Red).unwrap().reason.replace('&', "&amp;")));
+    assert!(String::from_utf8_lossy(&printed.stdout).contains(&format!("{reds} red")));
+
+    // A bad role or a password that is not a hash is reported with the key.
+    std::fs::write(&config, "[dashboard.users.sam]\npassword = \"plain\"\nrole = \"boss\"\n").unwrap();
+    let out = crate::support::bin().args(["check-config", "--config"]).arg(&config).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("dashboard.users.sam.password") && err.contains("dashboard.users.sam.role"), "{err}");
+}
