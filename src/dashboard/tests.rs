@@ -124,7 +124,7 @@ const GETS: [&str; 10] = [
     "/api/audit",
     "/api/stream",
 ];
-const POSTS: [&str; 4] = ["/api/logout", "/api/alerts/A1/triage", "/api/timeline", "/api/subject"];
+const POSTS: [&str; 5] = ["/api/logout", "/api/alerts", "/api/alerts/A1/triage", "/api/timeline", "/api/subject"];
 
 #[tokio::test]
 async fn nothing_without_signing_in_and_a_wrong_password_is_refused() {
@@ -288,7 +288,11 @@ async fn operation_alerts_only_for_those_cleared() {
     assert_eq!(f.call(&ana, "GET", "/api/counts", None).await.1["severity"]["red"], 1);
     assert_eq!(f.call(&sup, "GET", "/api/counts", None).await.1["severity"]["red"], 2);
     // Filters.
-    assert_eq!(ids(&f.call(&sup, "GET", "/api/alerts?user=U2&severity=red", None).await.1), ["OPS1"]);
+    let by_user = json!({"user": "U2", "severity": "red"});
+    assert_eq!(ids(&f.call(&sup, "POST", "/api/alerts", Some(by_user)).await.1), ["OPS1"]);
+    // A person is never named in a URL.
+    let (status, v) = f.call(&sup, "GET", "/api/alerts?user=U2", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     assert!(ids(&f.call(&sup, "GET", "/api/alerts?system=CAD", None).await.1).is_empty());
 }
 

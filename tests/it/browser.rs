@@ -48,7 +48,12 @@ fn a_supervisor_triages_a_live_alert_in_chromium_and_an_analyst_cannot_read_the_
     let _ = demo.kill();
     let _ = demo.wait();
     let log = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success(), "browser test failed after {:?}:\n{log}\n{}", started.elapsed(), String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "browser test failed after {:?}:\n{log}\n{}",
+        started.elapsed(),
+        String::from_utf8_lossy(&result.stderr)
+    );
     assert!(log.contains("step: done"), "{log}");
     for shot in ["board.png", "briefing.png"] {
         assert!(std::fs::metadata(out.join(shot)).unwrap().len() > 10_000, "{shot} is missing or empty");

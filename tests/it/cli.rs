@@ -68,7 +68,8 @@ fn report_writes_the_briefing_from_the_dashboard_database_and_hash_password_make
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("d.sqlite");
     let store = accesswatch::dashboard::store::Store::open(&db).unwrap();
-    let text = std::fs::read_to_string(crate::support::root().join("tests/golden/custody/expected_alerts.jsonl")).unwrap();
+    let text =
+        std::fs::read_to_string(crate::support::root().join("tests/golden/custody/expected_alerts.jsonl")).unwrap();
     let alerts: Vec<accesswatch::alert::Alert> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     for a in &alerts {
         store.upsert_alert(a).unwrap();
@@ -95,10 +96,14 @@ fn report_writes_the_briefing_from_the_dashboard_database_and_hash_password_make
     run_ok(crate::support::bin().args(["check-config", "--config"]).arg(&config));
 
     let out = dir.path().join("brief.html");
-    let printed = run_ok(crate::support::bin().args(["report", "--since", "24h", "--config"]).arg(&config).arg("--out").arg(&out));
+    let printed = run_ok(
+        crate::support::bin().args(["report", "--since", "24h", "--config"]).arg(&config).arg("--out").arg(&out),
+    );
     let html = std::fs::read_to_string(&out).unwrap();
     assert!(html.contains(&format!("Red alerts ({reds})")), "{html}");
-    assert!(html.contains(&alerts.iter().find(|a| a.severity == accesswatch::alert::Severity::Red).unwrap().reason.replace('&', "&amp;")));
+    assert!(html.contains(
+        &alerts.iter().find(|a| a.severity == accesswatch::alert::Severity::Red).unwrap().reason.replace('&', "&amp;")
+    ));
     assert!(String::from_utf8_lossy(&printed.stdout).contains(&format!("{reds} red")));
 
     // A bad role or a password that is not a hash is reported with the key.
