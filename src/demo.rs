@@ -82,10 +82,11 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
     };
     let config_text = format!(
         "{force_config}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"accesswatch-demo\"\n\n[http]\nlisten = \"{}\"\n\n\
-         [archive]\ndir = \"{}\"\nflush_interval = \"2s\"\n\n[dashboard]\nenabled = true\ndb = \"{}\"\nsecure_cookies = true\n{}{}{}",
+         [archive]\ndir = \"{}\"\nflush_interval = \"2s\"\n\n[dashboard]\nenabled = true\ndb = \"{}\"\nsecure_cookies = true\nwatchlists_dir = \"{}\"\n{}{}{}",
         opts.listen,
         dir.join("archive").display(),
         dir.join("dashboard.sqlite").display(),
+        dir.join("watchlists").display(),
         account("acu", "supervisor", true),
         account("analyst", "analyst", false),
         account("auditor", "auditor", false),

@@ -378,13 +378,21 @@ fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<crate::hunt::Time
     Ok(crate::hunt::TimeRange { from: t(from)?, to: t(to)? })
 }
 
-fn access_json(stored: &[crate::archive::columns::StoredEvent]) -> Vec<serde_json::Value> {
+/// Accesses as JSON, each judged as the rules judge it when the watch lists are
+/// loaded: `justified`, and `justification` in words.
+fn access_json(d: &Dashboard, stored: &[crate::archive::columns::StoredEvent]) -> Vec<serde_json::Value> {
     stored
         .iter()
         .map(|s| {
             let mut line = String::new();
             s.event.write_json(&mut line);
-            serde_json::from_str(&line).unwrap_or_default()
+            let mut v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if let Some(lists) = &d.lists {
+                let ctx = crate::enrich::enrich(&s.event, lists, &d.justification);
+                v["justified"] = ctx.justification.is_justified().into();
+                v["justification"] = ctx.justification.why_not().into();
+            }
+            v
         })
         .collect()
 }
@@ -433,7 +441,7 @@ async fn timeline(
     .await
     .ok()
     .flatten();
-    Json(json!({ "user_id": ask.user_id, "alerts": alerts, "accesses": accesses.as_deref().map(access_json) }))
+    Json(json!({ "user_id": ask.user_id, "alerts": alerts, "accesses": accesses.as_deref().map(|a| access_json(&d, a)) }))
         .into_response()
 }
 
@@ -493,7 +501,7 @@ async fn subject(
             let rows: Vec<serde_json::Value> = accesses
                 .iter()
                 .map(|a| {
-                    let mut v = access_json(std::slice::from_ref(&a.stored)).remove(0);
+                    let mut v = access_json(&d, std::slice::from_ref(&a.stored)).remove(0);
                     v["match"] = a.how.as_str().into();
                     v
                 })

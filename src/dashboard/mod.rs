@@ -61,6 +61,11 @@ pub struct Dashboard {
     /// The evidence archive, for timelines, subject histories and evidence.
     pub archive: Option<PathBuf>,
     pub risk_half_life: crate::time::Span,
+    /// The watch lists of `watchlists_dir`, loaded at start, to judge each access in a
+    /// timeline or subject history as the rules do (justified by an incident, or why
+    /// not).
+    pub lists: Option<crate::watchlist::WatchLists>,
+    pub justification: crate::config::JustificationConfig,
 }
 
 impl Dashboard {
@@ -72,7 +77,16 @@ impl Dashboard {
         if dc.watchlists_dir.is_none() {
             dc.watchlists_dir = config.live.watchlists_dir.clone();
         }
+        let lists = dc.watchlists_dir.as_deref().and_then(|dir| match crate::watchlist::load_dir(dir) {
+            Ok((lists, _)) => Some(lists),
+            Err(errors) => {
+                tracing::warn!(dir = %dir.display(), faults = errors.len(), "dashboard: watch lists not loaded; accesses are shown without a justification verdict");
+                None
+            }
+        });
         Ok(Arc::new(Dashboard {
+            lists,
+            justification: config.justification.clone(),
             config: dc,
             store,
             sessions: auth::Sessions::default(),

@@ -298,13 +298,21 @@ async fn operation_alerts_only_for_those_cleared() {
 
 #[tokio::test]
 async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_cannot_be_edited() {
-    let f = fixture("");
+    // Watch lists: incident INC-9 names U1, so U1's access giving it is justified.
+    let lists = tempfile::tempdir().unwrap();
+    std::fs::write(
+        lists.path().join("incidents.csv"),
+        "reference,kind,opened_at,closed_at,unit,officers\nINC-9,assault,2026-11-19T00:00:00Z,,Response,U1\n",
+    )
+    .unwrap();
+    let f = fixture(&format!("watchlists_dir = \"{}\"", lists.path().display()));
     // An archive with U1's accesses, for the timeline and the subject history.
     let archive = f.dashboard.archive.clone().unwrap();
     let mut w = crate::archive::EventWriter::new(&archive, &crate::archive::ArchiveConfig::default());
     for (i, (user, name)) in [("U1", "MATE, Dave"), ("U1", "SMITH, Jo"), ("U3", "Dave Mate")].iter().enumerate() {
+        let reference = if i == 0 { r#","reference":"INC-9""# } else { "" };
         let line = format!(
-            r#"{{"event_id":"e{i}","ts":"2026-11-20T0{i}:00:00Z","system":"PNC","user_id":"{user}","action":"view","subject_type":"person","subject_name":"{name}"}}"#
+            r#"{{"event_id":"e{i}","ts":"2026-11-20T0{i}:00:00Z","system":"PNC","user_id":"{user}","action":"view","subject_type":"person","subject_name":"{name}"{reference}}}"#
         );
         w.append(crate::event::json::decode(line.as_bytes()).unwrap(), Default::default());
     }
@@ -321,6 +329,10 @@ async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_can
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
     assert_eq!(v["accesses"].as_array().unwrap().len(), 2);
+    // Each access judged as the rules judge it.
+    assert_eq!(v["accesses"][0]["justified"], true);
+    assert_eq!(v["accesses"][1]["justified"], false);
+    assert_eq!(v["accesses"][1]["justification"], "gave no reference");
     let (status, v) = f.call(&ana, "POST", "/api/subject", Some(json!({"name": "dave mate"}))).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let users: Vec<&str> = v["accesses"].as_array().unwrap().iter().map(|a| a["user_id"].as_str().unwrap()).collect();
