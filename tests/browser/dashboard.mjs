@@ -53,9 +53,22 @@ try {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: `${out}/board.png`, fullPage: false });
 
-  step("open the user's timeline");
+  step("its evidence, once the archive has written it (every 2 s in the demo)");
+  for (let i = 0; ; i++) {
+    await page.click(`#board tbody tr[data-id="${fresh}"]`);
+    await page.waitForSelector("#detail .reason");
+    if (await page.$("#detail table tr td")) break;
+    if (i === 20) throw new Error("the alert's evidence never appeared");
+    await page.waitForTimeout(500);
+  }
+  const history = await page.textContent("#history");
+  if (!history.includes("acknowledged: checked with the duty inspector")) throw new Error("triage history: " + history);
+
+  step("open the user's timeline: their alerts and every access, judged");
   await page.click("#btn-timeline");
   await page.waitForSelector("#timeline-table tr td");
+  const summary = await page.textContent("#timeline p");
+  if (!/[1-9]\d* accesses/.test(summary)) throw new Error("the timeline has no accesses: " + summary);
   await page.screenshot({ path: `${out}/timeline.png`, fullPage: false });
 
   step("the daily briefing");
