@@ -116,8 +116,23 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
         return Err("[dashboard] is enabled but has no users: add [dashboard.users.NAME] accounts".into());
     }
     let dashboard = Dashboard::open(config)?;
-    let tap = dashboard.clone();
-    health.status.set_alert_tap(Arc::new(move |a: &Alert| tap.observe(a)));
+    // The engine hands alerts over and goes on; a thread of the dashboard's own writes
+    // them to SQLite and pushes them to the open boards.
+    let (tx, rx) = crossbeam_channel::bounded::<Alert>(65_536);
+    let intake = dashboard.clone();
+    std::thread::Builder::new()
+        .name("dashboard".into())
+        .spawn(move || {
+            for alert in rx {
+                intake.observe(&alert);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    health.status.set_alert_tap(Arc::new(move |a: &Alert| {
+        if tx.try_send(a.clone()).is_err() {
+            tracing::warn!("dashboard intake full: an alert update was not shown live (it is on the alert topic)");
+        }
+    }));
     Ok(router.merge(api::router(dashboard)))
 }
 

@@ -31,7 +31,16 @@ try {
   await page.waitForSelector("#board tbody tr");
   await page.waitForFunction(() => document.getElementById("live-state").textContent === "live");
 
+  // Open an alert as a person does: the pointer comes onto the board first, which holds
+  // new rows back so the one about to be clicked stays where it is.
+  const openAlert = async (id) => {
+    await page.hover("#board-scroll");
+    await page.click(`#board tbody tr[data-id="${id}"]`);
+    await page.waitForSelector("#detail .reason");
+  };
+
   step("a live alert arrives without reloading");
+  await page.mouse.move(5, 5);
   await page.evaluate(() => { window.__notReloaded = true; });
   const before = await page.$$eval("#board tbody tr", (rows) => rows.map((r) => r.dataset.id));
   await page.waitForFunction(
@@ -40,9 +49,15 @@ try {
   if (!(await page.evaluate(() => window.__notReloaded === true))) throw new Error("the page reloaded");
   const fresh = await page.$eval("#board tbody tr.fresh", (r) => r.dataset.id);
 
+  step("with the pointer on the board, new alerts are held and the rows stay put");
+  await page.hover("#board-scroll");
+  const top = await page.$eval("#board tbody tr", (r) => r.dataset.id);
+  await page.waitForFunction(() => /^\d+ new alerts? held/.test(document.getElementById("held").textContent), null,
+    { timeout: 60000 });
+  if ((await page.$eval("#board tbody tr", (r) => r.dataset.id)) !== top) throw new Error("a row moved under the pointer");
+
   step("open it and acknowledge it");
-  await page.click(`#board tbody tr[data-id="${fresh}"]`);
-  await page.waitForSelector("#detail .reason");
+  await openAlert(fresh);
   const reason = await page.textContent("#detail .reason");
   if (!reason || reason.length < 20) throw new Error("the alert has no sentence: " + reason);
   await page.fill("#triage-note", "checked with the duty inspector");
@@ -55,8 +70,7 @@ try {
 
   step("its evidence, once the archive has written it (every 2 s in the demo)");
   for (let i = 0; ; i++) {
-    await page.click(`#board tbody tr[data-id="${fresh}"]`);
-    await page.waitForSelector("#detail .reason");
+    await openAlert(fresh);
     if (await page.$("#detail table tr td")) break;
     if (i === 20) throw new Error("the alert's evidence never appeared");
     await page.waitForTimeout(500);
