@@ -323,8 +323,9 @@ pub enum ArchiveAction {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Write the key index of every events file that lacks one (an archive written by
-    /// an earlier version), so look-ups skip the files without the value.
+    /// Write the key index of every events file that lacks one or whose index lacks a
+    /// look-up column (an archive written by an earlier version), so look-ups skip the
+    /// files without the value.
     Index {
         #[arg(long)]
         archive: PathBuf,

@@ -92,9 +92,9 @@ pub fn bundle(
     }
     std::fs::create_dir_all(out)?;
 
-    let ids: Vec<String> = alert.event_ids.iter().map(|e| quote(e)).collect();
     // Evidence folded into an alert can come from other systems than the first event's.
-    let events = hunt.events_where(&format!("event_id IN ({})", ids.join(", ")))?;
+    let ids: Vec<&str> = alert.event_ids.iter().map(|e| &**e).collect();
+    let events = hunt.events_by_id(&ids)?;
     let missing: Vec<String> = alert
         .event_ids
         .iter()

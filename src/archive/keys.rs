@@ -25,8 +25,9 @@ use std::path::{Path, PathBuf};
 const MAGIC: &[u8; 8] = b"AWKEYS01";
 const BLOCK: usize = 32;
 
-/// The columns the key index covers.
-pub const KEY_COLUMNS: [&str; 5] = ["subject_id", "subject_surname", "vrm_key", "postcode_key", "user_id"];
+/// The columns the key index covers: the hunt's look-ups, and `event_id` for an
+/// alert's evidence.
+pub const KEY_COLUMNS: [&str; 6] = ["subject_id", "subject_surname", "vrm_key", "postcode_key", "user_id", "event_id"];
 
 /// The key index path of an events file.
 pub fn path_for(file: &Path) -> PathBuf {
@@ -41,6 +42,7 @@ fn value<'a>(row: &'a ArchivedEvent, column: &str) -> Option<&'a str> {
         "vrm_key" => row.vrm_key.as_deref(),
         "postcode_key" => row.postcode_key.as_deref(),
         "user_id" => Some(row.event.user_id.as_str()),
+        "event_id" => Some(row.event.event_id.as_str()),
         _ => None,
     }
 }
@@ -94,8 +96,15 @@ pub fn may_contain(file: &Path, column: &str, value: &str) -> bool {
     probe(file, column, value).unwrap_or(true)
 }
 
-fn probe(file: &Path, column: &str, value: &str) -> io::Result<bool> {
-    let mut f = File::open(path_for(file))?;
+/// Whether the events file has a key index covering every column of [`KEY_COLUMNS`]
+/// (an index written by an earlier version may lack one).
+pub fn complete(file: &Path) -> bool {
+    let Ok(mut f) = File::open(path_for(file)) else { return false };
+    directory(&mut f).is_ok_and(|d| KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
+}
+
+/// The index's directory: per column its name, the bitset's offset and block count.
+fn directory(f: &mut File) -> io::Result<Vec<(String, u64, u64)>> {
     let mut header = [0u8; 256];
     let n = f.read(&mut header)?;
     let header = &header[..n];
@@ -105,28 +114,34 @@ fn probe(file: &Path, column: &str, value: &str) -> io::Result<bool> {
     }
     let count = u32::from_le_bytes(header[8..12].try_into().map_err(|_| bad())?) as usize;
     let mut at = 12;
+    let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let len = *header.get(at).ok_or_else(bad)? as usize;
         let name = header.get(at + 1..at + 1 + len).ok_or_else(bad)?;
         let fields = header.get(at + 1 + len..at + 1 + len + 12).ok_or_else(bad)?;
         at += 1 + len + 12;
-        if name != column.as_bytes() {
-            continue;
-        }
         let offset = u64::from_le_bytes(fields[..8].try_into().map_err(|_| bad())?);
         let blocks = u32::from_le_bytes(fields[8..].try_into().map_err(|_| bad())?) as u64;
         if blocks == 0 {
             return Err(bad());
         }
-        // Parquet's block choice: the upper 32 bits of the hash scaled to the block count.
-        let hash = twox_hash::XxHash64::oneshot(0, value.as_bytes());
-        let block = ((hash >> 32).saturating_mul(blocks)) >> 32;
-        let mut bytes = [0u8; BLOCK];
-        f.read_exact_at(&mut bytes, offset + block * BLOCK as u64)?;
-        // A one-block filter checks the value against that block alone.
-        return Ok(Sbbf::new(&bytes).check(value));
+        out.push((String::from_utf8_lossy(name).into_owned(), offset, blocks));
     }
-    Err(bad())
+    Ok(out)
+}
+
+fn probe(file: &Path, column: &str, value: &str) -> io::Result<bool> {
+    let mut f = File::open(path_for(file))?;
+    let directory = directory(&mut f)?;
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "the key index does not cover the column");
+    let &(_, offset, blocks) = directory.iter().find(|(name, _, _)| name == column).ok_or_else(bad)?;
+    // Parquet's block choice: the upper 32 bits of the hash scaled to the block count.
+    let hash = twox_hash::XxHash64::oneshot(0, value.as_bytes());
+    let block = ((hash >> 32).saturating_mul(blocks)) >> 32;
+    let mut bytes = [0u8; BLOCK];
+    f.read_exact_at(&mut bytes, offset + block * BLOCK as u64)?;
+    // A one-block filter checks the value against that block alone.
+    Ok(Sbbf::new(&bytes).check(value))
 }
 
 #[cfg(test)]
@@ -151,15 +166,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("part-1.parquet");
         write(&file, &rows).unwrap();
-        assert!(path_for(&file).exists());
+        assert!(path_for(&file).exists() && complete(&file));
         for i in (0..20_000).step_by(97) {
             assert!(may_contain(&file, "subject_id", &format!("ID{i}")));
             assert!(may_contain(&file, "subject_surname", &format!("SURNAME{}", i % 3_000)));
             assert!(may_contain(&file, "vrm_key", &format!("AB{}XYZ", i % 700)));
             assert!(may_contain(&file, "user_id", &format!("U{}", i % 500)));
+            assert!(may_contain(&file, "event_id", &format!("e{i}")));
         }
         let false_positives = (0..10_000).filter(|i| may_contain(&file, "subject_id", &format!("OTHER{i}"))).count();
         assert!(false_positives < 300, "{false_positives} false positives in 10,000");
+        let false_positives = (0..10_000).filter(|i| may_contain(&file, "event_id", &format!("x{i}"))).count();
+        assert!(false_positives < 300, "event_id: {false_positives} false positives in 10,000");
         // No postcodes were written: every probe says no.
         assert!(!may_contain(&file, "postcode_key", "SW1A1AA"));
         // No index, an unknown column, a damaged index: the file must be read.
@@ -167,5 +185,6 @@ mod tests {
         assert!(may_contain(&file, "no_such_column", "x"));
         std::fs::write(path_for(&file), b"garbage").unwrap();
         assert!(may_contain(&file, "subject_id", "OTHER1"));
+        assert!(!complete(&file));
     }
 }

@@ -561,14 +561,15 @@ fn remove_leftovers(dir: &Path) {
     }
 }
 
-/// Writes the missing key index of every events file (an archive from an earlier
-/// version, or a crash between the two writes); returns how many were written.
+/// Writes the key index of every events file that has none or one without every
+/// look-up column (an archive from an earlier version, or a crash between the two
+/// writes); returns how many were written.
 pub fn index(root: &Path) -> io::Result<usize> {
     let mut written = 0;
     for (_, dir) in partitions(&root.join("events"), "date")? {
         for (system, sys_dir) in partitions(&dir, "system")? {
             for file in parquet_files(&sys_dir)? {
-                if keys::path_for(&file).exists() {
+                if keys::complete(&file) {
                     continue;
                 }
                 let mut rows = Vec::new();

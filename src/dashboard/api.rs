@@ -192,8 +192,8 @@ async fn alert(State(d): D, v: Viewer, Path(id): Path<String>) -> Response {
     let (events, entry) = blocking(move || {
         let events = archive.as_deref().and_then(|a| {
             let hunt = crate::hunt::Hunt::open(a, None).ok()?;
-            let ids: Vec<String> = alert.event_ids.iter().map(|e| crate::hunt::quote(e)).collect();
-            hunt.events_where(&format!("event_id IN ({})", ids.join(", "))).ok()
+            let ids: Vec<&str> = alert.event_ids.iter().map(|e| &**e).collect();
+            hunt.events_by_id(&ids).ok()
         });
         let entry = match (&lists, &alert.watchlist) {
             (Some(dir), Some(w)) => crate::evidence::watchlist_rows(dir, w.list, &w.key).unwrap_or_default(),

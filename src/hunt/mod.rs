@@ -184,6 +184,23 @@ impl Hunt {
         self.events_with("user_id", user_id, range)
     }
 
+    /// The archived events with these ids (an alert's evidence), each once, in time
+    /// order. The key indexes name the partitions that may hold each id, so a year's
+    /// archive is searched by opening a handful of files.
+    pub fn events_by_id(&self, ids: &[&str]) -> Result<Vec<StoredEvent>, HuntError> {
+        let mut parts = std::collections::BTreeSet::new();
+        for id in ids {
+            parts.extend(crate::archive::partitions_with(&self.archive, "event_id", id, None, None)?);
+        }
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(|id| quote(id)).collect();
+        let only: Vec<String> =
+            parts.iter().map(|(d, s)| format!("(date = '{d}' AND system = {})", quote(s))).collect();
+        self.events_where(&format!("event_id IN ({}) AND ({})", list.join(", "), only.join(" OR ")))
+    }
+
     /// Archived events in the range whose `column` is `value`. The key indexes name
     /// the (date, system) partitions that may hold the value; only their files are
     /// opened.

@@ -152,3 +152,13 @@ fn leak_trace_ranks_unjustified_first_then_closest_to_publication() {
     let batch = leak::suspects_batch(&ranked);
     assert_eq!(batch.num_rows(), 4);
 }
+
+#[test]
+fn events_by_id_finds_an_alerts_evidence_across_days_and_systems() {
+    let dir = archive();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let found = hunt.events_by_id(&["v2", "a1", "u3", "no-such-event"]).unwrap();
+    let ids: Vec<&str> = found.iter().map(|e| &*e.event.event_id).collect();
+    assert_eq!(ids, ["a1", "v2", "u3"]);
+    assert!(hunt.events_by_id(&["no-such-event"]).unwrap().is_empty());
+}
