@@ -392,27 +392,30 @@ pub fn event_dates(root: &Path) -> io::Result<Vec<Date>> {
 }
 
 /// The (date, system) partitions in the date range `[from, to]` holding a file that
-/// may contain `value` in `column`, by the files' key indexes ([`keys`]).
+/// may contain `value` in `column`, by the files' key indexes ([`keys`]), and how many
+/// partitions the range has.
 pub fn partitions_with(
     root: &Path,
     column: &str,
     value: &str,
     from: Option<Date>,
     to: Option<Date>,
-) -> io::Result<Vec<(Date, String)>> {
+) -> io::Result<(Vec<(Date, String)>, usize)> {
     let mut out = Vec::new();
+    let mut considered = 0;
     for (date, dir) in partitions(&root.join("events"), "date")? {
         let Ok(d) = Date::parse(&date) else { continue };
         if from.is_some_and(|f| d < f) || to.is_some_and(|t| d > t) {
             continue;
         }
         for (system, sys_dir) in partitions(&dir, "system")? {
+            considered += 1;
             if parquet_files(&sys_dir)?.iter().any(|f| keys::may_contain(f, column, value)) {
                 out.push((d, system));
             }
         }
     }
-    Ok(out)
+    Ok((out, considered))
 }
 
 fn read_file(path: &Path) -> io::Result<Vec<RecordBatch>> {

@@ -188,17 +188,17 @@ impl Hunt {
     /// order. The key indexes name the partitions that may hold each id, so a year's
     /// archive is searched by opening a handful of files.
     pub fn events_by_id(&self, ids: &[&str]) -> Result<Vec<StoredEvent>, HuntError> {
-        let mut parts = std::collections::BTreeSet::new();
+        let (mut parts, mut of) = (std::collections::BTreeSet::new(), 0);
         for id in ids {
-            parts.extend(crate::archive::partitions_with(&self.archive, "event_id", id, None, None)?);
+            let (holding, considered) = crate::archive::partitions_with(&self.archive, "event_id", id, None, None)?;
+            parts.extend(holding);
+            of = considered;
         }
         if parts.is_empty() {
             return Ok(Vec::new());
         }
         let list: Vec<String> = ids.iter().map(|id| quote(id)).collect();
-        let only: Vec<String> =
-            parts.iter().map(|(d, s)| format!("(date = '{d}' AND system = {})", quote(s))).collect();
-        self.events_where(&format!("event_id IN ({}) AND ({})", list.join(", "), only.join(" OR ")))
+        self.events_where(&format!("event_id IN ({}) AND {}", list.join(", "), only_partitions(parts.into_iter(), of)))
     }
 
     /// Archived events in the range whose `column` is `value`. The key indexes name
@@ -206,13 +206,17 @@ impl Hunt {
     /// opened.
     fn events_with(&self, column: &str, value: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
         let last = range.to.map(|t| Timestamp(t.0 - 1).date());
-        let parts = crate::archive::partitions_with(&self.archive, column, value, range.from.map(|f| f.date()), last)?;
+        let (parts, of) =
+            crate::archive::partitions_with(&self.archive, column, value, range.from.map(|f| f.date()), last)?;
         if parts.is_empty() {
             return Ok(Vec::new());
         }
-        let only: Vec<String> =
-            parts.iter().map(|(d, s)| format!("(date = '{d}' AND system = {})", quote(s))).collect();
-        self.events_where(&format!("{column} = {} AND {} AND ({})", quote(value), range.sql(), only.join(" OR ")))
+        self.events_where(&format!(
+            "{column} = {} AND {} AND {}",
+            quote(value),
+            range.sql(),
+            only_partitions(parts.into_iter(), of)
+        ))
     }
 
     /// Alerts per user among `users`, from the alerts table.
@@ -236,6 +240,24 @@ impl Hunt {
         }
         Ok(out)
     }
+}
+
+/// A filter on the partition columns keeping only `parts` (of `of` in the range): none
+/// when that is all of them (an archive without key indexes), else per system its
+/// dates as one `IN` list, so the expression stays small.
+fn only_partitions(parts: impl IntoIterator<Item = (Date, String)> + ExactSizeIterator, of: usize) -> String {
+    if parts.len() >= of {
+        return "TRUE".into();
+    }
+    let mut by_system: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+    for (date, system) in parts {
+        by_system.entry(system).or_default().push(format!("'{date}'"));
+    }
+    let any: Vec<String> = by_system
+        .into_iter()
+        .map(|(system, dates)| format!("(system = {} AND date IN ({}))", quote(&system), dates.join(", ")))
+        .collect();
+    format!("({})", any.join(" OR "))
 }
 
 /// A string literal for SQL.

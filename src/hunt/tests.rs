@@ -162,3 +162,37 @@ fn events_by_id_finds_an_alerts_evidence_across_days_and_systems() {
     assert_eq!(ids, ["a1", "v2", "u3"]);
     assert!(hunt.events_by_id(&["no-such-event"]).unwrap().is_empty());
 }
+
+#[test]
+fn without_key_indexes_every_file_is_read_and_the_answers_are_the_same() {
+    let dir = archive();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let subject = Subject::parse(Some("12/1A"), Some("SMITH, John"), Some("1980-02-03"), None, None).unwrap();
+    let range = TimeRange::default();
+    let before = ids(&hunt.who_accessed(&subject, &range).unwrap());
+    let evidence = hunt.events_by_id(&["a1", "v2"]).unwrap().len();
+    let mut removed = 0;
+    for entry in walkdir(dir.path()) {
+        if entry.extension().is_some_and(|e| e == "keys") {
+            std::fs::remove_file(entry).unwrap();
+            removed += 1;
+        }
+    }
+    assert!(removed > 3, "{removed} key indexes");
+    assert_eq!(ids(&hunt.who_accessed(&subject, &range).unwrap()), before);
+    assert_eq!(hunt.events_by_id(&["a1", "v2"]).unwrap().len(), evidence);
+    assert_eq!(evidence, 2);
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
