@@ -93,7 +93,13 @@ pub fn write(file: &Path, rows: &[ArchivedEvent]) -> io::Result<()> {
 /// Whether the events file `file` may hold `value` in `column`: false only when its key
 /// index says it certainly does not.
 pub fn may_contain(file: &Path, column: &str, value: &str) -> bool {
-    probe(file, column, value).unwrap_or(true)
+    may_contain_any(file, column, &[value])
+}
+
+/// Whether the events file `file` may hold any of `values` in `column` (one opening of
+/// the index for all of them).
+pub fn may_contain_any(file: &Path, column: &str, values: &[&str]) -> bool {
+    probe(file, column, values).unwrap_or(true)
 }
 
 /// Whether the events file has a key index covering every column of [`KEY_COLUMNS`]
@@ -130,18 +136,23 @@ fn directory(f: &mut File) -> io::Result<Vec<(String, u64, u64)>> {
     Ok(out)
 }
 
-fn probe(file: &Path, column: &str, value: &str) -> io::Result<bool> {
+fn probe(file: &Path, column: &str, values: &[&str]) -> io::Result<bool> {
     let mut f = File::open(path_for(file))?;
     let directory = directory(&mut f)?;
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "the key index does not cover the column");
     let &(_, offset, blocks) = directory.iter().find(|(name, _, _)| name == column).ok_or_else(bad)?;
-    // Parquet's block choice: the upper 32 bits of the hash scaled to the block count.
-    let hash = twox_hash::XxHash64::oneshot(0, value.as_bytes());
-    let block = ((hash >> 32).saturating_mul(blocks)) >> 32;
-    let mut bytes = [0u8; BLOCK];
-    f.read_exact_at(&mut bytes, offset + block * BLOCK as u64)?;
-    // A one-block filter checks the value against that block alone.
-    Ok(Sbbf::new(&bytes).check(value))
+    for value in values {
+        // Parquet's block choice: the upper 32 bits of the hash scaled to the block count.
+        let hash = twox_hash::XxHash64::oneshot(0, value.as_bytes());
+        let block = ((hash >> 32).saturating_mul(blocks)) >> 32;
+        let mut bytes = [0u8; BLOCK];
+        f.read_exact_at(&mut bytes, offset + block * BLOCK as u64)?;
+        // A one-block filter checks the value against that block alone.
+        if Sbbf::new(&bytes).check(value) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -178,6 +189,8 @@ mod tests {
         assert!(false_positives < 300, "{false_positives} false positives in 10,000");
         let false_positives = (0..10_000).filter(|i| may_contain(&file, "event_id", &format!("x{i}"))).count();
         assert!(false_positives < 300, "event_id: {false_positives} false positives in 10,000");
+        assert!(may_contain_any(&file, "event_id", &["x1", "x2", "e19999"]));
+        assert!(!may_contain_any(&file, "postcode_key", &["SW1A1AA", "M11AA"]));
         // No postcodes were written: every probe says no.
         assert!(!may_contain(&file, "postcode_key", "SW1A1AA"));
         // No index, an unknown column, a damaged index: the file must be read.

@@ -392,12 +392,12 @@ pub fn event_dates(root: &Path) -> io::Result<Vec<Date>> {
 }
 
 /// The (date, system) partitions in the date range `[from, to]` holding a file that
-/// may contain `value` in `column`, by the files' key indexes ([`keys`]), and how many
-/// partitions the range has.
+/// may contain one of `values` in `column`, by the files' key indexes ([`keys`]), and
+/// how many partitions the range has.
 pub fn partitions_with(
     root: &Path,
     column: &str,
-    value: &str,
+    values: &[&str],
     from: Option<Date>,
     to: Option<Date>,
 ) -> io::Result<(Vec<(Date, String)>, usize)> {
@@ -410,7 +410,7 @@ pub fn partitions_with(
         }
         for (system, sys_dir) in partitions(&dir, "system")? {
             considered += 1;
-            if parquet_files(&sys_dir)?.iter().any(|f| keys::may_contain(f, column, value)) {
+            if parquet_files(&sys_dir)?.iter().any(|f| keys::may_contain_any(f, column, values)) {
                 out.push((d, system));
             }
         }

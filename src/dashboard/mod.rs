@@ -117,7 +117,8 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
     }
     let dashboard = Dashboard::open(config)?;
     // The engine hands alerts over and goes on; a thread of the dashboard's own writes
-    // them to SQLite and pushes them to the open boards.
+    // them to SQLite and pushes them to the open boards. The triage store must hold every
+    // alert, so a dashboard 65,536 alerts behind slows the engine rather than drop one.
     let (tx, rx) = crossbeam_channel::bounded::<Alert>(65_536);
     let intake = dashboard.clone();
     std::thread::Builder::new()
@@ -129,8 +130,9 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
         })
         .map_err(|e| e.to_string())?;
     health.status.set_alert_tap(Arc::new(move |a: &Alert| {
-        if tx.try_send(a.clone()).is_err() {
-            tracing::warn!("dashboard intake full: an alert update was not shown live (it is on the alert topic)");
+        if let Err(crossbeam_channel::TrySendError::Full(alert)) = tx.try_send(a.clone()) {
+            tracing::warn!("the dashboard is 65,536 alerts behind: the engine waits for it");
+            let _ = tx.send(alert);
         }
     }));
     Ok(router.merge(api::router(dashboard)))

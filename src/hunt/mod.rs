@@ -188,17 +188,12 @@ impl Hunt {
     /// order. The key indexes name the partitions that may hold each id, so a year's
     /// archive is searched by opening a handful of files.
     pub fn events_by_id(&self, ids: &[&str]) -> Result<Vec<StoredEvent>, HuntError> {
-        let (mut parts, mut of) = (std::collections::BTreeSet::new(), 0);
-        for id in ids {
-            let (holding, considered) = crate::archive::partitions_with(&self.archive, "event_id", id, None, None)?;
-            parts.extend(holding);
-            of = considered;
-        }
+        let (parts, of) = crate::archive::partitions_with(&self.archive, "event_id", ids, None, None)?;
         if parts.is_empty() {
             return Ok(Vec::new());
         }
         let list: Vec<String> = ids.iter().map(|id| quote(id)).collect();
-        self.events_where(&format!("event_id IN ({}) AND {}", list.join(", "), only_partitions(parts.into_iter(), of)))
+        self.events_where(&format!("event_id IN ({}) AND {}", list.join(", "), only_partitions(parts, of)))
     }
 
     /// Archived events in the range whose `column` is `value`. The key indexes name
@@ -207,7 +202,7 @@ impl Hunt {
     fn events_with(&self, column: &str, value: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
         let last = range.to.map(|t| Timestamp(t.0 - 1).date());
         let (parts, of) =
-            crate::archive::partitions_with(&self.archive, column, value, range.from.map(|f| f.date()), last)?;
+            crate::archive::partitions_with(&self.archive, column, &[value], range.from.map(|f| f.date()), last)?;
         if parts.is_empty() {
             return Ok(Vec::new());
         }
@@ -215,7 +210,7 @@ impl Hunt {
             "{column} = {} AND {} AND {}",
             quote(value),
             range.sql(),
-            only_partitions(parts.into_iter(), of)
+            only_partitions(parts, of)
         ))
     }
 
@@ -245,7 +240,7 @@ impl Hunt {
 /// A filter on the partition columns keeping only `parts` (of `of` in the range): none
 /// when that is all of them (an archive without key indexes), else per system its
 /// dates as one `IN` list, so the expression stays small.
-fn only_partitions(parts: impl IntoIterator<Item = (Date, String)> + ExactSizeIterator, of: usize) -> String {
+fn only_partitions(parts: Vec<(Date, String)>, of: usize) -> String {
     if parts.len() >= of {
         return "TRUE".into();
     }
