@@ -10,7 +10,7 @@
 //! the calling thread and, where `taskset` is used, on one core.
 
 use accesswatch::archive::columns::Provenance;
-use accesswatch::archive::{ArchiveConfig, EventWriter};
+use accesswatch::archive::EventWriter;
 use accesswatch::event::json;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
@@ -27,7 +27,7 @@ fn archive_write(c: &mut Criterion) {
         b.iter_batched(
             || (tempfile::tempdir().unwrap(), events.clone()),
             |(dir, events)| {
-                let mut w = EventWriter::new(dir.path(), &ArchiveConfig::default());
+                let mut w = EventWriter::new(dir.path(), &accesswatch::config::Config::defaults().archive);
                 for e in events {
                     w.append(e, Provenance::default());
                 }

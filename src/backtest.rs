@@ -6,13 +6,11 @@
 //! examples, so the information security team can judge a change before it ships.
 
 use crate::alert::Alert;
+use crate::alert::RuleId;
 use crate::config::Config;
-use crate::detect::RuleId;
-use crate::replay::{replay, ReplayOptions};
-use crate::watchlist::WatchLists;
+use crate::replay::{replay, ReplayError, ReplayOptions};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,31 +39,65 @@ pub struct Backtest<'a> {
     pub rules: BTreeMap<RuleId, RuleDiff<'a>>,
 }
 
-/// Replays `inputs` under `config` and returns the alerts (written under `work`).
-pub fn run_side(
-    name: &str,
-    config: Arc<Config>,
-    lists: WatchLists,
+/// Why a backtest could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error(transparent)]
+    Watchlists(#[from] crate::watchlist::WatchlistErrors),
+    #[error("replay under the {side} configuration: {source}")]
+    Replay { side: String, source: ReplayError },
+    #[error("backtest work directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A configuration to replay under, and the name the report gives it.
+pub struct Candidate {
+    pub name: String,
+    pub config: Arc<Config>,
+}
+
+/// Replays `inputs` under the baseline and the candidate (each with the watch lists of
+/// `watchlists`, in a temporary directory removed afterwards); returns the number of
+/// events and both sides' alerts, for [`compare`].
+pub fn run(
+    baseline: Candidate,
+    candidate: Candidate,
+    watchlists: &Path,
+    inputs: &[PathBuf],
+) -> Result<(u64, Side, Side), BacktestError> {
+    let work = std::env::temp_dir().join(format!("accesswatch-backtest-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let result = (|| {
+        let (old, events) = run_side(baseline, watchlists, inputs, &work, "baseline")?;
+        let (new, _) = run_side(candidate, watchlists, inputs, &work, "candidate")?;
+        Ok((events, old, new))
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+/// Replays `inputs` under one configuration and reads back its alerts.
+fn run_side(
+    side: Candidate,
+    watchlists: &Path,
     inputs: &[PathBuf],
     work: &Path,
-) -> Result<(Side, u64), String> {
-    let alerts_path = work.join(format!("{name}.alerts.jsonl"));
+    label: &str,
+) -> Result<(Side, u64), BacktestError> {
+    let (lists, _) = crate::watchlist::load_dir(watchlists)?;
+    let alerts_path = work.join(format!("{label}.alerts.jsonl"));
     let opts = ReplayOptions {
         inputs: inputs.to_vec(),
         source: None,
         alerts: alerts_path.clone(),
-        dead_letters: Some(work.join(format!("{name}.dead.jsonl"))),
+        dead_letters: Some(work.join(format!("{label}.dead.jsonl"))),
         progress: false,
         ..ReplayOptions::default()
     };
-    let summary = replay(config, lists, &opts).map_err(|e| format!("replay under the {name} configuration: {e}"))?;
-    let file = std::fs::File::open(&alerts_path).map_err(|e| e.to_string())?;
-    let mut alerts = Vec::new();
-    for line in std::io::BufReader::new(file).lines() {
-        let line = line.map_err(|e| e.to_string())?;
-        alerts.push(serde_json::from_str(&line).map_err(|e| format!("{}: {e}", alerts_path.display()))?);
-    }
-    Ok((Side { name: name.to_string(), alerts }, summary.events))
+    let failed = |source| BacktestError::Replay { side: label.to_string(), source };
+    let summary = replay(side.config, lists, &opts).map_err(failed)?;
+    let alerts = crate::sink::alert_file::read(&alerts_path)?;
+    Ok((Side { name: side.name, alerts }, summary.events))
 }
 
 /// Compares the candidate's alerts with the baseline's.

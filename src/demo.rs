@@ -11,6 +11,7 @@
 use crate::alert::{Alert, Severity};
 use crate::config::Config;
 use crate::generate::{self, Label};
+use crate::live::LiveError;
 use crate::service::Service;
 use crate::watchlist::TableName;
 use compact_str::CompactString;
@@ -43,16 +44,17 @@ pub struct DemoOptions {
 const PARTITIONS: i32 = 4;
 
 /// Runs the demo until the force has been played (or Ctrl-C).
-pub fn run(opts: DemoOptions) -> Result<(), String> {
-    let cluster = MockCluster::new(1).map_err(|e| format!("cannot start the in-process Kafka: {e}"))?;
+pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
+    let cluster = MockCluster::new(1).map_err(|e| LiveError::kafka("starting the in-process Kafka", e))?;
     let bootstrap = cluster.bootstrap_servers();
     let prefix = "watchlist.";
     for (topic, partitions) in [("access-events", PARTITIONS), ("access-alerts", PARTITIONS), ("access-events.dlq", 1)]
     {
-        cluster.create_topic(topic, partitions, 1).map_err(|e| format!("creating {topic}: {e}"))?;
+        cluster.create_topic(topic, partitions, 1).map_err(|e| LiveError::kafka(format!("creating {topic}"), e))?;
     }
     for table in TableName::ALL {
-        cluster.create_topic(&format!("{prefix}{}", table.as_str()), 1, 1).map_err(|e| e.to_string())?;
+        let topic = format!("{prefix}{}", table.as_str());
+        cluster.create_topic(&topic, 1, 1).map_err(|e| LiveError::kafka(format!("creating {topic}"), e))?;
     }
     println!("in-process Kafka (librdkafka mock cluster) at {bootstrap}");
 
@@ -64,10 +66,11 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
         citizens: (opts.staff * 20).max(2_000),
         ..Default::default()
     };
-    let summary = generate::generate(&gen, &dir).map_err(|e| format!("generating the force: {e}"))?;
+    let summary = generate::generate(&gen, &dir).map_err(|e| LiveError::disk("generating the force", e))?;
     println!("{summary}");
 
-    let force_config = std::fs::read_to_string(dir.join("config.toml")).map_err(|e| e.to_string())?;
+    let force_config = std::fs::read_to_string(dir.join("config.toml"))
+        .map_err(|e| LiveError::disk("reading the force's configuration", e))?;
     // The dashboard, with an archive behind its timelines and subject histories, and
     // three accounts sharing one password.
     let password = opts.dashboard_password.clone().unwrap_or_else(|| {
@@ -91,7 +94,9 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
         account("analyst", "analyst", false),
         account("auditor", "auditor", false),
     );
-    let config = Arc::new(Config::from_toml("demo", &config_text).map_err(|e| e.to_string())?);
+    let config = Arc::new(
+        Config::from_toml("demo", &config_text).map_err(|e| LiveError::Bug(format!("the demo configuration: {e}")))?,
+    );
     let dash_config = config.clone();
     let service = Service::start_with(config, move |h| crate::dashboard::with_dashboard(&dash_config, h))?;
     let addr = service.http_addr;
@@ -104,7 +109,7 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     let labels: Vec<Label> = std::fs::read_to_string(dir.join("labels.jsonl"))
-        .map_err(|e| e.to_string())?
+        .map_err(|e| LiveError::disk("reading the labels", e))?
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
@@ -115,7 +120,7 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
         let (bootstrap, fed, done, shutdown) =
             (bootstrap.clone(), fed.clone(), feeding_done.clone(), service.status.shutdown().clone());
         let (dir, rate) = (dir.clone(), opts.rate);
-        std::thread::spawn(move || -> Result<(), String> {
+        std::thread::spawn(move || -> Result<(), LiveError> {
             let mut client = ClientConfig::new();
             client.set("bootstrap.servers", &bootstrap);
             let f = crate::live::feed::Feed {
@@ -138,12 +143,12 @@ pub fn run(opts: DemoOptions) -> Result<(), String> {
         .set("group.id", "accesswatch-demo-board")
         .set("enable.auto.commit", "false")
         .create()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| LiveError::kafka("creating the alert watcher", e))?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..PARTITIONS {
         let _ = tpl.add_partition_offset("access-alerts", p, Offset::Beginning);
     }
-    watcher.assign(&tpl).map_err(|e| e.to_string())?;
+    watcher.assign(&tpl).map_err(|e| LiveError::kafka("assigning the alert topic", e))?;
     let mut latest: BTreeMap<CompactString, Alert> = BTreeMap::new();
     let mut last_status = Instant::now();
     let started = Instant::now();

@@ -10,10 +10,11 @@
 //! when it is revoked and restored (from the alert topic) when it is assigned.
 
 use crate::alert::book::{DetectClock, Offer};
+use crate::alert::RuleId;
 use crate::alert::{Alert, AlertBook, AlertSink, AlertSubject, Allowed};
 use crate::behaviour::Behaviour;
 use crate::config::Config;
-use crate::detect::{self, Finding, Findings, RuleId};
+use crate::detect::{self, Finding, Findings};
 use crate::enrich::{enrich, Enriched};
 use crate::event::AccessEvent;
 use crate::risk::RiskBoard;
@@ -336,7 +337,7 @@ fn offer(
     let rule = finding.rule as usize;
     stats.findings[rule] += 1;
     let settings = config.rules.settings(finding.rule);
-    let allowed = settings.allow.iter().find(|a| a.covers(&event.user_id, ctx.user, &event.system, event.ts));
+    let allowed = detect::allow::exemption(&settings.allow, ctx);
     if allowed.is_some() {
         stats.allowed[rule] += 1;
     }

@@ -6,8 +6,8 @@
 //! severity, shares an event with it. A red or amber alert is a false alert when it
 //! shares no event with any instance and is not about a labelled user-subject pair.
 
-use crate::alert::{Alert, Category, Severity};
-use crate::detect::RuleId;
+use crate::alert::RuleId;
+use crate::alert::{Alert, Severity};
 use crate::event::{normalise, PersonName};
 use crate::generate::Label;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -134,27 +134,10 @@ pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
     Evaluation { events, scenarios, false_alerts, alerts: counts }
 }
 
-fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
-    let file = std::fs::File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    let mut out = Vec::new();
-    for (i, line) in io::BufReader::new(file).lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        out.push(
-            serde_json::from_str(&line).map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("{}:{}: {e}", path.display(), i + 1))
-            })?,
-        );
-    }
-    Ok(out)
-}
-
 /// Reads the labels, the alerts and the events file (to count events) and evaluates.
 pub fn evaluate_files(labels: &Path, alerts: &Path, events: &Path) -> io::Result<Evaluation> {
-    let labels: Vec<Label> = read_jsonl(labels)?;
-    let alerts: Vec<Alert> = read_jsonl(alerts)?;
+    let labels: Vec<Label> = crate::sink::alert_file::read_jsonl(labels)?;
+    let alerts = crate::sink::alert_file::read(alerts)?;
     let file =
         std::fs::File::open(events).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", events.display())))?;
     let mut n = 0u64;
@@ -222,20 +205,14 @@ impl fmt::Display for Evaluation {
     }
 }
 
-impl Category {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::Custody => "custody",
-            Category::HighProfile => "high_profile",
-            Category::SelfLookup => "self",
-            Category::Associate => "associate",
-            Category::Neighbour => "neighbour",
-            Category::Colleague => "colleague",
-            Category::NoPurpose => "no_purpose",
-            Category::Opsec => "opsec",
-            Category::AccountStatus => "account_status",
-            Category::Behaviour => "behaviour",
-            Category::Scope => "scope",
-        }
+/// The events file a generated force keeps beside its labels: `events.jsonl`, or
+/// `events.jsonl.gz` when only that exists.
+pub fn events_beside(labels: &Path) -> std::path::PathBuf {
+    let plain = labels.with_file_name("events.jsonl");
+    let gz = labels.with_file_name("events.jsonl.gz");
+    if !plain.exists() && gz.exists() {
+        gz
+    } else {
+        plain
     }
 }

@@ -62,13 +62,7 @@ pub async fn serve(
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     tracing::info!(addr = %listener.local_addr()?, "HTTP server listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            while !shutdown.is_triggered() {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        })
-        .await
+    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.triggered().await }).await
 }
 
 #[cfg(test)]
@@ -87,24 +81,23 @@ mod tests {
         assert_eq!(app.clone().oneshot(get("/readyz")).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
         let metrics = app.clone().oneshot(get("/metrics")).await.unwrap();
         assert_eq!(metrics.status(), StatusCode::OK);
-        status.fail("test".into());
+        status.fail(crate::live::LiveError::Bug("test".into()));
         assert_eq!(app.oneshot(get("/healthz")).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }
 
 /// The status code of `GET path` on `addr` (plain HTTP/1.1, five-second timeouts).
-pub fn get_status(addr: &str, path: &str) -> Result<u16, String> {
-    use std::io::{Read, Write};
+pub fn get_status(addr: &str, path: &str) -> std::io::Result<u16> {
+    use std::io::{Error, ErrorKind, Read, Write};
     use std::net::ToSocketAddrs;
     let timeout = std::time::Duration::from_secs(5);
-    let target = addr.to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("no address")?;
-    let mut stream = std::net::TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").map_err(|e| e.to_string())?;
+    let target = addr.to_socket_addrs()?.next().ok_or_else(|| Error::new(ErrorKind::NotFound, "no address"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&target, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
     let mut head = [0u8; 12];
-    stream.read_exact(&mut head).map_err(|e| e.to_string())?;
-    std::str::from_utf8(&head[9..12])
-        .ok()
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {:?}", String::from_utf8_lossy(&head)))
+    stream.read_exact(&mut head)?;
+    std::str::from_utf8(&head[9..12]).ok().and_then(|code| code.parse().ok()).ok_or_else(|| {
+        Error::new(ErrorKind::InvalidData, format!("not an HTTP answer: {:?}", String::from_utf8_lossy(&head)))
+    })
 }

@@ -60,7 +60,7 @@ pub mod alert;
 pub mod archive;
 pub mod backtest;
 pub mod behaviour;
-pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod dashboard;
 pub mod demo;

@@ -10,7 +10,7 @@ use crate::alert::Alert;
 use crate::engine::Engine;
 use crate::hunt::{Hunt, HuntError, Subject, TimeRange};
 use crate::time::Timestamp;
-use crate::watchlist::{PersonIdentity, TableName};
+use crate::watchlist::{PersonIdentity, TableName, WatchLists};
 use compact_str::CompactString;
 use std::collections::HashSet;
 
@@ -73,4 +73,22 @@ pub fn scan(
         raised.extend(col.iter().flatten().map(String::from));
     }
     Ok(alerts.into_iter().filter(|a| !raised.contains(a.alert_id.as_str()) && !open.contains(&a.alert_id)).collect())
+}
+
+/// The high-profile entries and operation subjects of `lists` to check: all of them,
+/// or only those whose key is in `only`. `Err` names the keys of `only` the lists do
+/// not hold.
+pub fn entries(lists: &WatchLists, only: &[String]) -> Result<Vec<(TableName, String)>, Vec<String>> {
+    let mut all: Vec<(TableName, String)> = Vec::new();
+    all.extend(lists.high_profile.iter().map(|(_, key, _)| (TableName::HighProfile, key.to_string())));
+    all.extend(lists.operations.iter().map(|(_, key, _)| (TableName::Operations, key.to_string())));
+    if only.is_empty() {
+        return Ok(all);
+    }
+    let unknown: Vec<String> = only.iter().filter(|e| !all.iter().any(|(_, k)| k == *e)).cloned().collect();
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    all.retain(|(_, k)| only.contains(k));
+    Ok(all)
 }

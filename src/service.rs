@@ -2,7 +2,7 @@
 //! engine threads, with one shutdown path. Used by `accesswatch run` and the demo.
 
 use crate::config::Config;
-use crate::live::{self, LiveSummary, Shutdown, Status};
+use crate::live::{self, LiveError, LiveSummary, Shutdown, Status};
 use crate::metrics::Metrics;
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ pub struct Service {
     /// Where the HTTP server listens (the port is chosen when `listen` ends in `:0`).
     pub http_addr: std::net::SocketAddr,
     runtime: tokio::runtime::Runtime,
-    engine: std::thread::JoinHandle<Result<LiveSummary, String>>,
+    engine: std::thread::JoinHandle<Result<LiveSummary, LiveError>>,
     http: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -22,15 +22,15 @@ impl Service {
     pub fn start(
         config: Arc<Config>,
         router: impl FnOnce(crate::http::Health) -> axum::Router,
-    ) -> Result<Service, String> {
+    ) -> Result<Service, LiveError> {
         Service::start_with(config, |h| Ok(router(h)))
     }
 
     /// As [`Service::start`], with routes that may fail to set up (the dashboard).
     pub fn start_with(
         config: Arc<Config>,
-        router: impl FnOnce(crate::http::Health) -> Result<axum::Router, String>,
-    ) -> Result<Service, String> {
+        router: impl FnOnce(crate::http::Health) -> Result<axum::Router, LiveError>,
+    ) -> Result<Service, LiveError> {
         let shutdown = Shutdown::new();
         let status = Status::new(shutdown.clone());
         let metrics = Metrics::new();
@@ -39,11 +39,12 @@ impl Service {
             .thread_name("http")
             .enable_all()
             .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            .map_err(|e| LiveError::Bug(format!("cannot start the async runtime: {e}")))?;
         let app = router(crate::http::Health { metrics: metrics.clone(), status: status.clone() })?;
-        let listener = std::net::TcpListener::bind(&config.http.listen)
-            .map_err(|e| format!("cannot listen on {}: {e}", config.http.listen))?;
-        let http_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let listen = &config.http.listen;
+        let listener =
+            std::net::TcpListener::bind(listen).map_err(|e| LiveError::disk(format!("listening on {listen}"), e))?;
+        let http_addr = listener.local_addr().map_err(|e| LiveError::disk(format!("listening on {listen}"), e))?;
         let http = runtime.spawn({
             let shutdown = shutdown.clone();
             async move { crate::http::serve(listener, app, shutdown).await }
@@ -58,7 +59,7 @@ impl Service {
                     status.shutdown().trigger();
                     result
                 })
-                .map_err(|e| e.to_string())?
+                .map_err(|e| LiveError::Bug(format!("cannot start the engine thread: {e}")))?
         };
         Ok(Service { metrics, status, http_addr, runtime, engine, http })
     }
@@ -69,13 +70,13 @@ impl Service {
     }
 
     /// Waits for the engine to drain and the server to close.
-    pub fn join(self) -> Result<LiveSummary, String> {
-        let result = self.engine.join().map_err(|_| "the engine panicked".to_string()).and_then(|r| r);
+    pub fn join(self) -> Result<LiveSummary, LiveError> {
+        let result = self.engine.join().map_err(|_| LiveError::Bug("the engine panicked".into())).and_then(|r| r);
         self.status.shutdown().trigger();
         match self.runtime.block_on(self.http) {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(format!("HTTP server: {e}")),
-            Err(e) => return Err(format!("HTTP server: {e}")),
+            Ok(Err(e)) => return Err(LiveError::disk("serving HTTP", e)),
+            Err(e) => return Err(LiveError::Bug(format!("the HTTP server task failed: {e}"))),
         }
         result
     }

@@ -12,7 +12,7 @@
 //! writes on the third.
 
 use super::Alert;
-use crate::detect::RuleId;
+use crate::alert::RuleId;
 use crate::time::{Span, Timestamp};
 use ahash::AHashMap;
 use compact_str::CompactString;

@@ -2,75 +2,17 @@
 //! folds repeats into one alert per suppression window.
 
 pub mod book;
+pub mod rule;
 
 pub use book::{AlertBook, AlertSink, CollectClosed};
+pub use rule::{Category, RuleId, Severity};
 
-use crate::detect::RuleId;
 use crate::event::{AccessEvent, Action, PersonName, SubjectType};
 use crate::time::{Date, Timestamp};
 use crate::watchlist::{MatchStrength, TableName};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::fmt;
-
-/// Red/amber/green, as the ACU's triage matrix.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Green,
-    Amber,
-    Red,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 3] = [Severity::Red, Severity::Amber, Severity::Green];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Red => "red",
-            Severity::Amber => "amber",
-            Severity::Green => "green",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    /// The base of the 0-100 score for an alert of this severity.
-    pub fn base_score(self) -> i32 {
-        match self {
-            Severity::Red => 80,
-            Severity::Amber => 50,
-            Severity::Green => 20,
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The disclosure typology an alert belongs to.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    Custody,
-    HighProfile,
-    #[serde(rename = "self")]
-    SelfLookup,
-    Associate,
-    Neighbour,
-    Colleague,
-    NoPurpose,
-    Opsec,
-    AccountStatus,
-    Behaviour,
-    Scope,
-}
 
 /// The subject fields of the triggering event that were present.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@
 use super::columns::ArchivedEvent;
 use parquet::bloom_filter::Sbbf;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -80,14 +80,9 @@ pub fn build(rows: &[ArchivedEvent]) -> Vec<u8> {
     out
 }
 
-/// Writes the key index of an events file (temporary name, sync, rename).
+/// Writes the key index of an events file durably.
 pub fn write(file: &Path, rows: &[ArchivedEvent]) -> io::Result<()> {
-    let path = path_for(file);
-    let tmp = path.with_extension("keys.tmp");
-    let mut f = File::create(&tmp)?;
-    f.write_all(&build(rows))?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)
+    crate::sink::durable::write_file(&path_for(file), &build(rows))
 }
 
 /// Whether the events file `file` may hold `value` in `column`: false only when its key

@@ -25,8 +25,9 @@ pub mod columns;
 pub mod keys;
 
 use crate::alert::Alert;
+use crate::config::ArchiveConfig;
 use crate::event::AccessEvent;
-use crate::time::{Date, Span, Timestamp, DAY};
+use crate::time::{Date, Timestamp, DAY};
 use arrow::array::RecordBatch;
 use columns::{ArchivedEvent, Provenance, StoredEvent};
 use compact_str::CompactString;
@@ -40,38 +41,6 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// How the archive is written (the `[archive]` section).
-#[derive(Clone, Debug, PartialEq)]
-pub struct ArchiveConfig {
-    /// The archive's root; `None`: no archive.
-    pub dir: Option<PathBuf>,
-    /// Rows per row group: smaller prunes finer, larger compresses better.
-    pub row_group_rows: usize,
-    /// The live engine writes its buffer once it holds this many events ...
-    pub flush_rows: usize,
-    /// ... or its oldest event has waited this long.
-    pub flush_interval: Span,
-    /// `archive prune` deletes dates older than this; `None`: keep everything.
-    pub retention: Option<Span>,
-    pub bloom_filters: bool,
-    /// zstd level (1 fastest).
-    pub zstd_level: i32,
-}
-
-impl Default for ArchiveConfig {
-    fn default() -> Self {
-        ArchiveConfig {
-            dir: None,
-            row_group_rows: 32_768,
-            flush_rows: 500_000,
-            flush_interval: Span(10_000),
-            retention: None,
-            bloom_filters: true,
-            zstd_level: 1,
-        }
-    }
-}
 
 /// The directory of one date's events of one system.
 pub fn events_dir(root: &Path, date: Date, system: &str) -> PathBuf {
@@ -110,17 +79,12 @@ fn properties(config: &ArchiveConfig, bloom: &[&str], sorting: Option<Vec<Sortin
 
 /// Writes a batch to `dir/name` durably: temporary file, sync, rename, sync the directory.
 fn write_file(dir: &Path, name: &str, batch: &RecordBatch, props: WriterProperties) -> io::Result<u64> {
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let file = File::create(&tmp)?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(io::Error::other)?;
-    writer.write(batch).map_err(io::Error::other)?;
-    let file = writer.into_inner().map_err(io::Error::other)?;
-    file.sync_all()?;
-    let bytes = file.metadata()?.len();
-    fs::rename(&tmp, dir.join(name))?;
-    File::open(dir)?.sync_all()?;
-    Ok(bytes)
+    crate::sink::durable::write_with(&dir.join(name), |file| {
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(io::Error::other)?;
+        writer.write(batch).map_err(io::Error::other)?;
+        writer.close().map_err(io::Error::other)?;
+        Ok(())
+    })
 }
 
 /// What a flush wrote.

@@ -19,7 +19,7 @@ fn sample() -> Vec<AccessEvent> {
 }
 
 fn write(root: &Path, events: &[AccessEvent]) -> FlushReport {
-    let mut w = EventWriter::new(root, &ArchiveConfig::default());
+    let mut w = EventWriter::new(root, &crate::config::Config::defaults().archive);
     for (i, e) in events.iter().enumerate() {
         w.append(e.clone(), Provenance { partition: Some(1), offset: Some(i as i64) });
     }
@@ -109,7 +109,8 @@ fn duplicates_from_a_redelivery_are_dropped_and_compaction_removes_them() {
     assert_eq!(parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap().len(), 2);
     assert_eq!(read_date(dir.path(), day).unwrap().len(), 4);
 
-    let report = compact(dir.path(), &ArchiveConfig::default(), Date::parse("2026-11-03").unwrap()).unwrap();
+    let report =
+        compact(dir.path(), &crate::config::Config::defaults().archive, Date::parse("2026-11-03").unwrap()).unwrap();
     assert_eq!(report.files.len(), 1, "only PNC on 2026-11-01 had several files");
     let files = parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap();
     assert_eq!(files.len(), 1);
@@ -123,7 +124,7 @@ fn duplicates_from_a_redelivery_are_dropped_and_compaction_removes_them() {
 fn prune_deletes_only_dates_before_the_cutoff_and_says_what() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), &sample());
-    let mut alerts = AlertWriter::new(dir.path(), &ArchiveConfig::default());
+    let mut alerts = AlertWriter::new(dir.path(), &crate::config::Config::defaults().archive);
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/high_profile/expected_alerts.jsonl"),
     )
@@ -157,7 +158,7 @@ fn prune_deletes_only_dates_before_the_cutoff_and_says_what() {
 #[test]
 fn settled_flush_writes_past_dates_and_keeps_the_newest() {
     let dir = tempfile::tempdir().unwrap();
-    let config = ArchiveConfig { flush_rows: 3, ..ArchiveConfig::default() };
+    let config = ArchiveConfig { flush_rows: 3, ..crate::config::Config::defaults().archive };
     let mut w = EventWriter::new(dir.path(), &config);
     for e in sample() {
         w.append(e, Provenance::default());

@@ -19,12 +19,13 @@
 
 pub mod window;
 
+use crate::alert::RuleId;
 use crate::alert::Severity;
 use crate::config::{BehaviourSettings, RulesConfig};
-use crate::detect::{Explanation, Finding, Findings, RuleId};
+use crate::detect::{Explain, Finding, Findings};
 use crate::enrich::Enriched;
 use crate::event::{Action, SubjectType};
-use crate::time::{Span, Timestamp, DAY, HOUR, MINUTE};
+use crate::time::{Span, Timestamp, HOUR, MINUTE};
 use ahash::AHashMap;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
@@ -188,7 +189,7 @@ impl Behaviour {
         }
 
         // Out of hours: an unjustified access outside the shift or the usual hours.
-        let local_minute = local_minute_of_day(now, b.timezone);
+        let local_minute = b.timezone.minute_of_day(now);
         if !justified && counted && rules.enabled(RuleId::BehaviourOutOfHours) {
             let shift = ctx.user.and_then(|s| s.shift);
             let outside = match shift {
@@ -354,7 +355,7 @@ fn finding<'a>(rule: RuleId, rules: &RulesConfig, evidence: Vec<CompactString>, 
         watchlist: None,
         release_at: None,
         evidence,
-        explanation: Explanation::Behaviour(facts),
+        explanation: Box::new(facts),
     }
 }
 
@@ -400,54 +401,14 @@ fn within_grace(range: crate::time::DailyRange, minute: u16, grace: u16) -> bool
     len >= day || (minute as i32 - start).rem_euclid(day) < len
 }
 
-/// A time zone for shifts and usual hours: UTC, or the UK's (GMT, BST in summer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Zone {
-    Utc,
-    EuropeLondon,
-}
-
-impl Zone {
-    pub fn parse(s: &str) -> Option<Zone> {
-        match s {
-            "UTC" | "utc" => Some(Zone::Utc),
-            "Europe/London" => Some(Zone::EuropeLondon),
-            _ => None,
-        }
+impl Explain for Facts {
+    fn sentence(&self, ctx: &Enriched) -> String {
+        sentence(self, ctx)
     }
-
-    /// Milliseconds to add to UTC for local time at `ts`.
-    pub fn offset_ms(self, ts: Timestamp) -> i64 {
-        match self {
-            Zone::Utc => 0,
-            Zone::EuropeLondon => {
-                // BST: from 01:00 UTC on the last Sunday of March to 01:00 UTC on the
-                // last Sunday of October.
-                let (year, _, _) = crate::time::civil_from_days(ts.date().0);
-                let last_sunday = |month: u32| {
-                    let last = crate::time::days_from_civil(year, month, 31);
-                    // 1970-01-01 was a Thursday: day 0 has weekday 4 (0 = Sunday).
-                    last - (last + 4).rem_euclid(7)
-                };
-                let start = last_sunday(3) as i64 * DAY + HOUR;
-                let end = last_sunday(10) as i64 * DAY + HOUR;
-                if ts.0 >= start && ts.0 < end {
-                    HOUR
-                } else {
-                    0
-                }
-            }
-        }
-    }
-}
-
-/// Local minute of the day at `ts`.
-pub fn local_minute_of_day(ts: Timestamp, zone: Zone) -> u16 {
-    ((ts.0 + zone.offset_ms(ts)).rem_euclid(DAY) / MINUTE) as u16
 }
 
 /// The sentence of a behavioural finding.
-pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let who = ctx.who();
     let what = ctx.what();
     match f {

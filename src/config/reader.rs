@@ -50,11 +50,23 @@ pub struct Doc {
     pub file: String,
     text: String,
     errors: RefCell<Vec<ConfigError>>,
+    /// Every key read must be present: how the shipped defaults are read, so that
+    /// `config/default.toml` is the one place a default is written.
+    strict: bool,
 }
 
 impl Doc {
     pub fn new(file: impl Into<String>, text: impl Into<String>) -> Doc {
-        Doc { file: file.into(), text: text.into(), errors: RefCell::new(Vec::new()) }
+        Doc { file: file.into(), text: text.into(), errors: RefCell::new(Vec::new()), strict: false }
+    }
+
+    /// A document that must give every key it is asked for (the defaults).
+    pub fn complete(file: impl Into<String>, text: impl Into<String>) -> Doc {
+        Doc { strict: true, ..Doc::new(file, text) }
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.strict
     }
 
     pub fn text(&self) -> &str {
@@ -109,6 +121,11 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// Whether this section's document must give every key (the defaults).
+    pub fn is_complete(&self) -> bool {
+        self.doc.strict
+    }
+
     pub fn path(&self) -> &str {
         &self.path
     }
@@ -139,7 +156,15 @@ impl<'a> Section<'a> {
         self.table.get(key).is_some()
     }
 
+    /// In a document that must be complete, an absent key is a fault.
+    fn require(&self, key: &str) {
+        if self.doc.strict && self.table.get(key).is_none() {
+            self.error(key, "missing: every key has its default in config/default.toml");
+        }
+    }
+
     fn value(&self, key: &str, expected: &str) -> Option<&'a Value> {
+        self.require(key);
         match self.item(key)? {
             Item::Value(v) => Some(v),
             Item::None => None,
@@ -171,6 +196,34 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// Reads a whole number in `range` into a `usize`.
+    pub fn usize(&self, key: &str, range: std::ops::RangeInclusive<i64>, into: &mut usize) {
+        let mut n = *into as i64;
+        self.int(key, range, &mut n);
+        *into = n as usize;
+    }
+
+    /// Reads a whole number in `range` into a `u32`.
+    pub fn u32(&self, key: &str, range: std::ops::RangeInclusive<i64>, into: &mut u32) {
+        let mut n = *into as i64;
+        self.int(key, range, &mut n);
+        *into = n as u32;
+    }
+
+    /// Reads a number in `range` into an `f32`.
+    pub fn f32(&self, key: &str, range: std::ops::RangeInclusive<f64>, into: &mut f32) {
+        let mut v = *into as f64;
+        self.float(key, range, &mut v);
+        *into = v as f32;
+    }
+
+    /// Reads an optional path: an empty string means none.
+    pub fn opt_path(&self, key: &str, into: &mut Option<std::path::PathBuf>) {
+        let mut s = into.as_ref().map(|p| p.display().to_string());
+        self.opt_string(key, &mut s);
+        *into = s.map(Into::into);
+    }
+
     /// Reads a number in `range` when present (integers are accepted).
     pub fn float(&self, key: &str, range: std::ops::RangeInclusive<f64>, into: &mut f64) {
         if let Some(v) = self.value(key, "a number") {
@@ -200,6 +253,7 @@ impl<'a> Section<'a> {
             self.string(key, &mut s);
             *into = (!s.is_empty()).then_some(s);
         } else {
+            self.require(key);
             self.used.borrow_mut().push(key.to_string());
         }
     }
@@ -251,6 +305,7 @@ impl<'a> Section<'a> {
     pub fn parsed_list<T>(&self, key: &str, into: &mut Vec<T>, parse: impl Fn(&str) -> Result<T, String>) {
         let mut raw = Vec::new();
         if !self.has(key) {
+            self.require(key);
             self.used.borrow_mut().push(key.to_string());
             return;
         }

@@ -491,11 +491,7 @@ async fn subject(
     if let Err(r) = audit(&d, &v, "view subject history", &target) {
         return r;
     }
-    let found = blocking(move || {
-        let hunt = crate::hunt::Hunt::open(&archive, None).map_err(|e| e.to_string())?;
-        hunt.who_accessed(&subject, &range).map_err(|e| e.to_string())
-    })
-    .await;
+    let found = blocking(move || crate::hunt::Hunt::open(&archive, None)?.who_accessed(&subject, &range)).await;
     match found {
         Ok(Ok(accesses)) => {
             let rows: Vec<serde_json::Value> = accesses

@@ -24,45 +24,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Analyst,
-    Supervisor,
-    Auditor,
-    Admin,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "analyst" => Some(Role::Analyst),
-            "supervisor" => Some(Role::Supervisor),
-            "auditor" => Some(Role::Auditor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Analyst => "analyst",
-            Role::Supervisor => "supervisor",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-/// A dashboard account (`[dashboard.users.NAME]`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Account {
-    /// argon2 PHC string (`accesswatch hash-password`); `None` for a proxy-only account.
-    pub password: Option<String>,
-    pub role: Role,
-    /// Cleared to see alerts on subjects of live operations.
-    pub operations: bool,
-}
+pub use crate::config::{Account, Role};
 
 /// Hashes a password for the configuration.
 pub fn hash_password(password: &str) -> String {

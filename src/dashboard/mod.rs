@@ -16,40 +16,11 @@ pub mod briefing;
 pub mod store;
 
 use crate::alert::Alert;
-use std::collections::BTreeMap;
+use crate::live::LiveError;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The `[dashboard]` section.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DashboardConfig {
-    pub enabled: bool,
-    /// The SQLite database of triage and audit.
-    pub db: PathBuf,
-    /// A trusted reverse proxy's header naming the signed-in user (single sign-on);
-    /// only set this when the proxy strips the header from clients.
-    pub proxy_header: Option<String>,
-    /// Mark the session cookie `Secure` (keep on: browsers accept it on localhost).
-    pub secure_cookies: bool,
-    /// Accounts by user name.
-    pub users: BTreeMap<String, auth::Account>,
-    /// Watch lists shown beside an alert (the entry it names); the live engine's
-    /// `[live] watchlists_dir` when unset.
-    pub watchlists_dir: Option<PathBuf>,
-}
-
-impl Default for DashboardConfig {
-    fn default() -> Self {
-        DashboardConfig {
-            enabled: false,
-            db: PathBuf::from("accesswatch-dashboard.sqlite"),
-            proxy_header: None,
-            secure_cookies: true,
-            users: BTreeMap::new(),
-            watchlists_dir: None,
-        }
-    }
-}
+pub use crate::config::DashboardConfig;
 
 /// The dashboard's shared state.
 pub struct Dashboard {
@@ -69,9 +40,9 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    pub fn open(config: &crate::config::Config) -> Result<Arc<Dashboard>, String> {
+    pub fn open(config: &crate::config::Config) -> Result<Arc<Dashboard>, LiveError> {
         let d = &config.dashboard;
-        let store = store::Store::open(&d.db).map_err(|e| format!("dashboard database {}: {e}", d.db.display()))?;
+        let store = store::Store::open(&d.db)?;
         let (feed, _) = tokio::sync::broadcast::channel(1_024);
         let mut dc = d.clone();
         if dc.watchlists_dir.is_none() {
@@ -80,7 +51,7 @@ impl Dashboard {
         let lists = dc.watchlists_dir.as_deref().and_then(|dir| match crate::watchlist::load_dir(dir) {
             Ok((lists, _)) => Some(lists),
             Err(errors) => {
-                tracing::warn!(dir = %dir.display(), faults = errors.len(), "dashboard: watch lists not loaded; accesses are shown without a justification verdict");
+                tracing::warn!(dir = %dir.display(), faults = errors.0.len(), "dashboard: watch lists not loaded; accesses are shown without a justification verdict");
                 None
             }
         });
@@ -107,13 +78,15 @@ impl Dashboard {
 
 /// The HTTP routes of `accesswatch run` with the dashboard added when it is enabled;
 /// the engine's raised alerts are handed to it.
-pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Health) -> Result<axum::Router, String> {
+pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Health) -> Result<axum::Router, LiveError> {
     let router = crate::http::router(health.clone());
     if !config.dashboard.enabled {
         return Ok(router);
     }
     if config.dashboard.users.is_empty() {
-        return Err("[dashboard] is enabled but has no users: add [dashboard.users.NAME] accounts".into());
+        return Err(LiveError::Config(
+            "[dashboard] is enabled but has no users: add [dashboard.users.NAME] accounts".into(),
+        ));
     }
     let dashboard = Dashboard::open(config)?;
     // The engine hands alerts over and goes on; a thread of the dashboard's own writes
@@ -128,7 +101,7 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
                 intake.observe(&alert);
             }
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| LiveError::Bug(format!("cannot start the dashboard thread: {e}")))?;
     health.status.set_alert_tap(Arc::new(move |a: &Alert| {
         if let Err(crossbeam_channel::TrySendError::Full(alert)) = tx.try_send(a.clone()) {
             tracing::warn!("the dashboard is 65,536 alerts behind: the engine waits for it");

@@ -308,7 +308,7 @@ async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_can
     let f = fixture(&format!("watchlists_dir = \"{}\"", lists.path().display()));
     // An archive with U1's accesses, for the timeline and the subject history.
     let archive = f.dashboard.archive.clone().unwrap();
-    let mut w = crate::archive::EventWriter::new(&archive, &crate::archive::ArchiveConfig::default());
+    let mut w = crate::archive::EventWriter::new(&archive, &crate::config::Config::defaults().archive);
     for (i, (user, name)) in [("U1", "MATE, Dave"), ("U1", "SMITH, Jo"), ("U3", "Dave Mate")].iter().enumerate() {
         let reference = if i == 0 { r#","reference":"INC-9""# } else { "" };
         let line = format!(

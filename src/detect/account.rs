@@ -6,9 +6,11 @@
 //! - `scope.unentitled`: a user of a non-police organisation, or of a role, using a
 //!   system or action outside what the configuration entitles it to.
 
-use super::{score, Explanation, Finding, Findings, RuleId};
+use super::finding::{score, Explain, Finding, Findings};
+use crate::alert::RuleId;
 use crate::config::{Entitlement, RulesConfig};
 use crate::enrich::Enriched;
+use crate::event::Action;
 use crate::watchlist::AccountStatus;
 use compact_str::format_compact;
 
@@ -42,7 +44,7 @@ pub fn account_status<'a>(ctx: &Enriched<'a>, rules: &RulesConfig, out: &mut Fin
         watchlist: None,
         release_at: None,
         evidence: Vec::new(),
-        explanation: Explanation::Account(facts),
+        explanation: Box::new(facts),
     });
 }
 
@@ -51,7 +53,7 @@ pub fn scope_unentitled<'a>(ctx: &Enriched<'a>, rules: &'a RulesConfig, out: &mu
     let (system, action) = (ctx.event.system.as_str(), ctx.event.action);
     let facts = if !user.is_police() {
         match rules.scope_orgs.iter().find(|(o, _)| o.eq_ignore_ascii_case(&user.org)) {
-            Some((org, ent)) if !ent.allows(system, action) => Some(Facts::Org { org, entitlement: ent }),
+            Some((org, ent)) if !entitles(ent, system, action) => Some(Facts::Org { org, entitlement: ent }),
             Some(_) => None,
             None if rules.scope_unlisted_orgs => Some(Facts::OrgWithoutEntitlement(user.org.as_str())),
             None => None,
@@ -62,7 +64,7 @@ pub fn scope_unentitled<'a>(ctx: &Enriched<'a>, rules: &'a RulesConfig, out: &mu
     let facts = facts.or_else(|| {
         let role = user.role.as_deref()?;
         let (name, ent) = rules.scope_roles.iter().find(|(r, _)| r.eq_ignore_ascii_case(role))?;
-        (!ent.allows(system, action)).then_some(Facts::Role { role: name, entitlement: ent })
+        (!entitles(ent, system, action)).then_some(Facts::Role { role: name, entitlement: ent })
     });
     let Some(facts) = facts else { return };
     // `user` borrows from the watch lists, which outlive the finding; the org name in
@@ -76,8 +78,14 @@ pub fn scope_unentitled<'a>(ctx: &Enriched<'a>, rules: &'a RulesConfig, out: &mu
         watchlist: None,
         release_at: None,
         evidence: Vec::new(),
-        explanation: Explanation::Account(facts),
+        explanation: Box::new(facts),
     });
+}
+
+/// Whether an entitlement covers a system and action: an empty list allows any.
+fn entitles(e: &Entitlement, system: &str, action: Action) -> bool {
+    (e.systems.is_empty() || e.systems.iter().any(|s| s == system))
+        && (e.actions.is_empty() || e.actions.contains(&action))
 }
 
 fn entitlement_phrase(e: &Entitlement) -> String {
@@ -90,7 +98,13 @@ fn entitlement_phrase(e: &Entitlement) -> String {
     format!("{actions} on {systems}")
 }
 
-pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+impl Explain for Facts<'_> {
+    fn sentence(&self, ctx: &Enriched) -> String {
+        sentence(self, ctx)
+    }
+}
+
+fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let who = ctx.who();
     let what = ctx.what();
     match f {

@@ -2,7 +2,8 @@
 //! accessed, without justification, by a user who is not among the custody's officers.
 //! Amber; red when the access gave no reference at all.
 
-use super::{score, Explanation, Finding, Findings, RuleId};
+use super::finding::{score, Explain, Finding, Findings};
+use crate::alert::RuleId;
 use crate::alert::WatchlistRef;
 use crate::config::RulesConfig;
 use crate::enrich::{Enriched, Justification};
@@ -43,12 +44,18 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             watchlist: Some(WatchlistRef { list: TableName::Custody, key: record.custody_ref.clone(), strength }),
             release_at: None,
             evidence: Vec::new(),
-            explanation: Explanation::Custody(Facts { record, strength }),
+            explanation: Box::new(Facts { record, strength }),
         });
     }
 }
 
-pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+impl Explain for Facts<'_> {
+    fn sentence(&self, ctx: &Enriched) -> String {
+        sentence(self, ctx)
+    }
+}
+
+fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let r = f.record;
     let suite = r.suite.as_deref().map(|s| format!(" at {s}")).unwrap_or_default();
     let status = match r.released_at {

@@ -3,7 +3,8 @@
 //! made before the entry was added are retrospective: the alert is raised when the
 //! clock reaches `added_at` ("who looked this person up before the story broke?").
 
-use super::{score, Explanation, Finding, Findings, RuleId};
+use super::finding::{score, Explain, Finding, Findings};
+use crate::alert::RuleId;
 use crate::alert::WatchlistRef;
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
@@ -41,12 +42,18 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             watchlist: Some(WatchlistRef { list: TableName::HighProfile, key: entry.entry_id.clone(), strength }),
             release_at: (ts < entry.added_at).then_some(entry.added_at),
             evidence: Vec::new(),
-            explanation: Explanation::HighProfile(Facts { entry, strength }),
+            explanation: Box::new(Facts { entry, strength }),
         });
     }
 }
 
-pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+impl Explain for Facts<'_> {
+    fn sentence(&self, ctx: &Enriched) -> String {
+        sentence(self, ctx)
+    }
+}
+
+fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let e = f.entry;
     let entry = format!("entry {}: {}, {}", e.entry_id, e.person.describe(), e.category.as_str());
     let user = &ctx.event.user_id;

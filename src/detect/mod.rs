@@ -18,69 +18,20 @@
 //! `purpose.missing`) live in [`crate::behaviour`] and run after these.
 
 pub mod account;
-pub mod catalogue;
+pub mod allow;
 pub mod custody;
+pub mod finding;
 pub mod high_profile;
 pub mod opsec;
 pub mod personal;
 pub mod purpose;
 
-pub use catalogue::RuleId;
+pub use finding::{score, Explain, Finding, Findings};
 
-use crate::alert::{Severity, WatchlistRef};
+use crate::alert::RuleId;
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
-use crate::time::Timestamp;
-use crate::watchlist::{MatchStrength, WatchLists};
-use compact_str::CompactString;
-use smallvec::SmallVec;
-
-/// One rule firing on one event, before suppression.
-#[derive(Debug)]
-pub struct Finding<'a> {
-    pub rule: RuleId,
-    pub severity: Severity,
-    pub score: u8,
-    /// Names the subject for suppression: one alert per (rule, user, subject) per window.
-    pub subject_key: CompactString,
-    pub watchlist: Option<WatchlistRef>,
-    /// For a retrospective finding: when the entry was added; the alert is raised then.
-    pub release_at: Option<Timestamp>,
-    /// Earlier events that belong in the alert's evidence after the triggering one
-    /// (a behavioural pattern is made of many accesses).
-    pub evidence: Vec<CompactString>,
-    pub explanation: Explanation<'a>,
-}
-
-/// The facts behind a finding, turned into a sentence when an alert is raised.
-#[derive(Debug)]
-pub enum Explanation<'a> {
-    HighProfile(high_profile::Facts<'a>),
-    Custody(custody::Facts<'a>),
-    Personal(personal::Facts<'a>),
-    PurposeMissing,
-    Opsec(opsec::Facts<'a>),
-    Account(account::Facts<'a>),
-    Behaviour(crate::behaviour::Facts),
-}
-
-impl Explanation<'_> {
-    /// The alert's `reason`: one plain sentence an ACU officer can read.
-    pub fn sentence(&self, ctx: &Enriched) -> String {
-        match self {
-            Explanation::HighProfile(f) => high_profile::sentence(f, ctx),
-            Explanation::Custody(f) => custody::sentence(f, ctx),
-            Explanation::Personal(f) => personal::sentence(f, ctx),
-            Explanation::PurposeMissing => purpose::sentence(ctx),
-            Explanation::Opsec(f) => opsec::sentence(f, ctx),
-            Explanation::Account(f) => account::sentence(f, ctx),
-            Explanation::Behaviour(f) => crate::behaviour::sentence(f, ctx),
-        }
-    }
-}
-
-/// The findings of one event; rarely more than a few.
-pub type Findings<'a> = SmallVec<[Finding<'a>; 4]>;
+use crate::watchlist::WatchLists;
 
 /// Runs every enabled watch-list rule over one event.
 pub fn detect<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &'a RulesConfig, out: &mut Findings<'a>) {
@@ -103,18 +54,6 @@ pub fn detect<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &'a RulesCon
     if rules.enabled(RuleId::PurposeMissing) {
         purpose::check(ctx, rules, out);
     }
-}
-
-/// A score from 0 to 100 that orders alerts within a severity: the severity's base,
-/// raised for a strong identity match and lowered for a weak one.
-pub fn score(severity: Severity, strength: Option<MatchStrength>) -> u8 {
-    let adjust = match strength {
-        Some(MatchStrength::Id) => 10,
-        Some(MatchStrength::NameDob | MatchStrength::Vrm | MatchStrength::Postcode) => 5,
-        Some(MatchStrength::Name) => -15,
-        None => 0,
-    };
-    (severity.base_score() + adjust).clamp(1, 100) as u8
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! accessed by a user not briefed on it: the signature of an insider checking whether
 //! an organised crime group is being watched.
 
-use super::{score, Explanation, Finding, Findings, RuleId};
+use super::finding::{score, Explain, Finding, Findings};
+use crate::alert::RuleId;
 use crate::alert::WatchlistRef;
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
@@ -37,12 +38,18 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             watchlist: Some(WatchlistRef { list: TableName::Operations, key: key.into(), strength }),
             release_at: None,
             evidence: Vec::new(),
-            explanation: Explanation::Opsec(Facts { subject, strength }),
+            explanation: Box::new(Facts { subject, strength }),
         });
     }
 }
 
-pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+impl Explain for Facts<'_> {
+    fn sentence(&self, ctx: &Enriched) -> String {
+        sentence(self, ctx)
+    }
+}
+
+fn sentence(f: &Facts, ctx: &Enriched) -> String {
     format!(
         "{} {}, a subject of live operation {} ({}); {} is not on the operation's briefed team ({}).",
         ctx.who(),

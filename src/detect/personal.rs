@@ -14,7 +14,8 @@
 //! - `neighbour.lookup`: a person, vehicle or address at the user's home postcode
 //!   (amber) or in its sector (green), without justification.
 
-use super::{score, Explanation, Finding, Findings, RuleId};
+use super::finding::{score, Explain, Finding, Findings};
+use crate::alert::RuleId;
 use crate::alert::{Severity, WatchlistRef};
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
@@ -49,7 +50,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
                 }),
                 release_at: None,
                 evidence: Vec::new(),
-                explanation: Explanation::Personal(Facts::SelfLookup),
+                explanation: Box::new(Facts::SelfLookup),
             });
         }
         return;
@@ -101,7 +102,7 @@ fn associate<'a>(
             watchlist: Some(WatchlistRef { list: TableName::Associates, key: key.into(), strength }),
             release_at: None,
             evidence: Vec::new(),
-            explanation: Explanation::Personal(Facts::Declared { associate: a, strength }),
+            explanation: Box::new(Facts::Declared { associate: a, strength }),
         });
         found = true;
     }
@@ -121,7 +122,7 @@ fn associate<'a>(
             watchlist: None,
             release_at: None,
             evidence: Vec::new(),
-            explanation: Explanation::Personal(Facts::FamilyAtHome),
+            explanation: Box::new(Facts::FamilyAtHome),
         });
     }
     family
@@ -150,7 +151,7 @@ fn colleague<'a>(
         }),
         release_at: None,
         evidence: Vec::new(),
-        explanation: Explanation::Personal(Facts::Colleague(other)),
+        explanation: Box::new(Facts::Colleague(other)),
     });
     true
 }
@@ -177,11 +178,17 @@ fn neighbour(ctx: &Enriched, user: &StaffMember, rules: &RulesConfig, out: &mut 
         watchlist: None,
         release_at: None,
         evidence: Vec::new(),
-        explanation: Explanation::Personal(Facts::Neighbour { sector }),
+        explanation: Box::new(Facts::Neighbour { sector }),
     });
 }
 
-pub fn sentence(f: &Facts, ctx: &Enriched) -> String {
+impl Explain for Facts<'_> {
+    fn sentence(&self, ctx: &Enriched) -> String {
+        sentence(self, ctx)
+    }
+}
+
+fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let who = ctx.who();
     let what = ctx.what();
     let why = ctx.justification.why_not();

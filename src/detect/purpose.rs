@@ -2,7 +2,8 @@
 //! unknown one, or one the user has no link to (see [`crate::enrich::Justification`]).
 //! Green: on its own it is a prompt to look, and many of them add up in the user's risk.
 
-use super::{score, Explanation, Finding, Findings, RuleId};
+use super::finding::{score, Explain, Finding, Findings};
+use crate::alert::RuleId;
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
 
@@ -19,12 +20,23 @@ pub fn check<'a>(ctx: &Enriched<'a>, rules: &RulesConfig, out: &mut Findings<'a>
         watchlist: None,
         release_at: None,
         evidence: Vec::new(),
-        explanation: Explanation::PurposeMissing,
+        explanation: Box::new(Facts),
     });
 }
 
-pub fn sentence(ctx: &Enriched) -> String {
-    format!("{} {} and {}, so no policing purpose is on record.", ctx.who(), ctx.what(), ctx.justification.why_not())
+/// No facts beyond the event and its justification.
+#[derive(Debug)]
+pub struct Facts;
+
+impl Explain for Facts {
+    fn sentence(&self, ctx: &Enriched) -> String {
+        format!(
+            "{} {} and {}, so no policing purpose is on record.",
+            ctx.who(),
+            ctx.what(),
+            ctx.justification.why_not()
+        )
+    }
 }
 
 #[cfg(test)]

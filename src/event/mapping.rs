@@ -9,8 +9,8 @@
 
 use super::cef::CefRecord;
 use super::{AccessEvent, DecodeError, Field, RawFields};
-use crate::time::{Date, Timestamp};
-use chrono::{NaiveDate, NaiveDateTime, TimeZone};
+use crate::time::{Date, Timestamp, Zone};
+use chrono::{NaiveDate, NaiveDateTime};
 use compact_str::CompactString;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -44,42 +44,6 @@ pub enum TimeFormat {
         pattern: String,
         zone: Zone,
     },
-}
-
-/// A time zone for local timestamps.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Zone {
-    Utc,
-    Fixed(chrono::FixedOffset),
-    Named(chrono_tz::Tz),
-}
-
-impl Zone {
-    /// `UTC`, an offset like `+01:00`, or an IANA name like `Europe/London`.
-    pub fn parse(s: &str) -> Result<Zone, String> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("utc") || s == "Z" {
-            return Ok(Zone::Utc);
-        }
-        if s.starts_with('+') || s.starts_with('-') {
-            let probe = format!("2000-01-01T00:00:00{s}");
-            let off = Timestamp::parse_rfc3339(&probe).map_err(|_| format!("bad offset {s:?}"))?;
-            let secs = -(off.0 / 1000) as i32;
-            return chrono::FixedOffset::east_opt(secs).map(Zone::Fixed).ok_or(format!("bad offset {s:?}"));
-        }
-        s.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| format!("unknown time zone {s:?}"))
-    }
-
-    fn to_utc(&self, local: NaiveDateTime) -> Option<i64> {
-        let dt = match self {
-            Zone::Utc => return Some(local.and_utc().timestamp_millis()),
-            Zone::Fixed(off) => off.from_local_datetime(&local).earliest()?.timestamp_millis(),
-            // In the autumn hour that happens twice, take the first; the spring hour
-            // that does not exist is an error in the record.
-            Zone::Named(tz) => tz.from_local_datetime(&local).earliest()?.timestamp_millis(),
-        };
-        Some(dt)
-    }
 }
 
 /// How one canonical field is filled.

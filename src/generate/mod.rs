@@ -110,7 +110,7 @@ pub fn generate(opts: &Options, dir: &Path) -> io::Result<Summary> {
         Some(_) => None,
     };
     let mut archive = match &opts.archive {
-        Some(root) => Some(crate::archive::BackgroundWriter::start(root, &crate::archive::ArchiveConfig::default())?),
+        Some(root) => Some(crate::archive::BackgroundWriter::start(root, &crate::config::Config::defaults().archive)?),
         None => None,
     };
     let mut line = String::with_capacity(512);

@@ -9,8 +9,8 @@ use super::rng::Rng;
 use super::world::{
     GenAssociate, GenHighProfile, GenIncident, GenOperation, NameForm, OpTarget, Ref, Subject, System, World,
 };
+use crate::alert::RuleId;
 use crate::alert::{Category, Severity};
-use crate::detect::RuleId;
 use crate::event::{Action, PersonName, SubjectType};
 use crate::time::{Date, Timestamp, DAY, HOUR, MINUTE, SECOND};
 use crate::watchlist::{AccountStatus, Relationship};

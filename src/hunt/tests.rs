@@ -1,5 +1,5 @@
 use super::*;
-use crate::archive::{columns::Provenance, ArchiveConfig, EventWriter};
+use crate::archive::{columns::Provenance, EventWriter};
 use crate::event::json;
 use crate::watchlist::WatchLists;
 
@@ -27,7 +27,7 @@ fn archive() -> tempfile::TempDir {
         r#"{"event_id":"u3","ts":"2026-11-01T00:00:00Z","system":"RMS","user_id":"U1","action":"view","subject_type":"crime","subject_id":"CR-3"}"#,
     ];
     let dir = tempfile::tempdir().unwrap();
-    let mut w = EventWriter::new(dir.path(), &ArchiveConfig::default());
+    let mut w = EventWriter::new(dir.path(), &crate::config::Config::defaults().archive);
     for l in lines {
         w.append(json::decode(l.as_bytes()).unwrap(), Provenance::default());
     }

@@ -17,6 +17,25 @@ struct PartitionAcks {
     next: Option<i64>,
 }
 
+impl PartitionAcks {
+    /// One more message (or processing) holds `offset`.
+    fn hold(&mut self, offset: i64) {
+        *self.in_flight.entry(offset).or_insert(0) += 1;
+    }
+
+    /// One hold on `offset` is released; at zero the offset no longer holds the commit
+    /// back. This is the at-least-once invariant: an offset is committable only when
+    /// every hold on it and before it is released.
+    fn release(&mut self, offset: i64) {
+        if let Some(n) = self.in_flight.get_mut(&offset) {
+            *n -= 1;
+            if *n == 0 {
+                self.in_flight.remove(&offset);
+            }
+        }
+    }
+}
+
 /// The acknowledgement state of every assigned partition.
 #[derive(Default, Debug)]
 pub struct Acks {
@@ -53,7 +72,7 @@ impl Acks {
     pub fn expect(&self, partition: i32, offset: i64) {
         self.with(|p| {
             if let Some(part) = p.get_mut(&partition) {
-                *part.in_flight.entry(offset).or_insert(0) += 1;
+                part.hold(offset);
             }
         });
     }
@@ -62,12 +81,7 @@ impl Acks {
     pub fn ack(&self, partition: i32, offset: i64) {
         self.with(|p| {
             if let Some(part) = p.get_mut(&partition) {
-                if let Some(n) = part.in_flight.get_mut(&offset) {
-                    *n -= 1;
-                    if *n == 0 {
-                        part.in_flight.remove(&offset);
-                    }
-                }
+                part.release(offset);
             }
         });
     }
@@ -77,7 +91,7 @@ impl Acks {
         self.with(|p| {
             for (partition, offset) in offsets {
                 if let Some(part) = p.get_mut(&partition) {
-                    *part.in_flight.entry(offset).or_insert(0) += 1;
+                    part.hold(offset);
                 }
             }
         });
@@ -88,12 +102,7 @@ impl Acks {
         self.with(|p| {
             for (partition, offset) in offsets {
                 if let Some(part) = p.get_mut(&partition) {
-                    if let Some(n) = part.in_flight.get_mut(&offset) {
-                        *n -= 1;
-                        if *n == 0 {
-                            part.in_flight.remove(&offset);
-                        }
-                    }
+                    part.release(offset);
                 }
             }
         });
@@ -104,12 +113,7 @@ impl Acks {
         self.with(|p| {
             for (partition, offset) in offsets {
                 if let Some(part) = p.get_mut(&partition) {
-                    if let Some(n) = part.in_flight.get_mut(&offset) {
-                        *n -= 1;
-                        if *n == 0 {
-                            part.in_flight.remove(&offset);
-                        }
-                    }
+                    part.release(offset);
                     part.next = Some(part.next.map_or(offset + 1, |n| n.max(offset + 1)));
                 }
             }

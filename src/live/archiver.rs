@@ -7,10 +7,11 @@
 //! stops the engine; nothing is committed past it.
 
 use super::acks::Acks;
-use super::Status;
+use super::{LiveError, Status};
 use crate::alert::Alert;
 use crate::archive::columns::Provenance;
-use crate::archive::{AlertWriter, ArchiveConfig, EventWriter};
+use crate::archive::{AlertWriter, EventWriter};
+use crate::config::ArchiveConfig;
 use crate::event::AccessEvent;
 use crate::metrics::Metrics;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -22,7 +23,7 @@ pub enum ToArchive {
     Events(Vec<(AccessEvent, Provenance)>),
     Alert(Box<Alert>),
     /// Write everything buffered now; answer once it is durable.
-    Flush(Sender<Result<(), String>>),
+    Flush(Sender<Result<(), LiveError>>),
 }
 
 pub struct Archiver {
@@ -40,13 +41,13 @@ struct Writer {
 }
 
 impl Writer {
-    fn flush(&mut self) -> Result<(), String> {
-        let report = self.events.flush().map_err(|e| format!("archive write failed: {e}"))?;
+    fn flush(&mut self) -> Result<(), LiveError> {
+        let report = self.events.flush().map_err(|e| LiveError::disk("writing the archive", e))?;
         self.acks.ack_all(self.held.drain(..));
         self.metrics.archived_events.inc_by(report.rows as u64);
         self.metrics.archive_files.inc_by(report.files.len() as u64);
         if self.alerts.buffered() > 0 {
-            let report = self.alerts.flush().map_err(|e| format!("archive write failed: {e}"))?;
+            let report = self.alerts.flush().map_err(|e| LiveError::disk("writing the archive", e))?;
             self.metrics.archive_files.inc_by(report.files.len() as u64);
         }
         self.metrics.archive_buffered.set(0);
@@ -74,7 +75,10 @@ fn run(rx: Receiver<ToArchive>, mut w: Writer, tick: Duration, status: Arc<Statu
             }
             Ok(ToArchive::Flush(reply)) => {
                 let r = w.flush();
-                let _ = reply.send(r.clone());
+                let _ = reply.send(match &r {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(LiveError::disk("writing the archive", std::io::Error::other(e.to_string()))),
+                });
                 r
             }
             Err(RecvTimeoutError::Timeout) => Ok(()),
@@ -101,8 +105,9 @@ impl Archiver {
         acks: Arc<Acks>,
         metrics: Arc<Metrics>,
         status: Arc<Status>,
-    ) -> Result<Archiver, String> {
-        std::fs::create_dir_all(root).map_err(|e| format!("archive {}: {e}", root.display()))?;
+    ) -> Result<Archiver, LiveError> {
+        std::fs::create_dir_all(root)
+            .map_err(|e| LiveError::disk(format!("creating the archive {}", root.display()), e))?;
         let (tx, rx) = crossbeam_channel::bounded(64);
         let writer = Writer {
             events: EventWriter::new(root, config),
@@ -115,7 +120,7 @@ impl Archiver {
         let thread = std::thread::Builder::new()
             .name("archive".into())
             .spawn(move || run(rx, writer, tick, status))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| LiveError::Bug(format!("cannot start the archive thread: {e}")))?;
         Ok(Archiver { tx, thread })
     }
 
@@ -124,14 +129,15 @@ impl Archiver {
     }
 
     /// Makes everything handed over so far durable.
-    pub fn flush(&self) -> Result<(), String> {
+    pub fn flush(&self) -> Result<(), LiveError> {
+        let stopped = || LiveError::Bug("the archive writer has stopped".into());
         let (reply, answer) = crossbeam_channel::bounded(1);
-        self.tx.send(ToArchive::Flush(reply)).map_err(|_| "the archive writer has stopped".to_string())?;
-        answer.recv().map_err(|_| "the archive writer has stopped".to_string())?
+        self.tx.send(ToArchive::Flush(reply)).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())?
     }
 
     /// Flushes and ends the writer thread.
-    pub fn stop(self) -> Result<(), String> {
+    pub fn stop(self) -> Result<(), LiveError> {
         let r = self.flush();
         drop(self.tx);
         let _ = self.thread.join();

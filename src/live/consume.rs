@@ -8,7 +8,7 @@
 //! engine is told to drop or restore partition state, in order with the events.
 
 use super::acks::Acks;
-use super::{Shutdown, Status};
+use super::{LiveError, Shutdown, Status};
 use crate::config::Config;
 use crate::event::{AccessEvent, DecodeError};
 use crate::metrics::Metrics;
@@ -27,6 +27,17 @@ use std::time::{Duration, Instant};
 pub enum Incoming {
     Event { partition: i32, offset: i64, timestamp_ms: i64, event: AccessEvent },
     Dead { partition: i32, offset: i64, key: Option<Vec<u8>>, letter: DeadLetter },
+}
+
+impl Incoming {
+    /// The message's (partition, offset).
+    pub fn position(&self) -> (i32, i64) {
+        match self {
+            Incoming::Event { partition, offset, .. } | Incoming::Dead { partition, offset, .. } => {
+                (*partition, *offset)
+            }
+        }
+    }
 }
 
 /// What the consumer tells the engine, in order.
@@ -75,7 +86,7 @@ impl ConsumerContext for GroupContext {
                 self.acks.revoke(*p);
                 let _ = self.metrics.consumer_lag.remove_label_values(&[&p.to_string()]);
             }
-            self.status.set_assigned(-(revoked.len() as i64));
+            self.status.add_assigned(-(revoked.len() as i64));
             self.metrics.assigned_partitions.set(self.status.assigned() as i64);
             tracing::info!(partitions = ?revoked, "partitions revoked");
             let _ = self.tx.send(ToEngine::Revoked(revoked));
@@ -89,7 +100,7 @@ impl ConsumerContext for GroupContext {
                 for p in &assigned {
                     self.acks.assign(*p);
                 }
-                self.status.set_assigned(assigned.len() as i64);
+                self.status.add_assigned(assigned.len() as i64);
                 self.metrics.assigned_partitions.set(self.status.assigned() as i64);
                 tracing::info!(partitions = ?assigned, "partitions assigned");
                 let _ = self.tx.send(ToEngine::Assigned(assigned));
@@ -125,7 +136,7 @@ pub fn run(
     metrics: Arc<Metrics>,
     status: Arc<Status>,
     shutdown: Shutdown,
-) -> Result<(), String> {
+) -> Result<(), LiveError> {
     let k = &config.kafka;
     let mut cfg = super::kafka::client_config(k)?;
     for (key, value) in [
@@ -153,15 +164,21 @@ pub fn run(
         status: status.clone(),
     };
     let consumer: BaseConsumer<GroupContext> =
-        cfg.create_with_context(context).map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
-    consumer.subscribe(&[&k.events_topic]).map_err(|e| format!("cannot subscribe to {}: {e}", k.events_topic))?;
+        cfg.create_with_context(context).map_err(|e| LiveError::kafka("creating the consumer", e))?;
+    consumer
+        .subscribe(&[&k.events_topic])
+        .map_err(|e| LiveError::kafka(format!("subscribing to {}", k.events_topic), e))?;
 
     let format = match &k.source {
         None => InputFormat::JsonLines,
-        Some(name) => InputFormat::Mapped(config.sources.get(name).cloned().ok_or(format!("unknown source {name}"))?),
+        Some(name) => InputFormat::Mapped(
+            config.sources.get(name).cloned().ok_or_else(|| LiveError::Config(format!("unknown source {name}")))?,
+        ),
     };
     if format.is_csv() {
-        return Err("kafka.source names a CSV mapping; messages need JSON or CEF (a CSV line has no header)".into());
+        return Err(LiveError::Config(
+            "kafka.source names a CSV mapping; messages need JSON or CEF (a CSV line has no header)".into(),
+        ));
     }
     let canonical = matches!(format, InputFormat::JsonLines);
     let mut decoder = Decoder::new(format);
@@ -181,7 +198,7 @@ pub fn run(
                 Some(Err(e)) => {
                     tracing::warn!(error = %e, "consumer error");
                     if matches!(e, rdkafka::error::KafkaError::MessageConsumptionFatal(_)) {
-                        status.fail(format!("fatal consumer error: {e}"));
+                        status.fail(LiveError::kafka("consuming", e.clone()));
                     }
                     break;
                 }

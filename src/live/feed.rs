@@ -8,7 +8,7 @@
 //! the requested rate.
 
 use super::lists::RowMessage;
-use super::Shutdown;
+use super::{LiveError, Shutdown};
 use crate::event::json;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
@@ -30,10 +30,10 @@ pub struct Feed<'a> {
 
 /// Feeds the force once; returns the events sent. Counts into `fed` as it goes and
 /// stops early when `shutdown` is triggered.
-pub fn feed(client: ClientConfig, f: &Feed, fed: &AtomicU64, shutdown: &Shutdown) -> Result<u64, String> {
+pub fn feed(client: ClientConfig, f: &Feed, fed: &AtomicU64, shutdown: &Shutdown) -> Result<u64, LiveError> {
     let mut client = client;
     let producer: ThreadedProducer<DefaultProducerContext> =
-        client.set("linger.ms", "5").create().map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
+        client.set("linger.ms", "5").create().map_err(|e| LiveError::kafka("creating the producer", e))?;
     let send = |topic: &str, key: &[u8], value: &[u8]| {
         let mut record = BaseRecord::<[u8], [u8]>::to(topic).key(key).payload(value);
         while let Err((_, r)) = producer.send(record) {
@@ -45,8 +45,8 @@ pub fn feed(client: ClientConfig, f: &Feed, fed: &AtomicU64, shutdown: &Shutdown
 
     let rows = super::lists::messages_from_dir(&f.force.join("watchlists"), f.watchlist_prefix)?;
     let events_path = f.force.join("events.jsonl");
-    let events_text =
-        std::fs::read_to_string(&events_path).map_err(|e| format!("reading {}: {e}", events_path.display()))?;
+    let events_text = std::fs::read_to_string(&events_path)
+        .map_err(|e| LiveError::disk(format!("reading {}", events_path.display()), e))?;
     let mut rows = rows.into_iter().peekable();
     let first = events_text.lines().next().and_then(|l| json::decode(l.as_bytes()).ok()).map(|e| e.ts);
     while let Some(r) = rows.next_if(|r| r.at.is_none() || r.at <= first) {
@@ -78,6 +78,6 @@ pub fn feed(client: ClientConfig, f: &Feed, fed: &AtomicU64, shutdown: &Shutdown
     for r in rows {
         send_row(&r);
     }
-    producer.flush(Duration::from_secs(30)).map_err(|e| format!("flushing the producer: {e}"))?;
+    producer.flush(Duration::from_secs(30)).map_err(|e| LiveError::kafka("flushing the producer", e))?;
     Ok(sent)
 }

@@ -6,13 +6,13 @@
 //! reached, `Loaded` is sent, and the engine starts taking events; later rows follow
 //! as they come and apply to the next event.
 
-use super::{Shutdown, Status};
+use super::{LiveError, Shutdown, Status};
 use crate::config::KafkaConfig;
 use crate::engine::ListChange;
 use crate::metrics::Metrics;
 use crate::time::Timestamp;
 use crate::watchlist::rows::{read_row, JsonCells};
-use crate::watchlist::TableName;
+use crate::watchlist::{TableName, WatchlistError, WatchlistErrors};
 use compact_str::CompactString;
 use crossbeam_channel::Sender;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -30,46 +30,20 @@ pub enum ListMsg {
     Loaded,
 }
 
-/// Why a watch-list message was rejected: the columns at fault (safe to log), and the
-/// full detail, which may quote personal data (debug level only).
-#[derive(Debug)]
-pub struct Rejected {
-    pub columns: Vec<String>,
-    pub detail: String,
-}
-
-impl From<String> for Rejected {
-    fn from(detail: String) -> Rejected {
-        Rejected { columns: Vec::new(), detail }
-    }
-}
-
-impl From<&str> for Rejected {
-    fn from(detail: &str) -> Rejected {
-        Rejected { columns: Vec::new(), detail: detail.into() }
-    }
-}
-
 /// Decodes one watch-list message into a change, or says why it cannot.
-pub fn decode(table: TableName, key: Option<&[u8]>, value: Option<&[u8]>) -> Result<ListChange, Rejected> {
+pub fn decode(table: TableName, key: Option<&[u8]>, value: Option<&[u8]>) -> Result<ListChange, WatchlistErrors> {
+    let fault = |message: String| WatchlistErrors(vec![WatchlistError { file: None, line: 0, column: None, message }]);
     let key = key.map(|k| String::from_utf8_lossy(k).into_owned());
     match value {
         None | Some([]) => match key {
             Some(k) if !k.is_empty() => Ok(ListChange::Delete { table, key: k.into() }),
-            _ => Err("an empty message (a delete) needs the row's key".into()),
+            _ => Err(fault("an empty message (a delete) needs the row's key".into())),
         },
         Some(v) => {
             let json: serde_json::Value =
-                serde_json::from_slice(v).map_err(|e| Rejected::from(format!("bad JSON at column {}", e.column())))?;
-            let obj = json.as_object().ok_or("expected a JSON object")?;
-            let row = read_row(table, &JsonCells(obj)).map_err(|errs| Rejected {
-                columns: errs.iter().map(|e| e.column.clone()).collect(),
-                detail: errs
-                    .iter()
-                    .map(|e| format!("column `{}`: {}", e.column, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            })?;
+                serde_json::from_slice(v).map_err(|e| fault(format!("bad JSON at column {}", e.column())))?;
+            let obj = json.as_object().ok_or_else(|| fault("expected a JSON object".into()))?;
+            let row = read_row(table, &JsonCells(obj)).map_err(WatchlistErrors)?;
             let key = key.filter(|k| !k.is_empty()).map(CompactString::from).unwrap_or_else(|| row.key());
             Ok(ListChange::Upsert { key, row })
         }
@@ -83,14 +57,14 @@ pub fn run(
     metrics: Arc<Metrics>,
     status: Arc<Status>,
     shutdown: Shutdown,
-) -> Result<(), String> {
+) -> Result<(), LiveError> {
     let mut cfg = super::kafka::client_config(&k)?;
     cfg.set("group.id", format!("{}-watchlists", k.group_id))
         .set("enable.auto.commit", "false")
         // Watch-list topics are quiet: a new row should reach the engine in
         // milliseconds, before the events that depend on it.
         .set("fetch.wait.max.ms", "10");
-    let consumer: BaseConsumer = cfg.create().map_err(|e| format!("cannot create the watch-list consumer: {e}"))?;
+    let consumer: BaseConsumer = cfg.create().map_err(|e| LiveError::kafka("creating the watch-list consumer", e))?;
 
     // Every partition of every watch-list topic that exists, and where it ends now.
     let mut tpl = TopicPartitionList::new();
@@ -100,7 +74,7 @@ pub fn run(
         let topic = super::kafka::watchlist_topic(&k, table);
         let md = consumer
             .fetch_metadata(Some(&topic), Duration::from_secs(10))
-            .map_err(|e| format!("cannot read metadata of {topic}: {e}"))?;
+            .map_err(|e| LiveError::kafka(format!("reading metadata of {topic}"), e))?;
         let Some(t) = md.topics().iter().find(|t| t.name() == topic && t.error().is_none()) else {
             tracing::info!(%topic, "no watch-list topic; the table comes from files only");
             continue;
@@ -109,7 +83,7 @@ pub fn run(
         for p in t.partitions() {
             let (low, high) = consumer
                 .fetch_watermarks(&topic, p.id(), Duration::from_secs(10))
-                .map_err(|e| format!("cannot read the end of {topic}/{}: {e}", p.id()))?;
+                .map_err(|e| LiveError::kafka(format!("reading the end of {topic}/{}", p.id()), e))?;
             if high > low {
                 pending.insert((topic.clone(), p.id()), high);
             }
@@ -117,7 +91,7 @@ pub fn run(
         }
     }
     if tpl.count() > 0 {
-        consumer.assign(&tpl).map_err(|e| format!("cannot assign watch-list partitions: {e}"))?;
+        consumer.assign(&tpl).map_err(|e| LiveError::kafka("assigning watch-list partitions", e))?;
     }
     let mut loaded = false;
     let check_loaded = |pending: &HashMap<(String, i32), i64>, loaded: &mut bool| {
@@ -152,8 +126,8 @@ pub fn run(
             Err(why) => {
                 metrics.watchlist_changes.with_label_values(&[table.as_str(), "invalid"]).inc();
                 // Column names only: the values may be a person's details.
-                tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), columns = ?why.columns, "watch-list row rejected");
-                tracing::debug!(detail = %why.detail, "watch-list row rejected");
+                tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), columns = ?why.columns(), "watch-list row rejected");
+                tracing::debug!(detail = %why, "watch-list row rejected");
             }
         }
         let key = (m.topic().to_string(), m.partition());
@@ -177,18 +151,22 @@ pub struct RowMessage {
 /// Every row of the watch lists in `dir` (`<table>.csv` or `<table>.jsonl`) as a
 /// message for its topic, ordered by the time it becomes known (rows without a time
 /// first).
-pub fn messages_from_dir(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, String> {
+pub fn messages_from_dir(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, LiveError> {
+    let bad = |path: &Path, e: &dyn std::fmt::Display| {
+        LiveError::Watchlists(WatchlistErrors(vec![WatchlistError::file(path, 0, e.to_string())]))
+    };
     type Object = serde_json::Map<String, serde_json::Value>;
     let mut out = Vec::new();
     for table in TableName::ALL {
         let csv_path = dir.join(format!("{}.csv", table.as_str()));
         let jsonl_path = dir.join(format!("{}.jsonl", table.as_str()));
         let objects: Vec<Object> = if csv_path.exists() {
-            let mut reader = csv::Reader::from_path(&csv_path).map_err(|e| format!("{}: {e}", csv_path.display()))?;
-            let header: Vec<String> = reader.headers().map_err(|e| e.to_string())?.iter().map(String::from).collect();
+            let mut reader = csv::Reader::from_path(&csv_path).map_err(|e| bad(&csv_path, &e))?;
+            let header: Vec<String> =
+                reader.headers().map_err(|e| bad(&csv_path, &e))?.iter().map(String::from).collect();
             let mut rows = Vec::new();
             for record in reader.records() {
-                let record = record.map_err(|e| format!("{}: {e}", csv_path.display()))?;
+                let record = record.map_err(|e| bad(&csv_path, &e))?;
                 rows.push(
                     header
                         .iter()
@@ -200,17 +178,16 @@ pub fn messages_from_dir(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, St
             }
             rows
         } else if jsonl_path.exists() {
-            let text = std::fs::read_to_string(&jsonl_path).map_err(|e| format!("{}: {e}", jsonl_path.display()))?;
+            let text = std::fs::read_to_string(&jsonl_path).map_err(|e| bad(&jsonl_path, &e))?;
             text.lines()
                 .filter(|l| !l.trim().is_empty())
-                .map(|l| serde_json::from_str::<Object>(l).map_err(|e| format!("{}: {e}", jsonl_path.display())))
+                .map(|l| serde_json::from_str::<Object>(l).map_err(|e| bad(&jsonl_path, &e)))
                 .collect::<Result<_, _>>()?
         } else {
             continue;
         };
         for obj in objects {
-            let row = read_row(table, &JsonCells(&obj))
-                .map_err(|e| format!("{}: a row is invalid: {e:?}", dir.join(table.as_str()).display()))?;
+            let row = read_row(table, &JsonCells(&obj)).map_err(|e| LiveError::Watchlists(WatchlistErrors(e)))?;
             let time_column = match table {
                 TableName::Custody => Some("arrested_at"),
                 TableName::Incidents => Some("opened_at"),
@@ -234,10 +211,10 @@ pub fn messages_from_dir(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, St
 }
 
 /// Publishes every row of a watch-list directory to its topic; returns how many.
-pub fn publish_dir(k: &KafkaConfig, dir: &Path) -> Result<usize, String> {
+pub fn publish_dir(k: &KafkaConfig, dir: &Path) -> Result<usize, LiveError> {
     use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
     let producer: ThreadedProducer<DefaultProducerContext> =
-        super::kafka::client_config(k)?.create().map_err(|e| format!("cannot create a producer: {e}"))?;
+        super::kafka::client_config(k)?.create().map_err(|e| LiveError::kafka("creating a producer", e))?;
     let messages = messages_from_dir(dir, &k.watchlist_topic_prefix)?;
     for m in &messages {
         let mut record = BaseRecord::<[u8], [u8]>::to(&m.topic).key(m.key.as_bytes()).payload(m.value.as_bytes());
@@ -251,10 +228,10 @@ pub fn publish_dir(k: &KafkaConfig, dir: &Path) -> Result<usize, String> {
                     record = r;
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                Err((e, _)) => return Err(format!("cannot publish to {}: {e}", m.topic)),
+                Err((e, _)) => return Err(LiveError::kafka(format!("publishing to {}", m.topic), e)),
             }
         }
     }
-    producer.flush(Duration::from_secs(30)).map_err(|e| format!("flushing: {e}"))?;
+    producer.flush(Duration::from_secs(30)).map_err(|e| LiveError::kafka("flushing the producer", e))?;
     Ok(messages.len())
 }

@@ -6,7 +6,7 @@
 //! offset is never committed, so after a restart it is processed again.
 
 use super::acks::Acks;
-use super::Status;
+use super::{AlertTap, LiveError, Status};
 use crate::alert::{Alert, AlertSink};
 use crate::config::KafkaConfig;
 use crate::metrics::Metrics;
@@ -54,7 +54,7 @@ impl ProducerContext for DeliveryContext {
                 }
             }
             Err((e, _)) => {
-                self.status.fail(format!("a message could not be delivered to Kafka: {e}"));
+                self.status.fail(LiveError::kafka("delivering a message", e.clone()));
             }
         }
     }
@@ -77,7 +77,7 @@ impl Publisher {
         acks: Arc<Acks>,
         metrics: Arc<Metrics>,
         status: Arc<Status>,
-    ) -> Result<Publisher, String> {
+    ) -> Result<Publisher, LiveError> {
         let mut cfg = super::kafka::client_config(k)?;
         // Defaults for latency and safety; the pass-through properties may tune them.
         for (key, value) in [
@@ -92,7 +92,7 @@ impl Publisher {
         }
         let producer: ThreadedProducer<DeliveryContext> = cfg
             .create_with_context(DeliveryContext { acks: acks.clone(), metrics, status })
-            .map_err(|e| format!("cannot create the Kafka producer: {e}"))?;
+            .map_err(|e| LiveError::kafka("creating the producer", e))?;
         Ok(Publisher {
             producer,
             alerts_topic: k.alerts_topic.clone(),
@@ -107,7 +107,14 @@ impl Publisher {
         self.producer.client()
     }
 
-    fn send(&self, topic: &str, key: &[u8], payload: &[u8], partition: Option<i32>, d: Delivery) -> Result<(), String> {
+    fn send(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        partition: Option<i32>,
+        d: Delivery,
+    ) -> Result<(), LiveError> {
         if d.partition >= 0 {
             self.acks.expect(d.partition, d.offset);
         }
@@ -124,7 +131,7 @@ impl Publisher {
                     record = r;
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                Err((e, _)) => return Err(format!("cannot queue a message for {topic}: {e}")),
+                Err((e, _)) => return Err(LiveError::kafka(format!("queueing a message for {topic}"), e)),
             }
         }
     }
@@ -136,14 +143,14 @@ impl Publisher {
         key: Option<&[u8]>,
         partition: i32,
         offset: i64,
-    ) -> Result<(), String> {
+    ) -> Result<(), LiveError> {
         let d = Delivery { partition, offset, event_ms: 0, is_alert: false };
         self.send(&self.dead_letter_topic, key.unwrap_or_default(), letter.to_json().as_bytes(), None, d)
     }
 
     /// Waits until every queued message is delivered or `timeout` passes.
-    pub fn flush(&self, timeout: Duration) -> Result<(), String> {
-        self.producer.flush(timeout).map_err(|e| format!("flushing the producer: {e}"))
+    pub fn flush(&self, timeout: Duration) -> Result<(), LiveError> {
+        self.producer.flush(timeout).map_err(|e| LiveError::kafka("flushing the producer", e))
     }
 
     pub fn in_flight(&self) -> i32 {
@@ -162,26 +169,27 @@ pub struct Origin {
 /// The engine's sink when live: every raised or updated alert is published at once
 /// (downstream keeps the latest version of each `alert_id`), and optionally appended
 /// to a JSON Lines file.
-pub struct LiveSink<'a> {
-    publisher: &'a Publisher,
-    metrics: &'a Metrics,
-    file: Option<&'a mut std::io::BufWriter<std::fs::File>>,
+pub struct LiveSink {
+    publisher: Arc<Publisher>,
+    metrics: Arc<Metrics>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
     pub origin: Option<Origin>,
     stream: i32,
     line: String,
-    pub error: Option<String>,
+    /// The first failure since it was last taken.
+    pub error: Option<LiveError>,
     /// Final alerts go to the archive, when there is one.
     pub archive: Option<crossbeam_channel::Sender<super::archiver::ToArchive>>,
     /// Raised and updated alerts go to the dashboard, when there is one.
-    pub tap: Option<super::AlertTap>,
+    pub tap: Option<AlertTap>,
 }
 
-impl<'a> LiveSink<'a> {
+impl LiveSink {
     pub fn new(
-        publisher: &'a Publisher,
-        metrics: &'a Metrics,
-        file: Option<&'a mut std::io::BufWriter<std::fs::File>>,
-    ) -> LiveSink<'a> {
+        publisher: Arc<Publisher>,
+        metrics: Arc<Metrics>,
+        file: Option<std::io::BufWriter<std::fs::File>>,
+    ) -> LiveSink {
         LiveSink {
             publisher,
             metrics,
@@ -192,6 +200,14 @@ impl<'a> LiveSink<'a> {
             error: None,
             archive: None,
             tap: None,
+        }
+    }
+
+    /// Flushes the alerts file.
+    pub fn flush_file(&mut self) -> Result<(), LiveError> {
+        match &mut self.file {
+            Some(f) => f.flush().map_err(|e| LiveError::disk("writing the alerts file", e)),
+            None => Ok(()),
         }
     }
 
@@ -212,16 +228,16 @@ impl<'a> LiveSink<'a> {
             self.error.get_or_insert(e);
         }
         self.metrics.alert_messages.inc();
-        if let Some(f) = self.file.as_deref_mut() {
+        if let Some(f) = self.file.as_mut() {
             self.line.push('\n');
             if let Err(e) = f.write_all(self.line.as_bytes()) {
-                self.error.get_or_insert(format!("writing the alerts file: {e}"));
+                self.error.get_or_insert(LiveError::disk("writing the alerts file", e));
             }
         }
     }
 }
 
-impl AlertSink for LiveSink<'_> {
+impl AlertSink for LiveSink {
     fn stream(&mut self, stream: i32) {
         self.stream = stream;
     }
@@ -244,7 +260,7 @@ impl AlertSink for LiveSink<'_> {
     fn closed(&mut self, alert: Alert) {
         if let Some(tx) = &self.archive {
             if tx.send(super::archiver::ToArchive::Alert(Box::new(alert))).is_err() {
-                self.error.get_or_insert_with(|| "the archive writer has stopped".into());
+                self.error.get_or_insert_with(|| LiveError::Bug("the archive writer has stopped".into()));
             }
         }
     }

@@ -6,6 +6,7 @@
 //! instance in a rebalance) are the latest versions of the alerts on those partitions
 //! within the longest suppression window. All of them are read with one consumer.
 
+use super::LiveError;
 use crate::alert::Alert;
 use crate::config::KafkaConfig;
 use crate::time::Timestamp;
@@ -23,25 +24,26 @@ pub fn read_alerts(
     partitions: &[i32],
     since: Timestamp,
     timeout: Duration,
-) -> Result<HashMap<i32, Vec<Alert>>, String> {
+) -> Result<HashMap<i32, Vec<Alert>>, LiveError> {
     let mut out: HashMap<i32, Vec<Alert>> = HashMap::new();
     if partitions.is_empty() {
         return Ok(out);
     }
     let mut cfg = super::kafka::client_config(k)?;
     cfg.set("group.id", format!("{}-restore", k.group_id)).set("enable.auto.commit", "false");
-    let consumer: BaseConsumer = cfg.create().map_err(|e| format!("cannot create the restore consumer: {e}"))?;
+    let consumer: BaseConsumer = cfg.create().map_err(|e| LiveError::kafka("creating the restore consumer", e))?;
     let topic = &k.alerts_topic;
 
     // Where every partition ends now (timestamp -1: the latest offset), and where its
     // window starts: one request each for all partitions.
-    let lookup = |at: Offset| -> Result<HashMap<i32, i64>, String> {
+    let lookup = |at: Offset| -> Result<HashMap<i32, i64>, LiveError> {
         let mut tpl = TopicPartitionList::new();
         for &p in partitions {
             let _ = tpl.add_partition_offset(topic, p, at);
         }
-        let answer =
-            consumer.offsets_for_times(tpl, timeout).map_err(|e| format!("listing offsets of {topic}: {e}"))?;
+        let answer = consumer
+            .offsets_for_times(tpl, timeout)
+            .map_err(|e| LiveError::kafka(format!("listing offsets of {topic}"), e))?;
         Ok(answer.elements().iter().filter_map(|e| Some((e.partition(), e.offset().to_raw()?))).collect())
     };
     let mut ends: HashMap<i32, i64> = lookup(Offset::End)?.into_iter().filter(|(_, high)| *high > 0).collect();
@@ -70,16 +72,20 @@ pub fn read_alerts(
     if ends.is_empty() {
         return Ok(out);
     }
-    consumer.assign(&assign).map_err(|e| format!("cannot assign {topic}: {e}"))?;
+    consumer.assign(&assign).map_err(|e| LiveError::kafka(format!("assigning {topic}"), e))?;
     let mut latest: HashMap<i32, BTreeMap<CompactString, Alert>> = HashMap::new();
     let deadline = Instant::now() + timeout;
     while !ends.is_empty() {
         if Instant::now() > deadline {
-            return Err(format!("timed out reading {topic}; partitions {:?} not read to the end", ends.keys()));
+            let what = format!("reading {topic}: partitions {:?} not read to the end", ends.keys());
+            return Err(LiveError::kafka(
+                what,
+                rdkafka::error::KafkaError::Global(rdkafka::types::RDKafkaErrorCode::OperationTimedOut),
+            ));
         }
         match consumer.poll(Duration::from_millis(200)) {
             None => continue,
-            Some(Err(e)) => return Err(format!("reading {topic}: {e}")),
+            Some(Err(e)) => return Err(LiveError::kafka(format!("reading {topic}"), e)),
             Some(Ok(m)) => {
                 let p = m.partition();
                 if let Some(Ok(alert)) = m.payload().map(serde_json::from_slice::<Alert>) {

@@ -2,16 +2,18 @@
 //!
 //! Every `state.snapshot_interval` (and at shutdown) the engine flushes the producer,
 //! so that every alert of every event processed so far is acknowledged, then writes
-//! `snapshot.json` in `state.dir` (a temporary file renamed over the old one): the
+//! `snapshot.json` in `state.dir` (a temporary file of a unique name, synced, renamed
+//! over the old one, and the directory synced): the
 //! next offset to process per partition, and the engine's behaviour, risk and
 //! watermark state. After a restart the consumer resumes at the committed offsets,
 //! which may be behind the snapshot; events before the snapshot's offsets are already
 //! in the state, so they go through the watch-list rules only (their alerts come out
 //! again with the same ids) and the detectors pick up exactly where they stopped.
 
+use super::LiveError;
 use crate::engine::Engine;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const FILE: &str = "snapshot.json";
 
@@ -30,15 +32,13 @@ struct In {
 }
 
 /// Writes the snapshot of `engine`, covering the events before `offsets`.
-pub fn write(dir: &Path, engine: &Engine, offsets: &BTreeMap<i32, i64>) -> Result<usize, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    let state = engine.state_json().map_err(|e| e.to_string())?;
-    let state = serde_json::value::RawValue::from_string(String::from_utf8(state).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
-    let bytes = serde_json::to_vec(&Out { version: 1, offsets, state: &state }).map_err(|e| e.to_string())?;
-    let tmp: PathBuf = dir.join(format!("{FILE}.tmp"));
-    std::fs::write(&tmp, &bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, dir.join(FILE)).map_err(|e| format!("renaming the snapshot in {}: {e}", dir.display()))?;
+pub fn write(dir: &Path, engine: &Engine, offsets: &BTreeMap<i32, i64>) -> Result<usize, LiveError> {
+    let bug = |e: serde_json::Error| LiveError::Bug(format!("the engine's state does not serialise: {e}"));
+    let state = engine.state_json().map_err(bug)?;
+    let state = serde_json::value::RawValue::from_string(String::from_utf8_lossy(&state).into_owned()).map_err(bug)?;
+    let bytes = serde_json::to_vec(&Out { version: 1, offsets, state: &state }).map_err(bug)?;
+    crate::sink::durable::write_file(&dir.join(FILE), &bytes)
+        .map_err(|e| LiveError::disk(format!("writing the state snapshot in {}", dir.display()), e))?;
     Ok(bytes.len())
 }
 

@@ -1,8 +1,8 @@
 //! Alerts to a JSON Lines file: each alert written once, when it is final (its
 //! suppression window has passed, or the input ended), in the order alerts were raised.
 
+use crate::alert::RuleId;
 use crate::alert::{Alert, AlertSink, Severity};
-use crate::detect::RuleId;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -70,4 +70,27 @@ impl AlertSink for AlertFile {
             self.error = Some(e);
         }
     }
+}
+
+/// Reads a JSON Lines file of alerts (as a replay or the live engine's `alerts_file`
+/// writes them); a line that is not an alert is an error naming the file and line.
+pub fn read(path: &Path) -> io::Result<Vec<Alert>> {
+    read_jsonl(path)
+}
+
+/// Reads a JSON Lines file of `T`, skipping blank lines.
+pub fn read_jsonl<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
+    use std::io::BufRead;
+    let file = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let mut out = Vec::new();
+    for (i, line) in io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value = serde_json::from_str(&line)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}:{}: {e}", path.display(), i + 1)))?;
+        out.push(value);
+    }
+    Ok(out)
 }

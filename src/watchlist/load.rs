@@ -2,35 +2,13 @@
 //! for each table. A missing table is empty; every fault is reported with its file,
 //! line and column, all at once.
 
+use super::error::{WatchlistError, WatchlistErrors};
 use super::rows::{read_row, split_list, Cells, JsonCells, TableName};
 use super::WatchLists;
 use compact_str::CompactString;
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-/// A fault in a watch-list file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WatchlistError {
-    pub file: PathBuf,
-    /// 1-based line; 0 when the fault is about the whole file.
-    pub line: u64,
-    pub column: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for WatchlistError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if self.line > 0 {
-            write!(f, ":{}", self.line)?;
-        }
-        if let Some(c) = &self.column {
-            write!(f, ": column `{c}`")?;
-        }
-        write!(f, ": {}", self.message)
-    }
-}
 
 /// What was loaded from where.
 #[derive(Debug, Default, Clone)]
@@ -53,17 +31,12 @@ impl fmt::Display for LoadReport {
 }
 
 /// Loads every table found in `dir`. Fails with every fault found if any row is bad.
-pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), Vec<WatchlistError>> {
+pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), WatchlistErrors> {
     let mut lists = WatchLists::default();
     let mut report = LoadReport::default();
     let mut errors = Vec::new();
     if !dir.is_dir() {
-        return Err(vec![WatchlistError {
-            file: dir.to_path_buf(),
-            line: 0,
-            column: None,
-            message: "not a directory".into(),
-        }]);
+        return Err(WatchlistErrors(vec![WatchlistError::file(dir, 0, "not a directory")]));
     }
     for table in TableName::ALL {
         let candidates: Vec<PathBuf> = ["csv", "jsonl"]
@@ -80,24 +53,23 @@ pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), Vec<WatchlistErr
                     report.tables.push((table, Some(file.clone()), rows));
                 }
             }
-            _ => errors.push(WatchlistError {
-                file: dir.to_path_buf(),
-                line: 0,
-                column: None,
-                message: format!("both {0}.csv and {0}.jsonl exist; keep one", table.as_str()),
-            }),
+            _ => errors.push(WatchlistError::file(
+                dir,
+                0,
+                format!("both {0}.csv and {0}.jsonl exist; keep one", table.as_str()),
+            )),
         }
     }
     if errors.is_empty() {
         Ok((lists, report))
     } else {
-        Err(errors)
+        Err(WatchlistErrors(errors))
     }
 }
 
 fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut Vec<WatchlistError>) -> usize {
     let err = |line: u64, column: Option<String>, message: String| WatchlistError {
-        file: file.to_path_buf(),
+        file: Some(file.to_path_buf()),
         line,
         column,
         message,
@@ -117,14 +89,13 @@ fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut
         }
     };
     let mut rows = 0;
-    let mut add = |line: u64, result: Result<super::Row, Vec<super::rows::CellError>>, errors: &mut Vec<_>| match result
-    {
+    let mut add = |line: u64, result: Result<super::Row, Vec<WatchlistError>>, errors: &mut Vec<_>| match result {
         Ok(row) => {
             lists.upsert(row);
             rows += 1;
         }
         Err(cell_errors) => {
-            errors.extend(cell_errors.into_iter().map(|c| err(line, Some(c.column), c.message)));
+            errors.extend(cell_errors.into_iter().map(|c| err(line, c.column, c.message)));
         }
     };
     if file.extension().is_some_and(|e| e == "jsonl") {
@@ -230,7 +201,7 @@ mod tests {
         )
         .unwrap();
         let errs = load_dir(dir.path()).unwrap_err();
-        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let text: Vec<String> = errs.0.iter().map(|e| e.to_string()).collect();
         assert!(text.iter().any(|t| t.contains("custody.csv:3: column `arrested_at`")), "{text:?}");
         assert!(text.iter().any(|t| t.contains("staff.jsonl:2: column `status`") && t.contains("retired")), "{text:?}");
     }

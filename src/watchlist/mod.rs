@@ -7,12 +7,14 @@
 //! [`WatchLists::delete`], which keep the indexes in step so a change applies to the
 //! next event.
 
+pub mod error;
 pub mod index;
 pub mod load;
 pub mod rows;
 
+pub use error::{WatchlistError, WatchlistErrors};
 pub use index::{MatchStrength, Matches, PersonIdentity, RowId, Rows};
-pub use load::{load_dir, LoadReport, WatchlistError};
+pub use load::{load_dir, LoadReport};
 pub use rows::{
     normalise_reference, AccountStatus, Associate, CustodyRecord, HighProfileCategory, HighProfileEntry, Incident,
     OperationSubject, Relationship, Row, StaffMember, TableName, UserSet,

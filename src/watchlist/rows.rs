@@ -1,6 +1,7 @@
 //! The rows of the six watch-list tables (spec/watchlists.md) and how each is read from
 //! a record of named cells, whatever the file or topic it came from.
 
+use super::error::WatchlistError;
 use super::index::PersonIdentity;
 use crate::event::normalise;
 use crate::time::{DailyRange, Date, Timestamp};
@@ -406,13 +407,6 @@ pub trait Cells {
     fn column_names(&self) -> Option<Vec<String>>;
 }
 
-/// A fault in one cell.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CellError {
-    pub column: String,
-    pub message: String,
-}
-
 /// A table row of any of the six kinds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Row {
@@ -474,12 +468,12 @@ fn identity_key(p: &PersonIdentity, vrm: Option<&str>, postcode: Option<&str>) -
 /// Reads typed values out of [`Cells`], collecting every fault.
 struct Reader<'a> {
     cells: &'a dyn Cells,
-    errors: Vec<CellError>,
+    errors: Vec<WatchlistError>,
 }
 
 impl<'a> Reader<'a> {
     fn fail(&mut self, column: &str, message: impl Into<String>) {
-        self.errors.push(CellError { column: column.into(), message: message.into() });
+        self.errors.push(WatchlistError::cell(column, message));
     }
 
     fn text(&mut self, column: &str) -> Option<CompactString> {
@@ -555,7 +549,7 @@ pub fn unknown_column(table: TableName, name: &str) -> Option<String> {
 }
 
 /// Reads one row of `table`. Every faulty cell is reported, and unknown columns too.
-pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<CellError>> {
+pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<WatchlistError>> {
     let mut r = Reader { cells, errors: Vec::new() };
     for name in cells.column_names().unwrap_or_default() {
         if let Some(problem) = unknown_column(table, &name) {
@@ -755,7 +749,7 @@ pub fn split_list(s: &str) -> Vec<CompactString> {
 mod tests {
     use super::*;
 
-    fn json_row(table: TableName, v: serde_json::Value) -> Result<Row, Vec<CellError>> {
+    fn json_row(table: TableName, v: serde_json::Value) -> Result<Row, Vec<WatchlistError>> {
         read_row(table, &JsonCells(v.as_object().unwrap()))
     }
 
@@ -766,7 +760,7 @@ mod tests {
             serde_json::json!({"custody_ref": "", "arrested_at": "monday", "officerz": "U1"}),
         )
         .unwrap_err();
-        let cols: Vec<&str> = errs.iter().map(|e| e.column.as_str()).collect();
+        let cols: Vec<&str> = errs.iter().map(|e| e.column.as_deref().unwrap_or("")).collect();
         assert!(cols.contains(&"custody_ref"), "{errs:?}");
         assert!(cols.contains(&"arrested_at"), "{errs:?}");
         assert!(cols.contains(&"officerz"), "{errs:?}");

@@ -1,7 +1,87 @@
-//! The rule catalogue (spec/rules.md): every rule's id, category and default severity.
+//! The shared vocabulary of alerts: the rule catalogue of spec/rules.md (every rule's
+//! id, category and default severity), the severities of the ACU's red/amber/green
+//! triage matrix, and the disclosure typology. Everything that raises, stores, shows
+//! or configures alerts speaks these words, so they sit at the bottom.
 
-use crate::alert::{Category, Severity};
+use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// Red/amber/green, as the ACU's triage matrix.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    #[default]
+    Green,
+    Amber,
+    Red,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Red, Severity::Amber, Severity::Green];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Red => "red",
+            Severity::Amber => "amber",
+            Severity::Green => "green",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// The base of the 0-100 score for an alert of this severity.
+    pub fn base_score(self) -> i32 {
+        match self {
+            Severity::Red => 80,
+            Severity::Amber => 50,
+            Severity::Green => 20,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The disclosure typology an alert belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Custody,
+    HighProfile,
+    #[serde(rename = "self")]
+    SelfLookup,
+    Associate,
+    Neighbour,
+    Colleague,
+    NoPurpose,
+    Opsec,
+    AccountStatus,
+    Behaviour,
+    Scope,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Custody => "custody",
+            Category::HighProfile => "high_profile",
+            Category::SelfLookup => "self",
+            Category::Associate => "associate",
+            Category::Neighbour => "neighbour",
+            Category::Colleague => "colleague",
+            Category::NoPurpose => "no_purpose",
+            Category::Opsec => "opsec",
+            Category::AccountStatus => "account_status",
+            Category::Behaviour => "behaviour",
+            Category::Scope => "scope",
+        }
+    }
+}
 
 /// A rule of spec/rules.md.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -97,17 +177,6 @@ impl RuleId {
             | RuleId::BehaviourFishing
             | RuleId::BehaviourExportAfterSensitive
             | RuleId::BehaviourSubjectSpike => Category::Behaviour,
-        }
-    }
-
-    pub fn default_severity(self) -> Severity {
-        match self {
-            RuleId::HighProfileUninvolved
-            | RuleId::OpsecOutsider
-            | RuleId::AccountStatus
-            | RuleId::BehaviourExportAfterSensitive => Severity::Red,
-            RuleId::PurposeMissing | RuleId::BehaviourOutOfHours => Severity::Green,
-            _ => Severity::Amber,
         }
     }
 }

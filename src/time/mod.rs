@@ -5,6 +5,10 @@
 //! general date library; chrono is used only where a source mapping needs a custom
 //! format or time zone.
 
+mod zone;
+
+pub use zone::Zone;
+
 use std::fmt;
 
 /// A point in event time: milliseconds since 1970-01-01T00:00:00Z.

@@ -1,0 +1,81 @@
+//! `accesswatch archive prune | index | compact`: looking after the archive.
+
+use super::args::{load_config, parse_span};
+use anyhow::Result;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Look after the archive: delete old dates, write key indexes, merge small files.
+#[derive(clap::Subcommand, Debug)]
+pub enum Action {
+    /// Delete every file of the dates older than the retention, logging each.
+    Prune {
+        #[arg(long)]
+        archive: PathBuf,
+        /// Age beyond which dates are deleted, e.g. 400d (default: [archive] retention).
+        #[arg(long)]
+        older_than: Option<String>,
+        /// Configuration holding [archive] retention.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// List what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write the key index of every events file that lacks one or whose index lacks a
+    /// look-up column (an archive written by an earlier version), so look-ups skip the
+    /// files without the value.
+    Index {
+        #[arg(long)]
+        archive: PathBuf,
+    },
+    /// Rewrite each past date and system written as several files (a live engine writes
+    /// one per flush) as one sorted file, dropping duplicate events.
+    Compact {
+        #[arg(long)]
+        archive: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+pub fn run(action: Action) -> Result<ExitCode> {
+    match action {
+        Action::Prune { archive, older_than, config, dry_run } => {
+            let config = load_config(config.as_deref())?;
+            let age = match older_than {
+                Some(t) => parse_span("--older-than", &t)?,
+                None => config.archive.retention.ok_or_else(|| {
+                    anyhow::anyhow!("no retention: give --older-than, or set [archive] retention in --config")
+                })?,
+            };
+            let cutoff = (crate::time::Timestamp::now() - age).date();
+            if dry_run {
+                let old: Vec<_> = crate::archive::event_dates(&archive)?.into_iter().filter(|d| *d < cutoff).collect();
+                println!("would delete {} dates before {cutoff}", old.len());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let report = crate::archive::prune(&archive, cutoff)?;
+            for (file, bytes) in report.files.iter().zip(&report.sizes) {
+                println!("deleted {} ({bytes} bytes)", file.display());
+            }
+            println!(
+                "deleted {} files ({:.1} MB) of dates before {cutoff} from {}",
+                report.files.len(),
+                report.bytes as f64 / 1e6,
+                archive.display()
+            );
+        }
+        Action::Index { archive } => {
+            let n = crate::archive::index(&archive)?;
+            println!("wrote {n} key indexes in {}", archive.display());
+        }
+        Action::Compact { archive, config } => {
+            let config = load_config(config.as_deref())?;
+            let today = crate::time::Timestamp::now().date();
+            let report = crate::archive::compact(&archive, &config.archive, today)?;
+            println!("compacted into {} files ({} events)", report.files.len(), report.rows);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

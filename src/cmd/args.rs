@@ -1,0 +1,110 @@
+//! What several commands take: the configuration and watch lists, times and ranges,
+//! a subject as an analyst knows it, and where a hunt's output goes.
+
+use crate::config::Config;
+use crate::time::{Date, Timestamp, DAY};
+use crate::watchlist::{load_dir, WatchLists};
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+/// Loads the configuration: the file over the defaults, or the defaults.
+pub fn load_config(path: Option<&Path>) -> Result<Config> {
+    match path {
+        None => Ok(Config::defaults()),
+        Some(p) => Config::load(p).map_err(|errors| anyhow::anyhow!("configuration has errors:\n{errors}")),
+    }
+}
+
+/// Loads a watch-list directory, reporting every fault.
+pub fn load_watchlists(dir: &Path) -> Result<WatchLists> {
+    let (lists, report) = load_dir(dir)?;
+    tracing::info!(%report, "watch lists loaded");
+    Ok(lists)
+}
+
+/// A time given on the command line: RFC 3339, or a date for its midnight UTC.
+pub fn parse_time(flag: &str, text: &str) -> Result<Timestamp> {
+    if let Ok(d) = Date::parse(text) {
+        return Ok(Timestamp(d.0 as i64 * DAY));
+    }
+    Timestamp::parse_rfc3339(text).map_err(|e| anyhow::anyhow!("{flag} {text:?}: {e}"))
+}
+
+/// A duration given on the command line: `24h`, `30d`, ...
+pub fn parse_span(flag: &str, text: &str) -> Result<crate::time::Span> {
+    crate::time::Span::parse(text).map_err(|e| anyhow::anyhow!("{flag} {text:?}: {e}"))
+}
+
+/// Output of a hunt.
+#[derive(clap::Args, Debug)]
+pub struct OutputArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::hunt::OutputFormat,
+    /// Write to this file instead of standard output (needed for parquet).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// A subject as the analyst knows it; at least one of these.
+#[derive(clap::Args, Debug)]
+pub struct SubjectArgs {
+    /// Record id in the source system (a PNC ID for a person on PNC).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Name in any written form: "SMITH, John", "John Smith", "smith/john".
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Date of birth, YYYY-MM-DD (with --name).
+    #[arg(long)]
+    pub dob: Option<String>,
+    /// Vehicle registration mark, any case or spacing.
+    #[arg(long)]
+    pub vrm: Option<String>,
+    /// Postcode, any case or spacing.
+    #[arg(long)]
+    pub postcode: Option<String>,
+}
+
+impl SubjectArgs {
+    pub fn subject(&self) -> Result<crate::hunt::Subject> {
+        Ok(crate::hunt::Subject::parse(
+            self.subject.as_deref(),
+            self.name.as_deref(),
+            self.dob.as_deref(),
+            self.vrm.as_deref(),
+            self.postcode.as_deref(),
+        )?)
+    }
+}
+
+/// A time range; either end may be left open.
+#[derive(clap::Args, Debug)]
+pub struct RangeArgs {
+    /// From this time (RFC 3339, or a date YYYY-MM-DD for its midnight UTC).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Up to (not including) this time.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+impl RangeArgs {
+    pub fn range(&self) -> Result<crate::hunt::TimeRange> {
+        Ok(crate::hunt::TimeRange {
+            from: self.from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
+            to: self.to.as_deref().map(|t| parse_time("--to", t)).transpose()?,
+        })
+    }
+}
+
+/// Logs to stderr; `ACCESSWATCH_LOG` overrides the level (a tracing filter).
+pub fn init_tracing(json: bool, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ACCESSWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}

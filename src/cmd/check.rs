@@ -1,0 +1,71 @@
+//! `accesswatch check-config` and `accesswatch health`: is it set up right, and is
+//! it running.
+
+use super::args::load_config;
+use anyhow::Result;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Check a configuration file (and optionally a watch-list directory) and report
+/// every fault with its file, line and key.
+#[derive(clap::Args, Debug)]
+pub struct CheckConfigArgs {
+    /// Configuration file; without it the built-in defaults are checked.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Also load and check this watch-list directory.
+    #[arg(long)]
+    watchlists: Option<PathBuf>,
+}
+
+pub fn check_config(a: CheckConfigArgs) -> Result<ExitCode> {
+    let cfg = match load_config(a.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let enabled = crate::alert::RuleId::ALL.iter().filter(|r| cfg.rules.enabled(**r)).count();
+    let name = a.config.as_deref().map_or("built-in defaults".to_string(), |p| p.display().to_string());
+    println!("{name}: OK ({enabled} rules enabled, {} source mappings)", cfg.sources.len());
+    if let Some(dir) = a.watchlists {
+        match crate::watchlist::load_dir(&dir) {
+            Ok((_, report)) => println!("{}: OK ({report})", dir.display()),
+            Err(errors) => {
+                for e in &errors.0 {
+                    eprintln!("{e}");
+                }
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 0 if the engine at ADDR answers /healthz with 200 (a container health
+/// check that needs no curl).
+#[derive(clap::Args, Debug)]
+pub struct HealthArgs {
+    /// host:port of the engine's HTTP listener.
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    addr: String,
+    /// Ask /readyz instead.
+    #[arg(long)]
+    ready: bool,
+}
+
+pub fn health(a: HealthArgs) -> Result<ExitCode> {
+    let path = if a.ready { "/readyz" } else { "/healthz" };
+    match crate::http::get_status(&a.addr, path) {
+        Ok(200) => Ok(ExitCode::SUCCESS),
+        Ok(code) => {
+            eprintln!("{}{path} answered {code}", a.addr);
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("{}{path}: {e}", a.addr);
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The dashboard's commands: `accesswatch hash-password` for an account's password,
+//! and `accesswatch report` for the daily briefing as a page.
+
+use super::args::{load_config, parse_span};
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Print the argon2 hash of a password read from standard input, for a dashboard
+/// account's `password` in the configuration.
+#[derive(clap::Args, Debug)]
+pub struct HashPasswordArgs {}
+
+pub fn hash_password(_: HashPasswordArgs) -> Result<ExitCode> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        bail!("no password on standard input");
+    }
+    println!("{}", crate::dashboard::auth::hash_password(password));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write the daily briefing (red alerts, users newly at high risk, retrospective
+/// hits, open triage) from the dashboard's database as a printable HTML page.
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Configuration holding [dashboard] db.
+    #[arg(long)]
+    config: PathBuf,
+    /// How far back: e.g. 24h, 3d.
+    #[arg(long, default_value = "24h")]
+    since: String,
+    /// The HTML file to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn report(a: ReportArgs) -> Result<ExitCode> {
+    let config = load_config(Some(&a.config))?;
+    let span = parse_span("--since", &a.since)?;
+    let hours = (span.0 / crate::time::HOUR).max(1) as u32;
+    let store = crate::dashboard::store::Store::open(&config.dashboard.db)
+        .with_context(|| format!("dashboard database {}", config.dashboard.db.display()))?;
+    let b = crate::dashboard::briefing::Briefing::gather(&store, config.risk.half_life, hours, true)?;
+    std::fs::write(&a.out, b.html()).with_context(|| a.out.display().to_string())?;
+    println!(
+        "briefing of the last {hours} hours -> {}: {} red, {} users newly at high risk, {} retrospective, {} open",
+        a.out.display(),
+        b.red.len(),
+        b.high_risk.len(),
+        b.retrospective.len(),
+        b.open.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,115 @@
+//! The analyst's questions of the archive: `query`, `who-accessed`, `user-activity`
+//! and `leak-trace`.
+
+use super::args::{load_config, load_watchlists, parse_span, parse_time, OutputArgs, RangeArgs, SubjectArgs};
+use crate::hunt::{output, write_batches, Hunt};
+use crate::watchlist::WatchLists;
+use anyhow::Result;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run SQL over the archive: tables `events`, `alerts` and, with --watchlists, the
+/// watch lists (docs/archive.md has the columns).
+#[derive(clap::Args, Debug)]
+pub struct QueryArgs {
+    #[arg(long)]
+    archive: PathBuf,
+    /// Watch-list directory to query as tables (custody, high_profile, staff, ...).
+    #[arg(long)]
+    watchlists: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// One SQL statement, e.g. "SELECT user_id, count(*) FROM events GROUP BY user_id".
+    sql: String,
+}
+
+pub fn query(a: QueryArgs) -> Result<ExitCode> {
+    let hunt = Hunt::open(&a.archive, a.watchlists.as_deref())?;
+    let rows = hunt.sql(&a.sql)?;
+    write_batches(&rows, a.output.format, a.output.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everyone who accessed a subject (by record id, name and date of birth, VRM or
+/// postcode, normalised as the rules normalise them) between two times.
+#[derive(clap::Args, Debug)]
+pub struct WhoAccessedArgs {
+    #[arg(long)]
+    archive: PathBuf,
+    #[command(flatten)]
+    subject: SubjectArgs,
+    #[command(flatten)]
+    range: RangeArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub fn who_accessed(a: WhoAccessedArgs) -> Result<ExitCode> {
+    let hunt = Hunt::open(&a.archive, None)?;
+    let found = hunt.who_accessed(&a.subject.subject()?, &a.range.range()?)?;
+    let batch = output::access_batch(found.iter().map(|a| (&a.stored, Some(a))));
+    write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything one user accessed between two times.
+#[derive(clap::Args, Debug)]
+pub struct UserActivityArgs {
+    #[arg(long)]
+    archive: PathBuf,
+    #[arg(long)]
+    user: String,
+    #[command(flatten)]
+    range: RangeArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub fn user_activity(a: UserActivityArgs) -> Result<ExitCode> {
+    let hunt = Hunt::open(&a.archive, None)?;
+    let found = hunt.user_activity(&a.user, &a.range.range()?)?;
+    let batch = output::access_batch(found.iter().map(|e| (e, None)));
+    write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everyone who accessed a subject in the window before a story was published,
+/// ranked: unjustified accesses first, then the closest to publication, then the
+/// users with the most other alerts.
+#[derive(clap::Args, Debug)]
+pub struct LeakTraceArgs {
+    #[arg(long)]
+    archive: PathBuf,
+    #[command(flatten)]
+    subject: SubjectArgs,
+    /// When the story appeared (RFC 3339).
+    #[arg(long)]
+    published: String,
+    /// How far back before publication to look.
+    #[arg(long, default_value = "30d")]
+    window: String,
+    /// Watch lists, for the justification test (incidents) and staff names.
+    #[arg(long)]
+    watchlists: Option<PathBuf>,
+    /// Configuration (justification settings); default: the built-in defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+pub fn leak_trace(a: LeakTraceArgs) -> Result<ExitCode> {
+    let config = load_config(a.config.as_deref())?;
+    let lists = match &a.watchlists {
+        Some(dir) => load_watchlists(dir)?,
+        None => WatchLists::default(),
+    };
+    let published = parse_time("--published", &a.published)?;
+    let window = parse_span("--window", &a.window)?;
+    let hunt = Hunt::open(&a.archive, None)?;
+    let subject = a.subject.subject()?;
+    let suspects = crate::hunt::leak::leak_trace(&hunt, &subject, published, window, &lists, &config.justification)?;
+    let batch = crate::hunt::leak::suspects_batch(&suspects);
+    write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}

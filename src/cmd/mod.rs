@@ -1,0 +1,111 @@
+//! The command line: one file per command (or group of commands), each with its
+//! arguments and a `run` that loads what it needs and calls the library. `anyhow` is
+//! used here and nowhere below: the library's errors are typed.
+//!
+//! | command | file |
+//! |---|---|
+//! | `run` | [`run`] |
+//! | `demo` | [`demo`] |
+//! | `replay` | [`replay`] |
+//! | `backtest` | [`backtest`] |
+//! | `query`, `who-accessed`, `user-activity`, `leak-trace` | [`hunt`] |
+//! | `retrospective` | [`retrospective`] |
+//! | `evidence` | [`evidence`] |
+//! | `archive prune`, `archive index`, `archive compact` | [`archive`] |
+//! | `generate`, `evaluate` | [`generate`] |
+//! | `risk` | [`risk`] |
+//! | `publish-watchlists`, `feed` | [`kafka`] |
+//! | `hash-password`, `report` | [`dashboard`] |
+//! | `check-config`, `health` | [`check`] |
+
+pub mod archive;
+pub mod args;
+pub mod backtest;
+pub mod check;
+pub mod dashboard;
+pub mod demo;
+pub mod evidence;
+pub mod generate;
+pub mod hunt;
+pub mod kafka;
+pub mod replay;
+pub mod retrospective;
+pub mod risk;
+pub mod run;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// accesswatch: alerts on police system look-ups made without a policing purpose.
+#[derive(Parser, Debug)]
+#[command(name = "accesswatch", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Run(run::Args),
+    Demo(demo::Args),
+    HashPassword(dashboard::HashPasswordArgs),
+    Report(dashboard::ReportArgs),
+    Replay(replay::Args),
+    Query(hunt::QueryArgs),
+    WhoAccessed(hunt::WhoAccessedArgs),
+    UserActivity(hunt::UserActivityArgs),
+    LeakTrace(hunt::LeakTraceArgs),
+    Retrospective(retrospective::Args),
+    Evidence(evidence::Args),
+    /// Look after the archive: delete old dates, write key indexes, merge small files.
+    Archive {
+        #[command(subcommand)]
+        action: archive::Action,
+    },
+    Generate(generate::GenerateArgs),
+    Backtest(backtest::Args),
+    Risk(risk::Args),
+    Evaluate(generate::EvaluateArgs),
+    PublishWatchlists(kafka::PublishArgs),
+    Feed(kafka::FeedArgs),
+    Health(check::HealthArgs),
+    CheckConfig(check::CheckConfigArgs),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // `run` logs as its configuration says, once it has read it; the rest log warnings.
+    if !matches!(cli.command, Command::Run(_)) {
+        args::init_tracing(false, "warn");
+    }
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::HashPassword(a) => dashboard::hash_password(a),
+        Command::Report(a) => dashboard::report(a),
+        Command::Replay(a) => replay::run(a),
+        Command::Query(a) => hunt::query(a),
+        Command::WhoAccessed(a) => hunt::who_accessed(a),
+        Command::UserActivity(a) => hunt::user_activity(a),
+        Command::LeakTrace(a) => hunt::leak_trace(a),
+        Command::Retrospective(a) => retrospective::run(a),
+        Command::Evidence(a) => evidence::run(a),
+        Command::Archive { action } => archive::run(action),
+        Command::Generate(a) => generate::generate(a),
+        Command::Backtest(a) => backtest::run(a),
+        Command::Risk(a) => risk::run(a),
+        Command::Evaluate(a) => generate::evaluate(a),
+        Command::PublishWatchlists(a) => kafka::publish_watchlists(a),
+        Command::Feed(a) => kafka::feed(a),
+        Command::Health(a) => check::health(a),
+        Command::CheckConfig(a) => check::check_config(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The `[rules.<group>.<name>]` sections: every rule's common settings (enabled,
+//! severity, suppression, allow lists) and its own parameters, each documented in
+//! `config/default.toml`. What the settings mean for an event is decided by the rules
+//! themselves (`src/detect/`, `src/behaviour/`); this is only their values.
+
+use super::reader::Section;
+use crate::alert::{Category, RuleId, Severity};
+use crate::event::{Action, SubjectType};
+use crate::time::{Date, Span, Timestamp, Zone, DAY};
+use crate::watchlist::{AccountStatus, MatchStrength, Relationship};
+use compact_str::CompactString;
+use std::collections::BTreeMap;
+
+/// An exemption from one rule, with an expiry and a reason.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AllowEntry {
+    pub users: Vec<CompactString>,
+    pub units: Vec<CompactString>,
+    pub roles: Vec<CompactString>,
+    /// Upper case.
+    pub systems: Vec<CompactString>,
+    /// The first instant the entry no longer applies.
+    pub expires: Timestamp,
+    pub reason: String,
+}
+
+/// Settings every rule has.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSettings {
+    pub enabled: bool,
+    pub severity: Severity,
+    /// At most one alert per (rule, user, subject) per this window.
+    pub suppression: Span,
+    pub allow: Vec<AllowEntry>,
+    /// For rules that match people: the most an alert can be when the person was
+    /// matched by name alone (no date of birth to confirm it). `None`: no cap.
+    pub name_only_severity: Option<Severity>,
+}
+
+impl RuleSettings {
+    /// The severity of a finding given how its person was matched.
+    pub fn severity_for(&self, severity: Severity, strength: Option<MatchStrength>) -> Severity {
+        match (strength, self.name_only_severity) {
+            (Some(MatchStrength::Name), Some(cap)) => severity.min(cap),
+            _ => severity,
+        }
+    }
+}
+
+/// What a non-police organisation or a role may use.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Entitlement {
+    /// Upper case; empty means any system.
+    pub systems: Vec<CompactString>,
+    /// Empty means any action.
+    pub actions: Vec<Action>,
+}
+
+/// Every rule's settings and parameters.
+#[derive(Clone, Debug, Default)]
+pub struct RulesConfig {
+    settings: Vec<RuleSettings>,
+    /// high_profile.uninvolved: how far before `added_at` an entry reaches back.
+    pub high_profile_lookback: Span,
+    /// custody.uninvolved: how long after release a person still counts.
+    pub custody_after_release: Span,
+    /// custody.uninvolved: severity when the access gave no reference at all.
+    pub custody_no_reference_severity: Severity,
+    /// associate.lookup: severity by relationship, overriding the rule's severity.
+    pub associate_severity: BTreeMap<Relationship, Severity>,
+    /// associate.lookup: also treat a person sharing the user's surname and home
+    /// postcode as family.
+    pub associate_family_at_home: bool,
+    /// neighbour.lookup: also alert on the postcode sector, at `neighbour_sector_severity`.
+    pub neighbour_sector: bool,
+    pub neighbour_sector_severity: Severity,
+    /// purpose.missing and neighbour.lookup: the subject types they look at.
+    pub purpose_subject_types: Vec<SubjectType>,
+    /// account.status: statuses that make any access an alert.
+    pub account_statuses: Vec<AccountStatus>,
+    /// account.status: also alert on accounts missing from the staff list.
+    pub account_unknown_users: bool,
+    /// scope.unentitled: per non-police organisation.
+    pub scope_orgs: BTreeMap<String, Entitlement>,
+    /// scope.unentitled: per role.
+    pub scope_roles: BTreeMap<String, Entitlement>,
+    /// scope.unentitled: alert on non-police organisations that have no entitlement.
+    pub scope_unlisted_orgs: bool,
+    /// The stateful detectors (`behaviour.*`, the peer comparison of purpose.missing).
+    pub behaviour: BehaviourSettings,
+}
+
+/// Parameters of the behavioural detectors ([`crate::behaviour`]); each is documented
+/// in `config/default.toml`.
+#[derive(Clone, Debug, Default)]
+pub struct BehaviourSettings {
+    pub volume_window: Span,
+    pub volume_min_events: u32,
+    pub volume_z: f32,
+    /// The baseline's span, in active hours.
+    pub baseline_hours: u32,
+    /// Active hours of baseline before the z-score is trusted (before: twice the floor).
+    pub min_baseline_hours: u32,
+    pub timezone: Zone,
+    pub out_of_hours_grace: Span,
+    pub learn_min_events: u32,
+    pub usual_share: f32,
+    pub fishing_window: Span,
+    pub fishing_zero_results: u32,
+    pub fishing_distinct_people: u32,
+    pub export_window: Span,
+    pub spike_window: Span,
+    pub spike_min_users: u32,
+    pub spike_multiple: f32,
+    /// Whether purpose.missing compares users with their unit at all.
+    pub peer_comparison: bool,
+    pub peer_severity: Severity,
+    pub peer_ratio: f32,
+    pub peer_min_difference: f32,
+    pub peer_min_accesses: u32,
+    pub peer_half_life: Span,
+    /// Per-user and per-subject state idle this long is forgotten.
+    pub idle_after: Span,
+}
+
+impl RulesConfig {
+    pub fn settings(&self, rule: RuleId) -> &RuleSettings {
+        &self.settings[rule as usize]
+    }
+
+    pub fn enabled(&self, rule: RuleId) -> bool {
+        self.settings[rule as usize].enabled
+    }
+
+    /// Whether any stateful detector is on (if none, the engine keeps no behaviour state).
+    pub fn any_behaviour(&self) -> bool {
+        RuleId::ALL.iter().any(|r| r.category() == Category::Behaviour && self.enabled(*r))
+            || (self.enabled(RuleId::PurposeMissing) && self.behaviour.peer_comparison)
+    }
+}
+
+impl RulesConfig {
+    /// Reads every `[rules.<group>.<name>]` section present; in the defaults, every
+    /// rule must have one.
+    pub(super) fn read(&mut self, rules: &Section) {
+        if self.settings.is_empty() {
+            self.settings = RuleId::ALL.iter().map(|_| RuleSettings::default()).collect();
+        }
+        let mut seen = Vec::new();
+        for group in rules.keys() {
+            let Some(g) = rules.table(&group) else { continue };
+            for name in g.keys() {
+                let id = format!("{group}.{name}");
+                match (RuleId::parse(&id), g.table(&name)) {
+                    (Some(rule), Some(section)) => {
+                        self.read_rule(rule, &section);
+                        section.finish();
+                        seen.push(rule);
+                    }
+                    (None, _) => g.error(&name, format!("unknown rule `{id}`")),
+                    (Some(_), None) => {}
+                }
+            }
+        }
+        if rules.is_complete() {
+            for rule in RuleId::ALL.iter().filter(|r| !seen.contains(r)) {
+                rules.error(rule.as_str(), "missing: every rule has its section in config/default.toml");
+            }
+        }
+    }
+
+    fn read_rule(&mut self, rule: RuleId, s: &Section) {
+        let r = self;
+        {
+            let set = &mut r.settings[rule as usize];
+            s.bool("enabled", &mut set.enabled);
+            s.parsed("severity", &mut set.severity, parse_severity);
+            s.span("suppression", &mut set.suppression);
+            if s.has("allow") {
+                set.allow = s.tables("allow").iter().filter_map(read_allow).collect();
+            } else {
+                s.raw("allow");
+            }
+        }
+        if matches!(
+            rule,
+            RuleId::HighProfileUninvolved | RuleId::CustodyUninvolved | RuleId::AssociateLookup | RuleId::OpsecOutsider
+        ) {
+            let set = &mut r.settings[rule as usize];
+            s.parsed("name_only_severity", &mut set.name_only_severity, |t| match t {
+                "" | "none" => Ok(None),
+                other => parse_severity(other).map(Some).map_err(|e| format!("{e}, or \"none\"")),
+            });
+        }
+        match rule {
+            RuleId::HighProfileUninvolved => s.span("lookback", &mut r.high_profile_lookback),
+            RuleId::CustodyUninvolved => {
+                s.span("after_release", &mut r.custody_after_release);
+                s.parsed("severity_no_reference", &mut r.custody_no_reference_severity, parse_severity);
+            }
+            RuleId::AssociateLookup => {
+                s.bool("family_at_home", &mut r.associate_family_at_home);
+                if let Some(t) = s.table("severity_by_relationship") {
+                    for key in t.keys() {
+                        match Relationship::parse(&key) {
+                            Some(rel) => {
+                                let mut sev = Severity::Amber;
+                                t.parsed(&key, &mut sev, parse_severity);
+                                r.associate_severity.insert(rel, sev);
+                            }
+                            None => t.error(
+                                &key,
+                                "unknown relationship (expected family, partner, ex_partner, friend, neighbour, journalist, criminal_associate, other)",
+                            ),
+                        }
+                    }
+                }
+            }
+            RuleId::NeighbourLookup => {
+                s.bool("sector", &mut r.neighbour_sector);
+                s.parsed("sector_severity", &mut r.neighbour_sector_severity, parse_severity);
+            }
+            RuleId::PurposeMissing => {
+                s.parsed_list("subject_types", &mut r.purpose_subject_types, |t| {
+                    SubjectType::parse(t).ok_or_else(|| format!("unknown subject type {t:?}"))
+                });
+                let b = &mut r.behaviour;
+                s.bool("peer_comparison", &mut b.peer_comparison);
+                s.parsed("peer_severity", &mut b.peer_severity, parse_severity);
+                s.f32("peer_ratio", 1.0..=100.0, &mut b.peer_ratio);
+                s.f32("peer_min_difference", 0.0..=1.0, &mut b.peer_min_difference);
+                s.u32("peer_min_accesses", 1..=1_000_000, &mut b.peer_min_accesses);
+                s.span("peer_half_life", &mut b.peer_half_life);
+            }
+            RuleId::BehaviourVolume => {
+                let b = &mut r.behaviour;
+                s.span("window", &mut b.volume_window);
+                s.u32("min_events", 1..=100_000, &mut b.volume_min_events);
+                s.f32("z", 0.0..=100.0, &mut b.volume_z);
+                s.u32("baseline_hours", 1..=10_000, &mut b.baseline_hours);
+                s.u32("min_baseline_hours", 0..=10_000, &mut b.min_baseline_hours);
+            }
+            RuleId::BehaviourOutOfHours => {
+                let b = &mut r.behaviour;
+                s.parsed("timezone", &mut b.timezone, |t| Zone::parse(t));
+                s.span("grace", &mut b.out_of_hours_grace);
+                s.u32("learn_min_events", 1..=10_000_000, &mut b.learn_min_events);
+                s.f32("usual_share", 0.0..=1.0, &mut b.usual_share);
+            }
+            RuleId::BehaviourFishing => {
+                let b = &mut r.behaviour;
+                s.span("window", &mut b.fishing_window);
+                s.u32("zero_results", 1..=100_000, &mut b.fishing_zero_results);
+                s.u32("distinct_people", 1..=100_000, &mut b.fishing_distinct_people);
+            }
+            RuleId::BehaviourExportAfterSensitive => s.span("window", &mut r.behaviour.export_window),
+            RuleId::BehaviourSubjectSpike => {
+                let b = &mut r.behaviour;
+                s.span("window", &mut b.spike_window);
+                s.u32("min_users", 2..=100_000, &mut b.spike_min_users);
+                s.f32("baseline_multiple", 1.0..=1000.0, &mut b.spike_multiple);
+            }
+            RuleId::AccountStatus => {
+                s.parsed_list("statuses", &mut r.account_statuses, |t| {
+                    AccountStatus::parse(t)
+                        .ok_or_else(|| format!("unknown status {t:?} (expected suspended, restricted, left, active)"))
+                });
+                s.bool("unknown_users", &mut r.account_unknown_users);
+            }
+            RuleId::ScopeUnentitled => {
+                s.bool("unlisted_orgs", &mut r.scope_unlisted_orgs);
+                for (key, map) in [("orgs", &mut r.scope_orgs), ("roles", &mut r.scope_roles)] {
+                    if let Some(t) = s.table(key) {
+                        map.clear();
+                        for name in t.keys() {
+                            if let Some(e) = t.table(&name) {
+                                let mut ent = Entitlement::default();
+                                let mut systems = Vec::new();
+                                e.strings("systems", &mut systems);
+                                ent.systems = systems.iter().map(|s| CompactString::from(s.to_uppercase())).collect();
+                                e.parsed_list("actions", &mut ent.actions, |a| {
+                                    Action::parse(a).ok_or_else(|| format!("unknown action {a:?}"))
+                                });
+                                e.finish();
+                                map.insert(name.clone(), ent);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s).ok_or_else(|| format!("expected red, amber or green, got {s:?}"))
+}
+
+fn read_allow(s: &Section) -> Option<AllowEntry> {
+    let list = |key: &str| {
+        let mut v = Vec::new();
+        s.strings(key, &mut v);
+        v.into_iter().map(CompactString::from).collect::<Vec<_>>()
+    };
+    let users = list("users");
+    let units = list("units");
+    let roles = list("roles");
+    let systems: Vec<CompactString> = list("systems").into_iter().map(|s| s.to_uppercase().into()).collect();
+    let mut reason = String::new();
+    s.string("reason", &mut reason);
+    let mut expires = None;
+    s.parsed("expires", &mut expires, |t| {
+        // A date means the whole of that day.
+        Date::parse(t)
+            .map(|d| Timestamp(d.0 as i64 * DAY + DAY))
+            .or_else(|_| Timestamp::parse_rfc3339(t))
+            .map(Some)
+            .map_err(|_| format!("expected a date (YYYY-MM-DD) or an RFC 3339 time, got {t:?}"))
+    });
+    let mut ok = true;
+    if users.is_empty() && units.is_empty() && roles.is_empty() && systems.is_empty() {
+        s.error("users", "an allow entry must name users, units, roles or systems");
+        ok = false;
+    }
+    if reason.trim().is_empty() {
+        s.error("reason", "an allow entry needs a reason");
+        ok = false;
+    }
+    if expires.is_none() && !s.has("expires") {
+        s.error("expires", "an allow entry needs an expiry date (expires = \"YYYY-MM-DD\")");
+        ok = false;
+    }
+    s.finish();
+    let expires = expires?;
+    ok.then_some(AllowEntry { users, units, roles, systems, expires, reason })
+}

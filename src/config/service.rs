@@ -1,0 +1,110 @@
+//! The running service's sections: `[kafka]`, `[http]`, `[live]` and `[logging]`.
+//! Read once at start-up; a hot reload that changes them says a restart is needed.
+
+use super::reader::Section;
+use crate::time::Span;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Where the live engine reads and writes (`[kafka]`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KafkaConfig {
+    pub bootstrap_servers: String,
+    pub group_id: String,
+    pub events_topic: String,
+    pub alerts_topic: String,
+    pub dead_letter_topic: String,
+    /// Watch-list topics are this prefix and the table name: `watchlist.custody`.
+    pub watchlist_topic_prefix: String,
+    /// A source mapping for event messages not in the canonical JSON.
+    pub source: Option<String>,
+    /// How often processed offsets are stored for commit.
+    pub commit_interval: Span,
+    /// librdkafka properties passed through as they are (TLS, SASL, tuning). A value
+    /// `env:NAME` is read from the environment variable NAME, so secrets can stay out
+    /// of the file.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl KafkaConfig {
+    pub(super) fn read(&mut self, s: &Section) {
+        s.string("bootstrap_servers", &mut self.bootstrap_servers);
+        s.string("group_id", &mut self.group_id);
+        s.string("events_topic", &mut self.events_topic);
+        s.string("alerts_topic", &mut self.alerts_topic);
+        s.string("dead_letter_topic", &mut self.dead_letter_topic);
+        s.string("watchlist_topic_prefix", &mut self.watchlist_topic_prefix);
+        s.opt_string("source", &mut self.source);
+        s.span("commit_interval", &mut self.commit_interval);
+        if let Some(p) = s.table("properties") {
+            for key in p.keys() {
+                let mut v = String::new();
+                p.string(&key, &mut v);
+                self.properties.insert(key.clone(), v);
+            }
+        }
+    }
+}
+
+/// The HTTP server (`[http]`): metrics, health, and the dashboard.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HttpConfig {
+    pub listen: String,
+}
+
+impl HttpConfig {
+    pub(super) fn read(&mut self, s: &Section) {
+        s.string("listen", &mut self.listen);
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            s.error("listen", format!("expected an address like 127.0.0.1:9464, got {:?}", self.listen));
+        }
+    }
+}
+
+/// The live engine's own settings (`[live]`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveConfig {
+    /// Watch-list files loaded at start-up, before the topics.
+    pub watchlists_dir: Option<PathBuf>,
+    /// Also write final alerts to this JSON Lines file.
+    pub alerts_file: Option<PathBuf>,
+    /// Recent person accesses kept for retrospective scans when a high-profile entry
+    /// is added live (about 0.5 KB each).
+    pub history_events: usize,
+    /// Events handed from the consumer to the engine at once, at most.
+    pub batch_size: usize,
+    /// Batches that may wait between consumer and engine before the consumer waits.
+    pub queue_batches: usize,
+}
+
+impl LiveConfig {
+    pub(super) fn read(&mut self, s: &Section) {
+        s.opt_path("watchlists_dir", &mut self.watchlists_dir);
+        s.opt_path("alerts_file", &mut self.alerts_file);
+        s.usize("history_events", 0..=100_000_000, &mut self.history_events);
+        s.usize("batch_size", 1..=1_000_000, &mut self.batch_size);
+        s.usize("queue_batches", 1..=100_000, &mut self.queue_batches);
+    }
+}
+
+/// Logs (`[logging]`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LoggingConfig {
+    /// `text` or `json`.
+    pub json: bool,
+    /// A tracing filter such as `info` or `accesswatch=debug`.
+    pub level: String,
+}
+
+impl LoggingConfig {
+    pub(super) fn read(&mut self, s: &Section) {
+        let mut format = if self.json { "json" } else { "text" }.to_string();
+        s.string("format", &mut format);
+        match format.as_str() {
+            "json" => self.json = true,
+            "text" => self.json = false,
+            other => s.error("format", format!("expected \"text\" or \"json\", got {other:?}")),
+        }
+        s.string("level", &mut self.level);
+    }
+}

@@ -1,0 +1,119 @@
+//! The `[sources.<name>]` sections: source mappings that onboard a log source whose
+//! field names or format differ from spec/events.md (see `config/example.toml`).
+
+use super::reader::Section;
+use crate::event::mapping::{FieldFrom, FieldMapping, SourceFormat, SourceMapping, TimeFormat};
+use crate::event::Field;
+use crate::time::Zone;
+use std::collections::HashMap;
+
+pub(super) fn read_source(name: &str, s: &Section) -> Option<SourceMapping> {
+    let mut format = String::from("json");
+    s.string("format", &mut format);
+    let mut delimiter = String::from(",");
+    s.string("delimiter", &mut delimiter);
+    let format = match format.as_str() {
+        "json" => SourceFormat::Json,
+        "csv" => {
+            if delimiter.len() != 1 {
+                s.error("delimiter", "expected one character, e.g. \",\" or \";\"");
+            }
+            SourceFormat::Csv { delimiter: delimiter.bytes().next().unwrap_or(b',') }
+        }
+        "cef" => SourceFormat::Cef,
+        other => {
+            s.error("format", format!("unknown format {other:?} (expected json, csv or cef)"));
+            return None;
+        }
+    };
+    let mut keep_unmapped = true;
+    s.bool("keep_unmapped", &mut keep_unmapped);
+    let mut files = Vec::new();
+    s.strings("files", &mut files);
+    let mut fields = Vec::new();
+    match s.table("fields") {
+        Some(f) => {
+            for key in f.keys() {
+                let Some(field) = Field::from_name(&key) else {
+                    f.error(&key, "not a field of spec/events.md");
+                    continue;
+                };
+                if let Some(m) = read_field_mapping(field, &f, &key) {
+                    fields.push(m);
+                }
+            }
+            for required in Field::ALL.into_iter().filter(|f| f.is_required()) {
+                if !fields.iter().any(|m: &FieldMapping| m.field == required) {
+                    f.error(required.name(), format!("source `{name}` has no mapping for required field"));
+                }
+            }
+            f.finish();
+        }
+        None => s.error("fields", format!("source `{name}` needs a [sources.{name}.fields] table")),
+    }
+    Some(SourceMapping { name: name.to_string(), format, fields, keep_unmapped, files })
+}
+
+fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<FieldMapping> {
+    let mut m = FieldMapping {
+        field,
+        from: FieldFrom::Source(String::new()),
+        values: HashMap::new(),
+        time: None,
+        default: None,
+    };
+    if let Some(toml_edit::Item::Value(v)) = parent.raw(key) {
+        if let Some(src) = v.as_str() {
+            m.from = FieldFrom::Source(src.to_string());
+            if field == Field::Ts {
+                m.time = Some(TimeFormat::Rfc3339);
+            }
+            return Some(m);
+        }
+    }
+    let t = parent.table(key)?;
+    let (mut from, mut value) = (None, None);
+    t.opt_string("from", &mut from);
+    t.opt_string("value", &mut value);
+    m.from = match (from, value) {
+        (Some(f), None) => FieldFrom::Source(f),
+        (None, Some(v)) => FieldFrom::Constant(v),
+        _ => {
+            t.error("from", "give exactly one of `from` (a source field) or `value` (a constant)");
+            return None;
+        }
+    };
+    t.opt_string("default", &mut m.default);
+    if let Some(values) = t.table("values") {
+        for k in values.keys() {
+            let mut v = String::new();
+            values.string(&k, &mut v);
+            m.values.insert(k.to_uppercase(), v);
+        }
+    }
+    let mut format = None;
+    t.opt_string("format", &mut format);
+    let mut zone = None;
+    t.opt_string("timezone", &mut zone);
+    let zone = match zone.as_deref().map(Zone::parse) {
+        None => Zone::Utc,
+        Some(Ok(z)) => z,
+        Some(Err(e)) => {
+            t.error("timezone", e);
+            Zone::Utc
+        }
+    };
+    m.time = match (field, format.as_deref()) {
+        (Field::Ts, None | Some("rfc3339")) => Some(TimeFormat::Rfc3339),
+        (Field::Ts, Some("epoch_ms")) => Some(TimeFormat::EpochMillis),
+        (Field::Ts, Some("epoch_s")) => Some(TimeFormat::EpochSeconds),
+        (Field::Ts | Field::SubjectDob, Some(p)) => Some(TimeFormat::Pattern { pattern: p.to_string(), zone }),
+        (_, None) => None,
+        (_, Some(_)) => {
+            t.error("format", "only `ts` and `subject_dob` take a format");
+            None
+        }
+    };
+    t.finish();
+    Some(m)
+}

@@ -1,0 +1,102 @@
+//! What `/readyz`, `/healthz` and the live threads need to know about each other.
+
+use super::error::LiveError;
+use super::Shutdown;
+use crate::alert::Alert;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A watcher of the alerts the live engine raises and updates (the dashboard).
+pub type AlertTap = Arc<dyn Fn(&Alert) + Send + Sync>;
+
+/// The live engine's state as the threads and the health endpoints see it.
+#[derive(Default)]
+pub struct Status {
+    lists_loaded: AtomicBool,
+    /// Set by SIGHUP: reload the rule configuration.
+    reload: AtomicBool,
+    assigned: AtomicI64,
+    fatal: Mutex<Option<LiveError>>,
+    shutdown: Shutdown,
+    alert_tap: OnceLock<AlertTap>,
+}
+
+impl std::fmt::Debug for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Status").field("ready", &self.ready()).field("fatal", &self.fatal()).finish()
+    }
+}
+
+impl Status {
+    pub fn new(shutdown: Shutdown) -> Arc<Status> {
+        Arc::new(Status { shutdown, ..Default::default() })
+    }
+
+    /// Ready: watch lists loaded, partitions assigned, nothing has failed.
+    pub fn ready(&self) -> bool {
+        self.lists_loaded() && self.assigned() > 0 && !self.failed()
+    }
+
+    pub fn lists_loaded(&self) -> bool {
+        self.lists_loaded.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn set_lists_loaded(&self) {
+        self.lists_loaded.store(true, Ordering::SeqCst);
+    }
+
+    pub fn assigned(&self) -> i64 {
+        self.assigned.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn add_assigned(&self, delta: i64) {
+        self.assigned.fetch_add(delta, Ordering::SeqCst);
+    }
+
+    /// Records a failure that stops the engine (the first is kept), and starts the
+    /// shutdown.
+    pub fn fail(&self, error: LiveError) {
+        tracing::error!(fault = %error.fault(), error = %error, "stopping");
+        if let Ok(mut f) = self.fatal.lock() {
+            f.get_or_insert(error);
+        }
+        self.shutdown.trigger();
+    }
+
+    pub fn failed(&self) -> bool {
+        self.fatal.lock().map(|f| f.is_some()).unwrap_or(true)
+    }
+
+    /// What stopped the engine, as a line for `/healthz`.
+    pub fn fatal(&self) -> Option<String> {
+        self.fatal.lock().ok().and_then(|f| f.as_ref().map(|e| e.to_string()))
+    }
+
+    /// The failure that stopped the engine, taken out (once) to be returned.
+    pub fn take_fatal(&self) -> Option<LiveError> {
+        self.fatal.lock().ok().and_then(|mut f| f.take())
+    }
+
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// Hands every alert the engine raises or updates to `tap` (set before the engine
+    /// starts; later calls are ignored).
+    pub fn set_alert_tap(&self, tap: AlertTap) {
+        let _ = self.alert_tap.set(tap);
+    }
+
+    pub(super) fn alert_tap(&self) -> Option<AlertTap> {
+        self.alert_tap.get().cloned()
+    }
+
+    /// Asks the engine to reload its configuration file (SIGHUP).
+    pub fn request_reload(&self) {
+        self.reload.store(true, Ordering::SeqCst);
+    }
+
+    pub(super) fn take_reload(&self) -> bool {
+        self.reload.swap(false, Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,355 @@
+//! The engine thread: the one [`Engine`] fed with the consumer's batches and the
+//! watch-list changes, in order, with everything around it (snapshots, hot reload,
+//! the archive hand-over, gauges) as small steps of one loop.
+
+use super::acks::Acks;
+use super::archiver::{Archiver, ToArchive};
+use super::consume::{Incoming, ToEngine};
+use super::error::LiveError;
+use super::lists::ListMsg;
+use super::publish::{LiveSink, Origin, Publisher};
+use super::reload::ConfigWatch;
+use super::{snapshot, LiveSummary, Status};
+use crate::alert::{AlertSink, RuleId};
+use crate::archive::columns::Provenance;
+use crate::config::Config;
+use crate::engine::{Engine, ListChange};
+use crate::event::AccessEvent;
+use crate::metrics::{LocalLatency, Metrics, SystemCounters};
+use crate::time::{Span, Timestamp};
+use crossbeam_channel::{Receiver, Sender};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often the loop wakes with nothing to do, for its periodic steps.
+const TICK: Duration = Duration::from_millis(250);
+
+/// The engine thread's state.
+pub(super) struct Worker {
+    engine: Engine,
+    config: Arc<Config>,
+    sink: LiveSink,
+    publisher: Arc<Publisher>,
+    acks: Arc<Acks>,
+    metrics: Arc<Metrics>,
+    status: Arc<Status>,
+    archiver: Option<Archiver>,
+    /// The current batch's events, on their way to the archive.
+    to_archive: Vec<(AccessEvent, Provenance)>,
+    /// Emptied batches go back to the consumer to be filled again.
+    spare: Sender<Vec<Incoming>>,
+    /// Per partition, the offset the last snapshot covers: events before it are
+    /// already in the behavioural state.
+    covered: BTreeMap<i32, i64>,
+    /// Per partition, the offset after the last event processed.
+    processed: BTreeMap<i32, i64>,
+    last_snapshot: Instant,
+    watch: ConfigWatch,
+    latency: LocalLatency,
+    counters: SystemCounters,
+    late_seen: u64,
+    last_gauges: Instant,
+    summary: LiveSummary,
+}
+
+impl Worker {
+    /// Opens what the engine writes to (alerts file, archive) and restores the
+    /// behavioural state from the last snapshot.
+    pub fn start(
+        mut engine: Engine,
+        config: Arc<Config>,
+        publisher: Arc<Publisher>,
+        acks: Arc<Acks>,
+        metrics: Arc<Metrics>,
+        status: Arc<Status>,
+        spare: Sender<Vec<Incoming>>,
+    ) -> Result<Worker, LiveError> {
+        let file = match &config.live.alerts_file {
+            None => None,
+            Some(path) => {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| LiveError::disk(format!("opening {}", path.display()), e))?;
+                Some(std::io::BufWriter::new(f))
+            }
+        };
+        let archiver = match &config.archive.dir {
+            Some(dir) => Some(Archiver::start(dir, &config.archive, acks.clone(), metrics.clone(), status.clone())?),
+            None => None,
+        };
+        let mut sink = LiveSink::new(publisher.clone(), metrics.clone(), file);
+        sink.archive = archiver.as_ref().map(|a| a.sender());
+        sink.tap = status.alert_tap();
+        let covered = match &config.state.dir {
+            Some(dir) => snapshot::load(dir, &mut engine),
+            None => BTreeMap::new(),
+        };
+        Ok(Worker {
+            processed: covered.clone(),
+            covered,
+            engine,
+            watch: ConfigWatch::new(&config),
+            latency: LocalLatency::new(metrics.processing.clone()),
+            counters: SystemCounters::new(metrics.clone()),
+            config,
+            sink,
+            publisher,
+            acks,
+            metrics,
+            status,
+            archiver,
+            to_archive: Vec::new(),
+            spare,
+            last_snapshot: Instant::now(),
+            late_seen: 0,
+            last_gauges: Instant::now(),
+            summary: LiveSummary::default(),
+        })
+    }
+
+    /// Applies the watch lists as they stand (then says so on `loaded`), and runs
+    /// until the consumer says stop (or goes); then drains.
+    pub fn run(mut self, events: Receiver<ToEngine>, lists: Receiver<ListMsg>, loaded: Sender<()>) -> LiveSummary {
+        let mut lists = self.load_lists(lists);
+        if self.status.lists_loaded() {
+            let _ = loaded.send(());
+        }
+        drop(loaded);
+        let mut stop = None;
+        while stop.is_none() {
+            self.tick();
+            // Watch-list changes first: a change applies to the next event.
+            while let Ok(m) = lists.try_recv() {
+                if let ListMsg::Change(c) = m {
+                    self.on_list_change(c);
+                }
+            }
+            crossbeam_channel::select_biased! {
+                recv(lists) -> m => match m {
+                    Ok(ListMsg::Change(c)) => self.on_list_change(c),
+                    Ok(ListMsg::Loaded) => {}
+                    // The watch-list thread has gone: its channel would always be ready.
+                    Err(_) => lists = crossbeam_channel::never(),
+                },
+                recv(events) -> m => match m {
+                    Ok(ToEngine::Batch(items)) => self.on_batch(items),
+                    Ok(ToEngine::Assigned(partitions)) => self.on_assigned(&partitions),
+                    Ok(ToEngine::Revoked(partitions)) => self.on_revoked(&partitions),
+                    Ok(ToEngine::Stop(done)) => stop = Some(done),
+                    Err(_) => break,
+                },
+                default(TICK) => {}
+            }
+        }
+        self.drain(stop)
+    }
+
+    /// Applies the watch lists as they stand on the topics before any event is taken;
+    /// returns the channel for the changes that follow.
+    fn load_lists(&mut self, lists: Receiver<ListMsg>) -> Receiver<ListMsg> {
+        let shutdown = self.status.shutdown().clone();
+        while !self.status.lists_loaded() {
+            crossbeam_channel::select! {
+                recv(lists) -> m => match m {
+                    // The lists as they stand at start-up: nothing new to look back for.
+                    Ok(ListMsg::Change(c)) => {
+                        self.sink.origin = None;
+                        self.engine.apply(c, &mut self.sink);
+                    }
+                    Ok(ListMsg::Loaded) => self.status.set_lists_loaded(),
+                    Err(_) => return crossbeam_channel::never(),
+                },
+                recv(shutdown.channel()) -> _ => break,
+            }
+        }
+        self.update_gauges();
+        lists
+    }
+
+    /// The periodic steps: hot reload, snapshot, late-event count, gauges.
+    fn tick(&mut self) {
+        if let Some(new) = self.watch.poll(self.engine.config(), &self.status, &self.metrics) {
+            self.engine.set_config(new);
+        }
+        self.maybe_snapshot();
+        let late = self.engine.stats().late_events;
+        if late > self.late_seen {
+            self.metrics.late_events.inc_by(late - self.late_seen);
+            self.late_seen = late;
+        }
+        if self.last_gauges.elapsed() > Duration::from_secs(1) {
+            self.update_gauges();
+        }
+    }
+
+    fn update_gauges(&mut self) {
+        for (table, n) in self.engine.lists().sizes() {
+            self.metrics.watchlist_rows.with_label_values(&[table.as_str()]).set(n as i64);
+        }
+        self.metrics.open_alerts.set(self.engine.open_alerts() as i64);
+        self.latency.flush();
+        self.last_gauges = Instant::now();
+    }
+
+    /// One batch from the consumer: every event through the engine, every dead letter
+    /// to its topic, the events to the archive, then the batch's offsets released.
+    fn on_batch(&mut self, mut items: Vec<Incoming>) {
+        // Hold the whole batch's offsets until it is processed.
+        self.acks.begin_all(items.iter().map(Incoming::position));
+        let offsets: Vec<(i32, i64)> = items.iter().map(Incoming::position).collect();
+        for item in items.drain(..) {
+            match item {
+                Incoming::Event { partition, offset, timestamp_ms, event } => {
+                    self.on_event(partition, offset, timestamp_ms, event)
+                }
+                Incoming::Dead { partition, offset, key, letter } => {
+                    self.processed.insert(partition, offset + 1);
+                    self.metrics.dead_letters.with_label_values(&[letter.reason.kind()]).inc();
+                    if let Err(e) = self.publisher.send_dead_letter(&letter, key.as_deref(), partition, offset) {
+                        self.status.fail(e);
+                    }
+                    self.summary.dead_letters += 1;
+                }
+            }
+        }
+        if let Some(a) = &self.archiver {
+            // Each archived event's offset is held until its file is durable.
+            self.acks.begin_all(self.to_archive.iter().filter_map(|(_, f)| Some((f.partition?, f.offset?))));
+            if a.sender().send(ToArchive::Events(std::mem::take(&mut self.to_archive))).is_err() {
+                self.status.fail(LiveError::Bug("the archive writer has stopped".into()));
+            }
+        }
+        self.acks.processed_all(offsets.into_iter());
+        if let Some(e) = self.sink.error.take() {
+            self.status.fail(e);
+        }
+        let _ = self.spare.try_send(items);
+    }
+
+    fn on_event(&mut self, partition: i32, offset: i64, timestamp_ms: i64, event: AccessEvent) {
+        self.sink.origin = Some(Origin { partition, offset, event_ms: timestamp_ms });
+        let started = Instant::now();
+        // Events the snapshot covers are already in the behavioural state.
+        let stateful = self.covered.get(&partition).is_none_or(|until| offset >= *until);
+        self.engine.process_with(partition, &event, stateful, &mut self.sink);
+        self.processed.insert(partition, offset + 1);
+        self.latency.record(started.elapsed().as_micros() as u64);
+        self.counters.count(&event.system);
+        self.summary.events += 1;
+        if self.archiver.is_some() {
+            self.to_archive.push((event, Provenance { partition: Some(partition), offset: Some(offset) }));
+        }
+    }
+
+    /// A watch-list change; a high-profile entry or operation subject that is new is
+    /// checked against the archive's past accesses.
+    fn on_list_change(&mut self, change: ListChange) {
+        self.sink.origin = None;
+        if let Some(entry) = self.engine.apply(change, &mut self.sink) {
+            self.look_back(entry);
+        }
+        self.update_gauges();
+    }
+
+    /// Partitions given to this instance: their open alerts come back from the alert
+    /// topic, so repeats fold into the same alerts.
+    fn on_assigned(&mut self, partitions: &[i32]) {
+        if !self.publisher.same_partitions {
+            return;
+        }
+        let longest = RuleId::ALL.iter().map(|r| self.config.rules.settings(*r).suppression).max().unwrap_or_default();
+        let since = Timestamp::now() - longest - Span::hours(1);
+        match super::restore::read_alerts(&self.config.kafka, partitions, since, Duration::from_secs(60)) {
+            Ok(by_partition) => {
+                for (p, alerts) in by_partition {
+                    let n = self.engine.restore(p, alerts);
+                    self.summary.restored_alerts += n as u64;
+                    if n > 0 {
+                        tracing::info!(partition = p, alerts = n, "open alerts restored");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(partitions = ?partitions, error = %e, "open alerts not restored"),
+        }
+    }
+
+    fn on_revoked(&mut self, partitions: &[i32]) {
+        for p in partitions {
+            self.engine.drop_stream(*p);
+        }
+    }
+
+    fn maybe_snapshot(&mut self) {
+        let due = Duration::from_millis(self.config.state.snapshot_interval.0 as u64);
+        if self.config.state.dir.is_some() && self.last_snapshot.elapsed() >= due {
+            self.snapshot();
+            self.last_snapshot = Instant::now();
+        }
+    }
+
+    /// Writes the snapshot once every alert of the events it covers is on Kafka.
+    fn snapshot(&self) {
+        let Some(dir) = &self.config.state.dir else { return };
+        if let Err(e) = self.publisher.flush(Duration::from_secs(30)) {
+            tracing::warn!(error = %e, "snapshot skipped: the producer did not flush");
+            return;
+        }
+        match snapshot::write(dir, &self.engine, &self.processed) {
+            Ok(bytes) => tracing::debug!(bytes, "state snapshot written"),
+            Err(e) => tracing::warn!(error = %e, "state snapshot not written"),
+        }
+    }
+
+    /// An entry added live: the archive's accesses in its look-back raise the alerts a
+    /// replay with the entry present would have raised. The archive is flushed first so
+    /// that every event processed so far is in it.
+    fn look_back(&mut self, (table, key): (crate::watchlist::TableName, compact_str::CompactString)) {
+        let (Some(archiver), Some(dir)) = (&self.archiver, &self.config.archive.dir) else { return };
+        let started = Instant::now();
+        let result = archiver.flush().and_then(|()| {
+            let hunt = crate::hunt::Hunt::open(dir, None)?;
+            let open: std::collections::HashSet<_> = self.engine.open_alert_ids().into_iter().collect();
+            Ok(crate::retro::scan(&hunt, &self.engine, table, &key, &open)?)
+        });
+        match result {
+            Ok(alerts) => {
+                tracing::info!(%table, %key, alerts = alerts.len(), ms = started.elapsed().as_millis() as u64, "archive searched for accesses before the entry was added");
+                self.metrics.retrospective_alerts.inc_by(alerts.len() as u64);
+                self.sink.origin = None;
+                for a in alerts {
+                    self.sink.stream(-1);
+                    self.sink.raised(&a);
+                    self.sink.closed(a);
+                }
+            }
+            Err(e) => tracing::error!(%table, %key, error = %e, "retrospective check against the archive failed"),
+        }
+    }
+
+    /// Finishes: the archive made durable, the producer flushed, a last snapshot;
+    /// then the consumer is told it may commit.
+    fn drain(mut self, done: Option<Sender<()>>) -> LiveSummary {
+        self.latency.flush();
+        self.sink.archive = None;
+        if let Some(a) = self.archiver.take() {
+            if let Err(e) = a.stop() {
+                self.status.fail(e);
+            }
+        }
+        match self.publisher.flush(Duration::from_secs(30)) {
+            Err(e) => self.status.fail(e),
+            Ok(()) => self.snapshot(),
+        }
+        if let Err(e) = self.sink.flush_file() {
+            self.status.fail(e);
+        }
+        tracing::info!(events = self.summary.events, dead_letters = self.summary.dead_letters, "engine drained");
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+        self.summary
+    }
+}
