@@ -400,7 +400,7 @@ fn new_alert(f: &Finding, ctx: &Enriched) -> Alert {
 mod tests {
     use super::*;
     use crate::event::json;
-    use crate::watchlist::{load_dir, rows::read_row, rows::JsonCells};
+    use crate::watchlist::{load_dir, read::read_row, read::JsonCells};
 
     /// Keeps the latest version of every alert raised or updated, like a consumer of
     /// the alert topic.

@@ -18,7 +18,8 @@
 use crate::alert::Alert;
 use crate::config::Config;
 use crate::hunt::{quote, Hunt, HuntError};
-use crate::watchlist::rows::{read_row, JsonCells, TableName};
+use crate::watchlist::read::{read_row, JsonCells};
+use crate::watchlist::TableName;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 

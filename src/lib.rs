@@ -23,38 +23,39 @@
 //!                        leak-trace; retro (entry added → past accesses); evidence
 //! ```
 //!
+//! Layers, bottom up: each module imports only those above it in this table (the
+//! `structure` test keeps any import circle within three files).
+//!
 //! | module | job |
 //! |---|---|
+//! | [`time`] | event time: fast RFC 3339 parsing, dates, durations, shifts, time zones |
 //! | [`event`] | the canonical access event; JSON Lines, CSV and mapped (CEF, other layouts) decoders; name/VRM/postcode normalisation |
-//! | [`source`] | records from files with a size limit, per-format decoding, event-time merge of several files |
-//! | [`watchlist`] | the six reference tables, loaded from CSV/JSONL, with O(1) person/VRM/postcode indexes |
+//! | [`watchlist`] | the six reference tables, loaded from CSV/JSONL, with O(1) person/VRM/postcode indexes; one error type for their faults |
+//! | [`alert`] | the shared vocabulary (`alert/rule.rs`: rule ids, severities, categories), the alert type, deterministic ids, and the book of open alerts (suppression, retrospective release) |
+//! | [`config`] | one file per section (`config/rules.rs`, `config/archive.rs`, ...); defaults only in `config/default.toml`; every fault with file, line and key |
 //! | [`enrich`] | joins one event to the watch lists: the user, the subject's identity, the "justified" test |
-//! | [`detect`] | the watch-list rule catalogue: one function per rule, each sentence beside its logic |
+//! | [`detect`] | the watch-list rule catalogue: one file per rule, each sentence beside its logic; allow lists |
 //! | [`behaviour`] | the stateful detectors (volume, out of hours, fishing, export after sensitive, subject spike, peer comparison) and their bounded windows |
 //! | [`risk`] | per-user decaying risk; the ranking behind `accesswatch risk` |
-//! | [`alert`] | the alert type, deterministic ids, and the book of open alerts (suppression, retrospective release) |
 //! | [`engine`] | the pipeline itself: enrich → detect → behaviour → allow lists → alert book; watermark, state snapshots |
-//! | [`live`] | `accesswatch run`: Kafka consumer group, alert and dead-letter producer, watch-list topics, restore, snapshots, hot reload, archive thread (offsets wait for it) |
-//! | [`service`], [`http`], [`metrics`] | the running service: signals, `/metrics`, `/healthz`, `/readyz` |
-//! | [`dashboard`] | the anti-corruption dashboard: live board (SSE), triage and audit in SQLite, accounts and roles, drill-downs, daily briefing |
-//! | [`demo`] | `accesswatch demo`: the live engine against an in-process Kafka |
-//! | [`backtest`] | `accesswatch backtest`: a configuration change judged on history |
-//! | [`sink`] | alert and dead-letter files |
+//! | [`source`], [`sink`] | records from files (size limit, per-format decoding, event-time merge); alert and dead-letter files, durable writes |
 //! | [`archive`] | every event and final alert as Parquet by date and system, sorted, with bloom filters; read back in engine order; prune, compact |
 //! | [`hunt`] | DataFusion over the archive and watch lists: `query`, `who-accessed`, `user-activity`, `leak-trace` |
 //! | [`retro`] | an entry added after the fact: its look-back searched in the archive, a replay's alerts raised |
 //! | [`evidence`] | `accesswatch evidence`: one alert's bundle with SHA-256 of every file |
-//! | [`replay`] | `accesswatch replay`: files through the engine, with a summary |
-//! | [`config`] | defaults (`config/default.toml`) overlaid by the user's file; every fault with file, line and key |
-//! | [`time`] | event time: fast RFC 3339 parsing, dates, durations, shifts |
-//! | [`generate`] | a synthetic force (events, watch lists, labelled misuse) for demos, benchmarks and evaluation |
-//! | [`evaluate`] | recall per misuse scenario and false alerts per rule, from labels and alerts |
-//! | [`cli`] | the command line |
+//! | [`replay`], [`backtest`] | files through the engine with a summary; a configuration change judged on history |
+//! | [`generate`], [`evaluate`] | a synthetic force (events, watch lists, labelled misuse); recall and false alerts from labels |
+//! | [`metrics`], [`http`] | Prometheus metrics; `/metrics`, `/healthz`, `/readyz` |
+//! | [`live`] | `accesswatch run`: Kafka consumer group, the engine thread (`live/worker.rs`), alert and dead-letter producer, watch-list topics, restore, snapshots, hot reload, archive thread; typed errors that say whose fault |
+//! | [`dashboard`] | the anti-corruption dashboard: live board (SSE), triage and audit in SQLite, accounts and roles, drill-downs, daily briefing |
+//! | [`service`], [`demo`] | the running service (HTTP, signals, engine, one shutdown); `accesswatch demo` on an in-process Kafka |
+//! | [`cmd`] | the command line: one file per command, `anyhow` only here |
 //!
 //! Where to look: a watch-list rule lives in `src/detect/<rule>.rs`, a behavioural one
 //! in `src/behaviour/mod.rs`; the watch-list join in `src/enrich.rs` and
-//! `src/watchlist/index.rs`; suppression in `src/alert/book.rs`; the archive's columns
-//! in `src/archive/columns.rs` (documented in docs/archive.md).
+//! `src/watchlist/index.rs`; suppression in `src/alert/book.rs`; a rule's settings in
+//! `src/config/rules.rs` and their defaults in `config/default.toml`; the archive's
+//! columns in `src/archive/columns.rs` (documented in docs/archive.md).
 
 pub mod alert;
 pub mod archive;

@@ -187,9 +187,9 @@ fn fishing_fires_on_many_empty_searches_not_on_a_few() {
 fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
     let mut lists = force();
     lists.upsert(
-        crate::watchlist::rows::read_row(
+        crate::watchlist::read::read_row(
             HighProfile,
-            &crate::watchlist::rows::JsonCells(
+            &crate::watchlist::read::JsonCells(
                 json!({"entry_id": "HP-1", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01", "added_at": "2026-11-01T00:00:00Z"})
                     .as_object()
                     .unwrap(),

@@ -62,7 +62,8 @@ pub(crate) mod testkit {
     use crate::config::Config;
     use crate::enrich::{enrich, Enriched};
     use crate::event::{json, AccessEvent};
-    use crate::watchlist::rows::{read_row, JsonCells, TableName};
+    use crate::watchlist::read::{read_row, JsonCells};
+    use crate::watchlist::TableName;
     use crate::watchlist::WatchLists;
 
     pub fn lists(rows: &[(TableName, serde_json::Value)]) -> WatchLists {

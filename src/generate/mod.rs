@@ -11,8 +11,11 @@
 
 pub mod force;
 pub mod names;
+mod render;
 pub mod rng;
 pub mod scenarios;
+mod steps;
+mod tables;
 pub mod world;
 
 pub use scenarios::{Label, Scenario};
@@ -152,7 +155,7 @@ pub fn generate(opts: &Options, dir: &Path) -> io::Result<Summary> {
         bytes = archive.finish()?.bytes;
     }
     let end = world.day_start(opts.days);
-    write_watchlists(&world, &dir.join("watchlists"), end)?;
+    tables::write(&world, &dir.join("watchlists"), end)?;
     let mut labels = BufWriter::new(File::create(dir.join("labels.jsonl"))?);
     for l in &plan.labels {
         serde_json::to_writer(&mut labels, l)?;
@@ -183,198 +186,3 @@ actions = ["search", "view"]
 systems = ["PNC", "PND"]
 actions = ["search", "view"]
 "#;
-
-fn ts(t: i64) -> String {
-    Timestamp(t).to_string()
-}
-
-fn users(world: &World, ids: &[u32]) -> String {
-    ids.iter().map(|&s| world.force.staff[s as usize].user_id.as_str()).collect::<Vec<_>>().join(";")
-}
-
-fn write_watchlists(world: &World, dir: &Path, end: i64) -> io::Result<()> {
-    let csv_err = |e: csv::Error| io::Error::other(e.to_string());
-    let open = |name: &str| csv::Writer::from_path(dir.join(name)).map_err(csv_err);
-    let person = |p: u32| {
-        let p = &world.force.people[p as usize];
-        (
-            p.pnc_id.clone().unwrap_or_default().to_string(),
-            format!("{}, {}", p.surname.to_uppercase(), p.forenames),
-            p.dob.to_string(),
-            world.force.postcodes[p.postcode as usize].to_string(),
-        )
-    };
-    // A time after the end of the period is not yet known.
-    let known = |t: Option<i64>| t.filter(|t| *t < end).map(ts).unwrap_or_default();
-
-    let mut w = open("staff.csv")?;
-    w.write_record([
-        "user_id",
-        "surname",
-        "forenames",
-        "dob",
-        "home_postcode",
-        "unit",
-        "role",
-        "force",
-        "org",
-        "status",
-        "status_since",
-        "shift",
-    ])
-    .map_err(csv_err)?;
-    for (i, s) in world.force.staff.iter().enumerate() {
-        let p = world.force.person_of_staff(i as u32);
-        let unit = world.force.unit_of(i as u32);
-        w.write_record([
-            s.user_id.as_str(),
-            &p.surname,
-            &p.forenames,
-            &p.dob.to_string(),
-            &world.force.postcodes[p.postcode as usize],
-            unit.name,
-            unit.role,
-            if unit.org == "police" { "NS" } else { unit.org },
-            unit.org,
-            s.status.as_str(),
-            &s.status_since.map(|t| t.to_string()).unwrap_or_default(),
-            &unit.shift.to_string(),
-        ])
-        .map_err(csv_err)?;
-    }
-    w.flush()?;
-
-    let mut w = open("custody.csv")?;
-    w.write_record([
-        "custody_ref",
-        "subject_id",
-        "subject_name",
-        "subject_dob",
-        "suite",
-        "arrested_at",
-        "released_at",
-        "officers",
-    ])
-    .map_err(csv_err)?;
-    for c in world.custody.iter().filter(|c| c.arrested < end) {
-        let (id, name, dob, _) = person(c.person);
-        w.write_record([
-            c.custody_ref.as_str(),
-            &id,
-            &name,
-            &dob,
-            force::SUITES[c.suite as usize],
-            &ts(c.arrested),
-            &known(Some(c.released)),
-            &users(world, &c.officers),
-        ])
-        .map_err(csv_err)?;
-    }
-    w.flush()?;
-
-    let mut w = open("high_profile.csv")?;
-    w.write_record([
-        "entry_id",
-        "subject_id",
-        "subject_name",
-        "subject_dob",
-        "category",
-        "added_at",
-        "expires_at",
-        "case_team",
-        "note",
-    ])
-    .map_err(csv_err)?;
-    for h in &world.high_profile {
-        let (id, name, dob, _) = person(h.person);
-        w.write_record([
-            h.entry_id,
-            &id,
-            &name,
-            &dob,
-            h.category,
-            &ts(h.added_at),
-            "",
-            &users(world, &h.case_team),
-            h.note,
-        ])
-        .map_err(csv_err)?;
-    }
-    w.flush()?;
-
-    let mut w = open("associates.csv")?;
-    w.write_record([
-        "user_id",
-        "subject_id",
-        "subject_name",
-        "subject_dob",
-        "subject_postcode",
-        "relationship",
-        "declared_at",
-    ])
-    .map_err(csv_err)?;
-    for a in &world.associates {
-        let (id, name, dob, pc) = person(a.person);
-        let user = world.force.staff[a.user as usize].user_id.as_str();
-        w.write_record([user, &id, &name, &dob, &pc, a.relationship.as_str(), &ts(a.declared_at)]).map_err(csv_err)?;
-    }
-    w.flush()?;
-
-    let mut w = open("operations.csv")?;
-    w.write_record([
-        "operation",
-        "subject_id",
-        "subject_name",
-        "subject_dob",
-        "subject_vrm",
-        "subject_postcode",
-        "team",
-        "starts_at",
-        "ends_at",
-    ])
-    .map_err(csv_err)?;
-    for op in &world.operations {
-        let team = users(world, &op.team);
-        for t in &op.targets {
-            let (id, name, dob, vrm, pc) = match t {
-                world::OpTarget::Person(p) => {
-                    let (id, name, dob, _) = person(*p);
-                    (id, name, dob, String::new(), String::new())
-                }
-                world::OpTarget::Vehicle(v) => (
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    world.force.vehicles[*v as usize].vrm.to_string(),
-                    String::new(),
-                ),
-                world::OpTarget::Address(pc) => (
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    world.force.postcodes[*pc as usize].to_string(),
-                ),
-            };
-            w.write_record([op.name, &id, &name, &dob, &vrm, &pc, &team, &ts(op.starts), &known(op.ends)])
-                .map_err(csv_err)?;
-        }
-    }
-    w.flush()?;
-
-    let mut w = open("incidents.csv")?;
-    w.write_record(["reference", "kind", "opened_at", "closed_at", "unit", "officers"]).map_err(csv_err)?;
-    for inc in world.incidents.iter().filter(|i| i.opened < end) {
-        w.write_record([
-            inc.reference.as_str(),
-            inc.kind,
-            &ts(inc.opened),
-            &known(inc.closed),
-            inc.unit.unwrap_or(""),
-            &users(world, &inc.officers),
-        ])
-        .map_err(csv_err)?;
-    }
-    w.flush()?;
-    Ok(())
-}

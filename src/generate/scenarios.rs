@@ -6,13 +6,12 @@
 use super::force::{Person, UnitKind, Vehicle};
 use super::names::{FORENAMES, NEWSWORTHY, OPERATIONS, SURNAMES};
 use super::rng::Rng;
-use super::world::{
-    GenAssociate, GenHighProfile, GenIncident, GenOperation, NameForm, OpTarget, Ref, Subject, System, World,
-};
+use super::steps::{Misuse, Step};
+use super::world::{GenAssociate, GenHighProfile, GenIncident, GenOperation, OpTarget, World};
 use crate::alert::RuleId;
 use crate::alert::{Category, Severity};
-use crate::event::{Action, PersonName, SubjectType};
-use crate::time::{Date, Timestamp, DAY, HOUR, MINUTE, SECOND};
+use crate::event::PersonName;
+use crate::time::{Date, Timestamp, DAY, HOUR};
 use crate::watchlist::{AccountStatus, Relationship};
 use compact_str::{format_compact, CompactString};
 use serde::{Deserialize, Serialize};
@@ -164,57 +163,18 @@ pub struct Label {
     pub event_ids: Vec<CompactString>,
 }
 
-/// A planned step, run at the end of the day it falls on.
-enum Step {
-    /// A batch of misuse accesses for a label.
-    Misuse {
-        label: u32,
-        day: u32,
-        kind: Misuse,
-    },
-    /// Legitimate twins and context.
-    CelebrityArrest {
-        day: u32,
-    },
-    FootballerArrest {
-        day: u32,
-        users: Vec<u32>,
-        label: u32,
-    },
-    VictimTwin {
-        day: u32,
-    },
-    OperationTeamWork,
-    PoliticianTeamWork,
-}
-
-#[derive(Clone)]
-enum Misuse {
-    LookUpPerson { user: u32, person: u32, at: i64, by_id: bool },
-    CustodyFriend { user: u32 },
-    VehicleCheck { user: u32, vehicle: u32, at: i64 },
-    OpsecTarget { user: u32, target: usize, at: i64 },
-    Suspended { user: u32 },
-    Leaver { user: u32, at: i64 },
-    Fishing { user: u32, at: i64 },
-    Burst { user: u32, at: i64 },
-    OutOfHours { user: u32, at: i64 },
-    ExportAfterSensitive { user: u32, at: i64 },
-    NonPolice { user: u32, at: i64, export: bool },
-}
-
 /// The scenario plan and the labels it produces.
 pub struct Plan {
-    steps: Vec<Step>,
+    pub(super) steps: Vec<Step>,
     pub labels: Vec<Label>,
-    celebrity: u32,
-    footballer: u32,
-    added_at: i64,
+    pub(super) celebrity: u32,
+    pub(super) footballer: u32,
+    pub(super) added_at: i64,
     /// The incident row justifying the politician's protection team.
-    protection_ref: u32,
+    pub(super) protection_ref: u32,
 }
 
-fn person_keys(p: &Person) -> Vec<String> {
+pub(super) fn person_keys(p: &Person) -> Vec<String> {
     let mut keys = Vec::new();
     if let Some(id) = &p.pnc_id {
         keys.push(format!("id:{id}"));
@@ -555,7 +515,13 @@ impl Plan {
         plan
     }
 
-    fn push_label(&mut self, scenario: Scenario, instance: u32, user_id: Option<CompactString>, subjects: Vec<String>) {
+    pub(super) fn push_label(
+        &mut self,
+        scenario: Scenario,
+        instance: u32,
+        user_id: Option<CompactString>,
+        subjects: Vec<String>,
+    ) {
         self.labels.push(Label {
             scenario: scenario.name().into(),
             instance: instance + 1,
@@ -566,365 +532,5 @@ impl Plan {
             rule: scenario.rule(),
             event_ids: Vec::new(),
         });
-    }
-
-    /// Runs the steps that fall on `day`, after the day's legitimate traffic.
-    pub fn run_day(&mut self, world: &mut World, rng: &mut Rng, day: u32, days: u32) {
-        let mut postponed = Vec::new();
-        let steps = std::mem::take(&mut self.steps);
-        for step in steps {
-            let keep = match &step {
-                Step::Misuse { label, day: d, kind } if *d == day => {
-                    let done = self.misuse(world, rng, day, *label, kind.clone());
-                    if !done && day + 1 < days {
-                        postponed.push(Step::Misuse { label: *label, day: day + 1, kind: kind.clone() });
-                    }
-                    false
-                }
-                Step::CelebrityArrest { day: d } if *d == day => {
-                    self.celebrity_arrest(world, rng, day);
-                    false
-                }
-                Step::FootballerArrest { day: d, users, label } if *d == day => {
-                    self.footballer_arrest(world, rng, day, users, *label);
-                    false
-                }
-                Step::VictimTwin { day: d } if *d == day => {
-                    victim_twin(world, rng, day);
-                    false
-                }
-                Step::OperationTeamWork => {
-                    operation_team_work(world, rng, day);
-                    true
-                }
-                Step::PoliticianTeamWork => {
-                    if day % 3 == 0 {
-                        let team = world.high_profile[0].case_team.clone();
-                        let person = world.high_profile[0].person;
-                        for s in team {
-                            let mut t = world.hour_of(day, 10, rng.range(0, 59));
-                            world.person_lookup(
-                                rng,
-                                &mut t,
-                                s,
-                                person,
-                                Ref::Incident(self.protection_ref),
-                                super::world::NO_LABEL,
-                            );
-                        }
-                    }
-                    true
-                }
-                _ => true,
-            };
-            if keep {
-                self.steps.push(step);
-            }
-        }
-        self.steps.extend(postponed);
-    }
-
-    /// Emits one misuse batch; false when it must wait (no suitable custody yet).
-    fn misuse(&mut self, world: &mut World, rng: &mut Rng, day: u32, label: u32, kind: Misuse) -> bool {
-        match kind {
-            Misuse::LookUpPerson { user, person, mut at, by_id } => {
-                if by_id {
-                    world.push(at, user, System::Pnc, Action::View, Subject::PersonView { person }, Ref::None, label);
-                } else {
-                    let form = NameForm::random(rng);
-                    world.push(
-                        at,
-                        user,
-                        System::Pnc,
-                        Action::Search,
-                        Subject::PersonSearch { person, form, dob: true },
-                        Ref::None,
-                        label,
-                    );
-                    at += rng.range(30, 90) * SECOND;
-                    world.push(at, user, System::Pnc, Action::View, Subject::PersonView { person }, Ref::None, label);
-                }
-            }
-            Misuse::CustodyFriend { user } => {
-                let day_start = world.day_start(day);
-                let candidates: Vec<u32> = (0..world.custody.len() as u32)
-                    .filter(|&c| {
-                        let r = &world.custody[c as usize];
-                        r.arrested >= day_start
-                            && r.arrested < day_start + DAY
-                            && !r.officers.contains(&user)
-                            && r.person != self.celebrity
-                            && r.person != self.footballer
-                    })
-                    .collect();
-                if candidates.is_empty() {
-                    return false;
-                }
-                let c = candidates[rng.index(candidates.len())];
-                let r = world.custody[c as usize].clone();
-                let mut at = r.arrested + rng.range(40, 180) * MINUTE;
-                let person = r.person;
-                self.labels[label as usize].subjects = person_keys(&world.force.people[person as usize]);
-                world.push(
-                    at,
-                    user,
-                    System::Pnc,
-                    Action::Search,
-                    Subject::PersonSearch { person, form: NameForm::Comma, dob: true },
-                    Ref::None,
-                    label,
-                );
-                at += rng.range(30, 120) * SECOND;
-                let camouflage = if label % 2 == 0 { Ref::Unknown(label) } else { Ref::None };
-                world.push(at, user, System::Pnc, Action::View, Subject::PersonView { person }, camouflage, label);
-            }
-            Misuse::VehicleCheck { user, vehicle, at } => {
-                world.push(
-                    at,
-                    user,
-                    System::Pnc,
-                    Action::Search,
-                    Subject::VehicleSearch { vehicle, spaced: true },
-                    Ref::None,
-                    label,
-                );
-                world.push(
-                    at + 40 * SECOND,
-                    user,
-                    System::Pnc,
-                    Action::View,
-                    Subject::VehicleView { vehicle },
-                    Ref::None,
-                    label,
-                );
-            }
-            Misuse::OpsecTarget { user, target, at } => match world.operations[0].targets[target].clone() {
-                OpTarget::Person(person) => world.push(
-                    at,
-                    user,
-                    System::Pnc,
-                    Action::Search,
-                    Subject::PersonSearch { person, form: NameForm::Natural, dob: true },
-                    Ref::None,
-                    label,
-                ),
-                OpTarget::Vehicle(vehicle) => world.push(
-                    at,
-                    user,
-                    System::Anpr,
-                    Action::Search,
-                    Subject::VehicleSearch { vehicle, spaced: true },
-                    Ref::None,
-                    label,
-                ),
-                OpTarget::Address(postcode) => {
-                    world.push(at, user, System::Rms, Action::View, Subject::Address { postcode }, Ref::None, label)
-                }
-            },
-            Misuse::Suspended { user } => {
-                // Carries on as if nothing happened, on the day of suspension and the next.
-                for d in [day, day + 1] {
-                    let mut t = world.time_on_shift(rng, user, d, 3 * HOUR).max(world.day_start(day));
-                    for _ in 0..4 {
-                        let p = world.force.citizen(rng);
-                        world.person_lookup(rng, &mut t, user, p, Ref::None, label);
-                        t += rng.range(5, 40) * MINUTE;
-                    }
-                }
-            }
-            Misuse::Leaver { user, mut at } => {
-                for _ in 0..5 {
-                    let p = world.force.citizen(rng);
-                    world.person_lookup(rng, &mut at, user, p, Ref::None, label);
-                }
-            }
-            Misuse::Fishing { user, mut at } => {
-                for _ in 0..25 {
-                    let subject = Subject::Nobody {
-                        surname: rng.index(SURNAMES.len()) as u16,
-                        forename: rng.index(FORENAMES.len()) as u16,
-                        dob: Date(crate::time::days_from_civil(
-                            rng.range(1960, 2005) as i32,
-                            rng.range(1, 12) as u32,
-                            rng.range(1, 28) as u32,
-                        )),
-                    };
-                    world.push(at, user, System::Pnc, Action::Search, subject, Ref::None, label);
-                    at += rng.range(15, 60) * SECOND;
-                }
-            }
-            Misuse::Burst { user, mut at } => {
-                for _ in 0..100 {
-                    let person = world.force.citizen(rng);
-                    world.push(at, user, System::Pnd, Action::View, Subject::PersonView { person }, Ref::None, label);
-                    at += rng.range(10, 50) * SECOND;
-                }
-            }
-            Misuse::OutOfHours { user, mut at } => {
-                for _ in 0..3 {
-                    let person = world.force.citizen(rng);
-                    world.person_lookup(rng, &mut at, user, person, Ref::None, label);
-                    at += rng.range(2, 9) * MINUTE;
-                }
-            }
-            Misuse::ExportAfterSensitive { user, at } => {
-                let person = self.celebrity;
-                world.push(at, user, System::Pnc, Action::View, Subject::PersonView { person }, Ref::None, label);
-                world.push(
-                    at + 3 * MINUTE,
-                    user,
-                    System::Pnc,
-                    Action::Print,
-                    Subject::PersonView { person },
-                    Ref::None,
-                    label,
-                );
-                world.push(
-                    at + 5 * MINUTE,
-                    user,
-                    System::Rms,
-                    Action::Export,
-                    Subject::PersonView { person },
-                    Ref::None,
-                    label,
-                );
-            }
-            Misuse::NonPolice { user, at, export } => {
-                if export {
-                    let person = world.force.citizen(rng);
-                    world.push(at, user, System::Pnc, Action::Export, Subject::PersonView { person }, Ref::None, label);
-                } else {
-                    let inc = world.incidents.len() as u32 - 1;
-                    world.push(
-                        at,
-                        user,
-                        System::Intel,
-                        Action::View,
-                        Subject::Record { kind: SubjectType::Intel, incident: inc },
-                        Ref::None,
-                        label,
-                    );
-                }
-            }
-        }
-        true
-    }
-
-    /// The celebrity is arrested; the case team and custody staff work the case.
-    fn celebrity_arrest(&mut self, world: &mut World, rng: &mut Rng, day: u32) {
-        let response = world.force.staff_of(&[UnitKind::Response]);
-        let cid = world.force.staff_of(&[UnitKind::Cid]);
-        let arresting = response[rng.index(response.len())];
-        let oics: Vec<u32> = cid.iter().copied().skip(1).take(2).collect();
-        let at = world.hour_of(day, 20, 30);
-        let mut officers = vec![arresting];
-        officers.extend(&oics);
-        let inc = world.add_incident(
-            GenIncident {
-                reference: format_compact!("CR-{}-CELEB", Timestamp(at).date()),
-                kind: "assault",
-                opened: at - 30 * MINUTE,
-                closed: None,
-                unit: Some("CID"),
-                officers: officers.clone(),
-                people: vec![self.celebrity],
-                vehicles: Vec::new(),
-            },
-            None,
-        );
-        let mut t = at;
-        world.person_lookup(rng, &mut t, arresting, self.celebrity, Ref::Incident(inc), super::world::NO_LABEL);
-        let record = world.arrest(rng, at + 40 * MINUTE, self.celebrity, officers.clone(), 20);
-        let mut case_team = world.custody[record as usize].officers.clone();
-        case_team.extend(&oics);
-        case_team.sort_unstable();
-        case_team.dedup();
-        for (i, &oic) in oics.iter().enumerate() {
-            for d in 0..3 {
-                let mut t = at + (14 + d * 24 + i as i64) * HOUR;
-                world.person_lookup(rng, &mut t, oic, self.celebrity, Ref::Incident(inc), super::world::NO_LABEL);
-            }
-        }
-        world.high_profile.push(GenHighProfile {
-            entry_id: "HP-0002",
-            person: self.celebrity,
-            category: "celebrity",
-            added_at: self.added_at,
-            case_team,
-            note: "Television presenter arrested for assault; story broke next morning",
-        });
-    }
-
-    /// A footballer is arrested (not on any list); many unrelated users look.
-    fn footballer_arrest(&mut self, world: &mut World, rng: &mut Rng, day: u32, users: &[u32], label: u32) {
-        let response = world.force.staff_of(&[UnitKind::Response]);
-        let arresting = response[response.len() / 2];
-        let at = world.hour_of(day, 18, 0);
-        world.arrest(rng, at, self.footballer, vec![arresting], 14);
-        for (i, &u) in users.iter().enumerate() {
-            let t = at + HOUR + (i as i64 * 11 + rng.range(0, 9)) * MINUTE;
-            let form = NameForm::random(rng);
-            world.push(
-                t,
-                u,
-                System::Pnc,
-                Action::Search,
-                Subject::PersonSearch { person: self.footballer, form, dob: false },
-                Ref::None,
-                label,
-            );
-        }
-    }
-}
-
-/// The legitimate twin of a subject spike: a newsworthy victim's investigators, all
-/// with the reference.
-fn victim_twin(world: &mut World, rng: &mut Rng, day: u32) {
-    let victim = world.force.people.iter().position(|p| p.surname.as_str() == NEWSWORTHY[3].0).unwrap_or(0) as u32;
-    let mut team = world.force.staff_of(&[UnitKind::Cid]);
-    team.truncate(8);
-    team.extend(world.force.staff_of(&[UnitKind::Response]).into_iter().rev().take(4));
-    let at = world.hour_of(day, 22, 0);
-    let inc = world.add_incident(
-        GenIncident {
-            reference: format_compact!("CR-{}-VICTIM", Timestamp(at).date()),
-            kind: "serious assault",
-            opened: at,
-            closed: None,
-            unit: Some("CID"),
-            officers: team.clone(),
-            people: vec![victim],
-            vehicles: Vec::new(),
-        },
-        None,
-    );
-    for (i, s) in team.into_iter().enumerate() {
-        let mut t = at + (10 + i as i64 * 9) * MINUTE;
-        world.person_lookup(rng, &mut t, s, victim, Ref::Incident(inc), super::world::NO_LABEL);
-    }
-}
-
-/// The operation's own team looks at its targets most days, with the operation's reference.
-fn operation_team_work(world: &mut World, rng: &mut Rng, day: u32) {
-    let Some(op) = world.operations.first().cloned() else { return };
-    for &s in &op.team {
-        if !world.force.works(s, day) || rng.chance(0.3) {
-            continue;
-        }
-        let mut t = world.time_on_shift(rng, s, day, HOUR);
-        let reference = Ref::Incident(op.incident);
-        match op.targets[rng.index(op.targets.len())] {
-            OpTarget::Person(p) => world.person_lookup(rng, &mut t, s, p, reference, super::world::NO_LABEL),
-            OpTarget::Vehicle(v) => world.vehicle_lookup(rng, &mut t, s, v, reference, super::world::NO_LABEL),
-            OpTarget::Address(pc) => world.push(
-                t,
-                s,
-                System::Rms,
-                Action::View,
-                Subject::Address { postcode: pc },
-                reference,
-                super::world::NO_LABEL,
-            ),
-        }
     }
 }

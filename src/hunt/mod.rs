@@ -31,17 +31,23 @@ use std::sync::Arc;
 
 pub use output::{write_batches, OutputFormat};
 
-/// Why a hunt failed.
+/// Why a hunt failed, by the layer that failed: the analyst's request, the SQL engine,
+/// the archive's files, or their contents.
 #[derive(Debug, thiserror::Error)]
 pub enum HuntError {
-    #[error("{0}")]
+    /// The SQL engine (DataFusion) refused or failed the query: often the SQL itself.
+    #[error("query: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
-    #[error("{0}")]
+    /// Arrow failed on the query's result (a cast, a write to the output).
+    #[error("query result: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
-    #[error("{0}")]
+    /// An archive file or directory could not be read (or an output file written).
+    #[error("archive files: {0}")]
     Io(#[from] std::io::Error),
-    #[error("{0}")]
+    /// An archive file does not have the columns of docs/archive.md.
+    #[error("archive contents: {0}")]
     Column(#[from] columns::ColumnError),
+    /// The request itself: a subject with nothing to look for, an unknown format.
     #[error("{0}")]
     Usage(String),
 }

@@ -121,9 +121,9 @@ fn leak_trace_ranks_unjustified_first_then_closest_to_publication() {
     let hunt = Hunt::open(dir.path(), None).unwrap();
     let mut lists = WatchLists::default();
     // INC-9 names U3: U3's access is justified.
-    let row = crate::watchlist::rows::read_row(
+    let row = crate::watchlist::read::read_row(
         crate::watchlist::TableName::Incidents,
-        &crate::watchlist::rows::JsonCells(
+        &crate::watchlist::read::JsonCells(
             serde_json::json!({"reference":"INC-9","kind":"assault","opened_at":"2026-09-01T00:00:00Z","officers":"U3"})
                 .as_object()
                 .unwrap(),

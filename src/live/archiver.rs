@@ -7,7 +7,8 @@
 //! stops the engine; nothing is committed past it.
 
 use super::acks::Acks;
-use super::{LiveError, Status};
+use super::error::LiveError;
+use super::status::Status;
 use crate::alert::Alert;
 use crate::archive::columns::Provenance;
 use crate::archive::{AlertWriter, EventWriter};

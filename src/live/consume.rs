@@ -8,7 +8,9 @@
 //! engine is told to drop or restore partition state, in order with the events.
 
 use super::acks::Acks;
-use super::{LiveError, Shutdown, Status};
+use super::error::LiveError;
+use super::shutdown::Shutdown;
+use super::status::Status;
 use crate::config::Config;
 use crate::event::{AccessEvent, DecodeError};
 use crate::metrics::Metrics;

@@ -7,8 +7,9 @@
 //! and finds the look-ups made before it. Events are keyed by `user_id` and paced to
 //! the requested rate.
 
+use super::error::LiveError;
 use super::lists::RowMessage;
-use super::{LiveError, Shutdown};
+use super::shutdown::Shutdown;
 use crate::event::json;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;

@@ -5,13 +5,13 @@ use rdkafka::ClientConfig;
 
 /// A librdkafka configuration with the bootstrap servers and the pass-through
 /// properties (`env:NAME` values read from the environment).
-pub fn client_config(k: &KafkaConfig) -> Result<ClientConfig, super::LiveError> {
+pub fn client_config(k: &KafkaConfig) -> Result<ClientConfig, super::error::LiveError> {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &k.bootstrap_servers);
     for (key, value) in &k.properties {
         let value = match value.strip_prefix("env:") {
             Some(var) => std::env::var(var).map_err(|_| {
-                super::LiveError::Config(format!("kafka.properties.{key} reads ${var}, which is not set"))
+                super::error::LiveError::Config(format!("kafka.properties.{key} reads ${var}, which is not set"))
             })?,
             None => value.clone(),
         };

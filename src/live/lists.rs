@@ -6,12 +6,14 @@
 //! reached, `Loaded` is sent, and the engine starts taking events; later rows follow
 //! as they come and apply to the next event.
 
-use super::{LiveError, Shutdown, Status};
+use super::error::LiveError;
+use super::shutdown::Shutdown;
+use super::status::Status;
 use crate::config::KafkaConfig;
 use crate::engine::ListChange;
 use crate::metrics::Metrics;
 use crate::time::Timestamp;
-use crate::watchlist::rows::{read_row, JsonCells};
+use crate::watchlist::read::{read_row, JsonCells};
 use crate::watchlist::{TableName, WatchlistError, WatchlistErrors};
 use compact_str::CompactString;
 use crossbeam_channel::Sender;

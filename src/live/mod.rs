@@ -36,7 +36,7 @@ pub mod restore;
 pub mod shutdown;
 pub mod snapshot;
 pub mod status;
-mod worker;
+pub mod worker;
 
 pub use error::{Fault, LiveError};
 pub use shutdown::Shutdown;
@@ -53,15 +53,8 @@ use lists::ListMsg;
 use publish::Publisher;
 use std::sync::Arc;
 use std::time::Duration;
+pub use worker::LiveSummary;
 use worker::Worker;
-
-/// What a run did.
-#[derive(Debug, Default, Clone)]
-pub struct LiveSummary {
-    pub events: u64,
-    pub dead_letters: u64,
-    pub restored_alerts: u64,
-}
 
 /// Runs the live engine until the status's shutdown is triggered (or something
 /// fails), then drains and returns.

@@ -6,7 +6,8 @@
 //! offset is never committed, so after a restart it is processed again.
 
 use super::acks::Acks;
-use super::{AlertTap, LiveError, Status};
+use super::error::LiveError;
+use super::status::{AlertTap, Status};
 use crate::alert::{Alert, AlertSink};
 use crate::config::KafkaConfig;
 use crate::metrics::Metrics;

@@ -2,7 +2,7 @@
 //! and allow lists are swapped in for the next event. A file with faults is rejected
 //! with every fault logged, and the running configuration stays.
 
-use super::Status;
+use super::status::Status;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 //! instance in a rebalance) are the latest versions of the alerts on those partitions
 //! within the longest suppression window. All of them are read with one consumer.
 
-use super::LiveError;
+use super::error::LiveError;
 use crate::alert::Alert;
 use crate::config::KafkaConfig;
 use crate::time::Timestamp;

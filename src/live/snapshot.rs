@@ -10,7 +10,7 @@
 //! in the state, so they go through the watch-list rules only (their alerts come out
 //! again with the same ids) and the detectors pick up exactly where they stopped.
 
-use super::LiveError;
+use super::error::LiveError;
 use crate::engine::Engine;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! What `/readyz`, `/healthz` and the live threads need to know about each other.
 
 use super::error::LiveError;
-use super::Shutdown;
+use super::shutdown::Shutdown;
 use crate::alert::Alert;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

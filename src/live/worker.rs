@@ -9,7 +9,8 @@ use super::error::LiveError;
 use super::lists::ListMsg;
 use super::publish::{LiveSink, Origin, Publisher};
 use super::reload::ConfigWatch;
-use super::{snapshot, LiveSummary, Status};
+use super::snapshot;
+use super::status::Status;
 use crate::alert::{AlertSink, RuleId};
 use crate::archive::columns::Provenance;
 use crate::config::Config;
@@ -21,6 +22,14 @@ use crossbeam_channel::{Receiver, Sender};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct LiveSummary {
+    pub events: u64,
+    pub dead_letters: u64,
+    pub restored_alerts: u64,
+}
 
 /// How often the loop wakes with nothing to do, for its periodic steps.
 const TICK: Duration = Duration::from_millis(250);

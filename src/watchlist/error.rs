@@ -13,7 +13,9 @@ pub struct WatchlistError {
     pub file: Option<PathBuf>,
     /// 1-based line; 0 when the fault is about the whole file or has no line.
     pub line: u64,
+    /// The column at fault, when the fault is in one.
     pub column: Option<String>,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -32,6 +32,7 @@ pub enum MatchStrength {
 }
 
 impl MatchStrength {
+    /// The strength as an alert's `watchlist.match` writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             MatchStrength::Id => "id",
@@ -57,19 +58,24 @@ impl MatchStrength {
 /// The identity of a person as a watch-list row or an event gives it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PersonIdentity {
+    /// The record key in the source system (a PNC ID for a person on PNC).
     pub subject_id: Option<CompactString>,
     /// The name as written in the source, for sentences.
     pub raw_name: Option<CompactString>,
+    /// The name, normalised as spec/events.md says.
     pub name: Option<PersonName>,
+    /// Date of birth.
     pub dob: Option<Date>,
 }
 
 impl PersonIdentity {
+    /// An identity from its parts; the name is parsed and normalised here.
     pub fn new(subject_id: Option<CompactString>, raw_name: Option<CompactString>, dob: Option<Date>) -> Self {
         let name = raw_name.as_deref().and_then(PersonName::parse);
         PersonIdentity { subject_id, raw_name, name, dob }
     }
 
+    /// Whether it names no one (neither a record id nor a name).
     pub fn is_empty(&self) -> bool {
         self.subject_id.is_none() && self.name.is_none()
     }
@@ -123,22 +129,27 @@ impl<T> Default for Rows<T> {
 }
 
 impl<T> Rows<T> {
+    /// How many rows.
     pub fn len(&self) -> usize {
         self.by_key.len()
     }
 
+    /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
     }
 
+    /// The row with this id, if it has not been removed.
     pub fn get(&self, id: RowId) -> Option<&T> {
         self.slots.get(id as usize)?.as_ref().map(|(_, row)| row)
     }
 
+    /// The key of the row with this id.
     pub fn key_of(&self, id: RowId) -> Option<&str> {
         self.slots.get(id as usize)?.as_ref().map(|(k, _)| k.as_str())
     }
 
+    /// The row with this key, and its id.
     pub fn by_key(&self, key: &str) -> Option<(RowId, &T)> {
         let id = *self.by_key.get(key)?;
         self.get(id).map(|row| (id, row))
@@ -165,6 +176,7 @@ impl<T> Rows<T> {
         (id, None)
     }
 
+    /// Removes the row with this key; returns its id and the row.
     pub fn remove(&mut self, key: &str) -> Option<(RowId, T)> {
         let id = self.by_key.remove(key)?;
         let (_, row) = self.slots[id as usize].take()?;
@@ -172,6 +184,7 @@ impl<T> Rows<T> {
         Some((id, row))
     }
 
+    /// Every row with its id and key.
     pub fn iter(&self) -> impl Iterator<Item = (RowId, &str, &T)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|(k, r)| (i as RowId, k.as_str(), r)))
     }
@@ -190,6 +203,7 @@ impl<K> Default for MultiIndex<K> {
 }
 
 impl<K: Hash + Eq> MultiIndex<K> {
+    /// Files row `id` under `key`.
     pub fn insert(&mut self, key: K, id: RowId) {
         let ids = self.map.entry(key).or_default();
         if !ids.contains(&id) {
@@ -197,6 +211,7 @@ impl<K: Hash + Eq> MultiIndex<K> {
         }
     }
 
+    /// Takes row `id` out from under `key`.
     pub fn remove(&mut self, key: &K, id: RowId) {
         if let Some(ids) = self.map.get_mut(key) {
             ids.retain(|x| *x != id);
@@ -206,6 +221,7 @@ impl<K: Hash + Eq> MultiIndex<K> {
         }
     }
 
+    /// The rows filed under `key`.
     pub fn get<Q>(&self, key: &Q) -> &[RowId]
     where
         K: std::borrow::Borrow<Q>,
@@ -228,6 +244,7 @@ pub struct PersonIndex {
 }
 
 impl PersonIndex {
+    /// Indexes row `id` by the person's record id, name and date of birth, and name.
     pub fn add(&mut self, id: RowId, p: &PersonIdentity) {
         if let Some(sid) = &p.subject_id {
             self.by_id.insert(sid.clone(), id);
@@ -241,6 +258,7 @@ impl PersonIndex {
         }
     }
 
+    /// Removes row `id` from the indexes it was added to with `p`.
     pub fn remove(&mut self, id: RowId, p: &PersonIdentity) {
         if let Some(sid) = &p.subject_id {
             self.by_id.remove(sid, id);

@@ -3,7 +3,8 @@
 //! line and column, all at once.
 
 use super::error::{WatchlistError, WatchlistErrors};
-use super::rows::{read_row, split_list, Cells, JsonCells, TableName};
+use super::read::{read_row, split_list, unknown_column, Cells, JsonCells};
+use super::rows::TableName;
 use super::WatchLists;
 use compact_str::CompactString;
 use std::borrow::Cow;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 /// What was loaded from where.
 #[derive(Debug, Default, Clone)]
 pub struct LoadReport {
+    /// Per table: the file it came from (`None`: no file, the table is empty) and its rows.
     pub tables: Vec<(TableName, Option<PathBuf>, usize)>,
 }
 
@@ -125,7 +127,7 @@ fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut
             }
         }
         for name in &header {
-            if let Some(problem) = super::rows::unknown_column(table, name) {
+            if let Some(problem) = unknown_column(table, name) {
                 errors.push(err(1, Some(name.clone()), problem));
             }
         }

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Watch lists and reference data (spec/watchlists.md): the tables events are joined
 //! against, with O(1) look-ups by subject id, name + date of birth, name, VRM and
 //! postcode.
@@ -10,6 +11,7 @@
 pub mod error;
 pub mod index;
 pub mod load;
+pub mod read;
 pub mod rows;
 
 pub use error::{WatchlistError, WatchlistErrors};
@@ -27,18 +29,24 @@ use index::{MultiIndex, PersonIndex};
 /// All six reference tables and their indexes.
 #[derive(Debug, Default)]
 pub struct WatchLists {
+    /// Persons in custody, by custody reference.
     pub custody: Rows<CustodyRecord>,
     custody_people: PersonIndex,
+    /// High-profile people, by entry id.
     pub high_profile: Rows<HighProfileEntry>,
     high_profile_people: PersonIndex,
+    /// Everyone who can access the systems, by user id.
     pub staff: Rows<StaffMember>,
     staff_by_name_dob: MultiIndex<(CompactString, Date)>,
+    /// Declared associations, by user and associate.
     pub associates: Rows<Associate>,
     associates_by_user: MultiIndex<CompactString>,
+    /// Subjects of live operations, by operation and subject.
     pub operations: Rows<OperationSubject>,
     operation_people: PersonIndex,
     operation_vrms: MultiIndex<CompactString>,
     operation_postcodes: MultiIndex<CompactString>,
+    /// Justifying references, by reference.
     pub incidents: Rows<Incident>,
 }
 

@@ -230,11 +230,12 @@ fn who_accessed_and_user_activity_give_the_known_answers() {
 fn leak_trace_puts_the_labelled_snoopers_above_everyone_with_a_reason() {
     let force = Force::new();
     let archive = force.archived().display().to_string();
-    let csv = std::fs::read_to_string(force.path("watchlists/high_profile.csv")).unwrap();
-    let line = csv.lines().find(|l| l.contains(",celebrity,")).unwrap();
-    let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(line.as_bytes());
-    let cells: Vec<String> = r.records().next().unwrap().unwrap().iter().map(String::from).collect();
-    let (id, name, dob, added_at) = (&cells[1], &cells[2], &cells[3], &cells[5]);
+    let mut r = csv::Reader::from_path(force.path("watchlists/high_profile.csv")).unwrap();
+    let header = r.headers().unwrap().clone();
+    let row = r.records().map(Result::unwrap).find(|row| row.iter().any(|c| c == "celebrity")).unwrap();
+    let cell = |name: &str| row.get(header.iter().position(|h| h == name).unwrap()).unwrap().to_string();
+    let (id, name, dob, added_at) =
+        (&cell("subject_id"), &cell("subject_name"), &cell("subject_dob"), &cell("added_at"));
     // The story breaks a day after the entry was added.
     let published = accesswatch::time::Timestamp::parse_rfc3339(added_at).unwrap() + accesswatch::time::Span::days(1);
     let out = cli(&[

@@ -12,4 +12,5 @@ mod live_mock;
 mod live_process;
 mod live_tansu;
 mod replay;
+mod structure;
 mod support;

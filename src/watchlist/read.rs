@@ -1,0 +1,355 @@
+//! Reading one watch-list row from its cells (a CSV record or a JSON object), with
+//! every fault of the row collected: the same reader for files and topic messages.
+
+use super::error::WatchlistError;
+use super::index::PersonIdentity;
+use super::rows::*;
+use crate::event::normalise;
+use crate::time::{DailyRange, Date, Timestamp};
+use compact_str::CompactString;
+use std::borrow::Cow;
+
+/// The cells of one row by column name, from a CSV record or a JSON object.
+pub trait Cells {
+    /// The cell's text; `None` when absent or empty.
+    fn text(&self, column: &str) -> Option<Cow<'_, str>>;
+    /// A list cell: a JSON array, or text separated by `;`.
+    fn list(&self, column: &str) -> Vec<CompactString>;
+    /// The column names present, to report unknown ones; `None` when the caller has
+    /// already checked them (a CSV header is checked once per file).
+    fn column_names(&self) -> Option<Vec<String>>;
+}
+
+/// Reads typed values out of [`Cells`], collecting every fault.
+struct Reader<'a> {
+    cells: &'a dyn Cells,
+    errors: Vec<WatchlistError>,
+}
+
+impl<'a> Reader<'a> {
+    fn fail(&mut self, column: &str, message: impl Into<String>) {
+        self.errors.push(WatchlistError::cell(column, message));
+    }
+
+    fn text(&mut self, column: &str) -> Option<CompactString> {
+        self.cells.text(column).map(|v| CompactString::from(v.trim())).filter(|v| !v.is_empty())
+    }
+
+    fn required(&mut self, column: &str) -> CompactString {
+        match self.text(column) {
+            Some(v) => v,
+            None => {
+                self.fail(column, "required value is missing");
+                CompactString::default()
+            }
+        }
+    }
+
+    fn ts(&mut self, column: &str) -> Option<Timestamp> {
+        let text = self.text(column)?;
+        match Timestamp::parse_rfc3339(&text) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.fail(column, format!("{e} (got {text:?})"));
+                None
+            }
+        }
+    }
+
+    fn required_ts(&mut self, column: &str) -> Timestamp {
+        if self.text(column).is_none() {
+            self.fail(column, "required value is missing");
+        }
+        self.ts(column).unwrap_or_default()
+    }
+
+    fn date(&mut self, column: &str) -> Option<Date> {
+        let text = self.text(column)?;
+        match Date::parse(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.fail(column, format!("{e} (got {text:?})"));
+                None
+            }
+        }
+    }
+
+    fn users(&mut self, column: &str) -> UserSet {
+        UserSet::new(self.cells.list(column))
+    }
+
+    fn person(&mut self, id: &str, name: &str, dob: &str) -> PersonIdentity {
+        let raw_name = self.text(name);
+        if let Some(n) = &raw_name {
+            if normalise::PersonName::parse(n).is_none() {
+                self.fail(name, format!("no surname can be read from {n:?}"));
+            }
+        }
+        PersonIdentity::new(self.text(id), raw_name, self.date(dob))
+    }
+
+    fn choice<T: Copy>(&mut self, column: &str, parse: impl Fn(&str) -> Option<T>, expected: &str) -> Option<T> {
+        let text = self.text(column)?;
+        let v = parse(&text);
+        if v.is_none() {
+            self.fail(column, format!("unknown value {text:?} (expected one of {expected})"));
+        }
+        v
+    }
+}
+
+/// Why a column does not belong in `table`, if it does not.
+pub fn unknown_column(table: TableName, name: &str) -> Option<String> {
+    (!table.columns().contains(&name)).then(|| format!("unknown column for the {table} table"))
+}
+
+/// Reads one row of `table`. Every faulty cell is reported, and unknown columns too.
+pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<WatchlistError>> {
+    let mut r = Reader { cells, errors: Vec::new() };
+    for name in cells.column_names().unwrap_or_default() {
+        if let Some(problem) = unknown_column(table, &name) {
+            r.fail(&name, problem);
+        }
+    }
+    let row = match table {
+        TableName::Custody => {
+            let custody_ref = r.required("custody_ref");
+            let person = r.person("subject_id", "subject_name", "subject_dob");
+            if person.is_empty() {
+                r.fail("subject_id", "a custody record needs subject_id or subject_name");
+            }
+            Row::Custody(CustodyRecord {
+                custody_ref,
+                person,
+                suite: r.text("suite"),
+                arrested_at: r.required_ts("arrested_at"),
+                released_at: r.ts("released_at"),
+                officers: r.users("officers"),
+            })
+        }
+        TableName::HighProfile => {
+            let entry_id = r.required("entry_id");
+            let person = r.person("subject_id", "subject_name", "subject_dob");
+            if person.is_empty() {
+                r.fail("subject_id", "a high-profile entry needs subject_id or subject_name");
+            }
+            let category = r
+                .choice(
+                    "category",
+                    |s| HighProfileCategory::ALL.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(s)),
+                    "celebrity, politician, sportsperson, journalist, victim, other",
+                )
+                .unwrap_or(HighProfileCategory::Other);
+            Row::HighProfile(HighProfileEntry {
+                entry_id,
+                person,
+                category,
+                added_at: r.required_ts("added_at"),
+                expires_at: r.ts("expires_at"),
+                case_team: r.users("case_team"),
+                note: r.text("note"),
+            })
+        }
+        TableName::Staff => {
+            let surname = r.text("surname");
+            let forenames = r.text("forenames");
+            let name = surname
+                .as_deref()
+                .and_then(|s| normalise::PersonName::from_parts(s, forenames.as_deref().unwrap_or("")));
+            let display_name = surname.as_ref().map(|s| match &forenames {
+                Some(f) => compact_str::format_compact!("{f} {s}"),
+                None => s.clone(),
+            });
+            let shift = match r.text("shift") {
+                None => None,
+                Some(text) => match DailyRange::parse(&text) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        r.fail("shift", format!("{e} (got {text:?})"));
+                        None
+                    }
+                },
+            };
+            Row::Staff(StaffMember {
+                user_id: r.required("user_id"),
+                display_name,
+                name,
+                dob: r.date("dob"),
+                home_postcode: r.text("home_postcode").and_then(|p| normalise::postcode(&p)),
+                unit: r.text("unit"),
+                role: r.text("role"),
+                force: r.text("force"),
+                org: r.text("org").unwrap_or_else(|| "police".into()),
+                status: r
+                    .choice("status", AccountStatus::parse, "active, suspended, restricted, left")
+                    .unwrap_or(AccountStatus::Active),
+                status_since: r.ts("status_since"),
+                shift,
+            })
+        }
+        TableName::Associates => {
+            let user_id = r.required("user_id");
+            let person = r.person("subject_id", "subject_name", "subject_dob");
+            let postcode = r.text("subject_postcode").and_then(|p| normalise::postcode(&p));
+            if person.is_empty() && postcode.is_none() {
+                r.fail("subject_id", "an association needs subject_id, subject_name or subject_postcode");
+            }
+            let relationship = r.choice(
+                "relationship",
+                Relationship::parse,
+                "family, partner, ex_partner, friend, neighbour, journalist, criminal_associate, other",
+            );
+            if r.text("relationship").is_none() {
+                r.fail("relationship", "required value is missing");
+            }
+            Row::Associate(Associate {
+                user_id,
+                person,
+                postcode,
+                relationship: relationship.unwrap_or(Relationship::Other),
+                declared_at: r.ts("declared_at"),
+            })
+        }
+        TableName::Operations => {
+            let operation = r.required("operation");
+            let person = r.person("subject_id", "subject_name", "subject_dob");
+            let vrm = r.text("subject_vrm").and_then(|v| normalise::vrm(&v));
+            let postcode = r.text("subject_postcode").and_then(|p| normalise::postcode(&p));
+            if person.is_empty() && vrm.is_none() && postcode.is_none() {
+                r.fail("subject_id", "an operation row needs a person, a subject_vrm or a subject_postcode");
+            }
+            let starts_at = r.required_ts("starts_at");
+            let ends_at = r.ts("ends_at");
+            if ends_at.is_some_and(|e| e < starts_at) {
+                r.fail("ends_at", "ends before it starts");
+            }
+            Row::Operation(OperationSubject {
+                operation,
+                person,
+                vrm,
+                postcode,
+                team: r.users("team"),
+                starts_at,
+                ends_at,
+            })
+        }
+        TableName::Incidents => {
+            let reference = normalise_reference(&r.required("reference"));
+            let opened_at = r.required_ts("opened_at");
+            let closed_at = r.ts("closed_at");
+            if closed_at.is_some_and(|c| c < opened_at) {
+                r.fail("closed_at", "closed before it was opened");
+            }
+            Row::Incident(Incident {
+                reference,
+                kind: r.text("kind"),
+                opened_at,
+                closed_at,
+                unit: r.text("unit"),
+                officers: r.users("officers"),
+            })
+        }
+    };
+    if r.errors.is_empty() {
+        Ok(row)
+    } else {
+        Err(r.errors)
+    }
+}
+
+/// Cells of a JSON object (a JSONL line or a live topic message).
+pub struct JsonCells<'a>(pub &'a serde_json::Map<String, serde_json::Value>);
+
+impl Cells for JsonCells<'_> {
+    fn text(&self, column: &str) -> Option<Cow<'_, str>> {
+        match self.0.get(column)? {
+            serde_json::Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+            serde_json::Value::Null => None,
+            serde_json::Value::Array(a) => Some(Cow::Owned(
+                a.iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            )),
+            other => Some(Cow::Owned(other.to_string())),
+        }
+    }
+
+    fn list(&self, column: &str) -> Vec<CompactString> {
+        match self.0.get(column) {
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| match v {
+                    serde_json::Value::String(s) => Some(CompactString::from(s.trim())),
+                    serde_json::Value::Null => None,
+                    other => Some(CompactString::from(other.to_string())),
+                })
+                .filter(|s| !s.is_empty())
+                .collect(),
+            _ => split_list(self.text(column).as_deref().unwrap_or("")),
+        }
+    }
+
+    fn column_names(&self) -> Option<Vec<String>> {
+        Some(self.0.keys().cloned().collect())
+    }
+}
+
+/// Splits a `;`-separated list cell.
+pub fn split_list(s: &str) -> Vec<CompactString> {
+    s.split(';').map(str::trim).filter(|x| !x.is_empty()).map(CompactString::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_row(table: TableName, v: serde_json::Value) -> Result<Row, Vec<WatchlistError>> {
+        read_row(table, &JsonCells(v.as_object().unwrap()))
+    }
+
+    #[test]
+    fn every_fault_in_a_row_is_reported() {
+        let errs = json_row(
+            TableName::Custody,
+            serde_json::json!({"custody_ref": "", "arrested_at": "monday", "officerz": "U1"}),
+        )
+        .unwrap_err();
+        let cols: Vec<&str> = errs.iter().map(|e| e.column.as_deref().unwrap_or("")).collect();
+        assert!(cols.contains(&"custody_ref"), "{errs:?}");
+        assert!(cols.contains(&"arrested_at"), "{errs:?}");
+        assert!(cols.contains(&"officerz"), "{errs:?}");
+        assert!(cols.contains(&"subject_id"), "{errs:?}");
+    }
+
+    #[test]
+    fn lists_from_arrays_or_semicolons() {
+        let a = json_row(
+            TableName::Incidents,
+            serde_json::json!({"reference": "inc-1 ", "opened_at": "2026-11-01T00:00:00Z", "officers": ["U1", "U2"]}),
+        )
+        .unwrap();
+        let b = json_row(
+            TableName::Incidents,
+            serde_json::json!({"reference": "INC-1", "opened_at": "2026-11-01T00:00:00Z", "officers": "U2; U1"}),
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.key(), "INC-1");
+    }
+
+    #[test]
+    fn staff_status_takes_effect_at_status_since() {
+        let Row::Staff(s) = json_row(
+            TableName::Staff,
+            serde_json::json!({"user_id": "U1", "status": "suspended", "status_since": "2026-11-10T00:00:00Z"}),
+        )
+        .unwrap() else {
+            panic!()
+        };
+        let at = |t| Timestamp::parse_rfc3339(t).unwrap();
+        assert_eq!(s.status_at(at("2026-11-09T00:00:00Z")), AccountStatus::Active);
+        assert_eq!(s.status_at(at("2026-11-10T00:00:00Z")), AccountStatus::Suspended);
+        assert!(s.is_police());
+    }
+}
