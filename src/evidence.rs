@@ -139,12 +139,19 @@ pub fn bundle(
     }
     files.push(("watchlist-rows.jsonl".into(), rows.into_bytes()));
 
-    let config_text = match &config.source_path {
-        Some(p) => std::fs::read_to_string(p)?,
-        None => format!("# the built-in defaults\n{}", crate::config::DEFAULT_TOML),
+    // The configuration goes to whoever receives the bundle: its secrets and the
+    // dashboard's password hashes are redacted, and the manifest says which.
+    let (config_text, redacted) = match &config.source_path {
+        Some(p) => crate::config::redact::redacted(&std::fs::read_to_string(p)?),
+        None => (format!("# the built-in defaults\n{}", crate::config::DEFAULT_TOML), Vec::new()),
     };
     files.push(("config.toml".into(), config_text.into_bytes()));
-    let rule = format!("rule {}\n{:#?}\n", alert.rule, config.rules.settings(alert.rule));
+    let rule = format!(
+        "rule {}\n{:#?}\n\nevery rule's effective settings and parameters:\n{:#?}\n",
+        alert.rule,
+        config.rules.settings(alert.rule),
+        config.rules
+    );
     files.push(("rule.txt".into(), rule.into_bytes()));
 
     let hashes: Vec<(String, String)> = files.iter().map(|(n, b)| (n.clone(), sha256_hex(b))).collect();
@@ -155,6 +162,8 @@ pub fn bundle(
         "tool": format!("accesswatch {}", env!("CARGO_PKG_VERSION")),
         "events_found": events.len(),
         "events_missing": missing,
+        "config_redacted": redacted,
+        "config_note": "config.toml is the configuration in force with every secret and password hash replaced by \"<redacted>\"; config_redacted lists the keys",
         "files": hashes.iter().map(|(n, h)| serde_json::json!({"file": n, "sha256": h})).collect::<Vec<_>>(),
     });
     let manifest = serde_json::to_vec_pretty(&manifest).map_err(|e| HuntError::Usage(e.to_string()))?;

@@ -30,10 +30,12 @@ async fn metrics(State(h): State<Health>) -> impl IntoResponse {
 }
 
 /// Alive unless something has failed for good.
+/// Warnings about the input (a source's clock, a backlog) follow on their own lines.
 async fn healthz(State(h): State<Health>) -> impl IntoResponse {
+    let warnings: String = h.status.warnings().iter().map(|w| format!("warning: {w}\n")).collect();
     match h.status.fatal() {
-        None => (StatusCode::OK, "ok\n".to_string()),
-        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("failed: {why}\n")),
+        None => (StatusCode::OK, format!("ok\n{warnings}")),
+        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("failed: {why}\n{warnings}")),
     }
 }
 

@@ -50,6 +50,7 @@
 //! | [`dashboard`] | the anti-corruption dashboard: live board (SSE), triage and audit in SQLite, accounts and roles, drill-downs, daily briefing |
 //! | [`service`], [`demo`] | the running service (HTTP, signals, engine, one shutdown); `accesswatch demo` on an in-process Kafka |
 //! | [`cmd`] | the command line: one file per command, `anyhow` only here |
+//! | [`fuzzing`] | every decoder over arbitrary bytes: the cargo-fuzz targets (`fuzz/`) and the CI property test |
 //!
 //! Where to look: a watch-list rule lives in `src/detect/<rule>.rs`, a behavioural one
 //! in `src/behaviour/mod.rs`; the watch-list join in `src/enrich.rs` and
@@ -71,6 +72,7 @@ pub mod enrich;
 pub mod evaluate;
 pub mod event;
 pub mod evidence;
+pub mod fuzzing;
 pub mod generate;
 pub mod http;
 pub mod hunt;

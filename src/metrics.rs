@@ -96,10 +96,14 @@ pub struct Metrics {
     pub open_alerts: IntGauge,
     pub ready: IntGauge,
     pub late_events: IntCounter,
+    pub clock_skew_events: IntCounterVec,
+    pub dead_letters_dropped: IntCounter,
+    pub paused: IntGaugeVec,
     pub config_reloads: IntCounterVec,
     pub archived_events: IntCounter,
     pub archive_files: IntCounter,
     pub archive_buffered: IntGauge,
+    pub archive_write_failures: IntCounter,
     pub retrospective_alerts: IntCounter,
     pub processing: Arc<Latency>,
     pub event_to_alert: Arc<Latency>,
@@ -176,6 +180,20 @@ impl Metrics {
             open_alerts: gauge("accesswatch_open_alerts", "Alerts inside their suppression window"),
             ready: gauge("accesswatch_ready", "1 once the watch lists are loaded and partitions assigned"),
             late_events: counter("accesswatch_late_events_total", "Events later than the allowed lateness"),
+            clock_skew_events: counter_vec(
+                "accesswatch_clock_skew_events_total",
+                "Events dated further ahead of the clock than state.max_clock_skew (a source's clock fault): judged by the watch-list rules only, by system",
+                &["system"],
+            ),
+            dead_letters_dropped: counter(
+                "accesswatch_dead_letters_dropped_total",
+                "Records the dead-letter topic refused even when cut to its bound: counted, logged and skipped",
+            ),
+            paused: gauge_vec(
+                "accesswatch_paused",
+                "1 while the engine waits: for Kafka to take messages (cause kafka), for the archive to be writable (archive), or the consumer has paused fetching because the engine is behind (engine)",
+                &["cause"],
+            ),
             config_reloads: counter_vec(
                 "accesswatch_config_reloads_total",
                 "Configuration reloads (file change or SIGHUP), applied or rejected",
@@ -187,6 +205,10 @@ impl Metrics {
                 "accesswatch_archive_buffered_events",
                 "Events waiting to be written to the archive (their offsets wait with them)",
             ),
+            archive_write_failures: counter(
+                "accesswatch_archive_write_failures_total",
+                "Archive writes that failed (a full or read-only disk) and were retried",
+            ),
             retrospective_alerts: counter(
                 "accesswatch_retrospective_alerts_total",
                 "Alerts raised by archive scans when a high-profile entry or operation subject was added",
@@ -195,6 +217,11 @@ impl Metrics {
             event_to_alert,
             registry,
         })
+    }
+
+    /// Counts a clock-skewed event under its system (bounded label set).
+    pub fn clock_skew(&self, system: &str, n: u64) {
+        self.clock_skew_events.with_label_values(&[self.system_label(system).as_str()]).inc_by(n);
     }
 
     /// Counts an accepted event under its system (bounded label set).
@@ -271,7 +298,11 @@ impl SystemCounters {
         let label = self.metrics.system_label(system);
         let counter = self.metrics.events.with_label_values(&[label.as_str()]);
         counter.inc();
-        self.cache.insert(system.into(), counter);
+        // Systems past the label bound all count as `other`: cache only named ones, so
+        // the cache stays as small as the label set.
+        if label == system {
+            self.cache.insert(system.into(), counter);
+        }
     }
 }
 

@@ -155,14 +155,15 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
             inputs.push((path.clone(), format));
         }
         Input::Files(
-            MergedFiles::open(&inputs, &config.input, read_bytes.clone())
+            MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, read_bytes.clone())
                 .map_err(|(path, source)| ReplayError::Io { path, source })?,
         )
     };
 
     let dead_path = opts.dead_letters.clone().unwrap_or_else(|| default_dead_letter_path(&opts.alerts));
     let mut alerts = AlertFile::create(&opts.alerts).map_err(io_err(&opts.alerts))?;
-    let mut dead = DeadLetterFile::create(&dead_path).map_err(io_err(&dead_path))?;
+    let mut dead =
+        DeadLetterFile::create(&dead_path, config.input.dead_letter_max_bytes).map_err(io_err(&dead_path))?;
     let mut archive = match &opts.archive {
         Some(root) => Some(BackgroundWriter::start(root, &config.archive).map_err(io_err(root))?),
         None => None,
@@ -254,6 +255,25 @@ impl fmt::Display for ReplaySummary {
             write!(f, " ({}) -> {}", kinds.join(", "), self.dead_letter_path.display())?;
         }
         writeln!(f)?;
+        let by_system = |m: &BTreeMap<compact_str::CompactString, u64>| {
+            m.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")
+        };
+        if !self.stats.skewed_by_system.is_empty() {
+            writeln!(
+                f,
+                "clock skew  {} events dated too far ahead of the input (a source's clock fault; watch-list rules only): {}",
+                self.stats.skewed_events(),
+                by_system(&self.stats.skewed_by_system)
+            )?;
+        }
+        if self.stats.late_events > 0 {
+            writeln!(
+                f,
+                "late        {} events behind the stream by more than the allowed lateness (watch-list rules only): {}",
+                self.stats.late_events,
+                by_system(&self.stats.late_by_system)
+            )?;
+        }
         writeln!(
             f,
             "alerts      {} (red {}, amber {}, green {}) -> {}",

@@ -42,8 +42,15 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// The directory of one date's events of one system.
+/// The directory of one date's events of one system. `system` is checked where an
+/// event enters (1 to 32 of `A-Z a-z 0-9 _ -`); a name that is not such (which only a
+/// bug could bring here) is written as `system=_invalid`, so no value of an event can
+/// name a directory outside the archive.
 pub fn events_dir(root: &Path, date: Date, system: &str) -> PathBuf {
+    let safe = !system.is_empty()
+        && system.len() <= crate::event::MAX_SYSTEM_CHARS
+        && system.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let system = if safe { system } else { "_invalid" };
     root.join("events").join(format!("date={date}")).join(format!("system={system}"))
 }
 
@@ -172,11 +179,25 @@ impl EventWriter {
         self.flush_groups(settled)
     }
 
+    /// Writes the groups; on a failure the group that failed and those after it stay
+    /// buffered for the next flush, so a disk that refuses a write loses nothing.
     fn flush_groups(&mut self, groups: BTreeMap<(Date, CompactString), Vec<ArchivedEvent>>) -> io::Result<FlushReport> {
         let mut report = FlushReport::default();
-        for ((date, system), rows) in groups {
-            self.buffered -= rows.len();
-            report.add(self.write_group(date, &system, rows)?);
+        let mut groups = groups.into_iter();
+        while let Some(((date, system), mut rows)) = groups.next() {
+            match self.write_group(date, &system, &mut rows) {
+                Ok(written) => {
+                    self.buffered -= rows.len();
+                    report.add(written);
+                }
+                Err(e) => {
+                    self.groups.entry((date, system)).or_default().append(&mut rows);
+                    for (key, mut rows) in groups {
+                        self.groups.entry(key).or_default().append(&mut rows);
+                    }
+                    return Err(e);
+                }
+            }
         }
         if self.buffered == 0 {
             self.since = None;
@@ -184,8 +205,8 @@ impl EventWriter {
         Ok(report)
     }
 
-    fn write_group(&mut self, date: Date, system: &str, mut rows: Vec<ArchivedEvent>) -> io::Result<FlushReport> {
-        sort_for_lookup(&mut rows);
+    fn write_group(&mut self, date: Date, system: &str, rows: &mut [ArchivedEvent]) -> io::Result<FlushReport> {
+        sort_for_lookup(rows);
         let first = rows.iter().map(|r| r.event.ts.0).min().unwrap_or_default();
         let batch = columns::events_batch(rows.iter());
         self.files += 1;
@@ -194,8 +215,10 @@ impl EventWriter {
         // The key index first: a file is never visible without it, unless a crash came
         // in between (then the file is simply always read).
         fs::create_dir_all(&dir)?;
-        keys::write(&dir.join(&name), &rows)?;
-        let bytes = write_file(&dir, &name, &batch, event_properties(&self.config))?;
+        keys::write(&dir.join(&name), rows)?;
+        let bytes = write_file(&dir, &name, &batch, event_properties(&self.config)).inspect_err(|_| {
+            let _ = fs::remove_file(keys::path_for(&dir.join(&name)));
+        })?;
         Ok(FlushReport { rows: rows.len(), files: vec![dir.join(name)], bytes })
     }
 }
@@ -238,21 +261,29 @@ impl AlertWriter {
         self.pending.len()
     }
 
+    /// Writes the pending alerts; on a failure the unwritten ones stay pending.
     pub fn flush(&mut self) -> io::Result<FlushReport> {
         let mut by_date: BTreeMap<Date, Vec<Alert>> = BTreeMap::new();
         for a in self.pending.drain(..) {
             by_date.entry(a.event_ts.date()).or_default().push(a);
         }
         let mut report = FlushReport::default();
-        for (date, mut alerts) in by_date {
+        let mut dates = by_date.into_iter();
+        while let Some((date, mut alerts)) = dates.next() {
             alerts.sort_by(|a, b| (a.event_ts, &a.alert_id).cmp(&(b.event_ts, &b.alert_id)));
             let batch = columns::alerts_batch(&alerts);
             self.files += 1;
             let name = format!("part-{}-{}-{}.parquet", alerts[0].event_ts.0, self.id, self.files);
             let dir = alerts_dir(&self.root, date);
             let props = properties(&self.config, &["alert_id", "user_id"], None);
-            let bytes = write_file(&dir, &name, &batch, props)?;
-            report.add(FlushReport { rows: alerts.len(), files: vec![dir.join(name)], bytes });
+            match write_file(&dir, &name, &batch, props) {
+                Ok(bytes) => report.add(FlushReport { rows: alerts.len(), files: vec![dir.join(name)], bytes }),
+                Err(e) => {
+                    self.pending.append(&mut alerts);
+                    self.pending.extend(dates.flat_map(|(_, a)| a));
+                    return Err(e);
+                }
+            }
         }
         Ok(report)
     }
@@ -583,7 +614,7 @@ pub fn compact(root: &Path, config: &ArchiveConfig, before: Date) -> io::Result<
                     }
                 }
             }
-            report.add(writer.write_group(d, &system, rows)?);
+            report.add(writer.write_group(d, &system, &mut rows)?);
             for file in files {
                 fs::remove_file(&file)?;
                 let _ = fs::remove_file(keys::path_for(&file));

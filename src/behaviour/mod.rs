@@ -333,6 +333,14 @@ impl Behaviour {
         }
     }
 
+    /// Keeps the sweep clock from standing beyond `limit` (restored from a snapshot
+    /// taken after an event from the future): a sweep clock ahead of time never sweeps.
+    pub fn clamp_clock(&mut self, limit: Timestamp) {
+        if self.last_sweep > limit {
+            self.last_sweep = Timestamp::default();
+        }
+    }
+
     /// Forgets users and subjects idle for longer than `idle_after`.
     fn sweep(&mut self, now: Timestamp, idle_after: Span) {
         self.last_sweep = now;

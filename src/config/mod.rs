@@ -14,11 +14,13 @@
 //! | [`service`] | `[kafka]`, `[http]`, `[live]`, `[logging]` |
 //! | [`archive`] | `[archive]` |
 //! | [`dashboard`] | `[dashboard]`: accounts, roles, clearance |
+//! | [`redact`] | a configuration file with its secrets and password hashes redacted (evidence bundles) |
 
 pub mod archive;
 pub mod dashboard;
 pub mod engine;
 pub mod reader;
+pub mod redact;
 pub mod rules;
 pub mod service;
 mod sources;

@@ -123,14 +123,17 @@ fn parse_extension(ext: &str) -> Result<Vec<(String, String)>, DecodeError> {
         let value_end = keys.get(n + 1).map_or(b.len(), |&(next, _)| next);
         let key = &ext[ks..eq];
         let value = ext[eq + 1..value_end].trim_end_matches(' ');
-        out.push((key.to_string(), unescape(value)));
+        out.push((key.to_string(), unescape(value).map_err(|e| DecodeError::BadCef(format!("`{key}`: {e}")))?));
     }
     Ok(out)
 }
 
-fn unescape(v: &str) -> String {
+/// A value with its escapes (`\\`, `\=`, `\n`, `\r`) read. Another character after a
+/// backslash keeps both (sources write Windows paths unescaped); a value that ends in
+/// a lone backslash is broken: whatever it escaped is lost.
+fn unescape(v: &str) -> Result<String, &'static str> {
     if !v.contains('\\') {
-        return v.to_string();
+        return Ok(v.to_string());
     }
     let mut out = String::with_capacity(v.len());
     let mut chars = v.chars();
@@ -142,11 +145,15 @@ fn unescape(v: &str) -> String {
         match chars.next() {
             Some('n') => out.push('\n'),
             Some('r') => out.push('\r'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
+            Some(c @ ('\\' | '=' | '|')) => out.push(c),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => return Err("the value ends in a lone `\\` (a broken escape)"),
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -172,6 +179,13 @@ mod tests {
         let r = CefRecord::parse(r"CEF:0|A\|B|P|1|S|N|1|k=v").unwrap();
         assert_eq!(r.header[1], "A|B");
         assert_eq!(r.extension, vec![("k".to_string(), "v".to_string())]);
+    }
+
+    #[test]
+    fn a_dangling_escape_is_refused_and_an_unknown_one_kept() {
+        assert!(CefRecord::parse(r"CEF:0|A|B|C|D|E|F|suser=U1 duser=A\").is_err());
+        let r = CefRecord::parse(r"CEF:0|A|B|C|D|E|F|filePath=C:\Windows\x.txt").unwrap();
+        assert_eq!(r.get("filePath").as_deref(), Some(r"C:\Windows\x.txt"));
     }
 
     #[test]

@@ -44,6 +44,31 @@ pub fn read_fields_serde(line: &str) -> Result<RawFields, DecodeError> {
 
 struct EventVisitor;
 
+/// The deepest an unknown field may nest: it is kept in the archive, and a reader
+/// downstream (a SIEM, a notebook) may recurse through it.
+pub const MAX_EXTRA_NESTING: usize = 32;
+
+/// How deep the arrays and objects of valid JSON text nest.
+fn nesting(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in json.bytes() {
+        match (in_string, b) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') => in_string = false,
+            (true, _) => {}
+            (false, b'"') => in_string = true,
+            (false, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 enum Key {
     Known(Field),
     Other(CompactString),
@@ -128,6 +153,11 @@ impl<'de> Visitor<'de> for EventVisitor {
                 },
                 Key::Other(name) => {
                     let raw: &RawValue = map.next_value()?;
+                    if nesting(raw.get()) > MAX_EXTRA_NESTING {
+                        return Err(de::Error::custom(format_args!(
+                            "unknown field `{name}` is nested deeper than {MAX_EXTRA_NESTING} levels"
+                        )));
+                    }
                     fields.push_extra_json(&name, raw.get());
                 }
             }

@@ -198,7 +198,7 @@ fn glob_match(p: &[u8], s: &[u8]) -> bool {
 }
 
 fn bad(field: Field, problem: impl Into<String>, value: &str) -> DecodeError {
-    DecodeError::BadValue { field: field.name(), problem: problem.into(), value: value.to_string() }
+    DecodeError::bad_value(field, &problem.into(), value)
 }
 
 fn convert_time(format: &TimeFormat, value: &str, field: Field) -> Result<Timestamp, DecodeError> {

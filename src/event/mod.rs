@@ -272,6 +272,12 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// A value that breaks its field's rules; the value is quoted only in part when
+    /// long, so a reason stays a line.
+    pub fn bad_value(field: Field, problem: &str, value: &str) -> DecodeError {
+        DecodeError::BadValue { field: field.name(), problem: problem.to_string(), value: shown(value) }
+    }
+
     /// A short stable label for counting dead letters by cause.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -293,11 +299,18 @@ pub struct RawFields {
     values: [Option<CompactString>; 18],
     /// Unknown fields as `"key":value` pairs of a JSON object body (no braces).
     extra: String,
+    /// A field the record gives twice: readers disagree on which one counts (the first,
+    /// the last), so such a record is refused rather than guessed at.
+    duplicate: Option<Field>,
 }
 
 impl RawFields {
     pub fn set(&mut self, field: Field, value: CompactString) {
-        self.values[field as usize] = Some(value);
+        let slot = &mut self.values[field as usize];
+        if slot.is_some() {
+            self.duplicate.get_or_insert(field);
+        }
+        *slot = Some(value);
     }
 
     pub fn get(&self, field: Field) -> Option<&str> {
@@ -337,44 +350,56 @@ impl RawFields {
         self.take(field).ok_or(DecodeError::MissingField(field.name()))
     }
 
-    /// Checks types and required fields and builds the event.
+    /// An identifier field, checked against its bounds (spec/events.md).
+    fn identifier(&mut self, field: Field) -> Result<Option<CompactString>, DecodeError> {
+        let Some(v) = self.take(field) else { return Ok(None) };
+        check_identifier(field, &v)?;
+        Ok(Some(v))
+    }
+
+    /// Checks types, bounds and required fields and builds the event.
     pub fn validate(mut self) -> Result<AccessEvent, DecodeError> {
+        if let Some(f) = self.duplicate {
+            let value = self.values[f as usize].clone().unwrap_or_default();
+            return Err(DecodeError::bad_value(f, "given twice in one record", &value));
+        }
         let event_id = self.required(Field::EventId)?;
+        check_identifier(Field::EventId, &event_id)?;
         let ts_text = self.required(Field::Ts)?;
-        let ts = Timestamp::parse_rfc3339(&ts_text).map_err(|e| DecodeError::BadValue {
-            field: "ts",
-            problem: e.to_string(),
-            value: ts_text.to_string(),
-        })?;
+        let ts = Timestamp::parse_rfc3339(&ts_text)
+            .map_err(|e| e.to_string())
+            .and_then(|ts| match crate::time::civil_from_days(ts.date().0).0 {
+                2000..=2100 => Ok(ts),
+                _ => Err("outside the years 2000 to 2100".to_string()),
+            })
+            .map_err(|problem| DecodeError::bad_value(Field::Ts, &problem, &ts_text))?;
         let mut system = self.required(Field::System)?;
+        check_system(&system)?;
         system.make_ascii_uppercase();
         let user_id = self.required(Field::UserId)?;
+        check_identifier(Field::UserId, &user_id)?;
         let action_text = self.required(Field::Action)?;
         let action = Action::parse(&action_text).ok_or_else(|| DecodeError::UnknownEnum {
             field: "action",
-            value: action_text.to_string(),
+            value: shown(&action_text),
             expected: "search, view, update, create, print, export",
         })?;
         let type_text = self.required(Field::SubjectType)?;
         let subject_type = SubjectType::parse(&type_text).ok_or_else(|| DecodeError::UnknownEnum {
             field: "subject_type",
-            value: type_text.to_string(),
+            value: shown(&type_text),
             expected: "person, vehicle, address, crime, incident, custody, intel, property, other",
         })?;
         let subject_dob = match self.take(Field::SubjectDob) {
             None => None,
-            Some(text) => Some(Date::parse(&text).map_err(|e| DecodeError::BadValue {
-                field: "subject_dob",
-                problem: e.to_string(),
-                value: text.to_string(),
-            })?),
+            Some(text) => {
+                Some(Date::parse(&text).map_err(|e| DecodeError::bad_value(Field::SubjectDob, &e.to_string(), &text))?)
+            }
         };
         let result_count = match self.take(Field::ResultCount) {
             None => None,
-            Some(text) => Some(text.trim().parse::<u64>().map_err(|_| DecodeError::BadValue {
-                field: "result_count",
-                problem: "expected a whole number of records".into(),
-                value: text.to_string(),
+            Some(text) => Some(text.trim().parse::<u64>().map_err(|_| {
+                DecodeError::bad_value(Field::ResultCount, "expected a whole number of records", &text)
             })?),
         };
         Ok(AccessEvent {
@@ -391,13 +416,53 @@ impl RawFields {
             subject_vrm: self.take(Field::SubjectVrm),
             query: self.take(Field::Query),
             result_count,
-            reason_code: self.take(Field::ReasonCode),
-            reference: self.take(Field::Reference),
-            force: self.take(Field::Force),
-            terminal: self.take(Field::Terminal),
-            session_id: self.take(Field::SessionId),
+            reason_code: self.identifier(Field::ReasonCode)?,
+            reference: self.identifier(Field::Reference)?,
+            force: self.identifier(Field::Force)?,
+            terminal: self.identifier(Field::Terminal)?,
+            session_id: self.identifier(Field::SessionId)?,
             extra: (!self.extra.is_empty()).then(|| format!("{{{}}}", self.extra).into_boxed_str()),
         })
+    }
+}
+
+/// The longest identifier (`event_id`, `user_id`, `reference`, ...), in characters.
+pub const MAX_IDENTIFIER_CHARS: usize = 128;
+
+/// The longest `system`, in characters.
+pub const MAX_SYSTEM_CHARS: usize = 32;
+
+/// An identifier's bounds (spec/events.md): 1 to 128 characters, no control characters.
+/// These values are keys, labels and evidence references; a newline or a NUL in one
+/// could forge a log line or break a reader downstream.
+fn check_identifier(field: Field, v: &str) -> Result<(), DecodeError> {
+    if v.chars().count() > MAX_IDENTIFIER_CHARS {
+        return Err(DecodeError::bad_value(field, "longer than 128 characters", v));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(DecodeError::bad_value(field, "contains a control character", v));
+    }
+    Ok(())
+}
+
+/// `system` names a directory of the archive and a metric label: 1 to 32 characters of
+/// `A-Z a-z 0-9 _ -`, nothing that could climb out of a directory.
+fn check_system(v: &str) -> Result<(), DecodeError> {
+    let ok = v.len() <= MAX_SYSTEM_CHARS && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::bad_value(Field::System, "expected 1 to 32 letters, digits, `_` or `-`", v))
+    }
+}
+
+/// A value as a reason quotes it: whole when short, else its first 80 characters and
+/// its length.
+fn shown(v: &str) -> String {
+    const MAX: usize = 80;
+    match v.char_indices().nth(MAX) {
+        None => v.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &v[..cut], v.len()),
     }
 }
 
@@ -446,7 +511,10 @@ impl AccessEvent {
         text(out, "terminal", &self.terminal);
         text(out, "session_id", &self.session_id);
         if let Some(extra) = &self.extra {
-            let body = extra.trim().trim_start_matches('{').trim_end_matches('}');
+            // The extra fields are a JSON object: its body is written as it is, nested
+            // values and all.
+            let object = extra.trim();
+            let body = object.strip_prefix('{').and_then(|b| b.strip_suffix('}')).unwrap_or_default();
             if !body.trim().is_empty() {
                 out.push(',');
                 out.push_str(body);
@@ -527,6 +595,11 @@ mod tests {
     }
 
     fn base() -> RawFields {
+        with(&[])
+    }
+
+    /// The base event with these fields set instead (or as well).
+    fn with(changes: &[(Field, &str)]) -> RawFields {
         let mut r = RawFields::default();
         for (f, v) in [
             (Field::EventId, "e1"),
@@ -536,7 +609,12 @@ mod tests {
             (Field::Action, "View"),
             (Field::SubjectType, "person"),
         ] {
-            r.set(f, v.into());
+            if !changes.iter().any(|(c, _)| *c == f) {
+                r.set(f, v.into());
+            }
+        }
+        for (f, v) in changes {
+            r.set(*f, (*v).into());
         }
         r
     }
@@ -551,23 +629,38 @@ mod tests {
     #[test]
     fn each_required_field_is_named_when_missing() {
         for f in Field::ALL.into_iter().filter(|f| f.is_required()) {
-            let mut r = base();
-            r.set(f, "  ".into());
-            assert_eq!(r.validate().unwrap_err(), DecodeError::MissingField(f.name()));
+            assert_eq!(with(&[(f, "  ")]).validate().unwrap_err(), DecodeError::MissingField(f.name()));
         }
     }
 
     #[test]
     fn bad_values_are_named() {
-        let mut r = base();
-        r.set(Field::Action, "peek".into());
-        assert!(matches!(r.validate(), Err(DecodeError::UnknownEnum { field: "action", .. })));
-        let mut r = base();
-        r.set(Field::SubjectDob, "1980-02-31".into());
-        assert!(matches!(r.validate(), Err(DecodeError::BadValue { field: "subject_dob", .. })));
-        let mut r = base();
-        r.set(Field::ResultCount, "many".into());
-        assert!(matches!(r.validate(), Err(DecodeError::BadValue { field: "result_count", .. })));
+        let bad = |changes: &[(Field, &str)]| with(changes).validate().unwrap_err();
+        assert!(matches!(bad(&[(Field::Action, "peek")]), DecodeError::UnknownEnum { field: "action", .. }));
+        assert!(matches!(
+            bad(&[(Field::SubjectDob, "1980-02-31")]),
+            DecodeError::BadValue { field: "subject_dob", .. }
+        ));
+        assert!(matches!(bad(&[(Field::ResultCount, "many")]), DecodeError::BadValue { field: "result_count", .. }));
+    }
+
+    #[test]
+    fn identifiers_keep_to_their_bounds() {
+        let kind = |changes: &[(Field, &str)]| with(changes).validate().map(|_| ()).map_err(|e| e.to_string());
+        assert!(kind(&[(Field::System, "../../escaped")]).unwrap_err().contains("`system`"));
+        assert!(kind(&[(Field::System, &"S".repeat(33))]).is_err());
+        assert!(kind(&[(Field::System, "PNC_2-b")]).is_ok());
+        assert!(kind(&[(Field::UserId, "U1\nU2")]).unwrap_err().contains("control character"));
+        assert!(kind(&[(Field::EventId, &"e".repeat(129))]).unwrap_err().contains("longer than 128"));
+        assert!(kind(&[(Field::EventId, &"é".repeat(128))]).is_ok(), "characters, not bytes");
+        assert!(kind(&[(Field::Reference, "INC\u{7}")]).is_err());
+        assert!(kind(&[(Field::Ts, "2101-01-01T00:00:00Z")]).unwrap_err().contains("2000 to 2100"));
+        assert!(kind(&[(Field::Ts, "2100-12-31T23:59:59Z")]).is_ok());
+        let mut twice = base();
+        twice.set(Field::UserId, "U2".into());
+        assert!(twice.validate().unwrap_err().to_string().contains("given twice"));
+        let long = with(&[(Field::UserId, &"u".repeat(10_000))]).validate().unwrap_err().to_string();
+        assert!(long.len() < 300, "a reason quotes a long value only in part: {long}");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! The engine hands over each batch's events with their Kafka position and holds
 //! each offset in [`Acks`] until the archive file holding the event is durable: a
 //! crash loses no archived event, it only archives some again (readers drop the
-//! duplicates). Final alerts go to the archive with the next flush. A write failure
-//! stops the engine; nothing is committed past it.
+//! duplicates). Final alerts go to the archive with the next flush. A write that fails
+//! (a full or read-only disk) is retried every second while the engine waits, its
+//! offsets held: nothing is committed past the last durable file, nothing is lost, and
+//! it all resumes when the disk does.
 
 use super::acks::Acks;
 use super::error::LiveError;
@@ -39,27 +41,65 @@ struct Writer {
     held: Vec<(i32, i64)>,
     acks: Arc<Acks>,
     metrics: Arc<Metrics>,
+    status: Arc<Status>,
+    /// Since when writes have been failing, if they are.
+    failing: Option<std::time::Instant>,
 }
+
+/// How long to wait before writing again after a failed write.
+const RETRY: Duration = Duration::from_secs(1);
 
 impl Writer {
     fn flush(&mut self) -> Result<(), LiveError> {
         let report = self.events.flush().map_err(|e| LiveError::disk("writing the archive", e))?;
-        self.acks.ack_all(self.held.drain(..));
         self.metrics.archived_events.inc_by(report.rows as u64);
         self.metrics.archive_files.inc_by(report.files.len() as u64);
         if self.alerts.buffered() > 0 {
             let report = self.alerts.flush().map_err(|e| LiveError::disk("writing the archive", e))?;
             self.metrics.archive_files.inc_by(report.files.len() as u64);
         }
+        // Only now is every held event durable.
+        self.acks.ack_all(self.held.drain(..));
         self.metrics.archive_buffered.set(0);
         Ok(())
     }
+
+    /// Flushes until the archive takes the writes: a disk that is full or read-only
+    /// pauses the engine (its offsets stay held, nothing is committed past the last
+    /// durable file, and the channel from the engine fills), it is reported once, and
+    /// everything resumes when the disk does. Gives up only at shutdown.
+    fn flush_until_durable(&mut self) -> Result<(), LiveError> {
+        loop {
+            match self.flush() {
+                Ok(()) => {
+                    if let Some(since) = self.failing.take() {
+                        tracing::warn!(
+                            secs = since.elapsed().as_secs(),
+                            "the archive is writable again; the engine goes on"
+                        );
+                        self.metrics.paused.with_label_values(&["archive"]).set(0);
+                    }
+                    return Ok(());
+                }
+                Err(e) => {
+                    if self.failing.is_none() {
+                        tracing::error!(error = %e, "the archive cannot be written: the engine waits, committing nothing past the last durable file, and retries every second");
+                        self.metrics.paused.with_label_values(&["archive"]).set(1);
+                        self.failing = Some(std::time::Instant::now());
+                    }
+                    self.metrics.archive_write_failures.inc();
+                    if self.status.shutdown().wait_timeout(RETRY) {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
 }
 
-fn run(rx: Receiver<ToArchive>, mut w: Writer, tick: Duration, status: Arc<Status>) {
+fn run(rx: Receiver<ToArchive>, mut w: Writer, tick: Duration) {
     loop {
-        let msg = rx.recv_timeout(tick);
-        let result = match msg {
+        let result = match rx.recv_timeout(tick) {
             Ok(ToArchive::Events(batch)) => {
                 for (event, from) in batch {
                     if let (Some(p), Some(o)) = (from.partition, from.offset) {
@@ -75,7 +115,7 @@ fn run(rx: Receiver<ToArchive>, mut w: Writer, tick: Duration, status: Arc<Statu
                 Ok(())
             }
             Ok(ToArchive::Flush(reply)) => {
-                let r = w.flush();
+                let r = w.flush_until_durable();
                 let _ = reply.send(match &r {
                     Ok(()) => Ok(()),
                     Err(e) => Err(LiveError::disk("writing the archive", std::io::Error::other(e.to_string()))),
@@ -84,16 +124,17 @@ fn run(rx: Receiver<ToArchive>, mut w: Writer, tick: Duration, status: Arc<Statu
             }
             Err(RecvTimeoutError::Timeout) => Ok(()),
             Err(RecvTimeoutError::Disconnected) => {
+                // The engine has drained: one last write, as long as it takes.
                 if let Err(e) = w.flush() {
-                    status.fail(e);
+                    w.status.fail(e);
                 }
                 return;
             }
         };
-        let result = result.and_then(|()| if w.events.due() { w.flush() } else { Ok(()) });
+        let result = result.and_then(|()| if w.events.due() { w.flush_until_durable() } else { Ok(()) });
         if let Err(e) = result {
             // Offsets stay held: nothing past this point is committed.
-            status.fail(e);
+            w.status.fail(e);
             return;
         }
     }
@@ -116,11 +157,13 @@ impl Archiver {
             held: Vec::new(),
             acks,
             metrics,
+            status,
+            failing: None,
         };
         let tick = Duration::from_millis((config.flush_interval.0 / 4).clamp(10, 1_000) as u64);
         let thread = std::thread::Builder::new()
             .name("archive".into())
-            .spawn(move || run(rx, writer, tick, status))
+            .spawn(move || run(rx, writer, tick))
             .map_err(|e| LiveError::Bug(format!("cannot start the archive thread: {e}")))?;
         Ok(Archiver { tx, thread })
     }

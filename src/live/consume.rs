@@ -16,14 +16,18 @@ use crate::event::{AccessEvent, DecodeError};
 use crate::metrics::Metrics;
 use crate::sink::{DeadLetter, Origin};
 use crate::source::{Decoded, Decoder, InputFormat};
-use crossbeam_channel::Sender;
+use crossbeam_channel::{SendTimeoutError, Sender};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::ClientContext;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The most of a message's key a dead letter keeps (a key is a user id; a longer one
+/// is itself hostile).
+const MAX_KEY_BYTES: usize = 1_024;
 
 /// One message from `access-events`, decoded.
 pub enum Incoming {
@@ -113,6 +117,103 @@ impl ConsumerContext for GroupContext {
     }
 }
 
+/// Turns messages into events or dead letters.
+struct MessageDecoder {
+    decoder: Decoder,
+    /// Canonical JSON: decoded without the decoder's box.
+    canonical: bool,
+    /// Longer messages are dead letters unread.
+    max: usize,
+    /// The most of a message a dead letter keeps.
+    keep: usize,
+}
+
+impl MessageDecoder {
+    fn incoming(&mut self, m: &BorrowedMessage<'_>) -> Option<Incoming> {
+        let (partition, offset) = (m.partition(), m.offset());
+        let timestamp_ms = m.timestamp().to_millis().unwrap_or(0);
+        let payload = m.payload().unwrap_or_default();
+        let keep = self.keep;
+        let rejected = |reason: DecodeError| Incoming::Dead {
+            partition,
+            offset,
+            key: m.key().map(|k| k[..k.len().min(MAX_KEY_BYTES)].to_vec()),
+            letter: DeadLetter::of_record(
+                Origin::Kafka { topic: m.topic().to_string(), partition, offset },
+                reason,
+                payload,
+                keep,
+            ),
+        };
+        Some(if payload.is_empty() {
+            rejected(DecodeError::BadJson("empty message".into()))
+        } else if payload.len() > self.max {
+            rejected(DecodeError::TooLong { len: payload.len(), limit: self.max })
+        } else if self.canonical {
+            match std::str::from_utf8(payload) {
+                Err(e) => rejected(DecodeError::BadUtf8(e.valid_up_to())),
+                Ok(text) => match crate::event::json::decode_str(text) {
+                    Ok(event) => Incoming::Event { partition, offset, timestamp_ms, event },
+                    Err(reason) => rejected(reason),
+                },
+            }
+        } else {
+            match self.decoder.decode(payload) {
+                Decoded::Event(event) => Incoming::Event { partition, offset, timestamp_ms, event: *event },
+                Decoded::Rejected(reason) => rejected(reason),
+                Decoded::Header => return None,
+            }
+        })
+    }
+}
+
+/// How long a batch may wait for the engine before the consumer pauses fetching.
+const PAUSE_AFTER: Duration = Duration::from_secs(1);
+
+/// Hands a batch to the engine; false if the engine has gone. When the engine is
+/// behind for long (it waits for Kafka or the disk), the consumer pauses its
+/// partitions and keeps polling, so it stays a member of the group instead of being
+/// dropped for not polling, and resumes once the batch is taken.
+fn hand_over(
+    consumer: &BaseConsumer<GroupContext>,
+    tx: &Sender<ToEngine>,
+    batch: Vec<Incoming>,
+    messages: &mut MessageDecoder,
+    metrics: &Metrics,
+) -> bool {
+    let mut msg = match tx.send_timeout(ToEngine::Batch(batch), PAUSE_AFTER) {
+        Ok(()) => return true,
+        Err(SendTimeoutError::Disconnected(_)) => return false,
+        Err(SendTimeoutError::Timeout(msg)) => msg,
+    };
+    let paused = consumer.assignment().ok();
+    if let Some(p) = &paused {
+        let _ = consumer.pause(p);
+    }
+    tracing::warn!("the engine is behind (waiting for Kafka or the archive): fetching paused");
+    metrics.paused.with_label_values(&["engine"]).set(1);
+    let handed = loop {
+        // Serve the group (heartbeats, rebalances); a message fetched before the
+        // pause joins the waiting batch, in order.
+        if let Some(Ok(m)) = consumer.poll(Duration::ZERO) {
+            if let (ToEngine::Batch(items), Some(item)) = (&mut msg, messages.incoming(&m)) {
+                items.push(item);
+            }
+        }
+        match tx.send_timeout(msg, Duration::from_millis(100)) {
+            Ok(()) => break true,
+            Err(SendTimeoutError::Disconnected(_)) => break false,
+            Err(SendTimeoutError::Timeout(m)) => msg = m,
+        }
+    };
+    if let Some(p) = &paused {
+        let _ = consumer.resume(p);
+    }
+    metrics.paused.with_label_values(&["engine"]).set(0);
+    tracing::info!("the engine has caught up: fetching resumed");
+    handed
+}
+
 /// Stores the committable offsets (of `only` these partitions, if given).
 fn store_committable(consumer: &BaseConsumer<GroupContext>, topic: &str, acks: &Acks, only: Option<&[i32]>) {
     let mut tpl = TopicPartitionList::new();
@@ -183,12 +284,12 @@ pub fn run(
         ));
     }
     let canonical = matches!(format, InputFormat::JsonLines);
-    let mut decoder = Decoder::new(format);
     let max = config.input.max_record_bytes;
     let keep = config.input.dead_letter_max_bytes;
     let commit_every = Duration::from_millis(k.commit_interval.0.max(50) as u64);
     let mut last_commit = Instant::now();
 
+    let mut messages = MessageDecoder { decoder: Decoder::new(format), canonical, max, keep };
     while !shutdown.is_triggered() {
         // Batches come back from the engine empty and are filled again: no
         // allocation per event, and no memory handed from thread to thread.
@@ -198,6 +299,8 @@ pub fn run(
             match consumer.poll(wait) {
                 None => break,
                 Some(Err(e)) => {
+                    // Transport errors (a broker away) are retried by the client itself;
+                    // only a fatal one ends consuming.
                     tracing::warn!(error = %e, "consumer error");
                     if matches!(e, rdkafka::error::KafkaError::MessageConsumptionFatal(_)) {
                         status.fail(LiveError::kafka("consuming", e.clone()));
@@ -206,45 +309,11 @@ pub fn run(
                 }
                 Some(Ok(m)) => {
                     wait = Duration::ZERO;
-                    let (partition, offset) = (m.partition(), m.offset());
-                    let timestamp_ms = m.timestamp().to_millis().unwrap_or(0);
-                    let payload = m.payload().unwrap_or_default();
-                    let rejected = |reason: DecodeError| Incoming::Dead {
-                        partition,
-                        offset,
-                        key: m.key().map(<[u8]>::to_vec),
-                        letter: DeadLetter {
-                            origin: Origin::Kafka { topic: m.topic().to_string(), partition, offset },
-                            reason,
-                            raw: payload[..payload.len().min(keep)].to_vec(),
-                            raw_len: payload.len(),
-                        },
-                    };
-                    let item = if payload.is_empty() {
-                        rejected(DecodeError::BadJson("empty message".into()))
-                    } else if payload.len() > max {
-                        rejected(DecodeError::TooLong { len: payload.len(), limit: max })
-                    } else if canonical {
-                        // The common case, without the decoder's box.
-                        match std::str::from_utf8(payload) {
-                            Err(e) => rejected(DecodeError::BadUtf8(e.valid_up_to())),
-                            Ok(text) => match crate::event::json::decode_str(text) {
-                                Ok(event) => Incoming::Event { partition, offset, timestamp_ms, event },
-                                Err(reason) => rejected(reason),
-                            },
-                        }
-                    } else {
-                        match decoder.decode(payload) {
-                            Decoded::Event(event) => Incoming::Event { partition, offset, timestamp_ms, event: *event },
-                            Decoded::Rejected(reason) => rejected(reason),
-                            Decoded::Header => continue,
-                        }
-                    };
-                    batch.push(item);
+                    batch.extend(messages.incoming(&m));
                 }
             }
         }
-        if !batch.is_empty() && tx.send(ToEngine::Batch(batch)).is_err() {
+        if !batch.is_empty() && !hand_over(&consumer, &tx, batch, &mut messages, &metrics) {
             break; // the engine has stopped
         }
         if last_commit.elapsed() >= commit_every {

@@ -86,10 +86,25 @@ impl LiveError {
         }
     }
 
+    /// Whether Kafka refused one message for what it is (too large, malformed): the
+    /// message's own fault, which no retry mends and which must not stop the engine.
+    pub fn refused_message(&self) -> bool {
+        matches!(self, LiveError::Kafka { source, .. } if refused_message(source))
+    }
+
     /// Whether trying again later can help (the fault is outside, and may clear).
     pub fn retryable(&self) -> bool {
         self.fault() == Fault::Outside
     }
+}
+
+/// Whether a production error is about the message itself rather than the broker.
+pub fn refused_message(e: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::MessageSizeTooLarge | C::InvalidMessage | C::InvalidMessageSize | C::InvalidRecord)
+    )
 }
 
 #[cfg(test)]

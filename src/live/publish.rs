@@ -20,6 +20,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long the producer's queue stays full before the wait is reported.
+const PAUSE_REPORTED_AFTER: Duration = Duration::from_secs(5);
+
 /// What a delivery report acknowledges.
 #[derive(Debug)]
 pub struct Delivery {
@@ -54,6 +57,15 @@ impl ProducerContext for DeliveryContext {
                     self.metrics.event_to_alert.record_us(us);
                 }
             }
+            // A dead letter the broker refuses for its size or form is dropped and counted
+            // (its event's offset is released): a record must never stop the engine.
+            Err((e, _)) if !d.is_alert && super::error::refused_message(e) => {
+                tracing::error!(partition = d.partition, offset = d.offset, error = %e, "the dead-letter topic refused a dead letter; it is dropped and counted");
+                self.metrics.dead_letters_dropped.inc();
+                if d.partition >= 0 {
+                    self.acks.ack(d.partition, d.offset);
+                }
+            }
             Err((e, _)) => {
                 self.status.fail(LiveError::kafka("delivering a message", e.clone()));
             }
@@ -70,6 +82,7 @@ pub struct Publisher {
     /// has as many partitions as the event topic).
     pub same_partitions: bool,
     acks: Arc<Acks>,
+    metrics: Arc<Metrics>,
 }
 
 impl Publisher {
@@ -85,14 +98,17 @@ impl Publisher {
             ("enable.idempotence", "true"),
             ("linger.ms", "2"),
             ("partitioner", "murmur2_random"),
-            ("message.timeout.ms", "120000"),
+            // Never give up on a message: while the broker is away, messages wait in
+            // the producer's queue, the engine waits when it is full, and everything
+            // goes out when the broker is back. No restart needed, nothing lost.
+            ("message.timeout.ms", "0"),
         ] {
             if !k.properties.contains_key(key) {
                 cfg.set(key, value);
             }
         }
         let producer: ThreadedProducer<DeliveryContext> = cfg
-            .create_with_context(DeliveryContext { acks: acks.clone(), metrics, status })
+            .create_with_context(DeliveryContext { acks: acks.clone(), metrics: metrics.clone(), status })
             .map_err(|e| LiveError::kafka("creating the producer", e))?;
         Ok(Publisher {
             producer,
@@ -100,6 +116,7 @@ impl Publisher {
             dead_letter_topic: k.dead_letter_topic.clone(),
             same_partitions: false,
             acks,
+            metrics,
         })
     }
 
@@ -123,13 +140,27 @@ impl Publisher {
         if let Some(p) = partition {
             record = record.partition(p);
         }
+        let mut waiting: Option<std::time::Instant> = None;
         loop {
             match self.producer.send(record) {
-                Ok(()) => return Ok(()),
-                // The local queue is full: the broker is slower than we are. Wait for
-                // room instead of buffering without bound.
+                Ok(()) => {
+                    if waiting.is_some_and(|w| w.elapsed() >= PAUSE_REPORTED_AFTER) {
+                        tracing::warn!("Kafka is taking messages again; the engine goes on");
+                        self.metrics.paused.with_label_values(&["kafka"]).set(0);
+                    }
+                    return Ok(());
+                }
+                // The local queue is full: the broker is slower than we are, or away.
+                // Wait for room instead of buffering without bound.
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                     record = r;
+                    let since = *waiting.get_or_insert_with(std::time::Instant::now);
+                    if since.elapsed() >= PAUSE_REPORTED_AFTER
+                        && self.metrics.paused.with_label_values(&["kafka"]).get() == 0
+                    {
+                        tracing::warn!("Kafka is not taking messages (the broker is away or slow): the engine waits, keeping every message, and goes on when it is back");
+                        self.metrics.paused.with_label_values(&["kafka"]).set(1);
+                    }
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 Err((e, _)) => return Err(LiveError::kafka(format!("queueing a message for {topic}"), e)),
@@ -144,9 +175,10 @@ impl Publisher {
         key: Option<&[u8]>,
         partition: i32,
         offset: i64,
+        limit: usize,
     ) -> Result<(), LiveError> {
         let d = Delivery { partition, offset, event_ms: 0, is_alert: false };
-        self.send(&self.dead_letter_topic, key.unwrap_or_default(), letter.to_json().as_bytes(), None, d)
+        self.send(&self.dead_letter_topic, key.unwrap_or_default(), letter.to_json(limit).as_bytes(), None, d)
     }
 
     /// Waits until every queued message is delivered or `timeout` passes.

@@ -3,8 +3,10 @@
 use super::error::LiveError;
 use super::shutdown::Shutdown;
 use crate::alert::Alert;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// A watcher of the alerts the live engine raises and updates (the dashboard).
 pub type AlertTap = Arc<dyn Fn(&Alert) + Send + Sync>;
@@ -19,7 +21,13 @@ pub struct Status {
     fatal: Mutex<Option<LiveError>>,
     shutdown: Shutdown,
     alert_tap: OnceLock<AlertTap>,
+    /// Faults of the input worth an operator's look (a source's clock, a backlog), by
+    /// key: the message and when it was last seen.
+    warnings: Mutex<BTreeMap<String, (String, Instant)>>,
 }
+
+/// A warning stays on `/healthz` this long after it was last seen.
+const WARNING_SHOWN: Duration = Duration::from_secs(3_600);
 
 impl std::fmt::Debug for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -89,6 +97,23 @@ impl Status {
 
     pub(super) fn alert_tap(&self) -> Option<AlertTap> {
         self.alert_tap.get().cloned()
+    }
+
+    /// Raises (or refreshes) a warning under `key`: logged when it is new or changed,
+    /// shown by `/healthz` for an hour after it was last seen.
+    pub fn warn(&self, key: &str, message: String) {
+        let mut w = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        let new = w.get(key).is_none_or(|(m, at)| m != &message && at.elapsed() > Duration::from_secs(600));
+        if new {
+            tracing::warn!(%message, "input warning");
+        }
+        w.insert(key.to_string(), (message, Instant::now()));
+    }
+
+    /// The warnings seen in the last hour, for `/healthz`.
+    pub fn warnings(&self) -> Vec<String> {
+        let w = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        w.values().filter(|(_, at)| at.elapsed() < WARNING_SHOWN).map(|(m, _)| m.clone()).collect()
     }
 
     /// Asks the engine to reload its configuration file (SIGHUP).

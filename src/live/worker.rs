@@ -18,6 +18,7 @@ use crate::engine::{Engine, ListChange};
 use crate::event::AccessEvent;
 use crate::metrics::{LocalLatency, Metrics, SystemCounters};
 use crate::time::{Span, Timestamp};
+use compact_str::CompactString;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -58,6 +59,9 @@ pub(super) struct Worker {
     latency: LocalLatency,
     counters: SystemCounters,
     late_seen: u64,
+    /// Per system, the clock-skewed and late events already reported.
+    skew_seen: BTreeMap<CompactString, u64>,
+    late_by_system_seen: BTreeMap<CompactString, u64>,
     last_gauges: Instant,
     summary: LiveSummary,
 }
@@ -114,6 +118,8 @@ impl Worker {
             spare,
             last_snapshot: Instant::now(),
             late_seen: 0,
+            skew_seen: BTreeMap::new(),
+            late_by_system_seen: BTreeMap::new(),
             last_gauges: Instant::now(),
             summary: LiveSummary::default(),
         })
@@ -184,13 +190,48 @@ impl Worker {
             self.engine.set_config(new);
         }
         self.maybe_snapshot();
-        let late = self.engine.stats().late_events;
-        if late > self.late_seen {
-            self.metrics.late_events.inc_by(late - self.late_seen);
-            self.late_seen = late;
-        }
+        self.report_time_faults();
         if self.last_gauges.elapsed() > Duration::from_secs(1) {
             self.update_gauges();
+        }
+    }
+
+    /// Counts and names the systems whose events come from the future (a clock fault)
+    /// or from far behind (a backlog): both are judged by the watch-list rules only.
+    fn report_time_faults(&mut self) {
+        let stats = self.engine.stats();
+        if stats.late_events > self.late_seen {
+            self.metrics.late_events.inc_by(stats.late_events - self.late_seen);
+            self.late_seen = stats.late_events;
+        }
+        let state = &self.config.state;
+        for (system, &n) in &stats.skewed_by_system {
+            let seen = self.skew_seen.entry(system.clone()).or_default();
+            if n > *seen {
+                self.metrics.clock_skew(system, n - *seen);
+                *seen = n;
+                self.status.warn(
+                    &format!("clock:{system}"),
+                    format!(
+                        "system {system} sends events dated more than {} ahead of this machine's clock ({n} so far): its clock is wrong; they are judged by the watch-list rules only and do not move the detectors' clock",
+                        state.max_clock_skew.human()
+                    ),
+                );
+            }
+        }
+        for (system, &n) in &stats.late_by_system {
+            let seen = self.late_by_system_seen.entry(system.clone()).or_default();
+            // A few stragglers are normal; a stream of them is a backlog.
+            if n >= *seen + 100 {
+                *seen = n;
+                self.status.warn(
+                    &format!("late:{system}"),
+                    format!(
+                        "system {system} sends events more than {} behind the newest of their partition ({n} so far): a backlog being sent late? They are judged by the watch-list rules only; replay the backlog with `accesswatch replay` to run the behavioural detectors over it",
+                        state.allowed_lateness.human()
+                    ),
+                );
+            }
         }
     }
 
@@ -217,8 +258,16 @@ impl Worker {
                 Incoming::Dead { partition, offset, key, letter } => {
                     self.processed.insert(partition, offset + 1);
                     self.metrics.dead_letters.with_label_values(&[letter.reason.kind()]).inc();
-                    if let Err(e) = self.publisher.send_dead_letter(&letter, key.as_deref(), partition, offset) {
-                        self.status.fail(e);
+                    let limit = self.config.input.dead_letter_max_bytes;
+                    match self.publisher.send_dead_letter(&letter, key.as_deref(), partition, offset, limit) {
+                        Ok(()) => {}
+                        // Refused for what it is even when cut to its bound: counted,
+                        // logged and skipped; a record never stops the engine.
+                        Err(e) if e.refused_message() => {
+                            tracing::error!(partition, offset, error = %e, "a dead letter was refused; it is dropped and counted");
+                            self.metrics.dead_letters_dropped.inc();
+                        }
+                        Err(e) => self.status.fail(e),
                     }
                     self.summary.dead_letters += 1;
                 }

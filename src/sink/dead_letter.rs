@@ -4,6 +4,7 @@
 use crate::event::DecodeError;
 use base64::Engine as _;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -26,7 +27,13 @@ pub struct DeadLetter {
     pub raw: Vec<u8>,
     /// The record's full length.
     pub raw_len: usize,
+    /// SHA-256 of the whole record, when only its head is in `raw`.
+    pub raw_sha256: Option<[u8; 32]>,
 }
+
+/// The smallest dead letter: room for where it came from, why, and a hash, whatever
+/// the configured bound.
+pub const MIN_DEAD_LETTER_BYTES: usize = 4_096;
 
 #[derive(Serialize)]
 struct Line<'a> {
@@ -41,22 +48,72 @@ struct Line<'a> {
     raw_base64: Option<String>,
     bytes: usize,
     truncated: bool,
+    /// SHA-256 of the whole record, when `raw` holds only its head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
 }
 
 impl DeadLetter {
-    /// One JSON object per dead letter.
-    pub fn to_json(&self) -> String {
-        let exact = std::str::from_utf8(&self.raw).is_ok();
-        let line = Line {
-            origin: &self.origin,
-            kind: self.reason.kind(),
-            reason: self.reason.to_string(),
-            raw: String::from_utf8_lossy(&self.raw),
-            raw_base64: (!exact).then(|| base64::engine::general_purpose::STANDARD.encode(&self.raw)),
-            bytes: self.raw_len,
-            truncated: self.raw_len > self.raw.len(),
-        };
-        serde_json::to_string(&line).expect("dead letter serialises")
+    /// A dead letter of a record held whole in memory (a Kafka message): at most `keep`
+    /// bytes of it are kept, with the whole record's SHA-256 when it is cut.
+    pub fn of_record(origin: Origin, reason: DecodeError, record: &[u8], keep: usize) -> DeadLetter {
+        let cut = record.len() > keep;
+        DeadLetter {
+            origin,
+            reason,
+            raw: record[..record.len().min(keep)].to_vec(),
+            raw_len: record.len(),
+            raw_sha256: cut.then(|| Sha256::digest(record).into()),
+        }
+    }
+
+    /// One JSON object of at most `limit` bytes (never less than
+    /// [`MIN_DEAD_LETTER_BYTES`]): where the record came from, why it was refused, and
+    /// as much of it as fits (its escaping can take six bytes for one), with its length
+    /// and, when cut, the SHA-256 of the whole. So a dead letter always fits its topic.
+    pub fn to_json(&self, limit: usize) -> String {
+        let limit = limit.max(MIN_DEAD_LETTER_BYTES);
+        let mut reason = self.reason.to_string();
+        if reason.len() > 1_000 {
+            let cut = (0..=1_000).rev().find(|i| reason.is_char_boundary(*i)).unwrap_or(0);
+            reason.truncate(cut);
+            reason.push('…');
+        }
+        let mut keep = self.raw.len();
+        loop {
+            let head = &self.raw[..keep];
+            let exact = std::str::from_utf8(head).is_ok();
+            let truncated = self.raw_len > keep;
+            let sha256 = match (truncated, self.raw_sha256) {
+                (false, _) => None,
+                (true, Some(whole)) => Some(hex::encode(whole)),
+                // Cut here, so `raw` is the whole record.
+                (true, None) => Some(hex::encode(Sha256::digest(&self.raw))),
+            };
+            let line = Line {
+                origin: &self.origin,
+                kind: self.reason.kind(),
+                reason: reason.clone(),
+                raw: String::from_utf8_lossy(head),
+                raw_base64: (!exact).then(|| base64::engine::general_purpose::STANDARD.encode(head)),
+                bytes: self.raw_len,
+                truncated,
+                sha256,
+            };
+            let json = serde_json::to_string(&line).expect("dead letter serialises");
+            if json.len() <= limit || keep == 0 {
+                return json;
+            }
+            // Shrink the head in proportion, then to a character boundary when it is text.
+            let over = json.len() - limit;
+            let mut next = keep.saturating_sub(over.max(keep / 8).max(1));
+            if let Ok(text) = std::str::from_utf8(&self.raw) {
+                while next > 0 && !text.is_char_boundary(next) {
+                    next -= 1;
+                }
+            }
+            keep = next;
+        }
     }
 }
 
@@ -65,20 +122,23 @@ pub struct DeadLetterFile {
     path: PathBuf,
     out: BufWriter<File>,
     counts: BTreeMap<&'static str, u64>,
+    /// The most bytes one dead letter takes.
+    limit: usize,
 }
 
 impl DeadLetterFile {
-    pub fn create(path: &Path) -> io::Result<DeadLetterFile> {
+    pub fn create(path: &Path, limit: usize) -> io::Result<DeadLetterFile> {
         Ok(DeadLetterFile {
             path: path.to_path_buf(),
             out: BufWriter::new(File::create(path)?),
             counts: BTreeMap::new(),
+            limit,
         })
     }
 
     pub fn write(&mut self, d: &DeadLetter) -> io::Result<()> {
         *self.counts.entry(d.reason.kind()).or_default() += 1;
-        writeln!(self.out, "{}", d.to_json())
+        writeln!(self.out, "{}", d.to_json(self.limit))
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -109,13 +169,49 @@ mod tests {
             reason: DecodeError::BadUtf8(3),
             raw: vec![b'{', b'"', b'a', 0xff, b'}'],
             raw_len: 5,
+            raw_sha256: None,
         };
-        let v: serde_json::Value = serde_json::from_str(&d.to_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&d.to_json(1 << 20)).unwrap();
         assert_eq!(v["origin"], "file");
         assert_eq!(v["path"], "a.jsonl");
         assert_eq!(v["line"], 7);
         assert_eq!(v["kind"], "bad_utf8");
         let bytes = base64::engine::general_purpose::STANDARD.decode(v["raw_base64"].as_str().unwrap()).unwrap();
         assert_eq!(bytes, d.raw);
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    #[test]
+    fn a_letter_always_fits_its_bound_and_names_the_whole_record() {
+        // 900 KB of backslashes: each takes two bytes escaped.
+        let record = format!("{{\"query\":\"{}\"}}", "\\\\".repeat(450_000));
+        let d = DeadLetter::of_record(
+            Origin::Kafka { topic: "access-events".into(), partition: 1, offset: 7 },
+            DecodeError::TooLong { len: record.len(), limit: 65_536 },
+            record.as_bytes(),
+            1 << 20,
+        );
+        for limit in [8_192, 65_536, 262_144] {
+            let json = d.to_json(limit);
+            assert!(json.len() <= limit, "{} > {limit}", json.len());
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(v["bytes"], record.len());
+            assert_eq!(v["truncated"], true);
+            assert_eq!(v["sha256"], hex::encode(Sha256::digest(record.as_bytes())));
+            assert!(record.starts_with(v["raw"].as_str().unwrap()), "the head is kept");
+        }
+        // Control characters escape to six bytes each; invalid UTF-8 goes to base64.
+        let controls = DeadLetter::of_record(d.origin.clone(), DecodeError::BadUtf8(0), &[1u8; 100_000], 1 << 20);
+        assert!(controls.to_json(10_000).len() <= 10_000);
+        let binary = DeadLetter::of_record(d.origin.clone(), DecodeError::BadUtf8(0), &[0xffu8; 100_000], 1 << 20);
+        assert!(binary.to_json(10_000).len() <= 10_000);
+        // A short record is whole, with no hash.
+        let short = DeadLetter::of_record(d.origin.clone(), DecodeError::BadUtf8(0), b"{}", 1 << 20);
+        let v: serde_json::Value = serde_json::from_str(&short.to_json(10_000)).unwrap();
+        assert_eq!((v["raw"].as_str(), v["truncated"].as_bool(), v.get("sha256")), (Some("{}"), Some(false), None));
     }
 }

@@ -80,6 +80,7 @@ impl FileSource {
                     reason,
                     raw: record.bytes.to_vec(),
                     raw_len: record.len,
+                    raw_sha256: record.sha256,
                 }),
             }));
         }
@@ -89,23 +90,36 @@ impl FileSource {
 /// Several files read as one stream in event-time order: each file is assumed to be
 /// in (roughly) time order, and the merge always takes the earliest head. Ties go to
 /// the file given first, so the order is deterministic.
+///
+/// One record dated far ahead of its file (a source's clock fault) must not hold its
+/// whole file back until every other file is done: each file is read one event ahead,
+/// and a head more than `max_skew` after the event behind it takes that event's place
+/// in the merge. The engine then judges it where it stands (skewed).
 pub struct MergedFiles {
     sources: Vec<FileSource>,
     heads: Vec<Option<Box<AccessEvent>>>,
+    /// The event after each head, read ahead, and the dead letters read before it
+    /// (given out when it becomes the head, where a merge without read-ahead would).
+    nexts: Vec<Option<Box<AccessEvent>>>,
+    next_dead: Vec<Vec<DeadLetter>>,
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
     dead: VecDeque<DeadLetter>,
     started: bool,
+    max_skew: crate::time::Span,
 }
 
 impl MergedFiles {
-    pub fn new(sources: Vec<FileSource>) -> MergedFiles {
+    pub fn new(sources: Vec<FileSource>, max_skew: crate::time::Span) -> MergedFiles {
         let n = sources.len();
         MergedFiles {
             sources,
             heads: (0..n).map(|_| None).collect(),
+            nexts: (0..n).map(|_| None).collect(),
+            next_dead: (0..n).map(|_| Vec::new()).collect(),
             heap: BinaryHeap::new(),
             dead: VecDeque::new(),
             started: false,
+            max_skew,
         }
     }
 
@@ -113,6 +127,7 @@ impl MergedFiles {
     pub fn open(
         inputs: &[(PathBuf, InputFormat)],
         input: &InputConfig,
+        max_skew: crate::time::Span,
         read_bytes: Arc<AtomicU64>,
     ) -> Result<MergedFiles, (PathBuf, io::Error)> {
         let mut sources = Vec::with_capacity(inputs.len());
@@ -121,20 +136,43 @@ impl MergedFiles {
                 FileSource::open(path, format.clone(), input, read_bytes.clone()).map_err(|e| (path.clone(), e))?,
             );
         }
-        Ok(MergedFiles::new(sources))
+        Ok(MergedFiles::new(sources, max_skew))
     }
 
-    fn fill(&mut self, i: usize) -> io::Result<()> {
+    /// The next event of file `i`; dead letters met on the way go to `dead`.
+    fn read_event(&mut self, i: usize, dead: &mut Vec<DeadLetter>) -> io::Result<Option<Box<AccessEvent>>> {
         while let Some(item) = self.sources[i].next_item()? {
             match item {
-                SourceItem::Dead(d) => self.dead.push_back(d),
-                SourceItem::Event(e) => {
-                    self.heap.push(Reverse((e.ts, i)));
-                    self.heads[i] = Some(e);
-                    break;
-                }
+                SourceItem::Dead(d) => dead.push(d),
+                SourceItem::Event(e) => return Ok(Some(e)),
             }
         }
+        Ok(None)
+    }
+
+    /// Moves file `i` on by one event and queues its new head.
+    fn fill(&mut self, i: usize) -> io::Result<()> {
+        self.dead.extend(self.next_dead[i].drain(..));
+        let head = match self.nexts[i].take() {
+            Some(e) => Some(e),
+            None => {
+                let mut dead = Vec::new();
+                let e = self.read_event(i, &mut dead)?;
+                self.dead.extend(dead);
+                e
+            }
+        };
+        let Some(head) = head else { return Ok(()) };
+        let mut dead = Vec::new();
+        self.nexts[i] = self.read_event(i, &mut dead)?;
+        self.next_dead[i] = dead;
+        // A head far ahead of the event behind it is a spike: it goes where it stands.
+        let key = match &self.nexts[i] {
+            Some(next) if head.ts > next.ts + self.max_skew => next.ts,
+            _ => head.ts,
+        };
+        self.heap.push(Reverse((key, i)));
+        self.heads[i] = Some(head);
         Ok(())
     }
 

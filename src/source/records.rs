@@ -1,6 +1,7 @@
 //! Splitting a byte stream into records with a size limit.
 
 use memchr::memchr;
+use sha2::{Digest, Sha256};
 use std::io::{self, BufRead};
 
 /// One record: its first line number, the bytes kept, and its full length.
@@ -11,6 +12,9 @@ pub struct Record<'a> {
     pub bytes: &'a [u8],
     /// The record's full length in bytes, which may exceed `bytes.len()`.
     pub len: usize,
+    /// SHA-256 of the whole record when it is longer than `bytes` (a dead letter keeps
+    /// only its head, and names the whole by this).
+    pub sha256: Option<[u8; 32]>,
 }
 
 impl Record<'_> {
@@ -43,6 +47,8 @@ impl<R: BufRead> RecordReader<R> {
             let mut len = 0usize;
             let mut quote_open = false;
             let mut saw_any = false;
+            // Started once the record outgrows `keep`, with what was kept.
+            let mut hasher: Option<Sha256> = None;
             loop {
                 let avail = self.inner.fill_buf()?;
                 if avail.is_empty() {
@@ -59,6 +65,12 @@ impl<R: BufRead> RecordReader<R> {
                     quote_open ^= quotes % 2 == 1;
                 }
                 let room = self.keep.saturating_sub(self.buf.len());
+                if hasher.is_none() && chunk_len > room {
+                    hasher = Some(Sha256::new_with_prefix(&self.buf));
+                }
+                if let Some(h) = &mut hasher {
+                    h.update(chunk);
+                }
                 self.buf.extend_from_slice(&chunk[..chunk_len.min(room)]);
                 len += chunk_len;
                 self.inner.consume(chunk_len + newline as usize);
@@ -67,6 +79,11 @@ impl<R: BufRead> RecordReader<R> {
                     if quote_open {
                         if self.buf.len() < self.keep {
                             self.buf.push(b'\n');
+                        } else if hasher.is_none() {
+                            hasher = Some(Sha256::new_with_prefix(&self.buf));
+                        }
+                        if let Some(h) = &mut hasher {
+                            h.update(b"\n");
                         }
                         len += 1;
                         continue;
@@ -84,7 +101,8 @@ impl<R: BufRead> RecordReader<R> {
             if len == self.buf.len() && self.buf.iter().all(|b| b.is_ascii_whitespace()) {
                 continue;
             }
-            return Ok(Some(Record { line, bytes: &self.buf, len }));
+            let sha256 = hasher.map(|h| h.finalize().into());
+            return Ok(Some(Record { line, bytes: &self.buf, len, sha256 }));
         }
     }
 }
@@ -114,6 +132,16 @@ mod tests {
         let got = all(long.as_bytes(), 10, false);
         assert_eq!(got[0], (1, "x".repeat(10), 1000));
         assert_eq!(got[1], (2, "next".into(), 4));
+    }
+
+    #[test]
+    fn a_cut_record_carries_the_hash_of_the_whole() {
+        let long = "y".repeat(1000);
+        let input = format!("{long}\nz\n");
+        let mut r = RecordReader::new(std::io::BufReader::with_capacity(8, input.as_bytes()), 10, false);
+        let rec = r.next_record().unwrap().unwrap();
+        assert_eq!(rec.sha256, Some(Sha256::digest(long.as_bytes()).into()));
+        assert_eq!(r.next_record().unwrap().unwrap().sha256, None);
     }
 
     #[test]

@@ -90,6 +90,35 @@ fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut
             return 0;
         }
     };
+    read_text(table, file, &text, lists, errors)
+}
+
+/// Loads one table's rows from the text of a file (`file` names it in faults, and its
+/// extension says CSV or JSON Lines) into `lists`; returns the rows loaded, or every
+/// fault found.
+pub fn load_text(table: TableName, file: &Path, text: &str, lists: &mut WatchLists) -> Result<usize, WatchlistErrors> {
+    let mut errors = Vec::new();
+    let rows = read_text(table, file, text, lists, &mut errors);
+    if errors.is_empty() {
+        Ok(rows)
+    } else {
+        Err(WatchlistErrors(errors))
+    }
+}
+
+fn read_text(
+    table: TableName,
+    file: &Path,
+    text: &str,
+    lists: &mut WatchLists,
+    errors: &mut Vec<WatchlistError>,
+) -> usize {
+    let err = |line: u64, column: Option<String>, message: String| WatchlistError {
+        file: Some(file.to_path_buf()),
+        line,
+        column,
+        message,
+    };
     let mut rows = 0;
     let mut add = |line: u64, result: Result<super::Row, Vec<WatchlistError>>, errors: &mut Vec<_>| match result {
         Ok(row) => {

@@ -7,6 +7,7 @@ mod cli;
 mod deploy;
 mod generate;
 mod golden;
+mod hostile;
 mod kafka;
 mod live_mock;
 mod live_process;

@@ -5,9 +5,14 @@
 //! rules, drop findings an allow list exempts, and offer the rest to the alert book,
 //! which raises new alerts or folds repeats into open ones.
 //!
+//! Event time is kept per stream by [`clock`]: an event too far behind is late, one too
+//! far ahead (a source's wrong clock) is skewed; neither moves the detectors' clock.
+//!
 //! The watch lists are shared; the alert book is per *stream*. A replay is one stream;
 //! the live engine has one per Kafka partition, so a partition's state can be dropped
 //! when it is revoked and restored (from the alert topic) when it is assigned.
+
+pub mod clock;
 
 use crate::alert::book::{DetectClock, Offer};
 use crate::alert::RuleId;
@@ -21,8 +26,9 @@ use crate::risk::RiskBoard;
 use crate::time::Timestamp;
 use crate::watchlist::{Row, TableName, WatchLists};
 use ahash::AHashMap;
+use clock::{Bounds, Offered, Receiver, StreamClock, Verdict};
 use compact_str::CompactString;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// Counters of what the engine has done.
@@ -40,6 +46,30 @@ pub struct EngineStats {
     /// Events older than the newest seen by more than the allowed lateness: judged by
     /// the stateless rules, skipped by the behavioural detectors.
     pub late_events: u64,
+    /// Late events by source system.
+    pub late_by_system: BTreeMap<CompactString, u64>,
+    /// Events dated too far ahead of the receiving clock (a source's clock fault): judged
+    /// by the stateless rules at the stream's time, skipped by the detectors; by system.
+    pub skewed_by_system: BTreeMap<CompactString, u64>,
+}
+
+/// At most this many systems are counted by name in the stats; the rest as `other`.
+const MAX_COUNTED_SYSTEMS: usize = 64;
+
+fn count_system(map: &mut BTreeMap<CompactString, u64>, system: &str) {
+    if let Some(n) = map.get_mut(system) {
+        *n += 1;
+        return;
+    }
+    let key = if map.len() < MAX_COUNTED_SYSTEMS { system } else { "other" };
+    *map.entry(key.into()).or_default() += 1;
+}
+
+impl EngineStats {
+    /// Events judged as skewed, over all systems.
+    pub fn skewed_events(&self) -> u64 {
+        self.skewed_by_system.values().sum()
+    }
 }
 
 /// A change to a watch list, from a compacted topic.
@@ -65,9 +95,9 @@ pub struct Engine {
     history: Option<History>,
     behaviour: Behaviour,
     risk: RiskBoard,
-    /// The newest event time seen per stream (the watermark is this minus the allowed
-    /// lateness); per stream because partitions are consumed side by side.
-    newest: AHashMap<i32, Timestamp>,
+    /// Event time per stream (the watermark is its newest minus the allowed lateness);
+    /// per stream because partitions are consumed side by side.
+    clocks: AHashMap<i32, StreamClock>,
     stats: EngineStats,
 }
 
@@ -83,7 +113,7 @@ impl Engine {
             history: None,
             behaviour: Behaviour::default(),
             risk: RiskBoard::default(),
-            newest: AHashMap::new(),
+            clocks: AHashMap::new(),
             stats: EngineStats::default(),
         }
     }
@@ -150,27 +180,60 @@ impl Engine {
     /// an event the behavioural state already holds (processed again after a restart
     /// from a snapshot taken after it).
     pub fn process_with(&mut self, stream: i32, event: &AccessEvent, stateful: bool, sink: &mut dyn AlertSink) {
+        let bounds = self.bounds();
+        let receiver = match self.clock {
+            DetectClock::WallClock => Receiver::Wall(Timestamp::now()),
+            DetectClock::EventTime => Receiver::Input,
+        };
+        let clock = self.clocks.entry(stream).or_default();
+        if !stateful {
+            let verdict = clock.covered(event.ts);
+            return self.judge(stream, event, verdict, sink);
+        }
+        match clock.offer(event, receiver, bounds) {
+            Offered::Judged(verdict) => self.judge(stream, event, verdict, sink),
+            Offered::Held => {}
+            Offered::Released(events) => {
+                for (e, verdict) in events {
+                    self.judge(stream, &e, verdict, sink);
+                }
+            }
+        }
+    }
+
+    fn bounds(&self) -> Bounds {
+        let s = &self.config.state;
+        Bounds { allowed_lateness: s.allowed_lateness, max_skew: s.max_clock_skew, jump_events: s.clock_jump_events }
+    }
+
+    /// Runs one event of `stream` through the pipeline as its clock judged it.
+    fn judge(&mut self, stream: i32, event: &AccessEvent, verdict: Verdict, sink: &mut dyn AlertSink) {
         self.stats.events += 1;
+        // A skewed event is judged at the stream's time, not the one it claims.
+        let at = match verdict {
+            Verdict::Skewed { at } => {
+                count_system(&mut self.stats.skewed_by_system, &event.system);
+                at
+            }
+            Verdict::Late => {
+                self.stats.late_events += 1;
+                count_system(&mut self.stats.late_by_system, &event.system);
+                event.ts
+            }
+            Verdict::OnTime | Verdict::Covered => event.ts,
+        };
         sink.stream(stream);
         let clock = self.clock;
         let book = self.streams.entry(stream).or_insert_with(|| AlertBook::new(clock));
-        book.advance(event.ts, sink);
+        book.advance(at, sink);
         let ctx = enrich(event, &self.lists, &self.config.justification);
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
-        let newest = self.newest.entry(stream).or_insert(event.ts);
-        if !stateful {
-            // Already in the behavioural state.
-        } else if event.ts.0 < newest.0.saturating_sub(self.config.state.allowed_lateness.0) {
-            self.stats.late_events += 1;
-        } else {
-            *newest = (*newest).max(event.ts);
-            if self.config.rules.any_behaviour() {
-                self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
-            }
+        if verdict.stateful() && self.config.rules.any_behaviour() {
+            self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
         }
         for finding in findings {
-            offer(&self.config, book, &mut self.stats, &mut self.risk, &finding, &ctx, sink);
+            offer(&self.config, book, &mut self.stats, &mut self.risk, &finding, &ctx, at, sink);
         }
         if let Some(h) = &mut self.history {
             if !ctx.person.is_empty() {
@@ -219,7 +282,7 @@ impl Engine {
                 self.stats.retrospective_scans += 1;
                 let Some(book) = self.streams.get_mut(stream) else { continue };
                 sink.stream(*stream);
-                offer(&self.config, book, &mut self.stats, &mut self.risk, f, &ctx, sink);
+                offer(&self.config, book, &mut self.stats, &mut self.risk, f, &ctx, event.ts, sink);
             }
         }
         self.history = Some(history);
@@ -248,7 +311,7 @@ impl Engine {
                 _ => return Vec::new(),
             }
             for f in findings.iter().filter(|f| f.watchlist.as_ref().is_some_and(|w| w.list == table && w.key == key)) {
-                offer(&self.config, &mut book, &mut stats, &mut risk, f, &ctx, &mut closed);
+                offer(&self.config, &mut book, &mut stats, &mut risk, f, &ctx, event.ts, &mut closed);
             }
         }
         book.finish(&mut closed);
@@ -269,7 +332,9 @@ impl Engine {
             risk: &'a RiskBoard,
             newest: &'a AHashMap<i32, Timestamp>,
         }
-        serde_json::to_vec(&State { behaviour: &self.behaviour, risk: &self.risk, newest: &self.newest })
+        let newest: AHashMap<i32, Timestamp> =
+            self.clocks.iter().filter_map(|(s, c)| Some((*s, c.newest()?))).collect();
+        serde_json::to_vec(&State { behaviour: &self.behaviour, risk: &self.risk, newest: &newest })
     }
 
     /// Puts back the state of [`Engine::state_json`].
@@ -283,7 +348,16 @@ impl Engine {
         let state: State = serde_json::from_str(json.get())?;
         self.behaviour = state.behaviour;
         self.risk = state.risk;
-        self.newest = state.newest;
+        self.clocks = state.newest.into_iter().map(|(s, t)| (s, StreamClock::at(t))).collect();
+        // A snapshot can carry a clock from the future (written before the skew bound,
+        // or by a machine whose clock was wrong): nothing may stand beyond the bound.
+        if self.clock == DetectClock::WallClock {
+            let limit = Timestamp::now() + self.config.state.max_clock_skew;
+            for c in self.clocks.values_mut() {
+                c.clamp(limit);
+            }
+            self.behaviour.clamp_clock(limit);
+        }
         Ok(())
     }
 
@@ -297,7 +371,7 @@ impl Engine {
     /// Forgets a stream (a revoked partition): its alerts are already published.
     pub fn drop_stream(&mut self, stream: i32) {
         self.streams.remove(&stream);
-        self.newest.remove(&stream);
+        self.clocks.remove(&stream);
         if let Some(h) = &mut self.history {
             h.events.retain(|(s, _)| *s != stream);
         }
@@ -309,9 +383,18 @@ impl Engine {
         self.book(stream).advance(now, sink);
     }
 
-    /// Ends the input: raises every held alert and closes every open one, stream by
-    /// stream in stream order.
+    /// Ends the input: judges the events a stream clock still holds, raises every held
+    /// alert and closes every open one, stream by stream in stream order.
     pub fn finish(&mut self, sink: &mut dyn AlertSink) {
+        let bounds = self.bounds();
+        let mut held: Vec<i32> = self.clocks.keys().copied().collect();
+        held.sort_unstable();
+        for stream in held {
+            let events = self.clocks.get_mut(&stream).map(|c| c.finish(bounds)).unwrap_or_default();
+            for (e, verdict) in events {
+                self.judge(stream, &e, verdict, sink);
+            }
+        }
         let mut ids: Vec<i32> = self.streams.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
@@ -324,6 +407,7 @@ impl Engine {
 }
 
 /// Applies the allow lists to a finding and offers it to the alert book.
+#[allow(clippy::too_many_arguments)]
 fn offer(
     config: &Config,
     book: &mut AlertBook,
@@ -331,6 +415,7 @@ fn offer(
     risk: &mut RiskBoard,
     finding: &Finding,
     ctx: &Enriched,
+    at: Timestamp,
     sink: &mut dyn AlertSink,
 ) {
     let event = ctx.event;
@@ -345,7 +430,7 @@ fn offer(
         finding.rule,
         &event.user_id,
         &finding.subject_key,
-        event.ts,
+        at,
         &event.event_id,
         settings.suppression,
         finding.release_at,
@@ -355,9 +440,7 @@ fn offer(
                 // Recorded, not hidden: the alert says which allow list entry covered
                 // it, and it adds nothing to the user's risk.
                 Some(a) => alert.allowed = Some(Allowed { reason: a.reason.clone(), expires: a.expires }),
-                None => {
-                    alert.user_risk = Some(risk.add(&event.user_id, finding.score, event.ts, config.risk.half_life))
-                }
+                None => alert.user_risk = Some(risk.add(&event.user_id, finding.score, at, config.risk.half_life)),
             }
             alert
         },

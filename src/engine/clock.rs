@@ -1,0 +1,288 @@
+//! Event time per stream, bounded by the clock that receives it.
+//!
+//! Each stream (a replay, or one Kafka partition) has a front: the newest event time
+//! accepted. An event more than `state.allowed_lateness` behind the front is late: the
+//! watch-list rules judge it, the behavioural detectors skip it (their windows move
+//! forward only). An event too far *ahead* is a clock fault of its source, not the new
+//! present; left alone, one event dated 2099 would make every later event late and
+//! blind every detector. So the front never jumps on one record's word:
+//!
+//! - live, the clock that receives the event is the wall clock: an event more than
+//!   `state.max_clock_skew` ahead of it is skewed;
+//! - in a replay, the clock is the input's own front: an event more than the skew
+//!   ahead of it starts a run of suspects, held back. The run is a genuine jump (a gap
+//!   in the logs) when `state.clock_jump_events` events in a row agree, or the input
+//!   ends; it was a clock fault when an event arrives back within the old front. Held
+//!   events are then judged in their arrival order, so nothing is lost and a replay
+//!   stays deterministic.
+//!
+//! A skewed event is judged by the watch-list rules only, at the front's time (its own
+//! claimed time is kept in its alerts), and counted per system.
+
+use crate::event::AccessEvent;
+use crate::time::{Span, Timestamp};
+
+/// How an event takes part in the pipeline.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// On time: every rule and detector; it moves the front.
+    OnTime,
+    /// Behind the front by more than the allowed lateness: watch-list rules only.
+    Late,
+    /// Already in the behavioural state (covered by a snapshot): watch-list rules only.
+    Covered,
+    /// Ahead of the receiving clock by more than the skew: watch-list rules only,
+    /// judged at `at` (the front) instead of its own time.
+    Skewed { at: Timestamp },
+}
+
+impl Verdict {
+    /// Whether the behavioural detectors see the event.
+    pub fn stateful(self) -> bool {
+        self == Verdict::OnTime
+    }
+}
+
+/// The bounds a stream clock keeps to.
+#[derive(Copy, Clone, Debug)]
+pub struct Bounds {
+    pub allowed_lateness: Span,
+    pub max_skew: Span,
+    pub jump_events: usize,
+}
+
+/// What receives the events: the wall clock (live) or the input itself (replay).
+#[derive(Copy, Clone, Debug)]
+pub enum Receiver {
+    Wall(Timestamp),
+    Input,
+}
+
+/// What became of an offered event.
+pub enum Offered {
+    /// Judged at once.
+    Judged(Verdict),
+    /// Held back as a suspect (replay).
+    Held,
+    /// These events, in arrival order, are judged now (held suspects, and the offered
+    /// event last when it was not held).
+    Released(Vec<(AccessEvent, Verdict)>),
+}
+
+/// One stream's event-time front and its held suspects.
+#[derive(Debug, Default, Clone)]
+pub struct StreamClock {
+    newest: Option<Timestamp>,
+    held: Vec<AccessEvent>,
+}
+
+impl StreamClock {
+    /// A clock whose front is already `newest` (restored from a snapshot).
+    pub fn at(newest: Timestamp) -> StreamClock {
+        StreamClock { newest: Some(newest), held: Vec::new() }
+    }
+
+    /// The front: the newest event time accepted.
+    pub fn newest(&self) -> Option<Timestamp> {
+        self.newest
+    }
+
+    /// An event the snapshot already covers: only sets a front the stream lacks.
+    pub fn covered(&mut self, ts: Timestamp) -> Verdict {
+        self.newest.get_or_insert(ts);
+        Verdict::Covered
+    }
+
+    /// Judges an event against the front and the receiving clock.
+    pub fn offer(&mut self, event: &AccessEvent, receiver: Receiver, b: Bounds) -> Offered {
+        let ts = event.ts;
+        match receiver {
+            Receiver::Wall(now) => {
+                if ts > now + b.max_skew {
+                    let at = self.newest.map_or(now, |n| n.min(now));
+                    Offered::Judged(Verdict::Skewed { at })
+                } else {
+                    Offered::Judged(self.judge(ts, b))
+                }
+            }
+            Receiver::Input => {
+                let Some(front) = self.newest else {
+                    // The first event: held until the second says whether it was a
+                    // spike far ahead of the stream.
+                    if self.held.is_empty() {
+                        self.held.push(event.clone());
+                        return Offered::Held;
+                    }
+                    return self.second(event, b);
+                };
+                let ahead = ts > front + b.max_skew;
+                match (self.held.is_empty(), ahead) {
+                    (true, false) => Offered::Judged(self.judge(ts, b)),
+                    (_, true) => {
+                        self.held.push(event.clone());
+                        if self.held.len() >= b.jump_events.max(1) {
+                            Offered::Released(self.accept_run(b))
+                        } else {
+                            Offered::Held
+                        }
+                    }
+                    (false, false) => {
+                        // Back within the old front: the run ahead was a clock fault.
+                        let mut out: Vec<(AccessEvent, Verdict)> = std::mem::take(&mut self.held)
+                            .into_iter()
+                            .map(|e| (e, Verdict::Skewed { at: front }))
+                            .collect();
+                        let v = self.judge(ts, b);
+                        out.push((event.clone(), v));
+                        Offered::Released(out)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The stream's first two events, when there is no front yet.
+    fn second(&mut self, event: &AccessEvent, b: Bounds) -> Offered {
+        let first = self.held.pop().expect("the first event is held");
+        let mut out = Vec::with_capacity(2);
+        if event.ts + b.max_skew < first.ts {
+            // The first was a spike far ahead of the stream.
+            let v = self.judge(event.ts, b);
+            out.push((first, Verdict::Skewed { at: event.ts }));
+            out.push((event.clone(), v));
+        } else {
+            let v = self.judge(first.ts, b);
+            out.push((first, v));
+            // The second goes the way any event does (it may start a run).
+            match self.offer(event, Receiver::Input, b) {
+                Offered::Judged(v) => out.push((event.clone(), v)),
+                Offered::Held => {}
+                Offered::Released(more) => out.extend(more),
+            }
+        }
+        Offered::Released(out)
+    }
+
+    /// A held run is a genuine jump: its events are judged in order from the old front.
+    fn accept_run(&mut self, b: Bounds) -> Vec<(AccessEvent, Verdict)> {
+        let held = std::mem::take(&mut self.held);
+        held.into_iter()
+            .map(|e| {
+                let v = self.judge(e.ts, b);
+                (e, v)
+            })
+            .collect()
+    }
+
+    /// On time or late, against the front; an event on time moves it.
+    fn judge(&mut self, ts: Timestamp, b: Bounds) -> Verdict {
+        match self.newest {
+            Some(n) if ts.0 < n.0.saturating_sub(b.allowed_lateness.0) => Verdict::Late,
+            _ => {
+                self.newest = Some(self.newest.map_or(ts, |n| n.max(ts)));
+                Verdict::OnTime
+            }
+        }
+    }
+
+    /// The input has ended: a held run (or a lone first event) is accepted.
+    pub fn finish(&mut self, b: Bounds) -> Vec<(AccessEvent, Verdict)> {
+        self.accept_run(b)
+    }
+
+    /// Keeps a restored front from being beyond `limit` (a snapshot written before the
+    /// skew bound, or by a clock that was wrong).
+    pub fn clamp(&mut self, limit: Timestamp) {
+        if let Some(n) = &mut self.newest {
+            *n = (*n).min(limit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{HOUR, MINUTE};
+
+    const B: Bounds = Bounds { allowed_lateness: Span(10 * MINUTE), max_skew: Span(5 * MINUTE), jump_events: 3 };
+    const T: i64 = 1_795_338_000_000; // 2026-11-22
+
+    fn event(n: usize, ts: i64) -> AccessEvent {
+        crate::event::json::decode(
+            format!(
+                r#"{{"event_id":"e{n}","ts":"{}","system":"PNC","user_id":"U1","action":"view","subject_type":"person"}}"#,
+                Timestamp(ts)
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    /// Offers events in order; returns (event number, verdict) in the order judged.
+    fn judge(times: &[i64]) -> Vec<(usize, Verdict)> {
+        let mut c = StreamClock::default();
+        let mut out = Vec::new();
+        let number = |e: &AccessEvent| e.event_id[1..].parse::<usize>().unwrap();
+        for (n, &ts) in times.iter().enumerate() {
+            let e = event(n, ts);
+            match c.offer(&e, Receiver::Input, B) {
+                Offered::Judged(v) => out.push((n, v)),
+                Offered::Held => {}
+                Offered::Released(list) => out.extend(list.iter().map(|(e, v)| (number(e), *v))),
+            }
+        }
+        out.extend(c.finish(B).iter().map(|(e, v)| (number(e), *v)));
+        out
+    }
+
+    #[test]
+    fn a_spike_mid_stream_is_skewed_and_moves_nothing() {
+        let far = T + 70 * 365 * 24 * HOUR; // 2096: a source with a wrong clock
+        let got = judge(&[T, T + MINUTE, far, T + 2 * MINUTE, T + 3 * MINUTE]);
+        let expected = vec![
+            (0, Verdict::OnTime),
+            (1, Verdict::OnTime),
+            (2, Verdict::Skewed { at: Timestamp(T + MINUTE) }),
+            (3, Verdict::OnTime),
+            (4, Verdict::OnTime),
+        ];
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_spike_as_the_first_event_is_skewed() {
+        let got = judge(&[T + 100 * HOUR, T, T + MINUTE]);
+        assert_eq!(got[0], (0, Verdict::Skewed { at: Timestamp(T) }));
+        assert_eq!(&got[1..], &[(1, Verdict::OnTime), (2, Verdict::OnTime)]);
+    }
+
+    #[test]
+    fn a_gap_in_the_logs_is_a_jump_once_enough_events_agree_and_nothing_is_lost() {
+        let got =
+            judge(&[T, T + 2 * HOUR, T + 2 * HOUR + MINUTE, T + 2 * HOUR + 2 * MINUTE, T + 2 * HOUR + 3 * MINUTE]);
+        assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4], "in arrival order");
+        assert!(got.iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+        // A sparse stream that ends inside a run: the input's end accepts it.
+        let sparse = judge(&[T, T + HOUR, T + 2 * HOUR]);
+        assert!(sparse.iter().all(|(_, v)| *v == Verdict::OnTime), "{sparse:?}");
+        assert_eq!(sparse.len(), 3);
+    }
+
+    #[test]
+    fn late_events_stay_late_and_live_the_wall_clock_bounds_the_front() {
+        let got = judge(&[T, T + MINUTE, T - HOUR]);
+        assert_eq!(got[2], (2, Verdict::Late));
+        let mut live = StreamClock::default();
+        let now = Timestamp(T);
+        let judged = |c: &mut StreamClock, ts: i64| match c.offer(&event(0, ts), Receiver::Wall(now), B) {
+            Offered::Judged(v) => v,
+            _ => panic!("live events are judged at once"),
+        };
+        assert_eq!(judged(&mut live, T - MINUTE), Verdict::OnTime);
+        assert_eq!(judged(&mut live, T + HOUR), Verdict::Skewed { at: Timestamp(T - MINUTE) });
+        assert_eq!(judged(&mut live, T), Verdict::OnTime, "the skewed event did not move the front");
+        assert_eq!(live.newest(), Some(Timestamp(T)));
+        live.clamp(Timestamp(T - HOUR));
+        assert_eq!(live.newest(), Some(Timestamp(T - HOUR)));
+    }
+}
