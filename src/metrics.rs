@@ -105,6 +105,10 @@ pub struct Metrics {
     pub archive_buffered: IntGauge,
     pub archive_write_failures: IntCounter,
     pub retrospective_alerts: IntCounter,
+    pub login_refusals: IntCounterVec,
+    pub audit_rows: IntGauge,
+    pub audit_anchor: IntGaugeVec,
+    pub audit_broken: IntGauge,
     pub processing: Arc<Latency>,
     pub event_to_alert: Arc<Latency>,
 }
@@ -144,6 +148,15 @@ impl Metrics {
             "From the event's Kafka timestamp to the broker acknowledging its alert",
         );
         registry.register(Box::new(ArcCollector(processing.clone()))).expect("metric registered once");
+        let paused = gauge_vec(
+            "accesswatch_paused",
+            "1 while the engine waits: for Kafka to take messages (cause kafka), for the archive to be writable (archive), or the consumer has paused fetching because the engine is behind (engine)",
+            &["cause"],
+        );
+        // Exported from the start (at 0), so an alert rule on it has a series to watch.
+        for cause in ["kafka", "archive", "engine"] {
+            paused.with_label_values(&[cause]).set(0);
+        }
         registry.register(Box::new(ArcCollector(event_to_alert.clone()))).expect("metric registered once");
         Arc::new(Metrics {
             events: counter_vec("accesswatch_events_total", "Access events accepted, by source system", &["system"]),
@@ -189,11 +202,7 @@ impl Metrics {
                 "accesswatch_dead_letters_dropped_total",
                 "Records the dead-letter topic refused even when cut to its bound: counted, logged and skipped",
             ),
-            paused: gauge_vec(
-                "accesswatch_paused",
-                "1 while the engine waits: for Kafka to take messages (cause kafka), for the archive to be writable (archive), or the consumer has paused fetching because the engine is behind (engine)",
-                &["cause"],
-            ),
+            paused,
             config_reloads: counter_vec(
                 "accesswatch_config_reloads_total",
                 "Configuration reloads (file change or SIGHUP), applied or rejected",
@@ -213,6 +222,18 @@ impl Metrics {
                 "accesswatch_retrospective_alerts_total",
                 "Alerts raised by archive scans when a high-profile entry or operation subject was added",
             ),
+            login_refusals: counter_vec(
+                "accesswatch_dashboard_login_refusals_total",
+                "Dashboard sign-ins refused, by reason (wrong_password, throttled, busy)",
+                &["reason"],
+            ),
+            audit_rows: gauge("accesswatch_audit_rows", "Rows of the dashboard's audit chain at its last anchor"),
+            audit_anchor: gauge_vec(
+                "accesswatch_audit_anchor",
+                "The audit chain's head hash at the last daily anchor (value: its rows); keep it elsewhere",
+                &["head"],
+            ),
+            audit_broken: gauge("accesswatch_audit_broken", "1 if the audit chain failed its last check"),
             processing,
             event_to_alert,
             registry,

@@ -6,7 +6,8 @@
 #   Debian packages: prometheus (promtool checks /metrics and deploy/prometheus),
 #                    docker-compose (checks deploy/compose.yaml; no Docker engine needed)
 #   PyPI:            kubernetes-validate (checks deploy/k8s against the Kubernetes schemas)
-#   crates.io:       tansu (a Kafka-compatible broker for the end-to-end tests)
+#   crates.io:       tansu with SQLite storage (a Kafka-compatible broker for the
+#                    end-to-end tests; SQLite lets a test crash and restart it)
 #   Debian + npm:    chromium and playwright-core (the dashboard's browser test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,9 +37,14 @@ if ! command -v kubernetes-validate >/dev/null; then
 fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
-if ! command -v tansu >/dev/null; then
-  echo "installing the tansu broker (about 12 minutes the first time)"
-  cargo install tansu --locked --features dynostore
+# A marker records the features the installed tansu was built with; an older install
+# (without SQLite storage) is replaced.
+tansu_features="dynostore,libsql"
+marker="$HOME/.cargo/.accesswatch-tansu-features"
+if ! command -v tansu >/dev/null || [ "$(cat "$marker" 2>/dev/null)" != "$tansu_features" ]; then
+  echo "installing the tansu broker with $tansu_features (about 15 minutes the first time)"
+  cargo install tansu --locked --force --features "$tansu_features"
+  echo "$tansu_features" > "$marker"
 fi
 
 echo "test tools ready"

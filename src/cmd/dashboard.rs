@@ -43,7 +43,16 @@ pub fn report(a: ReportArgs) -> Result<ExitCode> {
     let hours = (span.0 / crate::time::HOUR).max(1) as u32;
     let store = crate::dashboard::store::Store::open(&config.dashboard.db)
         .with_context(|| format!("dashboard database {}", config.dashboard.db.display()))?;
-    let b = crate::dashboard::briefing::Briefing::gather(&store, config.risk.half_life, hours, true)?;
+    // The report is for the ACU's lead: everything, by name.
+    let everything = crate::dashboard::scope::Scope { operations: true, ..Default::default() };
+    let b = crate::dashboard::briefing::Briefing::from_store(
+        &store,
+        &everything,
+        config.risk.half_life,
+        hours,
+        &|a| a,
+        &|u| u.to_string(),
+    )?;
     std::fs::write(&a.out, b.html()).with_context(|| a.out.display().to_string())?;
     println!(
         "briefing of the last {hours} hours -> {}: {} red, {} users newly at high risk, {} retrospective, {} open",
@@ -54,4 +63,45 @@ pub fn report(a: ReportArgs) -> Result<ExitCode> {
         b.open.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Check the dashboard's audit trail: every row must link to the one before and
+/// match its hash. Names the first broken row; prints the head to keep elsewhere.
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    action: AuditAction,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum AuditAction {
+    /// Verify the chain of the audit trail in [dashboard] db.
+    Verify {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+pub fn audit(a: AuditArgs) -> Result<ExitCode> {
+    let AuditAction::Verify { config } = a.action;
+    let config = load_config(Some(&config))?;
+    let db = &config.dashboard.db;
+    if !db.exists() {
+        bail!("no dashboard database at {}", db.display());
+    }
+    let store =
+        crate::dashboard::store::Store::open(db).with_context(|| format!("dashboard database {}", db.display()))?;
+    match store.verify_audit()? {
+        crate::dashboard::store::audit::Verdict::Intact { rows, head, unchained } => {
+            println!("audit trail intact: {rows} rows chained, head {head}");
+            if unchained > 0 {
+                println!("({unchained} earlier rows were written before the chain began)");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        crate::dashboard::store::audit::Verdict::Broken { id, rows_checked, why } => {
+            eprintln!("audit trail BROKEN at row {id}: {why} ({rows_checked} rows before it are intact)");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

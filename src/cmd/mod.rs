@@ -15,7 +15,7 @@
 //! | `generate`, `evaluate` | [`generate`] |
 //! | `risk` | [`risk`] |
 //! | `publish-watchlists`, `feed` | [`kafka`] |
-//! | `hash-password`, `report` | [`dashboard`] |
+//! | `hash-password`, `report`, `audit verify` | [`dashboard`] |
 //! | `check-config`, `health` | [`check`] |
 
 pub mod archive;
@@ -50,6 +50,7 @@ pub enum Command {
     Demo(demo::Args),
     HashPassword(dashboard::HashPasswordArgs),
     Report(dashboard::ReportArgs),
+    Audit(dashboard::AuditArgs),
     Replay(replay::Args),
     Query(hunt::QueryArgs),
     WhoAccessed(hunt::WhoAccessedArgs),
@@ -84,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::HashPassword(a) => dashboard::hash_password(a),
         Command::Report(a) => dashboard::report(a),
+        Command::Audit(a) => dashboard::audit(a),
         Command::Replay(a) => replay::run(a),
         Command::Query(a) => hunt::query(a),
         Command::WhoAccessed(a) => hunt::who_accessed(a),

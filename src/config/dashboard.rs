@@ -2,6 +2,7 @@
 //! accounts with their roles and clearance.
 
 use super::reader::Section;
+use crate::time::Span;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -21,8 +22,34 @@ pub struct DashboardConfig {
     /// Watch lists shown beside an alert (the entry it names); the live engine's
     /// `[live] watchlists_dir` when unset.
     pub watchlists_dir: Option<PathBuf>,
+    /// Units whose members' alerts go only to accounts with `review_acu` (the
+    /// anti-corruption unit itself, professional standards).
+    pub acu_units: Vec<String>,
+    /// An account linked to a staff id also never sees alerts about its own unit.
+    pub hide_own_unit: bool,
+    /// ... nor about its line manager (`staff.line_manager`).
+    pub hide_line_manager: bool,
+    /// Roles that see members of staff as pseudonyms until an identity is revealed.
+    pub pseudonymous_roles: Vec<Role>,
+    /// A reveal needs a second supervisor's approval.
+    pub reveal_needs_approval: bool,
+    /// Severities whose closure as justified or no further action needs a second
+    /// person.
+    pub four_eyes: Vec<crate::alert::Severity>,
+    /// Failed sign-ins in a row (per account, and per address) before a lockout.
+    pub login_max_failures: u32,
+    /// How long a lockout lasts.
+    pub login_lockout: Span,
+    /// A session ends this long after sign-in, active or not.
+    pub session_lifetime: Span,
+    /// ... or after this long without a request.
+    pub session_idle: Span,
+    /// Threads that check passwords (argon2 takes about 19 MiB and tens of ms each);
+    /// sign-ins beyond what they and their queue hold are refused as busy.
+    pub password_workers: usize,
 }
 
+/// What a dashboard account may do (see `src/dashboard/auth.rs`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -61,6 +88,11 @@ pub struct Account {
     pub role: Role,
     /// Cleared to see alerts on subjects of live operations.
     pub operations: bool,
+    /// The member of staff this account belongs to: alerts about them (and, as
+    /// configured, their unit and line manager) are never shown to it.
+    pub staff_id: Option<String>,
+    /// Cleared to review alerts about members of the `acu_units`.
+    pub review_acu: bool,
 }
 
 impl DashboardConfig {
@@ -72,6 +104,21 @@ impl DashboardConfig {
         s.opt_string("proxy_header", &mut self.proxy_header);
         s.bool("secure_cookies", &mut self.secure_cookies);
         s.opt_path("watchlists_dir", &mut self.watchlists_dir);
+        s.strings("acu_units", &mut self.acu_units);
+        s.bool("hide_own_unit", &mut self.hide_own_unit);
+        s.bool("hide_line_manager", &mut self.hide_line_manager);
+        s.parsed_list("pseudonymous_roles", &mut self.pseudonymous_roles, |r| {
+            Role::parse(r).ok_or_else(|| format!("unknown role {r:?}"))
+        });
+        s.bool("reveal_needs_approval", &mut self.reveal_needs_approval);
+        s.parsed_list("four_eyes", &mut self.four_eyes, |v| {
+            crate::alert::Severity::parse(v).ok_or_else(|| format!("expected red, amber or green, got {v:?}"))
+        });
+        s.u32("login_max_failures", 1..=1_000, &mut self.login_max_failures);
+        s.span("login_lockout", &mut self.login_lockout);
+        s.span("session_lifetime", &mut self.session_lifetime);
+        s.span("session_idle", &mut self.session_idle);
+        s.usize("password_workers", 1..=64, &mut self.password_workers);
         if let Some(users) = s.table("users") {
             for name in users.keys() {
                 let Some(u) = users.table(&name) else {
@@ -104,5 +151,9 @@ fn read_account(u: &Section) -> Option<Account> {
     }
     let mut operations = false;
     u.bool("operations", &mut operations);
-    Some(Account { password, role: parsed?, operations })
+    let mut staff_id = None;
+    u.opt_string("staff_id", &mut staff_id);
+    let mut review_acu = false;
+    u.bool("review_acu", &mut review_acu);
+    Some(Account { password, role: parsed?, operations, staff_id, review_acu })
 }

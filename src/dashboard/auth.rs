@@ -4,16 +4,19 @@
 //!
 //! | role | may |
 //! |---|---|
-//! | `analyst` | view the board, alerts, timelines and subject histories; acknowledge, escalate, note |
-//! | `supervisor` | what an analyst may, and assign and close |
+//! | `analyst` | view the board, alerts, timelines and subject histories (members of staff as pseudonyms); acknowledge, escalate, note |
+//! | `supervisor` | what an analyst may, by name; assign, close (a second supervisor approves closing red alerts as justified or no further action), reveal identities to analysts |
 //! | `auditor` | read the audit trail, nothing else |
 //! | `admin` | everything |
 //!
-//! Alerts about subjects of live operations are shown only to accounts with
-//! `operations = true`.
+//! What an account may see (live operations, itself, the ACU) is [`super::scope`].
+//! Sessions end at `session_lifetime` after sign-in, after `session_idle` without a
+//! request, at sign-out, and when the user signs in again; a live stream closes with
+//! its session.
 
-use super::Dashboard;
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use super::scope::Scope;
+use super::state::Dashboard;
+use argon2::{Argon2, PasswordHasher};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
@@ -32,10 +35,6 @@ pub fn hash_password(password: &str) -> String {
     Argon2::default().hash_password(password.as_bytes(), &salt).expect("argon2 hashes any password").to_string()
 }
 
-fn verify(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-}
-
 fn token() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
@@ -46,56 +45,104 @@ fn token() -> String {
 struct Session {
     user: String,
     csrf: String,
+    started: Instant,
     last_seen: Instant,
 }
 
 /// Signed-in sessions, in memory: a restart signs everyone out.
-#[derive(Default)]
 pub struct Sessions {
     by_token: Mutex<HashMap<String, Session>>,
+    lifetime: Duration,
+    idle: Duration,
+    /// Tells live streams a session has ended (its token).
+    ended: tokio::sync::broadcast::Sender<String>,
 }
 
 pub const COOKIE: &str = "aw_session";
-const IDLE: Duration = Duration::from_secs(8 * 3600);
 
 impl Sessions {
+    pub fn new(lifetime: Duration, idle: Duration) -> Sessions {
+        Sessions { by_token: Mutex::new(HashMap::new()), lifetime, idle, ended: tokio::sync::broadcast::channel(256).0 }
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Session>) -> R) -> R {
         f(&mut self.by_token.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// A new session for `user`: (cookie token, CSRF token).
+    fn live(&self, s: &Session) -> bool {
+        s.started.elapsed() < self.lifetime && s.last_seen.elapsed() < self.idle
+    }
+
+    /// A new session for `user`, ending the user's other sessions: (cookie token, CSRF
+    /// token).
     pub fn create(&self, user: &str) -> (String, String) {
         let (t, csrf) = (token(), token());
-        self.with(|m| {
-            m.retain(|_, s| s.last_seen.elapsed() < IDLE);
-            m.insert(t.clone(), Session { user: user.into(), csrf: csrf.clone(), last_seen: Instant::now() })
+        let ended = self.with(|m| {
+            let ended: Vec<String> =
+                m.iter().filter(|(_, s)| s.user == user || !self.live(s)).map(|(k, _)| k.clone()).collect();
+            for k in &ended {
+                m.remove(k);
+            }
+            let now = Instant::now();
+            m.insert(t.clone(), Session { user: user.into(), csrf: csrf.clone(), started: now, last_seen: now });
+            ended
         });
+        for k in ended {
+            let _ = self.ended.send(k);
+        }
         (t, csrf)
     }
 
     fn get(&self, token: &str) -> Option<Session> {
-        self.with(|m| {
+        let found = self.with(|m| {
             let s = m.get_mut(token)?;
-            if s.last_seen.elapsed() > IDLE {
+            if s.started.elapsed() >= self.lifetime || s.last_seen.elapsed() >= self.idle {
                 m.remove(token);
-                return None;
+                return Some(None);
             }
             s.last_seen = Instant::now();
-            Some(s.clone())
+            Some(Some(s.clone()))
+        });
+        match found {
+            Some(Some(s)) => Some(s),
+            Some(None) => {
+                let _ = self.ended.send(token.to_string());
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Whether the session is still open (without counting as activity).
+    pub fn is_open(&self, token: &str) -> bool {
+        self.with(|m| {
+            m.get(token).is_some_and(|s| s.started.elapsed() < self.lifetime && s.last_seen.elapsed() < self.idle)
         })
     }
 
+    /// Ends a session.
     pub fn remove(&self, token: &str) {
         self.with(|m| {
             m.remove(token);
         });
+        let _ = self.ended.send(token.to_string());
+    }
+
+    /// Tells of each session that ends.
+    pub fn endings(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.ended.subscribe()
+    }
+
+    /// The cookie's lifetime, the session's.
+    pub fn max_age(&self) -> u64 {
+        self.lifetime.as_secs()
     }
 }
 
 /// The `Set-Cookie` value of a session.
-pub fn session_cookie(token: &str, secure: bool) -> String {
+pub fn session_cookie(token: &str, secure: bool, max_age: u64) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}; Max-Age={}", IDLE.as_secs())
+    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}; Max-Age={max_age}")
 }
 
 pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -113,12 +160,15 @@ pub fn refuse(status: StatusCode, why: &str) -> Response {
     (status, Json(serde_json::json!({ "error": why }))).into_response()
 }
 
-/// The signed-in user of a request.
+/// The signed-in user of a request, with what they may see.
 #[derive(Clone, Debug)]
 pub struct Viewer {
     pub user: String,
     pub role: Role,
     pub operations: bool,
+    /// Sees members of staff as pseudonyms.
+    pub pseudonymous: bool,
+    pub scope: Scope,
     /// The session's token (none when the proxy header alone identified the user).
     pub session: Option<String>,
     pub csrf: Option<String>,
@@ -158,7 +208,15 @@ impl FromRequestParts<Arc<Dashboard>> for Viewer {
         let Some(account) = d.config.users.get(&user) else {
             return Err(refuse(StatusCode::FORBIDDEN, "this user has no dashboard account"));
         };
-        let viewer = Viewer { user, role: account.role, operations: account.operations, session: token, csrf };
+        let viewer = Viewer {
+            scope: Scope::of(account, &d.config, d.lists.as_ref()),
+            pseudonymous: d.config.pseudonymous_roles.contains(&account.role),
+            user,
+            role: account.role,
+            operations: account.operations,
+            session: token,
+            csrf,
+        };
         // Every state-changing request carries the session's CSRF token in a header
         // that a cross-site form cannot set.
         if parts.method != Method::GET && parts.method != Method::HEAD {
@@ -168,20 +226,5 @@ impl FromRequestParts<Arc<Dashboard>> for Viewer {
             }
         }
         Ok(viewer)
-    }
-}
-
-/// Checks a local account's password.
-pub fn check_password(d: &Dashboard, user: &str, password: &str) -> bool {
-    match d.config.users.get(user).and_then(|a| a.password.as_deref()) {
-        Some(hash) => verify(hash, password),
-        None => {
-            // Spend the same time on an unknown user as on a known one.
-            let _ = verify(
-                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$wd3OQNTM7jyQ6FsPjQ9vSLPjTA6bSwBkFoMqIw0Xwvw",
-                password,
-            );
-            false
-        }
     }
 }

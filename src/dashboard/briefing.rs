@@ -2,83 +2,82 @@
 //! risk is newly high, the retrospective hits and the open triage, over the last N
 //! hours. Served at `/briefing` (printable) and written by `accesswatch report`.
 
-use super::store::{Filter, Row, Store};
-use crate::alert::Severity;
+use super::scope::Scope;
+use super::store::{aggregate::RiskLine, Row, Store};
+use crate::alert::Alert;
 use crate::time::{Span, Timestamp};
-
-#[derive(Debug, serde::Serialize)]
-pub struct RiskLine {
-    pub user_id: String,
-    pub score: f64,
-    pub alerts: usize,
-    pub red: usize,
-}
+use rusqlite::types::Value;
 
 #[derive(Debug, serde::Serialize)]
 pub struct Briefing {
     pub generated_at: String,
     pub since: String,
     pub hours: u32,
+    /// Red alerts raised in the window (the newest 500 listed; `counts` has them all).
     pub red: Vec<Row>,
     pub retrospective: Vec<Row>,
     pub high_risk: Vec<RiskLine>,
+    /// Open red and amber alerts (the newest 500 listed).
     pub open: Vec<Row>,
-    pub counts: [usize; 3],
+    /// Red, amber and green alerts raised in the window: every one of them.
+    pub counts: [i64; 3],
 }
 
 /// A user's risk counts as high at or above this score (three red alerts' worth).
 pub const HIGH_RISK: f64 = 240.0;
 
+/// Rows a list of the briefing shows at most.
+const LISTED: u32 = 500;
+
 impl Briefing {
-    pub fn gather(store: &Store, half_life: Span, hours: u32, operations: bool) -> rusqlite::Result<Briefing> {
+    /// The briefing as one dashboard viewer may see it.
+    pub fn gather(d: &super::state::Dashboard, v: &super::auth::Viewer, hours: u32) -> rusqlite::Result<Briefing> {
+        let masker = d.masker(v);
+        let name = |u: &str| masker.as_ref().map_or(u.to_string(), |m| m.name(u, None));
+        Briefing::from_store(&d.store, &v.scope, d.risk_half_life, hours, &|a| d.shown(v, a), &name)
+    }
+
+    /// The briefing of everything in `scope`, with alerts and users shown through
+    /// `shown` and `name` (the report command shows them as they are).
+    pub fn from_store(
+        store: &Store,
+        scope: &Scope,
+        half_life: Span,
+        hours: u32,
+        shown: &dyn Fn(Alert) -> Alert,
+        name: &dyn Fn(&str) -> String,
+    ) -> rusqlite::Result<Briefing> {
         let now = Timestamp::now();
         let since = now - Span::hours(hours as i64);
-        let recent = store.alerts(&Filter {
-            since: Some(since.to_string()),
-            operations,
-            limit: Some(5_000),
-            ..Filter::default()
-        })?;
-        let all = store.alerts(&Filter { operations, limit: Some(5_000), ..Filter::default() })?;
-        let alerts: Vec<crate::alert::Alert> = all.iter().map(|r| r.alert.clone()).collect();
-        let before: Vec<crate::alert::Alert> = alerts.iter().filter(|a| a.event_ts < since).cloned().collect();
-        let was_high: std::collections::HashSet<String> = crate::risk::rank(&before, Some(since), half_life)
+        let window = Value::Text(since.to_string());
+        let rows = |condition: &str| -> rusqlite::Result<Vec<Row>> {
+            let rows = store.rows_where(condition, vec![window.clone()], scope, LISTED)?;
+            Ok(rows.into_iter().map(|r| Row { alert: shown(r.alert), ..r }).collect())
+        };
+        let red = rows("seen_at >= ?1 AND severity = 'red'")?;
+        let retrospective = rows("seen_at >= ?1 AND retrospective = 1")?;
+        let open = rows(
+            "?1 = ?1 AND severity != 'green' AND status NOT IN ('justified', 'misconduct', 'criminal', 'no_further_action')",
+        )?;
+        let counts = store.window_counts(scope, &since.to_string())?;
+        let before: std::collections::HashSet<String> = store
+            .risk(scope, since, half_life, 100_000)?
             .into_iter()
             .filter(|u| u.score >= HIGH_RISK)
-            .map(|u| u.user_id.to_string())
+            .map(|u| u.user_id)
             .collect();
-        let high_risk = crate::risk::rank(&alerts, Some(now), half_life)
+        let high_risk = store
+            .risk(scope, now, half_life, 100_000)?
             .into_iter()
-            .filter(|u| u.score >= HIGH_RISK && !was_high.contains(u.user_id))
-            .map(|u| RiskLine {
-                user_id: u.user_id.to_string(),
-                score: (u.score * 10.0).round() / 10.0,
-                alerts: u.alerts.len(),
-                red: u.alerts.iter().filter(|a| a.severity == Severity::Red).count(),
-            })
-            .collect();
-        let mut counts = [0usize; 3];
-        for r in &recent {
-            counts[match r.alert.severity {
-                Severity::Red => 0,
-                Severity::Amber => 1,
-                Severity::Green => 2,
-            }] += 1;
-        }
-        let open = all
-            .iter()
-            .filter(|r| {
-                !super::store::Status::parse(&r.status).is_some_and(|s| s.is_closed())
-                    && r.alert.severity != Severity::Green
-            })
-            .cloned()
+            .filter(|u| u.score >= HIGH_RISK && !before.contains(&u.user_id))
+            .map(|u| RiskLine { user_id: name(&u.user_id), ..u })
             .collect();
         Ok(Briefing {
             generated_at: now.to_string(),
             since: since.to_string(),
             hours,
-            red: recent.iter().filter(|r| r.alert.severity == Severity::Red).cloned().collect(),
-            retrospective: recent.iter().filter(|r| r.alert.retrospective).cloned().collect(),
+            red,
+            retrospective,
             high_risk,
             open,
             counts,
@@ -133,6 +132,7 @@ tr.red td:first-child{{border-left:6px solid #c62828}}tr.amber td:first-child{{b
 <h1>Daily briefing: access to police systems</h1>
 <p>Alerts raised in the {hours} hours from {since} to {generated} (UTC). OFFICIAL-SENSITIVE.</p>
 <p class=sum><span>Red {r}</span><span>Amber {a}</span><span>Green {g}</span></p>
+<p>Need-to-know applies: only what the reader may see is in this page.</p>
 <h2>Red alerts ({nr})</h2>{red}
 <h2>Users newly at high risk ({nh})</h2>{risk}
 <h2>Retrospective hits ({nt})</h2>{retro}

@@ -2,79 +2,41 @@
 //! briefing and the audit trail, served by `accesswatch run` and the demo beside
 //! `/metrics` when `[dashboard] enabled = true`.
 //!
-//! - [`store`]: alerts seen, triage and its history, the audit trail (SQLite).
-//! - [`auth`]: accounts, sessions, CSRF, roles.
-//! - [`api`]: the REST API and the live stream (Server-Sent Events).
-//! - [`briefing`]: the morning briefing, as data and as a printable page.
+//! The people on it investigate their own colleagues, and some of what it shows is
+//! secret even from them, so trust is built in:
 //!
-//! The page itself (`page.html`) is one file of HTML and JavaScript without outside
-//! assets, so it works on a closed network.
+//! - [`scope`]: need-to-know, one rule for every path (live operations, no one
+//!   reviewing themselves, the ACU's own staff).
+//! - [`pseudonym`]: analysts see members of staff as stable pseudonyms until a
+//!   supervisor reveals an identity, with a reason.
+//! - [`store`]: alerts seen, triage and its history (four eyes on closing serious
+//!   alerts), reveals, and the tamper-evident audit trail (SQLite).
+//! - [`auth`], [`signin`]: accounts, sessions, CSRF, roles; throttled sign-in on a
+//!   fixed pool of password checkers.
+//! - [`api`]: the REST API and the live stream (Server-Sent Events), every read
+//!   audited, every response with strict security headers.
+//! - [`briefing`]: the morning briefing, as data and as a printable page.
+//! - [`state`]: the shared state.
+//!
+//! The page (`page.html`, `app.js`, `app.css`) is plain HTML, JavaScript and CSS
+//! without outside assets, so it works on a closed network and under a content
+//! security policy without inline script.
 
 pub mod api;
 pub mod auth;
 pub mod briefing;
+pub mod pseudonym;
+pub mod scope;
+pub mod signin;
+pub mod state;
 pub mod store;
+
+pub use crate::config::DashboardConfig;
+pub use state::Dashboard;
 
 use crate::alert::Alert;
 use crate::live::LiveError;
-use std::path::PathBuf;
 use std::sync::Arc;
-
-pub use crate::config::DashboardConfig;
-
-/// The dashboard's shared state.
-pub struct Dashboard {
-    pub config: DashboardConfig,
-    pub store: store::Store,
-    pub sessions: auth::Sessions,
-    /// New and updated alerts, for the live stream.
-    pub feed: tokio::sync::broadcast::Sender<Arc<Alert>>,
-    /// The evidence archive, for timelines, subject histories and evidence.
-    pub archive: Option<PathBuf>,
-    pub risk_half_life: crate::time::Span,
-    /// The watch lists of `watchlists_dir`, loaded at start, to judge each access in a
-    /// timeline or subject history as the rules do (justified by an incident, or why
-    /// not).
-    pub lists: Option<crate::watchlist::WatchLists>,
-    pub justification: crate::config::JustificationConfig,
-}
-
-impl Dashboard {
-    pub fn open(config: &crate::config::Config) -> Result<Arc<Dashboard>, LiveError> {
-        let d = &config.dashboard;
-        let store = store::Store::open(&d.db)?;
-        let (feed, _) = tokio::sync::broadcast::channel(1_024);
-        let mut dc = d.clone();
-        if dc.watchlists_dir.is_none() {
-            dc.watchlists_dir = config.live.watchlists_dir.clone();
-        }
-        let lists = dc.watchlists_dir.as_deref().and_then(|dir| match crate::watchlist::load_dir(dir) {
-            Ok((lists, _)) => Some(lists),
-            Err(errors) => {
-                tracing::warn!(dir = %dir.display(), faults = errors.0.len(), "dashboard: watch lists not loaded; accesses are shown without a justification verdict");
-                None
-            }
-        });
-        Ok(Arc::new(Dashboard {
-            lists,
-            justification: config.justification.clone(),
-            config: dc,
-            store,
-            sessions: auth::Sessions::default(),
-            feed,
-            archive: config.archive.dir.clone(),
-            risk_half_life: config.risk.half_life,
-        }))
-    }
-
-    /// Takes a raised or updated alert from the engine: stored, then pushed live.
-    pub fn observe(&self, alert: &Alert) {
-        if let Err(e) = self.store.upsert_alert(alert) {
-            tracing::warn!(error = %e, "dashboard: alert not stored");
-        }
-        let _ = self.feed.send(Arc::new(alert.clone()));
-    }
-}
 
 /// The HTTP routes of `accesswatch run` with the dashboard added when it is enabled;
 /// the engine's raised alerts are handed to it.
@@ -88,7 +50,7 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
             "[dashboard] is enabled but has no users: add [dashboard.users.NAME] accounts".into(),
         ));
     }
-    let dashboard = Dashboard::open(config)?;
+    let dashboard = Dashboard::open(config, health.metrics.clone())?;
     // The engine hands alerts over and goes on; a thread of the dashboard's own writes
     // them to SQLite and pushes them to the open boards. The triage store must hold every
     // alert, so a dashboard 65,536 alerts behind slows the engine rather than drop one.
@@ -98,7 +60,9 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
         .name("dashboard".into())
         .spawn(move || {
             for alert in rx {
-                intake.observe(&alert);
+                if let Err(e) = intake.observe(&alert) {
+                    tracing::error!(error = %e, alert = %alert.alert_id, "dashboard: alert not stored");
+                }
             }
         })
         .map_err(|e| LiveError::Bug(format!("cannot start the dashboard thread: {e}")))?;
@@ -108,6 +72,15 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
             let _ = tx.send(alert);
         }
     }));
+    // The daily anchor of the audit chain, and one at start.
+    let anchor = dashboard.clone();
+    std::thread::Builder::new()
+        .name("audit-anchor".into())
+        .spawn(move || loop {
+            anchor.anchor_audit();
+            std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
+        })
+        .map_err(|e| LiveError::Bug(format!("cannot start the audit anchor thread: {e}")))?;
     Ok(router.merge(api::router(dashboard)))
 }
 

@@ -19,14 +19,22 @@ struct Fixture {
 }
 
 fn alert(id: &str, user: &str, list: Option<(&str, &str)>) -> Alert {
+    alert_on(id, user, list, &["e1"])
+}
+
+/// An alert about `user` with these evidence events (the first triggered it).
+fn alert_on(id: &str, user: &str, list: Option<(&str, &str)>, events: &[&str]) -> Alert {
     let list = list.map(|(l, k)| json!({"list": l, "key": k, "match": "id"}));
+    // Each alert its own event unless the test shares one.
+    let events: Vec<String> =
+        events.iter().map(|e| if *e == "e1" { format!("e-{id}") } else { e.to_string() }).collect();
     serde_json::from_value(json!({
         "alert_id": id, "rule": if list.is_some() { "opsec.outsider" } else { "custody.uninvolved" },
         "category": if list.is_some() { "opsec" } else { "custody" }, "severity": "red", "score": 90,
         "event_ts": "2026-11-20T10:00:00.000Z", "detected_at": "2026-11-20T10:00:01.000Z", "user_id": user,
-        "subject": {"subject_type": "person", "subject_name": "MATE, Dave"}, "event_ids": ["e1"],
-        "watchlist": list, "reason": "U1 viewed Dave Mate while he was in custody.", "retrospective": false,
-        "system": "PNC", "action": "view", "unit": "Response"
+        "subject": {"subject_type": "person", "subject_name": "MATE, Dave"}, "event_ids": events,
+        "watchlist": list, "reason": format!("{user} (Dan Clarke, PC, Response) viewed Dave Mate while he was in custody."),
+        "retrospective": false, "system": "PNC", "action": "view", "unit": "Response"
     }))
     .unwrap()
 }
@@ -38,18 +46,19 @@ fn fixture(extra: &str) -> Fixture {
         format!("[dashboard.users.{n}]\npassword = \"{hash}\"\nrole = \"{role}\"\noperations = {ops}\n")
     };
     let text = format!(
-        "[dashboard]\nenabled = true\ndb = \"{}\"\n{extra}\n{}{}{}{}",
+        "[dashboard]\nenabled = true\ndb = \"{}\"\n{extra}\n{}{}{}{}{}",
         dir.path().join("d.sqlite").display(),
         account("sup", "supervisor", true),
+        account("sup2", "supervisor", true),
         account("ana", "analyst", false),
         account("aud", "auditor", false),
         account("adm", "admin", true),
     );
     let mut config = Config::from_toml("test", &text).unwrap();
     config.archive.dir = Some(dir.path().join("archive"));
-    let dashboard = Dashboard::open(&config).unwrap();
-    dashboard.observe(&alert("A1", "U1", None));
-    dashboard.observe(&alert("OPS1", "U2", Some(("operations", "Op Nimrod|id:12/1A"))));
+    let dashboard = Dashboard::open(&config, crate::metrics::Metrics::new()).unwrap();
+    dashboard.observe(&alert("A1", "U1", None)).unwrap();
+    dashboard.observe(&alert("OPS1", "U2", Some(("operations", "Op Nimrod|id:12/1A")))).unwrap();
     let router = api::router(dashboard.clone());
     Fixture { dashboard, router, _dir: dir }
 }
@@ -108,7 +117,7 @@ impl Fixture {
     }
 
     fn audit_actions(&self) -> Vec<(String, String, String)> {
-        self.dashboard.store.audit_trail(1000).unwrap().into_iter().map(|e| (e.who, e.action, e.target)).collect()
+        self.dashboard.store.audit_trail(10_000).unwrap().into_iter().map(|e| (e.who, e.action, e.target)).collect()
     }
 }
 
@@ -151,11 +160,12 @@ async fn nothing_without_signing_in_and_a_wrong_password_is_refused() {
         f.call(&Client::default(), "POST", "/api/login", Some(json!({"user": 1}))).await.0,
         StatusCode::BAD_REQUEST
     );
-    assert!(f.audit_actions().iter().filter(|(_, a, _)| a == "sign-in refused").count() >= 2);
-
-    let (status, cookies, v) = f
-        .call_full(&Client::default(), "POST", "/api/login", Some(json!({"user": "ana", "password": PASSWORD})), &[])
-        .await;
+    assert!(f.audit_actions().iter().filter(|(_, a, _)| a.starts_with("sign-in refused")).count() >= 2);
+    // Right after a failure, even the right password waits.
+    let right = Some(json!({"user": "ana", "password": PASSWORD}));
+    assert_eq!(f.call(&Client::default(), "POST", "/api/login", right.clone()).await.0, StatusCode::TOO_MANY_REQUESTS);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (status, cookies, v) = f.call_full(&Client::default(), "POST", "/api/login", right, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["role"], "analyst");
     let cookie = &cookies[0];
@@ -185,7 +195,7 @@ async fn state_changes_need_the_csrf_token() {
 
 #[tokio::test]
 async fn roles_analyst_supervisor_auditor_admin() {
-    let f = fixture("");
+    let f = fixture("four_eyes = []");
     let (ana, sup, aud, adm) = (f.login("ana").await, f.login("sup").await, f.login("aud").await, f.login("adm").await);
 
     // The auditor reads the audit trail and nothing else.
@@ -298,6 +308,7 @@ async fn operation_alerts_only_for_those_cleared() {
 
 #[tokio::test]
 async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_cannot_be_edited() {
+    // (By name: pseudonyms have a test of their own.)
     // Watch lists: incident INC-9 names U1, so U1's access giving it is justified.
     let lists = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -305,14 +316,15 @@ async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_can
         "reference,kind,opened_at,closed_at,unit,officers\nINC-9,assault,2026-11-19T00:00:00Z,,Response,U1\n",
     )
     .unwrap();
-    let f = fixture(&format!("watchlists_dir = \"{}\"", lists.path().display()));
+    let f = fixture(&format!("watchlists_dir = \"{}\"\npseudonymous_roles = []", lists.path().display()));
     // An archive with U1's accesses, for the timeline and the subject history.
     let archive = f.dashboard.archive.clone().unwrap();
     let mut w = crate::archive::EventWriter::new(&archive, &crate::config::Config::defaults().archive);
     for (i, (user, name)) in [("U1", "MATE, Dave"), ("U1", "SMITH, Jo"), ("U3", "Dave Mate")].iter().enumerate() {
         let reference = if i == 0 { r#","reference":"INC-9""# } else { "" };
+        let id = if i == 1 { "e-A1".to_string() } else { format!("e{i}") };
         let line = format!(
-            r#"{{"event_id":"e{i}","ts":"2026-11-20T0{i}:00:00Z","system":"PNC","user_id":"{user}","action":"view","subject_type":"person","subject_name":"{name}"{reference}}}"#
+            r#"{{"event_id":"{id}","ts":"2026-11-20T0{i}:00:00Z","system":"PNC","user_id":"{user}","action":"view","subject_type":"person","subject_name":"{name}"{reference}}}"#
         );
         w.append(crate::event::json::decode(line.as_bytes()).unwrap(), Default::default());
     }
@@ -324,7 +336,7 @@ async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_can
     assert_eq!(v["alert"]["alert_id"], "A1");
     // The alert's evidence, read from the archive.
     assert_eq!(v["events"].as_array().unwrap().len(), 1, "{v}");
-    assert_eq!(v["events"][0]["event_id"], "e1");
+    assert_eq!(v["events"][0]["event_id"], "e-A1");
     let (status, v) = f.call(&ana, "POST", "/api/timeline", Some(json!({"user_id": "U1", "from": "2026-11-01"}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
@@ -348,7 +360,7 @@ async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_can
     assert!(rows.as_array().unwrap().iter().any(|r| r["who"] == "ana" && r["action"] == "view alert"));
     assert!(f.dashboard.store.execute_raw("UPDATE audit SET who = 'someone'").is_err());
     assert!(f.dashboard.store.execute_raw("DELETE FROM audit").is_err());
-    assert_eq!(f.audit_actions().len(), trail.len() + 1, "only the sign-in of the auditor was added");
+    assert_eq!(f.audit_actions().len(), trail.len() + 2, "the auditor's sign-in and read were added");
 }
 
 #[tokio::test]
@@ -367,18 +379,21 @@ async fn board_counts_risk_charts_and_briefing() {
     let (status, page) = f.call(&sup, "GET", "/briefing", None).await;
     assert_eq!(status, StatusCode::OK);
     let page = page.as_str().unwrap();
-    assert!(page.contains("Red alerts (2)") && page.contains("U1 viewed Dave Mate"), "{page}");
+    assert!(
+        page.contains("Red alerts (2)") && page.contains("U1 (Dan Clarke, PC, Response) viewed Dave Mate"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
 async fn triage_survives_a_restart() {
     let f = fixture("");
     let sup = f.login("sup").await;
-    f.call(&sup, "POST", "/api/alerts/A1/triage", Some(json!({"action": "close", "outcome": "justified"}))).await;
+    f.call(&sup, "POST", "/api/alerts/A1/triage", Some(json!({"action": "close", "outcome": "misconduct"}))).await;
     let db = f.dashboard.config.db.clone();
     drop(f.router);
     let store = store::Store::open(&db).unwrap();
-    assert_eq!(store.alert("A1").unwrap().unwrap().status, "justified");
+    assert_eq!(store.alert("A1").unwrap().unwrap().status, "misconduct");
     assert_eq!(store.history("A1").unwrap().len(), 1);
 }
 
@@ -413,9 +428,423 @@ async fn the_stream_pushes_new_alerts_and_hides_operations_from_the_uncleared() 
     let mut body = resp.into_body();
     // Give the stream's task a moment to subscribe, then raise two alerts.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    f.dashboard.observe(&alert("OPS2", "U2", Some(("operations", "Op Nimrod|id:12/1A"))));
-    f.dashboard.observe(&alert("A2", "U5", None));
+    f.dashboard.observe(&alert("OPS2", "U2", Some(("operations", "Op Nimrod|id:12/1A")))).unwrap();
+    f.dashboard.observe(&alert("A2", "U5", None)).unwrap();
     let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame()).await.unwrap().unwrap().unwrap();
     let text = String::from_utf8(frame.into_data().unwrap().to_vec()).unwrap();
     assert!(text.starts_with("event: alert\ndata: {\"alert_id\":\"A2\""), "{text}");
+    assert!(!text.contains("U5") && text.contains("Officer "), "the analyst sees a pseudonym: {text}");
+}
+
+/// Watch lists with a live operation (NIGHTJAR, against KRAY, Ronald; its team U20),
+/// the staff, and the operation's own reference.
+fn operation_lists() -> tempfile::TempDir {
+    let lists = tempfile::tempdir().unwrap();
+    std::fs::write(
+        lists.path().join("operations.csv"),
+        "operation,subject_name,subject_dob,team,starts_at\nNIGHTJAR,\"KRAY, Ronald\",1960-01-01,U20,2026-11-01T00:00:00Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        lists.path().join("staff.csv"),
+        "user_id,surname,forenames,unit,role,line_manager\nU10,Clarke,Dan,Response,PC,U11\nU11,Boss,Anne,Response,Sgt,\nU20,Covert,Cal,Serious Organised Crime,DC,\nU30,Psd,Pat,PSD,DS,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        lists.path().join("incidents.csv"),
+        "reference,kind,opened_at,unit,officers\nOP-NIGHTJAR,covert operation,2026-11-01T00:00:00Z,Serious Organised Crime,U20\n",
+    )
+    .unwrap();
+    lists
+}
+
+/// Writes accesses to the fixture's archive: (event id, user, subject name, reference).
+fn archive_events(f: &Fixture, events: &[(&str, &str, &str, &str)]) {
+    let archive = f.dashboard.archive.clone().unwrap();
+    let mut w = crate::archive::EventWriter::new(&archive, &crate::config::Config::defaults().archive);
+    for (i, (id, user, name, reference)) in events.iter().enumerate() {
+        let reference = if reference.is_empty() { String::new() } else { format!(r#","reference":"{reference}""#) };
+        let line = format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-20T0{i}:00:00Z","system":"PNC","user_id":"{user}","action":"search","subject_type":"person","subject_name":"{name}","subject_dob":"1960-01-01"{reference}}}"#
+        );
+        w.append(crate::event::json::decode(line.as_bytes()).unwrap(), Default::default());
+    }
+    w.flush().unwrap();
+}
+
+/// Every body an account gets back from every read of the dashboard.
+async fn read_everything(f: &Fixture, c: &Client, users: &[&str], subjects: &[&str]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for path in
+        ["/api/alerts", "/api/counts", "/api/risk", "/api/charts", "/api/briefing?hours=720", "/briefing?hours=720"]
+    {
+        out.push((path.to_string(), f.call(c, "GET", path, None).await.1.to_string()));
+    }
+    out.push(("POST /api/alerts".into(), f.call(c, "POST", "/api/alerts", Some(json!({}))).await.1.to_string()));
+    for id in ["OPS-A", "PM-A", "EX-A", "N-A"] {
+        out.push((
+            format!("/api/alerts/{id}"),
+            f.call(c, "GET", &format!("/api/alerts/{id}"), None).await.1.to_string(),
+        ));
+    }
+    for user in users {
+        let body = Some(json!({"user_id": user, "from": "2026-11-01"}));
+        out.push((format!("timeline {user}"), f.call(c, "POST", "/api/timeline", body).await.1.to_string()));
+    }
+    for name in subjects {
+        let body = Some(json!({"name": name}));
+        out.push((format!("subject {name}"), f.call(c, "POST", "/api/subject", body).await.1.to_string()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_uncleared_account_finds_no_trace_of_an_operation_on_any_path() {
+    let lists = operation_lists();
+    let f = fixture(&format!("watchlists_dir = \"{}\"\npseudonymous_roles = []", lists.path().display()));
+    archive_events(
+        &f,
+        &[
+            ("ev-op", "U10", "KRAY, Ronald", ""),
+            ("ev-team", "U20", "Ronald Kray", "OP-NIGHTJAR"),
+            ("ev-ex", "U10", "SMITH, Jo", ""),
+            ("ev-norm", "U10", "JONES, Ann", ""),
+        ],
+    );
+    // The purpose alert on the operation's event arrives first: marked once the
+    // operation's alert names the same event.
+    let mut pm = alert_on("PM-A", "U10", None, &["ev-op"]);
+    pm.rule = crate::alert::RuleId::PurposeMissing;
+    pm.severity = crate::alert::Severity::Green;
+    pm.reason = "U10 (Dan Clarke, PC, Response) searched for KRAY, Ronald and gave no reference.".into();
+    f.dashboard.observe(&pm).unwrap();
+    let mut ops = alert_on("OPS-A", "U10", Some(("operations", "NIGHTJAR|name:KRAY")), &["ev-op"]);
+    ops.reason = "U10 searched for KRAY, Ronald, a subject of operation NIGHTJAR.".into();
+    f.dashboard.observe(&ops).unwrap();
+    let mut ex = alert_on("EX-A", "U10", None, &["ev-ex", "ev-op"]);
+    ex.rule = crate::alert::RuleId::BehaviourExportAfterSensitive;
+    ex.reason =
+        "U10 exported SMITH, Jo 10 minutes after an access (event ev-op) that raised a red opsec.outsider alert."
+            .into();
+    f.dashboard.observe(&ex).unwrap();
+    let mut normal = alert_on("N-A", "U10", None, &["ev-norm"]);
+    normal.score = 50;
+    f.dashboard.observe(&normal).unwrap();
+
+    let forbidden = ["KRAY", "Kray", "NIGHTJAR", "ev-op", "ev-team", "OPS-A", "PM-A", "EX-A", "opsec"];
+    let ana = f.login("ana").await;
+    let seen = read_everything(&f, &ana, &["U10", "U20"], &["kray, ronald", "ronald kray"]).await;
+    for (path, body) in &seen {
+        for word in forbidden {
+            assert!(!body.contains(word), "{path} shows {word} to an uncleared analyst: {body}");
+        }
+    }
+    // What is left is consistent: one red alert, U10's risk its one visible alert.
+    let (_, counts) = f.call(&ana, "GET", "/api/counts", None).await;
+    assert_eq!(counts["severity"]["red"], 2, "A1 and N-A: {counts}");
+    let (_, risk) = f.call(&ana, "GET", "/api/risk", None).await;
+    let u10 = risk.as_array().unwrap().iter().find(|r| r["user_id"] == "U10").unwrap().clone();
+    assert_eq!(u10["alerts"], 1, "{risk}");
+    assert!(seen.iter().any(|(p, b)| p == "timeline U10" && b.contains("ev-norm")), "the rest is still shown");
+    // A cleared supervisor sees all of it.
+    let sup = f.login("sup").await;
+    let seen = read_everything(&f, &sup, &["U10", "U20"], &["kray, ronald"]).await;
+    for word in ["NIGHTJAR", "ev-op", "ev-team", "OPS-A", "PM-A", "EX-A"] {
+        assert!(seen.iter().any(|(_, b)| b.contains(word)), "the cleared supervisor does not see {word}");
+    }
+}
+
+#[tokio::test]
+async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() {
+    let lists = operation_lists();
+    let hash = auth::hash_password(PASSWORD);
+    let f = fixture(&format!(
+        "watchlists_dir = \"{}\"\npseudonymous_roles = []\nacu_units = [\"PSD\"]\n\n[dashboard.users.dan]\npassword = \"{hash}\"\nrole = \"analyst\"\nstaff_id = \"U10\"\n\n[dashboard.users.lead]\npassword = \"{hash}\"\nrole = \"supervisor\"\nreview_acu = true\n",
+        lists.path().display()
+    ));
+    let about = |id: &str, user: &str, unit: &str| {
+        let mut a = alert(id, user, None);
+        a.unit = Some(unit.into());
+        a
+    };
+    f.dashboard.observe(&about("SELF", "U10", "Response")).unwrap();
+    f.dashboard.observe(&about("MANAGER", "U11", "Response")).unwrap();
+    f.dashboard.observe(&about("ACU", "U30", "PSD")).unwrap();
+    let ids = |v: &Value| {
+        let mut ids: Vec<String> =
+            v.as_array().unwrap().iter().map(|r| r["alert"]["alert_id"].as_str().unwrap().to_string()).collect();
+        ids.sort();
+        ids
+    };
+    let dan = f.login("dan").await;
+    assert_eq!(
+        ids(&f.call(&dan, "GET", "/api/alerts", None).await.1),
+        ["A1"],
+        "not about himself, his manager or the ACU"
+    );
+    assert_eq!(f.call(&dan, "GET", "/api/alerts/SELF", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(f.call(&dan, "POST", "/api/timeline", Some(json!({"user_id": "U10"}))).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(f.call(&dan, "GET", "/api/counts", None).await.1["severity"]["red"], 1);
+    // The ACU's own staff: only for those cleared to review the ACU.
+    let sup = f.login("sup").await;
+    assert!(!ids(&f.call(&sup, "GET", "/api/alerts", None).await.1).contains(&"ACU".to_string()));
+    let lead = f.login("lead").await;
+    assert!(ids(&f.call(&lead, "GET", "/api/alerts", None).await.1).contains(&"ACU".to_string()));
+}
+
+#[tokio::test]
+async fn analysts_see_pseudonyms_until_a_supervisor_reveals_with_a_reason() {
+    let lists = operation_lists();
+    let f = fixture(&format!("watchlists_dir = \"{}\"\nreveal_needs_approval = true", lists.path().display()));
+    f.dashboard.observe(&alert("D1", "U10", None)).unwrap();
+    f.dashboard.observe(&alert("D2", "U10", None)).unwrap();
+    archive_events(&f, &[("ev-1", "U10", "JONES, Ann", "")]);
+    let ana = f.login("ana").await;
+    let (_, board) = f.call(&ana, "GET", "/api/alerts", None).await;
+    let text = board.to_string();
+    assert!(!text.contains("U10") && !text.contains("Dan Clarke"), "{text}");
+    let pseudonym = board.as_array().unwrap().iter().find(|r| r["alert"]["alert_id"] == "D1").unwrap()["alert"]
+        ["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(pseudonym.starts_with("Officer "), "{pseudonym}");
+    // The same pseudonym everywhere: the timeline is asked for by it, and says nothing more.
+    let (status, timeline) = f.call(&ana, "POST", "/api/timeline", Some(json!({"user_id": pseudonym}))).await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    assert_eq!(timeline["user_id"], pseudonym.as_str());
+    assert!(!timeline.to_string().contains("U10") && timeline["accesses"].as_array().unwrap().len() == 1);
+    let (_, risk) = f.call(&ana, "GET", "/api/risk", None).await;
+    assert!(risk.to_string().contains(&pseudonym) && !risk.to_string().contains("U10"));
+    // An analyst cannot name a person they were not shown.
+    assert_eq!(f.call(&ana, "POST", "/api/timeline", Some(json!({"user_id": "U10"}))).await.0, StatusCode::NOT_FOUND);
+
+    // A supervisor sees names, and reveals one alert's officer with a reason; a second
+    // supervisor approves.
+    let sup = f.login("sup").await;
+    assert!(f.call(&sup, "GET", "/api/alerts/D1", None).await.1.to_string().contains("Dan Clarke"));
+    assert_eq!(
+        f.call(&ana, "POST", "/api/reveals", Some(json!({"alert_id": "D1", "reason": "needed for interview"}))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        f.call(&sup, "POST", "/api/reveals", Some(json!({"alert_id": "D1", "reason": "short"}))).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (status, r) = f
+        .call(&sup, "POST", "/api/reveals", Some(json!({"alert_id": "D1", "reason": "to arrange the interview"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["approved"], false);
+    let id = r["id"].as_i64().unwrap();
+    assert!(
+        !f.call(&ana, "GET", "/api/alerts/D1", None).await.1.to_string().contains("Dan Clarke"),
+        "not yet approved"
+    );
+    assert_eq!(
+        f.call(&sup, "POST", &format!("/api/reveals/{id}/approve"), None).await.0,
+        StatusCode::CONFLICT,
+        "not by the one who asked"
+    );
+    let sup2 = f.login("sup2").await;
+    assert_eq!(f.call(&sup2, "POST", &format!("/api/reveals/{id}/approve"), None).await.0, StatusCode::OK);
+    let d1 = f.call(&ana, "GET", "/api/alerts/D1", None).await.1.to_string();
+    assert!(d1.contains("U10") && d1.contains("Dan Clarke"), "revealed for D1: {d1}");
+    let d2 = f.call(&ana, "GET", "/api/alerts/D2", None).await.1.to_string();
+    assert!(!d2.contains("U10"), "and for D1 only: {d2}");
+    let trail = f.audit_actions();
+    assert!(trail
+        .iter()
+        .any(|(w, a, t)| w == "sup" && a == "request to reveal identity" && t.contains("to arrange the interview")));
+    assert!(trail.iter().any(|(w, a, _)| w == "sup2" && a == "approve reveal"));
+}
+
+#[tokio::test]
+async fn closing_a_red_alert_as_justified_needs_a_second_supervisor() {
+    let f = fixture("pseudonymous_roles = []");
+    let (sup, sup2) = (f.login("sup").await, f.login("sup2").await);
+    let close = json!({"action": "close", "outcome": "justified", "note": "on duty"});
+    let (status, v) = f.call(&sup, "POST", "/api/alerts/A1/triage", Some(close)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "closure_proposed");
+    assert_eq!(v["proposal"]["proposed_by"], "sup");
+    assert_eq!(
+        f.call(&sup, "POST", "/api/alerts/A1/triage", Some(json!({"action": "approve_closure"}))).await.0,
+        StatusCode::FORBIDDEN,
+        "not by the one who proposed it"
+    );
+    let (status, v) = f.call(&sup2, "POST", "/api/alerts/A1/triage", Some(json!({"action": "approve_closure"}))).await;
+    assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("justified")));
+    // A finding of misconduct needs no second pair of eyes.
+    let (_, v) = f
+        .call(&sup, "POST", "/api/alerts/OPS1/triage", Some(json!({"action": "close", "outcome": "misconduct"})))
+        .await;
+    assert_eq!(v["status"], "misconduct");
+}
+
+#[tokio::test]
+async fn every_read_is_audited() {
+    let f = fixture("pseudonymous_roles = []");
+    let ana = f.login("ana").await;
+    for path in ["/api/alerts", "/api/counts", "/api/risk", "/api/charts"] {
+        f.call(&ana, "GET", path, None).await;
+    }
+    f.call(&ana, "POST", "/api/alerts", Some(json!({"user": "U1"}))).await;
+    let mut req = Request::builder().uri("/api/stream").header("cookie", ana.cookie.clone().unwrap());
+    req = req.header("x-test", "1");
+    let resp = f.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    f.call(&ana, "POST", "/api/logout", None).await;
+    let mut body = resp.into_body();
+    // The stream ends with the session, and says so in the trail.
+    let end = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(_)) = body.frame().await {}
+    })
+    .await;
+    assert!(end.is_ok(), "the live stream outlived its session");
+    let aud = f.login("aud").await;
+    f.call(&aud, "GET", "/api/audit?limit=50", None).await;
+    let trail = f.audit_actions();
+    for action in [
+        "view the board",
+        "view counts",
+        "view risk ranking",
+        "view charts",
+        "open the live stream",
+        "close the live stream",
+        "sign out",
+        "read the audit trail",
+    ] {
+        assert!(trail.iter().any(|(_, a, _)| a == action), "{action} not audited: {trail:?}");
+    }
+    assert!(trail.iter().any(|(_, a, t)| a == "view the board" && t.contains("(a user)")), "the filter, no identity");
+    assert!(matches!(f.dashboard.store.verify_audit().unwrap(), store::audit::Verdict::Intact { .. }));
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_then_locked_and_the_checkers_are_a_fixed_pool() {
+    let f = fixture("login_max_failures = 3\nlogin_lockout = \"1h\"\npassword_workers = 1");
+    let wrong = json!({"user": "ana", "password": "guess"});
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        statuses.push(f.call(&Client::default(), "POST", "/api/login", Some(wrong.clone())).await.0);
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert!(statuses[1..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    let refusals = |reason: &str| {
+        let text = f.dashboard.metrics.render();
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("accesswatch_dashboard_login_refusals_total{{reason=\"{reason}\"}} "))
+            })
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!((refusals("wrong_password"), refusals("throttled")), (1, 24));
+    // Locked: after the waits run out, failures reach the limit and the account locks.
+    for _ in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+        assert_eq!(
+            f.call(&Client::default(), "POST", "/api/login", Some(wrong.clone())).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let right = json!({"user": "ana", "password": PASSWORD});
+    assert_eq!(
+        f.call(&Client::default(), "POST", "/api/login", Some(right)).await.0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked"
+    );
+    // A burst of sign-ins: one checker and a short queue; the rest are refused at once.
+    let burst = (0..40).map(|_| {
+        let f = &f;
+        async move {
+            f.call(&Client::default(), "POST", "/api/login", Some(json!({"user": "sup", "password": PASSWORD}))).await.0
+        }
+    });
+    let results = futures_join_all(burst).await;
+    assert!(results.iter().any(|s| *s == StatusCode::SERVICE_UNAVAILABLE), "{results:?}");
+    assert!(results.iter().any(|s| *s == StatusCode::OK), "{results:?}");
+    assert!(refusals("busy") > 0);
+}
+
+/// Runs the futures side by side on this task.
+async fn futures_join_all<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(|o| o.unwrap()).collect()
+}
+
+#[tokio::test]
+async fn sessions_end_at_their_lifetime_and_at_a_new_sign_in() {
+    let f = fixture("session_lifetime = \"1s\"");
+    let first = f.login("ana").await;
+    let second = f.login("ana").await;
+    assert_eq!(
+        f.call(&first, "GET", "/api/me", None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a new sign-in ends the old session"
+    );
+    assert_eq!(f.call(&second, "GET", "/api/me", None).await.0, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    assert_eq!(f.call(&second, "GET", "/api/me", None).await.0, StatusCode::UNAUTHORIZED, "past its lifetime");
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_the_auditor_learns_nothing_from_ids() {
+    let f = fixture("");
+    let ana = f.login("ana").await;
+    for (client, path) in [
+        (&Client::default(), "/"),
+        (&Client::default(), "/app.js"),
+        (&Client::default(), "/api/me"),
+        (&ana, "/api/alerts"),
+        (&ana, "/briefing"),
+        (&ana, "/api/alerts/NOPE"),
+    ] {
+        let mut req = Request::builder().uri(path);
+        if let Some(c) = &client.cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = f.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let h = resp.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+    }
+    // The page runs no inline script.
+    let (_, page) = f.call(&Client::default(), "GET", "/", None).await;
+    let page = page.as_str().unwrap();
+    assert!(page.contains("<script src=\"/app.js\"></script>") && !page.contains("<script>"), "{page}");
+    // An auditor is refused before any look-up: existing and unknown ids alike.
+    let aud = f.login("aud").await;
+    assert_eq!(f.call(&aud, "GET", "/api/alerts/A1", None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(f.call(&aud, "GET", "/api/alerts/NOPE", None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        f.call(&aud, "POST", "/api/alerts/NOPE/triage", Some(json!({"action": "note"}))).await.0,
+        StatusCode::FORBIDDEN
+    );
 }

@@ -185,6 +185,7 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                     .unwrap_or(AccountStatus::Active),
                 status_since: r.ts("status_since"),
                 shift,
+                line_manager: r.text("line_manager"),
             })
         }
         TableName::Associates => {

@@ -89,6 +89,7 @@ impl TableName {
                 "status",
                 "status_since",
                 "shift",
+                "line_manager",
             ],
             TableName::Associates => &[
                 "user_id",
@@ -292,6 +293,10 @@ pub struct StaffMember {
     pub status_since: Option<Timestamp>,
     /// Rostered hours of the day (may wrap midnight); `None` if not rostered.
     pub shift: Option<DailyRange>,
+    /// The user id of their line manager (an optional column beyond the spec, see
+    /// docs/contract.md): the dashboard keeps alerts about a manager from the people
+    /// they manage.
+    pub line_manager: Option<CompactString>,
 }
 
 impl StaffMember {

@@ -104,6 +104,33 @@ try {
   await page.waitForFunction(() => document.getElementById("audit-error").textContent.includes("Not allowed"));
   const rows = await page.$$("#audit table tr");
   if (rows.length) throw new Error("the analyst saw the audit trail");
+
+  step("the uncleared analyst finds no trace of the covert operation, and sees officers as pseudonyms");
+  await page.click("#nav-board");
+  await page.waitForSelector("#board tbody tr");
+  await page.waitForSelector("#risk li");
+  const users = await page.$$eval("#board tbody tr td:nth-child(4)", (cells) => cells.map((c) => c.textContent));
+  if (!users.length || !users.every((u) => /^Officer [0-9A-Z]{4}$/.test(u))) throw new Error("names on the board: " + users.slice(0, 5));
+  const secret = ["Kray", "KRAY", "Sykes", "SYKES", "KR11AYS", "NIGHTJAR", "opsec"];
+  const leaked = (text) => secret.filter((w) => text.includes(w));
+  let seen = leaked(await page.textContent("body"));
+  await page.click("#nav-charts");
+  await page.waitForSelector("#chart-rules svg");
+  seen = seen.concat(leaked(await page.textContent("body")));
+  await page.click("#nav-subject");
+  await page.fill("#s-name", "kray, ronald");
+  await page.click("#subject-form button");
+  await page.waitForFunction(() => /accesses/.test(document.getElementById("subject-result").textContent));
+  const subjectHistory = await page.textContent("#subject-result");
+  if (!subjectHistory.startsWith("0 accesses")) throw new Error("the operation subject's history: " + subjectHistory);
+  seen = seen.concat(leaked(subjectHistory));
+  const brief = await context.newPage();
+  await brief.goto(url + "briefing?hours=720");
+  await brief.waitForSelector("h1");
+  seen = seen.concat(leaked(await brief.textContent("body")));
+  await brief.close();
+  if (seen.length) throw new Error("the uncleared analyst saw: " + [...new Set(seen)]);
+  await page.screenshot({ path: `${out}/analyst.png`, fullPage: false });
   step("done");
 } catch (e) {
   console.log("FAILED: " + (e && e.stack || e));

@@ -2,8 +2,9 @@
 //! from npm; `tests/setup.sh` installs both): the demo runs with its dashboard, and
 //! `tests/browser/dashboard.mjs` signs in, sees a live alert arrive without reloading,
 //! opens and acknowledges it, opens the user's timeline, checks an analyst cannot open
-//! the audit trail, and saves screenshots of the board and the briefing to
-//! `target/browser-artifacts/`.
+//! the audit trail and, uncleared, finds no trace of the demo's covert operation on the
+//! board, the charts, a subject search or the briefing, and sees officers only as
+//! pseudonyms; it saves screenshots to `target/browser-artifacts/`.
 
 use crate::support::{bin, root};
 use std::io::{BufRead, BufReader};
@@ -11,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
-fn a_supervisor_triages_a_live_alert_in_chromium_and_an_analyst_cannot_read_the_audit_trail() {
+fn a_supervisor_triages_a_live_alert_in_chromium_and_an_uncleared_analyst_finds_no_trace_of_the_operation() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let driver = root().join("tests/browser/node_modules/playwright-core");
     assert!(
@@ -55,7 +56,7 @@ fn a_supervisor_triages_a_live_alert_in_chromium_and_an_analyst_cannot_read_the_
         String::from_utf8_lossy(&result.stderr)
     );
     assert!(log.contains("step: done"), "{log}");
-    for shot in ["board.png", "briefing.png"] {
+    for shot in ["board.png", "briefing.png", "analyst.png"] {
         assert!(std::fs::metadata(out.join(shot)).unwrap().len() > 10_000, "{shot} is missing or empty");
     }
 }

@@ -113,3 +113,30 @@ fn report_writes_the_briefing_from_the_dashboard_database_and_hash_password_make
     assert!(!out.status.success());
     assert!(err.contains("dashboard.users.sam.password") && err.contains("dashboard.users.sam.role"), "{err}");
 }
+
+#[test]
+fn audit_verify_names_the_row_someone_changed_in_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("dashboard.sqlite");
+    let config = dir.path().join("engine.toml");
+    std::fs::write(&config, format!("[dashboard]\ndb = \"{}\"\n", db.display())).unwrap();
+    {
+        let store = accesswatch::dashboard::store::Store::open(&db).unwrap();
+        for i in 0..6 {
+            store.audit("ana", "analyst", "view alert", &format!("A{i}")).unwrap();
+        }
+    }
+    let out = run_ok(bin().args(["audit", "verify", "--config"]).arg(&config));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("audit trail intact: 6 rows chained, head "), "{text}");
+    // Someone with the file drops the triggers and rewrites a row.
+    {
+        let store = accesswatch::dashboard::store::Store::open(&db).unwrap();
+        store.execute_raw("DROP TRIGGER audit_no_update").unwrap();
+        store.execute_raw("UPDATE audit SET who = 'someone else' WHERE id = 4").unwrap();
+    }
+    let out = bin().args(["audit", "verify", "--config"]).arg(&config).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BROKEN at row 4"), "{err}");
+}

@@ -281,3 +281,52 @@ fn with_an_archive_offsets_wait_for_it_and_an_entry_added_live_finds_the_accesse
         .collect();
     assert_eq!(counts, vec![n as i64; 3]);
 }
+
+#[test]
+fn an_unwritable_archive_pauses_the_engine_which_resumes_when_it_is_back_losing_nothing() {
+    let (_cluster, bootstrap) = mock();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let mut config = config(&bootstrap, "mock-disk-fault");
+    config.archive.dir = Some(archive.clone());
+    config.archive.flush_interval = accesswatch::time::Span(200);
+    publish_watchlists(&config);
+    let service = start(&config);
+    let lines = event_lines();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let archived = |service: &Service| metric_sum(&service.metrics.render(), "accesswatch_archived_events_total");
+    produce_events(&bootstrap, first);
+    assert!(wait_for(Duration::from_secs(30), || archived(&service) == first.len() as f64), "first half not archived");
+    assert!(wait_for(Duration::from_secs(20), || committed(&bootstrap, "mock-disk-fault") == first.len() as i64));
+
+    // The disk goes bad: the events directory is replaced by a file, which no writer
+    // (root included) can create a directory under.
+    let events_dir = archive.join("events");
+    let moved = dir.path().join("events-aside");
+    std::fs::rename(&events_dir, &moved).unwrap();
+    std::fs::write(&events_dir, b"not a directory").unwrap();
+    produce_events(&bootstrap, second);
+    let paused = |service: &Service| metric(&service.metrics.render(), "accesswatch_paused{cause=\"archive\"}") == 1.0;
+    assert!(wait_for(Duration::from_secs(20), || paused(&service)), "the archive fault was not reported");
+    std::thread::sleep(Duration::from_millis(1500)); // several flush and commit intervals
+    assert_eq!(committed(&bootstrap, "mock-disk-fault"), first.len() as i64, "offsets were committed past the archive");
+    assert!(service.status.fatal().is_none(), "the engine stopped: {:?}", service.status.fatal());
+    assert!(metric_sum(&service.metrics.render(), "accesswatch_archive_write_failures_total") >= 1.0);
+
+    // The disk is back: everything is written and committed, nothing lost.
+    std::fs::remove_file(&events_dir).unwrap();
+    std::fs::rename(&moved, &events_dir).unwrap();
+    assert!(wait_for(Duration::from_secs(30), || archived(&service) == lines.len() as f64), "not all archived");
+    assert!(!paused(&service));
+    assert!(wait_for(Duration::from_secs(20), || committed(&bootstrap, "mock-disk-fault") == lines.len() as i64));
+    let expected = replay_expectation(&config, &lines);
+    assert!(wait_for(Duration::from_secs(30), || latest_alerts(&bootstrap) == expected));
+    service.stop();
+    service.join().unwrap();
+    let hunt = accesswatch::hunt::Hunt::open(&archive, None).unwrap();
+    let rows = hunt.sql("SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM events").unwrap();
+    let counts: Vec<i64> = (0..2)
+        .map(|c| rows[0].column(c).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap().value(0))
+        .collect();
+    assert_eq!(counts, vec![lines.len() as i64; 2], "every event archived once");
+}

@@ -14,42 +14,79 @@ use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A Tansu broker with in-memory storage, killed when dropped.
+/// A Tansu broker process, killed when dropped.
 pub struct Tansu {
     child: Child,
     pub bootstrap: String,
+    port: u16,
+    storage: String,
+    dir: std::path::PathBuf,
 }
 
 impl Tansu {
+    /// A broker with in-memory storage.
     pub fn start() -> Tansu {
-        let exe = which("tansu")
-            .expect("tansu not found: cargo install tansu --locked --features dynostore (tests/setup.sh does)");
+        Tansu::start_with("memory://tansu/")
+    }
+
+    /// A broker with this storage.
+    pub fn start_with(storage: &str) -> Tansu {
+        Tansu::start_in(storage, &std::env::temp_dir())
+    }
+
+    /// A broker keeping its topics in `storage`, run in `dir` (`sqlite://tansu.db`
+    /// there survives a restart; Tansu reads the file name relative to its directory).
+    pub fn start_in(storage: &str, dir: &std::path::Path) -> Tansu {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut tansu = Tansu {
+            child: Tansu::spawn(port, storage, dir),
+            bootstrap: format!("127.0.0.1:{port}"),
+            port,
+            storage: storage.into(),
+            dir: dir.to_path_buf(),
+        };
+        tansu.wait_up();
+        tansu
+    }
+
+    fn spawn(port: u16, storage: &str, dir: &std::path::Path) -> Child {
+        let exe = which("tansu")
+            .expect("tansu not found: cargo install tansu --locked --features dynostore,libsql (tests/setup.sh does)");
         let url = format!("tcp://127.0.0.1:{port}");
         // Tansu's own log, kept for when something goes wrong.
-        let log = crate::support::root().join(format!("target/tansu-{port}.log"));
-        let child = std::process::Command::new(exe)
-            .args([
-                "broker",
-                "--storage-engine",
-                "memory://tansu/",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(crate::support::root().join(format!("target/tansu-{port}.log")))
+            .unwrap();
+        std::process::Command::new(exe)
+            .args(["broker", "--storage-engine", storage, "--listener-url", &url, "--advertised-listener-url", &url])
+            .current_dir(dir)
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
+            .stderr(log)
             .spawn()
-            .expect("start tansu");
-        let tansu = Tansu { child, bootstrap: format!("127.0.0.1:{port}") };
-        let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &tansu.bootstrap).create().unwrap();
+            .expect("start tansu")
+    }
+
+    fn wait_up(&mut self) {
+        let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &self.bootstrap).create().unwrap();
         assert!(
             wait_for(Duration::from_secs(30), || probe.fetch_metadata(None, Duration::from_secs(1)).is_ok()),
             "tansu did not start on {}",
-            tansu.bootstrap
+            self.bootstrap
         );
-        tansu
+    }
+
+    /// Kills the broker process (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the broker again on the same port and storage.
+    pub fn restart(&mut self) {
+        self.child = Tansu::spawn(self.port, &self.storage, &self.dir);
+        self.wait_up();
     }
 
     /// Creates the topics the engine needs.
@@ -189,4 +226,44 @@ fn a_watch_list_row_produced_while_running_changes_the_next_alert() {
     assert_eq!(live["retrospective"], false);
     service.stop();
     service.join().unwrap();
+}
+
+#[test]
+fn the_engine_rides_out_a_broker_crash_and_restart_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut broker = Tansu::start_in("sqlite://tansu.db", dir.path());
+    broker.create_topics();
+    let config = config(&broker.bootstrap, "tansu-restart");
+    publish_watchlists(&config);
+    let service = start(&config);
+    let lines = event_lines();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let processed = |n: usize| {
+        let text = service.metrics.render();
+        let total: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("accesswatch_events_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        total as usize >= n
+    };
+    produce_events(&broker.bootstrap, first);
+    assert!(wait_for(Duration::from_secs(60), || processed(first.len())), "the first half was not processed");
+
+    // The broker crashes; the engine is left talking to nobody for a while.
+    broker.kill();
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(service.status.fatal().is_none(), "the engine stopped: {:?}", service.status.fatal());
+    broker.restart();
+
+    // The rest arrives after the restart; every alert is there at the end, once.
+    produce_events(&broker.bootstrap, second);
+    let expected = replay_expectation(&config, &lines);
+    let settled = wait_for(Duration::from_secs(120), || latest_alerts(&broker.bootstrap) == expected);
+    assert!(service.status.fatal().is_none(), "the engine stopped: {:?}", service.status.fatal());
+    service.stop();
+    let summary = service.join().unwrap();
+    assert_same_alerts(&expected, &latest_alerts(&broker.bootstrap));
+    assert!(settled);
+    assert!(summary.events as usize >= lines.len(), "{} of {} events", summary.events, lines.len());
 }

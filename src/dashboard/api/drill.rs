@@ -1,0 +1,267 @@
+//! Drill-downs: one alert with its evidence and watch-list entry, a user's timeline,
+//! and a subject's access history, each within the viewer's scope: an access that
+//! touched a live operation's subject, or that cites an operation, is not shown to an
+//! account not cleared for operations, and no one sees their own.
+
+use super::common::{audit, blocking, server_error, D, VIEWERS};
+use crate::alert::Alert;
+use crate::archive::columns::StoredEvent;
+use crate::dashboard::auth::refuse;
+use crate::dashboard::auth::Viewer;
+use crate::dashboard::state::Dashboard;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::collections::HashSet;
+
+/// Whether an archived access touched a live operation: it raised (or is evidence of)
+/// an operation's alert, its subject is a live operation's subject, or its reference
+/// names a live operation.
+fn touches_operation(d: &Dashboard, e: &crate::event::AccessEvent, marked: &HashSet<String>) -> bool {
+    if marked.contains(e.event_id.as_str()) {
+        return true;
+    }
+    let Some(lists) = &d.lists else { return false };
+    let person = crate::watchlist::PersonIdentity::new(e.subject_id.clone(), e.subject_name.clone(), e.subject_dob);
+    let vrm = e.subject_vrm.as_deref().and_then(crate::event::normalise::vrm);
+    let postcode = e.subject_postcode.as_deref().and_then(crate::event::normalise::postcode);
+    let mut found = crate::watchlist::Matches::new();
+    lists.operation_matches(&person, vrm.as_deref(), postcode.as_deref(), &mut found);
+    if found.iter().any(|(id, _)| lists.operations.get(*id).is_some_and(|o| o.is_live_at(e.ts))) {
+        return true;
+    }
+    let reference = e.reference.as_deref().map(str::to_uppercase).unwrap_or_default();
+    !reference.is_empty()
+        && lists.operations.iter().any(|(_, _, o)| {
+            o.is_live_at(e.ts) && o.operation.len() >= 4 && reference.contains(o.operation.to_uppercase().as_str())
+        })
+}
+
+/// Whether the viewer may see an archived access.
+fn visible_access(d: &Dashboard, v: &Viewer, s: &StoredEvent, marked: &HashSet<String>) -> bool {
+    let unit = d.lists.as_ref().and_then(|l| l.staff_member(&s.event.user_id)).and_then(|m| m.unit.as_deref());
+    let ops = !v.scope.operations && touches_operation(d, &s.event, marked);
+    v.scope.allows_access(&s.event.user_id, unit, ops)
+}
+
+/// Accesses as JSON, each judged as the rules judge it when the watch lists are
+/// loaded (`justified`, and `justification` in words), their users as the viewer
+/// sees them.
+fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent]) -> Vec<serde_json::Value> {
+    let masker = d.masker(v);
+    stored
+        .iter()
+        .map(|s| {
+            let mut line = String::new();
+            s.event.write_json(&mut line);
+            let mut out: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if let Some(lists) = &d.lists {
+                let ctx = crate::enrich::enrich(&s.event, lists, &d.justification);
+                out["justified"] = ctx.justification.is_justified().into();
+                out["justification"] = ctx.justification.why_not().into();
+            }
+            if let Some(m) = &masker {
+                let _ = d
+                    .store
+                    .pseudonym_of(&s.event.user_id, &crate::dashboard::pseudonym::pseudonym(&d.key, &s.event.user_id));
+                out["user_id"] = m.name(&s.event.user_id, None).into();
+            }
+            out
+        })
+        .collect()
+}
+
+/// The operation marks of these accesses' event ids.
+fn marks(d: &Dashboard, stored: &[StoredEvent]) -> HashSet<String> {
+    let ids: Vec<&str> = stored.iter().map(|s| s.event.event_id.as_str()).collect();
+    d.store.operation_events(&ids).unwrap_or_default()
+}
+
+pub(super) async fn alert(State(d): D, v: Viewer, Path(id): Path<String>) -> Response {
+    if let Err(r) = v.require(VIEWERS) {
+        return r;
+    }
+    let row = match d.store.alert(&id) {
+        Ok(Some(row)) if v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) => row,
+        // An alert the viewer may not see does not exist for them.
+        Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such alert"),
+        Err(e) => return server_error(e),
+    };
+    if let Err(r) = audit(&d, &v, "view alert", &id) {
+        return r;
+    }
+    let history = d.store.history(&id).unwrap_or_default();
+    let proposal = d.store.proposal(&id).unwrap_or_default();
+    let (archive, lists) = (d.archive.clone(), d.config.watchlists_dir.clone());
+    let alert: Alert = row.alert.clone();
+    let (events, entry) = blocking(move || {
+        let events = archive.as_deref().and_then(|a| {
+            let hunt = crate::hunt::Hunt::open(a, None).ok()?;
+            let ids: Vec<&str> = alert.event_ids.iter().map(|e| &**e).collect();
+            hunt.events_by_id(&ids).ok()
+        });
+        let entry = match (&lists, &alert.watchlist) {
+            (Some(dir), Some(w)) => crate::evidence::watchlist_rows(dir, w.list, &w.key).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        (events, entry)
+    })
+    .await
+    .unwrap_or((None, Vec::new()));
+    let events = events.map(|es| {
+        let marked = marks(&d, &es);
+        let shown: Vec<&StoredEvent> = es.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
+        access_json(&d, &v, &shown)
+    });
+    // The entry names people; an analyst sees it only once the identity is revealed.
+    let masked = d.masker(&v).is_some_and(|m| !m.revealed(&row.alert.user_id, Some(&id)));
+    let entry = if masked { Vec::new() } else { entry };
+    Json(json!({
+        "alert": d.shown(&v, row.alert), "status": row.status, "assignee": row.assignee, "history": history,
+        "proposal": proposal, "events": events, "watchlist_rows": entry,
+    }))
+    .into_response()
+}
+
+fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<crate::hunt::TimeRange, Response> {
+    let t = |s: Option<&str>| -> Result<Option<crate::time::Timestamp>, Response> {
+        match s.filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => crate::time::Date::parse(s)
+                .map(|d| crate::time::Timestamp(d.0 as i64 * crate::time::DAY))
+                .or_else(|_| crate::time::Timestamp::parse_rfc3339(s))
+                .map(Some)
+                .map_err(|_| refuse(StatusCode::BAD_REQUEST, "times are RFC 3339 or YYYY-MM-DD")),
+        }
+    };
+    Ok(crate::hunt::TimeRange { from: t(from)?, to: t(to)? })
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct TimelineAsk {
+    user_id: String,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub(super) async fn timeline(
+    State(d): D,
+    v: Viewer,
+    body: Result<Json<TimelineAsk>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = v.require(VIEWERS) {
+        return r;
+    }
+    let Ok(Json(ask)) = body else { return refuse(StatusCode::BAD_REQUEST, "send {\"user_id\", \"from\"?, \"to\"?}") };
+    if ask.user_id.trim().is_empty() || ask.user_id.len() > 128 {
+        return refuse(StatusCode::BAD_REQUEST, "user_id is required");
+    }
+    let range = match parse_range(ask.from.as_deref(), ask.to.as_deref()) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    // Someone the viewer may not look at has no timeline for them.
+    let unit = |u: &str| d.lists.as_ref().and_then(|l| l.staff_member(u)).and_then(|m| m.unit.clone());
+    let Some(user) = d.user_meant(&v, ask.user_id.trim()).filter(|u| v.scope.allows(u, unit(u).as_deref(), false))
+    else {
+        return refuse(StatusCode::NOT_FOUND, "no such user");
+    };
+    if let Err(r) = audit(&d, &v, "view timeline", &ask.user_id) {
+        return r;
+    }
+    let alerts: Vec<Alert> = d
+        .store
+        .alerts_of(&user, &v.scope)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| r.alert)
+        .filter(|a| range.from.is_none_or(|f| a.event_ts >= f) && range.to.is_none_or(|t| a.event_ts < t))
+        .map(|a| d.shown(&v, a))
+        .collect();
+    let archive = d.archive.clone();
+    let who = user.clone();
+    let accesses = blocking(move || {
+        let a = archive?;
+        let hunt = crate::hunt::Hunt::open(&a, None).ok()?;
+        hunt.user_activity(&who, &range).ok()
+    })
+    .await
+    .ok()
+    .flatten();
+    let accesses = accesses.map(|all| {
+        let marked = marks(&d, &all);
+        let shown: Vec<&StoredEvent> = all.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
+        access_json(&d, &v, &shown)
+    });
+    let name = d.masker(&v).map_or(user.clone(), |m| m.name(&user, None));
+    Json(json!({ "user_id": name, "alerts": alerts, "accesses": accesses })).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct SubjectAsk {
+    subject_id: Option<String>,
+    name: Option<String>,
+    dob: Option<String>,
+    vrm: Option<String>,
+    postcode: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub(super) async fn subject(
+    State(d): D,
+    v: Viewer,
+    body: Result<Json<SubjectAsk>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = v.require(VIEWERS) {
+        return r;
+    }
+    let Ok(Json(ask)) = body else { return refuse(StatusCode::BAD_REQUEST, "send the subject as JSON") };
+    let subject = match crate::hunt::Subject::parse(
+        ask.subject_id.as_deref(),
+        ask.name.as_deref(),
+        ask.dob.as_deref(),
+        ask.vrm.as_deref(),
+        ask.postcode.as_deref(),
+    ) {
+        Ok(s) if s.id.is_some() || s.name.is_some() || s.vrm.is_some() || s.postcode.is_some() => s,
+        Ok(_) => return refuse(StatusCode::BAD_REQUEST, "name the subject: subject_id, name, vrm or postcode"),
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let range = match parse_range(ask.from.as_deref(), ask.to.as_deref()) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(archive) = d.archive.clone() else {
+        return refuse(StatusCode::NOT_FOUND, "no archive is configured ([archive] dir)");
+    };
+    let target = [ask.subject_id.as_deref(), ask.name.as_deref(), ask.vrm.as_deref(), ask.postcode.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" / ");
+    if let Err(r) = audit(&d, &v, "view subject history", &target) {
+        return r;
+    }
+    let found = blocking(move || crate::hunt::Hunt::open(&archive, None)?.who_accessed(&subject, &range)).await;
+    match found {
+        Ok(Ok(accesses)) => {
+            let stored: Vec<StoredEvent> = accesses.iter().map(|a| a.stored.clone()).collect();
+            let marked = marks(&d, &stored);
+            let rows: Vec<serde_json::Value> = accesses
+                .iter()
+                .filter(|a| visible_access(&d, &v, &a.stored, &marked))
+                .map(|a| {
+                    let mut row = access_json(&d, &v, &[&a.stored]).remove(0);
+                    row["match"] = a.how.as_str().into();
+                    row
+                })
+                .collect();
+            Json(json!({ "accesses": rows })).into_response()
+        }
+        Ok(Err(e)) => server_error(e),
+        Err(r) => r,
+    }
+}

@@ -1,0 +1,193 @@
+//! The dashboard's HTTP API. Every route but the page and its assets and
+//! `/api/login` needs a signed-in [`Viewer`]; the role is checked before anything is
+//! looked up; every read and every change is written to the audit trail before it is
+//! answered. People are never named in a URL: filters by user, timelines and subject
+//! histories are asked for in a request body. Every response carries a content
+//! security policy without inline script, `nosniff`, `no-store` and frame denial.
+//!
+//! - [`board`]: the board, counts, risk, charts, the live stream, the briefing.
+//! - [`drill`]: one alert with its evidence, a user's timeline, a subject's history.
+//! - [`triage`]: triage with four eyes on closure; reveals of pseudonymised identities.
+
+mod board;
+mod common;
+mod drill;
+mod triage;
+
+use super::auth::{self, refuse, Role, Viewer};
+use super::signin::Refusal;
+use super::state::Dashboard;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use common::{audit, server_error, D};
+
+pub fn router(d: Arc<Dashboard>) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/app.js", get(script))
+        .route("/app.css", get(style))
+        .route("/briefing", get(board::briefing_page))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/alerts", get(board::alerts).post(board::alerts_post))
+        .route("/api/alerts/{id}", get(drill::alert))
+        .route("/api/alerts/{id}/triage", post(triage::triage))
+        .route("/api/counts", get(board::counts))
+        .route("/api/risk", get(board::risk))
+        .route("/api/charts", get(board::charts))
+        .route("/api/timeline", post(drill::timeline))
+        .route("/api/subject", post(drill::subject))
+        .route("/api/briefing", get(board::briefing))
+        .route("/api/reveals", get(triage::reveals).post(triage::reveal))
+        .route("/api/reveals/{id}/approve", post(triage::approve_reveal))
+        .route("/api/audit", get(audit_trail))
+        .route("/api/stream", get(board::stream))
+        .layer(axum::middleware::map_response(secure_headers))
+        .with_state(d)
+}
+
+/// The headers every dashboard response carries.
+pub async fn secure_headers(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.insert(k, HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::CACHE_CONTROL, "no-store");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    r
+}
+
+const PAGE: &str = include_str!("../page.html");
+const SCRIPT: &str = include_str!("../app.js");
+const STYLE: &str = include_str!("../app.css");
+
+async fn page() -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()
+}
+
+async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], SCRIPT).into_response()
+}
+
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Login {
+    user: String,
+    password: String,
+}
+
+async fn login(
+    State(d): D,
+    peer: Option<axum::extract::Extension<ConnectInfo<SocketAddr>>>,
+    body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Ok(Json(login)) = body else { return refuse(StatusCode::BAD_REQUEST, "send {\"user\", \"password\"} as JSON") };
+    let addr = peer.map(|p| p.0 .0.ip());
+    let account = d.config.users.get(&login.user);
+    // Unknown names share one slot: the table stays as small as the accounts.
+    let slot = if account.is_some() { login.user.as_str() } else { "(unknown)" };
+    let refused = |reason: Refusal, status: StatusCode, why: &str| {
+        d.metrics.login_refusals.with_label_values(&[reason.as_str()]).inc();
+        let _ = d.store.audit(&login.user, "-", &format!("sign-in refused: {}", reason.as_str()), "");
+        refuse(status, why)
+    };
+    if !d.throttle.allows(slot, addr) {
+        return refused(
+            Refusal::Throttled,
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed sign-ins: wait and try again",
+        );
+    }
+    let hash = account.and_then(|a| a.password.clone()).unwrap_or_else(|| super::signin::DECOY_HASH.to_string());
+    let ok = match d.passwords.check(hash, login.password).await {
+        Some(ok) => ok && account.is_some_and(|a| a.password.is_some()),
+        None => return refused(Refusal::Busy, StatusCode::SERVICE_UNAVAILABLE, "busy: try again in a moment"),
+    };
+    if !ok {
+        d.throttle.failed(slot, addr);
+        return refused(Refusal::Wrong, StatusCode::UNAUTHORIZED, "wrong user name or password");
+    }
+    d.throttle.succeeded(slot, addr);
+    let role = d.config.users[&login.user].role;
+    let (token, csrf) = d.sessions.create(&login.user);
+    let _ = d.store.audit(&login.user, role.as_str(), "sign in", "");
+    (
+        [(header::SET_COOKIE, auth::session_cookie(&token, d.config.secure_cookies, d.sessions.max_age()))],
+        Json(json!({ "user": login.user, "role": role, "csrf": csrf })),
+    )
+        .into_response()
+}
+
+async fn logout(State(d): D, v: Viewer) -> Response {
+    if let Some(t) = &v.session {
+        d.sessions.remove(t);
+    }
+    let _ = audit(&d, &v, "sign out", "");
+    let clear = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", auth::COOKIE);
+    ([(header::SET_COOKIE, clear)], Json(json!({ "signed_out": true }))).into_response()
+}
+
+/// Who is signed in; for a user signed in by the proxy header, starts the session that
+/// carries the CSRF token.
+async fn me(State(d): D, v: Viewer) -> Response {
+    let mut headers = Vec::new();
+    let csrf = match v.csrf.clone() {
+        Some(c) => c,
+        None => {
+            let (token, csrf) = d.sessions.create(&v.user);
+            headers.push((
+                header::SET_COOKIE,
+                auth::session_cookie(&token, d.config.secure_cookies, d.sessions.max_age()),
+            ));
+            csrf
+        }
+    };
+    let body = Json(json!({
+        "user": v.user, "role": v.role, "operations": v.operations, "pseudonyms": v.pseudonymous, "csrf": csrf,
+        "four_eyes": d.config.four_eyes, "reveal_needs_approval": d.config.reveal_needs_approval,
+    }));
+    let mut r = body.into_response();
+    for (k, val) in headers {
+        if let Ok(val) = val.parse() {
+            r.headers_mut().append(k, val);
+        }
+    }
+    r
+}
+
+#[derive(serde::Deserialize)]
+struct Limit {
+    limit: Option<u32>,
+}
+
+async fn audit_trail(State(d): D, v: Viewer, q: Query<Limit>) -> Response {
+    if let Err(r) = v.require(&[Role::Auditor]) {
+        return r;
+    }
+    let limit = q.limit.unwrap_or(500).min(10_000);
+    if let Err(r) = audit(&d, &v, "read the audit trail", &format!("last {limit}")) {
+        return r;
+    }
+    match d.store.audit_trail(limit) {
+        Ok(rows) => Json(rows).into_response(),
+        Err(e) => server_error(e),
+    }
+}

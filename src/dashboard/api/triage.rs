@@ -1,0 +1,196 @@
+//! Triage (acknowledge, escalate, note, assign, close) with four eyes on closure, and
+//! reveals of the identities behind pseudonyms.
+
+use super::common::{audit, server_error, D, VIEWERS};
+use crate::dashboard::auth::Viewer;
+use crate::dashboard::auth::{refuse, Role};
+use crate::dashboard::store::Status;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(serde::Deserialize)]
+pub(super) struct Triage {
+    action: String,
+    assignee: Option<String>,
+    outcome: Option<String>,
+    note: Option<String>,
+}
+
+pub(super) async fn triage(
+    State(d): D,
+    v: Viewer,
+    Path(id): Path<String>,
+    body: Result<Json<Triage>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = v.require(VIEWERS) {
+        return r;
+    }
+    let Ok(Json(t)) = body else {
+        return refuse(StatusCode::BAD_REQUEST, "send {\"action\", \"assignee\"?, \"outcome\"?, \"note\"?} as JSON");
+    };
+    let note = t.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > 4_000) {
+        return refuse(StatusCode::BAD_REQUEST, "a note is at most 4,000 characters");
+    }
+    let current = match d.store.alert(&id) {
+        Ok(Some(row)) if v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) => row,
+        Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such alert"),
+        Err(e) => return server_error(e),
+    };
+    let keep = Status::parse(&current.status).unwrap_or(Status::New);
+    let supervisor = || v.require(&[Role::Supervisor]);
+    let result = match t.action.as_str() {
+        "acknowledge" => d.store.triage(&id, &v.user, Status::Acknowledged, None, note),
+        "escalate" => d.store.triage(&id, &v.user, Status::Escalated, None, note),
+        "note" if note.is_some() => d.store.triage(&id, &v.user, keep, None, note),
+        "note" => return refuse(StatusCode::BAD_REQUEST, "a note needs text"),
+        "assign" => {
+            if let Err(r) = supervisor() {
+                return r;
+            }
+            match t.assignee.as_deref().map(str::trim).filter(|a| d.config.users.contains_key(*a)) {
+                Some(a) => d.store.triage(&id, &v.user, Status::Assigned, Some(a), note),
+                None => return refuse(StatusCode::BAD_REQUEST, "assign to a dashboard user"),
+            }
+        }
+        "close" => {
+            if let Err(r) = supervisor() {
+                return r;
+            }
+            let Some(outcome) = t.outcome.as_deref().and_then(Status::parse).filter(|s| s.is_closed()) else {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "close with an outcome: justified, misconduct, criminal or no_further_action",
+                );
+            };
+            // Four eyes: clearing a serious alert is a proposal until another approves.
+            let cleared = matches!(outcome, Status::Justified | Status::NoFurtherAction);
+            if cleared && d.config.four_eyes.contains(&current.alert.severity) {
+                d.store.propose_closure(&id, &v.user, outcome, note)
+            } else {
+                d.store.triage(&id, &v.user, outcome, None, note)
+            }
+        }
+        "approve_closure" | "reject_closure" => {
+            if let Err(r) = supervisor() {
+                return r;
+            }
+            let Some(p) = d.store.proposal(&id).unwrap_or_default() else {
+                return refuse(StatusCode::CONFLICT, "no closure is waiting for approval");
+            };
+            if p.proposed_by == v.user {
+                return refuse(StatusCode::FORBIDDEN, "a second person must approve a closure you proposed");
+            }
+            if t.action == "reject_closure" {
+                d.store.triage(&id, &v.user, Status::Escalated, None, note)
+            } else {
+                let outcome = Status::parse(&p.outcome).unwrap_or(Status::NoFurtherAction);
+                d.store.triage(&id, &v.user, outcome, None, note)
+            }
+        }
+        _ => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "action is acknowledge, escalate, note, assign, close, approve_closure or reject_closure",
+            )
+        }
+    };
+    match result {
+        Ok(Some(())) => {
+            if let Err(r) = audit(&d, &v, &format!("triage {}", t.action), &id) {
+                return r;
+            }
+            let status = d.store.alert(&id).ok().flatten().map(|r| r.status).unwrap_or_default();
+            Json(json!({
+                "status": status, "history": d.store.history(&id).unwrap_or_default(),
+                "proposal": d.store.proposal(&id).unwrap_or_default(),
+            }))
+            .into_response()
+        }
+        Ok(None) => refuse(StatusCode::NOT_FOUND, "no such alert"),
+        Err(e) => server_error(e),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct RevealAsk {
+    /// Reveal the person of this alert, for this alert only ...
+    alert_id: Option<String>,
+    /// ... or the person behind this pseudonym, for their whole case.
+    pseudonym: Option<String>,
+    reason: String,
+}
+
+/// A supervisor reveals who is behind a pseudonym, with a reason (audited); with
+/// `reveal_needs_approval`, it takes effect when a second supervisor approves.
+pub(super) async fn reveal(
+    State(d): D,
+    v: Viewer,
+    body: Result<Json<RevealAsk>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    if let Err(r) = v.require(&[Role::Supervisor]) {
+        return r;
+    }
+    let Ok(Json(ask)) = body else {
+        return refuse(StatusCode::BAD_REQUEST, "send {\"alert_id\" or \"pseudonym\", \"reason\"}");
+    };
+    let reason = ask.reason.trim();
+    if reason.chars().count() < 10 || reason.chars().count() > 1_000 {
+        return refuse(StatusCode::BAD_REQUEST, "state the reason (10 to 1,000 characters)");
+    }
+    let (scope, target, user) = match (&ask.alert_id, &ask.pseudonym) {
+        (Some(a), None) => match d.store.alert(a) {
+            Ok(Some(row)) if v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) => {
+                ("alert", a.clone(), row.alert.user_id.to_string())
+            }
+            Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such alert"),
+            Err(e) => return server_error(e),
+        },
+        (None, Some(p)) => match d.store.user_of(p) {
+            Ok(Some(u)) => ("user", u.clone(), u),
+            Ok(None) => return refuse(StatusCode::NOT_FOUND, "no such pseudonym"),
+            Err(e) => return server_error(e),
+        },
+        _ => return refuse(StatusCode::BAD_REQUEST, "give alert_id or pseudonym, not both"),
+    };
+    let approved = !d.config.reveal_needs_approval;
+    let id = match d.store.request_reveal(scope, &target, &user, reason, &v.user, approved) {
+        Ok(id) => id,
+        Err(e) => return server_error(e),
+    };
+    let what = if approved { "reveal identity" } else { "request to reveal identity" };
+    if let Err(r) = audit(&d, &v, what, &format!("{scope} {target}: {reason}")) {
+        return r;
+    }
+    Json(json!({ "id": id, "approved": approved, "user_id": user })).into_response()
+}
+
+pub(super) async fn approve_reveal(State(d): D, v: Viewer, Path(id): Path<i64>) -> Response {
+    if let Err(r) = v.require(&[Role::Supervisor]) {
+        return r;
+    }
+    match d.store.approve_reveal(id, &v.user) {
+        Ok(true) => match audit(&d, &v, "approve reveal", &id.to_string()) {
+            Ok(()) => Json(json!({ "id": id, "approved": true })).into_response(),
+            Err(r) => r,
+        },
+        Ok(false) => refuse(StatusCode::CONFLICT, "no reveal waiting that another supervisor asked for"),
+        Err(e) => server_error(e),
+    }
+}
+
+pub(super) async fn reveals(State(d): D, v: Viewer) -> Response {
+    if let Err(r) = v.require(&[Role::Supervisor]) {
+        return r;
+    }
+    if let Err(r) = audit(&d, &v, "view reveals", "") {
+        return r;
+    }
+    match d.store.reveals() {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => server_error(e),
+    }
+}

@@ -1,0 +1,178 @@
+//! Sign-in that cannot be used to guess passwords or to exhaust the machine.
+//!
+//! - Throttling, per account and per address: after a failure the next attempt is
+//!   heard only after a wait that doubles with each failure in a row; after
+//!   `login_max_failures` in a row the account (or address) is locked for
+//!   `login_lockout`. Unknown user names share one account slot, so the table stays as
+//!   small as the accounts, and addresses are kept to a bounded number.
+//! - Passwords are checked on a fixed pool of threads (`password_workers`) with a
+//!   short queue: argon2 takes about 19 MiB and tens of milliseconds a check, so a
+//!   flood of attempts waits or is refused as busy instead of starting a thread each.
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Why a sign-in was refused (the metric's label).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Wrong user name or password.
+    Wrong,
+    /// Too soon after a failure, or locked out.
+    Throttled,
+    /// The password pool is full.
+    Busy,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Wrong => "wrong_password",
+            Refusal::Throttled => "throttled",
+            Refusal::Busy => "busy",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Failures {
+    /// Failures in a row.
+    count: u32,
+    /// No attempt is heard before this.
+    until: Instant,
+}
+
+/// Failures per account and per address.
+pub struct Throttle {
+    max: u32,
+    lockout: Duration,
+    accounts: Mutex<HashMap<String, Failures>>,
+    addresses: Mutex<HashMap<IpAddr, Failures>>,
+}
+
+/// Addresses remembered at most (the oldest waits are dropped first).
+const MAX_ADDRESSES: usize = 10_000;
+
+impl Throttle {
+    pub fn new(max: u32, lockout: Duration) -> Throttle {
+        Throttle {
+            max: max.max(1),
+            lockout,
+            accounts: Mutex::new(HashMap::new()),
+            addresses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether an attempt for `account` from `addr` may be heard now.
+    pub fn allows(&self, account: &str, addr: Option<IpAddr>) -> bool {
+        let now = Instant::now();
+        let open = |f: Option<&Failures>| f.is_none_or(|f| now >= f.until);
+        open(self.accounts.lock().unwrap_or_else(|e| e.into_inner()).get(account))
+            && addr.is_none_or(|a| open(self.addresses.lock().unwrap_or_else(|e| e.into_inner()).get(&a)))
+    }
+
+    fn wait(&self, count: u32) -> Duration {
+        if count >= self.max {
+            self.lockout
+        } else {
+            Duration::from_secs(1u64 << (count - 1).min(16)).min(self.lockout)
+        }
+    }
+
+    /// Records a failed attempt.
+    pub fn failed(&self, account: &str, addr: Option<IpAddr>) {
+        let now = Instant::now();
+        let bump = |f: &mut Failures| {
+            f.count += 1;
+            f.until = now + self.wait(f.count);
+        };
+        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
+        bump(accounts.entry(account.to_string()).or_insert(Failures { count: 0, until: now }));
+        drop(accounts);
+        if let Some(a) = addr {
+            let mut addresses = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
+            if addresses.len() >= MAX_ADDRESSES && !addresses.contains_key(&a) {
+                if let Some(oldest) = addresses.iter().min_by_key(|(_, f)| f.until).map(|(k, _)| *k) {
+                    addresses.remove(&oldest);
+                }
+            }
+            bump(addresses.entry(a).or_insert(Failures { count: 0, until: now }));
+        }
+    }
+
+    /// Records a success: the account's and the address's failures are forgotten.
+    pub fn succeeded(&self, account: &str, addr: Option<IpAddr>) {
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner()).remove(account);
+        if let Some(a) = addr {
+            self.addresses.lock().unwrap_or_else(|e| e.into_inner()).remove(&a);
+        }
+    }
+}
+
+/// Whether `password` matches the argon2 `hash` (slow by design: run it on the
+/// password pool, never on a request's own thread).
+pub fn verify(hash: &str, password: &str) -> bool {
+    use argon2::{Argon2, PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A hash for unknown users, so they cost the same time as known ones.
+pub const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$wd3OQNTM7jyQ6FsPjQ9vSLPjTA6bSwBkFoMqIw0Xwvw";
+
+type Job = (String, String, tokio::sync::oneshot::Sender<bool>);
+
+/// A fixed pool of threads that check passwords.
+pub struct PasswordPool {
+    jobs: Sender<Job>,
+}
+
+/// Checks that may wait for a thread of the pool.
+const QUEUE: usize = 16;
+
+impl PasswordPool {
+    pub fn new(workers: usize) -> PasswordPool {
+        let (jobs, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::bounded(QUEUE);
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new().name(format!("password-{i}")).spawn(move || {
+                for (hash, password, reply) in rx {
+                    let _ = reply.send(verify(&hash, &password));
+                }
+            });
+        }
+        PasswordPool { jobs }
+    }
+
+    /// Checks `password` against `hash`; `None` when the pool and its queue are full.
+    pub async fn check(&self, hash: String, password: String) -> Option<bool> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match self.jobs.try_send((hash, password, tx)) {
+            Ok(()) => rx.await.ok(),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_and_then_lock() {
+        let t = Throttle::new(3, Duration::from_secs(900));
+        let addr: Option<IpAddr> = Some("127.0.0.1".parse().unwrap());
+        assert!(t.allows("ana", addr));
+        t.failed("ana", addr);
+        assert!(!t.allows("ana", None), "a wait after a failure");
+        assert!(!t.allows("sup", addr), "the address waits too");
+        assert!(t.allows("sup", None));
+        assert_eq!(t.wait(1), Duration::from_secs(1));
+        assert_eq!(t.wait(2), Duration::from_secs(2));
+        assert_eq!(t.wait(3), Duration::from_secs(900), "locked");
+        t.succeeded("ana", addr);
+        assert!(t.allows("ana", addr));
+    }
+}

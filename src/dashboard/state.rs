@@ -1,0 +1,140 @@
+//! The dashboard's shared state: its configuration, the store, sessions, the sign-in
+//! guard, the live feed, and what drill-downs read (the archive, the watch lists).
+
+use super::auth::{Sessions, Viewer};
+use super::pseudonym::Masker;
+use super::signin::{PasswordPool, Throttle};
+use super::store::{audit::Verdict, Row, Store};
+use crate::alert::Alert;
+use crate::config::{Config, DashboardConfig, JustificationConfig};
+use crate::live::LiveError;
+use crate::metrics::Metrics;
+use crate::time::Span;
+use crate::watchlist::WatchLists;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The dashboard's shared state.
+pub struct Dashboard {
+    pub config: DashboardConfig,
+    pub store: Store,
+    pub sessions: Sessions,
+    pub throttle: Throttle,
+    pub passwords: PasswordPool,
+    /// New and updated alerts (with their need-to-know marks), for the live stream.
+    pub feed: tokio::sync::broadcast::Sender<Arc<Row>>,
+    /// The evidence archive, for timelines, subject histories and evidence.
+    pub archive: Option<PathBuf>,
+    pub risk_half_life: Span,
+    /// The watch lists of `watchlists_dir`, loaded at start, to judge each access in a
+    /// timeline or subject history as the rules do, to find accesses to live
+    /// operations' subjects, and to know the staff (scope, pseudonyms).
+    pub lists: Option<WatchLists>,
+    pub justification: JustificationConfig,
+    /// The pseudonym key (kept in the database, so pseudonyms survive restarts).
+    pub key: Vec<u8>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Dashboard {
+    pub fn open(config: &Config, metrics: Arc<Metrics>) -> Result<Arc<Dashboard>, LiveError> {
+        let d = &config.dashboard;
+        let store = Store::open(&d.db)?;
+        let key = store.secret("pseudonym-key")?;
+        let (feed, _) = tokio::sync::broadcast::channel(1_024);
+        let mut dc = d.clone();
+        if dc.watchlists_dir.is_none() {
+            dc.watchlists_dir = config.live.watchlists_dir.clone();
+        }
+        let lists = dc.watchlists_dir.as_deref().and_then(|dir| match crate::watchlist::load_dir(dir) {
+            Ok((lists, _)) => Some(lists),
+            Err(errors) => {
+                tracing::warn!(dir = %dir.display(), faults = errors.0.len(), "dashboard: watch lists not loaded; accesses are shown without a justification verdict");
+                None
+            }
+        });
+        let secs = |s: Span| Duration::from_millis(s.0.max(0) as u64);
+        Ok(Arc::new(Dashboard {
+            sessions: Sessions::new(secs(dc.session_lifetime), secs(dc.session_idle)),
+            throttle: Throttle::new(dc.login_max_failures, secs(dc.login_lockout)),
+            passwords: PasswordPool::new(dc.password_workers),
+            lists,
+            justification: config.justification.clone(),
+            config: dc,
+            store,
+            feed,
+            archive: config.archive.dir.clone(),
+            risk_half_life: config.risk.half_life,
+            key,
+            metrics,
+        }))
+    }
+
+    /// Takes a raised or updated alert: stored (with its need-to-know marks), then
+    /// pushed to the open boards allowed to see it.
+    pub fn observe(&self, alert: &Alert) -> Result<(), LiveError> {
+        let row = self.store.upsert_alert(alert)?;
+        let _ = self.feed.send(Arc::new(row));
+        Ok(())
+    }
+
+    /// Whether `user_id` is a member of staff the lists know.
+    pub fn is_staff(&self, user_id: &str) -> bool {
+        self.lists.as_ref().is_some_and(|l| l.staff_member(user_id).is_some())
+    }
+
+    /// How the viewer sees members of staff, if as pseudonyms.
+    pub fn masker(&self, v: &Viewer) -> Option<Masker<'_>> {
+        if !v.pseudonymous {
+            return None;
+        }
+        let mut m = Masker { key: &self.key, alerts: Default::default(), users: Default::default() };
+        for r in self.store.reveals().unwrap_or_default().into_iter().filter(|r| r.approved_by.is_some()) {
+            match r.scope.as_str() {
+                "user" => m.users.insert(r.user_id),
+                _ => m.alerts.insert(r.target),
+            };
+        }
+        Some(m)
+    }
+
+    /// An alert as the viewer sees it.
+    pub fn shown(&self, v: &Viewer, alert: Alert) -> Alert {
+        match self.masker(v) {
+            None => alert,
+            Some(m) => {
+                let _ =
+                    self.store.pseudonym_of(&alert.user_id, &super::pseudonym::pseudonym(&self.key, &alert.user_id));
+                m.alert(alert, &|t| self.is_staff(t))
+            }
+        }
+    }
+
+    /// The user id a viewer means: a pseudonym they were shown, or an id.
+    pub fn user_meant(&self, v: &Viewer, name: &str) -> Option<String> {
+        if name.starts_with("Officer ") {
+            return self.store.user_of(name).ok().flatten();
+        }
+        // An analyst names people only by the pseudonyms shown to them.
+        (!v.pseudonymous).then(|| name.to_string())
+    }
+
+    /// Checks the audit chain and publishes its anchor: the head hash and the row count,
+    /// in the log and the metrics, for a copy kept elsewhere.
+    pub fn anchor_audit(&self) {
+        match self.store.verify_audit() {
+            Ok(Verdict::Intact { rows, head, .. }) => {
+                tracing::info!(rows, head = %head, "audit trail anchor: the chain is intact; keep this head to prove nothing before it is rewritten");
+                self.metrics.audit_rows.set(rows as i64);
+                self.metrics.audit_anchor.reset();
+                self.metrics.audit_anchor.with_label_values(&[&head]).set(rows as i64);
+            }
+            Ok(Verdict::Broken { id, why, .. }) => {
+                tracing::error!(row = id, %why, "audit trail is broken: it has been changed outside the dashboard");
+                self.metrics.audit_broken.set(1);
+            }
+            Err(e) => tracing::error!(error = %e, "audit trail could not be checked"),
+        }
+    }
+}
