@@ -191,7 +191,7 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
         }
         if last_status.elapsed() > Duration::from_secs(5) {
             last_status = Instant::now();
-            let count = |s| latest.values().filter(|a| a.severity == s).count();
+            let count = |s| latest.values().filter(|a| a.severity == s && a.resolved.is_none()).count();
             println!(
                 "-- {} events fed | alerts: red {} amber {} green {} | event->alert p99 {:.1} ms",
                 fed.load(Ordering::Relaxed),
@@ -205,10 +205,14 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     service.stop();
     let _ = feeder.join();
     let summary = service.join()?;
-    let alerts: Vec<Alert> = latest.into_values().collect();
+    // An alert a late explanation resolved (an incident that reached the engine after
+    // the access citing it) needs no one's attention: the counts are of the others.
+    let all: Vec<Alert> = latest.into_values().collect();
+    let resolved = all.iter().filter(|a| a.resolved.is_some()).count();
+    let alerts: Vec<Alert> = all.into_iter().filter(|a| a.resolved.is_none()).collect();
     let eval = crate::evaluate::evaluate(&labels, &alerts, summary.events);
     println!(
-        "\n{} events processed, {} dead letters, {} alerts (red {}, amber {}, green {}); event->alert latency p50 {:.1} ms, p99 {:.1} ms",
+        "\n{} events processed, {} dead letters, {} alerts (red {}, amber {}, green {}; {resolved} more resolved by an incident that arrived late); event->alert latency p50 {:.1} ms, p99 {:.1} ms",
         summary.events,
         summary.dead_letters,
         alerts.len(),
@@ -223,6 +227,7 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
         "detection: {caught} of {total} labelled misuse instances caught; {:.2} red/amber false alerts per 10,000 events",
         eval.false_per_10k(eval.total_false())
     );
+    println!("explained: {}", summary.stats.explained_summary());
     let _ = std::fs::remove_dir_all(&dir);
     // Clients first, then the cluster they talk to.
     drop(watcher);

@@ -1,12 +1,15 @@
 //! Enrich: what the watch lists say about one event before any rule looks at it.
 //!
 //! The user's staff record, the subject's normalised identity (person, VRM,
-//! postcode), and the "justified" test of spec/rules.md: the event's `reference` is a
-//! known incident whose officers include the user, or whose unit is the user's unit,
-//! and the access falls between its opening minus a margin and its closing plus one.
+//! postcode), the watch-list rows the subject matches, the "justified" test of
+//! spec/rules.md (the event's `reference` is a known incident whose officers include
+//! the user, or whose unit is the user's unit, and the access falls between its
+//! opening minus a margin and its closing plus one), and the access's explanation
+//! ([`crate::explain`]).
 
-use crate::config::JustificationConfig;
+use crate::config::ExplanationConfig;
 use crate::event::{normalise, AccessEvent, SubjectType};
+use crate::explain::{explain, known_in_time, Access, Explanation, SubjectMatches};
 use crate::watchlist::{Incident, PersonIdentity, StaffMember, WatchLists};
 use compact_str::CompactString;
 
@@ -23,6 +26,9 @@ pub enum Justification<'a> {
     NotLinked(&'a Incident),
     /// The user is linked, but the access is outside the incident's window.
     OutsideWindow(&'a Incident),
+    /// The incident was recorded too long after the access to justify it (more than
+    /// `explanation.late_grace`).
+    RecordedLate(&'a Incident),
 }
 
 impl Justification<'_> {
@@ -42,6 +48,11 @@ impl Justification<'_> {
                 let unit = i.unit.as_deref().map(|u| format!(" owned by {u}")).unwrap_or_default();
                 format!("gave reference {}{kind}, an incident{unit} they are not attached to", i.reference)
             }
+            Justification::RecordedLate(i) => format!(
+                "gave reference {}, an incident recorded only on {}",
+                i.reference,
+                i.recorded_at.map(|t| t.human()).unwrap_or_default()
+            ),
             Justification::OutsideWindow(i) => match i.closed_at {
                 Some(c) => {
                     format!("gave reference {}, an incident closed on {}, outside its window", i.reference, c.human())
@@ -67,6 +78,10 @@ pub struct Enriched<'a> {
     /// Normalised postcode.
     pub postcode: Option<CompactString>,
     pub justification: Justification<'a>,
+    /// The watch-list rows the subject matches (custody, high-profile, operations).
+    pub matches: SubjectMatches,
+    /// Whether, and by what, a policing purpose is on record.
+    pub explanation: Explanation<'a>,
 }
 
 impl<'a> Enriched<'a> {
@@ -100,31 +115,45 @@ impl<'a> Enriched<'a> {
         (self.event.subject_type == SubjectType::Address).then_some(self.postcode.as_deref()).flatten()
     }
 
+    /// Why no policing purpose is on record, as the end of an alert sentence: the
+    /// reference's failing, and a declared explanation that does not count for the
+    /// rule ("gave no reference, though declared as an encounter ...").
+    pub fn why_not(&self) -> String {
+        match self.explanation {
+            Explanation::Unexplained => self.justification.why_not(),
+            ref e => format!("{}, though {}", self.justification.why_not(), e.phrase()),
+        }
+    }
+
     /// "viewed John SMITH (born 1980-01-02) on PNC"
     pub fn what(&self) -> String {
         format!("{} {} on {}", self.event.action.verb(), self.event.subject_description(), self.event.system)
     }
 }
 
-/// Joins one event against the watch lists.
-pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &JustificationConfig) -> Enriched<'a> {
+/// Joins one event against the watch lists and explains it (the stateless kinds; the
+/// engine adds `earlier` from its memory).
+pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &ExplanationConfig) -> Enriched<'a> {
     let user = lists.staff_member(&event.user_id);
     let justification = justify(event, user, lists, config);
-    Enriched {
-        event,
-        user,
-        person: PersonIdentity::new(event.subject_id.clone(), event.subject_name.clone(), event.subject_dob),
-        vrm: event.subject_vrm.as_deref().and_then(normalise::vrm),
-        postcode: event.subject_postcode.as_deref().and_then(normalise::postcode),
-        justification,
-    }
+    let person = PersonIdentity::new(event.subject_id.clone(), event.subject_name.clone(), event.subject_dob);
+    let vrm = event.subject_vrm.as_deref().and_then(normalise::vrm);
+    let postcode = event.subject_postcode.as_deref().and_then(normalise::postcode);
+    let address = (event.subject_type == SubjectType::Address).then_some(postcode.as_deref()).flatten();
+    let matches = SubjectMatches::find(lists, &person, vrm.as_deref(), address);
+    let justified_by = match justification {
+        Justification::Justified(i) => Some(i),
+        _ => None,
+    };
+    let explanation = explain(&Access { event, user, matches: &matches, justified_by }, lists, config);
+    Enriched { event, user, person, vrm, postcode, justification, matches, explanation }
 }
 
 fn justify<'a>(
     event: &'a AccessEvent,
     user: Option<&StaffMember>,
     lists: &'a WatchLists,
-    config: &JustificationConfig,
+    config: &ExplanationConfig,
 ) -> Justification<'a> {
     let Some(reference) = event.reference.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
         return Justification::NoReference;
@@ -138,6 +167,9 @@ fn justify<'a>(
     };
     if !incident.officers.contains(&event.user_id) && !same_unit {
         return Justification::NotLinked(incident);
+    }
+    if !known_in_time(incident.recorded_at, event.ts, config) {
+        return Justification::RecordedLate(incident);
     }
     let opens = incident.opened_at - config.before_open;
     let closes = incident.closed_at.map(|c| c + config.after_close);

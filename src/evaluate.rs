@@ -30,6 +30,10 @@ pub struct ScenarioResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     pub events: u64,
+    /// Alerts resolved by a late explanation: on record, not counted as alerts.
+    pub resolved: u64,
+    /// The replay's summary (explanations), when one was found beside the alerts.
+    pub summary: Option<crate::replay::SummaryFile>,
     pub scenarios: Vec<ScenarioResult>,
     /// Red/amber alerts on unlabelled user-subject pairs, per rule.
     pub false_alerts: BTreeMap<RuleId, u64>,
@@ -117,7 +121,8 @@ pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
 
     let mut false_alerts = BTreeMap::new();
     let mut counts = BTreeMap::new();
-    for a in alerts {
+    let resolved = alerts.iter().filter(|a| a.resolved.is_some()).count() as u64;
+    for a in alerts.iter().filter(|a| a.resolved.is_none()) {
         *counts.entry((a.rule, a.severity)).or_insert(0) += 1;
         if a.severity < Severity::Amber {
             continue;
@@ -131,12 +136,15 @@ pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
     }
     let mut scenarios: Vec<ScenarioResult> = scenarios.into_values().collect();
     scenarios.sort_by_key(|s| (s.rule, s.scenario.clone()));
-    Evaluation { events, scenarios, false_alerts, alerts: counts }
+    Evaluation { events, resolved, summary: None, scenarios, false_alerts, alerts: counts }
 }
 
-/// Reads the labels, the alerts and the events file (to count events) and evaluates.
+/// Reads the labels, the alerts and the events file (to count events) and evaluates;
+/// the replay's summary beside the alerts, when there is one, adds the share of
+/// accesses explained.
 pub fn evaluate_files(labels: &Path, alerts: &Path, events: &Path) -> io::Result<Evaluation> {
     let labels: Vec<Label> = crate::sink::alert_file::read_jsonl(labels)?;
+    let alerts_path = alerts;
     let alerts = crate::sink::alert_file::read(alerts)?;
     let file =
         std::fs::File::open(events).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", events.display())))?;
@@ -156,7 +164,10 @@ pub fn evaluate_files(labels: &Path, alerts: &Path, events: &Path) -> io::Result
         let len = buf.len();
         reader.consume(len);
     }
-    Ok(evaluate(&labels, &alerts, n))
+    let mut eval = evaluate(&labels, &alerts, n);
+    eval.summary =
+        std::fs::read(crate::replay::summary_path(alerts_path)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    Ok(eval)
 }
 
 impl fmt::Display for Evaluation {
@@ -185,6 +196,30 @@ impl fmt::Display for Evaluation {
         }
         let (caught, total) = self.recall();
         writeln!(f)?;
+        let by = |s: Severity| self.alerts.iter().filter(|((_, sev), _)| *sev == s).map(|(_, n)| n).sum::<u64>();
+        let per = |n: u64| n as f64 * 10_000.0 / self.events.max(1) as f64;
+        let (red, amber, green) = (by(Severity::Red), by(Severity::Amber), by(Severity::Green));
+        writeln!(
+            f,
+            "alerts per 10,000 events: red {:.2}, amber {:.2}, green {:.2}, all {:.2} ({} alerts; {} more resolved by a late explanation)",
+            per(red),
+            per(amber),
+            per(green),
+            per(red + amber + green),
+            red + amber + green,
+            self.resolved
+        )?;
+        if let Some(s) = &self.summary {
+            let explained: u64 = s.explained.values().sum();
+            let parts: Vec<String> = s.explained.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            writeln!(
+                f,
+                "accesses explained: {:.1}% of {} person, vehicle and address accesses ({})",
+                s.explained_share() * 100.0,
+                explained + s.unexplained,
+                parts.join(", ")
+            )?;
+        }
         write!(
             f,
             "overall: recall {:.2} ({caught}/{total} instances), {} red/amber false alerts = {:.2} per 10,000 events ({} events)",

@@ -108,7 +108,7 @@ pub fn mapped_json(data: &[u8]) {
 /// table's CSV file.
 pub fn watchlist_row(data: &[u8]) {
     for table in TableName::ALL {
-        let _ = crate::live::lists::decode(table, Some(b"key"), Some(data));
+        let _ = crate::live::lists::decode(table, Some(b"key"), Some(data), None);
         if let Ok(text) = std::str::from_utf8(data) {
             let mut lists = crate::watchlist::WatchLists::default();
             let _ = crate::watchlist::load::load_text(table, std::path::Path::new("fuzz.csv"), text, &mut lists);

@@ -33,7 +33,8 @@
 //! | [`watchlist`] | the six reference tables, loaded from CSV/JSONL, with O(1) person/VRM/postcode indexes; one error type for their faults |
 //! | [`alert`] | the shared vocabulary (`alert/rule.rs`: rule ids, severities, categories), the alert type, deterministic ids, and the book of open alerts (suppression, retrospective release) |
 //! | [`config`] | one file per section (`config/rules.rs`, `config/archive.rs`, ...); defaults only in `config/default.toml`; every fault with file, line and key |
-//! | [`enrich`] | joins one event to the watch lists: the user, the subject's identity, the "justified" test |
+//! | [`explain`] | whether an access had a policing purpose on record and which (reference, custody, case or operation team, earlier access, encounter, routine); each user's recent explained accesses |
+//! | [`enrich`] | joins one event to the watch lists: the user, the subject's identity and matches, the "justified" test, the explanation |
 //! | [`detect`] | the watch-list rule catalogue: one file per rule, each sentence beside its logic; allow lists |
 //! | [`behaviour`] | the stateful detectors (volume, out of hours, fishing, export after sensitive, subject spike, peer comparison) and their bounded windows |
 //! | [`risk`] | per-user decaying risk; the ranking behind `accesswatch risk` |
@@ -72,6 +73,7 @@ pub mod enrich;
 pub mod evaluate;
 pub mod event;
 pub mod evidence;
+pub mod explain;
 pub mod fuzzing;
 pub mod generate;
 pub mod http;

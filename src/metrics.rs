@@ -96,6 +96,8 @@ pub struct Metrics {
     pub open_alerts: IntGauge,
     pub ready: IntGauge,
     pub late_events: IntCounter,
+    pub accesses: IntCounterVec,
+    pub alerts_resolved: IntCounter,
     pub clock_skew_events: IntCounterVec,
     pub dead_letters_dropped: IntCounter,
     pub paused: IntGaugeVec,
@@ -193,6 +195,15 @@ impl Metrics {
             open_alerts: gauge("accesswatch_open_alerts", "Alerts inside their suppression window"),
             ready: gauge("accesswatch_ready", "1 once the watch lists are loaded and partitions assigned"),
             late_events: counter("accesswatch_late_events_total", "Events later than the allowed lateness"),
+            accesses: counter_vec(
+                "accesswatch_accesses_total",
+                "Person, vehicle and address accesses by what explains them (reference, custody, case_team, operation, earlier, encounter, routine; none when unexplained)",
+                &["explained"],
+            ),
+            alerts_resolved: counter(
+                "accesswatch_alerts_resolved_total",
+                "Alerts resolved by an explanation that arrived late (an incident recorded after the check it justifies)",
+            ),
             clock_skew_events: counter_vec(
                 "accesswatch_clock_skew_events_total",
                 "Events dated further ahead of the clock than state.max_clock_skew (a source's clock fault): judged by the watch-list rules only, by system",

@@ -8,9 +8,12 @@
 
 use crate::alert::book::DetectClock;
 use crate::alert::{Alert, AlertSink};
+use crate::archive::columns::Provenance;
 use crate::archive::{AlertWriter, ArchiveEvents, BackgroundWriter, FlushReport};
 use crate::config::Config;
 use crate::engine::{Engine, EngineStats};
+use crate::event::explained::{Kind, Recorded};
+use crate::event::AccessEvent;
 use crate::sink::{AlertCounts, AlertFile, DeadLetterFile};
 use crate::source::{InputFormat, MergedFiles, SourceItem};
 use crate::time::Timestamp;
@@ -74,8 +77,50 @@ impl ReplaySummary {
 
 /// The default dead-letter path beside an alerts file.
 pub fn default_dead_letter_path(alerts: &Path) -> PathBuf {
+    beside(alerts, "dead-letters.jsonl")
+}
+
+/// The summary of a replay in JSON, written beside its alerts (`alerts.summary.json`)
+/// for `accesswatch evaluate` and scripts.
+pub fn summary_path(alerts: &Path) -> PathBuf {
+    beside(alerts, "summary.json")
+}
+
+fn beside(alerts: &Path, suffix: &str) -> PathBuf {
     let stem = alerts.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "alerts".into());
-    alerts.with_file_name(format!("{stem}.dead-letters.jsonl"))
+    alerts.with_file_name(format!("{stem}.{suffix}"))
+}
+
+/// What a replay's summary file holds.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SummaryFile {
+    pub events: u64,
+    /// Person, vehicle and address accesses by explanation kind.
+    pub explained: BTreeMap<String, u64>,
+    pub unexplained: u64,
+    /// Alerts resolved by a late explanation (they stay in the alerts file).
+    pub resolved: u64,
+    pub dead_letters: u64,
+}
+
+impl SummaryFile {
+    pub fn of(stats: &EngineStats, dead_letters: u64) -> SummaryFile {
+        let explained =
+            Kind::ALL.iter().map(|k| (k.as_str().to_string(), stats.explained[*k as usize])).filter(|(_, n)| *n > 0);
+        SummaryFile {
+            events: stats.events,
+            explained: explained.collect(),
+            unexplained: stats.unexplained,
+            resolved: stats.resolved,
+            dead_letters,
+        }
+    }
+
+    /// The share of person, vehicle and address accesses explained.
+    pub fn explained_share(&self) -> f64 {
+        let explained: u64 = self.explained.values().sum();
+        explained as f64 / (explained + self.unexplained).max(1) as f64
+    }
 }
 
 /// Where a replay reads: files merged by event time, or an archive day by day.
@@ -106,10 +151,12 @@ pub fn is_archive(path: &Path) -> bool {
     path.join("events").is_dir()
 }
 
-/// Hands final alerts to the alert file and keeps them for the archive.
+/// Hands final alerts to the alert file and keeps them for the archive; hands each
+/// judged event, with its explanation, to the archive.
 struct Tee<'a> {
     file: &'a mut AlertFile,
     keep: Option<&'a mut Vec<Alert>>,
+    archive: Option<&'a mut BackgroundWriter>,
 }
 
 impl AlertSink for Tee<'_> {
@@ -118,6 +165,12 @@ impl AlertSink for Tee<'_> {
             keep.push(alert.clone());
         }
         self.file.closed(alert);
+    }
+
+    fn judged(&mut self, event: &AccessEvent, explained: Option<&Recorded>) {
+        if let Some(a) = self.archive.as_deref_mut() {
+            a.push(event.clone(), Provenance { explained: explained.cloned(), ..Provenance::default() });
+        }
     }
 }
 
@@ -186,17 +239,13 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
     let in_range = |ts: Timestamp| opts.from.is_none_or(|f| ts >= f) && opts.to.is_none_or(|t| ts < t);
     let mut n: u64 = 0;
     {
-        let mut sink = Tee { file: &mut alerts, keep: archive.is_some().then_some(&mut final_alerts) };
+        let keep = archive.is_some().then_some(&mut final_alerts);
+        let mut sink = Tee { file: &mut alerts, keep, archive: archive.as_mut() };
         loop {
             let item = input.next_item().map_err(|source| ReplayError::Io { path: opts.inputs[0].clone(), source })?;
             match item {
                 None => break,
-                Some(SourceItem::Event(e)) if in_range(e.ts) => {
-                    engine.process(&e, &mut sink);
-                    if let Some(a) = &mut archive {
-                        a.push(*e);
-                    }
-                }
+                Some(SourceItem::Event(e)) if in_range(e.ts) => engine.process(&e, &mut sink),
                 Some(SourceItem::Event(_)) => {}
                 Some(SourceItem::Dead(d)) => dead.write(&d).map_err(io_err(&dead_path))?,
             }
@@ -212,6 +261,9 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
     }
     alerts.finish().map_err(io_err(&opts.alerts))?;
     dead.flush().map_err(io_err(&dead_path))?;
+    let summary_file = summary_path(&opts.alerts);
+    let json = serde_json::to_vec_pretty(&SummaryFile::of(engine.stats(), dead.total())).unwrap_or_default();
+    crate::sink::durable::write_file(&summary_file, &json).map_err(io_err(&summary_file))?;
     let archived = match (archive, &opts.archive) {
         (Some(writer), Some(root)) => {
             let events = writer.finish().map_err(io_err(root))?;
@@ -307,6 +359,10 @@ impl fmt::Display for ReplaySummary {
                 events.files.len() + alerts.files.len(),
                 (events.bytes + alerts.bytes) as f64 / 1e6
             )?;
+        }
+        writeln!(f, "explained   {}", self.stats.explained_summary())?;
+        if self.stats.resolved > 0 {
+            writeln!(f, "resolved    {} alerts by an explanation that arrived late", self.stats.resolved)?;
         }
         let allowed: u64 = self.stats.allowed.iter().sum();
         if allowed > 0 {

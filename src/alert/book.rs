@@ -8,14 +8,21 @@
 //! alerts reads in time order.
 //!
 //! Sinks see three moments: `raised` (show it to the ACU now), `updated` (more
-//! evidence) and `closed` (final). A live sink publishes on the first two; a file sink
-//! writes on the third.
+//! evidence, or resolved) and `closed` (final). A live sink publishes on the first two;
+//! a file sink writes on the third.
+//!
+//! An alert a late explanation could answer keeps its triggering access (see
+//! [`AlertBook::keep_trigger`]), indexed by user and reference, until it is resolved
+//! or closed.
 
-use super::Alert;
+use super::{Alert, Resolved};
 use crate::alert::RuleId;
+use crate::event::explained::Recorded;
+use crate::event::AccessEvent;
 use crate::time::{Span, Timestamp};
 use ahash::AHashMap;
 use compact_str::CompactString;
+use smallvec::SmallVec;
 use std::collections::{BTreeSet, VecDeque};
 
 /// Receives alerts as the book raises, extends and closes them.
@@ -28,6 +35,9 @@ pub trait AlertSink {
     fn updated(&mut self, _alert: &Alert) {}
     /// The alert's window has passed: its evidence is final.
     fn closed(&mut self, _alert: Alert) {}
+    /// An access has been judged, with its explanation (`None`: unexplained); the
+    /// archive keeps both.
+    fn judged(&mut self, _event: &AccessEvent, _explained: Option<&Recorded>) {}
 }
 
 /// A sink that keeps closed alerts in order; for replay, tests and benchmarks.
@@ -68,6 +78,8 @@ struct OpenAlert {
     window_end: Timestamp,
     release_at: Timestamp,
     released: bool,
+    /// The triggering access, while a late explanation could still resolve the alert.
+    trigger: Option<Box<AccessEvent>>,
 }
 
 /// What became of one piece of evidence offered to the book.
@@ -98,6 +110,10 @@ pub struct AlertBook {
     /// event that is already in the evidence of an alert with its key is a
     /// redelivery after a restart and changes nothing.
     restored_evidence: ahash::AHashSet<(SuppressionKey, u64)>,
+    /// Alerts keeping their trigger, by the trigger's user and by its reference (upper
+    /// case): where a late row may explain them.
+    by_user: AHashMap<CompactString, SmallVec<[u64; 2]>>,
+    by_reference: AHashMap<CompactString, SmallVec<[u64; 2]>>,
 }
 
 fn event_hash(event_id: &str) -> u64 {
@@ -116,6 +132,8 @@ impl AlertBook {
             next_seq: 0,
             now: Timestamp(i64::MIN),
             restored_evidence: ahash::AHashSet::new(),
+            by_user: AHashMap::new(),
+            by_reference: AHashMap::new(),
         }
     }
 
@@ -186,16 +204,87 @@ impl AlertBook {
     }
 
     fn close(&mut self, seq: u64, sink: &mut dyn AlertSink) {
-        if let Some(o) = self.open.remove(&seq) {
+        if let Some(mut o) = self.open.remove(&seq) {
             if self.by_key.get(&o.key) == Some(&seq) {
                 self.by_key.remove(&o.key);
+            }
+            if let Some(e) = o.trigger.take() {
+                self.unindex(seq, &e);
             }
             sink.closed(o.alert);
         }
     }
 
-    /// Offers one piece of evidence. If an alert for (rule, user, subject) is open and
-    /// the event falls inside its window, the event joins its evidence; otherwise
+    fn unindex(&mut self, seq: u64, e: &AccessEvent) {
+        let drop_from = |map: &mut AHashMap<CompactString, SmallVec<[u64; 2]>>, key: &str| {
+            if let Some(v) = map.get_mut(key) {
+                v.retain(|s| *s != seq);
+                if v.is_empty() {
+                    map.remove(key);
+                }
+            }
+        };
+        drop_from(&mut self.by_user, &e.user_id);
+        if let Some(r) = reference_key(e) {
+            drop_from(&mut self.by_reference, &r);
+        }
+    }
+
+    /// Keeps the triggering access of the alert just raised for (rule, user, subject),
+    /// so that a late explanation can resolve it.
+    pub fn keep_trigger(&mut self, rule: RuleId, subject_key: &str, event: &AccessEvent) {
+        let key = suppression_key(rule, &event.user_id, subject_key);
+        let Some(&seq) = self.by_key.get(&key) else { return };
+        let Some(o) = self.open.get_mut(&seq) else { return };
+        if o.trigger.is_some() || o.alert.resolved.is_some() || o.alert.event_ids.first() != Some(&event.event_id) {
+            return;
+        }
+        o.trigger = Some(Box::new(event.clone()));
+        self.by_user.entry(event.user_id.clone()).or_default().push(seq);
+        if let Some(r) = reference_key(event) {
+            self.by_reference.entry(r).or_default().push(seq);
+        }
+    }
+
+    /// The open alerts keeping a trigger by one of `users` or giving `reference`.
+    pub fn resolvable(&self, users: &[CompactString], reference: Option<&str>) -> Vec<u64> {
+        let mut out: Vec<u64> = users.iter().filter_map(|u| self.by_user.get(u)).flatten().copied().collect();
+        if let Some(r) = reference.and_then(|r| self.by_reference.get(r)) {
+            out.extend(r.iter().copied());
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// An open alert and its kept trigger.
+    pub fn trigger(&self, seq: u64) -> Option<(&Alert, &AccessEvent)> {
+        let o = self.open.get(&seq)?;
+        Some((&o.alert, o.trigger.as_deref()?))
+    }
+
+    /// Marks an open alert resolved and tells the sink. Later findings with its key
+    /// raise a new alert: the resolved one answered only its own accesses.
+    pub fn resolve(&mut self, seq: u64, resolved: Resolved, sink: &mut dyn AlertSink) {
+        let Some(o) = self.open.get_mut(&seq) else { return };
+        o.alert.resolved = Some(resolved);
+        let trigger = o.trigger.take();
+        let key = o.key;
+        if o.released {
+            sink.updated(&o.alert);
+        }
+        if self.by_key.get(&key) == Some(&seq) {
+            self.by_key.remove(&key);
+        }
+        if let Some(e) = trigger {
+            self.unindex(seq, &e);
+        }
+    }
+
+    /// Offers one piece of evidence of `severity`. If an alert for (rule, user,
+    /// subject) is open and the event falls inside its window, the event joins its
+    /// evidence, and an alert that was less severe takes the new finding's severity,
+    /// score, match and sentence (a search by initial, then the full record); otherwise
     /// `make` builds a new alert, raised now or, when `release_at` is later than the
     /// clock, held until then.
     #[allow(clippy::too_many_arguments)]
@@ -206,6 +295,7 @@ impl AlertBook {
         subject_key: &str,
         ts: Timestamp,
         event_id: &str,
+        severity: super::Severity,
         window: Span,
         release_at: Option<Timestamp>,
         make: impl FnOnce() -> Alert,
@@ -220,6 +310,14 @@ impl AlertBook {
                 if ts < o.window_end {
                     if !o.alert.event_ids.iter().any(|e| e == event_id) {
                         o.alert.event_ids.push(event_id.into());
+                        if severity > o.alert.severity {
+                            let stronger = make();
+                            o.alert.severity = stronger.severity;
+                            o.alert.score = stronger.score;
+                            o.alert.reason = stronger.reason;
+                            o.alert.watchlist = stronger.watchlist;
+                            o.alert.confidence = stronger.confidence;
+                        }
                         if o.released {
                             sink.updated(&o.alert);
                         }
@@ -239,6 +337,7 @@ impl AlertBook {
             window_end: ts + window,
             release_at: release_at.unwrap_or(now),
             released: false,
+            trigger: None,
             alert: {
                 alert.detected_at = self.detected_at(release_at.unwrap_or(now));
                 alert
@@ -281,7 +380,8 @@ impl AlertBook {
         let seq = self.next_seq;
         self.next_seq += 1;
         let release_at = alert.detected_at;
-        self.open.insert(seq, Box::new(OpenAlert { alert, key, window_end, release_at, released: true }));
+        self.open
+            .insert(seq, Box::new(OpenAlert { alert, key, window_end, release_at, released: true, trigger: None }));
         self.by_key.insert(key, seq);
         self.raised.push_back((seq, window_end));
         true
@@ -296,6 +396,11 @@ impl AlertBook {
             self.close(seq, sink);
         }
     }
+}
+
+/// An access's reference as the incidents table keys it (trimmed, upper case).
+fn reference_key(e: &AccessEvent) -> Option<CompactString> {
+    e.reference.as_deref().map(crate::watchlist::normalise_reference).filter(|r| !r.is_empty())
 }
 
 #[cfg(test)]
@@ -325,12 +430,14 @@ pub(crate) mod tests {
             },
             event_ids: vec![first.into()],
             watchlist: None,
+            confidence: crate::watchlist::Confidence::High,
             reason: String::new(),
             retrospective: false,
             system: "PNC".into(),
             action: crate::event::Action::View,
             proposed_watchlist: None,
             allowed: None,
+            resolved: None,
             about_user: false,
             user_risk: None,
             unit: None,
@@ -345,6 +452,7 @@ pub(crate) mod tests {
             "self",
             Timestamp(ts),
             id,
+            crate::alert::Severity::Amber,
             Span::hours(24),
             release.map(Timestamp),
             || alert(id, ts),
@@ -386,6 +494,7 @@ pub(crate) mod tests {
             "a",
             Timestamp(0),
             "e1",
+            Severity::Amber,
             Span::hours(24),
             None,
             || alert("e1", 0),
@@ -397,6 +506,7 @@ pub(crate) mod tests {
             "b",
             Timestamp(1),
             "e2",
+            Severity::Amber,
             Span::hours(1),
             None,
             || alert("e2", 1),

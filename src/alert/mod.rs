@@ -9,7 +9,7 @@ pub use rule::{Category, RuleId, Severity};
 
 use crate::event::{AccessEvent, Action, PersonName, SubjectType};
 use crate::time::{Date, Timestamp};
-use crate::watchlist::{MatchStrength, TableName};
+use crate::watchlist::{Confidence, MatchStrength, TableName};
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -50,6 +50,45 @@ pub struct WatchlistRef {
     pub key: CompactString,
     #[serde(rename = "match")]
     pub strength: MatchStrength,
+    /// Whether the subject was on the list at the moment of the access (false: the
+    /// row was added, or recorded, only later; extension).
+    #[serde(default = "yes")]
+    pub flagged_at_access: bool,
+    /// When the row was recorded, when it says (extension).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub recorded_at: Option<Timestamp>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl WatchlistRef {
+    /// The row `key` of `list`, matched with `strength`, for an access at `ts`: flagged
+    /// at the time when the row was valid from `valid_from` and recorded by then.
+    pub fn new(
+        list: TableName,
+        key: CompactString,
+        strength: MatchStrength,
+        ts: Timestamp,
+        valid_from: Timestamp,
+        recorded_at: Option<Timestamp>,
+    ) -> WatchlistRef {
+        let flagged_at_access = valid_from <= ts && recorded_at.is_none_or(|r| r <= ts);
+        WatchlistRef { list, key, strength, flagged_at_access, recorded_at }
+    }
+}
+
+/// A raised alert found to have a policing purpose after all: the row that explains
+/// the access arrived late, within `explanation.late_grace` (extension).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resolved {
+    /// When the engine resolved it.
+    pub at: Timestamp,
+    /// What explains the access (`reference`, `custody`, ...; see crate::explain).
+    pub by: CompactString,
+    /// One sentence: what arrived and why it explains the access.
+    pub reason: String,
 }
 
 /// One alert: this user accessed this subject, here is why it may not have been for a
@@ -68,6 +107,10 @@ pub struct Alert {
     /// Evidence, the triggering event first.
     pub event_ids: Vec<CompactString>,
     pub watchlist: Option<WatchlistRef>,
+    /// How sure the alert is of who or what its subject is (extension; `high` when an
+    /// older alert does not say).
+    #[serde(default)]
+    pub confidence: Confidence,
     pub reason: String,
     pub retrospective: bool,
     /// The source system of the triggering event (an extension of spec/alerts.md, so
@@ -86,6 +129,10 @@ pub struct Alert {
     /// audit trail but needs no triage (extension).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub allowed: Option<Allowed>,
+    /// Set when a late explanation resolved the alert: it stays on record, needs no
+    /// triage (extension).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resolved: Option<Resolved>,
     /// The alert is about the user's behaviour over many accesses rather than one
     /// subject (the behavioural rules, the peer comparison); it is suppressed per user
     /// (extension).
@@ -182,10 +229,19 @@ impl Alert {
             Some(w) => {
                 let _ = write!(out, "{{\"list\":\"{}\",\"key\":", w.list.as_str());
                 str_(out, &w.key);
-                let _ = write!(out, ",\"match\":\"{}\"}}", w.strength.as_str());
+                let _ =
+                    write!(out, ",\"match\":\"{}\",\"flagged_at_access\":{}", w.strength.as_str(), w.flagged_at_access);
+                if let Some(r) = w.recorded_at {
+                    out.push_str(",\"recorded_at\":\"");
+                    r.write_rfc3339(out);
+                    out.push('"');
+                }
+                out.push('}');
             }
         }
-        out.push_str(",\"reason\":");
+        out.push_str(",\"confidence\":\"");
+        out.push_str(self.confidence.as_str());
+        out.push_str("\",\"reason\":");
         str_(out, &self.reason);
         let _ = write!(out, ",\"retrospective\":{},\"system\":", self.retrospective);
         str_(out, &self.system);
@@ -208,6 +264,15 @@ impl Alert {
             out.push_str(",\"expires\":\"");
             a.expires.write_rfc3339(out);
             out.push_str("\"}");
+        }
+        if let Some(r) = &self.resolved {
+            out.push_str(",\"resolved\":{\"at\":\"");
+            r.at.write_rfc3339(out);
+            out.push_str("\",\"by\":");
+            str_(out, &r.by);
+            out.push_str(",\"reason\":");
+            str_(out, &r.reason);
+            out.push('}');
         }
         if let Some(r) = self.user_risk {
             let _ = write!(out, ",\"user_risk\":{r}");
@@ -308,8 +373,15 @@ mod tests {
         a.subject.subject_name = Some("O'BRIEN, Siân".into());
         a.subject.subject_dob = Some(crate::time::Date(3000));
         a.subject.subject_vrm = Some("AB12 CDE".into());
-        a.watchlist =
-            Some(WatchlistRef { list: TableName::HighProfile, key: "HP\\1".into(), strength: MatchStrength::NameDob });
+        a.watchlist = Some(WatchlistRef {
+            list: TableName::HighProfile,
+            key: "HP\\1".into(),
+            strength: MatchStrength::NameDob,
+            flagged_at_access: false,
+            recorded_at: Some(Timestamp(86_400_000)),
+        });
+        a.confidence = Confidence::Low;
+        a.resolved = Some(Resolved { at: Timestamp(7), by: "reference".into(), reason: "late \"row\"".into() });
         a.unit = Some("CID".into());
         a.event_ids.push("e2".into());
         a.reason = "line\nbreak \u{1} control".into();

@@ -7,6 +7,7 @@
 //! there.
 
 use crate::alert::Alert;
+use crate::event::explained::{Kind, Recorded};
 use crate::event::{normalise, AccessEvent, Action, PersonName, SubjectType};
 use crate::time::{Date, Timestamp};
 use arrow::array::{
@@ -17,11 +18,16 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use compact_str::CompactString;
 use std::sync::{Arc, LazyLock};
 
-/// Where an archived event came from: its Kafka partition and offset when live.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+/// Where an archived event came from (its Kafka partition and offset, and when it was
+/// received, when live) and how the engine explained it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Provenance {
     pub partition: Option<i32>,
     pub offset: Option<i64>,
+    /// When the engine received it (record time); `None` in a replay of files.
+    pub received_at: Option<Timestamp>,
+    /// The explanation the engine found (`None`: unexplained, or not judged).
+    pub explained: Option<Recorded>,
 }
 
 /// One event waiting in the writer, with the identity keys computed once.
@@ -84,6 +90,9 @@ pub static EVENT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("ingest_seq", DataType::Int64, false),
         Field::new("kafka_partition", DataType::Int32, true),
         Field::new("kafka_offset", DataType::Int64, true),
+        Field::new("received_at", ts_type(), true),
+        s("explained_by", true),
+        s("explanation", true),
     ]))
 });
 
@@ -106,6 +115,8 @@ pub fn events_batch<'a>(rows: impl ExactSizeIterator<Item = &'a ArchivedEvent>) 
     let mut seq = Int64Builder::with_capacity(n);
     let mut partition = Int32Builder::with_capacity(n);
     let mut offset = Int64Builder::with_capacity(n);
+    let mut received = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+    let (mut explained_by, mut explanation) = (strings(), strings());
     for r in rows {
         let e = &r.event;
         event_id.append_value(&e.event_id);
@@ -133,6 +144,13 @@ pub fn events_batch<'a>(rows: impl ExactSizeIterator<Item = &'a ArchivedEvent>) 
         seq.append_value(r.seq);
         partition.append_option(r.from.partition);
         offset.append_option(r.from.offset);
+        received.append_option(r.from.received_at.map(|t| t.0));
+        let by = r.from.explained.as_ref().map(|x| match x.of {
+            Some(of) => format!("{}:{}", x.kind.as_str(), of.as_str()),
+            None => x.kind.as_str().to_string(),
+        });
+        explained_by.append_option(by);
+        explanation.append_option(r.from.explained.as_ref().map(|x| x.detail.as_str()));
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(event_id.finish()),
@@ -160,6 +178,9 @@ pub fn events_batch<'a>(rows: impl ExactSizeIterator<Item = &'a ArchivedEvent>) 
         Arc::new(seq.finish()),
         Arc::new(partition.finish()),
         Arc::new(offset.finish()),
+        Arc::new(received.finish()),
+        Arc::new(explained_by.finish()),
+        Arc::new(explanation.finish()),
     ];
     RecordBatch::try_new(EVENT_SCHEMA.clone(), columns).expect("columns match EVENT_SCHEMA")
 }
@@ -236,6 +257,9 @@ pub fn events_from_batch(batch: &RecordBatch, system: Option<&str>) -> Result<Ve
     let partition =
         batch.column_by_name("kafka_partition").and_then(|c| c.as_any().downcast_ref::<arrow::array::Int32Array>());
     let offset = batch.column_by_name("kafka_offset").and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+    let received =
+        batch.column_by_name("received_at").and_then(|c| c.as_any().downcast_ref::<TimestampMillisecondArray>());
+    let (explained_by, explanation) = (opt("explained_by")?, opt("explanation")?);
     let get = |t: &Option<Text>, i: usize| t.as_ref().and_then(|t| t.get(i)).map(CompactString::from);
     let bad = |column: &str, i: usize, v: &str| ColumnError { column: column.into(), why: format!("row {i}: {v:?}") };
 
@@ -275,6 +299,15 @@ pub fn events_from_batch(batch: &RecordBatch, system: Option<&str>) -> Result<Ve
             from: Provenance {
                 partition: partition.filter(|p| p.is_valid(i)).map(|p| p.value(i)),
                 offset: offset.filter(|o| o.is_valid(i)).map(|o| o.value(i)),
+                received_at: received.filter(|r| r.is_valid(i)).map(|r| Timestamp(r.value(i))),
+                explained: explained_by.as_ref().and_then(|t| t.get(i)).and_then(|by| {
+                    let (kind, of) = match by.split_once(':') {
+                        Some((k, o)) => (Kind::parse(k)?, Kind::parse(o)),
+                        None => (Kind::parse(by)?, None),
+                    };
+                    let detail = explanation.as_ref().and_then(|t| t.get(i)).unwrap_or_default().into();
+                    Some(Recorded { kind, of, detail })
+                }),
             },
         });
     }

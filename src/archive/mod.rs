@@ -293,22 +293,22 @@ impl AlertWriter {
 /// engine hands over batches and goes on; [`BackgroundWriter::finish`] waits until
 /// everything is durable.
 pub struct BackgroundWriter {
-    tx: Option<crossbeam_channel::Sender<Vec<AccessEvent>>>,
+    tx: Option<crossbeam_channel::Sender<Vec<(AccessEvent, Provenance)>>>,
     thread: std::thread::JoinHandle<io::Result<FlushReport>>,
-    batch: Vec<AccessEvent>,
+    batch: Vec<(AccessEvent, Provenance)>,
 }
 
 impl BackgroundWriter {
     const BATCH: usize = 4_096;
 
     pub fn start(root: &Path, config: &ArchiveConfig) -> io::Result<BackgroundWriter> {
-        let (tx, rx) = crossbeam_channel::bounded::<Vec<AccessEvent>>(16);
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<(AccessEvent, Provenance)>>(16);
         let mut writer = EventWriter::new(root, config);
         let thread = std::thread::Builder::new().name("archive-write".into()).spawn(move || {
             let mut report = FlushReport::default();
             for batch in rx {
-                for e in batch {
-                    writer.append(e, Provenance::default());
+                for (e, from) in batch {
+                    writer.append(e, from);
                 }
                 report.add(writer.flush_settled()?);
             }
@@ -318,8 +318,8 @@ impl BackgroundWriter {
         Ok(BackgroundWriter { tx: Some(tx), thread, batch: Vec::with_capacity(Self::BATCH) })
     }
 
-    pub fn push(&mut self, event: AccessEvent) {
-        self.batch.push(event);
+    pub fn push(&mut self, event: AccessEvent, from: Provenance) {
+        self.batch.push((event, from));
         if self.batch.len() >= Self::BATCH {
             let full = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
             if let Some(tx) = &self.tx {
@@ -434,7 +434,7 @@ pub fn read_date(root: &Path, date: Date) -> io::Result<Vec<StoredEvent>> {
             }
         }
     }
-    events.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
+    events.sort_by_key(|e| (e.event.ts, e.seq));
     let mut seen = HashSet::with_capacity(events.len());
     events.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
     Ok(events)

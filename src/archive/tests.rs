@@ -21,7 +21,7 @@ fn sample() -> Vec<AccessEvent> {
 fn write(root: &Path, events: &[AccessEvent]) -> FlushReport {
     let mut w = EventWriter::new(root, &crate::config::Config::defaults().archive);
     for (i, e) in events.iter().enumerate() {
-        w.append(e.clone(), Provenance { partition: Some(1), offset: Some(i as i64) });
+        w.append(e.clone(), Provenance { partition: Some(1), offset: Some(i as i64), ..Provenance::default() });
     }
     let report = w.flush().unwrap();
     assert_eq!(w.buffered(), 0);

@@ -3,15 +3,16 @@
 //!
 //! | rule | state | fires when |
 //! |---|---|---|
-//! | `behaviour.volume` | per user: unjustified accesses in the window, a baseline of them per active hour | the window's count is over the floor and far above the user's own baseline |
-//! | `behaviour.out_of_hours` | per user: accesses by hour of day | an unjustified access outside the rostered shift (or, with no shift, in an hour the user rarely works) |
-//! | `behaviour.fishing` | per user: unjustified searches and person accesses in a short window | many zero-result searches, or many distinct people |
+//! | `behaviour.volume` | per user: unexplained accesses in the window, a baseline of them per active hour | the window's count is over the floor and far above the user's own baseline |
+//! | `behaviour.out_of_hours` | per user: accesses by hour of day | an unexplained access outside the rostered shift (or, with no shift, in an hour the user rarely works) |
+//! | `behaviour.fishing` | per user: unexplained searches and person accesses in a short window | many zero-result searches, or many distinct people |
 //! | `behaviour.export_after_sensitive` | per user: the last access that raised a red or amber finding | a print or export soon after it |
-//! | `behaviour.subject_spike` | per person: distinct unjustified users in the window, a baseline of distinct users per day | many more users than usual; proposes a high-profile entry |
-//! | `purpose.missing` raised to amber | per user and per unit: decayed unjustified and total accesses | the user's unjustified share is far above their unit's |
+//! | `behaviour.subject_spike` | per person: distinct users without explanation in the window, a baseline of distinct users per day | many more users than usual; proposes a high-profile entry |
+//! | `purpose.missing` | per user and per unit: decayed unexplained and total accesses | the user's unexplained share is far above their unit's: one alert about the user |
 //!
-//! Only unjustified accesses count towards volume, fishing and spikes: a CID officer's
-//! heavy day on their own incidents, or a victim's case team, stays silent.
+//! Only unexplained accesses ([`crate::explain`]) count towards volume, out of hours,
+//! fishing and spikes: a CID officer's heavy day on their own incidents, custody staff
+//! with their detainees, or a victim's case team, stay silent.
 //!
 //! State is per key and evicted when a key has been idle for `state.idle_after` (a
 //! sweep every hour of event time), so memory follows the active users and subjects;
@@ -139,7 +140,7 @@ impl Behaviour {
         if now.0 - self.last_sweep.0 >= (b.idle_after.0 / 8).max(HOUR) {
             self.sweep(now, b.idle_after);
         }
-        let justified = ctx.justification.is_justified();
+        let explained = ctx.explanation.is_explained();
         let user = self.users.entry(e.user_id.clone()).or_default();
         user.last_seen = user.last_seen.max(now);
         let counted = rules.purpose_subject_types.contains(&e.subject_type);
@@ -150,19 +151,23 @@ impl Behaviour {
             let rates = self.units.entry(unit.clone()).or_default();
             user.total.add(1.0, now, b.peer_half_life);
             rates.total.add(1.0, now, b.peer_half_life);
-            if !justified {
+            if !explained {
                 user.unjustified.add(1.0, now, b.peer_half_life);
                 rates.unjustified.add(1.0, now, b.peer_half_life);
             }
-            // One amber alert about the user (not one per subject), at most once per
-            // peer half-life: the green alerts stay green and add up in the risk.
-            if b.peer_comparison && now >= user.peer_quiet_until && out.iter().any(|f| f.rule == RuleId::PurposeMissing)
+            // One alert about the user (not one per access), at most once per peer
+            // half-life, raised on an unexplained access; its score grows with how far
+            // the user stands out, and adds to their risk.
+            if !explained && b.peer_comparison && rules.enabled(RuleId::PurposeMissing) && now >= user.peer_quiet_until
             {
                 if let Some(facts) = peer_excess(user, rates, &unit, now, b) {
                     user.peer_quiet_until = now + b.peer_half_life;
+                    let excess = match &facts {
+                        Facts::PeerPurpose { share, peer_share, .. } => share - peer_share,
+                        _ => 0.0,
+                    };
                     let mut f = finding(RuleId::PurposeMissing, rules, Vec::new(), facts);
-                    f.severity = b.peer_severity;
-                    f.score = crate::detect::score(f.severity, None);
+                    f.score = (f.score as f32 + 20.0 * excess).round().clamp(1.0, 100.0) as u8;
                     out.push(f);
                 }
             }
@@ -188,12 +193,12 @@ impl Behaviour {
             }
         }
 
-        // Out of hours: an unjustified access outside the shift or the usual hours.
+        // Out of hours: an unexplained access outside the shift or the usual hours.
         let local_minute = b.timezone.minute_of_day(now);
-        if !justified && counted && rules.enabled(RuleId::BehaviourOutOfHours) {
+        if !explained && counted && rules.enabled(RuleId::BehaviourOutOfHours) {
             let shift = ctx.user.and_then(|s| s.shift);
             let outside = match shift {
-                Some(range) => !within_grace(range, local_minute, (b.out_of_hours_grace.0 / MINUTE) as u16),
+                Some(range) => !range.contains_minute(local_minute, (b.out_of_hours_grace.0 / MINUTE) as u16),
                 None => {
                     let total: u32 = user.hours.iter().sum();
                     let hour = (local_minute / 60) as usize;
@@ -215,8 +220,8 @@ impl Behaviour {
         }
         user.hours[(local_minute / 60) as usize % 24] += 1;
 
-        // Volume: unjustified accesses in the window against the hourly baseline.
-        if !justified {
+        // Volume: unexplained accesses in the window against the hourly baseline.
+        if !explained {
             let hour = now.0.div_euclid(HOUR);
             if hour != user.hour {
                 if user.hour_count > 0 {
@@ -246,10 +251,10 @@ impl Behaviour {
 
         // The person's key, once: fishing and spikes both need it.
         let person_key =
-            (!justified && e.subject_type == SubjectType::Person && !ctx.person.is_empty()).then(|| ctx.subject_key());
+            (!explained && e.subject_type == SubjectType::Person && !ctx.person.is_empty()).then(|| ctx.subject_key());
 
         // Fishing: zero-result searches and distinct people in a short window.
-        if !justified && (e.action == Action::Search || !ctx.person.is_empty()) {
+        if !explained && (e.action == Action::Search || !ctx.person.is_empty()) {
             let zero = e.action == Action::Search && e.result_count == Some(0);
             let person = person_key.as_deref().map_or(0, person_hash);
             user.fishing.push(now, (e.event_id.clone(), zero, person), b.fishing_window, WINDOW_CAP);
@@ -271,17 +276,20 @@ impl Behaviour {
             }
         }
 
-        // Remember a sensitive access for export_after_sensitive.
+        // Remember a sensitive access for export_after_sensitive: one a red or amber
+        // finding is about (not a finding about the user's pattern, such as volume or
+        // the peer comparison).
         if let Some(f) = out
             .iter()
-            .filter(|f| f.severity >= Severity::Amber && f.rule != RuleId::BehaviourExportAfterSensitive)
+            .filter(|f| f.severity >= Severity::Amber && f.subject_key != crate::alert::BEHAVIOUR_SUBJECT)
             .max_by_key(|f| f.severity)
         {
             user.sensitive = Some((now, e.event_id.clone(), f.rule, f.severity));
         }
 
-        // Subject spike: distinct unjustified users of one person. Only unjustified
-        // accesses make state: a justified one neither counts nor needs remembering.
+        // Subject spike: distinct users of one person without explanation. Only
+        // unexplained accesses make state: an explained one neither counts nor needs
+        // remembering.
         if let Some(key) = person_key {
             let s = self.subjects.entry(key).or_default();
             s.last_seen = s.last_seen.max(now);
@@ -367,7 +375,7 @@ fn finding<'a>(rule: RuleId, rules: &RulesConfig, evidence: Vec<CompactString>, 
     }
 }
 
-/// The peer comparison of `purpose.missing`: the user's unjustified share against the
+/// The peer comparison of `purpose.missing`: the user's unexplained share against the
 /// rest of their unit's.
 fn peer_excess(
     user: &UserState,
@@ -401,14 +409,6 @@ fn person_hash(key: &str) -> u64 {
     ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(key) | 1
 }
 
-/// Whether `minute` (local, of the day) is inside `range` widened by `grace` minutes.
-fn within_grace(range: crate::time::DailyRange, minute: u16, grace: u16) -> bool {
-    let day = 24 * 60i32;
-    let start = range.start_minute as i32 - grace as i32;
-    let len = (range.end_minute as i32 - range.start_minute as i32).rem_euclid(day) + 2 * grace as i32;
-    len >= day || (minute as i32 - start).rem_euclid(day) < len
-}
-
 impl Explain for Facts {
     fn sentence(&self, ctx: &Enriched) -> String {
         sentence(self, ctx)
@@ -421,7 +421,7 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let what = ctx.what();
     match f {
         Facts::Volume { count, window, usual, z } => format!(
-            "{who} made {count} accesses without a linked reference in {}, against a usual {usual:.1} an hour when working ({z:.1} standard deviations above); the latest: {what}.",
+            "{who} made {count} accesses with no purpose on record in {}, against a usual {usual:.1} an hour when working ({z:.1} standard deviations above); the latest: {what}.",
             window.human()
         ),
         Facts::OutOfHours { local_minute, shift, share } => {
@@ -434,25 +434,26 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
                 ),
                 (None, None) => "outside their usual hours".to_string(),
             };
-            format!("{who} {what} at {at} local time, {when}, and {}.", ctx.justification.why_not())
+            format!("{who} {what} at {at} local time, {when}, and {}.", ctx.why_not())
         }
         Facts::Fishing { zero_hits, people, window } => {
             let found = match zero_hits {
                 0 => format!("looked at {people} different people"),
                 _ => format!("made {zero_hits} searches that found nothing and looked at {people} different people"),
             };
-            format!("{who} {found} in {} without a linked reference; the latest: {what}.", window.human())
+            format!("{who} {found} in {} with no purpose on record; the latest: {what}.", window.human())
         }
         Facts::ExportAfterSensitive { after, rule, severity, event_id } => format!(
-            "{who} {what} {} after an access (event {event_id}) that raised a {} {rule} alert.",
+            "{who} {what} {} after an access (event {event_id}) that raised {} {} {rule} alert.",
             after.human(),
+            if *severity == Severity::Amber { "an" } else { "a" },
             severity.as_str()
         ),
         Facts::SubjectSpike { users, window, usual_per_day, others } => {
             let named: Vec<&str> = others.iter().take(5).map(|u| u.as_str()).collect();
             let more = others.len().saturating_sub(named.len());
             format!(
-                "{users} different users looked up {} within {} without a linked reference (usually {usual_per_day:.1} a day), the latest {who} on {} (also {}{}): possibly an emerging high-profile case; consider adding the person to the high-profile list.",
+                "{users} different users looked up {} within {} with no purpose on record (usually {usual_per_day:.1} a day), the latest {who} on {} (also {}{}): possibly an emerging high-profile case; consider adding the person to the high-profile list.",
                 ctx.event.subject_description(),
                 window.human(),
                 ctx.event.system,
@@ -461,8 +462,8 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
             )
         }
         Facts::PeerPurpose { share, accesses, peer_share, unit } => format!(
-            "{who} {what} and {}, so no policing purpose is on record; {:.0}% of their {accesses} recent person, vehicle and address accesses had no linked reference, against {:.0}% for the rest of {unit}.",
-            ctx.justification.why_not(),
+            "{who} {what} and {}, so no policing purpose is on record; {:.0}% of their {accesses} recent person, vehicle and address accesses had none (no reference that justifies them, no custody record, case or operation team, encounter or routine), against {:.0}% for the rest of {unit}.",
+            ctx.why_not(),
             share * 100.0,
             peer_share * 100.0
         ),

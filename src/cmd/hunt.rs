@@ -31,7 +31,8 @@ pub fn query(a: QueryArgs) -> Result<ExitCode> {
 }
 
 /// Everyone who accessed a subject (by record id, name and date of birth, VRM or
-/// postcode, normalised as the rules normalise them) between two times.
+/// postcode, normalised as the rules normalise them) between two times, with what
+/// explained each access when the engine archived it.
 #[derive(clap::Args, Debug)]
 pub struct WhoAccessedArgs {
     #[arg(long)]
@@ -40,13 +41,32 @@ pub struct WhoAccessedArgs {
     subject: SubjectArgs,
     #[command(flatten)]
     range: RangeArgs,
+    /// Answer with what was known at this time (RFC 3339 or a date): only accesses
+    /// received by then, and (with --watchlists) the watch-list rows recorded by then.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Watch lists: add `flagged_as_of`, the rows that held the subject at the time of
+    /// each access and had been recorded by the --as-of time (default: now).
+    #[arg(long)]
+    watchlists: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
 }
 
 pub fn who_accessed(a: WhoAccessedArgs) -> Result<ExitCode> {
     let hunt = Hunt::open(&a.archive, None)?;
-    let found = hunt.who_accessed(&a.subject.subject()?, &a.range.range()?)?;
+    let as_of = a.as_of.as_deref().map(|t| parse_time("--as-of", t)).transpose()?;
+    let mut found = hunt.who_accessed(&a.subject.subject()?, &a.range.range()?)?;
+    if let Some(t) = as_of {
+        found.retain(|x| crate::hunt::received_by(&x.stored, t));
+    }
+    if let Some(dir) = &a.watchlists {
+        let lists = load_watchlists(dir)?;
+        let t = as_of.unwrap_or_else(crate::time::Timestamp::now);
+        for x in &mut found {
+            x.flagged = Some(crate::hunt::flagged_as_of(&lists, &x.stored.event, t));
+        }
+    }
     let batch = output::access_batch(found.iter().map(|a| (&a.stored, Some(a))));
     write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
@@ -108,7 +128,7 @@ pub fn leak_trace(a: LeakTraceArgs) -> Result<ExitCode> {
     let window = parse_span("--window", &a.window)?;
     let hunt = Hunt::open(&a.archive, None)?;
     let subject = a.subject.subject()?;
-    let suspects = crate::hunt::leak::leak_trace(&hunt, &subject, published, window, &lists, &config.justification)?;
+    let suspects = crate::hunt::leak::leak_trace(&hunt, &subject, published, window, &lists, &config.explanation)?;
     let batch = crate::hunt::leak::suspects_batch(&suspects);
     write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
     Ok(ExitCode::SUCCESS)

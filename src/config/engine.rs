@@ -1,6 +1,5 @@
-//! The engine's own sections: `[input]` (limits on records), `[justification]` (the
-//! "justified" test of spec/rules.md), `[state]` (event time and snapshots) and
-//! `[risk]` (the per-user risk score).
+//! The engine's own sections: `[input]` (limits on records), `[state]` (event time
+//! and snapshots) and `[risk]` (the per-user risk score).
 
 use super::reader::Section;
 use crate::time::Span;
@@ -20,22 +19,6 @@ impl InputConfig {
     pub(super) fn read(&mut self, s: &Section) {
         s.usize("max_record_bytes", 64..=(64 << 20), &mut self.max_record_bytes);
         s.usize("dead_letter_max_bytes", 4_096..=(16 << 20), &mut self.dead_letter_max_bytes);
-    }
-}
-
-/// The "justified" test of spec/rules.md (`[justification]`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct JustificationConfig {
-    /// An incident justifies accesses from this long before it was opened.
-    pub before_open: Span,
-    /// ... until this long after it was closed.
-    pub after_close: Span,
-}
-
-impl JustificationConfig {
-    pub(super) fn read(&mut self, s: &Section) {
-        s.span("before_open", &mut self.before_open);
-        s.span("after_close", &mut self.after_close);
     }
 }
 

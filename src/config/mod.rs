@@ -8,7 +8,8 @@
 //!
 //! | file | sections |
 //! |---|---|
-//! | [`engine`] | `[input]`, `[justification]`, `[state]`, `[risk]` |
+//! | [`engine`] | `[input]`, `[state]`, `[risk]` |
+//! | [`explain`] | `[justification]`, `[explanation]`: what counts as a policing purpose on record |
 //! | [`rules`] | `[rules.<group>.<name>]`: every rule's settings and parameters |
 //! | [`sources`] | `[sources.<name>]`: source mappings |
 //! | [`service`] | `[kafka]`, `[http]`, `[live]`, `[logging]` |
@@ -19,6 +20,7 @@
 pub mod archive;
 pub mod dashboard;
 pub mod engine;
+pub mod explain;
 pub mod reader;
 pub mod redact;
 pub mod rules;
@@ -27,7 +29,8 @@ mod sources;
 
 pub use archive::ArchiveConfig;
 pub use dashboard::{Account, DashboardConfig, Role};
-pub use engine::{InputConfig, JustificationConfig, RiskConfig, StateConfig};
+pub use engine::{InputConfig, RiskConfig, StateConfig};
+pub use explain::{ExplanationConfig, Routine};
 pub use reader::{ConfigError, ConfigErrors};
 pub use rules::{AllowEntry, BehaviourSettings, Entitlement, RuleSettings, RulesConfig};
 pub use service::{HttpConfig, KafkaConfig, LiveConfig, LoggingConfig};
@@ -42,14 +45,27 @@ use std::sync::Arc;
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 /// The sections every complete document (the defaults) must have.
-const SECTIONS: [&str; 11] =
-    ["input", "justification", "rules", "kafka", "http", "live", "state", "archive", "dashboard", "risk", "logging"];
+const SECTIONS: [&str; 12] = [
+    "input",
+    "justification",
+    "explanation",
+    "rules",
+    "kafka",
+    "http",
+    "live",
+    "state",
+    "archive",
+    "dashboard",
+    "risk",
+    "logging",
+];
 
 /// The validated configuration.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     pub input: InputConfig,
-    pub justification: JustificationConfig,
+    /// `[justification]` and `[explanation]`: what explains an access.
+    pub explanation: ExplanationConfig,
     pub rules: RulesConfig,
     /// Source mappings by name.
     pub sources: BTreeMap<String, Arc<SourceMapping>>,
@@ -147,8 +163,11 @@ impl Config {
             }
         };
         read("input", &mut |s| self.input.read(s));
-        read("justification", &mut |s| self.justification.read(s));
+        read("justification", &mut |s| self.explanation.read_justification(s));
+        read("explanation", &mut |s| self.explanation.read(s));
         read("rules", &mut |s| self.rules.read(s));
+        // Rostered shifts are read in one zone, the out-of-hours detector's.
+        self.explanation.timezone = self.rules.behaviour.timezone;
         read("kafka", &mut |s| self.kafka.read(s));
         read("http", &mut |s| self.http.read(s));
         read("live", &mut |s| self.live.read(s));

@@ -33,15 +33,26 @@ pub struct RuleSettings {
     pub suppression: Span,
     pub allow: Vec<AllowEntry>,
     /// For rules that match people: the most an alert can be when the person was
-    /// matched by name alone (no date of birth to confirm it). `None`: no cap.
+    /// matched by full name alone (no date of birth to confirm it). `None`: no cap.
     pub name_only_severity: Option<Severity>,
+    /// ... by surname and initial alone.
+    pub initial_only_severity: Option<Severity>,
+    /// ... by name or initial alone on an access that is otherwise explained.
+    pub weak_explained_severity: Option<Severity>,
 }
 
 impl RuleSettings {
-    /// The severity of a finding given how its person was matched.
-    pub fn severity_for(&self, severity: Severity, strength: Option<MatchStrength>) -> Severity {
-        match (strength, self.name_only_severity) {
-            (Some(MatchStrength::Name), Some(cap)) => severity.min(cap),
+    /// The severity of a finding given how its person was matched and whether the
+    /// access is explained.
+    pub fn severity_for(&self, severity: Severity, strength: Option<MatchStrength>, explained: bool) -> Severity {
+        let cap = |s: Severity, cap: Option<Severity>| cap.map_or(s, |c| s.min(c));
+        let severity = match strength {
+            Some(MatchStrength::Name) => cap(severity, self.name_only_severity),
+            Some(MatchStrength::Initial) => cap(severity, self.initial_only_severity),
+            _ => severity,
+        };
+        match strength {
+            Some(s) if s.is_weak() && explained => cap(severity, self.weak_explained_severity),
             _ => severity,
         }
     }
@@ -66,6 +77,8 @@ pub struct RulesConfig {
     pub custody_after_release: Span,
     /// custody.uninvolved: severity when the access gave no reference at all.
     pub custody_no_reference_severity: Severity,
+    /// custody.uninvolved: severity once the person has been released.
+    pub custody_released_severity: Severity,
     /// associate.lookup: severity by relationship, overriding the rule's severity.
     pub associate_severity: BTreeMap<Relationship, Severity>,
     /// associate.lookup: also treat a person sharing the user's surname and home
@@ -114,7 +127,6 @@ pub struct BehaviourSettings {
     pub spike_multiple: f32,
     /// Whether purpose.missing compares users with their unit at all.
     pub peer_comparison: bool,
-    pub peer_severity: Severity,
     pub peer_ratio: f32,
     pub peer_min_difference: f32,
     pub peer_min_accesses: u32,
@@ -187,16 +199,20 @@ impl RulesConfig {
             RuleId::HighProfileUninvolved | RuleId::CustodyUninvolved | RuleId::AssociateLookup | RuleId::OpsecOutsider
         ) {
             let set = &mut r.settings[rule as usize];
-            s.parsed("name_only_severity", &mut set.name_only_severity, |t| match t {
+            let cap = |t: &str| match t {
                 "" | "none" => Ok(None),
                 other => parse_severity(other).map(Some).map_err(|e| format!("{e}, or \"none\"")),
-            });
+            };
+            s.parsed("name_only_severity", &mut set.name_only_severity, cap);
+            s.parsed("initial_only_severity", &mut set.initial_only_severity, cap);
+            s.parsed("weak_explained_severity", &mut set.weak_explained_severity, cap);
         }
         match rule {
             RuleId::HighProfileUninvolved => s.span("lookback", &mut r.high_profile_lookback),
             RuleId::CustodyUninvolved => {
                 s.span("after_release", &mut r.custody_after_release);
                 s.parsed("severity_no_reference", &mut r.custody_no_reference_severity, parse_severity);
+                s.parsed("severity_released", &mut r.custody_released_severity, parse_severity);
             }
             RuleId::AssociateLookup => {
                 s.bool("family_at_home", &mut r.associate_family_at_home);
@@ -226,7 +242,6 @@ impl RulesConfig {
                 });
                 let b = &mut r.behaviour;
                 s.bool("peer_comparison", &mut b.peer_comparison);
-                s.parsed("peer_severity", &mut b.peer_severity, parse_severity);
                 s.f32("peer_ratio", 1.0..=100.0, &mut b.peer_ratio);
                 s.f32("peer_min_difference", 0.0..=1.0, &mut b.peer_min_difference);
                 s.u32("peer_min_accesses", 1..=1_000_000, &mut b.peer_min_accesses);
@@ -242,7 +257,7 @@ impl RulesConfig {
             }
             RuleId::BehaviourOutOfHours => {
                 let b = &mut r.behaviour;
-                s.parsed("timezone", &mut b.timezone, |t| Zone::parse(t));
+                s.parsed("timezone", &mut b.timezone, Zone::parse);
                 s.span("grace", &mut b.out_of_hours_grace);
                 s.u32("learn_min_events", 1..=10_000_000, &mut b.learn_min_events);
                 s.f32("usual_share", 0.0..=1.0, &mut b.usual_share);
@@ -306,7 +321,7 @@ fn read_allow(s: &Section) -> Option<AllowEntry> {
     let users = list("users");
     let units = list("units");
     let roles = list("roles");
-    let systems: Vec<CompactString> = list("systems").into_iter().map(|s| s.to_uppercase().into()).collect();
+    let systems: Vec<CompactString> = list("systems").into_iter().map(|s| s.to_uppercase()).collect();
     let mut reason = String::new();
     s.string("reason", &mut reason);
     let mut expires = None;

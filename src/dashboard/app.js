@@ -152,6 +152,8 @@ async function detail(id) {
   const reveal = sup ? `<input id="reveal-reason" placeholder="reason to reveal this officer to analysts"> <button class="act" id="btn-reveal">Reveal for this alert</button>` : "";
   $("detail").innerHTML = `<h3>${esc(a.rule)} <small>${esc(a.severity)}</small></h3>
     <p class="reason">${esc(a.reason)}</p>
+    <p class="meta">Confidence: ${esc(a.confidence || "high")}${a.watchlist && a.watchlist.flagged_at_access === false ? " &middot; the subject was put on the list only after this access" : ""}</p>
+    ${a.resolved ? `<p class="resolved">Resolved ${esc(a.resolved.at)}: ${esc(a.resolved.reason)}</p>` : ""}
     <p>Status: <b id="triage-status">${esc(d.status)}</b>${d.assignee ? " (assigned to " + esc(d.assignee) + ")" : ""}</p>${proposal}
     <div>
       <button class="act" id="btn-ack">Acknowledge</button>
@@ -201,10 +203,10 @@ async function timeline(user) {
   const t = await api("POST", "/api/timeline", {user_id: user});
   const items = [];
   for (const a of t.alerts) items.push({ts: a.event_ts, html: `<tr class="sev-${esc(a.severity)}"><td>${esc(a.event_ts)}</td><td>alert</td><td>${esc(a.rule)}</td><td colspan="3">${esc(a.reason)}</td></tr>`});
-  for (const e of t.accesses || []) items.push({ts: e.ts, html: `<tr><td>${esc(e.ts)}</td><td>${esc(e.action)}</td><td>${esc(e.system)}</td><td>${esc(e.subject_name || e.subject_id || e.subject_vrm || e.subject_type)}</td><td>${esc(e.reason_code)}</td><td>${esc(e.justification ?? (e.reference || "no reference"))}</td></tr>`});
+  for (const e of t.accesses || []) items.push({ts: e.ts, html: `<tr><td>${esc(e.ts)}</td><td>${esc(e.action)}</td><td>${esc(e.system)}</td><td>${esc(e.subject_name || e.subject_id || e.subject_vrm || e.subject_type)}</td><td>${esc(e.reason_code)}</td><td>${esc(e.explanation ?? (e.reference || "no reference"))}</td></tr>`});
   items.sort((x, y) => (x.ts < y.ts ? -1 : 1));
   $("timeline").innerHTML = `<h3>Timeline of ${esc(t.user_id)}</h3><p>${t.alerts.length} alerts${t.accesses ? ", " + t.accesses.length + " accesses" : " (no archive: accesses not shown)"}</p>
-    <table id="timeline-table"><tr><th>Time</th><th>What</th><th>Rule / system</th><th>Subject / why</th><th>Reason code</th><th>Justification</th></tr>${items.map((i) => i.html).join("")}</table>`;
+    <table id="timeline-table"><tr><th>Time</th><th>What</th><th>Rule / system</th><th>Subject / why</th><th>Reason code</th><th>Explanation</th></tr>${items.map((i) => i.html).join("")}</table>`;
   $("timeline").classList.remove("hidden");
   $("timeline").scrollIntoView();
 }
@@ -215,8 +217,8 @@ $("subject-form").addEventListener("submit", async (ev) => {
   for (const [k, id] of [["subject_id", "s-id"], ["name", "s-name"], ["dob", "s-dob"], ["vrm", "s-vrm"], ["from", "s-from"], ["to", "s-to"]]) { const v = $(id).value.trim(); if (v) body[k] = v; }
   try {
     const r = await api("POST", "/api/subject", body);
-    $("subject-result").innerHTML = `<p>${r.accesses.length} accesses</p><table><tr><th>Time</th><th>User</th><th>System</th><th>Action</th><th>Justification</th><th>Match</th></tr>`
-      + r.accesses.map((e) => `<tr class="${e.justified === false ? "sev-amber" : ""}"><td>${esc(e.ts)}</td><td>${esc(e.user_id)}</td><td>${esc(e.system)}</td><td>${esc(e.action)}</td><td>${esc(e.justification ?? (e.reference || "no reference"))}</td><td>${esc(e.match)}</td></tr>`).join("") + `</table>`;
+    $("subject-result").innerHTML = `<p>${r.accesses.length} accesses</p><table><tr><th>Time</th><th>User</th><th>System</th><th>Action</th><th>Explanation</th><th>Match</th></tr>`
+      + r.accesses.map((e) => `<tr class="${e.explained === false ? "sev-amber" : ""}"><td>${esc(e.ts)}</td><td>${esc(e.user_id)}</td><td>${esc(e.system)}</td><td>${esc(e.action)}</td><td>${esc(e.explanation ?? (e.reference || "no reference"))}</td><td>${esc(e.match)}</td></tr>`).join("") + `</table>`;
   } catch (e) { $("subject-result").innerHTML = `<p class="error">${esc(e.message)}</p>`; }
 });
 

@@ -57,7 +57,7 @@ impl Briefing {
         let red = rows("seen_at >= ?1 AND severity = 'red'")?;
         let retrospective = rows("seen_at >= ?1 AND retrospective = 1")?;
         let open = rows(
-            "?1 = ?1 AND severity != 'green' AND status NOT IN ('justified', 'misconduct', 'criminal', 'no_further_action')",
+            "?1 = ?1 AND severity != 'green' AND status NOT IN ('justified', 'misconduct', 'criminal', 'no_further_action', 'resolved')",
         )?;
         let counts = store.window_counts(scope, &since.to_string())?;
         let before: std::collections::HashSet<String> = store

@@ -6,7 +6,7 @@ use super::pseudonym::Masker;
 use super::signin::{PasswordPool, Throttle};
 use super::store::{audit::Verdict, Row, Store};
 use crate::alert::Alert;
-use crate::config::{Config, DashboardConfig, JustificationConfig};
+use crate::config::{Config, DashboardConfig, ExplanationConfig};
 use crate::live::LiveError;
 use crate::metrics::Metrics;
 use crate::time::Span;
@@ -31,7 +31,7 @@ pub struct Dashboard {
     /// timeline or subject history as the rules do, to find accesses to live
     /// operations' subjects, and to know the staff (scope, pseudonyms).
     pub lists: Option<WatchLists>,
-    pub justification: JustificationConfig,
+    pub explanation: ExplanationConfig,
     /// The pseudonym key (kept in the database, so pseudonyms survive restarts).
     pub key: Vec<u8>,
     pub metrics: Arc<Metrics>,
@@ -60,7 +60,7 @@ impl Dashboard {
             throttle: Throttle::new(dc.login_max_failures, secs(dc.login_lockout)),
             passwords: PasswordPool::new(dc.password_workers),
             lists,
-            justification: config.justification.clone(),
+            explanation: config.explanation.clone(),
             config: dc,
             store,
             feed,

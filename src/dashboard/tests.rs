@@ -326,7 +326,19 @@ async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_can
         let line = format!(
             r#"{{"event_id":"{id}","ts":"2026-11-20T0{i}:00:00Z","system":"PNC","user_id":"{user}","action":"view","subject_type":"person","subject_name":"{name}"{reference}}}"#
         );
-        w.append(crate::event::json::decode(line.as_bytes()).unwrap(), Default::default());
+        // The third access as the engine archived it, with the explanation it found then.
+        let from = match i {
+            2 => crate::archive::columns::Provenance {
+                explained: Some(crate::event::explained::Recorded {
+                    kind: crate::event::explained::Kind::Earlier,
+                    of: Some(crate::event::explained::Kind::Custody),
+                    detail: "e-before".into(),
+                }),
+                ..Default::default()
+            },
+            _ => Default::default(),
+        };
+        w.append(crate::event::json::decode(line.as_bytes()).unwrap(), from);
     }
     w.flush().unwrap();
 
@@ -341,14 +353,18 @@ async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_can
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
     assert_eq!(v["accesses"].as_array().unwrap().len(), 2);
-    // Each access judged as the rules judge it.
-    assert_eq!(v["accesses"][0]["justified"], true);
-    assert_eq!(v["accesses"][1]["justified"], false);
-    assert_eq!(v["accesses"][1]["justification"], "gave no reference");
+    // Each access with its explanation: judged from the watch lists when the archive
+    // has none recorded.
+    assert_eq!(v["accesses"][0]["explained"], true);
+    assert_eq!(v["accesses"][0]["explanation"], "reference INC-9");
+    assert_eq!(v["accesses"][1]["explained"], false);
+    assert_eq!(v["accesses"][1]["explanation"], "unexplained: gave no reference");
     let (status, v) = f.call(&ana, "POST", "/api/subject", Some(json!({"name": "dave mate"}))).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     let users: Vec<&str> = v["accesses"].as_array().unwrap().iter().map(|a| a["user_id"].as_str().unwrap()).collect();
     assert_eq!(users, ["U1", "U3"]);
+    // The explanation the engine archived is the one shown.
+    assert_eq!(v["accesses"][1]["explanation"], "earlier access e-before (custody)");
 
     let trail = f.audit_actions();
     for (action, target) in [("view alert", "A1"), ("view timeline", "U1"), ("view subject history", "dave mate")] {
@@ -847,4 +863,30 @@ async fn every_response_carries_the_security_headers_and_the_auditor_learns_noth
         f.call(&aud, "POST", "/api/alerts/NOPE/triage", Some(json!({"action": "note"}))).await.0,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn an_alert_resolved_by_the_engine_needs_no_triage_and_says_why() {
+    let f = fixture("pseudonymous_roles = []");
+    let sup = f.login("sup").await;
+    let mut a = alert_on("LATE1", "U1", None, &["e1"]);
+    f.dashboard.observe(&a).unwrap();
+    let (_, v) = f.call(&sup, "GET", "/api/alerts/LATE1", None).await;
+    assert_eq!(v["status"], "new");
+    a.resolved = Some(crate::alert::Resolved {
+        at: crate::time::Timestamp(1_795_000_000_000),
+        by: "reference".into(),
+        reason: "incidents row INC-7 arrived after the alert was raised; the access is explained by reference INC-7."
+            .into(),
+    });
+    f.dashboard.observe(&a).unwrap();
+    let (_, v) = f.call(&sup, "GET", "/api/alerts/LATE1", None).await;
+    assert_eq!(v["status"], "resolved", "{v}");
+    assert_eq!(v["alert"]["resolved"]["by"], "reference");
+    let history = v["history"].as_array().unwrap();
+    assert!(history.iter().any(|h| h["by"] == "accesswatch" && h["note"].as_str().unwrap().contains("INC-7")), "{v}");
+    // Nobody can close an alert as "resolved" by hand.
+    let (status, _) =
+        f.call(&sup, "POST", "/api/alerts/LATE1/triage", Some(json!({"action": "close", "outcome": "resolved"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -1,13 +1,20 @@
 //! `custody.uninvolved`: a person in custody (from arrest until release plus a margin)
-//! accessed, without justification, by a user who is not among the custody's officers.
-//! Amber; red when the access gave no reference at all.
+//! accessed by a user with no part in the custody and no documented explanation (see
+//! [`crate::explain`]). Severity follows the context: in custody at the time and no
+//! reference at all, red; in custody with a reference that does not justify it, or
+//! with a declared encounter (a person in a cell is not stopped in the street), amber;
+//! released, `severity_released` (green by default: what was private about the
+//! custody is now past), silent for a declared encounter or routine (a street check
+//! of someone released days ago), green for a search that found nothing. A weak name
+//! match lowers it further.
 
 use super::finding::{score, Explain, Finding, Findings};
 use crate::alert::RuleId;
-use crate::alert::WatchlistRef;
+use crate::alert::{Severity, WatchlistRef};
 use crate::config::RulesConfig;
 use crate::enrich::{Enriched, Justification};
-use crate::watchlist::{CustodyRecord, MatchStrength, Matches, TableName, WatchLists};
+use crate::event::Action;
+use crate::watchlist::{CustodyRecord, MatchStrength, TableName, WatchLists};
 use compact_str::format_compact;
 
 #[derive(Debug)]
@@ -17,31 +24,47 @@ pub struct Facts<'a> {
 }
 
 pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
-    if ctx.person.is_empty() || ctx.justification.is_justified() {
+    if ctx.person.is_empty() || ctx.explanation.is_documented() {
         return;
     }
-    let mut matches = Matches::new();
-    lists.custody_matches(&ctx.person, &mut matches);
-    let ts = ctx.event.ts;
+    let declared = ctx.explanation.is_explained();
+    let e = ctx.event;
+    let ts = e.ts;
     let settings = rules.settings(RuleId::CustodyUninvolved);
-    for (id, strength) in matches {
+    for &(id, strength) in &ctx.matches.custody {
         let Some(record) = lists.custody.get(id) else { continue };
-        let in_custody =
+        let counted =
             ts >= record.arrested_at && record.released_at.is_none_or(|r| ts <= r + rules.custody_after_release);
-        if !in_custody || record.officers.contains(&ctx.event.user_id) {
+        if !counted || record.officers.contains(&e.user_id) {
             continue;
         }
-        let severity = match ctx.justification {
-            Justification::NoReference => rules.custody_no_reference_severity,
-            _ => settings.severity,
+        let in_custody = record.released_at.is_none_or(|r| ts <= r);
+        let severity = if in_custody {
+            match ctx.justification {
+                Justification::NoReference if !declared => rules.custody_no_reference_severity,
+                _ => settings.severity,
+            }
+        } else if declared {
+            continue;
+        } else if e.action == Action::Search && e.result_count == Some(0) {
+            Severity::Green
+        } else {
+            rules.custody_released_severity
         };
-        let severity = settings.severity_for(severity, Some(strength));
+        let severity = settings.severity_for(severity, Some(strength), declared);
         out.push(Finding {
             rule: RuleId::CustodyUninvolved,
             severity,
             score: score(severity, Some(strength)),
             subject_key: format_compact!("custody:{}", record.custody_ref),
-            watchlist: Some(WatchlistRef { list: TableName::Custody, key: record.custody_ref.clone(), strength }),
+            watchlist: Some(WatchlistRef::new(
+                TableName::Custody,
+                record.custody_ref.clone(),
+                strength,
+                ts,
+                record.arrested_at,
+                record.recorded_at,
+            )),
             release_at: None,
             evidence: Vec::new(),
             explanation: Box::new(Facts { record, strength }),
@@ -70,7 +93,7 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
         ctx.what(),
         r.person.describe(),
         ctx.event.user_id,
-        ctx.justification.why_not(),
+        ctx.why_not(),
         f.strength.phrase(),
     )
 }

@@ -43,6 +43,7 @@ pub fn score(severity: Severity, strength: Option<MatchStrength>) -> u8 {
         Some(MatchStrength::Id) => 10,
         Some(MatchStrength::NameDob | MatchStrength::Vrm | MatchStrength::Postcode) => 5,
         Some(MatchStrength::Name) => -15,
+        Some(MatchStrength::Initial) => -25,
         None => 0,
     };
     (severity.base_score() + adjust).clamp(1, 100) as u8

@@ -1,5 +1,7 @@
 //! `high_profile.uninvolved`: a person on the high-profile list accessed by a user
-//! outside the entry's case team, at or after `added_at` minus the look-back. Accesses
+//! outside the entry's case team (and with no other explanation about this very
+//! person: their custody record, an operation's team), at or after `added_at` minus
+//! the look-back. A reference alone does not answer it: any incident can be cited. Accesses
 //! made before the entry was added are retrospective: the alert is raised when the
 //! clock reaches `added_at` ("who looked this person up before the story broke?").
 
@@ -8,7 +10,7 @@ use crate::alert::RuleId;
 use crate::alert::WatchlistRef;
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
-use crate::watchlist::{HighProfileEntry, MatchStrength, Matches, TableName, WatchLists};
+use crate::watchlist::{HighProfileEntry, MatchStrength, TableName, WatchLists};
 use compact_str::format_compact;
 
 #[derive(Debug)]
@@ -18,14 +20,14 @@ pub struct Facts<'a> {
 }
 
 pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
-    if ctx.person.is_empty() {
+    // The case team, and anyone whose custody record or operation names this person
+    // (the custody sergeant booking a celebrity in), has their purpose on record.
+    if ctx.person.is_empty() || ctx.explanation.is_about_subject() {
         return;
     }
-    let mut matches = Matches::new();
-    lists.high_profile_matches(&ctx.person, &mut matches);
     let ts = ctx.event.ts;
     let settings = rules.settings(RuleId::HighProfileUninvolved);
-    for (id, strength) in matches {
+    for &(id, strength) in &ctx.matches.high_profile {
         let Some(entry) = lists.high_profile.get(id) else { continue };
         if entry.case_team.contains(&ctx.event.user_id)
             || ts < entry.added_at - rules.high_profile_lookback
@@ -33,13 +35,20 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         {
             continue;
         }
-        let severity = settings.severity_for(settings.severity, Some(strength));
+        let severity = settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained());
         out.push(Finding {
             rule: RuleId::HighProfileUninvolved,
             severity,
             score: score(severity, Some(strength)),
             subject_key: format_compact!("high_profile:{}", entry.entry_id),
-            watchlist: Some(WatchlistRef { list: TableName::HighProfile, key: entry.entry_id.clone(), strength }),
+            watchlist: Some(WatchlistRef::new(
+                TableName::HighProfile,
+                entry.entry_id.clone(),
+                strength,
+                ts,
+                entry.added_at,
+                entry.recorded_at,
+            )),
             release_at: (ts < entry.added_at).then_some(entry.added_at),
             evidence: Vec::new(),
             explanation: Box::new(Facts { entry, strength }),

@@ -10,12 +10,14 @@
 //! | [`high_profile`] | `high_profile.uninvolved` (with retrospective alerts) |
 //! | [`custody`] | `custody.uninvolved` |
 //! | [`personal`] | `self.lookup`, `associate.lookup`, `colleague.lookup`, `neighbour.lookup` |
-//! | [`purpose`] | `purpose.missing` |
 //! | [`opsec`] | `opsec.outsider` |
 //! | [`account`] | `account.status`, `scope.unentitled` |
 //!
-//! The stateful rules (`behaviour.*`, and the peer comparison that raises
-//! `purpose.missing`) live in [`crate::behaviour`] and run after these.
+//! Whether an access had a purpose is decided before the rules, by
+//! [`crate::explain`]; a rule reads `ctx.explanation`. An access without one is not an
+//! alert by itself: the stateful rules (`behaviour.*`, and the peer comparison that
+//! raises `purpose.missing` about a user whose unexplained share stands out) live in
+//! [`crate::behaviour`] and run after these.
 
 pub mod account;
 pub mod allow;
@@ -24,7 +26,6 @@ pub mod finding;
 pub mod high_profile;
 pub mod opsec;
 pub mod personal;
-pub mod purpose;
 
 pub use finding::{score, Explain, Finding, Findings};
 
@@ -51,9 +52,37 @@ pub fn detect<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &'a RulesCon
         custody::check(ctx, lists, rules, out);
     }
     personal::check(ctx, lists, rules, out);
-    if rules.enabled(RuleId::PurposeMissing) {
-        purpose::check(ctx, rules, out);
+}
+
+/// Whether a late explanation can answer the rule's alerts: the watch-list rules whose
+/// silence depends on who the user is to the subject.
+pub fn resolvable(rule: RuleId) -> bool {
+    matches!(
+        rule,
+        RuleId::HighProfileUninvolved
+            | RuleId::CustodyUninvolved
+            | RuleId::AssociateLookup
+            | RuleId::ColleagueLookup
+            | RuleId::NeighbourLookup
+            | RuleId::OpsecOutsider
+    )
+}
+
+/// The findings of one rule over an event, judged again with what the watch lists say
+/// now (a late explanation may have arrived).
+pub fn rejudge<'a>(rule: RuleId, ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &'a RulesConfig) -> Findings<'a> {
+    let mut out = Findings::new();
+    match rule {
+        RuleId::HighProfileUninvolved => high_profile::check(ctx, lists, rules, &mut out),
+        RuleId::OpsecOutsider => opsec::check(ctx, lists, rules, &mut out),
+        RuleId::CustodyUninvolved => custody::check(ctx, lists, rules, &mut out),
+        RuleId::AssociateLookup | RuleId::ColleagueLookup | RuleId::NeighbourLookup => {
+            personal::check(ctx, lists, rules, &mut out)
+        }
+        _ => {}
     }
+    out.retain(|f| f.rule == rule);
+    out
 }
 
 #[cfg(test)]
@@ -88,7 +117,7 @@ pub(crate) mod testkit {
     }
 
     pub fn ctx<'a>(e: &'a AccessEvent, l: &'a WatchLists, c: &Config) -> Enriched<'a> {
-        enrich(e, l, &c.justification)
+        enrich(e, l, &c.explanation)
     }
 
     /// The rule ids that fire for this event.

@@ -7,7 +7,8 @@ use crate::alert::RuleId;
 use crate::alert::WatchlistRef;
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
-use crate::watchlist::{MatchStrength, Matches, OperationSubject, TableName, WatchLists};
+use crate::explain::Kind;
+use crate::watchlist::{MatchStrength, OperationSubject, TableName, WatchLists};
 use compact_str::format_compact;
 
 #[derive(Debug)]
@@ -17,25 +18,34 @@ pub struct Facts<'a> {
 }
 
 pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
-    if lists.operations.is_empty() {
+    // Custody staff with the subject in their cells, or a case team, have their purpose
+    // on record for this very subject; a reference alone does not answer it, and each
+    // operation's own team is checked below (being briefed on one operation says
+    // nothing about another with the same subject).
+    if matches!(ctx.explanation.effective_kind(), Some(Kind::Custody | Kind::CaseTeam)) {
         return;
     }
-    let mut matches = Matches::new();
-    lists.operation_matches(&ctx.person, ctx.vrm.as_deref(), ctx.address(), &mut matches);
-    let severity = rules.settings(RuleId::OpsecOutsider).severity;
-    for (id, strength) in matches {
+    let settings = rules.settings(RuleId::OpsecOutsider);
+    for &(id, strength) in &ctx.matches.operations {
         let Some(subject) = lists.operations.get(id) else { continue };
         if !subject.is_live_at(ctx.event.ts) || subject.team.contains(&ctx.event.user_id) {
             continue;
         }
         let key = lists.operations.key_of(id).unwrap_or_default();
-        let severity = rules.settings(RuleId::OpsecOutsider).severity_for(severity, Some(strength));
+        let severity = settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained());
         out.push(Finding {
             rule: RuleId::OpsecOutsider,
             severity,
             score: score(severity, Some(strength)),
             subject_key: format_compact!("operations:{key}"),
-            watchlist: Some(WatchlistRef { list: TableName::Operations, key: key.into(), strength }),
+            watchlist: Some(WatchlistRef::new(
+                TableName::Operations,
+                key.into(),
+                strength,
+                ctx.event.ts,
+                subject.starts_at,
+                subject.recorded_at,
+            )),
             release_at: None,
             evidence: Vec::new(),
             explanation: Box::new(Facts { subject, strength }),

@@ -43,11 +43,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
                 severity: sev,
                 score: score(sev, Some(MatchStrength::NameDob)),
                 subject_key: format_compact!("staff:{}", user.user_id),
-                watchlist: Some(WatchlistRef {
-                    list: TableName::Staff,
-                    key: user.user_id.clone(),
-                    strength: MatchStrength::NameDob,
-                }),
+                watchlist: Some(staff_ref(&user.user_id)),
                 release_at: None,
                 evidence: Vec::new(),
                 explanation: Box::new(Facts::SelfLookup),
@@ -55,7 +51,9 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         }
         return;
     }
-    if ctx.justification.is_justified() {
+    // A documented purpose (a reference that justifies it, a custody record, a case or
+    // operation team) answers the question these rules ask; the user's own word does not.
+    if ctx.explanation.is_documented() {
         return;
     }
     if rules.enabled(RuleId::AssociateLookup) && associate(ctx, user, lists, rules, out) {
@@ -66,6 +64,18 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
     }
     if rules.enabled(RuleId::NeighbourLookup) {
         neighbour(ctx, user, rules, out);
+    }
+}
+
+/// A member of staff as the watch-list row of an alert (matched by name and date of
+/// birth from the staff list).
+fn staff_ref(user_id: &str) -> WatchlistRef {
+    WatchlistRef {
+        list: TableName::Staff,
+        key: user_id.into(),
+        strength: MatchStrength::NameDob,
+        flagged_at_access: true,
+        recorded_at: None,
     }
 }
 
@@ -92,14 +102,24 @@ fn associate<'a>(
         });
         let Some(strength) = strength else { continue };
         let severity = rules.associate_severity.get(&a.relationship).copied().unwrap_or(base);
-        let severity = rules.settings(RuleId::AssociateLookup).severity_for(severity, Some(strength));
+        let severity = rules.settings(RuleId::AssociateLookup).severity_for(
+            severity,
+            Some(strength),
+            ctx.explanation.is_explained(),
+        );
         let key = lists.associates.key_of(id).unwrap_or_default();
         out.push(Finding {
             rule: RuleId::AssociateLookup,
             severity,
             score: score(severity, Some(strength)),
             subject_key: format_compact!("associates:{key}"),
-            watchlist: Some(WatchlistRef { list: TableName::Associates, key: key.into(), strength }),
+            watchlist: Some(WatchlistRef {
+                list: TableName::Associates,
+                key: key.into(),
+                strength,
+                flagged_at_access: a.declared_at.is_none_or(|d| d <= ctx.event.ts),
+                recorded_at: None,
+            }),
             release_at: None,
             evidence: Vec::new(),
             explanation: Box::new(Facts::Declared { associate: a, strength }),
@@ -144,11 +164,7 @@ fn colleague<'a>(
         severity: sev,
         score: score(sev, Some(MatchStrength::NameDob)),
         subject_key: format_compact!("staff:{}", other.user_id),
-        watchlist: Some(WatchlistRef {
-            list: TableName::Staff,
-            key: other.user_id.clone(),
-            strength: MatchStrength::NameDob,
-        }),
+        watchlist: Some(staff_ref(&other.user_id)),
         release_at: None,
         evidence: Vec::new(),
         explanation: Box::new(Facts::Colleague(other)),
@@ -168,6 +184,11 @@ fn neighbour(ctx: &Enriched, user: &StaffMember, rules: &RulesConfig, out: &mut 
     } else {
         return;
     };
+    // The sector is a weak signal (officers police where they live): any explanation,
+    // a declared encounter included, answers it.
+    if sector && ctx.explanation.is_explained() {
+        return;
+    }
     let severity: Severity =
         if sector { rules.neighbour_sector_severity } else { rules.settings(RuleId::NeighbourLookup).severity };
     out.push(Finding {
@@ -191,7 +212,7 @@ impl Explain for Facts<'_> {
 fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let who = ctx.who();
     let what = ctx.what();
-    let why = ctx.justification.why_not();
+    let why = ctx.why_not();
     let uid = &ctx.event.user_id;
     match f {
         Facts::SelfLookup => {

@@ -8,6 +8,7 @@
 
 pub mod cef;
 pub mod csv;
+pub mod explained;
 pub mod json;
 pub mod mapping;
 pub mod normalise;

@@ -53,6 +53,15 @@ impl PersonName {
         self.surname == other.surname && forenames_compatible(&self.forenames, &other.forenames)
     }
 
+    /// Whether a match with `other` rests on an initial: some forename of one side is
+    /// only the initial of the other's (`J` against `JOHN`). Meaningful when
+    /// [`PersonName::matches`] holds.
+    pub fn matches_by_initial(&self, other: &PersonName) -> bool {
+        let xs = self.forenames.split(' ').filter(|w| !w.is_empty());
+        let ys = other.forenames.split(' ').filter(|w| !w.is_empty());
+        xs.zip(ys).any(|(x, y)| x != y)
+    }
+
     pub fn has_forenames(&self) -> bool {
         !self.forenames.is_empty()
     }

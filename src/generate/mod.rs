@@ -142,7 +142,7 @@ pub fn generate(opts: &Options, dir: &Path) -> io::Result<Summary> {
                     out.write_all(line.as_bytes())?;
                     bytes += line.len() as u64;
                 }
-                (None, Some(archive)) => archive.push(event),
+                (None, Some(archive)) => archive.push(event, Default::default()),
                 (None, None) => {}
             }
             next_id += 1;

@@ -301,6 +301,7 @@ impl Plan {
             incident: op_incident,
         });
         plan.steps.push(Step::OperationTeamWork);
+        plan.steps.push(Step::HardNegatives);
 
         // Declared associations nobody misuses: the background of the associates list.
         let police = world.force.staff_of(&[UnitKind::Response, UnitKind::Cid, UnitKind::Roads, UnitKind::Control]);

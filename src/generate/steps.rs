@@ -32,6 +32,11 @@ pub(super) enum Step {
     },
     OperationTeamWork,
     PoliticianTeamWork,
+    /// Hard negatives (legitimate work the rules must not mistake for misuse): street
+    /// stops of people released from custody days before, and detectives on their own
+    /// incidents searching a name by surname and initial that also fits an operation's
+    /// subject.
+    HardNegatives,
 }
 
 #[derive(Clone)]
@@ -79,20 +84,21 @@ impl Plan {
                     operation_team_work(world, rng, day);
                     true
                 }
+                Step::HardNegatives => {
+                    released_stops(world, rng, day);
+                    initial_searches(world, rng, day);
+                    true
+                }
                 Step::PoliticianTeamWork => {
                     if day % 3 == 0 {
                         let team = world.high_profile[0].case_team.clone();
                         let person = world.high_profile[0].person;
                         for s in team {
                             let mut t = world.hour_of(day, 10, rng.range(0, 59));
-                            world.person_lookup(
-                                rng,
-                                &mut t,
-                                s,
-                                person,
-                                Ref::Incident(self.protection_ref),
-                                super::world::NO_LABEL,
-                            );
+                            // The case team is on the entry: a reference is not needed.
+                            let reference =
+                                if rng.chance(0.5) { Ref::Incident(self.protection_ref) } else { Ref::None };
+                            world.person_lookup(rng, &mut t, s, person, reference, super::world::NO_LABEL);
                         }
                     }
                     true
@@ -394,7 +400,8 @@ fn operation_team_work(world: &mut World, rng: &mut Rng, day: u32) {
             continue;
         }
         let mut t = world.time_on_shift(rng, s, day, HOUR);
-        let reference = Ref::Incident(op.incident);
+        // The team is on the operation's rows: a reference is not always given.
+        let reference = if rng.chance(0.7) { Ref::Incident(op.incident) } else { Ref::None };
         match op.targets[rng.index(op.targets.len())] {
             OpTarget::Person(p) => world.person_lookup(rng, &mut t, s, p, reference, super::world::NO_LABEL),
             OpTarget::Vehicle(v) => world.vehicle_lookup(rng, &mut t, s, v, reference, super::world::NO_LABEL),
@@ -408,5 +415,101 @@ fn operation_team_work(world: &mut World, rng: &mut Rng, day: u32) {
                 super::world::NO_LABEL,
             ),
         }
+    }
+}
+
+/// Response officers stop people in the street who were released from custody one to
+/// six days before: a search by name and date of birth under a stop reason code, often
+/// followed by the record. Most give the code; a few give none (a green custody alert).
+fn released_stops(world: &mut World, rng: &mut Rng, day: u32) {
+    let day_start = world.day_start(day);
+    // Not the people on the high-profile list: any look-up of them outside the case
+    // team is an alert by design.
+    let listed: Vec<u32> = world.high_profile.iter().map(|h| h.person).collect();
+    let released: Vec<u32> = (0..world.custody.len() as u32)
+        .filter(|&c| {
+            let r = &world.custody[c as usize];
+            r.released < day_start - DAY && r.released >= day_start - 6 * DAY && !listed.contains(&r.person)
+        })
+        .collect();
+    let patrol: Vec<u32> =
+        world.force.staff_of(&[UnitKind::Response]).into_iter().filter(|&s| world.force.works(s, day)).collect();
+    if patrol.is_empty() {
+        return;
+    }
+    for c in released {
+        if !rng.chance(0.12) {
+            continue;
+        }
+        let person = world.custody[c as usize].person;
+        let s = patrol[rng.index(patrol.len())];
+        let mut t = world.time_on_shift(rng, s, day, HOUR);
+        let before = world.pending.len();
+        world.push(
+            t,
+            s,
+            System::Pnc,
+            Action::Search,
+            Subject::PersonSearch { person, form: NameForm::random(rng), dob: true },
+            Ref::None,
+            super::world::NO_LABEL,
+        );
+        t += rng.range(20, 90) * SECOND;
+        if rng.chance(0.6) {
+            world.push(
+                t,
+                s,
+                System::Pnc,
+                Action::View,
+                Subject::PersonView { person },
+                Ref::None,
+                super::world::NO_LABEL,
+            );
+        }
+        if rng.chance(0.9) {
+            world.tag_since(before, *rng.pick(&["STOP", "STOP-SEARCH", "STOP-CHECK"]));
+        }
+    }
+}
+
+/// Detectives working their own open incidents search a name by surname and initial
+/// (no date of birth) that also fits a subject of the live operation: a name-only
+/// match on an explained access, which must not raise a red or amber alert.
+fn initial_searches(world: &mut World, rng: &mut Rng, day: u32) {
+    let Some(op) = world.operations.first().cloned() else { return };
+    let targets: Vec<u32> = op
+        .targets
+        .iter()
+        .filter_map(|t| match t {
+            OpTarget::Person(p) => Some(*p),
+            _ => None,
+        })
+        .collect();
+    if targets.is_empty() {
+        return;
+    }
+    let detectives: Vec<u32> = world
+        .force
+        .staff_of(&[UnitKind::Cid])
+        .into_iter()
+        .filter(|&s| world.force.works(s, day) && !op.team.contains(&s))
+        .collect();
+    for _ in 0..2 {
+        if detectives.is_empty() || !rng.chance(0.7) {
+            continue;
+        }
+        let s = detectives[rng.index(detectives.len())];
+        let t = world.time_on_shift(rng, s, day, HOUR);
+        let inc = world.new_incident(rng, s, None, t - 20 * MINUTE, "CR");
+        let person = targets[rng.index(targets.len())];
+        world.push(
+            t,
+            s,
+            System::Pnc,
+            Action::Search,
+            Subject::PersonSearch { person, form: NameForm::SlashInitial, dob: false },
+            Ref::Incident(inc),
+            super::world::NO_LABEL,
+        );
     }
 }

@@ -274,7 +274,7 @@ impl World {
     }
 
     /// A new incident owned by the staff member's unit, with people, maybe vehicles.
-    fn new_incident(&mut self, rng: &mut Rng, s: u32, partner: Option<u32>, opened: i64, prefix: &str) -> u32 {
+    pub fn new_incident(&mut self, rng: &mut Rng, s: u32, partner: Option<u32>, opened: i64, prefix: &str) -> u32 {
         let unit = self.force.staff[s as usize].unit;
         let mut people = Vec::new();
         let first = self.force.citizen(rng);
@@ -366,12 +366,10 @@ impl World {
     /// Books a person into custody and returns the custody record's index.
     pub fn arrest(&mut self, rng: &mut Rng, arrested: i64, person: u32, officers: Vec<u32>, hours: i64) -> u32 {
         let suite = rng.below(SUITES.len() as u64) as u8;
+        // The record names the arresting officers and the officer in the case; the
+        // custody staff of the suite are not listed (as on real custody systems): their
+        // look-ups are explained by the suite they work at.
         let mut all = officers;
-        for (ui, unit) in self.force.units.iter().enumerate() {
-            if unit.kind == (UnitKind::Custody { suite }) {
-                all.extend(self.force.members[ui].iter().copied());
-            }
-        }
         all.sort_unstable();
         all.dedup();
         let n = self.custody.len();
@@ -431,11 +429,16 @@ impl World {
                             let hours = rng.range(4, 30);
                             self.arrest(rng, t + 20 * MINUTE, person, officers, hours);
                         }
-                        // Patrol checks between jobs, often with no reference.
+                        // Patrol checks between jobs, often with no reference; most of
+                        // those give a stop reason code, some none.
                         for _ in 0..rng.below(3) {
                             let v = rng.index(self.force.vehicles.len()) as u32;
                             let reference = if rng.chance(0.65) { Ref::None } else { Ref::Incident(inc) };
+                            let before = self.pending.len();
                             self.vehicle_lookup(rng, &mut t, s, v, reference, NO_LABEL);
+                            if reference == Ref::None && rng.chance(0.8) {
+                                self.tag_since(before, *rng.pick(&["STOP", "VEHICLE-STOP"]));
+                            }
                             n -= 1;
                         }
                     }
@@ -449,7 +452,11 @@ impl World {
                         let mut t = rng.range(start, end - 10 * MINUTE);
                         let v = rng.index(self.force.vehicles.len()) as u32;
                         let reference = if rng.chance(0.7) { Ref::None } else { Ref::Incident(inc) };
+                        let before = self.pending.len();
                         self.vehicle_lookup(rng, &mut t, s, v, reference, NO_LABEL);
+                        if reference == Ref::None && rng.chance(0.85) {
+                            self.tag_since(before, *rng.pick(&["ANPR", "TRAFFIC-STOP"]));
+                        }
                         n -= 2;
                     }
                 }
@@ -495,7 +502,8 @@ impl World {
                         let r = self.custody[c as usize].clone();
                         let mut t =
                             rng.range(r.arrested.max(start), r.released.min(end).max(r.arrested.max(start) + 1));
-                        let reference = Ref::Incident(r.incident);
+                        // Custody systems do not ask for a reference; half give one.
+                        let reference = if rng.chance(0.5) { Ref::Incident(r.incident) } else { Ref::None };
                         self.push(
                             t,
                             s,
@@ -591,6 +599,14 @@ impl World {
                     }
                 }
             }
+        }
+    }
+
+    /// Gives the events pushed since `from` (the pending list's length before them) a
+    /// reason code.
+    pub fn tag_since(&mut self, from: usize, code: &'static str) {
+        for e in &mut self.pending[from..] {
+            e.reason_code = Some(code);
         }
     }
 

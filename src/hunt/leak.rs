@@ -6,7 +6,7 @@
 //! came to the publication; then by how many other alerts they have.
 
 use super::{Hunt, HuntError, Subject, TimeRange};
-use crate::config::JustificationConfig;
+use crate::config::ExplanationConfig;
 use crate::enrich::{enrich, Justification};
 use crate::time::{Span, Timestamp};
 use crate::watchlist::WatchLists;
@@ -39,7 +39,7 @@ pub fn leak_trace(
     published: Timestamp,
     window: Span,
     lists: &WatchLists,
-    justification: &JustificationConfig,
+    justification: &ExplanationConfig,
 ) -> Result<Vec<Suspect>, HuntError> {
     let range = TimeRange { from: Some(published - window), to: Some(published) };
     let accesses = hunt.who_accessed(subject, &range)?;

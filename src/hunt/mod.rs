@@ -182,7 +182,10 @@ impl Hunt {
     /// (the strongest way), in time order.
     pub fn who_accessed(&self, subject: &Subject, range: &TimeRange) -> Result<Vec<Access>, HuntError> {
         let found = self.candidates(subject, range)?;
-        Ok(found.into_iter().filter_map(|e| subject.matches(&e).map(|how| Access { stored: e, how })).collect())
+        Ok(found
+            .into_iter()
+            .filter_map(|e| subject.matches(&e).map(|how| Access { stored: e, how, flagged: None }))
+            .collect())
     }
 
     /// One user's accesses in `[from, to)`, in time order.
@@ -382,6 +385,57 @@ impl Subject {
 pub struct Access {
     pub stored: StoredEvent,
     pub how: Match,
+    /// The watch-list rows that held the subject at the time of the access, as known
+    /// at the `--as-of` time (`custody:CUS-1`, `high_profile:HP-2`), when asked.
+    pub flagged: Option<Vec<String>>,
+}
+
+/// What was known at `as_of`: an access the archive had received by then (a replay
+/// of files records no receipt time; its accesses count as received when made).
+pub fn received_by(e: &StoredEvent, as_of: Timestamp) -> bool {
+    e.from.received_at.unwrap_or(e.event.ts) <= as_of
+}
+
+/// The rows of `lists` that held the access's subject at the time of the access and
+/// had been recorded by `as_of` (a row without a record time counts from when it
+/// took effect: arrest, entry added, operation start).
+pub fn flagged_as_of(
+    lists: &crate::watchlist::WatchLists,
+    e: &crate::event::AccessEvent,
+    as_of: Timestamp,
+) -> Vec<String> {
+    use crate::watchlist::TableName;
+    let person = crate::watchlist::PersonIdentity::new(e.subject_id.clone(), e.subject_name.clone(), e.subject_dob);
+    let vrm = e.subject_vrm.as_deref().and_then(crate::event::normalise::vrm);
+    let postcode = e.subject_postcode.as_deref().and_then(crate::event::normalise::postcode);
+    let address = (e.subject_type == crate::event::SubjectType::Address).then_some(postcode.as_deref()).flatten();
+    let m = crate::explain::SubjectMatches::find(lists, &person, vrm.as_deref(), address);
+    let known = |recorded: Option<Timestamp>, from: Timestamp| recorded.unwrap_or(from) <= as_of;
+    let mut out = Vec::new();
+    for &(id, _) in &m.custody {
+        if let Some(r) = lists.custody.get(id) {
+            let held = e.ts >= r.arrested_at && r.released_at.is_none_or(|x| e.ts <= x);
+            if held && known(r.recorded_at, r.arrested_at) {
+                out.push(format!("{}:{}", TableName::Custody, r.custody_ref));
+            }
+        }
+    }
+    for &(id, _) in &m.high_profile {
+        if let Some(h) = lists.high_profile.get(id) {
+            let listed = h.added_at <= e.ts && h.expires_at.is_none_or(|x| e.ts < x);
+            if listed && known(h.recorded_at, h.added_at) {
+                out.push(format!("{}:{}", TableName::HighProfile, h.entry_id));
+            }
+        }
+    }
+    for &(id, _) in &m.operations {
+        if let Some(o) = lists.operations.get(id) {
+            if o.is_live_at(e.ts) && known(o.recorded_at, o.starts_at) {
+                out.push(format!("{}:{}", TableName::Operations, lists.operations.key_of(id).unwrap_or_default()));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -84,9 +84,14 @@ pub fn access_batch<'a>(rows: impl Iterator<Item = (&'a StoredEvent, Option<&'a 
         s("reference"),
         s("event_id"),
         s("match"),
+        s("explained_by"),
+        s("explanation"),
+        s("flagged_as_of"),
+        Field::new("received_at", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
     ]));
     let mut ts = TimestampMillisecondBuilder::new().with_timezone("UTC");
-    let mut cols: Vec<StringBuilder> = (0..12).map(|_| StringBuilder::new()).collect();
+    let mut received = TimestampMillisecondBuilder::new().with_timezone("UTC");
+    let mut cols: Vec<StringBuilder> = (0..15).map(|_| StringBuilder::new()).collect();
     let mut dob = Date32Builder::new();
     for (stored, access) in rows {
         let e = &stored.event;
@@ -108,6 +113,11 @@ pub fn access_batch<'a>(rows: impl Iterator<Item = (&'a StoredEvent, Option<&'a 
         for (b, v) in cols.iter_mut().zip(text) {
             b.append_option(v);
         }
+        let explained = stored.from.explained.as_ref();
+        cols[12].append_option(explained.map(|x| x.kind.as_str()));
+        cols[13].append_option(explained.map(|x| x.describe()));
+        cols[14].append_option(access.and_then(|a| a.flagged.as_ref()).map(|f| f.join(";")));
+        received.append_option(stored.from.received_at.map(|t| t.0));
         dob.append_option(e.subject_dob.map(|d| d.0));
     }
     let mut cols = cols.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
@@ -115,5 +125,6 @@ pub fn access_batch<'a>(rows: impl Iterator<Item = (&'a StoredEvent, Option<&'a 
     columns.extend(cols.by_ref().take(6));
     columns.push(Arc::new(dob.finish()));
     columns.extend(cols);
+    columns.push(Arc::new(received.finish()));
     RecordBatch::try_new(schema, columns).expect("columns match the access schema")
 }

@@ -139,7 +139,7 @@ fn leak_trace_ranks_unjustified_first_then_closest_to_publication() {
         published,
         crate::time::Span::days(30),
         &lists,
-        &crate::config::Config::defaults().justification,
+        &crate::config::Config::defaults().explanation,
     )
     .unwrap();
     let order: Vec<(&str, usize, usize)> =

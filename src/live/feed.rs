@@ -35,14 +35,19 @@ pub fn feed(client: ClientConfig, f: &Feed, fed: &AtomicU64, shutdown: &Shutdown
     let mut client = client;
     let producer: ThreadedProducer<DefaultProducerContext> =
         client.set("linger.ms", "5").create().map_err(|e| LiveError::kafka("creating the producer", e))?;
-    let send = |topic: &str, key: &[u8], value: &[u8]| {
+    let send = |topic: &str, key: &[u8], value: &[u8], at: Option<crate::time::Timestamp>| {
         let mut record = BaseRecord::<[u8], [u8]>::to(topic).key(key).payload(value);
+        if let Some(at) = at {
+            record = record.timestamp(at.0);
+        }
         while let Err((_, r)) = producer.send(record) {
             record = r;
             std::thread::sleep(Duration::from_millis(2));
         }
     };
-    let send_row = |r: &RowMessage| send(&r.topic, r.key.as_bytes(), r.value.as_bytes());
+    // A row is recorded when it took effect in the generated world (the message's
+    // timestamp), not when this process happens to send it.
+    let send_row = |r: &RowMessage| send(&r.topic, r.key.as_bytes(), r.value.as_bytes(), r.at);
 
     let rows = super::lists::messages_from_dir(&f.force.join("watchlists"), f.watchlist_prefix)?;
     let events_path = f.force.join("events.jsonl");
@@ -63,10 +68,10 @@ pub fn feed(client: ClientConfig, f: &Feed, fed: &AtomicU64, shutdown: &Shutdown
         while let Some(r) = rows.next_if(|r| r.at.is_some_and(|at| at <= event.ts)) {
             send_row(&r);
         }
-        send(f.events_topic, event.user_id.as_bytes(), line.as_bytes());
+        send(f.events_topic, event.user_id.as_bytes(), line.as_bytes(), None);
         sent += 1;
         if f.malformed_every.is_some_and(|every| sent % every == every / 2) {
-            send(f.events_topic, b"U00000", b"{\"event_id\": \"broken\", \"ts\": ");
+            send(f.events_topic, b"U00000", b"{\"event_id\": \"broken\", \"ts\": ", None);
         }
         fed.fetch_add(1, Ordering::Relaxed);
         if f.rate > 0 {

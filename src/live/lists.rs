@@ -32,8 +32,14 @@ pub enum ListMsg {
     Loaded,
 }
 
-/// Decodes one watch-list message into a change, or says why it cannot.
-pub fn decode(table: TableName, key: Option<&[u8]>, value: Option<&[u8]>) -> Result<ListChange, WatchlistErrors> {
+/// Decodes one watch-list message into a change, or says why it cannot. A row without
+/// its own `recorded_at` was recorded when the message was written (`timestamp`).
+pub fn decode(
+    table: TableName,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    timestamp: Option<Timestamp>,
+) -> Result<ListChange, WatchlistErrors> {
     let fault = |message: String| WatchlistErrors(vec![WatchlistError { file: None, line: 0, column: None, message }]);
     let key = key.map(|k| String::from_utf8_lossy(k).into_owned());
     match value {
@@ -45,7 +51,10 @@ pub fn decode(table: TableName, key: Option<&[u8]>, value: Option<&[u8]>) -> Res
             let json: serde_json::Value =
                 serde_json::from_slice(v).map_err(|e| fault(format!("bad JSON at column {}", e.column())))?;
             let obj = json.as_object().ok_or_else(|| fault("expected a JSON object".into()))?;
-            let row = read_row(table, &JsonCells(obj)).map_err(WatchlistErrors)?;
+            let mut row = read_row(table, &JsonCells(obj)).map_err(WatchlistErrors)?;
+            if let Some(t) = timestamp {
+                row.recorded_by_default(t);
+            }
             let key = key.filter(|k| !k.is_empty()).map(CompactString::from).unwrap_or_else(|| row.key());
             Ok(ListChange::Upsert { key, row })
         }
@@ -117,7 +126,8 @@ pub fn run(
             }
         };
         let Some(&table) = tables.get(m.topic()) else { continue };
-        match decode(table, m.key(), m.payload()) {
+        let written = m.timestamp().to_millis().map(Timestamp);
+        match decode(table, m.key(), m.payload(), written) {
             Ok(change) => {
                 let kind = if matches!(change, ListChange::Delete { .. }) { "delete" } else { "upsert" };
                 metrics.watchlist_changes.with_label_values(&[table.as_str(), kind]).inc();
@@ -146,7 +156,10 @@ pub struct RowMessage {
     pub topic: String,
     pub key: CompactString,
     pub value: String,
-    /// When the row becomes known (arrest, opening, entry added), if the table says.
+    /// When the row becomes known (its `recorded_at`, else the arrest, opening, entry
+    /// added or operation start), if the table says. Sent as the message's timestamp,
+    /// which the engine takes as the row's record time: rows published from files are
+    /// known from when they took effect, as when the engine loads the files itself.
     pub at: Option<Timestamp>,
 }
 
@@ -194,12 +207,11 @@ pub fn messages_from_dir(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, Li
                 TableName::Custody => Some("arrested_at"),
                 TableName::Incidents => Some("opened_at"),
                 TableName::HighProfile => Some("added_at"),
+                TableName::Operations => Some("starts_at"),
                 _ => None,
             };
-            let at = time_column
-                .and_then(|c| obj.get(c))
-                .and_then(|v| v.as_str())
-                .and_then(|t| Timestamp::parse_rfc3339(t).ok());
+            let time_of = |c: &str| obj.get(c).and_then(|v| v.as_str()).and_then(|t| Timestamp::parse_rfc3339(t).ok());
+            let at = row.recorded_at().or_else(|| time_column.and_then(time_of));
             out.push(RowMessage {
                 topic: format!("{prefix}{}", table.as_str()),
                 key: row.key(),
@@ -220,6 +232,9 @@ pub fn publish_dir(k: &KafkaConfig, dir: &Path) -> Result<usize, LiveError> {
     let messages = messages_from_dir(dir, &k.watchlist_topic_prefix)?;
     for m in &messages {
         let mut record = BaseRecord::<[u8], [u8]>::to(&m.topic).key(m.key.as_bytes()).payload(m.value.as_bytes());
+        if let Some(at) = m.at {
+            record = record.timestamp(at.0);
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,

@@ -215,6 +215,9 @@ pub struct LiveSink {
     pub archive: Option<crossbeam_channel::Sender<super::archiver::ToArchive>>,
     /// Raised and updated alerts go to the dashboard, when there is one.
     pub tap: Option<AlertTap>,
+    /// The explanation of the event judged last (`Some(None)`: unexplained), for the
+    /// archive.
+    pub explained: Option<Option<crate::event::explained::Recorded>>,
 }
 
 impl LiveSink {
@@ -233,6 +236,7 @@ impl LiveSink {
             error: None,
             archive: None,
             tap: None,
+            explained: None,
         }
     }
 
@@ -273,6 +277,10 @@ impl LiveSink {
 impl AlertSink for LiveSink {
     fn stream(&mut self, stream: i32) {
         self.stream = stream;
+    }
+
+    fn judged(&mut self, _event: &crate::event::AccessEvent, explained: Option<&crate::event::explained::Recorded>) {
+        self.explained = Some(explained.cloned());
     }
 
     fn raised(&mut self, alert: &Alert) {

@@ -30,6 +30,8 @@ pub struct LiveSummary {
     pub events: u64,
     pub dead_letters: u64,
     pub restored_alerts: u64,
+    /// The engine's counters at the end (explanations, resolutions, late events).
+    pub stats: crate::engine::EngineStats,
 }
 
 /// How often the loop wakes with nothing to do, for its periodic steps.
@@ -59,6 +61,8 @@ pub(super) struct Worker {
     latency: LocalLatency,
     counters: SystemCounters,
     late_seen: u64,
+    /// The engine's explanation counts already added to the metrics.
+    explained_seen: ([u64; crate::explain::Kind::ALL.len()], u64, u64),
     /// Per system, the clock-skewed and late events already reported.
     skew_seen: BTreeMap<CompactString, u64>,
     late_by_system_seen: BTreeMap<CompactString, u64>,
@@ -118,6 +122,7 @@ impl Worker {
             spare,
             last_snapshot: Instant::now(),
             late_seen: 0,
+            explained_seen: Default::default(),
             skew_seen: BTreeMap::new(),
             late_by_system_seen: BTreeMap::new(),
             last_gauges: Instant::now(),
@@ -203,6 +208,22 @@ impl Worker {
         if stats.late_events > self.late_seen {
             self.metrics.late_events.inc_by(stats.late_events - self.late_seen);
             self.late_seen = stats.late_events;
+        }
+        let (explained, unexplained, resolved) = &mut self.explained_seen;
+        for kind in crate::explain::Kind::ALL {
+            let (now, seen) = (stats.explained[kind as usize], &mut explained[kind as usize]);
+            if now > *seen {
+                self.metrics.accesses.with_label_values(&[kind.as_str()]).inc_by(now - *seen);
+                *seen = now;
+            }
+        }
+        if stats.unexplained > *unexplained {
+            self.metrics.accesses.with_label_values(&["none"]).inc_by(stats.unexplained - *unexplained);
+            *unexplained = stats.unexplained;
+        }
+        if stats.resolved > *resolved {
+            self.metrics.alerts_resolved.inc_by(stats.resolved - *resolved);
+            *resolved = stats.resolved;
         }
         let state = &self.config.state;
         for (system, &n) in &stats.skewed_by_system {
@@ -297,8 +318,17 @@ impl Worker {
         self.latency.record(started.elapsed().as_micros() as u64);
         self.counters.count(&event.system);
         self.summary.events += 1;
+        // The live clock judges every event as it arrives, so the sink holds this
+        // event's explanation now.
+        let explained = self.sink.explained.take().flatten();
         if self.archiver.is_some() {
-            self.to_archive.push((event, Provenance { partition: Some(partition), offset: Some(offset) }));
+            let from = Provenance {
+                partition: Some(partition),
+                offset: Some(offset),
+                received_at: Some(crate::time::Timestamp::now()),
+                explained,
+            };
+            self.to_archive.push((event, from));
         }
     }
 
@@ -405,6 +435,7 @@ impl Worker {
             self.status.fail(e);
         }
         tracing::info!(events = self.summary.events, dead_letters = self.summary.dead_letters, "engine drained");
+        self.summary.stats = self.engine.stats().clone();
         if let Some(done) = done {
             let _ = done.send(());
         }

@@ -123,6 +123,14 @@ impl std::ops::Sub<Span> for Timestamp {
     }
 }
 
+impl std::ops::Sub<Timestamp> for Timestamp {
+    type Output = Span;
+    /// The span from `other` to `self` (negative when `other` is later).
+    fn sub(self, other: Timestamp) -> Span {
+        Span(self.0.saturating_sub(other.0))
+    }
+}
+
 /// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm).
 pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -392,6 +400,17 @@ impl DailyRange {
         } else {
             minute >= self.start_minute || minute < self.end_minute
         }
+    }
+}
+
+impl DailyRange {
+    /// Whether `minute` (of the local day) falls inside the range widened by `grace`
+    /// minutes at both ends.
+    pub fn contains_minute(&self, minute: u16, grace: u16) -> bool {
+        let day = 24 * 60i32;
+        let start = self.start_minute as i32 - grace as i32;
+        let len = (self.end_minute as i32 - self.start_minute as i32).rem_euclid(day) + 2 * grace as i32;
+        len >= day || (minute as i32 - start).rem_euclid(day) < len
     }
 }
 

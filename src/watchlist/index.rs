@@ -19,7 +19,12 @@ pub type RowId = u32;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchStrength {
-    /// Normalised name alone, with no date of birth on one side: the weakest match.
+    /// Surname and an initial alone (`BUTLER, C` against Charlotte Butler), with no
+    /// date of birth on one side: the weakest match; common names make it likely
+    /// another person.
+    Initial,
+    /// Normalised name alone (every forename compared in full), with no date of birth
+    /// on one side.
     Name,
     /// Normalised name and date of birth.
     NameDob,
@@ -38,8 +43,24 @@ impl MatchStrength {
             MatchStrength::Id => "id",
             MatchStrength::NameDob => "name_dob",
             MatchStrength::Name => "name",
+            MatchStrength::Initial => "initial",
             MatchStrength::Vrm => "vrm",
             MatchStrength::Postcode => "postcode",
+        }
+    }
+
+    /// Whether the match rests on a name without a date of birth.
+    pub fn is_weak(self) -> bool {
+        matches!(self, MatchStrength::Name | MatchStrength::Initial)
+    }
+
+    /// How sure the alert is that the subject is the watch-list's person, vehicle or
+    /// address (the alert's `confidence`).
+    pub fn confidence(self) -> Confidence {
+        match self {
+            MatchStrength::Initial => Confidence::Low,
+            MatchStrength::Name => Confidence::Medium,
+            _ => Confidence::High,
         }
     }
 
@@ -49,9 +70,41 @@ impl MatchStrength {
             MatchStrength::Id => "matched by record id",
             MatchStrength::NameDob => "matched by name and date of birth",
             MatchStrength::Name => "matched by name only, with no date of birth to confirm it",
+            MatchStrength::Initial => "matched only by surname and initial, with no date of birth to confirm it",
             MatchStrength::Vrm => "matched by registration mark",
             MatchStrength::Postcode => "matched by postcode",
         }
+    }
+}
+
+/// How sure an alert is of who or what its subject is: `high` for a record id, a name
+/// with its date of birth, a registration mark or a postcode; `medium` for a full name
+/// alone; `low` for a surname and initial alone.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// Surname and initial alone.
+    Low,
+    /// A full name alone.
+    Medium,
+    /// An identifier, or a name with its date of birth.
+    #[default]
+    High,
+}
+
+impl Confidence {
+    /// As the alert writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// The confidence an alert's `confidence` names.
+    pub fn parse(s: &str) -> Option<Confidence> {
+        [Confidence::Low, Confidence::Medium, Confidence::High].into_iter().find(|c| c.as_str() == s)
     }
 }
 
@@ -97,7 +150,9 @@ impl PersonIdentity {
         match (self.dob, row.dob) {
             (Some(x), Some(y)) if x == y => Some(MatchStrength::NameDob),
             (Some(_), Some(_)) => None,
-            _ if a.has_forenames() && b.has_forenames() => Some(MatchStrength::Name),
+            _ if a.has_forenames() && b.has_forenames() => {
+                Some(if a.matches_by_initial(b) { MatchStrength::Initial } else { MatchStrength::Name })
+            }
             _ => None,
         }
     }
@@ -317,7 +372,11 @@ mod tests {
         let row = person(Some("12/1A"), "SMITH, John", Some("1980-01-02"));
         assert_eq!(person(Some("12/1A"), "X, Y", None).match_against(&row), Some(MatchStrength::Id));
         assert_eq!(person(None, "John Smith", Some("1980-01-02")).match_against(&row), Some(MatchStrength::NameDob));
-        assert_eq!(person(None, "smith/j", None).match_against(&row), Some(MatchStrength::Name));
+        assert_eq!(person(None, "smith/j", None).match_against(&row), Some(MatchStrength::Initial));
+        assert_eq!(person(None, "smith/john", None).match_against(&row), Some(MatchStrength::Name));
+        let full = person(None, "SMITH, John Paul", None);
+        assert_eq!(person(None, "SMITH, John P", None).match_against(&full), Some(MatchStrength::Initial));
+        assert_eq!(person(None, "SMITH, John", None).match_against(&full), Some(MatchStrength::Name));
         // The legitimate twin: same name, a different date of birth.
         assert_eq!(person(None, "John Smith", Some("1991-05-05")).match_against(&row), None);
         // A surname alone identifies nobody.

@@ -15,7 +15,7 @@ pub mod read;
 pub mod rows;
 
 pub use error::{WatchlistError, WatchlistErrors};
-pub use index::{MatchStrength, Matches, PersonIdentity, RowId, Rows};
+pub use index::{Confidence, MatchStrength, Matches, PersonIdentity, RowId, Rows};
 pub use load::{load_dir, LoadReport};
 pub use rows::{
     normalise_reference, AccountStatus, Associate, CustodyRecord, HighProfileCategory, HighProfileEntry, Incident,

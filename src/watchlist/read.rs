@@ -125,6 +125,7 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                 arrested_at: r.required_ts("arrested_at"),
                 released_at: r.ts("released_at"),
                 officers: r.users("officers"),
+                recorded_at: r.ts("recorded_at"),
             })
         }
         TableName::HighProfile => {
@@ -148,6 +149,7 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                 expires_at: r.ts("expires_at"),
                 case_team: r.users("case_team"),
                 note: r.text("note"),
+                recorded_at: r.ts("recorded_at"),
             })
         }
         TableName::Staff => {
@@ -232,6 +234,7 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                 team: r.users("team"),
                 starts_at,
                 ends_at,
+                recorded_at: r.ts("recorded_at"),
             })
         }
         TableName::Incidents => {
@@ -248,6 +251,7 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                 closed_at,
                 unit: r.text("unit"),
                 officers: r.users("officers"),
+                recorded_at: r.ts("recorded_at"),
             })
         }
     };

@@ -64,6 +64,7 @@ impl TableName {
                 "suite",
                 "released_at",
                 "officers",
+                "recorded_at",
             ],
             TableName::HighProfile => &[
                 "entry_id",
@@ -75,6 +76,7 @@ impl TableName {
                 "expires_at",
                 "case_team",
                 "note",
+                "recorded_at",
             ],
             TableName::Staff => &[
                 "user_id",
@@ -110,8 +112,9 @@ impl TableName {
                 "subject_postcode",
                 "team",
                 "ends_at",
+                "recorded_at",
             ],
-            TableName::Incidents => &["reference", "opened_at", "kind", "closed_at", "unit", "officers"],
+            TableName::Incidents => &["reference", "opened_at", "kind", "closed_at", "unit", "officers", "recorded_at"],
         }
     }
 }
@@ -170,6 +173,10 @@ pub struct CustodyRecord {
     pub released_at: Option<Timestamp>,
     /// Users with a part in this custody: arresting officer, officer in the case, custody staff.
     pub officers: UserSet,
+    /// When we learned it (record time): the optional `recorded_at` column, else the
+    /// watch-list topic message's timestamp; `None` for a row loaded from a file
+    /// without the column (known from the start).
+    pub recorded_at: Option<Timestamp>,
 }
 
 /// Why a person is high-profile.
@@ -230,6 +237,10 @@ pub struct HighProfileEntry {
     pub case_team: UserSet,
     /// Free text.
     pub note: Option<CompactString>,
+    /// When we learned it (record time): the optional `recorded_at` column, else the
+    /// watch-list topic message's timestamp; `None` for a row loaded from a file
+    /// without the column (known from the start).
+    pub recorded_at: Option<Timestamp>,
 }
 
 /// Account status of a member of staff.
@@ -431,6 +442,10 @@ pub struct OperationSubject {
     pub starts_at: Timestamp,
     /// When it ended; `None` while live.
     pub ends_at: Option<Timestamp>,
+    /// When we learned it (record time): the optional `recorded_at` column, else the
+    /// watch-list topic message's timestamp; `None` for a row loaded from a file
+    /// without the column (known from the start).
+    pub recorded_at: Option<Timestamp>,
 }
 
 impl OperationSubject {
@@ -469,6 +484,10 @@ pub struct Incident {
     pub unit: Option<CompactString>,
     /// Users attached to it.
     pub officers: UserSet,
+    /// When we learned it (record time): the optional `recorded_at` column, else the
+    /// watch-list topic message's timestamp; `None` for a row loaded from a file
+    /// without the column (known from the start).
+    pub recorded_at: Option<Timestamp>,
 }
 
 /// Normalises a justifying reference for comparison: trimmed, upper case.
@@ -506,6 +525,31 @@ impl Row {
             Row::Operation(_) => TableName::Operations,
             Row::Incident(_) => TableName::Incidents,
         }
+    }
+
+    /// When we learned the row (see [`Incident::recorded_at`]); `None` for the tables
+    /// that do not keep it (staff, associates) and rows known from the start.
+    pub fn recorded_at(&self) -> Option<Timestamp> {
+        match self {
+            Row::Custody(r) => r.recorded_at,
+            Row::HighProfile(r) => r.recorded_at,
+            Row::Operation(r) => r.recorded_at,
+            Row::Incident(r) => r.recorded_at,
+            Row::Staff(_) | Row::Associate(_) => None,
+        }
+    }
+
+    /// Sets the record time of a row that does not give its own (a topic message's
+    /// timestamp).
+    pub fn recorded_by_default(&mut self, at: Timestamp) {
+        let slot = match self {
+            Row::Custody(r) => &mut r.recorded_at,
+            Row::HighProfile(r) => &mut r.recorded_at,
+            Row::Operation(r) => &mut r.recorded_at,
+            Row::Incident(r) => &mut r.recorded_at,
+            Row::Staff(_) | Row::Associate(_) => return,
+        };
+        slot.get_or_insert(at);
     }
 
     /// The row key of spec/watchlists.md.

@@ -196,7 +196,7 @@ fn who_accessed_and_user_activity_give_the_known_answers() {
             expected.clone()
         };
         assert_eq!(column(&rows, "event_id"), expected, "{name}");
-        assert!(rows.iter().all(|r| r["match"] == "name_dob" || r["match"] == "name"));
+        assert!(rows.iter().all(|r| ["name_dob", "name", "initial"].contains(&r["match"].as_str().unwrap())));
     }
 
     // A VRM, spaced and cased differently from how it was logged.
@@ -224,6 +224,58 @@ fn who_accessed_and_user_activity_give_the_known_answers() {
         events.iter().filter(|e| e.user_id == user && e.ts >= f && e.ts < t).map(|e| e.event_id.to_string()).collect();
     assert!(!expected.is_empty());
     assert_eq!(ids, expected, "in time order");
+}
+
+#[test]
+fn who_accessed_as_of_answers_with_what_was_known_then() {
+    let force = Force::new();
+    let archive = force.archived();
+    let arch = archive.display().to_string();
+    let lists = force.path("watchlists").display().to_string();
+    // The celebrity: on the high-profile list from its added_at, looked up before and after.
+    let text = std::fs::read_to_string(force.path("watchlists/high_profile.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let entry = reader
+        .deserialize::<BTreeMap<String, String>>()
+        .map(|r| r.unwrap())
+        .find(|r| r["category"] == "celebrity")
+        .unwrap();
+    let added = accesswatch::time::Timestamp::parse_rfc3339(&entry["added_at"]).unwrap();
+    let who = |as_of: accesswatch::time::Timestamp| {
+        jsonl(&cli(&[
+            "who-accessed",
+            "--archive",
+            &arch,
+            "--name",
+            &entry["subject_name"],
+            "--dob",
+            &entry["subject_dob"],
+            "--watchlists",
+            &lists,
+            "--as-of",
+            &as_of.to_string(),
+            "--format",
+            "json",
+        ]))
+    };
+    let ts = |r: &serde_json::Value| accesswatch::time::Timestamp::parse_rfc3339(r["ts"].as_str().unwrap()).unwrap();
+    let flag = format!("high_profile:{}", entry["entry_id"]);
+
+    let before = who(added - accesswatch::time::Span::hours(1));
+    assert!(!before.is_empty(), "the fans looked before the story broke");
+    assert!(before.iter().all(|r| ts(r) <= added), "only what had been received by then");
+    let has_flag = |r: &serde_json::Value| r["flagged_as_of"].as_str().unwrap().split(';').any(|f| f == flag);
+    assert!(before.iter().all(|r| !has_flag(r)), "nobody knew yet: {before:?}");
+
+    let later = who(accesswatch::time::Timestamp::parse_rfc3339("2027-01-01T00:00:00Z").unwrap());
+    assert!(later.len() > before.len());
+    for r in &later {
+        assert_eq!(has_flag(r), ts(r) >= added, "flagged only for accesses made once the entry was on the list: {r}");
+    }
+    // Each access carries what explained it when the engine judged it: the case team's
+    // look-ups with their incident's reference.
+    assert!(later.iter().any(|r| r["explained_by"] == "reference"), "{later:?}");
+    assert!(later.iter().any(|r| r["explained_by"].is_null() || r["explained_by"] == ""), "the fans' were not");
 }
 
 #[test]

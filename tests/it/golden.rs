@@ -1,7 +1,9 @@
 //! Golden tests: each directory under `tests/golden/<case>/` holds input events
 //! (`input/`), watch lists (`watchlists/`), an optional `config.toml`, and the
-//! expected alerts (`expected_alerts.jsonl`) and dead letters
-//! (`expected_dead_letters.jsonl`). The replay must reproduce them byte for byte.
+//! expected alerts (`expected_alerts.jsonl`), dead letters
+//! (`expected_dead_letters.jsonl`) and summary, with the accesses counted by what
+//! explains them (`expected_summary.json`). The replay must reproduce them byte for
+//! byte.
 //!
 //! Regenerate after a deliberate change, then review the diff:
 //!
@@ -24,8 +26,8 @@ fn cases() -> Vec<std::path::PathBuf> {
     dirs
 }
 
-/// Replays one case into `out` and returns (alerts, dead letters) as text.
-fn replay_case(case: &Path, out: &Path) -> (String, String) {
+/// Replays one case into `out` and returns (alerts, dead letters, summary) as text.
+fn replay_case(case: &Path, out: &Path) -> (String, String, String) {
     let mut inputs: Vec<String> = std::fs::read_dir(case.join("input"))
         .unwrap()
         .map(|e| format!("input/{}", e.unwrap().file_name().to_string_lossy()))
@@ -44,7 +46,8 @@ fn replay_case(case: &Path, out: &Path) -> (String, String) {
     }
     cmd.args(&inputs);
     run_ok(&mut cmd);
-    (std::fs::read_to_string(alerts).unwrap(), std::fs::read_to_string(dead).unwrap())
+    let summary = std::fs::read_to_string(out.join("alerts.summary.json")).unwrap();
+    (std::fs::read_to_string(alerts).unwrap(), std::fs::read_to_string(dead).unwrap(), summary)
 }
 
 fn compare(case: &Path, file: &str, actual: &str, update: bool) -> Option<String> {
@@ -77,9 +80,10 @@ fn golden_cases_reproduce_and_cover_every_watchlist_rule() {
     let mut rules_seen = BTreeSet::new();
     for case in cases() {
         let out = tempfile::tempdir().unwrap();
-        let (alerts, dead) = replay_case(&case, out.path());
+        let (alerts, dead, summary) = replay_case(&case, out.path());
         failures.extend(compare(&case, "expected_alerts.jsonl", &alerts, update));
         failures.extend(compare(&case, "expected_dead_letters.jsonl", &dead, update));
+        failures.extend(compare(&case, "expected_summary.json", &summary, update));
         for a in read_jsonl(&out.path().join("alerts.jsonl")) {
             rules_seen.insert(a["rule"].as_str().unwrap().to_string());
         }

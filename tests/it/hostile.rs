@@ -315,9 +315,11 @@ fn hostile_records_in_a_replay_with_an_archive_are_dead_letters_and_the_rest_is_
     let expected_outputs = [
         "clean.jsonl",
         "clean.dead-letters.jsonl",
+        "clean.summary.json",
         "work/mixed.jsonl",
         "work/alerts.jsonl",
         "work/alerts.dead-letters.jsonl",
+        "work/alerts.summary.json",
     ];
     let outside: Vec<PathBuf> = files_under(dir.path())
         .into_iter()

@@ -167,13 +167,25 @@ pub fn read_topic(bootstrap: &str, topic: &str) -> Vec<Read> {
     out
 }
 
-/// The latest version of each alert on the alert topic, without `detected_at` (the
-/// live engine's wall clock), as JSON.
+/// An alert as JSON without what depends on when the engine learned things rather
+/// than on the events: `detected_at` (the live engine's wall clock), and the watch-list
+/// row's record time and whether it was known at the access (a row from a topic is
+/// recorded when its message was written; the same row in a file has no record time).
+pub fn comparable(mut v: serde_json::Value) -> serde_json::Value {
+    let o = v.as_object_mut().unwrap();
+    o.remove("detected_at");
+    if let Some(w) = o.get_mut("watchlist").and_then(|w| w.as_object_mut()) {
+        w.remove("recorded_at");
+        w.remove("flagged_at_access");
+    }
+    v
+}
+
+/// The latest version of each alert on the alert topic, as [`comparable`] JSON.
 pub fn latest_alerts(bootstrap: &str) -> BTreeMap<String, serde_json::Value> {
     let mut latest = BTreeMap::new();
     for (_, _, _, payload) in read_topic(bootstrap, "access-alerts") {
-        let mut v: serde_json::Value = serde_json::from_slice(&payload).unwrap();
-        v.as_object_mut().unwrap().remove("detected_at");
+        let v = comparable(serde_json::from_slice(&payload).unwrap());
         latest.insert(v["alert_id"].as_str().unwrap().to_string(), v);
     }
     latest
@@ -204,14 +216,7 @@ pub fn replay_expectation(config: &Config, lines: &[String]) -> BTreeMap<String,
         engine.process(e, &mut sink);
     }
     engine.finish(&mut sink);
-    sink.0
-        .into_iter()
-        .map(|a| {
-            let mut v = serde_json::to_value(&a).unwrap();
-            v.as_object_mut().unwrap().remove("detected_at");
-            (a.alert_id.to_string(), v)
-        })
-        .collect()
+    sink.0.into_iter().map(|a| (a.alert_id.to_string(), comparable(serde_json::to_value(&a).unwrap()))).collect()
 }
 
 /// Moves every row of `from` into `into`.

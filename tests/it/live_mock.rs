@@ -133,58 +133,106 @@ fn a_watch_list_row_produced_while_running_changes_the_next_alert() {
 }
 
 #[test]
+fn an_incident_that_arrives_after_the_check_resolves_its_alert_on_the_topic() {
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "mock-late-incident");
+    publish_watchlists(&config);
+    let service = start(&config);
+    let now = accesswatch::time::Timestamp::now();
+    let at = |back: i64| (now - accesswatch::time::Span::minutes(back)).to_string();
+    // Kim Lane was arrested an hour ago. U12 checks her citing INC-LATE, which the
+    // incident system has not sent yet.
+    let custody = format!(
+        r#"{{"custody_ref":"CUS-LATE","subject_name":"LANE, Kim","subject_dob":"1992-02-02","suite":"Central","arrested_at":"{}","officers":"U10"}}"#,
+        at(60)
+    );
+    produce(&bootstrap, &[("watchlist.custody", None, b"CUS-LATE", custody.as_bytes())]);
+    let custody_rows =
+        || metric(&service.metrics.render(), "accesswatch_watchlist_changes_total{kind=\"upsert\",table=\"custody\"}");
+    let before = custody_rows();
+    assert!(wait_for(Duration::from_secs(20), || custody_rows() >= 1.0 && custody_rows() >= before));
+    let event = format!(
+        r#"{{"event_id":"late-1","ts":"{}","system":"PNC","user_id":"U12","action":"view","subject_type":"person","subject_name":"Kim Lane","subject_dob":"1992-02-02","reference":"INC-LATE"}}"#,
+        at(1)
+    );
+    produce_events(&bootstrap, &[event]);
+    let custody_alert = || {
+        latest_alerts(&bootstrap)
+            .into_values()
+            .find(|a| a["rule"] == "custody.uninvolved" && a["event_ids"][0] == "late-1")
+    };
+    assert!(wait_for(Duration::from_secs(20), || custody_alert().is_some()), "no alert for the unexplained check");
+    assert!(custody_alert().unwrap()["resolved"].is_null());
+
+    // The incident arrives, naming U12: the same alert, resolved, on the topic.
+    let incident = format!(r#"{{"reference":"INC-LATE","opened_at":"{}","officers":"U12"}}"#, at(90));
+    produce(&bootstrap, &[("watchlist.incidents", None, b"INC-LATE", incident.as_bytes())]);
+    assert!(
+        wait_for(Duration::from_secs(20), || custody_alert().is_some_and(|a| !a["resolved"].is_null())),
+        "the alert was not resolved"
+    );
+    let a = custody_alert().unwrap();
+    assert_eq!(a["resolved"]["by"], "reference");
+    assert!(a["resolved"]["reason"].as_str().unwrap().contains("INC-LATE"), "{a}");
+    assert!(wait_for(Duration::from_secs(10), || metric(
+        &service.metrics.render(),
+        "accesswatch_alerts_resolved_total"
+    ) == 1.0));
+    service.stop();
+    service.join().unwrap();
+}
+
+#[test]
 fn a_rule_change_in_the_config_file_applies_live_and_a_bad_one_is_rejected() {
     let (_cluster, bootstrap) = mock();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("engine.toml");
-    let base = config_text(&bootstrap, "mock-reload")
-        .replace("[rules.purpose.missing]\nenabled = false", "[rules.purpose.missing]\nenabled = true");
-    assert!(base.contains("enabled = true"));
+    let base = config_text(&bootstrap, "mock-reload");
     std::fs::write(&path, &base).unwrap();
     let config = accesswatch::config::Config::load(&path).unwrap();
     publish_watchlists(&config);
     let service = start(&config);
-    let event = |id: &str, vrm: &str| {
+    // U9 is not on operation NIGHTJAR's team: each look-up of one of its subjects is an
+    // opsec.outsider alert.
+    let event = |id: &str, subject: &str| {
         format!(
-            r#"{{"event_id":"{id}","ts":"2026-11-23T10:00:00Z","system":"PNC","user_id":"U9","action":"search","subject_type":"vehicle","subject_vrm":"{vrm}"}}"#
+            r#"{{"event_id":"{id}","ts":"2026-11-23T10:00:00Z","system":"PNC","user_id":"U9","action":"search",{subject}}}"#
         )
     };
-    let purpose = |id: &str| {
+    let vehicle = r#""subject_type":"vehicle","subject_vrm":"LK63 XYZ""#;
+    let boss = r#""subject_type":"person","subject_name":"BOSS, Big","subject_dob":"1970-01-01""#;
+    let opsec = |id: &str| {
         latest_alerts(&bootstrap)
             .values()
-            .find(|a| a["rule"] == "purpose.missing" && a["event_ids"][0] == id)
+            .find(|a| a["rule"] == "opsec.outsider" && a["event_ids"][0] == id)
             .map(|a| a["severity"].clone())
     };
     let reloads = |result: &str| {
         metric(&service.metrics.render(), &format!("accesswatch_config_reloads_total{{result=\"{result}\"}}"))
     };
 
-    produce_events(&bootstrap, &[event("r-1", "AA11AAA")]);
-    assert!(wait_for(Duration::from_secs(20), || purpose("r-1").is_some()));
-    assert_eq!(purpose("r-1").unwrap(), "green");
+    produce_events(&bootstrap, &[event("r-1", vehicle)]);
+    assert!(wait_for(Duration::from_secs(20), || opsec("r-1").is_some()));
+    assert_eq!(opsec("r-1").unwrap(), "red");
 
     // A fault: rejected, named, and the running rules stay.
     std::thread::sleep(Duration::from_millis(1100)); // a new modification time
-    std::fs::write(&path, format!("{base}\n[rules.purpose.missing.bogus]\n")).unwrap();
+    std::fs::write(&path, format!("{base}\n[rules.opsec.outsider.bogus]\n")).unwrap();
     service.status.request_reload();
     assert!(wait_for(Duration::from_secs(10), || reloads("rejected") >= 1.0), "the bad file was not rejected");
-    produce_events(&bootstrap, &[event("r-2", "BB22BBB")]);
-    assert!(wait_for(Duration::from_secs(20), || purpose("r-2").is_some()));
-    assert_eq!(purpose("r-2").unwrap(), "green");
 
-    // A good change: purpose.missing becomes amber from the next event on, and the
-    // open alert of r-1 is still open (a repeat folds into it).
+    // A good change: opsec.outsider becomes amber from the next event on, and the open
+    // alert of r-1 is still open (a repeat folds into it).
     std::thread::sleep(Duration::from_millis(1100));
-    std::fs::write(&path, base.replace("[rules.purpose.missing]", "[rules.purpose.missing]\nseverity = \"amber\""))
-        .unwrap();
+    std::fs::write(&path, format!("{base}\n[rules.opsec.outsider]\nseverity = \"amber\"\n")).unwrap();
     assert!(wait_for(Duration::from_secs(10), || reloads("applied") >= 1.0), "the file change was not picked up");
-    produce_events(&bootstrap, &[event("r-3", "CC33CCC"), event("r-4", "AA11AAA")]);
-    assert!(wait_for(Duration::from_secs(20), || purpose("r-3").is_some()));
-    assert_eq!(purpose("r-3").unwrap(), "amber");
+    produce_events(&bootstrap, &[event("r-3", boss), event("r-4", vehicle)]);
+    assert!(wait_for(Duration::from_secs(20), || opsec("r-3").is_some()));
+    assert_eq!(opsec("r-3").unwrap(), "amber");
     assert!(
         wait_for(Duration::from_secs(10), || latest_alerts(&bootstrap)
             .values()
-            .any(|a| a["rule"] == "purpose.missing" && a["event_ids"] == serde_json::json!(["r-1", "r-4"]))),
+            .any(|a| a["rule"] == "opsec.outsider" && a["event_ids"] == serde_json::json!(["r-1", "r-4"]))),
         "state survived the reload: the repeat folded into the open alert"
     );
     service.stop();

@@ -46,9 +46,9 @@ fn visible_access(d: &Dashboard, v: &Viewer, s: &StoredEvent, marked: &HashSet<S
     v.scope.allows_access(&s.event.user_id, unit, ops)
 }
 
-/// Accesses as JSON, each judged as the rules judge it when the watch lists are
-/// loaded (`justified`, and `justification` in words), their users as the viewer
-/// sees them.
+/// Accesses as JSON, each with its explanation (`explained`, and `explanation` in
+/// words): as the engine recorded it in the archive, else as the watch lists give it
+/// now (without the memory of earlier accesses); their users as the viewer sees them.
 fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent]) -> Vec<serde_json::Value> {
     let masker = d.masker(v);
     stored
@@ -57,10 +57,22 @@ fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent]) -> Vec<serde_
             let mut line = String::new();
             s.event.write_json(&mut line);
             let mut out: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            if let Some(lists) = &d.lists {
-                let ctx = crate::enrich::enrich(&s.event, lists, &d.justification);
-                out["justified"] = ctx.justification.is_justified().into();
-                out["justification"] = ctx.justification.why_not().into();
+            match (&s.from.explained, &d.lists) {
+                (Some(recorded), _) => {
+                    out["explained"] = true.into();
+                    out["explanation"] = recorded.describe().into();
+                }
+                (None, Some(lists)) => {
+                    let ctx = crate::enrich::enrich(&s.event, lists, &d.explanation);
+                    let recorded = ctx.explanation.recorded();
+                    out["explained"] = recorded.is_some().into();
+                    out["explanation"] = match recorded {
+                        Some(r) => r.describe(),
+                        None => format!("unexplained: {}", ctx.justification.why_not()),
+                    }
+                    .into();
+                }
+                (None, None) => {}
             }
             if let Some(m) = &masker {
                 let _ = d

@@ -60,7 +60,9 @@ pub(super) async fn triage(
             if let Err(r) = supervisor() {
                 return r;
             }
-            let Some(outcome) = t.outcome.as_deref().and_then(Status::parse).filter(|s| s.is_closed()) else {
+            let Some(outcome) =
+                t.outcome.as_deref().and_then(Status::parse).filter(|s| s.is_closed() && *s != Status::Resolved)
+            else {
                 return refuse(
                     StatusCode::BAD_REQUEST,
                     "close with an outcome: justified, misconduct, criminal or no_further_action",

@@ -93,7 +93,7 @@ impl Store {
         let where_scope = scope.sql(&mut args);
         let db = self.db();
         let mut stmt = db.prepare(&format!(
-            "SELECT user_id, sum(CASE WHEN allowed = 0 THEN score * decay(event_ms, ?1, ?2) ELSE 0 END) AS risk,
+            "SELECT user_id, sum(CASE WHEN allowed = 0 AND status != 'resolved' THEN score * decay(event_ms, ?1, ?2) ELSE 0 END) AS risk,
                     count(*), sum(severity = 'red')
              FROM alerts WHERE event_ms <= ?1{where_scope} GROUP BY user_id ORDER BY risk DESC, user_id LIMIT {top}"
         ))?;

@@ -28,10 +28,13 @@ pub enum Status {
     Misconduct,
     Criminal,
     NoFurtherAction,
+    /// Closed by the engine: an explanation that arrived late answers the alert (an
+    /// incident recorded after the check it justifies).
+    Resolved,
 }
 
 impl Status {
-    pub const ALL: [Status; 9] = [
+    pub const ALL: [Status; 10] = [
         Status::New,
         Status::Acknowledged,
         Status::Assigned,
@@ -41,6 +44,7 @@ impl Status {
         Status::Misconduct,
         Status::Criminal,
         Status::NoFurtherAction,
+        Status::Resolved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +58,7 @@ impl Status {
             Status::Misconduct => "misconduct",
             Status::Criminal => "criminal",
             Status::NoFurtherAction => "no_further_action",
+            Status::Resolved => "resolved",
         }
     }
 
@@ -63,7 +68,10 @@ impl Status {
 
     /// Closed: an outcome has been recorded.
     pub fn is_closed(self) -> bool {
-        matches!(self, Status::Justified | Status::Misconduct | Status::Criminal | Status::NoFurtherAction)
+        matches!(
+            self,
+            Status::Justified | Status::Misconduct | Status::Criminal | Status::NoFurtherAction | Status::Resolved
+        )
     }
 }
 
@@ -254,6 +262,19 @@ impl Store {
                 a.allowed.is_some(),
             ],
         )?;
+        // An alert the engine resolved needs no triage, unless someone has taken it up.
+        if let Some(r) = &a.resolved {
+            let changed = tx.execute(
+                "UPDATE alerts SET status = 'resolved' WHERE alert_id = ?1 AND status = 'new'",
+                [a.alert_id.as_str()],
+            )?;
+            if changed > 0 {
+                tx.execute(
+                    "INSERT INTO triage_history (alert_id, at, by, status, assignee, note) VALUES (?1, ?2, 'accesswatch', 'resolved', NULL, ?3)",
+                    params![a.alert_id.as_str(), now(), r.reason.as_str()],
+                )?;
+            }
+        }
         // Everything on an event that touched an operation's subject is the operation's.
         tx.execute(
             "UPDATE alerts SET operations = 1 WHERE operations = 0 AND alert_id IN (

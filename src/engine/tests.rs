@@ -1,0 +1,232 @@
+use super::*;
+use crate::event::json;
+use crate::watchlist::{load_dir, read::read_row, read::JsonCells};
+
+/// Keeps the latest version of every alert raised or updated, like a consumer of
+/// the alert topic.
+#[derive(Default)]
+struct Topic {
+    latest: std::collections::BTreeMap<CompactString, Alert>,
+    messages: usize,
+}
+
+impl AlertSink for Topic {
+    fn raised(&mut self, a: &Alert) {
+        self.messages += 1;
+        self.latest.insert(a.alert_id.clone(), a.clone());
+    }
+    fn updated(&mut self, a: &Alert) {
+        self.raised(a);
+    }
+}
+
+fn golden(case: &str) -> (Arc<Config>, WatchLists, Vec<AccessEvent>) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(case);
+    let config = Config::load(&dir.join("config.toml")).unwrap_or_else(|_| Config::defaults());
+    let (lists, _) = load_dir(&dir.join("watchlists")).unwrap();
+    let text = std::fs::read_to_string(dir.join("input/events.jsonl")).unwrap();
+    let events = text.lines().map(|l| json::decode(l.as_bytes()).unwrap()).collect();
+    (Arc::new(config), lists, events)
+}
+
+#[test]
+fn restored_alerts_make_reprocessing_idempotent() {
+    for case in ["personal", "custody", "high_profile"] {
+        let (config, lists, events) = golden(case);
+        let mut first = Engine::new(config.clone(), lists, DetectClock::WallClock);
+        let mut topic = Topic::default();
+        for e in &events {
+            first.process_on(3, e, &mut topic);
+        }
+        assert!(!topic.latest.is_empty(), "{case}");
+
+        // A restart: a new engine restores the topic's alerts, then the same events
+        // arrive again (nothing was committed).
+        let (_, lists, _) = golden(case);
+        let mut second = Engine::new(config, lists, DetectClock::WallClock);
+        let restored = second.restore(3, topic.latest.values().cloned());
+        assert!(restored > 0, "{case}");
+        let mut again = Topic::default();
+        for e in &events {
+            second.process_on(3, e, &mut again);
+        }
+        assert_eq!(again.messages, 0, "{case}: reprocessing raised {:?}", again.latest.keys());
+    }
+}
+
+#[test]
+fn live_high_profile_entry_raises_what_a_replay_with_it_would() {
+    let (config, lists, events) = golden("high_profile");
+    // The replay with the entry present from the start.
+    let mut replay = Engine::new(config.clone(), lists, DetectClock::EventTime);
+    let mut expected = Topic::default();
+    for e in &events {
+        replay.process(e, &mut expected);
+    }
+    replay.finish(&mut expected);
+
+    // Live: the entry is absent until after the last event, then arrives.
+    let (_, mut lists, _) = golden("high_profile");
+    let entry = lists.delete(TableName::HighProfile, "HP-1").unwrap();
+    let mut live = Engine::new(config, lists, DetectClock::EventTime).with_history(1_000);
+    let mut got = Topic::default();
+    for e in &events {
+        live.process(e, &mut got);
+    }
+    assert!(got.latest.values().all(|a| a.rule != RuleId::HighProfileUninvolved));
+    live.apply(ListChange::Upsert { key: "HP-1".into(), row: entry }, &mut got);
+    live.finish(&mut got);
+
+    let pick = |t: &Topic| -> Vec<(CompactString, Vec<CompactString>)> {
+        t.latest
+            .values()
+            .filter(|a| a.rule == RuleId::HighProfileUninvolved)
+            .map(|a| (a.alert_id.clone(), a.event_ids.clone()))
+            .collect()
+    };
+    assert_eq!(pick(&got), pick(&expected));
+    assert_eq!(pick(&got).len(), 4);
+}
+
+#[test]
+fn dropped_stream_forgets_its_open_alerts() {
+    let (config, lists, events) = golden("personal");
+    let mut engine = Engine::new(config, lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    engine.process_on(1, &events[0], &mut topic);
+    assert_eq!(engine.open_alerts(), 1);
+    engine.drop_stream(1);
+    assert_eq!(engine.open_alerts(), 0);
+    // A row from a topic changes the very next event.
+    let row = read_row(
+        TableName::Staff,
+        &JsonCells(serde_json::json!({"user_id": "U3", "status": "suspended"}).as_object().unwrap()),
+    )
+    .unwrap();
+    engine.apply(ListChange::Upsert { key: "U3".into(), row }, &mut topic);
+    let by_u3 = events.iter().find(|e| e.user_id == "U3").unwrap();
+    engine.process_on(1, by_u3, &mut topic);
+    assert!(topic.latest.values().any(|a| a.rule == RuleId::AccountStatus && a.user_id == "U3"));
+}
+
+/// A force where U1 (Response) checks Dave Mate while he is in custody, citing INC-7,
+/// an incident that does not exist yet.
+fn late_incident_case() -> (Arc<Config>, WatchLists, AccessEvent) {
+    let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
+    let mut lists = WatchLists::default();
+    lists.upsert(row(
+        TableName::Custody,
+        serde_json::json!({"custody_ref": "CUS-1", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01",
+                           "arrested_at": "2026-11-22T08:00:00Z", "officers": "U9"}),
+    ));
+    lists.upsert(row(TableName::Staff, serde_json::json!({"user_id": "U1", "unit": "Response"})));
+    let event = json::decode(
+        br#"{"event_id":"e1","ts":"2026-11-22T10:00:00Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_name":"Dave Mate","subject_dob":"1990-06-01","reference":"INC-7"}"#,
+    )
+    .unwrap();
+    (Arc::new(Config::defaults()), lists, event)
+}
+
+fn incident(recorded_at: &str) -> ListChange {
+    let row = read_row(
+        TableName::Incidents,
+        &JsonCells(
+            serde_json::json!({"reference": "INC-7", "opened_at": "2026-11-22T09:50:00Z", "officers": "U1",
+                               "recorded_at": recorded_at})
+            .as_object()
+            .unwrap(),
+        ),
+    )
+    .unwrap();
+    ListChange::Upsert { key: "INC-7".into(), row }
+}
+
+#[test]
+fn an_incident_recorded_within_the_grace_resolves_the_alert_it_explains() {
+    let (config, lists, event) = late_incident_case();
+    let mut engine = Engine::new(config, lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    engine.process(&event, &mut topic);
+    let raised = topic.latest.values().find(|a| a.rule == RuleId::CustodyUninvolved).unwrap().clone();
+    assert!(raised.resolved.is_none());
+    assert!(raised.reason.contains("INC-7, which is not a known incident"), "{}", raised.reason);
+
+    // The officer logs the incident at the end of the shift, eight hours later.
+    engine.apply(incident("2026-11-22T18:00:00Z"), &mut topic);
+    let updated = &topic.latest[&raised.alert_id];
+    let resolved = updated.resolved.as_ref().expect("resolved by the late incident");
+    assert_eq!(resolved.by, "reference");
+    assert!(resolved.reason.contains("incidents row INC-7 arrived after the alert was raised"), "{}", resolved.reason);
+    assert!(resolved.reason.contains("explained by reference INC-7"), "{}", resolved.reason);
+    assert_eq!(updated.event_ids, raised.event_ids, "the same alert, updated");
+    assert_eq!(engine.stats().resolved, 1);
+
+    // Resolved alerts are final: they reach the file with `resolved` set.
+    let mut closed = crate::alert::book::CollectClosed::default();
+    engine.finish(&mut closed);
+    assert!(closed.0.iter().any(|a| a.alert_id == raised.alert_id && a.resolved.is_some()));
+}
+
+#[test]
+fn an_incident_recorded_after_the_grace_resolves_nothing() {
+    let (config, lists, event) = late_incident_case();
+    let mut engine = Engine::new(config, lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    engine.process(&event, &mut topic);
+    engine.apply(incident("2026-11-24T10:00:00Z"), &mut topic);
+    assert!(topic.latest.values().all(|a| a.resolved.is_none()));
+    assert_eq!(engine.stats().resolved, 0);
+}
+
+#[test]
+fn a_search_by_initial_then_the_full_record_raises_one_alert_at_the_stronger_severity() {
+    let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
+    let mut lists = WatchLists::default();
+    lists.upsert(row(
+        TableName::Operations,
+        serde_json::json!({"operation": "NIGHTJAR", "subject_id": "70/1B", "subject_name": "BUTLER, Charlotte",
+                           "subject_dob": "1970-01-01", "team": "U9", "starts_at": "2026-11-01T00:00:00Z"}),
+    ));
+    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    let e = |id: &str, ts: &str, extra: &str| {
+        let text = format!(
+            r#"{{"event_id":"{id}","ts":"{ts}","system":"PNC","user_id":"U1","subject_type":"person",{extra}}}"#
+        );
+        json::decode(text.as_bytes()).unwrap()
+    };
+    engine.process(&e("s1", "2026-11-22T10:00:00Z", r#""action":"search","subject_name":"BUTLER, C""#), &mut topic);
+    let first = topic.latest.values().next().unwrap().clone();
+    assert_eq!((first.severity, first.confidence), (crate::alert::Severity::Amber, crate::watchlist::Confidence::Low));
+    engine.process(&e("v1", "2026-11-22T10:01:00Z", r#""action":"view","subject_id":"70/1B""#), &mut topic);
+    assert_eq!(topic.latest.len(), 1, "one alert");
+    let now = &topic.latest[&first.alert_id];
+    assert_eq!((now.severity, now.confidence), (crate::alert::Severity::Red, crate::watchlist::Confidence::High));
+    assert_eq!(now.event_ids, ["s1", "v1"]);
+    assert!(now.reason.contains("matched by record id"), "{}", now.reason);
+}
+
+#[test]
+fn an_initial_only_match_on_an_explained_access_is_green() {
+    let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
+    let mut lists = WatchLists::default();
+    lists.upsert(row(
+        TableName::Operations,
+        serde_json::json!({"operation": "NIGHTJAR", "subject_name": "BUTLER, Charlotte", "subject_dob": "1970-01-01",
+                           "team": "U9", "starts_at": "2026-11-01T00:00:00Z"}),
+    ));
+    lists.upsert(row(
+        TableName::Incidents,
+        serde_json::json!({"reference": "CR-1", "opened_at": "2026-11-22T09:00:00Z", "officers": "U1"}),
+    ));
+    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    let e = json::decode(
+        br#"{"event_id":"s1","ts":"2026-11-22T10:00:00Z","system":"PNC","user_id":"U1","action":"search","subject_type":"person","subject_name":"BUTLER, C","reference":"CR-1"}"#,
+    )
+    .unwrap();
+    engine.process(&e, &mut topic);
+    let a = topic.latest.values().next().expect("still recorded");
+    assert_eq!((a.rule, a.severity), (RuleId::OpsecOutsider, crate::alert::Severity::Green));
+    assert_eq!(a.watchlist.as_ref().unwrap().strength, crate::watchlist::MatchStrength::Initial);
+}

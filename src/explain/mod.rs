@@ -1,0 +1,419 @@
+//! Explain: whether an access had a policing purpose on record, and which one.
+//!
+//! Most accesses are ordinary work, and most of that work is on record somewhere: an
+//! incident the user is attached to, a custody record of their suite, the case team of
+//! a high-profile arrest, an operation's team. Explaining every access from that record
+//! (the approach of explanation-based auditing of health records) leaves the
+//! unexplained few for the rules and detectors, instead of raising an alert for every
+//! access without a reference.
+//!
+//! | kind | explained by | class |
+//! |---|---|---|
+//! | `reference` | its reference justifies it (spec/rules.md "justified") | documented |
+//! | `custody` | the person's custody record names the user, or the user works at its suite and is on shift | documented |
+//! | `case_team` | the user is on the case team of the person's high-profile entry | documented |
+//! | `operation` | the user is on the team of a live operation the subject belongs to | documented |
+//! | `earlier` | the same user accessed the same subject with an explanation within `explanation.continuation` | as the earlier one |
+//! | `encounter` | a search with a result giving a configured encounter code (a stop, an ANPR hit) | declared |
+//! | `routine` | one of the force's `[[explanation.routines]]` | declared |
+//!
+//! A documented explanation silences the rules that ask for justification (custody,
+//! associate, colleague, neighbour); a declared one is the user's own word, so it only
+//! keeps the access out of the behavioural counts and explains a look-up of someone
+//! released from custody. A watch-list row explains an access only when it was
+//! recorded no later than `explanation.late_grace` after it (bitemporal: valid time on
+//! the row, record time beside it).
+//!
+//! The stateless part ([`explain`]) runs in [`crate::enrich`]; the `earlier` kind needs
+//! memory of each user's recent explained accesses, kept by the engine in
+//! [`Continuations`] (snapshotted with the behavioural state).
+
+use crate::config::explain::reason_code_key;
+use crate::config::{ExplanationConfig, Routine};
+pub use crate::event::explained::{documented, Kind, Recorded};
+use crate::event::{AccessEvent, Action, SubjectType};
+use crate::time::{Span, Timestamp, HOUR};
+use crate::watchlist::{
+    CustodyRecord, HighProfileEntry, Incident, Matches, OperationSubject, PersonIdentity, StaffMember, WatchLists,
+};
+use ahash::AHashMap;
+use compact_str::{format_compact, CompactString};
+use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
+
+/// The explanation of one access.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Explanation<'a> {
+    /// Its reference justifies it.
+    Reference(&'a Incident),
+    /// The person's custody record names the user (`by_suite` false) or the user works
+    /// at its suite, on shift.
+    Custody {
+        record: &'a CustodyRecord,
+        by_suite: bool,
+    },
+    /// The user is on the case team of the person's high-profile entry.
+    CaseTeam(&'a HighProfileEntry),
+    /// The user is on the team of a live operation the subject belongs to.
+    Operation(&'a OperationSubject),
+    /// An earlier explained access by the same user to the same subject.
+    Earlier {
+        event_id: CompactString,
+        ts: Timestamp,
+        of: Kind,
+        detail: CompactString,
+    },
+    /// A search with a result under a documented encounter code (as given).
+    Encounter(CompactString),
+    /// A routine of the force's configuration, by name.
+    Routine(CompactString),
+    Unexplained,
+}
+
+impl Explanation<'_> {
+    pub fn kind(&self) -> Option<Kind> {
+        Some(match self {
+            Explanation::Reference(_) => Kind::Reference,
+            Explanation::Custody { .. } => Kind::Custody,
+            Explanation::CaseTeam(_) => Kind::CaseTeam,
+            Explanation::Operation(_) => Kind::Operation,
+            Explanation::Earlier { .. } => Kind::Earlier,
+            Explanation::Encounter(_) => Kind::Encounter,
+            Explanation::Routine(_) => Kind::Routine,
+            Explanation::Unexplained => return None,
+        })
+    }
+
+    pub fn is_explained(&self) -> bool {
+        !matches!(self, Explanation::Unexplained)
+    }
+
+    /// Documented: on record by someone other than the user (a reference that
+    /// justifies, a custody record, a case team, an operation's team, or an earlier
+    /// access explained by one of those).
+    pub fn is_documented(&self) -> bool {
+        self.effective_kind().is_some_and(documented)
+    }
+
+    /// Whether it is about this very subject (a custody record, case team or operation
+    /// team that names the person, vehicle or address), not only about the user's work:
+    /// such an explanation answers the watch-list rules that a reference does not
+    /// (high-profile, opsec).
+    pub fn is_about_subject(&self) -> bool {
+        matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation))
+    }
+
+    /// The kind, with `earlier` replaced by the kind of what it continues.
+    pub fn effective_kind(&self) -> Option<Kind> {
+        match self {
+            Explanation::Earlier { of, .. } => Some(*of),
+            other => other.kind(),
+        }
+    }
+
+    /// The explanation as it is kept with the event.
+    pub fn recorded(&self) -> Option<Recorded> {
+        let (kind, of, detail) = match self {
+            Explanation::Reference(i) => (Kind::Reference, None, i.reference.clone()),
+            Explanation::Custody { record, .. } => (Kind::Custody, None, record.custody_ref.clone()),
+            Explanation::CaseTeam(e) => (Kind::CaseTeam, None, e.entry_id.clone()),
+            Explanation::Operation(o) => (Kind::Operation, None, o.operation.clone()),
+            Explanation::Earlier { event_id, of, .. } => (Kind::Earlier, Some(*of), event_id.clone()),
+            Explanation::Encounter(code) => (Kind::Encounter, None, code.clone()),
+            Explanation::Routine(name) => (Kind::Routine, None, name.clone()),
+            Explanation::Unexplained => return None,
+        };
+        Some(Recorded { kind, of, detail })
+    }
+
+    /// The explanation in words, to end a sentence: "explained by custody record
+    /// CUS-1, which names them".
+    pub fn phrase(&self) -> String {
+        match self {
+            Explanation::Reference(i) => {
+                format!("explained by reference {}, an incident they are linked to", i.reference)
+            }
+            Explanation::Custody { record, by_suite: false } => {
+                format!("explained by custody record {}, which names them", record.custody_ref)
+            }
+            Explanation::Custody { record, by_suite: true } => format!(
+                "explained by custody record {}: they work at its suite ({}) and were on shift",
+                record.custody_ref,
+                record.suite.as_deref().unwrap_or("-")
+            ),
+            Explanation::CaseTeam(e) => {
+                format!("explained by high-profile entry {}, whose case team names them", e.entry_id)
+            }
+            Explanation::Operation(o) => format!("explained by operation {}, whose team names them", o.operation),
+            Explanation::Earlier { event_id, ts, of, detail } => format!(
+                "explained by their earlier access {event_id} at {} ({} {detail})",
+                ts.human(),
+                of.as_str().replace('_', " ")
+            ),
+            Explanation::Encounter(code) => {
+                format!("declared as an encounter (reason code {code}) and the search found a record")
+            }
+            Explanation::Routine(name) => format!("explained by the force's routine \"{name}\""),
+            Explanation::Unexplained => "unexplained".into(),
+        }
+    }
+}
+
+/// What the watch lists matched for one subject, found once per event and shared by
+/// the explanation step and the rules.
+#[derive(Debug, Default)]
+pub struct SubjectMatches {
+    pub custody: Matches,
+    pub high_profile: Matches,
+    pub operations: Matches,
+}
+
+impl SubjectMatches {
+    pub fn find(lists: &WatchLists, person: &PersonIdentity, vrm: Option<&str>, address: Option<&str>) -> Self {
+        let mut m = SubjectMatches::default();
+        if !person.is_empty() {
+            lists.custody_matches(person, &mut m.custody);
+            lists.high_profile_matches(person, &mut m.high_profile);
+        }
+        if !lists.operations.is_empty() {
+            lists.operation_matches(person, vrm, address, &mut m.operations);
+        }
+        m
+    }
+}
+
+/// The parts of one access the explanation step reads.
+pub struct Access<'e, 'a> {
+    pub event: &'e AccessEvent,
+    pub user: Option<&'a StaffMember>,
+    pub matches: &'e SubjectMatches,
+    /// The incident its reference names and links the user to, in its window.
+    pub justified_by: Option<&'a Incident>,
+}
+
+/// Whether a row recorded at `recorded_at` counts for an access at `ts`.
+pub fn known_in_time(recorded_at: Option<Timestamp>, ts: Timestamp, config: &ExplanationConfig) -> bool {
+    recorded_at.is_none_or(|r| r <= ts + config.late_grace)
+}
+
+/// The stateless explanation of one access, strongest first (see the module table).
+pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &ExplanationConfig) -> Explanation<'a> {
+    if let Some(incident) = a.justified_by {
+        return Explanation::Reference(incident);
+    }
+    let e = a.event;
+    let ts = e.ts;
+    let known = |r: Option<Timestamp>| known_in_time(r, ts, config);
+    for &(id, _) in &a.matches.custody {
+        let Some(record) = lists.custody.get(id) else { continue };
+        if !known(record.recorded_at) || ts < record.arrested_at - config.before_open {
+            continue;
+        }
+        let released = record.released_at;
+        if record.officers.contains(&e.user_id) && released.is_none_or(|r| ts <= r + config.after_close) {
+            return Explanation::Custody { record, by_suite: false };
+        }
+        if released.is_none_or(|r| ts <= r + config.custody_staff_after) && works_at_suite(a.user, record, ts, config) {
+            return Explanation::Custody { record, by_suite: true };
+        }
+    }
+    for &(id, _) in &a.matches.high_profile {
+        let Some(entry) = lists.high_profile.get(id) else { continue };
+        if known(entry.recorded_at) && entry.case_team.contains(&e.user_id) && entry.expires_at.is_none_or(|x| ts < x) {
+            return Explanation::CaseTeam(entry);
+        }
+    }
+    for &(id, _) in &a.matches.operations {
+        let Some(op) = lists.operations.get(id) else { continue };
+        if known(op.recorded_at) && op.team.contains(&e.user_id) && op.is_live_at(ts) {
+            return Explanation::Operation(op);
+        }
+    }
+    if let Some(r) = config.routines.iter().find(|r| routine_covers(r, a.user, e)) {
+        return Explanation::Routine(r.name.clone());
+    }
+    if let Some(code) = e.reason_code.as_deref() {
+        let found_something = e.result_count != Some(0);
+        if e.action == Action::Search && found_something && config.encounter_codes.contains(&reason_code_key(code)) {
+            return Explanation::Encounter(code.into());
+        }
+    }
+    Explanation::Unexplained
+}
+
+/// Whether the user works at the custody record's suite and is on shift at `ts`
+/// (anyone without a rostered shift counts as on shift).
+fn works_at_suite(
+    user: Option<&StaffMember>,
+    record: &CustodyRecord,
+    ts: Timestamp,
+    config: &ExplanationConfig,
+) -> bool {
+    let (Some(user), Some(suite)) = (user, record.suite.as_deref()) else { return false };
+    let Some(unit) = user.unit.as_deref() else { return false };
+    let (unit, suite) = (unit.to_uppercase(), suite.trim().to_uppercase());
+    let listed = config.suite_units.get(suite.as_str()).is_some_and(|units| units.iter().any(|u| *u == unit));
+    if !listed && !contains_words(&unit, &suite) {
+        return false;
+    }
+    user.shift.is_none_or(|shift| shift.contains_minute(config.timezone.minute_of_day(ts), 60))
+}
+
+/// Whether the words of `needle` appear in `haystack`, in order and side by side.
+fn contains_words(haystack: &str, needle: &str) -> bool {
+    let words =
+        |s: &str| s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
+    let (hay, needle): (Vec<String>, Vec<String>) = (words(haystack), words(needle));
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
+fn routine_covers(r: &Routine, user: Option<&StaffMember>, e: &AccessEvent) -> bool {
+    let unit = user.and_then(|u| u.unit.as_deref()).unwrap_or_default();
+    let role = user.and_then(|u| u.role.as_deref()).unwrap_or_default();
+    let any =
+        |list: &[CompactString], value: &str| list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(value));
+    any(&r.users, &e.user_id)
+        && any(&r.units, unit)
+        && any(&r.roles, role)
+        && (r.systems.is_empty() || r.systems.iter().any(|s| s.eq_ignore_ascii_case(&e.system)))
+        && (r.actions.is_empty() || r.actions.contains(&e.action))
+        && (r.subject_types.is_empty() || r.subject_types.contains(&e.subject_type))
+        && (r.reason_codes.is_empty()
+            || e.reason_code.as_deref().is_some_and(|c| r.reason_codes.contains(&reason_code_key(c))))
+}
+
+/// The identity keys of an access's subject that an earlier access must share to
+/// explain it: the record id, the full name with date of birth, the VRM, an address's
+/// postcode. A name without date of birth, or with initials only, names no one
+/// surely enough.
+pub fn subject_keys(
+    e: &AccessEvent,
+    person: &PersonIdentity,
+    vrm: Option<&str>,
+    address: Option<&str>,
+) -> SmallVec<[u64; 4]> {
+    let h = |s: &str| ahash::RandomState::with_seeds(7, 11, 13, 17).hash_one(s) | 1;
+    let mut keys = SmallVec::new();
+    if let Some(id) = &e.subject_id {
+        keys.push(h(&format_compact!("id:{}:{id}", e.subject_type)));
+    }
+    if let (Some(n), Some(dob)) = (&person.name, person.dob) {
+        if n.has_forenames() {
+            keys.push(h(&format_compact!("name:{}|{}|{dob}", n.surname, n.forenames)));
+        }
+    }
+    if e.subject_type != SubjectType::Address || address.is_none() {
+        if let Some(v) = vrm {
+            keys.push(h(&format_compact!("vrm:{v}")));
+        }
+    }
+    if let Some(p) = address {
+        keys.push(h(&format_compact!("postcode:{p}")));
+    }
+    keys
+}
+
+/// Most explained accesses remembered per user; the oldest go first.
+const REMEMBERED_PER_USER: usize = 64;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Remembered {
+    /// Subject key hashes (never 0); 0 fills the unused places.
+    keys: [u64; 4],
+    ts: Timestamp,
+    event_id: CompactString,
+    kind: Kind,
+    detail: CompactString,
+}
+
+/// Each user's recent explained accesses, for the `earlier` kind: bounded per user and
+/// forgotten after `explanation.continuation`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Continuations {
+    users: AHashMap<CompactString, Vec<Remembered>>,
+    last_sweep: Timestamp,
+}
+
+impl Continuations {
+    /// The earlier explained access of `user` to a subject with one of `keys`, within
+    /// `window` before `ts`: the documented one if any, else the latest.
+    pub fn find<'a>(&self, user: &str, keys: &[u64], ts: Timestamp, window: Span) -> Option<Explanation<'a>> {
+        if keys.is_empty() {
+            return None;
+        }
+        let seen = self.users.get(user)?;
+        let candidates = seen
+            .iter()
+            .rev()
+            .filter(|r| r.ts <= ts && ts - r.ts <= window && r.keys.iter().any(|k| *k != 0 && keys.contains(k)));
+        let best = candidates.max_by_key(|r| (documented(r.kind), r.ts))?;
+        Some(Explanation::Earlier {
+            event_id: best.event_id.clone(),
+            ts: best.ts,
+            of: best.kind,
+            detail: best.detail.clone(),
+        })
+    }
+
+    /// Remembers an explained access (an `earlier` one passes on what it continues).
+    pub fn remember(
+        &mut self,
+        user: &str,
+        keys: SmallVec<[u64; 4]>,
+        e: &AccessEvent,
+        explanation: &Explanation,
+        window: Span,
+    ) {
+        if keys.is_empty() {
+            return;
+        }
+        let (kind, detail) = match explanation {
+            Explanation::Unexplained => return,
+            Explanation::Earlier { of, detail, .. } => (*of, detail.clone()),
+            other => match other.recorded() {
+                Some(r) => (r.kind, r.detail),
+                None => return,
+            },
+        };
+        if e.ts - self.last_sweep >= window.max(Span(HOUR)) {
+            self.sweep(e.ts, window);
+        }
+        let seen = self.users.entry(user.into()).or_default();
+        if seen.iter().any(|r| r.event_id == e.event_id) {
+            return;
+        }
+        if seen.len() >= REMEMBERED_PER_USER {
+            seen.remove(0);
+        }
+        // Kept in time order (events arrive nearly so).
+        let at = seen.partition_point(|r| r.ts <= e.ts);
+        let mut fixed = [0u64; 4];
+        for (slot, k) in fixed.iter_mut().zip(keys) {
+            *slot = k;
+        }
+        seen.insert(at, Remembered { keys: fixed, ts: e.ts, event_id: e.event_id.clone(), kind, detail });
+    }
+
+    fn sweep(&mut self, now: Timestamp, window: Span) {
+        self.last_sweep = now;
+        self.users.retain(|_, seen| {
+            seen.retain(|r| now - r.ts <= window);
+            !seen.is_empty()
+        });
+    }
+
+    /// Users with remembered accesses.
+    pub fn users(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Keeps the sweep clock from standing in the future (see `Behaviour::clamp_clock`).
+    pub fn clamp_clock(&mut self, limit: Timestamp) {
+        if self.last_sweep > limit {
+            self.last_sweep = Timestamp::default();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+use super::*;
+use crate::config::Config;
+use crate::detect::testkit::{event, lists};
+use crate::enrich::enrich;
+use crate::watchlist::TableName::*;
+use serde_json::json;
+
+/// The kind of explanation the stateless step gives this event.
+fn kind_of(e: &AccessEvent, l: &WatchLists, c: &Config) -> Option<Kind> {
+    enrich(e, l, &c.explanation).explanation.kind()
+}
+
+fn force() -> WatchLists {
+    lists(&[
+        (
+            Custody,
+            json!({"custody_ref": "CUS-1", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01",
+                   "suite": "Central", "arrested_at": "2026-11-22T08:00:00Z", "officers": "U5"}),
+        ),
+        (Staff, json!({"user_id": "U6", "unit": "Custody Central Days", "shift": "07:00-19:00"})),
+        (Staff, json!({"user_id": "U7", "unit": "Custody Central Nights", "shift": "19:00-07:00"})),
+        (Staff, json!({"user_id": "U8", "unit": "Bridewell Detention"})),
+        (
+            HighProfile,
+            json!({"entry_id": "HP-1", "subject_name": "STARR, Ringo", "subject_dob": "1975-07-07",
+                   "added_at": "2026-11-01T00:00:00Z", "case_team": "U9"}),
+        ),
+        (
+            Operations,
+            json!({"operation": "NIGHTJAR", "subject_vrm": "AB12CDE", "team": "U10",
+                   "starts_at": "2026-11-01T00:00:00Z"}),
+        ),
+        (Incidents, json!({"reference": "INC-1", "opened_at": "2026-11-22T09:30:00Z", "officers": ["U1"]})),
+    ])
+}
+
+#[test]
+fn each_kind_from_its_row() {
+    let c = Config::defaults();
+    let l = force();
+    let dave = json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01"});
+    let with = |base: &serde_json::Value, extra: serde_json::Value| {
+        let mut v = base.clone();
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        event(v)
+    };
+    assert_eq!(kind_of(&with(&dave, json!({"reference": "INC-1"})), &l, &c), Some(Kind::Reference));
+    assert_eq!(kind_of(&with(&dave, json!({"user_id": "U5"})), &l, &c), Some(Kind::Custody), "named on the record");
+    assert_eq!(kind_of(&with(&dave, json!({"user_id": "U6"})), &l, &c), Some(Kind::Custody), "suite staff on shift");
+    assert_eq!(kind_of(&with(&dave, json!({"user_id": "U7"})), &l, &c), None, "suite staff off shift (10:00)");
+    assert_eq!(kind_of(&with(&dave, json!({"user_id": "U8"})), &l, &c), None, "another suite's staff");
+    let ringo = json!({"user_id": "U9", "subject_name": "Ringo Starr", "subject_dob": "1975-07-07"});
+    assert_eq!(kind_of(&event(ringo), &l, &c), Some(Kind::CaseTeam));
+    let car = json!({"user_id": "U10", "subject_type": "vehicle", "subject_vrm": "ab12 cde"});
+    assert_eq!(kind_of(&event(car), &l, &c), Some(Kind::Operation));
+    assert_eq!(kind_of(&with(&dave, json!({})), &l, &c), None);
+}
+
+#[test]
+fn suites_listed_in_the_configuration() {
+    let text = "[explanation]\nsuite_units = { \"Central\" = [\"Bridewell Detention\"] }\n";
+    let c = Config::from_toml("e.toml", text).unwrap();
+    let e = event(json!({"user_id": "U8", "subject_name": "Dave Mate", "subject_dob": "1990-06-01"}));
+    assert_eq!(kind_of(&e, &force(), &c), Some(Kind::Custody));
+}
+
+#[test]
+fn an_encounter_is_a_search_that_found_someone_under_a_listed_code() {
+    let c = Config::defaults();
+    let l = force();
+    let stop = |extra: serde_json::Value| {
+        let mut v =
+            json!({"action": "search", "subject_name": "Jo Bloggs", "reason_code": "stop_search", "result_count": 1});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        kind_of(&event(v), &l, &c)
+    };
+    assert_eq!(stop(json!({})), Some(Kind::Encounter), "codes compare without case or punctuation");
+    assert_eq!(stop(json!({"result_count": 0})), None, "found nobody");
+    assert_eq!(stop(json!({"action": "view"})), None, "only a search");
+    assert_eq!(stop(json!({"reason_code": "CURIOSITY"})), None);
+}
+
+#[test]
+fn a_routine_explains_what_it_names_and_nothing_else() {
+    let text = r#"
+[[explanation.routines]]
+name = "DVLA desk"
+units = ["DVLA Enquiries"]
+subject_types = ["vehicle"]
+"#;
+    let c = Config::from_toml("r.toml", text).unwrap();
+    let l = lists(&[(Staff, json!({"user_id": "U1", "unit": "DVLA Enquiries"}))]);
+    let car = event(json!({"subject_type": "vehicle", "subject_vrm": "AB12CDE"}));
+    assert_eq!(kind_of(&car, &l, &c), Some(Kind::Routine));
+    let person = event(json!({"subject_name": "Jo Bloggs"}));
+    assert_eq!(kind_of(&person, &l, &c), None);
+    let bad = Config::from_toml("r.toml", "[[explanation.routines]]\nname = \"x\"\n").unwrap_err().to_string();
+    assert!(bad.contains("must name users, units or roles"), "{bad}");
+}
+
+#[test]
+fn a_row_recorded_after_the_grace_explains_nothing() {
+    let c = Config::defaults();
+    let row = |recorded: &str| {
+        lists(&[(
+            Incidents,
+            json!({"reference": "INC-1", "opened_at": "2026-11-22T09:30:00Z", "officers": ["U1"], "recorded_at": recorded}),
+        )])
+    };
+    let e = event(json!({"subject_name": "Jo Bloggs", "reference": "INC-1"}));
+    assert_eq!(kind_of(&e, &row("2026-11-22T18:00:00Z"), &c), Some(Kind::Reference), "8 hours later: within 12h");
+    let late = row("2026-11-24T10:00:00Z");
+    assert_eq!(kind_of(&e, &late, &c), None, "two days later");
+    let ctx = enrich(&e, &late, &c.explanation);
+    assert!(ctx.justification.why_not().contains("recorded only on"), "{}", ctx.justification.why_not());
+}
+
+#[test]
+fn continuations_remember_explained_accesses_for_a_while() {
+    let c = Config::defaults();
+    let l = force();
+    let window = c.explanation.continuation;
+    let mut memory = Continuations::default();
+    let search = event(json!({"event_id": "s1", "action": "search", "subject_name": "SMITH, John",
+                               "subject_dob": "1980-01-02", "reference": "INC-1"}));
+    let ctx = enrich(&search, &l, &c.explanation);
+    let keys = subject_keys(&search, &ctx.person, None, None);
+    memory.remember("U1", keys, &search, &ctx.explanation, window);
+
+    let view = |ts: &str, user: &str| {
+        event(json!({"event_id": "v1", "ts": ts, "user_id": user, "subject_id": "01/1X",
+                     "subject_name": "John Smith", "subject_dob": "1980-01-02"}))
+    };
+    let find = |e: &AccessEvent| {
+        let ctx = enrich(e, &l, &c.explanation);
+        let keys = subject_keys(e, &ctx.person, None, None);
+        memory.find(&e.user_id, &keys, e.ts, window).map(|x| x.recorded().unwrap())
+    };
+    let later = find(&view("2026-11-22T11:00:00Z", "U1")).expect("the view an hour after the search");
+    assert_eq!((later.kind, later.of, later.detail.as_str()), (Kind::Earlier, Some(Kind::Reference), "s1"));
+    assert!(later.is_documented());
+    assert!(find(&view("2026-11-23T10:00:01Z", "U1")).is_none(), "a day later");
+    assert!(find(&view("2026-11-22T11:00:00Z", "U2")).is_none(), "another user");
+    let other =
+        event(json!({"ts": "2026-11-22T11:00:00Z", "subject_name": "SMITH, John", "subject_dob": "1999-09-09"}));
+    assert!(find(&other).is_none(), "another John Smith");
+    let initial = event(json!({"ts": "2026-11-22T11:00:00Z", "subject_name": "smith/j"}));
+    assert!(find(&initial).is_none(), "a surname and initial name no one");
+}
+
+#[test]
+fn memory_is_bounded_per_user() {
+    let c = Config::defaults();
+    let l = WatchLists::default();
+    let mut memory = Continuations::default();
+    for i in 0..200 {
+        let e = event(
+            json!({"event_id": format!("e{i}"), "subject_type": "vehicle", "subject_vrm": format!("AB{i:02}CDE"),
+                             "reason_code": "ANPR", "action": "search", "result_count": 1}),
+        );
+        let ctx = enrich(&e, &l, &c.explanation);
+        assert_eq!(ctx.explanation.kind(), Some(Kind::Encounter));
+        let keys = subject_keys(&e, &ctx.person, ctx.vrm.as_deref(), None);
+        memory.remember("U1", keys, &e, &ctx.explanation, c.explanation.continuation);
+    }
+    assert_eq!(memory.users(), 1);
+    assert!(memory.users.get("U1").unwrap().len() <= REMEMBERED_PER_USER);
+}
+
+#[test]
+fn words_are_found_whole() {
+    assert!(contains_words("CUSTODY CENTRAL DAYS", "CENTRAL"));
+    assert!(contains_words("CUSTODY - NORTH GATE", "NORTH GATE"));
+    assert!(!contains_words("CUSTODY CENTRALISED", "CENTRAL"));
+    assert!(!contains_words("ANY", ""));
+}
