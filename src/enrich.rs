@@ -82,6 +82,8 @@ pub struct Enriched<'a> {
     pub matches: SubjectMatches,
     /// Whether, and by what, a policing purpose is on record.
     pub explanation: Explanation<'a>,
+    /// The access touched a live covert operation (see [`crate::explain::touches_operation`]).
+    pub on_operation: bool,
 }
 
 impl<'a> Enriched<'a> {
@@ -146,7 +148,8 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
         _ => None,
     };
     let explanation = explain(&Access { event, user, matches: &matches, justified_by }, lists, config);
-    Enriched { event, user, person, vrm, postcode, justification, matches, explanation }
+    let on_operation = crate::explain::touches_operation(lists, event, &matches.operations);
+    Enriched { event, user, person, vrm, postcode, justification, matches, explanation, on_operation }
 }
 
 fn justify<'a>(

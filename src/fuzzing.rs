@@ -26,7 +26,7 @@ fn round_trip(e: &AccessEvent) {
 
 /// Splits `data` into records as a file source does and decodes each.
 fn decode_records(data: &[u8], format: InputFormat) {
-    let csv = format.is_csv();
+    let csv = format.csv_delimiter();
     let mut decoder = Decoder::new(format);
     let mut records = RecordReader::new(data, KEEP, csv);
     while let Ok(Some(record)) = records.next_record() {

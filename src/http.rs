@@ -64,7 +64,9 @@ pub async fn serve(
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     tracing::info!(addr = %listener.local_addr()?, "HTTP server listening");
-    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.triggered().await }).await
+    // The peer's address reaches handlers (the dashboard's sign-in throttle keys on it).
+    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.triggered().await }).await
 }
 
 #[cfg(test)]

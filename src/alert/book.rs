@@ -82,6 +82,11 @@ struct OpenAlert {
     trigger: Option<Box<AccessEvent>>,
 }
 
+/// The most event ids an alert lists; later accesses are counted in its `more_events`,
+/// so that an alert always fits its topic (a night of scripted look-ups folding into
+/// one behavioural alert would otherwise grow it past Kafka's message limit).
+pub const MAX_EVIDENCE: usize = 1_000;
+
 /// What became of one piece of evidence offered to the book.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Offer {
@@ -309,8 +314,14 @@ impl AlertBook {
             if let Some(o) = self.open.get_mut(&seq) {
                 if ts < o.window_end {
                     if !o.alert.event_ids.iter().any(|e| e == event_id) {
-                        o.alert.event_ids.push(event_id.into());
-                        if severity > o.alert.severity {
+                        let listed = o.alert.event_ids.len() < MAX_EVIDENCE;
+                        if listed {
+                            o.alert.event_ids.push(event_id.into());
+                        } else {
+                            o.alert.more_events += 1;
+                        }
+                        let stronger = severity > o.alert.severity;
+                        if stronger {
                             let stronger = make();
                             o.alert.severity = stronger.severity;
                             o.alert.score = stronger.score;
@@ -318,7 +329,9 @@ impl AlertBook {
                             o.alert.watchlist = stronger.watchlist;
                             o.alert.confidence = stronger.confidence;
                         }
-                        if o.released {
+                        // Past the cap the alert is as large as it gets: a hundred more
+                        // accesses make one update, not a hundred.
+                        if o.released && (listed || stronger || o.alert.more_events % 100 == 0) {
                             sink.updated(&o.alert);
                         }
                     }
@@ -367,7 +380,9 @@ impl AlertBook {
         for e in &alert.event_ids {
             self.restored_evidence.insert((key, event_hash(e)));
         }
-        let window_end = alert.event_ts + window;
+        // An alert raised on an event from a wrong clock carries the time it claimed;
+        // its window ran from when it was judged, which is no later than detected_at.
+        let window_end = alert.event_ts.min(alert.detected_at) + window;
         if window_end <= self.now {
             return false;
         }
@@ -438,6 +453,8 @@ pub(crate) mod tests {
             proposed_watchlist: None,
             allowed: None,
             resolved: None,
+            on_operation: false,
+            more_events: 0,
             about_user: false,
             user_risk: None,
             unit: None,
@@ -470,6 +487,20 @@ pub(crate) mod tests {
         book.finish(&mut sink);
         let ids: Vec<Vec<&str>> = sink.0.iter().map(|a| a.event_ids.iter().map(|s| s.as_str()).collect()).collect();
         assert_eq!(ids, vec![vec!["e1", "e2"], vec!["e3"]]);
+    }
+
+    #[test]
+    fn evidence_beyond_the_cap_is_counted_not_listed() {
+        let mut book = AlertBook::new(DetectClock::EventTime);
+        let mut sink = CollectClosed::default();
+        for i in 0..(MAX_EVIDENCE as i64 + 250) {
+            offer(&mut book, &mut sink, &format!("e{i}"), i, None);
+        }
+        book.finish(&mut sink);
+        assert_eq!(sink.0.len(), 1);
+        assert_eq!(sink.0[0].event_ids.len(), MAX_EVIDENCE);
+        assert_eq!(sink.0[0].more_events, 250);
+        assert!(sink.0[0].to_json().contains("\"more_events\":250"));
     }
 
     #[test]

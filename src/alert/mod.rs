@@ -63,6 +63,10 @@ fn yes() -> bool {
     true
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 impl WatchlistRef {
     /// The row `key` of `list`, matched with `strength`, for an access at `ts`: flagged
     /// at the time when the row was valid from `valid_from` and recorded by then.
@@ -121,6 +125,11 @@ pub struct Alert {
     /// The user's unit from the staff list, when known (extension, for filtering).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub unit: Option<CompactString>,
+    /// The alert is about the user's behaviour over many accesses rather than one
+    /// subject (the behavioural rules, the peer comparison); it is suppressed per user
+    /// (extension).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub about_user: bool,
     /// A watch list the subject should probably be added to (`behaviour.subject_spike`
     /// proposes `high_profile`; extension).
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -133,11 +142,15 @@ pub struct Alert {
     /// triage (extension).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub resolved: Option<Resolved>,
-    /// The alert is about the user's behaviour over many accesses rather than one
-    /// subject (the behavioural rules, the peer comparison); it is suppressed per user
-    /// (extension).
+    /// The triggering access touched a live covert operation (its subject, or a
+    /// reference naming it): the dashboard shows the alert only to accounts cleared
+    /// for operations, whatever its rule (extension).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
-    pub about_user: bool,
+    pub on_operation: bool,
+    /// Accesses that joined the alert after `event_ids` reached its cap
+    /// ([`book::MAX_EVIDENCE`]); counted, not listed (extension).
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub more_events: u64,
     /// The user's decayed risk score once this alert is counted (extension; see
     /// [`crate::risk`]).
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -274,6 +287,12 @@ impl Alert {
             str_(out, &r.reason);
             out.push('}');
         }
+        if self.on_operation {
+            out.push_str(",\"on_operation\":true");
+        }
+        if self.more_events > 0 {
+            let _ = write!(out, ",\"more_events\":{}", self.more_events);
+        }
         if let Some(r) = self.user_risk {
             let _ = write!(out, ",\"user_risk\":{r}");
         }
@@ -382,6 +401,10 @@ mod tests {
         });
         a.confidence = Confidence::Low;
         a.resolved = Some(Resolved { at: Timestamp(7), by: "reference".into(), reason: "late \"row\"".into() });
+        a.more_events = 12;
+        a.on_operation = true;
+        a.about_user = true;
+        a.proposed_watchlist = Some(TableName::HighProfile);
         a.unit = Some("CID".into());
         a.event_ids.push("e2".into());
         a.reason = "line\nbreak \u{1} control".into();

@@ -6,8 +6,10 @@ let source = null;
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 
-async function api(method, path, body) {
+async function api(method, path, body, background) {
   const headers = {"Content-Type": "application/json"};
+  // The board's own refresh is not activity: an unattended page still times out.
+  if (background) headers["X-Accesswatch-Background"] = "1";
   if (method !== "GET" && me) headers["X-CSRF-Token"] = me.csrf;
   const r = await fetch(path, {method, headers, body: body ? JSON.stringify(body) : undefined, credentials: "same-origin"});
   const data = await r.json().catch(() => ({}));
@@ -108,14 +110,14 @@ async function board() {
   await risk();
 }
 
-async function counts() {
-  const c = await api("GET", "/api/counts");
+async function counts(background) {
+  const c = await api("GET", "/api/counts", undefined, background);
   $("counts").innerHTML = ["red", "amber", "green"].map((s) => `<span class="c-${s}">${s} ${c.severity[s] || 0}</span>`).join("")
     + ` <span class="open-count">open ${Object.entries(c.status).filter(([k]) => ["new", "acknowledged", "assigned", "escalated", "closure_proposed"].includes(k)).reduce((n, [, v]) => n + v, 0)}</span>`;
 }
 
-async function risk() {
-  const r = await api("GET", "/api/risk");
+async function risk(background) {
+  const r = await api("GET", "/api/risk", undefined, background);
   $("risk").innerHTML = r.map((u) => `<li>${esc(u.user_id)}: ${u.score} (${u.alerts} alerts, ${u.red} red)</li>`).join("");
 }
 
@@ -134,7 +136,7 @@ function live() {
 }
 
 // Counts and the risk ranking are read (and audited) every half minute, not per alert.
-setInterval(() => { if (me && me.role !== "auditor" && !$("view-board").classList.contains("hidden")) { counts(); risk(); } }, 30000);
+setInterval(() => { if (me && me.role !== "auditor" && !$("view-board").classList.contains("hidden")) { counts(true); risk(true); } }, 30000);
 
 async function detail(id) {
   const d = await api("GET", "/api/alerts/" + encodeURIComponent(id));

@@ -93,14 +93,18 @@ impl Sessions {
         (t, csrf)
     }
 
-    fn get(&self, token: &str) -> Option<Session> {
+    /// The session of `token`, if open; `activity` false for a page's own background
+    /// refresh, which must not keep an unattended browser signed in.
+    fn get(&self, token: &str, activity: bool) -> Option<Session> {
         let found = self.with(|m| {
             let s = m.get_mut(token)?;
             if s.started.elapsed() >= self.lifetime || s.last_seen.elapsed() >= self.idle {
                 m.remove(token);
                 return Some(None);
             }
-            s.last_seen = Instant::now();
+            if activity {
+                s.last_seen = Instant::now();
+            }
             Some(Some(s.clone()))
         });
         match found {
@@ -186,11 +190,16 @@ impl Viewer {
     }
 }
 
+/// The header a page sends on its own periodic requests.
+pub const BACKGROUND: &str = "x-accesswatch-background";
+
 impl FromRequestParts<Arc<Dashboard>> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, d: &Arc<Dashboard>) -> Result<Viewer, Response> {
-        let session = cookie_value(parts, COOKIE).and_then(|t| Some((t.to_string(), d.sessions.get(t)?)));
+        // The board's periodic refresh says so; it is not a person at the screen.
+        let activity = !parts.headers.contains_key(BACKGROUND);
+        let session = cookie_value(parts, COOKIE).and_then(|t| Some((t.to_string(), d.sessions.get(t, activity)?)));
         let proxied = d
             .config
             .proxy_header

@@ -13,31 +13,41 @@ use std::collections::HashSet;
 /// Crockford's base 32, without the letters that read as digits.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// The pseudonym of a user id under `key`: `Officer` and four characters (a million
-/// names: two in a force of 45,000 may share one, which the look-up back allows for
-/// by keeping the first).
+/// The pseudonym of a user id under `key`: `Officer` and eight characters (40 bits: in
+/// a force of 45,000 the chance that two share one is about one in a thousand, and the
+/// look-up back keeps the first).
 pub fn pseudonym(key: &[u8], user_id: &str) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("any key length");
     mac.update(user_id.as_bytes());
     let bytes = mac.finalize().into_bytes();
-    let n = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    let code: String = (0..4).map(|i| ALPHABET[((n >> (5 * i)) & 31) as usize] as char).collect();
+    let n = u64::from_be_bytes([0, 0, 0, bytes[0], bytes[1], bytes[2], bytes[3], bytes[4]]);
+    let code: String = (0..8).map(|i| ALPHABET[((n >> (5 * i)) & 31) as usize] as char).collect();
     format!("Officer {code}")
 }
 
 /// Whose identity a viewer sees, for one request.
 pub struct Masker<'a> {
     pub key: &'a [u8],
-    /// Alerts whose user is revealed.
-    pub alerts: HashSet<String>,
+    /// (alert, user) pairs revealed: the alert's own user, in that alert only.
+    pub alerts: HashSet<(String, String)>,
     /// Users revealed for their whole case.
     pub users: HashSet<String>,
 }
 
+/// The rules whose subject is the officer's own life (their record, their family and
+/// associates, their home, a colleague): the subject and the sentence identify the
+/// officer, so a pseudonymous viewer sees neither until a reveal.
+fn personal(rule: crate::alert::RuleId) -> bool {
+    use crate::alert::RuleId::*;
+    matches!(rule, SelfLookup | AssociateLookup | ColleagueLookup | NeighbourLookup)
+}
+
 impl Masker<'_> {
     /// Whether `user_id` is shown by name in this alert (or, with no alert, anywhere).
+    /// An alert's reveal shows that alert's user, not everyone its sentence names.
     pub fn revealed(&self, user_id: &str, alert_id: Option<&str>) -> bool {
-        self.users.contains(user_id) || alert_id.is_some_and(|a| self.alerts.contains(a))
+        self.users.contains(user_id)
+            || alert_id.is_some_and(|a| self.alerts.contains(&(a.to_string(), user_id.to_string())))
     }
 
     /// The name a view shows for `user_id`.
@@ -54,8 +64,39 @@ impl Masker<'_> {
     /// without the name and post the staff list gives).
     pub fn alert(&self, mut a: Alert, staff_ids: &dyn Fn(&str) -> bool) -> Alert {
         let id = a.alert_id.to_string();
-        a.reason = self.text(&a.reason, Some(&id), &|t| t == a.user_id.as_str() || staff_ids(t));
-        if !self.revealed(&a.user_id, Some(&id)) {
+        let hidden = !self.revealed(&a.user_id, Some(&id));
+        if hidden && personal(a.rule) {
+            // What was looked up is the officer's own record, family, home or colleague:
+            // say which rule, nothing that identifies them.
+            let me = pseudonym(self.key, &a.user_id);
+            a.reason = format!(
+                "{me} {} a record that the {} rule ties to their own life (its subject would identify the officer; a supervisor can reveal it with a reason).",
+                a.action.verb(),
+                a.rule
+            );
+            a.subject = crate::alert::AlertSubject {
+                subject_type: a.subject.subject_type,
+                subject_id: None,
+                subject_name: None,
+                subject_dob: None,
+                subject_postcode: None,
+                subject_vrm: None,
+            };
+            if let Some(w) = &mut a.watchlist {
+                w.key = match w.list {
+                    crate::watchlist::TableName::Staff => pseudonym(self.key, &w.key).into(),
+                    _ => "(hidden)".into(),
+                };
+            }
+        } else {
+            a.reason = self.text(&a.reason, Some(&id), &|t| t == a.user_id.as_str() || staff_ids(t));
+            if let Some(w) = a.watchlist.as_mut().filter(|w| w.list == crate::watchlist::TableName::Staff) {
+                if !self.revealed(&w.key, Some(&id)) {
+                    w.key = pseudonym(self.key, &w.key).into();
+                }
+            }
+        }
+        if hidden {
             a.user_id = pseudonym(self.key, &a.user_id).into();
             // The risk score is the person's, across every alert: it stays, unnamed.
         }
@@ -68,16 +109,24 @@ impl Masker<'_> {
     pub fn text(&self, text: &str, alert_id: Option<&str>, is_staff: &dyn Fn(&str) -> bool) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
+        // User ids may hold `.`, `@` or `\` (jo.bloggs@force, FORCE\jbloggs): a word runs
+        // over them, and a trailing full stop is the sentence's, not the id's.
+        let in_word = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '\\');
         while !rest.is_empty() {
-            let start = rest.find(|c: char| c.is_alphanumeric() || c == '_' || c == '-').unwrap_or(rest.len());
+            let start = rest.find(in_word).unwrap_or(rest.len());
             out.push_str(&rest[..start]);
             rest = &rest[start..];
-            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).unwrap_or(rest.len());
-            let word = &rest[..end];
-            rest = &rest[end..];
-            if word.is_empty() {
+            let mut end = rest.find(|c: char| !in_word(c)).unwrap_or(rest.len());
+            while end > 0 && matches!(rest.as_bytes()[end - 1], b'.' | b'-' | b'@') && !is_staff(&rest[..end]) {
+                end -= 1;
+            }
+            if end == 0 {
+                out.push_str(&rest[..1]);
+                rest = &rest[1..];
                 continue;
             }
+            let word = &rest[..end];
+            rest = &rest[end..];
             if !is_staff(word) || self.revealed(word, alert_id) {
                 out.push_str(word);
                 continue;
@@ -103,7 +152,7 @@ mod tests {
         let key = b"0123456789abcdef0123456789abcdef";
         let p = pseudonym(key, "U10257");
         assert_eq!(p, pseudonym(key, "U10257"));
-        assert!(p.starts_with("Officer ") && p.len() == 12 && !p.contains("10257"), "{p}");
+        assert!(p.starts_with("Officer ") && p.len() == 16 && !p.contains("10257"), "{p}");
         assert_ne!(p, pseudonym(b"another key of 32 bytes long....", "U10257"));
         let m = Masker { key, alerts: HashSet::new(), users: HashSet::new() };
         let staff = |t: &str| t.starts_with('U') && t[1..].chars().all(|c| c.is_ascii_digit());
@@ -111,8 +160,43 @@ mod tests {
         let masked = m.text(text, None, &staff);
         assert!(!masked.contains("U10257") && !masked.contains("Dan Clarke") && !masked.contains("U3,"), "{masked}");
         assert!(masked.starts_with(&p) && masked.contains("viewed Dave Mate") && masked.contains("5 more"), "{masked}");
-        let m = Masker { key, alerts: HashSet::from(["A1".to_string()]), users: HashSet::new() };
-        assert!(m.text(text, Some("A1"), &staff).contains("Dan Clarke"), "revealed for that alert");
+        let m =
+            Masker { key, alerts: HashSet::from([("A1".to_string(), "U10257".to_string())]), users: HashSet::new() };
+        let shown = m.text(text, Some("A1"), &staff);
+        assert!(shown.contains("Dan Clarke"), "revealed for that alert");
+        assert!(!shown.contains("U3,"), "and only that alert's own user: {shown}");
         assert!(!m.text(text, Some("A2"), &staff).contains("Dan Clarke"), "and only that alert");
+    }
+
+    #[test]
+    fn ids_with_dots_and_at_signs_are_masked_and_a_full_stop_is_kept() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let m = Masker { key, alerts: HashSet::new(), users: HashSet::new() };
+        let staff = |t: &str| t == "jo.bloggs@force" || t == "FORCE\\jb";
+        let masked = m.text("Seen by jo.bloggs@force (Jo Bloggs, PC). Then FORCE\\jb.", None, &staff);
+        assert!(!masked.contains("bloggs") && !masked.contains("Jo Bloggs") && !masked.contains("jb"), "{masked}");
+        assert!(masked.ends_with('.'), "{masked}");
+    }
+
+    #[test]
+    fn personal_alerts_hide_what_identifies_the_officer() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let m = Masker { key, alerts: HashSet::new(), users: HashSet::new() };
+        let mut a = crate::alert::book::tests::alert("A9", 0);
+        a.user_id = "U1".into();
+        a.subject.subject_name = Some("BLOGGS, Joe".into());
+        a.subject.subject_postcode = Some("LS1 1AA".into());
+        a.watchlist = Some(crate::alert::WatchlistRef {
+            list: crate::watchlist::TableName::Staff,
+            key: "U1".into(),
+            strength: crate::watchlist::MatchStrength::NameDob,
+            flagged_at_access: true,
+            recorded_at: None,
+        });
+        a.reason = "U1 (Joe Bloggs, PC, Response) viewed BLOGGS, Joe at LS1 1AA: their own record.".into();
+        let shown = serde_json::to_string(&m.alert(a, &|t| t == "U1")).unwrap();
+        for secret in ["BLOGGS", "Bloggs", "LS1", "\"U1\""] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 }

@@ -47,13 +47,18 @@ impl Dashboard {
         if dc.watchlists_dir.is_none() {
             dc.watchlists_dir = config.live.watchlists_dir.clone();
         }
-        let lists = dc.watchlists_dir.as_deref().and_then(|dir| match crate::watchlist::load_dir(dir) {
-            Ok((lists, _)) => Some(lists),
-            Err(errors) => {
-                tracing::warn!(dir = %dir.display(), faults = errors.0.len(), "dashboard: watch lists not loaded; accesses are shown without a justification verdict");
-                None
-            }
-        });
+        // Need-to-know reads the staff list (units, line managers) and the operations:
+        // watch lists that are configured but unreadable stop the dashboard rather than
+        // open it with those rules silently off.
+        let lists = match dc.watchlists_dir.as_deref() {
+            None => None,
+            Some(dir) => Some(crate::watchlist::load_dir(dir).map(|(lists, _)| lists)?),
+        };
+        if lists.is_none() && (dc.hide_own_unit || !dc.acu_units.is_empty()) {
+            return Err(LiveError::Config(
+                "dashboard.hide_own_unit and dashboard.acu_units need the staff list: set dashboard.watchlists_dir (or live.watchlists_dir)".into(),
+            ));
+        }
         let secs = |s: Span| Duration::from_millis(s.0.max(0) as u64);
         Ok(Arc::new(Dashboard {
             sessions: Sessions::new(secs(dc.session_lifetime), secs(dc.session_idle)),
@@ -93,15 +98,33 @@ impl Dashboard {
         for r in self.store.reveals().unwrap_or_default().into_iter().filter(|r| r.approved_by.is_some()) {
             match r.scope.as_str() {
                 "user" => m.users.insert(r.user_id),
-                _ => m.alerts.insert(r.target),
+                _ => m.alerts.insert((r.target, r.user_id)),
             };
         }
         Some(m)
     }
 
-    /// An alert as the viewer sees it.
+    /// An alert as the viewer sees it. The engine's running risk (`user_risk`) sums
+    /// every alert of the user, those on operations included: only accounts cleared
+    /// for operations see it (the ranking is computed within each viewer's scope).
     pub fn shown(&self, v: &Viewer, alert: Alert) -> Alert {
-        match self.masker(v) {
+        self.shown_as(v, alert, false)
+    }
+
+    /// As [`Dashboard::shown`]; `by_pseudonym` when the viewer asked for alerts by a
+    /// pseudonym: then a reveal for one alert does not show its user (it would tie the
+    /// pseudonym to the person), only a reveal of the person does.
+    pub fn shown_as(&self, v: &Viewer, mut alert: Alert, by_pseudonym: bool) -> Alert {
+        if !v.scope.operations {
+            alert.user_risk = None;
+        }
+        let masker = self.masker(v).map(|mut m| {
+            if by_pseudonym {
+                m.alerts.clear();
+            }
+            m
+        });
+        match masker {
             None => alert,
             Some(m) => {
                 let _ =

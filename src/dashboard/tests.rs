@@ -772,17 +772,34 @@ async fn sign_in_is_throttled_then_locked_and_the_checkers_are_a_fixed_pool() {
         StatusCode::TOO_MANY_REQUESTS,
         "locked"
     );
-    // A burst of sign-ins: one checker and a short queue; the rest are refused at once.
-    let burst = (0..40).map(|_| {
+    // A burst of sign-ins under many names: one checker and a short queue; the rest
+    // are refused at once. Unknown names are checked (against a decoy) and refused like
+    // known ones, so a refusal does not say whether a name exists.
+    let burst = (0..40).map(|i| {
         let f = &f;
         async move {
-            f.call(&Client::default(), "POST", "/api/login", Some(json!({"user": "sup", "password": PASSWORD}))).await.0
+            let body = json!({"user": format!("nobody{i}"), "password": "guess"});
+            f.call(&Client::default(), "POST", "/api/login", Some(body)).await.0
         }
     });
     let results = futures_join_all(burst).await;
     assert!(results.iter().any(|s| *s == StatusCode::SERVICE_UNAVAILABLE), "{results:?}");
-    assert!(results.iter().any(|s| *s == StatusCode::OK), "{results:?}");
+    assert!(results.iter().any(|s| *s == StatusCode::UNAUTHORIZED), "{results:?}");
     assert!(refusals("busy") > 0);
+    // Parallel guesses at one account: the first attempt counts before its password is
+    // checked, so the others wait instead of all being tried.
+    let guesses = (0..10).map(|_| {
+        let f = &f;
+        async move {
+            f.call(&Client::default(), "POST", "/api/login", Some(json!({"user": "sup2", "password": "guess"}))).await.0
+        }
+    });
+    let results = futures_join_all(guesses).await;
+    let tried = results.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!(tried, 1, "{results:?}");
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let right = json!({"user": "sup", "password": PASSWORD});
+    assert_eq!(f.call(&Client::default(), "POST", "/api/login", Some(right)).await.0, StatusCode::OK);
 }
 
 /// Runs the futures side by side on this task.
@@ -825,6 +842,22 @@ async fn sessions_end_at_their_lifetime_and_at_a_new_sign_in() {
     assert_eq!(f.call(&second, "GET", "/api/me", None).await.0, StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     assert_eq!(f.call(&second, "GET", "/api/me", None).await.0, StatusCode::UNAUTHORIZED, "past its lifetime");
+}
+
+#[tokio::test]
+async fn the_pages_own_refresh_does_not_keep_an_unattended_session_open() {
+    let f = fixture("session_idle = \"2s\"");
+    let ana = f.login("ana").await;
+    let background = [("x-accesswatch-background", "1")];
+    for _ in 0..3 {
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let (status, _, _) = f.call_full(&ana, "GET", "/api/counts", None, &background).await;
+        if status != StatusCode::OK {
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            return;
+        }
+    }
+    panic!("background refreshes kept the session open past its idle time");
 }
 
 #[tokio::test]
@@ -889,4 +922,24 @@ async fn an_alert_resolved_by_the_engine_needs_no_triage_and_says_why() {
     let (status, _) =
         f.call(&sup, "POST", "/api/alerts/LATE1/triage", Some(json!({"action": "close", "outcome": "resolved"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn any_alert_on_an_access_that_touched_an_operation_is_the_operations_and_risk_stays_with_the_cleared() {
+    let f = fixture("pseudonymous_roles = []");
+    let (ana, sup) = (f.login("ana").await, f.login("sup").await);
+    // The briefed team's own account is suspended: account.status fires on their look-up
+    // of the operation's target, and opsec.outsider does not (they are on the team).
+    let mut a = alert_on("ACC1", "U7", None, &["e-team"]);
+    a.rule = crate::alert::RuleId::AccountStatus;
+    a.on_operation = true;
+    a.user_risk = Some(140);
+    f.dashboard.observe(&a).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/ACC1", None).await.0, StatusCode::NOT_FOUND);
+    let (status, v) = f.call(&sup, "GET", "/api/alerts/ACC1", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["alert"]["user_risk"], 140, "the cleared see the engine's running risk");
+    // The uncleared never see user_risk: it sums the operation's alerts too.
+    let (_, list) = f.call(&ana, "GET", "/api/alerts", None).await;
+    assert!(list.as_array().unwrap().iter().all(|r| r["alert"]["user_risk"].is_null()), "{list}");
 }

@@ -163,12 +163,24 @@ impl StreamClock {
         Offered::Released(out)
     }
 
-    /// A held run is a genuine jump: its events are judged in order from the old front.
+    /// A held run is a genuine jump: its events are judged in order from the old front,
+    /// except one far ahead of an event that arrived after it (a spike that came just
+    /// before a gap in the logs): that one is skewed, so it cannot carry the front.
     fn accept_run(&mut self, b: Bounds) -> Vec<(AccessEvent, Verdict)> {
         let held = std::mem::take(&mut self.held);
+        // The earliest time among the events that arrived after each one.
+        let mut later_min = vec![Timestamp(i64::MAX); held.len()];
+        for i in (0..held.len().saturating_sub(1)).rev() {
+            later_min[i] = later_min[i + 1].min(held[i + 1].ts);
+        }
         held.into_iter()
-            .map(|e| {
-                let v = self.judge(e.ts, b);
+            .zip(later_min)
+            .map(|(e, later)| {
+                let v = if later.0 != i64::MAX && e.ts > later + b.max_skew {
+                    Verdict::Skewed { at: self.newest.map_or(later, |n| n.max(later)) }
+                } else {
+                    self.judge(e.ts, b)
+                };
                 (e, v)
             })
             .collect()
@@ -284,5 +296,31 @@ mod tests {
         assert_eq!(live.newest(), Some(Timestamp(T)));
         live.clamp(Timestamp(T - HOUR));
         assert_eq!(live.newest(), Some(Timestamp(T - HOUR)));
+    }
+
+    #[test]
+    fn a_spike_just_before_a_gap_is_skewed_and_the_rest_stays_on_time() {
+        let mut c = StreamClock::default();
+        let mut verdicts = Vec::new();
+        let mut take = |o: Offered, out: &mut Vec<(i64, bool)>| match o {
+            Offered::Judged(v) => out.push((0, matches!(v, Verdict::Skewed { .. }))),
+            Offered::Held => {}
+            Offered::Released(es) => {
+                out.extend(es.into_iter().map(|(e, v)| (e.ts.0, matches!(v, Verdict::Skewed { .. }))))
+            }
+        };
+        for i in 0..10 {
+            take(c.offer(&event(i, T + i as i64 * 1_000), Receiver::Input, B), &mut verdicts);
+        }
+        // A record from 2099, then a six-minute gap in the logs, then the logs go on.
+        let spike = 4_000_000_000_000; // 2096
+        take(c.offer(&event(99, spike), Receiver::Input, B), &mut verdicts);
+        for i in 0..(B.jump_events + 5) {
+            take(c.offer(&event(100 + i, T + 400_000 + i as i64 * 1_000), Receiver::Input, B), &mut verdicts);
+        }
+        take(Offered::Released(c.finish(B)), &mut verdicts);
+        let skewed: Vec<i64> = verdicts.iter().filter(|(_, s)| *s).map(|(t, _)| *t).collect();
+        assert_eq!(skewed, [spike], "{verdicts:?}");
+        assert!(c.newest().unwrap().0 < spike, "the front did not jump to 2099");
     }
 }

@@ -551,6 +551,8 @@ fn new_alert(f: &Finding, ctx: &Enriched) -> Alert {
         proposed_watchlist: (f.rule == RuleId::BehaviourSubjectSpike).then_some(TableName::HighProfile),
         allowed: None,
         resolved: None,
+        on_operation: ctx.on_operation,
+        more_events: 0,
         about_user: f.subject_key == crate::alert::BEHAVIOUR_SUBJECT,
         user_risk: None,
     };

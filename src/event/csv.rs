@@ -36,6 +36,11 @@ impl CsvSplitter {
                 ReadRecordResult::Record | ReadRecordResult::End => break,
             }
         }
+        // A line ending outside quotes would start a second record in this one's bytes:
+        // the record reader never hands over such bytes, but a record is one record.
+        if input.iter().any(|b| !b.is_ascii_whitespace()) {
+            return Err(DecodeError::BadCsv("more than one record (a line ending outside quotes)".into()));
+        }
         let mut fields = Vec::with_capacity(nend);
         let mut start = 0;
         for &end in &self.ends[..nend] {

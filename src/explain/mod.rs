@@ -182,6 +182,24 @@ impl SubjectMatches {
     }
 }
 
+/// Whether an access touched a live covert operation: its subject is a subject of an
+/// operation live at the time (whoever the user is, the team included), or its
+/// reference names one. Everything raised on such an access is the operation's
+/// business: need-to-know on the dashboard follows this, not the opsec rule.
+pub fn touches_operation(lists: &WatchLists, e: &AccessEvent, operations: &Matches) -> bool {
+    if operations.iter().any(|(id, _)| lists.operations.get(*id).is_some_and(|o| o.is_live_at(e.ts))) {
+        return true;
+    }
+    let Some(reference) = e.reference.as_deref().filter(|r| !r.trim().is_empty()) else { return false };
+    if lists.operations.is_empty() {
+        return false;
+    }
+    let reference = reference.to_uppercase();
+    lists.operations.iter().any(|(_, _, o)| {
+        o.is_live_at(e.ts) && o.operation.len() >= 4 && reference.contains(o.operation.to_uppercase().as_str())
+    })
+}
+
 /// The parts of one access the explanation step reads.
 pub struct Access<'e, 'a> {
     pub event: &'e AccessEvent,

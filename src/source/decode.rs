@@ -50,10 +50,18 @@ impl InputFormat {
 
     /// Whether records are CSV (newlines inside quotes continue a record).
     pub fn is_csv(&self) -> bool {
+        self.csv_delimiter().is_some()
+    }
+
+    /// The field delimiter of a CSV format.
+    pub fn csv_delimiter(&self) -> Option<u8> {
         match self {
-            InputFormat::Csv => true,
-            InputFormat::Mapped(m) => matches!(m.format, SourceFormat::Csv { .. }),
-            InputFormat::JsonLines => false,
+            InputFormat::Csv => Some(b','),
+            InputFormat::Mapped(m) => match m.format {
+                SourceFormat::Csv { delimiter } => Some(delimiter),
+                _ => None,
+            },
+            InputFormat::JsonLines => None,
         }
     }
 }

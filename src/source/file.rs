@@ -57,7 +57,7 @@ impl FileSource {
         let keep = input.max_record_bytes.max(input.dead_letter_max_bytes);
         Ok(FileSource {
             name: path.display().to_string(),
-            records: RecordReader::new(reader, keep, format.is_csv()),
+            records: RecordReader::new(reader, keep, format.csv_delimiter()),
             decoder: Decoder::new(format),
             max_record: input.max_record_bytes,
         })
@@ -98,14 +98,28 @@ impl FileSource {
 pub struct MergedFiles {
     sources: Vec<FileSource>,
     heads: Vec<Option<Box<AccessEvent>>>,
-    /// The event after each head, read ahead, and the dead letters read before it
-    /// (given out when it becomes the head, where a merge without read-ahead would).
+    /// The event after each head, read ahead.
     nexts: Vec<Option<Box<AccessEvent>>>,
-    next_dead: Vec<Vec<DeadLetter>>,
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
+    /// Dead letters, given out as soon as they are read, at most [`DEAD_AHEAD`] at a
+    /// time: a long run of bad records between two events is never held in memory.
     dead: VecDeque<DeadLetter>,
+    /// Files to move on by one event, with the head already read when a run of dead
+    /// letters interrupted the read-ahead.
+    to_fill: VecDeque<(usize, Option<Box<AccessEvent>>)>,
     started: bool,
     max_skew: crate::time::Span,
+}
+
+/// The most dead letters read before they are given out.
+const DEAD_AHEAD: usize = 1_024;
+
+/// What reading a file on gave.
+enum Ahead {
+    Event(Box<AccessEvent>),
+    End,
+    /// [`DEAD_AHEAD`] dead letters wait to be given out first.
+    Full,
 }
 
 impl MergedFiles {
@@ -115,9 +129,9 @@ impl MergedFiles {
             sources,
             heads: (0..n).map(|_| None).collect(),
             nexts: (0..n).map(|_| None).collect(),
-            next_dead: (0..n).map(|_| Vec::new()).collect(),
             heap: BinaryHeap::new(),
             dead: VecDeque::new(),
+            to_fill: VecDeque::new(),
             started: false,
             max_skew,
         }
@@ -139,33 +153,40 @@ impl MergedFiles {
         Ok(MergedFiles::new(sources, max_skew))
     }
 
-    /// The next event of file `i`; dead letters met on the way go to `dead`.
-    fn read_event(&mut self, i: usize, dead: &mut Vec<DeadLetter>) -> io::Result<Option<Box<AccessEvent>>> {
-        while let Some(item) = self.sources[i].next_item()? {
-            match item {
-                SourceItem::Dead(d) => dead.push(d),
-                SourceItem::Event(e) => return Ok(Some(e)),
+    /// The next event of file `i`; dead letters met on the way are queued to go out.
+    fn read_event(&mut self, i: usize) -> io::Result<Ahead> {
+        while self.dead.len() < DEAD_AHEAD {
+            match self.sources[i].next_item()? {
+                None => return Ok(Ahead::End),
+                Some(SourceItem::Dead(d)) => self.dead.push_back(d),
+                Some(SourceItem::Event(e)) => return Ok(Ahead::Event(e)),
             }
         }
-        Ok(None)
+        Ok(Ahead::Full)
     }
 
-    /// Moves file `i` on by one event and queues its new head.
-    fn fill(&mut self, i: usize) -> io::Result<()> {
-        self.dead.extend(self.next_dead[i].drain(..));
-        let head = match self.nexts[i].take() {
-            Some(e) => Some(e),
-            None => {
-                let mut dead = Vec::new();
-                let e = self.read_event(i, &mut dead)?;
-                self.dead.extend(dead);
-                e
+    /// Moves file `i` on by one event and queues its new head; `head` is the head
+    /// already read when an earlier attempt stopped for dead letters.
+    fn fill(&mut self, i: usize, head: Option<Box<AccessEvent>>) -> io::Result<()> {
+        let head = match head.or_else(|| self.nexts[i].take()) {
+            Some(h) => h,
+            None => match self.read_event(i)? {
+                Ahead::Event(e) => e,
+                Ahead::End => return Ok(()),
+                Ahead::Full => {
+                    self.to_fill.push_front((i, None));
+                    return Ok(());
+                }
+            },
+        };
+        self.nexts[i] = match self.read_event(i)? {
+            Ahead::Event(e) => Some(e),
+            Ahead::End => None,
+            Ahead::Full => {
+                self.to_fill.push_front((i, Some(head)));
+                return Ok(());
             }
         };
-        let Some(head) = head else { return Ok(()) };
-        let mut dead = Vec::new();
-        self.nexts[i] = self.read_event(i, &mut dead)?;
-        self.next_dead[i] = dead;
         // A head far ahead of the event behind it is a spike: it goes where it stands.
         let key = match &self.nexts[i] {
             Some(next) if head.ts > next.ts + self.max_skew => next.ts,
@@ -180,16 +201,64 @@ impl MergedFiles {
     pub fn next_item(&mut self) -> io::Result<Option<SourceItem>> {
         if !self.started {
             self.started = true;
-            for i in 0..self.sources.len() {
-                self.fill(i)?;
+            self.to_fill.extend((0..self.sources.len()).map(|i| (i, None)));
+        }
+        loop {
+            if let Some(d) = self.dead.pop_front() {
+                return Ok(Some(SourceItem::Dead(d)));
+            }
+            if let Some((i, head)) = self.to_fill.pop_front() {
+                self.fill(i, head)?;
+                continue;
+            }
+            let Some(Reverse((_, i))) = self.heap.pop() else { return Ok(None) };
+            let event = self.heads[i].take();
+            self.to_fill.push_back((i, None));
+            return Ok(event.map(SourceItem::Event));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_run_of_bad_records_is_given_out_as_it_is_read_and_nothing_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        let mut text = String::new();
+        let event = |id: &str, ts: &str| {
+            format!(
+                r#"{{"event_id":"{id}","ts":"{ts}","system":"PNC","user_id":"U1","action":"view","subject_type":"person"}}"#
+            )
+        };
+        text += &event("e1", "2026-11-22T10:00:00Z");
+        text.push('\n');
+        for i in 0..5_000 {
+            text += &format!("garbage {i}\n");
+        }
+        text += &event("e2", "2026-11-22T10:01:00Z");
+        text.push('\n');
+        std::fs::write(&path, text).unwrap();
+        let config = crate::config::Config::defaults();
+        let mut merged = MergedFiles::open(
+            &[(path, InputFormat::JsonLines)],
+            &config.input,
+            config.state.max_clock_skew,
+            Arc::new(AtomicU64::new(0)),
+        )
+        .unwrap();
+        let (mut events, mut dead, mut most_held) = (Vec::new(), 0, 0);
+        while let Some(item) = merged.next_item().unwrap() {
+            most_held = most_held.max(merged.dead.len());
+            match item {
+                SourceItem::Event(e) => events.push(e.event_id.to_string()),
+                SourceItem::Dead(_) => dead += 1,
             }
         }
-        if let Some(d) = self.dead.pop_front() {
-            return Ok(Some(SourceItem::Dead(d)));
-        }
-        let Some(Reverse((_, i))) = self.heap.pop() else { return Ok(None) };
-        let event = self.heads[i].take();
-        self.fill(i)?;
-        Ok(event.map(SourceItem::Event))
+        assert_eq!(events, ["e1", "e2"]);
+        assert_eq!(dead, 5_000);
+        assert!(most_held <= DEAD_AHEAD, "{most_held} dead letters held at once");
     }
 }

@@ -29,14 +29,47 @@ pub struct RecordReader<R> {
     buf: Vec<u8>,
     lines: u64,
     keep: usize,
-    csv_quotes: bool,
+    /// For CSV, the field delimiter: a newline inside a quoted field continues the record.
+    csv: Option<u8>,
+}
+
+/// A quoted CSV field runs over at most this many lines; past that the record ends
+/// (and is a dead letter), so one stray quote cannot swallow the rest of a file.
+pub const MAX_CSV_LINES: u64 = 64;
+
+/// Where a CSV record's bytes stand, as `csv_core` reads them: a double quote opens a
+/// quoted field only at the start of a field; inside one, `""` is a quote and `"`
+/// closes it; anywhere else it is an ordinary character.
+#[derive(Copy, Clone, PartialEq)]
+enum Csv {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: the close, or the first of `""`.
+    QuoteInQuoted,
+}
+
+impl Csv {
+    fn step(self, b: u8, delimiter: u8) -> Csv {
+        match (self, b) {
+            (Csv::FieldStart, b'"') => Csv::Quoted,
+            (Csv::FieldStart | Csv::Unquoted, d) if d == delimiter => Csv::FieldStart,
+            (Csv::FieldStart | Csv::Unquoted, _) => Csv::Unquoted,
+            (Csv::Quoted, b'"') => Csv::QuoteInQuoted,
+            (Csv::Quoted, _) => Csv::Quoted,
+            (Csv::QuoteInQuoted, b'"') => Csv::Quoted,
+            (Csv::QuoteInQuoted, d) if d == delimiter => Csv::FieldStart,
+            (Csv::QuoteInQuoted, _) => Csv::Unquoted,
+        }
+    }
 }
 
 impl<R: BufRead> RecordReader<R> {
     /// `keep` bounds the bytes held of any one record; longer records are counted but
-    /// not held. With `csv_quotes`, a newline inside double quotes continues the record.
-    pub fn new(inner: R, keep: usize, csv_quotes: bool) -> Self {
-        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv_quotes }
+    /// not held. With a CSV delimiter, a newline inside a quoted field continues the
+    /// record, for at most [`MAX_CSV_LINES`] lines.
+    pub fn new(inner: R, keep: usize, csv: Option<u8>) -> Self {
+        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv }
     }
 
     /// The next non-blank record, or `None` at the end of the stream.
@@ -45,7 +78,7 @@ impl<R: BufRead> RecordReader<R> {
             self.buf.clear();
             let line = self.lines + 1;
             let mut len = 0usize;
-            let mut quote_open = false;
+            let mut csv = Csv::FieldStart;
             let mut saw_any = false;
             // Started once the record outgrows `keep`, with what was kept.
             let mut hasher: Option<Sha256> = None;
@@ -60,9 +93,9 @@ impl<R: BufRead> RecordReader<R> {
                     None => (avail.len(), false),
                 };
                 let chunk = &avail[..chunk_len];
-                if self.csv_quotes {
-                    let quotes = memchr::memchr_iter(b'"', chunk).count();
-                    quote_open ^= quotes % 2 == 1;
+                if let Some(d) = self.csv {
+                    // Only bytes around quotes change the state's meaning; scan all.
+                    csv = chunk.iter().fold(csv, |state, &b| state.step(b, d));
                 }
                 let room = self.keep.saturating_sub(self.buf.len());
                 if hasher.is_none() && chunk_len > room {
@@ -76,6 +109,7 @@ impl<R: BufRead> RecordReader<R> {
                 self.inner.consume(chunk_len + newline as usize);
                 if newline {
                     self.lines += 1;
+                    let quote_open = csv == Csv::Quoted && self.lines + 1 - line < MAX_CSV_LINES;
                     if quote_open {
                         if self.buf.len() < self.keep {
                             self.buf.push(b'\n');
@@ -111,7 +145,7 @@ impl<R: BufRead> RecordReader<R> {
 mod tests {
     use super::*;
 
-    fn all(input: &[u8], keep: usize, csv: bool) -> Vec<(u64, String, usize)> {
+    fn all(input: &[u8], keep: usize, csv: Option<u8>) -> Vec<(u64, String, usize)> {
         let mut r = RecordReader::new(std::io::BufReader::with_capacity(8, input), keep, csv);
         let mut out = Vec::new();
         while let Some(rec) = r.next_record().unwrap() {
@@ -122,14 +156,14 @@ mod tests {
 
     #[test]
     fn lines_blank_lines_and_crlf() {
-        let got = all(b"a\r\n\n  \nbb\nccc", 100, false);
+        let got = all(b"a\r\n\n  \nbb\nccc", 100, None);
         assert_eq!(got, vec![(1, "a".into(), 1), (4, "bb".into(), 2), (5, "ccc".into(), 3)]);
     }
 
     #[test]
     fn long_records_are_cut_but_measured() {
         let long = format!("{}\nnext\n", "x".repeat(1000));
-        let got = all(long.as_bytes(), 10, false);
+        let got = all(long.as_bytes(), 10, None);
         assert_eq!(got[0], (1, "x".repeat(10), 1000));
         assert_eq!(got[1], (2, "next".into(), 4));
     }
@@ -138,7 +172,7 @@ mod tests {
     fn a_cut_record_carries_the_hash_of_the_whole() {
         let long = "y".repeat(1000);
         let input = format!("{long}\nz\n");
-        let mut r = RecordReader::new(std::io::BufReader::with_capacity(8, input.as_bytes()), 10, false);
+        let mut r = RecordReader::new(std::io::BufReader::with_capacity(8, input.as_bytes()), 10, None);
         let rec = r.next_record().unwrap().unwrap();
         assert_eq!(rec.sha256, Some(Sha256::digest(long.as_bytes()).into()));
         assert_eq!(r.next_record().unwrap().unwrap().sha256, None);
@@ -146,7 +180,30 @@ mod tests {
 
     #[test]
     fn csv_quotes_span_lines() {
-        let got = all(b"a,\"two\nlines\",b\nc\n", 100, true);
+        let got = all(b"a,\"two\nlines\",b\nc\n", 100, Some(b','));
         assert_eq!(got, vec![(1, "a,\"two\nlines\",b".into(), 15), (3, "c".into(), 1)]);
+        let got = all(b"a,\"say \"\"hi\"\"\nthere\",b\nc\n", 100, Some(b','));
+        assert_eq!(got.len(), 2, "an escaped quote does not close the field: {got:?}");
+    }
+
+    #[test]
+    fn a_stray_quote_inside_a_field_is_a_character_not_an_opening() {
+        // SMITH 5" tall: csv_core reads the quote as a literal; so must the splitter.
+        let got = all(b"a,SMITH 5\" tall,b\nc,d,e\nf,g,h\n", 100, Some(b','));
+        assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2, 3], "{got:?}");
+        let got = all(b"a;x\"y;b\nc;d;e\n", 100, Some(b';'));
+        assert_eq!(got.len(), 2, "{got:?}");
+    }
+
+    #[test]
+    fn an_unclosed_quote_ends_its_record_after_a_bounded_number_of_lines() {
+        let mut input = b"a,\"never closed\n".to_vec();
+        for i in 0..200 {
+            input.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        let got = all(&input, 1 << 20, Some(b','));
+        assert_eq!(got[0].0, 1);
+        assert_eq!(got[0].1.lines().count() as u64, MAX_CSV_LINES, "the open field stops at the bound");
+        assert!(got.len() > 100, "the rest of the file is read: {}", got.len());
     }
 }

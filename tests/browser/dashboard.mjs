@@ -110,7 +110,7 @@ try {
   await page.waitForSelector("#board tbody tr");
   await page.waitForSelector("#risk li");
   const users = await page.$$eval("#board tbody tr td:nth-child(4)", (cells) => cells.map((c) => c.textContent));
-  if (!users.length || !users.every((u) => /^Officer [0-9A-Z]{4}$/.test(u))) throw new Error("names on the board: " + users.slice(0, 5));
+  if (!users.length || !users.every((u) => /^Officer [0-9A-Z]{8}$/.test(u))) throw new Error("names on the board: " + users.slice(0, 5));
   const secret = ["Kray", "KRAY", "Sykes", "SYKES", "KR11AYS", "NIGHTJAR", "opsec"];
   const leaked = (text) => secret.filter((w) => text.includes(w));
   let seen = leaked(await page.textContent("body"));

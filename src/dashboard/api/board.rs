@@ -44,9 +44,9 @@ pub(super) async fn alerts_post(
     list(&d, &v, f)
 }
 
-/// A row as the viewer sees it.
-pub(super) fn shown_row(d: &Dashboard, v: &Viewer, r: Row) -> serde_json::Value {
-    json!({ "alert": d.shown(v, r.alert), "status": r.status, "assignee": r.assignee })
+/// A row as the viewer sees it (see [`Dashboard::shown_as`]).
+fn shown_row_as(d: &Dashboard, v: &Viewer, r: Row, by_pseudonym: bool) -> serde_json::Value {
+    json!({ "alert": d.shown_as(v, r.alert, by_pseudonym), "status": r.status, "assignee": r.assignee })
 }
 
 fn list(d: &Dashboard, v: &Viewer, mut f: Filter) -> Response {
@@ -55,6 +55,7 @@ fn list(d: &Dashboard, v: &Viewer, mut f: Filter) -> Response {
             return refuse(StatusCode::BAD_REQUEST, "unknown status");
         }
     }
+    let by_pseudonym = f.user.as_deref().is_some_and(|u| u.starts_with("Officer "));
     if let Some(user) = f.user.as_deref().filter(|u| !u.is_empty()) {
         // A pseudonym the viewer was shown stands for its person.
         f.user = Some(d.user_meant(v, user).unwrap_or_else(|| "(nobody)".into()));
@@ -68,7 +69,9 @@ fn list(d: &Dashboard, v: &Viewer, mut f: Filter) -> Response {
         return r;
     }
     match d.store.alerts(&f, &v.scope) {
-        Ok(rows) => Json(rows.into_iter().map(|r| shown_row(d, v, r)).collect::<Vec<_>>()).into_response(),
+        Ok(rows) => {
+            Json(rows.into_iter().map(|r| shown_row_as(d, v, r, by_pseudonym)).collect::<Vec<_>>()).into_response()
+        }
         Err(e) => server_error(e),
     }
 }

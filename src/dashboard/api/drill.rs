@@ -29,14 +29,7 @@ fn touches_operation(d: &Dashboard, e: &crate::event::AccessEvent, marked: &Hash
     let postcode = e.subject_postcode.as_deref().and_then(crate::event::normalise::postcode);
     let mut found = crate::watchlist::Matches::new();
     lists.operation_matches(&person, vrm.as_deref(), postcode.as_deref(), &mut found);
-    if found.iter().any(|(id, _)| lists.operations.get(*id).is_some_and(|o| o.is_live_at(e.ts))) {
-        return true;
-    }
-    let reference = e.reference.as_deref().map(str::to_uppercase).unwrap_or_default();
-    !reference.is_empty()
-        && lists.operations.iter().any(|(_, _, o)| {
-            o.is_live_at(e.ts) && o.operation.len() >= 4 && reference.contains(o.operation.to_uppercase().as_str())
-        })
+    crate::explain::touches_operation(lists, e, &found)
 }
 
 /// Whether the viewer may see an archived access.

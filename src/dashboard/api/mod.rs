@@ -102,11 +102,23 @@ async fn login(
     let Ok(Json(login)) = body else { return refuse(StatusCode::BAD_REQUEST, "send {\"user\", \"password\"} as JSON") };
     let addr = peer.map(|p| p.0 .0.ip());
     let account = d.config.users.get(&login.user);
-    // Unknown names share one slot: the table stays as small as the accounts.
-    let slot = if account.is_some() { login.user.as_str() } else { "(unknown)" };
+    // Unknown names are throttled like known ones (so a refusal says nothing about
+    // whether the name exists), in one of a bounded number of slots.
+    let unknown_slot;
+    let slot = if account.is_some() {
+        login.user.as_str()
+    } else {
+        let bucket = ahash::RandomState::with_seeds(3, 5, 7, 11).hash_one(&login.user) % 4_096;
+        unknown_slot = format!("(unknown {bucket})");
+        unknown_slot.as_str()
+    };
     let refused = |reason: Refusal, status: StatusCode, why: &str| {
         d.metrics.login_refusals.with_label_values(&[reason.as_str()]).inc();
-        let _ = d.store.audit(&login.user, "-", &format!("sign-in refused: {}", reason.as_str()), "");
+        // A wrong password is audited; throttled and busy refusals are counted only:
+        // a flood of them must not grow the trail (or hold its lock) without bound.
+        if reason == Refusal::Wrong {
+            let _ = d.store.audit(&login.user, "-", &format!("sign-in refused: {}", reason.as_str()), "");
+        }
         refuse(status, why)
     };
     if !d.throttle.allows(slot, addr) {
@@ -117,12 +129,14 @@ async fn login(
         );
     }
     let hash = account.and_then(|a| a.password.clone()).unwrap_or_else(|| super::signin::DECOY_HASH.to_string());
+    // The attempt counts before the password is checked, so parallel guesses cannot
+    // all pass the throttle while the first is being checked; a success clears it.
+    d.throttle.failed(slot, addr);
     let ok = match d.passwords.check(hash, login.password).await {
         Some(ok) => ok && account.is_some_and(|a| a.password.is_some()),
         None => return refused(Refusal::Busy, StatusCode::SERVICE_UNAVAILABLE, "busy: try again in a moment"),
     };
     if !ok {
-        d.throttle.failed(slot, addr);
         return refused(Refusal::Wrong, StatusCode::UNAUTHORIZED, "wrong user name or password");
     }
     d.throttle.succeeded(slot, addr);

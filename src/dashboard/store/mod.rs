@@ -230,7 +230,10 @@ impl Store {
         a.write_json(&mut json);
         let mut db = self.db();
         let tx = db.transaction()?;
-        let on_operation = a.watchlist.as_ref().is_some_and(|w| w.list == crate::watchlist::TableName::Operations);
+        // The engine marks every alert whose access touched a live operation (whatever
+        // the rule); an opsec alert's watch list says so too.
+        let on_operation =
+            a.on_operation || a.watchlist.as_ref().is_some_and(|w| w.list == crate::watchlist::TableName::Operations);
         for e in &a.event_ids {
             tx.execute(
                 "INSERT OR IGNORE INTO alert_events (event_id, alert_id) VALUES (?1, ?2)",
@@ -243,9 +246,9 @@ impl Store {
         tx.execute(
             "INSERT INTO alerts (alert_id, json, severity, rule, unit, user_id, system, event_ts, operations,
                                  retrospective, score, seq, seen_at, event_ms, allowed)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts), ?11, ?12, ?13)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, ?9, ?10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts), ?11, ?12, ?13)
              ON CONFLICT (alert_id) DO UPDATE SET json = excluded.json, severity = excluded.severity,
-               score = excluded.score",
+               score = excluded.score, operations = max(operations, excluded.operations)",
             params![
                 a.alert_id.as_str(),
                 json,
@@ -260,6 +263,7 @@ impl Store {
                 now(),
                 a.event_ts.0,
                 a.allowed.is_some(),
+                on_operation,
             ],
         )?;
         // An alert the engine resolved needs no triage, unless someone has taken it up.
