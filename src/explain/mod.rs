@@ -37,7 +37,7 @@ use crate::watchlist::{
     CustodyRecord, HighProfileEntry, Incident, Matches, OperationSubject, PersonIdentity, StaffMember, WatchLists,
 };
 use ahash::AHashMap;
-use compact_str::{format_compact, CompactString};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -191,13 +191,16 @@ pub fn touches_operation(lists: &WatchLists, e: &AccessEvent, operations: &Match
         return true;
     }
     let Some(reference) = e.reference.as_deref().filter(|r| !r.trim().is_empty()) else { return false };
-    if lists.operations.is_empty() {
-        return false;
-    }
-    let reference = reference.to_uppercase();
     lists.operations.iter().any(|(_, _, o)| {
-        o.is_live_at(e.ts) && o.operation.len() >= 4 && reference.contains(o.operation.to_uppercase().as_str())
+        o.operation.len() >= 4 && o.is_live_at(e.ts) && contains_ignoring_case(reference, &o.operation)
     })
+}
+
+/// Whether `needle` occurs in `hay`, ASCII case aside (no allocation: this runs for
+/// every access that gives a reference).
+fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    !n.is_empty() && h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
 
 /// The parts of one access the explanation step reads.
@@ -310,23 +313,23 @@ pub fn subject_keys(
     vrm: Option<&str>,
     address: Option<&str>,
 ) -> SmallVec<[u64; 4]> {
-    let h = |s: &str| ahash::RandomState::with_seeds(7, 11, 13, 17).hash_one(s) | 1;
+    const H: ahash::RandomState = ahash::RandomState::with_seeds(7, 11, 13, 17);
     let mut keys = SmallVec::new();
     if let Some(id) = &e.subject_id {
-        keys.push(h(&format_compact!("id:{}:{id}", e.subject_type)));
+        keys.push(H.hash_one((0u8, e.subject_type.as_str(), id.as_str())) | 1);
     }
     if let (Some(n), Some(dob)) = (&person.name, person.dob) {
         if n.has_forenames() {
-            keys.push(h(&format_compact!("name:{}|{}|{dob}", n.surname, n.forenames)));
+            keys.push(H.hash_one((1u8, n.surname.as_str(), n.forenames.as_str(), dob.0)) | 1);
         }
     }
     if e.subject_type != SubjectType::Address || address.is_none() {
         if let Some(v) = vrm {
-            keys.push(h(&format_compact!("vrm:{v}")));
+            keys.push(H.hash_one((2u8, v)) | 1);
         }
     }
     if let Some(p) = address {
-        keys.push(h(&format_compact!("postcode:{p}")));
+        keys.push(H.hash_one((3u8, p)) | 1);
     }
     keys
 }
@@ -348,7 +351,8 @@ struct Remembered {
 /// forgotten after `explanation.continuation`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Continuations {
-    users: AHashMap<CompactString, Vec<Remembered>>,
+    /// Per user, in time order (events arrive nearly so).
+    users: AHashMap<CompactString, std::collections::VecDeque<Remembered>>,
     last_sweep: Timestamp,
 }
 
@@ -396,20 +400,28 @@ impl Continuations {
         if e.ts - self.last_sweep >= window.max(Span(HOUR)) {
             self.sweep(e.ts, window);
         }
-        let seen = self.users.entry(user.into()).or_default();
-        if seen.iter().any(|r| r.event_id == e.event_id) {
+        let seen = match self.users.get_mut(user) {
+            Some(seen) => seen,
+            None => self.users.entry(user.into()).or_default(),
+        };
+        // A redelivered event (after a restart) is already here, at its own time.
+        if seen.iter().rev().take_while(|r| r.ts >= e.ts).any(|r| r.event_id == e.event_id) {
             return;
         }
         if seen.len() >= REMEMBERED_PER_USER {
-            seen.remove(0);
+            seen.pop_front();
         }
-        // Kept in time order (events arrive nearly so).
-        let at = seen.partition_point(|r| r.ts <= e.ts);
         let mut fixed = [0u64; 4];
         for (slot, k) in fixed.iter_mut().zip(keys) {
             *slot = k;
         }
-        seen.insert(at, Remembered { keys: fixed, ts: e.ts, event_id: e.event_id.clone(), kind, detail });
+        let r = Remembered { keys: fixed, ts: e.ts, event_id: e.event_id.clone(), kind, detail };
+        if seen.back().is_none_or(|last| last.ts <= e.ts) {
+            seen.push_back(r);
+        } else {
+            let at = seen.partition_point(|x| x.ts <= e.ts);
+            seen.insert(at, r);
+        }
     }
 
     fn sweep(&mut self, now: Timestamp, window: Span) {

@@ -159,7 +159,10 @@ pub struct Force {
     /// Citizens first (`0..citizens`), then staff as people.
     pub people: Vec<Person>,
     pub citizens: u32,
+    /// The force area's own vehicles first (`0..population_vehicles`), then those the
+    /// scenarios add (an operation's car, a neighbour's van).
     pub vehicles: Vec<Vehicle>,
+    pub population_vehicles: u32,
     /// Display form: `NS4 7AB`.
     pub postcodes: Vec<CompactString>,
     /// Staff indexes per unit.
@@ -167,6 +170,14 @@ pub struct Force {
 }
 
 impl Force {
+    /// A vehicle of the force area's population, for routine checks. The scenarios'
+    /// vehicles are not among them: the generated population is a tenth of a real
+    /// force's, so a routine check would hit one vehicle ten times as often as it
+    /// would in life (a covert operation's car checked at random every other day).
+    pub fn random_vehicle(&self, rng: &mut super::rng::Rng) -> u32 {
+        rng.index(self.population_vehicles as usize) as u32
+    }
+
     /// Builds a force of about `staff_n` staff policing `citizens_n` people.
     pub fn build(rng: &mut Rng, staff_n: u32, citizens_n: u32) -> Force {
         let units = units();
@@ -252,7 +263,8 @@ impl Force {
                 vehicles.push(Vehicle { vrm, keeper: rng.below(citizens_n as u64) as u32 });
             }
         }
-        Force { units, staff, people, citizens: citizens_n, vehicles, postcodes, members }
+        let population_vehicles = vehicles.len() as u32;
+        Force { units, staff, people, citizens: citizens_n, vehicles, population_vehicles, postcodes, members }
     }
 
     pub fn unit_of(&self, staff: u32) -> &Unit {

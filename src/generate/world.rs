@@ -284,7 +284,7 @@ impl World {
         }
         let mut vehicles = Vec::new();
         if rng.chance(0.4) {
-            vehicles.push(rng.index(self.force.vehicles.len()) as u32);
+            vehicles.push(self.force.random_vehicle(rng));
         }
         let mut officers = vec![s];
         officers.extend(partner);
@@ -432,7 +432,7 @@ impl World {
                         // Patrol checks between jobs, often with no reference; most of
                         // those give a stop reason code, some none.
                         for _ in 0..rng.below(3) {
-                            let v = rng.index(self.force.vehicles.len()) as u32;
+                            let v = self.force.random_vehicle(rng);
                             let reference = if rng.chance(0.65) { Ref::None } else { Ref::Incident(inc) };
                             let before = self.pending.len();
                             self.vehicle_lookup(rng, &mut t, s, v, reference, NO_LABEL);
@@ -450,7 +450,7 @@ impl World {
                     n -= self.work_incident(rng, &mut t, s, inc, 0.05) as i64;
                     while n > 0 {
                         let mut t = rng.range(start, end - 10 * MINUTE);
-                        let v = rng.index(self.force.vehicles.len()) as u32;
+                        let v = self.force.random_vehicle(rng);
                         let reference = if rng.chance(0.7) { Ref::None } else { Ref::Incident(inc) };
                         let before = self.pending.len();
                         self.vehicle_lookup(rng, &mut t, s, v, reference, NO_LABEL);
@@ -548,7 +548,7 @@ impl World {
                     for _ in 0..n / 2 {
                         let mut t = rng.range(start, end - 5 * MINUTE);
                         if unit.kind == UnitKind::Dvla {
-                            let v = rng.index(self.force.vehicles.len()) as u32;
+                            let v = self.force.random_vehicle(rng);
                             self.push(
                                 t,
                                 s,

@@ -365,7 +365,7 @@ fn an_unwritable_archive_pauses_the_engine_which_resumes_when_it_is_back_losing_
     std::fs::remove_file(&events_dir).unwrap();
     std::fs::rename(&moved, &events_dir).unwrap();
     assert!(wait_for(Duration::from_secs(30), || archived(&service) == lines.len() as f64), "not all archived");
-    assert!(!paused(&service));
+    assert!(wait_for(Duration::from_secs(10), || !paused(&service)), "still reported paused");
     assert!(wait_for(Duration::from_secs(20), || committed(&bootstrap, "mock-disk-fault") == lines.len() as i64));
     let expected = replay_expectation(&config, &lines);
     assert!(wait_for(Duration::from_secs(30), || latest_alerts(&bootstrap) == expected));
