@@ -71,6 +71,7 @@ fn topics(partitions: i32) -> Vec<(String, i32)> {
     let mut t = vec![
         ("access-events".to_string(), partitions),
         ("access-alerts".to_string(), partitions),
+        ("access-subjects".to_string(), partitions),
         ("access-events.dlq".to_string(), 1),
     ];
     for table in accesswatch::watchlist::TableName::ALL {

@@ -48,8 +48,12 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     let cluster = MockCluster::new(1).map_err(|e| LiveError::kafka("starting the in-process Kafka", e))?;
     let bootstrap = cluster.bootstrap_servers();
     let prefix = "watchlist.";
-    for (topic, partitions) in [("access-events", PARTITIONS), ("access-alerts", PARTITIONS), ("access-events.dlq", 1)]
-    {
+    for (topic, partitions) in [
+        ("access-events", PARTITIONS),
+        ("access-alerts", PARTITIONS),
+        ("access-subjects", PARTITIONS),
+        ("access-events.dlq", 1),
+    ] {
         cluster.create_topic(topic, partitions, 1).map_err(|e| LiveError::kafka(format!("creating {topic}"), e))?;
     }
     for table in TableName::ALL {

@@ -91,6 +91,8 @@ pub struct Metrics {
     pub alert_messages: IntCounter,
     pub consumer_lag: IntGaugeVec,
     pub assigned_partitions: IntGauge,
+    pub partitions_stalled: IntGauge,
+    pub group_rejoins: IntCounter,
     pub watchlist_rows: IntGaugeVec,
     pub watchlist_changes: IntCounterVec,
     pub open_alerts: IntGauge,
@@ -181,6 +183,14 @@ impl Metrics {
                 "accesswatch_consumer_lag",
                 "Messages behind the end of each assigned access-events partition",
                 &["partition"],
+            ),
+            partitions_stalled: gauge(
+                "accesswatch_partitions_stalled",
+                "Partitions with messages waiting and no committed progress for kafka.stall_after: owned by no live member",
+            ),
+            group_rejoins: counter(
+                "accesswatch_group_rejoins_total",
+                "Times this instance left and rejoined the consumer group to have stalled partitions reassigned",
             ),
             assigned_partitions: gauge(
                 "accesswatch_assigned_partitions",

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Creates accesswatch's topics on a fresh cluster (idempotent: existing topics are kept).
 #
-#   EVENT_PARTITIONS  partitions of access-events and access-alerts (default 12); the
-#                     two must match: partition p of the alerts carries the alerts of
-#                     events from partition p.
+#   EVENT_PARTITIONS  partitions of access-events, access-subjects and access-alerts
+#                     (default 12); they must match: partition p of the alerts carries
+#                     the alerts of the events, and of the repartitioned accesses, of
+#                     partition p.
 #   REPLICATION       replication factor (default 1 for a single broker)
 set -euo pipefail
 BOOTSTRAP=${BOOTSTRAP:-kafka:9092}
@@ -22,6 +23,9 @@ create access-events --partitions "$PARTITIONS" --config retention.ms=604800000
 # Alerts: a consumer keeps the latest message per alert_id; a year's retention (the
 # engine restores open alerts from it; the archive keeps history beyond that).
 create access-alerts --partitions "$PARTITIONS" --config retention.ms=31536000000
+# The repartition stage (internal to accesswatch): accesses keyed by person and by
+# unit for the cross-user detectors; a day covers any catch-up.
+create access-subjects --partitions "$PARTITIONS" --config retention.ms=86400000
 # Dead letters: kept a month for the information security team to fix the source.
 create access-events.dlq --partitions 1 --config retention.ms=2592000000
 # Watch lists: compacted, one partition each, kept for ever (latest row per key).

@@ -38,6 +38,9 @@ pub trait AlertSink {
     /// An access has been judged, with its explanation (`None`: unexplained); the
     /// archive keeps both.
     fn judged(&mut self, _event: &AccessEvent, _explained: Option<&Recorded>) {}
+    /// A record for the cross-user detectors, to be published on the repartition
+    /// topic under `key` (the live engine's user stage; see `engine/cross.rs`).
+    fn repartition(&mut self, _key: &str, _record: &[u8]) {}
 }
 
 /// A sink that keeps closed alerts in order; for replay, tests and benchmarks.

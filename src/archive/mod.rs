@@ -58,10 +58,23 @@ fn alerts_dir(root: &Path, date: Date) -> PathBuf {
     root.join("alerts").join(format!("date={date}"))
 }
 
-/// A unique name for this writer's files, so several engines can share an archive.
+/// A unique name for this writer's files, so any number of engines can share an
+/// archive: the host's name (a pod's, on Kubernetes), then 64 random bits (two
+/// containers both run as process 1, and may start in the same instant).
 fn writer_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("{:x}{:04x}", std::process::id(), nanos & 0xffff_ffff)
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let host: String = host.trim().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect();
+    // RandomState is seeded from the operating system's random source.
+    use std::hash::BuildHasher;
+    let random =
+        std::collections::hash_map::RandomState::new().hash_one((std::process::id(), std::time::SystemTime::now()));
+    match host.is_empty() {
+        true => format!("{random:016x}"),
+        false => format!("{host}-{random:016x}"),
+    }
 }
 
 fn properties(config: &ArchiveConfig, bloom: &[&str], sorting: Option<Vec<SortingColumn>>) -> WriterProperties {

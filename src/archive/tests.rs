@@ -167,3 +167,30 @@ fn settled_flush_writes_past_dates_and_keeps_the_newest() {
     assert_eq!(r.rows, 4, "2026-11-01 is written");
     assert_eq!(w.buffered(), 1, "2026-11-02 waits: more of it may come");
 }
+
+#[test]
+fn instances_writing_the_same_date_at_the_same_moment_never_collide_and_compaction_merges_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = sample();
+    let config = crate::config::Config::defaults().archive;
+    // Three engines, each with its own partitions' events, flushing the same date and
+    // system with the same first timestamp.
+    let mut writers: Vec<EventWriter> = (0..3).map(|_| EventWriter::new(dir.path(), &config)).collect();
+    for (n, w) in writers.iter_mut().enumerate() {
+        let mut e = events[0].clone();
+        e.event_id = format!("from-{n}").into();
+        w.append(e, Provenance::default());
+    }
+    for w in &mut writers {
+        w.flush().unwrap();
+    }
+    let day = Date::parse("2026-11-01").unwrap();
+    let files = parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap();
+    assert_eq!(files.len(), 3, "one file per instance: {files:?}");
+    compact(dir.path(), &config, Date::parse("2026-11-03").unwrap()).unwrap();
+    let mut ids: Vec<String> =
+        read_date(dir.path(), day).unwrap().into_iter().map(|s| s.event.event_id.into()).collect();
+    ids.sort();
+    assert_eq!(ids, ["from-0", "from-1", "from-2"]);
+    assert_eq!(parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap().len(), 1);
+}

@@ -18,11 +18,14 @@
 //! sweep every hour of event time), so memory follows the active users and subjects;
 //! the README gives the measured cost per active user.
 
+pub mod cross;
 pub mod window;
+
+pub use cross::{CrossUser, Handoff};
 
 use crate::alert::RuleId;
 use crate::alert::Severity;
-use crate::config::{BehaviourSettings, RulesConfig};
+use crate::config::RulesConfig;
 use crate::detect::{Explain, Finding, Findings};
 use crate::enrich::Enriched;
 use crate::event::{Action, SubjectType};
@@ -74,27 +77,6 @@ struct UserState {
     /// Decayed counts of person/vehicle/address accesses, for the peer comparison.
     total: Decaying,
     unjustified: Decaying,
-    /// No second peer-comparison alert before then.
-    peer_quiet_until: Timestamp,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct SubjectState {
-    last_seen: Timestamp,
-    /// Unjustified accesses: (user, event id).
-    recent: Window<(CompactString, CompactString)>,
-    /// Distinct users on the current day.
-    day: i32,
-    day_users: Vec<CompactString>,
-    per_day: Baseline,
-    /// No second spike alert for this subject before then.
-    quiet_until: Timestamp,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct UnitRates {
-    total: Decaying,
-    unjustified: Decaying,
 }
 
 /// The state of every behavioural detector (serialisable: the live engine snapshots
@@ -102,8 +84,10 @@ struct UnitRates {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Behaviour {
     users: AHashMap<CompactString, UserState>,
-    subjects: AHashMap<CompactString, SubjectState>,
-    units: AHashMap<CompactString, UnitRates>,
+    /// The detectors that count across users (spikes, the peer comparison): run here
+    /// in a replay or a single instance, or in the repartition stage of the live engine.
+    #[serde(default)]
+    pub cross: CrossUser,
     last_sweep: Timestamp,
     #[serde(skip)]
     stats: BehaviourStats,
@@ -111,7 +95,13 @@ pub struct Behaviour {
 
 impl Behaviour {
     pub fn stats(&self) -> BehaviourStats {
-        BehaviourStats { users: self.users.len(), subjects: self.subjects.len(), ..self.stats.clone() }
+        let cross = self.cross.stats();
+        BehaviourStats {
+            users: self.users.len(),
+            subjects: cross.subjects,
+            evicted_subjects: cross.evicted_subjects,
+            ..self.stats.clone()
+        }
     }
 
     /// Approximate heap bytes of the state (for the memory figure in the README).
@@ -121,18 +111,13 @@ impl Behaviour {
             .values()
             .map(|u| std::mem::size_of::<UserState>() + 24 + u.volume.heap_bytes() + u.fishing.heap_bytes())
             .sum();
-        let subjects: usize = self
-            .subjects
-            .values()
-            .map(|s| std::mem::size_of::<SubjectState>() + 24 + s.recent.heap_bytes() + s.day_users.capacity() * 24)
-            .sum();
-        users + subjects + self.units.len() * (std::mem::size_of::<UnitRates>() + 24)
+        users + self.cross.heap_bytes()
     }
 
-    /// Runs the behavioural detectors over one event whose watch-list findings are in
-    /// `out`: appends their findings, raises `purpose.missing` to amber where the
-    /// peer comparison says so, then learns from the event.
-    pub fn observe<'a>(&mut self, ctx: &Enriched<'a>, rules: &RulesConfig, out: &mut Findings<'a>) {
+    /// Runs the per-user detectors over one event whose watch-list findings are in
+    /// `out`, appends their findings and learns from the event; returns what the
+    /// cross-user detectors need of it ([`Handoff`]).
+    pub fn observe<'a>(&mut self, ctx: &Enriched<'a>, rules: &RulesConfig, out: &mut Findings<'a>) -> Handoff {
         let b = &rules.behaviour;
         let e = ctx.event;
         let now = e.ts;
@@ -145,32 +130,15 @@ impl Behaviour {
         user.last_seen = user.last_seen.max(now);
         let counted = rules.purpose_subject_types.contains(&e.subject_type);
 
-        // Peer comparison: learn first, so the user's own access counts.
+        // The user's side of the peer comparison: their own decayed counts.
+        let mut handoff = Handoff { explained, counted, user_total: 0.0, user_unexplained: 0.0 };
         if counted {
-            let unit = ctx.user.and_then(|s| s.unit.clone()).unwrap_or_default();
-            let rates = self.units.entry(unit.clone()).or_default();
             user.total.add(1.0, now, b.peer_half_life);
-            rates.total.add(1.0, now, b.peer_half_life);
             if !explained {
                 user.unjustified.add(1.0, now, b.peer_half_life);
-                rates.unjustified.add(1.0, now, b.peer_half_life);
             }
-            // One alert about the user (not one per access), at most once per peer
-            // half-life, raised on an unexplained access; its score grows with how far
-            // the user stands out, and adds to their risk.
-            if !explained && b.peer_comparison && rules.enabled(RuleId::PurposeMissing) && now >= user.peer_quiet_until
-            {
-                if let Some(facts) = peer_excess(user, rates, &unit, now, b) {
-                    user.peer_quiet_until = now + b.peer_half_life;
-                    let excess = match &facts {
-                        Facts::PeerPurpose { share, peer_share, .. } => share - peer_share,
-                        _ => 0.0,
-                    };
-                    let mut f = finding(RuleId::PurposeMissing, rules, Vec::new(), facts);
-                    f.score = (f.score as f32 + 20.0 * excess).round().clamp(1.0, 100.0) as u8;
-                    out.push(f);
-                }
-            }
+            handoff.user_total = user.total.at(now, b.peer_half_life);
+            handoff.user_unexplained = user.unjustified.at(now, b.peer_half_life);
         }
 
         // Export after a sensitive access: judged on the accesses before this one.
@@ -249,7 +217,7 @@ impl Behaviour {
             }
         }
 
-        // The person's key, once: fishing and spikes both need it.
+        // The person, for fishing's count of distinct people.
         let person_key =
             (!explained && e.subject_type == SubjectType::Person && !ctx.person.is_empty()).then(|| ctx.subject_key());
 
@@ -281,64 +249,17 @@ impl Behaviour {
         // the peer comparison).
         if let Some(f) = out
             .iter()
-            .filter(|f| f.severity >= Severity::Amber && f.subject_key != crate::alert::BEHAVIOUR_SUBJECT)
+            .filter(|f| {
+                f.severity >= Severity::Amber
+                    && f.subject_key != crate::alert::BEHAVIOUR_SUBJECT
+                    && f.rule != RuleId::BehaviourSubjectSpike
+            })
             .max_by_key(|f| f.severity)
         {
             user.sensitive = Some((now, e.event_id.clone(), f.rule, f.severity));
         }
 
-        // Subject spike: distinct users of one person without explanation. Only
-        // unexplained accesses make state: an explained one neither counts nor needs
-        // remembering.
-        if let Some(key) = person_key {
-            let s = self.subjects.entry(key).or_default();
-            s.last_seen = s.last_seen.max(now);
-            let day = now.date().0;
-            if day != s.day {
-                if s.day != 0 {
-                    s.per_day.observe(s.day_users.len() as f32, 0.2);
-                    // Days with no access at all pull the baseline down too.
-                    for _ in 1..(day - s.day).min(30) {
-                        s.per_day.observe(0.0, 0.2);
-                    }
-                }
-                s.day = day;
-                s.day_users.clear();
-            }
-            {
-                if !s.day_users.contains(&e.user_id) && s.day_users.len() < 256 {
-                    s.day_users.push(e.user_id.clone());
-                }
-                s.recent.push(now, (e.user_id.clone(), e.event_id.clone()), b.spike_window, WINDOW_CAP);
-                if rules.enabled(RuleId::BehaviourSubjectSpike) && now >= s.quiet_until {
-                    let mut users: Vec<&CompactString> = s.recent.iter().map(|(_, (u, _))| u).collect();
-                    users.sort_unstable();
-                    users.dedup();
-                    let usual = s.per_day.mean;
-                    let n = users.len();
-                    if n as u32 >= b.spike_min_users && n as f32 >= b.spike_multiple * usual {
-                        let others = users.into_iter().filter(|u| **u != e.user_id).cloned().collect();
-                        let evidence = s
-                            .recent
-                            .iter()
-                            .rev()
-                            .filter(|(_, (_, id))| *id != e.event_id)
-                            .map(|(_, (_, id))| id.clone())
-                            .collect();
-                        s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
-                        let mut f = finding(
-                            RuleId::BehaviourSubjectSpike,
-                            rules,
-                            evidence,
-                            Facts::SubjectSpike { users: n, window: b.spike_window, usual_per_day: usual, others },
-                        );
-                        // One alert per subject: suppression follows the subject.
-                        f.subject_key = ctx.subject_key();
-                        out.push(f);
-                    }
-                }
-            }
-        }
+        handoff
     }
 
     /// Keeps the sweep clock from standing beyond `limit` (restored from a snapshot
@@ -347,20 +268,24 @@ impl Behaviour {
         if self.last_sweep > limit {
             self.last_sweep = Timestamp::default();
         }
+        self.cross.clamp_clock(limit);
     }
 
     /// Forgets users and subjects idle for longer than `idle_after`.
     fn sweep(&mut self, now: Timestamp, idle_after: Span) {
         self.last_sweep = now;
-        let before = (self.users.len(), self.subjects.len());
+        let before = self.users.len();
         self.users.retain(|_, u| now.0 - u.last_seen.0 < idle_after.0);
-        self.subjects.retain(|_, s| now.0 - s.last_seen.0 < idle_after.0);
-        self.stats.evicted_users += (before.0 - self.users.len()) as u64;
-        self.stats.evicted_subjects += (before.1 - self.subjects.len()) as u64;
+        self.stats.evicted_users += (before - self.users.len()) as u64;
     }
 }
 
-fn finding<'a>(rule: RuleId, rules: &RulesConfig, evidence: Vec<CompactString>, facts: Facts) -> Finding<'a> {
+pub(crate) fn finding<'a>(
+    rule: RuleId,
+    rules: &RulesConfig,
+    evidence: Vec<CompactString>,
+    facts: Facts,
+) -> Finding<'a> {
     let severity = rules.settings(rule).severity;
     Finding {
         rule,
@@ -373,36 +298,6 @@ fn finding<'a>(rule: RuleId, rules: &RulesConfig, evidence: Vec<CompactString>, 
         evidence,
         explanation: Box::new(facts),
     }
-}
-
-/// The peer comparison of `purpose.missing`: the user's unexplained share against the
-/// rest of their unit's.
-fn peer_excess(
-    user: &UserState,
-    unit: &UnitRates,
-    unit_name: &CompactString,
-    now: Timestamp,
-    b: &BehaviourSettings,
-) -> Option<Facts> {
-    let hl = b.peer_half_life;
-    let (total, unj) = (user.total.at(now, hl), user.unjustified.at(now, hl));
-    if total < b.peer_min_accesses as f64 || unit_name.is_empty() {
-        return None;
-    }
-    let (peer_total, peer_unj) = (unit.total.at(now, hl) - total, unit.unjustified.at(now, hl) - unj);
-    if peer_total < b.peer_min_accesses as f64 {
-        return None;
-    }
-    let share = unj / total;
-    let peer_share = (peer_unj / peer_total).max(0.0);
-    (share >= b.peer_ratio as f64 * peer_share && share - peer_share >= b.peer_min_difference as f64).then(|| {
-        Facts::PeerPurpose {
-            share: share as f32,
-            accesses: total.round() as u32,
-            peer_share: peer_share as f32,
-            unit: unit_name.clone(),
-        }
-    })
 }
 
 fn person_hash(key: &str) -> u64 {

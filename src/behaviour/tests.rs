@@ -441,7 +441,8 @@ peer_comparison = false
                 .unwrap();
                 let ctx = crate::detect::testkit::ctx(&e, &lists, &config);
                 let mut out = Findings::new();
-                behaviour.observe(&ctx, &config.rules, &mut out);
+                let handoff = behaviour.observe(&ctx, &config.rules, &mut out);
+                crate::engine::cross::observe(&mut behaviour.cross, &ctx, &handoff, &config.rules, &mut out);
                 let fired = |rule: &str| out.iter().any(|f| f.rule.as_str() == rule);
                 seen.push((t, a));
 

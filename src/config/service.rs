@@ -20,6 +20,13 @@ pub struct KafkaConfig {
     pub source: Option<String>,
     /// How often processed offsets are stored for commit.
     pub commit_interval: Span,
+    /// The internal topic that carries accesses from the user stage to the cross-user
+    /// detectors, keyed by subject or unit; `None`: the cross-user detectors run in
+    /// each instance on its own partitions' users only.
+    pub subjects_topic: Option<String>,
+    /// A partition with messages waiting and no progress for this long is stalled
+    /// (owned by no live member): counted, and the instance rejoins the group.
+    pub stall_after: Span,
     /// librdkafka properties passed through as they are (TLS, SASL, tuning). A value
     /// `env:NAME` is read from the environment variable NAME, so secrets can stay out
     /// of the file.
@@ -36,6 +43,8 @@ impl KafkaConfig {
         s.string("watchlist_topic_prefix", &mut self.watchlist_topic_prefix);
         s.opt_string("source", &mut self.source);
         s.span("commit_interval", &mut self.commit_interval);
+        s.opt_string("subjects_topic", &mut self.subjects_topic);
+        s.span("stall_after", &mut self.stall_after);
         if let Some(p) = s.table("properties") {
             for key in p.keys() {
                 let mut v = String::new();

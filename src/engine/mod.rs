@@ -17,6 +17,7 @@
 //! watch-list row that arrives late re-judges the alerts it may explain ([`resolve`]).
 
 pub mod clock;
+pub mod cross;
 mod resolve;
 
 use crate::alert::book::{DetectClock, Offer};
@@ -132,6 +133,9 @@ pub struct Engine {
     behaviour: Behaviour,
     /// Each user's recent explained accesses (the `earlier` explanation).
     continuations: Continuations,
+    /// Whether the cross-user detectors run elsewhere (the live engine's repartition
+    /// stage) rather than in line with each event.
+    repartition: bool,
     risk: RiskBoard,
     /// Event time per stream (the watermark is its newest minus the allowed lateness);
     /// per stream because partitions are consumed side by side.
@@ -151,6 +155,7 @@ impl Engine {
             history: None,
             behaviour: Behaviour::default(),
             continuations: Continuations::default(),
+            repartition: false,
             risk: RiskBoard::default(),
             clocks: AHashMap::new(),
             stats: EngineStats::default(),
@@ -166,6 +171,15 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Hands the cross-user detectors' input on through the sink
+    /// ([`AlertSink::repartition`]) instead of running them in line: the live engine's
+    /// user stage, when a repartition topic carries it to the instance that owns each
+    /// person and unit ([`Engine::process_cross`]).
+    pub fn with_repartition(mut self, on: bool) -> Engine {
+        self.repartition = on;
+        self
     }
 
     pub fn lists(&self) -> &WatchLists {
@@ -278,7 +292,12 @@ impl Engine {
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
         if verdict.stateful() && self.config.rules.any_behaviour() {
-            self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
+            let handoff = self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
+            match self.repartition {
+                // The cross-user detectors run where their key is owned.
+                true => cross::hand_on(&ctx, &handoff, sink),
+                false => cross::observe(&mut self.behaviour.cross, &ctx, &handoff, &self.config.rules, &mut findings),
+            }
         }
         for finding in findings {
             offer(&self.config, book, &mut self.stats, &mut self.risk, &finding, &ctx, at, sink);

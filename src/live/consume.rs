@@ -29,19 +29,22 @@ use std::time::{Duration, Instant};
 /// is itself hostile).
 const MAX_KEY_BYTES: usize = 1_024;
 
-/// One message from `access-events`, decoded.
+/// One message, decoded: from `access-events`, an event or a dead letter; from the
+/// repartition topic, a record for the cross-user stage. `partition` is the engine's
+/// stream number (see [`super::repartition`]).
 pub enum Incoming {
     Event { partition: i32, offset: i64, timestamp_ms: i64, event: AccessEvent },
     Dead { partition: i32, offset: i64, key: Option<Vec<u8>>, letter: DeadLetter },
+    Cross { partition: i32, offset: i64, timestamp_ms: i64, record: Vec<u8> },
 }
 
 impl Incoming {
-    /// The message's (partition, offset).
+    /// The message's (stream, offset).
     pub fn position(&self) -> (i32, i64) {
         match self {
-            Incoming::Event { partition, offset, .. } | Incoming::Dead { partition, offset, .. } => {
-                (*partition, *offset)
-            }
+            Incoming::Event { partition, offset, .. }
+            | Incoming::Dead { partition, offset, .. }
+            | Incoming::Cross { partition, offset, .. } => (*partition, *offset),
         }
     }
 }
@@ -57,7 +60,7 @@ pub enum ToEngine {
 
 /// The group member's callbacks.
 pub struct GroupContext {
-    topic: String,
+    kafka: crate::config::KafkaConfig,
     tx: Sender<ToEngine>,
     acks: Arc<Acks>,
     metrics: Arc<Metrics>,
@@ -66,7 +69,7 @@ pub struct GroupContext {
 
 impl ClientContext for GroupContext {
     fn stats(&self, stats: Statistics) {
-        let Some(topic) = stats.topics.get(&self.topic) else { return };
+        let Some(topic) = stats.topics.get(&self.kafka.events_topic) else { return };
         for (id, p) in &topic.partitions {
             if *id >= 0 && p.consumer_lag >= 0 {
                 self.metrics.consumer_lag.with_label_values(&[&id.to_string()]).set(p.consumer_lag);
@@ -75,16 +78,23 @@ impl ClientContext for GroupContext {
     }
 }
 
-fn partitions(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
-    tpl.elements().iter().filter(|e| e.topic() == topic).map(|e| e.partition()).collect()
+/// The engine streams of a partition list (the event topic's and the repartition
+/// topic's partitions).
+fn streams(tpl: &TopicPartitionList, k: &crate::config::KafkaConfig) -> Vec<i32> {
+    let ours = super::repartition::topics(k);
+    tpl.elements()
+        .iter()
+        .filter(|e| ours.iter().any(|t| t == e.topic()))
+        .map(|e| super::repartition::stream(k, e.topic(), e.partition()))
+        .collect()
 }
 
 impl ConsumerContext for GroupContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
-            let revoked = partitions(tpl, &self.topic);
+            let revoked = streams(tpl, &self.kafka);
             // Hand over: commit what is safe now; the new owner resumes from there.
-            store_committable(consumer, &self.topic, &self.acks, Some(&revoked));
+            store_committable(consumer, &self.kafka, &self.acks, Some(&revoked));
             if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
                 tracing::debug!(error = %e, "commit on revoke");
             }
@@ -102,7 +112,7 @@ impl ConsumerContext for GroupContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                let assigned = partitions(tpl, &self.topic);
+                let assigned = streams(tpl, &self.kafka);
                 for p in &assigned {
                     self.acks.assign(*p);
                 }
@@ -119,6 +129,7 @@ impl ConsumerContext for GroupContext {
 
 /// Turns messages into events or dead letters.
 struct MessageDecoder {
+    kafka: crate::config::KafkaConfig,
     decoder: Decoder,
     /// Canonical JSON: decoded without the decoder's box.
     canonical: bool,
@@ -130,9 +141,12 @@ struct MessageDecoder {
 
 impl MessageDecoder {
     fn incoming(&mut self, m: &BorrowedMessage<'_>) -> Option<Incoming> {
-        let (partition, offset) = (m.partition(), m.offset());
+        let (partition, offset) = (super::repartition::stream(&self.kafka, m.topic(), m.partition()), m.offset());
         let timestamp_ms = m.timestamp().to_millis().unwrap_or(0);
         let payload = m.payload().unwrap_or_default();
+        if super::repartition::is_cross(partition) {
+            return Some(Incoming::Cross { partition, offset, timestamp_ms, record: payload.to_vec() });
+        }
         let keep = self.keep;
         let rejected = |reason: DecodeError| Incoming::Dead {
             partition,
@@ -214,11 +228,17 @@ fn hand_over(
     handed
 }
 
-/// Stores the committable offsets (of `only` these partitions, if given).
-fn store_committable(consumer: &BaseConsumer<GroupContext>, topic: &str, acks: &Acks, only: Option<&[i32]>) {
+/// Stores the committable offsets (of `only` these streams, if given).
+fn store_committable(
+    consumer: &BaseConsumer<GroupContext>,
+    k: &crate::config::KafkaConfig,
+    acks: &Acks,
+    only: Option<&[i32]>,
+) {
     let mut tpl = TopicPartitionList::new();
-    for (p, offset) in acks.committable() {
-        if only.is_none_or(|o| o.contains(&p)) {
+    for (stream, offset) in acks.committable() {
+        if only.is_none_or(|o| o.contains(&stream)) {
+            let (topic, p) = super::repartition::topic_partition(k, stream);
             let _ = tpl.add_partition_offset(topic, p, Offset::Offset(offset));
         }
     }
@@ -260,7 +280,7 @@ pub fn run(
         }
     }
     let context = GroupContext {
-        topic: k.events_topic.clone(),
+        kafka: k.clone(),
         tx: tx.clone(),
         acks: acks.clone(),
         metrics: metrics.clone(),
@@ -268,9 +288,9 @@ pub fn run(
     };
     let consumer: BaseConsumer<GroupContext> =
         cfg.create_with_context(context).map_err(|e| LiveError::kafka("creating the consumer", e))?;
-    consumer
-        .subscribe(&[&k.events_topic])
-        .map_err(|e| LiveError::kafka(format!("subscribing to {}", k.events_topic), e))?;
+    let topics = super::repartition::topics(k);
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names).map_err(|e| LiveError::kafka(format!("subscribing to {names:?}"), e))?;
 
     let format = match &k.source {
         None => InputFormat::JsonLines,
@@ -289,7 +309,9 @@ pub fn run(
     let commit_every = Duration::from_millis(k.commit_interval.0.max(50) as u64);
     let mut last_commit = Instant::now();
 
-    let mut messages = MessageDecoder { decoder: Decoder::new(format), canonical, max, keep };
+    let mut messages = MessageDecoder { kafka: k.clone(), decoder: Decoder::new(format), canonical, max, keep };
+    let mut watchdog =
+        super::watchdog::Watchdog::new(topics.clone(), Duration::from_millis(k.stall_after.0.max(1_000) as u64));
     while !shutdown.is_triggered() {
         // Batches come back from the engine empty and are filled again: no
         // allocation per event, and no memory handed from thread to thread.
@@ -317,8 +339,18 @@ pub fn run(
             break; // the engine has stopped
         }
         if last_commit.elapsed() >= commit_every {
-            store_committable(&consumer, &k.events_topic, &acks, None);
+            store_committable(&consumer, k, &acks, None);
             last_commit = Instant::now();
+        }
+        if let Some(v) = watchdog.check(&consumer) {
+            metrics.partitions_stalled.set(v.stalled.len() as i64);
+            if v.rejoin {
+                tracing::warn!(stalled = ?v.stalled, "partitions with messages waiting have had no progress for kafka.stall_after: rejoining the group to have them reassigned");
+                metrics.group_rejoins.inc();
+                consumer.unsubscribe();
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                consumer.subscribe(&names).map_err(|e| LiveError::kafka("rejoining the group", e))?;
+            }
         }
     }
 
@@ -328,7 +360,7 @@ pub fn run(
     if tx.send(ToEngine::Stop(done_tx)).is_ok() {
         let _ = done_rx.recv_timeout(Duration::from_secs(60));
     }
-    store_committable(&consumer, &k.events_topic, &acks, None);
+    store_committable(&consumer, k, &acks, None);
     if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync) {
         tracing::debug!(error = %e, "final commit");
     }

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //!  access-events ──► consumer thread ──(bounded batches)──► engine thread ──► access-alerts
-//!  (group member)    decode, DLQ items                      the same Engine      access-events.dlq
+//!  access-subjects   (group member)                         the same Engine      access-events.dlq
+//!                    decode, DLQ items                                           access-subjects
 //!                    store offsets ◄── ack tracker ◄──────── delivery reports ◄──┘
 //!  watchlist.* ─────► watch-list thread ──(changes)─────────┘
 //! ```
@@ -16,6 +17,9 @@
 //!   restart or a handover folds repeats into the same alerts.
 //! - [`archiver`]: the archive writer thread; offsets wait for durable files.
 //! - [`snapshot`], [`reload`]: behavioural state across restarts; hot reload.
+//! - [`watchdog`]: partitions with messages waiting that no live member consumes.
+//! - [`repartition`]: the cross-user stage over every instance's users, through the
+//!   repartition topic consumed in the same group.
 //! - [`error`]: what can stop the engine, and whose fault it is; [`status`] and
 //!   [`shutdown`]: what the threads and the health endpoints share.
 //!
@@ -32,10 +36,12 @@ pub mod kafka;
 pub mod lists;
 pub mod publish;
 pub mod reload;
+pub mod repartition;
 pub mod restore;
 pub mod shutdown;
 pub mod snapshot;
 pub mod status;
+pub mod watchdog;
 pub mod worker;
 
 pub use error::{Fault, LiveError};
@@ -72,7 +78,9 @@ pub fn run(config: Arc<Config>, metrics: Arc<Metrics>, status: Arc<Status>) -> R
     // With an archive, entries added live are checked against it; without one, against
     // the recent accesses kept in memory.
     let history = if config.archive.dir.is_some() { 0 } else { config.live.history_events };
-    let engine = Engine::new(config.clone(), lists, DetectClock::WallClock).with_history(history);
+    let engine = Engine::new(config.clone(), lists, DetectClock::WallClock)
+        .with_history(history)
+        .with_repartition(config.kafka.subjects_topic.is_some());
 
     let (events_tx, events_rx) = crossbeam_channel::bounded::<ToEngine>(config.live.queue_batches);
     let (spare_tx, spare_rx) = crossbeam_channel::bounded::<Vec<Incoming>>(config.live.queue_batches + 2);
@@ -140,6 +148,21 @@ fn check_topics(config: &Config, publisher: &Publisher) -> Result<bool, LiveErro
     };
     let events = count(&k.events_topic)?;
     let alerts = count(&k.alerts_topic)?;
+    if let Some(subjects) = &k.subjects_topic {
+        match (count(subjects)?, alerts) {
+            (None, _) => {
+                return Err(LiveError::Config(format!(
+                    "topic {subjects} (kafka.subjects_topic, the repartition stage) does not exist on {}: create it with as many partitions as {}, or set subjects_topic = \"\"",
+                    k.bootstrap_servers, k.events_topic
+                )))
+            }
+            (Some(s), Some(a)) if s > a => {
+                tracing::warn!(subjects = s, alerts = a, "{subjects} has more partitions than {}: the cross-user stage's alerts cannot be restored after a handover", k.alerts_topic);
+                return Ok(false);
+            }
+            _ => {}
+        }
+    }
     match (events, alerts) {
         (Some(e), Some(a)) if e == a => Ok(true),
         (Some(e), Some(a)) => {

@@ -77,6 +77,7 @@ impl ProducerContext for DeliveryContext {
 pub struct Publisher {
     producer: ThreadedProducer<DeliveryContext>,
     alerts_topic: String,
+    subjects_topic: Option<String>,
     dead_letter_topic: String,
     /// Whether alerts go to the same partition number as their event (the alert topic
     /// has as many partitions as the event topic).
@@ -113,6 +114,7 @@ impl Publisher {
         Ok(Publisher {
             producer,
             alerts_topic: k.alerts_topic.clone(),
+            subjects_topic: k.subjects_topic.clone(),
             dead_letter_topic: k.dead_letter_topic.clone(),
             same_partitions: false,
             acks,
@@ -252,7 +254,8 @@ impl LiveSink {
         self.line.clear();
         alert.write_json(&mut self.line);
         let origin = self.origin.unwrap_or(Origin { partition: -1, offset: 0, event_ms: 0 });
-        let partition = (self.publisher.same_partitions && self.stream >= 0).then_some(self.stream);
+        let partition = (self.publisher.same_partitions && self.stream >= 0)
+            .then_some(super::repartition::alerts_partition(self.stream));
         let d =
             Delivery { partition: origin.partition, offset: origin.offset, event_ms: origin.event_ms, is_alert: true };
         if let Err(e) = self.publisher.send(
@@ -281,6 +284,17 @@ impl AlertSink for LiveSink {
 
     fn judged(&mut self, _event: &crate::event::AccessEvent, explained: Option<&crate::event::explained::Recorded>) {
         self.explained = Some(explained.cloned());
+    }
+
+    fn repartition(&mut self, key: &str, record: &[u8]) {
+        let Some(topic) = &self.publisher.subjects_topic else { return };
+        // Held against the source event like an alert: its offset is committed only
+        // once the record is on the topic.
+        let origin = self.origin.unwrap_or(Origin { partition: -1, offset: 0, event_ms: 0 });
+        let d = Delivery { partition: origin.partition, offset: origin.offset, event_ms: 0, is_alert: false };
+        if let Err(e) = self.publisher.send(topic, key.as_bytes(), record, None, d) {
+            self.error.get_or_insert(e);
+        }
     }
 
     fn raised(&mut self, alert: &Alert) {

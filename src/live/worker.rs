@@ -276,6 +276,9 @@ impl Worker {
                 Incoming::Event { partition, offset, timestamp_ms, event } => {
                     self.on_event(partition, offset, timestamp_ms, event)
                 }
+                Incoming::Cross { partition, offset, timestamp_ms, record } => {
+                    self.on_cross(partition, offset, timestamp_ms, &record)
+                }
                 Incoming::Dead { partition, offset, key, letter } => {
                     self.processed.insert(partition, offset + 1);
                     self.metrics.dead_letters.with_label_values(&[letter.reason.kind()]).inc();
@@ -332,6 +335,18 @@ impl Worker {
         }
     }
 
+    /// A record of the repartition topic: the cross-user stage (spikes, the peer
+    /// comparison) for the person or unit it is keyed by.
+    fn on_cross(&mut self, stream: i32, offset: i64, timestamp_ms: i64, record: &[u8]) {
+        self.sink.origin = Some(Origin { partition: stream, offset, event_ms: timestamp_ms });
+        let stateful = self.covered.get(&stream).is_none_or(|until| offset >= *until);
+        if let Err(e) = self.engine.process_cross(stream, record, stateful, &mut self.sink) {
+            // Our own topic: a record we cannot read was written by another version.
+            tracing::warn!(stream, offset, error = %e, "a repartition record was skipped");
+        }
+        self.processed.insert(stream, offset + 1);
+    }
+
     /// A watch-list change; a high-profile entry or operation subject that is new is
     /// checked against the archive's past accesses.
     fn on_list_change(&mut self, change: ListChange) {
@@ -348,17 +363,34 @@ impl Worker {
         if !self.publisher.same_partitions {
             return;
         }
+        use super::repartition::{alerts_partition, cross_rule, is_cross};
         let longest = RuleId::ALL.iter().map(|r| self.config.rules.settings(*r).suppression).max().unwrap_or_default();
-        let since = Timestamp::now() - longest - Span::hours(1);
-        match super::restore::read_alerts(&self.config.kafka, partitions, since, Duration::from_secs(60)) {
-            Ok(by_partition) => {
-                for (p, alerts) in by_partition {
-                    let n = self.engine.restore(p, alerts);
+        let since = Timestamp::now() - longest.max(self.config.rules.behaviour.peer_half_life) - Span::hours(1);
+        let mut on_topic: Vec<i32> = partitions.iter().map(|s| alerts_partition(*s)).collect();
+        on_topic.sort_unstable();
+        on_topic.dedup();
+        let repartitioned = self.config.kafka.subjects_topic.is_some();
+        match super::restore::read_alerts(&self.config.kafka, &on_topic, since, Duration::from_secs(60)) {
+            Ok(mut by_partition) => {
+                for &stream in partitions {
+                    let Some(alerts) = by_partition.get(&alerts_partition(stream)) else { continue };
+                    // A partition of the alert topic carries both stages' alerts: each
+                    // stream takes back its own.
+                    let mine: Vec<_> = alerts
+                        .iter()
+                        .filter(|a| !repartitioned || cross_rule(a.rule) == is_cross(stream))
+                        .cloned()
+                        .collect();
+                    let n = match is_cross(stream) {
+                        true => self.engine.restore_cross(stream, mine),
+                        false => self.engine.restore(stream, mine),
+                    };
                     self.summary.restored_alerts += n as u64;
                     if n > 0 {
-                        tracing::info!(partition = p, alerts = n, "open alerts restored");
+                        tracing::info!(stream, alerts = n, "open alerts restored");
                     }
                 }
+                by_partition.clear();
             }
             Err(e) => tracing::warn!(partitions = ?partitions, error = %e, "open alerts not restored"),
         }

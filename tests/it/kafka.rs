@@ -43,6 +43,7 @@ systems = ["PNC", "RMS"]
 bootstrap_servers = "{bootstrap}"
 group_id = "{group}"
 commit_interval = "200ms"
+stall_after = "20s"
 [kafka.properties]
 # Tansu 0.6 with memory storage keeps only the first record of a multi-record
 # batch (it gives the batch one offset); one record per batch works on every broker.
@@ -92,6 +93,7 @@ pub fn topics() -> Vec<(String, i32)> {
     let mut t = vec![
         ("access-events".to_string(), PARTITIONS),
         ("access-alerts".to_string(), PARTITIONS),
+        ("access-subjects".to_string(), PARTITIONS),
         ("access-events.dlq".to_string(), 1),
     ];
     for table in accesswatch::watchlist::TableName::ALL {

@@ -157,7 +157,8 @@ fn two_instances_share_the_partitions_and_together_raise_what_one_does() {
     let first = start(&config);
     let second = Service::start(Arc::new(config.clone()), accesswatch::http::router).unwrap();
     assert!(
-        wait_for(Duration::from_secs(60), || first.status.assigned() == 2 && second.status.assigned() == 2),
+        // Two of the four partitions of each topic (access-events and access-subjects).
+        wait_for(Duration::from_secs(60), || first.status.assigned() == 4 && second.status.assigned() == 4),
         "the partitions were not split: {} and {}",
         first.status.assigned(),
         second.status.assigned()

@@ -13,5 +13,6 @@ mod live_mock;
 mod live_process;
 mod live_tansu;
 mod replay;
+mod scale;
 mod structure;
 mod support;

@@ -1,0 +1,272 @@
+//! The detectors that count across users: the subject spike (many users, one person)
+//! and the peer comparison (one user against the rest of their unit).
+//!
+//! Their state is per person and per unit, not per user, so a live engine split over
+//! several instances by user would give each only its own users' share. The live
+//! engine therefore repartitions: the user stage passes each access on ([`Handoff`])
+//! through the `kafka.subjects_topic` keyed by person (spikes) and by unit (the peer
+//! comparison), and the instance that owns that key runs the detector (see
+//! `src/live/repartition.rs`). A replay, or a single instance without the topic, runs
+//! them in line with the user stage, on the same code.
+
+use super::window::{Baseline, Decaying, Window};
+use super::{finding, Facts, WINDOW_CAP};
+use crate::alert::{Alert, RuleId};
+use crate::config::RulesConfig;
+use crate::detect::Findings;
+use crate::enrich::Enriched;
+use crate::event::SubjectType;
+use crate::time::{Span, Timestamp, HOUR};
+use ahash::AHashMap;
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+/// What the user stage knows of an access that the cross-user detectors need.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Handoff {
+    /// A policing purpose is on record (see `crate::explain`).
+    pub explained: bool,
+    /// A person, vehicle or address access (the peer comparison counts those).
+    pub counted: bool,
+    /// The user's decayed counts of such accesses after this one.
+    pub user_total: f64,
+    pub user_unexplained: f64,
+}
+
+impl Handoff {
+    /// The key of the access's spike record: the person, when the access is an
+    /// unexplained look-up of one.
+    pub fn spike_key(&self, ctx: &Enriched) -> Option<CompactString> {
+        let person = ctx.event.subject_type == SubjectType::Person && !ctx.person.is_empty();
+        (!self.explained && person).then(|| ctx.subject_key())
+    }
+
+    /// The key of the access's peer record: the user's unit, when the access counts.
+    pub fn unit_key(&self, ctx: &Enriched) -> Option<CompactString> {
+        let unit = ctx.user.and_then(|s| s.unit.clone()).filter(|u| !u.is_empty());
+        unit.filter(|_| self.counted)
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SubjectState {
+    last_seen: Timestamp,
+    /// Unexplained accesses: (user, event id).
+    recent: Window<(CompactString, CompactString)>,
+    /// Distinct users on the current day.
+    day: i32,
+    day_users: Vec<CompactString>,
+    per_day: Baseline,
+    /// No second spike alert for this subject before then.
+    quiet_until: Timestamp,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct UnitRates {
+    last_seen: Timestamp,
+    total: Decaying,
+    unjustified: Decaying,
+}
+
+/// Counters for the summary and metrics.
+#[derive(Debug, Default, Clone)]
+pub struct CrossStats {
+    pub subjects: usize,
+    pub units: usize,
+    pub evicted_subjects: u64,
+}
+
+/// The cross-user detectors' state (serialisable: snapshotted with the rest).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct CrossUser {
+    subjects: AHashMap<CompactString, SubjectState>,
+    units: AHashMap<CompactString, UnitRates>,
+    /// No second peer-comparison alert about a user before then.
+    peer_quiet: AHashMap<CompactString, Timestamp>,
+    last_sweep: Timestamp,
+    #[serde(skip)]
+    evicted_subjects: u64,
+}
+
+impl CrossUser {
+    pub fn stats(&self) -> CrossStats {
+        CrossStats { subjects: self.subjects.len(), units: self.units.len(), evicted_subjects: self.evicted_subjects }
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        let subjects: usize = self
+            .subjects
+            .values()
+            .map(|s| std::mem::size_of::<SubjectState>() + 24 + s.recent.heap_bytes() + s.day_users.capacity() * 24)
+            .sum();
+        subjects
+            + self.units.len() * (std::mem::size_of::<UnitRates>() + 24)
+            + self.peer_quiet.len() * (std::mem::size_of::<Timestamp>() + 24)
+    }
+
+    /// The subject spike over one unexplained person access (`key` from
+    /// [`Handoff::spike_key`]).
+    pub fn observe_subject<'a>(
+        &mut self,
+        key: CompactString,
+        ctx: &Enriched<'a>,
+        rules: &RulesConfig,
+        out: &mut Findings<'a>,
+    ) {
+        let b = &rules.behaviour;
+        let e = ctx.event;
+        let now = e.ts;
+        self.maybe_sweep(now, b.idle_after);
+        let s = self.subjects.entry(key).or_default();
+        s.last_seen = s.last_seen.max(now);
+        let day = now.date().0;
+        if day != s.day {
+            if s.day != 0 {
+                s.per_day.observe(s.day_users.len() as f32, 0.2);
+                // Days with no access at all pull the baseline down too.
+                for _ in 1..(day - s.day).min(30) {
+                    s.per_day.observe(0.0, 0.2);
+                }
+            }
+            s.day = day;
+            s.day_users.clear();
+        }
+        if !s.day_users.contains(&e.user_id) && s.day_users.len() < 256 {
+            s.day_users.push(e.user_id.clone());
+        }
+        s.recent.push(now, (e.user_id.clone(), e.event_id.clone()), b.spike_window, WINDOW_CAP);
+        if !rules.enabled(RuleId::BehaviourSubjectSpike) || now < s.quiet_until {
+            return;
+        }
+        let mut users: Vec<&CompactString> = s.recent.iter().map(|(_, (u, _))| u).collect();
+        users.sort_unstable();
+        users.dedup();
+        let usual = s.per_day.mean;
+        let n = users.len();
+        if (n as u32) < b.spike_min_users || (n as f32) < b.spike_multiple * usual {
+            return;
+        }
+        let others = users.into_iter().filter(|u| **u != e.user_id).cloned().collect();
+        let evidence =
+            s.recent.iter().rev().filter(|(_, (_, id))| *id != e.event_id).map(|(_, (_, id))| id.clone()).collect();
+        s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
+        let mut f = finding(
+            RuleId::BehaviourSubjectSpike,
+            rules,
+            evidence,
+            Facts::SubjectSpike { users: n, window: b.spike_window, usual_per_day: usual, others },
+        );
+        // One alert per subject: suppression follows the subject.
+        f.subject_key = ctx.subject_key();
+        out.push(f);
+    }
+
+    /// The peer comparison over one counted access of a member of `unit` (from
+    /// [`Handoff::unit_key`]): the unit learns it first, so the user's own access
+    /// counts; then, on an unexplained access, one alert about the user (not one per
+    /// access) at most once per peer half-life, its score growing with how far the
+    /// user stands out.
+    pub fn observe_unit<'a>(
+        &mut self,
+        unit: CompactString,
+        h: &Handoff,
+        ctx: &Enriched<'a>,
+        rules: &RulesConfig,
+        out: &mut Findings<'a>,
+    ) {
+        let b = &rules.behaviour;
+        let e = ctx.event;
+        let now = e.ts;
+        self.maybe_sweep(now, b.idle_after);
+        let rates = self.units.entry(unit.clone()).or_default();
+        rates.last_seen = rates.last_seen.max(now);
+        rates.total.add(1.0, now, b.peer_half_life);
+        if !h.explained {
+            rates.unjustified.add(1.0, now, b.peer_half_life);
+        }
+        let quiet = self.peer_quiet.get(&e.user_id).is_some_and(|t| now < *t);
+        if h.explained || quiet || !b.peer_comparison || !rules.enabled(RuleId::PurposeMissing) {
+            return;
+        }
+        let Some(facts) = peer_excess(h, rates, &unit, now, rules) else { return };
+        self.peer_quiet.insert(e.user_id.clone(), now + b.peer_half_life);
+        let excess = match &facts {
+            Facts::PeerPurpose { share, peer_share, .. } => share - peer_share,
+            _ => 0.0,
+        };
+        let mut f = finding(RuleId::PurposeMissing, rules, Vec::new(), facts);
+        f.score = (f.score as f32 + 20.0 * excess).round().clamp(1.0, 100.0) as u8;
+        out.push(f);
+    }
+
+    /// Takes back what an alert raised before a restart or a handover says: no second
+    /// spike about its subject, or peer alert about its user, inside its window.
+    pub fn seed(&mut self, alert: &Alert, rules: &RulesConfig) {
+        let since = alert.event_ts.min(alert.detected_at);
+        match alert.rule {
+            RuleId::BehaviourSubjectSpike => {
+                let until = since + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
+                let s = self.subjects.entry(alert.suppression_subject()).or_default();
+                s.quiet_until = s.quiet_until.max(until);
+                s.last_seen = s.last_seen.max(since);
+            }
+            RuleId::PurposeMissing => {
+                let until = since + rules.behaviour.peer_half_life;
+                let q = self.peer_quiet.entry(alert.user_id.clone()).or_default();
+                *q = (*q).max(until);
+            }
+            _ => {}
+        }
+    }
+
+    fn maybe_sweep(&mut self, now: Timestamp, idle_after: Span) {
+        // Eviction need not be punctual: sweep every eighth of the idle time.
+        if now - self.last_sweep < Span((idle_after.0 / 8).max(HOUR)) {
+            return;
+        }
+        self.last_sweep = now;
+        let before = self.subjects.len();
+        self.subjects.retain(|_, s| now - s.last_seen < idle_after);
+        self.units.retain(|_, u| now - u.last_seen < idle_after);
+        self.peer_quiet.retain(|_, t| *t > now);
+        self.evicted_subjects += (before - self.subjects.len()) as u64;
+    }
+
+    /// See `Behaviour::clamp_clock`.
+    pub fn clamp_clock(&mut self, limit: Timestamp) {
+        if self.last_sweep > limit {
+            self.last_sweep = Timestamp::default();
+        }
+    }
+}
+
+/// The peer comparison of `purpose.missing`: the user's unexplained share against the
+/// rest of their unit's.
+fn peer_excess(
+    h: &Handoff,
+    unit: &UnitRates,
+    unit_name: &CompactString,
+    now: Timestamp,
+    rules: &RulesConfig,
+) -> Option<Facts> {
+    let b = &rules.behaviour;
+    let hl = b.peer_half_life;
+    let (total, unj) = (h.user_total, h.user_unexplained);
+    if total < b.peer_min_accesses as f64 || unit_name.is_empty() {
+        return None;
+    }
+    let (peer_total, peer_unj) = (unit.total.at(now, hl) - total, unit.unjustified.at(now, hl) - unj);
+    if peer_total < b.peer_min_accesses as f64 {
+        return None;
+    }
+    let share = unj / total;
+    let peer_share = (peer_unj / peer_total).max(0.0);
+    (share >= b.peer_ratio as f64 * peer_share && share - peer_share >= b.peer_min_difference as f64).then(|| {
+        Facts::PeerPurpose {
+            share: share as f32,
+            accesses: total.round() as u32,
+            peer_share: peer_share as f32,
+            unit: unit_name.clone(),
+        }
+    })
+}
