@@ -1,14 +1,16 @@
 //! Live-engine benchmarks on a local broker.
 //!
 //! ```text
-//! cargo bench --bench kafka -- catchup [--broker mock|tansu] [--staff 3600]
+//! cargo bench --bench kafka -- catchup [--broker mock|tansu] [--staff 3600] [--instances 1] [--no-repartition]
 //! cargo bench --bench kafka -- latency [--broker mock|tansu] [--rate 5000] [--seconds 30]
 //! ```
 //!
 //! - catchup: a generated force (about 1M events with the default 3,600 staff) is
 //!   preloaded on `access-events`; then a bare consumer reads it all (no parsing), and
-//!   the live engine consumes and evaluates it all. Both rates are printed, and their
-//!   ratio.
+//!   the live engine (`--instances` of it in one group, in this process) consumes and
+//!   evaluates it all, the repartition stage included (its records too are consumed
+//!   and processed before the clock stops) unless `--no-repartition`. Both rates are
+//!   printed, and their ratio.
 //! - latency: events that each raise an alert are produced at a steady rate; a consumer
 //!   of `access-alerts` measures produced -> alert received in an HDR histogram.
 
@@ -154,8 +156,9 @@ fn force(staff: u32) -> PathBuf {
 }
 
 fn engine_config(bootstrap: &str, force: &std::path::Path, group: &str) -> Config {
+    let subjects = if std::env::args().any(|a| a == "--no-repartition") { "" } else { "access-subjects" };
     let text = format!(
-        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"{group}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[live]\nwatchlists_dir = \"{}\"\nhistory_events = 100000\n",
+        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"{group}\"\nsubjects_topic = \"{subjects}\"\nrepartition_delay = \"1s\"\n[http]\nlisten = \"127.0.0.1:0\"\n[live]\nwatchlists_dir = \"{}\"\nhistory_events = 100000\n",
         std::fs::read_to_string(force.join("config.toml")).unwrap(),
         force.join("watchlists").display()
     );
@@ -223,34 +226,63 @@ fn catchup() {
         bytes as f64 / 1e6
     );
 
-    // The engine: consume, parse, evaluate every rule, publish alerts, commit.
-    let config = engine_config(&bootstrap, &dir, "bench-engine");
-    let service = Service::start(Arc::new(config), accesswatch::http::router).unwrap();
-    while !service.status.ready() {
+    // The engine: consume, parse, evaluate every rule, publish alerts, commit; with the
+    // repartition stage, its records are consumed and processed too.
+    let instances: usize = arg("--instances").and_then(|s| s.parse().ok()).unwrap_or(1);
+    let config = Arc::new(engine_config(&bootstrap, &dir, "bench-engine"));
+    let repartition = config.kafka.subjects_topic.is_some();
+    let services: Vec<Service> =
+        (0..instances).map(|_| Service::start(config.clone(), accesswatch::http::router).unwrap()).collect();
+    while !services.iter().all(|s| s.status.ready()) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let started = Instant::now();
-    let processed = || {
-        service
-            .metrics
-            .render()
-            .lines()
-            .filter(|l| l.starts_with("accesswatch_events_total{"))
-            .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+    let sum = |prefix: &str| {
+        services
+            .iter()
+            .flat_map(|s| {
+                s.metrics
+                    .render()
+                    .lines()
+                    .filter(|l| l.starts_with(prefix))
+                    .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+                    .collect::<Vec<_>>()
+            })
             .sum::<f64>() as usize
     };
-    while processed() < n {
+    while sum("accesswatch_events_total{") < n {
         std::thread::sleep(Duration::from_millis(20));
+    }
+    // The repartition stage is done when its topic is consumed and nothing waits.
+    let subjects_end = |probe: &BaseConsumer| -> i64 {
+        (0..parts).map(|p| probe.fetch_watermarks("access-subjects", p, Duration::from_secs(10)).unwrap().1).sum()
+    };
+    let committed = |probe: &BaseConsumer| -> i64 {
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..parts {
+            tpl.add_partition("access-subjects", p);
+        }
+        let c = probe.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
+        c.elements().iter().filter_map(|e| e.offset().to_raw()).filter(|o| *o > 0).sum()
+    };
+    if repartition {
+        let group: BaseConsumer =
+            ClientConfig::new().set("bootstrap.servers", &bootstrap).set("group.id", "bench-engine").create().unwrap();
+        while committed(&group) < subjects_end(&group) || sum("accesswatch_repartition_waiting ") > 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     let secs = started.elapsed().as_secs_f64();
     let rate = n as f64 / secs;
-    let p99 = service.metrics.processing.quantile_us(0.99);
-    let alert_messages = service.metrics.alert_messages.get();
-    service.stop();
-    let summary = service.join().unwrap();
+    let alert_messages: u64 = services.iter().map(|s| s.metrics.alert_messages.get()).sum();
+    let p99 = services[0].metrics.processing.quantile_us(0.99);
+    for s in &services {
+        s.stop();
+    }
+    let events: u64 = services.into_iter().map(|s| s.join().unwrap().events).sum();
     println!(
-        "engine: {} events consumed and evaluated in {secs:.2}s = {rate:.0} events/s ({:.0}% of the bare consumer); processing p99 {p99} us; {alert_messages} alert messages published",
-        summary.events,
+        "engine ({instances} instance(s), repartition stage {}): {events} events consumed and evaluated in {secs:.2}s = {rate:.0} events/s ({:.0}% of the bare consumer); processing p99 {p99} us; {alert_messages} alert messages published",
+        if repartition { "on" } else { "off" },
         100.0 * rate / bare_rate
     );
 }

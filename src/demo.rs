@@ -34,7 +34,7 @@ pub struct DemoOptions {
     pub days: u32,
     pub seed: u64,
     pub listen: String,
-    /// Stop after this long even if events remain.
+    /// Stop after this long, whether or not the events have all been played.
     pub max_seconds: Option<u64>,
     /// The dashboard accounts' password; a random one (printed) when `None`.
     pub dashboard_password: Option<String>,
@@ -43,7 +43,44 @@ pub struct DemoOptions {
 /// Partitions of the event and alert topics in the demo cluster.
 const PARTITIONS: i32 = 4;
 
-/// Runs the demo until the force has been played (or Ctrl-C).
+/// The summary of the demo so far, from the alerts seen on the topic and the engine's
+/// counters: alerts by severity, recall against the labels, the share explained.
+fn summarise(latest: &BTreeMap<CompactString, Alert>, labels: &[Label], metrics: &crate::metrics::Metrics) {
+    let sum = |family: &prometheus::IntCounterVec| -> u64 {
+        use prometheus::core::Collector;
+        family.collect().iter().flat_map(|m| m.get_metric()).map(|m| m.get_counter().get_value() as u64).sum()
+    };
+    let (events, dead_letters) = (sum(&metrics.events), sum(&metrics.dead_letters));
+    // An alert a late explanation resolved (an incident that reached the engine after
+    // the access citing it) needs no one's attention: the counts are of the others.
+    let resolved = latest.values().filter(|a| a.resolved.is_some()).count();
+    let alerts: Vec<Alert> = latest.values().filter(|a| a.resolved.is_none()).cloned().collect();
+    let eval = crate::evaluate::evaluate(labels, &alerts, events);
+    let by = |s: Severity| alerts.iter().filter(|a| a.severity == s).count();
+    println!(
+        "\n{events} events processed, {dead_letters} dead letters, {} alerts (red {}, amber {}, green {}; {resolved} more resolved by an incident that arrived late); event->alert latency p50 {:.1} ms, p99 {:.1} ms",
+        alerts.len(),
+        by(Severity::Red),
+        by(Severity::Amber),
+        by(Severity::Green),
+        metrics.event_to_alert.quantile_us(0.5) as f64 / 1000.0,
+        metrics.event_to_alert.quantile_us(0.99) as f64 / 1000.0,
+    );
+    let (caught, total) = eval.recall();
+    println!(
+        "detection: {caught} of {total} labelled misuse instances caught; {:.2} red/amber false alerts per 10,000 events",
+        eval.false_per_10k(eval.total_false())
+    );
+    let mut stats = crate::engine::EngineStats::default();
+    for k in crate::explain::Kind::ALL {
+        stats.explained[k as usize] = metrics.accesses.with_label_values(&[k.as_str()]).get();
+    }
+    stats.unexplained = metrics.accesses.with_label_values(&["none"]).get();
+    println!("explained: {}", stats.explained_summary());
+}
+
+/// Runs the demo: the force is played, then the dashboard stays up until Ctrl-C (or
+/// `max_seconds`).
 pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     let cluster = MockCluster::new(1).map_err(|e| LiveError::kafka("starting the in-process Kafka", e))?;
     let bootstrap = cluster.bootstrap_servers();
@@ -157,6 +194,7 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     let mut last_status = Instant::now();
     let started = Instant::now();
     let mut idle_since: Option<Instant> = None;
+    let mut summarised = false;
     let metrics = service.metrics.clone();
     loop {
         if service.status.shutdown().is_triggered() {
@@ -184,14 +222,26 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
             }
             Some(Err(e)) => tracing::warn!(error = %e, "reading alerts"),
             None => {
-                // Done when everything has been fed and nothing has come for a while.
-                if feeding_done.load(Ordering::SeqCst) {
+                // Played when everything has been fed and nothing has come for a while:
+                // the summary, then the dashboard stays up until Ctrl-C or --seconds.
+                if feeding_done.load(Ordering::SeqCst) && !summarised {
                     let idle = idle_since.get_or_insert_with(Instant::now);
                     if idle.elapsed() > Duration::from_secs(3) {
-                        break;
+                        summarise(&latest, &labels, &metrics);
+                        summarised = true;
+                        let until = match opts.max_seconds {
+                            Some(s) => format!("for the rest of its {s} seconds"),
+                            None => "until Ctrl-C".to_string(),
+                        };
+                        println!(
+                            "\nthe week has been played; the dashboard stays up at http://{addr}/ {until} (nothing more is fed)"
+                        );
                     }
                 }
             }
+        }
+        if summarised {
+            continue;
         }
         if last_status.elapsed() > Duration::from_secs(5) {
             last_status = Instant::now();
@@ -206,32 +256,12 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
             );
         }
     }
+    if !summarised {
+        summarise(&latest, &labels, &metrics);
+    }
     service.stop();
     let _ = feeder.join();
-    let summary = service.join()?;
-    // An alert a late explanation resolved (an incident that reached the engine after
-    // the access citing it) needs no one's attention: the counts are of the others.
-    let all: Vec<Alert> = latest.into_values().collect();
-    let resolved = all.iter().filter(|a| a.resolved.is_some()).count();
-    let alerts: Vec<Alert> = all.into_iter().filter(|a| a.resolved.is_none()).collect();
-    let eval = crate::evaluate::evaluate(&labels, &alerts, summary.events);
-    println!(
-        "\n{} events processed, {} dead letters, {} alerts (red {}, amber {}, green {}; {resolved} more resolved by an incident that arrived late); event->alert latency p50 {:.1} ms, p99 {:.1} ms",
-        summary.events,
-        summary.dead_letters,
-        alerts.len(),
-        alerts.iter().filter(|a| a.severity == Severity::Red).count(),
-        alerts.iter().filter(|a| a.severity == Severity::Amber).count(),
-        alerts.iter().filter(|a| a.severity == Severity::Green).count(),
-        metrics.event_to_alert.quantile_us(0.5) as f64 / 1000.0,
-        metrics.event_to_alert.quantile_us(0.99) as f64 / 1000.0,
-    );
-    let (caught, total) = eval.recall();
-    println!(
-        "detection: {caught} of {total} labelled misuse instances caught; {:.2} red/amber false alerts per 10,000 events",
-        eval.false_per_10k(eval.total_false())
-    );
-    println!("explained: {}", summary.stats.explained_summary());
+    service.join()?;
     let _ = std::fs::remove_dir_all(&dir);
     // Clients first, then the cluster they talk to.
     drop(watcher);

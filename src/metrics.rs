@@ -92,6 +92,7 @@ pub struct Metrics {
     pub consumer_lag: IntGaugeVec,
     pub assigned_partitions: IntGauge,
     pub partitions_stalled: IntGauge,
+    pub repartition_waiting: IntGauge,
     pub group_rejoins: IntCounter,
     pub watchlist_rows: IntGaugeVec,
     pub watchlist_changes: IntCounterVec,
@@ -183,6 +184,10 @@ impl Metrics {
                 "accesswatch_consumer_lag",
                 "Messages behind the end of each assigned access-events partition",
                 &["partition"],
+            ),
+            repartition_waiting: gauge(
+                "accesswatch_repartition_waiting",
+                "Repartition records waiting to be processed in event-time order (kafka.repartition_delay)",
             ),
             partitions_stalled: gauge(
                 "accesswatch_partitions_stalled",

@@ -31,6 +31,16 @@ impl Service {
         config: Arc<Config>,
         router: impl FnOnce(crate::http::Health) -> Result<axum::Router, LiveError>,
     ) -> Result<Service, LiveError> {
+        Service::start_running(config, router, live::run)
+    }
+
+    /// Starts the HTTP server and the signal handlers, and `work` (the live engine, or
+    /// the dashboard's intake) on a thread of its own until shutdown.
+    pub fn start_running(
+        config: Arc<Config>,
+        router: impl FnOnce(crate::http::Health) -> Result<axum::Router, LiveError>,
+        work: impl FnOnce(Arc<Config>, Arc<Metrics>, Arc<Status>) -> Result<LiveSummary, LiveError> + Send + 'static,
+    ) -> Result<Service, LiveError> {
         let shutdown = Shutdown::new();
         let status = Status::new(shutdown.clone());
         let metrics = Metrics::new();
@@ -55,7 +65,7 @@ impl Service {
             std::thread::Builder::new()
                 .name("live".into())
                 .spawn(move || {
-                    let result = live::run(config, metrics, status.clone());
+                    let result = work(config, metrics, status.clone());
                     status.shutdown().trigger();
                     result
                 })

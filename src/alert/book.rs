@@ -445,6 +445,7 @@ pub(crate) mod tests {
                 subject_dob: None,
                 subject_postcode: None,
                 subject_vrm: None,
+                subject_sex: None,
             },
             event_ids: vec![first.into()],
             watchlist: None,

@@ -28,6 +28,8 @@ pub struct AlertSubject {
     pub subject_postcode: Option<CompactString>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub subject_vrm: Option<CompactString>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subject_sex: Option<crate::event::Sex>,
 }
 
 impl AlertSubject {
@@ -39,6 +41,7 @@ impl AlertSubject {
             subject_dob: e.subject_dob,
             subject_postcode: e.subject_postcode.clone(),
             subject_vrm: e.subject_vrm.clone(),
+            subject_sex: e.subject_sex,
         }
     }
 }
@@ -229,6 +232,9 @@ impl Alert {
                 str_(out, v);
             }
         }
+        if let Some(sex) = s.subject_sex {
+            let _ = write!(out, ",\"subject_sex\":\"{}\"", sex.as_str());
+        }
         out.push_str("},\"event_ids\":[");
         for (i, e) in self.event_ids.iter().enumerate() {
             if i > 0 {
@@ -392,6 +398,7 @@ mod tests {
         a.subject.subject_name = Some("O'BRIEN, Siân".into());
         a.subject.subject_dob = Some(crate::time::Date(3000));
         a.subject.subject_vrm = Some("AB12 CDE".into());
+        a.subject.subject_sex = Some(crate::event::Sex::F);
         a.watchlist = Some(WatchlistRef {
             list: TableName::HighProfile,
             key: "HP\\1".into(),

@@ -75,6 +75,7 @@ pub static EVENT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("subject_dob", DataType::Date32, true),
         s("subject_postcode", true),
         s("subject_vrm", true),
+        s("subject_sex", true),
         s("query", true),
         Field::new("result_count", DataType::Int64, true),
         s("reason_code", true),
@@ -107,6 +108,7 @@ pub fn events_batch<'a>(rows: impl ExactSizeIterator<Item = &'a ArchivedEvent>) 
     let (mut event_id, mut user_id, mut action, mut subject_type) = (strings(), strings(), strings(), strings());
     let (mut subject_id, mut subject_name, mut postcode, mut vrm) = (strings(), strings(), strings(), strings());
     let (mut query, mut reason_code, mut reference, mut force) = (strings(), strings(), strings(), strings());
+    let mut sex = strings();
     let (mut terminal, mut session_id, mut extra) = (strings(), strings(), strings());
     let (mut surname, mut forenames, mut vrm_key, mut postcode_key) = (strings(), strings(), strings(), strings());
     let mut ts = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
@@ -129,6 +131,7 @@ pub fn events_batch<'a>(rows: impl ExactSizeIterator<Item = &'a ArchivedEvent>) 
         dob.append_option(e.subject_dob.map(|d| d.0));
         postcode.append_option(e.subject_postcode.as_deref());
         vrm.append_option(e.subject_vrm.as_deref());
+        sex.append_option(e.subject_sex.map(|x| x.as_str()));
         query.append_option(e.query.as_deref());
         result_count.append_option(e.result_count.map(|c| c.min(i64::MAX as u64) as i64));
         reason_code.append_option(e.reason_code.as_deref());
@@ -163,6 +166,7 @@ pub fn events_batch<'a>(rows: impl ExactSizeIterator<Item = &'a ArchivedEvent>) 
         Arc::new(dob.finish()),
         Arc::new(postcode.finish()),
         Arc::new(vrm.finish()),
+        Arc::new(sex.finish()),
         Arc::new(query.finish()),
         Arc::new(result_count.finish()),
         Arc::new(reason_code.finish()),
@@ -250,6 +254,7 @@ pub fn events_from_batch(batch: &RecordBatch, system: Option<&str>) -> Result<Ve
         (opt("subject_id")?, opt("subject_name")?, opt("subject_postcode")?, opt("subject_vrm")?);
     let (query, reason_code, reference, force) = (opt("query")?, opt("reason_code")?, opt("reference")?, opt("force")?);
     let (terminal, session_id, extra) = (opt("terminal")?, opt("session_id")?, opt("extra")?);
+    let sex = opt("subject_sex")?;
     let ts = column::<TimestampMillisecondArray>(batch, "ts")?;
     let dob = batch.column_by_name("subject_dob").and_then(|c| c.as_any().downcast_ref::<Date32Array>());
     let result_count = batch.column_by_name("result_count").and_then(|c| c.as_any().downcast_ref::<Int64Array>());
@@ -284,6 +289,7 @@ pub fn events_from_batch(batch: &RecordBatch, system: Option<&str>) -> Result<Ve
             subject_dob: dob.filter(|d| d.is_valid(i)).map(|d| Date(d.value(i))),
             subject_postcode: get(&postcode, i),
             subject_vrm: get(&vrm, i),
+            subject_sex: sex.as_ref().and_then(|t| t.get(i)).and_then(|v| crate::event::Sex::parse(v).ok().flatten()),
             query: get(&query, i),
             result_count: result_count.filter(|c| c.is_valid(i)).map(|c| c.value(i).max(0) as u64),
             reason_code: get(&reason_code, i),

@@ -66,6 +66,19 @@ struct UnitRates {
     last_seen: Timestamp,
     total: Decaying,
     unjustified: Decaying,
+    /// The latest accesses counted (hashes of their event ids): a record delivered
+    /// twice (its event processed again after an instance died) counts once.
+    #[serde(default)]
+    recent: std::collections::VecDeque<u64>,
+    #[serde(default)]
+    recent_set: std::collections::HashSet<u64>,
+}
+
+/// How many of a unit's latest accesses are remembered to drop a second delivery.
+const UNIT_RECENT: usize = 4_096;
+
+fn id_hash(event_id: &str) -> u64 {
+    ahash::RandomState::with_seeds(5, 6, 7, 8).hash_one(event_id)
 }
 
 /// Counters for the summary and metrics.
@@ -118,6 +131,11 @@ impl CrossUser {
         let now = e.ts;
         self.maybe_sweep(now, b.idle_after);
         let s = self.subjects.entry(key).or_default();
+        // A record delivered twice (its event processed again after an instance died)
+        // counts once.
+        if s.recent.iter().any(|(_, (_, id))| *id == e.event_id) {
+            return;
+        }
         s.last_seen = s.last_seen.max(now);
         let day = now.date().0;
         if day != s.day {
@@ -179,6 +197,16 @@ impl CrossUser {
         let now = e.ts;
         self.maybe_sweep(now, b.idle_after);
         let rates = self.units.entry(unit.clone()).or_default();
+        let id = id_hash(&e.event_id);
+        if !rates.recent_set.insert(id) {
+            return;
+        }
+        rates.recent.push_back(id);
+        if rates.recent.len() > UNIT_RECENT {
+            if let Some(old) = rates.recent.pop_front() {
+                rates.recent_set.remove(&old);
+            }
+        }
         rates.last_seen = rates.last_seen.max(now);
         rates.total.add(1.0, now, b.peer_half_life);
         if !h.explained {

@@ -6,6 +6,26 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Run the anti-corruption dashboard as a service of its own, fed by the alert topic:
+/// one replica beside any number of engines (`accesswatch run` with the dashboard
+/// disabled). Serves the dashboard, `/metrics`, `/healthz` and `/readyz` on
+/// `[http] listen` until SIGINT or SIGTERM.
+#[derive(clap::Args, Debug)]
+pub struct DashboardArgs {
+    /// Configuration: [kafka] (the alert topic), [dashboard] (accounts, database), [http].
+    #[arg(long)]
+    config: PathBuf,
+}
+
+pub fn serve(a: DashboardArgs) -> Result<ExitCode> {
+    let config = std::sync::Arc::new(load_config(Some(&a.config))?);
+    super::args::init_tracing(config.logging.json, &config.logging.level);
+    let service = crate::dashboard::serve(config)?;
+    eprintln!("dashboard on http://{}/", service.http_addr);
+    service.join()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Print the argon2 hash of a password read from standard input, for a dashboard
 /// account's `password` in the configuration.
 #[derive(clap::Args, Debug)]

@@ -20,7 +20,8 @@ pub struct Args {
     /// Where to serve metrics and health.
     #[arg(long, default_value = "127.0.0.1:9464")]
     listen: String,
-    /// Stop after this many seconds.
+    /// Stop after this many seconds (otherwise the dashboard stays up after the week has
+    /// been played, until Ctrl-C).
     #[arg(long)]
     seconds: Option<u64>,
     /// Password of the dashboard's demo accounts (default: a random one, printed).

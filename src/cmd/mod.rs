@@ -15,7 +15,7 @@
 //! | `generate`, `evaluate` | [`generate`] |
 //! | `risk` | [`risk`] |
 //! | `publish-watchlists`, `feed` | [`kafka`] |
-//! | `hash-password`, `report`, `audit verify` | [`dashboard`] |
+//! | `dashboard`, `hash-password`, `report`, `audit verify` | [`dashboard`] |
 //! | `check-config`, `health` | [`check`] |
 
 pub mod archive;
@@ -48,6 +48,7 @@ pub struct Cli {
 pub enum Command {
     Run(run::Args),
     Demo(demo::Args),
+    Dashboard(dashboard::DashboardArgs),
     HashPassword(dashboard::HashPasswordArgs),
     Report(dashboard::ReportArgs),
     Audit(dashboard::AuditArgs),
@@ -77,12 +78,13 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // `run` logs as its configuration says, once it has read it; the rest log warnings.
-    if !matches!(cli.command, Command::Run(_)) {
+    if !matches!(cli.command, Command::Run(_) | Command::Dashboard(_)) {
         args::init_tracing(false, "warn");
     }
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Dashboard(a) => dashboard::serve(a),
         Command::HashPassword(a) => dashboard::hash_password(a),
         Command::Report(a) => dashboard::report(a),
         Command::Audit(a) => dashboard::audit(a),

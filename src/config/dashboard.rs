@@ -138,6 +138,17 @@ impl DashboardConfig {
 fn read_account(u: &Section) -> Option<Account> {
     let mut password = None;
     u.opt_string("password", &mut password);
+    // "env:NAME": the hash is read from the environment (a Kubernetes secret), not
+    // written in the file.
+    if let Some(var) = password.as_deref().and_then(|p| p.strip_prefix("env:")).map(str::to_string) {
+        match std::env::var(&var) {
+            Ok(v) if !v.trim().is_empty() => password = Some(v.trim().to_string()),
+            _ => {
+                u.error("password", format!("reads ${var}, which is not set"));
+                password = None;
+            }
+        }
+    }
     if let Some(p) = &password {
         if argon2::PasswordHash::new(p).is_err() {
             u.error("password", "expected an argon2 hash (make one with `accesswatch hash-password`)");

@@ -16,6 +16,8 @@
 //! - [`api`]: the REST API and the live stream (Server-Sent Events), every read
 //!   audited, every response with strict security headers.
 //! - [`briefing`]: the morning briefing, as data and as a printable page.
+//! - [`intake`]: the dashboard as its own service, fed by the alert topic (any
+//!   number of engines, one board).
 //! - [`state`]: the shared state.
 //!
 //! The page (`page.html`, `app.js`, `app.css`) is plain HTML, JavaScript and CSS
@@ -25,6 +27,7 @@
 pub mod api;
 pub mod auth;
 pub mod briefing;
+pub mod intake;
 pub mod pseudonym;
 pub mod scope;
 pub mod signin;
@@ -37,6 +40,45 @@ pub use state::Dashboard;
 use crate::alert::Alert;
 use crate::live::LiveError;
 use std::sync::Arc;
+
+/// Starts the dashboard as a service of its own: its routes beside `/metrics` and the
+/// health endpoints, and the intake of the alert topic ([`intake`]).
+pub fn serve(config: Arc<crate::config::Config>) -> Result<crate::service::Service, LiveError> {
+    if config.dashboard.users.is_empty() {
+        return Err(LiveError::Config("the dashboard has no users: add [dashboard.users.NAME] accounts".into()));
+    }
+    // Opened with the service's metrics (by the routes), then fed by the intake thread.
+    let opened: Arc<std::sync::OnceLock<Arc<Dashboard>>> = Arc::default();
+    let (routes, fed) = (config.clone(), opened.clone());
+    crate::service::Service::start_running(
+        config,
+        move |health| {
+            let dashboard = Dashboard::open(&routes, health.metrics.clone())?;
+            start_anchor(&dashboard)?;
+            let _ = opened.set(dashboard.clone());
+            Ok(crate::http::router(health).merge(api::router(dashboard)))
+        },
+        move |config, metrics, status| {
+            status.set_lists_loaded();
+            let dashboard = fed.get().cloned().ok_or_else(|| LiveError::Bug("the dashboard was not opened".into()))?;
+            intake::run(&config, dashboard, metrics, status.clone(), status.shutdown().clone())?;
+            Ok(crate::live::LiveSummary::default())
+        },
+    )
+}
+
+/// The daily anchor of the audit chain, and one at start.
+fn start_anchor(dashboard: &Arc<Dashboard>) -> Result<(), LiveError> {
+    let anchor = dashboard.clone();
+    std::thread::Builder::new()
+        .name("audit-anchor".into())
+        .spawn(move || loop {
+            anchor.anchor_audit();
+            std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
+        })
+        .map(|_| ())
+        .map_err(|e| LiveError::Bug(format!("cannot start the audit anchor thread: {e}")))
+}
 
 /// The HTTP routes of `accesswatch run` with the dashboard added when it is enabled;
 /// the engine's raised alerts are handed to it.
@@ -72,15 +114,7 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
             let _ = tx.send(alert);
         }
     }));
-    // The daily anchor of the audit chain, and one at start.
-    let anchor = dashboard.clone();
-    std::thread::Builder::new()
-        .name("audit-anchor".into())
-        .spawn(move || loop {
-            anchor.anchor_audit();
-            std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
-        })
-        .map_err(|e| LiveError::Bug(format!("cannot start the audit anchor thread: {e}")))?;
+    start_anchor(&dashboard)?;
     Ok(router.merge(api::router(dashboard)))
 }
 

@@ -81,6 +81,7 @@ impl Masker<'_> {
                 subject_dob: None,
                 subject_postcode: None,
                 subject_vrm: None,
+                subject_sex: None,
             };
             if let Some(w) = &mut a.watchlist {
                 w.key = match w.list {

@@ -79,7 +79,13 @@ impl Dashboard {
     /// Takes a raised or updated alert: stored (with its need-to-know marks), then
     /// pushed to the open boards allowed to see it.
     pub fn observe(&self, alert: &Alert) -> Result<(), LiveError> {
-        let row = self.store.upsert_alert(alert)?;
+        self.observe_from(alert, None)
+    }
+
+    /// As [`Dashboard::observe`], with where on the alert topic it was read (stored in
+    /// the same transaction: see [`Store::upsert_alert_from`]).
+    pub fn observe_from(&self, alert: &Alert, read: Option<(&str, i32, i64)>) -> Result<(), LiveError> {
+        let row = self.store.upsert_alert_from(alert, read)?;
         let _ = self.feed.send(Arc::new(row));
         Ok(())
     }

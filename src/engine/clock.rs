@@ -302,7 +302,7 @@ mod tests {
     fn a_spike_just_before_a_gap_is_skewed_and_the_rest_stays_on_time() {
         let mut c = StreamClock::default();
         let mut verdicts = Vec::new();
-        let mut take = |o: Offered, out: &mut Vec<(i64, bool)>| match o {
+        let take = |o: Offered, out: &mut Vec<(i64, bool)>| match o {
             Offered::Judged(v) => out.push((0, matches!(v, Verdict::Skewed { .. }))),
             Offered::Held => {}
             Offered::Released(es) => {

@@ -240,6 +240,7 @@ pub mod fast {
                         Field::SubjectDob,
                         Field::SubjectPostcode,
                         Field::SubjectVrm,
+                        Field::SubjectSex,
                         Field::SessionId,
                     ],
                     _ => &[],

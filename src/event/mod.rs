@@ -10,119 +10,15 @@ pub mod cef;
 pub mod csv;
 pub mod explained;
 pub mod json;
+pub mod kinds;
 pub mod mapping;
 pub mod normalise;
 
 use crate::time::{Date, Timestamp};
 use compact_str::CompactString;
-use serde::Serialize;
-use std::fmt;
 
+pub use kinds::{Action, Sex, SubjectType};
 pub use normalise::PersonName;
-
-/// What the user did to the record.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Search,
-    View,
-    Update,
-    Create,
-    Print,
-    Export,
-}
-
-/// What kind of record was accessed.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SubjectType {
-    Person,
-    Vehicle,
-    Address,
-    Crime,
-    Incident,
-    Custody,
-    Intel,
-    Property,
-    Other,
-}
-
-impl Action {
-    pub const ALL: [Action; 6] =
-        [Action::Search, Action::View, Action::Update, Action::Create, Action::Print, Action::Export];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Search => "search",
-            Action::View => "view",
-            Action::Update => "update",
-            Action::Create => "create",
-            Action::Print => "print",
-            Action::Export => "export",
-        }
-    }
-
-    /// Case-insensitive parse of the spec's enum values.
-    pub fn parse(s: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    /// The verb an alert sentence uses: "searched for", "viewed", ...
-    pub fn verb(self) -> &'static str {
-        match self {
-            Action::Search => "searched for",
-            Action::View => "viewed",
-            Action::Update => "updated",
-            Action::Create => "created a record of",
-            Action::Print => "printed",
-            Action::Export => "exported",
-        }
-    }
-}
-
-impl SubjectType {
-    pub const ALL: [SubjectType; 9] = [
-        SubjectType::Person,
-        SubjectType::Vehicle,
-        SubjectType::Address,
-        SubjectType::Crime,
-        SubjectType::Incident,
-        SubjectType::Custody,
-        SubjectType::Intel,
-        SubjectType::Property,
-        SubjectType::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SubjectType::Person => "person",
-            SubjectType::Vehicle => "vehicle",
-            SubjectType::Address => "address",
-            SubjectType::Crime => "crime",
-            SubjectType::Incident => "incident",
-            SubjectType::Custody => "custody",
-            SubjectType::Intel => "intel",
-            SubjectType::Property => "property",
-            SubjectType::Other => "other",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<SubjectType> {
-        SubjectType::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for SubjectType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One consultation or change of a record by one user, as a source system logged it.
 #[derive(Clone, Debug, PartialEq)]
@@ -139,6 +35,8 @@ pub struct AccessEvent {
     pub subject_dob: Option<Date>,
     pub subject_postcode: Option<CompactString>,
     pub subject_vrm: Option<CompactString>,
+    /// The person's recorded sex, when the source logs it.
+    pub subject_sex: Option<Sex>,
     pub query: Option<CompactString>,
     pub result_count: Option<u64>,
     pub reason_code: Option<CompactString>,
@@ -165,6 +63,7 @@ pub enum Field {
     SubjectDob,
     SubjectPostcode,
     SubjectVrm,
+    SubjectSex,
     Query,
     ResultCount,
     ReasonCode,
@@ -175,7 +74,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 19] = [
         Field::EventId,
         Field::Ts,
         Field::System,
@@ -187,6 +86,7 @@ impl Field {
         Field::SubjectDob,
         Field::SubjectPostcode,
         Field::SubjectVrm,
+        Field::SubjectSex,
         Field::Query,
         Field::ResultCount,
         Field::ReasonCode,
@@ -209,6 +109,7 @@ impl Field {
             Field::SubjectDob => "subject_dob",
             Field::SubjectPostcode => "subject_postcode",
             Field::SubjectVrm => "subject_vrm",
+            Field::SubjectSex => "subject_sex",
             Field::Query => "query",
             Field::ResultCount => "result_count",
             Field::ReasonCode => "reason_code",
@@ -234,6 +135,7 @@ impl Field {
             "subject_dob" => Field::SubjectDob,
             "subject_postcode" => Field::SubjectPostcode,
             "subject_vrm" => Field::SubjectVrm,
+            "subject_sex" => Field::SubjectSex,
             "query" => Field::Query,
             "result_count" => Field::ResultCount,
             "reason_code" => Field::ReasonCode,
@@ -297,7 +199,7 @@ impl DecodeError {
 /// The fields of one record as text, before types are checked.
 #[derive(Default, Debug, Clone, PartialEq)]
 pub struct RawFields {
-    values: [Option<CompactString>; 18],
+    values: [Option<CompactString>; Field::ALL.len()],
     /// Unknown fields as `"key":value` pairs of a JSON object body (no braces).
     extra: String,
     /// A field the record gives twice: readers disagree on which one counts (the first,
@@ -397,6 +299,14 @@ impl RawFields {
                 Some(Date::parse(&text).map_err(|e| DecodeError::bad_value(Field::SubjectDob, &e.to_string(), &text))?)
             }
         };
+        let subject_sex = match self.take(Field::SubjectSex) {
+            None => None,
+            Some(text) => Sex::parse(&text).map_err(|()| DecodeError::UnknownEnum {
+                field: "subject_sex",
+                value: shown(&text),
+                expected: "F, M, X, or empty when unknown",
+            })?,
+        };
         let result_count = match self.take(Field::ResultCount) {
             None => None,
             Some(text) => Some(text.trim().parse::<u64>().map_err(|_| {
@@ -415,6 +325,7 @@ impl RawFields {
             subject_dob,
             subject_postcode: self.take(Field::SubjectPostcode),
             subject_vrm: self.take(Field::SubjectVrm),
+            subject_sex,
             query: self.take(Field::Query),
             result_count,
             reason_code: self.identifier(Field::ReasonCode)?,
@@ -501,6 +412,11 @@ impl AccessEvent {
         }
         text(out, "subject_postcode", &self.subject_postcode);
         text(out, "subject_vrm", &self.subject_vrm);
+        if let Some(sex) = self.subject_sex {
+            out.push_str(",\"subject_sex\":\"");
+            out.push_str(sex.as_str());
+            out.push('"');
+        }
         text(out, "query", &self.query);
         if let Some(n) = self.result_count {
             use std::fmt::Write;

@@ -185,6 +185,18 @@ pub const SURNAMES: &[&str] = &[
     "Nowak",
 ];
 
+/// [`FORENAMES`] from this index on are women's names.
+pub const FIRST_FEMALE: usize = 40;
+
+/// The recorded sex of a person with these forenames (by the first).
+pub fn sex_of(forenames: &str) -> crate::event::Sex {
+    let first = forenames.split(' ').next().unwrap_or_default();
+    match FORENAMES.iter().position(|f| *f == first) {
+        Some(i) if i >= FIRST_FEMALE => crate::event::Sex::F,
+        _ => crate::event::Sex::M,
+    }
+}
+
 pub const FORENAMES: &[&str] = &[
     "John",
     "David",

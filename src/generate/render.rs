@@ -24,6 +24,7 @@ impl World {
             subject_dob: None,
             subject_postcode: None,
             subject_vrm: None,
+            subject_sex: None,
             query: None,
             result_count: e.result_count.map(u64::from),
             reason_code: e.reason_code.map(Into::into),
@@ -55,6 +56,8 @@ impl World {
                 ev.subject_name = Some(format_compact!("{}, {}", p.surname.to_uppercase(), p.forenames));
                 ev.subject_dob = Some(p.dob);
                 ev.subject_postcode = Some(self.force.postcodes[p.postcode as usize].clone());
+                // The record shows the person's recorded sex.
+                ev.subject_sex = Some(super::names::sex_of(&p.forenames));
             }
             Subject::Nobody { surname, forename, dob } => {
                 ev.subject_type = SubjectType::Person;

@@ -61,3 +61,137 @@ pub fn cross_rule(rule: RuleId) -> bool {
 pub fn topics(k: &KafkaConfig) -> Vec<String> {
     std::iter::once(k.events_topic.clone()).chain(k.subjects_topic.clone()).collect()
 }
+
+/// Repartition records held back to be processed in event-time order.
+///
+/// Records for one person or unit come from every instance's user stage, each at its
+/// own pace, and after an instance dies its events are processed again by the one that
+/// takes over, late. The cross-user detectors count in order (the access that makes a
+/// spike is the alert's trigger), so each record waits `delay` (or until `cap` records
+/// wait) and they are released earliest event first: the same order a replay sees.
+pub struct Reorder {
+    delay: std::time::Duration,
+    cap: usize,
+    next_seq: u64,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(crate::time::Timestamp, u64)>>,
+    held: std::collections::HashMap<u64, Held>,
+}
+
+/// One record waiting.
+pub struct Held {
+    pub stream: i32,
+    pub offset: i64,
+    pub timestamp_ms: i64,
+    pub record: Vec<u8>,
+    arrived: std::time::Instant,
+}
+
+impl Reorder {
+    pub fn new(delay: std::time::Duration, cap: usize) -> Reorder {
+        Reorder { delay, cap: cap.max(1), next_seq: 0, heap: Default::default(), held: Default::default() }
+    }
+
+    /// Holds a record whose access happened at `ts`.
+    pub fn hold(&mut self, ts: crate::time::Timestamp, stream: i32, offset: i64, timestamp_ms: i64, record: Vec<u8>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(std::cmp::Reverse((ts, seq)));
+        self.held.insert(seq, Held { stream, offset, timestamp_ms, record, arrived: std::time::Instant::now() });
+    }
+
+    /// The next record due: the earliest access, once it has waited its delay (or the
+    /// buffer is full, or `all`).
+    pub fn next_due(&mut self, all: bool) -> Option<Held> {
+        loop {
+            let std::cmp::Reverse((_, seq)) = *self.heap.peek()?;
+            let Some(h) = self.held.get(&seq) else {
+                self.heap.pop(); // dropped with its stream
+                continue;
+            };
+            if !all && self.held.len() < self.cap && h.arrived.elapsed() < self.delay {
+                return None;
+            }
+            self.heap.pop();
+            return self.held.remove(&seq);
+        }
+    }
+
+    /// Forgets the records of a revoked stream (the next owner reads them again);
+    /// returns their offsets, to release their holds.
+    pub fn drop_stream(&mut self, stream: i32) -> Vec<i64> {
+        let gone: Vec<u64> = self.held.iter().filter(|(_, h)| h.stream == stream).map(|(s, _)| *s).collect();
+        gone.into_iter().filter_map(|s| self.held.remove(&s)).map(|h| h.offset).collect()
+    }
+
+    /// The lowest offset still waiting, per stream: a snapshot covers only what came
+    /// before it.
+    pub fn lowest_waiting(&self) -> std::collections::HashMap<i32, i64> {
+        let mut low = std::collections::HashMap::new();
+        for h in self.held.values() {
+            let e = low.entry(h.stream).or_insert(h.offset);
+            *e = (*e).min(h.offset);
+        }
+        low
+    }
+
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+}
+
+/// The event time of a repartition record, read without decoding the rest.
+pub fn record_time(record: &[u8]) -> Option<crate::time::Timestamp> {
+    #[derive(serde::Deserialize)]
+    struct Just<'a> {
+        #[serde(borrow)]
+        event: &'a serde_json::value::RawValue,
+    }
+    #[derive(serde::Deserialize)]
+    struct Ts<'a> {
+        ts: &'a str,
+    }
+    let just: Just = serde_json::from_slice(record).ok()?;
+    let ts: Ts = serde_json::from_str(just.event.get()).ok()?;
+    crate::time::Timestamp::parse_rfc3339(ts.ts).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+    use std::time::Duration;
+
+    #[test]
+    fn records_come_out_earliest_first_once_they_have_waited() {
+        let mut r = Reorder::new(Duration::from_millis(50), 100);
+        r.hold(Timestamp(30), 1, 0, 0, b"c".to_vec());
+        r.hold(Timestamp(10), 1, 1, 0, b"a".to_vec());
+        r.hold(Timestamp(20), 2, 0, 0, b"b".to_vec());
+        assert!(r.next_due(false).is_none(), "not yet waited");
+        std::thread::sleep(Duration::from_millis(60));
+        let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
+        assert_eq!(order, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn a_full_buffer_releases_at_once_and_a_revoked_stream_is_forgotten() {
+        let mut r = Reorder::new(Duration::from_secs(3600), 2);
+        r.hold(Timestamp(10), 1, 7, 0, b"a".to_vec());
+        r.hold(Timestamp(20), 2, 8, 0, b"b".to_vec());
+        assert_eq!(r.lowest_waiting().get(&1), Some(&7));
+        assert_eq!(r.next_due(false).unwrap().record, b"a");
+        assert_eq!(r.drop_stream(2), vec![8]);
+        assert!(r.next_due(true).is_none());
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn the_time_of_a_record_is_its_access() {
+        let rec = br#"{"to":"subject","key":"k","handoff":{"explained":false,"counted":true,"user_total":1.0,"user_unexplained":1.0},"event":{"event_id":"e1","ts":"2026-11-22T10:00:00.000Z"}}"#;
+        assert_eq!(record_time(rec), Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").ok());
+    }
+}

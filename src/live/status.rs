@@ -49,12 +49,17 @@ impl Status {
         self.lists_loaded.load(Ordering::SeqCst)
     }
 
-    pub(super) fn set_lists_loaded(&self) {
+    pub fn set_lists_loaded(&self) {
         self.lists_loaded.store(true, Ordering::SeqCst);
     }
 
     pub fn assigned(&self) -> i64 {
         self.assigned.load(Ordering::SeqCst)
+    }
+
+    /// Sets the partitions assigned (a reader that assigns itself, as the dashboard's).
+    pub fn set_assigned(&self, n: i64) {
+        self.assigned.store(n, Ordering::SeqCst);
     }
 
     pub(super) fn add_assigned(&self, delta: i64) {

@@ -56,6 +56,8 @@ pub(super) struct Worker {
     covered: BTreeMap<i32, i64>,
     /// Per partition, the offset after the last event processed.
     processed: BTreeMap<i32, i64>,
+    /// Repartition records waiting to be processed in event-time order.
+    reorder: super::repartition::Reorder,
     last_snapshot: Instant,
     watch: ConfigWatch,
     latency: LocalLatency,
@@ -106,6 +108,10 @@ impl Worker {
         };
         Ok(Worker {
             processed: covered.clone(),
+            reorder: super::repartition::Reorder::new(
+                Duration::from_millis(config.kafka.repartition_delay.0.max(0) as u64),
+                config.kafka.repartition_buffer,
+            ),
             covered,
             engine,
             watch: ConfigWatch::new(&config),
@@ -194,6 +200,7 @@ impl Worker {
         if let Some(new) = self.watch.poll(self.engine.config(), &self.status, &self.metrics) {
             self.engine.set_config(new);
         }
+        self.release_cross(false);
         self.maybe_snapshot();
         self.report_time_faults();
         if self.last_gauges.elapsed() > Duration::from_secs(1) {
@@ -277,7 +284,14 @@ impl Worker {
                     self.on_event(partition, offset, timestamp_ms, event)
                 }
                 Incoming::Cross { partition, offset, timestamp_ms, record } => {
-                    self.on_cross(partition, offset, timestamp_ms, &record)
+                    match super::repartition::record_time(&record) {
+                        Some(ts) => {
+                            // Its offset stays held until it is processed.
+                            self.acks.expect(partition, offset);
+                            self.reorder.hold(ts, partition, offset, timestamp_ms, record);
+                        }
+                        None => self.on_cross(partition, offset, timestamp_ms, &record),
+                    }
                 }
                 Incoming::Dead { partition, offset, key, letter } => {
                     self.processed.insert(partition, offset + 1);
@@ -305,6 +319,7 @@ impl Worker {
             }
         }
         self.acks.processed_all(offsets.into_iter());
+        self.release_cross(false);
         if let Some(e) = self.sink.error.take() {
             self.status.fail(e);
         }
@@ -332,6 +347,18 @@ impl Worker {
                 explained,
             };
             self.to_archive.push((event, from));
+        }
+    }
+
+    /// Processes the repartition records that are due (all of them with `all`).
+    fn release_cross(&mut self, all: bool) {
+        while let Some(h) = self.reorder.next_due(all) {
+            self.on_cross(h.stream, h.offset, h.timestamp_ms, &h.record);
+            self.acks.ack(h.stream, h.offset);
+        }
+        self.metrics.repartition_waiting.set(self.reorder.len() as i64);
+        if let Some(e) = self.sink.error.take() {
+            self.status.fail(e);
         }
     }
 
@@ -398,6 +425,8 @@ impl Worker {
 
     fn on_revoked(&mut self, partitions: &[i32]) {
         for p in partitions {
+            // Its waiting records are read again by the next owner.
+            self.reorder.drop_stream(*p);
             self.engine.drop_stream(*p);
         }
     }
@@ -417,7 +446,13 @@ impl Worker {
             tracing::warn!(error = %e, "snapshot skipped: the producer did not flush");
             return;
         }
-        match snapshot::write(dir, &self.engine, &self.processed) {
+        // A record still waiting is not in the state: the snapshot covers what came
+        // before it.
+        let mut covered = self.processed.clone();
+        for (stream, low) in self.reorder.lowest_waiting() {
+            covered.entry(stream).and_modify(|c| *c = (*c).min(low)).or_insert(low);
+        }
+        match snapshot::write(dir, &self.engine, &covered) {
             Ok(bytes) => tracing::debug!(bytes, "state snapshot written"),
             Err(e) => tracing::warn!(error = %e, "state snapshot not written"),
         }
@@ -452,6 +487,7 @@ impl Worker {
     /// Finishes: the archive made durable, the producer flushed, a last snapshot;
     /// then the consumer is told it may commit.
     fn drain(mut self, done: Option<Sender<()>>) -> LiveSummary {
+        self.release_cross(true);
         self.latency.flush();
         self.sink.archive = None;
         if let Some(a) = self.archiver.take() {

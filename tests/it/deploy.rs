@@ -25,7 +25,7 @@ fn prometheus_config_and_alert_rules_pass_promtool() {
     let promtool = tool("promtool", "install Debian's prometheus package");
     run(Command::new(&promtool).args(["check", "config", "deploy/prometheus/prometheus.yml"]));
     let rules = run(Command::new(&promtool).args(["check", "rules", "deploy/prometheus/rules/accesswatch.rules.yml"]));
-    assert!(rules.contains("SUCCESS: 9 rules found"), "{rules}");
+    assert!(rules.contains("SUCCESS: 10 rules found"), "{rules}");
     // The rules' own unit tests: each alert fires on its pattern and not on the twin.
     run(Command::new(&promtool).args(["test", "rules", "deploy/prometheus/rules/accesswatch.rules.test.yml"]));
 }
@@ -34,7 +34,7 @@ fn prometheus_config_and_alert_rules_pass_promtool() {
 fn compose_file_is_valid_and_has_the_whole_stack() {
     let compose = tool("docker-compose", "install Debian's docker-compose package");
     let text = run(Command::new(compose).args(["-f", "deploy/compose.yaml", "config"]));
-    for service in ["kafka:", "topics:", "accesswatch:", "generator:", "prometheus:", "grafana:"] {
+    for service in ["kafka:", "topics:", "accesswatch:", "dashboard:", "generator:", "prometheus:", "grafana:"] {
         assert!(text.contains(&format!("  {service}\n")), "compose.yaml lacks the {service} service:\n{text}");
     }
     assert!(text.contains("KAFKA_PROCESS_ROLES: broker,controller"), "Kafka should run in KRaft mode:\n{text}");
@@ -51,7 +51,13 @@ fn kubernetes_manifests_match_the_kubernetes_schemas() {
         .collect();
     assert!(manifests.len() >= 5, "{manifests:?}");
     let text = run(Command::new(validate).arg("--strict").args(&manifests));
-    for kind in ["deployment/accesswatch", "service/accesswatch", "poddisruptionbudget/accesswatch"] {
+    for kind in [
+        "deployment/accesswatch",
+        "service/accesswatch",
+        "poddisruptionbudget/accesswatch",
+        "deployment/accesswatch-dashboard",
+        "persistentvolumeclaim/accesswatch-dashboard",
+    ] {
         assert!(text.contains(&format!("passed for resource {kind}")), "{kind} not validated:\n{text}");
     }
     // kustomization.yaml lists every manifest.
@@ -62,23 +68,43 @@ fn kubernetes_manifests_match_the_kubernetes_schemas() {
     }
 }
 
+/// The indented block under `key: |` in a ConfigMap.
+fn configmap_block(configmap: &str, key: &str) -> String {
+    configmap
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with(&format!("{key}: |")))
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect()
+}
+
 #[test]
-fn every_shipped_engine_config_loads() {
+fn every_shipped_engine_and_dashboard_config_loads() {
     let compose = std::fs::read_to_string(root().join("deploy/config/accesswatch.toml")).unwrap();
     accesswatch::config::Config::from_toml("deploy/config/accesswatch.toml", &compose).unwrap();
-    // The ConfigMap's accesswatch.toml: the indented block under `accesswatch.toml: |`.
     let configmap = std::fs::read_to_string(root().join("deploy/k8s/configmap.yaml")).unwrap();
-    let block: String = configmap
-        .lines()
-        .skip_while(|l| !l.trim_start().starts_with("accesswatch.toml: |"))
-        .skip(1)
-        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
-        .collect();
+    let block = configmap_block(&configmap, "accesswatch.toml");
     assert!(block.contains("[kafka]"), "no accesswatch.toml in the ConfigMap");
     let config = accesswatch::config::Config::from_toml("deploy/k8s/configmap.yaml", &block).unwrap();
     assert_eq!(config.http.listen, "0.0.0.0:9464");
+    assert!(!config.dashboard.enabled, "the engines leave the board to the dashboard service");
     let deployment = std::fs::read_to_string(root().join("deploy/k8s/deployment.yaml")).unwrap();
     assert!(deployment.contains("containerPort: 9464"));
+
+    // The dashboard service's, with its account's hash from the environment as the
+    // Secret gives it.
+    std::env::set_var("ACCESSWATCH_ACU_PASSWORD_HASH", accesswatch::dashboard::auth::hash_password("a passphrase"));
+    for (name, text) in [
+        ("deploy/config/dashboard.toml", std::fs::read_to_string(root().join("deploy/config/dashboard.toml")).unwrap()),
+        ("deploy/k8s/configmap.yaml", configmap_block(&configmap, "dashboard.toml")),
+    ] {
+        let config = accesswatch::config::Config::from_toml(name, &text).unwrap();
+        assert!(config.dashboard.enabled && config.dashboard.users.contains_key("acu"), "{name}");
+        assert_eq!(config.http.listen, "0.0.0.0:8080", "{name}");
+    }
+    let board = std::fs::read_to_string(root().join("deploy/k8s/dashboard.yaml")).unwrap();
+    assert!(board.contains("replicas: 1") && board.contains("type: Recreate"), "one writer of the database");
 }
 
 /// The metric names a dashboard query uses.

@@ -44,6 +44,7 @@ bootstrap_servers = "{bootstrap}"
 group_id = "{group}"
 commit_interval = "200ms"
 stall_after = "20s"
+repartition_delay = "2s"
 [kafka.properties]
 # Tansu 0.6 with memory storage keeps only the first record of a multi-record
 # batch (it gives the batch one offset); one record per batch works on every broker.
@@ -222,7 +223,7 @@ pub fn replay_expectation(config: &Config, lines: &[String]) -> BTreeMap<String,
 }
 
 /// Moves every row of `from` into `into`.
-fn merge(into: &mut WatchLists, from: WatchLists) {
+pub fn merge(into: &mut WatchLists, from: WatchLists) {
     use accesswatch::watchlist::Row;
     for (_, _, r) in from.custody.iter() {
         into.upsert(Row::Custody(r.clone()));

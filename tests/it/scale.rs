@@ -106,3 +106,270 @@ fn tansu_survivors_take_over() {
         }
     }
 }
+
+#[test]
+fn the_demo_serves_its_dashboard_after_the_week_has_been_played() {
+    use std::io::BufRead;
+    let mut demo = Engine(
+        bin()
+            .args(["demo", "--listen", "127.0.0.1:0", "--rate", "0", "--staff", "120", "--seconds", "240"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = demo.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut addr = None;
+    let deadline = std::time::Instant::now() + Duration::from_secs(200);
+    while std::time::Instant::now() < deadline {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) else { continue };
+        if let Some(rest) = line.strip_prefix("dashboard at http://") {
+            addr = rest.split('/').next().map(String::from);
+        }
+        if line.starts_with("the week has been played") {
+            break;
+        }
+    }
+    let addr = addr.expect("the demo printed its dashboard's address");
+    // The traffic is over; a new user opening the link still finds the dashboard.
+    std::thread::sleep(Duration::from_secs(2));
+    let page = crate::live_process::http_get(&addr, "/").expect("the dashboard answers after the traffic");
+    assert_eq!(page.0, 200);
+    assert!(page.1.contains("accesswatch"), "{}", &page.1[..page.1.len().min(300)]);
+    assert_eq!(crate::live_process::http_get(&addr, "/healthz").unwrap().0, 200);
+}
+
+/// A generated force for the scale-out tests: its directory, its events in time order.
+fn force(dir: &std::path::Path) -> Vec<String> {
+    crate::support::run_ok(
+        bin().args(["generate", "--staff", "150", "--citizens", "3000", "--days", "7", "--out"]).arg(dir.join("force")),
+    );
+    std::fs::read_to_string(dir.join("force/events.jsonl")).unwrap().lines().map(String::from).collect()
+}
+
+/// The force's configuration for an engine or the dashboard service of the group.
+fn force_config(dir: &std::path::Path, bootstrap: &str, extra: &str) -> std::path::PathBuf {
+    let n = std::fs::read_dir(dir).unwrap().count();
+    let text = format!(
+        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"scale\"\ncommit_interval = \"200ms\"\nstall_after = \"20s\"\nrepartition_delay = \"30s\"\n[kafka.properties]\n\"batch.num.messages\" = \"1\"\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[state]\nallowed_lateness = \"3650d\"\nmax_clock_skew = \"3650d\"\n{extra}",
+        std::fs::read_to_string(dir.join("force/config.toml")).unwrap(),
+        free_port()
+    );
+    let path = dir.join(format!("config-{n}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// What a single-process replay of the force raises, as comparable JSON by alert id.
+fn replay_of(dir: &std::path::Path, config: &std::path::Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let out = dir.join("replay.jsonl");
+    crate::support::run_ok(
+        bin()
+            .args(["replay", "--quiet", "--config"])
+            .arg(config)
+            .arg("--watchlists")
+            .arg(dir.join("force/watchlists"))
+            .arg("--alerts")
+            .arg(&out)
+            .arg(dir.join("force/events.jsonl")),
+    );
+    crate::support::read_jsonl(&out)
+        .into_iter()
+        .map(|a| (a["alert_id"].as_str().unwrap().to_string(), normal(a)))
+        .collect()
+}
+
+/// An alert as the comparison sees it: without what depends on which instance raised
+/// it or when (detected_at, the record time of topic rows, the running risk).
+fn normal(a: serde_json::Value) -> serde_json::Value {
+    let mut a = comparable(a);
+    a.as_object_mut().unwrap().remove("user_risk");
+    a
+}
+
+/// Feeds the force in event-time order, a slice at a time, as a live feed arrives.
+fn feed(bootstrap: &str, lines: &[String], slices: usize, pause: Duration, mut between: impl FnMut(usize)) {
+    for (i, chunk) in lines.chunks(lines.len().div_ceil(slices)).enumerate() {
+        produce_events(bootstrap, chunk);
+        std::thread::sleep(pause);
+        between(i);
+    }
+}
+
+/// What changes halfway through the stream.
+#[derive(Copy, Clone)]
+enum Midway {
+    /// One of three engines is killed (SIGKILL).
+    Kill,
+    /// A third engine joins the two running.
+    Join,
+}
+
+/// Engines in one group and one dashboard service on Tansu, a generated force fed in
+/// event-time order, `midway` halfway: the alerts on the topic (latest per id) equal a
+/// single-process replay's, the spike included, and the board holds every one.
+fn group_raises_what_one_replay_does(midway: Midway) {
+    let broker = Tansu::start();
+    broker.create_topics();
+    let dir = tempfile::tempdir().unwrap();
+    let lines = force(dir.path());
+    let engine_config = force_config(dir.path(), &broker.bootstrap, "");
+    accesswatch::live::lists::publish_dir(
+        &accesswatch::config::Config::load(&engine_config).unwrap().kafka,
+        &dir.path().join("force/watchlists"),
+    )
+    .unwrap();
+    let hash = accesswatch::dashboard::auth::hash_password("correct horse");
+    let db = dir.path().join("board.sqlite");
+    let board_config = force_config(
+        dir.path(),
+        &broker.bootstrap,
+        &format!(
+            "[dashboard]\nenabled = true\ndb = \"{}\"\n[dashboard.users.acu]\npassword = \"{hash}\"\nrole = \"supervisor\"\noperations = true\n",
+            db.display()
+        ),
+    );
+    let spawn = |config: &std::path::Path, name: &str, cmd: &str| {
+        let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
+        Engine(bin().args([cmd, "--config"]).arg(config).stdout(Stdio::null()).stderr(log).spawn().unwrap())
+    };
+    let board = spawn(&board_config, "board", "dashboard");
+    let first = match midway {
+        Midway::Kill => 3,
+        Midway::Join => 2,
+    };
+    let mut engines: Vec<Engine> = (0..first).map(|n| spawn(&engine_config, &format!("engine{n}"), "run")).collect();
+    std::thread::sleep(Duration::from_secs(12));
+    feed(&broker.bootstrap, &lines, 400, Duration::from_millis(60), |i| {
+        if i == 200 {
+            match midway {
+                Midway::Kill => {
+                    let _ = engines[0].0.kill(); // SIGKILL, halfway
+                }
+                Midway::Join => engines.push(spawn(&engine_config, "engine-late", "run")),
+            }
+        }
+    });
+    let expected = replay_of(dir.path(), &engine_config);
+    let topic = || -> std::collections::BTreeMap<String, serde_json::Value> {
+        latest_alerts(&broker.bootstrap).into_iter().map(|(k, v)| (k, normal(v))).collect()
+    };
+    let settled = wait_for(Duration::from_secs(120), || topic() == expected);
+    let got = topic();
+    // Everything on the topic reaches the board.
+    let store = || accesswatch::dashboard::store::Store::open(&db).unwrap();
+    let on_topic: std::collections::BTreeSet<String> = got.keys().cloned().collect();
+    let held = wait_for(Duration::from_secs(30), || {
+        store().alert_ids().unwrap().into_iter().collect::<std::collections::BTreeSet<_>>() == on_topic
+    });
+    drop(engines);
+    drop(board);
+    if !settled {
+        assert_same_alerts(&expected, &got);
+    }
+    assert!(expected.values().any(|a| a["rule"] == "behaviour.subject_spike"), "the force has its spike");
+    assert!(held, "the board does not hold every alert of the topic");
+}
+
+#[test]
+fn three_engines_one_killed_halfway_and_a_dashboard_service_raise_what_one_replay_does() {
+    group_raises_what_one_replay_does(Midway::Kill);
+}
+
+#[test]
+fn an_engine_that_joins_halfway_changes_nothing_the_group_raises() {
+    group_raises_what_one_replay_does(Midway::Join);
+}
+
+#[test]
+fn the_dashboard_service_stores_every_alert_once_and_rebuilds_a_lost_database_from_the_topic() {
+    let cluster = MockCluster::new(1).unwrap();
+    for (t, p) in topics() {
+        cluster.create_topic(&t, p, 1).unwrap();
+    }
+    let bootstrap = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("board.sqlite");
+    let hash = accesswatch::dashboard::auth::hash_password("correct horse");
+    let text = format!(
+        "{}\n[dashboard]\nenabled = true\ndb = \"{}\"\n[dashboard.users.acu]\npassword = \"{hash}\"\nrole = \"supervisor\"\n",
+        config_text(&bootstrap, "board"),
+        db.display()
+    );
+    let config = std::sync::Arc::new(accesswatch::config::Config::from_toml("board", &text).unwrap());
+    // Alerts from "several engines": a replay's, on every partition, some twice (updates).
+    let alerts: std::collections::BTreeMap<String, serde_json::Value> = {
+        let mut lists = accesswatch::watchlist::WatchLists::default();
+        for c in CASES {
+            let (l, _) = accesswatch::watchlist::load_dir(&case_dir(c).join("watchlists")).unwrap();
+            merge(&mut lists, l);
+        }
+        let mut engine =
+            accesswatch::engine::Engine::new(config.clone(), lists, accesswatch::alert::book::DetectClock::EventTime);
+        let mut sink = accesswatch::alert::CollectClosed::default();
+        let mut events: Vec<_> =
+            event_lines().iter().map(|l| accesswatch::event::json::decode(l.as_bytes()).unwrap()).collect();
+        events.sort_by_key(|e| e.ts);
+        for e in &events {
+            engine.process(e, &mut sink);
+        }
+        engine.finish(&mut sink);
+        sink.0.iter().map(|a| (a.alert_id.to_string(), serde_json::from_str(&a.to_json()).unwrap())).collect()
+    };
+    assert!(alerts.len() > 20);
+    let messages: Vec<(String, String)> = alerts
+        .values()
+        .map(|a| (a["user_id"].as_str().unwrap().to_string(), a.to_string()))
+        .chain(alerts.values().take(5).map(|a| (a["user_id"].as_str().unwrap().to_string(), a.to_string())))
+        .collect();
+    let produce_all = |m: &[(String, String)]| {
+        let batch: Vec<(&str, Option<i32>, &[u8], &[u8])> =
+            m.iter().map(|(k, v)| ("access-alerts", None, k.as_bytes(), v.as_bytes())).collect();
+        produce(&bootstrap, &batch);
+    };
+    produce_all(&messages[..messages.len() / 2]);
+    let held = || {
+        accesswatch::dashboard::store::Store::open(&db)
+            .map(|s| s.alert_ids().unwrap().into_iter().collect::<std::collections::BTreeSet<_>>())
+            .unwrap_or_default()
+    };
+    let all: std::collections::BTreeSet<String> = alerts.keys().cloned().collect();
+
+    let service = accesswatch::dashboard::serve(config.clone()).unwrap();
+    assert!(wait_for(Duration::from_secs(30), || service.status.ready()), "the dashboard service is not ready");
+    produce_all(&messages[messages.len() / 2..]);
+    assert!(wait_for(Duration::from_secs(30), || held() == all), "not every alert was stored");
+    service.stop();
+    service.join().unwrap();
+
+    // A restart resumes where the database says: nothing read twice, nothing lost.
+    let late = &alerts.values().next().unwrap();
+    let mut updated = (*late).clone();
+    updated["event_ids"].as_array_mut().unwrap().push("e-late".into());
+    produce_all(&[(updated["user_id"].as_str().unwrap().to_string(), updated.to_string())]);
+    let service = accesswatch::dashboard::serve(config.clone()).unwrap();
+    let store = accesswatch::dashboard::store::Store::open(&db).unwrap();
+    let id = updated["alert_id"].as_str().unwrap();
+    assert!(wait_for(Duration::from_secs(30), || store.alert(id).unwrap().is_some_and(|r| r
+        .alert
+        .event_ids
+        .iter()
+        .any(|e| e == "e-late"))));
+    service.stop();
+    service.join().unwrap();
+
+    // The database is lost: the service rebuilds it from the topic.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let service = accesswatch::dashboard::serve(config).unwrap();
+    assert!(wait_for(Duration::from_secs(30), || held() == all), "the lost database was not rebuilt");
+    service.stop();
+    service.join().unwrap();
+}

@@ -169,6 +169,9 @@ const SCHEMA: &str = "
       approved_by TEXT, approved_at TEXT);
     CREATE TABLE IF NOT EXISTS pseudonyms (pseudonym TEXT PRIMARY KEY, user_id TEXT NOT NULL UNIQUE);
     CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    CREATE TABLE IF NOT EXISTS intake (
+      topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+      PRIMARY KEY (topic, partition)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS audit (
       id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, role TEXT NOT NULL,
       action TEXT NOT NULL, target TEXT NOT NULL);
@@ -210,6 +213,25 @@ impl Store {
         self.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Where the intake of `topic` resumes, per partition (empty for a new database).
+    pub fn intake_offsets(&self, topic: &str) -> rusqlite::Result<std::collections::HashMap<i32, i64>> {
+        let db = self.db();
+        let mut stmt = db.prepare("SELECT partition, next_offset FROM intake WHERE topic = ?1")?;
+        let rows = stmt.query_map([topic], |r| Ok((r.get::<_, i32>(0)?, r.get::<_, i64>(1)?)))?;
+        rows.collect()
+    }
+
+    /// Records that `partition` of `topic` has been read up to `offset` with nothing
+    /// to store (a message that is not an alert).
+    pub fn intake_skip(&self, topic: &str, partition: i32, offset: i64) -> rusqlite::Result<()> {
+        self.db().execute(
+            "INSERT INTO intake (topic, partition, next_offset) VALUES (?1, ?2, ?3)
+             ON CONFLICT (topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
+            params![topic, partition, offset + 1],
+        )?;
+        Ok(())
+    }
+
     /// A secret of this database (created on first use): the pseudonym key.
     pub fn secret(&self, name: &str) -> rusqlite::Result<Vec<u8>> {
         let db = self.db();
@@ -226,10 +248,26 @@ impl Store {
     /// An alert on a live operation marks every event it names, and every alert on
     /// those events, as derived from the operation. Returns the stored row.
     pub fn upsert_alert(&self, a: &Alert) -> rusqlite::Result<Row> {
+        self.upsert_alert_from(a, None)
+    }
+
+    /// As [`Store::upsert_alert`], recording in the same transaction that the alert
+    /// topic's `partition` has been read up to `offset` (the dashboard service's
+    /// intake: the database, not Kafka, says where to resume, so an alert is never
+    /// counted as read without being stored, and a lost database is rebuilt from the
+    /// topic).
+    pub fn upsert_alert_from(&self, a: &Alert, read: Option<(&str, i32, i64)>) -> rusqlite::Result<Row> {
         let mut json = String::new();
         a.write_json(&mut json);
         let mut db = self.db();
         let tx = db.transaction()?;
+        if let Some((topic, partition, offset)) = read {
+            tx.execute(
+                "INSERT INTO intake (topic, partition, next_offset) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (topic, partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
+                params![topic, partition, offset + 1],
+            )?;
+        }
         // The engine marks every alert whose access touched a live operation (whatever
         // the rule); an opsec alert's watch list says so too.
         let on_operation =
@@ -352,6 +390,14 @@ impl Store {
     }
 
     /// One alert, whatever its scope (the caller checks it).
+    /// Every alert id held.
+    pub fn alert_ids(&self) -> rusqlite::Result<Vec<String>> {
+        let db = self.db();
+        let mut stmt = db.prepare("SELECT alert_id FROM alerts ORDER BY alert_id")?;
+        let ids = stmt.query_map([], |r| r.get(0))?;
+        ids.collect()
+    }
+
     pub fn alert(&self, id: &str) -> rusqlite::Result<Option<Row>> {
         let args = [Value::Text(id.to_string())];
         Ok(self
