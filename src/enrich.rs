@@ -84,6 +84,12 @@ pub struct Enriched<'a> {
     pub explanation: Explanation<'a>,
     /// The access touched a live covert operation (see [`crate::explain::touches_operation`]).
     pub on_operation: bool,
+    /// The person is a victim of this vulnerable incident (on record and open by then;
+    /// matched by id, or name with date of birth).
+    pub victim_of: Option<&'a Incident>,
+    /// The user's earlier `victim.contact` access to this person (time, event id): set
+    /// by the engine from its memory ([`crate::explain::Continuations`]).
+    pub victim_before: Option<(crate::time::Timestamp, CompactString)>,
 }
 
 impl<'a> Enriched<'a> {
@@ -127,6 +133,11 @@ impl<'a> Enriched<'a> {
         }
     }
 
+    /// The key of the person for `victim.contact`'s memory of repeats.
+    pub fn victim_key(&self) -> u64 {
+        ahash::RandomState::with_seeds(9, 10, 11, 12).hash_one(self.subject_key().as_str()) | 1
+    }
+
     /// "viewed John SMITH (born 1980-01-02) on PNC"
     pub fn what(&self) -> String {
         format!("{} {} on {}", self.event.action.verb(), self.event.subject_description(), self.event.system)
@@ -149,7 +160,35 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
     };
     let explanation = explain(&Access { event, user, matches: &matches, justified_by }, lists, config);
     let on_operation = crate::explain::touches_operation(lists, event, &matches.operations);
-    Enriched { event, user, person, vrm, postcode, justification, matches, explanation, on_operation }
+    let victim_of = vulnerable_victim_of(event, lists, &matches);
+    Enriched {
+        event,
+        user,
+        person,
+        vrm,
+        postcode,
+        justification,
+        matches,
+        explanation,
+        on_operation,
+        victim_of,
+        victim_before: None,
+    }
+}
+
+fn vulnerable_victim_of<'a>(event: &AccessEvent, lists: &'a WatchLists, m: &SubjectMatches) -> Option<&'a Incident> {
+    if event.subject_type != SubjectType::Person {
+        return None;
+    }
+    // The latest such incident, whatever order the lists were loaded in.
+    m.victims
+        .iter()
+        .filter(|(_, strength)| !strength.is_weak())
+        .filter_map(|&(id, _)| {
+            let i = lists.incidents.get(lists.victims.get(id)?.incident)?;
+            (i.vulnerable && i.opened_at <= event.ts && i.recorded_at.is_none_or(|r| r <= event.ts)).then_some(i)
+        })
+        .max_by(|a, b| (a.opened_at, &a.reference).cmp(&(b.opened_at, &b.reference)))
 }
 
 fn justify<'a>(
@@ -164,19 +203,13 @@ fn justify<'a>(
     let Some(incident) = lists.incident(reference) else {
         return Justification::UnknownReference(reference);
     };
-    let same_unit = match (user.and_then(|u| u.unit.as_deref()), incident.unit.as_deref()) {
-        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-        _ => false,
-    };
-    if !incident.officers.contains(&event.user_id) && !same_unit {
+    if !crate::explain::attached(incident, user, &event.user_id) {
         return Justification::NotLinked(incident);
     }
     if !known_in_time(incident.recorded_at, event.ts, config) {
         return Justification::RecordedLate(incident);
     }
-    let opens = incident.opened_at - config.before_open;
-    let closes = incident.closed_at.map(|c| c + config.after_close);
-    if event.ts < opens || closes.is_some_and(|c| event.ts > c) {
+    if !crate::explain::in_window(incident, event.ts, config) {
         return Justification::OutsideWindow(incident);
     }
     Justification::Justified(incident)

@@ -63,6 +63,8 @@ pub enum Category {
     AccountStatus,
     Behaviour,
     Scope,
+    /// Abuse of position: officers seeking out vulnerable people (victim.contact).
+    AbuseOfPosition,
 }
 
 impl Category {
@@ -79,6 +81,7 @@ impl Category {
             Category::AccountStatus => "account_status",
             Category::Behaviour => "behaviour",
             Category::Scope => "scope",
+            Category::AbuseOfPosition => "abuse_of_position",
         }
     }
 }
@@ -101,10 +104,12 @@ pub enum RuleId {
     BehaviourFishing,
     BehaviourExportAfterSensitive,
     BehaviourSubjectSpike,
+    VictimContact,
+    BehaviourTargeting,
 }
 
 impl RuleId {
-    pub const ALL: [RuleId; 15] = [
+    pub const ALL: [RuleId; 17] = [
         RuleId::HighProfileUninvolved,
         RuleId::CustodyUninvolved,
         RuleId::SelfLookup,
@@ -120,10 +125,12 @@ impl RuleId {
         RuleId::BehaviourFishing,
         RuleId::BehaviourExportAfterSensitive,
         RuleId::BehaviourSubjectSpike,
+        RuleId::VictimContact,
+        RuleId::BehaviourTargeting,
     ];
 
     /// The rules that need only the event and the watch lists.
-    pub const WATCHLIST_RULES: [RuleId; 10] = [
+    pub const WATCHLIST_RULES: [RuleId; 11] = [
         RuleId::HighProfileUninvolved,
         RuleId::CustodyUninvolved,
         RuleId::SelfLookup,
@@ -134,6 +141,7 @@ impl RuleId {
         RuleId::OpsecOutsider,
         RuleId::AccountStatus,
         RuleId::ScopeUnentitled,
+        RuleId::VictimContact,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -153,6 +161,8 @@ impl RuleId {
             RuleId::BehaviourFishing => "behaviour.fishing",
             RuleId::BehaviourExportAfterSensitive => "behaviour.export_after_sensitive",
             RuleId::BehaviourSubjectSpike => "behaviour.subject_spike",
+            RuleId::VictimContact => "victim.contact",
+            RuleId::BehaviourTargeting => "behaviour.targeting",
         }
     }
 
@@ -176,7 +186,9 @@ impl RuleId {
             | RuleId::BehaviourOutOfHours
             | RuleId::BehaviourFishing
             | RuleId::BehaviourExportAfterSensitive
-            | RuleId::BehaviourSubjectSpike => Category::Behaviour,
+            | RuleId::BehaviourSubjectSpike
+            | RuleId::BehaviourTargeting => Category::Behaviour,
+            RuleId::VictimContact => Category::AbuseOfPosition,
         }
     }
 }

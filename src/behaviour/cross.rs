@@ -9,10 +9,11 @@
 //! `src/live/repartition.rs`). A replay, or a single instance without the topic, runs
 //! them in line with the user stage, on the same code.
 
+use super::targeting::{Cell, Thresholds, UnitCells};
 use super::window::{Baseline, Decaying, Window};
 use super::{finding, Facts, WINDOW_CAP};
 use crate::alert::{Alert, RuleId};
-use crate::config::RulesConfig;
+use crate::config::{BehaviourSettings, RulesConfig};
 use crate::detect::Findings;
 use crate::enrich::Enriched;
 use crate::event::SubjectType;
@@ -72,6 +73,9 @@ struct UnitRates {
     recent: std::collections::VecDeque<u64>,
     #[serde(default)]
     recent_set: std::collections::HashSet<u64>,
+    /// behaviour.targeting's counts by sex and age band.
+    #[serde(default)]
+    cells: UnitCells,
 }
 
 /// How many of a unit's latest accesses are remembered to drop a second delivery.
@@ -96,6 +100,9 @@ pub struct CrossUser {
     units: AHashMap<CompactString, UnitRates>,
     /// No second peer-comparison alert about a user before then.
     peer_quiet: AHashMap<CompactString, Timestamp>,
+    /// No second targeting alert about a user before then.
+    #[serde(default)]
+    targeting_quiet: AHashMap<CompactString, Timestamp>,
     last_sweep: Timestamp,
     #[serde(skip)]
     evicted_subjects: u64,
@@ -113,8 +120,8 @@ impl CrossUser {
             .map(|s| std::mem::size_of::<SubjectState>() + 24 + s.recent.heap_bytes() + s.day_users.capacity() * 24)
             .sum();
         subjects
-            + self.units.len() * (std::mem::size_of::<UnitRates>() + 24)
-            + self.peer_quiet.len() * (std::mem::size_of::<Timestamp>() + 24)
+            + self.units.values().map(|u| std::mem::size_of::<UnitRates>() + 24 + u.cells.heap_bytes()).sum::<usize>()
+            + (self.peer_quiet.len() + self.targeting_quiet.len()) * (std::mem::size_of::<Timestamp>() + 24)
     }
 
     /// The subject spike over one unexplained person access (`key` from
@@ -129,7 +136,7 @@ impl CrossUser {
         let b = &rules.behaviour;
         let e = ctx.event;
         let now = e.ts;
-        self.maybe_sweep(now, b.idle_after);
+        self.maybe_sweep(now, b);
         let s = self.subjects.entry(key).or_default();
         // A record delivered twice (its event processed again after an instance died)
         // counts once.
@@ -172,8 +179,18 @@ impl CrossUser {
             RuleId::BehaviourSubjectSpike,
             rules,
             evidence,
-            Facts::SubjectSpike { users: n, window: b.spike_window, usual_per_day: usual, others },
+            Facts::SubjectSpike {
+                users: n,
+                window: b.spike_window,
+                usual_per_day: usual,
+                others,
+                victim_of: ctx.victim_of.map(|i| i.reference.clone()),
+            },
         );
+        if ctx.victim_of.is_some() {
+            f.severity = b.spike_victim_severity;
+            f.score = crate::detect::score(f.severity, None);
+        }
         // One alert per subject: suppression follows the subject.
         f.subject_key = ctx.subject_key();
         out.push(f);
@@ -195,7 +212,7 @@ impl CrossUser {
         let b = &rules.behaviour;
         let e = ctx.event;
         let now = e.ts;
-        self.maybe_sweep(now, b.idle_after);
+        self.maybe_sweep(now, b);
         let rates = self.units.entry(unit.clone()).or_default();
         let id = id_hash(&e.event_id);
         if !rates.recent_set.insert(id) {
@@ -211,6 +228,30 @@ impl CrossUser {
         rates.total.add(1.0, now, b.peer_half_life);
         if !h.explained {
             rates.unjustified.add(1.0, now, b.peer_half_life);
+        }
+        // Targeting: the unit's person look-ups, and the user's unexplained ones, by
+        // sex and age band.
+        let person = e.subject_type == SubjectType::Person;
+        if person && rules.enabled(RuleId::BehaviourTargeting) {
+            if let Some(cell) = Cell::of(e, &b.targeting_age_bands) {
+                let t = thresholds(b);
+                let verdict = rates.cells.observe(&e.user_id, &e.event_id, cell, h.explained, now, &t);
+                let quiet = self.targeting_quiet.get(&e.user_id).is_some_and(|q| now < *q);
+                if let Some(mut v) = verdict.filter(|_| !quiet) {
+                    let until = now + rules.settings(RuleId::BehaviourTargeting).suppression;
+                    self.targeting_quiet.insert(e.user_id.clone(), until);
+                    let evidence: Vec<CompactString> =
+                        v.evidence.iter().filter(|id| **id != e.event_id).take(99).cloned().collect();
+                    v.evidence.clear();
+                    let facts = Facts::Targeting {
+                        verdict: v,
+                        bands: b.targeting_age_bands.clone(),
+                        window: b.targeting_window,
+                        unit: unit.clone(),
+                    };
+                    out.push(finding(RuleId::BehaviourTargeting, rules, evidence, facts));
+                }
+            }
         }
         let quiet = self.peer_quiet.get(&e.user_id).is_some_and(|t| now < *t);
         if h.explained || quiet || !b.peer_comparison || !rules.enabled(RuleId::PurposeMissing) {
@@ -243,15 +284,25 @@ impl CrossUser {
                 let q = self.peer_quiet.entry(alert.user_id.clone()).or_default();
                 *q = (*q).max(until);
             }
+            RuleId::BehaviourTargeting => {
+                let until = since + rules.settings(RuleId::BehaviourTargeting).suppression;
+                let q = self.targeting_quiet.entry(alert.user_id.clone()).or_default();
+                *q = (*q).max(until);
+            }
             _ => {}
         }
     }
 
-    fn maybe_sweep(&mut self, now: Timestamp, idle_after: Span) {
+    fn maybe_sweep(&mut self, now: Timestamp, b: &BehaviourSettings) {
+        let idle_after = b.idle_after;
         // Eviction need not be punctual: sweep every eighth of the idle time.
         if now - self.last_sweep < Span((idle_after.0 / 8).max(HOUR)) {
             return;
         }
+        for u in self.units.values_mut() {
+            u.cells.sweep(now, b.targeting_window);
+        }
+        self.targeting_quiet.retain(|_, t| *t > now);
         self.last_sweep = now;
         let before = self.subjects.len();
         self.subjects.retain(|_, s| now - s.last_seen < idle_after);
@@ -265,6 +316,18 @@ impl CrossUser {
         if self.last_sweep > limit {
             self.last_sweep = Timestamp::default();
         }
+    }
+}
+
+fn thresholds(b: &BehaviourSettings) -> Thresholds {
+    Thresholds {
+        window: b.targeting_window,
+        min_lookups: b.targeting_min_lookups,
+        min_share: b.targeting_min_share as f64,
+        ratio: b.targeting_ratio as f64,
+        p_value: b.targeting_p_value as f64,
+        unit_min_lookups: b.targeting_unit_min_lookups,
+        cells: Cell::count(&b.targeting_age_bands),
     }
 }
 

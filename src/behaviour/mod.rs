@@ -19,6 +19,7 @@
 //! the README gives the measured cost per active user.
 
 pub mod cross;
+pub mod targeting;
 pub mod window;
 
 pub use cross::{CrossUser, Handoff};
@@ -41,12 +42,48 @@ const WINDOW_CAP: usize = 512;
 /// The facts behind a behavioural finding, for its sentence.
 #[derive(Debug, Clone)]
 pub enum Facts {
-    Volume { count: usize, window: Span, usual: f32, z: f32 },
-    OutOfHours { local_minute: u16, shift: Option<crate::time::DailyRange>, share: Option<(f32, u32)> },
-    Fishing { zero_hits: usize, people: usize, window: Span },
-    ExportAfterSensitive { after: Span, rule: RuleId, severity: Severity, event_id: CompactString },
-    SubjectSpike { users: usize, window: Span, usual_per_day: f32, others: Vec<CompactString> },
-    PeerPurpose { share: f32, accesses: u32, peer_share: f32, unit: CompactString },
+    Volume {
+        count: usize,
+        window: Span,
+        usual: f32,
+        z: f32,
+    },
+    OutOfHours {
+        local_minute: u16,
+        shift: Option<crate::time::DailyRange>,
+        share: Option<(f32, u32)>,
+    },
+    Fishing {
+        zero_hits: usize,
+        people: usize,
+        window: Span,
+    },
+    ExportAfterSensitive {
+        after: Span,
+        rule: RuleId,
+        severity: Severity,
+        event_id: CompactString,
+    },
+    SubjectSpike {
+        users: usize,
+        window: Span,
+        usual_per_day: f32,
+        others: Vec<CompactString>,
+        /// The vulnerable incident the person is a victim of.
+        victim_of: Option<CompactString>,
+    },
+    PeerPurpose {
+        share: f32,
+        accesses: u32,
+        peer_share: f32,
+        unit: CompactString,
+    },
+    Targeting {
+        verdict: targeting::Verdict,
+        bands: Vec<u8>,
+        window: Span,
+        unit: CompactString,
+    },
 }
 
 /// Counters for the summary and metrics.
@@ -344,16 +381,38 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
             if *severity == Severity::Amber { "an" } else { "a" },
             severity.as_str()
         ),
-        Facts::SubjectSpike { users, window, usual_per_day, others } => {
+        Facts::SubjectSpike { users, window, usual_per_day, others, victim_of } => {
             let named: Vec<&str> = others.iter().take(5).map(|u| u.as_str()).collect();
             let more = others.len().saturating_sub(named.len());
+            let why = match victim_of {
+                Some(i) => format!("the person is a victim in vulnerable incident {i}; their details may be being passed round"),
+                None => "possibly an emerging high-profile case; consider adding the person to the high-profile list".into(),
+            };
             format!(
-                "{users} different users looked up {} within {} with no purpose on record (usually {usual_per_day:.1} a day), the latest {who} on {} (also {}{}): possibly an emerging high-profile case; consider adding the person to the high-profile list.",
+                "{users} different users looked up {} within {} with no purpose on record (usually {usual_per_day:.1} a day), the latest {who} on {} (also {}{}): {why}.",
                 ctx.event.subject_description(),
                 window.human(),
                 ctx.event.system,
                 named.join(", "),
                 if more > 0 { format!(" and {more} more") } else { String::new() }
+            )
+        }
+        Facts::Targeting { verdict: v, bands, window, unit } => {
+            let (sex, low, high) = v.cell.describe(bands);
+            let ages = match high {
+                Some(h) => format!("aged {low}-{h}"),
+                None => format!("aged {low} and over"),
+            };
+            format!(
+                "{who}: {} of {} unexplained person look-ups in {} were of {} {ages}; the unit's share is {:.0}% ({} of the other {} person look-ups by {unit}), and so many at that share by chance has a probability of {:.1e}. The latest: {what}.",
+                v.k,
+                v.n,
+                window.human(),
+                sex.plural(),
+                100.0 * v.unit_k as f64 / v.unit_n.max(1) as f64,
+                v.unit_k,
+                v.unit_n,
+                v.p_value
             )
         }
         Facts::PeerPurpose { share, accesses, peer_share, unit } => format!(

@@ -286,8 +286,9 @@ impl<'a> Section<'a> {
                 Some(a) => {
                     let mut out = Vec::with_capacity(a.len());
                     for item in a.iter() {
-                        match item.as_str() {
-                            Some(s) => out.push(s.to_string()),
+                        // Numbers too (ages, codes): as written.
+                        match item.as_str().map(str::to_string).or_else(|| item.as_integer().map(|i| i.to_string())) {
+                            Some(s) => out.push(s),
                             None => {
                                 self.error(key, "expected an array of strings");
                                 return;

@@ -6,7 +6,7 @@
 use super::reader::Section;
 use crate::alert::{Category, RuleId, Severity};
 use crate::event::{Action, SubjectType};
-use crate::time::{Date, Span, Timestamp, Zone, DAY};
+use crate::time::{DailyRange, Date, Span, Timestamp, Zone, DAY};
 use crate::watchlist::{AccountStatus, MatchStrength, Relationship};
 use compact_str::CompactString;
 use std::collections::BTreeMap;
@@ -99,6 +99,17 @@ pub struct RulesConfig {
     pub scope_roles: BTreeMap<String, Entitlement>,
     /// scope.unentitled: alert on non-police organisations that have no entitlement.
     pub scope_unlisted_orgs: bool,
+    /// victim.contact: a user returning to a victim after their attachment ended.
+    pub victim_returning_severity: Severity,
+    /// victim.contact: an unattached user outside their hours.
+    pub victim_out_of_hours_severity: Severity,
+    /// victim.contact: the hours that count as out of hours for a user with no shift.
+    pub victim_night: DailyRange,
+    /// victim.contact: an unattached user's second access to the same victim within
+    /// this long (and more than an hour after the first) is a repeat.
+    pub victim_repeat_within: Span,
+    /// victim.contact: the severity of such a repeat.
+    pub victim_repeat_severity: Severity,
     /// The stateful detectors (`behaviour.*`, the peer comparison of purpose.missing).
     pub behaviour: BehaviourSettings,
 }
@@ -125,6 +136,22 @@ pub struct BehaviourSettings {
     pub spike_window: Span,
     pub spike_min_users: u32,
     pub spike_multiple: f32,
+    /// The spike's severity when its subject is a victim of a vulnerable incident.
+    pub spike_victim_severity: Severity,
+    /// behaviour.targeting: the window of unexplained person look-ups counted.
+    pub targeting_window: Span,
+    /// ... the fewest such look-ups (with sex and date of birth) before a user is judged.
+    pub targeting_min_lookups: u32,
+    /// ... the least share of them in one sex and age band.
+    pub targeting_min_share: f32,
+    /// ... how many times the rest of the unit's share it must be.
+    pub targeting_ratio: f32,
+    /// ... the binomial tail probability below which it is an alert.
+    pub targeting_p_value: f32,
+    /// ... the fewest look-ups by the rest of the unit for a comparison.
+    pub targeting_unit_min_lookups: u32,
+    /// ... the lower bounds of the age bands after the first (which starts at 0).
+    pub targeting_age_bands: Vec<u8>,
     /// Whether purpose.missing compares users with their unit at all.
     pub peer_comparison: bool,
     pub peer_ratio: f32,
@@ -196,7 +223,11 @@ impl RulesConfig {
         }
         if matches!(
             rule,
-            RuleId::HighProfileUninvolved | RuleId::CustodyUninvolved | RuleId::AssociateLookup | RuleId::OpsecOutsider
+            RuleId::HighProfileUninvolved
+                | RuleId::CustodyUninvolved
+                | RuleId::AssociateLookup
+                | RuleId::OpsecOutsider
+                | RuleId::VictimContact
         ) {
             let set = &mut r.settings[rule as usize];
             let cap = |t: &str| match t {
@@ -274,6 +305,29 @@ impl RulesConfig {
                 s.span("window", &mut b.spike_window);
                 s.u32("min_users", 2..=100_000, &mut b.spike_min_users);
                 s.f32("baseline_multiple", 1.0..=1000.0, &mut b.spike_multiple);
+                s.parsed("severity_victim", &mut b.spike_victim_severity, parse_severity);
+            }
+            RuleId::VictimContact => {
+                s.parsed("severity_returning", &mut r.victim_returning_severity, parse_severity);
+                s.parsed("severity_out_of_hours", &mut r.victim_out_of_hours_severity, parse_severity);
+                s.parsed("night", &mut r.victim_night, |t| DailyRange::parse(t).map_err(|e| e.to_string()));
+                s.span("repeat_within", &mut r.victim_repeat_within);
+                s.parsed("severity_repeat", &mut r.victim_repeat_severity, parse_severity);
+            }
+            RuleId::BehaviourTargeting => {
+                let b = &mut r.behaviour;
+                s.span("window", &mut b.targeting_window);
+                s.u32("min_lookups", 1..=100_000, &mut b.targeting_min_lookups);
+                s.f32("min_share", 0.0..=1.0, &mut b.targeting_min_share);
+                s.f32("ratio", 1.0..=100.0, &mut b.targeting_ratio);
+                s.f32("p_value", 0.0..=1.0, &mut b.targeting_p_value);
+                s.u32("unit_min_lookups", 1..=10_000_000, &mut b.targeting_unit_min_lookups);
+                s.parsed_list("age_bands", &mut b.targeting_age_bands, |t| {
+                    t.parse::<u8>().map_err(|_| format!("expected an age in years, got {t:?}"))
+                });
+                if b.targeting_age_bands.windows(2).any(|w| w[0] >= w[1]) || b.targeting_age_bands.len() > 12 {
+                    s.error("age_bands", "ages must rise, at most 12 of them");
+                }
             }
             RuleId::AccountStatus => {
                 s.parsed_list("statuses", &mut r.account_statuses, |t| {

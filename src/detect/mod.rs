@@ -12,6 +12,7 @@
 //! | [`personal`] | `self.lookup`, `associate.lookup`, `colleague.lookup`, `neighbour.lookup` |
 //! | [`opsec`] | `opsec.outsider` |
 //! | [`account`] | `account.status`, `scope.unentitled` |
+//! | [`victim`] | `victim.contact` |
 //!
 //! Whether an access had a purpose is decided before the rules, by
 //! [`crate::explain`]; a rule reads `ctx.explanation`. An access without one is not an
@@ -26,6 +27,7 @@ pub mod finding;
 pub mod high_profile;
 pub mod opsec;
 pub mod personal;
+pub mod victim;
 
 pub use finding::{score, Explain, Finding, Findings};
 
@@ -52,6 +54,9 @@ pub fn detect<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &'a RulesCon
         custody::check(ctx, lists, rules, out);
     }
     personal::check(ctx, lists, rules, out);
+    if rules.enabled(RuleId::VictimContact) {
+        victim::check(ctx, lists, rules, out);
+    }
 }
 
 /// Whether a late explanation can answer the rule's alerts: the watch-list rules whose
@@ -65,6 +70,7 @@ pub fn resolvable(rule: RuleId) -> bool {
             | RuleId::ColleagueLookup
             | RuleId::NeighbourLookup
             | RuleId::OpsecOutsider
+            | RuleId::VictimContact
     )
 }
 
@@ -79,6 +85,7 @@ pub fn rejudge<'a>(rule: RuleId, ctx: &Enriched<'a>, lists: &'a WatchLists, rule
         RuleId::AssociateLookup | RuleId::ColleagueLookup | RuleId::NeighbourLookup => {
             personal::check(ctx, lists, rules, &mut out)
         }
+        RuleId::VictimContact => victim::check(ctx, lists, rules, &mut out),
         _ => {}
     }
     out.retain(|f| f.rule == rule);

@@ -12,17 +12,19 @@ pub enum Kind {
     Custody,
     CaseTeam,
     Operation,
+    Victim,
     Earlier,
     Encounter,
     Routine,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Reference,
         Kind::Custody,
         Kind::CaseTeam,
         Kind::Operation,
+        Kind::Victim,
         Kind::Earlier,
         Kind::Encounter,
         Kind::Routine,
@@ -35,6 +37,7 @@ impl Kind {
             Kind::Custody => "custody",
             Kind::CaseTeam => "case_team",
             Kind::Operation => "operation",
+            Kind::Victim => "victim",
             Kind::Earlier => "earlier",
             Kind::Encounter => "encounter",
             Kind::Routine => "routine",
@@ -67,7 +70,7 @@ impl Recorded {
 /// Whether an explanation of this kind is documented (on record by someone other
 /// than the user).
 pub fn documented(kind: Kind) -> bool {
-    matches!(kind, Kind::Reference | Kind::Custody | Kind::CaseTeam | Kind::Operation)
+    matches!(kind, Kind::Reference | Kind::Custody | Kind::CaseTeam | Kind::Operation | Kind::Victim)
 }
 
 impl Recorded {
@@ -80,6 +83,7 @@ impl Recorded {
             (Kind::Custody, _) => format!("custody record {d}"),
             (Kind::CaseTeam, _) => format!("case team of high-profile entry {d}"),
             (Kind::Operation, _) => format!("team of operation {d}"),
+            (Kind::Victim, _) => format!("victim of incident {d}, which they are attached to"),
             (Kind::Earlier, Some(of)) => format!("earlier access {d} ({})", of.as_str().replace('_', " ")),
             (Kind::Earlier, None) => format!("earlier access {d}"),
             (Kind::Encounter, _) => format!("encounter, reason code {d}"),

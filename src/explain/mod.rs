@@ -13,6 +13,7 @@
 //! | `custody` | the person's custody record names the user, or the user works at its suite and is on shift | documented |
 //! | `case_team` | the user is on the case team of the person's high-profile entry | documented |
 //! | `operation` | the user is on the team of a live operation the subject belongs to | documented |
+//! | `victim` | the subject is a victim the incidents list names, and the user is attached to that incident (its officers or unit), in its window | documented |
 //! | `earlier` | the same user accessed the same subject with an explanation within `explanation.continuation` | as the earlier one |
 //! | `encounter` | a search with a result giving a configured encounter code (a stop, an ANPR hit) | declared |
 //! | `routine` | one of the force's `[[explanation.routines]]` | declared |
@@ -56,6 +57,8 @@ pub enum Explanation<'a> {
     CaseTeam(&'a HighProfileEntry),
     /// The user is on the team of a live operation the subject belongs to.
     Operation(&'a OperationSubject),
+    /// The subject is a victim of an incident the user is attached to, in its window.
+    Victim(&'a Incident),
     /// An earlier explained access by the same user to the same subject.
     Earlier {
         event_id: CompactString,
@@ -77,6 +80,7 @@ impl Explanation<'_> {
             Explanation::Custody { .. } => Kind::Custody,
             Explanation::CaseTeam(_) => Kind::CaseTeam,
             Explanation::Operation(_) => Kind::Operation,
+            Explanation::Victim(_) => Kind::Victim,
             Explanation::Earlier { .. } => Kind::Earlier,
             Explanation::Encounter(_) => Kind::Encounter,
             Explanation::Routine(_) => Kind::Routine,
@@ -100,7 +104,7 @@ impl Explanation<'_> {
     /// such an explanation answers the watch-list rules that a reference does not
     /// (high-profile, opsec).
     pub fn is_about_subject(&self) -> bool {
-        matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation))
+        matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation | Kind::Victim))
     }
 
     /// The kind, with `earlier` replaced by the kind of what it continues.
@@ -118,6 +122,7 @@ impl Explanation<'_> {
             Explanation::Custody { record, .. } => (Kind::Custody, None, record.custody_ref.clone()),
             Explanation::CaseTeam(e) => (Kind::CaseTeam, None, e.entry_id.clone()),
             Explanation::Operation(o) => (Kind::Operation, None, o.operation.clone()),
+            Explanation::Victim(i) => (Kind::Victim, None, i.reference.clone()),
             Explanation::Earlier { event_id, of, .. } => (Kind::Earlier, Some(*of), event_id.clone()),
             Explanation::Encounter(code) => (Kind::Encounter, None, code.clone()),
             Explanation::Routine(name) => (Kind::Routine, None, name.clone()),
@@ -145,6 +150,12 @@ impl Explanation<'_> {
                 format!("explained by high-profile entry {}, whose case team names them", e.entry_id)
             }
             Explanation::Operation(o) => format!("explained by operation {}, whose team names them", o.operation),
+            Explanation::Victim(i) => {
+                format!(
+                    "explained by incident {}, which lists the person as a victim and which they are attached to",
+                    i.reference
+                )
+            }
             Explanation::Earlier { event_id, ts, of, detail } => format!(
                 "explained by their earlier access {event_id} at {} ({} {detail})",
                 ts.human(),
@@ -166,6 +177,8 @@ pub struct SubjectMatches {
     pub custody: Matches,
     pub high_profile: Matches,
     pub operations: Matches,
+    /// Victim rows (`WatchLists::victims`) of a person subject.
+    pub victims: Matches,
 }
 
 impl SubjectMatches {
@@ -174,6 +187,7 @@ impl SubjectMatches {
         if !person.is_empty() {
             lists.custody_matches(person, &mut m.custody);
             lists.high_profile_matches(person, &mut m.high_profile);
+            lists.victim_matches(person, &mut m.victims);
         }
         if !lists.operations.is_empty() {
             lists.operation_matches(person, vrm, address, &mut m.operations);
@@ -250,6 +264,19 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
             return Explanation::Operation(op);
         }
     }
+    if e.subject_type == SubjectType::Person {
+        // The latest incident that explains it, whatever order the lists were loaded in.
+        let explaining = a
+            .matches
+            .victims
+            .iter()
+            .filter_map(|&(id, _)| lists.incidents.get(lists.victims.get(id)?.incident))
+            .filter(|i| known(i.recorded_at) && attached(i, a.user, &e.user_id) && in_window(i, ts, config))
+            .max_by(|x, y| (x.opened_at, &x.reference).cmp(&(y.opened_at, &y.reference)));
+        if let Some(incident) = explaining {
+            return Explanation::Victim(incident);
+        }
+    }
     if let Some(r) = config.routines.iter().find(|r| routine_covers(r, a.user, e)) {
         return Explanation::Routine(r.name.clone());
     }
@@ -260,6 +287,24 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
         }
     }
     Explanation::Unexplained
+}
+
+/// Whether the user is attached to the incident: named among its officers, or a
+/// member of its owning unit (spec/rules.md "justified").
+pub fn attached(incident: &Incident, user: Option<&StaffMember>, user_id: &str) -> bool {
+    let same_unit = match (user.and_then(|u| u.unit.as_deref()), incident.unit.as_deref()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    };
+    same_unit || incident.officers.contains(user_id)
+}
+
+/// Whether `ts` falls in the incident's window: from its opening minus
+/// `before_open` to its closing plus `after_close`.
+pub fn in_window(incident: &Incident, ts: Timestamp, config: &ExplanationConfig) -> bool {
+    let opens = incident.opened_at - config.before_open;
+    let closes = incident.closed_at.map(|c| c + config.after_close);
+    ts >= opens && closes.is_none_or(|c| ts <= c)
 }
 
 /// Whether the user works at the custody record's suite and is on shift at `ts`
@@ -354,7 +399,21 @@ pub struct Continuations {
     /// Per user, in time order (events arrive nearly so).
     users: AHashMap<CompactString, std::collections::VecDeque<Remembered>>,
     last_sweep: Timestamp,
+    /// Per user, their latest `victim.contact` accesses: (victim key, time, event id),
+    /// so that a second one is seen as a repeat.
+    #[serde(default)]
+    victims: AHashMap<CompactString, std::collections::VecDeque<(u64, Timestamp, CompactString)>>,
+    /// `repeat_within`, in milliseconds, for the sweep.
+    #[serde(default)]
+    victim_window_ms: i64,
 }
+
+/// Most `victim.contact` accesses remembered per user.
+const VICTIMS_PER_USER: usize = 16;
+
+/// How long after an access to a victim a second one counts as a repeat (not the view
+/// that follows the search).
+pub const REPEAT_AFTER: Span = Span(HOUR);
 
 impl Continuations {
     /// The earlier explained access of `user` to a subject with one of `keys`, within
@@ -424,7 +483,41 @@ impl Continuations {
         }
     }
 
+    /// The user's earlier `victim.contact` access to the victim with this key, at least
+    /// [`REPEAT_AFTER`] and at most `within` before `ts` (the earliest such).
+    pub fn victim_before(
+        &self,
+        user: &str,
+        key: u64,
+        ts: Timestamp,
+        within: Span,
+    ) -> Option<(Timestamp, CompactString)> {
+        let seen = self.victims.get(user)?;
+        seen.iter()
+            .find(|(k, t, _)| *k == key && ts - *t >= REPEAT_AFTER && ts - *t <= within)
+            .map(|(_, t, id)| (*t, id.clone()))
+    }
+
+    /// Remembers a `victim.contact` access, for `within`.
+    pub fn remember_victim(&mut self, user: &str, key: u64, e: &AccessEvent, within: Span) {
+        self.victim_window_ms = within.0;
+        let seen = self.victims.entry(user.into()).or_default();
+        if seen.iter().any(|(_, _, id)| *id == e.event_id) {
+            return;
+        }
+        seen.retain(|(_, t, _)| e.ts - *t <= within);
+        if seen.len() >= VICTIMS_PER_USER {
+            seen.pop_front();
+        }
+        seen.push_back((key, e.ts, e.event_id.clone()));
+    }
+
     fn sweep(&mut self, now: Timestamp, window: Span) {
+        let victim_window = Span(self.victim_window_ms);
+        self.victims.retain(|_, seen| {
+            seen.retain(|(_, t, _)| now - *t <= victim_window);
+            !seen.is_empty()
+        });
         self.last_sweep = now;
         self.users.retain(|_, seen| {
             seen.retain(|r| now - r.ts <= window);

@@ -24,6 +24,8 @@ pub enum UnitKind {
     OrganisedCrime,
     ProfessionalStandards,
     Support,
+    /// Domestic abuse and sexual offences: a caseload of mostly women.
+    PublicProtection,
     /// A non-police organisation with PNC access.
     Dvla,
     Hmrc,
@@ -113,6 +115,7 @@ fn units() -> Vec<Unit> {
         u("Business Support", UnitKind::Support, "Staff", "police", "09:00-17:00", 3.0, 0.04, 1),
         u("DVLA Enquiries", UnitKind::Dvla, "Enquiry Officer", "DVLA", "09:00-17:00", 60.0, 0.015, 3),
         u("HMRC Fraud", UnitKind::Hmrc, "Investigator", "HMRC", "09:00-17:00", 25.0, 0.008, 2),
+        u("Public Protection", UnitKind::PublicProtection, "DC", "police", "08:00-18:00", 26.0, 0.05, 3),
     ]
 }
 

@@ -301,6 +301,9 @@ pub const NEWSWORTHY: &[(&str, &str)] = &[
 
 pub const OPERATIONS: &[&str] = &["NIGHTJAR", "KESTREL", "MARLIN", "BRAMBLE"];
 
+/// What a public-protection unit investigates: every one vulnerable.
+pub const PROTECTION_KINDS: &[&str] = &["domestic abuse", "sexual offence", "stalking", "child protection"];
+
 pub const INCIDENT_KINDS: &[&str] = &[
     "burglary",
     "assault",

@@ -4,7 +4,7 @@
 //! operation's own team, the politician's protection team).
 
 use super::force::{Person, UnitKind, Vehicle};
-use super::names::{FORENAMES, NEWSWORTHY, OPERATIONS, SURNAMES};
+use super::names::{FIRST_FEMALE, FORENAMES, NEWSWORTHY, OPERATIONS, SURNAMES};
 use super::rng::Rng;
 use super::steps::{Misuse, Step};
 use super::world::{GenAssociate, GenHighProfile, GenIncident, GenOperation, OpTarget, World};
@@ -37,10 +37,12 @@ pub enum Scenario {
     ExportAfterSensitive,
     SubjectSpike,
     NonPoliceScope,
+    Targeting,
+    VictimReturn,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 20] = [
         Scenario::HighProfileBefore,
         Scenario::HighProfileAfter,
         Scenario::CustodyFriend,
@@ -59,6 +61,8 @@ impl Scenario {
         Scenario::ExportAfterSensitive,
         Scenario::SubjectSpike,
         Scenario::NonPoliceScope,
+        Scenario::Targeting,
+        Scenario::VictimReturn,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +85,8 @@ impl Scenario {
             Scenario::ExportAfterSensitive => "export_after_sensitive",
             Scenario::SubjectSpike => "subject_spike",
             Scenario::NonPoliceScope => "non_police_scope",
+            Scenario::Targeting => "targeting",
+            Scenario::VictimReturn => "victim_return",
         }
     }
 
@@ -105,6 +111,8 @@ impl Scenario {
             Scenario::ExportAfterSensitive => RuleId::BehaviourExportAfterSensitive,
             Scenario::SubjectSpike => RuleId::BehaviourSubjectSpike,
             Scenario::NonPoliceScope => RuleId::ScopeUnentitled,
+            Scenario::Targeting => RuleId::BehaviourTargeting,
+            Scenario::VictimReturn => RuleId::VictimContact,
         }
     }
 
@@ -125,7 +133,8 @@ impl Scenario {
             | Scenario::OpsecOutsider
             | Scenario::SuspendedAccount
             | Scenario::LeaverAccount
-            | Scenario::ExportAfterSensitive => Severity::Red,
+            | Scenario::ExportAfterSensitive
+            | Scenario::VictimReturn => Severity::Red,
             Scenario::OutOfHours => Severity::Green,
             _ => Severity::Amber,
         }
@@ -140,7 +149,9 @@ impl Scenario {
             | Scenario::Burst
             | Scenario::OutOfHours
             | Scenario::ExportAfterSensitive
-            | Scenario::NonPoliceScope => 2,
+            | Scenario::NonPoliceScope
+            | Scenario::Targeting
+            | Scenario::VictimReturn => 2,
             _ => 3,
         }
     }
@@ -253,6 +264,8 @@ impl Plan {
                 officers: protection.clone(),
                 people: vec![politician],
                 vehicles: Vec::new(),
+                victims: Vec::new(),
+                vulnerable: false,
             },
             None,
         );
@@ -284,6 +297,8 @@ impl Plan {
                 officers: team.clone(),
                 people: vec![gang1, gang2],
                 vehicles: vec![vehicle],
+                victims: Vec::new(),
+                vulnerable: false,
             },
             None,
         );
@@ -447,6 +462,41 @@ impl Plan {
                         continue;
                     }
                     Scenario::Fishing => Misuse::Fishing { user, at: on_shift },
+                    Scenario::Targeting => {
+                        plan.push_label(scenario, i, Some(world.force.staff[user as usize].user_id.clone()), subjects);
+                        plan.steps.push(Step::Misuse { label, day: 1, kind: Misuse::Targeting { user, until: days } });
+                        continue;
+                    }
+                    Scenario::VictimReturn => {
+                        // The user attended a domestic-abuse call two months before the
+                        // period; the case closed six weeks before it. Now they look the
+                        // victim up again.
+                        let forename = FORENAMES[FIRST_FEMALE + rng.index(FORENAMES.len() - FIRST_FEMALE)];
+                        let dob = Date(crate::time::days_from_civil(
+                            rng.range(1996, 2004) as i32,
+                            rng.range(1, 12) as u32,
+                            rng.range(1, 28) as u32,
+                        ));
+                        let surname = SURNAMES[rng.index(SURNAMES.len())];
+                        let victim = add_person(world, surname, forename, dob, rng.index(postcodes) as u32);
+                        world.add_incident(
+                            GenIncident {
+                                reference: format_compact!("PP-DA-{:05}", 90_000 + i),
+                                kind: "domestic abuse",
+                                opened: start - 70 * DAY,
+                                closed: Some(start - 42 * DAY),
+                                unit: Some("Public Protection"),
+                                officers: vec![user],
+                                people: vec![victim],
+                                vehicles: Vec::new(),
+                                victims: vec![victim],
+                                vulnerable: true,
+                            },
+                            None,
+                        );
+                        subjects = person_keys(&world.force.people[victim as usize]);
+                        Misuse::LookUpPerson { user, person: victim, at: on_shift, by_id: i == 0 }
+                    }
                     Scenario::Burst => Misuse::Burst { user, at: on_shift },
                     Scenario::OutOfHours => {
                         // A day-shift user at two in the morning.

@@ -41,17 +41,59 @@ pub(super) enum Step {
 
 #[derive(Clone)]
 pub(super) enum Misuse {
-    LookUpPerson { user: u32, person: u32, at: i64, by_id: bool },
-    CustodyFriend { user: u32 },
-    VehicleCheck { user: u32, vehicle: u32, at: i64 },
-    OpsecTarget { user: u32, target: usize, at: i64 },
-    Suspended { user: u32 },
-    Leaver { user: u32, at: i64 },
-    Fishing { user: u32, at: i64 },
-    Burst { user: u32, at: i64 },
-    OutOfHours { user: u32, at: i64 },
-    ExportAfterSensitive { user: u32, at: i64 },
-    NonPolice { user: u32, at: i64, export: bool },
+    LookUpPerson {
+        user: u32,
+        person: u32,
+        at: i64,
+        by_id: bool,
+    },
+    CustodyFriend {
+        user: u32,
+    },
+    VehicleCheck {
+        user: u32,
+        vehicle: u32,
+        at: i64,
+    },
+    OpsecTarget {
+        user: u32,
+        target: usize,
+        at: i64,
+    },
+    Suspended {
+        user: u32,
+    },
+    Leaver {
+        user: u32,
+        at: i64,
+    },
+    Fishing {
+        user: u32,
+        at: i64,
+    },
+    Burst {
+        user: u32,
+        at: i64,
+    },
+    OutOfHours {
+        user: u32,
+        at: i64,
+    },
+    ExportAfterSensitive {
+        user: u32,
+        at: i64,
+    },
+    NonPolice {
+        user: u32,
+        at: i64,
+        export: bool,
+    },
+    /// An officer looking up young women with no purpose on record, every working
+    /// day from `day` to `until`.
+    Targeting {
+        user: u32,
+        until: u32,
+    },
 }
 
 impl Plan {
@@ -294,6 +336,29 @@ impl Plan {
                     );
                 }
             }
+            Misuse::Targeting { user, until } => {
+                // Eight look-ups a working day, a few minutes apart, no reference: the
+                // record opened (with the person's sex and date of birth) each time.
+                for d in day..until {
+                    if !world.force.works(user, d) {
+                        continue;
+                    }
+                    let mut t = world.time_on_shift(rng, user, d, 3 * HOUR);
+                    for _ in 0..8 {
+                        let person = world.young_woman(rng, t);
+                        world.push(
+                            t,
+                            user,
+                            System::Pnc,
+                            Action::View,
+                            Subject::PersonView { person },
+                            Ref::None,
+                            label,
+                        );
+                        t += rng.range(4, 20) * MINUTE;
+                    }
+                }
+            }
         }
         true
     }
@@ -317,6 +382,8 @@ impl Plan {
                 officers: officers.clone(),
                 people: vec![self.celebrity],
                 vehicles: Vec::new(),
+                victims: Vec::new(),
+                vulnerable: false,
             },
             None,
         );
@@ -383,6 +450,8 @@ fn victim_twin(world: &mut World, rng: &mut Rng, day: u32) {
             officers: team.clone(),
             people: vec![victim],
             vehicles: Vec::new(),
+            victims: vec![victim],
+            vulnerable: true,
         },
         None,
     );

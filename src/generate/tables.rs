@@ -48,6 +48,19 @@ fn users(world: &World, ids: &[u32]) -> String {
     ids.iter().map(|&s| world.force.staff[s as usize].user_id.as_str()).collect::<Vec<_>>().join(";")
 }
 
+/// An incident's victims as the `victims` column gives them: the record id, or (for
+/// a person without one) the name with the date of birth.
+fn victims(world: &World, people: &[u32]) -> String {
+    let one = |&p: &u32| {
+        let p = &world.force.people[p as usize];
+        match &p.pnc_id {
+            Some(id) => id.to_string(),
+            None => format!("{}, {} {}", p.surname.to_uppercase(), p.forenames, p.dob),
+        }
+    };
+    people.iter().map(one).collect::<Vec<_>>().join(";")
+}
+
 /// Writes the six tables as known at `end` (a time after it is not yet known).
 pub fn write(world: &World, dir: &Path, end: i64) -> io::Result<()> {
     let person = |p: u32| {
@@ -171,6 +184,8 @@ pub fn write(world: &World, dir: &Path, end: i64) -> io::Result<()> {
             ("closed_at", &known(inc.closed)),
             ("unit", inc.unit.unwrap_or("")),
             ("officers", &users(world, &inc.officers)),
+            ("victims", &victims(world, &inc.victims)),
+            ("vulnerable", if inc.vulnerable { "true" } else { "" }),
         ])?;
     }
     w.finish()

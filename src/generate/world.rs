@@ -6,7 +6,7 @@
 //! canonical JSON only when written.
 
 use super::force::{Force, UnitKind, SUITES};
-use super::names::INCIDENT_KINDS;
+use super::names::{INCIDENT_KINDS, PROTECTION_KINDS};
 use super::rng::Rng;
 use crate::event::{Action, SubjectType};
 use crate::time::{Date, Timestamp, DAY, HOUR, MINUTE, SECOND};
@@ -141,6 +141,10 @@ pub struct GenIncident {
     pub officers: Vec<u32>,
     pub people: Vec<u32>,
     pub vehicles: Vec<u32>,
+    /// The people listed as its victims (the incidents list's `victims`).
+    pub victims: Vec<u32>,
+    /// Domestic abuse, a sexual offence, safeguarding (`vulnerable`).
+    pub vulnerable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -274,10 +278,15 @@ impl World {
     }
 
     /// A new incident owned by the staff member's unit, with people, maybe vehicles.
+    /// A domestic incident lists its first person as the victim and is vulnerable; a
+    /// public-protection unit's are all domestic abuse or sexual offences, their
+    /// victims mostly young women.
     pub fn new_incident(&mut self, rng: &mut Rng, s: u32, partner: Option<u32>, opened: i64, prefix: &str) -> u32 {
         let unit = self.force.staff[s as usize].unit;
+        let protection = self.force.units[unit as usize].kind == UnitKind::PublicProtection;
         let mut people = Vec::new();
-        let first = self.force.citizen(rng);
+        let first =
+            if protection && rng.chance(0.85) { self.young_woman(rng, opened) } else { self.force.citizen(rng) };
         people.push(first);
         for _ in 0..rng.below(3) {
             people.push(self.force.citizen(rng));
@@ -290,17 +299,37 @@ impl World {
         officers.extend(partner);
         let n = self.incidents.len();
         let date = Timestamp(opened).date().ymd();
+        let kind = if protection { *rng.pick(PROTECTION_KINDS) } else { *rng.pick(INCIDENT_KINDS) };
+        let vulnerable = protection || kind == "domestic";
         let inc = GenIncident {
             reference: format_compact!("{prefix}-{:04}{:02}{:02}-{:05}", date.0, date.1, date.2, n),
-            kind: *rng.pick(INCIDENT_KINDS),
+            kind,
             opened,
             closed: rng.chance(0.6).then(|| opened + rng.range(1, 10) * DAY),
             unit: Some(self.force.units[unit as usize].name),
             officers,
             people,
             vehicles,
+            victims: if vulnerable { vec![first] } else { Vec::new() },
+            vulnerable,
         };
         self.add_incident(inc, Some(unit))
+    }
+
+    /// A citizen who is a woman aged 18 to 30 at `at` (the first found in a few hundred
+    /// draws; else the last drawn).
+    pub fn young_woman(&self, rng: &mut Rng, at: i64) -> u32 {
+        let on = Timestamp(at).date();
+        let mut c = self.force.citizen(rng);
+        for _ in 0..400 {
+            let p = &self.force.people[c as usize];
+            let age = crate::behaviour::targeting::age_on(p.dob, on).unwrap_or(0);
+            if super::names::sex_of(&p.forenames) == crate::event::Sex::F && (18..=30).contains(&age) {
+                break;
+            }
+            c = self.force.citizen(rng);
+        }
+        c
     }
 
     /// Looks a person up as officers do: a search by name (in some typed form, with or
@@ -387,6 +416,8 @@ impl World {
                 officers: all.clone(),
                 people: vec![person],
                 vehicles: Vec::new(),
+                victims: Vec::new(),
+                vulnerable: false,
             },
             None,
         );
@@ -460,12 +491,16 @@ impl World {
                         n -= 2;
                     }
                 }
-                UnitKind::Cid | UnitKind::OrganisedCrime | UnitKind::Intelligence => {
+                UnitKind::Cid | UnitKind::OrganisedCrime | UnitKind::Intelligence | UnitKind::PublicProtection => {
                     // A heavy but justified day now and then.
                     if rng.chance(0.05) {
                         n *= 3;
                     }
-                    let prefix = if unit.kind == UnitKind::Intelligence { "INT" } else { "CR" };
+                    let prefix = match unit.kind {
+                        UnitKind::Intelligence => "INT",
+                        UnitKind::PublicProtection => "PP",
+                        _ => "CR",
+                    };
                     let ui = unit_index(&self.force, s);
                     while n > 0 {
                         let mut t = rng.range(start, end - HOUR);

@@ -54,7 +54,7 @@ pub fn alerts_partition(stream: i32) -> i32 {
 
 /// The rules the cross-user stage raises.
 pub fn cross_rule(rule: RuleId) -> bool {
-    matches!(rule, RuleId::BehaviourSubjectSpike | RuleId::PurposeMissing)
+    matches!(rule, RuleId::BehaviourSubjectSpike | RuleId::PurposeMissing | RuleId::BehaviourTargeting)
 }
 
 /// The topics the consumer group reads.

@@ -56,6 +56,9 @@ pub(super) struct Worker {
     covered: BTreeMap<i32, i64>,
     /// Per partition, the offset after the last event processed.
     processed: BTreeMap<i32, i64>,
+    /// Per partition, the offset of the first event its clock still holds back (not
+    /// yet in the state: a snapshot covers only what came before it).
+    first_held: BTreeMap<i32, i64>,
     /// Repartition records waiting to be processed in event-time order.
     reorder: super::repartition::Reorder,
     last_snapshot: Instant,
@@ -108,6 +111,7 @@ impl Worker {
         };
         Ok(Worker {
             processed: covered.clone(),
+            first_held: BTreeMap::new(),
             reorder: super::repartition::Reorder::new(
                 Duration::from_millis(config.kafka.repartition_delay.0.max(0) as u64),
                 config.kafka.repartition_buffer,
@@ -333,6 +337,11 @@ impl Worker {
         let stateful = self.covered.get(&partition).is_none_or(|until| offset >= *until);
         self.engine.process_with(partition, &event, stateful, &mut self.sink);
         self.processed.insert(partition, offset + 1);
+        if self.engine.holding(partition) {
+            self.first_held.entry(partition).or_insert(offset);
+        } else {
+            self.first_held.remove(&partition);
+        }
         self.latency.record(started.elapsed().as_micros() as u64);
         self.counters.count(&event.system);
         self.summary.events += 1;
@@ -449,7 +458,8 @@ impl Worker {
         // A record still waiting is not in the state: the snapshot covers what came
         // before it.
         let mut covered = self.processed.clone();
-        for (stream, low) in self.reorder.lowest_waiting() {
+        let held = self.first_held.iter().map(|(s, o)| (*s, *o));
+        for (stream, low) in self.reorder.lowest_waiting().into_iter().chain(held) {
             covered.entry(stream).and_modify(|c| *c = (*c).min(low)).or_insert(low);
         }
         match snapshot::write(dir, &self.engine, &covered) {

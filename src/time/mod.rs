@@ -370,7 +370,7 @@ impl<'de> serde::Deserialize<'de> for Date {
 
 /// A daily time range such as a rostered shift `07:00-17:00`; may wrap midnight
 /// (`22:00-07:00`). Times are UTC minutes of the day.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct DailyRange {
     pub start_minute: u16,
     pub end_minute: u16,

@@ -48,6 +48,18 @@ pub struct WatchLists {
     operation_postcodes: MultiIndex<CompactString>,
     /// Justifying references, by reference.
     pub incidents: Rows<Incident>,
+    /// The victims the incidents list, one row each (keyed by incident and position).
+    pub victims: Rows<Victim>,
+    victim_people: PersonIndex,
+}
+
+/// One victim of an incident (its `victims` column), indexed as a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Victim {
+    /// The incident's row.
+    pub incident: RowId,
+    /// Who.
+    pub person: PersonIdentity,
 }
 
 impl WatchLists {
@@ -109,7 +121,14 @@ impl WatchLists {
                 }
                 old.map(Row::Operation)
             }
-            Row::Incident(r) => self.incidents.upsert(key, r).1.map(Row::Incident),
+            Row::Incident(r) => {
+                let (id, old) = self.incidents.upsert(key.clone(), r);
+                if let Some(old) = &old {
+                    self.unindex_victims(&key, old);
+                }
+                self.index_victims(id, &key);
+                old.map(Row::Incident)
+            }
         }
     }
 
@@ -143,7 +162,41 @@ impl WatchLists {
                 self.unindex_operation(id, &old);
                 Some(Row::Operation(old))
             }
-            TableName::Incidents => self.incidents.remove(key).map(|(_, r)| Row::Incident(r)),
+            TableName::Incidents => {
+                let (_, old) = self.incidents.remove(key)?;
+                self.unindex_victims(key, &old);
+                Some(Row::Incident(old))
+            }
+        }
+    }
+
+    fn victim_key(incident: &str, i: usize) -> CompactString {
+        compact_str::format_compact!("{incident}\u{1f}{i}")
+    }
+
+    fn index_victims(&mut self, id: RowId, key: &str) {
+        let Some(incident) = self.incidents.get(id) else { return };
+        let people: Vec<PersonIdentity> = incident.victims.clone();
+        for (i, person) in people.into_iter().enumerate() {
+            let (vid, _) = self.victims.upsert(Self::victim_key(key, i), Victim { incident: id, person });
+            if let Some(v) = self.victims.get(vid) {
+                self.victim_people.add(vid, &v.person);
+            }
+        }
+    }
+
+    fn unindex_victims(&mut self, key: &str, old: &Incident) {
+        for i in 0..old.victims.len() {
+            if let Some((vid, v)) = self.victims.remove(&Self::victim_key(key, i)) {
+                self.victim_people.remove(vid, &v.person);
+            }
+        }
+    }
+
+    /// The incidents that list the person as a victim: (victim row, match strength).
+    pub fn victim_matches(&self, person: &PersonIdentity, out: &mut Matches) {
+        if !self.victims.is_empty() {
+            self.victim_people.find(person, |id| self.victims.get(id).map(|v| &v.person), out);
         }
     }
 

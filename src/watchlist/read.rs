@@ -88,6 +88,34 @@ impl<'a> Reader<'a> {
         PersonIdentity::new(self.text(id), raw_name, self.date(dob))
     }
 
+    /// A `victims` cell: `;`-separated, each a subject id (`12/34567A`) or a name
+    /// ending in its date of birth (`SMITH, Jane 1990-04-02`). A name without a date of
+    /// birth names too many people to watch and is refused.
+    fn victims(&mut self, column: &str) -> Vec<PersonIdentity> {
+        let mut out = Vec::new();
+        for item in self.cells.list(column) {
+            match parse_victim(&item) {
+                Ok(p) => out.push(p),
+                Err(problem) => self.fail(column, problem),
+            }
+        }
+        out
+    }
+
+    /// A yes/no cell; absent or empty is no.
+    fn flag(&mut self, column: &str) -> bool {
+        self.choice(
+            column,
+            |s| match s.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" => Some(true),
+                "false" | "no" | "n" | "0" => Some(false),
+                _ => None,
+            },
+            "true, false",
+        )
+        .unwrap_or(false)
+    }
+
     fn choice<T: Copy>(&mut self, column: &str, parse: impl Fn(&str) -> Option<T>, expected: &str) -> Option<T> {
         let text = self.text(column)?;
         let v = parse(&text);
@@ -96,6 +124,25 @@ impl<'a> Reader<'a> {
         }
         v
     }
+}
+
+/// One victim of an incident's `victims` cell.
+pub fn parse_victim(item: &str) -> Result<PersonIdentity, String> {
+    let item = item.trim();
+    let (head, last) = item.rsplit_once(char::is_whitespace).unwrap_or(("", item));
+    if let Ok(dob) = Date::parse(last) {
+        let name = head.trim().trim_end_matches(',').trim();
+        if normalise::PersonName::parse(name).is_none() {
+            return Err(format!("victim {item:?}: no surname can be read before the date of birth"));
+        }
+        return Ok(PersonIdentity::new(None, Some(name.into()), Some(dob)));
+    }
+    if item.contains(|c: char| c.is_whitespace() || c == ',') {
+        return Err(format!(
+            "victim {item:?}: a name needs its date of birth (\"SMITH, Jane 1990-04-02\"), else give the subject id"
+        ));
+    }
+    Ok(PersonIdentity::new(Some(item.into()), None, None))
 }
 
 /// Why a column does not belong in `table`, if it does not.
@@ -251,6 +298,8 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                 closed_at,
                 unit: r.text("unit"),
                 officers: r.users("officers"),
+                victims: r.victims("victims"),
+                vulnerable: r.flag("vulnerable"),
                 recorded_at: r.ts("recorded_at"),
             })
         }

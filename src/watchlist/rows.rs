@@ -114,7 +114,17 @@ impl TableName {
                 "ends_at",
                 "recorded_at",
             ],
-            TableName::Incidents => &["reference", "opened_at", "kind", "closed_at", "unit", "officers", "recorded_at"],
+            TableName::Incidents => &[
+                "reference",
+                "opened_at",
+                "kind",
+                "closed_at",
+                "unit",
+                "officers",
+                "recorded_at",
+                "victims",
+                "vulnerable",
+            ],
         }
     }
 }
@@ -484,6 +494,12 @@ pub struct Incident {
     pub unit: Option<CompactString>,
     /// Users attached to it.
     pub officers: UserSet,
+    /// Its victims (the optional `victims` column): each a subject id, or a name with
+    /// its date of birth.
+    pub victims: Vec<PersonIdentity>,
+    /// Domestic abuse, a sexual offence or otherwise safeguarding-flagged (the optional
+    /// `vulnerable` column): its victims are watched by `victim.contact`.
+    pub vulnerable: bool,
     /// When we learned it (record time): the optional `recorded_at` column, else the
     /// watch-list topic message's timestamp; `None` for a row loaded from a file
     /// without the column (known from the start).

@@ -100,6 +100,8 @@ fn golden_cases_reproduce_and_cover_every_watchlist_rule() {
         "opsec.outsider",
         "account.status",
         "scope.unentitled",
+        "victim.contact",
+        "behaviour.targeting",
     ] {
         assert!(rules_seen.contains(rule), "no golden case raises {rule}");
     }

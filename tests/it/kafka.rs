@@ -275,8 +275,9 @@ pub fn assert_same_alerts(expected: &BTreeMap<String, serde_json::Value>, got: &
     let extra: Vec<String> = got.keys().filter(|k| !expected.contains_key(*k)).map(name).collect();
     let differ: Vec<String> = expected
         .iter()
-        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
-        .map(|(k, v)| format!("{}: expected {} got {}", name(k), v["event_ids"], got[k]["event_ids"]))
+        .filter(|(k, v)| got.get(k.as_str()).is_some_and(|g| g != *v))
+        .take(5)
+        .map(|(k, v)| format!("{}:\n  expected {v}\n  got      {}", name(k), got[k]))
         .collect();
     panic!(
         "alerts differ: {} expected, {} got\nmissing {missing:#?}\nextra {extra:#?}\ndifferent {differ:#?}",

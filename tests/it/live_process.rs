@@ -214,8 +214,22 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
     let status = engine.wait().unwrap();
     let log = std::fs::read_to_string(&log2).unwrap_or_default();
     assert!(at_crash < read_topic(&bootstrap, "access-alerts").len(), "the crash was not mid-stream");
-    let missing: Vec<_> = expected_ids.keys().filter(|k| !got.contains_key(*k)).take(5).collect();
-    let extra: Vec<_> = got.keys().filter(|k| !expected_ids.contains_key(*k)).take(5).collect();
+    let topic = latest_alerts(&bootstrap);
+    let missing: Vec<_> = expected_ids
+        .keys()
+        .filter(|k| !got.contains_key(*k))
+        .take(5)
+        .map(|k| {
+            let a = expected.iter().find(|a| a.alert_id == k.as_str()).unwrap();
+            format!("{k} {} {} {:?} {}", a.rule, a.user_id, a.event_ids, a.reason)
+        })
+        .collect();
+    let extra: Vec<_> = got
+        .keys()
+        .filter(|k| !expected_ids.contains_key(*k))
+        .take(5)
+        .map(|k| format!("{k} {}", topic.get(k).map(|a| a.to_string()).unwrap_or_default()))
+        .collect();
     let differ: Vec<_> =
         expected_ids.iter().filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v)).map(|(k, _)| k).take(5).collect();
     assert!(
