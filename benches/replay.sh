@@ -19,7 +19,7 @@ fi
 stateless=$data/config-stateless.toml
 {
   cat "$data/config.toml"
-  for rule in volume out_of_hours fishing export_after_sensitive subject_spike; do
+  for rule in volume out_of_hours fishing export_after_sensitive subject_spike targeting; do
     printf '\n[rules.behaviour.%s]\nenabled = false\n' "$rule"
   done
   printf '\n[rules.purpose.missing]\npeer_comparison = false\n'

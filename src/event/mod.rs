@@ -590,4 +590,38 @@ mod tests {
         assert_eq!(e, again);
         assert_eq!(e.extra.as_deref(), Some(r#"{"screen":"P01","tags":["a",1]}"#));
     }
+
+    #[test]
+    fn subject_sex_is_read_by_every_decoder_and_refused_when_unknown() {
+        let line = |sex: &str| {
+            format!(
+                r#"{{"event_id":"e1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_sex":"{sex}"}}"#
+            )
+        };
+        for (given, want) in [("F", Some(Sex::F)), ("m", Some(Sex::M)), ("X", Some(Sex::X)), ("", None), ("U", None)] {
+            // The fast path and the serde path agree.
+            assert_eq!(json::decode(line(given).as_bytes()).unwrap().subject_sex, want, "{given}");
+            assert_eq!(json::read_fields_serde(&line(given)).unwrap().validate().unwrap().subject_sex, want);
+        }
+        let bad = json::decode(line("female").as_bytes()).unwrap_err();
+        assert!(matches!(bad, DecodeError::UnknownEnum { field: "subject_sex", .. }), "{bad:?}");
+        // CSV, by its header.
+        let layout = csv::CsvLayout::from_header(&[
+            "event_id",
+            "ts",
+            "system",
+            "user_id",
+            "action",
+            "subject_type",
+            "subject_sex",
+        ])
+        .unwrap();
+        let e = layout.decode(&["e1", "2026-11-22T09:14:03Z", "PNC", "U1", "view", "person", "f"]).unwrap();
+        assert_eq!(e.subject_sex, Some(Sex::F));
+        // Written back and read again, unchanged.
+        let mut out = String::new();
+        e.write_json(&mut out);
+        assert!(out.contains(r#""subject_sex":"F""#), "{out}");
+        assert_eq!(json::decode(out.as_bytes()).unwrap(), e);
+    }
 }

@@ -290,3 +290,42 @@ impl WatchLists {
 fn staff_key(s: &StaffMember) -> Option<(CompactString, Date)> {
     Some((s.name.as_ref()?.surname.clone(), s.dob?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    fn incident(victims: &[&str]) -> Row {
+        Row::Incident(Incident {
+            reference: "DA-1".into(),
+            kind: None,
+            opened_at: Timestamp(0),
+            closed_at: None,
+            unit: None,
+            officers: UserSet::default(),
+            victims: victims.iter().map(|v| read::parse_victim(v).unwrap()).collect(),
+            vulnerable: true,
+            recorded_at: None,
+        })
+    }
+
+    fn victims_of(l: &WatchLists, id: &str) -> usize {
+        let mut out = Matches::new();
+        l.victim_matches(&PersonIdentity::new(Some(id.into()), None, None), &mut out);
+        out.len()
+    }
+
+    #[test]
+    fn the_victim_index_follows_replacement_and_deletion() {
+        let mut l = WatchLists::default();
+        l.upsert(incident(&["A1", "B2"]));
+        assert_eq!((victims_of(&l, "A1"), victims_of(&l, "B2")), (1, 1));
+        // The row replaced with one victim fewer: the other is no longer a victim.
+        l.upsert(incident(&["B2"]));
+        assert_eq!((victims_of(&l, "A1"), victims_of(&l, "B2")), (0, 1));
+        assert_eq!(l.victims.len(), 1);
+        l.delete(TableName::Incidents, "DA-1");
+        assert_eq!((victims_of(&l, "B2"), l.victims.len()), (0, 0));
+    }
+}

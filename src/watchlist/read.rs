@@ -406,4 +406,36 @@ mod tests {
         assert_eq!(s.status_at(at("2026-11-10T00:00:00Z")), AccountStatus::Suspended);
         assert!(s.is_police());
     }
+
+    #[test]
+    fn victims_are_ids_or_names_with_a_date_of_birth() {
+        let row = json_row(
+            TableName::Incidents,
+            serde_json::json!({"reference": "DA-1", "opened_at": "2026-11-01T00:00:00Z",
+                "victims": "01/123456X; HALE, Jenna 1999-05-06;Amy Lane 2001-07-08", "vulnerable": "TRUE"}),
+        )
+        .unwrap();
+        let Row::Incident(i) = row else { panic!("not an incident") };
+        assert!(i.vulnerable);
+        assert_eq!(i.victims.len(), 3);
+        assert_eq!(i.victims[0].subject_id.as_deref(), Some("01/123456X"));
+        assert_eq!(i.victims[1].describe(), "HALE, Jenna, born 1999-05-06");
+        assert_eq!(i.victims[2].name.as_ref().map(|n| n.surname.as_str()), Some("LANE"));
+        // A name alone names too many people; a flag must be a yes or a no.
+        let errors = json_row(
+            TableName::Incidents,
+            serde_json::json!({"reference": "DA-2", "opened_at": "2026-11-01T00:00:00Z",
+                "victims": "HALE, Jenna", "vulnerable": "maybe"}),
+        )
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(text.iter().any(|t| t.contains("victims") && t.contains("needs its date of birth")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("vulnerable")), "{text:?}");
+        // Both columns are optional: an old file still loads, nothing vulnerable.
+        let old = json_row(
+            TableName::Incidents,
+            serde_json::json!({"reference": "INC-1", "opened_at": "2026-11-01T00:00:00Z"}),
+        );
+        assert!(matches!(old, Ok(Row::Incident(Incident { vulnerable: false, .. }))));
+    }
 }
