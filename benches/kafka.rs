@@ -341,7 +341,7 @@ fn latency() {
     };
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let deadline = Instant::now() + Duration::from_secs(seconds + 30);
-    while (hist.len() as u64) < total && Instant::now() < deadline {
+    while hist.len() < total && Instant::now() < deadline {
         if let Some(Ok(m)) = watcher.poll(Duration::from_millis(100)) {
             let now = Instant::now();
             let Some(Ok(v)) = m.payload().map(serde_json::from_slice::<serde_json::Value>) else { continue };

@@ -16,6 +16,10 @@ pub enum Action {
     Export,
 }
 
+/// A `subject_sex` that is none of `F`, `M`, `X`, `U` or empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownSex;
+
 /// A person's recorded sex (spec/events.md `subject_sex`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub enum Sex {
@@ -33,14 +37,15 @@ impl Sex {
         }
     }
 
-    /// `F`, `M` or `X` (any case); `None` for empty or `U` (unknown).
-    pub fn parse(s: &str) -> Result<Option<Sex>, ()> {
+    /// `F`, `M` or `X` (any case); `None` for empty or `U` (unknown); `Err` for
+    /// anything else.
+    pub fn parse(s: &str) -> Result<Option<Sex>, UnknownSex> {
         match s.trim() {
             "" | "U" | "u" => Ok(None),
             "F" | "f" => Ok(Some(Sex::F)),
             "M" | "m" => Ok(Some(Sex::M)),
             "X" | "x" => Ok(Some(Sex::X)),
-            _ => Err(()),
+            _ => Err(UnknownSex),
         }
     }
 

@@ -301,7 +301,7 @@ impl RawFields {
         };
         let subject_sex = match self.take(Field::SubjectSex) {
             None => None,
-            Some(text) => Sex::parse(&text).map_err(|()| DecodeError::UnknownEnum {
+            Some(text) => Sex::parse(&text).map_err(|_| DecodeError::UnknownEnum {
                 field: "subject_sex",
                 value: shown(&text),
                 expected: "F, M, X, or empty when unknown",

@@ -103,7 +103,7 @@ impl ConsumerContext for GroupContext {
                 let _ = self.metrics.consumer_lag.remove_label_values(&[&p.to_string()]);
             }
             self.status.add_assigned(-(revoked.len() as i64));
-            self.metrics.assigned_partitions.set(self.status.assigned() as i64);
+            self.metrics.assigned_partitions.set(self.status.assigned());
             tracing::info!(partitions = ?revoked, "partitions revoked");
             let _ = self.tx.send(ToEngine::Revoked(revoked));
         }
@@ -117,7 +117,7 @@ impl ConsumerContext for GroupContext {
                     self.acks.assign(*p);
                 }
                 self.status.add_assigned(assigned.len() as i64);
-                self.metrics.assigned_partitions.set(self.status.assigned() as i64);
+                self.metrics.assigned_partitions.set(self.status.assigned());
                 tracing::info!(partitions = ?assigned, "partitions assigned");
                 let _ = self.tx.send(ToEngine::Assigned(assigned));
             }

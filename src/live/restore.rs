@@ -52,7 +52,7 @@ pub fn read_alerts(
     }
     let found = lookup(Offset::Offset(since.0))?;
     let mut starts = TopicPartitionList::new();
-    for (&p, _) in &ends {
+    for &p in ends.keys() {
         let _ = starts.add_partition_offset(topic, p, Offset::Offset(found.get(&p).copied().unwrap_or(-1)));
     }
     let mut assign = TopicPartitionList::new();
