@@ -9,7 +9,7 @@
 
 use crate::config::ExplanationConfig;
 use crate::event::{normalise, AccessEvent, SubjectType};
-use crate::explain::{explain, known_in_time, Access, Explanation, SubjectMatches};
+use crate::explain::{explain, known_in_time, victim_links, Access, Explanation, SubjectMatches, VictimLink};
 use crate::watchlist::{Incident, PersonIdentity, StaffMember, WatchLists};
 use compact_str::CompactString;
 
@@ -84,9 +84,8 @@ pub struct Enriched<'a> {
     pub explanation: Explanation<'a>,
     /// The access touched a live covert operation (see [`crate::explain::touches_operation`]).
     pub on_operation: bool,
-    /// The person is a victim of this vulnerable incident (on record and open by then;
-    /// matched by id, or name with date of birth).
-    pub victim_of: Option<&'a Incident>,
+    /// The vulnerable incidents that list the person as a victim.
+    pub victims: smallvec::SmallVec<[VictimLink<'a>; 2]>,
     /// The user's earlier `victim.contact` access to this person (time, event id): set
     /// by the engine from its memory ([`crate::explain::Continuations`]).
     pub victim_before: Option<(crate::time::Timestamp, CompactString)>,
@@ -133,9 +132,10 @@ impl<'a> Enriched<'a> {
         }
     }
 
-    /// The key of the person for `victim.contact`'s memory of repeats.
-    pub fn victim_key(&self) -> u64 {
-        ahash::RandomState::with_seeds(9, 10, 11, 12).hash_one(self.subject_key().as_str()) | 1
+    /// The latest vulnerable incident that lists the person as a victim, matched by
+    /// record id or by name with date of birth.
+    pub fn victim_of(&self) -> Option<&'a Incident> {
+        self.victims.iter().find(|l| !l.strength.is_weak()).map(|l| l.incident)
     }
 
     /// "viewed John SMITH (born 1980-01-02) on PNC"
@@ -158,9 +158,10 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
         Justification::Justified(i) => Some(i),
         _ => None,
     };
-    let explanation = explain(&Access { event, user, matches: &matches, justified_by }, lists, config);
+    let victims = victim_links(event, user, lists, &matches.victims, config);
+    let explanation =
+        explain(&Access { event, user, matches: &matches, justified_by, victims: &victims }, lists, config);
     let on_operation = crate::explain::touches_operation(lists, event, &matches.operations);
-    let victim_of = vulnerable_victim_of(event, lists, &matches);
     Enriched {
         event,
         user,
@@ -171,24 +172,9 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
         matches,
         explanation,
         on_operation,
-        victim_of,
+        victims,
         victim_before: None,
     }
-}
-
-fn vulnerable_victim_of<'a>(event: &AccessEvent, lists: &'a WatchLists, m: &SubjectMatches) -> Option<&'a Incident> {
-    if event.subject_type != SubjectType::Person {
-        return None;
-    }
-    // The latest such incident, whatever order the lists were loaded in.
-    m.victims
-        .iter()
-        .filter(|(_, strength)| !strength.is_weak())
-        .filter_map(|&(id, _)| {
-            let i = lists.incidents.get(lists.victims.get(id)?.incident)?;
-            (i.vulnerable && i.opened_at <= event.ts && i.recorded_at.is_none_or(|r| r <= event.ts)).then_some(i)
-        })
-        .max_by(|a, b| (a.opened_at, &a.reference).cmp(&(b.opened_at, &b.reference)))
 }
 
 fn justify<'a>(

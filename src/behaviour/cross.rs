@@ -9,7 +9,7 @@
 //! `src/live/repartition.rs`). A replay, or a single instance without the topic, runs
 //! them in line with the user stage, on the same code.
 
-use super::targeting::{Cell, Thresholds, UnitCells};
+use super::targeting::{Cell, Lookup, Thresholds, UnitCells};
 use super::window::{Baseline, Decaying, Window};
 use super::{finding, Facts, WINDOW_CAP};
 use crate::alert::{Alert, RuleId};
@@ -184,10 +184,10 @@ impl CrossUser {
                 window: b.spike_window,
                 usual_per_day: usual,
                 others,
-                victim_of: ctx.victim_of.map(|i| i.reference.clone()),
+                victim_of: ctx.victim_of().map(|i| i.reference.clone()),
             },
         );
-        if ctx.victim_of.is_some() {
+        if ctx.victim_of().is_some() {
             f.severity = b.spike_victim_severity;
             f.score = crate::detect::score(f.severity, None);
         }
@@ -235,7 +235,10 @@ impl CrossUser {
         if person && rules.enabled(RuleId::BehaviourTargeting) {
             if let Some(cell) = Cell::of(e, &b.targeting_age_bands) {
                 let t = thresholds(b);
-                let verdict = rates.cells.observe(&e.user_id, &e.event_id, cell, h.explained, now, &t);
+                let person = id_hash(&ctx.subject_key());
+                let lookup =
+                    Lookup { user: &e.user_id, event_id: &e.event_id, person, cell, explained: h.explained, ts: now };
+                let verdict = rates.cells.observe(lookup, &t);
                 let quiet = self.targeting_quiet.get(&e.user_id).is_some_and(|q| now < *q);
                 if let Some(mut v) = verdict.filter(|_| !quiet) {
                     let until = now + rules.settings(RuleId::BehaviourTargeting).suppression;
@@ -328,6 +331,7 @@ fn thresholds(b: &BehaviourSettings) -> Thresholds {
         p_value: b.targeting_p_value as f64,
         unit_min_lookups: b.targeting_unit_min_lookups,
         cells: Cell::count(&b.targeting_age_bands),
+        bands: id_hash(&format!("{:?}", b.targeting_age_bands)),
     }
 }
 

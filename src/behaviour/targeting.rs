@@ -22,7 +22,8 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-/// Evidence kept per user: the latest look-ups with their cell.
+/// Kept per user: the latest look-ups counted, with their cell and person (the
+/// evidence, and the people not to count twice).
 const EVIDENCE: usize = 24;
 
 /// One sex and age band.
@@ -99,6 +100,20 @@ pub struct Thresholds {
     pub p_value: f64,
     pub unit_min_lookups: u32,
     pub cells: usize,
+    /// A hash of the age bands: counts kept under other bands are dropped.
+    pub bands: u64,
+}
+
+/// One person look-up as the detector counts it.
+pub struct Lookup<'a> {
+    pub user: &'a CompactString,
+    pub event_id: &'a str,
+    /// The person (a hash of their identity keys): a user's second look-up of someone
+    /// already counted counts once.
+    pub person: u64,
+    pub cell: Cell,
+    pub explained: bool,
+    pub ts: Timestamp,
 }
 
 /// One unit's counts.
@@ -107,27 +122,27 @@ pub struct UnitCells {
     /// Day (since the epoch) and look-ups per cell, oldest first.
     days: VecDeque<(i32, Vec<u32>)>,
     users: AHashMap<CompactString, UserCells>,
+    /// The age bands the cells were counted under ([`Thresholds::bands`]).
+    #[serde(default)]
+    bands: u64,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct UserCells {
     /// (day, cell, look-ups), oldest first.
     days: Vec<(i32, u8, u16)>,
-    /// The latest look-ups and their cells, newest last.
-    recent: VecDeque<(u8, CompactString)>,
+    /// The latest look-ups counted: day, cell, person, event id; newest last.
+    recent: VecDeque<(i32, u8, u64, CompactString)>,
 }
 
 impl UnitCells {
     /// Counts one look-up by `user` in `cell` and, when it is unexplained, judges the user.
-    pub fn observe(
-        &mut self,
-        user: &CompactString,
-        event_id: &str,
-        cell: Cell,
-        explained: bool,
-        ts: Timestamp,
-        t: &Thresholds,
-    ) -> Option<Verdict> {
+    pub fn observe(&mut self, l: Lookup, t: &Thresholds) -> Option<Verdict> {
+        let Lookup { user, event_id, person, cell, explained, ts } = l;
+        if self.bands != t.bands {
+            // Counted under other age bands (a configuration change): start again.
+            *self = UnitCells { bands: t.bands, ..UnitCells::default() };
+        }
         let day = ts.date().0;
         let newest = self.days.back().map_or(day, |(d, _)| (*d).max(day));
         let first = newest - window_days(t.window) + 1;
@@ -136,6 +151,16 @@ impl UnitCells {
         }
         while self.days.front().is_some_and(|(d, _)| *d < first) {
             self.days.pop_front();
+        }
+        // The search and the view of one person, or a second look at them, by a user
+        // who had no purpose: one person, counted once for the unit and the user.
+        if !explained {
+            if let Some(u) = self.users.get_mut(user) {
+                u.recent.retain(|(d, ..)| *d >= first);
+                if u.recent.iter().any(|(_, _, p, _)| *p == person) {
+                    return None;
+                }
+            }
         }
         match self.days.iter_mut().rev().find(|(d, _)| *d == day) {
             Some((_, counts)) => add(counts, cell, t.cells),
@@ -156,7 +181,7 @@ impl UnitCells {
             Some((_, _, n)) => *n = n.saturating_add(1),
             None => u.days.push((day, cell.0, 1)),
         }
-        u.recent.push_back((cell.0, event_id.into()));
+        u.recent.push_back((day, cell.0, person, event_id.into()));
         if u.recent.len() > EVIDENCE {
             u.recent.pop_front();
         }
@@ -175,7 +200,7 @@ impl UnitCells {
         // The rest of the unit: without the user's own look-ups.
         let (unit_k, unit_n) = (unit_k.saturating_sub(k), unit_n.saturating_sub(n));
         let p_value = judge(k, n, unit_k, unit_n, t)?;
-        let evidence = u.recent.iter().rev().filter(|(c, _)| *c == cell.0).map(|(_, id)| id.clone()).collect();
+        let evidence = u.recent.iter().rev().filter(|(_, c, ..)| *c == cell.0).map(|(.., id)| id.clone()).collect();
         Some(Verdict { cell, k, n, unit_k, unit_n, p_value, evidence })
     }
 
@@ -291,7 +316,46 @@ mod tests {
             p_value: 1e-6,
             unit_min_lookups: 50,
             cells: 15,
+            bands: 1,
         }
+    }
+
+    fn lookup<'a>(
+        user: &'a CompactString,
+        id: &'a str,
+        person: u64,
+        cell: u8,
+        explained: bool,
+        ts: Timestamp,
+    ) -> Lookup<'a> {
+        Lookup { user, event_id: id, person, cell: Cell(cell), explained, ts }
+    }
+
+    #[test]
+    fn one_person_looked_up_many_times_counts_once() {
+        let t = Thresholds { min_lookups: 5, unit_min_lookups: 10, ..thresholds() };
+        let mut unit = UnitCells::default();
+        let (u1, u2) = (CompactString::from("U1"), CompactString::from("U2"));
+        let day = Timestamp(1_700_000_000_000);
+        for i in 0..40u64 {
+            // The rest of the unit: forty people in all cells.
+            assert!(unit.observe(lookup(&u2, "x", 1000 + i, (i % 15) as u8, false, day), &t).is_none());
+        }
+        // U1 views one young woman twenty times: one look-up, no alert.
+        for i in 0..20 {
+            assert!(unit.observe(lookup(&u1, &format!("e{i}"), 7, 1, false, day), &t).is_none());
+        }
+        // Six different young women: an alert, counting six.
+        let mut last = None;
+        for i in 0..6u64 {
+            last = unit.observe(lookup(&u1, &format!("w{i}"), 100 + i, 1, false, day), &t);
+        }
+        let v = last.expect("an alert");
+        assert_eq!((v.k, v.n), (7, 7));
+        // Other bands: the counts start again.
+        let other = Thresholds { bands: 2, ..t };
+        assert!(unit.observe(lookup(&u1, "z", 999, 1, false, day), &other).is_none());
+        assert_eq!(unit.users.len(), 1);
     }
 
     #[test]
@@ -344,7 +408,8 @@ mod tests {
                 let cell = if user < 2 && i % 2 == 0 { 3 } else { cell };
                 let ts = Timestamp(1_700_000_000_000 + day * DAY + i as i64);
                 let name = CompactString::from(format!("U{user}"));
-                let got = unit.observe(&name, &format!("e{i}"), Cell(cell), explained, ts, &t);
+                let id = format!("e{i}");
+                let got = unit.observe(lookup(&name, &id, i as u64, cell, explained, ts), &t);
                 let today = ts.date().0;
                 seen.push((today, user, cell, explained));
                 let first = today - 30 + 1;

@@ -317,10 +317,14 @@ impl RulesConfig {
             RuleId::BehaviourTargeting => {
                 let b = &mut r.behaviour;
                 s.span("window", &mut b.targeting_window);
+                if b.targeting_window > Span(366 * DAY) || b.targeting_window < Span(DAY) {
+                    s.error("window", "between one day and a year");
+                }
                 s.u32("min_lookups", 1..=100_000, &mut b.targeting_min_lookups);
                 s.f32("min_share", 0.0..=1.0, &mut b.targeting_min_share);
                 s.f32("ratio", 1.0..=100.0, &mut b.targeting_ratio);
-                s.f32("p_value", 0.0..=1.0, &mut b.targeting_p_value);
+                // Above f32's smallest normal number: 0 would switch the detector off unseen.
+                s.f32("p_value", 1e-30..=0.5, &mut b.targeting_p_value);
                 s.u32("unit_min_lookups", 1..=10_000_000, &mut b.targeting_unit_min_lookups);
                 s.parsed_list("age_bands", &mut b.targeting_age_bands, |t| {
                     t.parse::<u8>().map_err(|_| format!("expected an age in years, got {t:?}"))

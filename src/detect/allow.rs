@@ -45,7 +45,8 @@ mod tests {
         ]);
         let exempt = |extra| {
             let e = event(extra);
-            exemption(allow, &ctx(&e, &l, &c)).is_some()
+            let ctx = ctx(&e, &l, &c);
+            exemption(allow, &ctx).is_some()
         };
         assert!(exempt(json!({"system": "ANPR"})));
         assert!(!exempt(json!({"system": "PNC"})), "another system");

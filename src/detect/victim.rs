@@ -16,16 +16,18 @@
 //!   default: see `config/default.toml`).
 //!
 //! Silent for the victim's own investigators in the incident's window (they are
-//! explained by the incident: [`crate::explain`]'s `victim` kind) and for any other
-//! documented explanation. A declared one (an encounter, a routine) takes the severity
-//! one step down; a weak name match is capped as for the other person rules.
+//! explained by the incident: [`crate::explain`]'s `victim` kind, or they give its
+//! reference) and for a custody record, case team or operation team naming the person.
+//! Any other purpose on record (a reference to other work, an encounter, a routine)
+//! lets a single in-hours access be and takes the rest one step down: quoting one's
+//! own unrelated incident does not make a return to a victim legitimate. A weak name
+//! match is capped as for the other person rules.
 
 use super::finding::{score, Explain, Finding, Findings};
 use crate::alert::{RuleId, Severity, WatchlistRef};
 use crate::config::RulesConfig;
-use crate::enrich::Enriched;
-use crate::event::SubjectType;
-use crate::explain::attached;
+use crate::enrich::{Enriched, Justification};
+use crate::explain::Kind;
 use crate::time::{Span, Timestamp, DAY, MINUTE};
 use crate::watchlist::{Incident, MatchStrength, TableName, WatchLists};
 use compact_str::{format_compact, CompactString};
@@ -50,50 +52,58 @@ pub struct Facts<'a> {
     pub contact: Contact,
 }
 
-pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
+pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
     let e = ctx.event;
-    if e.subject_type != SubjectType::Person || ctx.matches.victims.is_empty() || ctx.explanation.is_documented() {
+    // Silent for the victim's own investigators (kind `victim`) and for a custody
+    // record, case team or operation team that names this very person. A reference
+    // to some other incident of the user's is not a purpose for this victim.
+    let own_case = ctx.explanation.effective_kind() == Some(Kind::Victim);
+    if ctx.victims.is_empty() || own_case || ctx.explanation.is_about_subject() {
         return;
     }
-    let declared = ctx.explanation.is_explained();
+    // A purpose on record for other work (a reference), or declared (an encounter, a
+    // routine): a single in-hours access is let be; the rest one step down.
+    let some_purpose = ctx.explanation.is_explained();
     let settings = rules.settings(RuleId::VictimContact);
     let mut best: Option<(Severity, Facts<'a>)> = None;
-    for &(id, strength) in &ctx.matches.victims {
-        let Some(incident) = lists.victims.get(id).and_then(|v| lists.incidents.get(v.incident)) else { continue };
-        // A victim only once the incident exists and is on record.
-        if !incident.vulnerable || e.ts < incident.opened_at || incident.recorded_at.is_some_and(|r| r > e.ts) {
-            continue;
+    for link in &ctx.victims {
+        let incident = link.incident;
+        if matches!(&ctx.justification, Justification::Justified(j) if j.reference == incident.reference) {
+            continue; // its own reference, in its window
         }
-        let contact = if attached(incident, ctx.user, &e.user_id) {
-            // Attached and in the window is explained (above); before it opened is
-            // excluded; so this is after the attachment ended.
-            let Some(closed) = incident.closed_at else { continue };
-            Contact::Returning { since_close: e.ts - closed }
-        } else if let Some((earlier, event_id)) = &ctx.victim_before {
-            Contact::Repeat { earlier: *earlier, event_id: event_id.clone() }
-        } else if out_of_hours(ctx, rules) {
-            Contact::OutOfHours
-        } else {
-            Contact::Unattached
+        if link.attached && link.in_window {
+            continue; // its own team (by name alone, so not explained: still theirs)
+        }
+        let contact = match incident.closed_at {
+            // Named on the case, and past its window: met on duty, looked up after.
+            Some(closed) if link.named && e.ts > closed => Contact::Returning { since_close: e.ts - closed },
+            _ => match &ctx.victim_before {
+                Some((earlier, event_id)) => Contact::Repeat { earlier: *earlier, event_id: event_id.clone() },
+                None if out_of_hours(ctx, rules) => Contact::OutOfHours,
+                None => Contact::Unattached,
+            },
         };
+        if some_purpose && contact == Contact::Unattached {
+            continue; // once, in hours, with a purpose on record for other work
+        }
         let mut severity = match contact {
             Contact::Returning { .. } => rules.victim_returning_severity,
             Contact::Repeat { .. } => rules.victim_repeat_severity,
             Contact::OutOfHours => rules.victim_out_of_hours_severity,
             Contact::Unattached => settings.severity,
         };
-        if declared {
+        if some_purpose {
             severity = match severity {
                 Severity::Red => Severity::Amber,
                 _ => Severity::Green,
             };
         }
-        let severity = settings.severity_for(severity, Some(strength), declared);
-        // The most severe, then the strongest match, then the latest incident: the
-        // same choice whatever order the watch lists were loaded in.
-        let rank = |s: Severity, f: &Facts| (s, f.strength, f.incident.opened_at, f.incident.reference.clone());
-        let candidate = Facts { incident, strength, contact: contact.clone() };
-        if best.as_ref().is_none_or(|(s, f)| rank(severity, &candidate) > rank(*s, f)) {
+        let strength = link.strength;
+        let severity = settings.severity_for(severity, Some(strength), some_purpose);
+        // The most severe, then the strongest match; the links come latest incident
+        // first, whatever order the watch lists were loaded in.
+        let candidate = Facts { incident, strength, contact };
+        if best.as_ref().is_none_or(|(s, f)| (severity, strength) > (*s, f.strength)) {
             best = Some((severity, candidate));
         }
     }
@@ -242,14 +252,47 @@ mod tests {
     }
 
     #[test]
-    fn a_documented_purpose_silences_and_a_weak_match_is_capped() {
+    fn a_reference_to_other_work_lowers_it_and_a_weak_match_is_capped() {
         let l = da_case();
-        // U1 attached to BURG-1 gives it as reference: documented.
-        let justified = json!({"user_id": "U1", "subject_id": "01/123456X", "reference": "BURG-1"});
-        assert_eq!(severity(&l, justified), None);
+        // U1 gives BURG-1, their own incident: a purpose for that work, not for DA-1's
+        // victim. One step down, not silent: red off shift becomes amber.
+        let other =
+            json!({"user_id": "U1", "ts": "2026-11-22T23:30:00Z", "subject_id": "01/123456X", "reference": "BURG-1"});
+        assert_eq!(severity(&l, other), Some(Severity::Amber));
+        // The victim's own case's reference, by its officer in its window: silent.
+        let own =
+            json!({"user_id": "U5", "ts": "2026-09-10T10:00:00Z", "subject_id": "01/123456X", "reference": "DA-1"});
+        assert_eq!(severity(&l, own), None);
         // Name only, no date of birth: capped at amber by default.
         let weak = json!({"user_id": "U5", "subject_name": "DOE, Jane"});
         assert_eq!(severity(&l, weak), Some(Severity::Amber));
+    }
+
+    #[test]
+    fn only_named_officers_return_and_a_victim_link_explains_nothing_else() {
+        let l = da_case();
+        // U6 of the owning unit, not named on DA-1, after its window: judged as anyone.
+        let u6 = json!({"user_id": "U6", "subject_id": "01/123456X"});
+        assert_eq!(severity(&l, u6), Some(Severity::Green));
+        // The owning unit is explained for a victim, and for nothing else: a high-profile
+        // person who is also a victim still needs the case team.
+        let l = lists(&[
+            (
+                HighProfile,
+                json!({"entry_id": "HP-1", "subject_name": "STAR, Ann", "subject_dob": "1980-01-01",
+                       "category": "celebrity", "added_at": "2026-11-01T00:00:00Z"}),
+            ),
+            (
+                Incidents,
+                json!({"reference": "SO-9", "opened_at": "2026-11-20T00:00:00Z", "unit": "CID",
+                       "victims": "STAR, Ann 1980-01-01", "vulnerable": "true"}),
+            ),
+            (Staff, json!({"user_id": "U7", "unit": "CID"})),
+        ]);
+        let e = event(json!({"user_id": "U7", "subject_name": "Ann Star", "subject_dob": "1980-01-01"}));
+        let c = Config::defaults();
+        assert_eq!(ctx(&e, &l, &c).explanation.kind(), Some(crate::explain::Kind::Victim));
+        assert_eq!(fired(&e, &l, &c), vec!["high_profile.uninvolved"]);
     }
 
     #[test]

@@ -82,11 +82,6 @@ impl StreamClock {
         StreamClock { newest: Some(newest), held: Vec::new() }
     }
 
-    /// Whether events are held back, not yet judged (nor in the behavioural state).
-    pub fn holding(&self) -> bool {
-        !self.held.is_empty()
-    }
-
     /// The front: the newest event time accepted.
     pub fn newest(&self) -> Option<Timestamp> {
         self.newest

@@ -254,12 +254,6 @@ impl Engine {
         }
     }
 
-    /// Whether the stream's clock holds events back (a suspected jump, or the first
-    /// event): they are not in the state yet, so a snapshot must not cover them.
-    pub fn holding(&self, stream: i32) -> bool {
-        self.clocks.get(&stream).is_some_and(|c| c.holding())
-    }
-
     fn bounds(&self) -> Bounds {
         let s = &self.config.state;
         Bounds { allowed_lateness: s.allowed_lateness, max_skew: s.max_clock_skew, jump_events: s.clock_jump_events }
@@ -296,14 +290,16 @@ impl Engine {
             }
         }
         let repeat_within = self.config.rules.victim_repeat_within;
-        if !ctx.matches.victims.is_empty() {
-            ctx.victim_before =
-                self.continuations.victim_before(&event.user_id, ctx.victim_key(), event.ts, repeat_within);
+        let victim_keys: smallvec::SmallVec<[u64; 2]> = ctx.victims.iter().map(|l| l.key).collect();
+        if !victim_keys.is_empty() {
+            ctx.victim_before = self.continuations.victim_before(&event.user_id, &victim_keys, event.ts, repeat_within);
         }
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
         if verdict.stateful() && findings.iter().any(|f| f.rule == RuleId::VictimContact) {
-            self.continuations.remember_victim(&event.user_id, ctx.victim_key(), event, repeat_within);
+            for key in victim_keys {
+                self.continuations.remember_victim(&event.user_id, key, event, repeat_within);
+            }
         }
         if verdict.stateful() && self.config.rules.any_behaviour() {
             let handoff = self.behaviour.observe(&ctx, &self.config.rules, &mut findings);

@@ -104,7 +104,7 @@ impl Explanation<'_> {
     /// such an explanation answers the watch-list rules that a reference does not
     /// (high-profile, opsec).
     pub fn is_about_subject(&self) -> bool {
-        matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation | Kind::Victim))
+        matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation))
     }
 
     /// The kind, with `earlier` replaced by the kind of what it continues.
@@ -224,6 +224,61 @@ pub struct Access<'e, 'a> {
     pub matches: &'e SubjectMatches,
     /// The incident its reference names and links the user to, in its window.
     pub justified_by: Option<&'a Incident>,
+    /// The vulnerable incidents that list the person as a victim ([`victim_links`]).
+    pub victims: &'e [VictimLink<'a>],
+}
+
+/// A vulnerable incident that lists an access's person as a victim, as the access
+/// sees it.
+#[derive(Debug, Clone)]
+pub struct VictimLink<'a> {
+    pub incident: &'a Incident,
+    pub strength: crate::watchlist::MatchStrength,
+    /// The victim's row (incident and position), hashed: the same person whether the
+    /// look-up gave the record id or the name and date of birth.
+    pub key: u64,
+    /// The user is named among the incident's officers.
+    pub named: bool,
+    /// Named, or a member of its owning unit.
+    pub attached: bool,
+    /// The access falls in the incident's window (opening minus `before_open` to
+    /// closing plus `after_close`).
+    pub in_window: bool,
+}
+
+/// The vulnerable incidents, open and on record by the access's time, that list its
+/// person as a victim; latest first, whatever order the lists were loaded in.
+pub fn victim_links<'a>(
+    e: &AccessEvent,
+    user: Option<&StaffMember>,
+    lists: &'a WatchLists,
+    matches: &Matches,
+    config: &ExplanationConfig,
+) -> SmallVec<[VictimLink<'a>; 2]> {
+    const H: ahash::RandomState = ahash::RandomState::with_seeds(9, 10, 11, 12);
+    let mut out = SmallVec::new();
+    if e.subject_type != SubjectType::Person {
+        return out;
+    }
+    for &(id, strength) in matches {
+        let Some(incident) = lists.victims.get(id).and_then(|v| lists.incidents.get(v.incident)) else { continue };
+        if !incident.vulnerable || e.ts < incident.opened_at || !known_in_time(incident.recorded_at, e.ts, config) {
+            continue;
+        }
+        let named = incident.officers.contains(&e.user_id);
+        out.push(VictimLink {
+            incident,
+            strength,
+            key: H.hash_one(lists.victims.key_of(id).unwrap_or_default()) | 1,
+            named,
+            attached: named || attached(incident, user, &e.user_id),
+            in_window: in_window(incident, e.ts, config),
+        });
+    }
+    out.sort_by(|a, b| {
+        (b.incident.opened_at, &b.incident.reference).cmp(&(a.incident.opened_at, &a.incident.reference))
+    });
+    out
 }
 
 /// Whether a row recorded at `recorded_at` counts for an access at `ts`.
@@ -264,18 +319,10 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
             return Explanation::Operation(op);
         }
     }
-    if e.subject_type == SubjectType::Person {
-        // The latest incident that explains it, whatever order the lists were loaded in.
-        let explaining = a
-            .matches
-            .victims
-            .iter()
-            .filter_map(|&(id, _)| lists.incidents.get(lists.victims.get(id)?.incident))
-            .filter(|i| known(i.recorded_at) && attached(i, a.user, &e.user_id) && in_window(i, ts, config))
-            .max_by(|x, y| (x.opened_at, &x.reference).cmp(&(y.opened_at, &y.reference)));
-        if let Some(incident) = explaining {
-            return Explanation::Victim(incident);
-        }
+    // A victim's own investigators: named on, or of the unit owning, a vulnerable
+    // incident that lists the person (matched surely, not by name alone), in its window.
+    if let Some(link) = a.victims.iter().find(|l| l.attached && l.in_window && !l.strength.is_weak()) {
+        return Explanation::Victim(link.incident);
     }
     if let Some(r) = config.routines.iter().find(|r| routine_covers(r, a.user, e)) {
         return Explanation::Routine(r.name.clone());
@@ -409,7 +456,7 @@ pub struct Continuations {
 }
 
 /// Most `victim.contact` accesses remembered per user.
-const VICTIMS_PER_USER: usize = 16;
+const VICTIMS_PER_USER: usize = 64;
 
 /// How long after an access to a victim a second one counts as a repeat (not the view
 /// that follows the search).
@@ -488,13 +535,13 @@ impl Continuations {
     pub fn victim_before(
         &self,
         user: &str,
-        key: u64,
+        keys: &[u64],
         ts: Timestamp,
         within: Span,
     ) -> Option<(Timestamp, CompactString)> {
         let seen = self.victims.get(user)?;
         seen.iter()
-            .find(|(k, t, _)| *k == key && ts - *t >= REPEAT_AFTER && ts - *t <= within)
+            .find(|(k, t, _)| keys.contains(k) && ts - *t >= REPEAT_AFTER && ts - *t <= within)
             .map(|(_, t, id)| (*t, id.clone()))
     }
 
@@ -502,7 +549,7 @@ impl Continuations {
     pub fn remember_victim(&mut self, user: &str, key: u64, e: &AccessEvent, within: Span) {
         self.victim_window_ms = within.0;
         let seen = self.victims.entry(user.into()).or_default();
-        if seen.iter().any(|(_, _, id)| *id == e.event_id) {
+        if seen.iter().any(|(k, _, id)| *k == key && *id == e.event_id) {
             return;
         }
         seen.retain(|(_, t, _)| e.ts - *t <= within);

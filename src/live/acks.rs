@@ -4,6 +4,11 @@
 //! caused (alerts, updates, its dead letter) has been acknowledged by the broker. Per
 //! partition we keep the offsets with messages still in flight; the committable
 //! position is the lowest of them, or the offset after the last processed event.
+//!
+//! With state snapshots, an offset is also committed only once a snapshot covers it:
+//! after a crash the consumer resumes at the committed offsets, and an event after the
+//! last snapshot but before the commit would be in neither the restored state nor the
+//! events read again, so the detectors would never see it.
 
 use ahash::AHashMap;
 use std::collections::BTreeMap;
@@ -40,6 +45,9 @@ impl PartitionAcks {
 #[derive(Default, Debug)]
 pub struct Acks {
     parts: Mutex<AHashMap<i32, PartitionAcks>>,
+    /// With snapshots: per partition, the offset the last snapshot covers; nothing
+    /// beyond it (and nothing of a partition it does not cover) is committed.
+    ceiling: Mutex<Option<BTreeMap<i32, i64>>>,
 }
 
 impl Acks {
@@ -130,8 +138,23 @@ impl Acks {
         });
     }
 
+    /// From now on commit nothing a snapshot does not cover: `covered` is what the
+    /// latest snapshot covers (the next offset per partition).
+    pub fn cap_at(&self, covered: &BTreeMap<i32, i64>) {
+        *self.ceiling.lock().unwrap_or_else(|e| e.into_inner()) = Some(covered.clone());
+    }
+
     /// (partition, offset to commit) for every partition with something to commit.
     pub fn committable(&self) -> Vec<(i32, i64)> {
+        let ceiling = self.ceiling.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let out = self.uncapped();
+        match ceiling {
+            None => out,
+            Some(c) => out.into_iter().filter_map(|(p, o)| c.get(&p).map(|cap| (p, o.min(*cap)))).collect(),
+        }
+    }
+
+    fn uncapped(&self) -> Vec<(i32, i64)> {
         self.with(|p| {
             let mut out: Vec<(i32, i64)> = p
                 .iter()
@@ -155,6 +178,25 @@ impl Acks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_snapshots_nothing_is_committed_beyond_the_last_one() {
+        let a = Acks::default();
+        a.assign(0);
+        a.assign(1);
+        for o in 0..10 {
+            a.begin(0, o);
+            a.processed(0, o);
+            a.begin(1, o);
+            a.processed(1, o);
+        }
+        assert_eq!(a.committable(), vec![(0, 10), (1, 10)]);
+        // A snapshot covering partition 0 up to 4, and nothing of partition 1.
+        a.cap_at(&BTreeMap::from([(0, 4)]));
+        assert_eq!(a.committable(), vec![(0, 4)]);
+        a.cap_at(&BTreeMap::from([(0, 12), (1, 7)]));
+        assert_eq!(a.committable(), vec![(0, 10), (1, 7)]);
+    }
 
     #[test]
     fn commit_waits_for_the_slowest_acknowledgement() {

@@ -56,9 +56,7 @@ pub(super) struct Worker {
     covered: BTreeMap<i32, i64>,
     /// Per partition, the offset after the last event processed.
     processed: BTreeMap<i32, i64>,
-    /// Per partition, the offset of the first event its clock still holds back (not
-    /// yet in the state: a snapshot covers only what came before it).
-    first_held: BTreeMap<i32, i64>,
+
     /// Repartition records waiting to be processed in event-time order.
     reorder: super::repartition::Reorder,
     last_snapshot: Instant,
@@ -109,9 +107,13 @@ impl Worker {
             Some(dir) => snapshot::load(dir, &mut engine),
             None => BTreeMap::new(),
         };
+        if config.state.dir.is_some() {
+            // Nothing committed that no snapshot covers (see `acks`).
+            acks.cap_at(&covered);
+        }
         Ok(Worker {
             processed: covered.clone(),
-            first_held: BTreeMap::new(),
+
             reorder: super::repartition::Reorder::new(
                 Duration::from_millis(config.kafka.repartition_delay.0.max(0) as u64),
                 config.kafka.repartition_buffer,
@@ -337,11 +339,7 @@ impl Worker {
         let stateful = self.covered.get(&partition).is_none_or(|until| offset >= *until);
         self.engine.process_with(partition, &event, stateful, &mut self.sink);
         self.processed.insert(partition, offset + 1);
-        if self.engine.holding(partition) {
-            self.first_held.entry(partition).or_insert(offset);
-        } else {
-            self.first_held.remove(&partition);
-        }
+
         self.latency.record(started.elapsed().as_micros() as u64);
         self.counters.count(&event.system);
         self.summary.events += 1;
@@ -458,12 +456,14 @@ impl Worker {
         // A record still waiting is not in the state: the snapshot covers what came
         // before it.
         let mut covered = self.processed.clone();
-        let held = self.first_held.iter().map(|(s, o)| (*s, *o));
-        for (stream, low) in self.reorder.lowest_waiting().into_iter().chain(held) {
+        for (stream, low) in self.reorder.lowest_waiting() {
             covered.entry(stream).and_modify(|c| *c = (*c).min(low)).or_insert(low);
         }
         match snapshot::write(dir, &self.engine, &covered) {
-            Ok(bytes) => tracing::debug!(bytes, "state snapshot written"),
+            Ok(bytes) => {
+                self.acks.cap_at(&covered);
+                tracing::debug!(bytes, "state snapshot written")
+            }
             Err(e) => tracing::warn!(error = %e, "state snapshot not written"),
         }
     }

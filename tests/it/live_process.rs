@@ -109,6 +109,7 @@ fn spawn_engine(config_path: &std::path::Path, log: &std::path::Path) -> Child {
 
 #[test]
 fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
+    let _turn = crate::support::one_at_a_time();
     let cluster = MockCluster::new(1).unwrap();
     for (t, p) in topics() {
         cluster.create_topic(&t, p, 1).unwrap();

@@ -150,6 +150,7 @@ fn real_broker_alerts_are_exactly_a_replays() {
 
 #[test]
 fn two_instances_share_the_partitions_and_together_raise_what_one_does() {
+    let _turn = crate::support::one_at_a_time();
     let broker = Tansu::start();
     broker.create_topics();
     let config = config(&broker.bootstrap, "tansu-pair");
@@ -231,6 +232,7 @@ fn a_watch_list_row_produced_while_running_changes_the_next_alert() {
 
 #[test]
 fn the_engine_rides_out_a_broker_crash_and_restart_and_loses_nothing() {
+    let _turn = crate::support::one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let mut broker = Tansu::start_in("sqlite://tansu.db", dir.path());
     broker.create_topics();

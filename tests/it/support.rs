@@ -35,3 +35,11 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: bad JSON line {l}: {e}", path.display())))
         .collect()
 }
+
+/// The tests that run several engine processes against a broker take both cores for
+/// minutes and time their own progress (a takeover, a settled topic): they take turns,
+/// so that one does not starve another into a timeout on a two-core machine.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
