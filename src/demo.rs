@@ -125,7 +125,9 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
         format!("[dashboard.users.{name}]\npassword = \"{hash}\"\nrole = \"{role}\"\noperations = {ops}\n")
     };
     let config_text = format!(
-        "{force_config}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"accesswatch-demo\"\n\n[http]\nlisten = \"{}\"\n\n\
+        "{force_config}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"accesswatch-demo\"\n\
+         # One instance: its repartition records come in order, a short wait is enough.\n\
+         repartition_delay = \"2s\"\n\n[http]\nlisten = \"{}\"\n\n\
          [archive]\ndir = \"{}\"\nflush_interval = \"2s\"\n\n[dashboard]\nenabled = true\ndb = \"{}\"\nsecure_cookies = true\nwatchlists_dir = \"{}\"\n{}{}{}",
         opts.listen,
         dir.join("archive").display(),
@@ -226,7 +228,8 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
                 // the summary, then the dashboard stays up until Ctrl-C or --seconds.
                 if feeding_done.load(Ordering::SeqCst) && !summarised {
                     let idle = idle_since.get_or_insert_with(Instant::now);
-                    if idle.elapsed() > Duration::from_secs(3) {
+                    // Longer than the repartition stage holds its records (2 s).
+                    if idle.elapsed() > Duration::from_secs(5) {
                         summarise(&latest, &labels, &metrics);
                         summarised = true;
                         let until = match opts.max_seconds {
