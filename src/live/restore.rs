@@ -52,8 +52,15 @@ pub fn read_alerts(
     }
     let found = lookup(Offset::Offset(since.0))?;
     let mut starts = TopicPartitionList::new();
-    for &p in ends.keys() {
-        let _ = starts.add_partition_offset(topic, p, Offset::Offset(found.get(&p).copied().unwrap_or(-1)));
+    for (&p, &high) in &ends {
+        let mut start = found.get(&p).copied().unwrap_or(-1);
+        // -1 says no message is that recent. A broker without a time index (the
+        // in-process mock cluster) says so whatever the times are: when the last
+        // message is in the window, its start is found by reading.
+        if start < 0 && time_at(&consumer, topic, p, high - 1, timeout)?.is_some_and(|t| t >= since.0) {
+            start = first_at_or_after(&consumer, topic, p, high, since.0, timeout)?;
+        }
+        let _ = starts.add_partition_offset(topic, p, Offset::Offset(start));
     }
     let mut assign = TopicPartitionList::new();
     for e in starts.elements() {
@@ -101,4 +108,58 @@ pub fn read_alerts(
         out.insert(p, alerts.into_values().collect());
     }
     Ok(out)
+}
+
+/// The timestamp (ms) of the message at `offset`, or None when there is none (it
+/// was deleted or compacted away).
+fn time_at(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    timeout: Duration,
+) -> Result<Option<i64>, LiveError> {
+    let mut tpl = TopicPartitionList::new();
+    let _ = tpl.add_partition_offset(topic, partition, Offset::Offset(offset));
+    consumer.assign(&tpl).map_err(|e| LiveError::kafka(format!("assigning {topic}"), e))?;
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(200)) {
+            None => continue,
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return Ok(None),
+            Some(Err(e)) => return Err(LiveError::kafka(format!("reading {topic}"), e)),
+            Some(Ok(m)) if m.partition() == partition && m.offset() >= offset => return Ok(m.timestamp().to_millis()),
+            Some(Ok(_)) => continue,
+        }
+    }
+    Err(LiveError::kafka(
+        format!("reading {topic} [{partition}] at offset {offset}"),
+        rdkafka::error::KafkaError::Global(rdkafka::types::RDKafkaErrorCode::OperationTimedOut),
+    ))
+}
+
+/// The first offset below `high` whose message is dated at or after `since` (ms), by
+/// bisection over the partition's offsets (timestamps of one producer rise with the
+/// offsets): about twenty reads for a million messages.
+fn first_at_or_after(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partition: i32,
+    high: i64,
+    since: i64,
+    timeout: Duration,
+) -> Result<i64, LiveError> {
+    let (mut low, _) = consumer
+        .fetch_watermarks(topic, partition, timeout)
+        .map_err(|e| LiveError::kafka(format!("reading the watermarks of {topic} [{partition}]"), e))?;
+    let mut high = high - 1; // the last message is in the window
+    while low < high {
+        let mid = low + (high - low) / 2;
+        // A message gone (compacted) counts as old: the search moves on past it.
+        match time_at(consumer, topic, partition, mid, timeout)? {
+            Some(t) if t >= since => high = mid,
+            _ => low = mid + 1,
+        }
+    }
+    Ok(low)
 }

@@ -378,3 +378,41 @@ fn an_unwritable_archive_pauses_the_engine_which_resumes_when_it_is_back_losing_
         .collect();
     assert_eq!(counts, vec![lines.len() as i64; 2], "every event archived once");
 }
+
+/// The open alerts of a partition come back from the alert topic by time, on a broker
+/// that cannot look offsets up by time (the mock cluster answers -1 to every such
+/// request, as a broker without a time index would).
+#[test]
+fn open_alerts_are_read_back_by_time_from_a_broker_without_a_time_index() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "restore-by-time");
+    let golden = std::fs::read_to_string(case_dir("high_profile").join("expected_alerts.jsonl")).unwrap();
+    let alerts: Vec<accesswatch::alert::Alert> =
+        golden.lines().map(|l| serde_json::from_str(l).unwrap()).take(6).collect();
+    assert_eq!(alerts.len(), 6, "the high-profile case has too few alerts for this test");
+    let producer: BaseProducer = rdkafka::ClientConfig::new().set("bootstrap.servers", &bootstrap).create().unwrap();
+    let now = accesswatch::time::Timestamp::now().0;
+    // Three alerts published three days ago, three an hour ago, all on partition 0.
+    for (i, a) in alerts.iter().enumerate() {
+        let at = if i < 3 { now - 3 * 86_400_000 } else { now - 3_600_000 };
+        let body = serde_json::to_vec(a).unwrap();
+        let record =
+            BaseRecord::to("access-alerts").key(a.alert_id.as_bytes()).payload(&body).partition(0).timestamp(at);
+        producer.send(record).map_err(|(e, _)| e).unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+
+    let since = accesswatch::time::Timestamp(now - 86_400_000);
+    let read = accesswatch::live::restore::read_alerts(&config.kafka, &[0, 1], since, Duration::from_secs(30)).unwrap();
+    let mut got: Vec<String> = read.get(&0).into_iter().flatten().map(|a| a.alert_id.to_string()).collect();
+    got.sort();
+    let mut want: Vec<String> = alerts[3..].iter().map(|a| a.alert_id.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want, "only the alerts of the last day come back");
+    assert!(!read.contains_key(&1), "partition 1 is empty");
+    // Nothing in the window: nothing comes back.
+    let later = accesswatch::time::Timestamp(now + 60_000);
+    let none = accesswatch::live::restore::read_alerts(&config.kafka, &[0], later, Duration::from_secs(30)).unwrap();
+    assert!(none.values().all(|v| v.is_empty()), "{none:?}");
+}

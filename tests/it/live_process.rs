@@ -240,7 +240,7 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
         got.len()
     );
     assert!(status.success(), "SIGTERM should stop the engine cleanly:\n{log}");
-    assert!(log.contains("open alerts restored"), "the restart restored nothing:\n{log}");
+    assert!(log.contains("open alerts restored stream="), "the restart restored no open alert:\n{log}");
     assert!(log.contains("behavioural state restored from the snapshot"), "no snapshot was used:\n{log}");
     let _ = root();
 }
