@@ -74,6 +74,7 @@ fn topics(partitions: i32) -> Vec<(String, i32)> {
         ("access-events".to_string(), partitions),
         ("access-alerts".to_string(), partitions),
         ("access-subjects".to_string(), partitions),
+        ("access-state".to_string(), 2 * partitions),
         ("access-events.dlq".to_string(), 1),
     ];
     for table in accesswatch::watchlist::TableName::ALL {

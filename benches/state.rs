@@ -54,8 +54,8 @@ fn main() {
     }
     let secs = started.elapsed().as_secs_f64();
     let grown = rss_bytes().saturating_sub(before);
-    let stats = engine.behaviour().stats();
-    let heap = engine.behaviour().heap_bytes();
+    let stats = engine.behaviour_stats();
+    let heap = engine.behaviour_heap_bytes();
     println!(
         "{} active users ({per_user} accesses each in one hour), {} people: state estimate {:.0} MB ({:.0} bytes per user incl. their share of subjects); process grew {:.0} MB ({:.0} bytes per user); {} events in {secs:.2}s",
         stats.users,

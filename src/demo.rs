@@ -89,6 +89,7 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
         ("access-events", PARTITIONS),
         ("access-alerts", PARTITIONS),
         ("access-subjects", PARTITIONS),
+        ("access-state", 2 * PARTITIONS),
         ("access-events.dlq", 1),
     ] {
         cluster.create_topic(topic, partitions, 1).map_err(|e| LiveError::kafka(format!("creating {topic}"), e))?;

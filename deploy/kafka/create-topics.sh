@@ -26,6 +26,11 @@ create access-alerts --partitions "$PARTITIONS" --config retention.ms=3153600000
 # The repartition stage (internal to accesswatch): accesses keyed by person and by
 # unit for the cross-user detectors; a day covers any catch-up.
 create access-subjects --partitions "$PARTITIONS" --config retention.ms=86400000
+# The behavioural state (internal to accesswatch), partition by partition of the two
+# topics above, so it moves with a partition to another instance: compacted, twice
+# their partitions.
+create access-state --partitions "$((2 * PARTITIONS))" --config cleanup.policy=compact \
+  --config min.compaction.lag.ms=600000
 # Dead letters: kept a month for the information security team to fix the source.
 create access-events.dlq --partitions 1 --config retention.ms=2592000000
 # Watch lists: compacted, one partition each, kept for ever (latest row per key).

@@ -95,6 +95,23 @@ pub struct BehaviourStats {
     pub evicted_subjects: u64,
 }
 
+impl BehaviourStats {
+    /// Adds another stream's counts.
+    pub fn add(&mut self, other: &BehaviourStats) {
+        self.users += other.users;
+        self.subjects += other.subjects;
+        self.evicted_users += other.evicted_users;
+        self.evicted_subjects += other.evicted_subjects;
+    }
+
+    /// Adds a cross-user state's counts.
+    pub fn add_cross(&mut self, cross: &CrossUser) {
+        let c = cross.stats();
+        self.subjects += c.subjects;
+        self.evicted_subjects += c.evicted_subjects;
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct UserState {
     last_seen: Timestamp,
@@ -121,24 +138,15 @@ struct UserState {
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Behaviour {
     users: AHashMap<CompactString, UserState>,
-    /// The detectors that count across users (spikes, the peer comparison): run here
-    /// in a replay or a single instance, or in the repartition stage of the live engine.
-    #[serde(default)]
-    pub cross: CrossUser,
     last_sweep: Timestamp,
     #[serde(skip)]
     stats: BehaviourStats,
 }
 
 impl Behaviour {
+    /// The per-user counts; [`BehaviourStats::add_cross`] adds the cross-user ones.
     pub fn stats(&self) -> BehaviourStats {
-        let cross = self.cross.stats();
-        BehaviourStats {
-            users: self.users.len(),
-            subjects: cross.subjects,
-            evicted_subjects: cross.evicted_subjects,
-            ..self.stats.clone()
-        }
+        BehaviourStats { users: self.users.len(), ..self.stats.clone() }
     }
 
     /// Approximate heap bytes of the state (for the memory figure in the README).
@@ -148,7 +156,7 @@ impl Behaviour {
             .values()
             .map(|u| std::mem::size_of::<UserState>() + 24 + u.volume.heap_bytes() + u.fishing.heap_bytes())
             .sum();
-        users + self.cross.heap_bytes()
+        users
     }
 
     /// Runs the per-user detectors over one event whose watch-list findings are in
@@ -305,7 +313,6 @@ impl Behaviour {
         if self.last_sweep > limit {
             self.last_sweep = Timestamp::default();
         }
-        self.cross.clamp_clock(limit);
     }
 
     /// Forgets users and subjects idle for longer than `idle_after`.

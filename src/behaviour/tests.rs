@@ -303,9 +303,9 @@ fn idle_users_and_subjects_are_evicted() {
     let mut r = Run::new();
     r.access(MONDAY, "U1", json!({}));
     r.access(MONDAY + HOUR, "U3", json!({}));
-    assert_eq!(r.engine.behaviour().stats().users, 2);
+    assert_eq!(r.engine.behaviour_stats().users, 2);
     r.access(MONDAY + 15 * 24 * HOUR, "U3", json!({}));
-    let s = r.engine.behaviour().stats();
+    let s = r.engine.behaviour_stats();
     assert_eq!((s.users, s.evicted_users), (1, 2), "{s:?}");
 }
 
@@ -354,7 +354,8 @@ fn a_snapshot_restored_into_a_new_engine_continues_exactly() {
     // ...and the same history split across a restart from a snapshot.
     let mut first = Run::new();
     feed(&mut first, 0, 2);
-    let state = first.engine.state_json().unwrap();
+    // The replay is stream 0; the in-line cross-user detectors are the instance's own.
+    let (stream, shared) = (first.engine.stream_state_json(0).unwrap(), first.engine.shared_state_json().unwrap());
     let closed_before = first.sink.closed.clone();
     let open: Vec<Alert> = first
         .sink
@@ -365,8 +366,8 @@ fn a_snapshot_restored_into_a_new_engine_continues_exactly() {
         .collect();
     let mut second = Run::new();
     second.n = first.n;
-    let raw = serde_json::value::RawValue::from_string(String::from_utf8(state).unwrap()).unwrap();
-    second.engine.restore_state(&raw).unwrap();
+    second.engine.restore_stream(0, &stream).unwrap();
+    second.engine.restore_shared(&shared).unwrap();
     second.engine.restore(0, open);
     feed(&mut second, 2, 4);
     let mut got: Vec<Alert> = second.alerts();
@@ -423,6 +424,7 @@ peer_comparison = false
             let config = Config::from_toml("t", CONFIG).unwrap();
             let lists = WatchLists::default();
             let mut behaviour = crate::behaviour::Behaviour::default();
+            let mut cross = crate::behaviour::CrossUser::default();
             let mut t = MONDAY + 10 * HOUR;
             let mut seen: Vec<(i64, &Access)> = Vec::new();
             let mut spiked: Vec<u8> = Vec::new();
@@ -442,7 +444,7 @@ peer_comparison = false
                 let ctx = crate::detect::testkit::ctx(&e, &lists, &config);
                 let mut out = Findings::new();
                 let handoff = behaviour.observe(&ctx, &config.rules, &mut out);
-                crate::engine::cross::observe(&mut behaviour.cross, &ctx, &handoff, &config.rules, &mut out);
+                crate::engine::cross::observe(&mut cross, &ctx, &handoff, &config.rules, &mut out);
                 let fired = |rule: &str| out.iter().any(|f| f.rule.as_str() == rule);
                 seen.push((t, a));
 

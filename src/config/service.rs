@@ -24,10 +24,17 @@ pub struct KafkaConfig {
     /// detectors, keyed by subject or unit; `None`: the cross-user detectors run in
     /// each instance on its own partitions' users only.
     pub subjects_topic: Option<String>,
+    /// The internal topic the behavioural state is snapshotted to, stream by stream, so
+    /// that it moves with a partition to another instance; `None`: snapshots only in
+    /// `state.dir`, which a partition that moves leaves behind.
+    pub state_topic: Option<String>,
     /// Repartition records wait this long (or until `repartition_buffer` wait) to be
     /// processed in event-time order.
     pub repartition_delay: Span,
     pub repartition_buffer: usize,
+    /// How far back in event time the cross-user stage recognises a repartition
+    /// record it has already taken (sent again after a partition moved).
+    pub repartition_horizon: Span,
     /// A partition with messages waiting and no progress for this long is stalled
     /// (owned by no live member): counted, and the instance rejoins the group.
     pub stall_after: Span,
@@ -48,8 +55,10 @@ impl KafkaConfig {
         s.opt_string("source", &mut self.source);
         s.span("commit_interval", &mut self.commit_interval);
         s.opt_string("subjects_topic", &mut self.subjects_topic);
+        s.opt_string("state_topic", &mut self.state_topic);
         s.span("repartition_delay", &mut self.repartition_delay);
         s.usize("repartition_buffer", 1..=10_000_000, &mut self.repartition_buffer);
+        s.span("repartition_horizon", &mut self.repartition_horizon);
         s.span("stall_after", &mut self.stall_after);
         if let Some(p) = s.table("properties") {
             for key in p.keys() {

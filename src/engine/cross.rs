@@ -112,9 +112,14 @@ impl Engine {
         let ctx = enrich(&event, &self.lists, &self.config.explanation);
         let mut findings = Findings::new();
         let rules = &self.config.rules;
+        let learned = self.learned.entry(stream).or_default();
+        if !learned.delivered.first(record.to as u8, &event.event_id, event.ts, self.config.kafka.repartition_horizon) {
+            self.stats.repartition_duplicates += 1;
+            return Ok(());
+        }
         match record.to {
-            To::Subject => self.behaviour.cross.observe_subject(record.key, &ctx, rules, &mut findings),
-            To::Unit => self.behaviour.cross.observe_unit(record.key, &record.handoff, &ctx, rules, &mut findings),
+            To::Subject => learned.cross.observe_subject(record.key, &ctx, rules, &mut findings),
+            To::Unit => learned.cross.observe_unit(record.key, &record.handoff, &ctx, rules, &mut findings),
         }
         for finding in findings {
             offer(&self.config, book, &mut self.stats, &mut self.risk, &finding, &ctx, event.ts, sink);
@@ -129,7 +134,7 @@ impl Engine {
         let config = self.config.clone();
         let mut n = 0;
         for a in alerts {
-            self.behaviour.cross.seed(&a, &config.rules);
+            self.learned.entry(stream).or_default().cross.seed(&a, &config.rules);
             let book = self.book(stream);
             if book.restore(a.clone(), config.rules.settings(a.rule).suppression) {
                 n += 1;

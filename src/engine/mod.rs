@@ -19,16 +19,17 @@
 pub mod clock;
 pub mod cross;
 mod resolve;
+pub mod state;
 
 use crate::alert::book::{DetectClock, Offer};
 use crate::alert::RuleId;
 use crate::alert::{Alert, AlertBook, AlertSink, AlertSubject, Allowed};
-use crate::behaviour::Behaviour;
+use crate::behaviour::{BehaviourStats, CrossUser};
 use crate::config::Config;
 use crate::detect::{self, Finding, Findings};
 use crate::enrich::{enrich, Enriched};
 use crate::event::AccessEvent;
-use crate::explain::{self, Continuations, Kind};
+use crate::explain::{self, Kind};
 use crate::risk::RiskBoard;
 use crate::time::Timestamp;
 use crate::watchlist::{Row, TableName, WatchLists};
@@ -64,6 +65,9 @@ pub struct EngineStats {
     pub unexplained: u64,
     /// Alerts resolved by a late explanation.
     pub resolved: u64,
+    /// Repartition records taken once already (their access processed again after
+    /// its partition moved), not counted again.
+    pub repartition_duplicates: u64,
 }
 
 /// At most this many systems are counted by name in the stats; the rest as `other`.
@@ -130,9 +134,11 @@ pub struct Engine {
     clock: DetectClock,
     streams: AHashMap<i32, AlertBook>,
     history: Option<History>,
-    behaviour: Behaviour,
-    /// Each user's recent explained accesses (the `earlier` explanation).
-    continuations: Continuations,
+    /// What the detectors have learned, per stream: it moves with its stream.
+    learned: AHashMap<i32, state::Learned>,
+    /// The cross-user detectors when they run in line (a replay, `--no-repartition`):
+    /// over every stream's users at once.
+    inline_cross: CrossUser,
     /// Whether the cross-user detectors run elsewhere (the live engine's repartition
     /// stage) rather than in line with each event.
     repartition: bool,
@@ -153,8 +159,8 @@ impl Engine {
             clock,
             streams: AHashMap::new(),
             history: None,
-            behaviour: Behaviour::default(),
-            continuations: Continuations::default(),
+            learned: AHashMap::new(),
+            inline_cross: CrossUser::default(),
             repartition: false,
             risk: RiskBoard::default(),
             clocks: AHashMap::new(),
@@ -195,8 +201,21 @@ impl Engine {
         &self.stats
     }
 
-    pub fn behaviour(&self) -> &Behaviour {
-        &self.behaviour
+    /// The behavioural state's counts, over every stream.
+    pub fn behaviour_stats(&self) -> BehaviourStats {
+        let mut stats = BehaviourStats::default();
+        for l in self.learned.values() {
+            stats.add(&l.behaviour.stats());
+            stats.add_cross(&l.cross);
+        }
+        stats.add_cross(&self.inline_cross);
+        stats
+    }
+
+    /// Approximate heap bytes of the behavioural state (the README's memory figure).
+    pub fn behaviour_heap_bytes(&self) -> usize {
+        let streams: usize = self.learned.values().map(|l| l.behaviour.heap_bytes() + l.cross.heap_bytes()).sum();
+        streams + self.inline_cross.heap_bytes()
     }
 
     pub fn risk(&self) -> &RiskBoard {
@@ -279,11 +298,12 @@ impl Engine {
         let clock = self.clock;
         let book = self.streams.entry(stream).or_insert_with(|| AlertBook::new(clock));
         book.advance(at, sink);
+        let learned = self.learned.entry(stream).or_default();
         let mut ctx = enrich(event, &self.lists, &self.config.explanation);
         let keys = explain::subject_keys(event, &ctx.person, ctx.vrm.as_deref(), ctx.address());
         let window = self.config.explanation.continuation;
         if !ctx.explanation.is_documented() {
-            if let Some(earlier) = self.continuations.find(&event.user_id, &keys, event.ts, window) {
+            if let Some(earlier) = learned.continuations.find(&event.user_id, &keys, event.ts, window) {
                 if earlier.is_documented() || !ctx.explanation.is_explained() {
                     ctx.explanation = earlier;
                 }
@@ -292,27 +312,28 @@ impl Engine {
         let repeat_within = self.config.rules.victim_repeat_within;
         let victim_keys: smallvec::SmallVec<[u64; 2]> = ctx.victims.iter().map(|l| l.key).collect();
         if !victim_keys.is_empty() {
-            ctx.victim_before = self.continuations.victim_before(&event.user_id, &victim_keys, event.ts, repeat_within);
+            ctx.victim_before =
+                learned.continuations.victim_before(&event.user_id, &victim_keys, event.ts, repeat_within);
         }
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
         if verdict.stateful() && findings.iter().any(|f| f.rule == RuleId::VictimContact) {
             for key in victim_keys {
-                self.continuations.remember_victim(&event.user_id, key, event, repeat_within);
+                learned.continuations.remember_victim(&event.user_id, key, event, repeat_within);
             }
         }
         if verdict.stateful() && self.config.rules.any_behaviour() {
-            let handoff = self.behaviour.observe(&ctx, &self.config.rules, &mut findings);
+            let handoff = learned.behaviour.observe(&ctx, &self.config.rules, &mut findings);
             match self.repartition {
                 // The cross-user detectors run where their key is owned.
                 true => cross::hand_on(&ctx, &handoff, sink),
-                false => cross::observe(&mut self.behaviour.cross, &ctx, &handoff, &self.config.rules, &mut findings),
+                false => cross::observe(&mut self.inline_cross, &ctx, &handoff, &self.config.rules, &mut findings),
             }
         }
         for finding in findings {
             offer(&self.config, book, &mut self.stats, &mut self.risk, &finding, &ctx, at, sink);
         }
-        self.continuations.remember(&event.user_id, keys, event, &ctx.explanation, window);
+        learned.continuations.remember(&event.user_id, keys, event, &ctx.explanation, window);
         if self.config.rules.purpose_subject_types.contains(&event.subject_type) {
             match ctx.explanation.kind() {
                 Some(k) => self.stats.explained[k as usize] += 1,
@@ -412,54 +433,6 @@ impl Engine {
         self.streams.values().flat_map(|b| b.open_ids()).collect()
     }
 
-    /// The state that must survive a restart beyond the open alerts (which are on the
-    /// alert topic): behaviour, risk and watermarks, as JSON.
-    pub fn state_json(&self) -> serde_json::Result<Vec<u8>> {
-        #[derive(serde::Serialize)]
-        struct State<'a> {
-            behaviour: &'a Behaviour,
-            continuations: &'a Continuations,
-            risk: &'a RiskBoard,
-            newest: &'a AHashMap<i32, Timestamp>,
-        }
-        let newest: AHashMap<i32, Timestamp> =
-            self.clocks.iter().filter_map(|(s, c)| Some((*s, c.newest()?))).collect();
-        serde_json::to_vec(&State {
-            behaviour: &self.behaviour,
-            continuations: &self.continuations,
-            risk: &self.risk,
-            newest: &newest,
-        })
-    }
-
-    /// Puts back the state of [`Engine::state_json`].
-    pub fn restore_state(&mut self, json: &serde_json::value::RawValue) -> serde_json::Result<()> {
-        #[derive(serde::Deserialize)]
-        struct State {
-            behaviour: Behaviour,
-            #[serde(default)]
-            continuations: Continuations,
-            risk: RiskBoard,
-            newest: AHashMap<i32, Timestamp>,
-        }
-        let state: State = serde_json::from_str(json.get())?;
-        self.behaviour = state.behaviour;
-        self.continuations = state.continuations;
-        self.risk = state.risk;
-        self.clocks = state.newest.into_iter().map(|(s, t)| (s, StreamClock::at(t))).collect();
-        // A snapshot can carry a clock from the future (written before the skew bound,
-        // or by a machine whose clock was wrong): nothing may stand beyond the bound.
-        if self.clock == DetectClock::WallClock {
-            let limit = Timestamp::now() + self.config.state.max_clock_skew;
-            for c in self.clocks.values_mut() {
-                c.clamp(limit);
-            }
-            self.behaviour.clamp_clock(limit);
-            self.continuations.clamp_clock(limit);
-        }
-        Ok(())
-    }
-
     /// Puts back alerts raised before a restart for `stream`; returns how many.
     pub fn restore(&mut self, stream: i32, alerts: impl IntoIterator<Item = Alert>) -> usize {
         let config = self.config.clone();
@@ -471,6 +444,7 @@ impl Engine {
     pub fn drop_stream(&mut self, stream: i32) {
         self.streams.remove(&stream);
         self.clocks.remove(&stream);
+        self.learned.remove(&stream);
         if let Some(h) = &mut self.history {
             h.events.retain(|(s, _)| *s != stream);
         }

@@ -311,7 +311,7 @@ pub fn run(
 
     let mut messages = MessageDecoder { kafka: k.clone(), decoder: Decoder::new(format), canonical, max, keep };
     let mut watchdog =
-        super::watchdog::Watchdog::new(topics.clone(), Duration::from_millis(k.stall_after.0.max(1_000) as u64));
+        super::watchdog::Watchdog::new(topics.iter().map(|t| (t.clone(), stall_after(&config, t))).collect());
     while !shutdown.is_triggered() {
         // Batches come back from the engine empty and are filled again: no
         // allocation per event, and no memory handed from thread to thread.
@@ -366,4 +366,46 @@ pub fn run(
     }
     consumer.unsubscribe();
     Ok(())
+}
+
+/// How long a partition of `topic` may show no committed progress before it counts as
+/// stalled: `kafka.stall_after`, but never less than a healthy partition can go without
+/// a commit (commits wait for a snapshot that covers them, and a repartition record
+/// waits `repartition_delay` in the reorder buffer), or a healthy group would be told
+/// to rejoin again and again and never get anything done.
+pub fn stall_after(config: &Config, topic: &str) -> Duration {
+    let k = &config.kafka;
+    let mut floor = k.commit_interval.0.max(0) + 5_000;
+    if k.subjects_topic.as_deref() == Some(topic) {
+        floor += k.repartition_delay.0.max(0);
+    }
+    if config.state.dir.is_some() || k.state_topic.is_some() {
+        floor += config.state.snapshot_interval.0.max(0);
+    }
+    if k.stall_after.0 < floor {
+        tracing::warn!(
+            topic,
+            stall_after = %k.stall_after.human(),
+            used = %crate::time::Span(floor).human(),
+            "kafka.stall_after is shorter than a healthy partition can go without a commit: the longer is used"
+        );
+    }
+    Duration::from_millis(k.stall_after.0.max(floor) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_is_not_stalled_while_its_records_wait_their_turn() {
+        let text = "[kafka]\nstall_after = \"20s\"\nrepartition_delay = \"30s\"\ncommit_interval = \"1s\"\n[state]\nsnapshot_interval = \"2s\"\n";
+        let config = Config::from_toml("t", text).unwrap();
+        assert_eq!(stall_after(&config, "access-subjects"), Duration::from_secs(30 + 2 + 1 + 5));
+        assert_eq!(stall_after(&config, "access-events"), Duration::from_secs(20), "events wait for no reorder");
+        let text = "[kafka]\nstall_after = \"5m\"\n";
+        assert_eq!(stall_after(&Config::from_toml("t", text).unwrap(), "access-subjects"), Duration::from_secs(300));
+        let text = "[kafka]\nstall_after = \"1s\"\nstate_topic = \"\"\ncommit_interval = \"1s\"\n";
+        assert_eq!(stall_after(&Config::from_toml("t", text).unwrap(), "access-events"), Duration::from_secs(6));
+    }
 }

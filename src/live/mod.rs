@@ -163,6 +163,23 @@ fn check_topics(config: &Config, publisher: &Publisher) -> Result<bool, LiveErro
             _ => {}
         }
     }
+    if let (Some(state), Some(e)) = (&k.state_topic, events) {
+        let subjects = match &k.subjects_topic {
+            Some(t) => count(t)?.unwrap_or(0),
+            None => 0,
+        };
+        let needed = snapshot::state_partitions_needed(e, subjects);
+        match count(state)? {
+            Some(n) if n >= needed => {}
+            found => {
+                let has = found.map_or("does not exist".to_string(), |n| format!("has {n} partitions"));
+                return Err(LiveError::Config(format!(
+                    "topic {state} (kafka.state_topic, where the behavioural state is handed over) {has} on {}: it needs {needed} (twice the partitions of {} and of the repartition topic), cleanup.policy=compact; or set state_topic = \"\"",
+                    k.bootstrap_servers, k.events_topic
+                )));
+            }
+        }
+    }
     match (events, alerts) {
         (Some(e), Some(a)) if e == a => Ok(true),
         (Some(e), Some(a)) => {

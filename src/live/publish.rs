@@ -31,7 +31,18 @@ pub struct Delivery {
     pub offset: i64,
     /// The source event's Kafka timestamp (ms), for event-to-alert latency; 0 if none.
     pub event_ms: i64,
-    pub is_alert: bool,
+    pub what: Sent,
+}
+
+/// What a message is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    Alert,
+    DeadLetter,
+    /// A record for the cross-user stage.
+    Repartition,
+    /// A chunk of a state snapshot.
+    State,
 }
 
 /// Receives delivery reports on the producer's thread.
@@ -52,14 +63,14 @@ impl ProducerContext for DeliveryContext {
                 if d.partition >= 0 {
                     self.acks.ack(d.partition, d.offset);
                 }
-                if d.is_alert && d.event_ms > 0 {
+                if d.what == Sent::Alert && d.event_ms > 0 {
                     let us = (Timestamp::now().0 - d.event_ms).max(0) as u64 * 1000;
                     self.metrics.event_to_alert.record_us(us);
                 }
             }
             // A dead letter the broker refuses for its size or form is dropped and counted
             // (its event's offset is released): a record must never stop the engine.
-            Err((e, _)) if !d.is_alert && super::error::refused_message(e) => {
+            Err((e, _)) if d.what == Sent::DeadLetter && super::error::refused_message(e) => {
                 tracing::error!(partition = d.partition, offset = d.offset, error = %e, "the dead-letter topic refused a dead letter; it is dropped and counted");
                 self.metrics.dead_letters_dropped.inc();
                 if d.partition >= 0 {
@@ -179,8 +190,15 @@ impl Publisher {
         offset: i64,
         limit: usize,
     ) -> Result<(), LiveError> {
-        let d = Delivery { partition, offset, event_ms: 0, is_alert: false };
+        let d = Delivery { partition, offset, event_ms: 0, what: Sent::DeadLetter };
         self.send(&self.dead_letter_topic, key.unwrap_or_default(), letter.to_json(limit).as_bytes(), None, d)
+    }
+
+    /// Publishes one chunk of a state snapshot to `partition` of `topic`; the snapshot
+    /// counts once [`Publisher::flush`] has returned.
+    pub fn send_state(&self, topic: &str, partition: i32, key: &[u8], payload: &[u8]) -> Result<(), LiveError> {
+        let d = Delivery { partition: -1, offset: 0, event_ms: 0, what: Sent::State };
+        self.send(topic, key, payload, Some(partition), d)
     }
 
     /// Waits until every queued message is delivered or `timeout` passes.
@@ -256,8 +274,12 @@ impl LiveSink {
         let origin = self.origin.unwrap_or(Origin { partition: -1, offset: 0, event_ms: 0 });
         let partition = (self.publisher.same_partitions && self.stream >= 0)
             .then_some(super::repartition::alerts_partition(self.stream));
-        let d =
-            Delivery { partition: origin.partition, offset: origin.offset, event_ms: origin.event_ms, is_alert: true };
+        let d = Delivery {
+            partition: origin.partition,
+            offset: origin.offset,
+            event_ms: origin.event_ms,
+            what: Sent::Alert,
+        };
         if let Err(e) = self.publisher.send(
             &self.publisher.alerts_topic,
             alert.user_id.as_bytes(),
@@ -291,7 +313,7 @@ impl AlertSink for LiveSink {
         // Held against the source event like an alert: its offset is committed only
         // once the record is on the topic.
         let origin = self.origin.unwrap_or(Origin { partition: -1, offset: 0, event_ms: 0 });
-        let d = Delivery { partition: origin.partition, offset: origin.offset, event_ms: 0, is_alert: false };
+        let d = Delivery { partition: origin.partition, offset: origin.offset, event_ms: 0, what: Sent::Repartition };
         if let Err(e) = self.publisher.send(topic, key.as_bytes(), record, None, d) {
             self.error.get_or_insert(e);
         }

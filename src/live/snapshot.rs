@@ -1,79 +1,291 @@
-//! State snapshots: the behavioural state survives a restart.
+//! State snapshots: the behavioural state survives a restart and moves with its
+//! partition.
 //!
 //! Every `state.snapshot_interval` (and at shutdown) the engine flushes the producer,
-//! so that every alert of every event processed so far is acknowledged, then writes
-//! `snapshot.json` in `state.dir` (a temporary file of a unique name, synced, renamed
-//! over the old one, and the directory synced): the
-//! next offset to process per partition, and the engine's behaviour, risk and
-//! watermark state. After a restart the consumer resumes at the committed offsets,
-//! which may be behind the snapshot; events before the snapshot's offsets are already
-//! in the state, so they go through the watch-list rules only (their alerts come out
-//! again with the same ids) and the detectors pick up exactly where they stopped.
+//! so that every alert of every event processed so far is acknowledged, then writes the
+//! state of each stream it owns, with the offset it covers (the next to process):
+//!
+//! - to `kafka.state_topic`, when set: each stream to a partition of its own
+//!   ([`state_partition`]), in chunks of at most [`CHUNK`] bytes. The instance a
+//!   partition is assigned to (after a restart, a crash of its owner, or a rebalance)
+//!   reads the stream's newest complete snapshot back ([`read_streams`]); the one that
+//!   covers the most wins, so a late write from an instance that has just lost the
+//!   partition cannot put older state in front of newer.
+//! - to `state.dir/snapshot.json`, when set: everything the instance holds, its own
+//!   state (the risk board) included (a temporary file of a unique name, synced,
+//!   renamed over the old one, and the directory synced). Read at start-up.
+//!
+//! Offsets are committed only up to what a snapshot covers (see `acks`). After a
+//! restart or a handover the consumer resumes at the committed offset, which may be
+//! behind the snapshot; events before the snapshot's offset are already in the state,
+//! so they go through the watch-list rules only (their alerts come out again with the
+//! same ids) and the detectors pick up exactly where they stopped.
 
 use super::error::LiveError;
+use super::publish::Publisher;
+use super::repartition::{is_cross, FIRST};
+use crate::config::KafkaConfig;
 use crate::engine::Engine;
-use std::collections::BTreeMap;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 const FILE: &str = "snapshot.json";
+const VERSION: u32 = 2;
+
+/// Largest chunk of a stream's state in one message: well under the broker's default
+/// message size (1 MB), whatever the state's size.
+pub const CHUNK: usize = 256 * 1024;
+
+fn bug(e: serde_json::Error) -> LiveError {
+    LiveError::Bug(format!("the engine's state does not serialise: {e}"))
+}
+
+fn raw(bytes: Vec<u8>) -> Result<Box<RawValue>, LiveError> {
+    RawValue::from_string(String::from_utf8(bytes).map_err(|e| LiveError::Bug(e.to_string()))?).map_err(bug)
+}
 
 #[derive(serde::Serialize)]
-struct Out<'a> {
+struct FileOut<'a> {
     version: u32,
     offsets: &'a BTreeMap<i32, i64>,
-    state: &'a serde_json::value::RawValue,
+    shared: &'a RawValue,
+    streams: BTreeMap<i32, Box<RawValue>>,
 }
 
 #[derive(serde::Deserialize)]
-struct In {
+struct FileIn {
     version: u32,
     offsets: BTreeMap<i32, i64>,
-    state: Box<serde_json::value::RawValue>,
+    shared: Box<RawValue>,
+    streams: BTreeMap<i32, Box<RawValue>>,
 }
 
-/// Writes the snapshot of `engine`, covering the events before `offsets`.
-pub fn write(dir: &Path, engine: &Engine, offsets: &BTreeMap<i32, i64>) -> Result<usize, LiveError> {
-    let bug = |e: serde_json::Error| LiveError::Bug(format!("the engine's state does not serialise: {e}"));
-    let state = engine.state_json().map_err(bug)?;
-    let state = serde_json::value::RawValue::from_string(String::from_utf8_lossy(&state).into_owned()).map_err(bug)?;
-    let bytes = serde_json::to_vec(&Out { version: 1, offsets, state: &state }).map_err(bug)?;
+/// Writes the snapshot file of `engine`: the streams of `covered`, with the offsets
+/// they cover, and the instance's own state.
+pub fn write_file(dir: &Path, engine: &Engine, covered: &BTreeMap<i32, i64>) -> Result<usize, LiveError> {
+    let shared = raw(engine.shared_state_json().map_err(bug)?)?;
+    let mut streams = BTreeMap::new();
+    for &stream in covered.keys() {
+        streams.insert(stream, raw(engine.stream_state_json(stream).map_err(bug)?)?);
+    }
+    let bytes =
+        serde_json::to_vec(&FileOut { version: VERSION, offsets: covered, shared: &shared, streams }).map_err(bug)?;
     crate::sink::durable::write_file(&dir.join(FILE), &bytes)
         .map_err(|e| LiveError::disk(format!("writing the state snapshot in {}", dir.display()), e))?;
     Ok(bytes.len())
 }
 
-/// Loads the snapshot in `dir` into `engine`; returns the offsets it covers (empty
-/// when there is none). A snapshot that cannot be read is reported and ignored: the
-/// detectors then start cold, and nothing else is lost.
-pub fn load(dir: &Path, engine: &mut Engine) -> BTreeMap<i32, i64> {
+/// Loads the snapshot file in `dir` into `engine`; returns the offsets it covers
+/// (empty when there is none). A snapshot that cannot be read is reported and ignored:
+/// the detectors then start cold, and nothing else is lost.
+pub fn load_file(dir: &Path, engine: &mut Engine) -> BTreeMap<i32, i64> {
     let path = dir.join(FILE);
+    let cold = |why: &dyn std::fmt::Display| {
+        tracing::warn!(path = %path.display(), "state snapshot not usable ({why}); detectors start cold");
+        BTreeMap::new()
+    };
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return BTreeMap::new(),
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "state snapshot not read; detectors start cold");
-            return BTreeMap::new();
-        }
+        Err(e) => return cold(&e),
     };
-    let parsed: Result<In, _> = serde_json::from_slice(&bytes);
-    match parsed {
-        Ok(s) if s.version == 1 => match engine.restore_state(&s.state) {
-            Ok(()) => {
-                tracing::info!(path = %path.display(), partitions = s.offsets.len(), "behavioural state restored from the snapshot");
-                s.offsets
+    let s: FileIn = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(e) => return cold(&e),
+    };
+    if s.version != VERSION {
+        return cold(&format_args!("version {}, this engine reads {VERSION}", s.version));
+    }
+    if let Err(e) = engine.restore_shared(s.shared.get().as_bytes()) {
+        return cold(&e);
+    }
+    let mut offsets = BTreeMap::new();
+    for (stream, state) in &s.streams {
+        match (s.offsets.get(stream), engine.restore_stream(*stream, state.get().as_bytes())) {
+            (Some(o), Ok(())) => {
+                offsets.insert(*stream, *o);
             }
-            Err(e) => {
-                tracing::warn!(path = %path.display(), error = %e, "state snapshot not usable; detectors start cold");
-                BTreeMap::new()
+            (_, Err(e)) => {
+                tracing::warn!(stream, error = %e, "a stream's snapshot is not usable; its detectors start cold")
             }
-        },
-        Ok(s) => {
-            tracing::warn!(version = s.version, "state snapshot of an unknown version; detectors start cold");
-            BTreeMap::new()
+            (None, Ok(())) => {}
         }
-        Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "state snapshot not usable; detectors start cold");
-            BTreeMap::new()
+    }
+    tracing::info!(path = %path.display(), partitions = offsets.len(), "behavioural state restored from the snapshot");
+    offsets
+}
+
+/// The partition of the state topic a stream's snapshots go to: one writer each (the
+/// stream's owner), so its newest snapshot is at the partition's end.
+pub fn state_partition(stream: i32) -> i32 {
+    match is_cross(stream) {
+        false => 2 * stream,
+        true => 2 * (stream - FIRST) + 1,
+    }
+}
+
+/// The state topic's partitions needed for these counts of event and repartition
+/// topic partitions.
+pub fn state_partitions_needed(events: usize, subjects: usize) -> usize {
+    2 * events.max(subjects)
+}
+
+/// What precedes a chunk's bytes in its message, on a line of its own.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ChunkHeader {
+    stream: i32,
+    /// The next offset of the stream to process: the snapshot holds every event before.
+    covers: i64,
+    /// Unique per snapshot of a stream.
+    snapshot: String,
+    chunk: usize,
+    chunks: usize,
+}
+
+/// Queues the state of every stream of `covered` on the state topic; it is written
+/// once the producer has been flushed.
+pub fn publish(
+    publisher: &Publisher,
+    topic: &str,
+    engine: &Engine,
+    covered: &BTreeMap<i32, i64>,
+) -> Result<usize, LiveError> {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut total = 0;
+    for (&stream, &covers) in covered {
+        let state = engine.stream_state_json(stream).map_err(bug)?;
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let snapshot = format!("{}-{}-{seq}", std::process::id(), crate::time::Timestamp::now().0);
+        let chunks = state.len().div_ceil(CHUNK).max(1);
+        for (chunk, bytes) in state.chunks(CHUNK).chain(state.is_empty().then_some(&[][..])).enumerate() {
+            let header = ChunkHeader { stream, covers, snapshot: snapshot.clone(), chunk, chunks };
+            let mut message = serde_json::to_vec(&header).map_err(bug)?;
+            message.push(b'\n');
+            message.extend_from_slice(bytes);
+            // One key per chunk index: a compacted topic keeps the newest of each.
+            let key = format!("{stream}:{chunk}");
+            publisher.send_state(topic, state_partition(stream), key.as_bytes(), &message)?;
+            total += message.len();
         }
+    }
+    Ok(total)
+}
+
+/// One stream's state as read back: the offset it covers and the engine's JSON.
+pub struct Restored {
+    pub covers: i64,
+    pub state: Vec<u8>,
+}
+
+/// The newest complete snapshot of each of `streams` on the state topic (the one that
+/// covers the most), for the streams that have one.
+pub fn read_streams(
+    k: &KafkaConfig,
+    topic: &str,
+    streams: &[i32],
+    timeout: Duration,
+) -> Result<HashMap<i32, Restored>, LiveError> {
+    let mut out = HashMap::new();
+    if streams.is_empty() {
+        return Ok(out);
+    }
+    let mut cfg = super::kafka::client_config(k)?;
+    cfg.set("group.id", format!("{}-state", k.group_id)).set("enable.auto.commit", "false");
+    let consumer: BaseConsumer = cfg.create().map_err(|e| LiveError::kafka("creating the state reader", e))?;
+    for &stream in streams {
+        if let Some(r) = read_stream(&consumer, topic, stream, timeout)? {
+            out.insert(stream, r);
+        }
+    }
+    Ok(out)
+}
+
+/// A snapshot's chunks as they are found.
+#[derive(Default)]
+struct Found {
+    covers: i64,
+    chunks: usize,
+    parts: BTreeMap<usize, Vec<u8>>,
+    last_offset: i64,
+}
+
+fn read_stream(
+    consumer: &BaseConsumer,
+    topic: &str,
+    stream: i32,
+    timeout: Duration,
+) -> Result<Option<Restored>, LiveError> {
+    let partition = state_partition(stream);
+    let (low, high) = consumer
+        .fetch_watermarks(topic, partition, timeout)
+        .map_err(|e| LiveError::kafka(format!("reading the watermarks of {topic} [{partition}]"), e))?;
+    // The newest snapshots are at the end: read back from there, further each time
+    // no complete one is found.
+    let mut window = 64;
+    loop {
+        let start = (high - window).max(low);
+        if start >= high {
+            return Ok(None);
+        }
+        let mut found: HashMap<String, Found> = HashMap::new();
+        let mut tpl = TopicPartitionList::new();
+        let _ = tpl.add_partition_offset(topic, partition, Offset::Offset(start));
+        consumer.assign(&tpl).map_err(|e| LiveError::kafka(format!("assigning {topic}"), e))?;
+        let deadline = Instant::now() + timeout;
+        let mut next = start;
+        while next < high {
+            if Instant::now() > deadline {
+                return Err(LiveError::kafka(
+                    format!("reading {topic} [{partition}]: not read to the end"),
+                    rdkafka::error::KafkaError::Global(rdkafka::types::RDKafkaErrorCode::OperationTimedOut),
+                ));
+            }
+            let m = match consumer.poll(Duration::from_millis(200)) {
+                None => continue,
+                Some(Err(e)) => return Err(LiveError::kafka(format!("reading {topic}"), e)),
+                Some(Ok(m)) if m.partition() != partition || m.offset() < next => continue,
+                Some(Ok(m)) => m,
+            };
+            next = m.offset() + 1;
+            let Some(payload) = m.payload() else { continue };
+            let Some(split) = payload.iter().position(|b| *b == b'\n') else { continue };
+            let Ok(h) = serde_json::from_slice::<ChunkHeader>(&payload[..split]) else { continue };
+            if h.stream != stream || h.chunk >= h.chunks {
+                continue;
+            }
+            let f = found.entry(h.snapshot).or_default();
+            f.covers = h.covers;
+            f.chunks = h.chunks;
+            f.last_offset = m.offset();
+            f.parts.insert(h.chunk, payload[split + 1..].to_vec());
+        }
+        let best = found.into_values().filter(|f| f.parts.len() == f.chunks).max_by_key(|f| (f.covers, f.last_offset));
+        if let Some(f) = best {
+            return Ok(Some(Restored { covers: f.covers, state: f.parts.into_values().flatten().collect() }));
+        }
+        if start == low {
+            return Ok(None);
+        }
+        window *= 8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_stream_has_a_state_partition_of_its_own() {
+        let mut seen = std::collections::HashSet::new();
+        for p in 0..16 {
+            assert!(seen.insert(state_partition(p)));
+            assert!(seen.insert(state_partition(FIRST + p)));
+        }
+        assert!(seen.iter().all(|q| (*q as usize) < state_partitions_needed(16, 16)));
     }
 }

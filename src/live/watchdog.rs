@@ -20,8 +20,8 @@ const EVERY: Duration = Duration::from_secs(5);
 
 /// The progress seen per (topic, partition), and when it last moved.
 pub struct Watchdog {
-    topics: Vec<String>,
-    stall_after: Duration,
+    /// Each topic watched, and how long its partitions may go without progress.
+    topics: Vec<(String, Duration)>,
     seen: HashMap<(String, i32), (i64, Instant)>,
     last_check: Instant,
     last_rejoin: Option<Instant>,
@@ -36,8 +36,8 @@ pub struct Verdict {
 }
 
 impl Watchdog {
-    pub fn new(topics: Vec<String>, stall_after: Duration) -> Watchdog {
-        Watchdog { topics, stall_after, seen: HashMap::new(), last_check: Instant::now(), last_rejoin: None }
+    pub fn new(topics: Vec<(String, Duration)>) -> Watchdog {
+        Watchdog { topics, seen: HashMap::new(), last_check: Instant::now(), last_rejoin: None }
     }
 
     /// Reads the group's committed offsets and the ends of every partition, when due.
@@ -48,7 +48,7 @@ impl Watchdog {
         self.last_check = Instant::now();
         let timeout = Duration::from_secs(2);
         let mut all = TopicPartitionList::new();
-        for topic in &self.topics {
+        for (topic, _) in &self.topics {
             let md = consumer.fetch_metadata(Some(topic), timeout).ok()?;
             for p in md.topics().iter().filter(|t| t.name() == topic).flat_map(|t| t.partitions()) {
                 all.add_partition(topic, p.id());
@@ -69,12 +69,14 @@ impl Watchdog {
             if entry.0 != at {
                 *entry = (at, now);
             }
-            if high > at && now.duration_since(entry.1) >= self.stall_after {
+            let limit = self.topics.iter().find(|(t, _)| *t == topic).map_or(Duration::MAX, |(_, d)| *d);
+            if high > at && now.duration_since(entry.1) >= limit {
                 stalled.push((topic, p));
             }
         }
         let mine = |(t, p): &(String, i32)| owned.as_ref().is_some_and(|o| o.find_partition(t, *p).is_some());
-        let quiet = self.last_rejoin.is_none_or(|t| t.elapsed() >= self.stall_after);
+        let shortest = self.topics.iter().map(|(_, d)| *d).min().unwrap_or(Duration::MAX);
+        let quiet = self.last_rejoin.is_none_or(|t| t.elapsed() >= shortest);
         let rejoin = quiet && stalled.iter().any(|s| !mine(s));
         if rejoin {
             self.last_rejoin = Some(now);

@@ -51,9 +51,12 @@ pub(super) struct Worker {
     to_archive: Vec<(AccessEvent, Provenance)>,
     /// Emptied batches go back to the consumer to be filled again.
     spare: Sender<Vec<Incoming>>,
-    /// Per partition, the offset the last snapshot covers: events before it are
+    /// Per partition, the offset the restored snapshot covers: events before it are
     /// already in the behavioural state.
     covered: BTreeMap<i32, i64>,
+    /// Per partition, the offset the last snapshot written or restored covers: nothing
+    /// beyond it is committed.
+    ceiling: BTreeMap<i32, i64>,
     /// Per partition, the offset after the last event processed.
     processed: BTreeMap<i32, i64>,
 
@@ -104,15 +107,16 @@ impl Worker {
         sink.archive = archiver.as_ref().map(|a| a.sender());
         sink.tap = status.alert_tap();
         let covered = match &config.state.dir {
-            Some(dir) => snapshot::load(dir, &mut engine),
+            Some(dir) => snapshot::load_file(dir, &mut engine),
             None => BTreeMap::new(),
         };
-        if config.state.dir.is_some() {
+        if snapshots(&config) {
             // Nothing committed that no snapshot covers (see `acks`).
             acks.cap_at(&covered);
         }
         Ok(Worker {
             processed: covered.clone(),
+            ceiling: covered.clone(),
 
             reorder: super::repartition::Reorder::new(
                 Duration::from_millis(config.kafka.repartition_delay.0.max(0) as u64),
@@ -391,9 +395,11 @@ impl Worker {
         self.update_gauges();
     }
 
-    /// Partitions given to this instance: their open alerts come back from the alert
-    /// topic, so repeats fold into the same alerts.
+    /// Partitions given to this instance: their behavioural state comes back from the
+    /// state topic, and their open alerts from the alert topic, so repeats fold into
+    /// the same alerts.
     fn on_assigned(&mut self, partitions: &[i32]) {
+        self.restore_state(partitions);
         if !self.publisher.same_partitions {
             return;
         }
@@ -430,25 +436,68 @@ impl Worker {
         }
     }
 
+    /// The newest snapshot of each stream on the state topic, where it covers more
+    /// than what this instance holds of it (a snapshot file of its own, from before a
+    /// restart).
+    fn restore_state(&mut self, streams: &[i32]) {
+        let Some(topic) = &self.config.kafka.state_topic else { return };
+        let read = snapshot::read_streams(&self.config.kafka, topic, streams, Duration::from_secs(60));
+        let restored = match read {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(partitions = ?streams, error = %e, "behavioural state not read from the state topic; the detectors of these partitions start cold");
+                return;
+            }
+        };
+        for (stream, r) in restored {
+            if self.covered.get(&stream).is_some_and(|held| *held > r.covers) {
+                continue;
+            }
+            match self.engine.restore_stream(stream, &r.state) {
+                Ok(()) => {
+                    tracing::info!(
+                        stream,
+                        covers = r.covers,
+                        bytes = r.state.len(),
+                        "behavioural state restored from the state topic"
+                    );
+                    self.covered.insert(stream, r.covers);
+                    self.processed.insert(stream, r.covers);
+                    self.ceiling.insert(stream, r.covers);
+                }
+                Err(e) => {
+                    tracing::warn!(stream, error = %e, "a stream's state on the state topic is not usable; its detectors start cold")
+                }
+            }
+        }
+        self.acks.cap_at(&self.ceiling);
+    }
+
     fn on_revoked(&mut self, partitions: &[i32]) {
         for p in partitions {
-            // Its waiting records are read again by the next owner.
+            // Its waiting records are read again by the next owner, and its state
+            // goes with it.
             self.reorder.drop_stream(*p);
             self.engine.drop_stream(*p);
+            self.processed.remove(p);
+            self.covered.remove(p);
+            self.ceiling.remove(p);
         }
     }
 
     fn maybe_snapshot(&mut self) {
         let due = Duration::from_millis(self.config.state.snapshot_interval.0 as u64);
-        if self.config.state.dir.is_some() && self.last_snapshot.elapsed() >= due {
+        if snapshots(&self.config) && self.last_snapshot.elapsed() >= due {
             self.snapshot();
             self.last_snapshot = Instant::now();
         }
     }
 
     /// Writes the snapshot once every alert of the events it covers is on Kafka.
-    fn snapshot(&self) {
-        let Some(dir) = &self.config.state.dir else { return };
+    fn snapshot(&mut self) {
+        if !snapshots(&self.config) {
+            return;
+        }
         if let Err(e) = self.publisher.flush(Duration::from_secs(30)) {
             tracing::warn!(error = %e, "snapshot skipped: the producer did not flush");
             return;
@@ -459,13 +508,22 @@ impl Worker {
         for (stream, low) in self.reorder.lowest_waiting() {
             covered.entry(stream).and_modify(|c| *c = (*c).min(low)).or_insert(low);
         }
-        match snapshot::write(dir, &self.engine, &covered) {
-            Ok(bytes) => {
-                self.acks.cap_at(&covered);
-                tracing::debug!(bytes, "state snapshot written")
+        if let Some(topic) = &self.config.kafka.state_topic {
+            let written = snapshot::publish(&self.publisher, topic, &self.engine, &covered)
+                .and_then(|bytes| self.publisher.flush(Duration::from_secs(30)).map(|()| bytes));
+            match written {
+                Ok(bytes) => tracing::debug!(bytes, "state snapshot written to the state topic"),
+                Err(e) => return tracing::warn!(error = %e, "state snapshot not written"),
             }
-            Err(e) => tracing::warn!(error = %e, "state snapshot not written"),
         }
+        if let Some(dir) = &self.config.state.dir {
+            match snapshot::write_file(dir, &self.engine, &covered) {
+                Ok(bytes) => tracing::debug!(bytes, "state snapshot written"),
+                Err(e) => return tracing::warn!(error = %e, "state snapshot not written"),
+            }
+        }
+        self.acks.cap_at(&covered);
+        self.ceiling = covered;
     }
 
     /// An entry added live: the archive's accesses in its look-back raise the alerts a
@@ -519,4 +577,10 @@ impl Worker {
         }
         self.summary
     }
+}
+
+/// Whether the behavioural state is snapshotted (to a directory, the state topic, or
+/// both): then nothing is committed that no snapshot covers.
+fn snapshots(config: &Config) -> bool {
+    config.state.dir.is_some() || config.kafka.state_topic.is_some()
 }

@@ -95,6 +95,7 @@ pub fn topics() -> Vec<(String, i32)> {
         ("access-events".to_string(), PARTITIONS),
         ("access-alerts".to_string(), PARTITIONS),
         ("access-subjects".to_string(), PARTITIONS),
+        ("access-state".to_string(), 2 * PARTITIONS),
         ("access-events.dlq".to_string(), 1),
     ];
     for table in accesswatch::watchlist::TableName::ALL {

@@ -159,7 +159,7 @@ fn force(dir: &std::path::Path) -> Vec<String> {
 fn force_config(dir: &std::path::Path, bootstrap: &str, extra: &str) -> std::path::PathBuf {
     let n = std::fs::read_dir(dir).unwrap().count();
     let text = format!(
-        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"scale\"\ncommit_interval = \"200ms\"\nstall_after = \"20s\"\nrepartition_delay = \"30s\"\n[kafka.properties]\n\"batch.num.messages\" = \"1\"\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[state]\nallowed_lateness = \"3650d\"\nmax_clock_skew = \"3650d\"\n{extra}",
+        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"scale\"\ncommit_interval = \"200ms\"\nstall_after = \"10s\"\nrepartition_delay = \"30s\"\nrepartition_horizon = \"3650d\"\n[kafka.properties]\n\"batch.num.messages\" = \"1\"\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[state]\nsnapshot_interval = \"2s\"\nallowed_lateness = \"3650d\"\nmax_clock_skew = \"3650d\"\n{extra}",
         std::fs::read_to_string(dir.join("force/config.toml")).unwrap(),
         free_port()
     );
@@ -306,9 +306,9 @@ enum Compare {
     /// The rules that need only the event and the watch lists: a moved partition
     /// changes nothing for them.
     StatelessRules,
-    /// Every alert. Fails today: the behavioural state of a partition's users (and the
-    /// cross-user state of a repartition partition) is not handed over when the
-    /// partition moves, so the new owner's detectors start cold (issue 17, open).
+    /// Every alert: the behavioural state of a partition's users (and the cross-user
+    /// state of a repartition partition) moves with the partition, through the state
+    /// topic.
     Everything,
 }
 
@@ -336,13 +336,11 @@ fn an_engine_that_joins_halfway_changes_nothing_the_watch_list_rules_raise() {
 }
 
 #[test]
-#[ignore = "open: behavioural state is not handed over when a partition moves (see Compare::Everything)"]
 fn three_engines_one_killed_halfway_raise_every_alert_one_replay_does() {
     group_raises_what_one_replay_does(Midway::Kill, Compare::Everything);
 }
 
 #[test]
-#[ignore = "open: behavioural state is not handed over when a partition moves (see Compare::Everything)"]
 fn an_engine_that_joins_halfway_changes_no_alert_at_all() {
     group_raises_what_one_replay_does(Midway::Join, Compare::Everything);
 }
