@@ -38,7 +38,7 @@
 //! | [`detect`] | the watch-list rule catalogue: one file per rule, each sentence beside its logic; allow lists |
 //! | [`behaviour`] | the stateful detectors (volume, out of hours, fishing, export after sensitive, subject spike, peer comparison) and their bounded windows |
 //! | [`risk`] | per-user decaying risk; the ranking behind `accesswatch risk` |
-//! | [`engine`] | the pipeline itself: enrich → detect → behaviour → allow lists → alert book; watermark, state snapshots |
+//! | [`engine`] | the pipeline itself: enrich → detect → behaviour → allow lists → alert book; watermark; the state each stream has learned (`engine/state.rs`), which moves with its partition |
 //! | [`source`], [`sink`] | records from files (size limit, per-format decoding, event-time merge); alert and dead-letter files, durable writes |
 //! | [`archive`] | every event and final alert as Parquet by date and system, sorted, with bloom filters; read back in engine order; prune, compact |
 //! | [`hunt`] | DataFusion over the archive and watch lists: `query`, `who-accessed`, `user-activity`, `leak-trace` |
@@ -47,7 +47,7 @@
 //! | [`replay`], [`backtest`] | files through the engine with a summary; a configuration change judged on history |
 //! | [`generate`], [`evaluate`] | a synthetic force (events, watch lists, labelled misuse); recall and false alerts from labels |
 //! | [`metrics`], [`http`] | Prometheus metrics; `/metrics`, `/healthz`, `/readyz` |
-//! | [`live`] | `accesswatch run`: Kafka consumer group, the engine thread (`live/worker.rs`), alert and dead-letter producer, watch-list topics, restore, snapshots, hot reload, archive thread; typed errors that say whose fault |
+//! | [`live`] | `accesswatch run`: Kafka consumer group, the engine thread (`live/worker.rs`), alert and dead-letter producer, watch-list topics, restore, per-partition state snapshots on the state topic (`live/snapshot.rs`), hot reload, archive thread; typed errors that say whose fault |
 //! | [`dashboard`] | the anti-corruption dashboard: live board (SSE), triage and audit in SQLite, accounts and roles, drill-downs, daily briefing |
 //! | [`service`], [`demo`] | the running service (HTTP, signals, engine, one shutdown); `accesswatch demo` on an in-process Kafka |
 //! | [`cmd`] | the command line: one file per command, `anyhow` only here |

@@ -57,6 +57,9 @@ listen = "127.0.0.1:0"
 [state]
 allowed_lateness = "3650d"
 max_clock_skew = "3650d"
+# Offsets are committed once a snapshot covers them: snapshot often, so commits follow
+# within the tests' waits.
+snapshot_interval = "500ms"
 "#
     )
 }

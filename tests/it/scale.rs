@@ -159,7 +159,7 @@ fn force(dir: &std::path::Path) -> Vec<String> {
 fn force_config(dir: &std::path::Path, bootstrap: &str, extra: &str) -> std::path::PathBuf {
     let n = std::fs::read_dir(dir).unwrap().count();
     let text = format!(
-        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"scale\"\ncommit_interval = \"200ms\"\nstall_after = \"10s\"\nrepartition_delay = \"30s\"\nrepartition_horizon = \"3650d\"\n[kafka.properties]\n\"batch.num.messages\" = \"1\"\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[state]\nsnapshot_interval = \"2s\"\nallowed_lateness = \"3650d\"\nmax_clock_skew = \"3650d\"\n{extra}",
+        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"scale\"\ncommit_interval = \"200ms\"\nstall_after = \"20s\"\nrepartition_delay = \"45s\"\nrepartition_horizon = \"3650d\"\n[kafka.properties]\n\"batch.num.messages\" = \"1\"\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n[http]\nlisten = \"127.0.0.1:{}\"\n[state]\nsnapshot_interval = \"2s\"\nallowed_lateness = \"3650d\"\nmax_clock_skew = \"3650d\"\n{extra}",
         std::fs::read_to_string(dir.join("force/config.toml")).unwrap(),
         free_port()
     );
@@ -278,7 +278,7 @@ fn group_raises_what_one_replay_does(midway: Midway, compare: Compare) {
     let topic = || -> std::collections::BTreeMap<String, serde_json::Value> {
         all_on_topic().into_iter().filter(|(_, a)| compared(a)).collect()
     };
-    let settled = wait_for(Duration::from_secs(120), || topic() == expected);
+    let settled = wait_for(Duration::from_secs(150), || topic() == expected);
     let got = all_on_topic();
     // Everything on the topic reaches the board.
     let store = || accesswatch::dashboard::store::Store::open(&db).unwrap();
