@@ -65,6 +65,8 @@ pub struct GroupContext {
     acks: Arc<Acks>,
     metrics: Arc<Metrics>,
     status: Arc<Status>,
+    /// Assignments received: each starts the watchdog's clocks again.
+    assignments: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl ClientContext for GroupContext {
@@ -112,6 +114,7 @@ impl ConsumerContext for GroupContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
+                self.assignments.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let assigned = streams(tpl, &self.kafka);
                 for p in &assigned {
                     self.acks.assign(*p);
@@ -279,12 +282,14 @@ pub fn run(
             cfg.set(key, value);
         }
     }
+    let assignments = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let context = GroupContext {
         kafka: k.clone(),
         tx: tx.clone(),
         acks: acks.clone(),
         metrics: metrics.clone(),
         status: status.clone(),
+        assignments: assignments.clone(),
     };
     let consumer: BaseConsumer<GroupContext> =
         cfg.create_with_context(context).map_err(|e| LiveError::kafka("creating the consumer", e))?;
@@ -310,6 +315,7 @@ pub fn run(
     let mut last_commit = Instant::now();
 
     let mut messages = MessageDecoder { kafka: k.clone(), decoder: Decoder::new(format), canonical, max, keep };
+    let mut seen_generation = 0;
     let mut watchdog =
         super::watchdog::Watchdog::new(topics.iter().map(|t| (t.clone(), stall_after(&config, t))).collect());
     while !shutdown.is_triggered() {
@@ -341,6 +347,14 @@ pub fn run(
         if last_commit.elapsed() >= commit_every {
             store_committable(&consumer, k, &acks, None);
             last_commit = Instant::now();
+        }
+        // A rebalance moves partitions, and a moved partition starts again from its last
+        // commit (its repartition records wait their delay again): every partition gets
+        // a full period after it before it can be called stalled.
+        let generation = assignments.load(std::sync::atomic::Ordering::Relaxed);
+        if generation != seen_generation {
+            watchdog.restart();
+            seen_generation = generation;
         }
         if let Some(v) = watchdog.check(&consumer) {
             metrics.partitions_stalled.set(v.stalled.len() as i64);

@@ -75,10 +75,14 @@ pub struct Reorder {
     next_seq: u64,
     heap: std::collections::BinaryHeap<std::cmp::Reverse<(crate::time::Timestamp, u64)>>,
     held: std::collections::HashMap<u64, Held>,
+    /// Records of streams revoked in a rebalance, kept until the assignment that
+    /// follows says whether the streams came back.
+    parked: std::collections::HashMap<u64, Held>,
 }
 
 /// One record waiting.
 pub struct Held {
+    ts: crate::time::Timestamp,
     pub stream: i32,
     pub offset: i64,
     pub timestamp_ms: i64,
@@ -88,7 +92,14 @@ pub struct Held {
 
 impl Reorder {
     pub fn new(delay: std::time::Duration, cap: usize) -> Reorder {
-        Reorder { delay, cap: cap.max(1), next_seq: 0, heap: Default::default(), held: Default::default() }
+        Reorder {
+            delay,
+            cap: cap.max(1),
+            next_seq: 0,
+            heap: Default::default(),
+            held: Default::default(),
+            parked: Default::default(),
+        }
     }
 
     /// Holds a record whose access happened at `ts`.
@@ -96,7 +107,7 @@ impl Reorder {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(std::cmp::Reverse((ts, seq)));
-        self.held.insert(seq, Held { stream, offset, timestamp_ms, record, arrived: std::time::Instant::now() });
+        self.held.insert(seq, Held { ts, stream, offset, timestamp_ms, record, arrived: std::time::Instant::now() });
     }
 
     /// The next record due: the earliest access, once it has waited its delay (or the
@@ -116,11 +127,28 @@ impl Reorder {
         }
     }
 
-    /// Forgets the records of a revoked stream (the next owner reads them again);
-    /// returns their offsets, to release their holds.
-    pub fn drop_stream(&mut self, stream: i32) -> Vec<i64> {
+    /// Sets aside the records of a revoked stream until the next assignment: in a
+    /// rebalance most streams come back to the instance that had them, and their
+    /// records keep their place in the wait instead of starting it again (the copies
+    /// read again from the last commit are counted once, see `engine::state`).
+    pub fn park(&mut self, stream: i32) {
         let gone: Vec<u64> = self.held.iter().filter(|(_, h)| h.stream == stream).map(|(s, _)| *s).collect();
-        gone.into_iter().filter_map(|s| self.held.remove(&s)).map(|h| h.offset).collect()
+        for seq in gone {
+            if let Some(h) = self.held.remove(&seq) {
+                self.parked.insert(seq, h);
+            }
+        }
+    }
+
+    /// An assignment: the parked records of the streams in it wait on; the others are
+    /// forgotten (their next owner reads them again).
+    pub fn assigned(&mut self, streams: &[i32]) {
+        for (seq, h) in std::mem::take(&mut self.parked) {
+            if streams.contains(&h.stream) {
+                self.heap.push(std::cmp::Reverse((h.ts, seq)));
+                self.held.insert(seq, h);
+            }
+        }
     }
 
     /// The lowest offset still waiting, per stream: a snapshot covers only what came
@@ -184,9 +212,24 @@ mod tests {
         r.hold(Timestamp(20), 2, 8, 0, b"b".to_vec());
         assert_eq!(r.lowest_waiting().get(&1), Some(&7));
         assert_eq!(r.next_due(false).unwrap().record, b"a");
-        assert_eq!(r.drop_stream(2), vec![8]);
-        assert!(r.next_due(true).is_none());
-        assert!(r.is_empty());
+        r.park(2);
+        assert!(r.next_due(true).is_none(), "a parked record waits for the assignment");
+        assert!(r.lowest_waiting().is_empty(), "nor does it hold a snapshot back");
+        r.assigned(&[1]);
+        assert!(r.next_due(true).is_none() && r.is_empty(), "stream 2 went elsewhere: forgotten");
+    }
+
+    #[test]
+    fn a_stream_that_comes_back_in_a_rebalance_keeps_its_place_in_the_wait() {
+        let mut r = Reorder::new(Duration::from_millis(50), 100);
+        r.hold(Timestamp(20), 3, 5, 0, b"b".to_vec());
+        r.hold(Timestamp(10), 3, 4, 0, b"a".to_vec());
+        std::thread::sleep(Duration::from_millis(60));
+        r.park(3);
+        r.assigned(&[3, 4]);
+        // Waited already: out at once, earliest first.
+        let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
+        assert_eq!(order, [b"a".to_vec(), b"b".to_vec()]);
     }
 
     #[test]

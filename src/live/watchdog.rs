@@ -40,6 +40,14 @@ impl Watchdog {
         Watchdog { topics, seen: HashMap::new(), last_check: Instant::now(), last_rejoin: None }
     }
 
+    /// Starts every partition's period again (after a rebalance).
+    pub fn restart(&mut self) {
+        let now = Instant::now();
+        for v in self.seen.values_mut() {
+            v.1 = now;
+        }
+    }
+
     /// Reads the group's committed offsets and the ends of every partition, when due.
     pub fn check<C: ConsumerContext>(&mut self, consumer: &BaseConsumer<C>) -> Option<Verdict> {
         if self.last_check.elapsed() < EVERY {

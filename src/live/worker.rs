@@ -399,6 +399,7 @@ impl Worker {
     /// state topic, and their open alerts from the alert topic, so repeats fold into
     /// the same alerts.
     fn on_assigned(&mut self, partitions: &[i32]) {
+        self.reorder.assigned(partitions);
         self.restore_state(partitions);
         if !self.publisher.same_partitions {
             return;
@@ -477,7 +478,7 @@ impl Worker {
         for p in partitions {
             // Its waiting records are read again by the next owner, and its state
             // goes with it.
-            self.reorder.drop_stream(*p);
+            self.reorder.park(*p);
             self.engine.drop_stream(*p);
             self.processed.remove(p);
             self.covered.remove(p);
