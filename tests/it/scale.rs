@@ -308,7 +308,7 @@ enum Compare {
     StatelessRules,
     /// Every alert: the behavioural state of a partition's users (and the cross-user
     /// state of a repartition partition) moves with the partition, through the state
-    /// topic. Timing-sensitive on a loaded machine: see the ignore reasons.
+    /// topic.
     Everything,
 }
 
@@ -336,13 +336,11 @@ fn an_engine_that_joins_halfway_changes_nothing_the_watch_list_rules_raise() {
 }
 
 #[test]
-#[ignore = "open: pass run alone (cargo test --test it -- --ignored scale::); in the full suite on 2 loaded cores the rebalances a join or a kill sets off can keep the cross-user stage waiting past the test's wait (docs/operations.md, Limits)"]
 fn three_engines_one_killed_halfway_raise_every_alert_one_replay_does() {
     group_raises_what_one_replay_does(Midway::Kill, Compare::Everything);
 }
 
 #[test]
-#[ignore = "open: pass run alone (cargo test --test it -- --ignored scale::); in the full suite on 2 loaded cores the rebalances a join or a kill sets off can keep the cross-user stage waiting past the test's wait (docs/operations.md, Limits)"]
 fn an_engine_that_joins_halfway_changes_no_alert_at_all() {
     group_raises_what_one_replay_does(Midway::Join, Compare::Everything);
 }
