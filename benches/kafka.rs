@@ -158,8 +158,11 @@ fn force(staff: u32) -> PathBuf {
 
 fn engine_config(bootstrap: &str, force: &std::path::Path, group: &str) -> Config {
     let subjects = if std::env::args().any(|a| a == "--no-repartition") { "" } else { "access-subjects" };
+    // State snapshots to the state topic only with --state-topic: on the in-process mock
+    // broker they slow catch-up many times over (see the README's performance table).
+    let state = if std::env::args().any(|a| a == "--state-topic") { "access-state" } else { "" };
     let text = format!(
-        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"{group}\"\nsubjects_topic = \"{subjects}\"\nrepartition_delay = \"1s\"\n[http]\nlisten = \"127.0.0.1:0\"\n[live]\nwatchlists_dir = \"{}\"\nhistory_events = 100000\n",
+        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"{group}\"\nsubjects_topic = \"{subjects}\"\nrepartition_delay = \"1s\"\nstate_topic = \"{state}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[live]\nwatchlists_dir = \"{}\"\nhistory_events = 100000\n",
         std::fs::read_to_string(force.join("config.toml")).unwrap(),
         force.join("watchlists").display()
     );
