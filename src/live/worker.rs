@@ -382,7 +382,11 @@ impl Worker {
             // Our own topic: a record we cannot read was written by another version.
             tracing::warn!(stream, offset, error = %e, "a repartition record was skipped");
         }
-        self.processed.insert(stream, offset + 1);
+        // Records are taken in event-time order, not offset order: what the stream has
+        // processed reaches the highest offset seen (the snapshot takes the lowest one
+        // still waiting off it).
+        let next = self.processed.entry(stream).or_insert(offset + 1);
+        *next = (*next).max(offset + 1);
     }
 
     /// A watch-list change; a high-profile entry or operation subject that is new is

@@ -249,13 +249,18 @@ fn metric_sum(text: &str, family: &str) -> f64 {
 
 /// The offsets the group has committed on `access-events`, summed over partitions.
 fn committed(bootstrap: &str, group: &str) -> i64 {
+    committed_on(bootstrap, group, "access-events")
+}
+
+/// The offsets the group has committed on `topic`, summed over partitions.
+fn committed_on(bootstrap: &str, group: &str, topic: &str) -> i64 {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{ClientConfig, Offset, TopicPartitionList};
     let consumer: BaseConsumer =
         ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", group).create().unwrap();
     let mut tpl = TopicPartitionList::new();
     for p in 0..PARTITIONS {
-        tpl.add_partition("access-events", p);
+        tpl.add_partition(topic, p);
     }
     let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).unwrap();
     got.elements().iter().map(|e| if let Offset::Offset(o) = e.offset() { o } else { 0 }).sum()
@@ -415,4 +420,44 @@ fn open_alerts_are_read_back_by_time_from_a_broker_without_a_time_index() {
     let later = accesswatch::time::Timestamp(now + 60_000);
     let none = accesswatch::live::restore::read_alerts(&config.kafka, &[0], later, Duration::from_secs(30)).unwrap();
     assert!(none.values().all(|v| v.is_empty()), "{none:?}");
+}
+
+#[test]
+fn repartition_records_taken_out_of_offset_order_are_all_committed_once_a_snapshot_covers_them() {
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "mock-reorder");
+    assert!(config.kafka.subjects_topic.is_some() && config.kafka.state_topic.is_some());
+    publish_watchlists(&config);
+    let service = start(&config);
+
+    // Records on one partition of the repartition topic, each dated earlier than the
+    // one before: the cross-user stage takes them in event-time order, the reverse of
+    // their offsets.
+    let template: serde_json::Value = serde_json::from_str(&event_lines()[0]).unwrap();
+    let records: Vec<Vec<u8>> = (0..20)
+        .map(|i| {
+            let mut event = template.clone();
+            event["event_id"] = format!("reorder-{i}").into();
+            event["ts"] = format!("2026-11-21T10:{:02}:00Z", 40 - i).into();
+            let record = serde_json::json!({
+                "to": "subject",
+                "key": "PERSON-REORDER",
+                "handoff": {"explained": false, "counted": true, "user_total": 1.0, "user_unexplained": 1.0},
+                "event": event,
+            });
+            serde_json::to_vec(&record).unwrap()
+        })
+        .collect();
+    let messages: Vec<(&str, Option<i32>, &[u8], &[u8])> =
+        records.iter().map(|r| ("access-subjects", Some(1), &b"PERSON-REORDER"[..], r.as_slice())).collect();
+    produce(&bootstrap, &messages);
+
+    // Every record is processed, and once a snapshot covers them all, all are committed
+    // (not only up to the one taken last).
+    let all = records.len() as i64;
+    let done = wait_for(Duration::from_secs(30), || committed_on(&bootstrap, "mock-reorder", "access-subjects") == all);
+    let got = committed_on(&bootstrap, "mock-reorder", "access-subjects");
+    service.stop();
+    service.join().unwrap();
+    assert!(done, "{got} of {all} repartition records committed");
 }
