@@ -164,8 +164,16 @@ fn engine_config(bootstrap: &str, force: &std::path::Path, group: &str) -> Confi
     // Commits wait for a snapshot that covers them, and the catch-up ends at the last
     // commit: snapshot every second, not every 30 s, so that the figure is the engine's.
     let snapshot_every = arg("--snapshot-interval").unwrap_or_else(|| "1s".into());
+    // librdkafka properties to try (`--property fetch.wait.max.ms=1`, repeatable).
+    let args: Vec<String> = std::env::args().collect();
+    let properties: String = args
+        .windows(2)
+        .filter(|w| w[0] == "--property")
+        .filter_map(|w| w[1].split_once('='))
+        .map(|(k, v)| format!("\"{k}\" = \"{v}\"\n"))
+        .collect();
     let text = format!(
-        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"{group}\"\nsubjects_topic = \"{subjects}\"\nrepartition_delay = \"1s\"\nstate_topic = \"{state}\"\n[state]\nsnapshot_interval = \"{snapshot_every}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[live]\nwatchlists_dir = \"{}\"\nhistory_events = 100000\n",
+        "{}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"{group}\"\nsubjects_topic = \"{subjects}\"\nrepartition_delay = \"1s\"\nstate_topic = \"{state}\"\n[kafka.properties]\n{properties}[state]\nsnapshot_interval = \"{snapshot_every}\"\n[http]\nlisten = \"127.0.0.1:0\"\n[live]\nwatchlists_dir = \"{}\"\nhistory_events = 100000\n",
         std::fs::read_to_string(force.join("config.toml")).unwrap(),
         force.join("watchlists").display()
     );
@@ -311,7 +319,7 @@ fn latency() {
         .set("bootstrap.servers", &bootstrap)
         .set("group.id", "bench-watcher")
         .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "5")
+        .set("fetch.wait.max.ms", "1")
         .create()
         .unwrap();
     let mut tpl = TopicPartitionList::new();

@@ -72,7 +72,7 @@ struct UnitRates {
     #[serde(default)]
     recent: std::collections::VecDeque<u64>,
     #[serde(default)]
-    recent_set: std::collections::HashSet<u64>,
+    recent_set: ahash::AHashSet<u64>,
     /// behaviour.targeting's counts by sex and age band.
     #[serde(default)]
     cells: UnitCells,

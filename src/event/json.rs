@@ -219,38 +219,21 @@ pub mod fast {
             Some(&self.s[start..self.i - 1])
         }
 
-        /// A key: a known field name matched in place (no scan), or any other plain
+        /// A key: a known field name matched in place (no copy), or any other plain
         /// string.
         fn key(&mut self) -> Option<(Option<Field>, &'a str)> {
-            let rest = self.b.get(self.i + 1..)?;
-            if self.b[self.i] == b'"' {
-                let candidates: &[Field] = match rest.first()? {
-                    b'e' => &[Field::EventId],
-                    b't' => &[Field::Ts, Field::Terminal],
-                    b'u' => &[Field::UserId],
-                    b'a' => &[Field::Action],
-                    b'r' => &[Field::Reference, Field::ResultCount, Field::ReasonCode],
-                    b'f' => &[Field::Force],
-                    b'q' => &[Field::Query],
-                    b'S' | b's' => &[
-                        Field::System,
-                        Field::SubjectType,
-                        Field::SubjectId,
-                        Field::SubjectName,
-                        Field::SubjectDob,
-                        Field::SubjectPostcode,
-                        Field::SubjectVrm,
-                        Field::SubjectSex,
-                        Field::SessionId,
-                    ],
-                    _ => &[],
-                };
-                for &f in candidates {
-                    let name = f.name().as_bytes();
-                    if rest.len() > name.len() && rest.starts_with(name) && rest[name.len()] == b'"' {
-                        let start = self.i + 1;
-                        self.i = start + name.len() + 1;
-                        return Some((Some(f), &self.s[start..start + name.len()]));
+            if self.b.get(self.i) == Some(&b'"') {
+                // Known names are short and plain: up to the closing quote, one
+                // comparison by length (a backslash means an escaped name: read below).
+                let start = self.i + 1;
+                let tail = self.b.get(start..)?;
+                if let Some(n) = tail.iter().take(24).position(|&c| c == b'"' || c == b'\\') {
+                    if tail[n] == b'"' {
+                        let name = &self.s[start..start + n];
+                        if let Some(f) = Field::from_name(name) {
+                            self.i = start + n + 1;
+                            return Some((Some(f), name));
+                        }
                     }
                 }
             }
