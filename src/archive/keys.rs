@@ -131,9 +131,24 @@ fn directory(f: &mut File) -> io::Result<Vec<(String, u64, u64)>> {
     Ok(out)
 }
 
+/// The (column, value) pairs of `keys` the events file `file` may hold: those its key
+/// index does not rule out (all of them when it has no usable index), with one opening
+/// of the index for all.
+pub fn may_contain_each<'k>(file: &Path, keys: &[(&'k str, &'k str)]) -> Vec<(&'k str, &'k str)> {
+    let index = File::open(path_for(file)).and_then(|mut f| directory(&mut f).map(|d| (f, d)));
+    let Ok((f, directory)) = index else { return keys.to_vec() };
+    keys.iter().copied().filter(|(column, value)| check(&f, &directory, column, &[value]).unwrap_or(true)).collect()
+}
+
 fn probe(file: &Path, column: &str, values: &[&str]) -> io::Result<bool> {
     let mut f = File::open(path_for(file))?;
     let directory = directory(&mut f)?;
+    check(&f, &directory, column, values)
+}
+
+/// Whether the index (opened as `f`, with its `directory`) may hold any of `values`
+/// in `column`.
+fn check(f: &File, directory: &[(String, u64, u64)], column: &str, values: &[&str]) -> io::Result<bool> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "the key index does not cover the column");
     let &(_, offset, blocks) = directory.iter().find(|(name, _, _)| name == column).ok_or_else(bad)?;
     for value in values {
@@ -185,6 +200,10 @@ mod tests {
         let false_positives = (0..10_000).filter(|i| may_contain(&file, "event_id", &format!("x{i}"))).count();
         assert!(false_positives < 300, "event_id: {false_positives} false positives in 10,000");
         assert!(may_contain_any(&file, "event_id", &["x1", "x2", "e19999"]));
+        // Several columns at one opening: only the pairs the index cannot rule out.
+        let keys = [("subject_id", "ID7"), ("postcode_key", "SW1A1AA"), ("user_id", "U7"), ("no_such_column", "x")];
+        assert_eq!(may_contain_each(&file, &keys), vec![keys[0], keys[2], keys[3]]);
+        assert_eq!(may_contain_each(&dir.path().join("part-2.parquet"), &keys), keys.to_vec(), "no index: all");
         assert!(!may_contain_any(&file, "postcode_key", &["SW1A1AA", "M11AA"]));
         // No postcodes were written: every probe says no.
         assert!(!may_contain(&file, "postcode_key", "SW1A1AA"));

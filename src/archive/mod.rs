@@ -23,6 +23,7 @@
 
 pub mod columns;
 pub mod keys;
+pub mod lookup;
 
 use crate::alert::Alert;
 use crate::config::ArchiveConfig;

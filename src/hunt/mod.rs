@@ -166,12 +166,9 @@ impl Hunt {
         if keys.is_empty() {
             return Err(HuntError::Usage("name the subject: --subject ID, --name, --vrm or --postcode".into()));
         }
-        // One query per key so each prunes by its own column's key index, statistics
-        // and bloom filters (an OR across columns would read every row group).
-        let mut found = Vec::new();
-        for (column, value) in keys {
-            found.extend(self.events_with(column, value, range)?);
-        }
+        // One walk for every key; in each file its key index does not rule out, only
+        // the rows carrying the key are decoded.
+        let mut found = crate::archive::lookup::events_with_any(&self.archive, &keys, range.from, range.to)?;
         found.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
         let mut seen = HashSet::new();
         found.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
@@ -205,22 +202,15 @@ impl Hunt {
         self.events_where(&format!("event_id IN ({}) AND {}", list.join(", "), only_partitions(parts, of)))
     }
 
-    /// Archived events in the range whose `column` is `value`. The key indexes name
-    /// the (date, system) partitions that may hold the value; only their files are
-    /// opened.
+    /// Archived events in the range whose `column` is `value`, each once, in time
+    /// order. The key indexes name the files that may hold the value; only those are
+    /// read (`archive::lookup`).
     fn events_with(&self, column: &str, value: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        let last = range.to.map(|t| Timestamp(t.0 - 1).date());
-        let (parts, of) =
-            crate::archive::partitions_with(&self.archive, column, &[value], range.from.map(|f| f.date()), last)?;
-        if parts.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.events_where(&format!(
-            "{column} = {} AND {} AND {}",
-            quote(value),
-            range.sql(),
-            only_partitions(parts, of)
-        ))
+        let mut out = crate::archive::lookup::events_with(&self.archive, column, value, range.from, range.to)?;
+        out.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
+        let mut seen = HashSet::new();
+        out.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
+        Ok(out)
     }
 
     /// Alerts per user among `users`, from the alerts table.
