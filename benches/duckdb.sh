@@ -17,13 +17,7 @@
 #   EVENTS_STAFF=9000 bash benches/duckdb.sh   # a bigger force
 set -euo pipefail
 cd "$(dirname "$0")/.."
-staff=${EVENTS_STAFF:-3600}
-data=target/bench-data/replay-$staff
-cargo build --release --quiet
-bin=target/release/accesswatch
-if [ ! -f "$data/labels.jsonl" ]; then
-  "$bin" generate --out "$data" --staff "$staff" --citizens 120000 --days 14 --seed 1
-fi
+source benches/force.sh
 python3 -c "import duckdb" 2>/dev/null || python3 -m pip install --quiet duckdb
 pin=""
 command -v taskset >/dev/null && pin="taskset -c 0"
