@@ -72,10 +72,29 @@ struct UnitRates {
     #[serde(default)]
     recent: std::collections::VecDeque<u64>,
     #[serde(default)]
-    recent_set: ahash::AHashSet<u64>,
+    recent_set: std::collections::HashSet<u64, std::hash::BuildHasherDefault<Prehashed>>,
     /// behaviour.targeting's counts by sex and age band.
     #[serde(default)]
     cells: UnitCells,
+}
+
+/// A hasher for keys that are hashes already (event ids hashed by [`id_hash`]): the
+/// key is its own hash, so the set does not hash it a second time.
+#[derive(Default)]
+pub struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 /// How many of a unit's latest accesses are remembered to drop a second delivery.
@@ -106,6 +125,9 @@ pub struct CrossUser {
     last_sweep: Timestamp,
     #[serde(skip)]
     evicted_subjects: u64,
+    /// The targeting age bands last seen and their hash (hashed once, not per access).
+    #[serde(skip)]
+    bands_hash: Option<(Vec<u8>, u64)>,
 }
 
 impl CrossUser {
@@ -234,7 +256,15 @@ impl CrossUser {
         let person = e.subject_type == SubjectType::Person;
         if person && rules.enabled(RuleId::BehaviourTargeting) {
             if let Some(cell) = Cell::of(e, &b.targeting_age_bands) {
-                let t = thresholds(b);
+                let bands = match &self.bands_hash {
+                    Some((seen, hash)) if *seen == b.targeting_age_bands => *hash,
+                    _ => {
+                        let hash = id_hash(&format!("{:?}", b.targeting_age_bands));
+                        self.bands_hash = Some((b.targeting_age_bands.clone(), hash));
+                        hash
+                    }
+                };
+                let t = thresholds(b, bands);
                 let person = id_hash(&ctx.subject_key());
                 let lookup =
                     Lookup { user: &e.user_id, event_id: &e.event_id, person, cell, explained: h.explained, ts: now };
@@ -322,7 +352,7 @@ impl CrossUser {
     }
 }
 
-fn thresholds(b: &BehaviourSettings) -> Thresholds {
+fn thresholds(b: &BehaviourSettings, bands: u64) -> Thresholds {
     Thresholds {
         window: b.targeting_window,
         min_lookups: b.targeting_min_lookups,
@@ -331,7 +361,7 @@ fn thresholds(b: &BehaviourSettings) -> Thresholds {
         p_value: b.targeting_p_value as f64,
         unit_min_lookups: b.targeting_unit_min_lookups,
         cells: Cell::count(&b.targeting_age_bands),
-        bands: id_hash(&format!("{:?}", b.targeting_age_bands)),
+        bands,
     }
 }
 

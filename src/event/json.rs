@@ -193,8 +193,9 @@ pub mod fast {
         fn string(&mut self) -> Option<&'a str> {
             self.eat(b'"')?;
             let start = self.i;
-            // Eight bytes at a time: a word with no quote, backslash or control byte
-            // is skipped whole; otherwise the bytes of that word are looked at one by one.
+            // Eight bytes at a time: the lowest byte that is a quote, a backslash or a
+            // control byte is found in one step (the lowest flagged byte of these SWAR
+            // tests is always exact); only the line's last few bytes go one by one.
             const ONES: u64 = 0x0101_0101_0101_0101;
             const HIGH: u64 = 0x8080_8080_8080_8080;
             let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
@@ -204,6 +205,7 @@ pub mod fast {
                     | zero_byte(v ^ (ONES * b'\\' as u64))
                     | (v.wrapping_sub(ONES * 0x20) & !v & HIGH);
                 if special != 0 {
+                    self.i += (special.trailing_zeros() / 8) as usize;
                     break;
                 }
                 self.i += 8;
@@ -219,24 +221,9 @@ pub mod fast {
             Some(&self.s[start..self.i - 1])
         }
 
-        /// A key: a known field name matched in place (no copy), or any other plain
-        /// string.
+        /// A key: a known field name or any other plain string (an escaped one is
+        /// serde_json's business).
         fn key(&mut self) -> Option<(Option<Field>, &'a str)> {
-            if self.b.get(self.i) == Some(&b'"') {
-                // Known names are short and plain: up to the closing quote, one
-                // comparison by length (a backslash means an escaped name: read below).
-                let start = self.i + 1;
-                let tail = self.b.get(start..)?;
-                if let Some(n) = tail.iter().take(24).position(|&c| c == b'"' || c == b'\\') {
-                    if tail[n] == b'"' {
-                        let name = &self.s[start..start + n];
-                        if let Some(f) = Field::from_name(name) {
-                            self.i = start + n + 1;
-                            return Some((Some(f), name));
-                        }
-                    }
-                }
-            }
             let k = self.string()?;
             Some((Field::from_name(k), k))
         }

@@ -91,6 +91,10 @@ impl Action {
 
     /// Case-insensitive parse of the spec's enum values.
     pub fn parse(s: &str) -> Option<Action> {
+        // As the spec writes them (nearly every event), then any case and padding.
+        if let Some(a) = Action::ALL.into_iter().find(|a| a.as_str() == s) {
+            return Some(a);
+        }
         Action::ALL.into_iter().find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
@@ -135,6 +139,9 @@ impl SubjectType {
     }
 
     pub fn parse(s: &str) -> Option<SubjectType> {
+        if let Some(t) = SubjectType::ALL.into_iter().find(|t| t.as_str() == s) {
+            return Some(t);
+        }
         SubjectType::ALL.into_iter().find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
     }
 }

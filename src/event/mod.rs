@@ -348,6 +348,10 @@ pub const MAX_SYSTEM_CHARS: usize = 32;
 /// These values are keys, labels and evidence references; a newline or a NUL in one
 /// could forge a log line or break a reader downstream.
 fn check_identifier(field: Field, v: &str) -> Result<(), DecodeError> {
+    // Printable ASCII within the bound (nearly every identifier): one pass over bytes.
+    if v.len() <= MAX_IDENTIFIER_CHARS && v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(());
+    }
     if v.chars().count() > MAX_IDENTIFIER_CHARS {
         return Err(DecodeError::bad_value(field, "longer than 128 characters", v));
     }

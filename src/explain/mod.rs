@@ -184,13 +184,14 @@ pub struct SubjectMatches {
 impl SubjectMatches {
     pub fn find(lists: &WatchLists, person: &PersonIdentity, vrm: Option<&str>, address: Option<&str>) -> Self {
         let mut m = SubjectMatches::default();
+        let keys = person.keys();
         if !person.is_empty() {
-            lists.custody_matches(person, &mut m.custody);
-            lists.high_profile_matches(person, &mut m.high_profile);
-            lists.victim_matches(person, &mut m.victims);
+            lists.custody_matches(person, &keys, &mut m.custody);
+            lists.high_profile_matches(person, &keys, &mut m.high_profile);
+            lists.victim_matches(person, &keys, &mut m.victims);
         }
         if !lists.operations.is_empty() {
-            lists.operation_matches(person, vrm, address, &mut m.operations);
+            lists.operation_matches(person, &keys, vrm, address, &mut m.operations);
         }
         m
     }
@@ -205,16 +206,7 @@ pub fn touches_operation(lists: &WatchLists, e: &AccessEvent, operations: &Match
         return true;
     }
     let Some(reference) = e.reference.as_deref().filter(|r| !r.trim().is_empty()) else { return false };
-    lists.operations.iter().any(|(_, _, o)| {
-        o.operation.len() >= 4 && o.is_live_at(e.ts) && contains_ignoring_case(reference, &o.operation)
-    })
-}
-
-/// Whether `needle` occurs in `hay`, ASCII case aside (no allocation: this runs for
-/// every access that gives a reference).
-fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    !n.is_empty() && h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    lists.operations_named_in(reference).any(|o| o.is_live_at(e.ts))
 }
 
 /// The parts of one access the explanation step reads.

@@ -180,6 +180,17 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
     Some(v)
 }
 
+/// `s.trim()`, without looking at every character when the ends are printable ASCII
+/// (as they nearly always are).
+pub fn trim(s: &str) -> &str {
+    let plain = |b: Option<&u8>| b.is_some_and(|b| (0x21..0x7f).contains(b));
+    if plain(s.as_bytes().first()) && plain(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 fn parse_ymd(b: &[u8]) -> Result<(i32, u32, u32), TimeError> {
     const SHAPE: TimeError = TimeError("expected a date as YYYY-MM-DD");
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
@@ -200,7 +211,7 @@ fn parse_ymd(b: &[u8]) -> Result<(i32, u32, u32), TimeError> {
 impl Date {
     /// Parses exactly `YYYY-MM-DD`.
     pub fn parse(s: &str) -> Result<Date, TimeError> {
-        let b = s.trim().as_bytes();
+        let b = trim(s).as_bytes();
         if b.len() != 10 {
             return Err(TimeError("expected a date as YYYY-MM-DD"));
         }
@@ -226,7 +237,7 @@ impl Timestamp {
     /// digits (kept to the millisecond). A zone (`Z` or an offset) is required.
     pub fn parse_rfc3339(s: &str) -> Result<Timestamp, TimeError> {
         const SHAPE: TimeError = TimeError("expected an RFC 3339 timestamp like 2026-11-22T09:14:03Z");
-        let b = s.trim().as_bytes();
+        let b = trim(s).as_bytes();
         let (y, mo, d) =
             parse_ymd(b).map_err(|e| if e == TimeError("expected a date as YYYY-MM-DD") { SHAPE } else { e })?;
         if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {

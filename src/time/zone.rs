@@ -48,10 +48,7 @@ impl Zone {
         match self {
             Zone::Utc => 0,
             Zone::Fixed(off) => off.local_minus_utc() as i64 * 1000,
-            Zone::Named(tz) => {
-                let Some(utc) = chrono::DateTime::from_timestamp_millis(ts.0) else { return 0 };
-                tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc() as i64 * 1000
-            }
+            Zone::Named(tz) => named_offset_ms(*tz, ts),
         }
     }
 
@@ -59,6 +56,34 @@ impl Zone {
     pub fn minute_of_day(&self, ts: Timestamp) -> u16 {
         ((ts.0 + self.offset_ms(ts)).rem_euclid(DAY) / MINUTE) as u16
     }
+}
+
+fn tz_offset_ms(tz: chrono_tz::Tz, ms: i64) -> i64 {
+    let Some(utc) = chrono::DateTime::from_timestamp_millis(ms) else { return 0 };
+    tz.offset_from_utc_datetime(&utc.naive_utc()).fix().local_minus_utc() as i64 * 1000
+}
+
+thread_local! {
+    /// The last hour looked up, when its offset holds for the whole hour: (zone,
+    /// hour since the epoch, offset). Every access asks, and a zone's offset changes
+    /// a few times a year.
+    static HOUR_OFFSET: std::cell::Cell<Option<(chrono_tz::Tz, i64, i64)>> = const { std::cell::Cell::new(None) };
+}
+
+fn named_offset_ms(tz: chrono_tz::Tz, ts: Timestamp) -> i64 {
+    let hour = ts.0.div_euclid(super::HOUR);
+    if let Some((z, h, offset)) = HOUR_OFFSET.get() {
+        if z == tz && h == hour {
+            return offset;
+        }
+    }
+    let offset = tz_offset_ms(tz, ts.0);
+    // Cached only when the hour's first and last milliseconds agree (no change inside).
+    let (first, last) = (hour * super::HOUR, hour * super::HOUR + super::HOUR - 1);
+    if tz_offset_ms(tz, first) == offset && tz_offset_ms(tz, last) == offset {
+        HOUR_OFFSET.set(Some((tz, hour, offset)));
+    }
+    offset
 }
 
 impl std::fmt::Display for Zone {

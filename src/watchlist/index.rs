@@ -276,6 +276,11 @@ impl<K: Hash + Eq> MultiIndex<K> {
         }
     }
 
+    /// Every key with its rows.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &[RowId])> {
+        self.map.iter().map(|(k, ids)| (k, ids.as_slice()))
+    }
+
     /// The rows filed under `key`.
     pub fn get<Q>(&self, key: &Q) -> &[RowId]
     where
@@ -289,49 +294,92 @@ impl<K: Hash + Eq> MultiIndex<K> {
 /// The matches found for one subject: row and strength, strongest per row.
 pub type Matches = SmallVec<[(RowId, MatchStrength); 4]>;
 
+/// The keys a person is filed and found under, hashed once per subject and used for
+/// every table: record id; surname with date of birth; surname with the first
+/// forename's initial. A hash that collides only adds a candidate, which
+/// [`PersonIdentity::match_against`] then turns down.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PersonKeys {
+    id: Option<u64>,
+    name_dob: Option<u64>,
+    initial: Option<u64>,
+}
+
+const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(31, 37, 41, 43);
+
+/// The key of a surname with a date of birth (also the staff table's).
+pub fn name_dob_key(surname: &str, dob: Date) -> u64 {
+    KEY_HASH.hash_one((1u8, surname, dob.0))
+}
+
+impl PersonIdentity {
+    /// The keys this person is filed and found under.
+    pub fn keys(&self) -> PersonKeys {
+        let name = self.name.as_ref();
+        PersonKeys {
+            id: self.subject_id.as_deref().map(|id| KEY_HASH.hash_one((0u8, id))),
+            name_dob: name.zip(self.dob).map(|(n, dob)| name_dob_key(&n.surname, dob)),
+            // A name alone matches only when both sides give a forename, and then the
+            // first forenames share their first byte (equal, or one the other's initial).
+            initial: name
+                .and_then(|n| n.forenames.as_bytes().first().map(|i| KEY_HASH.hash_one((2u8, n.surname.as_str(), *i)))),
+        }
+    }
+}
+
 /// Finds persons by id, name + date of birth, and name alone.
 #[derive(Debug, Default)]
 pub struct PersonIndex {
-    by_id: MultiIndex<CompactString>,
-    by_name_dob: MultiIndex<(CompactString, Date)>,
-    by_surname: MultiIndex<CompactString>,
-    by_surname_without_dob: MultiIndex<CompactString>,
+    by_id: MultiIndex<u64>,
+    by_name_dob: MultiIndex<u64>,
+    /// Rows with a forename, by surname and initial ...
+    by_initial: MultiIndex<u64>,
+    /// ... and those of them without a date of birth.
+    by_initial_without_dob: MultiIndex<u64>,
 }
 
 impl PersonIndex {
     /// Indexes row `id` by the person's record id, name and date of birth, and name.
     pub fn add(&mut self, id: RowId, p: &PersonIdentity) {
-        if let Some(sid) = &p.subject_id {
-            self.by_id.insert(sid.clone(), id);
-        }
-        if let Some(name) = &p.name {
-            self.by_surname.insert(name.surname.clone(), id);
-            match p.dob {
-                Some(dob) => self.by_name_dob.insert((name.surname.clone(), dob), id),
-                None => self.by_surname_without_dob.insert(name.surname.clone(), id),
-            }
+        let k = p.keys();
+        for (index, key) in self.indexes(p, &k) {
+            index.insert(key, id);
         }
     }
 
     /// Removes row `id` from the indexes it was added to with `p`.
     pub fn remove(&mut self, id: RowId, p: &PersonIdentity) {
-        if let Some(sid) = &p.subject_id {
-            self.by_id.remove(sid, id);
-        }
-        if let Some(name) = &p.name {
-            self.by_surname.remove(&name.surname, id);
-            match p.dob {
-                Some(dob) => self.by_name_dob.remove(&(name.surname.clone(), dob), id),
-                None => self.by_surname_without_dob.remove(&name.surname, id),
-            }
+        let k = p.keys();
+        for (index, key) in self.indexes(p, &k) {
+            index.remove(&key, id);
         }
     }
 
-    /// Appends to `out` every row that `subject` matches, with the strongest strength
-    /// per row. `person_of` gives a row's identity.
+    /// The indexes a row of person `p` is filed in, with its key in each.
+    fn indexes(&mut self, p: &PersonIdentity, k: &PersonKeys) -> SmallVec<[(&mut MultiIndex<u64>, u64); 4]> {
+        let PersonIndex { by_id, by_name_dob, by_initial, by_initial_without_dob } = self;
+        let mut out = SmallVec::new();
+        if let Some(key) = k.id {
+            out.push((by_id, key));
+        }
+        if let Some(key) = k.name_dob {
+            out.push((by_name_dob, key));
+        }
+        if let Some(key) = k.initial {
+            out.push((by_initial, key));
+            if p.dob.is_none() {
+                out.push((by_initial_without_dob, key));
+            }
+        }
+        out
+    }
+
+    /// Appends to `out` every row that `subject` (whose keys are `keys`) matches, with
+    /// the strongest strength per row. `person_of` gives a row's identity.
     pub fn find<'r>(
         &self,
         subject: &PersonIdentity,
+        keys: &PersonKeys,
         person_of: impl Fn(RowId) -> Option<&'r PersonIdentity>,
         out: &mut Matches,
     ) {
@@ -345,16 +393,27 @@ impl PersonIndex {
                 }
             }
         };
-        if let Some(sid) = &subject.subject_id {
-            consider(self.by_id.get(sid.as_str()), out);
+        if let Some(k) = keys.id {
+            consider(self.by_id.get(&k), out);
         }
-        let Some(name) = &subject.name else { return };
-        match subject.dob {
-            Some(dob) => {
-                consider(self.by_name_dob.get(&(name.surname.clone(), dob)), out);
-                consider(self.by_surname_without_dob.get(name.surname.as_str()), out);
+        if subject.name.is_none() {
+            return;
+        }
+        // With a date of birth: the rows with the same one, and those with none (a
+        // different date of birth is a different person). Without: any row whose
+        // name can match, which needs a forename on both sides.
+        match (subject.dob, keys.name_dob) {
+            (Some(_), Some(k)) => {
+                consider(self.by_name_dob.get(&k), out);
+                if let Some(k) = keys.initial {
+                    consider(self.by_initial_without_dob.get(&k), out);
+                }
             }
-            None => consider(self.by_surname.get(name.surname.as_str()), out),
+            _ => {
+                if let Some(k) = keys.initial {
+                    consider(self.by_initial.get(&k), out);
+                }
+            }
         }
     }
 }
@@ -393,7 +452,7 @@ mod tests {
         idx.add(id, &p);
         let find = |idx: &PersonIndex, rows: &Rows<PersonIdentity>, q: &PersonIdentity| {
             let mut out = Matches::new();
-            idx.find(q, |id| rows.get(id), &mut out);
+            idx.find(q, &q.keys(), |id| rows.get(id), &mut out);
             out
         };
         let q = person(None, "John SMITH", Some("1980-01-02"));

@@ -15,14 +15,13 @@ pub mod read;
 pub mod rows;
 
 pub use error::{WatchlistError, WatchlistErrors};
-pub use index::{Confidence, MatchStrength, Matches, PersonIdentity, RowId, Rows};
+pub use index::{Confidence, MatchStrength, Matches, PersonIdentity, PersonKeys, RowId, Rows};
 pub use load::{load_dir, LoadReport};
 pub use rows::{
     normalise_reference, AccountStatus, Associate, CustodyRecord, HighProfileCategory, HighProfileEntry, Incident,
     OperationSubject, Relationship, Row, StaffMember, TableName, UserSet,
 };
 
-use crate::time::Date;
 use compact_str::CompactString;
 use index::{MultiIndex, PersonIndex};
 
@@ -37,7 +36,7 @@ pub struct WatchLists {
     high_profile_people: PersonIndex,
     /// Everyone who can access the systems, by user id.
     pub staff: Rows<StaffMember>,
-    staff_by_name_dob: MultiIndex<(CompactString, Date)>,
+    staff_by_name_dob: MultiIndex<u64>,
     /// Declared associations, by user and associate.
     pub associates: Rows<Associate>,
     associates_by_user: MultiIndex<CompactString>,
@@ -46,6 +45,9 @@ pub struct WatchLists {
     operation_people: PersonIndex,
     operation_vrms: MultiIndex<CompactString>,
     operation_postcodes: MultiIndex<CompactString>,
+    /// Operations by name (ASCII upper case, 4 characters or more), for references
+    /// that name one.
+    operation_names: MultiIndex<CompactString>,
     /// Justifying references, by reference.
     pub incidents: Rows<Incident>,
     /// The victims the incidents list, one row each (keyed by incident and position).
@@ -118,6 +120,9 @@ impl WatchLists {
                 }
                 if let Some(p) = new.postcode {
                     self.operation_postcodes.insert(p, id);
+                }
+                if let Some(name) = operation_name_key(&new.operation) {
+                    self.operation_names.insert(name, id);
                 }
                 old.map(Row::Operation)
             }
@@ -194,9 +199,9 @@ impl WatchLists {
     }
 
     /// The incidents that list the person as a victim: (victim row, match strength).
-    pub fn victim_matches(&self, person: &PersonIdentity, out: &mut Matches) {
+    pub fn victim_matches(&self, person: &PersonIdentity, keys: &PersonKeys, out: &mut Matches) {
         if !self.victims.is_empty() {
-            self.victim_people.find(person, |id| self.victims.get(id).map(|v| &v.person), out);
+            self.victim_people.find(person, keys, |id| self.victims.get(id).map(|v| &v.person), out);
         }
     }
 
@@ -208,6 +213,18 @@ impl WatchLists {
         if let Some(p) = &old.postcode {
             self.operation_postcodes.remove(p, id);
         }
+        if let Some(name) = operation_name_key(&old.operation) {
+            self.operation_names.remove(&name, id);
+        }
+    }
+
+    /// The operation subjects whose operation's name (4 characters or more) occurs in
+    /// `reference`, ASCII case aside: a reference that names an operation touches it.
+    pub fn operations_named_in<'a>(&'a self, reference: &'a str) -> impl Iterator<Item = &'a OperationSubject> + 'a {
+        self.operation_names
+            .iter()
+            .filter(move |(name, _)| contains_ignoring_case(reference, name))
+            .flat_map(|(_, ids)| ids.iter().filter_map(|&id| self.operations.get(id)))
     }
 
     /// Row counts per table.
@@ -237,13 +254,13 @@ impl WatchLists {
     }
 
     /// Custody records of the person, by any match strength.
-    pub fn custody_matches(&self, person: &PersonIdentity, out: &mut Matches) {
-        self.custody_people.find(person, |id| self.custody.get(id).map(|r| &r.person), out);
+    pub fn custody_matches(&self, person: &PersonIdentity, keys: &PersonKeys, out: &mut Matches) {
+        self.custody_people.find(person, keys, |id| self.custody.get(id).map(|r| &r.person), out);
     }
 
     /// High-profile entries of the person.
-    pub fn high_profile_matches(&self, person: &PersonIdentity, out: &mut Matches) {
-        self.high_profile_people.find(person, |id| self.high_profile.get(id).map(|r| &r.person), out);
+    pub fn high_profile_matches(&self, person: &PersonIdentity, keys: &PersonKeys, out: &mut Matches) {
+        self.high_profile_people.find(person, keys, |id| self.high_profile.get(id).map(|r| &r.person), out);
     }
 
     /// Staff whose own name and date of birth are the person's (colleague and self
@@ -251,7 +268,7 @@ impl WatchLists {
     pub fn staff_with_identity(&self, person: &PersonIdentity) -> smallvec::SmallVec<[&StaffMember; 2]> {
         let (Some(name), Some(dob)) = (&person.name, person.dob) else { return Default::default() };
         self.staff_by_name_dob
-            .get(&(name.surname.clone(), dob))
+            .get(&index::name_dob_key(&name.surname, dob))
             .iter()
             .filter_map(|&id| self.staff.get(id))
             .filter(|s| s.name.as_ref().is_some_and(|own| own.matches(name)))
@@ -267,11 +284,12 @@ impl WatchLists {
     pub fn operation_matches(
         &self,
         person: &PersonIdentity,
+        keys: &PersonKeys,
         vrm: Option<&str>,
         postcode: Option<&str>,
         out: &mut Matches,
     ) {
-        self.operation_people.find(person, |id| self.operations.get(id).map(|r| &r.person), out);
+        self.operation_people.find(person, keys, |id| self.operations.get(id).map(|r| &r.person), out);
         for (key, index, strength) in [
             (vrm, &self.operation_vrms, MatchStrength::Vrm),
             (postcode, &self.operation_postcodes, MatchStrength::Postcode),
@@ -287,8 +305,20 @@ impl WatchLists {
     }
 }
 
-fn staff_key(s: &StaffMember) -> Option<(CompactString, Date)> {
-    Some((s.name.as_ref()?.surname.clone(), s.dob?))
+fn operation_name_key(name: &str) -> Option<CompactString> {
+    (name.len() >= 4).then(|| name.to_ascii_uppercase().into())
+}
+
+/// Whether `needle` (ASCII upper case) occurs in `hay`, ASCII case aside, without
+/// allocating: this runs for every access that gives a reference.
+fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    let Some(&first) = n.first() else { return false };
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w[0].to_ascii_uppercase() == first && w.eq_ignore_ascii_case(n))
+}
+
+fn staff_key(s: &StaffMember) -> Option<u64> {
+    Some(index::name_dob_key(&s.name.as_ref()?.surname, s.dob?))
 }
 
 #[cfg(test)]
@@ -312,7 +342,8 @@ mod tests {
 
     fn victims_of(l: &WatchLists, id: &str) -> usize {
         let mut out = Matches::new();
-        l.victim_matches(&PersonIdentity::new(Some(id.into()), None, None), &mut out);
+        let person = PersonIdentity::new(Some(id.into()), None, None);
+        l.victim_matches(&person, &person.keys(), &mut out);
         out.len()
     }
 

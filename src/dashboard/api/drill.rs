@@ -28,7 +28,7 @@ fn touches_operation(d: &Dashboard, e: &crate::event::AccessEvent, marked: &Hash
     let vrm = e.subject_vrm.as_deref().and_then(crate::event::normalise::vrm);
     let postcode = e.subject_postcode.as_deref().and_then(crate::event::normalise::postcode);
     let mut found = crate::watchlist::Matches::new();
-    lists.operation_matches(&person, vrm.as_deref(), postcode.as_deref(), &mut found);
+    lists.operation_matches(&person, &person.keys(), vrm.as_deref(), postcode.as_deref(), &mut found);
     crate::explain::touches_operation(lists, e, &found)
 }
 
