@@ -89,22 +89,31 @@ pub struct Enriched<'a> {
     /// The user's earlier `victim.contact` access to this person (time, event id): set
     /// by the engine from its memory ([`crate::explain::Continuations`]).
     pub victim_before: Option<(crate::time::Timestamp, CompactString)>,
+    /// [`Enriched::subject_key`], built once when first asked for.
+    subject_key: std::cell::OnceCell<CompactString>,
 }
 
 impl<'a> Enriched<'a> {
     /// A key naming the subject for suppression: the record id, else the person's
     /// normalised name and date of birth, else the VRM or postcode.
     pub fn subject_key(&self) -> CompactString {
-        let e = self.event;
-        crate::alert::event_subject_key(
-            e.subject_type,
-            e.subject_id.as_deref(),
-            self.person.name.as_ref(),
-            self.person.dob,
-            self.vrm.as_deref(),
-            self.postcode.as_deref(),
-            &e.event_id,
-        )
+        self.subject_key_ref().clone()
+    }
+
+    /// As [`Enriched::subject_key`], borrowed.
+    pub fn subject_key_ref(&self) -> &CompactString {
+        self.subject_key.get_or_init(|| {
+            let e = self.event;
+            crate::alert::event_subject_key(
+                e.subject_type,
+                e.subject_id.as_deref(),
+                self.person.name.as_ref(),
+                self.person.dob,
+                self.vrm.as_deref(),
+                self.postcode.as_deref(),
+                &e.event_id,
+            )
+        })
     }
 
     /// The user as a sentence names them: `U1234 (Jo Bloggs, PC, Response B)`.
@@ -174,6 +183,7 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
         on_operation,
         victims,
         victim_before: None,
+        subject_key: std::cell::OnceCell::new(),
     }
 }
 

@@ -322,21 +322,28 @@ pub fn event_subject_key(
     postcode: Option<&str>,
     event_id: &str,
 ) -> CompactString {
-    use compact_str::format_compact;
+    // Written piece by piece: this runs for most accesses, and `format!` costs more
+    // than the rest of the key.
+    let mut key = CompactString::default();
+    let mut put = |parts: &[&str]| parts.iter().for_each(|p| key.push_str(p));
     if let Some(id) = subject_id {
-        format_compact!("{subject_type}:{id}")
+        put(&[subject_type.as_str(), ":", id]);
     } else if let Some(n) = name {
-        match dob {
-            Some(d) => format_compact!("person:{}|{}|{d}", n.surname, n.forenames),
-            None => format_compact!("person:{}|{}", n.surname, n.forenames),
+        put(&["person:", &n.surname, "|", &n.forenames]);
+        if let Some(d) = dob {
+            match d.iso() {
+                Some(iso) => put(&["|", std::str::from_utf8(&iso).unwrap_or_default()]),
+                None => put(&["|", &d.to_string()]),
+            }
         }
     } else if let Some(v) = vrm {
-        format_compact!("vrm:{v}")
+        put(&["vrm:", v]);
     } else if let Some(p) = postcode {
-        format_compact!("postcode:{p}")
+        put(&["postcode:", p]);
     } else {
-        format_compact!("event:{event_id}")
+        put(&["event:", event_id]);
     }
+    key
 }
 
 impl Alert {

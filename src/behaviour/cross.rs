@@ -265,7 +265,7 @@ impl CrossUser {
                     }
                 };
                 let t = thresholds(b, bands);
-                let person = id_hash(&ctx.subject_key());
+                let person = id_hash(ctx.subject_key_ref());
                 let lookup =
                     Lookup { user: &e.user_id, event_id: &e.event_id, person, cell, explained: h.explained, ts: now };
                 let verdict = rates.cells.observe(lookup, &t);

@@ -263,13 +263,13 @@ impl Behaviour {
         }
 
         // The person, for fishing's count of distinct people.
-        let person_key =
-            (!explained && e.subject_type == SubjectType::Person && !ctx.person.is_empty()).then(|| ctx.subject_key());
+        let person_key = (!explained && e.subject_type == SubjectType::Person && !ctx.person.is_empty())
+            .then(|| ctx.subject_key_ref());
 
         // Fishing: zero-result searches and distinct people in a short window.
         if !explained && (e.action == Action::Search || !ctx.person.is_empty()) {
             let zero = e.action == Action::Search && e.result_count == Some(0);
-            let person = person_key.as_deref().map_or(0, person_hash);
+            let person = person_key.map_or(0, |k| person_hash(k));
             user.fishing.push(now, (e.event_id.clone(), zero, person), b.fishing_window, WINDOW_CAP);
             if rules.enabled(RuleId::BehaviourFishing) {
                 let zero_hits = user.fishing.iter().filter(|(_, (_, z, _))| *z).count();

@@ -103,7 +103,7 @@ impl CsvLayout {
                 continue; // an empty field means absent
             }
             match column {
-                Column::Known(f) => raw.set(*f, (*value).into()),
+                Column::Known(f) => raw.set(*f, *value),
                 Column::Extra(name) => raw.push_extra_text(name, value),
             }
         }

@@ -26,8 +26,9 @@ pub fn decode_str(line: &str) -> Result<AccessEvent, DecodeError> {
 /// Most lines are a flat object of plain strings and integers; [`fast::read`] scans
 /// those directly. Anything else (escapes, nested values, floats, and every malformed
 /// line) goes through serde_json, which also words the errors.
-pub fn read_fields(line: &str) -> Result<RawFields, DecodeError> {
-    if let Some(fields) = fast::read(line) {
+pub fn read_fields(line: &str) -> Result<RawFields<'_>, DecodeError> {
+    let mut fields = RawFields::default();
+    if fast::read_into(line, &mut fields).is_some() {
         return Ok(fields);
     }
     read_fields_serde(line)
@@ -35,7 +36,7 @@ pub fn read_fields(line: &str) -> Result<RawFields, DecodeError> {
 
 /// The general path: serde_json over the text (reading from `&str` spares it a second
 /// UTF-8 check of every string).
-pub fn read_fields_serde(line: &str) -> Result<RawFields, DecodeError> {
+pub fn read_fields_serde(line: &str) -> Result<RawFields<'_>, DecodeError> {
     let mut de = serde_json::Deserializer::from_str(line);
     let fields = de.deserialize_map(EventVisitor).map_err(|e| DecodeError::BadJson(e.to_string()))?;
     de.end().map_err(|e| DecodeError::BadJson(e.to_string()))?;
@@ -134,13 +135,13 @@ impl<'de> Visitor<'de> for TextValue {
 }
 
 impl<'de> Visitor<'de> for EventVisitor {
-    type Value = RawFields;
+    type Value = RawFields<'static>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object with the fields of spec/events.md")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields<'static>, A::Error> {
         let mut fields = RawFields::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key {
@@ -178,9 +179,43 @@ pub mod fast {
         i: usize,
     }
 
+    /// Whether the line holds a backslash or a control byte anywhere: then a string may
+    /// hold an escape or a raw control character, and serde_json reads the line. One
+    /// pass without early exit, which the compiler turns into vector instructions.
+    fn has_escapes_or_controls(b: &[u8]) -> bool {
+        b.chunks(64).any(|chunk| chunk.iter().fold(false, |found, &c| found | (c < 0x20) | (c == b'\\')))
+    }
+
+    /// Where the first quote is: eight bytes at a time (strings are short, and a
+    /// library search costs more to call than this costs to run). The lowest byte the
+    /// zero-byte test flags is always exact.
+    fn quote_at(b: &[u8]) -> Option<usize> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut i = 0;
+        while let Some(chunk) = b.get(i..i + 8) {
+            let v = u64::from_le_bytes(chunk.try_into().ok()?) ^ (ONES * b'"' as u64);
+            let found = v.wrapping_sub(ONES) & !v & HIGH;
+            if found != 0 {
+                return Some(i + (found.trailing_zeros() / 8) as usize);
+            }
+            i += 8;
+        }
+        b[i..].iter().position(|&c| c == b'"').map(|at| i + at)
+    }
+
     impl<'a> Scan<'a> {
+        /// Skips spaces; compact lines have none, so that case costs one comparison.
+        #[inline(always)]
         fn ws(&mut self) {
-            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            if self.b.get(self.i) == Some(&b' ') {
+                self.spaces();
+            }
+        }
+
+        #[cold]
+        fn spaces(&mut self) {
+            while let Some(b' ') = self.b.get(self.i) {
                 self.i += 1;
             }
         }
@@ -189,40 +224,18 @@ pub mod fast {
             (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
         }
 
-        /// A string with no escapes and no control characters.
+        /// A string; the line is known to hold no escape and no control byte, so it
+        /// ends at the next quote.
         fn string(&mut self) -> Option<&'a str> {
             self.eat(b'"')?;
             let start = self.i;
-            // Eight bytes at a time: the lowest byte that is a quote, a backslash or a
-            // control byte is found in one step (the lowest flagged byte of these SWAR
-            // tests is always exact); only the line's last few bytes go one by one.
-            const ONES: u64 = 0x0101_0101_0101_0101;
-            const HIGH: u64 = 0x8080_8080_8080_8080;
-            let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-                let v = u64::from_le_bytes(chunk.try_into().ok()?);
-                let special = zero_byte(v ^ (ONES * b'"' as u64))
-                    | zero_byte(v ^ (ONES * b'\\' as u64))
-                    | (v.wrapping_sub(ONES * 0x20) & !v & HIGH);
-                if special != 0 {
-                    self.i += (special.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                self.i += 8;
-            }
-            loop {
-                match *self.b.get(self.i)? {
-                    b'"' => break,
-                    b'\\' | 0..=0x1f => return None,
-                    _ => self.i += 1,
-                }
-            }
-            self.i += 1;
-            Some(&self.s[start..self.i - 1])
+            let end = start + quote_at(self.b.get(start..)?)?;
+            self.i = end + 1;
+            // Quotes are ASCII, so both ends fall on character boundaries.
+            self.s.get(start..end)
         }
 
-        /// A key: a known field name or any other plain string (an escaped one is
-        /// serde_json's business).
+        /// A key: a known field name or any other plain string.
         fn key(&mut self) -> Option<(Option<Field>, &'a str)> {
             let k = self.string()?;
             Some((Field::from_name(k), k))
@@ -253,9 +266,18 @@ pub mod fast {
     }
 
     /// Reads a flat JSON object, or `None` to hand the line to serde_json.
-    pub fn read(line: &str) -> Option<RawFields> {
-        let mut p = Scan { s: line, b: line.as_bytes(), i: 0 };
+    pub fn read(line: &str) -> Option<RawFields<'_>> {
         let mut fields = RawFields::default();
+        read_into(line, &mut fields)?;
+        Some(fields)
+    }
+
+    /// As [`read`], into `fields` (which the caller drops when this gives up).
+    pub fn read_into<'a>(line: &'a str, fields: &mut RawFields<'a>) -> Option<()> {
+        if has_escapes_or_controls(line.as_bytes()) {
+            return None;
+        }
+        let mut p = Scan { s: line, b: line.as_bytes(), i: 0 };
         p.ws();
         p.eat(b'{')?;
         p.ws();
@@ -269,7 +291,7 @@ pub mod fast {
                 match (p.b.get(p.i)?, field) {
                     (b'"', Some(f)) => {
                         let v = p.string()?;
-                        fields.set(f, v.into());
+                        fields.set(f, v);
                     }
                     (b'"', None) => {
                         let start = p.i;
@@ -279,7 +301,7 @@ pub mod fast {
                     (b'-' | b'0'..=b'9', f) => {
                         let v = p.integer()?;
                         match f {
-                            Some(f) => fields.set(f, v.into()),
+                            Some(f) => fields.set(f, v),
                             None => fields.push_extra_json(key, v),
                         }
                     }
@@ -301,7 +323,7 @@ pub mod fast {
             }
         }
         p.ws();
-        (p.i == p.b.len()).then_some(fields)
+        (p.i == p.b.len()).then_some(())
     }
 }
 

@@ -160,7 +160,7 @@ impl SourceMapping {
         raw.validate()
     }
 
-    fn fill<'a>(&self, get: impl Fn(&str) -> Option<Cow<'a, str>>) -> Result<RawFields, DecodeError> {
+    fn fill<'a>(&self, get: impl Fn(&str) -> Option<Cow<'a, str>>) -> Result<RawFields<'_>, DecodeError> {
         let mut raw = RawFields::default();
         for m in &self.fields {
             let value: Option<Cow<str>> = match &m.from {

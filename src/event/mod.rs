@@ -196,10 +196,52 @@ impl DecodeError {
     }
 }
 
+/// A field's text: borrowed from the record where the decoder could take it as it
+/// stands (a plain JSON string, a CSV field), built where it could not.
+#[derive(Debug, Clone)]
+pub enum Text<'a> {
+    Borrowed(&'a str),
+    Owned(CompactString),
+}
+
+impl Text<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Text::Borrowed(s) => s,
+            Text::Owned(s) => s,
+        }
+    }
+
+    fn into_compact(self) -> CompactString {
+        match self {
+            Text::Borrowed(s) => s.into(),
+            Text::Owned(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Self {
+        Text::Borrowed(s)
+    }
+}
+
+impl From<CompactString> for Text<'_> {
+    fn from(s: CompactString) -> Self {
+        Text::Owned(s)
+    }
+}
+
 /// The fields of one record as text, before types are checked.
 #[derive(Default, Debug, Clone, PartialEq)]
-pub struct RawFields {
-    values: [Option<CompactString>; Field::ALL.len()],
+pub struct RawFields<'a> {
+    values: [Option<Text<'a>>; Field::ALL.len()],
     /// Unknown fields as `"key":value` pairs of a JSON object body (no braces).
     extra: String,
     /// A field the record gives twice: readers disagree on which one counts (the first,
@@ -207,17 +249,17 @@ pub struct RawFields {
     duplicate: Option<Field>,
 }
 
-impl RawFields {
-    pub fn set(&mut self, field: Field, value: CompactString) {
+impl<'a> RawFields<'a> {
+    pub fn set(&mut self, field: Field, value: impl Into<Text<'a>>) {
         let slot = &mut self.values[field as usize];
         if slot.is_some() {
             self.duplicate.get_or_insert(field);
         }
-        *slot = Some(value);
+        *slot = Some(value.into());
     }
 
     pub fn get(&self, field: Field) -> Option<&str> {
-        self.values[field as usize].as_deref()
+        self.values[field as usize].as_ref().map(Text::as_str)
     }
 
     /// Keeps an unknown field; `json_value` must already be valid JSON text.
@@ -238,19 +280,28 @@ impl RawFields {
     }
 
     fn take(&mut self, field: Field) -> Option<CompactString> {
-        self.values[field as usize].take().filter(|v| {
-            // Most values neither start nor end with a space: skip the trim for them.
-            let b = v.as_bytes();
-            match (b.first(), b.last()) {
-                (None, _) => false,
-                (Some(f), Some(l)) if !f.is_ascii_whitespace() && !l.is_ascii_whitespace() => true,
-                _ => !v.trim().is_empty(),
-            }
-        })
+        self.take_text(field).map(Text::into_compact)
+    }
+
+    /// A field's text, for a value that is parsed rather than kept (no copy).
+    fn take_text(&mut self, field: Field) -> Option<Text<'a>> {
+        let text = self.values[field as usize].take()?;
+        // Most values neither start nor end with a space: skip the trim for them.
+        let b = text.as_str().as_bytes();
+        let present = match (b.first(), b.last()) {
+            (None, _) => false,
+            (Some(f), Some(l)) if !f.is_ascii_whitespace() && !l.is_ascii_whitespace() => true,
+            _ => !text.as_str().trim().is_empty(),
+        };
+        present.then_some(text)
     }
 
     fn required(&mut self, field: Field) -> Result<CompactString, DecodeError> {
         self.take(field).ok_or(DecodeError::MissingField(field.name()))
+    }
+
+    fn required_text(&mut self, field: Field) -> Result<Text<'a>, DecodeError> {
+        self.take_text(field).ok_or(DecodeError::MissingField(field.name()))
     }
 
     /// An identifier field, checked against its bounds (spec/events.md).
@@ -263,54 +314,59 @@ impl RawFields {
     /// Checks types, bounds and required fields and builds the event.
     pub fn validate(mut self) -> Result<AccessEvent, DecodeError> {
         if let Some(f) = self.duplicate {
-            let value = self.values[f as usize].clone().unwrap_or_default();
-            return Err(DecodeError::bad_value(f, "given twice in one record", &value));
+            let value = self.get(f).unwrap_or_default();
+            return Err(DecodeError::bad_value(f, "given twice in one record", value));
         }
         let event_id = self.required(Field::EventId)?;
         check_identifier(Field::EventId, &event_id)?;
-        let ts_text = self.required(Field::Ts)?;
-        let ts = Timestamp::parse_rfc3339(&ts_text)
+        let ts_text = self.required_text(Field::Ts)?;
+        let ts_text = ts_text.as_str();
+        // 2000-01-01T00:00:00Z to the end of 2100, in milliseconds since the epoch.
+        const YEARS: std::ops::Range<i64> = 946_684_800_000..4_133_980_800_000;
+        let ts = Timestamp::parse_rfc3339(ts_text)
             .map_err(|e| e.to_string())
-            .and_then(|ts| match crate::time::civil_from_days(ts.date().0).0 {
-                2000..=2100 => Ok(ts),
-                _ => Err("outside the years 2000 to 2100".to_string()),
+            .and_then(|ts| match YEARS.contains(&ts.0) {
+                true => Ok(ts),
+                false => Err("outside the years 2000 to 2100".to_string()),
             })
-            .map_err(|problem| DecodeError::bad_value(Field::Ts, &problem, &ts_text))?;
+            .map_err(|problem| DecodeError::bad_value(Field::Ts, &problem, ts_text))?;
         let mut system = self.required(Field::System)?;
         check_system(&system)?;
         system.make_ascii_uppercase();
         let user_id = self.required(Field::UserId)?;
         check_identifier(Field::UserId, &user_id)?;
-        let action_text = self.required(Field::Action)?;
-        let action = Action::parse(&action_text).ok_or_else(|| DecodeError::UnknownEnum {
+        let action_text = self.required_text(Field::Action)?;
+        let action_text = action_text.as_str();
+        let action = Action::parse(action_text).ok_or_else(|| DecodeError::UnknownEnum {
             field: "action",
-            value: shown(&action_text),
+            value: shown(action_text),
             expected: "search, view, update, create, print, export",
         })?;
-        let type_text = self.required(Field::SubjectType)?;
-        let subject_type = SubjectType::parse(&type_text).ok_or_else(|| DecodeError::UnknownEnum {
+        let type_text = self.required_text(Field::SubjectType)?;
+        let type_text = type_text.as_str();
+        let subject_type = SubjectType::parse(type_text).ok_or_else(|| DecodeError::UnknownEnum {
             field: "subject_type",
-            value: shown(&type_text),
+            value: shown(type_text),
             expected: "person, vehicle, address, crime, incident, custody, intel, property, other",
         })?;
-        let subject_dob = match self.take(Field::SubjectDob) {
+        let subject_dob = match self.take_text(Field::SubjectDob) {
             None => None,
-            Some(text) => {
-                Some(Date::parse(&text).map_err(|e| DecodeError::bad_value(Field::SubjectDob, &e.to_string(), &text))?)
-            }
+            Some(text) => Some(Date::parse(text.as_str()).map_err(|e| {
+                DecodeError::bad_value(Field::SubjectDob, &e.to_string(), text.as_str())
+            })?),
         };
-        let subject_sex = match self.take(Field::SubjectSex) {
+        let subject_sex = match self.take_text(Field::SubjectSex) {
             None => None,
-            Some(text) => Sex::parse(&text).map_err(|_| DecodeError::UnknownEnum {
+            Some(text) => Sex::parse(text.as_str()).map_err(|_| DecodeError::UnknownEnum {
                 field: "subject_sex",
-                value: shown(&text),
+                value: shown(text.as_str()),
                 expected: "F, M, X, or empty when unknown",
             })?,
         };
-        let result_count = match self.take(Field::ResultCount) {
+        let result_count = match self.take_text(Field::ResultCount) {
             None => None,
-            Some(text) => Some(text.trim().parse::<u64>().map_err(|_| {
-                DecodeError::bad_value(Field::ResultCount, "expected a whole number of records", &text)
+            Some(text) => Some(text.as_str().trim().parse::<u64>().map_err(|_| {
+                DecodeError::bad_value(Field::ResultCount, "expected a whole number of records", text.as_str())
             })?),
         };
         Ok(AccessEvent {

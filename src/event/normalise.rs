@@ -21,6 +21,9 @@ impl PersonName {
     /// Normalises a name as typed or returned by a system. `None` when no surname is
     /// left after normalisation.
     pub fn parse(raw: &str) -> Option<PersonName> {
+        if let Some(name) = parse_short_ascii(raw) {
+            return name;
+        }
         let folded = fold(raw);
         let (surname, forenames) = match folded.find([',', '/']) {
             Some(at) => (words(&folded[..at]), words(&folded[at + 1..])),
@@ -75,6 +78,59 @@ impl fmt::Display for PersonName {
             write!(f, "{}, {}", self.surname, self.forenames)
         }
     }
+}
+
+/// [`PersonName::parse`] for a short ASCII name (nearly every one), on the stack:
+/// the same folding and splitting, with no string built until the two parts are
+/// known. `None` when the name is not short ASCII.
+fn parse_short_ascii(raw: &str) -> Option<Option<PersonName>> {
+    const MAX: usize = 64;
+    if !raw.is_ascii() || raw.len() > MAX {
+        return None;
+    }
+    let mut folded = [0u8; MAX];
+    let mut n = 0;
+    for b in raw.bytes() {
+        folded[n] = match b {
+            b'a'..=b'z' => b - 32,
+            b'A'..=b'Z' | b'0'..=b'9' | b',' | b'/' => b,
+            b' ' | b'\t' | b'\n' | b'\r' => b' ',
+            _ => continue,
+        };
+        n += 1;
+    }
+    let folded = &folded[..n];
+    // Words separated by one space, as `words` writes them.
+    let words = |part: &[u8]| -> ([u8; MAX], usize) {
+        let mut out = [0u8; MAX];
+        let mut len = 0;
+        for w in part.split(|b| matches!(b, b' ' | b',' | b'/')).filter(|w| !w.is_empty()) {
+            if len > 0 {
+                out[len] = b' ';
+                len += 1;
+            }
+            out[len..len + w.len()].copy_from_slice(w);
+            len += w.len();
+        }
+        (out, len)
+    };
+    // Only ASCII letters, digits and spaces were written.
+    let text = |b: &[u8]| CompactString::from(std::str::from_utf8(b).unwrap_or_default());
+    let (surname, forenames) = match folded.iter().position(|b| matches!(b, b',' | b'/')) {
+        Some(at) => {
+            let ((s, sn), (f, fn_)) = (words(&folded[..at]), words(&folded[at + 1..]));
+            (text(&s[..sn]), text(&f[..fn_]))
+        }
+        None => {
+            let (all, len) = words(folded);
+            let all = &all[..len];
+            match all.iter().rposition(|b| *b == b' ') {
+                Some(at) => (text(&all[at + 1..]), text(&all[..at])),
+                None => (text(all), CompactString::default()),
+            }
+        }
+    };
+    Some((!surname.is_empty()).then_some(PersonName { surname, forenames }))
 }
 
 /// Whether one forename list is a prefix of the other, word by word, where a single
@@ -253,6 +309,31 @@ mod tests {
         assert!(!john.matches(&name("SMITH, Paul John")));
         assert!(!john.matches(&name("SMYTH, John")));
         assert!(name("SMITH").matches(&john), "no forenames is a prefix of any list");
+    }
+
+    #[test]
+    fn the_short_ascii_reader_agrees_with_the_general_one() {
+        let general = |raw: &str| {
+            let folded = fold(raw);
+            let (surname, forenames) = match folded.find([',', '/']) {
+                Some(at) => (words(&folded[..at]), words(&folded[at + 1..])),
+                None => {
+                    let all = words(&folded);
+                    match all.rfind(' ') {
+                        Some(at) => (CompactString::from(&all[at + 1..]), CompactString::from(&all[..at])),
+                        None => (all, CompactString::default()),
+                    }
+                }
+            };
+            (!surname.is_empty()).then_some(PersonName { surname, forenames })
+        };
+        for raw in [
+            "SMITH, John", "John SMITH", "smith/john", "  john   smith ", "Smith,JOHN", "O'Brien, Sian", ", John",
+            "  ", "'.-", "SMITH", "a/b/c", "x,, y", "van der Berg, Anna-Marie", "\tJo\nBloggs\r", "/", "9 9",
+        ] {
+            assert_eq!(parse_short_ascii(raw), Some(general(raw)), "{raw:?}");
+        }
+        assert_eq!(parse_short_ascii("Siân"), None, "not ASCII: the general reader's");
     }
 
     #[test]

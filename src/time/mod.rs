@@ -180,6 +180,45 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
     Some(v)
 }
 
+/// The shape nearly every event gives, `YYYY-MM-DDTHH:MM:SS.mmmZ`, read in one go;
+/// `None` for anything else (which the general reader then reads, or refuses with
+/// the reason). The day number of the last date read is remembered: events come in
+/// time order, so most share it.
+fn parse_utc_millis(b: &[u8]) -> Option<Timestamp> {
+    if b.len() != 24 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    if b[19] != b'.' || b[23] != b'Z' {
+        return None;
+    }
+    let d = |i: usize| b[i].wrapping_sub(b'0') as u32;
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22] {
+        if d(i) > 9 {
+            return None;
+        }
+    }
+    let (y, mo, day) = (d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3), d(5) * 10 + d(6), d(8) * 10 + d(9));
+    let (h, mi, sec) = (d(11) * 10 + d(12), d(14) * 10 + d(15), d(17) * 10 + d(18));
+    let millis = d(20) * 100 + d(21) * 10 + d(22);
+    if h > 23 || mi > 59 || sec > 59 || !(1..=12).contains(&mo) || day == 0 || day > days_in_month(y as i32, mo) {
+        return None;
+    }
+    thread_local! {
+        static LAST_DAY: std::cell::Cell<(u32, i32)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    let key = y * 10_000 + mo * 100 + day;
+    let days = match LAST_DAY.get() {
+        (k, days) if k == key => days,
+        _ => {
+            let days = days_from_civil(y as i32, mo, day);
+            LAST_DAY.set((key, days));
+            days
+        }
+    };
+    let secs = days as i64 * 86_400 + h as i64 * 3600 + mi as i64 * 60 + sec as i64;
+    Some(Timestamp(secs * 1000 + millis as i64))
+}
+
 /// `s.trim()`, without looking at every character when the ends are printable ASCII
 /// (as they nearly always are).
 pub fn trim(s: &str) -> &str {
@@ -224,10 +263,37 @@ impl Date {
     }
 }
 
+impl Date {
+    /// `YYYY-MM-DD` as bytes, for the years 0 to 9999 (every date this reads).
+    pub fn iso(self) -> Option<[u8; 10]> {
+        let (y, m, d) = self.ymd();
+        let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
+        let digit = |n: u32| b'0' + (n % 10) as u8;
+        Some([
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            b'-',
+            digit(m / 10),
+            digit(m),
+            b'-',
+            digit(d / 10),
+            digit(d),
+        ])
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (y, m, d) = self.ymd();
-        write!(f, "{y:04}-{m:02}-{d:02}")
+        match self.iso() {
+            // Only ASCII digits and dashes.
+            Some(iso) => f.write_str(std::str::from_utf8(&iso).unwrap_or_default()),
+            None => {
+                let (y, m, d) = self.ymd();
+                write!(f, "{y:04}-{m:02}-{d:02}")
+            }
+        }
     }
 }
 
@@ -237,6 +303,9 @@ impl Timestamp {
     /// digits (kept to the millisecond). A zone (`Z` or an offset) is required.
     pub fn parse_rfc3339(s: &str) -> Result<Timestamp, TimeError> {
         const SHAPE: TimeError = TimeError("expected an RFC 3339 timestamp like 2026-11-22T09:14:03Z");
+        if let Some(ts) = parse_utc_millis(s.as_bytes()) {
+            return Ok(ts);
+        }
         let b = trim(s).as_bytes();
         let (y, mo, d) =
             parse_ymd(b).map_err(|e| if e == TimeError("expected a date as YYYY-MM-DD") { SHAPE } else { e })?;
