@@ -101,6 +101,9 @@ pub static EVENT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 pub const EVENT_BLOOM_COLUMNS: [&str; 6] =
     ["event_id", "user_id", "subject_id", "subject_surname", "vrm_key", "postcode_key"];
 
+/// The columns with (nearly) one value per row, written without a dictionary.
+pub const EVENT_UNIQUE_COLUMNS: [&str; 5] = ["event_id", "ts", "ingest_seq", "kafka_offset", "received_at"];
+
 /// Builds an events record batch from rows in the order given.
 pub fn events_batch<'a>(rows: impl ExactSizeIterator<Item = &'a ArchivedEvent>) -> RecordBatch {
     let n = rows.len();

@@ -78,8 +78,19 @@ fn writer_id() -> String {
     }
 }
 
-fn properties(config: &ArchiveConfig, bloom: &[&str], sorting: Option<Vec<SortingColumn>>) -> WriterProperties {
+/// The writer's settings for a file of `rows` rows: zstd, page statistics, bloom
+/// filters on `bloom` sized for the rows a row group of this file holds (a filter
+/// sized for a full row group in a small file is mostly zeros, written and read for
+/// nothing), and no dictionary for `unique` columns (one entry per row is all cost).
+fn properties(
+    config: &ArchiveConfig,
+    rows: usize,
+    bloom: &[&str],
+    unique: &[&str],
+    sorting: Option<Vec<SortingColumn>>,
+) -> WriterProperties {
     let level = ZstdLevel::try_new(config.zstd_level).unwrap_or_default();
+    let group_rows = rows.clamp(1, config.row_group_rows.max(1)) as u64;
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(config.row_group_rows.max(1)))
@@ -92,8 +103,11 @@ fn properties(config: &ArchiveConfig, bloom: &[&str], sorting: Option<Vec<Sortin
             b = b
                 .set_column_bloom_filter_enabled(path.clone(), true)
                 .set_column_bloom_filter_fpp(path.clone(), 0.01)
-                .set_column_bloom_filter_max_ndv(path, config.row_group_rows as u64);
+                .set_column_bloom_filter_max_ndv(path, group_rows);
         }
+    }
+    for col in unique {
+        b = b.set_column_dictionary_enabled(parquet::schema::types::ColumnPath::from(*col), false);
     }
     b.build()
 }
@@ -230,20 +244,20 @@ impl EventWriter {
         // in between (then the file is simply always read).
         fs::create_dir_all(&dir)?;
         keys::write(&dir.join(&name), rows)?;
-        let bytes = write_file(&dir, &name, &batch, event_properties(&self.config)).inspect_err(|_| {
+        let bytes = write_file(&dir, &name, &batch, event_properties(&self.config, rows.len())).inspect_err(|_| {
             let _ = fs::remove_file(keys::path_for(&dir.join(&name)));
         })?;
         Ok(FlushReport { rows: rows.len(), files: vec![dir.join(name)], bytes })
     }
 }
 
-fn event_properties(config: &ArchiveConfig) -> WriterProperties {
+fn event_properties(config: &ArchiveConfig, rows: usize) -> WriterProperties {
     let schema = columns::EVENT_SCHEMA.clone();
     let idx = |name: &str| schema.index_of(name).expect("column in EVENT_SCHEMA") as i32;
     let sorting = ["subject_surname", "subject_id", "ts"]
         .map(|c| SortingColumn { column_idx: idx(c), descending: false, nulls_first: true })
         .to_vec();
-    properties(config, &columns::EVENT_BLOOM_COLUMNS, Some(sorting))
+    properties(config, rows, &columns::EVENT_BLOOM_COLUMNS, &columns::EVENT_UNIQUE_COLUMNS, Some(sorting))
 }
 
 /// The order inside a file: subject surname, record id, time, input order.
@@ -289,7 +303,7 @@ impl AlertWriter {
             self.files += 1;
             let name = format!("part-{}-{}-{}.parquet", alerts[0].event_ts.0, self.id, self.files);
             let dir = alerts_dir(&self.root, date);
-            let props = properties(&self.config, &["alert_id", "user_id"], None);
+            let props = properties(&self.config, alerts.len(), &["alert_id", "user_id"], &["alert_id"], None);
             match write_file(&dir, &name, &batch, props) {
                 Ok(bytes) => report.add(FlushReport { rows: alerts.len(), files: vec![dir.join(name)], bytes }),
                 Err(e) => {

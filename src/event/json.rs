@@ -18,6 +18,9 @@ pub fn decode(line: &[u8]) -> Result<AccessEvent, DecodeError> {
 
 /// Decodes one line of JSON already known to be UTF-8.
 pub fn decode_str(line: &str) -> Result<AccessEvent, DecodeError> {
+    if let Some(event) = fast::event(line) {
+        return Ok(event);
+    }
     read_fields(line)?.validate()
 }
 
@@ -171,7 +174,10 @@ impl<'de> Visitor<'de> for EventVisitor {
 /// sure serde_json accepts and reads the same way; on anything else it gives up and
 /// the caller uses serde_json.
 pub mod fast {
-    use super::{Field, RawFields};
+    use super::{AccessEvent, Field, RawFields};
+    use crate::event::{Action, Sex, SubjectType};
+    use crate::time::{Date, Timestamp};
+    use compact_str::CompactString;
 
     struct Scan<'a> {
         s: &'a str,
@@ -263,6 +269,117 @@ pub mod fast {
             }
             Some(&self.s[start..self.i])
         }
+    }
+
+    /// The whole decode of a line in the canonical shape whose values all pass their
+    /// checks: the fields read in place, checked on their happy path, and the event
+    /// built from them directly. `None` for anything else (an unknown or repeated
+    /// field, a value with spaces at an end, an escape, a value that fails a check),
+    /// which the general reader then decodes or refuses with the reason; it gives the
+    /// same event for every line this accepts (the property test
+    /// `fast_event_agrees_with_the_general_reader`).
+    pub fn event(line: &str) -> Option<AccessEvent> {
+        if has_escapes_or_controls(line.as_bytes()) {
+            return None;
+        }
+        let mut p = Scan { s: line, b: line.as_bytes(), i: 0 };
+        let mut v: [Option<&str>; Field::ALL.len()] = [None; Field::ALL.len()];
+        p.ws();
+        p.eat(b'{')?;
+        p.ws();
+        if p.eat(b'}').is_none() {
+            loop {
+                p.ws();
+                let field = p.key()?.0?;
+                p.ws();
+                p.eat(b':')?;
+                p.ws();
+                let value = match p.b.get(p.i)? {
+                    b'"' => p.string()?,
+                    b'-' | b'0'..=b'9' => p.integer()?,
+                    _ => return None,
+                };
+                let slot = &mut v[field as usize];
+                if slot.is_some() {
+                    return None;
+                }
+                *slot = Some(value);
+                p.ws();
+                if p.eat(b',').is_some() {
+                    continue;
+                }
+                p.eat(b'}')?;
+                break;
+            }
+        }
+        p.ws();
+        if p.i != p.b.len() {
+            return None;
+        }
+        // A field's text as the event keeps it: absent when empty; anything with a
+        // space at either end is left to the general reader, which trims to decide.
+        let text = |f: Field| -> Option<Option<&str>> {
+            match v[f as usize] {
+                None | Some("") => Some(None),
+                Some(t) => {
+                    let plain = |b: u8| !b.is_ascii_whitespace();
+                    (plain(t.as_bytes()[0]) && plain(t.as_bytes()[t.len() - 1])).then_some(Some(t))
+                }
+            }
+        };
+        let required = |f: Field| text(f).flatten();
+        let identifier = |f: Field| -> Option<Option<CompactString>> {
+            match text(f)? {
+                None => Some(None),
+                Some(t) => super::super::check_identifier(f, t).ok().map(|_| Some(t.into())),
+            }
+        };
+        let event_id = required(Field::EventId)?;
+        super::super::check_identifier(Field::EventId, event_id).ok()?;
+        let ts = Timestamp::parse_rfc3339(required(Field::Ts)?).ok().filter(|t| super::super::YEARS.contains(&t.0))?;
+        let system = required(Field::System)?;
+        super::super::check_system(system).ok()?;
+        let mut system = CompactString::from(system);
+        system.make_ascii_uppercase();
+        let user_id = required(Field::UserId)?;
+        super::super::check_identifier(Field::UserId, user_id).ok()?;
+        let action = Action::parse(required(Field::Action)?)?;
+        let subject_type = SubjectType::parse(required(Field::SubjectType)?)?;
+        let subject_dob = match text(Field::SubjectDob)? {
+            None => None,
+            Some(t) => Some(Date::parse(t).ok()?),
+        };
+        let subject_sex = match text(Field::SubjectSex)? {
+            None => None,
+            Some(t) => Sex::parse(t).ok()?,
+        };
+        let result_count = match text(Field::ResultCount)? {
+            None => None,
+            Some(t) => Some(t.parse::<u64>().ok()?),
+        };
+        let kept = |f: Field| text(f).map(|t| t.map(CompactString::from));
+        Some(AccessEvent {
+            event_id: event_id.into(),
+            ts,
+            system,
+            user_id: user_id.into(),
+            action,
+            subject_type,
+            subject_id: kept(Field::SubjectId)?,
+            subject_name: kept(Field::SubjectName)?,
+            subject_dob,
+            subject_postcode: kept(Field::SubjectPostcode)?,
+            subject_vrm: kept(Field::SubjectVrm)?,
+            subject_sex,
+            query: kept(Field::Query)?,
+            result_count,
+            reason_code: identifier(Field::ReasonCode)?,
+            reference: identifier(Field::Reference)?,
+            force: identifier(Field::Force)?,
+            terminal: identifier(Field::Terminal)?,
+            session_id: identifier(Field::SessionId)?,
+            extra: None,
+        })
     }
 
     /// Reads a flat JSON object, or `None` to hand the line to serde_json.
@@ -419,6 +536,83 @@ mod tests {
                     prop_assert!(slow.is_ok(), "fast path accepted what serde rejects: {line} ({slow:?})");
                     prop_assert_eq!(fast, slow.unwrap(), "{}", line);
                 }
+            }
+        }
+    }
+
+    mod fast_event {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// A value for a field: mostly well-formed, sometimes padded, empty, null, a
+        /// number, out of range or of the wrong kind.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("\"E1\"".to_string()),
+                Just("\"2026-11-22T09:14:03.120Z\"".to_string()),
+                Just("\"2026-11-22T09:14:03Z\"".to_string()),
+                Just("\"1999-12-31T23:59:59.999Z\"".to_string()),
+                Just("\"2101-01-01T00:00:00.000Z\"".to_string()),
+                Just("\"2026-02-30T09:14:03.120Z\"".to_string()),
+                Just("\"pnc\"".to_string()),
+                Just("\"PN C\"".to_string()),
+                Just("\"view\"".to_string()),
+                Just("\"VIEW\"".to_string()),
+                Just("\"person\"".to_string()),
+                Just("\"1980-01-02\"".to_string()),
+                Just("\"f\"".to_string()),
+                Just("\"U\"".to_string()),
+                Just("\"SMITH, John\"".to_string()),
+                Just("\" padded\"".to_string()),
+                Just("\"padded \"".to_string()),
+                Just("\"   \"".to_string()),
+                Just("\"\"".to_string()),
+                Just("\"é\"".to_string()),
+                Just("null".to_string()),
+                "[0-9]{1,4}",
+                "-[0-9]{1,3}",
+                "\"[a-zA-Z0-9 ,/-]{0,10}\"",
+            ]
+        }
+
+        fn line() -> impl Strategy<Value = String> {
+            let fields: Vec<&'static str> = Field::ALL.iter().map(|f| f.name()).chain(["extra"]).collect();
+            let required = ["event_id", "ts", "system", "user_id", "action", "subject_type"];
+            (
+                proptest::collection::vec(value(), 6),
+                proptest::collection::vec((proptest::sample::select(fields), value()), 0..8),
+            )
+                .prop_map(move |(base, more)| {
+                    let mut parts: Vec<String> =
+                        required.iter().zip(&base).map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    parts.extend(more.iter().map(|(k, v)| format!("\"{k}\":{v}")));
+                    format!("{{{}}}", parts.join(","))
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+            #[test]
+            fn fast_event_agrees_with_the_general_reader(line in line()) {
+                let general = read_fields_serde(&line).and_then(|f| f.validate());
+                if let Some(fast) = fast::event(&line) {
+                    prop_assert_eq!(Ok(fast), general, "{}", line);
+                }
+            }
+        }
+
+        #[test]
+        fn the_canonical_shape_takes_the_fast_path() {
+            let line = r#"{"event_id":"E1","ts":"2026-11-22T09:14:03.120Z","system":"pnc","user_id":"U1","action":"view","subject_type":"person","subject_name":"SMITH, John","subject_dob":"1980-01-02","result_count":3,"reference":"INC-1"}"#;
+            let e = fast::event(line).expect("fast path");
+            assert_eq!(Ok(e), read_fields_serde(line).and_then(|f| f.validate()));
+            for refused in [
+                line.replace(r#""reference":"INC-1""#, r#""reference":"INC-1","screen":"P1""#),
+                line.replace(r#""user_id":"U1""#, r#""user_id":"U1","user_id":"U2""#),
+                line.replace(r#""E1""#, r#"" E1""#),
+                line.replace(r#""E1""#, r#""E\u0031""#),
+            ] {
+                assert!(fast::event(&refused).is_none(), "{refused}");
             }
         }
     }

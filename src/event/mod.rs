@@ -321,8 +321,6 @@ impl<'a> RawFields<'a> {
         check_identifier(Field::EventId, &event_id)?;
         let ts_text = self.required_text(Field::Ts)?;
         let ts_text = ts_text.as_str();
-        // 2000-01-01T00:00:00Z to the end of 2100, in milliseconds since the epoch.
-        const YEARS: std::ops::Range<i64> = 946_684_800_000..4_133_980_800_000;
         let ts = Timestamp::parse_rfc3339(ts_text)
             .map_err(|e| e.to_string())
             .and_then(|ts| match YEARS.contains(&ts.0) {
@@ -393,6 +391,10 @@ impl<'a> RawFields<'a> {
         })
     }
 }
+
+/// The times an event may carry: 2000-01-01T00:00:00Z to the end of 2100, in
+/// milliseconds since the epoch.
+const YEARS: std::ops::Range<i64> = 946_684_800_000..4_133_980_800_000;
 
 /// The longest identifier (`event_id`, `user_id`, `reference`, ...), in characters.
 pub const MAX_IDENTIFIER_CHARS: usize = 128;
