@@ -573,12 +573,12 @@ mod tests {
         }
     }
 
-    fn base() -> RawFields {
+    fn base() -> RawFields<'static> {
         with(&[])
     }
 
     /// The base event with these fields set instead (or as well).
-    fn with(changes: &[(Field, &str)]) -> RawFields {
+    fn with<'a>(changes: &[(Field, &'a str)]) -> RawFields<'a> {
         let mut r = RawFields::default();
         for (f, v) in [
             (Field::EventId, "e1"),
@@ -589,11 +589,11 @@ mod tests {
             (Field::SubjectType, "person"),
         ] {
             if !changes.iter().any(|(c, _)| *c == f) {
-                r.set(f, v.into());
+                r.set(f, v);
             }
         }
         for (f, v) in changes {
-            r.set(*f, (*v).into());
+            r.set(*f, *v);
         }
         r
     }
@@ -636,7 +636,7 @@ mod tests {
         assert!(kind(&[(Field::Ts, "2101-01-01T00:00:00Z")]).unwrap_err().contains("2000 to 2100"));
         assert!(kind(&[(Field::Ts, "2100-12-31T23:59:59Z")]).is_ok());
         let mut twice = base();
-        twice.set(Field::UserId, "U2".into());
+        twice.set(Field::UserId, "U2");
         assert!(twice.validate().unwrap_err().to_string().contains("given twice"));
         let long = with(&[(Field::UserId, &"u".repeat(10_000))]).validate().unwrap_err().to_string();
         assert!(long.len() < 300, "a reason quotes a long value only in part: {long}");
