@@ -175,9 +175,6 @@ impl<'de> Visitor<'de> for EventVisitor {
 /// the caller uses serde_json.
 pub mod fast {
     use super::{AccessEvent, Field, RawFields};
-    use crate::event::{Action, Sex, SubjectType};
-    use crate::time::{Date, Timestamp};
-    use compact_str::CompactString;
 
     struct Scan<'a> {
         s: &'a str,
@@ -316,70 +313,7 @@ pub mod fast {
         if p.i != p.b.len() {
             return None;
         }
-        // A field's text as the event keeps it: absent when empty; anything with a
-        // space at either end is left to the general reader, which trims to decide.
-        let text = |f: Field| -> Option<Option<&str>> {
-            match v[f as usize] {
-                None | Some("") => Some(None),
-                Some(t) => {
-                    let plain = |b: u8| !b.is_ascii_whitespace();
-                    (plain(t.as_bytes()[0]) && plain(t.as_bytes()[t.len() - 1])).then_some(Some(t))
-                }
-            }
-        };
-        let required = |f: Field| text(f).flatten();
-        let identifier = |f: Field| -> Option<Option<CompactString>> {
-            match text(f)? {
-                None => Some(None),
-                Some(t) => super::super::check_identifier(f, t).ok().map(|_| Some(t.into())),
-            }
-        };
-        let event_id = required(Field::EventId)?;
-        super::super::check_identifier(Field::EventId, event_id).ok()?;
-        let ts = Timestamp::parse_rfc3339(required(Field::Ts)?).ok().filter(|t| super::super::YEARS.contains(&t.0))?;
-        let system = required(Field::System)?;
-        super::super::check_system(system).ok()?;
-        let mut system = CompactString::from(system);
-        system.make_ascii_uppercase();
-        let user_id = required(Field::UserId)?;
-        super::super::check_identifier(Field::UserId, user_id).ok()?;
-        let action = Action::parse(required(Field::Action)?)?;
-        let subject_type = SubjectType::parse(required(Field::SubjectType)?)?;
-        let subject_dob = match text(Field::SubjectDob)? {
-            None => None,
-            Some(t) => Some(Date::parse(t).ok()?),
-        };
-        let subject_sex = match text(Field::SubjectSex)? {
-            None => None,
-            Some(t) => Sex::parse(t).ok()?,
-        };
-        let result_count = match text(Field::ResultCount)? {
-            None => None,
-            Some(t) => Some(t.parse::<u64>().ok()?),
-        };
-        let kept = |f: Field| text(f).map(|t| t.map(CompactString::from));
-        Some(AccessEvent {
-            event_id: event_id.into(),
-            ts,
-            system,
-            user_id: user_id.into(),
-            action,
-            subject_type,
-            subject_id: kept(Field::SubjectId)?,
-            subject_name: kept(Field::SubjectName)?,
-            subject_dob,
-            subject_postcode: kept(Field::SubjectPostcode)?,
-            subject_vrm: kept(Field::SubjectVrm)?,
-            subject_sex,
-            query: kept(Field::Query)?,
-            result_count,
-            reason_code: identifier(Field::ReasonCode)?,
-            reference: identifier(Field::Reference)?,
-            force: identifier(Field::Force)?,
-            terminal: identifier(Field::Terminal)?,
-            session_id: identifier(Field::SessionId)?,
-            extra: None,
-        })
+        super::super::plain_event(&v)
     }
 
     /// Reads a flat JSON object, or `None` to hand the line to serde_json.
