@@ -29,7 +29,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`time`] | event time: fast RFC 3339 parsing, dates, durations, shifts, time zones |
-//! | [`event`] | the canonical access event; JSON Lines, CSV and mapped (CEF, other layouts) decoders; name/VRM/postcode normalisation |
+//! | [`event`] | the canonical access event; JSON Lines, CSV and mapped (CEF, other layouts) decoders; raw fields and their checks (`event/raw.rs`: the general path, and the direct build of a record whose values all pass); name/VRM/postcode normalisation |
 //! | [`watchlist`] | the six reference tables, loaded from CSV/JSONL, with O(1) person/VRM/postcode indexes; one error type for their faults |
 //! | [`alert`] | the shared vocabulary (`alert/rule.rs`: rule ids, severities, categories), the alert type, deterministic ids, and the book of open alerts (suppression, retrospective release) |
 //! | [`config`] | one file per section (`config/rules.rs`, `config/archive.rs`, ...); defaults only in `config/default.toml`; every fault with file, line and key |

@@ -75,7 +75,12 @@ pub fn events_with_any(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other("a reading thread failed")))).collect()
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| Err(io::Error::other(format!("reading {} failed", root.display()))))
+            })
+            .collect()
     });
     let mut out = Vec::new();
     for part in found {
@@ -101,11 +106,10 @@ fn plan(
     builder: &ParquetRecordBatchReaderBuilder<File>,
     leaf: usize,
     value: &str,
-) -> parquet::errors::Result<(Vec<usize>, Option<RowSelection>)> {
+) -> parquet::errors::Result<(Vec<usize>, RowSelection)> {
     let meta = builder.metadata();
     let bytes = value.as_bytes();
     let (mut groups, mut selectors) = (Vec::new(), Vec::new());
-    let mut exact_pages = true;
     for (rg, group) in meta.row_groups().iter().enumerate() {
         let chunk = group.column(leaf);
         if let Some(stats) = chunk.statistics() {
@@ -128,19 +132,34 @@ fn plan(
             Some((index, oi.get(rg)?.get(leaf)?.page_locations()))
         });
         let Some((index, locations)) = pages.filter(|(i, l)| i.num_pages() as usize == l.len()) else {
-            exact_pages = false;
             selectors.push(RowSelector::select(rows));
             continue;
         };
+        // Page bounds from the offset index, clamped so that a damaged index can never
+        // select more or fewer rows than the row group holds.
+        let mut group_selectors = Vec::with_capacity(locations.len());
+        let mut covered = 0usize;
         for (page, location) in locations.iter().enumerate() {
-            let start = location.first_row_index.max(0) as usize;
-            let end = locations.get(page + 1).map_or(rows, |next| next.first_row_index.max(0) as usize);
+            let start = (location.first_row_index.max(0) as usize).clamp(covered, rows);
+            let end = locations.get(page + 1).map_or(rows, |next| (next.first_row_index.max(0) as usize).clamp(start, rows));
             let keep = !index.is_null_page(page) && may_lie_between(bytes, index.min_value(page), index.max_value(page));
-            selectors.push(if keep { RowSelector::select(end - start) } else { RowSelector::skip(end - start) });
+            if start > covered {
+                group_selectors.push(RowSelector::select(start - covered));
+            }
+            group_selectors.push(if keep { RowSelector::select(end - start) } else { RowSelector::skip(end - start) });
+            covered = end;
         }
+        if covered < rows {
+            group_selectors.push(RowSelector::select(rows - covered));
+        }
+        if group_selectors.iter().all(|s| s.skip) {
+            // No page of this row group can hold the value: not read at all.
+            groups.pop();
+            continue;
+        }
+        selectors.extend(group_selectors);
     }
-    let selection = (exact_pages || !selectors.is_empty()).then(|| RowSelection::from(selectors));
-    Ok((groups, selection))
+    Ok((groups, RowSelection::from(selectors)))
 }
 
 /// The rows of one events file whose `column` is `value`.
@@ -165,11 +184,9 @@ fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut
         let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
         Ok(text.iter().map(|v| Some(v == Some(wanted.as_str()))).collect::<BooleanArray>())
     });
-    let mut builder = builder.with_row_groups(groups);
-    if let Some(selection) = selection {
-        builder = builder.with_row_selection(selection);
-    }
     let reader = builder
+        .with_row_groups(groups)
+        .with_row_selection(selection)
         .with_row_filter(RowFilter::new(vec![Box::new(matches)]))
         .with_batch_size(8192)
         .build()
@@ -179,4 +196,116 @@ fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut
         out.extend(columns::events_from_batch(&batch, Some(system)).map_err(|e| fail(&e))?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::ArrayRef;
+    use arrow::datatypes::{Field, Schema};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    /// A one-column file of `values` (in this order) with pages of `page_rows` rows,
+    /// row groups of `group_rows`, page statistics and a bloom filter.
+    fn file(values: &[String], page_rows: usize, group_rows: usize) -> tempfile::NamedTempFile {
+        let schema = Arc::new(Schema::new(vec![Field::new("subject_surname", DataType::Utf8, true)]));
+        let column: ArrayRef = Arc::new(StringArray::from_iter_values(values));
+        let batch = RecordBatch::try_new(schema.clone(), vec![column]).unwrap();
+        let props = WriterProperties::builder()
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_data_page_row_count_limit(page_rows)
+            .set_write_batch_size(page_rows)
+            .set_max_row_group_row_count(Some(group_rows))
+            .set_bloom_filter_enabled(true)
+            .build();
+        let out = tempfile::NamedTempFile::new().unwrap();
+        let mut w = ArrowWriter::try_new(out.reopen().unwrap(), schema, Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        out
+    }
+
+    /// The rows `plan` keeps, as positions in the file.
+    fn kept(path: &Path, value: &str) -> Vec<usize> {
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(path).unwrap(), options).unwrap();
+        let starts: Vec<usize> = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .scan(0usize, |at, g| {
+                let start = *at;
+                *at += g.num_rows() as usize;
+                Some(start)
+            })
+            .collect();
+        let (groups, selection) = plan(&builder, 0, value).unwrap();
+        // The selection runs over the kept row groups' rows one after another (the
+        // reader merges a run that crosses from one group into the next): map each of
+        // its positions back to a row of the file.
+        let positions: Vec<usize> = groups
+            .iter()
+            .flat_map(|&g| starts[g]..starts[g] + builder.metadata().row_group(g).num_rows() as usize)
+            .collect();
+        let mut rows = Vec::new();
+        let mut at = 0usize;
+        for s in selection.iter() {
+            if !s.skip {
+                rows.extend(positions[at..at + s.row_count].iter().copied());
+            }
+            at += s.row_count;
+        }
+        assert_eq!(at, positions.len(), "the selection covers the kept row groups exactly");
+        rows
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the page and row group sizes, every row holding the value is kept,
+        /// and in a sorted file the pages and row groups without it are skipped.
+        #[test]
+        fn every_row_with_the_key_is_kept_and_sorted_files_skip_the_rest(
+            mut values in proptest::collection::vec("[A-E]{1,3}", 1..400),
+            sorted in any::<bool>(),
+            page_rows in 1usize..40,
+            group_rows in 1usize..200,
+            pick in any::<proptest::sample::Index>(),
+        ) {
+            if sorted {
+                values.sort();
+            }
+            let value = values[pick.index(values.len())].clone();
+            let f = file(&values, page_rows, group_rows);
+            let rows = kept(f.path(), &value);
+            for (i, v) in values.iter().enumerate() {
+                if *v == value {
+                    prop_assert!(rows.contains(&i), "row {} holds {} but was skipped", i, value);
+                }
+            }
+            // A page whose largest value is a prefix of the value is kept too (a bound
+            // may have been cut short), so the tight check is for values with no prefix
+            // in the file.
+            let prefixed = values.iter().any(|v| *v != value && value.starts_with(v.as_str()));
+            if sorted && !prefixed {
+                // Sorted: the kept rows are the value's own run plus at most the rest of
+                // the pages at its two ends.
+                let run = values.iter().filter(|v| **v == value).count();
+                prop_assert!(rows.len() <= run + 2 * page_rows, "{} kept for a run of {}", rows.len(), run);
+            }
+            // A value after every value in the file: every row group is ruled out.
+            prop_assert!(kept(f.path(), "ZZZ").is_empty());
+        }
+    }
+
+    #[test]
+    fn bounds_cut_short_still_bound() {
+        assert!(may_lie_between(b"SMITH", Some(b"SMI"), Some(b"SMJ")));
+        assert!(may_lie_between(b"SMITHSON", Some(b"SMITH"), Some(b"SMITH")), "a max cut to a prefix");
+        assert!(!may_lie_between(b"SMJ", Some(b"SMA"), Some(b"SMI")));
+        assert!(!may_lie_between(b"ABC", Some(b"B"), None));
+        assert!(may_lie_between(b"ANY", None, None));
+    }
 }

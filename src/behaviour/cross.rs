@@ -72,29 +72,10 @@ struct UnitRates {
     #[serde(default)]
     recent: std::collections::VecDeque<u64>,
     #[serde(default)]
-    recent_set: std::collections::HashSet<u64, std::hash::BuildHasherDefault<Prehashed>>,
+    recent_set: ahash::AHashSet<u64>,
     /// behaviour.targeting's counts by sex and age band.
     #[serde(default)]
     cells: UnitCells,
-}
-
-/// A hasher for keys that are hashes already (event ids hashed by [`id_hash`]): the
-/// key is its own hash, so the set does not hash it a second time.
-#[derive(Default)]
-pub struct Prehashed(u64);
-
-impl std::hash::Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 /// How many of a unit's latest accesses are remembered to drop a second delivery.

@@ -281,26 +281,49 @@ pub mod fast {
         }
         let mut p = Scan { s: line, b: line.as_bytes(), i: 0 };
         let mut v: [Option<&str>; Field::ALL.len()] = [None; Field::ALL.len()];
+        // Unknown fields, kept for the archive as `RawFields::push_extra_json` keeps
+        // them: `"key":value` pairs (a plain key is its own JSON text).
+        let mut extra = String::new();
         p.ws();
         p.eat(b'{')?;
         p.ws();
         if p.eat(b'}').is_none() {
             loop {
                 p.ws();
-                let field = p.key()?.0?;
+                let (field, key) = p.key()?;
                 p.ws();
                 p.eat(b':')?;
                 p.ws();
+                let start = p.i;
                 let value = match p.b.get(p.i)? {
-                    b'"' => p.string()?,
-                    b'-' | b'0'..=b'9' => p.integer()?,
+                    b'"' => Some(p.string()?),
+                    b'-' | b'0'..=b'9' => Some(p.integer()?),
+                    b'n' if line[p.i..].starts_with("null") => {
+                        p.i += 4;
+                        None
+                    }
                     _ => return None,
                 };
-                let slot = &mut v[field as usize];
-                if slot.is_some() {
-                    return None;
+                match field {
+                    Some(f) => {
+                        if let Some(value) = value {
+                            let slot = &mut v[f as usize];
+                            if slot.is_some() {
+                                return None;
+                            }
+                            *slot = Some(value);
+                        }
+                    }
+                    None => {
+                        if !extra.is_empty() {
+                            extra.push(',');
+                        }
+                        extra.push('"');
+                        extra.push_str(key);
+                        extra.push_str("\":");
+                        extra.push_str(&line[start..p.i]);
+                    }
                 }
-                *slot = Some(value);
                 p.ws();
                 if p.eat(b',').is_some() {
                     continue;
@@ -313,7 +336,11 @@ pub mod fast {
         if p.i != p.b.len() {
             return None;
         }
-        super::super::plain_event(&v)
+        let mut event = super::super::plain_event(&v)?;
+        if !extra.is_empty() {
+            event.extra = Some(format!("{{{extra}}}").into_boxed_str());
+        }
+        Some(event)
     }
 
     /// Reads a flat JSON object, or `None` to hand the line to serde_json.
@@ -540,8 +567,11 @@ mod tests {
             let line = r#"{"event_id":"E1","ts":"2026-11-22T09:14:03.120Z","system":"pnc","user_id":"U1","action":"view","subject_type":"person","subject_name":"SMITH, John","subject_dob":"1980-01-02","result_count":3,"reference":"INC-1"}"#;
             let e = fast::event(line).expect("fast path");
             assert_eq!(Ok(e), read_fields_serde(line).and_then(|f| f.validate()));
+            let extra = line.replace(r#""reference":"INC-1""#, r#""reference":"INC-1","screen":"P1","n":null,"k":-3"#);
+            let e = fast::event(&extra).expect("extra fields and nulls take the fast path");
+            assert_eq!(e.extra.as_deref(), Some(r#"{"screen":"P1","n":null,"k":-3}"#));
+            assert_eq!(Ok(e), read_fields_serde(&extra).and_then(|f| f.validate()));
             for refused in [
-                line.replace(r#""reference":"INC-1""#, r#""reference":"INC-1","screen":"P1""#),
                 line.replace(r#""user_id":"U1""#, r#""user_id":"U1","user_id":"U2""#),
                 line.replace(r#""E1""#, r#"" E1""#),
                 line.replace(r#""E1""#, r#""E\u0031""#),

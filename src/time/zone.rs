@@ -64,24 +64,32 @@ fn tz_offset_ms(tz: chrono_tz::Tz, ms: i64) -> i64 {
 }
 
 thread_local! {
-    /// The last hour looked up, when its offset holds for the whole hour: (zone,
-    /// hour since the epoch, offset). Every access asks, and a zone's offset changes
-    /// a few times a year.
-    static HOUR_OFFSET: std::cell::Cell<Option<(chrono_tz::Tz, i64, i64)>> = const { std::cell::Cell::new(None) };
+    /// Per zone, the last hour looked up when its offset holds for the whole hour:
+    /// (zone, hour since the epoch, offset). Every access asks, a zone's offset changes
+    /// a few times a year, and a configuration names a zone or two.
+    static HOUR_OFFSETS: std::cell::Cell<[Option<(chrono_tz::Tz, i64, i64)>; 4]> =
+        const { std::cell::Cell::new([None; 4]) };
 }
 
 fn named_offset_ms(tz: chrono_tz::Tz, ts: Timestamp) -> i64 {
     let hour = ts.0.div_euclid(super::HOUR);
-    if let Some((z, h, offset)) = HOUR_OFFSET.get() {
-        if z == tz && h == hour {
+    let mut cache = HOUR_OFFSETS.get();
+    let slot = cache.iter().position(|c| c.is_some_and(|(z, _, _)| z == tz));
+    if let Some((_, h, offset)) = slot.and_then(|i| cache[i]) {
+        if h == hour {
             return offset;
         }
     }
     let offset = tz_offset_ms(tz, ts.0);
-    // Cached only when the hour's first and last milliseconds agree (no change inside).
-    let (first, last) = (hour * super::HOUR, hour * super::HOUR + super::HOUR - 1);
-    if tz_offset_ms(tz, first) == offset && tz_offset_ms(tz, last) == offset {
-        HOUR_OFFSET.set(Some((tz, hour, offset)));
+    // Kept only when the hour's first and last milliseconds agree (no change inside).
+    let first = hour.checked_mul(super::HOUR);
+    let last = first.and_then(|f| f.checked_add(super::HOUR - 1));
+    if let (Some(first), Some(last)) = (first, last) {
+        if tz_offset_ms(tz, first) == offset && tz_offset_ms(tz, last) == offset {
+            let i = slot.or_else(|| cache.iter().position(Option::is_none)).unwrap_or(0);
+            cache[i] = Some((tz, hour, offset));
+            HOUR_OFFSETS.set(cache);
+        }
     }
     offset
 }
@@ -114,5 +122,18 @@ mod tests {
         assert_eq!(Zone::parse("UTC").unwrap().minute_of_day(at("2026-07-10T23:59:00Z")), 23 * 60 + 59);
         assert_eq!(Zone::parse("+05:30").unwrap().minute_of_day(at("2026-07-10T00:00:00Z")), 5 * 60 + 30);
         assert!(Zone::parse("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn the_cached_offset_is_the_zones_own_across_changes_and_zones() {
+        let zones = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu"];
+        let zones: Vec<chrono_tz::Tz> = zones.iter().map(|z| z.parse().unwrap()).collect();
+        // Every 7 minutes through two years, the zones taken in turn.
+        let start = Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap().0;
+        for step in 0..150_000i64 {
+            let ts = Timestamp(start + step * 7 * MINUTE);
+            let tz = zones[step as usize % zones.len()];
+            assert_eq!(named_offset_ms(tz, ts), tz_offset_ms(tz, ts.0), "{tz} at {ts:?}");
+        }
     }
 }

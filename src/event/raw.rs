@@ -1,0 +1,326 @@
+//! Raw fields: a record's fields as text before types are checked, and the checks that
+//! make them an [`AccessEvent`] or a [`DecodeError`] naming the field and the fault
+//! ([`RawFields::validate`], the general path every decoder can take), beside the
+//! direct build of a record whose values all pass ([`plain_event`], the path of nearly
+//! every record of a canonical feed).
+
+use super::{AccessEvent, Action, DecodeError, Field, Sex, SubjectType};
+use crate::time::{Date, Timestamp};
+use compact_str::CompactString;
+
+/// A field's text: borrowed from the record where the decoder could take it as it
+/// stands (a plain JSON string, a CSV field), built where it could not.
+#[derive(Debug, Clone)]
+pub enum Text<'a> {
+    Borrowed(&'a str),
+    Owned(CompactString),
+}
+
+impl Text<'_> {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Text::Borrowed(s) => s,
+            Text::Owned(s) => s,
+        }
+    }
+
+    fn into_compact(self) -> CompactString {
+        match self {
+            Text::Borrowed(s) => s.into(),
+            Text::Owned(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl<'a> From<&'a str> for Text<'a> {
+    fn from(s: &'a str) -> Self {
+        Text::Borrowed(s)
+    }
+}
+
+impl From<CompactString> for Text<'_> {
+    fn from(s: CompactString) -> Self {
+        Text::Owned(s)
+    }
+}
+
+/// The fields of one record as text, before types are checked.
+#[derive(Default, Debug, Clone, PartialEq)]
+pub struct RawFields<'a> {
+    values: [Option<Text<'a>>; Field::ALL.len()],
+    /// Unknown fields as `"key":value` pairs of a JSON object body (no braces).
+    extra: String,
+    /// A field the record gives twice: readers disagree on which one counts (the first,
+    /// the last), so such a record is refused rather than guessed at.
+    duplicate: Option<Field>,
+}
+
+impl<'a> RawFields<'a> {
+    pub fn set(&mut self, field: Field, value: impl Into<Text<'a>>) {
+        let slot = &mut self.values[field as usize];
+        if slot.is_some() {
+            self.duplicate.get_or_insert(field);
+        }
+        *slot = Some(value.into());
+    }
+
+    pub fn get(&self, field: Field) -> Option<&str> {
+        self.values[field as usize].as_ref().map(Text::as_str)
+    }
+
+    /// Keeps an unknown field; `json_value` must already be valid JSON text.
+    pub fn push_extra_json(&mut self, key: &str, json_value: &str) {
+        if !self.extra.is_empty() {
+            self.extra.push(',');
+        }
+        // Serialising a &str to a String cannot fail.
+        self.extra.push_str(&serde_json::to_string(key).unwrap_or_default());
+        self.extra.push(':');
+        self.extra.push_str(json_value);
+    }
+
+    /// Keeps an unknown field whose value is plain text.
+    pub fn push_extra_text(&mut self, key: &str, value: &str) {
+        let v = serde_json::to_string(value).unwrap_or_default();
+        self.push_extra_json(key, &v);
+    }
+
+    fn take(&mut self, field: Field) -> Option<CompactString> {
+        self.take_text(field).map(Text::into_compact)
+    }
+
+    /// A field's text, for a value that is parsed rather than kept (no copy).
+    fn take_text(&mut self, field: Field) -> Option<Text<'a>> {
+        let text = self.values[field as usize].take()?;
+        // Most values neither start nor end with a space: skip the trim for them.
+        let b = text.as_str().as_bytes();
+        let present = match (b.first(), b.last()) {
+            (None, _) => false,
+            (Some(f), Some(l)) if !f.is_ascii_whitespace() && !l.is_ascii_whitespace() => true,
+            _ => !text.as_str().trim().is_empty(),
+        };
+        present.then_some(text)
+    }
+
+    fn required(&mut self, field: Field) -> Result<CompactString, DecodeError> {
+        self.take(field).ok_or(DecodeError::MissingField(field.name()))
+    }
+
+    fn required_text(&mut self, field: Field) -> Result<Text<'a>, DecodeError> {
+        self.take_text(field).ok_or(DecodeError::MissingField(field.name()))
+    }
+
+    /// An identifier field, checked against its bounds (spec/events.md).
+    fn identifier(&mut self, field: Field) -> Result<Option<CompactString>, DecodeError> {
+        let Some(v) = self.take(field) else { return Ok(None) };
+        check_identifier(field, &v)?;
+        Ok(Some(v))
+    }
+
+    /// Checks types, bounds and required fields and builds the event.
+    pub fn validate(mut self) -> Result<AccessEvent, DecodeError> {
+        if let Some(f) = self.duplicate {
+            let value = self.get(f).unwrap_or_default();
+            return Err(DecodeError::bad_value(f, "given twice in one record", value));
+        }
+        let event_id = self.required(Field::EventId)?;
+        check_identifier(Field::EventId, &event_id)?;
+        let ts_text = self.required_text(Field::Ts)?;
+        let ts_text = ts_text.as_str();
+        let ts = Timestamp::parse_rfc3339(ts_text)
+            .map_err(|e| e.to_string())
+            .and_then(|ts| match YEARS.contains(&ts.0) {
+                true => Ok(ts),
+                false => Err("outside the years 2000 to 2100".to_string()),
+            })
+            .map_err(|problem| DecodeError::bad_value(Field::Ts, &problem, ts_text))?;
+        let mut system = self.required(Field::System)?;
+        check_system(&system)?;
+        system.make_ascii_uppercase();
+        let user_id = self.required(Field::UserId)?;
+        check_identifier(Field::UserId, &user_id)?;
+        let action_text = self.required_text(Field::Action)?;
+        let action_text = action_text.as_str();
+        let action = Action::parse(action_text).ok_or_else(|| DecodeError::UnknownEnum {
+            field: "action",
+            value: shown(action_text),
+            expected: "search, view, update, create, print, export",
+        })?;
+        let type_text = self.required_text(Field::SubjectType)?;
+        let type_text = type_text.as_str();
+        let subject_type = SubjectType::parse(type_text).ok_or_else(|| DecodeError::UnknownEnum {
+            field: "subject_type",
+            value: shown(type_text),
+            expected: "person, vehicle, address, crime, incident, custody, intel, property, other",
+        })?;
+        let subject_dob = match self.take_text(Field::SubjectDob) {
+            None => None,
+            Some(text) => Some(Date::parse(text.as_str()).map_err(|e| {
+                DecodeError::bad_value(Field::SubjectDob, &e.to_string(), text.as_str())
+            })?),
+        };
+        let subject_sex = match self.take_text(Field::SubjectSex) {
+            None => None,
+            Some(text) => Sex::parse(text.as_str()).map_err(|_| DecodeError::UnknownEnum {
+                field: "subject_sex",
+                value: shown(text.as_str()),
+                expected: "F, M, X, or empty when unknown",
+            })?,
+        };
+        let result_count = match self.take_text(Field::ResultCount) {
+            None => None,
+            Some(text) => Some(text.as_str().trim().parse::<u64>().map_err(|_| {
+                DecodeError::bad_value(Field::ResultCount, "expected a whole number of records", text.as_str())
+            })?),
+        };
+        Ok(AccessEvent {
+            event_id,
+            ts,
+            system,
+            user_id,
+            action,
+            subject_type,
+            subject_id: self.take(Field::SubjectId),
+            subject_name: self.take(Field::SubjectName),
+            subject_dob,
+            subject_postcode: self.take(Field::SubjectPostcode),
+            subject_vrm: self.take(Field::SubjectVrm),
+            subject_sex,
+            query: self.take(Field::Query),
+            result_count,
+            reason_code: self.identifier(Field::ReasonCode)?,
+            reference: self.identifier(Field::Reference)?,
+            force: self.identifier(Field::Force)?,
+            terminal: self.identifier(Field::Terminal)?,
+            session_id: self.identifier(Field::SessionId)?,
+            extra: (!self.extra.is_empty()).then(|| format!("{{{}}}", self.extra).into_boxed_str()),
+        })
+    }
+}
+
+/// The event a decoder's fields make when every one is present as the spec asks and
+/// passes its check, built straight from the text (`texts`, by [`Field`]): the path of
+/// nearly every record of a canonical feed. `None` for anything else (a required field
+/// missing, a value with spaces at an end, a value that fails a check), which
+/// [`RawFields::validate`] then decodes or refuses with the reason: for every record
+/// this accepts, it gives the same event (property-tested in `json`).
+pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<AccessEvent> {
+    // A field's text as the event keeps it: absent when empty; anything with a space at
+    // either end is left to the general path, which trims to decide.
+    let text = |f: Field| -> Option<Option<&str>> {
+        match texts[f as usize] {
+            None | Some("") => Some(None),
+            Some(t) => {
+                let plain = |b: u8| !b.is_ascii_whitespace();
+                (plain(t.as_bytes()[0]) && plain(t.as_bytes()[t.len() - 1])).then_some(Some(t))
+            }
+        }
+    };
+    let required = |f: Field| text(f).flatten();
+    let identifier = |f: Field| -> Option<Option<CompactString>> {
+        match text(f)? {
+            None => Some(None),
+            Some(t) => check_identifier(f, t).ok().map(|_| Some(t.into())),
+        }
+    };
+    let event_id = required(Field::EventId)?;
+    check_identifier(Field::EventId, event_id).ok()?;
+    let ts = Timestamp::parse_rfc3339(required(Field::Ts)?).ok().filter(|t| YEARS.contains(&t.0))?;
+    let system = required(Field::System)?;
+    check_system(system).ok()?;
+    let mut system = CompactString::from(system);
+    system.make_ascii_uppercase();
+    let user_id = required(Field::UserId)?;
+    check_identifier(Field::UserId, user_id).ok()?;
+    let action = Action::parse(required(Field::Action)?)?;
+    let subject_type = SubjectType::parse(required(Field::SubjectType)?)?;
+    let subject_dob = match text(Field::SubjectDob)? {
+        None => None,
+        Some(t) => Some(Date::parse(t).ok()?),
+    };
+    let subject_sex = match text(Field::SubjectSex)? {
+        None => None,
+        Some(t) => Sex::parse(t).ok()?,
+    };
+    let result_count = match text(Field::ResultCount)? {
+        None => None,
+        Some(t) => Some(t.parse::<u64>().ok()?),
+    };
+    let kept = |f: Field| text(f).map(|t| t.map(CompactString::from));
+    Some(AccessEvent {
+        event_id: event_id.into(),
+        ts,
+        system,
+        user_id: user_id.into(),
+        action,
+        subject_type,
+        subject_id: kept(Field::SubjectId)?,
+        subject_name: kept(Field::SubjectName)?,
+        subject_dob,
+        subject_postcode: kept(Field::SubjectPostcode)?,
+        subject_vrm: kept(Field::SubjectVrm)?,
+        subject_sex,
+        query: kept(Field::Query)?,
+        result_count,
+        reason_code: identifier(Field::ReasonCode)?,
+        reference: identifier(Field::Reference)?,
+        force: identifier(Field::Force)?,
+        terminal: identifier(Field::Terminal)?,
+        session_id: identifier(Field::SessionId)?,
+        extra: None,
+    })
+}
+
+/// The times an event may carry: 2000-01-01T00:00:00Z to the end of 2100, in
+/// milliseconds since the epoch.
+const YEARS: std::ops::Range<i64> = 946_684_800_000..4_133_980_800_000;
+
+/// The longest identifier (`event_id`, `user_id`, `reference`, ...), in characters.
+pub const MAX_IDENTIFIER_CHARS: usize = 128;
+
+/// The longest `system`, in characters.
+pub const MAX_SYSTEM_CHARS: usize = 32;
+
+/// An identifier's bounds (spec/events.md): 1 to 128 characters, no control characters.
+/// These values are keys, labels and evidence references; a newline or a NUL in one
+/// could forge a log line or break a reader downstream.
+pub(super) fn check_identifier(field: Field, v: &str) -> Result<(), DecodeError> {
+    // Printable ASCII within the bound (nearly every identifier): one pass over bytes.
+    if v.len() <= MAX_IDENTIFIER_CHARS && v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Ok(());
+    }
+    if v.chars().count() > MAX_IDENTIFIER_CHARS {
+        return Err(DecodeError::bad_value(field, "longer than 128 characters", v));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(DecodeError::bad_value(field, "contains a control character", v));
+    }
+    Ok(())
+}
+
+/// `system` names a directory of the archive and a metric label: 1 to 32 characters of
+/// `A-Z a-z 0-9 _ -`, nothing that could climb out of a directory.
+fn check_system(v: &str) -> Result<(), DecodeError> {
+    let ok = v.len() <= MAX_SYSTEM_CHARS && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::bad_value(Field::System, "expected 1 to 32 letters, digits, `_` or `-`", v))
+    }
+}
+
+/// A value as a reason quotes it: whole when short, else its first 80 characters and
+/// its length.
+pub(super) fn shown(v: &str) -> String {
+    const MAX: usize = 80;
+    match v.char_indices().nth(MAX) {
+        None => v.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &v[..cut], v.len()),
+    }
+}
