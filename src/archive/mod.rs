@@ -79,9 +79,11 @@ fn writer_id() -> String {
 }
 
 /// The writer's settings for a file of `rows` rows: zstd, page statistics, bloom
-/// filters on `bloom` sized for the rows a row group of this file holds (a filter
-/// sized for a full row group in a small file is mostly zeros, written and read for
-/// nothing), and no dictionary for `unique` columns (one entry per row is all cost).
+/// filters on `bloom` sized for the rows a row group of this file holds (the writer
+/// folds a filter down to its target false-positive rate before writing it, so this
+/// saves the memory and hashing of a filter sized for 32,768 rows while a small file
+/// is written, not bytes on disk), and no dictionary for `unique` columns (one entry
+/// per row is all cost).
 fn properties(
     config: &ArchiveConfig,
     rows: usize,
