@@ -77,9 +77,7 @@ pub fn events_with_any(
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| Err(io::Error::other(format!("reading {} failed", root.display()))))
-            })
+            .map(|h| h.join().unwrap_or_else(|_| Err(io::Error::other(format!("reading {} failed", root.display())))))
             .collect()
     });
     let mut out = Vec::new();
@@ -141,8 +139,10 @@ fn plan(
         let mut covered = 0usize;
         for (page, location) in locations.iter().enumerate() {
             let start = (location.first_row_index.max(0) as usize).clamp(covered, rows);
-            let end = locations.get(page + 1).map_or(rows, |next| (next.first_row_index.max(0) as usize).clamp(start, rows));
-            let keep = !index.is_null_page(page) && may_lie_between(bytes, index.min_value(page), index.max_value(page));
+            let end =
+                locations.get(page + 1).map_or(rows, |next| (next.first_row_index.max(0) as usize).clamp(start, rows));
+            let keep =
+                !index.is_null_page(page) && may_lie_between(bytes, index.min_value(page), index.max_value(page));
             if start > covered {
                 group_selectors.push(RowSelector::select(start - covered));
             }
@@ -166,8 +166,8 @@ fn plan(
 fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut Vec<StoredEvent>) -> io::Result<()> {
     let fail = |e: &dyn std::fmt::Display| io::Error::other(format!("{}: {e}", file.display()));
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(file)?, options)
-        .map_err(|e| fail(&e))?;
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(file)?, options).map_err(|e| fail(&e))?;
     let schema = builder.parquet_schema();
     let Some(leaf) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == column) else {
         // A file written before the column existed holds no row with it.
@@ -231,7 +231,8 @@ mod tests {
     /// The rows `plan` keeps, as positions in the file.
     fn kept(path: &Path, value: &str) -> Vec<usize> {
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-        let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(path).unwrap(), options).unwrap();
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(path).unwrap(), options).unwrap();
         let starts: Vec<usize> = builder
             .metadata()
             .row_groups()

@@ -279,7 +279,12 @@ fn lookup_order(rows: &[ArchivedEvent]) -> Vec<u32> {
     order.sort_unstable_by(|(pa, a), (pb, b)| {
         let (a, b) = (&rows[*a as usize], &rows[*b as usize]);
         pa.cmp(pb).then_with(|| {
-            (&a.surname, &a.event.subject_id, a.event.ts, a.seq).cmp(&(&b.surname, &b.event.subject_id, b.event.ts, b.seq))
+            (&a.surname, &a.event.subject_id, a.event.ts, a.seq).cmp(&(
+                &b.surname,
+                &b.event.subject_id,
+                b.event.ts,
+                b.seq,
+            ))
         })
     });
     order.into_iter().map(|(_, i)| i).collect()

@@ -316,8 +316,22 @@ mod tests {
     #[test]
     fn the_short_ascii_reader_agrees_with_the_general_one() {
         for raw in [
-            "SMITH, John", "John SMITH", "smith/john", "  john   smith ", "Smith,JOHN", "O'Brien, Sian", ", John",
-            "  ", "'.-", "SMITH", "a/b/c", "x,, y", "van der Berg, Anna-Marie", "\tJo\nBloggs\r", "/", "9 9",
+            "SMITH, John",
+            "John SMITH",
+            "smith/john",
+            "  john   smith ",
+            "Smith,JOHN",
+            "O'Brien, Sian",
+            ", John",
+            "  ",
+            "'.-",
+            "SMITH",
+            "a/b/c",
+            "x,, y",
+            "van der Berg, Anna-Marie",
+            "\tJo\nBloggs\r",
+            "/",
+            "9 9",
         ] {
             assert_eq!(parse_short_ascii(raw), Some(parse_any(raw)), "{raw:?}");
         }

@@ -145,25 +145,24 @@ impl<'a> RawFields<'a> {
         system.make_ascii_uppercase();
         let user_id = self.required(Field::UserId)?;
         check_identifier(Field::UserId, &user_id)?;
-        let action_text = self.required_text(Field::Action)?;
-        let action_text = action_text.as_str();
-        let action = Action::parse(action_text).ok_or_else(|| DecodeError::UnknownEnum {
-            field: "action",
-            value: shown(action_text),
-            expected: "search, view, update, create, print, export",
-        })?;
-        let type_text = self.required_text(Field::SubjectType)?;
-        let type_text = type_text.as_str();
-        let subject_type = SubjectType::parse(type_text).ok_or_else(|| DecodeError::UnknownEnum {
-            field: "subject_type",
-            value: shown(type_text),
-            expected: "person, vehicle, address, crime, incident, custody, intel, property, other",
-        })?;
+        let action = one_of(
+            self.required_text(Field::Action)?.as_str(),
+            Action::parse,
+            "action",
+            "search, view, update, create, print, export",
+        )?;
+        let subject_type = one_of(
+            self.required_text(Field::SubjectType)?.as_str(),
+            SubjectType::parse,
+            "subject_type",
+            "person, vehicle, address, crime, incident, custody, intel, property, other",
+        )?;
         let subject_dob = match self.take_text(Field::SubjectDob) {
             None => None,
-            Some(text) => Some(Date::parse(text.as_str()).map_err(|e| {
-                DecodeError::bad_value(Field::SubjectDob, &e.to_string(), text.as_str())
-            })?),
+            Some(text) => Some(
+                Date::parse(text.as_str())
+                    .map_err(|e| DecodeError::bad_value(Field::SubjectDob, &e.to_string(), text.as_str()))?,
+            ),
         };
         let subject_sex = match self.take_text(Field::SubjectSex) {
             None => None,
@@ -313,6 +312,16 @@ fn check_system(v: &str) -> Result<(), DecodeError> {
     } else {
         Err(DecodeError::bad_value(Field::System, "expected 1 to 32 letters, digits, `_` or `-`", v))
     }
+}
+
+/// `text` as one of a field's named values, or the error that lists them.
+fn one_of<T>(
+    text: &str,
+    parse: fn(&str) -> Option<T>,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<T, DecodeError> {
+    parse(text).ok_or_else(|| DecodeError::UnknownEnum { field, value: shown(text), expected })
 }
 
 /// A value as a reason quotes it: whole when short, else its first 80 characters and
