@@ -333,3 +333,40 @@ pub(super) fn shown(v: &str) -> String {
         Some((cut, _)) => format!("{}… ({} bytes)", &v[..cut], v.len()),
     }
 }
+
+/// Values each field accepts, in the shapes sources send: the property tests of the
+/// decoders' direct builds draw from these so that most cases reach a comparison.
+#[cfg(test)]
+pub(crate) mod valid {
+    use super::Field;
+    use proptest::prelude::*;
+
+    /// A value `field` accepts, as text.
+    pub fn text(field: Field) -> BoxedStrategy<String> {
+        let pick = |v: &'static [&'static str]| proptest::sample::select(v).prop_map(str::to_string).boxed();
+        match field {
+            Field::EventId | Field::UserId | Field::SubjectId | Field::SessionId | Field::Terminal => {
+                "[A-Za-z0-9][A-Za-z0-9/_.-]{0,15}".boxed()
+            }
+            Field::Ts => pick(&[
+                "2026-11-22T09:14:03.120Z",
+                "2026-11-22T09:14:03Z",
+                "2026-11-22T09:14:03.1Z",
+                "2026-03-29T01:30:00.000Z",
+                "2026-11-22T09:14:03.120+01:00",
+                "2000-01-01T00:00:00.000Z",
+                "2100-12-31T23:59:59.999Z",
+            ]),
+            Field::System => pick(&["PNC", "pnc", "niche_rms", "PND-2"]),
+            Field::Action => pick(&["view", "search", "update", "create", "print", "export", "VIEW", " Search "]),
+            Field::SubjectType => pick(&["person", "vehicle", "address", "crime", "incident", "custody", "intel", "other"]),
+            Field::SubjectName => pick(&["SMITH, John", "John Smith", "O'Brien, Siân", "van der Berg, Anna-Marie", "SMITH"]),
+            Field::SubjectDob => pick(&["1980-01-02", "2000-02-29"]),
+            Field::SubjectPostcode => pick(&["NS5 5DE", "ns55de", "SW1A 1AA"]),
+            Field::SubjectVrm => pick(&["JN74 EDW", "jn74edw"]),
+            Field::SubjectSex => pick(&["m", "F", "x", "U"]),
+            Field::ResultCount => "[0-9]{1,4}".boxed(),
+            Field::Query | Field::ReasonCode | Field::Reference | Field::Force => "[A-Za-z0-9][A-Za-z0-9 ,/-]{0,12}".boxed(),
+        }
+    }
+}
