@@ -194,3 +194,64 @@ fn instances_writing_the_same_date_at_the_same_moment_never_collide_and_compacti
     assert_eq!(ids, ["from-0", "from-1", "from-2"]);
     assert_eq!(parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap().len(), 1);
 }
+
+#[test]
+fn a_hunt_over_many_row_groups_finds_every_access_of_its_key_and_no_other() {
+    // One file of 6,000 accesses in row groups of 250: the hunts' reader prunes row
+    // groups and pages by statistics and bloom filters, and must still find every row.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = crate::config::Config::defaults().archive;
+    config.row_group_rows = 250;
+    let surnames = ["ABBOTT", "SMITH", "SMITHSON", "SMYTH", "JONES", "O'BRIEN", "VAN DER BERG", "ZED", "Ó SÉ"];
+    let events: Vec<AccessEvent> = (0..6_000u32)
+        .map(|i| {
+            let (secs, s) = (i * 7, (i as usize * 7_919) % (surnames.len() + 1));
+            let name = match surnames.get(s) {
+                Some(surname) => format!(r#","subject_name":"{surname}, Ann""#),
+                None => String::new(), // no name: a null surname
+            };
+            event(&format!(
+                r#"{{"event_id":"e{i}","ts":"2026-11-01T{:02}:{:02}:{:02}Z","system":"PNC","user_id":"U{}","action":"view","subject_type":"person","subject_id":"ID{}"{name}}}"#,
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+                i % 97,
+                (i * 31) % 500,
+            ))
+        })
+        .collect();
+    let mut w = EventWriter::new(dir.path(), &config);
+    for e in &events {
+        w.append(e.clone(), Provenance::default());
+    }
+    assert_eq!(w.flush().unwrap().files.len(), 1);
+    let surname = |e: &AccessEvent| {
+        e.subject_name.as_deref().and_then(crate::event::PersonName::parse).map(|n| n.surname.to_string())
+    };
+    let mut keys: Vec<(&str, String)> = Vec::new();
+    for s in surnames.iter().filter_map(|s| crate::event::PersonName::parse(&format!("{s}, Ann"))) {
+        keys.push(("subject_surname", s.surname.to_string()));
+    }
+    keys.extend(["ID0", "ID31", "ID499", "ID250", "ID7"].map(|v| ("subject_id", v.to_string())));
+    keys.extend(["U0", "U96", "U50"].map(|v| ("user_id", v.to_string())));
+    keys.extend(["SMIT", "SMITHSONS", "AAA", "ZZZ", "ID500"].map(|v| ("subject_surname", v.to_string())));
+    for (column, value) in &keys {
+        let mut got: Vec<String> = lookup::events_with(dir.path(), column, value, None, None)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.event.event_id.to_string())
+            .collect();
+        let mut want: Vec<String> = events
+            .iter()
+            .filter(|e| match *column {
+                "subject_surname" => surname(e).as_deref() == Some(value.as_str()),
+                "subject_id" => e.subject_id.as_deref() == Some(value.as_str()),
+                _ => e.user_id == value.as_str(),
+            })
+            .map(|e| e.event_id.to_string())
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{column} = {value}");
+    }
+}

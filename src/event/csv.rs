@@ -152,8 +152,10 @@ mod tests {
             None => "[A-Za-z0-9 ,/-]{0,10}".boxed(),
         };
         let any = prop_oneof![
-            proptest::sample::select(&["", "   ", " padded", "P/NC", "1980-02-31", "2026-11-22 09:14:03Z", "-3", "é"][..])
-                .prop_map(str::to_string),
+            proptest::sample::select(
+                &["", "   ", " padded", "P/NC", "1980-02-31", "2026-11-22 09:14:03Z", "-3", "é"][..]
+            )
+            .prop_map(str::to_string),
             "[a-zA-Z0-9 ,/-]{0,10}",
         ];
         prop_oneof![12 => valid, 1 => any].boxed()

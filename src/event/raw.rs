@@ -359,14 +359,20 @@ pub(crate) mod valid {
             ]),
             Field::System => pick(&["PNC", "pnc", "niche_rms", "PND-2"]),
             Field::Action => pick(&["view", "search", "update", "create", "print", "export", "VIEW", " Search "]),
-            Field::SubjectType => pick(&["person", "vehicle", "address", "crime", "incident", "custody", "intel", "other"]),
-            Field::SubjectName => pick(&["SMITH, John", "John Smith", "O'Brien, Siân", "van der Berg, Anna-Marie", "SMITH"]),
+            Field::SubjectType => {
+                pick(&["person", "vehicle", "address", "crime", "incident", "custody", "intel", "other"])
+            }
+            Field::SubjectName => {
+                pick(&["SMITH, John", "John Smith", "O'Brien, Siân", "van der Berg, Anna-Marie", "SMITH"])
+            }
             Field::SubjectDob => pick(&["1980-01-02", "2000-02-29"]),
             Field::SubjectPostcode => pick(&["NS5 5DE", "ns55de", "SW1A 1AA"]),
             Field::SubjectVrm => pick(&["JN74 EDW", "jn74edw"]),
             Field::SubjectSex => pick(&["m", "F", "x", "U"]),
             Field::ResultCount => "[0-9]{1,4}".boxed(),
-            Field::Query | Field::ReasonCode | Field::Reference | Field::Force => "[A-Za-z0-9][A-Za-z0-9 ,/-]{0,12}".boxed(),
+            Field::Query | Field::ReasonCode | Field::Reference | Field::Force => {
+                "[A-Za-z0-9][A-Za-z0-9 ,/-]{0,12}".boxed()
+            }
         }
     }
 }
