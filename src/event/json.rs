@@ -268,22 +268,22 @@ pub mod fast {
         }
     }
 
-    /// The whole decode of a line in the canonical shape whose values all pass their
-    /// checks: the fields read in place, checked on their happy path, and the event
-    /// built from them directly. `None` for anything else (an unknown or repeated
-    /// field, a value with spaces at an end, an escape, a value that fails a check),
-    /// which the general reader then decodes or refuses with the reason; it gives the
-    /// same event for every line this accepts (the property test
-    /// `fast_event_agrees_with_the_general_reader`).
-    pub fn event(line: &str) -> Option<AccessEvent> {
-        if has_escapes_or_controls(line.as_bytes()) {
-            return None;
-        }
+    /// A value of a flat object: a string's contents, an integer's text, or null.
+    enum Value<'a> {
+        Text(&'a str),
+        Integer(&'a str),
+        Null,
+    }
+
+    /// Walks a flat JSON object of plain strings, integers and nulls (a line already
+    /// known to hold no escape and no control byte), handing each pair to `pair` with
+    /// the value's own JSON text; `None` if the line is anything else or `pair` gives up.
+    #[inline(always)]
+    fn walk<'a>(
+        line: &'a str,
+        mut pair: impl FnMut(Option<Field>, &'a str, Value<'a>, &'a str) -> Option<()>,
+    ) -> Option<()> {
         let mut p = Scan { s: line, b: line.as_bytes(), i: 0 };
-        let mut v: [Option<&str>; Field::ALL.len()] = [None; Field::ALL.len()];
-        // Unknown fields, kept for the archive as `RawFields::push_extra_json` keeps
-        // them: `"key":value` pairs (a plain key is its own JSON text).
-        let mut extra = String::new();
         p.ws();
         p.eat(b'{')?;
         p.ws();
@@ -296,34 +296,16 @@ pub mod fast {
                 p.ws();
                 let start = p.i;
                 let value = match p.b.get(p.i)? {
-                    b'"' => Some(p.string()?),
-                    b'-' | b'0'..=b'9' => Some(p.integer()?),
+                    b'"' => Value::Text(p.string()?),
+                    b'-' | b'0'..=b'9' => Value::Integer(p.integer()?),
                     b'n' if line[p.i..].starts_with("null") => {
                         p.i += 4;
-                        None
+                        Value::Null
                     }
+                    // Booleans, arrays, objects: serde_json's business.
                     _ => return None,
                 };
-                match field {
-                    Some(f) => {
-                        if let Some(value) = value {
-                            let slot = &mut v[f as usize];
-                            if slot.is_some() {
-                                return None;
-                            }
-                            *slot = Some(value);
-                        }
-                    }
-                    None => {
-                        if !extra.is_empty() {
-                            extra.push(',');
-                        }
-                        extra.push('"');
-                        extra.push_str(key);
-                        extra.push_str("\":");
-                        extra.push_str(&line[start..p.i]);
-                    }
-                }
+                pair(field, key, value, &line[start..p.i])?;
                 p.ws();
                 if p.eat(b',').is_some() {
                     continue;
@@ -333,9 +315,46 @@ pub mod fast {
             }
         }
         p.ws();
-        if p.i != p.b.len() {
+        (p.i == p.b.len()).then_some(())
+    }
+
+    /// The whole decode of a line in the canonical shape whose values all pass their
+    /// checks: the fields read in place, checked on their happy path, and the event
+    /// built from them directly. `None` for anything else (a repeated field, a value
+    /// with spaces at an end, an escape, a value that fails a check), which the general
+    /// reader then decodes or refuses with the reason; it gives the same event for
+    /// every line this accepts (the property test
+    /// `fast_event_agrees_with_the_general_reader`).
+    pub fn event(line: &str) -> Option<AccessEvent> {
+        if has_escapes_or_controls(line.as_bytes()) {
             return None;
         }
+        let mut v: [Option<&str>; Field::ALL.len()] = [None; Field::ALL.len()];
+        // Unknown fields, kept for the archive as `RawFields::push_extra_json` keeps
+        // them: `"key":value` pairs (a plain key is its own JSON text).
+        let mut extra = String::new();
+        walk(line, |field, key, value, json| {
+            match (field, value) {
+                (Some(_), Value::Null) => {}
+                (Some(f), Value::Text(text) | Value::Integer(text)) => {
+                    let slot = &mut v[f as usize];
+                    if slot.is_some() {
+                        return None;
+                    }
+                    *slot = Some(text);
+                }
+                (None, _) => {
+                    if !extra.is_empty() {
+                        extra.push(',');
+                    }
+                    extra.push('"');
+                    extra.push_str(key);
+                    extra.push_str("\":");
+                    extra.push_str(json);
+                }
+            }
+            Some(())
+        })?;
         let mut event = super::super::plain_event(&v)?;
         if !extra.is_empty() {
             event.extra = Some(format!("{{{extra}}}").into_boxed_str());
@@ -355,53 +374,14 @@ pub mod fast {
         if has_escapes_or_controls(line.as_bytes()) {
             return None;
         }
-        let mut p = Scan { s: line, b: line.as_bytes(), i: 0 };
-        p.ws();
-        p.eat(b'{')?;
-        p.ws();
-        if p.eat(b'}').is_none() {
-            loop {
-                p.ws();
-                let (field, key) = p.key()?;
-                p.ws();
-                p.eat(b':')?;
-                p.ws();
-                match (p.b.get(p.i)?, field) {
-                    (b'"', Some(f)) => {
-                        let v = p.string()?;
-                        fields.set(f, v);
-                    }
-                    (b'"', None) => {
-                        let start = p.i;
-                        p.string()?;
-                        fields.push_extra_json(key, &line[start..p.i]);
-                    }
-                    (b'-' | b'0'..=b'9', f) => {
-                        let v = p.integer()?;
-                        match f {
-                            Some(f) => fields.set(f, v),
-                            None => fields.push_extra_json(key, v),
-                        }
-                    }
-                    (b'n', f) if line[p.i..].starts_with("null") => {
-                        p.i += 4;
-                        if f.is_none() {
-                            fields.push_extra_json(key, "null");
-                        }
-                    }
-                    // Booleans, arrays, objects: serde_json's business.
-                    _ => return None,
-                }
-                p.ws();
-                if p.eat(b',').is_some() {
-                    continue;
-                }
-                p.eat(b'}')?;
-                break;
+        walk(line, |field, key, value, json| {
+            match (field, value) {
+                (Some(f), Value::Text(v) | Value::Integer(v)) => fields.set(f, v),
+                (Some(_), Value::Null) => {}
+                (None, _) => fields.push_extra_json(key, json),
             }
-        }
-        p.ws();
-        (p.i == p.b.len()).then_some(())
+            Some(())
+        })
     }
 }
 
