@@ -21,6 +21,7 @@ use crate::time::{Span, Timestamp, HOUR};
 use ahash::AHashMap;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 /// What the user stage knows of an access that the cross-user detectors need.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -52,11 +53,13 @@ impl Handoff {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct SubjectState {
     last_seen: Timestamp,
-    /// Unexplained accesses: (user, event id).
-    recent: Window<(CompactString, CompactString)>,
-    /// Distinct users on the current day.
+    /// Unexplained accesses; the strings of each: user, event id.
+    recent: Window<(), 2>,
+    /// Distinct users on the current day: 32-bit hashes of their ids, four of them
+    /// inline (two users whose hashes agree count once: odds of about 1 in 10^9 for a
+    /// person looked up by three users in a day, 1 in 130,000 at the cap of 256).
     day: i32,
-    day_users: Vec<CompactString>,
+    day_users: SmallVec<[u32; 4]>,
     per_day: Baseline,
     /// No second spike alert for this subject before then.
     quiet_until: Timestamp,
@@ -85,6 +88,21 @@ fn id_hash(event_id: &str) -> u64 {
     ahash::RandomState::with_seeds(5, 6, 7, 8).hash_one(event_id)
 }
 
+/// A user id's hash, for the count of distinct users a day.
+fn user_hash(user_id: &str) -> u32 {
+    ahash::RandomState::with_seeds(9, 10, 11, 12).hash_one(user_id) as u32
+}
+
+/// The key of a person's spike state: two 64-bit hashes of their subject key, so two
+/// people share state only if both hashes of their keys agree, and the key costs 16
+/// bytes where the string (`person:SURNAME|FORENAMES|1980-01-01`) would take 24 and a
+/// heap allocation.
+fn subject_hash(key: &str) -> u128 {
+    let low = ahash::RandomState::with_seeds(13, 14, 15, 16).hash_one(key);
+    let high = ahash::RandomState::with_seeds(17, 18, 19, 20).hash_one(key);
+    (high as u128) << 64 | low as u128
+}
+
 /// Counters for the summary and metrics.
 #[derive(Debug, Default, Clone)]
 pub struct CrossStats {
@@ -96,7 +114,9 @@ pub struct CrossStats {
 /// The cross-user detectors' state (serialisable: snapshotted with the rest).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct CrossUser {
-    subjects: AHashMap<CompactString, SubjectState>,
+    /// By [`subject_hash`] of the person's key.
+    /// Boxed: the map keeps room for up to twice its entries, and a box is 8 bytes.
+    subjects: AHashMap<u128, Box<SubjectState>>,
     units: AHashMap<CompactString, UnitRates>,
     /// No second peer-comparison alert about a user before then.
     peer_quiet: AHashMap<CompactString, Timestamp>,
@@ -120,7 +140,12 @@ impl CrossUser {
         let subjects: usize = self
             .subjects
             .values()
-            .map(|s| std::mem::size_of::<SubjectState>() + 24 + s.recent.heap_bytes() + s.day_users.capacity() * 24)
+            .map(|s| {
+                std::mem::size_of::<(u128, Box<SubjectState>)>()
+                    + std::mem::size_of::<SubjectState>()
+                    + s.recent.heap_bytes()
+                    + if s.day_users.spilled() { s.day_users.capacity() * 4 } else { 0 }
+            })
             .sum();
         subjects
             + self.units.values().map(|u| std::mem::size_of::<UnitRates>() + 24 + u.cells.heap_bytes()).sum::<usize>()
@@ -140,10 +165,10 @@ impl CrossUser {
         let e = ctx.event;
         let now = e.ts;
         self.maybe_sweep(now, b);
-        let s = self.subjects.entry(key).or_default();
+        let s = self.subjects.entry(subject_hash(&key)).or_default();
         // A record delivered twice (its event processed again after an instance died)
         // counts once.
-        if s.recent.iter().any(|(_, (_, id))| *id == e.event_id) {
+        if s.recent.iter().any(|it| it.str(1) == e.event_id) {
             return;
         }
         s.last_seen = s.last_seen.max(now);
@@ -159,14 +184,15 @@ impl CrossUser {
             s.day = day;
             s.day_users.clear();
         }
-        if !s.day_users.contains(&e.user_id) && s.day_users.len() < 256 {
-            s.day_users.push(e.user_id.clone());
+        let user = user_hash(&e.user_id);
+        if !s.day_users.contains(&user) && s.day_users.len() < 256 {
+            s.day_users.push(user);
         }
-        s.recent.push(now, (e.user_id.clone(), e.event_id.clone()), b.spike_window, WINDOW_CAP);
+        s.recent.push(now, (), [&e.user_id, &e.event_id], b.spike_window, WINDOW_CAP);
         if !rules.enabled(RuleId::BehaviourSubjectSpike) || now < s.quiet_until {
             return;
         }
-        let mut users: Vec<&CompactString> = s.recent.iter().map(|(_, (u, _))| u).collect();
+        let mut users: Vec<&str> = s.recent.iter().map(|it| it.str(0)).collect();
         users.sort_unstable();
         users.dedup();
         let usual = s.per_day.mean;
@@ -174,9 +200,9 @@ impl CrossUser {
         if (n as u32) < b.spike_min_users || (n as f32) < b.spike_multiple * usual {
             return;
         }
-        let others = users.into_iter().filter(|u| **u != e.user_id).cloned().collect();
+        let others = users.into_iter().filter(|u| *u != e.user_id).map(CompactString::from).collect();
         let evidence =
-            s.recent.iter().rev().filter(|(_, (_, id))| *id != e.event_id).map(|(_, (_, id))| id.clone()).collect();
+            s.recent.iter().rev().map(|it| it.str(1)).filter(|id| *id != e.event_id).map(Into::into).collect();
         s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
         let mut f = finding(
             RuleId::BehaviourSubjectSpike,
@@ -289,7 +315,7 @@ impl CrossUser {
         match alert.rule {
             RuleId::BehaviourSubjectSpike => {
                 let until = since + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
-                let s = self.subjects.entry(alert.suppression_subject()).or_default();
+                let s = self.subjects.entry(subject_hash(&alert.suppression_subject())).or_default();
                 s.quiet_until = s.quiet_until.max(until);
                 s.last_seen = s.last_seen.max(since);
             }

@@ -18,6 +18,7 @@
 //! sweep every hour of event time), so memory follows the active users and subjects;
 //! the README gives the measured cost per active user.
 
+pub mod accesses;
 pub mod cross;
 pub mod targeting;
 pub mod window;
@@ -31,10 +32,11 @@ use crate::detect::{Explain, Finding, Findings};
 use crate::enrich::Enriched;
 use crate::event::{Action, SubjectType};
 use crate::time::{Span, Timestamp, HOUR, MINUTE};
+use accesses::{Access, Accesses, Spans};
 use ahash::AHashMap;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
-use window::{Baseline, Decaying, Window};
+use window::{Baseline, Decaying};
 
 /// Most entries a per-user or per-subject window keeps, whatever its span.
 const WINDOW_CAP: usize = 512;
@@ -115,19 +117,16 @@ impl BehaviourStats {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct UserState {
     last_seen: Timestamp,
-    /// Unjustified accesses in the volume window.
-    volume: Window<CompactString>,
+    /// Unjustified accesses in the volume and fishing windows.
+    accesses: Accesses,
     /// The current hour (index since the epoch) and its unjustified count.
     hour: i64,
     hour_count: u32,
     baseline: Baseline,
-    /// Unjustified searches and person accesses in the fishing window:
-    /// (event id, zero-result search, person hash or 0).
-    fishing: Window<(CompactString, bool, u64)>,
     /// Accesses by local hour of day, for users without a rostered shift.
     hours: [u32; 24],
-    /// The last access that raised a red or amber finding.
-    sensitive: Option<(Timestamp, CompactString, RuleId, Severity)>,
+    /// The last access that raised a red or amber finding (boxed: most users have none).
+    sensitive: Option<Box<(Timestamp, CompactString, RuleId, Severity)>>,
     /// Decayed counts of person/vehicle/address accesses, for the peer comparison.
     total: Decaying,
     unjustified: Decaying,
@@ -154,7 +153,10 @@ impl Behaviour {
         let users: usize = self
             .users
             .values()
-            .map(|u| std::mem::size_of::<UserState>() + 24 + u.volume.heap_bytes() + u.fishing.heap_bytes())
+            .map(|u| {
+                let sensitive = u.sensitive.as_ref().map_or(0, |_| 48);
+                std::mem::size_of::<(CompactString, UserState)>() + u.accesses.heap_bytes() + sensitive
+            })
             .sum();
         users
     }
@@ -168,7 +170,7 @@ impl Behaviour {
         let now = e.ts;
         // Eviction need not be punctual: sweep every eighth of the idle time.
         if now.0 - self.last_sweep.0 >= (b.idle_after.0 / 8).max(HOUR) {
-            self.sweep(now, b.idle_after);
+            self.sweep(now, b);
         }
         let explained = ctx.explanation.is_explained();
         let user = self.users.entry(e.user_id.clone()).or_default();
@@ -188,7 +190,7 @@ impl Behaviour {
 
         // Export after a sensitive access: judged on the accesses before this one.
         if rules.enabled(RuleId::BehaviourExportAfterSensitive) && matches!(e.action, Action::Print | Action::Export) {
-            if let Some((at, event_id, rule, severity)) = &user.sensitive {
+            if let Some((at, event_id, rule, severity)) = user.sensitive.as_deref() {
                 let after = Span(now.0 - at.0);
                 if after.0 >= 0 && after <= b.export_window && *event_id != e.event_id {
                     out.push(finding(
@@ -233,7 +235,7 @@ impl Behaviour {
         }
         user.hours[(local_minute / 60) as usize % 24] += 1;
 
-        // Volume: unexplained accesses in the window against the hourly baseline.
+        // An unexplained access: the hourly baseline learns it, then volume and fishing.
         if !explained {
             let hour = now.0.div_euclid(HOUR);
             if hour != user.hour {
@@ -244,14 +246,22 @@ impl Behaviour {
                 user.hour_count = 0;
             }
             user.hour_count += 1;
-            user.volume.push(now, e.event_id.clone(), b.volume_window, WINDOW_CAP);
-            let count = user.volume.len();
+            // Fishing counts searches and person accesses, and the people among them.
+            let fishing = e.action == Action::Search || !ctx.person.is_empty();
+            let found_nothing = e.action == Action::Search && e.result_count == Some(0);
+            let person = (e.subject_type == SubjectType::Person && !ctx.person.is_empty())
+                .then(|| person_hash(ctx.subject_key_ref()));
+            let spans = Spans { volume: b.volume_window, fishing: b.fishing_window, cap: WINDOW_CAP };
+            user.accesses.push(now, &e.event_id, Access::new(fishing, found_nothing, person), spans);
+
+            // Volume: unexplained accesses in the window against the hourly baseline.
+            let count = user.accesses.volume(spans).count();
             if rules.enabled(RuleId::BehaviourVolume) && count as u32 >= b.volume_min_events {
                 let mature = user.baseline.samples >= b.min_baseline_hours;
                 let z = user.baseline.z(count as f32);
                 let fires = if mature { z >= b.volume_z } else { count as u32 >= 2 * b.volume_min_events };
                 if fires {
-                    let evidence = user.volume.iter().rev().skip(1).take(99).map(|(_, id)| id.clone()).collect();
+                    let evidence = user.accesses.volume(spans).skip(1).take(99).map(|it| it.str(0).into()).collect();
                     out.push(finding(
                         RuleId::BehaviourVolume,
                         rules,
@@ -260,25 +270,16 @@ impl Behaviour {
                     ));
                 }
             }
-        }
 
-        // The person, for fishing's count of distinct people.
-        let person_key = (!explained && e.subject_type == SubjectType::Person && !ctx.person.is_empty())
-            .then(|| ctx.subject_key_ref());
-
-        // Fishing: zero-result searches and distinct people in a short window.
-        if !explained && (e.action == Action::Search || !ctx.person.is_empty()) {
-            let zero = e.action == Action::Search && e.result_count == Some(0);
-            let person = person_key.map_or(0, |k| person_hash(k));
-            user.fishing.push(now, (e.event_id.clone(), zero, person), b.fishing_window, WINDOW_CAP);
-            if rules.enabled(RuleId::BehaviourFishing) {
-                let zero_hits = user.fishing.iter().filter(|(_, (_, z, _))| *z).count();
-                let mut people: Vec<u64> = user.fishing.iter().map(|(_, (_, _, p))| *p).filter(|p| *p != 0).collect();
+            // Fishing: zero-result searches and distinct people in a short window.
+            if fishing && rules.enabled(RuleId::BehaviourFishing) {
+                let zero_hits = user.accesses.fishing(spans).filter(|it| it.meta.found_nothing()).count();
+                let mut people: Vec<u64> =
+                    user.accesses.fishing(spans).map(|it| it.meta.person()).filter(|p| *p != 0).collect();
                 people.sort_unstable();
                 people.dedup();
                 if zero_hits as u32 >= b.fishing_zero_results || people.len() as u32 >= b.fishing_distinct_people {
-                    let evidence =
-                        user.fishing.iter().rev().skip(1).take(99).map(|(_, (id, _, _))| id.clone()).collect();
+                    let evidence = user.accesses.fishing(spans).skip(1).take(99).map(|it| it.str(0).into()).collect();
                     out.push(finding(
                         RuleId::BehaviourFishing,
                         rules,
@@ -301,7 +302,7 @@ impl Behaviour {
             })
             .max_by_key(|f| f.severity)
         {
-            user.sensitive = Some((now, e.event_id.clone(), f.rule, f.severity));
+            user.sensitive = Some(Box::new((now, e.event_id.clone(), f.rule, f.severity)));
         }
 
         handoff
@@ -315,12 +316,19 @@ impl Behaviour {
         }
     }
 
-    /// Forgets users and subjects idle for longer than `idle_after`.
-    fn sweep(&mut self, now: Timestamp, idle_after: Span) {
+    /// Forgets users idle for longer than `idle_after`, and from the others' windows
+    /// the accesses no later access can count: those older than `now` (an access on
+    /// time) by a window and the allowed lateness. A user who went quiet keeps a few
+    /// hundred bytes until evicted, not their busiest hour's accesses.
+    fn sweep(&mut self, now: Timestamp, b: &crate::config::BehaviourSettings) {
         self.last_sweep = now;
         let before = self.users.len();
-        self.users.retain(|_, u| now.0 - u.last_seen.0 < idle_after.0);
+        self.users.retain(|_, u| now.0 - u.last_seen.0 < b.idle_after.0);
         self.stats.evicted_users += (before - self.users.len()) as u64;
+        let before = Timestamp(now.0 - b.allowed_lateness.0 - b.volume_window.0.max(b.fishing_window.0));
+        for u in self.users.values_mut() {
+            u.accesses.forget_up_to(before);
+        }
     }
 }
 

@@ -4,40 +4,154 @@
 use crate::time::{Span, Timestamp};
 use std::collections::VecDeque;
 
-/// Entries of the last `span` of event time, oldest first, at most `cap` of them.
-/// Entries arrive roughly in order; one within the allowed lateness is put in its
-/// place, and anything older than the window is never kept.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Window<T> {
-    entries: VecDeque<(Timestamp, T)>,
+/// Entries of the last `span` of event time, oldest first, at most `cap` of them, each
+/// with a small copyable `meta` and `N` strings (event and user ids). Entries arrive
+/// roughly in order; one within the allowed lateness is put in its place, and anything
+/// older than the window is never kept.
+///
+/// The strings are packed into one buffer, each as its length then its bytes, so an
+/// entry costs its own 16 to 24 bytes and its ids' bytes, not a 24-byte string per id:
+/// these windows are most of the behavioural state (README, "memory per active user").
+#[derive(Debug, Clone)]
+pub struct Window<M, const N: usize> {
+    entries: VecDeque<Entry<M>>,
+    /// The entries' strings; bytes of removed entries linger until [`Window::compact`].
+    text: Vec<u8>,
+    /// Bytes of `text` that live entries own.
+    live: usize,
 }
 
-impl<T> Default for Window<T> {
-    fn default() -> Self {
-        Window { entries: VecDeque::new() }
+#[derive(Debug, Clone, Copy)]
+struct Entry<M> {
+    ts: Timestamp,
+    meta: M,
+    /// Where the entry's strings start in `text`.
+    at: u32,
+}
+
+/// Appends `s` as its length (LEB128) and its bytes.
+fn put(text: &mut Vec<u8>, s: &str) {
+    let mut len = s.len();
+    while len >= 0x80 {
+        text.push(len as u8 | 0x80);
+        len >>= 7;
+    }
+    text.push(len as u8);
+    text.extend_from_slice(s.as_bytes());
+}
+
+/// The length `put` wrote at the start of `text`, and the bytes it took.
+fn read_len(text: &[u8]) -> (usize, usize) {
+    let (mut len, mut shift, mut n) = (0usize, 0, 0);
+    while let Some(b) = text.get(n) {
+        n += 1;
+        len |= ((b & 0x7f) as usize) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    (len, n)
+}
+
+/// One entry as the detectors read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a, M> {
+    pub ts: Timestamp,
+    pub meta: M,
+    /// The text from the entry's strings on.
+    text: &'a [u8],
+}
+
+impl<'a, M> Item<'a, M> {
+    /// The entry's `i`-th string.
+    pub fn str(&self, i: usize) -> &'a str {
+        let mut rest = self.text;
+        for _ in 0..i {
+            let (len, n) = read_len(rest);
+            rest = &rest[n + len..];
+        }
+        let (len, n) = read_len(rest);
+        // Written from `&str` by `put`, cut at the same boundaries: always UTF-8.
+        std::str::from_utf8(&rest[n..n + len]).unwrap_or_default()
     }
 }
 
-impl<T> Window<T> {
+impl<M, const N: usize> Default for Window<M, N> {
+    fn default() -> Self {
+        Window { entries: VecDeque::new(), text: Vec::new(), live: 0 }
+    }
+}
+
+impl<M: Copy, const N: usize> Window<M, N> {
     /// Adds an entry at `ts`, then drops what has left the window `(now - span, now]`
     /// (now: the newest entry) and the oldest entries beyond `cap`.
-    pub fn push(&mut self, ts: Timestamp, value: T, span: Span, cap: usize) {
-        let at = self.entries.partition_point(|(t, _)| *t <= ts);
-        self.entries.insert(at, (ts, value));
-        let newest = self.entries.back().map_or(ts, |(t, _)| *t);
-        while self.entries.front().is_some_and(|(t, _)| t.0 <= newest.0 - span.0) {
-            self.entries.pop_front();
+    pub fn push(&mut self, ts: Timestamp, meta: M, strings: [&str; N], span: Span, cap: usize) {
+        self.insert(ts, meta, strings);
+        let newest = self.newest().unwrap_or(ts);
+        while self.entries.front().is_some_and(|e| e.ts.0 <= newest.0 - span.0) || self.entries.len() > cap {
+            self.pop_front();
         }
-        while self.entries.len() > cap {
-            self.entries.pop_front();
+        self.compact_if_sparse();
+    }
+
+    /// Puts an entry in its place by time (after those of the same time); drops nothing.
+    pub fn insert(&mut self, ts: Timestamp, meta: M, strings: [&str; N]) {
+        // Grown by half, not doubled: most windows hold a few entries and stay there.
+        let needed: usize = strings.iter().map(|s| s.len() + 5).sum();
+        if self.text.capacity() - self.text.len() < needed {
+            self.text.reserve_exact(needed.max(self.text.len() / 2));
         }
+        if self.entries.len() == self.entries.capacity() {
+            self.entries.reserve_exact((self.entries.len() / 2).max(1));
+        }
+        let start = self.text.len();
+        for s in strings {
+            put(&mut self.text, s);
+        }
+        self.live += self.text.len() - start;
+        let at = u32::try_from(start).expect("a window's ids fit in 4 GiB: its entries are capped");
+        let i = self.entries.partition_point(|e| e.ts <= ts);
+        self.entries.insert(i, Entry { ts, meta, at });
+    }
+
+    /// The oldest entry.
+    pub fn front(&self) -> Option<Item<'_, M>> {
+        self.entries.front().map(|e| self.item(e))
+    }
+
+    /// The time of the newest entry.
+    pub fn newest(&self) -> Option<Timestamp> {
+        self.entries.back().map(|e| e.ts)
+    }
+
+    pub fn pop_front(&mut self) {
+        if let Some(e) = self.entries.pop_front() {
+            self.live -= self.size(&e);
+        }
+    }
+
+    /// Keeps the entries `keep` admits (given each entry and its place from the newest).
+    pub fn retain(&mut self, mut keep: impl FnMut(Item<'_, M>, usize) -> bool) {
+        let n = self.entries.len();
+        let mut kept = VecDeque::with_capacity(n);
+        for (i, e) in self.entries.iter().enumerate() {
+            if keep(self.item(e), n - 1 - i) {
+                kept.push_back(*e);
+            } else {
+                self.live -= self.size(e);
+            }
+        }
+        self.entries = kept;
+        self.compact_if_sparse();
     }
 
     /// Drops entries that have left the window ending at `now`.
     pub fn expire(&mut self, now: Timestamp, span: Span) {
-        while self.entries.front().is_some_and(|(t, _)| t.0 <= now.0 - span.0) {
-            self.entries.pop_front();
+        while self.entries.front().is_some_and(|e| e.ts.0 <= now.0 - span.0) {
+            self.pop_front();
         }
+        self.compact_if_sparse();
     }
 
     pub fn len(&self) -> usize {
@@ -48,13 +162,72 @@ impl<T> Window<T> {
         self.entries.is_empty()
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &(Timestamp, T)> {
-        self.entries.iter()
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = Item<'_, M>> + '_ {
+        self.entries.iter().map(|e| self.item(e))
     }
 
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<(Timestamp, T)>()
+        self.entries.capacity() * std::mem::size_of::<Entry<M>>() + self.text.capacity()
+    }
+
+    /// Gives back what the window holds beyond its entries (an idle key's, at a sweep).
+    pub fn shrink(&mut self) {
+        self.compact();
+        self.entries.shrink_to_fit();
+        self.text.shrink_to_fit();
+    }
+
+    fn item(&self, e: &Entry<M>) -> Item<'_, M> {
+        Item { ts: e.ts, meta: e.meta, text: &self.text[e.at as usize..] }
+    }
+
+    /// Bytes of `text` an entry owns.
+    fn size(&self, e: &Entry<M>) -> usize {
+        let mut rest = &self.text[e.at as usize..];
+        let start = rest.len();
+        for _ in 0..N {
+            let (len, n) = read_len(rest);
+            rest = &rest[n + len..];
+        }
+        start - rest.len()
+    }
+
+    fn compact_if_sparse(&mut self) {
+        if self.text.len() > 2 * self.live + 64 {
+            self.compact();
+        }
+    }
+
+    /// Rewrites `text` with the live entries' strings only.
+    fn compact(&mut self) {
+        let mut text = Vec::with_capacity(self.live);
+        for i in 0..self.entries.len() {
+            let e = self.entries[i];
+            let size = self.size(&e);
+            let at = text.len() as u32;
+            text.extend_from_slice(&self.text[e.at as usize..e.at as usize + size]);
+            self.entries[i].at = at;
+        }
+        self.text = text;
+    }
+}
+/// A window is written as its entries, each `[ts, meta, [strings]]`, oldest first.
+impl<M: Copy + serde::Serialize, const N: usize> serde::Serialize for Window<M, N> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter().map(|it| (it.ts, it.meta, (0..N).map(|i| it.str(i)).collect::<Vec<_>>())))
+    }
+}
+
+impl<'de, M: Copy + serde::Deserialize<'de>, const N: usize> serde::Deserialize<'de> for Window<M, N> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries: Vec<(Timestamp, M, Vec<String>)> = serde::Deserialize::deserialize(deserializer)?;
+        let mut w = Window::default();
+        for (ts, meta, strings) in entries {
+            let strings: [&str; N] = std::array::from_fn(|i| strings.get(i).map_or("", String::as_str));
+            w.insert(ts, meta, strings);
+        }
+        Ok(w)
     }
 }
 
@@ -146,14 +319,53 @@ mod tests {
                 if ts <= newest - span {
                     continue;
                 }
-                w.push(Timestamp(ts), v, Span(span), cap);
+                // Two strings of each entry follow from its value, one of them long
+                // enough (up to 299 bytes) for a two-byte length.
+                let (id, note) = (format!("e{v}"), "é".repeat((v % 150) as usize));
+                w.push(Timestamp(ts), v, [&id, &note], Span(span), cap);
                 all.push((ts, v));
                 // The reference applies the cap at each step as well.
                 let kept = reference(&all, span, cap);
                 all = kept.clone();
-                let got: Vec<(i64, u32)> = w.iter().map(|(t, v)| (t.0, *v)).collect();
+                let got: Vec<(i64, u32)> = w.iter().map(|it| (it.ts.0, it.meta)).collect();
                 prop_assert_eq!(got, kept);
+                for it in w.iter() {
+                    prop_assert_eq!(it.str(0), format!("e{}", it.meta));
+                    prop_assert_eq!(it.str(1), "é".repeat((it.meta % 150) as usize));
+                }
+                // The packed text stays within twice what the entries hold.
+                prop_assert!(w.text.len() <= 2 * w.live + 64);
             }
+            // A snapshot brings back the same entries and strings.
+            let back: Window<u32, 2> = serde_json::from_str(&serde_json::to_string(&w).unwrap()).unwrap();
+            let strings = |w: &Window<u32, 2>| -> Vec<(i64, u32, String, String)> {
+                w.iter().map(|it| (it.ts.0, it.meta, it.str(0).to_string(), it.str(1).to_string())).collect()
+            };
+            prop_assert_eq!(strings(&back), strings(&w));
+        }
+
+        /// Removing entries anywhere keeps the others' strings, through compactions.
+        #[test]
+        fn retain_keeps_the_other_entries_strings(
+            values in proptest::collection::vec(any::<u32>(), 1..300),
+            every in 2usize..5,
+        ) {
+            let mut w: Window<u32, 1> = Window::default();
+            for (i, v) in values.iter().enumerate() {
+                w.insert(Timestamp(i as i64), *v, [&format!("id-{v}")]);
+            }
+            w.retain(|it, from_newest| from_newest % every == 0 || it.meta % 3 == 0);
+            let n = values.len();
+            let expected: Vec<u32> =
+                values.iter().enumerate().filter(|(i, v)| (n - 1 - i) % every == 0 || *v % 3 == 0).map(|(_, v)| *v).collect();
+            prop_assert_eq!(w.iter().map(|it| it.meta).collect::<Vec<_>>(), expected.clone());
+            for it in w.iter() {
+                prop_assert_eq!(it.str(0), format!("id-{}", it.meta));
+            }
+            w.shrink();
+            prop_assert_eq!(w.text.len(), w.live);
+            prop_assert_eq!(w.iter().map(|it| it.str(0).to_string()).collect::<Vec<_>>(),
+                expected.iter().map(|v| format!("id-{v}")).collect::<Vec<_>>());
         }
 
         /// The mean follows the plain recursive definition.

@@ -172,6 +172,7 @@ impl Config {
         read("http", &mut |s| self.http.read(s));
         read("live", &mut |s| self.live.read(s));
         read("state", &mut |s| self.state.read(s, &mut self.rules.behaviour.idle_after));
+        self.rules.behaviour.allowed_lateness = self.state.allowed_lateness;
         read("archive", &mut |s| self.archive.read(s));
         read("dashboard", &mut |s| self.dashboard.read(s));
         read("risk", &mut |s| self.risk.read(s));

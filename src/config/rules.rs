@@ -160,6 +160,9 @@ pub struct BehaviourSettings {
     pub peer_half_life: Span,
     /// Per-user and per-subject state idle this long is forgotten.
     pub idle_after: Span,
+    /// `[state] allowed_lateness`, copied here: how far behind the newest event an
+    /// access still reaches the detectors, so how long their windows must remember.
+    pub allowed_lateness: Span,
 }
 
 impl RulesConfig {

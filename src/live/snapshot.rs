@@ -35,7 +35,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const FILE: &str = "snapshot.json";
-const VERSION: u32 = 2;
+/// 3: the behavioural windows pack their ids and people's state is keyed by a hash
+/// (2026-12-04). A snapshot of another version starts the detectors cold.
+const VERSION: u32 = 3;
 
 /// Largest chunk of a stream's state in one message: well under the broker's default
 /// message size (1 MB), whatever the state's size.
