@@ -46,13 +46,29 @@ pub struct Spans {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(from = "Stored")]
 pub struct Accesses {
     /// Oldest first; each entry's string is its event id (the alerts' evidence).
     window: Window<Access, 1>,
     /// The newest fishing access: fishing's window ends there.
     fishing_newest: Option<Timestamp>,
-    /// Fishing accesses in `window`.
+    /// Fishing accesses in `window` (counted again when a snapshot is read).
+    #[serde(skip_serializing)]
     fishing: usize,
+}
+
+/// What a snapshot holds of [`Accesses`]: the count follows from the window.
+#[derive(Deserialize)]
+struct Stored {
+    window: Window<Access, 1>,
+    fishing_newest: Option<Timestamp>,
+}
+
+impl From<Stored> for Accesses {
+    fn from(s: Stored) -> Accesses {
+        let fishing = s.window.iter().filter(|it| it.meta.fishing()).count();
+        Accesses { window: s.window, fishing_newest: s.fishing_newest, fishing }
+    }
 }
 
 impl Accesses {
@@ -180,7 +196,7 @@ mod tests {
                 clock += advance;
                 let ts = Timestamp(clock - lateness);
                 let id = format!("e{i}");
-                let access = Access::new(fishes, nothing, Some(i as u64 % 5));
+                let access = Access::new(fishes, nothing, Some(crate::behaviour::stable_hash(0, &format!("P{}", i % 5))));
                 shared.push(ts, &id, access, s);
                 swept.push(ts, &id, access, s);
                 if i % 7 == 6 {
@@ -202,8 +218,26 @@ mod tests {
                 }
                 prop_assert!(shared.window.len() <= 3 * cap + 1 + separate.volume.len() + separate.fishing.len());
                 prop_assert_eq!(shared.fishing, shared.window.iter().filter(|i| i.meta.fishing()).count());
+                prop_assert!(shared.window.text_len() <= 2 * shared.window.live_len() + 64, "ids kept after their accesses went");
             }
         }
+    }
+
+    #[test]
+    fn a_busy_user_keeps_the_ids_of_the_last_hour_only() {
+        let s = Spans { volume: Span(3_600_000), fishing: Span(1_800_000), cap: 512 };
+        let mut a = Accesses::default();
+        for i in 0..20_000i64 {
+            let id = format!("PNC-2026-12-04-{i:012}");
+            a.push(Timestamp(i * 60_000), &id, Access::new(i % 2 == 0, false, Some(i as u64)), s);
+        }
+        assert_eq!(a.volume(s).count(), 60);
+        assert!(a.window.text_len() <= 2 * a.window.live_len() + 64, "{} bytes of ids", a.window.text_len());
+        assert!(a.heap_bytes() < 8 * 1024, "{} bytes", a.heap_bytes());
+        // A snapshot counts the fishing accesses again.
+        let back: Accesses = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back.fishing, a.fishing);
+        assert_eq!(snapshot(back.fishing(s)), snapshot(a.fishing(s)));
     }
 
     #[test]
@@ -215,6 +249,8 @@ mod tests {
             a.push(Timestamp(i), &format!("e{i}"), Access::new(false, false, None), s);
         }
         assert!(a.window.len() <= 3 * s.cap + 1, "{} entries", a.window.len());
+        // Nor do the ids of the accesses it no longer holds stay behind.
+        assert!(a.window.text_len() <= 2 * a.window.live_len() + 64, "{} bytes of ids", a.window.text_len());
         assert_eq!(a.volume(s).count(), 8);
         assert_eq!(a.fishing(s).map(|i| i.str(0).to_string()).collect::<Vec<_>>(), ["first"]);
     }

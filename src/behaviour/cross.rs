@@ -11,7 +11,7 @@
 
 use super::targeting::{Cell, Lookup, Thresholds, UnitCells};
 use super::window::{Baseline, Decaying, Window};
-use super::{finding, Facts, WINDOW_CAP};
+use super::{finding, stable_hash, Facts, WINDOW_CAP};
 use crate::alert::{Alert, RuleId};
 use crate::config::{BehaviourSettings, RulesConfig};
 use crate::detect::Findings;
@@ -85,12 +85,12 @@ struct UnitRates {
 const UNIT_RECENT: usize = 4_096;
 
 fn id_hash(event_id: &str) -> u64 {
-    ahash::RandomState::with_seeds(5, 6, 7, 8).hash_one(event_id)
+    stable_hash(5, event_id)
 }
 
 /// A user id's hash, for the count of distinct users a day.
 fn user_hash(user_id: &str) -> u32 {
-    ahash::RandomState::with_seeds(9, 10, 11, 12).hash_one(user_id) as u32
+    stable_hash(9, user_id) as u32
 }
 
 /// The key of a person's spike state: two 64-bit hashes of their subject key, so two
@@ -98,8 +98,7 @@ fn user_hash(user_id: &str) -> u32 {
 /// bytes where the string (`person:SURNAME|FORENAMES|1980-01-01`) would take 24 and a
 /// heap allocation.
 fn subject_hash(key: &str) -> u128 {
-    let low = ahash::RandomState::with_seeds(13, 14, 15, 16).hash_one(key);
-    let high = ahash::RandomState::with_seeds(17, 18, 19, 20).hash_one(key);
+    let (low, high) = (stable_hash(13, key), stable_hash(17, key));
     (high as u128) << 64 | low as u128
 }
 

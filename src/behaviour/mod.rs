@@ -325,6 +325,10 @@ impl Behaviour {
         let before = self.users.len();
         self.users.retain(|_, u| now.0 - u.last_seen.0 < b.idle_after.0);
         self.stats.evicted_users += (before - self.users.len()) as u64;
+        // Safe while the stream's front only moves forward and the lateness and windows
+        // stay as they are: a snapshot whose front is clamped back (written by a clock
+        // ahead of time), or a reload that widens them, can let a later access reach
+        // an access forgotten here; volume and fishing then count fewer, not more.
         let before = Timestamp(now.0 - b.allowed_lateness.0 - b.volume_window.0.max(b.fishing_window.0));
         for u in self.users.values_mut() {
             u.accesses.forget_up_to(before);
@@ -353,7 +357,13 @@ pub(crate) fn finding<'a>(
 }
 
 fn person_hash(key: &str) -> u64 {
-    ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(key) | 1
+    stable_hash(1, key)
+}
+
+/// A hash the state may keep (in snapshots, read back on another machine): xxHash64,
+/// whose output its specification fixes, unlike ahash's.
+pub(crate) fn stable_hash(seed: u64, s: &str) -> u64 {
+    twox_hash::XxHash64::oneshot(seed, s.as_bytes())
 }
 
 impl Explain for Facts {

@@ -125,9 +125,12 @@ impl<M: Copy, const N: usize> Window<M, N> {
         self.entries.back().map(|e| e.ts)
     }
 
+    /// Drops the oldest entry (its bytes go at the next compaction: the text is never
+    /// more than twice what the entries hold, plus 64 bytes).
     pub fn pop_front(&mut self) {
         if let Some(e) = self.entries.pop_front() {
             self.live -= self.size(&e);
+            self.compact_if_sparse();
         }
     }
 
@@ -156,6 +159,17 @@ impl<M: Copy, const N: usize> Window<M, N> {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Bytes of packed strings, and of those the entries still own (for tests).
+    #[cfg(test)]
+    pub fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    #[cfg(test)]
+    pub fn live_len(&self) -> usize {
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
