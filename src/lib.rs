@@ -28,6 +28,7 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`hash`] | the hashes state keeps (xxHash64: a snapshot is read by other builds and machines) |
 //! | [`time`] | event time: fast RFC 3339 parsing, dates, durations, shifts, time zones |
 //! | [`event`] | the canonical access event; JSON Lines, CSV and mapped (CEF, other layouts) decoders; raw fields and their checks (`event/raw.rs`: the general path, and the direct build of a record whose values all pass); name/VRM/postcode normalisation |
 //! | [`watchlist`] | the six reference tables, loaded from CSV/JSONL, with O(1) person/VRM/postcode indexes; one error type for their faults |
@@ -76,6 +77,7 @@ pub mod evidence;
 pub mod explain;
 pub mod fuzzing;
 pub mod generate;
+pub mod hash;
 pub mod http;
 pub mod hunt;
 pub mod live;

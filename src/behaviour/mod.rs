@@ -360,11 +360,7 @@ fn person_hash(key: &str) -> u64 {
     stable_hash(1, key)
 }
 
-/// A hash the state may keep (in snapshots, read back on another machine): xxHash64,
-/// whose output its specification fixes, unlike ahash's.
-pub(crate) fn stable_hash(seed: u64, s: &str) -> u64 {
-    twox_hash::XxHash64::oneshot(seed, s.as_bytes())
-}
+pub(crate) use crate::hash::stable as stable_hash;
 
 impl Explain for Facts {
     fn sentence(&self, ctx: &Enriched) -> String {

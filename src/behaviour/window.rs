@@ -110,7 +110,7 @@ impl<M: Copy, const N: usize> Window<M, N> {
             put(&mut self.text, s);
         }
         self.live += self.text.len() - start;
-        let at = u32::try_from(start).expect("a window's ids fit in 4 GiB: its entries are capped");
+        let at = u32::try_from(start).expect("a window's ids fit in 4 GiB: its entries are capped, an id is at most 128 characters");
         let i = self.entries.partition_point(|e| e.ts <= ts);
         self.entries.insert(i, Entry { ts, meta, at });
     }
