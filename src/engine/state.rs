@@ -68,7 +68,7 @@ impl Delivered {
             // Restored from a snapshot, which keeps only the order.
             self.seen = self.order.iter().map(|(_, id)| *id).collect();
         }
-        let id = crate::hash::stable_of(0x11_12_13_14, &(detector, event_id));
+        let id = crate::hash::stable_parts(0x11_12_13_14, detector, &[event_id.as_bytes()]);
         if !self.seen.insert(id) {
             return false;
         }

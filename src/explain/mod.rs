@@ -33,7 +33,7 @@ use crate::config::explain::reason_code_key;
 use crate::config::{ExplanationConfig, Routine};
 pub use crate::event::explained::{documented, Kind, Recorded};
 use crate::event::{AccessEvent, Action, SubjectType};
-use crate::hash::stable_of;
+use crate::hash::{stable, stable_parts};
 use crate::time::{Span, Timestamp, HOUR};
 use crate::watchlist::{
     CustodyRecord, HighProfileEntry, Incident, Matches, OperationSubject, PersonIdentity, StaffMember, WatchLists,
@@ -261,7 +261,7 @@ pub fn victim_links<'a>(
         out.push(VictimLink {
             incident,
             strength,
-            key: stable_of(0x9_10_11_12, lists.victims.key_of(id).unwrap_or_default()) | 1,
+            key: stable(0x9_10_11_12, lists.victims.key_of(id).unwrap_or_default()) | 1,
             named,
             attached: named || attached(incident, user, &e.user_id),
             in_window: in_window(incident, e.ts, config),
@@ -400,20 +400,20 @@ pub fn subject_keys(
     const SEED: u64 = 0x7_11_13_17;
     let mut keys = SmallVec::new();
     if let Some(id) = &e.subject_id {
-        keys.push(stable_of(SEED, &(0u8, e.subject_type.as_str(), id.as_str())) | 1);
+        keys.push(stable_parts(SEED, 0, &[e.subject_type.as_str().as_bytes(), id.as_bytes()]) | 1);
     }
     if let (Some(n), Some(dob)) = (&person.name, person.dob) {
         if n.has_forenames() {
-            keys.push(stable_of(SEED, &(1u8, n.surname.as_str(), n.forenames.as_str(), dob.0)) | 1);
+            keys.push(stable_parts(SEED, 1, &[n.surname.as_bytes(), n.forenames.as_bytes(), &dob.0.to_le_bytes()]) | 1);
         }
     }
     if e.subject_type != SubjectType::Address || address.is_none() {
         if let Some(v) = vrm {
-            keys.push(stable_of(SEED, &(2u8, v)) | 1);
+            keys.push(stable_parts(SEED, 2, &[v.as_bytes()]) | 1);
         }
     }
     if let Some(p) = address {
-        keys.push(stable_of(SEED, &(3u8, p)) | 1);
+        keys.push(stable_parts(SEED, 3, &[p.as_bytes()]) | 1);
     }
     keys
 }
