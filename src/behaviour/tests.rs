@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::detect::testkit::lists;
 use crate::engine::Engine;
 use crate::event::json;
-use crate::time::{Timestamp, HOUR, MINUTE, SECOND};
+use crate::time::{Span, Timestamp, HOUR, MINUTE, SECOND};
 use crate::watchlist::TableName::*;
 use crate::watchlist::WatchLists;
 use serde_json::json;
@@ -307,6 +307,50 @@ fn idle_users_and_subjects_are_evicted() {
     r.access(MONDAY + 15 * 24 * HOUR, "U3", json!({}));
     let s = r.engine.behaviour_stats();
     assert_eq!((s.users, s.evicted_users), (1, 2), "{s:?}");
+}
+
+/// How often the behavioural state is swept, in event time: an eighth of `idle_after`.
+fn config_sweep_every() -> i64 {
+    Config::defaults().rules.behaviour.idle_after.0 / 8
+}
+
+/// The sweep (every eighth of `idle_after` of event time) forgets from each user's
+/// window only what no on-time access can still count: an access up to
+/// `allowed_lateness` behind the sweep's time reaches back a whole window from there.
+#[test]
+fn a_sweep_keeps_what_an_access_within_the_allowed_lateness_still_counts() {
+    let fishing = |with_sweep: bool| {
+        let mut config = Config::defaults();
+        config.state.clock_jump_events = 1;
+        config.rules.behaviour.volume_window = Span(30 * MINUTE);
+        assert_eq!(config.rules.behaviour.fishing_window, Span(30 * MINUTE));
+        assert_eq!(config.rules.behaviour.allowed_lateness, Span(10 * MINUTE));
+        let mut r = Run::with(config);
+        let start = MONDAY + 10 * HOUR;
+        r.access(start, "U3", json!({})); // the first sweep, of nothing
+        let sweep_every = config_sweep_every();
+        let t = start + sweep_every; // the next sweep's time
+        for i in 0..11 {
+            // 38 to 28 minutes before t: 11 empty searches, one short of an alert.
+            r.access(t - (38 - i) * MINUTE, "U1", json!({"action": "search", "result_count": 0}));
+        }
+        if with_sweep {
+            r.access(t, "U3", json!({})); // the front: the sweep runs here
+        } else {
+            r.access(t - 20 * MINUTE, "U3", json!({})); // before the sweep's time: none
+        }
+        // 9 minutes behind the front: on time, and its window reaches back to t - 39m.
+        r.access(t - 9 * MINUTE, "U1", json!({"action": "search", "result_count": 0}));
+        assert_eq!(r.engine.stats().late_events, 0);
+        of(&r.alerts(), "behaviour.fishing")
+    };
+    let unswept = fishing(false);
+    let swept = fishing(true);
+    assert_eq!(unswept.len(), 1, "{unswept:#?}");
+    assert!(unswept[0].reason.contains("made 12 searches that found nothing"), "{}", unswept[0].reason);
+    assert_eq!(swept.len(), 1, "the sweep at the front forgot accesses an on-time search still counts");
+    assert_eq!(swept[0].event_ids, unswept[0].event_ids);
+    assert_eq!(swept[0].reason, unswept[0].reason);
 }
 
 #[test]
