@@ -1,15 +1,19 @@
 //! Memory of the behavioural state per active user.
 //!
 //! ```text
-//! cargo bench --bench state            # 100,000 active users
-//! cargo bench --bench state -- 250000  # another count
+//! cargo bench --bench state                       # 100,000 active users
+//! cargo bench --bench state -- 250000             # another count
+//! cargo bench --bench state -- explained          # every access explained
 //! ```
 //!
 //! Every user makes 20 unjustified accesses within the last hour (searches, some with
 //! no result, of people seen by a few other users too), so each user's volume and
 //! fishing windows, hour histogram and peer rates are all populated, and each person
-//! has subject-spike state. Prints the state's own estimate of its heap use and the
-//! growth of the process's resident memory.
+//! has subject-spike state. With `explained`, every access is instead a search with a
+//! result under an encounter code (a stop): explained, so the detectors' windows stay
+//! empty and the engine remembers each one for the view that may follow it (the
+//! `earlier` explanation). Prints the behavioural state's own estimate of its heap use
+//! and the growth of the process's resident memory (everything the engine keeps).
 
 use accesswatch::alert::book::{CollectClosed, DetectClock};
 use accesswatch::config::Config;
@@ -26,6 +30,7 @@ fn rss_bytes() -> u64 {
 
 fn main() {
     let users: u64 = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(100_000);
+    let explained = std::env::args().any(|a| a == "explained");
     let per_user = 20u64;
     let people = users * per_user / 4; // each person looked up by about four users
                                        // Events are made up front so that only the engine's growth is measured.
@@ -37,9 +42,9 @@ fn main() {
             let user = i % users;
             let person = (i * 7_919) % people;
             let ts = accesswatch::time::Timestamp(start + (i as i64 * span_ms) / total as i64);
+            let (result_count, reason) = if explained { (1, r#","reason_code":"STOP""#) } else { ((i % 3).min(1), "") };
             let line = format!(
-                r#"{{"event_id":"e{i}","ts":"{ts}","system":"PNC","user_id":"U{user:07}","action":"search","subject_type":"person","subject_name":"PERSON{person}, Alan","subject_dob":"1980-01-01","result_count":{}}}"#,
-                (i % 3).min(1)
+                r#"{{"event_id":"e{i}","ts":"{ts}","system":"PNC","user_id":"U{user:07}","action":"search","subject_type":"person","subject_name":"PERSON{person}, Alan","subject_dob":"1980-01-01","result_count":{result_count}{reason}}}"#
             );
             json::decode(line.as_bytes()).unwrap()
         })
@@ -57,8 +62,9 @@ fn main() {
     let stats = engine.behaviour_stats();
     let heap = engine.behaviour_heap_bytes();
     println!(
-        "{} active users ({per_user} accesses each in one hour), {} people: state estimate {:.0} MB ({:.0} bytes per user incl. their share of subjects); process grew {:.0} MB ({:.0} bytes per user); {} events in {secs:.2}s",
+        "{} active users ({per_user} {} accesses each in one hour), {} people: state estimate {:.0} MB ({:.0} bytes per user incl. their share of subjects); process grew {:.0} MB ({:.0} bytes per user); {} events in {secs:.2}s",
         stats.users,
+        if explained { "explained" } else { "unexplained" },
         stats.subjects,
         heap as f64 / 1e6,
         heap as f64 / stats.users.max(1) as f64,

@@ -30,6 +30,7 @@
 //! |---|---|
 //! | [`hash`] | the hashes state keeps (xxHash64: a snapshot is read by other builds and machines) |
 //! | [`time`] | event time: fast RFC 3339 parsing, dates, durations, shifts, time zones |
+//! | [`window`] | event-time windows whose entries' ids are packed in one buffer, trailing baselines, decaying rates: the memory of the detectors and the explanations |
 //! | [`event`] | the canonical access event; JSON Lines, CSV and mapped (CEF, other layouts) decoders; raw fields and their checks (`event/raw.rs`: the general path, and the direct build of a record whose values all pass); name/VRM/postcode normalisation |
 //! | [`watchlist`] | the six reference tables, loaded from CSV/JSONL, with O(1) person/VRM/postcode indexes; one error type for their faults |
 //! | [`alert`] | the shared vocabulary (`alert/rule.rs`: rule ids, severities, categories), the alert type, deterministic ids, and the book of open alerts (suppression, retrospective release) |
@@ -90,3 +91,4 @@ pub mod sink;
 pub mod source;
 pub mod time;
 pub mod watchlist;
+pub mod window;

@@ -7,7 +7,7 @@
 //! alerts behind each score.
 
 use crate::alert::{Alert, Severity};
-use crate::behaviour::window::Decaying;
+use crate::window::Decaying;
 use crate::time::{Span, Timestamp};
 use ahash::AHashMap;
 use compact_str::CompactString;

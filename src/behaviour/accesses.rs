@@ -8,7 +8,7 @@
 //! its own, with its own cap, would hold. The property test below checks that against
 //! two separate windows, late arrivals included.
 
-use super::window::{Item, Window};
+use crate::window::{Item, Window};
 use crate::time::{Span, Timestamp};
 use serde::{Deserialize, Serialize};
 

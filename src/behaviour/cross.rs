@@ -10,7 +10,7 @@
 //! them in line with the user stage, on the same code.
 
 use super::targeting::{Cell, Lookup, Thresholds, UnitCells};
-use super::window::{Baseline, Decaying, Window};
+use crate::window::{Baseline, Decaying, Window};
 use super::{finding, stable_hash, Facts, WINDOW_CAP};
 use crate::alert::{Alert, RuleId};
 use crate::config::{BehaviourSettings, RulesConfig};

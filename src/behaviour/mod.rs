@@ -21,7 +21,6 @@
 pub mod accesses;
 pub mod cross;
 pub mod targeting;
-pub mod window;
 
 pub use cross::{CrossUser, Handoff};
 
@@ -36,7 +35,7 @@ use accesses::{Access, Accesses, Spans};
 use ahash::AHashMap;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
-use window::{Baseline, Decaying};
+use crate::window::{Baseline, Decaying};
 
 /// Most entries a per-user or per-subject window keeps, whatever its span.
 const WINDOW_CAP: usize = 512;

@@ -35,6 +35,7 @@ pub use crate::event::explained::{documented, Kind, Recorded};
 use crate::event::{AccessEvent, Action, SubjectType};
 use crate::hash::{stable, stable_parts};
 use crate::time::{Span, Timestamp, HOUR};
+use crate::window::Window;
 use crate::watchlist::{
     CustodyRecord, HighProfileEntry, Incident, Matches, OperationSubject, PersonIdentity, StaffMember, WatchLists,
 };
@@ -421,22 +422,59 @@ pub fn subject_keys(
 /// Most explained accesses remembered per user; the oldest go first.
 const REMEMBERED_PER_USER: usize = 64;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Remembered {
+/// What is kept of an explained access besides its time, event id and detail.
+#[derive(Clone, Copy, Debug)]
+struct Said {
     /// Subject key hashes (never 0); 0 fills the unused places.
     keys: [u64; 4],
-    ts: Timestamp,
-    event_id: CompactString,
     kind: Kind,
-    detail: CompactString,
+}
+
+/// One user's explained accesses, in time order (events arrive nearly so): per entry
+/// its keys and kind, and its event id and detail packed in the window's buffer
+/// (56 bytes and the ids' own, where a struct of two strings took 96 and doubled).
+#[derive(Debug, Default)]
+struct Seen(Window<Said, 2>);
+
+/// An explained access as a snapshot holds it (the layout before the window packed
+/// them, so that snapshots of either read alike).
+#[derive(Serialize, Deserialize)]
+struct Remembered<S> {
+    keys: [u64; 4],
+    ts: Timestamp,
+    event_id: S,
+    kind: Kind,
+    detail: S,
+}
+
+impl Serialize for Seen {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|it| Remembered {
+            keys: it.meta.keys,
+            ts: it.ts,
+            event_id: it.str(0),
+            kind: it.meta.kind,
+            detail: it.str(1),
+        }))
+    }
+}
+
+impl<'de> Deserialize<'de> for Seen {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let all: Vec<Remembered<CompactString>> = Deserialize::deserialize(deserializer)?;
+        let mut seen = Seen::default();
+        for r in all.iter().skip(all.len().saturating_sub(REMEMBERED_PER_USER)) {
+            seen.0.insert(r.ts, Said { keys: r.keys, kind: r.kind }, [&r.event_id, &r.detail]);
+        }
+        Ok(seen)
+    }
 }
 
 /// Each user's recent explained accesses, for the `earlier` kind: bounded per user and
 /// forgotten after `explanation.continuation`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Continuations {
-    /// Per user, in time order (events arrive nearly so).
-    users: AHashMap<CompactString, std::collections::VecDeque<Remembered>>,
+    users: AHashMap<CompactString, Seen>,
     last_sweep: Timestamp,
     /// Per user, their latest `victim.contact` accesses: (victim key, time, event id),
     /// so that a second one is seen as a repeat.
@@ -462,16 +500,16 @@ impl Continuations {
             return None;
         }
         let seen = self.users.get(user)?;
-        let candidates = seen
-            .iter()
-            .rev()
-            .filter(|r| r.ts <= ts && ts - r.ts <= window && r.keys.iter().any(|k| *k != 0 && keys.contains(k)));
-        let best = candidates.max_by_key(|r| (documented(r.kind), r.ts))?;
+        let candidates = seen.0.metas().rev().filter(|(_, at, said)| {
+            *at <= ts && ts - *at <= window && said.keys.iter().any(|k| *k != 0 && keys.contains(k))
+        });
+        let (i, _, _) = candidates.max_by_key(|(_, at, said)| (documented(said.kind), *at))?;
+        let best = seen.0.get(i)?;
         Some(Explanation::Earlier {
-            event_id: best.event_id.clone(),
+            event_id: best.str(0).into(),
             ts: best.ts,
-            of: best.kind,
-            detail: best.detail.clone(),
+            of: best.meta.kind,
+            detail: best.str(1).into(),
         })
     }
 
@@ -503,23 +541,17 @@ impl Continuations {
             None => self.users.entry(user.into()).or_default(),
         };
         // A redelivered event (after a restart) is already here, at its own time.
-        if seen.iter().rev().take_while(|r| r.ts >= e.ts).any(|r| r.event_id == e.event_id) {
+        if seen.0.iter().rev().take_while(|r| r.ts >= e.ts).any(|r| r.str(0) == e.event_id) {
             return;
         }
-        if seen.len() >= REMEMBERED_PER_USER {
-            seen.pop_front();
+        if seen.0.len() >= REMEMBERED_PER_USER {
+            seen.0.pop_front();
         }
         let mut fixed = [0u64; 4];
         for (slot, k) in fixed.iter_mut().zip(keys) {
             *slot = k;
         }
-        let r = Remembered { keys: fixed, ts: e.ts, event_id: e.event_id.clone(), kind, detail };
-        if seen.back().is_none_or(|last| last.ts <= e.ts) {
-            seen.push_back(r);
-        } else {
-            let at = seen.partition_point(|x| x.ts <= e.ts);
-            seen.insert(at, r);
-        }
+        seen.0.insert(e.ts, Said { keys: fixed, kind }, [&e.event_id, &detail]);
     }
 
     /// The user's earlier `victim.contact` access to the victim with this key, at least
@@ -559,8 +591,8 @@ impl Continuations {
         });
         self.last_sweep = now;
         self.users.retain(|_, seen| {
-            seen.retain(|r| now - r.ts <= window);
-            !seen.is_empty()
+            seen.0.retain(|r, _| now - r.ts <= window);
+            !seen.0.is_empty()
         });
     }
 

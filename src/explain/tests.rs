@@ -168,7 +168,7 @@ fn memory_is_bounded_per_user() {
         memory.remember("U1", keys, &e, &ctx.explanation, c.explanation.continuation);
     }
     assert_eq!(memory.users(), 1);
-    assert!(memory.users.get("U1").unwrap().len() <= REMEMBERED_PER_USER);
+    assert!(memory.users.get("U1").unwrap().0.len() <= REMEMBERED_PER_USER);
 }
 
 #[test]
@@ -177,4 +177,18 @@ fn words_are_found_whole() {
     assert!(contains_words("CUSTODY - NORTH GATE", "NORTH GATE"));
     assert!(!contains_words("CUSTODY CENTRALISED", "CENTRAL"));
     assert!(!contains_words("ANY", ""));
+}
+
+/// A snapshot keeps each remembered access as an object of its fields (the layout of
+/// before the accesses were packed): one written by either version reads back alike.
+#[test]
+fn remembered_accesses_keep_their_snapshot_layout() {
+    let written = r#"{"users":{"U1":[{"keys":[7,9,0,0],"ts":"2026-11-22T10:00:00.000Z","event_id":"e1","kind":"encounter","detail":"ANPR"},{"keys":[7,0,0,0],"ts":"2026-11-22T10:05:00.000Z","event_id":"e2","kind":"reference","detail":"INC-1"}]},"last_sweep":"2026-11-22T10:00:00.000Z","victims":{},"victim_window_ms":0}"#;
+    let memory: Continuations = serde_json::from_str(written).unwrap();
+    assert_eq!(serde_json::to_string(&memory).unwrap(), written);
+    let ts = |s: &str| crate::time::Timestamp::parse_rfc3339(s).unwrap();
+    let found = memory.find("U1", &[9], ts("2026-11-22T11:00:00.000Z"), Span(12 * HOUR)).unwrap();
+    assert!(matches!(found, Explanation::Earlier { ref event_id, of: Kind::Encounter, ref detail, .. } if event_id == "e1" && detail == "ANPR"));
+    let documented = memory.find("U1", &[7], ts("2026-11-22T11:00:00.000Z"), Span(12 * HOUR)).unwrap();
+    assert!(matches!(documented, Explanation::Earlier { ref event_id, of: Kind::Reference, .. } if event_id == "e2"));
 }

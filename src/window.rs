@@ -1,5 +1,6 @@
-//! Event-time windows: the few shapes of state the behavioural detectors keep, each
-//! bounded, each checked against a plain reference model by the property tests below.
+//! Event-time windows: the few shapes of state the behavioural detectors and the
+//! explanations (each user's recent explained accesses) keep, each bounded, each
+//! checked against a plain reference model by the property tests below.
 
 use crate::time::{Span, Timestamp};
 use std::collections::VecDeque;
@@ -54,6 +55,17 @@ fn read_len(text: &[u8]) -> (usize, usize) {
     (len, n)
 }
 
+/// Bytes of `text` an entry of `N` strings owns.
+fn size<M, const N: usize>(text: &[u8], e: &Entry<M>) -> usize {
+    let mut rest = &text[e.at as usize..];
+    let start = rest.len();
+    for _ in 0..N {
+        let (len, n) = read_len(rest);
+        rest = &rest[n + len..];
+    }
+    start - rest.len()
+}
+
 /// One entry as the detectors read it.
 #[derive(Debug, Clone, Copy)]
 pub struct Item<'a, M> {
@@ -97,7 +109,8 @@ impl<M: Copy, const N: usize> Window<M, N> {
 
     /// Puts an entry in its place by time (after those of the same time); drops nothing.
     pub fn insert(&mut self, ts: Timestamp, meta: M, strings: [&str; N]) {
-        // Grown by half, not doubled: most windows hold a few entries and stay there.
+        // Grown by half, not doubled: most windows hold a few entries and stay there
+        // (doubling while small made the state bench's process 10% larger).
         let needed: usize = strings.iter().map(|s| s.len() + 5).sum();
         if self.text.capacity() - self.text.len() < needed {
             self.text.reserve_exact(needed.max(self.text.len() / 2));
@@ -111,8 +124,13 @@ impl<M: Copy, const N: usize> Window<M, N> {
         }
         self.live += self.text.len() - start;
         let at = u32::try_from(start).expect("a window's ids fit in 4 GiB: its entries are capped, an id is at most 128 characters");
-        let i = self.entries.partition_point(|e| e.ts <= ts);
-        self.entries.insert(i, Entry { ts, meta, at });
+        let entry = Entry { ts, meta, at };
+        if self.entries.back().is_none_or(|e| e.ts <= ts) {
+            self.entries.push_back(entry); // in order: most entries
+        } else {
+            let i = self.entries.partition_point(|e| e.ts <= ts);
+            self.entries.insert(i, entry);
+        }
     }
 
     /// The oldest entry.
@@ -136,16 +154,16 @@ impl<M: Copy, const N: usize> Window<M, N> {
 
     /// Keeps the entries `keep` admits (given each entry and its place from the newest).
     pub fn retain(&mut self, mut keep: impl FnMut(Item<'_, M>, usize) -> bool) {
-        let n = self.entries.len();
-        let mut kept = VecDeque::with_capacity(n);
-        for (i, e) in self.entries.iter().enumerate() {
-            if keep(self.item(e), n - 1 - i) {
-                kept.push_back(*e);
-            } else {
-                self.live -= self.size(e);
+        let (text, live) = (&self.text, &mut self.live);
+        let mut from_newest = self.entries.len();
+        self.entries.retain(|e| {
+            from_newest -= 1;
+            let kept = keep(Item { ts: e.ts, meta: e.meta, text: &text[e.at as usize..] }, from_newest);
+            if !kept {
+                *live -= size::<M, N>(text, e);
             }
-        }
-        self.entries = kept;
+            kept
+        });
         self.compact_if_sparse();
     }
 
@@ -180,6 +198,17 @@ impl<M: Copy, const N: usize> Window<M, N> {
         self.entries.iter().map(|e| self.item(e))
     }
 
+    /// Each entry's time and meta, oldest first, with its place ([`Window::get`]
+    /// gives its strings): a scan that reads no strings.
+    pub fn metas(&self) -> impl DoubleEndedIterator<Item = (usize, Timestamp, &M)> + '_ {
+        self.entries.iter().enumerate().map(|(i, e)| (i, e.ts, &e.meta))
+    }
+
+    /// The entry at `i` (0 the oldest).
+    pub fn get(&self, i: usize) -> Option<Item<'_, M>> {
+        self.entries.get(i).map(|e| self.item(e))
+    }
+
     /// Approximate heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<Entry<M>>() + self.text.capacity()
@@ -198,13 +227,7 @@ impl<M: Copy, const N: usize> Window<M, N> {
 
     /// Bytes of `text` an entry owns.
     fn size(&self, e: &Entry<M>) -> usize {
-        let mut rest = &self.text[e.at as usize..];
-        let start = rest.len();
-        for _ in 0..N {
-            let (len, n) = read_len(rest);
-            rest = &rest[n + len..];
-        }
-        start - rest.len()
+        size::<M, N>(&self.text, e)
     }
 
     fn compact_if_sparse(&mut self) {
@@ -215,7 +238,21 @@ impl<M: Copy, const N: usize> Window<M, N> {
 
     /// Rewrites `text` with the live entries' strings only.
     fn compact(&mut self) {
-        let mut text = Vec::with_capacity(self.live);
+        // In place when the entries' strings lie in the entries' order (they came in
+        // order, as most do): each moves towards the start, onto bytes already moved.
+        if self.entries.iter().zip(self.entries.iter().skip(1)).all(|(a, b)| a.at < b.at) {
+            let mut to = 0;
+            for i in 0..self.entries.len() {
+                let e = self.entries[i];
+                let size = self.size(&e);
+                self.text.copy_within(e.at as usize..e.at as usize + size, to);
+                self.entries[i].at = to as u32;
+                to += size;
+            }
+            self.text.truncate(to);
+            return;
+        }
+        let mut text = Vec::with_capacity(self.text.capacity());
         for i in 0..self.entries.len() {
             let e = self.entries[i];
             let size = self.size(&e);
