@@ -311,7 +311,7 @@ fn idle_users_and_subjects_are_evicted() {
 
 /// How often the behavioural state is swept, in event time: an eighth of `idle_after`.
 fn config_sweep_every() -> i64 {
-    Config::defaults().rules.behaviour.idle_after.0 / 8
+    (Config::defaults().rules.behaviour.idle_after.0 / 8).max(HOUR)
 }
 
 /// The sweep (every eighth of `idle_after` of event time) forgets from each user's

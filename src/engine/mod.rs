@@ -302,6 +302,7 @@ impl Engine {
         let mut ctx = enrich(event, &self.lists, &self.config.explanation);
         let keys = explain::subject_keys(event, &ctx.person, ctx.vrm.as_deref(), ctx.address());
         let window = self.config.explanation.continuation;
+        let lateness = self.config.state.allowed_lateness;
         if !ctx.explanation.is_documented() {
             if let Some(earlier) = learned.continuations.find(&event.user_id, &keys, event.ts, window) {
                 if earlier.is_documented() || !ctx.explanation.is_explained() {
@@ -319,7 +320,7 @@ impl Engine {
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
         if verdict.stateful() && findings.iter().any(|f| f.rule == RuleId::VictimContact) {
             for key in victim_keys {
-                learned.continuations.remember_victim(&event.user_id, key, event, repeat_within);
+                learned.continuations.remember_victim(&event.user_id, key, event, repeat_within, lateness);
             }
         }
         if verdict.stateful() && self.config.rules.any_behaviour() {
@@ -333,7 +334,7 @@ impl Engine {
         for finding in findings {
             offer(&self.config, book, &mut self.stats, &mut self.risk, &finding, &ctx, at, sink);
         }
-        learned.continuations.remember(&event.user_id, keys, event, &ctx.explanation, window);
+        learned.continuations.remember(&event.user_id, keys, event, &ctx.explanation, window, lateness);
         if self.config.rules.purpose_subject_types.contains(&event.subject_type) {
             match ctx.explanation.kind() {
                 Some(k) => self.stats.explained[k as usize] += 1,

@@ -513,7 +513,9 @@ impl Continuations {
         })
     }
 
-    /// Remembers an explained access (an `earlier` one passes on what it continues).
+    /// Remembers an explained access (an `earlier` one passes on what it continues),
+    /// for `window` after it and, for an access up to `lateness` behind the newest,
+    /// that much longer.
     pub fn remember(
         &mut self,
         user: &str,
@@ -521,6 +523,7 @@ impl Continuations {
         e: &AccessEvent,
         explanation: &Explanation,
         window: Span,
+        lateness: Span,
     ) {
         if keys.is_empty() {
             return;
@@ -534,7 +537,7 @@ impl Continuations {
             },
         };
         if e.ts - self.last_sweep >= window.max(Span(HOUR)) {
-            self.sweep(e.ts, window);
+            self.sweep(e.ts, window, lateness);
         }
         let seen = match self.users.get_mut(user) {
             Some(seen) => seen,
@@ -569,22 +572,26 @@ impl Continuations {
             .map(|(_, t, id)| (*t, id.clone()))
     }
 
-    /// Remembers a `victim.contact` access, for `within`.
-    pub fn remember_victim(&mut self, user: &str, key: u64, e: &AccessEvent, within: Span) {
+    /// Remembers a `victim.contact` access, for `within` (and `lateness`, as
+    /// [`Continuations::remember`]).
+    pub fn remember_victim(&mut self, user: &str, key: u64, e: &AccessEvent, within: Span, lateness: Span) {
         self.victim_window_ms = within.0;
         let seen = self.victims.entry(user.into()).or_default();
         if seen.iter().any(|(k, _, id)| *k == key && *id == e.event_id) {
             return;
         }
-        seen.retain(|(_, t, _)| e.ts - *t <= within);
+        seen.retain(|(_, t, _)| e.ts - *t <= Span(within.0 + lateness.0));
         if seen.len() >= VICTIMS_PER_USER {
             seen.pop_front();
         }
         seen.push_back((key, e.ts, e.event_id.clone()));
     }
 
-    fn sweep(&mut self, now: Timestamp, window: Span) {
-        let victim_window = Span(self.victim_window_ms);
+    /// Forgets what no access on time can still be explained by: an access up to
+    /// `lateness` behind `now` looks back a whole window from its own time.
+    fn sweep(&mut self, now: Timestamp, window: Span, lateness: Span) {
+        let victim_window = Span(self.victim_window_ms + lateness.0);
+        let window = Span(window.0 + lateness.0);
         self.victims.retain(|_, seen| {
             seen.retain(|(_, t, _)| now - *t <= victim_window);
             !seen.is_empty()

@@ -129,7 +129,7 @@ fn continuations_remember_explained_accesses_for_a_while() {
                                "subject_dob": "1980-01-02", "reference": "INC-1"}));
     let ctx = enrich(&search, &l, &c.explanation);
     let keys = subject_keys(&search, &ctx.person, None, None);
-    memory.remember("U1", keys, &search, &ctx.explanation, window);
+    memory.remember("U1", keys, &search, &ctx.explanation, window, Span(0));
 
     let view = |ts: &str, user: &str| {
         event(json!({"event_id": "v1", "ts": ts, "user_id": user, "subject_id": "01/1X",
@@ -165,7 +165,7 @@ fn memory_is_bounded_per_user() {
         let ctx = enrich(&e, &l, &c.explanation);
         assert_eq!(ctx.explanation.kind(), Some(Kind::Encounter));
         let keys = subject_keys(&e, &ctx.person, ctx.vrm.as_deref(), None);
-        memory.remember("U1", keys, &e, &ctx.explanation, c.explanation.continuation);
+        memory.remember("U1", keys, &e, &ctx.explanation, c.explanation.continuation, Span(0));
     }
     assert_eq!(memory.users(), 1);
     assert!(memory.users.get("U1").unwrap().0.len() <= REMEMBERED_PER_USER);
@@ -191,4 +191,31 @@ fn remembered_accesses_keep_their_snapshot_layout() {
     assert!(matches!(found, Explanation::Earlier { ref event_id, of: Kind::Encounter, ref detail, .. } if event_id == "e1" && detail == "ANPR"));
     let documented = memory.find("U1", &[7], ts("2026-11-22T11:00:00.000Z"), Span(12 * HOUR)).unwrap();
     assert!(matches!(documented, Explanation::Earlier { ref event_id, of: Kind::Reference, .. } if event_id == "e2"));
+}
+
+/// The sweep at the newest access keeps what an access on time, up to the allowed
+/// lateness behind it, is still explained by.
+#[test]
+fn a_sweep_keeps_the_explanations_of_an_access_within_the_allowed_lateness() {
+    let c = Config::defaults();
+    let l = WatchLists::default();
+    let (window, lateness) = (c.explanation.continuation, c.state.allowed_lateness);
+    assert_eq!((window, lateness), (Span(12 * HOUR), Span(10 * 60_000)));
+    let mut memory = Continuations::default();
+    let stop = |id: &str, ts: &str, vrm: &str| {
+        event(json!({"event_id": id, "ts": ts, "subject_type": "vehicle", "subject_vrm": vrm, "subject_name": null,
+                     "subject_dob": null, "reason_code": "ANPR", "action": "search", "result_count": 1}))
+    };
+    let mut remember = |e: &AccessEvent| {
+        let ctx = enrich(e, &l, &c.explanation);
+        let keys = subject_keys(e, &ctx.person, ctx.vrm.as_deref(), None);
+        memory.remember("U1", keys.clone(), e, &ctx.explanation, window, lateness);
+        keys
+    };
+    remember(&stop("s0", "2026-11-22T00:00:00Z", "AA11AAA")); // the first sweep, of nothing
+    let keys = remember(&stop("s1", "2026-11-22T00:01:00Z", "BB22BBB"));
+    remember(&stop("s2", "2026-11-22T12:05:00Z", "CC33CCC")); // the front; sweeps
+    let ts = crate::time::Timestamp::parse_rfc3339("2026-11-22T12:00:00Z").unwrap(); // 5 minutes behind
+    let found = memory.find("U1", &keys, ts, window);
+    assert!(matches!(found, Some(Explanation::Earlier { ref event_id, .. }) if event_id == "s1"), "{found:?}");
 }
