@@ -45,5 +45,11 @@ mod tests {
         assert_eq!(stable_parts(7, 1, &[b"ab", b"c"]), twox_hash::XxHash64::oneshot(7, b"\x01ab\xffc\xff"));
         assert_ne!(stable_parts(7, 1, &[b"ab", b"c"]), stable_parts(7, 1, &[b"a", b"bc"]));
         assert_ne!(stable_parts(7, 1, &[b"ab"]), stable_parts(7, 2, &[b"ab"]));
+        // Longer than the stack buffer: the same bytes hashed from the heap.
+        let long = "é".repeat(200);
+        let mut bytes = vec![3u8];
+        bytes.extend_from_slice(long.as_bytes());
+        bytes.push(0xff);
+        assert_eq!(stable_parts(7, 3, &[long.as_bytes()]), twox_hash::XxHash64::oneshot(7, &bytes));
     }
 }
