@@ -7,8 +7,8 @@
 //! alerts behind each score.
 
 use crate::alert::{Alert, Severity};
-use crate::window::Decaying;
 use crate::time::{Span, Timestamp};
+use crate::window::Decaying;
 use ahash::AHashMap;
 use compact_str::CompactString;
 use std::fmt;

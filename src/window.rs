@@ -123,7 +123,8 @@ impl<M: Copy, const N: usize> Window<M, N> {
             put(&mut self.text, s);
         }
         self.live += self.text.len() - start;
-        let at = u32::try_from(start).expect("a window's ids fit in 4 GiB: its entries are capped, an id is at most 128 characters");
+        let at = u32::try_from(start)
+            .expect("a window's ids fit in 4 GiB: its entries are capped, an id is at most 128 characters");
         let entry = Entry { ts, meta, at };
         if self.entries.back().is_none_or(|e| e.ts <= ts) {
             self.entries.push_back(entry); // in order: most entries

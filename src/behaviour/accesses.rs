@@ -8,8 +8,8 @@
 //! its own, with its own cap, would hold. The property test below checks that against
 //! two separate windows, late arrivals included.
 
-use crate::window::{Item, Window};
 use crate::time::{Span, Timestamp};
+use crate::window::{Item, Window};
 use serde::{Deserialize, Serialize};
 
 /// One access: bit 0, fishing counts it; bit 1, a search that found nothing; the

@@ -10,7 +10,6 @@
 //! them in line with the user stage, on the same code.
 
 use super::targeting::{Cell, Lookup, Thresholds, UnitCells};
-use crate::window::{Baseline, Decaying, Window};
 use super::{finding, stable_hash, Facts, WINDOW_CAP};
 use crate::alert::{Alert, RuleId};
 use crate::config::{BehaviourSettings, RulesConfig};
@@ -18,6 +17,7 @@ use crate::detect::Findings;
 use crate::enrich::Enriched;
 use crate::event::SubjectType;
 use crate::time::{Span, Timestamp, HOUR};
+use crate::window::{Baseline, Decaying, Window};
 use ahash::AHashMap;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};

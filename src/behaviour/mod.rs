@@ -31,11 +31,11 @@ use crate::detect::{Explain, Finding, Findings};
 use crate::enrich::Enriched;
 use crate::event::{Action, SubjectType};
 use crate::time::{Span, Timestamp, HOUR, MINUTE};
+use crate::window::{Baseline, Decaying};
 use accesses::{Access, Accesses, Spans};
 use ahash::AHashMap;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
-use crate::window::{Baseline, Decaying};
 
 /// Most entries a per-user or per-subject window keeps, whatever its span.
 const WINDOW_CAP: usize = 512;

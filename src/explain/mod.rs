@@ -35,10 +35,10 @@ pub use crate::event::explained::{documented, Kind, Recorded};
 use crate::event::{AccessEvent, Action, SubjectType};
 use crate::hash::{stable, stable_parts};
 use crate::time::{Span, Timestamp, HOUR};
-use crate::window::Window;
 use crate::watchlist::{
     CustodyRecord, HighProfileEntry, Incident, Matches, OperationSubject, PersonIdentity, StaffMember, WatchLists,
 };
+use crate::window::Window;
 use ahash::AHashMap;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};

@@ -188,7 +188,9 @@ fn remembered_accesses_keep_their_snapshot_layout() {
     assert_eq!(serde_json::to_string(&memory).unwrap(), written);
     let ts = |s: &str| crate::time::Timestamp::parse_rfc3339(s).unwrap();
     let found = memory.find("U1", &[9], ts("2026-11-22T11:00:00.000Z"), Span(12 * HOUR)).unwrap();
-    assert!(matches!(found, Explanation::Earlier { ref event_id, of: Kind::Encounter, ref detail, .. } if event_id == "e1" && detail == "ANPR"));
+    assert!(
+        matches!(found, Explanation::Earlier { ref event_id, of: Kind::Encounter, ref detail, .. } if event_id == "e1" && detail == "ANPR")
+    );
     let documented = memory.find("U1", &[7], ts("2026-11-22T11:00:00.000Z"), Span(12 * HOUR)).unwrap();
     assert!(matches!(documented, Explanation::Earlier { ref event_id, of: Kind::Reference, .. } if event_id == "e2"));
 }
