@@ -169,17 +169,26 @@ impl PersonIdentity {
     }
 }
 
-/// A slab of rows addressed by their row key.
-#[derive(Debug)]
+/// A slab of rows addressed by their row key. The key index holds only row ids: a
+/// look-up hashes the key, and compares it with the key kept in the row it must read
+/// anyway (the rows of a large table are far apart in memory, so a key in the index
+/// too would cost one more cache miss a look-up).
 pub struct Rows<T> {
     slots: Vec<Option<(CompactString, T)>>,
-    by_key: AHashMap<CompactString, RowId>,
+    by_key: hashbrown::HashTable<RowId>,
+    hasher: ahash::RandomState,
     free: Vec<RowId>,
 }
 
 impl<T> Default for Rows<T> {
     fn default() -> Self {
-        Rows { slots: Vec::new(), by_key: AHashMap::new(), free: Vec::new() }
+        Rows { slots: Vec::new(), by_key: Default::default(), hasher: Default::default(), free: Vec::new() }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Rows<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter().map(|(_, k, row)| (k, row))).finish()
     }
 }
 
@@ -206,37 +215,49 @@ impl<T> Rows<T> {
 
     /// The row with this key, and its id.
     pub fn by_key(&self, key: &str) -> Option<(RowId, &T)> {
-        let id = *self.by_key.get(key)?;
+        let hash = self.hasher.hash_one(key);
+        let &id = self.by_key.find(hash, |&id| Self::key_in(&self.slots, id) == key)?;
         self.get(id).map(|row| (id, row))
     }
 
     /// Inserts or replaces the row with this key; returns its id and the row it
     /// replaced, so the caller can take the old row out of its indexes.
     pub fn upsert(&mut self, key: CompactString, row: T) -> (RowId, Option<T>) {
-        if let Some(&id) = self.by_key.get(&key) {
-            let old = self.slots[id as usize].replace((key, row)).map(|(_, r)| r);
+        let hash = self.hasher.hash_one(key.as_str());
+        let slots = &mut self.slots;
+        if let Some(&id) = self.by_key.find(hash, |&id| Self::key_in(slots, id) == key) {
+            let old = slots[id as usize].replace((key, row)).map(|(_, r)| r);
             return (id, old);
         }
         let id = match self.free.pop() {
             Some(id) => {
-                self.slots[id as usize] = Some((key.clone(), row));
+                slots[id as usize] = Some((key, row));
                 id
             }
             None => {
-                self.slots.push(Some((key.clone(), row)));
-                (self.slots.len() - 1) as RowId
+                slots.push(Some((key, row)));
+                RowId::try_from(slots.len() - 1).expect("a watch-list table holds fewer than 2^32 rows")
             }
         };
-        self.by_key.insert(key, id);
+        let hasher = &self.hasher;
+        self.by_key.insert_unique(hash, id, |&id| hasher.hash_one(Self::key_in(slots, id)));
         (id, None)
     }
 
     /// Removes the row with this key; returns its id and the row.
     pub fn remove(&mut self, key: &str) -> Option<(RowId, T)> {
-        let id = self.by_key.remove(key)?;
-        let (_, row) = self.slots[id as usize].take()?;
+        let hash = self.hasher.hash_one(key);
+        let slots = &mut self.slots;
+        let entry = self.by_key.find_entry(hash, |&id| Self::key_in(slots, id) == key).ok()?;
+        let (id, _) = entry.remove();
+        let (_, row) = slots[id as usize].take()?;
         self.free.push(id);
         Some((id, row))
+    }
+
+    /// The key of a slot the index files (every slot it files holds a row).
+    fn key_in(slots: &[Option<(CompactString, T)>], id: RowId) -> &str {
+        slots[id as usize].as_ref().map_or("", |(k, _)| k.as_str())
     }
 
     /// Every row with its id and key.
@@ -424,6 +445,46 @@ mod tests {
 
     fn person(id: Option<&str>, name: &str, dob: Option<&str>) -> PersonIdentity {
         PersonIdentity::new(id.map(Into::into), Some(name.into()), dob.map(|d| Date::parse(d).unwrap()))
+    }
+
+    mod rows {
+        use super::super::Rows;
+        use proptest::prelude::*;
+        use std::collections::BTreeMap;
+
+        proptest! {
+            /// Upserts and removals in any order, keys reused after removal: the table
+            /// finds what a plain map holds, and a row keeps its id while it lives.
+            #[test]
+            fn rows_agree_with_a_map(ops in proptest::collection::vec((any::<bool>(), 0u8..40, any::<u16>()), 0..400)) {
+                let mut rows = Rows::default();
+                let mut model: BTreeMap<String, (u32, u16)> = BTreeMap::new();
+                for (upsert, k, v) in ops {
+                    let key = format!("INC-{k}");
+                    if upsert {
+                        let (id, old) = rows.upsert(key.as_str().into(), v);
+                        let before = model.insert(key, (id, v));
+                        prop_assert_eq!(old, before.map(|(_, v)| v));
+                        if let Some((old_id, _)) = before {
+                            prop_assert_eq!(id, old_id);
+                        }
+                    } else {
+                        let removed = rows.remove(&key);
+                        prop_assert_eq!(removed, model.remove(&key));
+                    }
+                    prop_assert_eq!(rows.len(), model.len());
+                }
+                for k in 0u8..40 {
+                    let key = format!("INC-{k}");
+                    let found = rows.by_key(&key).map(|(id, v)| (id, *v));
+                    prop_assert_eq!(found, model.get(&key).copied());
+                    if let Some((id, _)) = found {
+                        prop_assert_eq!(rows.key_of(id), Some(key.as_str()));
+                    }
+                }
+                prop_assert_eq!(rows.iter().count(), model.len());
+            }
+        }
     }
 
     #[test]
