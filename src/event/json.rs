@@ -53,7 +53,7 @@ struct EventVisitor;
 pub const MAX_EXTRA_NESTING: usize = 32;
 
 /// How deep the arrays and objects of valid JSON text nest.
-fn nesting(json: &str) -> usize {
+pub(crate) fn nesting(json: &str) -> usize {
     let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
     for b in json.bytes() {
         match (in_string, b) {
@@ -126,8 +126,13 @@ impl<'de> Visitor<'de> for TextValue {
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Some(compact_str::format_compact!("{v}")))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(compact_str::format_compact!("{v}")))
+    /// A fraction, an exponent, or an integer beyond 64 bits: serde_json has only the
+    /// rounded binary value, whose text is not the record's (two event ids 20 digits
+    /// long would become one), so the record is refused rather than misread.
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Err(E::custom(
+            "a number with a fraction or an exponent, or beyond 64 bits, is not read as text; give it as a string",
+        ))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
@@ -150,7 +155,7 @@ impl<'de> Visitor<'de> for EventVisitor {
             match key {
                 Key::Known(field) => match map.next_value_seed(TextValue) {
                     Ok(Some(v)) => fields.set(field, v),
-                    Ok(None) => {}
+                    Ok(None) => fields.set_null(field),
                     Err(e) => {
                         return Err(de::Error::custom(format_args!("field `{}`: {e}", field.name())));
                     }
@@ -330,18 +335,23 @@ pub mod fast {
             return None;
         }
         let mut v: [Option<&str>; Field::ALL.len()] = [None; Field::ALL.len()];
+        // The fields given, null ones included: one given twice is the general path's
+        // to refuse.
+        let mut given = 0u32;
         // Unknown fields, kept for the archive as `RawFields::push_extra_json` keeps
         // them: `"key":value` pairs (a plain key is its own JSON text).
         let mut extra = String::new();
         walk(line, |field, key, value, json| {
             match (field, value) {
-                (Some(_), Value::Null) => {}
-                (Some(f), Value::Text(text) | Value::Integer(text)) => {
-                    let slot = &mut v[f as usize];
-                    if slot.is_some() {
+                (Some(f), value) => {
+                    let bit = 1u32 << f as u32;
+                    if given & bit != 0 {
                         return None;
                     }
-                    *slot = Some(text);
+                    given |= bit;
+                    if let Value::Text(text) | Value::Integer(text) = value {
+                        v[f as usize] = Some(text);
+                    }
                 }
                 (None, _) => {
                     if !extra.is_empty() {
@@ -377,7 +387,7 @@ pub mod fast {
         walk(line, |field, key, value, json| {
             match (field, value) {
                 (Some(f), Value::Text(v) | Value::Integer(v)) => fields.set(f, v),
-                (Some(_), Value::Null) => {}
+                (Some(f), Value::Null) => fields.set_null(f),
                 (None, _) => fields.push_extra_json(key, json),
             }
             Some(())
@@ -405,6 +415,61 @@ mod tests {
         assert_eq!(e.event_id, "12345");
         assert_eq!(e.reference, None);
         assert_eq!(e.result_count, Some(4));
+    }
+
+    #[test]
+    fn numbers_serde_would_round_are_refused() {
+        // Two 20-digit ids would both become 1e20, and 1e3 would pass for 1000.
+        for (from, to) in [
+            (r#""event_id":"e1""#, r#""event_id":99999999999999999999"#),
+            (r#""event_id":"e1""#, r#""event_id":1.5"#),
+            (r#""result_count":0"#, r#""result_count":1e3"#),
+            (r#""result_count":0"#, r#""result_count":1.0"#),
+        ] {
+            let line = OK.replace(from, to);
+            match decode(line.as_bytes()) {
+                Err(DecodeError::BadJson(reason)) => {
+                    assert!(reason.contains("give it as a string"), "{line}: {reason}")
+                }
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_result_count_beyond_what_the_archive_holds_is_refused() {
+        let at = |n: &str| decode(OK.replace(r#""result_count":0"#, &format!(r#""result_count":{n}"#)).as_bytes());
+        assert_eq!(at("9223372036854775807").unwrap().result_count, Some(i64::MAX as u64));
+        for n in ["9223372036854775808", r#""18446744073709551615""#] {
+            assert!(matches!(at(n), Err(DecodeError::BadValue { field: "result_count", .. })), "{n}");
+        }
+    }
+
+    #[test]
+    fn identifiers_are_read_without_the_spaces_around_them() {
+        for padded in ["U1 ", " U1", r"U1\u00a0", r"\tU1", r"U1\u2003"] {
+            let line = OK.replace(r#""user_id":"U1""#, &format!(r#""user_id":"{padded}","subject_id":" 12/1A ""#));
+            let e = decode(line.as_bytes()).unwrap();
+            assert_eq!((e.user_id.as_str(), e.subject_id.as_deref()), ("U1", Some("12/1A")), "{line}");
+        }
+        // Nothing but white space is no value.
+        let blank = OK.replace(r#""user_id":"U1""#, r#""user_id":"\u00a0""#);
+        assert!(matches!(decode(blank.as_bytes()), Err(DecodeError::MissingField("user_id"))));
+        let raw_nbsp = OK.replace(r#""user_id":"U1""#, "\"user_id\":\"U1\u{a0}\"");
+        assert_eq!(decode(raw_nbsp.as_bytes()).unwrap().user_id, "U1");
+    }
+
+    #[test]
+    fn a_field_given_twice_is_refused_when_one_is_null() {
+        for (first, second) in [("null", r#""U2""#), (r#""U2""#, "null"), ("null", "null")] {
+            let line = OK.replace(r#""user_id":"U1""#, &format!(r#""user_id":{first},"user_id":{second}"#));
+            // The same with an escape, which the general reader takes.
+            let escaped = line.replace(r#""PNC""#, r#""PN\u0043""#);
+            for l in [&line, &escaped] {
+                let reason = decode(l.as_bytes()).unwrap_err().to_string();
+                assert!(reason.contains("given twice"), "{l}: {reason}");
+            }
+        }
     }
 
     #[test]

@@ -90,6 +90,8 @@ impl SourceMapping {
     pub fn decode_json(&self, line: &[u8]) -> Result<AccessEvent, DecodeError> {
         let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| DecodeError::BadJson(e.to_string()))?;
         let obj = value.as_object().ok_or_else(|| DecodeError::BadJson("expected a JSON object".into()))?;
+        // A value that is not text is refused: the first refusal met, by source path.
+        let refused = std::cell::RefCell::new(None::<DecodeError>);
         let get = |path: &str| -> Option<Cow<'_, str>> {
             let mut cur = obj.get(path).or_else(|| {
                 // Dotted path into nested objects.
@@ -100,22 +102,53 @@ impl SourceMapping {
                 }
                 Some(v)
             })?;
+            // A list of one value is that value; of more, which one is meant is a guess.
             if let serde_json::Value::Array(a) = cur {
-                cur = a.first()?;
+                match a.as_slice() {
+                    [] => return None,
+                    [one] => cur = one,
+                    _ => {
+                        refused.borrow_mut().get_or_insert_with(|| not_text(path, "a list of several values", cur));
+                        return None;
+                    }
+                }
             }
             match cur {
                 serde_json::Value::String(s) => Some(Cow::Borrowed(s.as_str())),
                 serde_json::Value::Null => None,
-                serde_json::Value::Number(n) => Some(Cow::Owned(n.to_string())),
-                serde_json::Value::Bool(b) => Some(Cow::Owned(b.to_string())),
-                other => Some(Cow::Owned(other.to_string())),
+                serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Some(Cow::Owned(n.to_string())),
+                serde_json::Value::Number(_) => {
+                    // As in the canonical reader: the rounded binary value is not the text.
+                    refused.borrow_mut().get_or_insert_with(|| {
+                        not_text(
+                            path,
+                            "a number with a fraction or an exponent, or beyond 64 bits (give it as a string)",
+                            cur,
+                        )
+                    });
+                    None
+                }
+                other => {
+                    refused.borrow_mut().get_or_insert_with(|| not_text(path, "not a string or a number", other));
+                    None
+                }
             }
         };
         let mut raw = self.fill(get)?;
+        if let Some(e) = refused.into_inner() {
+            return Err(e);
+        }
         if self.keep_unmapped {
             for (k, v) in obj {
                 if !self.consumes(k) {
-                    raw.push_extra_json(k, &v.to_string());
+                    let json = v.to_string();
+                    if super::json::nesting(&json) > super::json::MAX_EXTRA_NESTING {
+                        return Err(DecodeError::BadJson(format!(
+                            "unknown field `{k}` is nested deeper than {} levels",
+                            super::json::MAX_EXTRA_NESTING
+                        )));
+                    }
+                    raw.push_extra_json(k, &json);
                 }
             }
         }
@@ -195,6 +228,12 @@ fn glob_match(p: &[u8], s: &[u8]) -> bool {
         (Some(a), Some(b)) if a == b => glob_match(&p[1..], &s[1..]),
         _ => false,
     }
+}
+
+/// A source field whose JSON value is not text a field can take.
+fn not_text(path: &str, problem: &str, value: &serde_json::Value) -> DecodeError {
+    let shown = value.to_string();
+    DecodeError::BadJson(format!("source field `{path}`: {problem} (got {})", super::raw::shown(&shown)))
 }
 
 fn bad(field: Field, problem: impl Into<String>, value: &str) -> DecodeError {
@@ -331,5 +370,29 @@ mod tests {
         let header: Vec<CompactString> = ["id", "when", "app", "who.id", "op", "kind"].map(Into::into).into();
         let e = mapping.decode_csv(&header, &["8", "2026-11-22T09:00:00Z", "RMS", "U9", "VIEW", "crime"]).unwrap();
         assert_eq!(e.event_id, "8");
+        // A list of one value is the value; anything that is not text is refused,
+        // naming the source field, rather than read as its JSON text or first element.
+        let line = |who: &str, id: &str| {
+            format!(
+                r#"{{"id":{id},"when":"2026-11-22T09:00:00Z","app":"rms","who":{{"id":{who}}},"op":"view","kind":"crime"}}"#
+            )
+        };
+        assert_eq!(mapping.decode_json(line(r#"["U9"]"#, "7").as_bytes()).unwrap().user_id, "U9");
+        for (who, id, says) in [
+            (r#"["U9","U8"]"#, "7", "`who.id`: a list of several values"),
+            (r#"{"x":1}"#, "7", "`who.id`: not a string or a number"),
+            ("true", "7", "`who.id`: not a string or a number"),
+            (r#""U9""#, "99999999999999999999", "`id`: a number with a fraction"),
+            (r#""U9""#, "1.5", "`id`: a number with a fraction"),
+        ] {
+            let reason = mapping.decode_json(line(who, id).as_bytes()).unwrap_err().to_string();
+            assert!(reason.contains(says), "{who} {id}: {reason}");
+        }
+        let deep = format!(
+            r#"{{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{{"id":"U9"}},"op":"view","kind":"crime","x":{}1{}}}"#,
+            "[".repeat(40),
+            "]".repeat(40)
+        );
+        assert!(mapping.decode_json(deep.as_bytes()).unwrap_err().to_string().contains("nested deeper than 32"));
     }
 }

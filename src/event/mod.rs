@@ -175,6 +175,10 @@ pub enum DecodeError {
     BadValue { field: &'static str, problem: String, value: String },
     #[error("field `{field}`: unknown value {value:?} (expected one of {expected})")]
     UnknownEnum { field: &'static str, value: String, expected: &'static str },
+    /// A file that could not be read on (a damaged gzip stream, a disk error): what was
+    /// read before it counts, and the rest of the file is not read.
+    #[error("the file could not be read past this point, and the rest of it was not read: {0}")]
+    Unreadable(String),
 }
 
 impl DecodeError {
@@ -195,6 +199,7 @@ impl DecodeError {
             DecodeError::MissingField(_) => "missing_field",
             DecodeError::BadValue { .. } => "bad_value",
             DecodeError::UnknownEnum { .. } => "unknown_enum",
+            DecodeError::Unreadable(_) => "unreadable",
         }
     }
 }

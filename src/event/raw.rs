@@ -59,15 +59,23 @@ pub struct RawFields<'a> {
     /// A field the record gives twice: readers disagree on which one counts (the first,
     /// the last), so such a record is refused rather than guessed at.
     duplicate: Option<Field>,
+    /// The fields given, null ones included (bit `1 << field`).
+    given: u32,
 }
 
 impl<'a> RawFields<'a> {
     pub fn set(&mut self, field: Field, value: impl Into<Text<'a>>) {
-        let slot = &mut self.values[field as usize];
-        if slot.is_some() {
+        self.set_null(field);
+        self.values[field as usize] = Some(value.into());
+    }
+
+    /// A field given as null: absent, but given (twice, with a value or not, is refused).
+    pub fn set_null(&mut self, field: Field) {
+        let bit = 1u32 << field as u32;
+        if self.given & bit != 0 {
             self.duplicate.get_or_insert(field);
         }
-        *slot = Some(value.into());
+        self.given |= bit;
     }
 
     pub fn get(&self, field: Field) -> Option<&str> {
@@ -102,14 +110,26 @@ impl<'a> RawFields<'a> {
         let b = text.as_str().as_bytes();
         let present = match (b.first(), b.last()) {
             (None, _) => false,
-            (Some(f), Some(l)) if !f.is_ascii_whitespace() && !l.is_ascii_whitespace() => true,
+            (Some(&f), Some(&l)) if plain_end(f) && plain_end(l) => true,
             _ => !text.as_str().trim().is_empty(),
         };
         present.then_some(text)
     }
 
+    /// An identifier's text without the white space around it: `"U1 "` is user U1 (a
+    /// padded key would match no watch-list row and pass for another user).
+    fn take_trimmed(&mut self, field: Field) -> Option<CompactString> {
+        let text = self.take_text(field)?;
+        let trimmed = text.as_str().trim();
+        if trimmed.len() == text.as_str().len() {
+            Some(text.into_compact())
+        } else {
+            Some(trimmed.into())
+        }
+    }
+
     fn required(&mut self, field: Field) -> Result<CompactString, DecodeError> {
-        self.take(field).ok_or(DecodeError::MissingField(field.name()))
+        self.take_trimmed(field).ok_or(DecodeError::MissingField(field.name()))
     }
 
     fn required_text(&mut self, field: Field) -> Result<Text<'a>, DecodeError> {
@@ -118,7 +138,7 @@ impl<'a> RawFields<'a> {
 
     /// An identifier field, checked against its bounds (spec/events.md).
     fn identifier(&mut self, field: Field) -> Result<Option<CompactString>, DecodeError> {
-        let Some(v) = self.take(field) else { return Ok(None) };
+        let Some(v) = self.take_trimmed(field) else { return Ok(None) };
         check_identifier(field, &v)?;
         Ok(Some(v))
     }
@@ -174,9 +194,11 @@ impl<'a> RawFields<'a> {
         };
         let result_count = match self.take_text(Field::ResultCount) {
             None => None,
-            Some(text) => Some(text.as_str().trim().parse::<u64>().map_err(|_| {
-                DecodeError::bad_value(Field::ResultCount, "expected a whole number of records", text.as_str())
-            })?),
+            Some(text) => {
+                Some(text.as_str().trim().parse::<u64>().ok().filter(|n| *n <= MAX_RESULT_COUNT).ok_or_else(|| {
+                    DecodeError::bad_value(Field::ResultCount, "expected a whole number of records", text.as_str())
+                })?)
+            }
         };
         Ok(AccessEvent {
             event_id,
@@ -185,7 +207,7 @@ impl<'a> RawFields<'a> {
             user_id,
             action,
             subject_type,
-            subject_id: self.take(Field::SubjectId),
+            subject_id: self.take_trimmed(Field::SubjectId),
             subject_name: self.take(Field::SubjectName),
             subject_dob,
             subject_postcode: self.take(Field::SubjectPostcode),
@@ -215,10 +237,7 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Ac
     let text = |f: Field| -> Option<Option<&str>> {
         match texts[f as usize] {
             None | Some("") => Some(None),
-            Some(t) => {
-                let plain = |b: u8| !b.is_ascii_whitespace();
-                (plain(t.as_bytes()[0]) && plain(t.as_bytes()[t.len() - 1])).then_some(Some(t))
-            }
+            Some(t) => (plain_end(t.as_bytes()[0]) && plain_end(t.as_bytes()[t.len() - 1])).then_some(Some(t)),
         }
     };
     let required = |f: Field| text(f).flatten();
@@ -249,7 +268,7 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Ac
     };
     let result_count = match text(Field::ResultCount)? {
         None => None,
-        Some(t) => Some(t.parse::<u64>().ok()?),
+        Some(t) => Some(t.parse::<u64>().ok().filter(|n| *n <= MAX_RESULT_COUNT)?),
     };
     let kept = |f: Field| text(f).map(|t| t.map(CompactString::from));
     Some(AccessEvent {
@@ -276,9 +295,22 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Ac
     })
 }
 
+/// Whether a value's first or last byte needs no trim: ASCII and not white space (a
+/// non-ASCII end may be white space, such as a no-break space, which the general path
+/// trims).
+fn plain_end(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_whitespace()
+}
+
+// The fields given are a 32-bit set.
+const _: () = assert!(Field::ALL.len() <= 32);
+
 /// The times an event may carry: 2000-01-01T00:00:00Z to the end of 2100, in
 /// milliseconds since the epoch.
 const YEARS: std::ops::Range<i64> = 946_684_800_000..4_133_980_800_000;
+
+/// The largest `result_count`: the archive's column is a signed 64-bit integer.
+const MAX_RESULT_COUNT: u64 = i64::MAX as u64;
 
 /// The longest identifier (`event_id`, `user_id`, `reference`, ...), in characters.
 pub const MAX_IDENTIFIER_CHARS: usize = 128;

@@ -81,9 +81,16 @@ impl DeadLetter {
         }
         let mut keep = self.raw.len();
         loop {
-            let head = &self.raw[..keep];
+            let mut head = &self.raw[..keep];
+            // A head that ends inside a character (cut here, or by the reader's bound on
+            // a record) is the text of the whole characters before the cut.
+            if let Err(e) = std::str::from_utf8(head) {
+                if e.error_len().is_none() {
+                    head = &head[..e.valid_up_to()];
+                }
+            }
             let exact = std::str::from_utf8(head).is_ok();
-            let truncated = self.raw_len > keep;
+            let truncated = self.raw_len > head.len();
             let sha256 = match (truncated, self.raw_sha256) {
                 (false, _) => None,
                 (true, Some(whole)) => Some(hex::encode(whole)),
@@ -104,15 +111,10 @@ impl DeadLetter {
             if json.len() <= limit || keep == 0 {
                 return json;
             }
-            // Shrink the head in proportion, then to a character boundary when it is text.
-            let over = json.len() - limit;
-            let mut next = keep.saturating_sub(over.max(keep / 8).max(1));
-            if let Ok(text) = std::str::from_utf8(&self.raw) {
-                while next > 0 && !text.is_char_boundary(next) {
-                    next -= 1;
-                }
-            }
-            keep = next;
+            // Shrink the head in proportion to how far over the line is: escaping may
+            // take six bytes for one, so taking off only the excess could leave nothing.
+            let scaled = (keep as u128 * limit as u128 * 15 / 16 / json.len() as u128) as usize;
+            keep = scaled.min(keep - 1);
         }
     }
 }
@@ -209,6 +211,23 @@ mod bounds {
         assert!(controls.to_json(10_000).len() <= 10_000);
         let binary = DeadLetter::of_record(d.origin.clone(), DecodeError::BadUtf8(0), &[0xffu8; 100_000], 1 << 20);
         assert!(binary.to_json(10_000).len() <= 10_000);
+        // However much escaping takes, as much of the head is kept as fits: at least
+        // a third of the bound here (six bytes a control character, four and a third a
+        // byte of invalid UTF-8 as text and base64).
+        for (record, per_byte) in [(vec![0u8; 65_000], 6), (vec![1u8; 60_000], 6), (vec![0xffu8; 300_000], 5)] {
+            let d = DeadLetter::of_record(d.origin.clone(), DecodeError::BadUtf8(0), &record, 1 << 20);
+            let json = d.to_json(65_536);
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let kept = v["raw"].as_str().unwrap().chars().count();
+            assert!(json.len() <= 65_536 && kept * per_byte > 65_536 / 3, "{kept} bytes kept of {}", record.len());
+        }
+        // A record cut inside a character by the reader's bound: the whole characters
+        // before the cut are kept as text, with no base64.
+        let accents = "é".repeat(1_000);
+        let cut = DeadLetter::of_record(d.origin.clone(), DecodeError::BadUtf8(0), accents.as_bytes(), 1_001);
+        let v: serde_json::Value = serde_json::from_str(&cut.to_json(10_000)).unwrap();
+        assert_eq!(v["raw"].as_str(), Some("é".repeat(500).as_str()));
+        assert_eq!((v.get("raw_base64"), v["truncated"].as_bool()), (None, Some(true)));
         // A short record is whole, with no hash.
         let short = DeadLetter::of_record(d.origin.clone(), DecodeError::BadUtf8(0), b"{}", 1 << 20);
         let v: serde_json::Value = serde_json::from_str(&short.to_json(10_000)).unwrap();

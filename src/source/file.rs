@@ -41,6 +41,8 @@ pub struct FileSource {
     records: RecordReader<Box<dyn BufRead + Send>>,
     decoder: Decoder,
     max_record: usize,
+    /// The file could not be read on: it has ended.
+    unreadable: bool,
 }
 
 impl FileSource {
@@ -60,13 +62,35 @@ impl FileSource {
             records: RecordReader::new(reader, keep, format.csv_delimiter()),
             decoder: Decoder::new(format),
             max_record: input.max_record_bytes,
+            unreadable: false,
         })
     }
 
-    /// The next event or dead letter, or `None` at the end of the file.
+    /// The next event or dead letter, or `None` at the end of the file. A file that
+    /// cannot be read on (a damaged gzip stream, a disk error) gives one dead letter
+    /// saying where and why, then ends: what was read before counts, and the other
+    /// files of a replay are read to their end.
     pub fn next_item(&mut self) -> io::Result<Option<SourceItem>> {
         loop {
-            let Some(record) = self.records.next_record()? else { return Ok(None) };
+            if self.unreadable {
+                return Ok(None);
+            }
+            let line = self.records.lines_read() + 1;
+            let record = match self.records.next_record() {
+                Ok(Some(record)) => record,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    self.unreadable = true;
+                    tracing::warn!(file = %self.name, line, error = %e, "input file unreadable past this line");
+                    return Ok(Some(SourceItem::Dead(DeadLetter {
+                        origin: Origin::File { path: self.name.clone(), line },
+                        reason: DecodeError::Unreadable(e.to_string()),
+                        raw: Vec::new(),
+                        raw_len: 0,
+                        raw_sha256: None,
+                    })));
+                }
+            };
             let decoded = if record.len > self.max_record {
                 Decoded::Rejected(DecodeError::TooLong { len: record.len, limit: self.max_record })
             } else {
@@ -222,6 +246,48 @@ impl MergedFiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_file_ends_with_a_dead_letter_and_the_other_files_are_read() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let event = |id: &str, ts: &str| {
+            format!(
+                r#"{{"event_id":"{id}","ts":"{ts}","system":"PNC","user_id":"U1","action":"view","subject_type":"person"}}"#
+            ) + "\n"
+        };
+        let good = dir.path().join("good.jsonl");
+        std::fs::write(&good, event("g1", "2026-11-22T10:00:00Z") + &event("g2", "2026-11-22T12:00:00Z")).unwrap();
+        // A gzip stream cut short: its first lines decompress, then the stream fails.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for i in 0..2_000 {
+            gz.write_all(event(&format!("b{i}"), "2026-11-22T11:00:00Z").as_bytes()).unwrap();
+        }
+        let bytes = gz.finish().unwrap();
+        let damaged = dir.path().join("damaged.jsonl.gz");
+        std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
+        let inputs = [(good.clone(), InputFormat::JsonLines), (damaged.clone(), InputFormat::JsonLines)];
+        let config = crate::config::Config::defaults();
+        let mut merged =
+            MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, Default::default()).unwrap();
+        let (mut events, mut dead) = (Vec::new(), Vec::new());
+        while let Some(item) = merged.next_item().unwrap() {
+            match item {
+                SourceItem::Event(e) => events.push(e.event_id.to_string()),
+                SourceItem::Dead(d) => dead.push(d),
+            }
+        }
+        assert!(
+            events.contains(&"g1".to_string()) && events.contains(&"g2".to_string()),
+            "the good file is read to its end: {events:?} {dead:?}"
+        );
+        assert!(events.iter().filter(|id| id.starts_with('b')).count() > 0, "what was read of the damaged file counts");
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        assert_eq!(dead[0].reason.kind(), "unreadable");
+        let Origin::File { path, line } = &dead[0].origin else { panic!() };
+        assert_eq!(path, &damaged.display().to_string());
+        assert_eq!(*line as usize, events.iter().filter(|id| id.starts_with('b')).count() + 1);
+    }
 
     #[test]
     fn a_long_run_of_bad_records_is_given_out_as_it_is_read_and_nothing_is_lost() {

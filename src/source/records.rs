@@ -31,6 +31,8 @@ pub struct RecordReader<R> {
     keep: usize,
     /// For CSV, the field delimiter: a newline inside a quoted field continues the record.
     csv: Option<u8>,
+    /// The start of the stream has been looked at for a byte-order mark.
+    started: bool,
 }
 
 /// A quoted CSV field runs over at most this many lines; past that the record ends
@@ -69,11 +71,24 @@ impl<R: BufRead> RecordReader<R> {
     /// not held. With a CSV delimiter, a newline inside a quoted field continues the
     /// record, for at most [`MAX_CSV_LINES`] lines.
     pub fn new(inner: R, keep: usize, csv: Option<u8>) -> Self {
-        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv }
+        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv, started: false }
+    }
+
+    /// How many lines have been read whole.
+    pub fn lines_read(&self) -> u64 {
+        self.lines
     }
 
     /// The next non-blank record, or `None` at the end of the stream.
     pub fn next_record(&mut self) -> io::Result<Option<Record<'_>>> {
+        if !self.started {
+            self.started = true;
+            // The byte-order mark some editors and exports put at the start of a UTF-8
+            // file is not part of the first record.
+            if self.inner.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+                self.inner.consume(3);
+            }
+        }
         loop {
             self.buf.clear();
             let line = self.lines + 1;
@@ -152,6 +167,13 @@ mod tests {
             out.push((rec.line, String::from_utf8_lossy(rec.bytes).into_owned(), rec.len));
         }
         out
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_not_part_of_the_first_record() {
+        let got = all(b"\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBFx\n", 100, None);
+        // Only the file's own start: a mark inside is the record's (and refused there).
+        assert_eq!(got, vec![(1, "{\"a\":1}".into(), 7), (2, "\u{feff}x".into(), 4)]);
     }
 
     #[test]
