@@ -153,7 +153,21 @@ mod tests {
         };
         let any = prop_oneof![
             proptest::sample::select(
-                &["", "   ", " padded", "P/NC", "1980-02-31", "2026-11-22 09:14:03Z", "-3", "é"][..]
+                &[
+                    "",
+                    "   ",
+                    " padded",
+                    "P/NC",
+                    "1980-02-31",
+                    "2026-11-22 09:14:03Z",
+                    "-3",
+                    "é",
+                    // Ends `str::trim` takes off: a vertical tab, a no-break space.
+                    "\u{b}",
+                    "12/1A\u{b}",
+                    "\u{a0}U1",
+                    "U1\u{2003}",
+                ][..]
             )
             .prop_map(str::to_string),
             "[a-zA-Z0-9 ,/-]{0,10}",

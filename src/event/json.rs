@@ -131,7 +131,7 @@ impl<'de> Visitor<'de> for TextValue {
     /// long would become one), so the record is refused rather than misread.
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
         Err(E::custom(
-            "a number with a fraction or an exponent, or beyond 64 bits, is not read as text; give it as a string",
+            "a number with a fraction or an exponent, a negative zero, or beyond 64 bits is not read as text; give it as a string",
         ))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -453,8 +453,12 @@ mod tests {
             assert_eq!((e.user_id.as_str(), e.subject_id.as_deref()), ("U1", Some("12/1A")), "{line}");
         }
         // Nothing but white space is no value.
-        let blank = OK.replace(r#""user_id":"U1""#, r#""user_id":"\u00a0""#);
-        assert!(matches!(decode(blank.as_bytes()), Err(DecodeError::MissingField("user_id"))));
+        for blank in [r"\u00a0", r"\u000b", r" \t "] {
+            let line = OK.replace(r#""user_id":"U1""#, &format!(r#""user_id":"{blank}","reference":"{blank}""#));
+            assert!(matches!(decode(line.as_bytes()), Err(DecodeError::MissingField("user_id"))), "{line}");
+            let line = OK.replace(r#""user_id":"U1""#, &format!(r#""user_id":"U1","reference":"{blank}""#));
+            assert_eq!(decode(line.as_bytes()).unwrap().reference, None, "{line}");
+        }
         let raw_nbsp = OK.replace(r#""user_id":"U1""#, "\"user_id\":\"U1\u{a0}\"");
         assert_eq!(decode(raw_nbsp.as_bytes()).unwrap().user_id, "U1");
     }

@@ -122,7 +122,7 @@ impl SourceMapping {
                     refused.borrow_mut().get_or_insert_with(|| {
                         not_text(
                             path,
-                            "a number with a fraction or an exponent, or beyond 64 bits (give it as a string)",
+                            "a number with a fraction or an exponent, a negative zero, or beyond 64 bits (give it as a string)",
                             cur,
                         )
                     });

@@ -295,11 +295,11 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Ac
     })
 }
 
-/// Whether a value's first or last byte needs no trim: ASCII and not white space (a
-/// non-ASCII end may be white space, such as a no-break space, which the general path
-/// trims).
+/// Whether a value's first or last byte needs no trim: a visible ASCII character. Any
+/// other end may be white space to `str::trim` (a vertical tab, a no-break space),
+/// which the general path trims.
 fn plain_end(b: u8) -> bool {
-    b.is_ascii() && !b.is_ascii_whitespace()
+    b.is_ascii_graphic()
 }
 
 // The fields given are a 32-bit set.

@@ -73,19 +73,14 @@ impl DeadLetter {
     /// and, when cut, the SHA-256 of the whole. So a dead letter always fits its topic.
     pub fn to_json(&self, limit: usize) -> String {
         let limit = limit.max(MIN_DEAD_LETTER_BYTES);
-        let mut reason = self.reason.to_string();
-        if reason.len() > 1_000 {
-            let cut = (0..=1_000).rev().find(|i| reason.is_char_boundary(*i)).unwrap_or(0);
-            reason.truncate(cut);
-            reason.push('…');
-        }
+        let reason = reason_within(&self.reason.to_string(), 1_000);
         let mut keep = self.raw.len();
         loop {
             let mut head = &self.raw[..keep];
             // A head that ends inside a character (cut here, or by the reader's bound on
             // a record) is the text of the whole characters before the cut.
             if let Err(e) = std::str::from_utf8(head) {
-                if e.error_len().is_none() {
+                if e.error_len().is_none() && head.len() < self.raw_len {
                     head = &head[..e.valid_up_to()];
                 }
             }
@@ -117,6 +112,24 @@ impl DeadLetter {
             keep = scaled.min(keep - 1);
         }
     }
+}
+
+/// A reason cut so that its JSON text (escapes included: six bytes for a control
+/// character a reason may quote) takes at most `max` bytes, marked `…` when cut.
+fn reason_within(reason: &str, max: usize) -> String {
+    let escaped = |c: char| match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    };
+    let mut taken = 0;
+    for (i, c) in reason.char_indices() {
+        taken += escaped(c);
+        if taken > max {
+            return format!("{}…", &reason[..i]);
+        }
+    }
+    reason.to_string()
 }
 
 /// Dead letters written to a JSON Lines file, counted by kind.
@@ -228,6 +241,29 @@ mod bounds {
         let v: serde_json::Value = serde_json::from_str(&cut.to_json(10_000)).unwrap();
         assert_eq!(v["raw"].as_str(), Some("é".repeat(500).as_str()));
         assert_eq!((v.get("raw_base64"), v["truncated"].as_bool()), (None, Some(true)));
+        // A record held whole that ends inside a character keeps every byte, in base64.
+        let ends_cut = DeadLetter::of_record(
+            d.origin.clone(),
+            DecodeError::BadUtf8(17),
+            b"{\"event_id\":\"e1\"}\xE2\x82",
+            1 << 20,
+        );
+        let v: serde_json::Value = serde_json::from_str(&ends_cut.to_json(10_000)).unwrap();
+        assert_eq!(
+            v["raw_base64"].as_str(),
+            Some(base64::engine::general_purpose::STANDARD.encode(b"{\"event_id\":\"e1\"}\xE2\x82").as_str())
+        );
+        assert_eq!(v["truncated"].as_bool(), Some(false));
+        // A reason that quotes control characters escapes to six bytes each: the bound
+        // holds at the smallest limit.
+        let controls = "\u{1}".repeat(2_000);
+        let loud = DeadLetter::of_record(
+            d.origin.clone(),
+            DecodeError::BadJson(controls.clone()),
+            controls.as_bytes(),
+            1 << 20,
+        );
+        assert!(loud.to_json(MIN_DEAD_LETTER_BYTES).len() <= MIN_DEAD_LETTER_BYTES);
         // A short record is whole, with no hash.
         let short = DeadLetter::of_record(d.origin.clone(), DecodeError::BadUtf8(0), b"{}", 1 << 20);
         let v: serde_json::Value = serde_json::from_str(&short.to_json(10_000)).unwrap();

@@ -75,12 +75,13 @@ impl FileSource {
             if self.unreadable {
                 return Ok(None);
             }
-            let line = self.records.lines_read() + 1;
             let record = match self.records.next_record() {
                 Ok(Some(record)) => record,
                 Ok(None) => return Ok(None),
                 Err(e) => {
                     self.unreadable = true;
+                    // The line reading stopped on (past any blank lines it had read).
+                    let line = self.records.lines_read() + 1;
                     tracing::warn!(file = %self.name, line, error = %e, "input file unreadable past this line");
                     return Ok(Some(SourceItem::Dead(DeadLetter {
                         origin: Origin::File { path: self.name.clone(), line },

@@ -81,14 +81,6 @@ impl<R: BufRead> RecordReader<R> {
 
     /// The next non-blank record, or `None` at the end of the stream.
     pub fn next_record(&mut self) -> io::Result<Option<Record<'_>>> {
-        if !self.started {
-            self.started = true;
-            // The byte-order mark some editors and exports put at the start of a UTF-8
-            // file is not part of the first record.
-            if self.inner.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
-                self.inner.consume(3);
-            }
-        }
         loop {
             self.buf.clear();
             let line = self.lines + 1;
@@ -142,6 +134,16 @@ impl<R: BufRead> RecordReader<R> {
             }
             if !saw_any {
                 return Ok(None);
+            }
+            // The byte-order mark some editors and exports put at the start of a UTF-8
+            // file is not part of its first record (a record held whole; a longer one is
+            // a dead letter, whose hash is of the bytes as they are in the file).
+            if !self.started {
+                self.started = true;
+                if hasher.is_none() && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                    self.buf.drain(..3);
+                    len -= 3;
+                }
             }
             if len == self.buf.len() && self.buf.last() == Some(&b'\r') {
                 self.buf.pop();

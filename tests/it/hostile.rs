@@ -167,7 +167,9 @@ pub fn json_corpus() -> Vec<Hostile> {
     );
     // Types.
     add("number where a string belongs", event_with(n(29), &[("user_id", r#"90029"#)]).into_bytes(), Accepted);
-    add("float where an enum belongs", event_with(n(30), &[("action", r#"1.5"#)]).into_bytes(), Dead("unknown_enum"));
+    // A number a JSON reader can only round is refused where it is read, with the field
+    // named (docs/contract.md, "Identifiers and bounds").
+    add("float where an enum belongs", event_with(n(30), &[("action", r#"1.5"#)]).into_bytes(), Dead("bad_json"));
     add("boolean user_id", event_with(n(31), &[("user_id", r#"true"#)]).into_bytes(), Dead("bad_json"));
     add("object as system", event_with(n(32), &[("system", r#"{"a":"PNC"}"#)]).into_bytes(), Dead("bad_json"));
     add("array as subject_name", event_with(n(33), &[("subject_name", r#"["A","B"]"#)]).into_bytes(), Dead("bad_json"));
@@ -175,7 +177,7 @@ pub fn json_corpus() -> Vec<Hostile> {
     add(
         "result_count past u64",
         event_with(n(35), &[("result_count", r#"99999999999999999999999"#)]).into_bytes(),
-        Dead("bad_value"),
+        Dead("bad_json"),
     );
     add("NaN", event_with(n(36), &[("result_count", r#"NaN"#)]).into_bytes(), Dead("bad_json"));
     add("30 February", event_with(n(37), &[("subject_dob", r#""2026-02-30""#)]).into_bytes(), Dead("bad_value"));
