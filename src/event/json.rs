@@ -151,6 +151,7 @@ impl<'de> Visitor<'de> for EventVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields<'static>, A::Error> {
         let mut fields = RawFields::default();
+        let mut unknown: smallvec::SmallVec<[CompactString; 4]> = smallvec::SmallVec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key {
                 Key::Known(field) => match map.next_value_seed(TextValue) {
@@ -167,7 +168,17 @@ impl<'de> Visitor<'de> for EventVisitor {
                             "unknown field `{name}` is nested deeper than {MAX_EXTRA_NESTING} levels"
                         )));
                     }
+                    // Kept as it was written, so it must be text a strict reader takes: a
+                    // lone surrogate escape (`"\ud800"`) is not.
+                    if raw.get().contains("\\u") {
+                        serde_json::from_str::<serde_json::Value>(raw.get())
+                            .map_err(|e| de::Error::custom(format_args!("unknown field `{name}`: {e}")))?;
+                    }
+                    if unknown.contains(&name) {
+                        return Err(de::Error::custom(format_args!("unknown field `{name}` is given twice")));
+                    }
                     fields.push_extra_json(&name, raw.get());
+                    unknown.push(name);
                 }
             }
         }
@@ -341,6 +352,7 @@ pub mod fast {
         // Unknown fields, kept for the archive as `RawFields::push_extra_json` keeps
         // them: `"key":value` pairs (a plain key is its own JSON text).
         let mut extra = String::new();
+        let mut unknown: smallvec::SmallVec<[&str; 4]> = smallvec::SmallVec::new();
         walk(line, |field, key, value, json| {
             match (field, value) {
                 (Some(f), value) => {
@@ -354,6 +366,11 @@ pub mod fast {
                     }
                 }
                 (None, _) => {
+                    // An unknown field given twice is the general path's to refuse.
+                    if unknown.contains(&key) {
+                        return None;
+                    }
+                    unknown.push(key);
                     if !extra.is_empty() {
                         extra.push(',');
                     }
@@ -384,11 +401,17 @@ pub mod fast {
         if has_escapes_or_controls(line.as_bytes()) {
             return None;
         }
+        let mut unknown: smallvec::SmallVec<[&str; 4]> = smallvec::SmallVec::new();
         walk(line, |field, key, value, json| {
             match (field, value) {
                 (Some(f), Value::Text(v) | Value::Integer(v)) => fields.set(f, v),
                 (Some(f), Value::Null) => fields.set_null(f),
-                (None, _) => fields.push_extra_json(key, json),
+                // An unknown field given twice is serde's path to refuse, with the reason.
+                (None, _) if unknown.contains(&key) => return None,
+                (None, _) => {
+                    unknown.push(key);
+                    fields.push_extra_json(key, json)
+                }
             }
             Some(())
         })
@@ -434,6 +457,25 @@ mod tests {
                 other => panic!("{line}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn an_unknown_field_is_kept_only_once_and_only_as_strict_json() {
+        let with = |extra: &str| OK.replace(r#""result_count":0"#, &format!(r#""result_count":0,{extra}"#));
+        assert_eq!(decode(with(r#""x":1,"y":2"#).as_bytes()).unwrap().extra.as_deref(), Some(r#"{"x":1,"y":2}"#));
+        for (extra, says) in [
+            (r#""x":1,"x":2"#, "unknown field `x` is given twice"),
+            (r#""x":1,"\u0078":2"#, "unknown field `x` is given twice"),
+            (r#""x":"\ud800""#, "unknown field `x`"),
+            (r#""x":["a","\udc00b"]"#, "unknown field `x`"),
+        ] {
+            let reason = decode(with(extra).as_bytes()).unwrap_err().to_string();
+            assert!(reason.contains(says), "{extra}: {reason}");
+            assert!(fast::read(&with(extra)).is_none(), "{extra}");
+        }
+        // A surrogate pair is a character, kept as written.
+        let pair = decode(with(r#""x":"\ud83d\ude00""#).as_bytes()).unwrap();
+        assert_eq!(pair.extra.as_deref(), Some(r#"{"x":"\ud83d\ude00"}"#));
     }
 
     #[test]

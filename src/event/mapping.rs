@@ -88,8 +88,8 @@ impl SourceMapping {
 
     /// Decodes a JSON object with this source's field names.
     pub fn decode_json(&self, line: &[u8]) -> Result<AccessEvent, DecodeError> {
-        let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| DecodeError::BadJson(e.to_string()))?;
-        let obj = value.as_object().ok_or_else(|| DecodeError::BadJson("expected a JSON object".into()))?;
+        let UniqueKeys(obj) = serde_json::from_slice(line).map_err(|e| DecodeError::BadJson(e.to_string()))?;
+        let obj = &obj;
         // A value that is not text is refused: the first refusal met, by source path.
         let refused = std::cell::RefCell::new(None::<DecodeError>);
         let get = |path: &str| -> Option<Cow<'_, str>> {
@@ -227,6 +227,34 @@ fn glob_match(p: &[u8], s: &[u8]) -> bool {
         (Some(b'?'), Some(_)) => glob_match(&p[1..], &s[1..]),
         (Some(a), Some(b)) if a == b => glob_match(&p[1..], &s[1..]),
         _ => false,
+    }
+}
+
+/// A JSON object whose top-level keys are each given once: `serde_json::Value` would
+/// keep the last of two, where readers disagree on which one counts.
+struct UniqueKeys(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+                let mut out = serde_json::Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let value = map.next_value()?;
+                    if out.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format_args!("source field `{key}` is given twice")));
+                    }
+                    out.insert(key, value);
+                }
+                Ok(UniqueKeys(out))
+            }
+        }
+        d.deserialize_map(Keys)
     }
 }
 
@@ -388,6 +416,14 @@ mod tests {
             let reason = mapping.decode_json(line(who, id).as_bytes()).unwrap_err().to_string();
             assert!(reason.contains(says), "{who} {id}: {reason}");
         }
+        let twice =
+            r#"{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{"id":"U9"},"op":"view","kind":"crime","id":8}"#;
+        assert!(mapping
+            .decode_json(twice.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .contains("source field `id` is given twice"));
+        assert!(mapping.decode_json(b"[1]").unwrap_err().to_string().contains("expected a JSON object"));
         let deep = format!(
             r#"{{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{{"id":"U9"}},"op":"view","kind":"crime","x":{}1{}}}"#,
             "[".repeat(40),
