@@ -448,6 +448,6 @@ mod tests {
         let mut out = String::new();
         e.write_json(&mut out);
         assert!(out.contains(r#""subject_sex":"F""#), "{out}");
-        assert_eq!(json::decode(out.as_bytes()).unwrap(), e);
+        assert_eq!(json::decode(out.as_bytes()).unwrap(), *e);
     }
 }

@@ -231,7 +231,9 @@ impl<'a> RawFields<'a> {
 /// missing, a value with spaces at an end, a value that fails a check), which
 /// [`RawFields::validate`] then decodes or refuses with the reason: for every record
 /// this accepts, it gives the same event (property-tested in `json`).
-pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<AccessEvent> {
+/// Boxed where it is built: an event is a few hundred bytes, and each layer it would
+/// be returned through by value copies it.
+pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Box<AccessEvent>> {
     // A field's text as the event keeps it: absent when empty; anything with a space at
     // either end is left to the general path, which trims to decide.
     let text = |f: Field| -> Option<Option<&str>> {
@@ -271,7 +273,7 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Ac
         Some(t) => Some(t.parse::<u64>().ok().filter(|n| *n <= MAX_RESULT_COUNT)?),
     };
     let kept = |f: Field| text(f).map(|t| t.map(CompactString::from));
-    Some(AccessEvent {
+    Some(Box::new(AccessEvent {
         event_id: event_id.into(),
         ts,
         system,
@@ -292,7 +294,7 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Ac
         terminal: identifier(Field::Terminal)?,
         session_id: identifier(Field::SessionId)?,
         extra: None,
-    })
+    }))
 }
 
 /// Whether a value's first or last byte needs no trim: a visible ASCII character. Any

@@ -112,16 +112,16 @@ impl Decoder {
             Err(e) => return Decoded::Rejected(DecodeError::BadUtf8(e.valid_up_to())),
         };
         let result = match &self.format {
-            InputFormat::JsonLines => json::decode_str(text),
+            InputFormat::JsonLines => json::decode_boxed(text),
             InputFormat::Mapped(m) => match m.format {
-                SourceFormat::Json => m.decode_json(bytes),
-                SourceFormat::Cef => m.decode_cef(text),
+                SourceFormat::Json => m.decode_json(bytes).map(Box::new),
+                SourceFormat::Cef => m.decode_cef(text).map(Box::new),
                 SourceFormat::Csv { .. } => return self.decode_csv(bytes),
             },
             InputFormat::Csv => return self.decode_csv(bytes),
         };
         match result {
-            Ok(e) => Decoded::Event(Box::new(e)),
+            Ok(e) => Decoded::Event(e),
             Err(e) => Decoded::Rejected(e),
         }
     }
@@ -150,14 +150,14 @@ impl Decoder {
             }
             Header::Canonical(layout) => layout.decode(&fields),
             Header::Mapped(header) => match &self.format {
-                InputFormat::Mapped(m) => m.decode_csv(header, &fields),
+                InputFormat::Mapped(m) => m.decode_csv(header, &fields).map(Box::new),
                 _ => unreachable!("a mapped header only exists for a mapped format"),
             },
             Header::Rejected(why) => Err(DecodeError::BadCsv(format!("the file's header was rejected: {why}"))),
             Header::NotCsv => unreachable!("decode_csv is only called for CSV formats"),
         };
         match result {
-            Ok(e) => Decoded::Event(Box::new(e)),
+            Ok(e) => Decoded::Event(e),
             Err(e) => Decoded::Rejected(e),
         }
     }
