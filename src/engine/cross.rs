@@ -101,7 +101,7 @@ impl Engine {
         sink: &mut dyn AlertSink,
     ) -> Result<(), CrossError> {
         let record: CrossRecord = serde_json::from_slice(bytes).map_err(|e| CrossError::Record(e.to_string()))?;
-        let event = json::decode(record.event.get().as_bytes()).map_err(|e| CrossError::Event(e.to_string()))?;
+        let event = json::decode_boxed(record.event.get()).map_err(|e| CrossError::Event(e.to_string()))?;
         if !stateful {
             return Ok(());
         }

@@ -31,9 +31,10 @@ const MAX_KEY_BYTES: usize = 1_024;
 
 /// One message, decoded: from `access-events`, an event or a dead letter; from the
 /// repartition topic, a record for the cross-user stage. `partition` is the engine's
-/// stream number (see [`super::repartition`]).
+/// stream number (see [`super::repartition`]). An event is boxed: it is a few hundred
+/// bytes, and a batch of them moves through a channel.
 pub enum Incoming {
-    Event { partition: i32, offset: i64, timestamp_ms: i64, event: AccessEvent },
+    Event { partition: i32, offset: i64, timestamp_ms: i64, event: Box<AccessEvent> },
     Dead { partition: i32, offset: i64, key: Option<Vec<u8>>, letter: DeadLetter },
     Cross { partition: i32, offset: i64, timestamp_ms: i64, record: Vec<u8> },
 }
@@ -169,14 +170,14 @@ impl MessageDecoder {
         } else if self.canonical {
             match std::str::from_utf8(payload) {
                 Err(e) => rejected(DecodeError::BadUtf8(e.valid_up_to())),
-                Ok(text) => match crate::event::json::decode_str(text) {
+                Ok(text) => match crate::event::json::decode_boxed(text) {
                     Ok(event) => Incoming::Event { partition, offset, timestamp_ms, event },
                     Err(reason) => rejected(reason),
                 },
             }
         } else {
             match self.decoder.decode(payload) {
-                Decoded::Event(event) => Incoming::Event { partition, offset, timestamp_ms, event: *event },
+                Decoded::Event(event) => Incoming::Event { partition, offset, timestamp_ms, event },
                 Decoded::Rejected(reason) => rejected(reason),
                 Decoded::Header => return None,
             }

@@ -336,7 +336,7 @@ impl Worker {
         let _ = self.spare.try_send(items);
     }
 
-    fn on_event(&mut self, partition: i32, offset: i64, timestamp_ms: i64, event: AccessEvent) {
+    fn on_event(&mut self, partition: i32, offset: i64, timestamp_ms: i64, event: Box<AccessEvent>) {
         self.sink.origin = Some(Origin { partition, offset, event_ms: timestamp_ms });
         let started = Instant::now();
         // Events the snapshot covers are already in the behavioural state.
@@ -357,7 +357,7 @@ impl Worker {
                 received_at: Some(crate::time::Timestamp::now()),
                 explained,
             };
-            self.to_archive.push((event, from));
+            self.to_archive.push((*event, from));
         }
     }
 
