@@ -13,16 +13,12 @@ use std::fmt;
 /// Decodes one line of JSON into an event.
 pub fn decode(line: &[u8]) -> Result<AccessEvent, DecodeError> {
     let text = std::str::from_utf8(line).map_err(|e| DecodeError::BadUtf8(e.valid_up_to()))?;
-    decode_str(text)
+    decode_boxed(text).map(|e| *e)
 }
 
-/// Decodes one line of JSON already known to be UTF-8.
-pub fn decode_str(line: &str) -> Result<AccessEvent, DecodeError> {
-    decode_boxed(line).map(|e| *e)
-}
-
-/// As [`decode_str`], boxed where the event is built (the file sources keep events
-/// boxed; returning a few hundred bytes by value through each layer copies them).
+/// Decodes one line of JSON already known to be UTF-8, boxed where the event is built
+/// (the sources keep events boxed; a few hundred bytes returned by value through each
+/// layer would be copied by each).
 pub fn decode_boxed(line: &str) -> Result<Box<AccessEvent>, DecodeError> {
     if let Some(event) = fast::event(line) {
         return Ok(event);
