@@ -295,6 +295,10 @@ fn group_raises_what_one_replay_does(midway: Midway, compare: Compare) {
             let tail: Vec<&str> = log.lines().rev().take(25).collect();
             eprintln!("--- {name}.log (last lines, newest first)\n{}", tail.join("\n"));
         }
+        // The force, the logs and the topic's alerts stay for a look at what differed.
+        let raw: Vec<String> = latest_alerts(&broker.bootstrap).into_values().map(|a| a.to_string()).collect();
+        std::fs::write(dir.path().join("topic.jsonl"), raw.join("\n")).unwrap();
+        eprintln!("the run's directory is kept: {}", dir.keep().display());
         assert_same_alerts(&expected, &topic());
     }
     assert!(held, "the board does not hold every alert of the topic");
