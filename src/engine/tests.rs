@@ -284,15 +284,15 @@ fn the_user_and_cross_user_stages_apart_raise_what_one_replay_does() {
         users.process_on(partition_of(&e.user_id, 4), e, &mut stage);
     }
     users.finish(&mut stage);
-    // The cross-user stage takes the records in event-time order, as the reorder
-    // buffer releases them.
-    let mut records: Vec<(Timestamp, usize, String, Vec<u8>)> = stage
+    // The cross-user stage takes the records in event-time order, then event id, as
+    // the reorder buffer releases them.
+    let mut records: Vec<(crate::live::repartition::Access, usize, String, Vec<u8>)> = stage
         .records
         .into_iter()
         .enumerate()
-        .map(|(i, (k, r))| (crate::live::repartition::record_time(&r).unwrap(), i, k, r))
+        .map(|(i, (k, r))| (crate::live::repartition::record_access(&r).unwrap(), i, k, r))
         .collect();
-    records.sort_by_key(|(ts, i, _, _)| (*ts, *i));
+    records.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     let mut cross = Engine::new(config.clone(), lists(), DetectClock::WallClock).with_repartition(true);
     let mut got = stage.topic;
     for (_, _, key, record) in &records {

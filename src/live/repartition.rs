@@ -16,6 +16,7 @@
 
 use crate::alert::RuleId;
 use crate::config::KafkaConfig;
+use compact_str::CompactString;
 
 /// Engine streams of the repartition topic's partitions start here; the event topic's
 /// partitions are streams `0..`.
@@ -69,11 +70,15 @@ pub fn topics(k: &KafkaConfig) -> Vec<String> {
 /// takes over, late. The cross-user detectors count in order (the access that makes a
 /// spike is the alert's trigger), so each record waits `delay` (or until `cap` records
 /// wait) and they are released earliest event first: the same order a replay sees.
+/// Accesses of the same instant (common where a system logs whole seconds) go by event
+/// id, not by which instance's record came first, so the trigger of an alert does not
+/// depend on which instance was quicker; a replay of a file whose event ids rise with
+/// its lines takes them in the same order.
 pub struct Reorder {
     delay: std::time::Duration,
     cap: usize,
     next_seq: u64,
-    heap: std::collections::BinaryHeap<std::cmp::Reverse<(crate::time::Timestamp, u64)>>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(crate::time::Timestamp, CompactString, u64)>>,
     held: std::collections::HashMap<u64, Held>,
     /// Records of streams revoked in a rebalance, kept until the assignment that
     /// follows says whether the streams came back.
@@ -83,6 +88,7 @@ pub struct Reorder {
 /// One record waiting.
 pub struct Held {
     ts: crate::time::Timestamp,
+    event_id: CompactString,
     pub stream: i32,
     pub offset: i64,
     pub timestamp_ms: i64,
@@ -102,19 +108,21 @@ impl Reorder {
         }
     }
 
-    /// Holds a record whose access happened at `ts`.
-    pub fn hold(&mut self, ts: crate::time::Timestamp, stream: i32, offset: i64, timestamp_ms: i64, record: Vec<u8>) {
+    /// Holds a record of the access `at` (its time and event id).
+    pub fn hold(&mut self, at: Access, stream: i32, offset: i64, timestamp_ms: i64, record: Vec<u8>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(std::cmp::Reverse((ts, seq)));
-        self.held.insert(seq, Held { ts, stream, offset, timestamp_ms, record, arrived: std::time::Instant::now() });
+        let Access { ts, event_id } = at;
+        self.heap.push(std::cmp::Reverse((ts, event_id.clone(), seq)));
+        let arrived = std::time::Instant::now();
+        self.held.insert(seq, Held { ts, event_id, stream, offset, timestamp_ms, record, arrived });
     }
 
     /// The next record due: the earliest access, once it has waited its delay (or the
     /// buffer is full, or `all`).
     pub fn next_due(&mut self, all: bool) -> Option<Held> {
         loop {
-            let std::cmp::Reverse((_, seq)) = *self.heap.peek()?;
+            let seq = self.heap.peek()?.0 .2;
             let Some(h) = self.held.get(&seq) else {
                 self.heap.pop(); // dropped with its stream
                 continue;
@@ -145,7 +153,7 @@ impl Reorder {
     pub fn assigned(&mut self, streams: &[i32]) {
         for (seq, h) in std::mem::take(&mut self.parked) {
             if streams.contains(&h.stream) {
-                self.heap.push(std::cmp::Reverse((h.ts, seq)));
+                self.heap.push(std::cmp::Reverse((h.ts, h.event_id.clone(), seq)));
                 self.held.insert(seq, h);
             }
         }
@@ -171,20 +179,31 @@ impl Reorder {
     }
 }
 
-/// The event time of a repartition record, read without decoding the rest.
-pub fn record_time(record: &[u8]) -> Option<crate::time::Timestamp> {
+/// Where a repartition record's access stands in the order the cross-user stage takes
+/// them: its event time, then its event id.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Access {
+    pub ts: crate::time::Timestamp,
+    pub event_id: CompactString,
+}
+
+/// The access of a repartition record, read without decoding the rest.
+pub fn record_access(record: &[u8]) -> Option<Access> {
     #[derive(serde::Deserialize)]
     struct Just<'a> {
         #[serde(borrow)]
         event: &'a serde_json::value::RawValue,
     }
     #[derive(serde::Deserialize)]
-    struct Ts<'a> {
+    struct Id<'a> {
+        #[serde(borrow)]
+        event_id: std::borrow::Cow<'a, str>,
         ts: &'a str,
     }
     let just: Just = serde_json::from_slice(record).ok()?;
-    let ts: Ts = serde_json::from_str(just.event.get()).ok()?;
-    crate::time::Timestamp::parse_rfc3339(ts.ts).ok()
+    let id: Id = serde_json::from_str(just.event.get()).ok()?;
+    let ts = crate::time::Timestamp::parse_rfc3339(id.ts).ok()?;
+    Some(Access { ts, event_id: id.event_id.as_ref().into() })
 }
 
 #[cfg(test)]
@@ -193,23 +212,41 @@ mod tests {
     use crate::time::Timestamp;
     use std::time::Duration;
 
+    fn at(ms: i64, event_id: &str) -> Access {
+        Access { ts: Timestamp(ms), event_id: event_id.into() }
+    }
+
     #[test]
     fn records_come_out_earliest_first_once_they_have_waited() {
         let mut r = Reorder::new(Duration::from_millis(50), 100);
-        r.hold(Timestamp(30), 1, 0, 0, b"c".to_vec());
-        r.hold(Timestamp(10), 1, 1, 0, b"a".to_vec());
-        r.hold(Timestamp(20), 2, 0, 0, b"b".to_vec());
+        r.hold(at(30, "c"), 1, 0, 0, b"c".to_vec());
+        r.hold(at(10, "a"), 1, 1, 0, b"a".to_vec());
+        r.hold(at(20, "b"), 2, 0, 0, b"b".to_vec());
         assert!(r.next_due(false).is_none(), "not yet waited");
         std::thread::sleep(Duration::from_millis(60));
         let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
         assert_eq!(order, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
     }
 
+    /// Two instances' records of the same instant come out in event-id order, whichever
+    /// arrived first.
+    #[test]
+    fn accesses_of_the_same_instant_go_by_event_id_not_by_arrival() {
+        for arrival in [["E2", "E10", "E1"], ["E1", "E2", "E10"], ["E10", "E1", "E2"]] {
+            let mut r = Reorder::new(Duration::ZERO, 100);
+            for (stream, id) in arrival.iter().enumerate() {
+                r.hold(at(10, id), stream as i32, 0, 0, id.as_bytes().to_vec());
+            }
+            let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
+            assert_eq!(order, [b"E1".to_vec(), b"E10".to_vec(), b"E2".to_vec()], "arrived {arrival:?}");
+        }
+    }
+
     #[test]
     fn a_full_buffer_releases_at_once_and_a_revoked_stream_is_forgotten() {
         let mut r = Reorder::new(Duration::from_secs(3600), 2);
-        r.hold(Timestamp(10), 1, 7, 0, b"a".to_vec());
-        r.hold(Timestamp(20), 2, 8, 0, b"b".to_vec());
+        r.hold(at(10, "a"), 1, 7, 0, b"a".to_vec());
+        r.hold(at(20, "b"), 2, 8, 0, b"b".to_vec());
         assert_eq!(r.lowest_waiting().get(&1), Some(&7));
         assert_eq!(r.next_due(false).unwrap().record, b"a");
         r.park(2);
@@ -222,8 +259,8 @@ mod tests {
     #[test]
     fn a_stream_that_comes_back_in_a_rebalance_keeps_its_place_in_the_wait() {
         let mut r = Reorder::new(Duration::from_millis(50), 100);
-        r.hold(Timestamp(20), 3, 5, 0, b"b".to_vec());
-        r.hold(Timestamp(10), 3, 4, 0, b"a".to_vec());
+        r.hold(at(20, "b"), 3, 5, 0, b"b".to_vec());
+        r.hold(at(10, "a"), 3, 4, 0, b"a".to_vec());
         std::thread::sleep(Duration::from_millis(60));
         r.park(3);
         r.assigned(&[3, 4]);
@@ -233,8 +270,9 @@ mod tests {
     }
 
     #[test]
-    fn the_time_of_a_record_is_its_access() {
-        let rec = br#"{"to":"subject","key":"k","handoff":{"explained":false,"counted":true,"user_total":1.0,"user_unexplained":1.0},"event":{"event_id":"e1","ts":"2026-11-22T10:00:00.000Z"}}"#;
-        assert_eq!(record_time(rec), Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").ok());
+    fn the_order_of_a_record_is_its_access() {
+        let rec = br#"{"to":"subject","key":"k","handoff":{"explained":false,"counted":true,"user_total":1.0,"user_unexplained":1.0},"event":{"event_id":"e\u00e91","ts":"2026-11-22T10:00:00.000Z"}}"#;
+        let ts = Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
+        assert_eq!(record_access(rec), Some(Access { ts, event_id: "e\u{e9}1".into() }));
     }
 }

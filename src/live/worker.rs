@@ -294,11 +294,11 @@ impl Worker {
                     self.on_event(partition, offset, timestamp_ms, event)
                 }
                 Incoming::Cross { partition, offset, timestamp_ms, record } => {
-                    match super::repartition::record_time(&record) {
-                        Some(ts) => {
+                    match super::repartition::record_access(&record) {
+                        Some(at) => {
                             // Its offset stays held until it is processed.
                             self.acks.expect(partition, offset);
-                            self.reorder.hold(ts, partition, offset, timestamp_ms, record);
+                            self.reorder.hold(at, partition, offset, timestamp_ms, record);
                         }
                         None => self.on_cross(partition, offset, timestamp_ms, &record),
                     }
