@@ -146,7 +146,7 @@ impl Metrics {
         };
         let processing = Latency::new(
             "accesswatch_processing_seconds",
-            "Time to run one event through the engine (enrich, rules, alert book)",
+            "Time the engine thread spends on one event (enrich, rules, alert book, handing it to the archive)",
         );
         let event_to_alert = Latency::new(
             "accesswatch_event_to_alert_seconds",

@@ -70,10 +70,12 @@ pub fn topics(k: &KafkaConfig) -> Vec<String> {
 /// takes over, late. The cross-user detectors count in order (the access that makes a
 /// spike is the alert's trigger), so each record waits `delay` (or until `cap` records
 /// wait) and they are released earliest event first: the same order a replay sees.
-/// Accesses of the same instant (common where a system logs whole seconds) go by event
-/// id, not by which instance's record came first, so the trigger of an alert does not
-/// depend on which instance was quicker; a replay of a file whose event ids rise with
-/// its lines takes them in the same order.
+/// Accesses of the same instant (common where a system logs whole seconds) go by user
+/// id, and one user's in the order they arrived, which is the order of that user's log
+/// (one user's records come from one partition of the event topic): the trigger of an
+/// alert does not depend on which instance was quicker, and each record's running
+/// counts of its user (the handoff) reach the peer comparison in the order they were
+/// counted.
 pub struct Reorder {
     delay: std::time::Duration,
     cap: usize,
@@ -88,7 +90,7 @@ pub struct Reorder {
 /// One record waiting.
 pub struct Held {
     ts: crate::time::Timestamp,
-    event_id: CompactString,
+    user_id: CompactString,
     pub stream: i32,
     pub offset: i64,
     pub timestamp_ms: i64,
@@ -112,10 +114,10 @@ impl Reorder {
     pub fn hold(&mut self, at: Access, stream: i32, offset: i64, timestamp_ms: i64, record: Vec<u8>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let Access { ts, event_id } = at;
-        self.heap.push(std::cmp::Reverse((ts, event_id.clone(), seq)));
+        let Access { ts, user_id } = at;
+        self.heap.push(std::cmp::Reverse((ts, user_id.clone(), seq)));
         let arrived = std::time::Instant::now();
-        self.held.insert(seq, Held { ts, event_id, stream, offset, timestamp_ms, record, arrived });
+        self.held.insert(seq, Held { ts, user_id, stream, offset, timestamp_ms, record, arrived });
     }
 
     /// The next record due: the earliest access, once it has waited its delay (or the
@@ -153,7 +155,7 @@ impl Reorder {
     pub fn assigned(&mut self, streams: &[i32]) {
         for (seq, h) in std::mem::take(&mut self.parked) {
             if streams.contains(&h.stream) {
-                self.heap.push(std::cmp::Reverse((h.ts, h.event_id.clone(), seq)));
+                self.heap.push(std::cmp::Reverse((h.ts, h.user_id.clone(), seq)));
                 self.held.insert(seq, h);
             }
         }
@@ -180,11 +182,11 @@ impl Reorder {
 }
 
 /// Where a repartition record's access stands in the order the cross-user stage takes
-/// them: its event time, then its event id.
+/// them: its event time, then its user (then, in [`Reorder`], its arrival).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Access {
     pub ts: crate::time::Timestamp,
-    pub event_id: CompactString,
+    pub user_id: CompactString,
 }
 
 /// The access of a repartition record, read without decoding the rest.
@@ -197,13 +199,13 @@ pub fn record_access(record: &[u8]) -> Option<Access> {
     #[derive(serde::Deserialize)]
     struct Id<'a> {
         #[serde(borrow)]
-        event_id: std::borrow::Cow<'a, str>,
+        user_id: std::borrow::Cow<'a, str>,
         ts: &'a str,
     }
     let just: Just = serde_json::from_slice(record).ok()?;
     let id: Id = serde_json::from_str(just.event.get()).ok()?;
     let ts = crate::time::Timestamp::parse_rfc3339(id.ts).ok()?;
-    Some(Access { ts, event_id: id.event_id.as_ref().into() })
+    Some(Access { ts, user_id: id.user_id.as_ref().into() })
 }
 
 #[cfg(test)]
@@ -212,8 +214,8 @@ mod tests {
     use crate::time::Timestamp;
     use std::time::Duration;
 
-    fn at(ms: i64, event_id: &str) -> Access {
-        Access { ts: Timestamp(ms), event_id: event_id.into() }
+    fn at(ms: i64, user_id: &str) -> Access {
+        Access { ts: Timestamp(ms), user_id: user_id.into() }
     }
 
     #[test]
@@ -228,17 +230,19 @@ mod tests {
         assert_eq!(order, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
     }
 
-    /// Two instances' records of the same instant come out in event-id order, whichever
-    /// arrived first.
+    /// Records of the same instant come out by user, whichever instance's arrived
+    /// first, and one user's in the order they arrived (the order of the user's log).
     #[test]
-    fn accesses_of_the_same_instant_go_by_event_id_not_by_arrival() {
-        for arrival in [["E2", "E10", "E1"], ["E1", "E2", "E10"], ["E10", "E1", "E2"]] {
+    fn accesses_of_the_same_instant_go_by_user_then_arrival() {
+        let all = [("U2", "a"), ("U10", "b"), ("U1", "c"), ("U2", "d")];
+        for arrival in [[0, 1, 2, 3], [2, 0, 3, 1], [1, 2, 0, 3]] {
             let mut r = Reorder::new(Duration::ZERO, 100);
-            for (stream, id) in arrival.iter().enumerate() {
-                r.hold(at(10, id), stream as i32, 0, 0, id.as_bytes().to_vec());
+            for i in arrival {
+                let (user, record) = all[i];
+                r.hold(at(10, user), i as i32, 0, 0, record.as_bytes().to_vec());
             }
             let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
-            assert_eq!(order, [b"E1".to_vec(), b"E10".to_vec(), b"E2".to_vec()], "arrived {arrival:?}");
+            assert_eq!(order, [b"c".to_vec(), b"b".to_vec(), b"a".to_vec(), b"d".to_vec()], "arrived {arrival:?}");
         }
     }
 
@@ -271,8 +275,8 @@ mod tests {
 
     #[test]
     fn the_order_of_a_record_is_its_access() {
-        let rec = br#"{"to":"subject","key":"k","handoff":{"explained":false,"counted":true,"user_total":1.0,"user_unexplained":1.0},"event":{"event_id":"e\u00e91","ts":"2026-11-22T10:00:00.000Z"}}"#;
+        let rec = br#"{"to":"subject","key":"k","handoff":{"explained":false,"counted":true,"user_total":1.0,"user_unexplained":1.0},"event":{"event_id":"e1","user_id":"U\u00e91","ts":"2026-11-22T10:00:00.000Z"}}"#;
         let ts = Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
-        assert_eq!(record_access(rec), Some(Access { ts, event_id: "e\u{e9}1".into() }));
+        assert_eq!(record_access(rec), Some(Access { ts, user_id: "U\u{e9}1".into() }));
     }
 }

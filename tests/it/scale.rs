@@ -295,9 +295,13 @@ fn group_raises_what_one_replay_does(midway: Midway, compare: Compare) {
             let tail: Vec<&str> = log.lines().rev().take(25).collect();
             eprintln!("--- {name}.log (last lines, newest first)\n{}", tail.join("\n"));
         }
-        // The force, the logs and the topic's alerts stay for a look at what differed.
-        let raw: Vec<String> = latest_alerts(&broker.bootstrap).into_values().map(|a| a.to_string()).collect();
-        std::fs::write(dir.path().join("topic.jsonl"), raw.join("\n")).unwrap();
+        // The force, the logs and every message of the alert topic as written (partition,
+        // offset, payload) stay for a look at what differed.
+        let raw: Vec<String> = read_topic(&broker.bootstrap, "access-alerts")
+            .into_iter()
+            .map(|(p, o, _, payload)| format!("{p}\t{o}\t{}", String::from_utf8_lossy(&payload)))
+            .collect();
+        std::fs::write(dir.path().join("topic.tsv"), raw.join("\n")).unwrap();
         eprintln!("the run's directory is kept: {}", dir.keep().display());
         assert_same_alerts(&expected, &topic());
     }
