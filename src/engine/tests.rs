@@ -284,8 +284,8 @@ fn the_user_and_cross_user_stages_apart_raise_what_one_replay_does() {
         users.process_on(partition_of(&e.user_id, 4), e, &mut stage);
     }
     users.finish(&mut stage);
-    // The cross-user stage takes the records in event-time order, then event id, as
-    // the reorder buffer releases them.
+    // The cross-user stage takes the records in event-time order, then by user, then in
+    // the order they were produced, as the reorder buffer releases them.
     let mut records: Vec<(crate::live::repartition::Access, usize, String, Vec<u8>)> = stage
         .records
         .into_iter()

@@ -110,7 +110,7 @@ impl Reorder {
         }
     }
 
-    /// Holds a record of the access `at` (its time and event id).
+    /// Holds a record of the access `at` (its time and user).
     pub fn hold(&mut self, at: Access, stream: i32, offset: i64, timestamp_ms: i64, record: Vec<u8>) {
         let seq = self.next_seq;
         self.next_seq += 1;
