@@ -329,7 +329,9 @@ impl LocalLatency {
 /// Per-system event counters, looked up once per system instead of per event.
 pub struct SystemCounters {
     metrics: Arc<Metrics>,
-    cache: ahash::AHashMap<compact_str::CompactString, IntCounter>,
+    /// Per named system, its counter and the events not yet added to it: the engine
+    /// thread adds a batch's counts at once, not one atomic addition an event.
+    cache: ahash::AHashMap<compact_str::CompactString, (IntCounter, u64)>,
 }
 
 impl SystemCounters {
@@ -337,18 +339,30 @@ impl SystemCounters {
         SystemCounters { metrics, cache: ahash::AHashMap::new() }
     }
 
+    /// Counts an event of `system`; the metric has it at the next [`Self::flush`] at
+    /// the latest.
     pub fn count(&mut self, system: &str) {
-        if let Some(c) = self.cache.get(system) {
-            c.inc();
+        if let Some((_, pending)) = self.cache.get_mut(system) {
+            *pending += 1;
             return;
         }
         let label = self.metrics.system_label(system);
         let counter = self.metrics.events.with_label_values(&[label.as_str()]);
-        counter.inc();
-        // Systems past the label bound all count as `other`: cache only named ones, so
-        // the cache stays as small as the label set.
+        // Systems past the label bound all count as `other`, at once: cache only named
+        // ones, so the cache stays as small as the label set.
         if label == system {
-            self.cache.insert(system.into(), counter);
+            self.cache.insert(system.into(), (counter, 1));
+        } else {
+            counter.inc();
+        }
+    }
+
+    /// Adds the events counted since the last flush to the metric.
+    pub fn flush(&mut self) {
+        for (counter, pending) in self.cache.values_mut() {
+            if *pending > 0 {
+                counter.inc_by(std::mem::take(pending));
+            }
         }
     }
 }
@@ -383,6 +397,33 @@ mod tests {
         assert!(text.contains("# TYPE accesswatch_processing_seconds summary"), "{text}");
         assert!(text.contains("accesswatch_processing_seconds{quantile=\"0.99\"} 0.04"), "{text}");
         assert!(text.contains("accesswatch_processing_seconds_count 4"), "{text}");
+    }
+
+    #[test]
+    fn system_counters_count_every_event_by_the_flush() {
+        let m = Metrics::new();
+        let mut c = SystemCounters::new(m.clone());
+        // Runs, a system coming back, and systems past the label bound.
+        let systems: Vec<String> = ["PNC", "PNC", "NICHE", "PNC"]
+            .into_iter()
+            .map(String::from)
+            .chain((0..40).map(|i| format!("SYS{i}")))
+            .chain((0..3).map(|_| "SYS39".to_string()))
+            .collect();
+        for s in &systems {
+            c.count(s);
+        }
+        c.flush();
+        let text = m.render();
+        assert!(text.contains("accesswatch_events_total{system=\"PNC\"} 3"), "{text}");
+        assert!(text.contains("accesswatch_events_total{system=\"NICHE\"} 1"), "{text}");
+        let total: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("accesswatch_events_total{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        assert_eq!(total, systems.len() as f64, "{text}");
+        assert!(text.contains("system=\"other\"} 13"), "{text}");
     }
 
     #[test]

@@ -127,6 +127,22 @@ struct History {
     max_events: usize,
 }
 
+impl History {
+    /// Keeps a copy of `event`, forgetting the oldest when full; then the oldest's box
+    /// takes the newest, so a full history allocates nothing.
+    fn remember(&mut self, stream: i32, event: &AccessEvent) {
+        let oldest = if self.events.len() >= self.max_events { self.events.pop_front() } else { None };
+        let boxed = match oldest {
+            Some((_, mut boxed)) => {
+                *boxed = event.clone();
+                boxed
+            }
+            None => Box::new(event.clone()),
+        };
+        self.events.push_back((stream, boxed));
+    }
+}
+
 /// The detection pipeline.
 pub struct Engine {
     config: Arc<Config>,
@@ -344,10 +360,7 @@ impl Engine {
         sink.judged(event, ctx.explanation.recorded().as_ref());
         if let Some(h) = &mut self.history {
             if !ctx.person.is_empty() {
-                if h.events.len() == h.max_events {
-                    h.events.pop_front();
-                }
-                h.events.push_back((stream, Box::new(event.clone())));
+                h.remember(stream, event);
             }
         }
     }

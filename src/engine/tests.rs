@@ -89,6 +89,17 @@ fn live_high_profile_entry_raises_what_a_replay_with_it_would() {
 }
 
 #[test]
+fn a_full_history_keeps_the_newest_accesses() {
+    let (_, _, events) = golden("high_profile");
+    let mut h = History { events: Default::default(), max_events: 2 };
+    for (i, e) in events.iter().take(5).enumerate() {
+        h.remember(i as i32, e);
+    }
+    let kept: Vec<(i32, &AccessEvent)> = h.events.iter().map(|(s, e)| (*s, &**e)).collect();
+    assert_eq!(kept, vec![(3, &events[3]), (4, &events[4])]);
+}
+
+#[test]
 fn dropped_stream_forgets_its_open_alerts() {
     let (config, lists, events) = golden("personal");
     let mut engine = Engine::new(config, lists, DetectClock::WallClock);

@@ -41,6 +41,44 @@ impl PartitionAcks {
     }
 }
 
+/// The offsets one batch holds of one stream (a partition of the event topic or of the
+/// repartition topic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetRange {
+    pub stream: i32,
+    pub lowest: i64,
+    pub highest: i64,
+}
+
+impl OffsetRange {
+    /// Each stream's lowest and highest offset among `positions` (stream, offset), by
+    /// stream. A batch comes in runs of one partition: one range a run, then the runs
+    /// of a stream that comes back after another are merged.
+    pub fn of(positions: impl Iterator<Item = (i32, i64)>) -> Vec<OffsetRange> {
+        let mut ranges: Vec<OffsetRange> = Vec::new();
+        for (stream, offset) in positions {
+            match ranges.last_mut() {
+                Some(r) if r.stream == stream => r.take_in(offset, offset),
+                _ => ranges.push(OffsetRange { stream, lowest: offset, highest: offset }),
+            }
+        }
+        ranges.sort_unstable_by_key(|r| r.stream);
+        ranges.dedup_by(|later, kept| {
+            let same = later.stream == kept.stream;
+            if same {
+                kept.take_in(later.lowest, later.highest);
+            }
+            same
+        });
+        ranges
+    }
+
+    fn take_in(&mut self, lowest: i64, highest: i64) {
+        self.lowest = self.lowest.min(lowest);
+        self.highest = self.highest.max(highest);
+    }
+}
+
 /// The acknowledgement state of every assigned partition.
 #[derive(Default, Debug)]
 pub struct Acks {
@@ -94,7 +132,35 @@ impl Acks {
         });
     }
 
-    /// Holds every offset of a batch at once (one lock for the batch).
+    /// A batch's processing begins: its offsets are held until
+    /// [`Acks::processed_batch`]. Holding each stream's lowest offset holds every offset
+    /// of the batch (nothing at or after a held offset is committed), so this costs one
+    /// hold a stream, not one an event.
+    pub fn begin_batch(&self, spans: &[OffsetRange]) {
+        self.with(|p| {
+            for s in spans {
+                if let Some(part) = p.get_mut(&s.stream) {
+                    part.hold(s.lowest);
+                }
+            }
+        });
+    }
+
+    /// A batch begun with [`Acks::begin_batch`] has been processed: its holds are
+    /// released, and each stream's next offset is the one after the batch's highest.
+    pub fn processed_batch(&self, spans: &[OffsetRange]) {
+        self.with(|p| {
+            for s in spans {
+                if let Some(part) = p.get_mut(&s.stream) {
+                    part.release(s.lowest);
+                    part.next = Some(part.next.map_or(s.highest + 1, |n| n.max(s.highest + 1)));
+                }
+            }
+        });
+    }
+
+    /// Holds every offset given (one lock for all): the archived events of a batch,
+    /// each released when its own file is durable.
     pub fn begin_all(&self, offsets: impl Iterator<Item = (i32, i64)>) {
         self.with(|p| {
             for (partition, offset) in offsets {
@@ -111,18 +177,6 @@ impl Acks {
             for (partition, offset) in offsets {
                 if let Some(part) = p.get_mut(&partition) {
                     part.release(offset);
-                }
-            }
-        });
-    }
-
-    /// Releases the holds of a processed batch (one lock for the batch).
-    pub fn processed_all(&self, offsets: impl Iterator<Item = (i32, i64)>) {
-        self.with(|p| {
-            for (partition, offset) in offsets {
-                if let Some(part) = p.get_mut(&partition) {
-                    part.release(offset);
-                    part.next = Some(part.next.map_or(offset + 1, |n| n.max(offset + 1)));
                 }
             }
         });
@@ -219,12 +273,26 @@ mod tests {
     fn batch_holds_behave_like_single_ones() {
         let a = Acks::default();
         a.assign(0);
-        a.begin_all([(0, 1), (0, 2), (0, 3)].into_iter());
-        a.expect(0, 2);
-        a.processed_all([(0, 1), (0, 2), (0, 3)].into_iter());
-        assert_eq!(a.committable(), vec![(0, 2)]);
+        a.assign(1);
+        a.begin(0, 0);
+        a.processed(0, 0);
+        // Out of order, and two streams: a rebalance can put a partition's offsets
+        // anywhere in a batch.
+        let spans = OffsetRange::of([(0, 2), (1, 7), (0, 1), (1, 5), (0, 3)].into_iter());
+        assert_eq!(
+            spans,
+            vec![OffsetRange { stream: 0, lowest: 1, highest: 3 }, OffsetRange { stream: 1, lowest: 5, highest: 7 }]
+        );
+        a.begin_batch(&spans);
+        assert_eq!(a.committable(), vec![(0, 1)], "nothing of a batch in processing is committed");
+        a.expect(0, 2); // event 2 raised an alert
+        a.expect(1, 5);
+        a.processed_batch(&spans);
+        assert_eq!(a.committable(), vec![(0, 2), (1, 5)]);
         a.ack(0, 2);
-        assert_eq!(a.committable(), vec![(0, 4)]);
+        a.ack(1, 5);
+        assert_eq!(a.committable(), vec![(0, 4), (1, 8)]);
+        assert_eq!(a.in_flight(), 0, "every hold released");
     }
 
     #[test]

@@ -322,9 +322,16 @@ pub fn run(
     let mut watchdog =
         super::watchdog::Watchdog::new(topics.iter().map(|t| (t.clone(), stall_after(&config, t))).collect());
     while !shutdown.is_triggered() {
-        // Batches come back from the engine empty and are filled again: no
-        // allocation per event, and no memory handed from thread to thread.
-        let mut batch = spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(config.live.batch_size));
+        // Batches come back from the engine with the events it has judged, which are
+        // dropped here, on the thread that allocated them (the engine thread is the
+        // live path's busiest), and the vector is filled again.
+        let mut batch = match spare.try_recv() {
+            Ok(mut used) => {
+                used.clear();
+                used
+            }
+            Err(_) => Vec::with_capacity(config.live.batch_size),
+        };
         let mut wait = Duration::from_millis(100);
         while batch.len() < config.live.batch_size {
             match consumer.poll(wait) {

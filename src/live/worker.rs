@@ -2,7 +2,7 @@
 //! watch-list changes, in order, with everything around it (snapshots, hot reload,
 //! the archive hand-over, gauges) as small steps of one loop.
 
-use super::acks::Acks;
+use super::acks::{Acks, OffsetRange};
 use super::archiver::{Archiver, ToArchive};
 use super::consume::{Incoming, ToEngine};
 use super::error::LiveError;
@@ -49,7 +49,7 @@ pub(super) struct Worker {
     archiver: Option<Archiver>,
     /// The current batch's events, on their way to the archive.
     to_archive: Vec<(AccessEvent, Provenance)>,
-    /// Emptied batches go back to the consumer to be filled again.
+    /// Processed batches go back to the consumer to be emptied and filled again.
     spare: Sender<Vec<Incoming>>,
     /// Per partition, the offset the restored snapshot covers: events before it are
     /// already in the behavioural state.
@@ -286,35 +286,35 @@ impl Worker {
     /// to its topic, the events to the archive, then the batch's offsets released.
     fn on_batch(&mut self, mut items: Vec<Incoming>) {
         // Hold the whole batch's offsets until it is processed.
-        self.acks.begin_all(items.iter().map(Incoming::position));
-        let offsets: Vec<(i32, i64)> = items.iter().map(Incoming::position).collect();
+        let spans = OffsetRange::of(items.iter().map(Incoming::position));
+        self.acks.begin_batch(&spans);
         // Each event's processing time runs from the end of the item before it: one
         // clock reading an item.
         let mut mark = Instant::now();
-        for item in items.drain(..) {
-            match item {
-                Incoming::Event { partition, offset, timestamp_ms, event } => {
+        for item in &mut items {
+            match *item {
+                Incoming::Event { partition, offset, timestamp_ms, ref event } => {
                     self.on_event(partition, offset, timestamp_ms, event);
                     let done = Instant::now();
                     self.latency.record(done.duration_since(mark).as_micros() as u64);
                     mark = done;
                     continue;
                 }
-                Incoming::Cross { partition, offset, timestamp_ms, record } => {
-                    match super::repartition::record_access(&record) {
+                Incoming::Cross { partition, offset, timestamp_ms, ref mut record } => {
+                    match super::repartition::record_access(record) {
                         Some(at) => {
                             // Its offset stays held until it is processed.
                             self.acks.expect(partition, offset);
-                            self.reorder.hold(at, partition, offset, timestamp_ms, record);
+                            self.reorder.hold(at, partition, offset, timestamp_ms, std::mem::take(record));
                         }
-                        None => self.on_cross(partition, offset, timestamp_ms, &record),
+                        None => self.on_cross(partition, offset, timestamp_ms, record),
                     }
                 }
-                Incoming::Dead { partition, offset, key, letter } => {
+                Incoming::Dead { partition, offset, ref key, ref letter } => {
                     self.processed.insert(partition, offset + 1);
                     self.metrics.dead_letters.with_label_values(&[letter.reason.kind()]).inc();
                     let limit = self.config.input.dead_letter_max_bytes;
-                    match self.publisher.send_dead_letter(&letter, key.as_deref(), partition, offset, limit) {
+                    match self.publisher.send_dead_letter(letter, key.as_deref(), partition, offset, limit) {
                         Ok(()) => {}
                         // Refused for what it is even when cut to its bound: counted,
                         // logged and skipped; a record never stops the engine.
@@ -336,19 +336,22 @@ impl Worker {
                 self.status.fail(LiveError::Bug("the archive writer has stopped".into()));
             }
         }
-        self.acks.processed_all(offsets.into_iter());
+        self.counters.flush();
+        self.acks.processed_batch(&spans);
         self.release_cross(false);
         if let Some(e) = self.sink.error.take() {
             self.status.fail(e);
         }
+        // The batch goes back whole: its events are dropped on the consumer thread,
+        // which allocated them, and not here, on the live path's busiest thread.
         let _ = self.spare.try_send(items);
     }
 
-    fn on_event(&mut self, partition: i32, offset: i64, timestamp_ms: i64, event: Box<AccessEvent>) {
+    fn on_event(&mut self, partition: i32, offset: i64, timestamp_ms: i64, event: &AccessEvent) {
         self.sink.origin = Some(Origin { partition, offset, event_ms: timestamp_ms });
         // Events the snapshot covers are already in the behavioural state.
         let stateful = self.covered.get(&partition).is_none_or(|until| offset >= *until);
-        self.engine.process_with(partition, &event, stateful, &mut self.sink);
+        self.engine.process_with(partition, event, stateful, &mut self.sink);
         self.processed.insert(partition, offset + 1);
         self.counters.count(&event.system);
         self.summary.events += 1;
@@ -362,7 +365,7 @@ impl Worker {
                 received_at: Some(crate::time::Timestamp::now()),
                 explained,
             };
-            self.to_archive.push((*event, from));
+            self.to_archive.push((event.clone(), from));
         }
     }
 
