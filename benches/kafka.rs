@@ -270,6 +270,7 @@ fn catchup() {
     while sum("accesswatch_events_total{") < n {
         std::thread::sleep(Duration::from_millis(20));
     }
+    let judged_secs = started.elapsed().as_secs_f64();
     // The repartition stage is done when its topic is consumed and nothing waits.
     let subjects_end = |probe: &BaseConsumer| -> i64 {
         (0..parts).map(|p| probe.fetch_watermarks("access-subjects", p, Duration::from_secs(10)).unwrap().1).sum()
@@ -290,6 +291,9 @@ fn catchup() {
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    if repartition {
+        println!("every event judged after {judged_secs:.2}s; the repartition stage done after {secs:.2}s");
+    }
     let rate = n as f64 / secs;
     let alert_messages: u64 = services.iter().map(|s| s.metrics.alert_messages.get()).sum();
     let p99 = services[0].metrics.processing.quantile_us(0.99);
