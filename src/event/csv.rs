@@ -124,7 +124,7 @@ impl CsvLayout {
                 _ => return None,
             }
         }
-        super::plain_event(&texts)
+        super::plain_event(&texts, super::raw::Scanned::Nothing)
     }
 }
 

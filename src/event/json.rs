@@ -207,6 +207,16 @@ pub mod fast {
         b.chunks(64).any(|chunk| chunk.iter().fold(false, |found, &c| found | (c < 0x20) | (c == b'\\')))
     }
 
+    /// Whether the line holds anything [`has_escapes_or_controls`] finds, a DEL, or a
+    /// byte 0xC2 (the first of U+0080 to U+00BF, which hold the C1 controls): without
+    /// them there is no control character anywhere, and identifiers need no character
+    /// check of their own. One pass without early exit, as above.
+    fn has_escapes_or_any_controls(b: &[u8]) -> bool {
+        b.chunks(64).any(|chunk| {
+            chunk.iter().fold(false, |found, &c| found | (c < 0x20) | (c == b'\\') | (c == 0x7f) | (c == 0xc2))
+        })
+    }
+
     /// Where the first quote is: eight bytes at a time (strings are short, and a
     /// library search costs more to call than this costs to run). The lowest byte the
     /// zero-byte test flags is always exact.
@@ -344,7 +354,7 @@ pub mod fast {
     /// every line this accepts (the property test
     /// `fast_event_agrees_with_the_general_reader`).
     pub fn event(line: &str) -> Option<Box<AccessEvent>> {
-        if has_escapes_or_controls(line.as_bytes()) {
+        if has_escapes_or_any_controls(line.as_bytes()) {
             return None;
         }
         let mut v: [Option<&str>; Field::ALL.len()] = [None; Field::ALL.len()];
@@ -384,7 +394,7 @@ pub mod fast {
             }
             Some(())
         })?;
-        let mut event = super::super::plain_event(&v)?;
+        let mut event = super::super::plain_event(&v, super::super::raw::Scanned::NoControls)?;
         if !extra.is_empty() {
             event.extra = Some(format!("{{{extra}}}").into_boxed_str());
         }
@@ -618,8 +628,15 @@ mod tests {
                     "\"   \"",
                     "\"\"",
                     "\"é\"",
+                    "\"a\u{7f}b\"",
+                    "\"x\u{85}y\"",
+                    "\"x\u{9f}\"",
+                    "\"£5\"",
                     "null",
                 ][..]).prop_map(str::to_string),
+                // Identifiers at and past the bound, in bytes and in characters.
+                1 => proptest::sample::select(&[128usize, 129][..]).prop_map(|n| format!("\"{}\"", "A".repeat(n))),
+                1 => proptest::sample::select(&[64usize, 128, 129][..]).prop_map(|n| format!("\"{}\"", "é".repeat(n))),
                 1 => "[0-9]{1,4}",
                 1 => "-[0-9]{1,3}",
                 1 => "\"[a-zA-Z0-9 ,/-]{0,10}\"",

@@ -233,7 +233,7 @@ impl<'a> RawFields<'a> {
 /// this accepts, it gives the same event (property-tested in `json`).
 /// Boxed where it is built: an event is a few hundred bytes, and each layer it would
 /// be returned through by value copies it.
-pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Box<AccessEvent>> {
+pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()], scanned: Scanned) -> Option<Box<AccessEvent>> {
     // A field's text as the event keeps it: absent when empty; anything with a space at
     // either end is left to the general path, which trims to decide.
     let text = |f: Field| -> Option<Option<&str>> {
@@ -243,21 +243,26 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Bo
         }
     };
     let required = |f: Field| text(f).flatten();
+    // With no control character anywhere in the record, an identifier within the
+    // bound in bytes is within it in characters too: nothing else to check.
+    let identifier_ok = |f: Field, t: &str| {
+        (scanned == Scanned::NoControls && t.len() <= MAX_IDENTIFIER_CHARS) || check_identifier(f, t).is_ok()
+    };
     let identifier = |f: Field| -> Option<Option<CompactString>> {
         match text(f)? {
             None => Some(None),
-            Some(t) => check_identifier(f, t).ok().map(|_| Some(t.into())),
+            Some(t) => identifier_ok(f, t).then(|| Some(t.into())),
         }
     };
     let event_id = required(Field::EventId)?;
-    check_identifier(Field::EventId, event_id).ok()?;
+    identifier_ok(Field::EventId, event_id).then_some(())?;
     let ts = Timestamp::parse_rfc3339(required(Field::Ts)?).ok().filter(|t| YEARS.contains(&t.0))?;
     let system = required(Field::System)?;
     check_system(system).ok()?;
     let mut system = CompactString::from(system);
     system.make_ascii_uppercase();
     let user_id = required(Field::UserId)?;
-    check_identifier(Field::UserId, user_id).ok()?;
+    identifier_ok(Field::UserId, user_id).then_some(())?;
     let action = Action::parse(required(Field::Action)?)?;
     let subject_type = SubjectType::parse(required(Field::SubjectType)?)?;
     let subject_dob = match text(Field::SubjectDob)? {
@@ -295,6 +300,15 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()]) -> Option<Bo
         session_id: identifier(Field::SessionId)?,
         extra: None,
     }))
+}
+
+/// What the caller of [`plain_event`] has already checked of the record's whole text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scanned {
+    /// Nothing: each identifier's characters are checked.
+    Nothing,
+    /// No control character anywhere (C0, DEL or C1; [`char::is_control`]).
+    NoControls,
 }
 
 /// Whether a value's first or last byte needs no trim: a visible ASCII character. Any
