@@ -55,8 +55,10 @@ fn metrics_endpoint_passes_promtool_and_says_what_it_should() {
     produce(&bootstrap, &[("access-events", None, b"k", b"not json")]);
     assert!(wait_for(Duration::from_secs(30), || http_get(&addr, "/metrics")
         .is_some_and(|(_, b)| b.contains("accesswatch_dead_letters_total{reason=\"bad_json\"} 1"))));
-    // Let a statistics interval pass so consumer lag is reported.
-    std::thread::sleep(Duration::from_secs(6));
+    // Consumer lag comes with librdkafka's statistics (every 5 s): wait for them, with
+    // room for a busy machine.
+    assert!(wait_for(Duration::from_secs(30), || http_get(&addr, "/metrics")
+        .is_some_and(|(_, b)| b.contains("accesswatch_consumer_lag{partition="))));
     let (status, body) = http_get(&addr, "/metrics").unwrap();
     assert_eq!(status, 200);
     assert_eq!(http_get(&addr, "/healthz").unwrap().0, 200);
