@@ -11,6 +11,7 @@
 pub mod error;
 pub mod index;
 pub mod load;
+mod names;
 pub mod read;
 pub mod rows;
 
@@ -24,6 +25,8 @@ pub use rows::{
 
 use compact_str::CompactString;
 use index::{MultiIndex, PersonIndex};
+use names::NameMatcher;
+use std::sync::OnceLock;
 
 /// All six reference tables and their indexes.
 #[derive(Debug, Default)]
@@ -48,6 +51,8 @@ pub struct WatchLists {
     /// Operations by name (ASCII upper case, 4 characters or more), for references
     /// that name one.
     operation_names: MultiIndex<CompactString>,
+    /// The same names as one automaton, built at the first look-up after they change.
+    operation_name_matcher: OnceLock<NameMatcher>,
     /// Justifying references, by reference.
     pub incidents: Rows<Incident>,
     /// The victims the incidents list, one row each (keyed by incident and position).
@@ -123,6 +128,7 @@ impl WatchLists {
                 }
                 if let Some(name) = operation_name_key(&new.operation) {
                     self.operation_names.insert(name, id);
+                    self.operation_name_matcher = OnceLock::new();
                 }
                 old.map(Row::Operation)
             }
@@ -215,16 +221,20 @@ impl WatchLists {
         }
         if let Some(name) = operation_name_key(&old.operation) {
             self.operation_names.remove(&name, id);
+            self.operation_name_matcher = OnceLock::new();
         }
     }
 
     /// The operation subjects whose operation's name (4 characters or more) occurs in
     /// `reference`, ASCII case aside: a reference that names an operation touches it.
     pub fn operations_named_in<'a>(&'a self, reference: &'a str) -> impl Iterator<Item = &'a OperationSubject> + 'a {
-        self.operation_names
-            .iter()
-            .filter(move |(name, _)| contains_ignoring_case(reference, name))
-            .flat_map(|(_, ids)| ids.iter().filter_map(|&id| self.operations.get(id)))
+        let matcher = self
+            .operation_name_matcher
+            .get_or_init(|| NameMatcher::new(self.operation_names.iter().map(|(n, _)| n.clone())));
+        matcher
+            .found_in(reference)
+            .into_iter()
+            .flat_map(|name| self.operation_names.get(name).iter().filter_map(|&id| self.operations.get(id)))
     }
 
     /// Row counts per table.
@@ -309,14 +319,6 @@ fn operation_name_key(name: &str) -> Option<CompactString> {
     (name.len() >= 4).then(|| name.to_ascii_uppercase().into())
 }
 
-/// Whether `needle` (ASCII upper case) occurs in `hay`, ASCII case aside, without
-/// allocating: this runs for every access that gives a reference.
-fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    let Some(&first) = n.first() else { return false };
-    h.len() >= n.len() && h.windows(n.len()).any(|w| w[0].to_ascii_uppercase() == first && w.eq_ignore_ascii_case(n))
-}
-
 fn staff_key(s: &StaffMember) -> Option<u64> {
     Some(index::name_dob_key(&s.name.as_ref()?.surname, s.dob?))
 }
@@ -345,6 +347,33 @@ mod tests {
         let person = PersonIdentity::new(Some(id.into()), None, None);
         l.victim_matches(&person, &person.keys(), &mut out);
         out.len()
+    }
+
+    fn operation(name: &str) -> Row {
+        let cells =
+            serde_json::json!({"operation": name, "subject_vrm": "AB12CDE", "starts_at": "2026-11-01T00:00:00Z"});
+        read::read_row(TableName::Operations, &read::JsonCells(cells.as_object().unwrap())).unwrap()
+    }
+
+    fn named(l: &WatchLists, reference: &str) -> Vec<String> {
+        let mut names: Vec<String> = l.operations_named_in(reference).map(|o| o.operation.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_reference_names_the_operations_listed_at_the_time() {
+        let mut l = WatchLists::default();
+        l.upsert(operation("NIGHTJAR"));
+        l.upsert(operation("OWL"));
+        assert_eq!(named(&l, "op nightjar-2 owl"), ["NIGHTJAR"], "names under four characters name nothing");
+        // Added and removed live: the next look-up sees each change.
+        let kestrel = operation("Kestrel");
+        let key = kestrel.key();
+        l.upsert(kestrel);
+        assert_eq!(named(&l, "KESTREL/NIGHTJAR"), ["Kestrel", "NIGHTJAR"]);
+        l.delete(TableName::Operations, &key);
+        assert_eq!(named(&l, "KESTREL/NIGHTJAR"), ["NIGHTJAR"]);
     }
 
     #[test]
