@@ -321,6 +321,10 @@ impl Worker {
                         Err(e) if e.refused_message() => {
                             tracing::error!(partition, offset, error = %e, "a dead letter was refused; it is dropped and counted");
                             self.metrics.dead_letters_dropped.inc();
+                            // Refused before it was queued: nothing will acknowledge the
+                            // hold its sending took, which would keep the partition's
+                            // commits back for good.
+                            self.acks.ack(partition, offset);
                         }
                         Err(e) => self.status.fail(e),
                     }

@@ -267,6 +267,33 @@ fn committed_on(bootstrap: &str, group: &str, topic: &str) -> i64 {
 }
 
 #[test]
+fn a_dead_letter_the_producer_refuses_does_not_hold_its_partition_back() {
+    let (_cluster, bootstrap) = mock();
+    let mut config = config(&bootstrap, "mock-refused");
+    // A dead letter larger than the engine's producer takes is refused as it is queued,
+    // before any broker sees it.
+    config.input.dead_letter_max_bytes = 65_536;
+    config.kafka.properties.insert("message.max.bytes".into(), "20000".into());
+    publish_watchlists(&config);
+    let service = Service::start(Arc::new(config.clone()), accesswatch::http::router).unwrap();
+    assert!(wait_for(Duration::from_secs(30), || service.status.ready()), "the engine did not become ready");
+    let lines = event_lines();
+    let (first, rest) = lines.split_at(lines.len() / 2);
+    produce_events(&bootstrap, first);
+    let big = vec![b'x'; 50_000];
+    produce(&bootstrap, &[("access-events", Some(0), b"big", &big)]);
+    produce_events(&bootstrap, rest);
+    let total = lines.len() as i64 + 1;
+    let all_committed = wait_for(Duration::from_secs(30), || committed(&bootstrap, "mock-refused") == total);
+    let dropped = metric(&service.metrics.render(), "accesswatch_dead_letters_dropped_total ");
+    assert!(service.status.ready(), "the engine stopped: {:?}", service.status.fatal());
+    service.stop();
+    service.join().unwrap();
+    assert_eq!(dropped, 1.0, "the refused dead letter is counted");
+    assert!(all_committed, "{} of {total} offsets committed", committed(&bootstrap, "mock-refused"));
+}
+
+#[test]
 fn with_an_archive_offsets_wait_for_it_and_an_entry_added_live_finds_the_accesses_made_before() {
     let (_cluster, bootstrap) = mock();
     let dir = tempfile::tempdir().unwrap();
