@@ -6,9 +6,23 @@
 #
 #   bash benches/replay.sh                     # 1M events
 #   EVENTS_STAFF=9000 bash benches/replay.sh   # a bigger force
+#   OPERATIONS=200 bash benches/replay.sh      # 200 more operation names (QZAAA, ...)
+#                                              # in the operations table, named by no
+#                                              # reference: the same alerts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source benches/force.sh
+lists=$data/watchlists
+if [ -n "${OPERATIONS:-}" ]; then
+  lists=$data/watchlists-ops$OPERATIONS
+  rm -rf "$lists" && cp -r "$data/watchlists" "$lists"
+  awk -v n="$OPERATIONS" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      name = sprintf("QZ%c%c%c", 65 + int(i / 676) % 26, 65 + int(i / 26) % 26, 65 + i % 26)
+      printf "%s,2026-10-01T00:00:00.000Z,99/%dZ,\"ZZTEST, Person%d\",1970-01-01,,,,,\n", name, 7000000 + i, i
+    }
+  }' >> "$lists/operations.csv"
+fi
 # The stateless configuration: the force's, with every stateful detector off.
 stateless=$data/config-stateless.toml
 {
@@ -23,7 +37,7 @@ pin=""
 command -v taskset >/dev/null && pin="taskset -c 0"
 
 run() { # config -> events/s of one replay
-  $pin "$bin" replay --quiet --config "$1" --watchlists "$data/watchlists" \
+  $pin "$bin" replay --quiet --config "$1" --watchlists "$lists" \
     --alerts "$data/alerts.jsonl" "$data/events.jsonl" 2>&1 | sed -n 's/.*(\([0-9]*\) events\/s).*/\1/p'
 }
 median() { printf '%s\n' "$@" | sort -n | sed -n 3p; }
@@ -38,5 +52,5 @@ echo "replay: $events events, one core, events/s over 5 runs each"
 echo "  watch-list rules only:     $(printf '%s ' $(printf '%s\n' "${plain[@]}" | sort -n)) median $m_plain"
 echo "  with behavioural detectors: $(printf '%s ' $(printf '%s\n' "${all[@]}" | sort -n)) median $m_all"
 echo "  ratio $(( 100 * m_all / m_plain ))%"
-$pin "$bin" replay --quiet --config "$data/config.toml" --watchlists "$data/watchlists" \
+$pin "$bin" replay --quiet --config "$data/config.toml" --watchlists "$lists" \
   --alerts "$data/alerts.jsonl" "$data/events.jsonl" 2>&1 | sed -n '2,3p'
