@@ -8,7 +8,7 @@
 //! offsets held: nothing is committed past the last durable file, nothing is lost, and
 //! it all resumes when the disk does.
 
-use super::acks::Acks;
+use super::acks::{Acks, At, Generation};
 use super::error::LiveError;
 use super::status::Status;
 use crate::alert::Alert;
@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub enum ToArchive {
-    Events(Vec<(AccessEvent, Provenance)>),
+    /// A batch's events, read under the generation given (see [`super::acks`]).
+    Events(Generation, Vec<(AccessEvent, Provenance)>),
     Alert(Box<Alert>),
     /// Write everything buffered now; answer once it is durable.
     Flush(Sender<Result<(), LiveError>>),
@@ -38,7 +39,7 @@ struct Writer {
     events: EventWriter,
     alerts: AlertWriter,
     /// Offsets of the buffered events, released once they are durable.
-    held: Vec<(i32, i64)>,
+    held: Vec<At>,
     acks: Arc<Acks>,
     metrics: Arc<Metrics>,
     status: Arc<Status>,
@@ -100,10 +101,10 @@ impl Writer {
 fn run(rx: Receiver<ToArchive>, mut w: Writer, tick: Duration) {
     loop {
         let result = match rx.recv_timeout(tick) {
-            Ok(ToArchive::Events(batch)) => {
+            Ok(ToArchive::Events(generation, batch)) => {
                 for (event, from) in batch {
-                    if let (Some(p), Some(o)) = (from.partition, from.offset) {
-                        w.held.push((p, o));
+                    if let (Some(stream), Some(offset)) = (from.partition, from.offset) {
+                        w.held.push(At { generation, stream, offset });
                     }
                     w.events.append(event, from);
                 }

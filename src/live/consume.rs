@@ -5,9 +5,13 @@
 //! behind, the channel fills and the consumer waits instead of buffering. Every commit
 //! interval it stores the offsets the ack tracker allows. On a rebalance, revoked
 //! partitions get their final offsets stored (and committed) before they go, and the
-//! engine is told to drop or restore partition state, in order with the events.
+//! engine is told to drop or restore partition state, in order with the events. What
+//! the batch being filled holds of a revoked partition is dropped (its next owner reads
+//! it again from the commit), and every batch names the assignment it was read under,
+//! so that what the engine still has of an earlier one moves no offset of the new one
+//! (see [`super::acks`]).
 
-use super::acks::Acks;
+use super::acks::{Acks, Generation};
 use super::error::LiveError;
 use super::shutdown::Shutdown;
 use super::status::Status;
@@ -52,7 +56,8 @@ impl Incoming {
 
 /// What the consumer tells the engine, in order.
 pub enum ToEngine {
-    Batch(Vec<Incoming>),
+    /// Messages read under the assignment generation given.
+    Batch(Generation, Vec<Incoming>),
     Assigned(Vec<i32>),
     Revoked(Vec<i32>),
     /// Shut down: finish what came before, flush, then answer on the channel.
@@ -68,6 +73,29 @@ pub struct GroupContext {
     status: Arc<Status>,
     /// Assignments received: each starts the watchdog's clocks again.
     assignments: Arc<std::sync::atomic::AtomicU64>,
+    /// Streams revoked since the batch being filled last looked (the callbacks run
+    /// inside the consumer's poll, on the consumer thread), and whether there are any.
+    revoked: std::sync::Mutex<Vec<i32>>,
+    any_revoked: std::sync::atomic::AtomicBool,
+}
+
+impl GroupContext {
+    /// Drops from `items` the messages of streams revoked since the last call: they
+    /// were read under an assignment that has ended, after the engine was told to drop
+    /// those streams' state.
+    fn note_revoked(&self, streams: &[i32]) {
+        self.revoked.lock().unwrap_or_else(|e| e.into_inner()).extend(streams);
+        self.any_revoked.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn drop_revoked(&self, items: &mut Vec<Incoming>) {
+        use std::sync::atomic::Ordering;
+        if !self.any_revoked.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let revoked = std::mem::take(&mut *self.revoked.lock().unwrap_or_else(|e| e.into_inner()));
+        items.retain(|item| !revoked.contains(&item.position().0));
+    }
 }
 
 impl ClientContext for GroupContext {
@@ -105,6 +133,7 @@ impl ConsumerContext for GroupContext {
                 self.acks.revoke(*p);
                 let _ = self.metrics.consumer_lag.remove_label_values(&[&p.to_string()]);
             }
+            self.note_revoked(&revoked);
             self.status.add_assigned(-(revoked.len() as i64));
             self.metrics.assigned_partitions.set(self.status.assigned());
             tracing::info!(partitions = ?revoked, "partitions revoked");
@@ -117,9 +146,7 @@ impl ConsumerContext for GroupContext {
             Rebalance::Assign(tpl) => {
                 self.assignments.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let assigned = streams(tpl, &self.kafka);
-                for p in &assigned {
-                    self.acks.assign(*p);
-                }
+                self.acks.assign(&assigned);
                 self.status.add_assigned(assigned.len() as i64);
                 self.metrics.assigned_partitions.set(self.status.assigned());
                 tracing::info!(partitions = ?assigned, "partitions assigned");
@@ -195,11 +222,12 @@ const PAUSE_AFTER: Duration = Duration::from_secs(1);
 fn hand_over(
     consumer: &BaseConsumer<GroupContext>,
     tx: &Sender<ToEngine>,
+    acks: &Acks,
     batch: Vec<Incoming>,
     messages: &mut MessageDecoder,
     metrics: &Metrics,
 ) -> bool {
-    let mut msg = match tx.send_timeout(ToEngine::Batch(batch), PAUSE_AFTER) {
+    let mut msg = match tx.send_timeout(ToEngine::Batch(acks.generation(), batch), PAUSE_AFTER) {
         Ok(()) => return true,
         Err(SendTimeoutError::Disconnected(_)) => return false,
         Err(SendTimeoutError::Timeout(msg)) => msg,
@@ -213,10 +241,14 @@ fn hand_over(
     let handed = loop {
         // Serve the group (heartbeats, rebalances); a message fetched before the
         // pause joins the waiting batch, in order.
-        if let Some(Ok(m)) = consumer.poll(Duration::ZERO) {
-            if let (ToEngine::Batch(items), Some(item)) = (&mut msg, messages.incoming(&m)) {
-                items.push(item);
+        let polled = consumer.poll(Duration::ZERO);
+        if let ToEngine::Batch(generation, items) = &mut msg {
+            consumer.context().drop_revoked(items);
+            if let Some(Ok(m)) = polled {
+                items.extend(messages.incoming(&m));
             }
+            // What it holds now was all read under the latest assignment.
+            *generation = acks.generation();
         }
         match tx.send_timeout(msg, Duration::from_millis(100)) {
             Ok(()) => break true,
@@ -293,6 +325,8 @@ pub fn run(
         metrics: metrics.clone(),
         status: status.clone(),
         assignments: assignments.clone(),
+        revoked: Default::default(),
+        any_revoked: Default::default(),
     };
     let consumer: BaseConsumer<GroupContext> =
         cfg.create_with_context(context).map_err(|e| LiveError::kafka("creating the consumer", e))?;
@@ -334,7 +368,10 @@ pub fn run(
         };
         let mut wait = Duration::from_millis(100);
         while batch.len() < config.live.batch_size {
-            match consumer.poll(wait) {
+            // A rebalance happens inside a poll.
+            let polled = consumer.poll(wait);
+            consumer.context().drop_revoked(&mut batch);
+            match polled {
                 None => break,
                 Some(Err(e)) => {
                     // Transport errors (a broker away) are retried by the client itself;
@@ -351,7 +388,7 @@ pub fn run(
                 }
             }
         }
-        if !batch.is_empty() && !hand_over(&consumer, &tx, batch, &mut messages, &metrics) {
+        if !batch.is_empty() && !hand_over(&consumer, &tx, &acks, batch, &mut messages, &metrics) {
             break; // the engine has stopped
         }
         if last_commit.elapsed() >= commit_every {
@@ -420,6 +457,33 @@ pub fn stall_after(config: &Config, topic: &str) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_being_filled_loses_what_it_holds_of_revoked_partitions() {
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let context = GroupContext {
+            kafka: Config::defaults().kafka,
+            tx,
+            acks: Arc::new(Acks::default()),
+            metrics: Metrics::new(),
+            status: Status::new(Shutdown::new()),
+            assignments: Default::default(),
+            revoked: Default::default(),
+            any_revoked: Default::default(),
+        };
+        let item = |partition, offset| Incoming::Cross { partition, offset, timestamp_ms: 0, record: Vec::new() };
+        let mut batch: Vec<Incoming> = (0..3).flat_map(|p| (0..4).map(move |o| item(p, o))).collect();
+        context.drop_revoked(&mut batch);
+        assert_eq!(batch.len(), 12, "nothing revoked yet");
+        context.note_revoked(&[1]);
+        context.drop_revoked(&mut batch);
+        let left: Vec<(i32, i64)> = batch.iter().map(Incoming::position).collect();
+        assert_eq!(left, [0, 2].iter().flat_map(|&p| (0..4).map(move |o| (p, o))).collect::<Vec<_>>());
+        // Read again after the new assignment: kept.
+        batch.push(item(1, 0));
+        context.drop_revoked(&mut batch);
+        assert_eq!(batch.len(), 9);
+    }
 
     #[test]
     fn a_partition_is_not_stalled_while_its_records_wait_their_turn() {

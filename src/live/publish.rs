@@ -5,7 +5,7 @@
 //! [`super::acks`]). A message that cannot be delivered stops the engine: its event's
 //! offset is never committed, so after a restart it is processed again.
 
-use super::acks::Acks;
+use super::acks::{Acks, At};
 use super::error::LiveError;
 use super::status::{AlertTap, Status};
 use crate::alert::{Alert, AlertSink};
@@ -26,9 +26,9 @@ const PAUSE_REPORTED_AFTER: Duration = Duration::from_secs(5);
 /// What a delivery report acknowledges.
 #[derive(Debug)]
 pub struct Delivery {
-    /// Source partition, or -1 when the message has no source event.
-    pub partition: i32,
-    pub offset: i64,
+    /// The source event's place, held until the message is delivered; none for a
+    /// message without a source event.
+    pub source: Option<At>,
     /// The source event's Kafka timestamp (ms), for event-to-alert latency; 0 if none.
     pub event_ms: i64,
     pub what: Sent,
@@ -60,8 +60,8 @@ impl ProducerContext for DeliveryContext {
     fn delivery(&self, result: &DeliveryResult<'_>, d: Box<Delivery>) {
         match result {
             Ok(_) => {
-                if d.partition >= 0 {
-                    self.acks.ack(d.partition, d.offset);
+                if let Some(at) = d.source {
+                    self.acks.ack(at);
                 }
                 if d.what == Sent::Alert && d.event_ms > 0 {
                     let us = (Timestamp::now().0 - d.event_ms).max(0) as u64 * 1000;
@@ -71,10 +71,10 @@ impl ProducerContext for DeliveryContext {
             // A dead letter the broker refuses for its size or form is dropped and counted
             // (its event's offset is released): a record must never stop the engine.
             Err((e, _)) if d.what == Sent::DeadLetter && super::error::refused_message(e) => {
-                tracing::error!(partition = d.partition, offset = d.offset, error = %e, "the dead-letter topic refused a dead letter; it is dropped and counted");
+                tracing::error!(source = ?d.source, error = %e, "the dead-letter topic refused a dead letter; it is dropped and counted");
                 self.metrics.dead_letters_dropped.inc();
-                if d.partition >= 0 {
-                    self.acks.ack(d.partition, d.offset);
+                if let Some(at) = d.source {
+                    self.acks.ack(at);
                 }
             }
             Err((e, _)) => {
@@ -146,8 +146,8 @@ impl Publisher {
         partition: Option<i32>,
         d: Delivery,
     ) -> Result<(), LiveError> {
-        if d.partition >= 0 {
-            self.acks.expect(d.partition, d.offset);
+        if let Some(at) = d.source {
+            self.acks.expect(at);
         }
         let mut record = BaseRecord::with_opaque_to(topic, Box::new(d)).key(key).payload(payload);
         if let Some(p) = partition {
@@ -186,18 +186,17 @@ impl Publisher {
         &self,
         letter: &DeadLetter,
         key: Option<&[u8]>,
-        partition: i32,
-        offset: i64,
+        source: At,
         limit: usize,
     ) -> Result<(), LiveError> {
-        let d = Delivery { partition, offset, event_ms: 0, what: Sent::DeadLetter };
+        let d = Delivery { source: Some(source), event_ms: 0, what: Sent::DeadLetter };
         self.send(&self.dead_letter_topic, key.unwrap_or_default(), letter.to_json(limit).as_bytes(), None, d)
     }
 
     /// Publishes one chunk of a state snapshot to `partition` of `topic`; the snapshot
     /// counts once [`Publisher::flush`] has returned.
     pub fn send_state(&self, topic: &str, partition: i32, key: &[u8], payload: &[u8]) -> Result<(), LiveError> {
-        let d = Delivery { partition: -1, offset: 0, event_ms: 0, what: Sent::State };
+        let d = Delivery { source: None, event_ms: 0, what: Sent::State };
         self.send(topic, key, payload, Some(partition), d)
     }
 
@@ -212,10 +211,9 @@ impl Publisher {
 }
 
 /// Where the event being processed came from.
-#[derive(Copy, Clone, Debug, Default)]
+#[derive(Copy, Clone, Debug)]
 pub struct Origin {
-    pub partition: i32,
-    pub offset: i64,
+    pub at: At,
     pub event_ms: i64,
 }
 
@@ -271,13 +269,11 @@ impl LiveSink {
     fn publish(&mut self, alert: &Alert) {
         self.line.clear();
         alert.write_json(&mut self.line);
-        let origin = self.origin.unwrap_or(Origin { partition: -1, offset: 0, event_ms: 0 });
         let partition = (self.publisher.same_partitions && self.stream >= 0)
             .then_some(super::repartition::alerts_partition(self.stream));
         let d = Delivery {
-            partition: origin.partition,
-            offset: origin.offset,
-            event_ms: origin.event_ms,
+            source: self.origin.map(|o| o.at),
+            event_ms: self.origin.map_or(0, |o| o.event_ms),
             what: Sent::Alert,
         };
         if let Err(e) = self.publisher.send(
@@ -312,8 +308,7 @@ impl AlertSink for LiveSink {
         let Some(topic) = &self.publisher.subjects_topic else { return };
         // Held against the source event like an alert: its offset is committed only
         // once the record is on the topic.
-        let origin = self.origin.unwrap_or(Origin { partition: -1, offset: 0, event_ms: 0 });
-        let d = Delivery { partition: origin.partition, offset: origin.offset, event_ms: 0, what: Sent::Repartition };
+        let d = Delivery { source: self.origin.map(|o| o.at), event_ms: 0, what: Sent::Repartition };
         if let Err(e) = self.publisher.send(topic, key.as_bytes(), record, None, d) {
             self.error.get_or_insert(e);
         }

@@ -91,8 +91,8 @@ pub struct Reorder {
 pub struct Held {
     ts: crate::time::Timestamp,
     user_id: CompactString,
-    pub stream: i32,
-    pub offset: i64,
+    /// Its place on the repartition topic, held until it is processed.
+    pub at: super::acks::At,
     pub timestamp_ms: i64,
     pub record: Vec<u8>,
     arrived: std::time::Instant,
@@ -111,13 +111,13 @@ impl Reorder {
     }
 
     /// Holds a record of the access `at` (its time and user).
-    pub fn hold(&mut self, at: Access, stream: i32, offset: i64, timestamp_ms: i64, record: Vec<u8>) {
+    pub fn hold(&mut self, access: Access, at: super::acks::At, timestamp_ms: i64, record: Vec<u8>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let Access { ts, user_id } = at;
+        let Access { ts, user_id } = access;
         self.heap.push(std::cmp::Reverse((ts, user_id.clone(), seq)));
         let arrived = std::time::Instant::now();
-        self.held.insert(seq, Held { ts, user_id, stream, offset, timestamp_ms, record, arrived });
+        self.held.insert(seq, Held { ts, user_id, at, timestamp_ms, record, arrived });
     }
 
     /// The next record due: the earliest access, once it has waited its delay (or the
@@ -142,7 +142,7 @@ impl Reorder {
     /// records keep their place in the wait instead of starting it again (the copies
     /// read again from the last commit are counted once, see `engine::state`).
     pub fn park(&mut self, stream: i32) {
-        let gone: Vec<u64> = self.held.iter().filter(|(_, h)| h.stream == stream).map(|(s, _)| *s).collect();
+        let gone: Vec<u64> = self.held.iter().filter(|(_, h)| h.at.stream == stream).map(|(s, _)| *s).collect();
         for seq in gone {
             if let Some(h) = self.held.remove(&seq) {
                 self.parked.insert(seq, h);
@@ -154,7 +154,7 @@ impl Reorder {
     /// forgotten (their next owner reads them again).
     pub fn assigned(&mut self, streams: &[i32]) {
         for (seq, h) in std::mem::take(&mut self.parked) {
-            if streams.contains(&h.stream) {
+            if streams.contains(&h.at.stream) {
                 self.heap.push(std::cmp::Reverse((h.ts, h.user_id.clone(), seq)));
                 self.held.insert(seq, h);
             }
@@ -166,8 +166,8 @@ impl Reorder {
     pub fn lowest_waiting(&self) -> std::collections::HashMap<i32, i64> {
         let mut low = std::collections::HashMap::new();
         for h in self.held.values() {
-            let e = low.entry(h.stream).or_insert(h.offset);
-            *e = (*e).min(h.offset);
+            let e = low.entry(h.at.stream).or_insert(h.at.offset);
+            *e = (*e).min(h.at.offset);
         }
         low
     }
@@ -218,12 +218,16 @@ mod tests {
         Access { ts: Timestamp(ms), user_id: user_id.into() }
     }
 
+    fn held(stream: i32, offset: i64) -> crate::live::acks::At {
+        crate::live::acks::At { generation: 1, stream, offset }
+    }
+
     #[test]
     fn records_come_out_earliest_first_once_they_have_waited() {
         let mut r = Reorder::new(Duration::from_millis(50), 100);
-        r.hold(at(30, "c"), 1, 0, 0, b"c".to_vec());
-        r.hold(at(10, "a"), 1, 1, 0, b"a".to_vec());
-        r.hold(at(20, "b"), 2, 0, 0, b"b".to_vec());
+        r.hold(at(30, "c"), held(1, 0), 0, b"c".to_vec());
+        r.hold(at(10, "a"), held(1, 1), 0, b"a".to_vec());
+        r.hold(at(20, "b"), held(2, 0), 0, b"b".to_vec());
         assert!(r.next_due(false).is_none(), "not yet waited");
         std::thread::sleep(Duration::from_millis(60));
         let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
@@ -239,7 +243,7 @@ mod tests {
             let mut r = Reorder::new(Duration::ZERO, 100);
             for i in arrival {
                 let (user, record) = all[i];
-                r.hold(at(10, user), i as i32, 0, 0, record.as_bytes().to_vec());
+                r.hold(at(10, user), held(i as i32, 0), 0, record.as_bytes().to_vec());
             }
             let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
             assert_eq!(order, [b"c".to_vec(), b"b".to_vec(), b"a".to_vec(), b"d".to_vec()], "arrived {arrival:?}");
@@ -249,8 +253,8 @@ mod tests {
     #[test]
     fn a_full_buffer_releases_at_once_and_a_revoked_stream_is_forgotten() {
         let mut r = Reorder::new(Duration::from_secs(3600), 2);
-        r.hold(at(10, "a"), 1, 7, 0, b"a".to_vec());
-        r.hold(at(20, "b"), 2, 8, 0, b"b".to_vec());
+        r.hold(at(10, "a"), held(1, 7), 0, b"a".to_vec());
+        r.hold(at(20, "b"), held(2, 8), 0, b"b".to_vec());
         assert_eq!(r.lowest_waiting().get(&1), Some(&7));
         assert_eq!(r.next_due(false).unwrap().record, b"a");
         r.park(2);
@@ -263,8 +267,8 @@ mod tests {
     #[test]
     fn a_stream_that_comes_back_in_a_rebalance_keeps_its_place_in_the_wait() {
         let mut r = Reorder::new(Duration::from_millis(50), 100);
-        r.hold(at(20, "b"), 3, 5, 0, b"b".to_vec());
-        r.hold(at(10, "a"), 3, 4, 0, b"a".to_vec());
+        r.hold(at(20, "b"), held(3, 5), 0, b"b".to_vec());
+        r.hold(at(10, "a"), held(3, 4), 0, b"a".to_vec());
         std::thread::sleep(Duration::from_millis(60));
         r.park(3);
         r.assigned(&[3, 4]);

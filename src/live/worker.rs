@@ -2,7 +2,7 @@
 //! watch-list changes, in order, with everything around it (snapshots, hot reload,
 //! the archive hand-over, gauges) as small steps of one loop.
 
-use super::acks::{Acks, OffsetRange};
+use super::acks::{Acks, At, Generation, OffsetRange};
 use super::archiver::{Archiver, ToArchive};
 use super::consume::{Incoming, ToEngine};
 use super::error::LiveError;
@@ -59,6 +59,9 @@ pub(super) struct Worker {
     ceiling: BTreeMap<i32, i64>,
     /// Per partition, the offset after the last event processed.
     processed: BTreeMap<i32, i64>,
+    /// The assignment generation the batch being processed was read under: its holds
+    /// are made under it (see [`super::acks`]).
+    generation: Generation,
 
     /// Repartition records waiting to be processed in event-time order.
     reorder: super::repartition::Reorder,
@@ -117,6 +120,7 @@ impl Worker {
         Ok(Worker {
             processed: covered.clone(),
             ceiling: covered.clone(),
+            generation: 0,
 
             reorder: super::repartition::Reorder::new(
                 Duration::from_millis(config.kafka.repartition_delay.0.max(0) as u64),
@@ -171,7 +175,7 @@ impl Worker {
                     Err(_) => lists = crossbeam_channel::never(),
                 },
                 recv(events) -> m => match m {
-                    Ok(ToEngine::Batch(items)) => self.on_batch(items),
+                    Ok(ToEngine::Batch(generation, items)) => self.on_batch(generation, items),
                     Ok(ToEngine::Assigned(partitions)) => self.on_assigned(&partitions),
                     Ok(ToEngine::Revoked(partitions)) => self.on_revoked(&partitions),
                     Ok(ToEngine::Stop(done)) => stop = Some(done),
@@ -284,10 +288,11 @@ impl Worker {
 
     /// One batch from the consumer: every event through the engine, every dead letter
     /// to its topic, the events to the archive, then the batch's offsets released.
-    fn on_batch(&mut self, mut items: Vec<Incoming>) {
+    fn on_batch(&mut self, generation: Generation, mut items: Vec<Incoming>) {
         // Hold the whole batch's offsets until it is processed.
+        self.generation = generation;
         let spans = OffsetRange::of(items.iter().map(Incoming::position));
-        self.acks.begin_batch(&spans);
+        self.acks.begin_batch(generation, &spans);
         // Each event's processing time runs from the end of the item before it: one
         // clock reading an item.
         let mut mark = Instant::now();
@@ -304,17 +309,19 @@ impl Worker {
                     match super::repartition::record_access(record) {
                         Some(at) => {
                             // Its offset stays held until it is processed.
-                            self.acks.expect(partition, offset);
-                            self.reorder.hold(at, partition, offset, timestamp_ms, std::mem::take(record));
+                            let held = At { generation, stream: partition, offset };
+                            self.acks.expect(held);
+                            self.reorder.hold(at, held, timestamp_ms, std::mem::take(record));
                         }
-                        None => self.on_cross(partition, offset, timestamp_ms, record),
+                        None => self.on_cross(At { generation, stream: partition, offset }, timestamp_ms, record),
                     }
                 }
                 Incoming::Dead { partition, offset, ref key, ref letter } => {
                     self.processed.insert(partition, offset + 1);
                     self.metrics.dead_letters.with_label_values(&[letter.reason.kind()]).inc();
                     let limit = self.config.input.dead_letter_max_bytes;
-                    match self.publisher.send_dead_letter(letter, key.as_deref(), partition, offset, limit) {
+                    let source = At { generation, stream: partition, offset };
+                    match self.publisher.send_dead_letter(letter, key.as_deref(), source, limit) {
                         Ok(()) => {}
                         // Refused for what it is even when cut to its bound: counted,
                         // logged and skipped; a record never stops the engine.
@@ -324,7 +331,7 @@ impl Worker {
                             // Refused before it was queued: nothing will acknowledge the
                             // hold its sending took, which would keep the partition's
                             // commits back for good.
-                            self.acks.ack(partition, offset);
+                            self.acks.ack(source);
                         }
                         Err(e) => self.status.fail(e),
                     }
@@ -335,13 +342,17 @@ impl Worker {
         }
         if let Some(a) = &self.archiver {
             // Each archived event's offset is held until its file is durable.
-            self.acks.begin_all(self.to_archive.iter().filter_map(|(_, f)| Some((f.partition?, f.offset?))));
-            if a.sender().send(ToArchive::Events(std::mem::take(&mut self.to_archive))).is_err() {
+            self.acks.begin_all(
+                self.to_archive
+                    .iter()
+                    .filter_map(|(_, f)| Some(At { generation, stream: f.partition?, offset: f.offset? })),
+            );
+            if a.sender().send(ToArchive::Events(generation, std::mem::take(&mut self.to_archive))).is_err() {
                 self.status.fail(LiveError::Bug("the archive writer has stopped".into()));
             }
         }
         self.counters.flush();
-        self.acks.processed_batch(&spans);
+        self.acks.processed_batch(generation, &spans);
         self.release_cross(false);
         if let Some(e) = self.sink.error.take() {
             self.status.fail(e);
@@ -352,7 +363,8 @@ impl Worker {
     }
 
     fn on_event(&mut self, partition: i32, offset: i64, timestamp_ms: i64, event: &AccessEvent) {
-        self.sink.origin = Some(Origin { partition, offset, event_ms: timestamp_ms });
+        let at = At { generation: self.generation, stream: partition, offset };
+        self.sink.origin = Some(Origin { at, event_ms: timestamp_ms });
         // Events the snapshot covers are already in the behavioural state.
         let stateful = self.covered.get(&partition).is_none_or(|until| offset >= *until);
         self.engine.process_with(partition, event, stateful, &mut self.sink);
@@ -376,8 +388,8 @@ impl Worker {
     /// Processes the repartition records that are due (all of them with `all`).
     fn release_cross(&mut self, all: bool) {
         while let Some(h) = self.reorder.next_due(all) {
-            self.on_cross(h.stream, h.offset, h.timestamp_ms, &h.record);
-            self.acks.ack(h.stream, h.offset);
+            self.on_cross(h.at, h.timestamp_ms, &h.record);
+            self.acks.ack(h.at);
         }
         self.metrics.repartition_waiting.set(self.reorder.len() as i64);
         if let Some(e) = self.sink.error.take() {
@@ -387,8 +399,9 @@ impl Worker {
 
     /// A record of the repartition topic: the cross-user stage (spikes, the peer
     /// comparison) for the person or unit it is keyed by.
-    fn on_cross(&mut self, stream: i32, offset: i64, timestamp_ms: i64, record: &[u8]) {
-        self.sink.origin = Some(Origin { partition: stream, offset, event_ms: timestamp_ms });
+    fn on_cross(&mut self, at: At, timestamp_ms: i64, record: &[u8]) {
+        let (stream, offset) = (at.stream, at.offset);
+        self.sink.origin = Some(Origin { at, event_ms: timestamp_ms });
         let stateful = self.covered.get(&stream).is_none_or(|until| offset >= *until);
         if let Err(e) = self.engine.process_cross(stream, record, stateful, &mut self.sink) {
             // Our own topic: a record we cannot read was written by another version.
