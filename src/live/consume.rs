@@ -232,10 +232,15 @@ fn hand_over(
         Err(SendTimeoutError::Disconnected(_)) => return false,
         Err(SendTimeoutError::Timeout(msg)) => msg,
     };
-    let paused = consumer.assignment().ok();
-    if let Some(p) = &paused {
-        let _ = consumer.pause(p);
-    }
+    // Pauses the whole assignment; again after a rebalance, which may bring partitions
+    // that would otherwise fill the waiting batch without bound.
+    let pause = || {
+        if let Ok(p) = consumer.assignment() {
+            let _ = consumer.pause(&p);
+        }
+        acks.generation()
+    };
+    let mut paused_in = pause();
     tracing::warn!("the engine is behind (waiting for Kafka or the archive): fetching paused");
     metrics.paused.with_label_values(&["engine"]).set(1);
     let handed = loop {
@@ -250,14 +255,17 @@ fn hand_over(
             // What it holds now was all read under the latest assignment.
             *generation = acks.generation();
         }
+        if acks.generation() != paused_in {
+            paused_in = pause();
+        }
         match tx.send_timeout(msg, Duration::from_millis(100)) {
             Ok(()) => break true,
             Err(SendTimeoutError::Disconnected(_)) => break false,
             Err(SendTimeoutError::Timeout(m)) => msg = m,
         }
     };
-    if let Some(p) = &paused {
-        let _ = consumer.resume(p);
+    if let Ok(p) = consumer.assignment() {
+        let _ = consumer.resume(&p);
     }
     metrics.paused.with_label_values(&["engine"]).set(0);
     tracing::info!("the engine has caught up: fetching resumed");

@@ -82,15 +82,24 @@ pub struct Reorder {
     next_seq: u64,
     heap: std::collections::BinaryHeap<std::cmp::Reverse<(crate::time::Timestamp, CompactString, u64)>>,
     held: std::collections::HashMap<u64, Held>,
-    /// Records of streams revoked in a rebalance, kept until the assignment that
-    /// follows says whether the streams came back.
-    parked: std::collections::HashMap<u64, Held>,
+    /// The places in the wait of the records of streams revoked in a rebalance, by
+    /// (stream, offset): a stream that comes back is read again from its last commit,
+    /// and each record read again takes the place its first copy had.
+    parked: std::collections::HashMap<(i32, i64), Place>,
+    /// Whether `parked` holds streams revoked and not yet assigned again.
+    parked_pending: bool,
+}
+
+/// Where a record stands in the wait: its sequence number (the order of arrival) and
+/// when it arrived.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    seq: u64,
+    arrived: std::time::Instant,
 }
 
 /// One record waiting.
 pub struct Held {
-    ts: crate::time::Timestamp,
-    user_id: CompactString,
     /// Its place on the repartition topic, held until it is processed.
     pub at: super::acks::At,
     pub timestamp_ms: i64,
@@ -107,17 +116,23 @@ impl Reorder {
             heap: Default::default(),
             held: Default::default(),
             parked: Default::default(),
+            parked_pending: false,
         }
     }
 
     /// Holds a record of the access `at` (its time and user).
     pub fn hold(&mut self, access: Access, at: super::acks::At, timestamp_ms: i64, record: Vec<u8>) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let place = match self.parked.remove(&(at.stream, at.offset)) {
+            // Read again after a rebalance gave its stream back: its first copy's place.
+            Some(place) if !self.held.contains_key(&place.seq) => place,
+            _ => {
+                self.next_seq += 1;
+                Place { seq: self.next_seq - 1, arrived: std::time::Instant::now() }
+            }
+        };
         let Access { ts, user_id } = access;
-        self.heap.push(std::cmp::Reverse((ts, user_id.clone(), seq)));
-        let arrived = std::time::Instant::now();
-        self.held.insert(seq, Held { ts, user_id, at, timestamp_ms, record, arrived });
+        self.heap.push(std::cmp::Reverse((ts, user_id, place.seq)));
+        self.held.insert(place.seq, Held { at, timestamp_ms, record, arrived: place.arrived });
     }
 
     /// The next record due: the earliest access, once it has waited its delay (or the
@@ -137,27 +152,34 @@ impl Reorder {
         }
     }
 
-    /// Sets aside the records of a revoked stream until the next assignment: in a
-    /// rebalance most streams come back to the instance that had them, and their
-    /// records keep their place in the wait instead of starting it again (the copies
-    /// read again from the last commit are counted once, see `engine::state`).
+    /// Forgets the records of a revoked stream, keeping their places in the wait until
+    /// the next assignment: in a rebalance most streams come back to the instance that
+    /// had them, and each record read again (from the last commit, which is no later than
+    /// any of them) takes its first copy's place instead of starting the wait again.
+    /// Only the copy read again is processed: it alone is held under the new assignment
+    /// (see [`super::acks`]), so what it raises is tracked to delivery, and the stream's
+    /// progress moves only with what the new assignment has read.
     pub fn park(&mut self, stream: i32) {
+        if self.parked.len() >= self.cap {
+            // Places never taken (their stream's offsets were committed by another
+            // owner meanwhile): forgotten, so that rebalance after rebalance cannot grow
+            // this without bound. A record read again then waits its full delay.
+            self.parked.clear();
+        }
         let gone: Vec<u64> = self.held.iter().filter(|(_, h)| h.at.stream == stream).map(|(s, _)| *s).collect();
         for seq in gone {
             if let Some(h) = self.held.remove(&seq) {
-                self.parked.insert(seq, h);
+                self.parked.insert((stream, h.at.offset), Place { seq, arrived: h.arrived });
             }
         }
+        self.parked_pending = true;
     }
 
-    /// An assignment: the parked records of the streams in it wait on; the others are
-    /// forgotten (their next owner reads them again).
+    /// An assignment: the places of the streams in it are kept for their records read
+    /// again; the others are forgotten (their next owner reads them again).
     pub fn assigned(&mut self, streams: &[i32]) {
-        for (seq, h) in std::mem::take(&mut self.parked) {
-            if streams.contains(&h.at.stream) {
-                self.heap.push(std::cmp::Reverse((h.ts, h.user_id.clone(), seq)));
-                self.held.insert(seq, h);
-            }
+        if std::mem::take(&mut self.parked_pending) {
+            self.parked.retain(|(stream, _), _| streams.contains(stream));
         }
     }
 
@@ -258,23 +280,39 @@ mod tests {
         assert_eq!(r.lowest_waiting().get(&1), Some(&7));
         assert_eq!(r.next_due(false).unwrap().record, b"a");
         r.park(2);
-        assert!(r.next_due(true).is_none(), "a parked record waits for the assignment");
-        assert!(r.lowest_waiting().is_empty(), "nor does it hold a snapshot back");
+        assert!(r.next_due(true).is_none() && r.is_empty(), "a revoked stream's records are not processed here");
+        assert!(r.lowest_waiting().is_empty(), "nor do they hold a snapshot back");
         r.assigned(&[1]);
-        assert!(r.next_due(true).is_none() && r.is_empty(), "stream 2 went elsewhere: forgotten");
+        // Stream 2 went elsewhere: its place is forgotten, and a record of it read
+        // later (it came back in a later rebalance) waits afresh.
+        r.hold(at(20, "b"), held(2, 8), 0, b"b".to_vec());
+        assert!(r.next_due(false).is_none());
     }
 
+    /// A stream revoked and given back is read again from its last commit: only the
+    /// copies read again are processed (held under the new assignment, so what they
+    /// raise is tracked), each in the place its first copy had in the wait.
     #[test]
     fn a_stream_that_comes_back_in_a_rebalance_keeps_its_place_in_the_wait() {
-        let mut r = Reorder::new(Duration::from_millis(50), 100);
+        let mut r = Reorder::new(Duration::from_millis(200), 100);
         r.hold(at(20, "b"), held(3, 5), 0, b"b".to_vec());
         r.hold(at(10, "a"), held(3, 4), 0, b"a".to_vec());
-        std::thread::sleep(Duration::from_millis(60));
+        r.hold(at(30, "c"), held(4, 9), 0, b"c".to_vec());
+        std::thread::sleep(Duration::from_millis(250));
         r.park(3);
-        r.assigned(&[3, 4]);
-        // Waited already: out at once, earliest first.
-        let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
-        assert_eq!(order, [b"a".to_vec(), b"b".to_vec()]);
+        r.park(4);
+        r.assigned(&[3]);
+        assert!(r.is_empty(), "the first copies are not processed");
+        let again = crate::live::acks::At { generation: 2, stream: 3, offset: 4 };
+        r.hold(at(10, "a"), again, 0, b"a".to_vec());
+        r.hold(at(20, "b"), crate::live::acks::At { offset: 5, ..again }, 0, b"b".to_vec());
+        // Stream 4 went elsewhere and came back later: read again, it waits afresh.
+        r.hold(at(30, "c"), held(4, 9), 0, b"c".to_vec());
+        // Waited already: out at once, earliest first, held under the new assignment.
+        let out: Vec<(Vec<u8>, u64)> =
+            std::iter::from_fn(|| r.next_due(false)).map(|h| (h.record, h.at.generation)).collect();
+        assert_eq!(out, [(b"a".to_vec(), 2), (b"b".to_vec(), 2)]);
+        assert_eq!(r.len(), 1, "stream 4's record waits its delay");
     }
 
     #[test]
