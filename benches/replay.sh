@@ -6,6 +6,7 @@
 #
 #   bash benches/replay.sh                     # 1M events
 #   EVENTS_STAFF=9000 bash benches/replay.sh   # a bigger force
+#   PROFILE=production bash benches/replay.sh  # the link-time optimised build to deploy
 #   OPERATIONS=200 bash benches/replay.sh      # 200 more operation names (QZAAA, ...)
 #                                              # in the operations table, named by no
 #                                              # reference: the same alerts
