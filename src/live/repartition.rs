@@ -86,9 +86,21 @@ pub struct Reorder {
     /// (stream, offset): a stream that comes back is read again from its last commit,
     /// and each record read again takes the place its first copy had.
     parked: std::collections::HashMap<(i32, i64), Place>,
+    /// The sequence numbers of the parked places whose copies are awaited (until
+    /// `awaited_until`): a record due after such a place in the wait waits for the copy,
+    /// as it would have waited for the record had there been no rebalance (a stream is
+    /// read again over many batches).
+    awaited: std::collections::HashSet<u64>,
+    awaited_until: Option<std::time::Instant>,
     /// Whether `parked` holds streams revoked and not yet assigned again.
     parked_pending: bool,
 }
+
+/// How long past its delay a record's copy is awaited after its stream came back: the
+/// new assignment's state and open alerts are read back first (up to a minute), then the
+/// stream is read again from its last commit. A copy that never comes (its record gone
+/// from the topic) holds nothing back for longer.
+const AWAIT_COPIES: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Where a record stands in the wait: its sequence number (the order of arrival) and
 /// when it arrived.
@@ -116,6 +128,8 @@ impl Reorder {
             heap: Default::default(),
             held: Default::default(),
             parked: Default::default(),
+            awaited: Default::default(),
+            awaited_until: None,
             parked_pending: false,
         }
     }
@@ -124,7 +138,10 @@ impl Reorder {
     pub fn hold(&mut self, access: Access, at: super::acks::At, timestamp_ms: i64, record: Vec<u8>) {
         let place = match self.parked.remove(&(at.stream, at.offset)) {
             // Read again after a rebalance gave its stream back: its first copy's place.
-            Some(place) if !self.held.contains_key(&place.seq) => place,
+            Some(place) if !self.held.contains_key(&place.seq) => {
+                self.awaited.remove(&place.seq);
+                place
+            }
             _ => {
                 self.next_seq += 1;
                 Place { seq: self.next_seq - 1, arrived: std::time::Instant::now() }
@@ -141,7 +158,13 @@ impl Reorder {
         loop {
             let seq = self.heap.peek()?.0 .2;
             let Some(h) = self.held.get(&seq) else {
-                self.heap.pop(); // dropped with its stream
+                // A record of a stream given back, not read again yet: what comes after
+                // it waits for its copy (unless the buffer is full, or everything is
+                // due). Otherwise it went with its stream.
+                if !all && self.held.len() < self.cap && self.awaits(seq) {
+                    return None;
+                }
+                self.heap.pop();
                 continue;
             };
             if !all && self.held.len() < self.cap && h.arrived.elapsed() < self.delay {
@@ -160,27 +183,48 @@ impl Reorder {
     /// (see [`super::acks`]), so what it raises is tracked to delivery, and the stream's
     /// progress moves only with what the new assignment has read.
     pub fn park(&mut self, stream: i32) {
-        if self.parked.len() >= self.cap {
-            // Places never taken (their stream's offsets were committed by another
-            // owner meanwhile): forgotten, so that rebalance after rebalance cannot grow
-            // this without bound. A record read again then waits its full delay.
-            self.parked.clear();
-        }
         let gone: Vec<u64> = self.held.iter().filter(|(_, h)| h.at.stream == stream).map(|(s, _)| *s).collect();
         for seq in gone {
             if let Some(h) = self.held.remove(&seq) {
                 self.parked.insert((stream, h.at.offset), Place { seq, arrived: h.arrived });
+                self.awaited.insert(seq);
             }
         }
+        self.awaited_until = Some(std::time::Instant::now() + self.delay + AWAIT_COPIES);
         self.parked_pending = true;
     }
 
     /// An assignment: the places of the streams in it are kept for their records read
     /// again; the others are forgotten (their next owner reads them again).
     pub fn assigned(&mut self, streams: &[i32]) {
-        if std::mem::take(&mut self.parked_pending) {
-            self.parked.retain(|(stream, _), _| streams.contains(stream));
+        if !std::mem::take(&mut self.parked_pending) {
+            return;
         }
+        let awaited = &mut self.awaited;
+        self.parked.retain(|(stream, _), place| {
+            let kept = streams.contains(stream);
+            if !kept {
+                awaited.remove(&place.seq);
+            }
+            kept
+        });
+        if self.parked.len() > self.cap {
+            // Places never taken pile up only if copies never come: forgotten, so that
+            // rebalance after rebalance cannot grow this without bound. A record read
+            // again then waits its full delay.
+            self.parked.clear();
+            self.awaited.clear();
+        }
+        self.awaited_until = Some(std::time::Instant::now() + self.delay + AWAIT_COPIES);
+    }
+
+    /// Whether the record with this place is still awaited.
+    fn awaits(&mut self, seq: u64) -> bool {
+        if self.awaited_until.is_none_or(|until| std::time::Instant::now() >= until) {
+            self.awaited.clear();
+            return false;
+        }
+        self.awaited.contains(&seq)
     }
 
     /// The lowest offset still waiting, per stream: a snapshot covers only what came
@@ -313,6 +357,37 @@ mod tests {
             std::iter::from_fn(|| r.next_due(false)).map(|h| (h.record, h.at.generation)).collect();
         assert_eq!(out, [(b"a".to_vec(), 2), (b"b".to_vec(), 2)]);
         assert_eq!(r.len(), 1, "stream 4's record waits its delay");
+    }
+
+    /// A stream comes back and is read again over several batches: a copy read early
+    /// waits for the copies of the records before it in the wait, as the records would
+    /// have waited for each other without the rebalance.
+    #[test]
+    fn a_copy_read_again_waits_for_the_copies_of_earlier_accesses() {
+        let mut r = Reorder::new(Duration::from_millis(100), 100);
+        r.hold(at(20, "b"), held(3, 4), 0, b"b".to_vec());
+        std::thread::sleep(Duration::from_millis(40));
+        r.hold(at(10, "a"), held(3, 5), 0, b"a".to_vec());
+        std::thread::sleep(Duration::from_millis(70));
+        // b has waited its delay, a not yet: b waits behind a.
+        assert!(r.next_due(false).is_none());
+        r.park(3);
+        r.assigned(&[3]);
+        // Read again from the commit, in offset order, b in one batch...
+        r.hold(at(20, "b"), held(3, 4), 0, b"b".to_vec());
+        assert!(r.next_due(false).is_none(), "b's copy waits for a's");
+        // ... a in the next.
+        r.hold(at(10, "a"), held(3, 5), 0, b"a".to_vec());
+        std::thread::sleep(Duration::from_millis(50));
+        let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
+        assert_eq!(order, [b"a".to_vec(), b"b".to_vec()]);
+        // A stream that went elsewhere holds nothing back.
+        r.hold(at(30, "c"), held(4, 1), 0, b"c".to_vec());
+        r.hold(at(40, "d"), held(5, 1), 0, b"d".to_vec());
+        r.park(4);
+        r.assigned(&[5]);
+        std::thread::sleep(Duration::from_millis(110));
+        assert_eq!(r.next_due(false).map(|h| h.record), Some(b"d".to_vec()));
     }
 
     #[test]
