@@ -90,7 +90,8 @@ impl GroupContext {
 
     fn drop_revoked(&self, items: &mut Vec<Incoming>) {
         use std::sync::atomic::Ordering;
-        if !self.any_revoked.swap(false, Ordering::Relaxed) {
+        // A load first: a poll without a rebalance (nearly all) costs no atomic write.
+        if !self.any_revoked.load(Ordering::Relaxed) || !self.any_revoked.swap(false, Ordering::Relaxed) {
             return;
         }
         let revoked = std::mem::take(&mut *self.revoked.lock().unwrap_or_else(|e| e.into_inner()));
