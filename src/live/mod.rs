@@ -205,23 +205,40 @@ fn check_topics(config: &Config, publisher: &Publisher) -> Result<bool, LiveErro
 mod tests {
     use super::*;
 
-    #[test]
-    fn engine_still_drains_and_stops_after_the_watch_list_thread_has_gone() {
-        let config = Arc::new(Config::defaults());
+    /// The engine thread on `config`, with empty watch lists (loaded) and no broker:
+    /// its acks, the channels to it (events, watch lists), the batches it hands back,
+    /// and the thread.
+    #[allow(clippy::type_complexity)]
+    fn engine_thread(
+        config: Config,
+    ) -> (
+        Arc<Acks>,
+        crossbeam_channel::Sender<ToEngine>,
+        crossbeam_channel::Sender<ListMsg>,
+        crossbeam_channel::Receiver<Vec<Incoming>>,
+        std::thread::JoinHandle<LiveSummary>,
+    ) {
+        let config = Arc::new(config);
         let metrics = Metrics::new();
         let status = Status::new(Shutdown::new());
         status.set_lists_loaded();
         let acks = Arc::new(Acks::default());
-        // No broker is needed: nothing is sent.
+        // No broker is needed while nothing is sent.
         let publisher = Arc::new(Publisher::new(&config.kafka, acks.clone(), metrics.clone(), status.clone()).unwrap());
         let engine = Engine::new(config.clone(), WatchLists::default(), DetectClock::WallClock);
         let (events_tx, events_rx) = crossbeam_channel::bounded(4);
         let (lists_tx, lists_rx) = crossbeam_channel::bounded::<ListMsg>(4);
-        let (spare_tx, _spare_rx) = crossbeam_channel::bounded(4);
-        drop(lists_tx); // the watch-list thread has ended
-        let worker = Worker::start(engine, config, publisher, acks, metrics, status, spare_tx).unwrap();
+        let (spare_tx, spare_rx) = crossbeam_channel::bounded(4);
+        let worker = Worker::start(engine, config, publisher, acks.clone(), metrics, status, spare_tx).unwrap();
         let (loaded_tx, _loaded_rx) = crossbeam_channel::bounded(1);
         let handle = std::thread::spawn(move || worker.run(events_rx, lists_rx, loaded_tx));
+        (acks, events_tx, lists_tx, spare_rx, handle)
+    }
+
+    #[test]
+    fn engine_still_drains_and_stops_after_the_watch_list_thread_has_gone() {
+        let (_acks, events_tx, lists_tx, _spare, handle) = engine_thread(Config::defaults());
+        drop(lists_tx); // the watch-list thread has ended
         let (done_tx, done_rx) = crossbeam_channel::bounded(1);
         events_tx.send(ToEngine::Stop(done_tx)).unwrap();
         assert!(done_rx.recv_timeout(Duration::from_secs(10)).is_ok(), "the engine did not drain");
@@ -236,19 +253,7 @@ mod tests {
     #[test]
     fn a_batch_read_under_an_earlier_assignment_moves_no_offset_of_the_new_one() {
         let text = "[kafka]\nstate_topic = \"\"\nsubjects_topic = \"\"\n";
-        let config = Arc::new(Config::from_toml("t", text).unwrap());
-        let metrics = Metrics::new();
-        let status = Status::new(Shutdown::new());
-        status.set_lists_loaded();
-        let acks = Arc::new(Acks::default());
-        let publisher = Arc::new(Publisher::new(&config.kafka, acks.clone(), metrics.clone(), status.clone()).unwrap());
-        let engine = Engine::new(config.clone(), WatchLists::default(), DetectClock::WallClock);
-        let (events_tx, events_rx) = crossbeam_channel::bounded(4);
-        let (_lists_tx, lists_rx) = crossbeam_channel::bounded::<ListMsg>(4);
-        let (spare_tx, spare_rx) = crossbeam_channel::bounded(4);
-        let worker = Worker::start(engine, config, publisher, acks.clone(), metrics, status, spare_tx).unwrap();
-        let (loaded_tx, _loaded_rx) = crossbeam_channel::bounded(1);
-        std::thread::spawn(move || worker.run(events_rx, lists_rx, loaded_tx));
+        let (acks, events_tx, _lists_tx, spare_rx, _thread) = engine_thread(Config::from_toml("t", text).unwrap());
         // Records of two repartition streams that raise nothing (unreadable: skipped),
         // so no message is sent and no broker is needed.
         let (a, b) = (repartition::FIRST, repartition::FIRST + 1);
