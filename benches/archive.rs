@@ -17,6 +17,11 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 #[path = "fixture.rs"]
 mod fixture;
 
+/// The allocator the `accesswatch` binary runs with (src/main.rs), so that the figure is
+/// the archive writer's as the binary runs it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn archive_write(c: &mut Criterion) {
     let lines = fixture::event_lines(usize::MAX);
     let events: Vec<_> = lines.iter().map(|l| json::decode(l.as_bytes()).unwrap()).collect();

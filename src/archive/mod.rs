@@ -116,6 +116,14 @@ fn properties(
 
 /// Writes a batch to `dir/name` durably: temporary file, sync, rename, sync the directory.
 fn write_file(dir: &Path, name: &str, batch: &RecordBatch, props: WriterProperties) -> io::Result<u64> {
+    // A column with no value in this file gets neither compression nor a dictionary.
+    let mut props = props.into_builder();
+    for path in columns::empty(batch) {
+        props = props
+            .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
+            .set_column_dictionary_enabled(path, false);
+    }
+    let props = props.build();
     crate::sink::durable::write_with(&dir.join(name), |file| {
         let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(io::Error::other)?;
         writer.write(batch).map_err(io::Error::other)?;

@@ -96,6 +96,15 @@ fn files_are_sorted_by_subject_with_identity_keys_and_bloom_filters() {
     for name in columns::EVENT_BLOOM_COLUMNS {
         assert!(rg.get_column_bloom_filter(schema.index_of(name).unwrap()).is_some(), "{name} has no bloom filter");
     }
+    // A column with no value in the file is written plainly: no zstd contexts made for
+    // it; the others are compressed.
+    let compression = |name: &str| rg.metadata().column(schema.index_of(name).unwrap()).compression();
+    for name in ["subject_id", "subject_postcode", "received_at", "explained_by"] {
+        assert_eq!(compression(name), parquet::basic::Compression::UNCOMPRESSED, "{name}");
+    }
+    for name in ["event_id", "subject_surname", "vrm_key", "session_id", "kafka_offset"] {
+        assert!(matches!(compression(name), parquet::basic::Compression::ZSTD(_)), "{name}: {:?}", compression(name));
+    }
 }
 
 #[test]
