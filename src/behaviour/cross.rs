@@ -9,6 +9,7 @@
 //! `src/live/repartition.rs`). A replay, or a single instance without the topic, runs
 //! them in line with the user stage, on the same code.
 
+use super::recent::RecentIds;
 use super::targeting::{Cell, Lookup, Thresholds, UnitCells};
 use super::{finding, stable_hash, Facts, WINDOW_CAP};
 use crate::alert::{Alert, RuleId};
@@ -70,22 +71,22 @@ struct UnitRates {
     last_seen: Timestamp,
     total: Decaying,
     unjustified: Decaying,
-    /// The latest accesses counted (hashes of their event ids): a record delivered
-    /// twice (its event processed again after an instance died) counts once.
+    /// The latest accesses counted (hashes of their system and event id): an access
+    /// given twice (a source sending it again, its record delivered again) counts once.
     #[serde(default)]
-    recent: std::collections::VecDeque<u64>,
-    #[serde(default)]
-    recent_set: ahash::AHashSet<u64>,
+    recent: RecentIds,
     /// behaviour.targeting's counts by sex and age band.
     #[serde(default)]
     cells: UnitCells,
 }
 
-/// How many of a unit's latest accesses are remembered to drop a second delivery.
-const UNIT_RECENT: usize = 4_096;
-
 fn id_hash(event_id: &str) -> u64 {
     stable_hash(5, event_id)
+}
+
+/// An access's identity: its event id is unique within its system (`events.md`).
+pub fn access_hash(system: &str, event_id: &str) -> u64 {
+    crate::hash::stable_parts(5, b'a', &[system.as_bytes(), event_id.as_bytes()])
 }
 
 /// A user id's hash, for the count of distinct users a day.
@@ -147,7 +148,11 @@ impl CrossUser {
             })
             .sum();
         subjects
-            + self.units.values().map(|u| std::mem::size_of::<UnitRates>() + 24 + u.cells.heap_bytes()).sum::<usize>()
+            + self
+                .units
+                .values()
+                .map(|u| std::mem::size_of::<UnitRates>() + 24 + u.recent.heap_bytes() + u.cells.heap_bytes())
+                .sum::<usize>()
             + (self.peer_quiet.len() + self.targeting_quiet.len()) * (std::mem::size_of::<Timestamp>() + 24)
     }
 
@@ -165,9 +170,11 @@ impl CrossUser {
         let now = e.ts;
         self.maybe_sweep(now, b);
         let s = self.subjects.entry(subject_hash(&key)).or_default();
-        // A record delivered twice (its event processed again after an instance died)
-        // counts once.
-        if s.recent.iter().any(|it| it.str(1) == e.event_id) {
+        // An access given twice (a source sending it again, its record delivered
+        // again) counts once. The window keeps no system: an access of another system
+        // with the same event id, by the same user about the same person inside the
+        // window, is taken for a copy.
+        if s.recent.iter().any(|it| it.str(1) == e.event_id && it.str(0) == e.user_id) {
             return;
         }
         s.last_seen = s.last_seen.max(now);
@@ -242,15 +249,8 @@ impl CrossUser {
         let now = e.ts;
         self.maybe_sweep(now, b);
         let rates = self.units.entry(unit.clone()).or_default();
-        let id = id_hash(&e.event_id);
-        if !rates.recent_set.insert(id) {
+        if !rates.recent.first(access_hash(&e.system, &e.event_id)) {
             return;
-        }
-        rates.recent.push_back(id);
-        if rates.recent.len() > UNIT_RECENT {
-            if let Some(old) = rates.recent.pop_front() {
-                rates.recent_set.remove(&old);
-            }
         }
         rates.last_seen = rates.last_seen.max(now);
         rates.total.add(1.0, now, b.peer_half_life);

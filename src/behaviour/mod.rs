@@ -20,6 +20,7 @@
 
 pub mod accesses;
 pub mod cross;
+pub mod recent;
 pub mod targeting;
 
 pub use cross::{CrossUser, Handoff};

@@ -284,6 +284,45 @@ fn purpose_missing_rises_to_amber_when_far_above_the_units_peers() {
     assert!(example.reason.contains("against 12% for the rest of Response"), "{}", example.reason);
 }
 
+/// The peer comparison counts an access once however often it is given (the same
+/// event id of the same system: the spec's idempotency key), but an access of another
+/// system that happens to carry the same event id is an access of its own.
+#[test]
+fn an_access_given_twice_counts_once_for_the_unit_and_another_systems_same_id_counts() {
+    let rest_of_unit = |copy_system: Option<&str>| {
+        let mut r = Run::new();
+        let t = MONDAY + 9 * HOUR;
+        for i in 0..120 {
+            let at = t + i * MINUTE;
+            let peer =
+                json!({"reference": if i % 10 == 0 { "" } else { "INC-R" }, "subject_name": format!("PEER{i}, A")});
+            r.access(at, "P2", peer.clone());
+            if let (Some(system), 0) = (copy_system, i % 10) {
+                let mut copy = peer;
+                copy["event_id"] = json!(format!("e{}", r.n));
+                copy["system"] = json!(system);
+                r.access(at, "P2", copy);
+            }
+            r.access(
+                at,
+                "P3",
+                json!({"reference": if i % 10 == 0 { "" } else { "INC-R" }, "subject_name": format!("PEER{i}, B")}),
+            );
+            r.access(at, "P1", json!({"subject_name": format!("LONE{i}, C")}));
+        }
+        let alerts = r.alerts();
+        let p = of(&alerts, "purpose.missing");
+        assert_eq!(p.len(), 1, "{p:#?}");
+        let reason = p[0].reason.to_string();
+        reason.split("against ").nth(1).unwrap().to_string()
+    };
+    let once = rest_of_unit(None);
+    assert!(once.starts_with("12% for the rest of Response"), "{once}");
+    assert_eq!(rest_of_unit(Some("PNC")), once, "a copy of each unexplained access counts once");
+    let other = rest_of_unit(Some("PND"));
+    assert!(!other.starts_with("12%"), "another system's access with the same id counts: {other}");
+}
+
 #[test]
 fn late_events_are_judged_by_stateless_rules_and_counted() {
     let mut r = Run::new();

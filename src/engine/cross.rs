@@ -113,7 +113,8 @@ impl Engine {
         let mut findings = Findings::new();
         let rules = &self.config.rules;
         let learned = self.learned.entry(stream).or_default();
-        if !learned.delivered.first(record.to as u8, &event.event_id, event.ts, self.config.kafka.repartition_horizon) {
+        let horizon = self.config.kafka.repartition_horizon;
+        if !learned.delivered.first(record.to as u8, &event.system, &event.event_id, event.ts, horizon) {
             self.stats.repartition_duplicates += 1;
             return Ok(());
         }

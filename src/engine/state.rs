@@ -61,14 +61,14 @@ pub struct Delivered {
 }
 
 impl Delivered {
-    /// Whether this is the first copy of the record for `detector` about `event_id`
-    /// (then it is remembered).
-    pub fn first(&mut self, detector: u8, event_id: &str, ts: Timestamp, horizon: Span) -> bool {
+    /// Whether this is the first copy of the record for `detector` about the access
+    /// `event_id` of `system` (then it is remembered).
+    pub fn first(&mut self, detector: u8, system: &str, event_id: &str, ts: Timestamp, horizon: Span) -> bool {
         if self.seen.len() != self.order.len() {
             // Restored from a snapshot, which keeps only the order.
             self.seen = self.order.iter().map(|(_, id)| *id).collect();
         }
-        let id = crate::hash::stable_parts(0x11_12_13_14, detector, &[event_id.as_bytes()]);
+        let id = crate::hash::stable_parts(0x11_12_13_14, detector, &[system.as_bytes(), event_id.as_bytes()]);
         if !self.seen.insert(id) {
             return false;
         }
