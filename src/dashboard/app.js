@@ -142,7 +142,7 @@ async function detail(id) {
   const d = await api("GET", "/api/alerts/" + encodeURIComponent(id));
   const a = d.alert, sup = me.role === "supervisor" || me.role === "admin";
   const events = d.events ? `<table><tr><th>Time</th><th>System</th><th>Action</th><th>Subject</th><th>Reason code</th><th>Reference</th><th>Event</th></tr>`
-      + d.events.map((e) => `<tr><td>${esc(e.ts)}</td><td>${esc(e.system)}</td><td>${esc(e.action)}</td><td>${esc(e.subject_name || e.subject_id || e.subject_vrm || "")}</td><td>${esc(e.reason_code)}</td><td>${esc(e.reference)}</td><td>${esc(e.event_id)}</td></tr>`).join("") + `</table>`
+      + d.events.map((e) => `<tr><td>${esc(e.ts)}</td><td>${esc(e.system)}</td><td>${esc(e.action)}</td><td>${esc(e.subject_hidden ? "(hidden: " + e.subject_hidden + ")" : e.subject_name || e.subject_id || e.subject_vrm || "")}</td><td>${esc(e.reason_code)}</td><td>${esc(e.reference)}</td><td>${esc(e.event_id)}</td></tr>`).join("") + `</table>`
     : `<p>Evidence events: ${esc(a.event_ids.join(", "))} (no archive configured).</p>`;
   const found = new Set((d.events || []).map((e) => e.event_id));
   const missing = d.events ? a.event_ids.filter((id) => !found.has(id)) : [];
@@ -205,7 +205,7 @@ async function timeline(user) {
   const t = await api("POST", "/api/timeline", {user_id: user});
   const items = [];
   for (const a of t.alerts) items.push({ts: a.event_ts, html: `<tr class="sev-${esc(a.severity)}"><td>${esc(a.event_ts)}</td><td>alert</td><td>${esc(a.rule)}</td><td colspan="3">${esc(a.reason)}</td></tr>`});
-  for (const e of t.accesses || []) items.push({ts: e.ts, html: `<tr><td>${esc(e.ts)}</td><td>${esc(e.action)}</td><td>${esc(e.system)}</td><td>${esc(e.subject_name || e.subject_id || e.subject_vrm || e.subject_type)}</td><td>${esc(e.reason_code)}</td><td>${esc(e.explanation ?? (e.reference || "no reference"))}</td></tr>`});
+  for (const e of t.accesses || []) items.push({ts: e.ts, html: `<tr><td>${esc(e.ts)}</td><td>${esc(e.action)}</td><td>${esc(e.system)}</td><td>${esc(e.subject_hidden ? "(hidden: " + e.subject_hidden + ")" : e.subject_name || e.subject_id || e.subject_vrm || e.subject_type)}</td><td>${esc(e.reason_code)}</td><td>${esc(e.explanation ?? (e.reference || "no reference"))}</td></tr>`});
   items.sort((x, y) => (x.ts < y.ts ? -1 : 1));
   $("timeline").innerHTML = `<h3>Timeline of ${esc(t.user_id)}</h3><p>${t.alerts.length} alerts${t.accesses ? ", " + t.accesses.length + " accesses" : " (no archive: accesses not shown)"}</p>
     <table id="timeline-table"><tr><th>Time</th><th>What</th><th>Rule / system</th><th>Subject / why</th><th>Reason code</th><th>Explanation</th></tr>${items.map((i) => i.html).join("")}</table>`;

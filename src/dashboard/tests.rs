@@ -10,6 +10,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod personal;
+
 const PASSWORD: &str = "correct horse battery";
 
 struct Fixture {

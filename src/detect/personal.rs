@@ -79,6 +79,27 @@ fn staff_ref(user_id: &str) -> WatchlistRef {
     }
 }
 
+/// Whether the access's subject is tied to its user's own life: their own record, a
+/// declared associate (by identity or address), another member of staff, or anything
+/// at their home postcode or in its sector (family at home included). Broader than
+/// the rules (no justification or setting answers it): a pseudonymous view must not
+/// show such a subject beside the user's pseudonym, as together they name the officer.
+pub fn ties_to_user(ctx: &Enriched, lists: &WatchLists) -> bool {
+    let Some(user) = ctx.user else { return false };
+    let declared = || {
+        lists.associates_of(&user.user_id).any(|(_, a)| {
+            ctx.person.match_against(&a.person).is_some()
+                || (a.postcode.is_some() && a.postcode.as_deref() == ctx.address())
+        })
+    };
+    let colleague = || lists.staff_with_identity(&ctx.person).iter().any(|s| s.user_id != user.user_id);
+    let home = || match (&ctx.postcode, &user.home_postcode) {
+        (Some(pc), Some(home)) => pc == home || postcode_sector(pc).is_some_and(|s| postcode_sector(home) == Some(s)),
+        _ => false,
+    };
+    is_self(ctx, user) || declared() || colleague() || home()
+}
+
 fn is_self(ctx: &Enriched, user: &StaffMember) -> bool {
     match (&ctx.person.name, ctx.person.dob, &user.name, user.dob) {
         (Some(subject), Some(dob), Some(own), Some(own_dob)) => dob == own_dob && subject.matches(own),

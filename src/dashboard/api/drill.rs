@@ -39,10 +39,37 @@ fn visible_access(d: &Dashboard, v: &Viewer, s: &StoredEvent, marked: &HashSet<S
     v.scope.allows_access(&s.event.user_id, unit, ops)
 }
 
+/// What a pseudonymous view keeps of an access whose subject is tied to its user's
+/// own life (their record, associates, home, a colleague) while the user is not
+/// revealed: the pseudonym and that subject together would name the officer.
+#[derive(Clone, Copy, PartialEq)]
+enum Keep {
+    /// The user's pseudonym (an alert's evidence, a user's timeline): the subject goes.
+    User,
+    /// The subject (the history of a subject the viewer named): the user goes.
+    Subject,
+}
+
+/// The fields of an access that say nothing of its subject.
+const NOT_THE_SUBJECT: [&str; 12] = [
+    "event_id",
+    "ts",
+    "system",
+    "user_id",
+    "action",
+    "subject_type",
+    "result_count",
+    "reason_code",
+    "reference",
+    "force",
+    "terminal",
+    "session_id",
+];
+
 /// Accesses as JSON, each with its explanation (`explained`, and `explanation` in
 /// words): as the engine recorded it in the archive, else as the watch lists give it
 /// now (without the memory of earlier accesses); their users as the viewer sees them.
-fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent]) -> Vec<serde_json::Value> {
+fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent], keep: Keep) -> Vec<serde_json::Value> {
     let masker = d.masker(v);
     stored
         .iter()
@@ -68,10 +95,29 @@ fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent]) -> Vec<serde_
                 (None, None) => {}
             }
             if let Some(m) = &masker {
-                let _ = d
-                    .store
-                    .pseudonym_of(&s.event.user_id, &crate::dashboard::pseudonym::pseudonym(&d.key, &s.event.user_id));
-                out["user_id"] = m.name(&s.event.user_id, None).into();
+                let hidden = !m.revealed(&s.event.user_id, None);
+                let personal = hidden
+                    && d.lists.as_ref().is_some_and(|l| {
+                        crate::detect::personal::ties_to_user(&crate::enrich::enrich(&s.event, l, &d.explanation), l)
+                    });
+                if personal && keep == Keep::Subject {
+                    out["user_id"] = "(a member of staff: the record touches their own life)".into();
+                } else {
+                    let _ = d.store.pseudonym_of(
+                        &s.event.user_id,
+                        &crate::dashboard::pseudonym::pseudonym(&d.key, &s.event.user_id),
+                    );
+                    out["user_id"] = m.name(&s.event.user_id, None).into();
+                }
+                if personal && keep == Keep::User {
+                    if let Some(fields) = out.as_object_mut() {
+                        fields.retain(|k, _| NOT_THE_SUBJECT.contains(&k.as_str()) || k.starts_with("explan"));
+                        fields.insert(
+                            "subject_hidden".into(),
+                            "the record touches the officer's own life (a supervisor can reveal the officer)".into(),
+                        );
+                    }
+                }
             }
             out
         })
@@ -118,7 +164,7 @@ pub(super) async fn alert(State(d): D, v: Viewer, Path(id): Path<String>) -> Res
     let events = events.map(|es| {
         let marked = marks(&d, &es);
         let shown: Vec<&StoredEvent> = es.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
-        access_json(&d, &v, &shown)
+        access_json(&d, &v, &shown, Keep::User)
     });
     // The entry names people; an analyst sees it only once the identity is revealed.
     let masked = d.masker(&v).is_some_and(|m| !m.revealed(&row.alert.user_id, Some(&id)));
@@ -198,7 +244,7 @@ pub(super) async fn timeline(
     let accesses = accesses.map(|all| {
         let marked = marks(&d, &all);
         let shown: Vec<&StoredEvent> = all.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
-        access_json(&d, &v, &shown)
+        access_json(&d, &v, &shown, Keep::User)
     });
     let name = d.masker(&v).map_or(user.clone(), |m| m.name(&user, None));
     Json(json!({ "user_id": name, "alerts": alerts, "accesses": accesses })).into_response()
@@ -259,7 +305,7 @@ pub(super) async fn subject(
                 .iter()
                 .filter(|a| visible_access(&d, &v, &a.stored, &marked))
                 .map(|a| {
-                    let mut row = access_json(&d, &v, &[&a.stored]).remove(0);
+                    let mut row = access_json(&d, &v, &[&a.stored], Keep::Subject).remove(0);
                     row["match"] = a.how.as_str().into();
                     row
                 })

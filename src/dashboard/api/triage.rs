@@ -42,6 +42,15 @@ pub(super) async fn triage(
     };
     let keep = Status::parse(&current.status).unwrap_or(Status::New);
     let supervisor = || v.require(&[Role::Supervisor]);
+    // An alert closed with an outcome, resolved by the engine, or waiting for a second
+    // supervisor to approve its closure changes status only at a supervisor's hand:
+    // closing is theirs, so undoing it is too.
+    let settling = keep.is_closed() || keep == Status::ClosureProposed;
+    if settling && matches!(t.action.as_str(), "acknowledge" | "escalate") {
+        if let Err(r) = supervisor() {
+            return r;
+        }
+    }
     let result = match t.action.as_str() {
         "acknowledge" => d.store.triage(&id, &v.user, Status::Acknowledged, None, note),
         "escalate" => d.store.triage(&id, &v.user, Status::Escalated, None, note),
