@@ -120,10 +120,26 @@ fn read_text(
         message,
     };
     let mut rows = 0;
+    // Each key's first line: a row given again with other values is a fault (which
+    // of the two holds is not known); given again the same, it counts once.
+    let mut seen: ahash::AHashMap<CompactString, u64> = ahash::AHashMap::new();
     let mut add = |line: u64, result: Result<super::Row, Vec<WatchlistError>>, errors: &mut Vec<_>| match result {
         Ok(row) => {
-            lists.upsert(row);
-            rows += 1;
+            let key = row.key();
+            if let Some(&first) = seen.get(&key) {
+                if lists.upsert(row.clone()).is_none_or(|earlier| earlier != row) {
+                    // Associates' and operations' keys name a person after the `|`.
+                    let shown = key.split('|').next().unwrap_or_default();
+                    let message = format!(
+                        "the row of `{shown}` is given again with other values (first on line {first}); keep one"
+                    );
+                    errors.push(err(line, None, message));
+                }
+            } else {
+                seen.insert(key, line);
+                lists.upsert(row);
+                rows += 1;
+            }
         }
         Err(cell_errors) => {
             errors.extend(cell_errors.into_iter().map(|c| err(line, c.column, c.message)));
@@ -135,9 +151,8 @@ fn read_text(
             if line.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<serde_json::Value>(line) {
-                Ok(serde_json::Value::Object(obj)) => add(n, read_row(table, &JsonCells(&obj)), errors),
-                Ok(_) => errors.push(err(n, None, "expected a JSON object".into())),
+            match serde_json::from_str::<UniqueFields>(line) {
+                Ok(UniqueFields(obj)) => add(n, read_row(table, &JsonCells(&obj)), errors),
                 Err(e) => errors.push(err(n, None, format!("bad JSON: {e}"))),
             }
         }
@@ -194,6 +209,33 @@ fn required_columns(table: TableName) -> usize {
     }
 }
 
+/// A JSON object whose fields are each given once: serde_json would keep the last of
+/// a field given twice, and a row must not say two things (events refuse it too).
+struct UniqueFields(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueFields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = UniqueFields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueFields, A::Error> {
+                let mut fields = serde_json::Map::new();
+                while let Some((name, value)) = map.next_entry::<String, serde_json::Value>()? {
+                    if fields.contains_key(&name) {
+                        return Err(serde::de::Error::custom(format_args!("field `{name}` is given twice")));
+                    }
+                    fields.insert(name, value);
+                }
+                Ok(UniqueFields(fields))
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
 struct CsvCells<'a> {
     index: &'a ahash::AHashMap<&'a str, usize>,
     record: &'a csv::StringRecord,
@@ -235,6 +277,35 @@ mod tests {
         let text: Vec<String> = errs.0.iter().map(|e| e.to_string()).collect();
         assert!(text.iter().any(|t| t.contains("custody.csv:3: column `arrested_at`")), "{text:?}");
         assert!(text.iter().any(|t| t.contains("staff.jsonl:2: column `status`") && t.contains("retired")), "{text:?}");
+    }
+
+    /// A key given twice with other values (a suspension undone by a second staff
+    /// row, a celebrity's entry replaced) is a fault naming both lines; given twice
+    /// the same, it counts once. A JSON row's field given twice is a fault too.
+    #[test]
+    fn a_row_or_a_field_given_twice_with_other_values_is_a_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let staff = "user_id,status,unit\nU1,suspended,CID\nU2,active,CID\nU2,active,CID\nU1,active,CID\n";
+        std::fs::write(dir.path().join("staff.csv"), staff).unwrap();
+        std::fs::write(
+            dir.path().join("high_profile.jsonl"),
+            "{\"entry_id\":\"HP1\",\"subject_name\":\"STAR, Ann\",\"added_at\":\"2026-11-01T10:00:00Z\",\"subject_name\":\"NOBODY, A\"}\n",
+        )
+        .unwrap();
+        let errs = load_dir(dir.path()).unwrap_err();
+        let text: Vec<String> = errs.0.iter().map(|e| e.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(
+            text.iter().any(|t| t.contains("staff.csv:5") && t.contains("`U1`") && t.contains("line 2")),
+            "{text:?}"
+        );
+        assert!(text.iter().any(|t| t.contains("high_profile.jsonl:1") && t.contains("`subject_name` is given twice")));
+        // The same row twice is no fault, and counts once.
+        std::fs::write(dir.path().join("staff.csv"), "user_id,status\nU1,active\nU1,active\n").unwrap();
+        std::fs::remove_file(dir.path().join("high_profile.jsonl")).unwrap();
+        let (lists, report) = load_dir(dir.path()).unwrap();
+        assert_eq!(lists.staff.len(), 1);
+        assert!(report.to_string().contains("staff 1"), "{report}");
     }
 
     #[test]
