@@ -14,7 +14,11 @@
 //!   in the logs) when `state.clock_jump_events` events in a row agree, or the input
 //!   ends; it was a clock fault when an event arrives back within the old front. Held
 //!   events are then judged in their arrival order, so nothing is lost and a replay
-//!   stays deterministic.
+//!   stays deterministic. A run from one system, while another system reported within
+//!   the last [`ACTIVE_WINDOW`] x `clock_jump_events` events, is that source's clock
+//!   fault however long it is held: logs that resume after a gap resume on every
+//!   system that was reporting, and a source whose clock jumped a year must not make
+//!   the other systems' events late for the rest of the replay.
 //!
 //! A skewed event is judged by the watch-list rules only, at the front's time (its own
 //! claimed time is kept in its alerts), and counted per system.
@@ -74,12 +78,23 @@ pub enum Offered {
 pub struct StreamClock {
     newest: Option<Timestamp>,
     held: Vec<AccessEvent>,
+    /// Events offered to the input clock, and the systems among them with the arrival
+    /// each was last seen at (at most [`SYSTEMS_KEPT`], the least recent forgotten).
+    arrivals: u64,
+    systems: Vec<(compact_str::CompactString, u64)>,
 }
+
+/// A system is still reporting when it was seen within this many runs' length of
+/// arrivals (`state.clock_jump_events` each).
+pub const ACTIVE_WINDOW: u64 = 4;
+
+/// The most systems a stream clock remembers.
+const SYSTEMS_KEPT: usize = 16;
 
 impl StreamClock {
     /// A clock whose front is already `newest` (restored from a snapshot).
     pub fn at(newest: Timestamp) -> StreamClock {
-        StreamClock { newest: Some(newest), held: Vec::new() }
+        StreamClock { newest: Some(newest), ..StreamClock::default() }
     }
 
     /// The front: the newest event time accepted.
@@ -106,6 +121,7 @@ impl StreamClock {
                 }
             }
             Receiver::Input => {
+                self.arrived(&event.system);
                 let Some(front) = self.newest else {
                     // The first event: held until the second says whether it was a
                     // spike far ahead of the stream.
@@ -120,10 +136,14 @@ impl StreamClock {
                     (true, false) => Offered::Judged(self.judge(ts, b)),
                     (_, true) => {
                         self.held.push(event.clone());
-                        if self.held.len() >= b.jump_events.max(1) {
-                            Offered::Released(self.accept_run(b))
-                        } else {
+                        if self.held.len() < b.jump_events.max(1) {
                             Offered::Held
+                        } else if self.one_system_of_several(b) {
+                            // One source's clock jumped while the others report on.
+                            let held = std::mem::take(&mut self.held);
+                            Offered::Released(held.into_iter().map(|e| (e, Verdict::Skewed { at: front })).collect())
+                        } else {
+                            Offered::Released(self.accept_run(b))
                         }
                     }
                     (false, false) => {
@@ -139,6 +159,32 @@ impl StreamClock {
                 }
             }
         }
+    }
+
+    /// Notes an arrival from `system`.
+    fn arrived(&mut self, system: &str) {
+        self.arrivals += 1;
+        match self.systems.iter_mut().find(|(s, _)| s == system) {
+            Some((_, last)) => *last = self.arrivals,
+            None => {
+                if self.systems.len() == SYSTEMS_KEPT {
+                    let oldest = (0..SYSTEMS_KEPT).min_by_key(|&i| self.systems[i].1).unwrap_or(0);
+                    self.systems.swap_remove(oldest);
+                }
+                self.systems.push((system.into(), self.arrivals));
+            }
+        }
+    }
+
+    /// Whether the held run is all one system's while another system is still
+    /// reporting.
+    fn one_system_of_several(&self, b: Bounds) -> bool {
+        let Some(first) = self.held.first() else { return false };
+        if self.held.iter().any(|e| e.system != first.system) {
+            return false;
+        }
+        let window = ACTIVE_WINDOW * b.jump_events.max(1) as u64;
+        self.systems.iter().any(|(s, last)| *s != first.system && self.arrivals - last <= window)
     }
 
     /// The stream's first two events, when there is no front yet.
@@ -220,9 +266,13 @@ mod tests {
     const T: i64 = 1_795_338_000_000; // 2026-11-22
 
     fn event(n: usize, ts: i64) -> AccessEvent {
+        event_of("PNC", n, ts)
+    }
+
+    fn event_of(system: &str, n: usize, ts: i64) -> AccessEvent {
         crate::event::json::decode(
             format!(
-                r#"{{"event_id":"e{n}","ts":"{}","system":"PNC","user_id":"U1","action":"view","subject_type":"person"}}"#,
+                r#"{{"event_id":"e{n}","ts":"{}","system":"{system}","user_id":"U1","action":"view","subject_type":"person"}}"#,
                 Timestamp(ts)
             )
             .as_bytes(),
@@ -278,6 +328,54 @@ mod tests {
         let sparse = judge(&[T, T + HOUR, T + 2 * HOUR]);
         assert!(sparse.iter().all(|(_, v)| *v == Verdict::OnTime), "{sparse:?}");
         assert_eq!(sparse.len(), 3);
+    }
+
+    /// Offers (system, time) pairs in order; returns the verdicts in the order judged.
+    fn judge_systems(events: &[(&str, i64)]) -> (Vec<(usize, Verdict)>, StreamClock) {
+        let mut c = StreamClock::default();
+        let mut out = Vec::new();
+        let number = |e: &AccessEvent| e.event_id[1..].parse::<usize>().unwrap();
+        for (n, &(system, ts)) in events.iter().enumerate() {
+            match c.offer(&event_of(system, n, ts), Receiver::Input, B) {
+                Offered::Judged(v) => out.push((n, v)),
+                Offered::Held => {}
+                Offered::Released(list) => out.extend(list.iter().map(|(e, v)| (number(e), *v))),
+            }
+        }
+        (out, c)
+    }
+
+    #[test]
+    fn one_systems_clock_jumping_a_year_is_its_fault_while_the_others_report_on() {
+        let year = 365 * 24 * HOUR;
+        let mut events: Vec<(&str, i64)> =
+            (0..10).map(|i| (if i % 2 == 0 { "PNC" } else { "CAD" }, T + i * MINUTE)).collect();
+        // CAD's clock jumps a year: more events in a row than a jump needs.
+        events.extend((0..2 * B.jump_events as i64).map(|i| ("CAD", T + year + i * MINUTE)));
+        events.extend((0..4).map(|i| ("PNC", T + 11 * MINUTE + i * MINUTE)));
+        let (got, clock) = judge_systems(&events);
+        assert_eq!(got.len(), events.len(), "nothing lost: {got:?}");
+        let skewed = got.iter().filter(|(_, v)| matches!(v, Verdict::Skewed { .. })).count();
+        assert_eq!(skewed, 2 * B.jump_events, "{got:?}");
+        assert!(got.iter().filter(|(n, _)| *n >= 16).all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+        assert!(clock.newest().unwrap().0 < T + HOUR, "the front stayed in the present");
+
+        // Logs that resume after a gap on both systems: a jump.
+        let mut gap: Vec<(&str, i64)> =
+            (0..10).map(|i| (if i % 2 == 0 { "PNC" } else { "CAD" }, T + i * MINUTE)).collect();
+        gap.extend((0..6).map(|i| (if i % 2 == 0 { "CAD" } else { "PNC" }, T + year + i * MINUTE)));
+        let (got, clock) = judge_systems(&gap);
+        assert!(got.iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+        assert!(clock.newest().unwrap().0 > T + year);
+
+        // Once the other system has been silent for a while, one system's run is a jump.
+        let mut alone: Vec<(&str, i64)> = vec![("CAD", T), ("PNC", T + MINUTE)];
+        let quiet = ACTIVE_WINDOW as i64 * B.jump_events as i64;
+        alone.extend((0..quiet).map(|i| ("PNC", T + 2 * MINUTE + i * 1_000)));
+        alone.extend((0..B.jump_events as i64).map(|i| ("PNC", T + year + i * MINUTE)));
+        let (got, clock) = judge_systems(&alone);
+        assert!(got.iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+        assert!(clock.newest().unwrap().0 > T + year);
     }
 
     #[test]
