@@ -78,18 +78,15 @@ pub enum Offered {
 pub struct StreamClock {
     newest: Option<Timestamp>,
     held: Vec<AccessEvent>,
-    /// Events offered to the input clock, and the systems among them with the arrival
-    /// each was last seen at (at most [`SYSTEMS_KEPT`], the least recent forgotten).
+    /// Events offered to the input clock, and the latest streak of them from one
+    /// system: (system, arrivals in a row).
     arrivals: u64,
-    systems: Vec<(compact_str::CompactString, u64)>,
+    streak: (compact_str::CompactString, u64),
 }
 
-/// A system is still reporting when it was seen within this many runs' length of
-/// arrivals (`state.clock_jump_events` each).
+/// Another system is still reporting when it was seen within this many runs' length
+/// of arrivals (`state.clock_jump_events` each).
 pub const ACTIVE_WINDOW: u64 = 4;
-
-/// The most systems a stream clock remembers.
-const SYSTEMS_KEPT: usize = 16;
 
 impl StreamClock {
     /// A clock whose front is already `newest` (restored from a snapshot).
@@ -164,27 +161,24 @@ impl StreamClock {
     /// Notes an arrival from `system`.
     fn arrived(&mut self, system: &str) {
         self.arrivals += 1;
-        match self.systems.iter_mut().find(|(s, _)| s == system) {
-            Some((_, last)) => *last = self.arrivals,
-            None => {
-                if self.systems.len() == SYSTEMS_KEPT {
-                    let oldest = (0..SYSTEMS_KEPT).min_by_key(|&i| self.systems[i].1).unwrap_or(0);
-                    self.systems.swap_remove(oldest);
-                }
-                self.systems.push((system.into(), self.arrivals));
-            }
+        if self.streak.0 == system {
+            self.streak.1 += 1;
+        } else {
+            self.streak = (system.into(), 1);
         }
     }
 
     /// Whether the held run is all one system's while another system is still
-    /// reporting.
+    /// reporting: one came just before this system's latest streak of arrivals (which
+    /// ends with the run), and the streak is short.
     fn one_system_of_several(&self, b: Bounds) -> bool {
         let Some(first) = self.held.first() else { return false };
         if self.held.iter().any(|e| e.system != first.system) {
             return false;
         }
+        let (system, streak) = (&self.streak.0, self.streak.1);
         let window = ACTIVE_WINDOW * b.jump_events.max(1) as u64;
-        self.systems.iter().any(|(s, last)| *s != first.system && self.arrivals - last <= window)
+        *system == first.system && self.arrivals > streak && streak <= window
     }
 
     /// The stream's first two events, when there is no front yet.
