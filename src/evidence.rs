@@ -16,6 +16,7 @@
 //! `BUNDLE.sha256`, so one value read into the record pins every file.
 
 use crate::alert::Alert;
+use crate::archive::columns::StoredEvent;
 use crate::config::Config;
 use crate::hunt::{quote, Hunt, HuntError};
 use crate::watchlist::read::{read_row, JsonCells};
@@ -73,6 +74,39 @@ pub fn watchlist_rows(dir: &Path, table: TableName, key: &str) -> Result<Vec<ser
     Ok(out)
 }
 
+/// The archived accesses an alert's evidence ids name, from `found` (every archived
+/// access under those ids), and the ids that still name more than one. An event id is
+/// unique only within its system, and some sources reuse ids: the triggering access is
+/// the one of the alert's system, user and time; another id's accesses are narrowed to
+/// the alert's user when any is theirs (most evidence is the user's own). What stays
+/// ambiguous is kept, and said.
+pub fn evidence_of(alert: &Alert, found: Vec<StoredEvent>) -> (Vec<StoredEvent>, Vec<String>) {
+    let mut keep = vec![false; found.len()];
+    let mut ambiguous = Vec::new();
+    let mut by_id: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, e) in found.iter().enumerate() {
+        by_id.entry(&e.event.event_id).or_default().push(i);
+    }
+    for (id, candidates) in by_id {
+        let triggering = alert.event_ids.first().is_some_and(|t| t == id);
+        let fits = |i: &usize| {
+            let e = &found[*i].event;
+            let own = e.user_id == alert.user_id;
+            own && (!triggering || (e.system == alert.system && e.ts == alert.event_ts))
+        };
+        let narrowed: Vec<usize> = candidates.iter().copied().filter(fits).collect();
+        let narrowed = if narrowed.is_empty() { candidates } else { narrowed };
+        if narrowed.len() > 1 {
+            ambiguous.push(id.to_string());
+        }
+        for i in narrowed {
+            keep[i] = true;
+        }
+    }
+    let events = found.into_iter().zip(keep).filter_map(|(e, k)| k.then_some(e)).collect();
+    (events, ambiguous)
+}
+
 /// Writes the evidence bundle of `alert_id` into `out` (created; must be empty).
 pub fn bundle(
     hunt: &Hunt,
@@ -95,7 +129,7 @@ pub fn bundle(
 
     // Evidence folded into an alert can come from other systems than the first event's.
     let ids: Vec<&str> = alert.event_ids.iter().map(|e| &**e).collect();
-    let events = hunt.events_by_id(&ids)?;
+    let (events, ambiguous) = evidence_of(&alert, hunt.events_by_id(&ids)?);
     let missing: Vec<String> = alert
         .event_ids
         .iter()
@@ -162,6 +196,8 @@ pub fn bundle(
         "tool": format!("accesswatch {}", env!("CARGO_PKG_VERSION")),
         "events_found": events.len(),
         "events_missing": missing,
+        "events_ambiguous": ambiguous,
+        "events_note": "an event id is unique only within its system: the triggering event is the archived access of the alert's system, user and time; another id is narrowed to the alert's user's accesses when it names any; events_ambiguous lists the ids still naming more than one access, all of which are in events.jsonl",
         "config_redacted": redacted,
         "config_note": "config.toml is the configuration in force with every secret and password hash replaced by \"<redacted>\"; config_redacted lists the keys",
         "files": hashes.iter().map(|(n, h)| serde_json::json!({"file": n, "sha256": h})).collect::<Vec<_>>(),

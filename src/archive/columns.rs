@@ -261,6 +261,17 @@ pub struct StoredEvent {
     pub from: Provenance,
 }
 
+impl StoredEvent {
+    /// What two archived copies of one access share: its system, event id, user and
+    /// time. A redelivery archives the access again with all four; a source that
+    /// reuses an event id for another access (the spec forbids it, sources do it)
+    /// differs in the user or the time, and both accesses are kept.
+    pub fn copy_key(&self) -> (CompactString, CompactString, CompactString, Timestamp) {
+        let e = &self.event;
+        (e.system.clone(), e.event_id.clone(), e.user_id.clone(), e.ts)
+    }
+}
+
 /// Reads events back from archived rows. `system` names the partition the rows came
 /// from when the batch has no `system` column (a file read directly); a query over the
 /// `events` table carries the column.

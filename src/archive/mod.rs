@@ -16,7 +16,7 @@
 //!   synced: once [`EventWriter::flush`] returns, its events survive a crash. The live
 //!   engine stores a Kafka offset only after the flush holding its event returned.
 //! - At least once: an event processed again after a crash can be archived twice;
-//!   readers here drop duplicates by (system, event_id), and `archive compact` removes
+//!   readers here drop duplicates (`StoredEvent::copy_key`), and `archive compact` removes
 //!   them from the files.
 //!
 //! [`columns`] converts between events or alerts and Arrow record batches.
@@ -495,7 +495,7 @@ pub fn read_date(root: &Path, date: Date) -> io::Result<Vec<StoredEvent>> {
     }
     events.sort_by_key(|e| (e.event.ts, e.seq));
     let mut seen = HashSet::with_capacity(events.len());
-    events.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
+    events.retain(|e| seen.insert(e.copy_key()));
     Ok(events)
 }
 
@@ -667,7 +667,7 @@ pub fn compact(root: &Path, config: &ArchiveConfig, before: Date) -> io::Result<
                     let stored = columns::events_from_batch(&batch, Some(&system))
                         .map_err(|e| io::Error::other(format!("{}: {e}", file.display())))?;
                     for s in stored {
-                        if seen.insert(s.event.event_id.clone()) {
+                        if seen.insert(s.copy_key()) {
                             rows.push(ArchivedEvent::new(s.event, s.seq, s.from));
                         }
                     }

@@ -129,6 +129,33 @@ fn duplicates_from_a_redelivery_are_dropped_and_compaction_removes_them() {
     assert_eq!(ids, ["e3", "e1", "e2", "e5"]);
 }
 
+/// A source that reuses an event id for another access: both accesses are kept by the
+/// readers and by compaction (only a copy of the same access is a duplicate).
+#[test]
+fn an_event_id_reused_for_another_access_keeps_both_and_a_copy_is_still_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = sample();
+    let mut reuse = events[1].clone();
+    reuse.user_id = "U9".into();
+    write(dir.path(), &events);
+    write(dir.path(), &[reuse, events[1].clone()]);
+    let day = Date::parse("2026-11-01").unwrap();
+    let users = |root: &Path| -> Vec<String> {
+        let mut users: Vec<String> = read_date(root, day)
+            .unwrap()
+            .iter()
+            .filter(|s| s.event.event_id == "e2")
+            .map(|s| s.event.user_id.to_string())
+            .collect();
+        users.sort();
+        users
+    };
+    assert_eq!(users(dir.path()), ["U2", "U9"]);
+    compact(dir.path(), &crate::config::Config::defaults().archive, Date::parse("2026-11-03").unwrap()).unwrap();
+    assert_eq!(parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap().len(), 1);
+    assert_eq!(users(dir.path()), ["U2", "U9"], "compaction keeps both accesses and drops the copy");
+}
+
 #[test]
 fn prune_deletes_only_dates_before_the_cutoff_and_says_what() {
     let dir = tempfile::tempdir().unwrap();

@@ -143,7 +143,7 @@ impl Hunt {
         }
         out.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
         let mut seen = HashSet::new();
-        out.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
+        out.retain(|e| seen.insert(e.copy_key()));
         Ok(out)
     }
 
@@ -171,7 +171,7 @@ impl Hunt {
         let mut found = crate::archive::lookup::events_with_any(&self.archive, &keys, range.from, range.to)?;
         found.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
         let mut seen = HashSet::new();
-        found.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
+        found.retain(|e| seen.insert(e.copy_key()));
         Ok(found)
     }
 
@@ -209,7 +209,7 @@ impl Hunt {
         let mut out = crate::archive::lookup::events_with(&self.archive, column, value, range.from, range.to)?;
         out.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
         let mut seen = HashSet::new();
-        out.retain(|e| seen.insert((e.event.system.clone(), e.event.event_id.clone())));
+        out.retain(|e| seen.insert(e.copy_key()));
         Ok(out)
     }
 

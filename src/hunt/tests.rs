@@ -163,6 +163,54 @@ fn events_by_id_finds_an_alerts_evidence_across_days_and_systems() {
     assert!(hunt.events_by_id(&["no-such-event"]).unwrap().is_empty());
 }
 
+/// An evidence id another system (or a source reusing ids) also used: the alert's
+/// triggering access is the one of its system, user and time; another id keeps the
+/// alert's user's access; an id naming two other users' accesses is kept, and said.
+#[test]
+fn evidence_takes_the_alerts_own_access_when_an_id_names_several() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |id: &str, ts: &str, system: &str, user: &str| {
+        format!(
+            r#"{{"event_id":"{id}","ts":"{ts}","system":"{system}","user_id":"{user}","action":"view","subject_type":"person","subject_name":"STAR, Ann"}}"#
+        )
+    };
+    let lines = [
+        line("E1", "2026-11-01T10:00:00Z", "PNC", "U1"),
+        line("E1", "2026-11-01T10:00:00Z", "RMS", "U2"),
+        line("E2", "2026-11-01T11:00:00Z", "PNC", "U1"),
+        line("E2", "2026-11-01T11:30:00Z", "PNC", "U3"),
+        line("E3", "2026-11-01T12:00:00Z", "PNC", "U4"),
+        line("E3", "2026-11-01T12:00:00Z", "RMS", "U5"),
+    ];
+    let mut w = crate::archive::EventWriter::new(dir.path(), &crate::config::Config::defaults().archive);
+    for l in &lines {
+        w.append(crate::event::json::decode(l.as_bytes()).unwrap(), Default::default());
+    }
+    w.flush().unwrap();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let found = hunt.events_by_id(&["E1", "E2", "E3"]).unwrap();
+    assert_eq!(found.len(), 6, "every access under those ids");
+    let mut alert: crate::alert::Alert = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/high_profile/expected_alerts.jsonl"),
+        )
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap(),
+    )
+    .unwrap();
+    alert.user_id = "U1".into();
+    alert.system = "PNC".into();
+    alert.event_ts = crate::time::Timestamp::parse_rfc3339("2026-11-01T10:00:00Z").unwrap();
+    alert.event_ids = vec!["E1".into(), "E2".into(), "E3".into()];
+    let (events, ambiguous) = crate::evidence::evidence_of(&alert, found);
+    let kept: Vec<(&str, &str, &str)> =
+        events.iter().map(|e| (&*e.event.event_id, &*e.event.system, &*e.event.user_id)).collect();
+    assert_eq!(kept, [("E1", "PNC", "U1"), ("E2", "PNC", "U1"), ("E3", "PNC", "U4"), ("E3", "RMS", "U5")]);
+    assert_eq!(ambiguous, ["E3"]);
+}
+
 #[test]
 fn without_key_indexes_every_file_is_read_and_the_answers_are_the_same() {
     let dir = archive();

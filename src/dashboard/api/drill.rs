@@ -151,7 +151,7 @@ pub(super) async fn alert(State(d): D, v: Viewer, Path(id): Path<String>) -> Res
         let events = archive.as_deref().and_then(|a| {
             let hunt = crate::hunt::Hunt::open(a, None).ok()?;
             let ids: Vec<&str> = alert.event_ids.iter().map(|e| &**e).collect();
-            hunt.events_by_id(&ids).ok()
+            hunt.events_by_id(&ids).ok().map(|found| crate::evidence::evidence_of(&alert, found).0)
         });
         let entry = match (&lists, &alert.watchlist) {
             (Some(dir), Some(w)) => crate::evidence::watchlist_rows(dir, w.list, &w.key).unwrap_or_default(),
