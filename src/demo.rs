@@ -122,6 +122,13 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
         hex::encode(bytes)
     });
     let hash = crate::dashboard::auth::hash_password(&password);
+    // The scrape token that gets /metrics' series about live operations too.
+    let metrics_token = {
+        let mut bytes = [0u8; 16];
+        use rand_core::RngCore;
+        rand_core::OsRng.fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    };
     let account = |name: &str, role: &str, ops: bool| {
         format!("[dashboard.users.{name}]\npassword = \"{hash}\"\nrole = \"{role}\"\noperations = {ops}\n")
     };
@@ -129,7 +136,7 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
         "{force_config}\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\ngroup_id = \"accesswatch-demo\"\n\
          # One instance: its repartition records come in order, a short wait is enough.\n\
          repartition_delay = \"2s\"\n\n[http]\nlisten = \"{}\"\n\n\
-         [archive]\ndir = \"{}\"\nflush_interval = \"2s\"\n\n[dashboard]\nenabled = true\ndb = \"{}\"\nsecure_cookies = true\nwatchlists_dir = \"{}\"\n{}{}{}",
+         [archive]\ndir = \"{}\"\nflush_interval = \"2s\"\n\n[dashboard]\nenabled = true\ndb = \"{}\"\nsecure_cookies = true\nwatchlists_dir = \"{}\"\nmetrics_token = \"{metrics_token}\"\n{}{}{}",
         opts.listen,
         dir.join("archive").display(),
         dir.join("dashboard.sqlite").display(),
@@ -145,7 +152,9 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     let service = Service::start_with(config, move |h| crate::dashboard::with_dashboard(&dash_config, h))?;
     let addr = service.http_addr;
     println!("dashboard at http://{addr}/ : users acu (supervisor), analyst, auditor; password {password}");
-    println!("metrics at http://{addr}/metrics, health at /healthz and /readyz; Ctrl-C to stop\n");
+    println!(
+        "metrics at http://{addr}/metrics (the series about live operations with \"Authorization: Bearer {metrics_token}\"), health at /healthz and /readyz; Ctrl-C to stop\n"
+    );
 
     // Feed once the engine is ready, as a real source would find it.
     let ready_by = Instant::now() + Duration::from_secs(60);

@@ -18,15 +18,22 @@ pub struct Health {
 
 /// The operational routes.
 pub fn router(health: Health) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(health)
+    Router::new().route("/metrics", get(metrics)).with_state(health.clone()).merge(health_router(health))
+}
+
+/// `/healthz` and `/readyz` alone: where the dashboard shares the listener it serves
+/// `/metrics` itself, to those allowed to read it (`dashboard::api`).
+pub fn health_router(health: Health) -> Router {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).with_state(health)
 }
 
 async fn metrics(State(h): State<Health>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], h.metrics.render())
+    metrics_text(&h.metrics)
+}
+
+/// The Prometheus text of `metrics`, as `/metrics` answers it.
+pub fn metrics_text(metrics: &Metrics) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics.render())
 }
 
 /// Alive unless something has failed for good.

@@ -17,6 +17,10 @@ pub struct DashboardConfig {
     pub proxy_header: Option<String>,
     /// Mark the session cookie `Secure` (keep on: browsers accept it on localhost).
     pub secure_cookies: bool,
+    /// The bearer token with which a scrape of `/metrics` on the dashboard's listener
+    /// gets the series about live operations too (`env:NAME` reads it from the
+    /// environment).
+    pub metrics_token: Option<String>,
     /// Accounts by user name.
     pub users: BTreeMap<String, Account>,
     /// Watch lists shown beside an alert (the entry it names); the live engine's
@@ -103,6 +107,17 @@ impl DashboardConfig {
         self.db = db.into();
         s.opt_string("proxy_header", &mut self.proxy_header);
         s.bool("secure_cookies", &mut self.secure_cookies);
+        s.opt_string("metrics_token", &mut self.metrics_token);
+        if let Some(var) = self.metrics_token.as_deref().and_then(|t| t.strip_prefix("env:")).map(str::to_string) {
+            self.metrics_token = std::env::var(&var).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+            if self.metrics_token.is_none() {
+                s.error("metrics_token", format!("reads ${var}, which is not set"));
+            }
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            s.error("metrics_token", "a bearer token of at least 16 characters");
+            self.metrics_token = None;
+        }
         s.opt_path("watchlists_dir", &mut self.watchlists_dir);
         s.strings("acu_units", &mut self.acu_units);
         s.bool("hide_own_unit", &mut self.hide_own_unit);

@@ -56,7 +56,7 @@ pub fn serve(config: Arc<crate::config::Config>) -> Result<crate::service::Servi
             let dashboard = Dashboard::open(&routes, health.metrics.clone())?;
             start_anchor(&dashboard)?;
             let _ = opened.set(dashboard.clone());
-            Ok(crate::http::router(health).merge(api::router(dashboard)))
+            Ok(crate::http::health_router(health).merge(api::router(dashboard)))
         },
         move |config, metrics, status| {
             status.set_lists_loaded();
@@ -83,10 +83,10 @@ fn start_anchor(dashboard: &Arc<Dashboard>) -> Result<(), LiveError> {
 /// The HTTP routes of `accesswatch run` with the dashboard added when it is enabled;
 /// the engine's raised alerts are handed to it.
 pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Health) -> Result<axum::Router, LiveError> {
-    let router = crate::http::router(health.clone());
     if !config.dashboard.enabled {
-        return Ok(router);
+        return Ok(crate::http::router(health));
     }
+    let router = crate::http::health_router(health.clone());
     if config.dashboard.users.is_empty() {
         return Err(LiveError::Config(
             "[dashboard] is enabled but has no users: add [dashboard.users.NAME] accounts".into(),

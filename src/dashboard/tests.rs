@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod metrics;
 mod personal;
 
 const PASSWORD: &str = "correct horse battery";

@@ -34,6 +34,7 @@ pub fn router(d: Arc<Dashboard>) -> Router {
         .route("/app.js", get(script))
         .route("/app.css", get(style))
         .route("/briefing", get(board::briefing_page))
+        .route("/metrics", get(metrics))
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
@@ -75,6 +76,27 @@ pub async fn secure_headers(mut r: Response) -> Response {
 const PAGE: &str = include_str!("../page.html");
 const SCRIPT: &str = include_str!("../app.js");
 const STYLE: &str = include_str!("../app.css");
+
+/// `/metrics` on the dashboard's listener, which the dashboard's users reach: the
+/// series about live operations (opsec alerts, accesses an operation explains, the
+/// operations list) are only for a scrape bearing `[dashboard] metrics_token` and a
+/// signed-in supervisor cleared for operations; anyone else gets the rest.
+async fn metrics(State(d): D, headers: axum::http::HeaderMap, viewer: Result<Viewer, Response>) -> Response {
+    use sha2::Digest;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let full = match (bearer, d.config.metrics_token.as_deref()) {
+        (Some(given), Some(token)) if sha2::Sha256::digest(given) == sha2::Sha256::digest(token) => true,
+        (Some(_), _) => return refuse(StatusCode::UNAUTHORIZED, "not the metrics token"),
+        (None, _) => viewer.is_ok_and(|v| v.scope.operations && matches!(v.role, Role::Supervisor | Role::Admin)),
+    };
+    let text = d.metrics.render();
+    let text = if full { text } else { crate::metrics::without_operations(&text) };
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
 
 async fn page() -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], PAGE).into_response()
