@@ -21,6 +21,9 @@ pub struct DashboardConfig {
     /// gets the series about live operations too (`env:NAME` reads it from the
     /// environment).
     pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client a sign-in is
+    /// throttled by (`crate::dashboard::signin::client_address`).
+    pub trusted_proxies: Vec<crate::dashboard::signin::Net>,
     /// Accounts by user name.
     pub users: BTreeMap<String, Account>,
     /// Watch lists shown beside an alert (the entry it names); the live engine's
@@ -107,6 +110,7 @@ impl DashboardConfig {
         self.db = db.into();
         s.opt_string("proxy_header", &mut self.proxy_header);
         s.bool("secure_cookies", &mut self.secure_cookies);
+        s.parsed_list("trusted_proxies", &mut self.trusted_proxies, crate::dashboard::signin::Net::parse);
         s.opt_string("metrics_token", &mut self.metrics_token);
         if let Some(var) = self.metrics_token.as_deref().and_then(|t| t.strip_prefix("env:")).map(str::to_string) {
             self.metrics_token = std::env::var(&var).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());

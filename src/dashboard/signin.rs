@@ -111,6 +111,65 @@ impl Throttle {
     }
 }
 
+/// A network a trusted reverse proxy sends from: an address, or an address and a
+/// prefix length (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Net {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Net {
+    pub fn parse(s: &str) -> Result<Net, String> {
+        let (addr, prefix) = s.trim().split_once('/').map_or((s.trim(), None), |(a, p)| (a, Some(p)));
+        let addr: IpAddr = addr.parse().map_err(|_| format!("{s:?} is not an address or a network (10.0.0.0/8)"))?;
+        let most = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => most,
+            Some(p) => {
+                p.parse::<u8>().ok().filter(|p| *p <= most).ok_or_else(|| format!("{s:?}: a bad prefix length"))?
+            }
+        };
+        Ok(Net { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let bits = |ip: IpAddr| -> Option<u128> {
+            match (self.addr, ip) {
+                (IpAddr::V4(_), IpAddr::V4(v)) => Some(u32::from(v) as u128),
+                (IpAddr::V6(_), IpAddr::V6(v)) => Some(u128::from(v)),
+                _ => None,
+            }
+        };
+        let width = if self.addr.is_ipv4() { 32 } else { 128 };
+        let (Some(net), Some(ip)) = (bits(self.addr), bits(ip)) else { return false };
+        let shift = width - self.prefix as u32;
+        shift >= 128 || (net >> shift) == (ip >> shift)
+    }
+}
+
+/// The address a sign-in is throttled by: the peer's, unless the peer is a trusted
+/// reverse proxy, in which case the nearest address in `X-Forwarded-For` that is not
+/// itself a trusted proxy (the proxy appends the address it saw; what a client wrote
+/// before that is not believed). Behind a proxy every client shares its address, and
+/// one stranger's failures would lock every account out.
+pub fn client_address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[Net]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.iter().any(|n| n.contains(peer)) {
+        return Some(peer);
+    }
+    let Some(chain) = forwarded_for else { return Some(peer) };
+    for hop in chain.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted.iter().any(|n| n.contains(ip)) => continue,
+            Ok(ip) => return Some(ip),
+            // A hop that is not an address: nothing before it can be trusted.
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
+}
+
 /// Whether `password` matches the argon2 `hash` (slow by design: run it on the
 /// password pool, never on a request's own thread).
 pub fn verify(hash: &str, password: &str) -> bool {
@@ -174,5 +233,24 @@ mod tests {
         assert_eq!(t.wait(3), Duration::from_secs(900), "locked");
         t.succeeded("ana", addr);
         assert!(t.allows("ana", addr));
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_client_is_the_nearest_untrusted_forwarded_address() {
+        let trusted = [Net::parse("10.0.0.0/8").unwrap(), Net::parse("127.0.0.1").unwrap()];
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let proxy = ip("10.1.2.3");
+        assert_eq!(client_address(proxy, Some("203.0.113.9"), &trusted), ip("203.0.113.9"));
+        // What the client wrote before the proxy's own entry is not believed.
+        assert_eq!(client_address(proxy, Some("198.51.100.1, 203.0.113.9"), &trusted), ip("203.0.113.9"));
+        assert_eq!(client_address(proxy, Some("203.0.113.9, 10.9.9.9"), &trusted), ip("203.0.113.9"));
+        assert_eq!(client_address(proxy, Some("junk, 10.9.9.9"), &trusted), proxy);
+        assert_eq!(client_address(proxy, None, &trusted), proxy);
+        // From an address that is not a trusted proxy, the header is ignored.
+        assert_eq!(client_address(ip("203.0.113.50"), Some("10.0.0.1"), &trusted), ip("203.0.113.50"));
+        assert!(Net::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
+        assert!(!Net::parse("10.0.0.0/8").unwrap().contains("fd12::1".parse().unwrap()));
+        assert!(Net::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Net::parse("10.0.0.0/33").is_err() && Net::parse("proxy").is_err());
     }
 }

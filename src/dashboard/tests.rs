@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 mod metrics;
 mod personal;
+mod signin;
 
 const PASSWORD: &str = "correct horse battery";
 

@@ -119,10 +119,12 @@ struct Login {
 async fn login(
     State(d): D,
     peer: Option<axum::extract::Extension<ConnectInfo<SocketAddr>>>,
+    headers: axum::http::HeaderMap,
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Ok(Json(login)) = body else { return refuse(StatusCode::BAD_REQUEST, "send {\"user\", \"password\"} as JSON") };
-    let addr = peer.map(|p| p.0 .0.ip());
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let addr = super::signin::client_address(peer.map(|p| p.0 .0.ip()), forwarded, &d.config.trusted_proxies);
     let account = d.config.users.get(&login.user);
     // Unknown names are throttled like known ones (so a refusal says nothing about
     // whether the name exists), in one of a bounded number of slots.
