@@ -69,6 +69,6 @@ pub struct RiskConfig {
 
 impl RiskConfig {
     pub(super) fn read(&mut self, s: &Section) {
-        s.span("half_life", &mut self.half_life);
+        s.positive_span("half_life", &mut self.half_life);
     }
 }

@@ -253,6 +253,17 @@ after_close = \"a month\"
         assert_eq!(lines.len(), 4, "{lines:?}");
     }
 
+    /// A detector's window or a half-life of zero would switch it off without a word.
+    #[test]
+    fn a_window_or_half_life_of_zero_is_an_error() {
+        let text = "[rules.behaviour.volume]\nwindow = \"0s\"\n\n[risk]\nhalf_life = \"0s\"\n";
+        let errs = Config::from_toml("z.toml", text).unwrap_err();
+        let lines: Vec<String> = errs.0.iter().map(|e| e.to_string()).collect();
+        assert!(lines.iter().any(|l| l.starts_with("z.toml:2: rules.behaviour.volume.window: must be more than 0s")));
+        assert!(lines.iter().any(|l| l.starts_with("z.toml:5: risk.half_life: must be more than 0s")), "{lines:?}");
+        assert!(Config::from_toml("z.toml", "[rules.behaviour.volume]\nwindow = \"30m\"\n").is_ok());
+    }
+
     #[test]
     fn allow_entries_need_reason_and_expiry() {
         let text = "[[rules.purpose.missing.allow]]\nunits = [\"Traffic\"]\n";

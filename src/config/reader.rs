@@ -279,6 +279,15 @@ impl<'a> Section<'a> {
         });
     }
 
+    /// Reads a duration that must be more than zero: a window or half-life of zero
+    /// would switch its detector off without a word.
+    pub fn positive_span(&self, key: &str, into: &mut Span) {
+        self.span(key, into);
+        if self.has(key) && into.0 <= 0 {
+            self.error(key, "must be more than 0s (to switch a rule off, set enabled = false)");
+        }
+    }
+
     /// Reads an array of strings.
     pub fn strings(&self, key: &str, into: &mut Vec<String>) {
         if let Some(v) = self.value(key, "an array of strings") {

@@ -279,11 +279,11 @@ impl RulesConfig {
                 s.f32("peer_ratio", 1.0..=100.0, &mut b.peer_ratio);
                 s.f32("peer_min_difference", 0.0..=1.0, &mut b.peer_min_difference);
                 s.u32("peer_min_accesses", 1..=1_000_000, &mut b.peer_min_accesses);
-                s.span("peer_half_life", &mut b.peer_half_life);
+                s.positive_span("peer_half_life", &mut b.peer_half_life);
             }
             RuleId::BehaviourVolume => {
                 let b = &mut r.behaviour;
-                s.span("window", &mut b.volume_window);
+                s.positive_span("window", &mut b.volume_window);
                 s.u32("min_events", 1..=100_000, &mut b.volume_min_events);
                 s.f32("z", 0.0..=100.0, &mut b.volume_z);
                 s.u32("baseline_hours", 1..=10_000, &mut b.baseline_hours);
@@ -298,14 +298,14 @@ impl RulesConfig {
             }
             RuleId::BehaviourFishing => {
                 let b = &mut r.behaviour;
-                s.span("window", &mut b.fishing_window);
+                s.positive_span("window", &mut b.fishing_window);
                 s.u32("zero_results", 1..=100_000, &mut b.fishing_zero_results);
                 s.u32("distinct_people", 1..=100_000, &mut b.fishing_distinct_people);
             }
-            RuleId::BehaviourExportAfterSensitive => s.span("window", &mut r.behaviour.export_window),
+            RuleId::BehaviourExportAfterSensitive => s.positive_span("window", &mut r.behaviour.export_window),
             RuleId::BehaviourSubjectSpike => {
                 let b = &mut r.behaviour;
-                s.span("window", &mut b.spike_window);
+                s.positive_span("window", &mut b.spike_window);
                 s.u32("min_users", 2..=100_000, &mut b.spike_min_users);
                 s.f32("baseline_multiple", 1.0..=1000.0, &mut b.spike_multiple);
                 s.parsed("severity_victim", &mut b.spike_victim_severity, parse_severity);
@@ -319,7 +319,7 @@ impl RulesConfig {
             }
             RuleId::BehaviourTargeting => {
                 let b = &mut r.behaviour;
-                s.span("window", &mut b.targeting_window);
+                s.positive_span("window", &mut b.targeting_window);
                 if b.targeting_window > Span(366 * DAY) || b.targeting_window < Span(DAY) {
                     s.error("window", "between one day and a year");
                 }
