@@ -379,16 +379,24 @@ impl Collector for ArcCollector {
     }
 }
 
-/// Label values that tie a series to live operations.
-const OPERATION_SERIES: [&str; 3] = ["rule=\"opsec.outsider\"", "table=\"operations\"", "explained=\"operation\""];
+/// What ties a series to live operations: label values, and the retrospective alerts
+/// (raised when a high-profile entry or an operation's subject is added, not told apart).
+const OPERATION_SERIES: [&str; 4] = [
+    "rule=\"opsec.outsider\"",
+    "table=\"operations\"",
+    "explained=\"operation\"",
+    "accesswatch_retrospective_alerts_total",
+];
 
 /// `render`'s text without the series about live operations (their opsec alerts, the
-/// accesses an operation explains, the operations list's rows and changes), for a
-/// reader not cleared for operations; a comment says what was withheld.
+/// accesses an operation explains, the operations list's rows and changes, the
+/// retrospective alerts), for a reader not cleared for operations; a comment says what
+/// was withheld. Totals over every rule (open alerts, alert messages) stay: they
+/// count operations' alerts among the rest without naming them.
 pub fn without_operations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        if line.starts_with('#') || !OPERATION_SERIES.iter().any(|l| line.contains(l)) {
+        if !OPERATION_SERIES.iter().any(|l| line.contains(l)) {
             out.push_str(line);
             out.push('\n');
         }

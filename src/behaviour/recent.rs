@@ -161,8 +161,10 @@ impl Serialize for RecentIds {
     }
 }
 
-/// Read from the ids oldest first, as written (and as the queue of earlier versions
-/// wrote them).
+/// Read from the ids oldest first, as written. The queue of earlier versions reads
+/// back too, but its ids hashed the event id alone: after the upgrade, a copy of an
+/// access taken before it is counted once more (the snapshot's version stays, so the
+/// detectors do not start cold for so small a thing).
 impl<'de> Deserialize<'de> for RecentIds {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let ids = Vec::<u64>::deserialize(d)?;

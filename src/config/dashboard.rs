@@ -110,7 +110,9 @@ impl DashboardConfig {
         self.db = db.into();
         s.opt_string("proxy_header", &mut self.proxy_header);
         s.bool("secure_cookies", &mut self.secure_cookies);
-        s.parsed_list("trusted_proxies", &mut self.trusted_proxies, crate::dashboard::signin::Net::parse);
+        s.parsed_list("trusted_proxies", &mut self.trusted_proxies, |n| {
+            crate::dashboard::signin::Net::parse(n).map_err(|e| e.to_string())
+        });
         s.opt_string("metrics_token", &mut self.metrics_token);
         if let Some(var) = self.metrics_token.as_deref().and_then(|t| t.strip_prefix("env:")).map(str::to_string) {
             self.metrics_token = std::env::var(&var).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());

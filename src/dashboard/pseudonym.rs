@@ -61,16 +61,18 @@ impl Masker<'_> {
 
     /// An alert as the viewer sees it: its user pseudonymised, in the field and in
     /// its sentence, and every member of staff its sentence names (by id, with or
-    /// without the name and post the staff list gives).
-    pub fn alert(&self, mut a: Alert, staff_ids: &dyn Fn(&str) -> bool) -> Alert {
+    /// without the name and post the staff list gives). `tied`: the alert's subject is
+    /// tied to its user's own life (`detect::personal::ties_to_user`), whatever the
+    /// rule (a suspended officer looking themselves up raises `account.status`).
+    pub fn alert(&self, mut a: Alert, staff_ids: &dyn Fn(&str) -> bool, tied: bool) -> Alert {
         let id = a.alert_id.to_string();
         let hidden = !self.revealed(&a.user_id, Some(&id));
-        if hidden && personal(a.rule) {
+        if hidden && (personal(a.rule) || tied) {
             // What was looked up is the officer's own record, family, home or colleague:
             // say which rule, nothing that identifies them.
             let me = pseudonym(self.key, &a.user_id);
             a.reason = format!(
-                "{me} {} a record that the {} rule ties to their own life (its subject would identify the officer; a supervisor can reveal it with a reason).",
+                "{me} {} a record tied to their own life ({}: its subject would identify the officer; a supervisor can reveal it with a reason).",
                 a.action.verb(),
                 a.rule
             );
@@ -195,7 +197,7 @@ mod tests {
             recorded_at: None,
         });
         a.reason = "U1 (Joe Bloggs, PC, Response) viewed BLOGGS, Joe at LS1 1AA: their own record.".into();
-        let shown = serde_json::to_string(&m.alert(a, &|t| t == "U1")).unwrap();
+        let shown = serde_json::to_string(&m.alert(a, &|t| t == "U1", false)).unwrap();
         for secret in ["BLOGGS", "Bloggs", "LS1", "\"U1\""] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }

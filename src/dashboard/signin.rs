@@ -119,23 +119,30 @@ pub struct Net {
     prefix: u8,
 }
 
+/// Why a `trusted_proxies` entry is not a network.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("{0:?} is not an address or a network (10.0.0.0/8)")]
+    NotAnAddress(String),
+    #[error("{0:?}: a bad prefix length")]
+    BadPrefix(String),
+}
+
 impl Net {
-    pub fn parse(s: &str) -> Result<Net, String> {
+    pub fn parse(s: &str) -> Result<Net, NetError> {
         let (addr, prefix) = s.trim().split_once('/').map_or((s.trim(), None), |(a, p)| (a, Some(p)));
-        let addr: IpAddr = addr.parse().map_err(|_| format!("{s:?} is not an address or a network (10.0.0.0/8)"))?;
+        let addr = addr.parse::<IpAddr>().map_err(|_| NetError::NotAnAddress(s.to_string()))?.to_canonical();
         let most = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => most,
-            Some(p) => {
-                p.parse::<u8>().ok().filter(|p| *p <= most).ok_or_else(|| format!("{s:?}: a bad prefix length"))?
-            }
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= most).ok_or_else(|| NetError::BadPrefix(s.to_string()))?,
         };
         Ok(Net { addr, prefix })
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         let bits = |ip: IpAddr| -> Option<u128> {
-            match (self.addr, ip) {
+            match (self.addr, ip.to_canonical()) {
                 (IpAddr::V4(_), IpAddr::V4(v)) => Some(u32::from(v) as u128),
                 (IpAddr::V6(_), IpAddr::V6(v)) => Some(u128::from(v)),
                 _ => None,
@@ -148,23 +155,31 @@ impl Net {
     }
 }
 
+/// A hop of `X-Forwarded-For`: an address, perhaps with a port (`203.0.113.9:5123`,
+/// `[2001:db8::1]:443`), IPv4 written as IPv6 taken as IPv4.
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    let ip = hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))?;
+    Some(ip.to_canonical())
+}
+
 /// The address a sign-in is throttled by: the peer's, unless the peer is a trusted
-/// reverse proxy, in which case the nearest address in `X-Forwarded-For` that is not
-/// itself a trusted proxy (the proxy appends the address it saw; what a client wrote
-/// before that is not believed). Behind a proxy every client shares its address, and
-/// one stranger's failures would lock every account out.
-pub fn client_address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &[Net]) -> Option<IpAddr> {
-    let peer = peer?;
+/// reverse proxy, in which case the nearest address in `X-Forwarded-For` (every line
+/// of it, in order) that is not itself a trusted proxy: the proxy appends the address
+/// it saw, and what a client wrote before that is not believed. Behind a proxy every
+/// client shares its address, and one stranger's failures would lock every account
+/// out.
+pub fn client_address(peer: Option<IpAddr>, forwarded_for: &[&str], trusted: &[Net]) -> Option<IpAddr> {
+    let peer = peer?.to_canonical();
     if !trusted.iter().any(|n| n.contains(peer)) {
         return Some(peer);
     }
-    let Some(chain) = forwarded_for else { return Some(peer) };
-    for hop in chain.rsplit(',') {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(ip) if trusted.iter().any(|n| n.contains(ip)) => continue,
-            Ok(ip) => return Some(ip),
+    for hop in forwarded_for.iter().rev().flat_map(|line| line.rsplit(',')) {
+        match hop_address(hop) {
+            Some(ip) if trusted.iter().any(|n| n.contains(ip)) => continue,
+            Some(ip) => return Some(ip),
             // A hop that is not an address: nothing before it can be trusted.
-            Err(_) => return Some(peer),
+            None => return Some(peer),
         }
     }
     Some(peer)
@@ -240,14 +255,20 @@ mod tests {
         let trusted = [Net::parse("10.0.0.0/8").unwrap(), Net::parse("127.0.0.1").unwrap()];
         let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
         let proxy = ip("10.1.2.3");
-        assert_eq!(client_address(proxy, Some("203.0.113.9"), &trusted), ip("203.0.113.9"));
-        // What the client wrote before the proxy's own entry is not believed.
-        assert_eq!(client_address(proxy, Some("198.51.100.1, 203.0.113.9"), &trusted), ip("203.0.113.9"));
-        assert_eq!(client_address(proxy, Some("203.0.113.9, 10.9.9.9"), &trusted), ip("203.0.113.9"));
-        assert_eq!(client_address(proxy, Some("junk, 10.9.9.9"), &trusted), proxy);
-        assert_eq!(client_address(proxy, None, &trusted), proxy);
+        assert_eq!(client_address(proxy, &["203.0.113.9"], &trusted), ip("203.0.113.9"));
+        // What the client wrote before the proxy's own entry is not believed, on the
+        // same line or on a line of its own before the proxy's.
+        assert_eq!(client_address(proxy, &["198.51.100.1, 203.0.113.9"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client_address(proxy, &["198.51.100.1", "203.0.113.9"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client_address(proxy, &["203.0.113.9, 10.9.9.9"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client_address(proxy, &["junk, 10.9.9.9"], &trusted), proxy);
+        assert_eq!(client_address(proxy, &[], &trusted), proxy);
+        // Ports, and IPv4 written as IPv6 (a listener on [::]).
+        assert_eq!(client_address(proxy, &["203.0.113.9:5123"], &trusted), ip("203.0.113.9"));
+        assert_eq!(client_address(proxy, &["[2001:db8::1]:443"], &trusted), ip("2001:db8::1"));
+        assert_eq!(client_address(ip("::ffff:10.1.2.3"), &["203.0.113.9"], &trusted), ip("203.0.113.9"));
         // From an address that is not a trusted proxy, the header is ignored.
-        assert_eq!(client_address(ip("203.0.113.50"), Some("10.0.0.1"), &trusted), ip("203.0.113.50"));
+        assert_eq!(client_address(ip("203.0.113.50"), &["10.0.0.1"], &trusted), ip("203.0.113.50"));
         assert!(Net::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
         assert!(!Net::parse("10.0.0.0/8").unwrap().contains("fd12::1".parse().unwrap()));
         assert!(Net::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));

@@ -35,6 +35,10 @@ pub struct Dashboard {
     /// The pseudonym key (kept in the database, so pseudonyms survive restarts).
     pub key: Vec<u8>,
     pub metrics: Arc<Metrics>,
+    /// Held from reading an alert's status to writing the new one, so that a change
+    /// is decided on the status it replaces (an analyst's acknowledgement racing a
+    /// supervisor's closure must not reopen the alert).
+    pub triage_lock: std::sync::Mutex<()>,
 }
 
 impl Dashboard {
@@ -73,6 +77,7 @@ impl Dashboard {
             risk_half_life: config.risk.half_life,
             key,
             metrics,
+            triage_lock: std::sync::Mutex::new(()),
         }))
     }
 
@@ -135,9 +140,40 @@ impl Dashboard {
             Some(m) => {
                 let _ =
                     self.store.pseudonym_of(&alert.user_id, &super::pseudonym::pseudonym(&self.key, &alert.user_id));
-                m.alert(alert, &|t| self.is_staff(t))
+                let tied = !m.revealed(&alert.user_id, Some(&alert.alert_id)) && self.tied_to_user(&alert);
+                m.alert(alert, &|t| self.is_staff(t), tied)
             }
         }
+    }
+
+    /// Whether an alert's subject is tied to its user's own life (their record,
+    /// associates, home, a colleague), judged from what the alert says of its access.
+    fn tied_to_user(&self, a: &Alert) -> bool {
+        let Some(lists) = &self.lists else { return false };
+        let access = crate::event::AccessEvent {
+            event_id: a.event_ids.first().cloned().unwrap_or_default(),
+            ts: a.event_ts,
+            system: a.system.clone(),
+            user_id: a.user_id.clone(),
+            action: a.action,
+            subject_type: a.subject.subject_type,
+            subject_id: a.subject.subject_id.clone(),
+            subject_name: a.subject.subject_name.clone(),
+            subject_dob: a.subject.subject_dob,
+            subject_postcode: a.subject.subject_postcode.clone(),
+            subject_vrm: a.subject.subject_vrm.clone(),
+            subject_sex: a.subject.subject_sex,
+            query: None,
+            result_count: None,
+            reason_code: None,
+            reference: None,
+            force: None,
+            terminal: None,
+            session_id: None,
+            extra: None,
+        };
+        let ctx = crate::enrich::enrich(&access, lists, &self.explanation);
+        crate::detect::personal::ties_to_user(&ctx, lists)
     }
 
     /// The user id a viewer means: a pseudonym they were shown, or an id.

@@ -119,41 +119,45 @@ impl StreamClock {
             }
             Receiver::Input => {
                 self.arrived(&event.system);
-                let Some(front) = self.newest else {
-                    // The first event: held until the second says whether it was a
-                    // spike far ahead of the stream.
-                    if self.held.is_empty() {
-                        self.held.push(event.clone());
-                        return Offered::Held;
-                    }
-                    return self.second(event, b);
-                };
-                let ahead = ts > front + b.max_skew;
-                match (self.held.is_empty(), ahead) {
-                    (true, false) => Offered::Judged(self.judge(ts, b)),
-                    (_, true) => {
-                        self.held.push(event.clone());
-                        if self.held.len() < b.jump_events.max(1) {
-                            Offered::Held
-                        } else if self.one_system_of_several(b) {
-                            // One source's clock jumped while the others report on.
-                            let held = std::mem::take(&mut self.held);
-                            Offered::Released(held.into_iter().map(|e| (e, Verdict::Skewed { at: front })).collect())
-                        } else {
-                            Offered::Released(self.accept_run(b))
-                        }
-                    }
-                    (false, false) => {
-                        // Back within the old front: the run ahead was a clock fault.
-                        let mut out: Vec<(AccessEvent, Verdict)> = std::mem::take(&mut self.held)
-                            .into_iter()
-                            .map(|e| (e, Verdict::Skewed { at: front }))
-                            .collect();
-                        let v = self.judge(ts, b);
-                        out.push((event.clone(), v));
-                        Offered::Released(out)
-                    }
+                self.offer_input(event, b)
+            }
+        }
+    }
+
+    /// [`StreamClock::offer`] in a replay, the arrival noted.
+    fn offer_input(&mut self, event: &AccessEvent, b: Bounds) -> Offered {
+        let ts = event.ts;
+        let Some(front) = self.newest else {
+            // The first event: held until the second says whether it was a
+            // spike far ahead of the stream.
+            if self.held.is_empty() {
+                self.held.push(event.clone());
+                return Offered::Held;
+            }
+            return self.second(event, b);
+        };
+        let ahead = ts > front + b.max_skew;
+        match (self.held.is_empty(), ahead) {
+            (true, false) => Offered::Judged(self.judge(ts, b)),
+            (_, true) => {
+                self.held.push(event.clone());
+                if self.held.len() < b.jump_events.max(1) {
+                    Offered::Held
+                } else if self.one_system_of_several(b) {
+                    // One source's clock jumped while the others report on.
+                    let held = std::mem::take(&mut self.held);
+                    Offered::Released(held.into_iter().map(|e| (e, Verdict::Skewed { at: front })).collect())
+                } else {
+                    Offered::Released(self.accept_run(b))
                 }
+            }
+            (false, false) => {
+                // Back within the old front: the run ahead was a clock fault.
+                let mut out: Vec<(AccessEvent, Verdict)> =
+                    std::mem::take(&mut self.held).into_iter().map(|e| (e, Verdict::Skewed { at: front })).collect();
+                let v = self.judge(ts, b);
+                out.push((event.clone(), v));
+                Offered::Released(out)
             }
         }
     }
@@ -178,7 +182,8 @@ impl StreamClock {
         }
         let (system, streak) = (&self.streak.0, self.streak.1);
         let window = ACTIVE_WINDOW * b.jump_events.max(1) as u64;
-        *system == first.system && self.arrivals > streak && streak <= window
+        // The other system's latest arrival is the one before the streak.
+        *system == first.system && self.arrivals > streak && streak < window
     }
 
     /// The stream's first two events, when there is no front yet.
@@ -194,7 +199,7 @@ impl StreamClock {
             let v = self.judge(first.ts, b);
             out.push((first, v));
             // The second goes the way any event does (it may start a run).
-            match self.offer(event, Receiver::Input, b) {
+            match self.offer_input(event, b) {
                 Offered::Judged(v) => out.push((event.clone(), v)),
                 Offered::Held => {}
                 Offered::Released(more) => out.extend(more),
@@ -370,6 +375,18 @@ mod tests {
         let (got, clock) = judge_systems(&alone);
         assert!(got.iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
         assert!(clock.newest().unwrap().0 > T + year);
+
+        // The boundary: the other system among the last 4 x clock_jump_events
+        // arrivals (counting the run) holds the front; one arrival further back, not.
+        let jump = B.jump_events as i64;
+        let run_after = |on_time: i64| {
+            let mut events: Vec<(&str, i64)> = vec![("PNC", T), ("CAD", T + 1_000)];
+            events.extend((0..on_time).map(|i| ("PNC", T + 2_000 + i * 1_000)));
+            events.extend((0..jump).map(|i| ("PNC", T + year + i * MINUTE)));
+            judge_systems(&events).1.newest().unwrap().0 > T + year
+        };
+        assert!(!run_after(quiet - jump - 1), "CAD was the 4 x clock_jump_events-th arrival back");
+        assert!(run_after(quiet - jump), "CAD was one arrival further back");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::alert::Alert;
 use crate::archive::columns::StoredEvent;
 use crate::dashboard::auth::refuse;
 use crate::dashboard::auth::Viewer;
+use crate::dashboard::pseudonym::Masker;
 use crate::dashboard::state::Dashboard;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -39,17 +40,6 @@ fn visible_access(d: &Dashboard, v: &Viewer, s: &StoredEvent, marked: &HashSet<S
     v.scope.allows_access(&s.event.user_id, unit, ops)
 }
 
-/// What a pseudonymous view keeps of an access whose subject is tied to its user's
-/// own life (their record, associates, home, a colleague) while the user is not
-/// revealed: the pseudonym and that subject together would name the officer.
-#[derive(Clone, Copy, PartialEq)]
-enum Keep {
-    /// The user's pseudonym (an alert's evidence, a user's timeline): the subject goes.
-    User,
-    /// The subject (the history of a subject the viewer named): the user goes.
-    Subject,
-}
-
 /// The fields of an access that say nothing of its subject.
 const NOT_THE_SUBJECT: [&str; 12] = [
     "event_id",
@@ -66,10 +56,21 @@ const NOT_THE_SUBJECT: [&str; 12] = [
     "session_id",
 ];
 
+/// Whether a pseudonymous viewer must not see this access's subject beside its user:
+/// the user is not revealed to them and the subject is tied to the user's own life
+/// (their record, associates, home, a colleague), so the two together name the officer.
+fn personal_to_hidden_user(d: &Dashboard, m: &Masker, e: &crate::event::AccessEvent) -> bool {
+    !m.revealed(&e.user_id, None)
+        && d.lists
+            .as_ref()
+            .is_some_and(|l| crate::detect::personal::ties_to_user(&crate::enrich::enrich(e, l, &d.explanation), l))
+}
+
 /// Accesses as JSON, each with its explanation (`explained`, and `explanation` in
 /// words): as the engine recorded it in the archive, else as the watch lists give it
-/// now (without the memory of earlier accesses); their users as the viewer sees them.
-fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent], keep: Keep) -> Vec<serde_json::Value> {
+/// now (without the memory of earlier accesses); their users as the viewer sees them,
+/// and the subject of one tied to its hidden user's own life left out.
+fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent]) -> Vec<serde_json::Value> {
     let masker = d.masker(v);
     stored
         .iter()
@@ -95,21 +96,11 @@ fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent], keep: Keep) -
                 (None, None) => {}
             }
             if let Some(m) = &masker {
-                let hidden = !m.revealed(&s.event.user_id, None);
-                let personal = hidden
-                    && d.lists.as_ref().is_some_and(|l| {
-                        crate::detect::personal::ties_to_user(&crate::enrich::enrich(&s.event, l, &d.explanation), l)
-                    });
-                if personal && keep == Keep::Subject {
-                    out["user_id"] = "(a member of staff: the record touches their own life)".into();
-                } else {
-                    let _ = d.store.pseudonym_of(
-                        &s.event.user_id,
-                        &crate::dashboard::pseudonym::pseudonym(&d.key, &s.event.user_id),
-                    );
-                    out["user_id"] = m.name(&s.event.user_id, None).into();
-                }
-                if personal && keep == Keep::User {
+                let _ = d
+                    .store
+                    .pseudonym_of(&s.event.user_id, &crate::dashboard::pseudonym::pseudonym(&d.key, &s.event.user_id));
+                out["user_id"] = m.name(&s.event.user_id, None).into();
+                if personal_to_hidden_user(d, m, &s.event) {
                     if let Some(fields) = out.as_object_mut() {
                         fields.retain(|k, _| NOT_THE_SUBJECT.contains(&k.as_str()) || k.starts_with("explan"));
                         fields.insert(
@@ -164,7 +155,7 @@ pub(super) async fn alert(State(d): D, v: Viewer, Path(id): Path<String>) -> Res
     let events = events.map(|es| {
         let marked = marks(&d, &es);
         let shown: Vec<&StoredEvent> = es.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
-        access_json(&d, &v, &shown, Keep::User)
+        access_json(&d, &v, &shown)
     });
     // The entry names people; an analyst sees it only once the identity is revealed.
     let masked = d.masker(&v).is_some_and(|m| !m.revealed(&row.alert.user_id, Some(&id)));
@@ -244,7 +235,7 @@ pub(super) async fn timeline(
     let accesses = accesses.map(|all| {
         let marked = marks(&d, &all);
         let shown: Vec<&StoredEvent> = all.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
-        access_json(&d, &v, &shown, Keep::User)
+        access_json(&d, &v, &shown)
     });
     let name = d.masker(&v).map_or(user.clone(), |m| m.name(&user, None));
     Json(json!({ "user_id": name, "alerts": alerts, "accesses": accesses })).into_response()
@@ -301,16 +292,31 @@ pub(super) async fn subject(
         Ok(Ok(accesses)) => {
             let stored: Vec<StoredEvent> = accesses.iter().map(|a| a.stored.clone()).collect();
             let marked = marks(&d, &stored);
-            let rows: Vec<serde_json::Value> = accesses
-                .iter()
-                .filter(|a| visible_access(&d, &v, &a.stored, &marked))
+            let visible = accesses.iter().filter(|a| visible_access(&d, &v, &a.stored, &marked));
+            // The viewer named the subject: an access of a hidden officer to whom the
+            // record is personal would name the officer by any of its fields (its id,
+            // time or session link it to their alerts), so it is only counted.
+            let masker = d.masker(&v);
+            let personal = |a: &&crate::hunt::Access| {
+                masker.as_ref().is_some_and(|m| personal_to_hidden_user(&d, m, &a.stored.event))
+            };
+            let (hidden, shown): (Vec<_>, Vec<_>) = visible.partition(personal);
+            let rows: Vec<serde_json::Value> = shown
+                .into_iter()
                 .map(|a| {
-                    let mut row = access_json(&d, &v, &[&a.stored], Keep::Subject).remove(0);
+                    let mut row = access_json(&d, &v, &[&a.stored]).remove(0);
                     row["match"] = a.how.as_str().into();
                     row
                 })
                 .collect();
-            Json(json!({ "accesses": rows })).into_response()
+            let mut body = json!({ "accesses": rows });
+            if !hidden.is_empty() {
+                body["hidden"] = json!({
+                    "accesses": hidden.len(),
+                    "why": "by members of staff to whom the record is personal (their own, family, home, a colleague); a supervisor sees them",
+                });
+            }
+            Json(body).into_response()
         }
         Ok(Err(e)) => server_error(e),
         Err(r) => r,

@@ -79,8 +79,9 @@ const STYLE: &str = include_str!("../app.css");
 
 /// `/metrics` on the dashboard's listener, which the dashboard's users reach: the
 /// series about live operations (opsec alerts, accesses an operation explains, the
-/// operations list) are only for a scrape bearing `[dashboard] metrics_token` and a
-/// signed-in supervisor cleared for operations; anyone else gets the rest.
+/// operations list, retrospective alerts) are only for a scrape bearing `[dashboard]
+/// metrics_token` or a signed-in supervisor cleared for operations; anyone else gets
+/// the rest.
 async fn metrics(State(d): D, headers: axum::http::HeaderMap, viewer: Result<Viewer, Response>) -> Response {
     use sha2::Digest;
     let bearer = headers
@@ -123,8 +124,8 @@ async fn login(
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Ok(Json(login)) = body else { return refuse(StatusCode::BAD_REQUEST, "send {\"user\", \"password\"} as JSON") };
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let addr = super::signin::client_address(peer.map(|p| p.0 .0.ip()), forwarded, &d.config.trusted_proxies);
+    let forwarded: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let addr = super::signin::client_address(peer.map(|p| p.0 .0.ip()), &forwarded, &d.config.trusted_proxies);
     let account = d.config.users.get(&login.user);
     // Unknown names are throttled like known ones (so a refusal says nothing about
     // whether the name exists), in one of a bounded number of slots.

@@ -35,6 +35,7 @@ pub(super) async fn triage(
     if note.is_some_and(|n| n.chars().count() > 4_000) {
         return refuse(StatusCode::BAD_REQUEST, "a note is at most 4,000 characters");
     }
+    let _deciding = d.triage_lock.lock().unwrap_or_else(|e| e.into_inner());
     let current = match d.store.alert(&id) {
         Ok(Some(row)) if v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) => row,
         Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such alert"),

@@ -72,12 +72,27 @@ async fn an_analyst_never_sees_a_pseudonym_beside_a_record_of_the_officers_own_l
     assert_eq!(hidden.len(), 3, "self, home street and colleague: {hidden:?}");
     assert!(timeline.to_string().contains("JONES, Ann"), "a stranger's record is shown: {timeline}");
 
-    // The history of a subject the analyst names: the officer whose own record it is
-    // is not shown by pseudonym (the two together would name them).
+    // The history of a subject the analyst names: the access of the officer whose own
+    // record it is is only counted (its pseudonym, its event id or its time beside the
+    // subject would name them).
     let (_, history) = f.call(&ana, "POST", "/api/subject", Some(json!({"name": "HILL, Andrew"}))).await;
-    let rows = history["accesses"].as_array().unwrap();
-    assert_eq!(rows.len(), 1, "{history}");
-    assert!(!history.to_string().contains(&pseudonym) && !history.to_string().contains("U10"), "{history}");
+    assert_eq!(history["accesses"].as_array().unwrap().len(), 0, "{history}");
+    assert_eq!(history["hidden"]["accesses"], 1, "{history}");
+    for linked in [pseudonym.as_str(), "U10", "ev-self", "01:00"] {
+        assert!(!history.to_string().contains(linked), "{linked}: {history}");
+    }
+
+    // An alert of another rule on such an access (a suspended officer looking
+    // themselves up) hides its subject and sentence too, on the board and opened.
+    let mut suspended = self_lookup("SUSP1");
+    suspended.rule = crate::alert::RuleId::AccountStatus;
+    suspended.watchlist = None;
+    f.dashboard.observe(&suspended).unwrap();
+    let (_, opened) = f.call(&ana, "GET", "/api/alerts/SUSP1", None).await;
+    assert_eq!(leaks(&opened), Vec::<&str>::new(), "{opened}");
+    assert!(opened["alert"]["reason"].as_str().unwrap().contains("tied to their own life"), "{opened}");
+    let (_, board) = f.call(&ana, "GET", "/api/alerts", None).await;
+    assert_eq!(leaks(&board), Vec::<&str>::new(), "{board}");
 
     // A supervisor sees it all; so does the analyst once the officer is revealed.
     let sup = f.login("sup").await;
