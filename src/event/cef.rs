@@ -122,6 +122,11 @@ fn parse_extension(ext: &str) -> Result<Vec<(String, String)>, DecodeError> {
     for (n, &(ks, eq)) in keys.iter().enumerate() {
         let value_end = keys.get(n + 1).map_or(b.len(), |&(next, _)| next);
         let key = &ext[ks..eq];
+        // A key given twice says two things (which one the source meant is not
+        // known): refused, as a field given twice in JSON is.
+        if keys[..n].iter().any(|&(s, e)| &ext[s..e] == key) {
+            return Err(DecodeError::BadCef(format!("`{key}` is given twice in the extension")));
+        }
         let value = ext[eq + 1..value_end].trim_end_matches(' ');
         out.push((key.to_string(), unescape(value).map_err(|e| DecodeError::BadCef(format!("`{key}`: {e}")))?));
     }
@@ -186,6 +191,13 @@ mod tests {
         assert!(CefRecord::parse(r"CEF:0|A|B|C|D|E|F|suser=U1 duser=A\").is_err());
         let r = CefRecord::parse(r"CEF:0|A|B|C|D|E|F|filePath=C:\Windows\x.txt").unwrap();
         assert_eq!(r.get("filePath").as_deref(), Some(r"C:\Windows\x.txt"));
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        let err = CefRecord::parse("CEF:0|A|B|C|D|E|F|suser=U1 externalId=C4 externalId=C5").unwrap_err();
+        assert!(err.to_string().contains("`externalId` is given twice"), "{err}");
+        assert!(CefRecord::parse("CEF:0|A|B|C|D|E|F|cs1Label=Reference cs1=INC-42").is_ok());
     }
 
     #[test]
