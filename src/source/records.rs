@@ -33,6 +33,9 @@ pub struct RecordReader<R> {
     csv: Option<u8>,
     /// The start of the stream has been looked at for a byte-order mark.
     started: bool,
+    /// The byte that ends a line: `\n` (and `\r\n`), or `\r` in a stream whose first
+    /// buffer holds carriage returns and no line feed (old Mac exports).
+    end: u8,
 }
 
 /// A quoted CSV field runs over at most this many lines; past that the record ends
@@ -71,7 +74,7 @@ impl<R: BufRead> RecordReader<R> {
     /// not held. With a CSV delimiter, a newline inside a quoted field continues the
     /// record, for at most [`MAX_CSV_LINES`] lines.
     pub fn new(inner: R, keep: usize, csv: Option<u8>) -> Self {
-        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv, started: false }
+        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv, started: false, end: b'\n' }
     }
 
     /// How many lines have been read whole.
@@ -94,8 +97,14 @@ impl<R: BufRead> RecordReader<R> {
                 if avail.is_empty() {
                     break;
                 }
+                // A carriage return before the buffer's last byte (so not the first half
+                // of a CRLF cut by the buffer) and no line feed: CR ends the lines.
+                let cr_only = memchr(b'\n', avail).is_none() && memchr(b'\r', &avail[..avail.len() - 1]).is_some();
+                if !self.started && !saw_any && cr_only {
+                    self.end = b'\r';
+                }
                 saw_any = true;
-                let (chunk_len, newline) = match memchr(b'\n', avail) {
+                let (chunk_len, newline) = match memchr(self.end, avail) {
                     Some(i) => (i, true),
                     None => (avail.len(), false),
                 };
@@ -169,6 +178,22 @@ mod tests {
             out.push((rec.line, String::from_utf8_lossy(rec.bytes).into_owned(), rec.len));
         }
         out
+    }
+
+    #[test]
+    fn carriage_returns_alone_end_lines_in_a_stream_that_has_no_line_feed() {
+        let input: &[u8] = b"{\"a\":1}\r{\"b\":2}\r\r{\"c\":3}";
+        let mut r = RecordReader::new(std::io::BufReader::with_capacity(64, input), 100, None);
+        let mut got = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            got.push((rec.line, String::from_utf8_lossy(rec.bytes).into_owned()));
+        }
+        assert_eq!(got, vec![(1, "{\"a\":1}".into()), (2, "{\"b\":2}".into()), (4, "{\"c\":3}".into())]);
+        // A CRLF cut by the first buffer is not taken for a CR-only stream.
+        assert_eq!(all(b"abcdefg\r\nb\n", 100, None), vec![(1, "abcdefg".into(), 7), (2, "b".into(), 1)]);
+        // With line feeds, a carriage return is only part of a CRLF ending.
+        let got = all(b"a\r\nb\n", 100, None);
+        assert_eq!(got, vec![(1, "a".into(), 1), (2, "b".into(), 1)]);
     }
 
     #[test]
