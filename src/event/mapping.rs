@@ -231,8 +231,9 @@ fn glob_match(p: &[u8], s: &[u8]) -> bool {
 }
 
 /// A JSON object whose top-level keys are each given once: `serde_json::Value` would
-/// keep the last of two, where readers disagree on which one counts.
-struct UniqueKeys(serde_json::Map<String, serde_json::Value>);
+/// keep the last of two, where readers disagree on which one counts (a mapped source's
+/// record, a watch-list row).
+pub(crate) struct UniqueKeys(pub serde_json::Map<String, serde_json::Value>);
 
 impl<'de> serde::Deserialize<'de> for UniqueKeys {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -247,7 +248,7 @@ impl<'de> serde::Deserialize<'de> for UniqueKeys {
                 while let Some(key) = map.next_key::<String>()? {
                     let value = map.next_value()?;
                     if out.contains_key(&key) {
-                        return Err(serde::de::Error::custom(format_args!("source field `{key}` is given twice")));
+                        return Err(serde::de::Error::custom(format_args!("field `{key}` is given twice")));
                     }
                     out.insert(key, value);
                 }
@@ -422,7 +423,7 @@ mod tests {
             .decode_json(twice.as_bytes())
             .unwrap_err()
             .to_string()
-            .contains("source field `id` is given twice"));
+            .contains("field `id` is given twice"));
         assert!(mapping.decode_json(b"[1]").unwrap_err().to_string().contains("expected a JSON object"));
         let deep = format!(
             r#"{{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{{"id":"U9"}},"op":"view","kind":"crime","x":{}1{}}}"#,

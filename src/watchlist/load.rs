@@ -151,8 +151,9 @@ fn read_text(
             if line.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<UniqueFields>(line) {
-                Ok(UniqueFields(obj)) => add(n, read_row(table, &JsonCells(&obj)), errors),
+            // A field given twice is refused, as in events: a row must not say two things.
+            match serde_json::from_str::<crate::event::mapping::UniqueKeys>(line) {
+                Ok(crate::event::mapping::UniqueKeys(obj)) => add(n, read_row(table, &JsonCells(&obj)), errors),
                 Err(e) => errors.push(err(n, None, format!("bad JSON: {e}"))),
             }
         }
@@ -206,33 +207,6 @@ fn required_columns(table: TableName) -> usize {
         TableName::Custody | TableName::HighProfile | TableName::Associates | TableName::Operations => 2,
         TableName::Incidents => 2,
         TableName::Staff => 1,
-    }
-}
-
-/// A JSON object whose fields are each given once: serde_json would keep the last of
-/// a field given twice, and a row must not say two things (events refuse it too).
-struct UniqueFields(serde_json::Map<String, serde_json::Value>);
-
-impl<'de> serde::Deserialize<'de> for UniqueFields {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
-            type Value = UniqueFields;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueFields, A::Error> {
-                let mut fields = serde_json::Map::new();
-                while let Some((name, value)) = map.next_entry::<String, serde_json::Value>()? {
-                    if fields.contains_key(&name) {
-                        return Err(serde::de::Error::custom(format_args!("field `{name}` is given twice")));
-                    }
-                    fields.insert(name, value);
-                }
-                Ok(UniqueFields(fields))
-            }
-        }
-        d.deserialize_map(Fields)
     }
 }
 
