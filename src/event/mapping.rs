@@ -419,11 +419,7 @@ mod tests {
         }
         let twice =
             r#"{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{"id":"U9"},"op":"view","kind":"crime","id":8}"#;
-        assert!(mapping
-            .decode_json(twice.as_bytes())
-            .unwrap_err()
-            .to_string()
-            .contains("field `id` is given twice"));
+        assert!(mapping.decode_json(twice.as_bytes()).unwrap_err().to_string().contains("field `id` is given twice"));
         assert!(mapping.decode_json(b"[1]").unwrap_err().to_string().contains("expected a JSON object"));
         let deep = format!(
             r#"{{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{{"id":"U9"}},"op":"view","kind":"crime","x":{}1{}}}"#,
