@@ -253,25 +253,31 @@ fn subject_spike_fires_for_many_unrelated_users_not_for_a_case_team() {
     assert!(s[0].to_json().contains("\"proposed_watchlist\":\"high_profile\""));
 }
 
+/// Two hours of unit Response from 09:00: peers P2 and P3 give references nearly
+/// always (every tenth access has none), P1 almost never. With `copy_system`, each of
+/// P2's unexplained accesses is given again with its event id, from that system.
+fn peers(r: &mut Run, copy_system: Option<&str>) {
+    let t = MONDAY + 9 * HOUR;
+    for i in 0..120 {
+        let at = t + i * MINUTE;
+        let reference = if i % 10 == 0 { "" } else { "INC-R" };
+        let peer = json!({"reference": reference, "subject_name": format!("PEER{i}, A")});
+        r.access(at, "P2", peer.clone());
+        if let (Some(system), 0) = (copy_system, i % 10) {
+            let mut copy = peer;
+            copy["event_id"] = json!(format!("e{}", r.n));
+            copy["system"] = json!(system);
+            r.access(at, "P2", copy);
+        }
+        r.access(at, "P3", json!({"reference": reference, "subject_name": format!("PEER{i}, B")}));
+        r.access(at, "P1", json!({"subject_name": format!("LONE{i}, C")}));
+    }
+}
+
 #[test]
 fn purpose_missing_rises_to_amber_when_far_above_the_units_peers() {
     let mut r = Run::new();
-    let t = MONDAY + 9 * HOUR;
-    // Peers P2, P3 give references nearly always; P1 almost never.
-    for i in 0..120 {
-        let at = t + i * MINUTE;
-        r.access(
-            at,
-            "P2",
-            json!({"reference": if i % 10 == 0 { "" } else { "INC-R" }, "subject_name": format!("PEER{i}, A")}),
-        );
-        r.access(
-            at,
-            "P3",
-            json!({"reference": if i % 10 == 0 { "" } else { "INC-R" }, "subject_name": format!("PEER{i}, B")}),
-        );
-        r.access(at, "P1", json!({"subject_name": format!("LONE{i}, C")}));
-    }
+    peers(&mut r, None);
     let alerts = r.alerts();
     let p = of(&alerts, "purpose.missing");
     let p1_amber = p.iter().filter(|a| a.user_id == "P1" && a.severity == Severity::Amber).count();
@@ -291,25 +297,7 @@ fn purpose_missing_rises_to_amber_when_far_above_the_units_peers() {
 fn an_access_given_twice_counts_once_for_the_unit_and_another_systems_same_id_counts() {
     let rest_of_unit = |copy_system: Option<&str>| {
         let mut r = Run::new();
-        let t = MONDAY + 9 * HOUR;
-        for i in 0..120 {
-            let at = t + i * MINUTE;
-            let peer =
-                json!({"reference": if i % 10 == 0 { "" } else { "INC-R" }, "subject_name": format!("PEER{i}, A")});
-            r.access(at, "P2", peer.clone());
-            if let (Some(system), 0) = (copy_system, i % 10) {
-                let mut copy = peer;
-                copy["event_id"] = json!(format!("e{}", r.n));
-                copy["system"] = json!(system);
-                r.access(at, "P2", copy);
-            }
-            r.access(
-                at,
-                "P3",
-                json!({"reference": if i % 10 == 0 { "" } else { "INC-R" }, "subject_name": format!("PEER{i}, B")}),
-            );
-            r.access(at, "P1", json!({"subject_name": format!("LONE{i}, C")}));
-        }
+        peers(&mut r, copy_system);
         let alerts = r.alerts();
         let p = of(&alerts, "purpose.missing");
         assert_eq!(p.len(), 1, "{p:#?}");
