@@ -183,11 +183,18 @@ impl Reorder {
     /// (see [`super::acks`]), so what it raises is tracked to delivery, and the stream's
     /// progress moves only with what the new assignment has read.
     pub fn park(&mut self, stream: i32) {
-        let gone: Vec<u64> = self.held.iter().filter(|(_, h)| h.at.stream == stream).map(|(s, _)| *s).collect();
+        let mut gone: Vec<u64> = self.held.iter().filter(|(_, h)| h.at.stream == stream).map(|(s, _)| *s).collect();
+        // Earliest place first: a record held twice (delivered again within one
+        // assignment) keeps its first place, and only that place awaits its copy. Each
+        // copy read again takes one place, so a second place awaited would wait for a
+        // copy that never comes, holding back everything after it in the wait.
+        gone.sort_unstable();
         for seq in gone {
             if let Some(h) = self.held.remove(&seq) {
-                self.parked.insert((stream, h.at.offset), Place { seq, arrived: h.arrived });
-                self.awaited.insert(seq);
+                if let std::collections::hash_map::Entry::Vacant(v) = self.parked.entry((stream, h.at.offset)) {
+                    v.insert(Place { seq, arrived: h.arrived });
+                    self.awaited.insert(seq);
+                }
             }
         }
         self.awaited_until = Some(std::time::Instant::now() + self.delay + AWAIT_COPIES);
@@ -388,6 +395,25 @@ mod tests {
         r.assigned(&[5]);
         std::thread::sleep(Duration::from_millis(110));
         assert_eq!(r.next_due(false).map(|h| h.record), Some(b"d".to_vec()));
+    }
+
+    /// A record delivered twice within one assignment (a fetch repeated after a seek,
+    /// a batch read before a rebalance that moved nothing) is held twice. When its
+    /// stream is revoked and given back, one copy is read again: the wait must not
+    /// stand still for a second copy that never comes.
+    #[test]
+    fn a_record_held_twice_awaits_one_copy_after_a_rebalance() {
+        let mut r = Reorder::new(Duration::from_millis(50), 100);
+        r.hold(at(10, "a"), held(3, 4), 0, b"a".to_vec());
+        r.hold(at(10, "a"), held(3, 4), 0, b"a".to_vec());
+        r.hold(at(20, "b"), held(5, 1), 0, b"b".to_vec());
+        std::thread::sleep(Duration::from_millis(60));
+        r.park(3);
+        r.assigned(&[3, 5]);
+        r.hold(at(10, "a"), held(3, 4), 0, b"a".to_vec());
+        let order: Vec<Vec<u8>> = std::iter::from_fn(|| r.next_due(false)).map(|h| h.record).collect();
+        assert_eq!(order, [b"a".to_vec(), b"b".to_vec()], "b is not held back behind a second copy of a");
+        assert!(r.is_empty());
     }
 
     #[test]
