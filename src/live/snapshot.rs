@@ -184,14 +184,17 @@ pub struct Restored {
     pub state: Vec<u8>,
 }
 
-/// The newest complete snapshot of each of `streams` on the state topic (the one that
-/// covers the most), for the streams that have one.
+/// The complete snapshots of each of `streams` found at the end of the state topic,
+/// best first (the one that covers the most, then the newest), for the streams that
+/// have one. A snapshot that claims to cover more than its stream's partition holds
+/// (only a forged or foreign one can: it would make every later event count as
+/// already in the state, and the detectors skip it) is refused with a warning.
 pub fn read_streams(
     k: &KafkaConfig,
     topic: &str,
     streams: &[i32],
     timeout: Duration,
-) -> Result<HashMap<i32, Restored>, LiveError> {
+) -> Result<HashMap<i32, Vec<Restored>>, LiveError> {
     let mut out = HashMap::new();
     if streams.is_empty() {
         return Ok(out);
@@ -200,8 +203,13 @@ pub fn read_streams(
     cfg.set("group.id", format!("{}-state", k.group_id)).set("enable.auto.commit", "false");
     let consumer: BaseConsumer = cfg.create().map_err(|e| LiveError::kafka("creating the state reader", e))?;
     for &stream in streams {
-        if let Some(r) = read_stream(&consumer, topic, stream, timeout)? {
-            out.insert(stream, r);
+        let (source, p) = super::repartition::topic_partition(k, stream);
+        let (_, end) = consumer
+            .fetch_watermarks(source, p, timeout)
+            .map_err(|e| LiveError::kafka(format!("reading the watermarks of {source} [{p}]"), e))?;
+        let found = read_stream(&consumer, topic, stream, end, timeout)?;
+        if !found.is_empty() {
+            out.insert(stream, found);
         }
     }
     Ok(out)
@@ -216,12 +224,15 @@ struct Found {
     last_offset: i64,
 }
 
+/// The complete snapshots of `stream` within [0, `end`] that the newest messages of its
+/// state partition hold, best first.
 fn read_stream(
     consumer: &BaseConsumer,
     topic: &str,
     stream: i32,
+    end: i64,
     timeout: Duration,
-) -> Result<Option<Restored>, LiveError> {
+) -> Result<Vec<Restored>, LiveError> {
     let partition = state_partition(stream);
     let (low, high) = consumer
         .fetch_watermarks(topic, partition, timeout)
@@ -232,7 +243,7 @@ fn read_stream(
     loop {
         let start = (high - window).max(low);
         if start >= high {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let mut found: HashMap<String, Found> = HashMap::new();
         let mut tpl = TopicPartitionList::new();
@@ -266,12 +277,28 @@ fn read_stream(
             f.last_offset = m.offset();
             f.parts.insert(h.chunk, payload[split + 1..].to_vec());
         }
-        let best = found.into_values().filter(|f| f.parts.len() == f.chunks).max_by_key(|f| (f.covers, f.last_offset));
-        if let Some(f) = best {
-            return Ok(Some(Restored { covers: f.covers, state: f.parts.into_values().flatten().collect() }));
+        let mut complete: Vec<Found> = found.into_values().filter(|f| f.parts.len() == f.chunks).collect();
+        complete.retain(|f| {
+            let possible = (0..=end).contains(&f.covers);
+            if !possible {
+                tracing::warn!(
+                    stream,
+                    covers = f.covers,
+                    end,
+                    "a snapshot on the state topic claims offsets its partition does not hold: refused (only the engine should write to the state topic)"
+                );
+            }
+            possible
+        });
+        complete.sort_by_key(|f| std::cmp::Reverse((f.covers, f.last_offset)));
+        if !complete.is_empty() {
+            return Ok(complete
+                .into_iter()
+                .map(|f| Restored { covers: f.covers, state: f.parts.into_values().flatten().collect() })
+                .collect());
         }
         if start == low {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         window *= 8;
     }

@@ -479,24 +479,29 @@ impl Worker {
                 return;
             }
         };
-        for (stream, r) in restored {
-            if self.covered.get(&stream).is_some_and(|held| *held > r.covers) {
-                continue;
-            }
-            match self.engine.restore_stream(stream, &r.state) {
-                Ok(()) => {
-                    tracing::info!(
-                        stream,
-                        covers = r.covers,
-                        bytes = r.state.len(),
-                        "behavioural state restored from the state topic"
-                    );
-                    self.covered.insert(stream, r.covers);
-                    self.processed.insert(stream, r.covers);
-                    self.ceiling.insert(stream, r.covers);
+        for (stream, candidates) in restored {
+            // The best that can be read; a snapshot that cannot is passed over for the
+            // next (the detectors start cold only when none can).
+            for r in candidates {
+                if self.covered.get(&stream).is_some_and(|held| *held > r.covers) {
+                    break;
                 }
-                Err(e) => {
-                    tracing::warn!(stream, error = %e, "a stream's state on the state topic is not usable; its detectors start cold")
+                match self.engine.restore_stream(stream, &r.state) {
+                    Ok(()) => {
+                        tracing::info!(
+                            stream,
+                            covers = r.covers,
+                            bytes = r.state.len(),
+                            "behavioural state restored from the state topic"
+                        );
+                        self.covered.insert(stream, r.covers);
+                        self.processed.insert(stream, r.covers);
+                        self.ceiling.insert(stream, r.covers);
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(stream, covers = r.covers, error = %e, "a snapshot on the state topic is not usable; the next one is tried, else the detectors start cold")
+                    }
                 }
             }
         }

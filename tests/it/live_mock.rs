@@ -488,3 +488,32 @@ fn repartition_records_taken_out_of_offset_order_are_all_committed_once_a_snapsh
     service.join().unwrap();
     assert!(done, "{got} of {all} repartition records committed");
 }
+
+/// Only the engine writes the state topic, but a chunk anyone wrote there claiming to
+/// cover offsets its partition does not hold (covers 10^15: every later event would
+/// count as already in the state, and the detectors would skip it for good) is refused;
+/// the real snapshots come back best first, so an unreadable one gives way to the next.
+#[test]
+fn a_snapshot_claiming_offsets_its_partition_does_not_hold_is_refused() {
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "mock-forged-state");
+    let state_topic = config.kafka.state_topic.clone().unwrap();
+    let lines = event_lines();
+    let events: Vec<(&str, Option<i32>, &[u8], &[u8])> =
+        lines[..3].iter().map(|l| ("access-events", Some(0), &b"U1"[..], l.as_bytes())).collect();
+    produce(&bootstrap, &events);
+    let chunk = |covers: i64, snapshot: &str, body: &str| {
+        format!(r#"{{"stream":0,"covers":{covers},"snapshot":"{snapshot}","chunk":0,"chunks":1}}"#) + "\n" + body
+    };
+    let (older, newer, forged) = (chunk(2, "a", "{}"), chunk(3, "b", "{}"), chunk(1_000_000_000_000_000, "f", "{}"));
+    let partition = accesswatch::live::snapshot::state_partition(0);
+    let state: Vec<(&str, Option<i32>, &[u8], &[u8])> = [&older, &newer, &forged]
+        .iter()
+        .map(|m| (state_topic.as_str(), Some(partition), &b"0:0"[..], m.as_bytes()))
+        .collect();
+    produce(&bootstrap, &state);
+    let read =
+        accesswatch::live::snapshot::read_streams(&config.kafka, &state_topic, &[0], Duration::from_secs(30)).unwrap();
+    let covers: Vec<i64> = read[&0].iter().map(|r| r.covers).collect();
+    assert_eq!(covers, [3, 2], "the forged snapshot is refused; the real ones come best first");
+}
