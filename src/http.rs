@@ -73,8 +73,21 @@ pub async fn serve(
     tracing::info!(addr = %listener.local_addr()?, "HTTP server listening");
     // The peer's address reaches handlers (the dashboard's sign-in throttle keys on it).
     let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.triggered().await }).await
+    let signal = shutdown.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move { signal.triggered().await });
+    // Requests under way get `DRAIN` to finish; a client that never finishes sending
+    // its request (or never reads the answer) does not hold the process up after that.
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(server) => served,
+        () = async { shutdown.triggered().await; tokio::time::sleep(DRAIN).await } => {
+            tracing::warn!(seconds = DRAIN.as_secs(), "HTTP connections still open after the shutdown's drain: closed");
+            Ok(())
+        }
+    }
 }
+
+/// How long open HTTP connections may take to finish after shutdown.
+pub const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
@@ -82,6 +95,26 @@ mod tests {
     use axum::body::Body;
     use axum::http::Request;
     use tower::ServiceExt;
+
+    /// A client that sends half a request and waits (one socket is enough) does not
+    /// keep the server, and so the process, from stopping.
+    #[tokio::test]
+    async fn a_half_sent_request_does_not_hold_up_shutdown() {
+        use tokio::io::AsyncWriteExt;
+        let shutdown = crate::live::Shutdown::new();
+        let status = Status::new(shutdown.clone());
+        let app = router(Health { metrics: Metrics::new(), status });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(serve(listener, app, shutdown.clone()));
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        shutdown.trigger();
+        let stopped = tokio::time::timeout(DRAIN + std::time::Duration::from_secs(5), server).await;
+        assert!(stopped.is_ok(), "the server still waits for the half-sent request");
+        drop(client);
+    }
 
     #[tokio::test]
     async fn health_and_readiness() {
