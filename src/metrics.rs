@@ -204,7 +204,7 @@ impl Metrics {
             watchlist_rows: gauge_vec("accesswatch_watchlist_rows", "Rows in each watch list", &["table"]),
             watchlist_changes: counter_vec(
                 "accesswatch_watchlist_changes_total",
-                "Watch-list rows applied from topics, by table and kind (upsert, delete, invalid)",
+                "Watch-list rows applied from topics, by table and kind (upsert, delete, invalid; key_mismatch: a message keyed otherwise than its row)",
                 &["table", "kind"],
             ),
             open_alerts: gauge("accesswatch_open_alerts", "Alerts inside their suppression window"),

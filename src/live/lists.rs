@@ -55,8 +55,60 @@ pub fn decode(
             if let Some(t) = timestamp {
                 row.recorded_by_default(t);
             }
-            let key = key.filter(|k| !k.is_empty()).map(CompactString::from).unwrap_or_else(|| row.key());
+            // A table whose key is a column of its own (custody_ref, entry_id, user_id,
+            // reference) is keyed by that column, which is what alerts name and what a
+            // retrospective search looks the entry up by; the others (associates,
+            // operations: "user_id + subject", a form the spec leaves open) by the
+            // message's key.
+            let key = match key.filter(|k| !k.is_empty()) {
+                Some(k) if !keyed_by_column(table) => CompactString::from(k),
+                _ => row.key(),
+            };
             Ok(ListChange::Upsert { key, row })
+        }
+    }
+}
+
+/// Drops from `pending` the partitions the consumer's position has reached the end of.
+fn read_to_end(consumer: &BaseConsumer, pending: &mut HashMap<(String, i32), i64>) {
+    let Ok(positions) = consumer.position() else { return };
+    for e in positions.elements() {
+        let key = (e.topic().to_string(), e.partition());
+        if let (Some(high), Offset::Offset(at)) = (pending.get(&key), e.offset()) {
+            if at >= *high {
+                pending.remove(&key);
+            }
+        }
+    }
+}
+
+/// Whether a table's key is one column of its rows.
+fn keyed_by_column(table: TableName) -> bool {
+    matches!(table, TableName::Custody | TableName::HighProfile | TableName::Staff | TableName::Incidents)
+}
+
+/// The message keys that named a row by something other than its own key: a delete
+/// sent with such a key deletes the row it named.
+#[derive(Default)]
+pub struct RowKeys(HashMap<(TableName, CompactString), CompactString>);
+
+impl RowKeys {
+    /// The change as the engine applies it; `true` when the message's key is not the
+    /// row's own (the spec's key; the producer should be told).
+    pub fn settle(&mut self, table: TableName, message_key: Option<&[u8]>, change: ListChange) -> (ListChange, bool) {
+        let sent = message_key.filter(|k| !k.is_empty()).map(|k| CompactString::from(String::from_utf8_lossy(k)));
+        match change {
+            ListChange::Upsert { key, row } => {
+                let differs = sent.as_ref().is_some_and(|s| *s != key);
+                if let Some(s) = sent.filter(|_| differs) {
+                    self.0.insert((table, s), key.clone());
+                }
+                (ListChange::Upsert { key, row }, differs)
+            }
+            ListChange::Delete { table, key } => {
+                let key = self.0.remove(&(table, key.clone())).unwrap_or(key);
+                (ListChange::Delete { table, key }, false)
+            }
         }
     }
 }
@@ -104,6 +156,7 @@ pub fn run(
     if tpl.count() > 0 {
         consumer.assign(&tpl).map_err(|e| LiveError::kafka("assigning watch-list partitions", e))?;
     }
+    let mut row_keys = RowKeys::default();
     let mut loaded = false;
     let check_loaded = |pending: &HashMap<(String, i32), i64>, loaded: &mut bool| {
         if !*loaded && pending.is_empty() {
@@ -117,7 +170,16 @@ pub fn run(
             std::thread::sleep(Duration::from_millis(200));
             continue;
         }
-        let Some(result) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
+            // Idle: a partition whose last offsets are no messages (a transaction's
+            // commit marker, written by an exactly-once producer such as Kafka Connect)
+            // is read to its end once the consumer's position has passed them.
+            if !pending.is_empty() {
+                read_to_end(&consumer, &mut pending);
+                check_loaded(&pending, &mut loaded);
+            }
+            continue;
+        };
         let m = match result {
             Ok(m) => m,
             Err(e) => {
@@ -129,6 +191,11 @@ pub fn run(
         let written = m.timestamp().to_millis().map(Timestamp);
         match decode(table, m.key(), m.payload(), written) {
             Ok(change) => {
+                let (change, differs) = row_keys.settle(table, m.key(), change);
+                if differs {
+                    metrics.watchlist_changes.with_label_values(&[table.as_str(), "key_mismatch"]).inc();
+                    tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), "a watch-list message's key is not its row's key (spec: key = the row's key): the row is applied under its own key, and a delete sent with the message's key deletes it");
+                }
                 let kind = if matches!(change, ListChange::Delete { .. }) { "delete" } else { "upsert" };
                 metrics.watchlist_changes.with_label_values(&[table.as_str(), kind]).inc();
                 if tx.send(ListMsg::Change(change)).is_err() {
@@ -251,4 +318,52 @@ pub fn publish_dir(k: &KafkaConfig, dir: &Path) -> Result<usize, LiveError> {
     }
     producer.flush(Duration::from_secs(30)).map_err(|e| LiveError::kafka("flushing the producer", e))?;
     Ok(messages.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn high_profile(entry_id: &str) -> Vec<u8> {
+        serde_json::json!({
+            "entry_id": entry_id, "added_at": "2026-11-07T12:00:00Z", "subject_name": "KNIGHT, Andrew",
+            "subject_dob": "2008-12-27", "category": "celebrity",
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn key_of(change: &ListChange) -> &str {
+        match change {
+            ListChange::Upsert { key, .. } | ListChange::Delete { key, .. } => key,
+        }
+    }
+
+    /// A row sent under another key than its own is applied under its own (the key
+    /// alerts name and a retrospective search looks the entry up by: under the message
+    /// key the search found nothing), and a delete sent with that message key finds it.
+    #[test]
+    fn a_row_is_keyed_by_its_own_key_and_a_delete_by_the_key_it_came_with_finds_it() {
+        let mut keys = RowKeys::default();
+        let table = TableName::HighProfile;
+        let wrong = Some(&b"WRONG-KEY"[..]);
+        let sent = decode(table, wrong, Some(&high_profile("HP-0100")), None).unwrap();
+        let (applied, differs) = keys.settle(table, wrong, sent);
+        assert_eq!((key_of(&applied), differs), ("HP-0100", true));
+        let (deleted, differs) = keys.settle(table, wrong, decode(table, wrong, None, None).unwrap());
+        assert!(matches!(deleted, ListChange::Delete { .. }));
+        assert_eq!((key_of(&deleted), differs), ("HP-0100", false));
+        // Keyed as the spec says: nothing to say.
+        let right = Some(&b"HP-0101"[..]);
+        let (applied, differs) =
+            keys.settle(table, right, decode(table, right, Some(&high_profile("HP-0101")), None).unwrap());
+        assert_eq!((key_of(&applied), differs), ("HP-0101", false));
+        // A table keyed by "user_id + subject", a form the spec leaves to the producer:
+        // the message's key is the row's identity.
+        let associate = serde_json::json!({"user_id": "U1", "subject_name": "SMITH, Jo", "subject_dob": "1980-01-01", "relationship": "friend"});
+        let key = Some(&b"U1/jo-smith"[..]);
+        let sent = decode(TableName::Associates, key, Some(associate.to_string().as_bytes()), None).unwrap();
+        let (applied, differs) = keys.settle(TableName::Associates, key, sent);
+        assert_eq!((key_of(&applied), differs), ("U1/jo-smith", false));
+    }
 }
