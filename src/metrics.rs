@@ -94,6 +94,7 @@ pub struct Metrics {
     pub partitions_stalled: IntGauge,
     pub repartition_waiting: IntGauge,
     pub group_rejoins: IntCounter,
+    pub events_misrouted: IntCounter,
     pub watchlist_rows: IntGaugeVec,
     pub watchlist_changes: IntCounterVec,
     pub open_alerts: IntGauge,
@@ -166,6 +167,10 @@ impl Metrics {
         Arc::new(Metrics {
             events: counter_vec("accesswatch_events_total", "Access events accepted, by source system", &["system"]),
             known_systems: Mutex::new(HashSet::new()),
+            events_misrouted: counter(
+                "accesswatch_events_misrouted_total",
+                "Events whose message key is not their user_id: a user's events spread over partitions, where no detector sees them together",
+            ),
             dead_letters: counter_vec(
                 "accesswatch_dead_letters_total",
                 "Records that could not be read (parse failures), by cause",

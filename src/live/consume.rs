@@ -169,6 +169,8 @@ struct MessageDecoder {
     max: usize,
     /// The most of a message a dead letter keeps.
     keep: usize,
+    /// Events whose message key is not their user_id, since the last report.
+    misrouted: u64,
 }
 
 impl MessageDecoder {
@@ -191,7 +193,7 @@ impl MessageDecoder {
                 keep,
             ),
         };
-        Some(if payload.is_empty() {
+        let incoming = if payload.is_empty() {
             rejected(DecodeError::BadJson("empty message".into()))
         } else if payload.len() > self.max {
             rejected(DecodeError::TooLong { len: payload.len(), limit: self.max })
@@ -209,7 +211,32 @@ impl MessageDecoder {
                 Decoded::Rejected(reason) => rejected(reason),
                 Decoded::Header => return None,
             }
-        })
+        };
+        // The topic is keyed by user_id (README), so that one user's events reach one
+        // partition, where the per-user detectors see them together.
+        if let Incoming::Event { event, .. } = &incoming {
+            if m.key() != Some(event.user_id.as_bytes()) {
+                self.misrouted += 1;
+            }
+        }
+        Some(incoming)
+    }
+
+    /// Counts and reports the events keyed otherwise than by their user since the last
+    /// call.
+    fn report_misrouted(&mut self, metrics: &Metrics, status: &Status) {
+        if self.misrouted == 0 {
+            return;
+        }
+        metrics.events_misrouted.inc_by(std::mem::take(&mut self.misrouted));
+        status.warn(
+            "misrouted",
+            format!(
+                "events on {} are keyed otherwise than by their user_id ({} so far): one user's events then spread over partitions (and instances), where the per-user detectors (volume, fishing, out of hours, export) do not see them together; key the topic by user_id",
+                self.kafka.events_topic,
+                metrics.events_misrouted.get()
+            ),
+        );
     }
 }
 
@@ -360,7 +387,8 @@ pub fn run(
     let commit_every = Duration::from_millis(k.commit_interval.0.max(50) as u64);
     let mut last_commit = Instant::now();
 
-    let mut messages = MessageDecoder { kafka: k.clone(), decoder: Decoder::new(format), canonical, max, keep };
+    let mut messages =
+        MessageDecoder { kafka: k.clone(), decoder: Decoder::new(format), canonical, max, keep, misrouted: 0 };
     let mut seen_generation = 0;
     let mut watchdog =
         super::watchdog::Watchdog::new(topics.iter().map(|t| (t.clone(), stall_after(&config, t))).collect());
@@ -400,6 +428,7 @@ pub fn run(
         if !batch.is_empty() && !hand_over(&consumer, &tx, &acks, batch, &mut messages, &metrics) {
             break; // the engine has stopped
         }
+        messages.report_misrouted(&metrics, &status);
         if last_commit.elapsed() >= commit_every {
             store_committable(&consumer, k, &acks, None);
             last_commit = Instant::now();

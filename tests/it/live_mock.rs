@@ -517,3 +517,35 @@ fn a_snapshot_claiming_offsets_its_partition_does_not_hold_is_refused() {
     let covers: Vec<i64> = read[&0].iter().map(|r| r.covers).collect();
     assert_eq!(covers, [3, 2], "the forged snapshot is refused; the real ones come best first");
 }
+
+/// The event topic is keyed by user_id, so that one user's events reach one partition:
+/// events keyed otherwise (by event id, or not at all) are judged as usual, and counted
+/// and reported, since the per-user detectors do not see such a user's events together.
+#[test]
+fn events_keyed_otherwise_than_by_their_user_are_counted_and_reported() {
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "mock-misrouted");
+    publish_watchlists(&config);
+    let service = start(&config);
+    let lines = event_lines();
+    let events: Vec<(String, &String)> = lines[..8]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let e = accesswatch::event::json::decode(l.as_bytes()).unwrap();
+            (if i < 5 { e.event_id.to_string() } else { e.user_id.to_string() }, l)
+        })
+        .collect();
+    let messages: Vec<(&str, Option<i32>, &[u8], &[u8])> =
+        events.iter().map(|(k, l)| ("access-events", None, k.as_bytes(), l.as_bytes())).collect();
+    produce(&bootstrap, &messages);
+    let judged =
+        wait_for(Duration::from_secs(30), || metric_sum(&service.metrics.render(), "accesswatch_events_total") == 8.0);
+    let misrouted = metric(&service.metrics.render(), "accesswatch_events_misrouted_total ");
+    let warnings = service.status.warnings();
+    service.stop();
+    service.join().unwrap();
+    assert!(judged, "every event is judged");
+    assert_eq!(misrouted, 5.0);
+    assert!(warnings.iter().any(|w| w.contains("keyed otherwise than by their user_id (5 so far)")), "{warnings:?}");
+}
