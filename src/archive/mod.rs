@@ -418,7 +418,9 @@ fn parquet_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// The `key=value` subdirectories of `dir`, by value.
+/// The `key=value` subdirectories of `dir`, by value; a symbolic link to a directory
+/// counts (an old date moved to other storage and linked back is still the archive's:
+/// its hunts find it, and the retention deletes its files).
 fn partitions(dir: &Path, key: &str) -> io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     let entries = match fs::read_dir(dir) {
@@ -431,7 +433,7 @@ fn partitions(dir: &Path, key: &str) -> io::Result<Vec<(String, PathBuf)>> {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(value) = name.strip_prefix(&prefix) {
-            if entry.file_type()?.is_dir() {
+            if entry.path().is_dir() {
                 out.push((value.to_string(), entry.path()));
             }
         }

@@ -291,3 +291,23 @@ fn a_hunt_over_many_row_groups_finds_every_access_of_its_key_and_no_other() {
         assert_eq!(got, want, "{column} = {value}");
     }
 }
+
+/// An old date moved to other storage and linked back (a common move) stays part of
+/// the archive: read by hunts and replays, and deleted by the retention.
+#[cfg(unix)]
+#[test]
+fn a_date_linked_from_other_storage_is_read_and_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    write(dir.path(), &sample());
+    let date = dir.path().join("events/date=2026-11-01");
+    let moved = elsewhere.path().join("date=2026-11-01");
+    std::fs::rename(&date, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &date).unwrap();
+    let day = Date::parse("2026-11-01").unwrap();
+    assert_eq!(event_dates(dir.path()).unwrap(), vec![day, Date::parse("2026-11-02").unwrap()]);
+    assert_eq!(read_date(dir.path(), day).unwrap().len(), 4, "the linked date's events are read");
+    let report = prune(dir.path(), Date::parse("2026-11-02").unwrap()).unwrap();
+    assert_eq!(report.files.len(), 2, "its PNC and RMS files are deleted");
+    assert!(read_date(dir.path(), day).unwrap().is_empty());
+}
