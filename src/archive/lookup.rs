@@ -31,8 +31,29 @@ pub fn events_with(
     value: &str,
     from: Option<Timestamp>,
     to: Option<Timestamp>,
+    unread: &Unread,
 ) -> io::Result<Vec<StoredEvent>> {
-    events_with_any(root, &[(column, value)], from, to)
+    events_with_any(root, &[(column, value)], from, to, unread)
+}
+
+/// The files a look-up could not read (a stray or damaged `.parquet` file), with why:
+/// they are left out of its answer, which the caller must say, rather than one bad
+/// file stopping every hunt.
+#[derive(Debug, Default)]
+pub struct Unread(std::sync::Mutex<Vec<(PathBuf, String)>>);
+
+impl Unread {
+    fn add(&self, file: &Path, why: &io::Error) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push((file.to_path_buf(), why.to_string()));
+    }
+
+    /// The files left out since the last call, each once.
+    pub fn take(&self) -> Vec<(PathBuf, String)> {
+        let mut all = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        all.sort();
+        all.dedup_by(|a, b| a.0 == b.0);
+        all
+    }
 }
 
 /// Every archived event whose column is the value of one of `keys` (column, value),
@@ -45,6 +66,7 @@ pub fn events_with_any(
     keys: &[(&str, &str)],
     from: Option<Timestamp>,
     to: Option<Timestamp>,
+    unread: &Unread,
 ) -> io::Result<Vec<StoredEvent>> {
     let first = from.map(|f| f.date());
     let last = to.map(|t| Timestamp(t.0 - 1).date());
@@ -66,7 +88,12 @@ pub fn events_with_any(
                         for (system, sys_dir) in partitions(dir, "system")? {
                             for file in parquet_files(&sys_dir)? {
                                 for (column, value) in keys::may_contain_each(&file, keys) {
-                                    read_matching(&file, &system, column, value, &mut out)?;
+                                    let before = out.len();
+                                    if let Err(e) = read_matching(&file, &system, column, value, &mut out) {
+                                        out.truncate(before);
+                                        unread.add(&file, &e);
+                                        break;
+                                    }
                                 }
                             }
                         }

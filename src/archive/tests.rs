@@ -272,7 +272,7 @@ fn a_hunt_over_many_row_groups_finds_every_access_of_its_key_and_no_other() {
     keys.extend(["U0", "U96", "U50"].map(|v| ("user_id", v.to_string())));
     keys.extend(["SMIT", "SMITHSONS", "AAA", "ZZZ", "ID500"].map(|v| ("subject_surname", v.to_string())));
     for (column, value) in &keys {
-        let mut got: Vec<String> = lookup::events_with(dir.path(), column, value, None, None)
+        let mut got: Vec<String> = lookup::events_with(dir.path(), column, value, None, None, &Default::default())
             .unwrap()
             .into_iter()
             .map(|s| s.event.event_id.to_string())

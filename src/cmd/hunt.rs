@@ -69,7 +69,7 @@ pub fn who_accessed(a: WhoAccessedArgs) -> Result<ExitCode> {
     }
     let batch = output::access_batch(found.iter().map(|a| (&a.stored, Some(a))));
     write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(answered(&hunt))
 }
 
 /// Everything one user accessed between two times.
@@ -90,7 +90,7 @@ pub fn user_activity(a: UserActivityArgs) -> Result<ExitCode> {
     let found = hunt.user_activity(&a.user, &a.range.range()?)?;
     let batch = output::access_batch(found.iter().map(|e| (e, None)));
     write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(answered(&hunt))
 }
 
 /// Everyone who accessed a subject in the window before a story was published,
@@ -131,5 +131,22 @@ pub fn leak_trace(a: LeakTraceArgs) -> Result<ExitCode> {
     let suspects = crate::hunt::leak::leak_trace(&hunt, &subject, published, window, &lists, &config.explanation)?;
     let batch = crate::hunt::leak::suspects_batch(&suspects);
     write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(answered(&hunt))
+}
+
+/// The exit status of a look-up that has printed its answer: 0, or 3 when archive files
+/// it could not read (a stray or damaged `.parquet` file) were left out of it, each
+/// named on standard error.
+pub fn answered(hunt: &Hunt) -> ExitCode {
+    let unread = hunt.unread();
+    for (file, why) in &unread {
+        eprintln!("warning: {} could not be read and is left out of this answer: {why}", file.display());
+    }
+    match unread.is_empty() {
+        true => ExitCode::SUCCESS,
+        false => {
+            eprintln!("warning: the answer above is incomplete: {} archive file(s) left out", unread.len());
+            ExitCode::from(3)
+        }
+    }
 }

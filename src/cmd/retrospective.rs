@@ -56,5 +56,5 @@ pub fn run(a: Args) -> Result<ExitCode> {
         written.rows,
         a.alerts.display()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(super::hunt::answered(&hunt))
 }

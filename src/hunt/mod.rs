@@ -57,12 +57,20 @@ pub struct Hunt {
     ctx: SessionContext,
     runtime: tokio::runtime::Runtime,
     archive: PathBuf,
+    /// Files the look-ups could not read, left out of their answers.
+    unread: crate::archive::lookup::Unread,
 }
 
 /// The watch-list tables a directory may hold.
 const WATCHLIST_TABLES: [&str; 6] = ["custody", "high_profile", "staff", "associates", "operations", "incidents"];
 
 impl Hunt {
+    /// The archive files the look-ups since the last call could not read (each with
+    /// why), which their answers left out.
+    pub fn unread(&self) -> Vec<(PathBuf, String)> {
+        self.unread.take()
+    }
+
     /// Opens the archive at `archive`; registers the watch-list files in `watchlists`.
     pub fn open(archive: &Path, watchlists: Option<&Path>) -> Result<Hunt, HuntError> {
         if !archive.is_dir() {
@@ -85,7 +93,7 @@ impl Hunt {
             }
         }
         let ctx = SessionContext::new_with_config(config);
-        let hunt = Hunt { ctx, runtime, archive: archive.to_path_buf() };
+        let hunt = Hunt { ctx, runtime, archive: archive.to_path_buf(), unread: Default::default() };
         hunt.register("events", &archive.join("events"), EVENT_SCHEMA.clone(), &["date", "system"])?;
         hunt.register("alerts", &archive.join("alerts"), ALERT_SCHEMA.clone(), &["date"])?;
         if let Some(dir) = watchlists {
@@ -168,7 +176,8 @@ impl Hunt {
         }
         // One walk for every key; in each file its key index does not rule out, only
         // the rows carrying the key are decoded.
-        let mut found = crate::archive::lookup::events_with_any(&self.archive, &keys, range.from, range.to)?;
+        let mut found =
+            crate::archive::lookup::events_with_any(&self.archive, &keys, range.from, range.to, &self.unread)?;
         found.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
         let mut seen = HashSet::new();
         found.retain(|e| seen.insert(e.copy_key()));
@@ -206,7 +215,8 @@ impl Hunt {
     /// order. The key indexes name the files that may hold the value; only those are
     /// read (`archive::lookup`).
     fn events_with(&self, column: &str, value: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        let mut out = crate::archive::lookup::events_with(&self.archive, column, value, range.from, range.to)?;
+        let mut out =
+            crate::archive::lookup::events_with(&self.archive, column, value, range.from, range.to, &self.unread)?;
         out.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
         let mut seen = HashSet::new();
         out.retain(|e| seen.insert(e.copy_key()));

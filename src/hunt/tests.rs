@@ -244,3 +244,20 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A stray or damaged file in the archive does not stop every hunt: the look-up reads
+/// the rest, and names the file it left out (the command then warns and exits 3).
+#[test]
+fn a_file_that_cannot_be_read_is_left_out_and_named() {
+    let dir = archive();
+    let stray = dir.path().join("events/date=2026-10-01/system=PNC/part-x.parquet");
+    std::fs::write(&stray, b"not a parquet file").unwrap();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let subject = Subject::parse(None, Some("SMITH, John"), Some("1980-02-03"), None, None).unwrap();
+    let found = hunt.who_accessed(&subject, &TimeRange::default()).unwrap();
+    assert_eq!(found.len(), 4, "the readable files still answer");
+    let unread = hunt.unread();
+    assert_eq!(unread.len(), 1, "{unread:?}");
+    assert_eq!(unread[0].0, stray);
+    assert!(hunt.unread().is_empty(), "each file is named once");
+}

@@ -570,11 +570,25 @@ impl Worker {
         let result = archiver.flush().and_then(|()| {
             let hunt = crate::hunt::Hunt::open(dir, None)?;
             let open: std::collections::HashSet<_> = self.engine.open_alert_ids().into_iter().collect();
-            Ok(crate::retro::scan(&hunt, &self.engine, table, &key, &open)?)
+            let alerts = crate::retro::scan(&hunt, &self.engine, table, &key, &open)?;
+            Ok((alerts, hunt.unread()))
         });
         match result {
-            Ok(alerts) => {
+            Ok((alerts, unread)) => {
                 tracing::info!(%table, %key, alerts = alerts.len(), ms = started.elapsed().as_millis() as u64, "archive searched for accesses before the entry was added");
+                for (file, why) in &unread {
+                    tracing::warn!(file = %file.display(), error = %why, "an archive file could not be read: the search for accesses before a new entry left it out");
+                }
+                if !unread.is_empty() {
+                    self.status.warn(
+                        "retrospective-unread",
+                        format!(
+                            "the archive search for accesses before the new {table} entry {key} left out {} unreadable file(s), {}: repair or remove them and run `accesswatch retrospective --entry {key}`",
+                            unread.len(),
+                            unread[0].0.display()
+                        ),
+                    );
+                }
                 self.metrics.retrospective_alerts.inc_by(alerts.len() as u64);
                 self.sink.origin = None;
                 for a in alerts {
@@ -583,7 +597,13 @@ impl Worker {
                     self.sink.closed(a);
                 }
             }
-            Err(e) => tracing::error!(%table, %key, error = %e, "retrospective check against the archive failed"),
+            Err(e) => {
+                tracing::error!(%table, %key, error = %e, "retrospective check against the archive failed");
+                self.status.warn(
+                    "retrospective-failed",
+                    format!("the archive search for accesses before the new {table} entry {key} failed ({e}): run `accesswatch retrospective --entry {key}` once the archive is readable"),
+                );
+            }
         }
     }
 
