@@ -169,7 +169,7 @@ pub enum DecodeError {
     BadCsv(String),
     #[error("bad CEF: {0}")]
     BadCef(String),
-    #[error("missing required field `{0}`")]
+    #[error("missing required field `{0}` (absent, null, empty or only spaces)")]
     MissingField(&'static str),
     #[error("field `{field}`: {problem} (got {value:?})")]
     BadValue { field: &'static str, problem: String, value: String },
