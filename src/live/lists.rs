@@ -204,8 +204,12 @@ pub fn run(
             }
             Err(why) => {
                 metrics.watchlist_changes.with_label_values(&[table.as_str(), "invalid"]).inc();
-                // Column names only: the values may be a person's details.
-                tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), columns = ?why.columns(), "watch-list row rejected");
+                // Column names only: the values may be a person's details. A fault of
+                // the message as a whole (bad JSON, not an object, a delete without a
+                // key) names no value and is said.
+                let whole: Vec<&str> =
+                    why.0.iter().filter(|e| e.column.is_none()).map(|e| e.message.as_str()).collect();
+                tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), columns = ?why.columns(), problems = ?whole, "watch-list row rejected");
                 tracing::debug!(detail = %why, "watch-list row rejected");
             }
         }
