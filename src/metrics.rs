@@ -169,7 +169,7 @@ impl Metrics {
             known_systems: Mutex::new(HashSet::new()),
             events_misrouted: counter(
                 "accesswatch_events_misrouted_total",
-                "Events whose message key is not their user_id: a user's events spread over partitions, where no detector sees them together",
+                "Events that came on another partition than their user's earlier ones (the topic not keyed by user_id): no per-user detector sees such a user's events together",
             ),
             dead_letters: counter_vec(
                 "accesswatch_dead_letters_total",

@@ -87,8 +87,9 @@ pub fn events_with_any(
                     for dir in dates.iter().skip(t).step_by(threads) {
                         for (system, sys_dir) in partitions(dir, "system")? {
                             for file in parquet_files(&sys_dir)? {
+                                // A file that fails is left out whole.
+                                let before = out.len();
                                 for (column, value) in keys::may_contain_each(&file, keys) {
-                                    let before = out.len();
                                     if let Err(e) = read_matching(&file, &system, column, value, &mut out) {
                                         out.truncate(before);
                                         unread.add(&file, &e);

@@ -24,6 +24,9 @@
 pub mod columns;
 pub mod keys;
 pub mod lookup;
+mod retention;
+
+pub use retention::{prune, PruneReport};
 
 use crate::alert::Alert;
 use crate::config::ArchiveConfig;
@@ -563,61 +566,6 @@ pub fn read_alerts(root: &Path, from: Option<Date>, to: Option<Date>) -> io::Res
         }
     }
     Ok(out)
-}
-
-/// What prune deleted.
-#[derive(Debug, Default)]
-pub struct PruneReport {
-    pub files: Vec<PathBuf>,
-    /// The size of each file, in bytes.
-    pub sizes: Vec<u64>,
-    pub bytes: u64,
-}
-
-/// Deletes every events and alerts file of a date before `cutoff` (and the emptied
-/// date directories), logging each file.
-pub fn prune(root: &Path, cutoff: Date) -> io::Result<PruneReport> {
-    let mut report = PruneReport::default();
-    let delete_dir = |dir: &Path, report: &mut PruneReport| -> io::Result<()> {
-        for file in parquet_files(dir)? {
-            let bytes = fs::metadata(&file).map_or(0, |m| m.len());
-            fs::remove_file(&file)?;
-            let _ = fs::remove_file(keys::path_for(&file));
-            tracing::info!(file = %file.display(), bytes, "archive file deleted (older than the retention)");
-            report.bytes += bytes;
-            report.sizes.push(bytes);
-            report.files.push(file);
-        }
-        Ok(())
-    };
-    for (date, dir) in partitions(&root.join("events"), "date")? {
-        if Date::parse(&date).is_ok_and(|d| d < cutoff) {
-            for (_, sys) in partitions(&dir, "system")? {
-                delete_dir(&sys, &mut report)?;
-                remove_leftovers(&sys);
-                let _ = fs::remove_dir(&sys);
-            }
-            let _ = fs::remove_dir(&dir);
-        }
-    }
-    for (date, dir) in partitions(&root.join("alerts"), "date")? {
-        if Date::parse(&date).is_ok_and(|d| d < cutoff) {
-            delete_dir(&dir, &mut report)?;
-            remove_leftovers(&dir);
-            let _ = fs::remove_dir(&dir);
-        }
-    }
-    Ok(report)
-}
-
-/// Removes the hidden files (key indexes, temporary files of a crashed write) left in a
-/// directory whose data files are gone.
-fn remove_leftovers(dir: &Path) {
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
 }
 
 /// Writes the key index of every events file that has none or one without every

@@ -307,7 +307,14 @@ fn a_date_linked_from_other_storage_is_read_and_pruned() {
     let day = Date::parse("2026-11-01").unwrap();
     assert_eq!(event_dates(dir.path()).unwrap(), vec![day, Date::parse("2026-11-02").unwrap()]);
     assert_eq!(read_date(dir.path(), day).unwrap().len(), 4, "the linked date's events are read");
+    // A link to a directory of another name (another archive's date) is not pruned.
+    let other = elsewhere.path().join("shared");
+    std::fs::create_dir_all(other.join("system=PNC")).unwrap();
+    std::fs::write(other.join("system=PNC/part-0.parquet"), b"theirs").unwrap();
+    std::os::unix::fs::symlink(&other, dir.path().join("events/date=2026-10-01")).unwrap();
     let report = prune(dir.path(), Date::parse("2026-11-02").unwrap()).unwrap();
-    assert_eq!(report.files.len(), 2, "its PNC and RMS files are deleted");
+    assert_eq!(report.files.len(), 2, "its PNC and RMS files are deleted, and nothing else");
     assert!(read_date(dir.path(), day).unwrap().is_empty());
+    assert!(!date.exists() && !moved.exists(), "the link and the emptied date it pointed to are gone");
+    assert!(other.join("system=PNC/part-0.parquet").exists(), "a link to a directory of another name is left alone");
 }

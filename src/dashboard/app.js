@@ -207,7 +207,7 @@ async function timeline(user) {
   for (const a of t.alerts) items.push({ts: a.event_ts, html: `<tr class="sev-${esc(a.severity)}"><td>${esc(a.event_ts)}</td><td>alert</td><td>${esc(a.rule)}</td><td colspan="3">${esc(a.reason)}</td></tr>`});
   for (const e of t.accesses || []) items.push({ts: e.ts, html: `<tr><td>${esc(e.ts)}</td><td>${esc(e.action)}</td><td>${esc(e.system)}</td><td>${esc(e.subject_hidden ? "(hidden: " + e.subject_hidden + ")" : e.subject_name || e.subject_id || e.subject_vrm || e.subject_type)}</td><td>${esc(e.reason_code)}</td><td>${esc(e.explanation ?? (e.reference || "no reference"))}</td></tr>`});
   items.sort((x, y) => (x.ts < y.ts ? -1 : 1));
-  $("timeline").innerHTML = `<h3>Timeline of ${esc(t.user_id)}</h3><p>${t.alerts.length} alerts${t.accesses ? ", " + t.accesses.length + " accesses" : " (no archive: accesses not shown)"}</p>
+  $("timeline").innerHTML = `<h3>Timeline of ${esc(t.user_id)}</h3><p>${t.alerts.length} alerts${t.accesses ? ", " + t.accesses.length + " accesses" : " (no archive: accesses not shown)"}</p>${incomplete(t)}
     <table id="timeline-table"><tr><th>Time</th><th>What</th><th>Rule / system</th><th>Subject / why</th><th>Reason code</th><th>Explanation</th></tr>${items.map((i) => i.html).join("")}</table>`;
   $("timeline").classList.remove("hidden");
   $("timeline").scrollIntoView();
@@ -219,10 +219,15 @@ $("subject-form").addEventListener("submit", async (ev) => {
   for (const [k, id] of [["subject_id", "s-id"], ["name", "s-name"], ["dob", "s-dob"], ["vrm", "s-vrm"], ["from", "s-from"], ["to", "s-to"]]) { const v = $(id).value.trim(); if (v) body[k] = v; }
   try {
     const r = await api("POST", "/api/subject", body);
-    $("subject-result").innerHTML = `<p>${r.accesses.length} accesses</p><table><tr><th>Time</th><th>User</th><th>System</th><th>Action</th><th>Explanation</th><th>Match</th></tr>`
+    $("subject-result").innerHTML = `<p>${r.accesses.length} accesses${r.hidden ? ` (and ${r.hidden.accesses} not shown: ${esc(r.hidden.why)})` : ""}</p>${incomplete(r)}<table><tr><th>Time</th><th>User</th><th>System</th><th>Action</th><th>Explanation</th><th>Match</th></tr>`
       + r.accesses.map((e) => `<tr class="${e.explained === false ? "sev-amber" : ""}"><td>${esc(e.ts)}</td><td>${esc(e.user_id)}</td><td>${esc(e.system)}</td><td>${esc(e.action)}</td><td>${esc(e.explanation ?? (e.reference || "no reference"))}</td><td>${esc(e.match)}</td></tr>`).join("") + `</table>`;
   } catch (e) { $("subject-result").innerHTML = `<p class="error">${esc(e.message)}</p>`; }
 });
+
+// An answer the archive could not give whole: some of its files could not be read.
+function incomplete(r) {
+  return r.incomplete ? `<p class="error">Incomplete: ${Number(r.incomplete)} archive file(s) could not be read and are left out of these accesses.</p>` : "";
+}
 
 function bars(rows, keys, colours, label) {
   const w = 720, h = 20 * rows.length + 10, max = Math.max(1, ...rows.map((r) => keys.reduce((n, k) => n + r[k], 0)));

@@ -369,6 +369,16 @@ async fn every_view_of_an_alert_timeline_or_subject_is_audited_and_the_trail_can
     assert_eq!(users, ["U1", "U3"]);
     // The explanation the engine archived is the one shown.
     assert_eq!(v["accesses"][1]["explanation"], "earlier access e-before (custody)");
+    assert!(v.get("incomplete").is_none());
+    // A stray file in the archive: the pages still answer, and say they are incomplete.
+    let date = std::fs::read_dir(archive.join("events")).unwrap().next().unwrap().unwrap().path();
+    let system = std::fs::read_dir(&date).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(system.join("part-stray.parquet"), b"not parquet").unwrap();
+    let (_, v) = f.call(&ana, "POST", "/api/subject", Some(json!({"name": "dave mate"}))).await;
+    assert_eq!((v["accesses"].as_array().unwrap().len(), &v["incomplete"]), (2, &json!(1)), "{v}");
+    let (_, v) = f.call(&ana, "POST", "/api/timeline", Some(json!({"user_id": "U1", "from": "2026-11-01"}))).await;
+    assert_eq!((v["accesses"].as_array().unwrap().len(), &v["incomplete"]), (2, &json!(1)), "{v}");
+    std::fs::remove_file(system.join("part-stray.parquet")).unwrap();
 
     let trail = f.audit_actions();
     for (action, target) in [("view alert", "A1"), ("view timeline", "U1"), ("view subject history", "dave mate")] {

@@ -420,6 +420,13 @@ impl Engine {
     /// already raised in the live books are not disturbed; the caller drops the ids
     /// already raised. `user_risk` is left out: it depends on every other alert.
     pub fn retrospective(&self, table: TableName, key: &str, past: &[AccessEvent]) -> Vec<Alert> {
+        // A high-profile alert names its entry by `entry_id`, which a row sent on the
+        // topic under another message key (the table's key) does not change.
+        let named = match table {
+            TableName::HighProfile => self.lists.high_profile.by_key(key).map(|(_, e)| e.entry_id.clone()),
+            _ => None,
+        };
+        let key = named.as_deref().unwrap_or(key);
         let mut book = AlertBook::new(self.clock);
         let mut closed = crate::alert::book::CollectClosed::default();
         let (mut stats, mut risk) = (EngineStats::default(), RiskBoard::default());

@@ -169,9 +169,17 @@ struct MessageDecoder {
     max: usize,
     /// The most of a message a dead letter keeps.
     keep: usize,
-    /// Events whose message key is not their user_id, since the last report.
+    /// The partition each user's events have come on (by a hash of the user id), to
+    /// notice a user's events arriving on two.
+    homes: ahash::AHashMap<u64, i32>,
+    hasher: ahash::RandomState,
+    /// Events that came on another partition than their user's earlier ones, since the
+    /// last report.
     misrouted: u64,
 }
+
+/// The most users `homes` remembers; then it starts again.
+const MAX_HOMES: usize = 1 << 20;
 
 impl MessageDecoder {
     fn incoming(&mut self, m: &BorrowedMessage<'_>) -> Option<Incoming> {
@@ -213,17 +221,23 @@ impl MessageDecoder {
             }
         };
         // The topic is keyed by user_id (README), so that one user's events reach one
-        // partition, where the per-user detectors see them together.
-        if let Incoming::Event { event, .. } = &incoming {
-            if m.key() != Some(event.user_id.as_bytes()) {
+        // partition, where the per-user detectors see them together. The key's form is
+        // the producer's (a string, a JSON string, an Avro record): what is checked is
+        // that a user's events keep to one partition.
+        if let Incoming::Event { partition, event, .. } = &incoming {
+            if self.homes.len() >= MAX_HOMES {
+                self.homes.clear();
+            }
+            let home = *self.homes.entry(self.hasher.hash_one(event.user_id.as_str())).or_insert(*partition);
+            if home != *partition {
                 self.misrouted += 1;
             }
         }
         Some(incoming)
     }
 
-    /// Counts and reports the events keyed otherwise than by their user since the last
-    /// call.
+    /// Counts and reports the events that came on another partition than their user's
+    /// earlier ones since the last call.
     fn report_misrouted(&mut self, metrics: &Metrics, status: &Status) {
         if self.misrouted == 0 {
             return;
@@ -232,7 +246,7 @@ impl MessageDecoder {
         status.warn(
             "misrouted",
             format!(
-                "events on {} are keyed otherwise than by their user_id ({} so far): one user's events then spread over partitions (and instances), where the per-user detectors (volume, fishing, out of hours, export) do not see them together; key the topic by user_id",
+                "events of one user arrive on several partitions of {} ({} so far): the topic is not keyed by user_id (or its partitions were added to), and the per-user detectors (volume, fishing, out of hours, export) do not see such a user's events together; key the topic by user_id",
                 self.kafka.events_topic,
                 metrics.events_misrouted.get()
             ),
@@ -387,8 +401,16 @@ pub fn run(
     let commit_every = Duration::from_millis(k.commit_interval.0.max(50) as u64);
     let mut last_commit = Instant::now();
 
-    let mut messages =
-        MessageDecoder { kafka: k.clone(), decoder: Decoder::new(format), canonical, max, keep, misrouted: 0 };
+    let mut messages = MessageDecoder {
+        kafka: k.clone(),
+        decoder: Decoder::new(format),
+        canonical,
+        max,
+        keep,
+        homes: Default::default(),
+        hasher: ahash::RandomState::new(),
+        misrouted: 0,
+    };
     let mut seen_generation = 0;
     let mut watchdog =
         super::watchdog::Watchdog::new(topics.iter().map(|t| (t.clone(), stall_after(&config, t))).collect());

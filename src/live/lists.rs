@@ -55,15 +55,7 @@ pub fn decode(
             if let Some(t) = timestamp {
                 row.recorded_by_default(t);
             }
-            // A table whose key is a column of its own (custody_ref, entry_id, user_id,
-            // reference) is keyed by that column, which is what alerts name and what a
-            // retrospective search looks the entry up by; the others (associates,
-            // operations: "user_id + subject", a form the spec leaves open) by the
-            // message's key.
-            let key = match key.filter(|k| !k.is_empty()) {
-                Some(k) if !keyed_by_column(table) => CompactString::from(k),
-                _ => row.key(),
-            };
+            let key = key.filter(|k| !k.is_empty()).map(CompactString::from).unwrap_or_else(|| row.key());
             Ok(ListChange::Upsert { key, row })
         }
     }
@@ -82,35 +74,18 @@ fn read_to_end(consumer: &BaseConsumer, pending: &mut HashMap<(String, i32), i64
     }
 }
 
-/// Whether a table's key is one column of its rows.
-fn keyed_by_column(table: TableName) -> bool {
-    matches!(table, TableName::Custody | TableName::HighProfile | TableName::Staff | TableName::Incidents)
-}
-
-/// The message keys that named a row by something other than its own key: a delete
-/// sent with such a key deletes the row it named.
-#[derive(Default)]
-pub struct RowKeys(HashMap<(TableName, CompactString), CompactString>);
-
-impl RowKeys {
-    /// The change as the engine applies it; `true` when the message's key is not the
-    /// row's own (the spec's key; the producer should be told).
-    pub fn settle(&mut self, table: TableName, message_key: Option<&[u8]>, change: ListChange) -> (ListChange, bool) {
-        let sent = message_key.filter(|k| !k.is_empty()).map(|k| CompactString::from(String::from_utf8_lossy(k)));
-        match change {
-            ListChange::Upsert { key, row } => {
-                let differs = sent.as_ref().is_some_and(|s| *s != key);
-                if let Some(s) = sent.filter(|_| differs) {
-                    self.0.insert((table, s), key.clone());
-                }
-                (ListChange::Upsert { key, row }, differs)
-            }
-            ListChange::Delete { table, key } => {
-                let key = self.0.remove(&(table, key.clone())).unwrap_or(key);
-                (ListChange::Delete { table, key }, false)
-            }
-        }
-    }
+/// Whether an upsert's key is not its row's own, for a table whose key is one column
+/// of its rows (`custody_ref`, `entry_id`, `user_id`, `reference`; compared without
+/// case or surrounding spaces, as references are). The message key stays the row's
+/// key in the table, as a compacted topic means (a later message or a delete with the
+/// same key replaces it); the spec asks for the row's key, and the producer should be
+/// told. Associates and operations are keyed "user_id + subject", a form the spec
+/// leaves to the producer.
+pub fn key_mismatch(change: &ListChange) -> bool {
+    let ListChange::Upsert { key, row } = change else { return false };
+    let keyed_by_column =
+        matches!(row.table(), TableName::Custody | TableName::HighProfile | TableName::Staff | TableName::Incidents);
+    keyed_by_column && !key.trim().eq_ignore_ascii_case(row.key().trim())
 }
 
 /// Follows the watch-list topics until shutdown.
@@ -156,8 +131,8 @@ pub fn run(
     if tpl.count() > 0 {
         consumer.assign(&tpl).map_err(|e| LiveError::kafka("assigning watch-list partitions", e))?;
     }
-    let mut row_keys = RowKeys::default();
     let mut loaded = false;
+    let mut last_position_check = std::time::Instant::now();
     let check_loaded = |pending: &HashMap<(String, i32), i64>, loaded: &mut bool| {
         if !*loaded && pending.is_empty() {
             *loaded = true;
@@ -170,16 +145,16 @@ pub fn run(
             std::thread::sleep(Duration::from_millis(200));
             continue;
         }
-        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
-            // Idle: a partition whose last offsets are no messages (a transaction's
-            // commit marker, written by an exactly-once producer such as Kafka Connect)
-            // is read to its end once the consumer's position has passed them.
-            if !pending.is_empty() {
-                read_to_end(&consumer, &mut pending);
-                check_loaded(&pending, &mut loaded);
-            }
-            continue;
-        };
+        // A partition whose last offsets are no messages (a transaction's commit marker,
+        // written by an exactly-once producer such as Kafka Connect) is read to its end
+        // once the consumer's position has passed them: checked every second, busy or
+        // not, until every partition is.
+        if !pending.is_empty() && last_position_check.elapsed() >= Duration::from_secs(1) {
+            read_to_end(&consumer, &mut pending);
+            check_loaded(&pending, &mut loaded);
+            last_position_check = std::time::Instant::now();
+        }
+        let Some(result) = consumer.poll(Duration::from_millis(200)) else { continue };
         let m = match result {
             Ok(m) => m,
             Err(e) => {
@@ -191,10 +166,9 @@ pub fn run(
         let written = m.timestamp().to_millis().map(Timestamp);
         match decode(table, m.key(), m.payload(), written) {
             Ok(change) => {
-                let (change, differs) = row_keys.settle(table, m.key(), change);
-                if differs {
+                if key_mismatch(&change) {
                     metrics.watchlist_changes.with_label_values(&[table.as_str(), "key_mismatch"]).inc();
-                    tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), "a watch-list message's key is not its row's key (spec: key = the row's key): the row is applied under its own key, and a delete sent with the message's key deletes it");
+                    tracing::warn!(topic = m.topic(), partition = m.partition(), offset = m.offset(), "a watch-list message's key is not its row's key (spec: key = the row's key): the row is kept under the message's key, as the compacted topic keeps it; alerts name the row's own key");
                 }
                 let kind = if matches!(change, ListChange::Delete { .. }) { "delete" } else { "upsert" };
                 metrics.watchlist_changes.with_label_values(&[table.as_str(), kind]).inc();
@@ -337,37 +311,20 @@ mod tests {
         .into_bytes()
     }
 
-    fn key_of(change: &ListChange) -> &str {
-        match change {
-            ListChange::Upsert { key, .. } | ListChange::Delete { key, .. } => key,
-        }
-    }
-
-    /// A row sent under another key than its own is applied under its own (the key
-    /// alerts name and a retrospective search looks the entry up by: under the message
-    /// key the search found nothing), and a delete sent with that message key finds it.
     #[test]
-    fn a_row_is_keyed_by_its_own_key_and_a_delete_by_the_key_it_came_with_finds_it() {
-        let mut keys = RowKeys::default();
+    fn a_message_keyed_otherwise_than_its_row_is_a_mismatch_only_where_the_key_is_a_column() {
         let table = TableName::HighProfile;
-        let wrong = Some(&b"WRONG-KEY"[..]);
-        let sent = decode(table, wrong, Some(&high_profile("HP-0100")), None).unwrap();
-        let (applied, differs) = keys.settle(table, wrong, sent);
-        assert_eq!((key_of(&applied), differs), ("HP-0100", true));
-        let (deleted, differs) = keys.settle(table, wrong, decode(table, wrong, None, None).unwrap());
-        assert!(matches!(deleted, ListChange::Delete { .. }));
-        assert_eq!((key_of(&deleted), differs), ("HP-0100", false));
-        // Keyed as the spec says: nothing to say.
-        let right = Some(&b"HP-0101"[..]);
-        let (applied, differs) =
-            keys.settle(table, right, decode(table, right, Some(&high_profile("HP-0101")), None).unwrap());
-        assert_eq!((key_of(&applied), differs), ("HP-0101", false));
-        // A table keyed by "user_id + subject", a form the spec leaves to the producer:
-        // the message's key is the row's identity.
-        let associate = serde_json::json!({"user_id": "U1", "subject_name": "SMITH, Jo", "subject_dob": "1980-01-01", "relationship": "friend"});
-        let key = Some(&b"U1/jo-smith"[..]);
-        let sent = decode(TableName::Associates, key, Some(associate.to_string().as_bytes()), None).unwrap();
-        let (applied, differs) = keys.settle(TableName::Associates, key, sent);
-        assert_eq!((key_of(&applied), differs), ("U1/jo-smith", false));
+        let upsert = |key: &[u8], entry: &str| decode(table, Some(key), Some(&high_profile(entry)), None).unwrap();
+        assert!(key_mismatch(&upsert(b"WRONG-KEY", "HP-0100")));
+        assert!(!key_mismatch(&upsert(b"HP-0100", "HP-0100")));
+        assert!(!key_mismatch(&decode(table, Some(b"WRONG-KEY"), None, None).unwrap()), "a delete has no row");
+        let incident = br#"{"reference": "inc-1", "opened_at": "2026-11-01T00:00:00Z"}"#;
+        let incident = decode(TableName::Incidents, Some(b"inc-1"), Some(incident), None).unwrap();
+        assert!(!key_mismatch(&incident), "a reference is compared as references are");
+        // "user_id + subject": the spec leaves the form of the key to the producer.
+        let associate = serde_json::json!({"user_id": "U1", "subject_name": "SMITH, Jo", "relationship": "friend"});
+        let associate =
+            decode(TableName::Associates, Some(b"U1/jo-smith"), Some(associate.to_string().as_bytes()), None).unwrap();
+        assert!(!key_mismatch(&associate));
     }
 }

@@ -577,13 +577,15 @@ impl Worker {
             Ok((alerts, unread)) => {
                 tracing::info!(%table, %key, alerts = alerts.len(), ms = started.elapsed().as_millis() as u64, "archive searched for accesses before the entry was added");
                 for (file, why) in &unread {
-                    tracing::warn!(file = %file.display(), error = %why, "an archive file could not be read: the search for accesses before a new entry left it out");
+                    tracing::warn!(%table, %key, file = %file.display(), error = %why, "an archive file could not be read: the search for accesses before a new entry left it out");
                 }
                 if !unread.is_empty() {
                     self.status.warn(
                         "retrospective-unread",
+                        // No key: an operation's names its subject, and /healthz asks
+                        // for no sign-in. The log has it.
                         format!(
-                            "the archive search for accesses before the new {table} entry {key} left out {} unreadable file(s), {}: repair or remove them and run `accesswatch retrospective --entry {key}`",
+                            "the archive search for accesses before a new {table} entry left out {} unreadable file(s), {}: repair or remove them, then run `accesswatch retrospective` for the entry (its key is in the log)",
                             unread.len(),
                             unread[0].0.display()
                         ),
@@ -601,7 +603,7 @@ impl Worker {
                 tracing::error!(%table, %key, error = %e, "retrospective check against the archive failed");
                 self.status.warn(
                     "retrospective-failed",
-                    format!("the archive search for accesses before the new {table} entry {key} failed ({e}): run `accesswatch retrospective --entry {key}` once the archive is readable"),
+                    format!("the archive search for accesses before a new {table} entry failed: run `accesswatch retrospective` for the entry (its key and the error are in the log) once the archive is readable"),
                 );
             }
         }

@@ -227,18 +227,25 @@ pub(super) async fn timeline(
     let accesses = blocking(move || {
         let a = archive?;
         let hunt = crate::hunt::Hunt::open(&a, None).ok()?;
-        hunt.user_activity(&who, &range).ok()
+        let found = hunt.user_activity(&who, &range).ok()?;
+        Some((found, hunt.unread().len()))
     })
     .await
     .ok()
     .flatten();
-    let accesses = accesses.map(|all| {
+    // Archive files that could not be read are left out of the accesses: said.
+    let incomplete = accesses.as_ref().map_or(0, |(_, unread)| *unread);
+    let accesses = accesses.map(|(all, _)| {
         let marked = marks(&d, &all);
         let shown: Vec<&StoredEvent> = all.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
         access_json(&d, &v, &shown)
     });
     let name = d.masker(&v).map_or(user.clone(), |m| m.name(&user, None));
-    Json(json!({ "user_id": name, "alerts": alerts, "accesses": accesses })).into_response()
+    let mut body = json!({ "user_id": name, "alerts": alerts, "accesses": accesses });
+    if incomplete > 0 {
+        body["incomplete"] = incomplete.into();
+    }
+    Json(body).into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -287,9 +294,14 @@ pub(super) async fn subject(
     if let Err(r) = audit(&d, &v, "view subject history", &target) {
         return r;
     }
-    let found = blocking(move || crate::hunt::Hunt::open(&archive, None)?.who_accessed(&subject, &range)).await;
+    let found = blocking(move || {
+        let hunt = crate::hunt::Hunt::open(&archive, None)?;
+        let accesses = hunt.who_accessed(&subject, &range)?;
+        Ok::<_, crate::hunt::HuntError>((accesses, hunt.unread().len()))
+    })
+    .await;
     match found {
-        Ok(Ok(accesses)) => {
+        Ok(Ok((accesses, unread))) => {
             let stored: Vec<StoredEvent> = accesses.iter().map(|a| a.stored.clone()).collect();
             let marked = marks(&d, &stored);
             let visible = accesses.iter().filter(|a| visible_access(&d, &v, &a.stored, &marked));
@@ -315,6 +327,10 @@ pub(super) async fn subject(
                     "accesses": hidden.len(),
                     "why": "by members of staff to whom the record is personal (their own, family, home, a colleague); a supervisor sees them",
                 });
+            }
+            // Archive files that could not be read are left out: said.
+            if unread > 0 {
+                body["incomplete"] = unread.into();
             }
             Json(body).into_response()
         }
