@@ -557,3 +557,73 @@ fn events_of_one_user_on_several_partitions_are_counted_and_reported() {
     let said = format!("({misrouted} so far)");
     assert!(warnings.iter().any(|w| w.contains("arrive on several partitions") && w.contains(&said)), "{warnings:?}");
 }
+
+/// A partition's newest snapshot on the state topic cannot be read: the engine restores
+/// the next best one instead of starting the partition's detectors cold. Here the
+/// readable one covers the first event of partition 0 (a red look-up of a high-profile
+/// person), so the export that follows is judged on state that never saw that
+/// look-up: no `behaviour.export_after_sensitive`. Partition 1, with the same two
+/// accesses by another officer and no snapshot, starts cold and raises it: the control.
+#[test]
+fn an_unreadable_snapshot_gives_way_to_the_next_best() {
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "mock-snapshot-fallback");
+    publish_watchlists(&config);
+    let state_topic = config.kafka.state_topic.clone().unwrap();
+    let access = |id: &str, minute: u32, user: &str, action: &str| {
+        format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-21T10:{minute:02}:00Z","system":"PNC","user_id":"{user}","action":"{action}","subject_type":"person","subject_id":"12/345678A"}}"#
+        )
+    };
+    let lines = [
+        access("fb-1", 0, "U200", "view"),
+        access("fb-2", 5, "U200", "export"),
+        access("fb-3", 0, "U201", "view"),
+        access("fb-4", 5, "U201", "export"),
+    ];
+    let events: Vec<(&str, Option<i32>, &[u8], &[u8])> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            ("access-events", Some((i >= 2) as i32), if i < 2 { &b"U200"[..] } else { &b"U201"[..] }, l.as_bytes())
+        })
+        .collect();
+    produce(&bootstrap, &events);
+    let chunk = |covers: i64, snapshot: &str, body: &str| {
+        format!(r#"{{"stream":0,"covers":{covers},"snapshot":"{snapshot}","chunk":0,"chunks":1}}"#) + "\n" + body
+    };
+    // Best first: the unreadable one covers both events, the readable one the first.
+    let (readable, unreadable) = (chunk(1, "a", "{}"), chunk(2, "b", "not a snapshot"));
+    let partition = accesswatch::live::snapshot::state_partition(0);
+    let state: Vec<(&str, Option<i32>, &[u8], &[u8])> = [&readable, &unreadable]
+        .iter()
+        .map(|m| (state_topic.as_str(), Some(partition), &b"0:0"[..], m.as_bytes()))
+        .collect();
+    produce(&bootstrap, &state);
+
+    let service = start(&config);
+    let exports = |user: &str| {
+        latest_alerts(&bootstrap)
+            .values()
+            .filter(|a| a["rule"] == "behaviour.export_after_sensitive" && a["user_id"] == user)
+            .count()
+    };
+    let judged = wait_for(Duration::from_secs(30), || {
+        metric_sum(&service.metrics.render(), "accesswatch_events_total") == 4.0 && exports("U201") == 1
+    });
+    let red = |id: &str| {
+        latest_alerts(&bootstrap).values().any(|a| {
+            a["rule"] == "high_profile.uninvolved"
+                && a["event_ids"].as_array().is_some_and(|ids| ids.iter().any(|i| i == id))
+        })
+    };
+    // The first access is in the restored state, yet its watch-list alert still comes.
+    let fb1 = wait_for(Duration::from_secs(10), || red("fb-1"));
+    std::thread::sleep(Duration::from_secs(1));
+    let u200 = exports("U200");
+    service.stop();
+    service.join().unwrap();
+    assert!(judged, "every event is judged, and the control raises its export alert");
+    assert!(fb1, "the high-profile look-up before the snapshot's offset is still alerted");
+    assert_eq!(u200, 0, "the detectors of partition 0 started from the readable snapshot, not cold");
+}
