@@ -388,9 +388,13 @@ fn latency() {
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap();
     let deadline = Instant::now() + Duration::from_secs(seconds + 30);
     let expected = total / 10;
+    // Every message on the alert topic, updates of open alerts included, and its bytes.
+    let (mut messages, mut bytes) = (0u64, 0u64);
     while hist.len() < expected && Instant::now() < deadline {
         if let Some(Ok(m)) = watcher.poll(Duration::from_millis(100)) {
             let now = Instant::now();
+            messages += 1;
+            bytes += m.payload_len() as u64;
             let Some(Ok(v)) = m.payload().map(serde_json::from_slice::<serde_json::Value>) else { continue };
             let Some(first) = v["event_ids"][0].as_str() else { continue };
             if let Some(at) = sent.lock().unwrap().remove(first) {
@@ -423,6 +427,7 @@ fn latency() {
         ms(0.999),
         hist.max() as f64 / 1000.0
     );
+    println!("alert topic while watched: {messages} messages, {:.1} MB", bytes as f64 / 1e6);
 }
 
 /// The bare relay of `latency --relay`: consumes `access-events` and, for each

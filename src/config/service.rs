@@ -99,6 +99,8 @@ pub struct LiveConfig {
     pub batch_size: usize,
     /// Batches that may wait between consumer and engine before the consumer waits.
     pub queue_batches: usize,
+    /// How often an open alert's updates are published, at most (zero: every one).
+    pub alert_updates: Span,
 }
 
 impl LiveConfig {
@@ -108,6 +110,7 @@ impl LiveConfig {
         s.usize("history_events", 0..=100_000_000, &mut self.history_events);
         s.usize("batch_size", 1..=1_000_000, &mut self.batch_size);
         s.usize("queue_batches", 1..=100_000, &mut self.queue_batches);
+        s.span("alert_updates", &mut self.alert_updates);
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Delivery {
     /// The source event's Kafka timestamp (ms), for event-to-alert latency; 0 if none.
     pub event_ms: i64,
     pub what: Sent,
+    /// More source events held until this message is delivered: the updates of an
+    /// open alert folded into one message ([`LiveSink::publish_updates`]).
+    pub also: Vec<At>,
 }
 
 /// What a message is.
@@ -63,6 +66,7 @@ impl ProducerContext for DeliveryContext {
                 if let Some(at) = d.source {
                     self.acks.ack(at);
                 }
+                self.acks.ack_all(d.also.iter().copied());
                 if d.what == Sent::Alert && d.event_ms > 0 {
                     let us = (Timestamp::now().0 - d.event_ms).max(0) as u64 * 1000;
                     self.metrics.event_to_alert.record_us(us);
@@ -189,14 +193,14 @@ impl Publisher {
         source: At,
         limit: usize,
     ) -> Result<(), LiveError> {
-        let d = Delivery { source: Some(source), event_ms: 0, what: Sent::DeadLetter };
+        let d = Delivery { source: Some(source), event_ms: 0, what: Sent::DeadLetter, also: Vec::new() };
         self.send(&self.dead_letter_topic, key.unwrap_or_default(), letter.to_json(limit).as_bytes(), None, d)
     }
 
     /// Publishes one chunk of a state snapshot to `partition` of `topic`; the snapshot
     /// counts once [`Publisher::flush`] has returned.
     pub fn send_state(&self, topic: &str, partition: i32, key: &[u8], payload: &[u8]) -> Result<(), LiveError> {
-        let d = Delivery { source: None, event_ms: 0, what: Sent::State };
+        let d = Delivery { source: None, event_ms: 0, what: Sent::State, also: Vec::new() };
         self.send(topic, key, payload, Some(partition), d)
     }
 
@@ -217,9 +221,12 @@ pub struct Origin {
     pub event_ms: i64,
 }
 
-/// The engine's sink when live: every raised or updated alert is published at once
-/// (downstream keeps the latest version of each `alert_id`), and optionally appended
-/// to a JSON Lines file.
+/// The engine's sink when live: every raised alert is published at once, and the
+/// updates of an open alert (a later access added to its evidence) at most once per
+/// `live.alert_updates`, its latest version, so that a busy account's open alert does
+/// not put its whole evidence on the topic again with every access (downstream keeps
+/// the latest version of each `alert_id`). Each is optionally appended to a JSON Lines
+/// file.
 pub struct LiveSink {
     publisher: Arc<Publisher>,
     metrics: Arc<Metrics>,
@@ -236,6 +243,18 @@ pub struct LiveSink {
     /// The explanation of the event judged last (`Some(None)`: unexplained), for the
     /// archive.
     pub explained: Option<Option<crate::event::explained::Recorded>>,
+    /// Updates not yet published, by alert id: the latest version, its stream, and the
+    /// source events it holds back from a commit until it is delivered.
+    pending: ahash::AHashMap<compact_str::CompactString, Pending>,
+    /// How often pending updates go out (zero: at once).
+    update_every: Duration,
+    last_updates: std::time::Instant,
+}
+
+struct Pending {
+    alert: Alert,
+    stream: i32,
+    held: Vec<At>,
 }
 
 impl LiveSink {
@@ -255,7 +274,41 @@ impl LiveSink {
             archive: None,
             tap: None,
             explained: None,
+            pending: Default::default(),
+            update_every: Duration::ZERO,
+            last_updates: std::time::Instant::now(),
         }
+    }
+
+    /// Publishes the updates of open alerts at most once per `every` (zero: at once).
+    pub fn with_update_interval(mut self, every: Duration) -> LiveSink {
+        self.update_every = every;
+        self
+    }
+
+    /// Publishes the latest version of each alert updated since the last call, when
+    /// `live.alert_updates` has passed since then or `now` asks (before a snapshot, a
+    /// handover, a shutdown). Returns how many went out.
+    pub fn publish_updates(&mut self, now: bool) -> usize {
+        if self.pending.is_empty() || !now && self.last_updates.elapsed() < self.update_every {
+            return 0;
+        }
+        self.last_updates = std::time::Instant::now();
+        let pending = std::mem::take(&mut self.pending);
+        let n = pending.len();
+        let (stream, origin) = (self.stream, self.origin);
+        for (_, p) in pending {
+            self.stream = p.stream;
+            self.origin = None;
+            self.send_alert(&p.alert, None, 0, p.held);
+        }
+        (self.stream, self.origin) = (stream, origin);
+        n
+    }
+
+    /// Updates waiting to be published (for tests and gauges).
+    pub fn pending_updates(&self) -> usize {
+        self.pending.len()
     }
 
     /// Flushes the alerts file.
@@ -266,16 +319,20 @@ impl LiveSink {
         }
     }
 
+    /// Publishes an alert now, with the holds of an update of it still waiting (the
+    /// waiting version is older: it is dropped).
     fn publish(&mut self, alert: &Alert) {
+        let held = self.pending.remove(&alert.alert_id).map(|p| p.held).unwrap_or_default();
+        let (source, event_ms) = (self.origin.map(|o| o.at), self.origin.map_or(0, |o| o.event_ms));
+        self.send_alert(alert, source, event_ms, held);
+    }
+
+    fn send_alert(&mut self, alert: &Alert, source: Option<At>, event_ms: i64, also: Vec<At>) {
         self.line.clear();
         alert.write_json(&mut self.line);
         let partition = (self.publisher.same_partitions && self.stream >= 0)
             .then_some(super::repartition::alerts_partition(self.stream));
-        let d = Delivery {
-            source: self.origin.map(|o| o.at),
-            event_ms: self.origin.map_or(0, |o| o.event_ms),
-            what: Sent::Alert,
-        };
+        let d = Delivery { source, event_ms, what: Sent::Alert, also };
         if let Err(e) = self.publisher.send(
             &self.publisher.alerts_topic,
             alert.user_id.as_bytes(),
@@ -308,7 +365,7 @@ impl AlertSink for LiveSink {
         let Some(topic) = &self.publisher.subjects_topic else { return };
         // Held against the source event like an alert: its offset is committed only
         // once the record is on the topic.
-        let d = Delivery { source: self.origin.map(|o| o.at), event_ms: 0, what: Sent::Repartition };
+        let d = Delivery { source: self.origin.map(|o| o.at), event_ms: 0, what: Sent::Repartition, also: Vec::new() };
         if let Err(e) = self.publisher.send(topic, key.as_bytes(), record, None, d) {
             self.error.get_or_insert(e);
         }
@@ -323,7 +380,27 @@ impl AlertSink for LiveSink {
     }
 
     fn updated(&mut self, alert: &Alert) {
-        self.publish(alert);
+        if self.update_every.is_zero() {
+            self.publish(alert);
+        } else {
+            // Held from a commit until the version that includes it is delivered.
+            let at = self.origin.map(|o| o.at);
+            if let Some(at) = at {
+                self.publisher.acks.expect(at);
+            }
+            let stream = self.stream;
+            match self.pending.get_mut(&alert.alert_id) {
+                Some(p) => {
+                    p.alert.clone_from(alert);
+                    p.stream = stream;
+                    p.held.extend(at);
+                }
+                None => {
+                    let p = Pending { alert: alert.clone(), stream, held: at.into_iter().collect() };
+                    self.pending.insert(alert.alert_id.clone(), p);
+                }
+            }
+        }
         if let Some(tap) = &self.tap {
             tap(alert);
         }

@@ -106,7 +106,8 @@ impl Worker {
             Some(dir) => Some(Archiver::start(dir, &config.archive, acks.clone(), metrics.clone(), status.clone())?),
             None => None,
         };
-        let mut sink = LiveSink::new(publisher.clone(), metrics.clone(), file);
+        let updates = Duration::from_millis(config.live.alert_updates.0.max(0) as u64);
+        let mut sink = LiveSink::new(publisher.clone(), metrics.clone(), file).with_update_interval(updates);
         sink.archive = archiver.as_ref().map(|a| a.sender());
         sink.tap = status.alert_tap();
         let covered = match &config.state.dir {
@@ -215,6 +216,7 @@ impl Worker {
             self.engine.set_config(new);
         }
         self.release_cross(false);
+        self.sink.publish_updates(false);
         self.maybe_snapshot();
         self.report_time_faults();
         if self.last_gauges.elapsed() > Duration::from_secs(1) {
@@ -509,6 +511,9 @@ impl Worker {
     }
 
     fn on_revoked(&mut self, partitions: &[i32]) {
+        // The next owner restores open alerts from the alert topic: their latest
+        // versions go there first.
+        self.sink.publish_updates(true);
         for p in partitions {
             // Its waiting records are read again by the next owner, and its state
             // goes with it.
@@ -533,6 +538,8 @@ impl Worker {
         if !snapshots(&self.config) {
             return;
         }
+        // The snapshot covers events whose updates may still wait: out with them first.
+        self.sink.publish_updates(true);
         if let Err(e) = self.publisher.flush(Duration::from_secs(30)) {
             tracing::warn!(error = %e, "snapshot skipped: the producer did not flush");
             return;
@@ -613,6 +620,7 @@ impl Worker {
     /// then the consumer is told it may commit.
     fn drain(mut self, done: Option<Sender<()>>) -> LiveSummary {
         self.release_cross(true);
+        self.sink.publish_updates(true);
         self.latency.flush();
         self.sink.archive = None;
         if let Some(a) = self.archiver.take() {

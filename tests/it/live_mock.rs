@@ -627,3 +627,38 @@ fn an_unreadable_snapshot_gives_way_to_the_next_best() {
     assert!(fb1, "the high-profile look-up before the snapshot's offset is still alerted");
     assert_eq!(u200, 0, "the detectors of partition 0 started from the readable snapshot, not cold");
 }
+
+/// An open alert that later accesses join is published again at most once per
+/// `live.alert_updates` (1 s by default), its latest version, not once per access: a
+/// busy account's open alert would otherwise put its whole evidence on the topic with
+/// every look-up (in the latency bench, 846 MB of alert messages for 150,000 events).
+#[test]
+fn updates_of_an_open_alert_are_published_as_its_latest_version_not_once_per_access() {
+    let (_cluster, bootstrap) = mock();
+    let config = config(&bootstrap, "mock-alert-updates");
+    publish_watchlists(&config);
+    let service = start(&config);
+    let lines: Vec<String> = (0..20)
+        .map(|i| {
+            format!(
+                r#"{{"event_id":"up-{i}","ts":"2026-11-21T10:{i:02}:00Z","system":"PNC","user_id":"U200","action":"view","subject_type":"person","subject_id":"12/345678A"}}"#
+            )
+        })
+        .collect();
+    produce_events(&bootstrap, &lines);
+    let versions = || -> Vec<usize> {
+        read_topic(&bootstrap, "access-alerts")
+            .iter()
+            .filter_map(|(_, _, _, payload)| serde_json::from_slice::<serde_json::Value>(payload).ok())
+            .filter(|a| a["rule"] == "high_profile.uninvolved" && a["event_ids"][0] == "up-0")
+            .map(|a| a["event_ids"].as_array().map_or(0, |ids| ids.len()))
+            .collect()
+    };
+    let complete = wait_for(Duration::from_secs(30), || versions().last() == Some(&20));
+    let published = versions();
+    service.stop();
+    service.join().unwrap();
+    assert!(complete, "the latest version holds all 20 accesses: {published:?}");
+    // The raised alert, then the updates of each second (the events arrive within one).
+    assert!(published.len() <= 4, "{} versions published for 20 accesses: {published:?}", published.len());
+}
