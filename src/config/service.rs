@@ -111,6 +111,11 @@ impl LiveConfig {
         s.usize("batch_size", 1..=1_000_000, &mut self.batch_size);
         s.usize("queue_batches", 1..=100_000, &mut self.queue_batches);
         s.span("alert_updates", &mut self.alert_updates);
+        // Commits wait for the updates they hold: longer than a minute would look like
+        // a stalled partition to the watchdog.
+        if s.has("alert_updates") && !(0..=60_000).contains(&self.alert_updates.0) {
+            s.error("alert_updates", "must be from 0s to 60s");
+        }
     }
 }
 

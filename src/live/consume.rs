@@ -491,12 +491,13 @@ pub fn run(
 
 /// How long a partition of `topic` may show no committed progress before it counts as
 /// stalled: `kafka.stall_after`, but never less than a healthy partition can go without
-/// a commit (commits wait for a snapshot that covers them, and a repartition record
-/// waits `repartition_delay` in the reorder buffer), or a healthy group would be told
+/// a commit (commits wait for a snapshot that covers them and for the updates of open
+/// alerts, published every `live.alert_updates`, and a repartition record waits
+/// `repartition_delay` in the reorder buffer), or a healthy group would be told
 /// to rejoin again and again and never get anything done.
 pub fn stall_after(config: &Config, topic: &str) -> Duration {
     let k = &config.kafka;
-    let mut floor = k.commit_interval.0.max(0) + 5_000;
+    let mut floor = k.commit_interval.0.max(0) + config.live.alert_updates.0.max(0) + 5_000;
     if k.subjects_topic.as_deref() == Some(topic) {
         floor += k.repartition_delay.0.max(0);
     }
@@ -549,11 +550,14 @@ mod tests {
     fn a_partition_is_not_stalled_while_its_records_wait_their_turn() {
         let text = "[kafka]\nstall_after = \"20s\"\nrepartition_delay = \"30s\"\ncommit_interval = \"1s\"\n[state]\nsnapshot_interval = \"2s\"\n";
         let config = Config::from_toml("t", text).unwrap();
-        assert_eq!(stall_after(&config, "access-subjects"), Duration::from_secs(30 + 2 + 1 + 5));
+        assert_eq!(stall_after(&config, "access-subjects"), Duration::from_secs(30 + 2 + 1 + 1 + 5));
         assert_eq!(stall_after(&config, "access-events"), Duration::from_secs(20), "events wait for no reorder");
         let text = "[kafka]\nstall_after = \"5m\"\n";
         assert_eq!(stall_after(&Config::from_toml("t", text).unwrap(), "access-subjects"), Duration::from_secs(300));
-        let text = "[kafka]\nstall_after = \"1s\"\nstate_topic = \"\"\ncommit_interval = \"1s\"\n";
-        assert_eq!(stall_after(&Config::from_toml("t", text).unwrap(), "access-events"), Duration::from_secs(6));
+        let text = "[kafka]\nstall_after = \"1s\"\nstate_topic = \"\"\ncommit_interval = \"1s\"\n[live]\nalert_updates = \"3s\"\n";
+        assert_eq!(stall_after(&Config::from_toml("t", text).unwrap(), "access-events"), Duration::from_secs(9));
+        let text = "[live]\nalert_updates = \"2m\"\n";
+        let e = Config::from_toml("t", text).unwrap_err().to_string();
+        assert!(e.contains("alert_updates") && e.contains("from 0s to 60s"), "{e}");
     }
 }

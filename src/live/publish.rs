@@ -287,8 +287,9 @@ impl LiveSink {
     }
 
     /// Publishes the latest version of each alert updated since the last call, when
-    /// `live.alert_updates` has passed since then or `now` asks (before a snapshot, a
-    /// handover, a shutdown). Returns how many went out.
+    /// `live.alert_updates` has passed since then or `now` asks (before a snapshot and
+    /// at shutdown; a handover drops them instead, see [`LiveSink::forget_updates`]).
+    /// Returns how many went out.
     pub fn publish_updates(&mut self, now: bool) -> usize {
         if self.pending.is_empty() || !now && self.last_updates.elapsed() < self.update_every {
             return 0;
@@ -306,9 +307,12 @@ impl LiveSink {
         n
     }
 
-    /// Updates waiting to be published (for tests and gauges).
-    pub fn pending_updates(&self) -> usize {
-        self.pending.len()
+    /// Forgets the waiting updates of revoked streams. Their events' offsets were held,
+    /// so the next owner reads those events again and folds them into the open alerts
+    /// it restores; a version published now, by an instance that no longer owns the
+    /// partition, could land after one of the new owner's.
+    pub fn forget_updates(&mut self, streams: &[i32]) {
+        self.pending.retain(|_, p| !streams.contains(&p.stream));
     }
 
     /// Flushes the alerts file.
@@ -380,7 +384,9 @@ impl AlertSink for LiveSink {
     }
 
     fn updated(&mut self, alert: &Alert) {
-        if self.update_every.is_zero() {
+        // An update with no source event (a watch-list change resolving or joining an
+        // alert) has no offset to hold it: it goes out at once.
+        if self.update_every.is_zero() || self.origin.is_none() {
             self.publish(alert);
         } else {
             // Held from a commit until the version that includes it is delivered.

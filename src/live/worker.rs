@@ -511,9 +511,7 @@ impl Worker {
     }
 
     fn on_revoked(&mut self, partitions: &[i32]) {
-        // The next owner restores open alerts from the alert topic: their latest
-        // versions go there first.
-        self.sink.publish_updates(true);
+        self.sink.forget_updates(partitions);
         for p in partitions {
             // Its waiting records are read again by the next owner, and its state
             // goes with it.
@@ -621,6 +619,9 @@ impl Worker {
     fn drain(mut self, done: Option<Sender<()>>) -> LiveSummary {
         self.release_cross(true);
         self.sink.publish_updates(true);
+        if let Some(e) = self.sink.error.take() {
+            self.status.fail(e);
+        }
         self.latency.flush();
         self.sink.archive = None;
         if let Some(a) = self.archiver.take() {

@@ -140,38 +140,9 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
     let config = accesswatch::config::Config::load(&config_path).unwrap();
     accesswatch::live::lists::publish_dir(&config.kafka, &force.join("watchlists")).unwrap();
 
-    let addr = format!("127.0.0.1:{port}");
-    let log1 = dir.path().join("engine1.log");
-    let mut engine = spawn_engine(&config_path, &log1);
-    assert!(
-        wait_for(Duration::from_secs(30), || http_get(&addr, "/readyz").is_some_and(|(s, _)| s == 200)),
-        "engine not ready:\n{}",
-        std::fs::read_to_string(&log1).unwrap_or_default()
-    );
     let lines: Vec<String> =
         std::fs::read_to_string(force.join("events.jsonl")).unwrap().lines().map(String::from).collect();
-    // The stream keeps flowing in chunks while the engine is killed and restarted, as
-    // it would in a force: the engine is fast enough to finish a preloaded topic
-    // before the kill lands.
-    let feeder = {
-        let (bootstrap, lines) = (bootstrap.clone(), lines.clone());
-        std::thread::spawn(move || {
-            for chunk in lines.chunks(lines.len().div_ceil(40)) {
-                produce_events(&bootstrap, chunk);
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        })
-    };
-
-    // Kill it once it has published some alerts but is far from done.
-    let alerts_so_far = || read_topic(&bootstrap, "access-alerts").len();
-    assert!(wait_for(Duration::from_secs(30), || alerts_so_far() > 200));
-    engine.kill().unwrap(); // SIGKILL
-    engine.wait().unwrap();
-    let at_crash = alerts_so_far();
-
-    let log2 = dir.path().join("engine2.log");
-    let mut engine = spawn_engine(&config_path, &log2);
+    // What a replay of the same events raises: the alerts the topic must end with.
     let expected = {
         let (lists, _) = accesswatch::watchlist::load_dir(&force.join("watchlists")).unwrap();
         let mut e = accesswatch::engine::Engine::new(
@@ -190,6 +161,37 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
         .iter()
         .map(|a| (a.alert_id.to_string(), a.event_ids.iter().map(|e| e.to_string()).collect()))
         .collect();
+    let addr = format!("127.0.0.1:{port}");
+    let log1 = dir.path().join("engine1.log");
+    let mut engine = spawn_engine(&config_path, &log1);
+    assert!(
+        wait_for(Duration::from_secs(30), || http_get(&addr, "/readyz").is_some_and(|(s, _)| s == 200)),
+        "engine not ready:\n{}",
+        std::fs::read_to_string(&log1).unwrap_or_default()
+    );
+    // The stream keeps flowing in chunks while the engine is killed and restarted, as
+    // it would in a force: the engine is fast enough to finish a preloaded topic
+    // before the kill lands.
+    let feeder = {
+        let (bootstrap, lines) = (bootstrap.clone(), lines.clone());
+        std::thread::spawn(move || {
+            for chunk in lines.chunks(lines.len().div_ceil(40)) {
+                produce_events(&bootstrap, chunk);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+
+    // Kill it once it has published a third of the alerts but is far from done (the
+    // distinct alerts: an open alert's updates go out once a second, not per access).
+    let alerts_so_far = || read_topic(&bootstrap, "access-alerts").len();
+    assert!(wait_for(Duration::from_secs(30), || latest_alerts(&bootstrap).len() * 3 > expected_ids.len()));
+    engine.kill().unwrap(); // SIGKILL
+    engine.wait().unwrap();
+    let at_crash = alerts_so_far();
+
+    let log2 = dir.path().join("engine2.log");
+    let mut engine = spawn_engine(&config_path, &log2);
     feeder.join().unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut got = std::collections::BTreeMap::new();
