@@ -289,22 +289,17 @@ impl LiveSink {
     /// Publishes the latest version of each alert updated since the last call, when
     /// `live.alert_updates` has passed since then or `now` asks (before a snapshot and
     /// at shutdown; a handover drops them instead, see [`LiveSink::forget_updates`]).
-    /// Returns how many went out.
-    pub fn publish_updates(&mut self, now: bool) -> usize {
+    pub fn publish_updates(&mut self, now: bool) {
         if self.pending.is_empty() || !now && self.last_updates.elapsed() < self.update_every {
-            return 0;
+            return;
         }
         self.last_updates = std::time::Instant::now();
-        let pending = std::mem::take(&mut self.pending);
-        let n = pending.len();
-        let (stream, origin) = (self.stream, self.origin);
-        for (_, p) in pending {
+        let stream = self.stream;
+        for (_, p) in std::mem::take(&mut self.pending) {
             self.stream = p.stream;
-            self.origin = None;
             self.send_alert(&p.alert, None, 0, p.held);
         }
-        (self.stream, self.origin) = (stream, origin);
-        n
+        self.stream = stream;
     }
 
     /// Forgets the waiting updates of revoked streams. Their events' offsets were held,
