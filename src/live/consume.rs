@@ -142,9 +142,16 @@ impl ConsumerContext for GroupContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
+                // librdkafka keeps a partition paused across a rebalance that gives it
+                // back, and `hand_over`'s resume may have come while nothing was
+                // assigned: a partition assigned is fetched. If the engine is still
+                // behind, `hand_over` pauses the new assignment again.
+                if let Err(e) = consumer.resume(tpl) {
+                    tracing::warn!(error = %e, "resuming the partitions assigned");
+                }
                 self.assignments.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let assigned = streams(tpl, &self.kafka);
                 self.acks.assign(&assigned);
@@ -544,6 +551,76 @@ mod tests {
         batch.push(item(1, 0));
         context.drop_revoked(&mut batch);
         assert_eq!(batch.len(), 9);
+    }
+
+    /// librdkafka keeps a partition's pause across a rebalance that gives it back, and
+    /// the consumer's own resume may land between the revocation and the assignment
+    /// (the engine caught up then), when there is nothing to resume: the partitions
+    /// came back paused and were never read again (a scale test found an instance
+    /// stalled for good after a rebalance while its engine was behind).
+    #[test]
+    fn a_partition_assigned_again_after_a_pause_is_read() {
+        use rdkafka::mocking::MockCluster;
+        use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+        let cluster = MockCluster::new(1).unwrap();
+        cluster.create_topic("access-events", 2, 1).unwrap();
+        let producer: ThreadedProducer<DefaultProducerContext> =
+            rdkafka::ClientConfig::new().set("bootstrap.servers", cluster.bootstrap_servers()).create().unwrap();
+        let produce = |n: usize| {
+            for i in 0..n {
+                let record = BaseRecord::<(), str>::to("access-events").partition((i % 2) as i32).payload("{}");
+                producer.send(record).map_err(|(e, _)| e).unwrap();
+            }
+            producer.flush(Duration::from_secs(10)).unwrap();
+        };
+        produce(4);
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let acks = Arc::new(Acks::default());
+        let context = GroupContext {
+            kafka: Config::defaults().kafka,
+            tx,
+            acks: acks.clone(),
+            metrics: Metrics::new(),
+            status: Status::new(Shutdown::new()),
+            assignments: Default::default(),
+            revoked: Default::default(),
+            any_revoked: Default::default(),
+        };
+        let consumer: BaseConsumer<GroupContext> = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", "pause")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", "5")
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "500")
+            .create_with_context(context)
+            .unwrap();
+        consumer.subscribe(&["access-events"]).unwrap();
+        // Reads messages for up to `limit`; returns how many came.
+        let read = |limit: Duration, want: usize| {
+            let (started, mut got) = (Instant::now(), 0);
+            while got < want && started.elapsed() < limit {
+                if let Some(Ok(_)) = consumer.poll(Duration::from_millis(50)) {
+                    got += 1;
+                }
+            }
+            got
+        };
+        assert_eq!(read(Duration::from_secs(20), 4), 4, "the first messages were not read");
+        let first = acks.generation();
+        // The engine is behind: fetching is paused, as `hand_over` does. Then a
+        // rebalance gives the same partitions back (here the watchdog's rejoin), and
+        // the engine catches up only after the revocation, when the assignment is empty.
+        consumer.pause(&consumer.assignment().unwrap()).unwrap();
+        consumer.unsubscribe();
+        consumer.subscribe(&["access-events"]).unwrap();
+        let started = Instant::now();
+        while acks.generation() == first && started.elapsed() < Duration::from_secs(30) {
+            let _ = consumer.poll(Duration::from_millis(50));
+        }
+        assert!(acks.generation() > first, "the partitions were not assigned again");
+        produce(4);
+        assert_eq!(read(Duration::from_secs(10), 4), 4, "the partitions given back stayed paused");
     }
 
     #[test]
