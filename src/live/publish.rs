@@ -415,3 +415,71 @@ impl AlertSink for LiveSink {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::acks::OffsetRange;
+    use crate::live::shutdown::Shutdown;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    use rdkafka::mocking::MockCluster;
+
+    /// On a handover the waiting updates of the partitions that move are dropped, not
+    /// published (the next owner reads their events again), and their holds go with the
+    /// partition; the other partitions' updates go out as their latest version, one
+    /// message an alert, and release their events' offsets once delivered.
+    #[test]
+    fn waiting_updates_of_a_revoked_partition_are_dropped_and_the_rest_go_out_once() {
+        let cluster = MockCluster::new(1).unwrap();
+        let mut k = crate::config::Config::defaults().kafka;
+        k.bootstrap_servers = cluster.bootstrap_servers();
+        cluster.create_topic(&k.alerts_topic, 1, 1).unwrap();
+        let acks = Arc::new(Acks::default());
+        let generation = acks.assign(&[0, 1]);
+        let metrics = Metrics::new();
+        let status = Status::new(Shutdown::new());
+        let publisher = Arc::new(Publisher::new(&k, acks.clone(), metrics.clone(), status).unwrap());
+        let mut sink = LiveSink::new(publisher.clone(), metrics, None).with_update_interval(Duration::from_secs(60));
+        // Events 0..3 of each partition each add to its open alert.
+        let mut open = [crate::alert::book::tests::alert("A0", 0), crate::alert::book::tests::alert("A1", 0)];
+        for stream in [0, 1] {
+            let span = [OffsetRange { stream, lowest: 0, highest: 2 }];
+            acks.begin_batch(generation, &span);
+            sink.stream(stream);
+            for offset in 0..3 {
+                let alert = &mut open[stream as usize];
+                alert.event_ids.push(format!("E{stream}-{offset}").into());
+                sink.origin = Some(Origin { at: At { generation, stream, offset }, event_ms: 1 });
+                sink.updated(alert);
+            }
+            acks.processed_batch(generation, &span);
+        }
+        sink.publish_updates(false);
+        assert_eq!(acks.committable(), vec![(0, 0), (1, 0)], "every update waits, holding its events");
+        // Partition 0 moves to another instance.
+        acks.revoke(0);
+        sink.forget_updates(&[0]);
+        sink.publish_updates(true);
+        publisher.flush(Duration::from_secs(10)).unwrap();
+        assert_eq!(acks.committable(), vec![(1, 3)], "the delivered version releases its events");
+        let reader: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", "read")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .unwrap();
+        reader.subscribe(&[k.alerts_topic.as_str()]).unwrap();
+        let (started, mut got) = (std::time::Instant::now(), Vec::new());
+        while started.elapsed() < Duration::from_secs(5) {
+            if let Some(Ok(m)) = reader.poll(Duration::from_millis(100)) {
+                let alert: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+                got.push((
+                    alert["alert_id"].as_str().unwrap().to_string(),
+                    alert["event_ids"].as_array().unwrap().len(),
+                ));
+            }
+        }
+        assert_eq!(got, [("A1".to_string(), 4)], "one message: partition 1's alert, its latest version");
+    }
+}
