@@ -526,19 +526,24 @@ pub fn stall_after(config: &Config, topic: &str) -> Duration {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_batch_being_filled_loses_what_it_holds_of_revoked_partitions() {
-        let (tx, _rx) = crossbeam_channel::bounded(1);
-        let context = GroupContext {
+    /// The callbacks of a group member of the default configuration.
+    fn context(tx: Sender<ToEngine>, acks: Arc<Acks>) -> GroupContext {
+        GroupContext {
             kafka: Config::defaults().kafka,
             tx,
-            acks: Arc::new(Acks::default()),
+            acks,
             metrics: Metrics::new(),
             status: Status::new(Shutdown::new()),
             assignments: Default::default(),
             revoked: Default::default(),
             any_revoked: Default::default(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_batch_being_filled_loses_what_it_holds_of_revoked_partitions() {
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let context = context(tx, Arc::new(Acks::default()));
         let item = |partition, offset| Incoming::Cross { partition, offset, timestamp_ms: 0, record: Vec::new() };
         let mut batch: Vec<Incoming> = (0..3).flat_map(|p| (0..4).map(move |o| item(p, o))).collect();
         context.drop_revoked(&mut batch);
@@ -576,16 +581,7 @@ mod tests {
         produce(4);
         let (tx, _rx) = crossbeam_channel::unbounded();
         let acks = Arc::new(Acks::default());
-        let context = GroupContext {
-            kafka: Config::defaults().kafka,
-            tx,
-            acks: acks.clone(),
-            metrics: Metrics::new(),
-            status: Status::new(Shutdown::new()),
-            assignments: Default::default(),
-            revoked: Default::default(),
-            any_revoked: Default::default(),
-        };
+        let context = context(tx, acks.clone());
         let consumer: BaseConsumer<GroupContext> = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", cluster.bootstrap_servers())
             .set("group.id", "pause")
