@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineStats};
 use crate::event::explained::{Kind, Recorded};
 use crate::event::AccessEvent;
 use crate::sink::{AlertCounts, AlertFile, DeadLetterFile};
-use crate::source::{InputFormat, MergedFiles, SourceItem};
+use crate::source::{InputFormat, MergedFiles, ReadAhead, SourceItem};
 use crate::time::Timestamp;
 use crate::watchlist::WatchLists;
 use std::collections::BTreeMap;
@@ -41,6 +41,9 @@ pub struct ReplayOptions {
     pub to: Option<Timestamp>,
     /// Also write every event and final alert to this archive.
     pub archive: Option<PathBuf>,
+    /// Read and decode the files on a thread of their own ([`ReadAhead`]); `None`:
+    /// when this process may run on more than one CPU (`taskset -c 0` keeps it to one).
+    pub read_ahead: Option<bool>,
 }
 
 /// Why a replay could not run. Bad records never cause this; they are dead-lettered.
@@ -123,9 +126,11 @@ impl SummaryFile {
     }
 }
 
-/// Where a replay reads: files merged by event time, or an archive day by day.
+/// Where a replay reads: files merged by event time (read on this thread or ahead on
+/// another), or an archive day by day (read on a thread of its own).
 enum Input {
     Files(MergedFiles),
+    Ahead(ReadAhead),
     Archive(ArchiveEvents, std::vec::IntoIter<crate::archive::columns::StoredEvent>),
 }
 
@@ -133,6 +138,7 @@ impl Input {
     fn next_item(&mut self) -> std::io::Result<Option<SourceItem>> {
         match self {
             Input::Files(m) => m.next_item(),
+            Input::Ahead(a) => a.next_item(),
             Input::Archive(days, today) => loop {
                 if let Some(s) = today.next() {
                     return Ok(Some(SourceItem::Event(Box::new(s.event))));
@@ -207,10 +213,15 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
                 InputFormat::for_path(path, mapping.clone(), config.sources.values()).map_err(ReplayError::Format)?;
             inputs.push((path.clone(), format));
         }
-        Input::Files(
-            MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, read_bytes.clone())
-                .map_err(|(path, source)| ReplayError::Io { path, source })?,
-        )
+        let files = MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, read_bytes.clone())
+            .map_err(|(path, source)| ReplayError::Io { path, source })?;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if opts.read_ahead.unwrap_or(cpus > 1) {
+            let mut files = files;
+            Input::Ahead(ReadAhead::start(move || files.next_item()).map_err(io_err(&opts.inputs[0]))?)
+        } else {
+            Input::Files(files)
+        }
     };
 
     let dead_path = opts.dead_letters.clone().unwrap_or_else(|| default_dead_letter_path(&opts.alerts));

@@ -37,6 +37,10 @@ pub struct Args {
     /// Also write every event and final alert to this archive directory.
     #[arg(long)]
     archive: Option<PathBuf>,
+    /// Read, decode and judge on one thread. By default files are read and decoded on
+    /// a thread of their own when the process may use more than one CPU.
+    #[arg(long)]
+    one_thread: bool,
     /// Event files: .jsonl or .csv (optionally .gz), merged in event-time order; or
     /// one archive directory, read day by day.
     #[arg(required = true)]
@@ -55,6 +59,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         from: a.from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
         to: a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?,
         archive: a.archive,
+        read_ahead: a.one_thread.then_some(false),
     };
     let summary = replay(config, lists, &opts).context("replay failed")?;
     eprint!("{summary}");

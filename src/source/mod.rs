@@ -5,10 +5,13 @@
 //!   inside quotes) with a hard size limit, so one giant line cannot exhaust memory.
 //! - [`decode`]: turns one record into an event for a given input format.
 //! - [`file`]: a file as a source, and the event-time merge of several files.
+//! - [`ahead`]: a source read on a thread of its own, its items handed over in batches.
 
+pub mod ahead;
 pub mod decode;
 pub mod file;
 pub mod records;
 
+pub use ahead::ReadAhead;
 pub use decode::{Decoded, Decoder, InputFormat};
 pub use file::{FileSource, MergedFiles, SourceItem};

@@ -156,3 +156,46 @@ fn files_merge_in_event_time_order_and_gzip_is_read() {
         .collect();
     assert_eq!(evidence, vec![vec!["a1", "b1", "a2"], vec!["b2"]]);
 }
+
+/// The files read and decoded on a thread of their own (the default with more than one
+/// CPU) give the same alerts, dead letters and summary as one thread doing everything.
+#[test]
+fn reading_ahead_on_another_thread_changes_no_byte_of_the_results() {
+    let force = root().join("examples/force");
+    let out = tempfile::tempdir().unwrap();
+    // A second file with bad lines among good ones, merged with the force's by time.
+    let extra = out.path().join("extra.jsonl");
+    let mut f = std::fs::File::create(&extra).unwrap();
+    for i in 0..3_000 {
+        if i % 100 == 0 {
+            writeln!(f, "{{\"event_id\": \"broken-{i}\"").unwrap();
+        }
+        let ts = format!("2026-11-0{}T{:02}:{:02}:00Z", 2 + i % 5, i / 60 % 24, i % 60);
+        writeln!(f, "{}", event(&format!("x{i}"), &ts, r#","subject_id":"P1""#)).unwrap();
+    }
+    drop(f);
+    let mut results = Vec::new();
+    for mode in [&[][..], &["--one-thread"][..]] {
+        let alerts = out.path().join(format!("alerts{}.jsonl", mode.len()));
+        let output = run_ok(
+            bin()
+                .args(["replay", "--quiet", "--config"])
+                .arg(force.join("config.toml"))
+                .arg("--watchlists")
+                .arg(force.join("watchlists"))
+                .arg("--alerts")
+                .arg(&alerts)
+                .args(mode)
+                .arg(force.join("events.jsonl.gz"))
+                .arg(&extra),
+        );
+        let read = |suffix: &str| std::fs::read(alerts.with_extension(suffix)).unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        results.push((read("jsonl"), read("dead-letters.jsonl"), read("summary.json"), stderr));
+    }
+    let (alerts, dead, summary, stderr) = &results[0];
+    assert!(alerts.len() > 10_000 && dead.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() >= 30, "{stderr}");
+    assert_eq!(results[1].0, *alerts);
+    assert_eq!(results[1].1, *dead);
+    assert_eq!(results[1].2, *summary);
+}
