@@ -19,6 +19,11 @@
 //!   fault however long it is held: logs that resume after a gap resume on every
 //!   system that was reporting, and a source whose clock jumped a year must not make
 //!   the other systems' events late for the rest of the replay.
+//! - the stream's first events have no front to be measured against: the first
+//!   `state.clock_jump_events` are held, and the front starts at the first of them that
+//!   is not far ahead of most of those after it. A source whose first records carry a
+//!   wrong clock (a terminal that booted dated 2099) must not make the whole replay
+//!   late.
 //!
 //! A skewed event is judged by the watch-list rules only, at the front's time (its own
 //! claimed time is kept in its alerts), and counted per system.
@@ -128,13 +133,13 @@ impl StreamClock {
     fn offer_input(&mut self, event: &AccessEvent, b: Bounds) -> Offered {
         let ts = event.ts;
         let Some(front) = self.newest else {
-            // The first event: held until the second says whether it was a
-            // spike far ahead of the stream.
-            if self.held.is_empty() {
-                self.held.push(event.clone());
+            // No front yet: the first events are held until there are enough of them
+            // to tell the stream's time from a spike ahead of it.
+            self.held.push(event.clone());
+            if self.held.len() < b.jump_events.max(2) {
                 return Offered::Held;
             }
-            return self.second(event, b);
+            return Offered::Released(self.start(b));
         };
         let ahead = ts > front + b.max_skew;
         match (self.held.is_empty(), ahead) {
@@ -186,26 +191,32 @@ impl StreamClock {
         *system == first.system && self.arrivals > streak && streak < window
     }
 
-    /// The stream's first two events, when there is no front yet.
-    fn second(&mut self, event: &AccessEvent, b: Bounds) -> Offered {
-        let first = self.held.pop().expect("the first event is held");
-        let mut out = Vec::with_capacity(2);
-        if event.ts + b.max_skew < first.ts {
-            // The first was a spike far ahead of the stream.
-            let v = self.judge(event.ts, b);
-            out.push((first, Verdict::Skewed { at: event.ts }));
-            out.push((event.clone(), v));
-        } else {
-            let v = self.judge(first.ts, b);
-            out.push((first, v));
-            // The second goes the way any event does (it may start a run).
-            match self.offer_input(event, b) {
-                Offered::Judged(v) => out.push((event.clone(), v)),
+    /// Gives the stream its front from its first events, held: the time of the first
+    /// one (in arrival order) that is not far ahead of most of the events that came
+    /// after it. A source's clock fault on its first records is far ahead of them; the
+    /// stream's own first event is not, even when a few events after it are out of
+    /// order. The held events are then offered again in arrival order, as any event
+    /// is: those ahead of the front start a run of suspects, which the next event on
+    /// time releases as skewed.
+    fn start(&mut self, b: Bounds) -> Vec<(AccessEvent, Verdict)> {
+        let held = std::mem::take(&mut self.held);
+        let spike = |i: usize| {
+            let later = &held[i + 1..];
+            let behind = later.iter().filter(|e| held[i].ts > e.ts + b.max_skew).count();
+            2 * behind > later.len()
+        };
+        // The last event held has none after it, so one is always found.
+        let Some(first) = (0..held.len()).find(|&i| !spike(i)) else { return Vec::new() };
+        self.newest = Some(held[first].ts);
+        let mut out = Vec::with_capacity(held.len());
+        for e in held {
+            match self.offer_input(&e, b) {
+                Offered::Judged(v) => out.push((e, v)),
                 Offered::Held => {}
                 Offered::Released(more) => out.extend(more),
             }
         }
-        Offered::Released(out)
+        out
     }
 
     /// A held run is a genuine jump: its events are judged in order from the old front,
@@ -244,7 +255,9 @@ impl StreamClock {
 
     /// The input has ended: a held run (or a lone first event) is accepted.
     pub fn finish(&mut self, b: Bounds) -> Vec<(AccessEvent, Verdict)> {
-        self.accept_run(b)
+        let mut out = if self.newest.is_none() { self.start(b) } else { Vec::new() };
+        out.extend(self.accept_run(b));
+        out
     }
 
     /// Keeps a restored front from being beyond `limit` (a snapshot written before the
@@ -281,18 +294,22 @@ mod tests {
 
     /// Offers events in order; returns (event number, verdict) in the order judged.
     fn judge(times: &[i64]) -> Vec<(usize, Verdict)> {
+        judge_with(times, B)
+    }
+
+    fn judge_with(times: &[i64], b: Bounds) -> Vec<(usize, Verdict)> {
         let mut c = StreamClock::default();
         let mut out = Vec::new();
         let number = |e: &AccessEvent| e.event_id[1..].parse::<usize>().unwrap();
         for (n, &ts) in times.iter().enumerate() {
             let e = event(n, ts);
-            match c.offer(&e, Receiver::Input, B) {
+            match c.offer(&e, Receiver::Input, b) {
                 Offered::Judged(v) => out.push((n, v)),
                 Offered::Held => {}
                 Offered::Released(list) => out.extend(list.iter().map(|(e, v)| (number(e), *v))),
             }
         }
-        out.extend(c.finish(B).iter().map(|(e, v)| (number(e), *v)));
+        out.extend(c.finish(b).iter().map(|(e, v)| (number(e), *v)));
         out
     }
 
@@ -315,6 +332,28 @@ mod tests {
         let got = judge(&[T + 100 * HOUR, T, T + MINUTE]);
         assert_eq!(got[0], (0, Verdict::Skewed { at: Timestamp(T) }));
         assert_eq!(&got[1..], &[(1, Verdict::OnTime), (2, Verdict::OnTime)]);
+    }
+
+    /// Records dated far ahead at the head of the input (a terminal that booted with
+    /// the wrong date): they are skewed, and the stream's own events stay on time.
+    /// With the front taken from the first event, every later event was late.
+    #[test]
+    fn spikes_at_the_head_of_the_input_are_skewed_and_the_stream_stays_on_time() {
+        let far = T + 70 * 365 * 24 * HOUR;
+        // The first six events are held (as the first 64 are by default).
+        let b = Bounds { jump_events: 6, ..B };
+        let got = judge_with(&[far, far, T, T + MINUTE, T + 2 * MINUTE, T + 3 * MINUTE, T + 4 * MINUTE], b);
+        let skewed = Verdict::Skewed { at: Timestamp(T) };
+        assert_eq!(&got[..2], &[(0, skewed), (1, skewed)], "{got:?}");
+        assert!(got[2..].iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+        assert_eq!(got.len(), 7);
+        // An input of only such records ends with them judged, none lost.
+        assert_eq!(judge_with(&[far, far], b).len(), 2);
+        // Out of order at the head is not a spike: the first event holds the front and
+        // the one an hour behind it is late, as anywhere in the stream.
+        let got = judge(&[T, T + MINUTE, T - HOUR, T + 2 * MINUTE]);
+        let expected = [(0, Verdict::OnTime), (1, Verdict::OnTime), (2, Verdict::Late), (3, Verdict::OnTime)];
+        assert_eq!(got, expected);
     }
 
     #[test]
