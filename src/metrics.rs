@@ -103,6 +103,7 @@ pub struct Metrics {
     pub accesses: IntCounterVec,
     pub alerts_resolved: IntCounter,
     pub clock_skew_events: IntCounterVec,
+    pub event_copies: IntCounterVec,
     pub dead_letters_dropped: IntCounter,
     pub paused: IntGaugeVec,
     pub config_reloads: IntCounterVec,
@@ -229,6 +230,11 @@ impl Metrics {
                 "Events dated further ahead of the clock than state.max_clock_skew (a source's clock fault): judged by the watch-list rules only, by system",
                 &["system"],
             ),
+            event_copies: counter_vec(
+                "accesswatch_event_copies_total",
+                "Second copies of an event already judged (the same system, event id, user and time), counted and not judged again, by system",
+                &["system"],
+            ),
             dead_letters_dropped: counter(
                 "accesswatch_dead_letters_dropped_total",
                 "Records the dead-letter topic refused even when cut to its bound: counted, logged and skipped",
@@ -274,6 +280,10 @@ impl Metrics {
     /// Counts a clock-skewed event under its system (bounded label set).
     pub fn clock_skew(&self, system: &str, n: u64) {
         self.clock_skew_events.with_label_values(&[self.system_label(system).as_str()]).inc_by(n);
+    }
+
+    pub fn event_copies(&self, system: &str, n: u64) {
+        self.event_copies.with_label_values(&[self.system_label(system).as_str()]).inc_by(n);
     }
 
     /// Counts an accepted event under its system (bounded label set).

@@ -329,6 +329,14 @@ impl fmt::Display for ReplaySummary {
                 by_system(&self.stats.skewed_by_system)
             )?;
         }
+        if self.stats.copies() > 0 {
+            writeln!(
+                f,
+                "copies      {} events given again (the same system, event id, user and time), judged once: {}",
+                self.stats.copies(),
+                by_system(&self.stats.copies_by_system)
+            )?;
+        }
         if self.stats.late_events > 0 {
             writeln!(
                 f,

@@ -326,3 +326,60 @@ fn the_user_and_cross_user_stages_apart_raise_what_one_replay_does() {
     assert!(want.values().any(|(rule, _)| rule == "behaviour.subject_spike"), "the force has its spike");
     assert!(missing.is_empty() && extra.is_empty() && want == have, "missing {missing:?}\nextra {extra:?}");
 }
+
+/// Overlapping exports replayed together, and a source that sent records twice: each
+/// copy after the first is counted, not judged, so the alerts and their evidence are
+/// those of each event once. A record that reuses an id for another user's access is
+/// judged; an event the snapshot covers is judged again (its alerts may not be out).
+#[test]
+fn a_second_copy_of_an_event_is_counted_not_judged() {
+    for case in ["personal", "custody", "high_profile", "behaviour", "purpose"] {
+        let (config, lists, events) = golden(case);
+        let once = replay_events(config.clone(), lists, events.iter());
+        let (_, lists, _) = golden(case);
+        // Every event given twice, the second copy right after the first or half the
+        // input later (two exports that overlap).
+        let half = events.len() / 2;
+        let twice = events.iter().flat_map(|e| [e, e]).chain(events[half..].iter());
+        let mut engine = Engine::new(config.clone(), lists, DetectClock::EventTime);
+        let mut sink = crate::alert::book::CollectClosed::default();
+        for e in twice {
+            engine.process(e, &mut sink);
+        }
+        engine.finish(&mut sink);
+        assert_eq!(engine.stats().events, events.len() as u64, "{case}");
+        assert_eq!(engine.stats().copies(), (events.len() + events.len() - half) as u64, "{case}");
+        assert_eq!(ids_and_evidence(&sink.0), ids_and_evidence(&once), "{case}");
+        assert!(!once.is_empty(), "{case}");
+    }
+
+    let (config, lists, events) = golden("personal");
+    let mut engine = Engine::new(config, lists, DetectClock::EventTime);
+    let mut sink = crate::alert::book::CollectClosed::default();
+    let mut other_user = events[0].clone();
+    other_user.user_id = "SOMEONE-ELSE".into();
+    engine.process(&events[0], &mut sink);
+    engine.process(&other_user, &mut sink);
+    engine.process_with(0, &events[0], false, &mut sink);
+    engine.process_with(0, &events[0], false, &mut sink);
+    engine.finish(&mut sink);
+    assert_eq!((engine.stats().events, engine.stats().copies()), (4, 0));
+}
+
+fn replay_events<'a>(
+    config: Arc<Config>,
+    lists: WatchLists,
+    events: impl Iterator<Item = &'a AccessEvent>,
+) -> Vec<Alert> {
+    let mut engine = Engine::new(config, lists, DetectClock::EventTime);
+    let mut sink = crate::alert::book::CollectClosed::default();
+    for e in events {
+        engine.process(e, &mut sink);
+    }
+    engine.finish(&mut sink);
+    sink.0
+}
+
+fn ids_and_evidence(alerts: &[Alert]) -> Vec<(String, Vec<String>)> {
+    alerts.iter().map(|a| (a.alert_id.to_string(), a.event_ids.iter().map(|i| i.to_string()).collect())).collect()
+}

@@ -74,6 +74,7 @@ pub(super) struct Worker {
     explained_seen: ([u64; crate::explain::Kind::ALL.len()], u64, u64),
     /// Per system, the clock-skewed and late events already reported.
     skew_seen: BTreeMap<CompactString, u64>,
+    copies_seen: BTreeMap<CompactString, u64>,
     late_by_system_seen: BTreeMap<CompactString, u64>,
     last_gauges: Instant,
     summary: LiveSummary,
@@ -145,6 +146,7 @@ impl Worker {
             late_seen: 0,
             explained_seen: Default::default(),
             skew_seen: BTreeMap::new(),
+            copies_seen: BTreeMap::new(),
             late_by_system_seen: BTreeMap::new(),
             last_gauges: Instant::now(),
             summary: LiveSummary::default(),
@@ -261,6 +263,13 @@ impl Worker {
                         state.max_clock_skew.human()
                     ),
                 );
+            }
+        }
+        for (system, &n) in &stats.copies_by_system {
+            let seen = self.copies_seen.entry(system.clone()).or_default();
+            if n > *seen {
+                self.metrics.event_copies(system, n - *seen);
+                *seen = n;
             }
         }
         for (system, &n) in &stats.late_by_system {

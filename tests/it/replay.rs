@@ -199,3 +199,45 @@ fn reading_ahead_on_another_thread_changes_no_byte_of_the_results() {
     assert_eq!(results[1].1, *dead);
     assert_eq!(results[1].2, *summary);
 }
+
+/// Two exports that overlap (the first 60% and the last 60% of a week), replayed
+/// together: the events they share are judged once, so the alerts are those of the
+/// week replayed whole, and the summary counts the copies.
+#[test]
+fn overlapping_exports_raise_the_alerts_of_the_whole_once() {
+    use std::io::Read;
+    let force = root().join("examples/force");
+    let out = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(force.join("events.jsonl.gz")).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let n = lines.len();
+    let whole = out.path().join("whole.jsonl");
+    std::fs::write(&whole, &text).unwrap();
+    let first = out.path().join("first.jsonl");
+    std::fs::write(&first, lines[..n * 6 / 10].join("\n")).unwrap();
+    let last = out.path().join("last.jsonl");
+    std::fs::write(&last, lines[n * 4 / 10..].join("\n")).unwrap();
+    let replay = |alerts: &str, inputs: &[&Path]| {
+        let alerts = out.path().join(alerts);
+        let output = run_ok(
+            bin()
+                .args(["replay", "--quiet", "--config"])
+                .arg(force.join("config.toml"))
+                .arg("--watchlists")
+                .arg(force.join("watchlists"))
+                .arg("--alerts")
+                .arg(&alerts)
+                .args(inputs),
+        );
+        (std::fs::read(&alerts).unwrap(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (once, _) = replay("once.jsonl", &[&whole]);
+    let (overlapping, stderr) = replay("overlapping.jsonl", &[&first, &last]);
+    assert!(!once.is_empty());
+    assert!(overlapping == once, "the overlap changed the alerts: {stderr}");
+    let shared = n * 6 / 10 - n * 4 / 10;
+    assert!(stderr.contains(&format!("copies      {shared} events given again")), "{stderr}");
+}
