@@ -938,6 +938,37 @@ async fn an_alert_resolved_by_the_engine_needs_no_triage_and_says_why() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+/// An officer's out-of-hours run that began with a look-up of an operation's subject:
+/// the behaviour alert is the operation's (its trigger is that look-up), but the other
+/// accesses it gathered are not, and the alerts on them stay in triage for everyone.
+/// Before, every access the behaviour alert gathered was taken for the operation's, and
+/// a red victim.contact alert on one of them vanished for analysts.
+#[tokio::test]
+async fn a_behaviour_alert_on_an_operation_hides_its_trigger_not_every_access_it_gathered() {
+    let f = fixture("pseudonymous_roles = []");
+    let (ana, sup) = (f.login("ana").await, f.login("sup").await);
+    let mut run = alert_on("OOH1", "U7", None, &["e-op", "e-2", "e-3"]);
+    run.rule = crate::alert::RuleId::BehaviourOutOfHours;
+    run.about_user = true;
+    run.on_operation = true;
+    f.dashboard.observe(&run).unwrap();
+    let victim = alert_on("VIC1", "U7", None, &["e-2"]);
+    f.dashboard.observe(&victim).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/OOH1", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(f.call(&sup, "GET", "/api/alerts/OOH1", None).await.0, StatusCode::OK);
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/VIC1", None).await.0, StatusCode::OK);
+    // An alert on the trigger itself is the operation's.
+    f.dashboard.observe(&alert_on("ON-OP", "U7", None, &["e-op"])).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/ON-OP", None).await.0, StatusCode::NOT_FOUND);
+    // An alert about the subject: every access it folded shares it, and so does every
+    // alert on any of them.
+    let mut subject = alert_on("SUBJ1", "U8", None, &["e-s1", "e-s2"]);
+    subject.on_operation = true;
+    f.dashboard.observe(&subject).unwrap();
+    f.dashboard.observe(&alert_on("ON-S2", "U8", None, &["e-s2"])).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/ON-S2", None).await.0, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn any_alert_on_an_access_that_touched_an_operation_is_the_operations_and_risk_stays_with_the_cleared() {
     let f = fixture("pseudonymous_roles = []");

@@ -272,12 +272,22 @@ impl Store {
         // the rule); an opsec alert's watch list says so too.
         let on_operation =
             a.on_operation || a.watchlist.as_ref().is_some_and(|w| w.list == crate::watchlist::TableName::Operations);
-        for e in &a.event_ids {
+        // The accesses that touched the operation: every one of an alert about its
+        // subject (they share the subject), but only the trigger of an alert about the
+        // user's behaviour, whose other accesses are the user's own business: one
+        // look-up of an operation's subject must not hide the rest of a pattern, and
+        // every alert on it, from triage staff not cleared for operations.
+        let touched = match (on_operation, a.about_user) {
+            (false, _) => 0,
+            (true, true) => 1,
+            (true, false) => a.event_ids.len(),
+        };
+        for (i, e) in a.event_ids.iter().enumerate() {
             tx.execute(
                 "INSERT OR IGNORE INTO alert_events (event_id, alert_id) VALUES (?1, ?2)",
                 params![e.as_str(), a.alert_id.as_str()],
             )?;
-            if on_operation {
+            if i < touched {
                 tx.execute("INSERT OR IGNORE INTO operation_events (event_id) VALUES (?1)", [e.as_str()])?;
             }
         }
