@@ -89,6 +89,11 @@ pub struct Metrics {
     pub dead_letters: IntCounterVec,
     pub alerts: IntCounterVec,
     pub alert_messages: IntCounter,
+    /// The same three for the alerts on accesses that touched a live operation, which
+    /// the others leave out: withheld from readers not cleared for operations.
+    pub operation_alerts: IntCounterVec,
+    pub operation_alert_messages: IntCounter,
+    pub operation_open_alerts: IntGauge,
     pub consumer_lag: IntGaugeVec,
     pub assigned_partitions: IntGauge,
     pub partitions_stalled: IntGauge,
@@ -179,12 +184,25 @@ impl Metrics {
             ),
             alerts: counter_vec(
                 "accesswatch_alerts_total",
-                "Alerts raised, by rule and severity",
+                "Alerts raised, by rule and severity, those on live operations left out",
                 &["rule", "severity"],
             ),
             alert_messages: counter(
                 "accesswatch_alert_messages_total",
-                "Alert messages published (raised and updated)",
+                "Alert messages published (raised and updated), those on live operations left out",
+            ),
+            operation_alerts: counter_vec(
+                "accesswatch_operation_alerts_total",
+                "Alerts raised on accesses that touched a live operation, by rule and severity",
+                &["rule", "severity"],
+            ),
+            operation_alert_messages: counter(
+                "accesswatch_operation_alert_messages_total",
+                "Alert messages published about accesses that touched a live operation",
+            ),
+            operation_open_alerts: gauge(
+                "accesswatch_operation_open_alerts",
+                "Alerts on accesses that touched a live operation inside their suppression window",
             ),
             consumer_lag: gauge_vec(
                 "accesswatch_consumer_lag",
@@ -213,7 +231,10 @@ impl Metrics {
                 "Watch-list rows applied from topics, by table and kind (upsert, delete, invalid; key_mismatch: a message keyed otherwise than its row)",
                 &["table", "kind"],
             ),
-            open_alerts: gauge("accesswatch_open_alerts", "Alerts inside their suppression window"),
+            open_alerts: gauge(
+                "accesswatch_open_alerts",
+                "Alerts inside their suppression window, those on live operations left out",
+            ),
             ready: gauge("accesswatch_ready", "1 once the watch lists are loaded and partitions assigned"),
             late_events: counter("accesswatch_late_events_total", "Events later than the allowed lateness"),
             accesses: counter_vec(
@@ -396,18 +417,20 @@ impl Collector for ArcCollector {
 
 /// What ties a series to live operations: label values, and the retrospective alerts
 /// (raised when a high-profile entry or an operation's subject is added, not told apart).
-const OPERATION_SERIES: [&str; 4] = [
+const OPERATION_SERIES: [&str; 5] = [
     "rule=\"opsec.outsider\"",
     "table=\"operations\"",
     "explained=\"operation\"",
     "accesswatch_retrospective_alerts_total",
+    "accesswatch_operation_",
 ];
 
 /// `render`'s text without the series about live operations (their opsec alerts, the
 /// accesses an operation explains, the operations list's rows and changes, the
 /// retrospective alerts), for a reader not cleared for operations; a comment says what
-/// was withheld. Totals over every rule (open alerts, alert messages) stay: they
-/// count operations' alerts among the rest without naming them.
+/// was withheld. The alerts on such accesses, whatever their rule, are counted in
+/// series of their own (`accesswatch_operation_*`), left out of the totals that stay:
+/// a look-up followed by a scrape must not tell whether its subject is an operation's.
 pub fn without_operations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {

@@ -150,6 +150,11 @@ impl AlertBook {
         self.open.len()
     }
 
+    /// Open alerts on accesses that touched a live operation.
+    pub fn open_on_operations(&self) -> usize {
+        self.open.values().filter(|o| o.alert.on_operation).count()
+    }
+
     /// The ids of the alerts raised or held and not yet closed.
     pub fn open_ids(&self) -> impl Iterator<Item = CompactString> + '_ {
         self.open.values().map(|o| o.alert.alert_id.clone())

@@ -265,6 +265,11 @@ impl Engine {
         self.streams.values().map(|b| b.open_alerts()).sum()
     }
 
+    /// Open alerts, and how many of them are on accesses that touched a live operation.
+    pub fn open_alerts_split(&self) -> (usize, usize) {
+        self.streams.values().fold((0, 0), |(all, ops), b| (all + b.open_alerts(), ops + b.open_on_operations()))
+    }
+
     fn book(&mut self, stream: i32) -> &mut AlertBook {
         let clock = self.clock;
         self.streams.entry(stream).or_insert_with(|| AlertBook::new(clock))

@@ -331,6 +331,8 @@ impl LiveSink {
         alert.write_json(&mut self.line);
         let partition = (self.publisher.same_partitions && self.stream >= 0)
             .then_some(super::repartition::alerts_partition(self.stream));
+        // The latency summary is public: an operation's alerts stay out of it.
+        let event_ms = if alert.on_operation { 0 } else { event_ms };
         let d = Delivery { source, event_ms, what: Sent::Alert, also };
         if let Err(e) = self.publisher.send(
             &self.publisher.alerts_topic,
@@ -341,7 +343,11 @@ impl LiveSink {
         ) {
             self.error.get_or_insert(e);
         }
-        self.metrics.alert_messages.inc();
+        if alert.on_operation {
+            self.metrics.operation_alert_messages.inc();
+        } else {
+            self.metrics.alert_messages.inc();
+        }
         if let Some(f) = self.file.as_mut() {
             self.line.push('\n');
             if let Err(e) = f.write_all(self.line.as_bytes()) {
@@ -371,7 +377,8 @@ impl AlertSink for LiveSink {
     }
 
     fn raised(&mut self, alert: &Alert) {
-        self.metrics.alerts.with_label_values(&[alert.rule.as_str(), alert.severity.as_str()]).inc();
+        let counted = if alert.on_operation { &self.metrics.operation_alerts } else { &self.metrics.alerts };
+        counted.with_label_values(&[alert.rule.as_str(), alert.severity.as_str()]).inc();
         self.publish(alert);
         if let Some(tap) = &self.tap {
             tap(alert);
@@ -429,9 +436,10 @@ mod tests {
     /// published (the next owner reads their events again), and their holds go with the
     /// partition; the other partitions' updates go out as their latest version, one
     /// message an alert, and release their events' offsets once delivered.
-    #[test]
-    fn waiting_updates_of_a_revoked_partition_are_dropped_and_the_rest_go_out_once() {
-        let cluster = MockCluster::new(1).unwrap();
+    /// A publisher to a mock cluster's alert topic, with partitions 0 and 1 assigned.
+    fn publisher(
+        cluster: &MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    ) -> (crate::config::KafkaConfig, Arc<Acks>, crate::live::acks::Generation, Arc<Metrics>, Arc<Publisher>) {
         let mut k = crate::config::Config::defaults().kafka;
         k.bootstrap_servers = cluster.bootstrap_servers();
         cluster.create_topic(&k.alerts_topic, 1, 1).unwrap();
@@ -440,6 +448,48 @@ mod tests {
         let metrics = Metrics::new();
         let status = Status::new(Shutdown::new());
         let publisher = Arc::new(Publisher::new(&k, acks.clone(), metrics.clone(), status).unwrap());
+        (k, acks, generation, metrics, publisher)
+    }
+
+    /// An alert on an access that touched a live operation is counted apart: the
+    /// totals a reader not cleared for operations gets (alerts by rule, alert messages,
+    /// the latency summary) do not move, so a look-up followed by a scrape cannot tell
+    /// whether its subject is an operation's.
+    #[test]
+    fn an_operations_alert_moves_no_series_the_uncleared_read() {
+        let cluster = MockCluster::new(1).unwrap();
+        let (_, acks, generation, metrics, publisher) = publisher(&cluster);
+        let mut sink = LiveSink::new(publisher.clone(), metrics.clone(), None);
+        acks.begin_batch(generation, &[OffsetRange { stream: 0, lowest: 0, highest: 1 }]);
+        sink.stream(0);
+        let event_ms = Timestamp::now().0;
+        let plain = crate::alert::book::tests::alert("PLAIN", 0);
+        sink.origin = Some(Origin { at: At { generation, stream: 0, offset: 0 }, event_ms });
+        sink.raised(&plain);
+        publisher.flush(Duration::from_secs(10)).unwrap();
+        let before = crate::metrics::without_operations(&metrics.render());
+        let mut covert = crate::alert::book::tests::alert("COVERT", 0);
+        covert.on_operation = true;
+        sink.origin = Some(Origin { at: At { generation, stream: 0, offset: 1 }, event_ms });
+        sink.raised(&covert);
+        sink.updated(&covert);
+        publisher.flush(Duration::from_secs(10)).unwrap();
+        let public = |text: &str| -> Vec<String> {
+            text.lines().filter(|l| !l.starts_with('#') && l.contains("alert")).map(str::to_string).collect()
+        };
+        let after = crate::metrics::without_operations(&metrics.render());
+        assert_eq!(public(&after), public(&before), "{after}");
+        assert!(after.contains("accesswatch_alert_messages_total 1"), "{after}");
+        assert!(after.contains("accesswatch_event_to_alert_seconds_count 1"), "{after}");
+        let all = metrics.render();
+        assert!(all.contains("accesswatch_operation_alert_messages_total 2"), "{all}");
+        assert!(all.contains("accesswatch_operation_alerts_total{rule="), "{all}");
+    }
+
+    #[test]
+    fn waiting_updates_of_a_revoked_partition_are_dropped_and_the_rest_go_out_once() {
+        let cluster = MockCluster::new(1).unwrap();
+        let (k, acks, generation, metrics, publisher) = publisher(&cluster);
         let mut sink = LiveSink::new(publisher.clone(), metrics, None).with_update_interval(Duration::from_secs(60));
         // Events 0..3 of each partition each add to its open alert.
         let mut open = [crate::alert::book::tests::alert("A0", 0), crate::alert::book::tests::alert("A1", 0)];

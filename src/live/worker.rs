@@ -292,7 +292,9 @@ impl Worker {
         for (table, n) in self.engine.lists().sizes() {
             self.metrics.watchlist_rows.with_label_values(&[table.as_str()]).set(n as i64);
         }
-        self.metrics.open_alerts.set(self.engine.open_alerts() as i64);
+        let (open, on_operations) = self.engine.open_alerts_split();
+        self.metrics.open_alerts.set((open - on_operations) as i64);
+        self.metrics.operation_open_alerts.set(on_operations as i64);
         self.latency.flush();
         self.last_gauges = Instant::now();
     }
