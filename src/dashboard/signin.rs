@@ -102,6 +102,28 @@ impl Throttle {
         }
     }
 
+    /// Takes back a failure recorded for an attempt that was never checked (the
+    /// password pool was busy): a flood that keeps the pool full must not lock out the
+    /// accounts whose right passwords it turned away. With no failure left the attempt
+    /// is heard at once; with earlier ones, their wait stands.
+    pub fn unchecked(&self, account: &str, addr: Option<IpAddr>) {
+        let now = Instant::now();
+        let undo = |f: &mut Failures| {
+            f.count = f.count.saturating_sub(1);
+            if f.count == 0 {
+                f.until = now;
+            }
+        };
+        if let Some(f) = self.accounts.lock().unwrap_or_else(|e| e.into_inner()).get_mut(account) {
+            undo(f);
+        }
+        if let Some(a) = addr {
+            if let Some(f) = self.addresses.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&a) {
+                undo(f);
+            }
+        }
+    }
+
     /// Records a success: the account's and the address's failures are forgotten.
     pub fn succeeded(&self, account: &str, addr: Option<IpAddr>) {
         self.accounts.lock().unwrap_or_else(|e| e.into_inner()).remove(account);
@@ -233,6 +255,23 @@ impl PasswordPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sign-in the busy pool turned away was never checked: it leaves no failure
+    /// behind, so the right password is heard at once after it; earlier failures stand.
+    #[test]
+    fn an_attempt_turned_away_as_busy_leaves_no_failure() {
+        let t = Throttle::new(3, Duration::from_secs(900));
+        let addr: Option<IpAddr> = Some("127.0.0.1".parse().unwrap());
+        for _ in 0..5 {
+            t.failed("ana", addr);
+            t.unchecked("ana", addr);
+        }
+        assert!(t.allows("ana", addr), "five busy refusals lock nothing");
+        t.failed("ana", addr);
+        t.failed("ana", addr);
+        t.unchecked("ana", addr);
+        assert!(!t.allows("ana", addr), "the failure checked before still waits");
+    }
 
     #[test]
     fn waits_double_and_then_lock() {

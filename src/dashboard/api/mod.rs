@@ -159,7 +159,10 @@ async fn login(
     d.throttle.failed(slot, addr);
     let ok = match d.passwords.check(hash, login.password).await {
         Some(ok) => ok && account.is_some_and(|a| a.password.is_some()),
-        None => return refused(Refusal::Busy, StatusCode::SERVICE_UNAVAILABLE, "busy: try again in a moment"),
+        None => {
+            d.throttle.unchecked(slot, addr);
+            return refused(Refusal::Busy, StatusCode::SERVICE_UNAVAILABLE, "busy: try again in a moment");
+        }
     };
     if !ok {
         return refused(Refusal::Wrong, StatusCode::UNAUTHORIZED, "wrong user name or password");
