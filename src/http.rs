@@ -62,26 +62,131 @@ async fn readyz(State(h): State<Health>) -> impl IntoResponse {
     }
 }
 
-/// Serves `router` on a bound listener until `shutdown` is triggered.
+/// Bounds on the connections [`serve`] holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A request's head must have arrived this long after the connection opened (or
+    /// after the answer before it): a client that sends part of it, or nothing, and
+    /// waits no longer holds a socket.
+    pub header_timeout: std::time::Duration,
+    /// Connections open at once from one address; more are closed as they come.
+    pub per_address: usize,
+    /// Connections open at once from anyone: the process's files are shared with the
+    /// engine (Kafka, the archive), which must never run out of them.
+    pub total: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { header_timeout: std::time::Duration::from_secs(10), per_address: 128, total: 1_024 }
+    }
+}
+
+/// Serves `router` on a bound listener until `shutdown` is triggered, within the
+/// default [`Limits`].
 pub async fn serve(
     listener: std::net::TcpListener,
     router: Router,
     shutdown: crate::live::Shutdown,
 ) -> std::io::Result<()> {
+    serve_within(listener, router, shutdown, Limits::default()).await
+}
+
+/// [`serve`] within `limits`. Each connection is HTTP/1.1 with its handlers told the
+/// peer's address (the dashboard's sign-in throttle keys on it).
+pub async fn serve_within(
+    listener: std::net::TcpListener,
+    router: Router,
+    shutdown: crate::live::Shutdown,
+    limits: Limits,
+) -> std::io::Result<()> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     tracing::info!(addr = %listener.local_addr()?, "HTTP server listening");
-    // The peer's address reaches handlers (the dashboard's sign-in throttle keys on it).
-    let app = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let signal = shutdown.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move { signal.triggered().await });
+    let open: Arc<Mutex<HashMap<std::net::IpAddr, usize>>> = Arc::default();
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of files, most likely: wait for some to close.
+                    tracing::warn!(error = %e, "HTTP accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = shutdown.triggered() => break,
+        };
+        while connections.try_join_next().is_some() {}
+        let Some(slot) = Slot::take(&open, peer.ip(), connections.len(), limits) else {
+            tracing::debug!(%peer, "HTTP connection refused: too many open");
+            continue;
+        };
+        let router = router.clone();
+        let mut closed = closed.clone();
+        connections.spawn(async move {
+            let _slot = slot;
+            let router = router.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+            let service = hyper_util::service::TowerToHyperService::new(router);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = closed.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
     // Requests under way get `DRAIN` to finish; a client that never finishes sending
     // its request (or never reads the answer) does not hold the process up after that.
-    tokio::select! {
-        served = std::future::IntoFuture::into_future(server) => served,
-        () = async { shutdown.triggered().await; tokio::time::sleep(DRAIN).await } => {
-            tracing::warn!(seconds = DRAIN.as_secs(), "HTTP connections still open after the shutdown's drain: closed");
-            Ok(())
+    let _ = closing.send(true);
+    let drained = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        tracing::warn!(seconds = DRAIN.as_secs(), "HTTP connections still open after the shutdown's drain: closed");
+    }
+    Ok(())
+}
+
+/// A connection's place in the count of its address; given back when dropped.
+struct Slot {
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    addr: std::net::IpAddr,
+}
+
+impl Slot {
+    fn take(
+        open: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+        addr: std::net::IpAddr,
+        total: usize,
+        limits: Limits,
+    ) -> Option<Slot> {
+        let mut counts = open.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(addr).or_default();
+        if *n >= limits.per_address || total >= limits.total {
+            return None;
+        }
+        *n += 1;
+        Some(Slot { open: open.clone(), addr })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.addr) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.addr);
+            }
         }
     }
 }
@@ -114,6 +219,49 @@ mod tests {
         let stopped = tokio::time::timeout(DRAIN + std::time::Duration::from_secs(5), server).await;
         assert!(stopped.is_ok(), "the server still waits for the half-sent request");
         drop(client);
+    }
+
+    /// A client that opens a connection and sends part of a request, or nothing, is
+    /// cut off once the header timeout passes; one address cannot take more than its
+    /// share of connections, and the others are still served.
+    #[tokio::test]
+    async fn slow_and_piled_up_connections_are_cut_off() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let shutdown = crate::live::Shutdown::new();
+        let status = Status::new(shutdown.clone());
+        let app = router(Health { metrics: Metrics::new(), status });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits { header_timeout: std::time::Duration::from_secs(1), per_address: 3, total: 100 };
+        let server = tokio::spawn(serve_within(listener, app, shutdown.clone(), limits));
+        let connect = || tokio::net::TcpStream::connect(addr);
+        // Read to the end: how long the server kept the connection open.
+        async fn open_for(mut c: tokio::net::TcpStream) -> std::time::Duration {
+            let started = std::time::Instant::now();
+            let mut sink = Vec::new();
+            let read = tokio::time::timeout(std::time::Duration::from_secs(10), c.read_to_end(&mut sink)).await;
+            assert!(read.is_ok(), "still open after 10 s");
+            started.elapsed()
+        }
+        let mut half = connect().await.unwrap();
+        half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let silent = connect().await.unwrap();
+        let third = connect().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // The address's fourth connection is closed as it comes.
+        assert!(open_for(connect().await.unwrap()).await < std::time::Duration::from_millis(500));
+        assert!(open_for(half).await < std::time::Duration::from_secs(3));
+        assert!(open_for(silent).await < std::time::Duration::from_secs(3));
+        drop(third);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        // Their places are free again: a whole request is answered.
+        let mut c = connect().await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        shutdown.trigger();
+        assert!(tokio::time::timeout(DRAIN + std::time::Duration::from_secs(5), server).await.is_ok());
     }
 
     #[tokio::test]
