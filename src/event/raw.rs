@@ -181,7 +181,12 @@ impl<'a> RawFields<'a> {
             None => None,
             Some(text) => Some(
                 Date::parse(text.as_str())
-                    .map_err(|e| DecodeError::bad_value(Field::SubjectDob, &e.to_string(), text.as_str()))?,
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| match BIRTH_YEARS.contains(&d.ymd().0) {
+                        true => Ok(d),
+                        false => Err("outside the years 1850 to 2100 (a two-digit year read as four?)".to_string()),
+                    })
+                    .map_err(|problem| DecodeError::bad_value(Field::SubjectDob, &problem, text.as_str()))?,
             ),
         };
         let subject_sex = match self.take_text(Field::SubjectSex) {
@@ -267,7 +272,7 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()], scanned: Sca
     let subject_type = SubjectType::parse(required(Field::SubjectType)?)?;
     let subject_dob = match text(Field::SubjectDob)? {
         None => None,
-        Some(t) => Some(Date::parse(t).ok()?),
+        Some(t) => Some(Date::parse(t).ok().filter(|d| BIRTH_YEARS.contains(&d.ymd().0))?),
     };
     let subject_sex = match text(Field::SubjectSex)? {
         None => None,
@@ -324,6 +329,11 @@ const _: () = assert!(Field::ALL.len() <= 32);
 /// The times an event may carry: 2000-01-01T00:00:00Z to the end of 2100, in
 /// milliseconds since the epoch.
 const YEARS: std::ops::Range<i64> = 946_684_800_000..4_133_980_800_000;
+
+/// The years a date of birth may fall in: one outside them is a fault of the source
+/// (year 0098 from a two-digit year, 2198 from a slip), and would silently match no
+/// watch-list row by name and date of birth.
+const BIRTH_YEARS: std::ops::RangeInclusive<i32> = 1850..=2100;
 
 /// The largest `result_count`: the archive's column is a signed 64-bit integer.
 const MAX_RESULT_COUNT: u64 = i64::MAX as u64;

@@ -188,6 +188,8 @@ mod fast_event {
             8 => proptest::sample::select(&[
                 "\"2101-01-01T00:00:00.000Z\"",
                 "\"2026-02-30T09:14:03.120Z\"",
+                "\"0098-09-25\"",
+                "\"2198-09-25\"",
                 "\"PN C\"",
                 "\" padded\"",
                 "\"padded \"",
@@ -275,5 +277,24 @@ fn malformed_json_is_reported() {
     match decode(nested.as_bytes()) {
         Err(DecodeError::BadJson(msg)) => assert!(msg.contains("system"), "{msg}"),
         other => panic!("{other:?}"),
+    }
+}
+
+/// A date of birth outside 1850 to 2100 is a source's fault (a two-digit year read as
+/// four): a dead letter that says so, not an event that silently matches no one.
+#[test]
+fn a_date_of_birth_outside_plausible_years_is_refused_with_the_reason() {
+    let line = |dob: &str| {
+        format!(
+            r#"{{"event_id":"E1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_name":"KRAY, Ronald","subject_dob":"{dob}"}}"#
+        )
+    };
+    for dob in ["0098-09-25", "2198-09-25", "1849-12-31"] {
+        let err = crate::event::json::decode(line(dob).as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("subject_dob") && err.contains("1850 to 2100"), "{dob}: {err}");
+    }
+    for dob in ["1850-01-01", "1933-10-24", "2026-11-22"] {
+        let e = crate::event::json::decode(line(dob).as_bytes()).unwrap();
+        assert_eq!(e.subject_dob.map(|d| d.to_string()), Some(dob.to_string()));
     }
 }
