@@ -333,7 +333,7 @@ const YEARS: std::ops::Range<i64> = 946_684_800_000..4_133_980_800_000;
 /// The years a date of birth may fall in: one outside them is a fault of the source
 /// (year 0098 from a two-digit year, 2198 from a slip), and would silently match no
 /// watch-list row by name and date of birth.
-const BIRTH_YEARS: std::ops::RangeInclusive<i32> = 1850..=2100;
+pub const BIRTH_YEARS: std::ops::RangeInclusive<i32> = 1850..=2100;
 
 /// The largest `result_count`: the archive's column is a signed 64-bit integer.
 const MAX_RESULT_COUNT: u64 = i64::MAX as u64;

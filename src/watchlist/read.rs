@@ -56,16 +56,32 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A row's start (arrest, entry added, operation start, incident opened): required,
+    /// and in the years 1970 to 2100. A start in year 9999 or 2620 (a slip of one digit)
+    /// would make the row never apply, silently. An end may be far off: some exports
+    /// write 9999-12-31 for "no end".
     fn required_ts(&mut self, column: &str) -> Timestamp {
         if self.text(column).is_none() {
             self.fail(column, "required value is missing");
         }
-        self.ts(column).unwrap_or_default()
+        let ts = self.ts(column).unwrap_or_default();
+        if !(START_YEARS.contains(&ts.date().ymd().0)) {
+            self.fail(column, format!("{ts} is outside the years 1970 to 2100"));
+        }
+        ts
     }
 
+    /// A date of birth, in the years an event's may be (1850 to 2100).
     fn date(&mut self, column: &str) -> Option<Date> {
         let text = self.text(column)?;
         match Date::parse(&text) {
+            Ok(d) if !crate::event::raw::BIRTH_YEARS.contains(&d.ymd().0) => {
+                self.fail(
+                    column,
+                    format!("{text:?} is outside the years 1850 to 2100 (a two-digit year read as four?)"),
+                );
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 self.fail(column, format!("{e} (got {text:?})"));
@@ -165,12 +181,17 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
             if person.is_empty() {
                 r.fail("subject_id", "a custody record needs subject_id or subject_name");
             }
+            let arrested_at = r.required_ts("arrested_at");
+            let released_at = r.ts("released_at");
+            if released_at.is_some_and(|at| at < arrested_at) {
+                r.fail("released_at", "released before the arrest");
+            }
             Row::Custody(CustodyRecord {
                 custody_ref,
                 person,
                 suite: r.text("suite"),
-                arrested_at: r.required_ts("arrested_at"),
-                released_at: r.ts("released_at"),
+                arrested_at,
+                released_at,
                 officers: r.users("officers"),
                 recorded_at: r.ts("recorded_at"),
             })
@@ -188,12 +209,17 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                     "celebrity, politician, sportsperson, journalist, victim, other",
                 )
                 .unwrap_or(HighProfileCategory::Other);
+            let added_at = r.required_ts("added_at");
+            let expires_at = r.ts("expires_at");
+            if expires_at.is_some_and(|at| at < added_at) {
+                r.fail("expires_at", "expires before it was added");
+            }
             Row::HighProfile(HighProfileEntry {
                 entry_id,
                 person,
                 category,
-                added_at: r.required_ts("added_at"),
-                expires_at: r.ts("expires_at"),
+                added_at,
+                expires_at,
                 case_team: r.users("case_team"),
                 note: r.text("note"),
                 recorded_at: r.ts("recorded_at"),
@@ -354,6 +380,9 @@ pub fn split_list(s: &str) -> Vec<CompactString> {
     s.split(';').map(str::trim).filter(|x| !x.is_empty()).map(CompactString::from).collect()
 }
 
+/// The years a watch-list row's start may fall in.
+const START_YEARS: std::ops::RangeInclusive<i32> = 1970..=2100;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +403,35 @@ mod tests {
         assert!(cols.contains(&"arrested_at"), "{errs:?}");
         assert!(cols.contains(&"officerz"), "{errs:?}");
         assert!(cols.contains(&"subject_id"), "{errs:?}");
+    }
+
+    /// A start one digit off (year 9999, 2620), a period that ends before it starts,
+    /// a date of birth from a two-digit year: each a fault of its column, where before
+    /// the row loaded and then never applied. An end far off ("no end") is kept.
+    #[test]
+    fn starts_out_of_range_inverted_periods_and_impossible_births_are_faults() {
+        let fault = |table: TableName, v: serde_json::Value| -> Vec<String> {
+            let errs = json_row(table, v).unwrap_err();
+            errs.iter().map(|e| format!("{}: {}", e.column.as_deref().unwrap_or(""), e.message)).collect()
+        };
+        let hp = |added: &str, expires: &str, dob: &str| {
+            serde_json::json!({"entry_id": "HP-1", "subject_name": "KRAY, Ronald", "subject_dob": dob,
+                "category": "celebrity", "added_at": added, "expires_at": expires})
+        };
+        let got = fault(TableName::HighProfile, hp("9999-11-05T10:30:00Z", "", "1933-10-24"));
+        assert!(got.iter().any(|f| f.starts_with("added_at: ") && f.contains("1970 to 2100")), "{got:?}");
+        let got = fault(TableName::HighProfile, hp("2026-11-05T10:30:00Z", "2026-11-01T00:00:00Z", "1933-10-24"));
+        assert_eq!(got, ["expires_at: expires before it was added"]);
+        let got = fault(TableName::HighProfile, hp("2026-11-05T10:30:00Z", "", "0033-10-24"));
+        assert!(got.iter().any(|f| f.starts_with("subject_dob: ") && f.contains("1850 to 2100")), "{got:?}");
+        assert!(
+            json_row(TableName::HighProfile, hp("2026-11-05T10:30:00Z", "9999-12-31T23:59:59Z", "1933-10-24")).is_ok()
+        );
+        let op = serde_json::json!({"operation": "NIGHTJAR", "subject_id": "61/908405S", "starts_at": "2620-10-22T00:00:00Z"});
+        assert!(fault(TableName::Operations, op)[0].starts_with("starts_at: "));
+        let custody = serde_json::json!({"custody_ref": "C1", "subject_id": "1/2A", "arrested_at": "2026-11-05T10:00:00Z",
+            "released_at": "2026-11-04T10:00:00Z"});
+        assert_eq!(fault(TableName::Custody, custody), ["released_at: released before the arrest"]);
     }
 
     #[test]
