@@ -62,11 +62,42 @@ pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), WatchlistErrors>
             )),
         }
     }
+    errors.extend(misnamed(dir));
     if errors.is_empty() {
         Ok((lists, report))
     } else {
         Err(WatchlistErrors(errors))
     }
+}
+
+/// Files that are a table's by name but not read as it (`Custody.csv`, `custody.CSV`,
+/// `custody.csv.gz`, `custody.json`): left unread, its table would be empty and every
+/// rule on it silent, with nothing said. A backup (`custody.csv.bak`) is left alone.
+fn misnamed(dir: &Path) -> Vec<WatchlistError> {
+    const SUFFIXES: [&str; 6] = [".csv", ".jsonl", ".json", ".tsv", ".txt", ".gz"];
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let mut stem = name.to_ascii_lowercase();
+        while let Some(shorter) = SUFFIXES.iter().find_map(|s| stem.strip_suffix(s)) {
+            stem = shorter.to_string();
+        }
+        let Some(table) = TableName::ALL.into_iter().find(|t| t.as_str() == stem) else { continue };
+        let exact = [format!("{}.csv", table.as_str()), format!("{}.jsonl", table.as_str())];
+        if stem != name && !exact.contains(&name) {
+            out.push(WatchlistError::file(
+                &dir.join(&name),
+                0,
+                format!(
+                    "not read: the {0} table is read from {0}.csv or {0}.jsonl (lower case, uncompressed); rename it, or move it out of the directory",
+                    table.as_str()
+                ),
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    out
 }
 
 fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut Vec<WatchlistError>) -> usize {
@@ -280,6 +311,22 @@ mod tests {
         let (lists, report) = load_dir(dir.path()).unwrap();
         assert_eq!(lists.staff.len(), 1);
         assert!(report.to_string().contains("staff 1"), "{report}");
+    }
+
+    /// A table's file under a name it is not read by is a fault, not an empty table.
+    #[test]
+    fn a_tables_file_under_another_name_is_a_fault() {
+        for name in ["Custody.csv", "custody.CSV", "custody.csv.gz", "custody.json", "CUSTODY"] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(name), "custody_ref,subject_id,arrested_at\n").unwrap();
+            std::fs::write(dir.path().join("custody.csv.bak"), "old\n").unwrap();
+            std::fs::write(dir.path().join("README.txt"), "notes\n").unwrap();
+            let err = load_dir(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(name) && err.contains("custody.csv or custody.jsonl"), "{name}: {err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("custody.csv.bak"), "old\n").unwrap();
+        assert!(load_dir(dir.path()).is_ok(), "a backup is left alone");
     }
 
     #[test]
