@@ -43,6 +43,8 @@ pub struct FileSource {
     max_record: usize,
     /// The file could not be read on: it has ended.
     unreadable: bool,
+    /// Records may run over lines inside quotes.
+    csv: bool,
 }
 
 impl FileSource {
@@ -60,6 +62,7 @@ impl FileSource {
         Ok(FileSource {
             name: path.display().to_string(),
             records: RecordReader::new(reader, keep, format.csv_delimiter()),
+            csv: format.csv_delimiter().is_some(),
             decoder: Decoder::new(format),
             max_record: input.max_record_bytes,
             unreadable: false,
@@ -94,9 +97,30 @@ impl FileSource {
             };
             let decoded = if record.len > self.max_record {
                 Decoded::Rejected(DecodeError::TooLong { len: record.len, limit: self.max_record })
+            } else if record.unclosed {
+                Decoded::Rejected(DecodeError::BadCsv("a quoted field is not closed".into()))
             } else {
                 self.decoder.decode(record.bytes)
             };
+            // A CSV record over several lines that cannot be read: a quote left open
+            // ran into the rows after it. Its first line is the dead letter, and the
+            // rest is read again, row by row.
+            let ran_over = self.csv && !record.is_truncated() && record.bytes.contains(&b'\n');
+            if let (Decoded::Rejected(why), true) = (&decoded, ran_over) {
+                let (line, lines) = (record.line, 1 + record.bytes.iter().filter(|b| **b == b'\n').count());
+                let reason = DecodeError::BadCsv(format!(
+                    "a quoted field opened on this line is not closed on it; the {lines} lines it ran into could not be read as one record ({why}), so the lines after this one are read as records of their own"
+                ));
+                let raw = self.records.retake_after_first_line(line).unwrap_or_default();
+                let origin = Origin::File { path: self.name.clone(), line };
+                return Ok(Some(SourceItem::Dead(DeadLetter {
+                    origin,
+                    reason,
+                    raw_len: raw.len(),
+                    raw,
+                    raw_sha256: None,
+                })));
+            }
             return Ok(Some(match decoded {
                 Decoded::Event(e) => SourceItem::Event(e),
                 Decoded::Header => continue,

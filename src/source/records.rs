@@ -15,6 +15,10 @@ pub struct Record<'a> {
     /// SHA-256 of the whole record when it is longer than `bytes` (a dead letter keeps
     /// only its head, and names the whole by this).
     pub sha256: Option<[u8; 32]>,
+    /// A CSV record whose quoted field is still open where it ends (at the end of the
+    /// stream, or at [`MAX_CSV_LINES`]): not a whole record, though a lenient CSV
+    /// reader takes it as one.
+    pub unclosed: bool,
 }
 
 impl Record<'_> {
@@ -23,9 +27,45 @@ impl Record<'_> {
     }
 }
 
+/// A buffered stream with bytes given back to read again before the rest.
+struct Rewind<R> {
+    again: Vec<u8>,
+    at: usize,
+    inner: R,
+}
+
+impl<R: io::Read> io::Read for Rewind<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.at < self.again.len() {
+            let n = out.len().min(self.again.len() - self.at);
+            out[..n].copy_from_slice(&self.again[self.at..self.at + n]);
+            self.at += n;
+            return Ok(n);
+        }
+        self.inner.read(out)
+    }
+}
+
+impl<R: BufRead> BufRead for Rewind<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at < self.again.len() {
+            return Ok(&self.again[self.at..]);
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.at < self.again.len() {
+            self.at += n;
+        } else {
+            self.inner.consume(n);
+        }
+    }
+}
+
 /// Reads records from a buffered stream. Blank lines are skipped.
 pub struct RecordReader<R> {
-    inner: R,
+    inner: Rewind<R>,
     buf: Vec<u8>,
     lines: u64,
     keep: usize,
@@ -74,7 +114,32 @@ impl<R: BufRead> RecordReader<R> {
     /// not held. With a CSV delimiter, a newline inside a quoted field continues the
     /// record, for at most [`MAX_CSV_LINES`] lines.
     pub fn new(inner: R, keep: usize, csv: Option<u8>) -> Self {
+        let inner = Rewind { again: Vec::new(), at: 0, inner };
         RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv, started: false, end: b'\n' }
+    }
+
+    /// Gives back all of the last record but its first line, to be read again as
+    /// records of their own: for a CSV record whose quoted field ran over lines and
+    /// that could not be read, so that one stray quote costs its own line, not the rows
+    /// it ran into. Returns the first line; `None` when the record was one line.
+    /// `line` is the record's first line; the record must have been held whole.
+    pub fn retake_after_first_line(&mut self, line: u64) -> Option<Vec<u8>> {
+        let nl = memchr(b'\n', &self.buf)?;
+        let mut again = self.buf[nl + 1..].to_vec();
+        if self.end != b'\n' {
+            // The lines were joined with line feeds; this stream ends them otherwise.
+            again.iter_mut().filter(|b| **b == b'\n').for_each(|b| *b = self.end);
+        }
+        again.push(self.end);
+        again.extend_from_slice(&self.inner.again[self.inner.at..]);
+        self.inner.again = again;
+        self.inner.at = 0;
+        self.lines = line;
+        let mut first = self.buf[..nl].to_vec();
+        if first.last() == Some(&b'\r') {
+            first.pop();
+        }
+        Some(first)
     }
 
     /// How many lines have been read whole.
@@ -162,7 +227,8 @@ impl<R: BufRead> RecordReader<R> {
                 continue;
             }
             let sha256 = hasher.map(|h| h.finalize().into());
-            return Ok(Some(Record { line, bytes: &self.buf, len, sha256 }));
+            let unclosed = csv == Csv::Quoted;
+            return Ok(Some(Record { line, bytes: &self.buf, len, sha256, unclosed }));
         }
     }
 }
@@ -233,6 +299,30 @@ mod tests {
         assert_eq!(got, vec![(1, "a,\"two\nlines\",b".into(), 15), (3, "c".into(), 1)]);
         let got = all(b"a,\"say \"\"hi\"\"\nthere\",b\nc\n", 100, Some(b','));
         assert_eq!(got.len(), 2, "an escaped quote does not close the field: {got:?}");
+    }
+
+    /// A record over several lines given back after its first: the lines after it
+    /// are read again as records of their own, with their own line numbers, in a
+    /// stream whose lines end in LF, CRLF or CR alone.
+    #[test]
+    fn the_lines_after_a_records_first_can_be_read_again_one_by_one() {
+        for end in ["\n", "\r\n", "\r"] {
+            let input = ["h1,h2", "a,\"open", "b,1", "c,\"two", "lines\"", "d,2", ""].join(end);
+            let mut r = RecordReader::new(std::io::BufReader::with_capacity(8, input.as_bytes()), 100, Some(b','));
+            let mut got = Vec::new();
+            while let Some(rec) = r.next_record().unwrap() {
+                let (line, text) = (rec.line, String::from_utf8_lossy(rec.bytes).replace('\r', ""));
+                if line == 2 && text.contains('\n') {
+                    let first = r.retake_after_first_line(line).unwrap();
+                    got.push((line, format!("first: {}", String::from_utf8_lossy(&first))));
+                } else {
+                    got.push((line, text));
+                }
+            }
+            let expected = [(1, "h1,h2"), (2, "first: a,\"open"), (3, "b,1"), (4, "c,\"two\nlines\""), (6, "d,2")];
+            let expected: Vec<(u64, String)> = expected.iter().map(|(l, t)| (*l, t.to_string())).collect();
+            assert_eq!(got, expected, "{end:?}");
+        }
     }
 
     #[test]

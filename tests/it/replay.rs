@@ -131,6 +131,31 @@ fn bad_csv_rows_and_headers_are_dead_lettered() {
     assert!(dead.iter().all(|d| d["kind"] == "bad_csv"), "{dead:?}");
 }
 
+/// A quote left open at the end of a CSV row (an exporter that wrote free text as it
+/// was) costs that row alone: the rows it ran into are read as rows. Before, up to 63
+/// rows after it went into one dead letter, and their accesses were never judged.
+#[test]
+fn an_unclosed_quote_costs_its_own_csv_row_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    let mut text = String::from("event_id,ts,system,user_id,action,subject_type,query\n");
+    for i in 0..40 {
+        if i == 10 {
+            text.push_str("bad,2026-11-22T09:00:10Z,PNC,U1,search,person,\"SMITH,,,\n");
+        }
+        text.push_str(&format!("c{i},2026-11-22T09:{:02}:00Z,PNC,U1,view,crime,\n", i));
+    }
+    std::fs::write(dir.path().join("events.csv"), text).unwrap();
+    let out = replay(dir.path(), &[], &["events.csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("events      40 "), "{stderr}");
+    let dead = read_jsonl(&dir.path().join("alerts.dead-letters.jsonl"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["line"], 12);
+    assert!(dead[0]["raw"].as_str().unwrap().starts_with("bad,"), "{dead:?}");
+    assert!(dead[0]["reason"].as_str().unwrap().contains("not closed"), "{dead:?}");
+}
+
 #[test]
 fn files_merge_in_event_time_order_and_gzip_is_read() {
     let dir = tempfile::tempdir().unwrap();
