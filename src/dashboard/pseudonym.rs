@@ -92,6 +92,11 @@ impl Masker<'_> {
                 };
             }
         } else {
+            if hidden && a.user_id.chars().any(|c| !in_word(c)) {
+                // An id the word scan cannot see whole (`sean.o'neill@dvla`, one with a
+                // space or a slash): masked where it stands, with its name and post.
+                a.reason = without_id(&a.reason, &a.user_id, &pseudonym(self.key, &a.user_id));
+            }
             a.reason = self.text(&a.reason, Some(&id), &|t| t == a.user_id.as_str() || staff_ids(t));
             if let Some(w) = a.watchlist.as_mut().filter(|w| w.list == crate::watchlist::TableName::Staff) {
                 if !self.revealed(&w.key, Some(&id)) {
@@ -112,9 +117,6 @@ impl Masker<'_> {
     pub fn text(&self, text: &str, alert_id: Option<&str>, is_staff: &dyn Fn(&str) -> bool) -> String {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
-        // User ids may hold `.`, `@` or `\` (jo.bloggs@force, FORCE\jbloggs): a word runs
-        // over them, and a trailing full stop is the sentence's, not the id's.
-        let in_word = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '\\');
         while !rest.is_empty() {
             let start = rest.find(in_word).unwrap_or(rest.len());
             out.push_str(&rest[..start]);
@@ -144,6 +146,37 @@ impl Masker<'_> {
         }
         out
     }
+}
+
+/// Whether `c` may be part of a user id as sentences are scanned for them. User ids may
+/// hold `.`, `@` or `\` (jo.bloggs@force, FORCE\jbloggs): a word runs over them, and a
+/// trailing full stop is the sentence's, not the id's.
+fn in_word(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '\\')
+}
+
+/// `text` with every occurrence of `id` that stands alone (not inside a longer word)
+/// replaced by `name`, and the name and post in brackets after it dropped.
+fn without_id(text: &str, id: &str, name: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(id) {
+        let (before, after) = (&rest[..at], &rest[at + id.len()..]);
+        let alone = !before.chars().next_back().is_some_and(in_word) && !after.chars().next().is_some_and(in_word);
+        out.push_str(before);
+        if !alone {
+            out.push_str(id);
+            rest = after;
+            continue;
+        }
+        out.push_str(name);
+        rest = match after.strip_prefix(" (").and_then(|a| a.find(')').map(|close| &a[close + 1..])) {
+            Some(past) => past,
+            None => after,
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -179,6 +212,24 @@ mod tests {
         let masked = m.text("Seen by jo.bloggs@force (Jo Bloggs, PC). Then FORCE\\jb.", None, &staff);
         assert!(!masked.contains("bloggs") && !masked.contains("Jo Bloggs") && !masked.contains("jb"), "{masked}");
         assert!(masked.ends_with('.'), "{masked}");
+    }
+
+    /// An alert's user whose id the word scan cannot see whole (an apostrophe, a space,
+    /// a slash) is masked in its sentence all the same, with the name after it.
+    #[test]
+    fn an_alerts_user_with_any_characters_in_the_id_is_masked_in_its_sentence() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let m = Masker { key, alerts: HashSet::new(), users: HashSet::new() };
+        for id in ["sean.o'neill@dvla", "J SMITH", "north/4471", "a+b:c"] {
+            let mut a = crate::alert::book::tests::alert("A9", 0);
+            a.user_id = id.into();
+            a.rule = crate::alert::RuleId::HighProfileUninvolved;
+            a.reason = format!("{id} (Sean O'Neill, PC, Roads) viewed FEATHERSTONEHAUGH, Rupert; {id}'s third.");
+            let shown = m.alert(a, &|_| false, false);
+            assert!(!shown.reason.contains(id) && !shown.reason.contains("Sean"), "{id}: {}", shown.reason);
+            assert!(shown.reason.contains("viewed FEATHERSTONEHAUGH, Rupert"), "{}", shown.reason);
+            assert_eq!(shown.user_id, pseudonym(key, id));
+        }
     }
 
     #[test]

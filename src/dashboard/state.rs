@@ -63,6 +63,13 @@ impl Dashboard {
                 "dashboard.hide_own_unit and dashboard.acu_units need the staff list: set dashboard.watchlists_dir (or live.watchlists_dir)".into(),
             ));
         }
+        if lists.is_none() && !dc.pseudonymous_roles.is_empty() {
+            // Each alert's own user is masked all the same; the others a sentence names
+            // (a subject spike's other users) are known as staff only from the list.
+            tracing::warn!(
+                "dashboard.pseudonymous_roles without the staff list: other officers named in alert sentences are shown by id to those roles; set dashboard.watchlists_dir (or live.watchlists_dir)"
+            );
+        }
         let secs = |s: Span| Duration::from_millis(s.0.max(0) as u64);
         Ok(Arc::new(Dashboard {
             sessions: Sessions::new(secs(dc.session_lifetime), secs(dc.session_idle)),
