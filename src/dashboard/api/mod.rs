@@ -215,20 +215,44 @@ async fn me(State(d): D, v: Viewer) -> Response {
     r
 }
 
+/// `/api/audit`: `limit` (500, at most 10,000), then filters to page and search by:
+/// `before` (a row id: the page older than it), `who`, `action` (its start), `since`
+/// and `until` (RFC 3339, as the rows' `at`).
 #[derive(serde::Deserialize)]
-struct Limit {
+struct AuditQuery {
     limit: Option<u32>,
+    before: Option<i64>,
+    who: Option<String>,
+    action: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
 }
 
-async fn audit_trail(State(d): D, v: Viewer, q: Query<Limit>) -> Response {
+async fn audit_trail(State(d): D, v: Viewer, Query(q): Query<AuditQuery>) -> Response {
     if let Err(r) = v.require(&[Role::Auditor]) {
         return r;
     }
     let limit = q.limit.unwrap_or(500).min(10_000);
-    if let Err(r) = audit(&d, &v, "read the audit trail", &format!("last {limit}")) {
+    let f = &crate::dashboard::store::audit::AuditFilter {
+        before: q.before,
+        who: q.who,
+        action: q.action,
+        since: q.since,
+        until: q.until,
+    };
+    let said = [
+        Some(format!("last {limit}")),
+        f.before.map(|b| format!("before {b}")),
+        f.who.as_ref().map(|w| format!("who {w}")),
+        f.action.as_ref().map(|a| format!("action {a}")),
+        f.since.as_ref().map(|t| format!("since {t}")),
+        f.until.as_ref().map(|t| format!("until {t}")),
+    ];
+    let target: Vec<String> = said.into_iter().flatten().collect();
+    if let Err(r) = audit(&d, &v, "read the audit trail", &target.join(", ")) {
         return r;
     }
-    match d.store.audit_trail(limit) {
+    match d.store.audit_trail(f, limit) {
         Ok(rows) => Json(rows).into_response(),
         Err(e) => server_error(e),
     }

@@ -20,6 +20,16 @@ pub const MAX_ACTION: usize = 64;
 pub const MAX_TARGET: usize = 512;
 
 /// One line of the audit trail.
+/// Which rows of the audit trail to read ([`Store::audit_trail`]).
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub before: Option<i64>,
+    pub who: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct AuditEntry {
     pub id: i64,
@@ -81,11 +91,21 @@ impl Store {
         tx.commit()
     }
 
-    /// The audit trail, newest first.
-    pub fn audit_trail(&self, limit: u32) -> rusqlite::Result<Vec<AuditEntry>> {
+    /// The audit trail, newest first: at most `limit` rows before row `q.before`, of
+    /// `q.who`, whose action starts with `q.action`, at or after `q.since` and before
+    /// `q.until` (each filter when given). Paging back by `before` reaches every row,
+    /// however many reads were audited since.
+    pub fn audit_trail(&self, q: &AuditFilter, limit: u32) -> rusqlite::Result<Vec<AuditEntry>> {
         let db = self.db();
-        let mut stmt = db.prepare("SELECT id, at, who, role, action, target FROM audit ORDER BY id DESC LIMIT ?1")?;
-        let rows = stmt.query_map([limit], |r| {
+        let mut stmt = db.prepare(
+            "SELECT id, at, who, role, action, target FROM audit
+             WHERE (?2 IS NULL OR id < ?2) AND (?3 IS NULL OR who = ?3)
+               AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
+               AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6)
+             ORDER BY id DESC LIMIT ?1",
+        )?;
+        let args = rusqlite::params![limit, q.before, q.who, q.action, q.since, q.until];
+        let rows = stmt.query_map(args, |r| {
             Ok(AuditEntry {
                 id: r.get(0)?,
                 at: r.get(1)?,
@@ -171,7 +191,7 @@ mod tests {
     fn fields_are_bounded() {
         let store = Store::open(std::path::Path::new(":memory:")).unwrap();
         store.audit(&"x".repeat(2_000_000), "-", "sign-in refused", "").unwrap();
-        let row = &store.audit_trail(1).unwrap()[0];
+        let row = &store.audit_trail(&AuditFilter::default(), 1).unwrap()[0];
         assert!(row.who.chars().count() <= MAX_WHO + 1, "{}", row.who.len());
         assert!(matches!(store.verify_audit().unwrap(), Verdict::Intact { rows: 1, .. }));
     }
