@@ -148,7 +148,20 @@ impl Decoder {
                 };
                 return Decoded::Header;
             }
-            Header::Canonical(layout) => layout.decode(&fields),
+            Header::Canonical(layout) => match layout.decode(&fields) {
+                // A row that cannot be an event and is a header: files joined into one
+                // (exports concatenated), whose columns may come in another order.
+                // Its rows are read by it, not by the first file's header.
+                Err(e) => match CsvLayout::from_header(&fields) {
+                    Ok(next) if fields.iter().any(|f| f.trim() == "event_id") => {
+                        tracing::info!("a header row in the middle of a CSV file: the rows after it are read by it");
+                        self.header = Header::Canonical(next);
+                        return Decoded::Header;
+                    }
+                    _ => Err(e),
+                },
+                ok => ok,
+            },
             Header::Mapped(header) => match &self.format {
                 InputFormat::Mapped(m) => m.decode_csv(header, &fields).map(Box::new),
                 _ => unreachable!("a mapped header only exists for a mapped format"),

@@ -156,6 +156,34 @@ fn an_unclosed_quote_costs_its_own_csv_row_only() {
     assert!(dead[0]["reason"].as_str().unwrap().contains("not closed"), "{dead:?}");
 }
 
+/// Two CSV exports joined into one file, the second with its columns in another
+/// order: its header row is taken as the header of the rows after it. Before, it was a
+/// dead letter and the rows after it were read by the first header (names as user ids).
+#[test]
+fn a_header_in_the_middle_of_a_csv_file_reads_the_rows_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    let text = "event_id,ts,system,user_id,action,subject_type,subject_name\n\
+                a1,2026-11-22T09:00:00Z,PNC,U1,view,person,\"SMITH, Jo\"\n\
+                subject_name,user_id,event_id,ts,system,action,subject_type\n\
+                \"JONES, Al\",U2,b1,2026-11-22T09:01:00Z,PNC,view,person\n\
+                \"BROWN, Cy\",U3,b2,2026-11-22T09:02:00Z,PNC,view,person\n";
+    std::fs::write(dir.path().join("events.csv"), text).unwrap();
+    let out = replay(dir.path(), &["--archive", "archive"], &["events.csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("events      3 ") && stderr.contains("dead letters 0"), "{stderr}");
+    let query = run_ok(bin().current_dir(dir.path()).args([
+        "query",
+        "--archive",
+        "archive",
+        "--format",
+        "csv",
+        "SELECT event_id, user_id FROM events ORDER BY event_id",
+    ]));
+    let rows = String::from_utf8_lossy(&query.stdout).into_owned();
+    assert!(rows.contains("b1,U2") && rows.contains("b2,U3") && rows.contains("a1,U1"), "{rows}");
+}
+
 #[test]
 fn files_merge_in_event_time_order_and_gzip_is_read() {
     let dir = tempfile::tempdir().unwrap();
