@@ -63,7 +63,7 @@ async fn readyz(State(h): State<Health>) -> impl IntoResponse {
 }
 
 /// Bounds on the connections [`serve`] holds.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone)]
 pub struct Limits {
     /// A request's head must have arrived this long after the connection opened (or
     /// after the answer before it): a client that sends part of it, or nothing, and
@@ -74,12 +74,30 @@ pub struct Limits {
     /// Connections open at once from anyone: the process's files are shared with the
     /// engine (Kafka, the archive), which must never run out of them.
     pub total: usize,
+    /// Addresses the per-address bound does not apply to: reverse proxies, whose one
+    /// address carries every user's connections.
+    pub unbounded: Arc<dyn Fn(std::net::IpAddr) -> bool + Send + Sync>,
 }
 
 impl Default for Limits {
+    /// A head within 10 s, 128 connections an address, and half the process's open
+    /// files in all (at least 256).
     fn default() -> Limits {
-        Limits { header_timeout: std::time::Duration::from_secs(10), per_address: 128, total: 1_024 }
+        let total = (open_files_limit().unwrap_or(2_048) / 2).max(256);
+        Limits {
+            header_timeout: std::time::Duration::from_secs(10),
+            per_address: 128,
+            total,
+            unbounded: Arc::new(|_| false),
+        }
     }
+}
+
+/// The process's soft limit of open files (Linux: `/proc/self/limits`).
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
 }
 
 /// Serves `router` on a bound listener until `shutdown` is triggered, within the
@@ -122,19 +140,20 @@ pub async fn serve_within(
             () = shutdown.triggered() => break,
         };
         while connections.try_join_next().is_some() {}
-        let Some(slot) = Slot::take(&open, peer.ip(), connections.len(), limits) else {
+        let Some(slot) = Slot::take(&open, peer.ip(), connections.len(), &limits) else {
             tracing::debug!(%peer, "HTTP connection refused: too many open");
             continue;
         };
         let router = router.clone();
         let mut closed = closed.clone();
+        let header_timeout = limits.header_timeout;
         connections.spawn(async move {
             let _slot = slot;
             let router = router.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
             let service = hyper_util::service::TowerToHyperService::new(router);
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
+                .header_read_timeout(header_timeout)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
             tokio::pin!(conn);
             tokio::select! {
@@ -167,11 +186,17 @@ impl Slot {
         open: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
         addr: std::net::IpAddr,
         total: usize,
-        limits: Limits,
+        limits: &Limits,
     ) -> Option<Slot> {
+        if total >= limits.total {
+            return None;
+        }
         let mut counts = open.lock().unwrap_or_else(|e| e.into_inner());
         let n = counts.entry(addr).or_default();
-        if *n >= limits.per_address || total >= limits.total {
+        if *n >= limits.per_address && !(limits.unbounded)(addr) {
+            if *n == 0 {
+                counts.remove(&addr);
+            }
             return None;
         }
         *n += 1;
@@ -232,7 +257,7 @@ mod tests {
         let app = router(Health { metrics: Metrics::new(), status });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let limits = Limits { header_timeout: std::time::Duration::from_secs(1), per_address: 3, total: 100 };
+        let limits = Limits { header_timeout: std::time::Duration::from_secs(1), per_address: 3, ..Limits::default() };
         let server = tokio::spawn(serve_within(listener, app, shutdown.clone(), limits));
         let connect = || tokio::net::TcpStream::connect(addr);
         // Read to the end: how long the server kept the connection open.

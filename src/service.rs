@@ -57,7 +57,13 @@ impl Service {
         let http_addr = listener.local_addr().map_err(|e| LiveError::disk(format!("listening on {listen}"), e))?;
         let http = runtime.spawn({
             let shutdown = shutdown.clone();
-            async move { crate::http::serve(listener, app, shutdown).await }
+            // A reverse proxy the dashboard trusts carries every user's connections.
+            let proxies = config.dashboard.trusted_proxies.clone();
+            let limits = crate::http::Limits {
+                unbounded: Arc::new(move |ip| proxies.iter().any(|net| net.contains(ip))),
+                ..crate::http::Limits::default()
+            };
+            async move { crate::http::serve_within(listener, app, shutdown, limits).await }
         });
         runtime.spawn(wait_for_signal(shutdown, Some(status.clone())));
         let engine = {

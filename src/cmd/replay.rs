@@ -37,10 +37,10 @@ pub struct Args {
     /// Also write every event and final alert to this archive directory.
     #[arg(long)]
     archive: Option<PathBuf>,
-    /// Read, decode and judge on one thread. By default files are read and decoded on
-    /// a thread of their own when the process may use more than one CPU.
-    #[arg(long)]
-    one_thread: bool,
+    /// 1: read, decode and judge on one thread; 2: read and decode the files on a
+    /// thread of their own. By default 2 when the process may use more than one CPU.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
+    threads: Option<u8>,
     /// Event files: .jsonl or .csv (optionally .gz), merged in event-time order; or
     /// one archive directory, read day by day.
     #[arg(required = true)]
@@ -59,7 +59,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         from: a.from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
         to: a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?,
         archive: a.archive,
-        read_ahead: a.one_thread.then_some(false),
+        read_ahead: a.threads.map(|n| n == 2),
     };
     let summary = replay(config, lists, &opts).context("replay failed")?;
     eprint!("{summary}");

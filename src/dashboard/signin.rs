@@ -110,9 +110,9 @@ impl Throttle {
         let now = Instant::now();
         let undo = |f: &mut Failures| {
             f.count = f.count.saturating_sub(1);
-            if f.count == 0 {
-                f.until = now;
-            }
+            // No longer than the failures left earn (the one taken back may have
+            // reached the lockout).
+            f.until = if f.count == 0 { now } else { f.until.min(now + self.wait(f.count)) };
         };
         if let Some(f) = self.accounts.lock().unwrap_or_else(|e| e.into_inner()).get_mut(account) {
             undo(f);
@@ -271,6 +271,15 @@ mod tests {
         t.failed("ana", addr);
         t.unchecked("ana", addr);
         assert!(!t.allows("ana", addr), "the failure checked before still waits");
+        // Two real failures, then a busy refusal that reached the lockout (3): taken
+        // back, the wait is the two failures' own, not the lockout.
+        let t = Throttle::new(3, Duration::from_secs(900));
+        t.failed("ana", addr);
+        t.failed("ana", addr);
+        t.failed("ana", addr);
+        t.unchecked("ana", addr);
+        let until = t.accounts.lock().unwrap()["ana"].until;
+        assert!(until <= Instant::now() + t.wait(2), "locked out by a busy refusal");
     }
 
     #[test]

@@ -236,6 +236,11 @@ async fn the_auditor_pages_back_through_the_whole_trail_and_searches_it() {
     assert!(rows.len() >= 30 && rows.iter().all(|r| r["who"] == "ana"), "{ana_reads}");
     let (_, none) = f.call(&aud, "GET", "/api/audit?until=2000-01-01T00:00:00Z", None).await;
     assert_eq!(none.as_array().unwrap().len(), 0);
+    // A time with an offset or without milliseconds compares as the rows' own do.
+    let (_, all) = f.call(&aud, "GET", "/api/audit?since=2000-01-01T01:00:00%2B01:00&limit=10000", None).await;
+    assert!(all.as_array().unwrap().len() > 30, "{all}");
+    let (status, _) = f.call(&aud, "GET", "/api/audit?since=yesterday", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = f.call(&aud, "GET", "/api/audit?before=soon", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -195,9 +195,8 @@ impl StreamClock {
     /// one (in arrival order) that is not far ahead of most of the events that came
     /// after it. A source's clock fault on its first records is far ahead of them; the
     /// stream's own first event is not, even when a few events after it are out of
-    /// order. The held events are then offered again in arrival order, as any event
-    /// is: those ahead of the front start a run of suspects, which the next event on
-    /// time releases as skewed.
+    /// order. The spikes before it are skewed; it and the events after it are offered
+    /// again in arrival order, as any event is.
     fn start(&mut self, b: Bounds) -> Vec<(AccessEvent, Verdict)> {
         let held = std::mem::take(&mut self.held);
         let spike = |i: usize| {
@@ -207,8 +206,13 @@ impl StreamClock {
         };
         // The last event held has none after it, so one is always found.
         let Some(first) = (0..held.len()).find(|&i| !spike(i)) else { return Vec::new() };
-        self.newest = Some(held[first].ts);
+        let front = held[first].ts;
+        self.newest = Some(front);
         let mut out = Vec::with_capacity(held.len());
+        let mut held = held.into_iter();
+        // The spikes before it are skewed outright (offered again, a run of them could
+        // pass for a jump when `clock_jump_events` is as small as they are many).
+        out.extend(held.by_ref().take(first).map(|e| (e, Verdict::Skewed { at: front })));
         for e in held {
             match self.offer_input(&e, b) {
                 Offered::Judged(v) => out.push((e, v)),
@@ -349,6 +353,10 @@ mod tests {
         assert_eq!(got.len(), 7);
         // An input of only such records ends with them judged, none lost.
         assert_eq!(judge_with(&[far, far], b).len(), 2);
+        // With the smallest jump setting a spike at the head is still a spike.
+        let one = Bounds { jump_events: 1, ..B };
+        let got = judge_with(&[far, T, T + MINUTE], one);
+        assert_eq!(got, [(0, Verdict::Skewed { at: Timestamp(T) }), (1, Verdict::OnTime), (2, Verdict::OnTime)]);
         // Out of order at the head is not a spike: the first event holds the front and
         // the one an hour behind it is late, as anywhere in the stream.
         let got = judge(&[T, T + MINUTE, T - HOUR, T + 2 * MINUTE]);

@@ -364,6 +364,12 @@ fn a_second_copy_of_an_event_is_counted_not_judged() {
     engine.process_with(0, &events[0], false, &mut sink);
     engine.finish(&mut sink);
     assert_eq!((engine.stats().events, engine.stats().copies()), (4, 0));
+    // A copy after the snapshot's offset of an event the snapshot covers is one.
+    let (config, lists, events) = golden("personal");
+    let mut engine = Engine::new(config, lists, DetectClock::EventTime);
+    engine.process_with(0, &events[1], false, &mut sink);
+    engine.process_with(0, &events[1], true, &mut sink);
+    assert_eq!((engine.stats().events, engine.stats().copies()), (1, 1));
 }
 
 fn replay_events<'a>(

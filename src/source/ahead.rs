@@ -12,8 +12,8 @@ use std::thread::JoinHandle;
 /// Items handed over at once: enough that the channel costs little per event, few
 /// enough that the engine starts at once.
 const BATCH: usize = 512;
-/// A batch is also handed over once its dead letters keep this many bytes of their
-/// records (a file of long bad lines must not fill memory while the engine is behind).
+/// A batch is also handed over once its items hold about this many bytes (a file of
+/// long lines must not fill memory while the engine is behind).
 const BATCH_BYTES: usize = 4 << 20;
 /// Batches waiting for the engine: the reader is at most this far ahead.
 const WAITING: usize = 8;
@@ -86,9 +86,13 @@ fn read(mut next: impl FnMut() -> io::Result<Option<SourceItem>>, tx: Sender<Han
         let last = loop {
             match next() {
                 Ok(Some(item)) => {
-                    if let SourceItem::Dead(d) = &item {
-                        bytes += d.raw.len();
-                    }
+                    bytes += match &item {
+                        SourceItem::Dead(d) => d.raw.len(),
+                        // The fields that may be long; the rest are bounded and small.
+                        SourceItem::Event(e) => {
+                            512 + e.query.as_ref().map_or(0, |q| q.len()) + e.extra.as_ref().map_or(0, |x| x.len())
+                        }
+                    };
                     batch.push(item);
                     if batch.len() == BATCH || bytes >= BATCH_BYTES {
                         break None;

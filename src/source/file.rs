@@ -105,7 +105,10 @@ impl FileSource {
             // A CSV record over several lines that cannot be read: a quote left open
             // ran into the rows after it. Its first line is the dead letter, and the
             // rest is read again, row by row.
-            let ran_over = self.csv && !record.is_truncated() && record.bytes.contains(&b'\n');
+            // Only a quote that never closed: a field quoted as it should be that holds
+            // a line break is one record whatever it holds, and its lines are never
+            // read as rows (free text would otherwise write rows of its own).
+            let ran_over = self.csv && record.unclosed && !record.is_truncated() && record.bytes.contains(&b'\n');
             if let (Decoded::Rejected(why), true) = (&decoded, ran_over) {
                 let (line, lines) = (record.line, 1 + record.bytes.iter().filter(|b| **b == b'\n').count());
                 let reason = DecodeError::BadCsv(format!(

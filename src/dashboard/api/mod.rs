@@ -233,13 +233,17 @@ async fn audit_trail(State(d): D, v: Viewer, Query(q): Query<AuditQuery>) -> Res
         return r;
     }
     let limit = q.limit.unwrap_or(500).min(10_000);
-    let f = &crate::dashboard::store::audit::AuditFilter {
-        before: q.before,
-        who: q.who,
-        action: q.action,
-        since: q.since,
-        until: q.until,
+    // Times as the rows hold them (UTC, milliseconds), so that they compare as text.
+    let time = |t: Option<String>| match t {
+        None => Ok(None),
+        Some(t) => crate::time::Timestamp::parse_rfc3339(&t).map(|ts| Some(ts.to_string())),
     };
+    let (since, until) = match (time(q.since), time(q.until)) {
+        (Ok(since), Ok(until)) => (since, until),
+        _ => return refuse(StatusCode::BAD_REQUEST, "since and until are RFC 3339 times (2026-11-22T09:00:00Z)"),
+    };
+    let f =
+        &crate::dashboard::store::audit::AuditFilter { before: q.before, who: q.who, action: q.action, since, until };
     let said = [
         Some(format!("last {limit}")),
         f.before.map(|b| format!("before {b}")),
