@@ -176,14 +176,7 @@ mod tests {
             }
         })
         .unwrap();
-        let mut got = 0;
-        let err = loop {
-            match ahead.next_item() {
-                Ok(Some(_)) => got += 1,
-                Ok(None) => panic!("an end after {got} items"),
-                Err(e) => break e,
-            }
-        };
+        let (got, err) = until_error(&mut ahead);
         assert_eq!((got, err.to_string()), (1_000, "disk gone".to_string()));
 
         let mut n = 0;
@@ -195,19 +188,24 @@ mod tests {
             Ok(Some(SourceItem::Dead(dead(n))))
         })
         .unwrap();
-        let mut got = 0;
-        let err = loop {
-            match ahead.next_item() {
-                Ok(Some(_)) => got += 1,
-                Ok(None) => panic!("an end after {got} items"),
-                Err(e) => break e,
-            }
-        };
+        let (got, err) = until_error(&mut ahead);
         // The batch being filled when the reader panicked is lost with it: the replay
         // fails, so nothing read after the last full batch is taken for the whole.
         assert!(got <= 700 && got % BATCH == 0, "{got}");
         assert_eq!(err.to_string(), "the thread reading the input stopped: decoder bug");
         assert!(ahead.next_item().unwrap().is_none(), "the error is given once, then the end");
+    }
+
+    /// The items read before the first error, and the error.
+    fn until_error(ahead: &mut ReadAhead) -> (usize, io::Error) {
+        let mut got = 0;
+        loop {
+            match ahead.next_item() {
+                Ok(Some(_)) => got += 1,
+                Ok(None) => panic!("an end after {got} items"),
+                Err(e) => return (got, e),
+            }
+        }
     }
 
     fn dead(n: usize) -> DeadLetter {

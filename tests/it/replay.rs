@@ -12,6 +12,19 @@ fn event(id: &str, ts: &str, extra: &str) -> String {
     )
 }
 
+/// Replays `inputs` against the force in `force` (its config and watch lists).
+fn replay_force(
+    force: &Path,
+    alerts: &Path,
+    args: &[&str],
+    inputs: &[impl AsRef<std::ffi::OsStr>],
+) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.args(["replay", "--quiet", "--config"]).arg(force.join("config.toml"));
+    cmd.arg("--watchlists").arg(force.join("watchlists")).arg("--alerts").arg(alerts);
+    run_ok(cmd.args(args).args(inputs))
+}
+
 fn replay(dir: &Path, extra_args: &[&str], files: &[&str]) -> std::process::Output {
     let mut cmd = bin();
     cmd.current_dir(dir).args(["replay", "--quiet", "--watchlists", "lists", "--alerts", "alerts.jsonl"]);
@@ -231,18 +244,8 @@ fn reading_ahead_on_another_thread_changes_no_byte_of_the_results() {
     let mut results = Vec::new();
     for mode in [&["--threads", "2"][..], &["--threads", "1"][..]] {
         let alerts = out.path().join(format!("alerts{}.jsonl", mode[1]));
-        let output = run_ok(
-            bin()
-                .args(["replay", "--quiet", "--config"])
-                .arg(force.join("config.toml"))
-                .arg("--watchlists")
-                .arg(force.join("watchlists"))
-                .arg("--alerts")
-                .arg(&alerts)
-                .args(mode)
-                .arg(force.join("events.jsonl.gz"))
-                .arg(&extra),
-        );
+        let inputs = [force.join("events.jsonl.gz"), extra.clone()];
+        let output = replay_force(&force, &alerts, mode, &inputs);
         let read = |suffix: &str| std::fs::read(alerts.with_extension(suffix)).unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         results.push((read("jsonl"), read("dead-letters.jsonl"), read("summary.json"), stderr));
@@ -276,16 +279,7 @@ fn overlapping_exports_raise_the_alerts_of_the_whole_once() {
     std::fs::write(&last, lines[n * 4 / 10..].join("\n")).unwrap();
     let replay = |alerts: &str, inputs: &[&Path]| {
         let alerts = out.path().join(alerts);
-        let output = run_ok(
-            bin()
-                .args(["replay", "--quiet", "--config"])
-                .arg(force.join("config.toml"))
-                .arg("--watchlists")
-                .arg(force.join("watchlists"))
-                .arg("--alerts")
-                .arg(&alerts)
-                .args(inputs),
-        );
+        let output = replay_force(&force, &alerts, &[], inputs);
         (std::fs::read(&alerts).unwrap(), String::from_utf8_lossy(&output.stderr).into_owned())
     };
     let (once, _) = replay("once.jsonl", &[&whole]);
