@@ -107,6 +107,7 @@ pub struct Metrics {
     pub late_events: IntCounter,
     pub accesses: IntCounterVec,
     pub alerts_resolved: IntCounter,
+    pub operation_alerts_resolved: IntCounter,
     pub clock_skew_events: IntCounterVec,
     pub event_copies: IntCounterVec,
     pub dead_letters_dropped: IntCounter,
@@ -244,7 +245,11 @@ impl Metrics {
             ),
             alerts_resolved: counter(
                 "accesswatch_alerts_resolved_total",
-                "Alerts resolved by an explanation that arrived late (an incident recorded after the check it justifies)",
+                "Alerts resolved by an explanation that arrived late (an incident recorded after the check it justifies), those on live operations left out",
+            ),
+            operation_alerts_resolved: counter(
+                "accesswatch_operation_alerts_resolved_total",
+                "Alerts on accesses that touched a live operation, resolved by an explanation that arrived late",
             ),
             clock_skew_events: counter_vec(
                 "accesswatch_clock_skew_events_total",

@@ -114,7 +114,7 @@ impl SummaryFile {
             events: stats.events,
             explained: explained.collect(),
             unexplained: stats.unexplained,
-            resolved: stats.resolved,
+            resolved: stats.resolved_all(),
             dead_letters,
         }
     }
@@ -380,8 +380,8 @@ impl fmt::Display for ReplaySummary {
             )?;
         }
         writeln!(f, "explained   {}", self.stats.explained_summary())?;
-        if self.stats.resolved > 0 {
-            writeln!(f, "resolved    {} alerts by an explanation that arrived late", self.stats.resolved)?;
+        if self.stats.resolved_all() > 0 {
+            writeln!(f, "resolved    {} alerts by an explanation that arrived late", self.stats.resolved_all())?;
         }
         let allowed: u64 = self.stats.allowed.iter().sum();
         if allowed > 0 {

@@ -57,7 +57,7 @@ impl Engine {
                         "{what} changed after the alert was raised{recorded}; the rule no longer finds this access."
                     )
                 };
-                answered.push((seq, Resolved { at: Timestamp::default(), by: by.into(), reason }));
+                answered.push((seq, alert.on_operation, Resolved { at: Timestamp::default(), by: by.into(), reason }));
             }
             if answered.is_empty() {
                 continue;
@@ -65,10 +65,16 @@ impl Engine {
             let at = self.resolve_time(stream);
             sink.stream(stream);
             let Some(book) = self.streams.get_mut(&stream) else { continue };
-            for (seq, mut resolved) in answered {
+            for (seq, on_operation, mut resolved) in answered {
                 resolved.at = at;
                 book.resolve(seq, resolved, sink);
-                self.stats.resolved += 1;
+                // Counted apart, as their raising is: a public count that moved with no
+                // alert to show for it would tell of an operation's subject.
+                if on_operation {
+                    self.stats.resolved_on_operations += 1;
+                } else {
+                    self.stats.resolved += 1;
+                }
             }
         }
     }

@@ -178,6 +178,36 @@ fn an_incident_recorded_within_the_grace_resolves_the_alert_it_explains() {
     assert!(closed.0.iter().any(|a| a.alert_id == raised.alert_id && a.resolved.is_some()));
 }
 
+/// The public count of resolutions must not move for an alert the public counts never
+/// showed: that would tell an uncleared reader the subject is an operation's.
+#[test]
+fn an_operations_alert_resolved_late_is_counted_apart() {
+    let (config, mut lists, event) = late_incident_case();
+    lists.upsert(
+        read_row(
+            TableName::Operations,
+            &JsonCells(
+                serde_json::json!({"operation": "NIGHTJAR", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01",
+                                   "team": "U5", "starts_at": "2026-11-01T00:00:00Z"})
+                .as_object()
+                .unwrap(),
+            ),
+        )
+        .unwrap(),
+    );
+    let mut engine = Engine::new(config, lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    engine.process(&event, &mut topic);
+    let raised = topic.latest.values().find(|a| a.rule == RuleId::CustodyUninvolved).expect("raised").clone();
+    assert!(raised.on_operation, "the access touched the operation");
+
+    engine.apply(incident("2026-11-22T18:00:00Z"), &mut topic);
+    assert!(topic.latest[&raised.alert_id].resolved.is_some(), "resolved by the late incident");
+    assert_eq!(engine.stats().resolved, 0, "the public count stays");
+    assert_eq!(engine.stats().resolved_on_operations, 1);
+    assert_eq!(engine.stats().resolved_all(), 1);
+}
+
 #[test]
 fn an_incident_recorded_after_the_grace_resolves_nothing() {
     let (config, lists, event) = late_incident_case();

@@ -71,7 +71,7 @@ pub(super) struct Worker {
     counters: SystemCounters,
     late_seen: u64,
     /// The engine's explanation counts already added to the metrics.
-    explained_seen: ([u64; crate::explain::Kind::ALL.len()], u64, u64),
+    explained_seen: ([u64; crate::explain::Kind::ALL.len()], u64, u64, u64),
     /// Per system, the clock-skewed and late events already reported.
     skew_seen: BTreeMap<CompactString, u64>,
     copies_seen: BTreeMap<CompactString, u64>,
@@ -234,7 +234,7 @@ impl Worker {
             self.metrics.late_events.inc_by(stats.late_events - self.late_seen);
             self.late_seen = stats.late_events;
         }
-        let (explained, unexplained, resolved) = &mut self.explained_seen;
+        let (explained, unexplained, resolved, resolved_on_operations) = &mut self.explained_seen;
         for kind in crate::explain::Kind::ALL {
             let (now, seen) = (stats.explained[kind as usize], &mut explained[kind as usize]);
             if now > *seen {
@@ -249,6 +249,10 @@ impl Worker {
         if stats.resolved > *resolved {
             self.metrics.alerts_resolved.inc_by(stats.resolved - *resolved);
             *resolved = stats.resolved;
+        }
+        if stats.resolved_on_operations > *resolved_on_operations {
+            self.metrics.operation_alerts_resolved.inc_by(stats.resolved_on_operations - *resolved_on_operations);
+            *resolved_on_operations = stats.resolved_on_operations;
         }
         let state = &self.config.state;
         for (system, &n) in &stats.skewed_by_system {
