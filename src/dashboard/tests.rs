@@ -630,6 +630,23 @@ async fn an_uncleared_account_finds_no_trace_of_an_operation_on_any_path() {
     for word in ["NIGHTJAR", "ev-op", "ev-team", "OPS-A", "PM-A", "EX-A"] {
         assert!(seen.iter().any(|(_, b)| b.contains(word)), "the cleared supervisor does not see {word}");
     }
+    // The searches for the operation's subject are in the trail: an auditor not
+    // cleared for operations sees that they happened, not whom they named.
+    let aud = f.login("aud").await;
+    let (_, trail) = f.call(&aud, "GET", "/api/audit?action=view%20subject%20history&limit=100", None).await;
+    let rows = trail.as_array().unwrap();
+    assert!(rows.iter().any(|r| r["who"] == "sup") && rows.iter().any(|r| r["who"] == "ana"), "{trail}");
+    assert!(!trail.to_string().to_lowercase().contains("kray"), "the uncleared auditor reads the subject: {trail}");
+    assert!(rows.iter().all(|r| r["restricted"] == true && r["target"] == api::WITHHELD_TARGET), "{trail}");
+    // A cleared account reads the targets, and the marks are in the chain.
+    let adm = f.login("adm").await;
+    let (_, trail) = f.call(&adm, "GET", "/api/audit?action=view%20subject%20history&limit=100", None).await;
+    assert!(trail.as_array().unwrap().iter().any(|r| r["target"] == "kray, ronald"), "{trail}");
+    assert!(matches!(f.dashboard.store.verify_audit().unwrap(), store::audit::Verdict::Intact { .. }));
+    // Clearing a mark, to show the target to an uncleared auditor, breaks the chain.
+    f.dashboard.store.execute_raw("DROP TRIGGER audit_no_update").unwrap();
+    f.dashboard.store.execute_raw("UPDATE audit SET restricted = 0").unwrap();
+    assert!(matches!(f.dashboard.store.verify_audit().unwrap(), store::audit::Verdict::Broken { .. }));
 }
 
 #[tokio::test]

@@ -22,7 +22,20 @@ pub(super) fn server_error(e: impl std::fmt::Display) -> Response {
 /// not answered.
 #[allow(clippy::result_large_err)]
 pub(super) fn audit(d: &Dashboard, v: &Viewer, action: &str, target: &str) -> Result<(), Response> {
-    d.store.audit(&v.user, v.role.as_str(), action, target).map_err(server_error)
+    audit_marked(d, v, action, target, false)
+}
+
+/// As [`audit`], for a line whose target names a live operation's subject when
+/// `restricted` (shown to auditors cleared for operations only).
+#[allow(clippy::result_large_err)]
+pub(super) fn audit_marked(
+    d: &Dashboard,
+    v: &Viewer,
+    action: &str,
+    target: &str,
+    restricted: bool,
+) -> Result<(), Response> {
+    d.store.audit_marked(&v.user, v.role.as_str(), action, target, restricted).map_err(server_error)
 }
 
 /// Runs blocking work (SQL over the archive) on a thread of its own.

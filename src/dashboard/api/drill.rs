@@ -3,7 +3,7 @@
 //! touched a live operation's subject, or that cites an operation, is not shown to an
 //! account not cleared for operations, and no one sees their own.
 
-use super::common::{audit, blocking, server_error, D, VIEWERS};
+use super::common::{audit, audit_marked, blocking, server_error, D, VIEWERS};
 use crate::alert::Alert;
 use crate::archive::columns::StoredEvent;
 use crate::dashboard::auth::refuse;
@@ -31,6 +31,19 @@ fn touches_operation(d: &Dashboard, e: &crate::event::AccessEvent, marked: &Hash
     let mut found = crate::watchlist::Matches::new();
     lists.operation_matches(&person, &person.keys(), vrm.as_deref(), postcode.as_deref(), &mut found);
     crate::explain::touches_operation(lists, e, &found)
+}
+
+/// Whether a subject searched for is an operation's subject (live or not, by any
+/// match): the search's audit line then names it, and only auditors cleared for
+/// operations read that line's target.
+fn names_an_operations_subject(d: &Dashboard, ask: &SubjectAsk, subject: &crate::hunt::Subject) -> bool {
+    let Some(lists) = &d.lists else { return false };
+    let id = ask.subject_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(Into::into);
+    let name = ask.name.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(Into::into);
+    let person = crate::watchlist::PersonIdentity::new(id, name, subject.dob);
+    let mut found = crate::watchlist::Matches::new();
+    lists.operation_matches(&person, &person.keys(), subject.vrm.as_deref(), subject.postcode.as_deref(), &mut found);
+    !found.is_empty()
 }
 
 /// Whether the viewer may see an archived access.
@@ -291,7 +304,8 @@ pub(super) async fn subject(
         .flatten()
         .collect::<Vec<_>>()
         .join(" / ");
-    if let Err(r) = audit(&d, &v, "view subject history", &target) {
+    let restricted = names_an_operations_subject(&d, &ask, &subject);
+    if let Err(r) = audit_marked(&d, &v, "view subject history", &target, restricted) {
         return r;
     }
     let found = blocking(move || {

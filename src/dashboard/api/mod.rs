@@ -228,6 +228,10 @@ struct AuditQuery {
     until: Option<String>,
 }
 
+/// What an auditor not cleared for operations reads for a restricted line's target.
+pub const WITHHELD_TARGET: &str =
+    "withheld: it names a live operation's subject (an auditor cleared for operations reads it)";
+
 async fn audit_trail(State(d): D, v: Viewer, Query(q): Query<AuditQuery>) -> Response {
     if let Err(r) = v.require(&[Role::Auditor]) {
         return r;
@@ -257,7 +261,15 @@ async fn audit_trail(State(d): D, v: Viewer, Query(q): Query<AuditQuery>) -> Res
         return r;
     }
     match d.store.audit_trail(f, limit) {
-        Ok(rows) => Json(rows).into_response(),
+        Ok(mut rows) => {
+            // A cleared analyst's search for an operation's subject names the subject.
+            if !v.scope.operations {
+                for row in rows.iter_mut().filter(|r| r.restricted) {
+                    row.target = WITHHELD_TARGET.to_string();
+                }
+            }
+            Json(rows).into_response()
+        }
         Err(e) => server_error(e),
     }
 }

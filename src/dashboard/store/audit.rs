@@ -38,6 +38,8 @@ pub struct AuditEntry {
     pub role: String,
     pub action: String,
     pub target: String,
+    /// The target names a live operation's subject ([`Store::audit_marked`]).
+    pub restricted: bool,
 }
 
 /// What a check of the chain found.
@@ -57,15 +59,31 @@ fn bounded(s: &str, max: usize) -> String {
     }
 }
 
-/// The hash of a row, chained to the one before.
-fn row_hash(prev: &str, id: i64, at: &str, who: &str, role: &str, action: &str, target: &str) -> String {
+/// The hash of a row, chained to the one before. A restricted row's mark is hashed
+/// too (after the fields rows had before marks existed, so their hashes stand), so
+/// that clearing it to show the target to an uncleared auditor breaks the chain.
+#[allow(clippy::too_many_arguments)]
+fn row_hash(
+    prev: &str,
+    id: i64,
+    at: &str,
+    who: &str,
+    role: &str,
+    action: &str,
+    target: &str,
+    restricted: bool,
+) -> String {
     let mut h = Sha256::new();
-    for part in [prev, &id.to_string(), at, who, role, action, target] {
+    let mark = restricted.then_some(RESTRICTED_MARK);
+    for part in [prev, &id.to_string(), at, who, role, action, target].into_iter().chain(mark) {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
     hex::encode(h.finalize())
 }
+
+/// What a restricted row adds to its hash.
+const RESTRICTED_MARK: &str = "restricted: a live operation";
 
 /// The hash rows before the chain began (written by an earlier version) link from.
 const GENESIS: &str = "accesswatch audit chain";
@@ -73,6 +91,19 @@ const GENESIS: &str = "accesswatch audit chain";
 impl Store {
     /// Appends to the audit trail, chained to the row before.
     pub fn audit(&self, who: &str, role: &str, action: &str, target: &str) -> rusqlite::Result<()> {
+        self.audit_marked(who, role, action, target, false)
+    }
+
+    /// As [`Store::audit`]; a `restricted` row's target names a live operation's
+    /// subject, and the trail shows it only to auditors cleared for operations.
+    pub fn audit_marked(
+        &self,
+        who: &str,
+        role: &str,
+        action: &str,
+        target: &str,
+        restricted: bool,
+    ) -> rusqlite::Result<()> {
         let (who, action, target) = (bounded(who, MAX_WHO), bounded(action, MAX_ACTION), bounded(target, MAX_TARGET));
         let role = bounded(role, MAX_WHO);
         let mut db = self.db();
@@ -83,10 +114,11 @@ impl Store {
         let prev = last.as_ref().and_then(|(_, h)| h.clone()).unwrap_or_else(|| GENESIS.to_string());
         let id = last.map_or(1, |(id, _)| id + 1);
         let at = now();
-        let hash = row_hash(&prev, id, &at, &who, &role, &action, &target);
+        let hash = row_hash(&prev, id, &at, &who, &role, &action, &target, restricted);
         tx.execute(
-            "INSERT INTO audit (id, at, who, role, action, target, prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![id, at, who, role, action, target, prev, hash],
+            "INSERT INTO audit (id, at, who, role, action, target, prev, hash, restricted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![id, at, who, role, action, target, prev, hash, restricted],
         )?;
         tx.commit()
     }
@@ -98,7 +130,7 @@ impl Store {
     pub fn audit_trail(&self, q: &AuditFilter, limit: u32) -> rusqlite::Result<Vec<AuditEntry>> {
         let db = self.db();
         let mut stmt = db.prepare(
-            "SELECT id, at, who, role, action, target FROM audit
+            "SELECT id, at, who, role, action, target, restricted FROM audit
              WHERE (?2 IS NULL OR id < ?2) AND (?3 IS NULL OR who = ?3)
                AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
                AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6)
@@ -113,6 +145,7 @@ impl Store {
                 role: r.get(3)?,
                 action: r.get(4)?,
                 target: r.get(5)?,
+                restricted: r.get(6)?,
             })
         })?;
         rows.collect()
@@ -126,7 +159,8 @@ impl Store {
 
 /// Checks the chain of the audit table in `db`, row by row from the first.
 pub fn verify(db: &Connection) -> rusqlite::Result<Verdict> {
-    let mut stmt = db.prepare("SELECT id, at, who, role, action, target, prev, hash FROM audit ORDER BY id")?;
+    let mut stmt =
+        db.prepare("SELECT id, at, who, role, action, target, prev, hash, restricted FROM audit ORDER BY id")?;
     let mut rows = stmt.query([])?;
     let (mut expected_prev, mut checked, mut unchained, mut head) = (None::<String>, 0u64, 0u64, String::new());
     let mut last_id = 0i64;
@@ -134,7 +168,7 @@ pub fn verify(db: &Connection) -> rusqlite::Result<Verdict> {
         let id: i64 = r.get(0)?;
         let (at, who, role, action, target): (String, String, String, String, String) =
             (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?);
-        let (prev, hash): (Option<String>, Option<String>) = (r.get(6)?, r.get(7)?);
+        let (prev, hash, restricted): (Option<String>, Option<String>, bool) = (r.get(6)?, r.get(7)?, r.get(8)?);
         let broken = |why: &str| Verdict::Broken { id, rows_checked: checked, why: why.to_string() };
         let Some(hash) = hash else {
             // Written before the chain existed: allowed only before the first chained row.
@@ -153,7 +187,7 @@ pub fn verify(db: &Connection) -> rusqlite::Result<Verdict> {
         if prev != want_prev {
             return Ok(broken("it does not link to the row before (a row was removed, inserted or changed)"));
         }
-        if row_hash(&prev, id, &at, &who, &role, &action, &target) != hash {
+        if row_hash(&prev, id, &at, &who, &role, &action, &target, restricted) != hash {
             return Ok(broken("its contents do not match its hash (the row was changed)"));
         }
         checked += 1;

@@ -181,11 +181,12 @@ const SCHEMA: &str = "
       BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be changed'); END;";
 
 /// Columns added since the first version, for databases it wrote.
-const MIGRATIONS: [(&str, &str, &str); 4] = [
+const MIGRATIONS: [(&str, &str, &str); 5] = [
     ("alerts", "event_ms", "INTEGER NOT NULL DEFAULT 0"),
     ("alerts", "allowed", "INTEGER NOT NULL DEFAULT 0"),
     ("audit", "prev", "TEXT"),
     ("audit", "hash", "TEXT"),
+    ("audit", "restricted", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 impl Store {
