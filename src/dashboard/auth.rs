@@ -161,7 +161,30 @@ pub fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 
 /// A refusal, as JSON with a reason.
 pub fn refuse(status: StatusCode, why: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": why }))).into_response()
+    let mut r = (status, Json(serde_json::json!({ "error": why }))).into_response();
+    r.extensions_mut().insert(Refused(why.to_string()));
+    r
+}
+
+/// Why a response refused its request, for the audit trail.
+#[derive(Clone, Debug)]
+pub struct Refused(pub String);
+
+/// Who sent a request, once the sign-in is known: [`Viewer`]'s extraction fills it, so
+/// that a refusal of someone signed in reaches the audit trail
+/// ([`crate::dashboard::api::audit_refusals`]).
+#[derive(Clone, Debug, Default)]
+pub struct Requester(Arc<std::sync::Mutex<Option<(String, &'static str)>>>);
+
+impl Requester {
+    fn set(&self, user: &str, role: &'static str) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((user.to_string(), role));
+    }
+
+    /// The user and role, if the request got as far as naming them.
+    pub fn take(&self) -> Option<(String, &'static str)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 }
 
 /// The signed-in user of a request, with what they may see.
@@ -214,9 +237,12 @@ impl FromRequestParts<Arc<Dashboard>> for Viewer {
             (None, Some((t, s))) => (s.user, Some(t), Some(s.csrf)),
             (None, None) => return Err(refuse(StatusCode::UNAUTHORIZED, "sign in first")),
         };
+        let requester = parts.extensions.get::<Requester>().cloned().unwrap_or_default();
         let Some(account) = d.config.users.get(&user) else {
+            requester.set(&user, "-");
             return Err(refuse(StatusCode::FORBIDDEN, "this user has no dashboard account"));
         };
+        requester.set(&user, account.role.as_str());
         let viewer = Viewer {
             scope: Scope::of(account, &d.config, d.lists.as_ref()),
             pseudonymous: d.config.pseudonymous_roles.contains(&account.role),

@@ -258,6 +258,17 @@ async fn roles_analyst_supervisor_auditor_admin() {
     assert_eq!(f.call(&aud, "POST", "/api/alerts/A1/triage", Some(triage.clone())).await.0, StatusCode::FORBIDDEN);
     assert_eq!(f.call(&aud, "POST", "/api/timeline", Some(json!({"user_id": "U1"}))).await.0, StatusCode::FORBIDDEN);
     assert_eq!(f.call(&aud, "GET", "/api/audit", None).await.0, StatusCode::OK);
+    // Each refusal is in the trail, with why; a request with no sign-in is not.
+    let trail = f.audit_actions();
+    let refused = |action: &str, target: &str| {
+        trail.contains(&("aud".to_string(), format!("refused: {action}"), target.to_string()))
+    };
+    assert!(refused("the auditor role may not do this", "GET /api/counts"), "{trail:?}");
+    assert!(refused("the auditor role may not do this", "POST /api/timeline"), "{trail:?}");
+    let anonymous = Request::get("/api/counts").body(Body::empty()).unwrap();
+    let r = f.router.clone().oneshot(anonymous).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(f.audit_actions().len(), trail.len(), "no line for a request without a sign-in");
     // Analysts and supervisors cannot read the audit trail; the admin can.
     assert_eq!(f.call(&ana, "GET", "/api/audit", None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(f.call(&sup, "GET", "/api/audit", None).await.0, StatusCode::FORBIDDEN);

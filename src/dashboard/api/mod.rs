@@ -51,8 +51,32 @@ pub fn router(d: Arc<Dashboard>) -> Router {
         .route("/api/reveals/{id}/approve", post(triage::approve_reveal))
         .route("/api/audit", get(audit_trail))
         .route("/api/stream", get(board::stream))
+        .layer(axum::middleware::from_fn_with_state(d.clone(), audit_refusals))
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(d)
+}
+
+/// Writes to the audit trail each request of a signed-in user that was refused (a
+/// role's limit, a wrong CSRF token, a proxied user without an account): an officer
+/// trying pages their role does not open is what the auditor looks for. Requests with
+/// no sign-in are not written (anyone could fill the trail with them); sign-in
+/// refusals are written by the sign-in itself.
+pub async fn audit_refusals(
+    State(d): D,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let requester = auth::Requester::default();
+    request.extensions_mut().insert(requester.clone());
+    let target = format!("{} {}", request.method(), request.uri().path());
+    let response = next.run(request).await;
+    if response.status() == StatusCode::FORBIDDEN {
+        if let Some((user, role)) = requester.take() {
+            let why = response.extensions().get::<auth::Refused>().map_or("forbidden", |r| r.0.as_str());
+            let _ = d.store.audit(&user, role, &format!("refused: {why}"), &target);
+        }
+    }
+    response
 }
 
 /// The headers every dashboard response carries.
