@@ -100,7 +100,11 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     }
     println!("in-process Kafka (librdkafka mock cluster) at {bootstrap}");
 
-    let dir = std::env::temp_dir().join(format!("accesswatch-demo-{}", std::process::id()));
+    // A directory of its own, readable by this user alone (it holds the force's
+    // people, the archive and the dashboard's database), under a name no one can
+    // guess and take first.
+    let dir = std::env::temp_dir().join(format!("accesswatch-demo-{}", random_hex(8)));
+    private_dir(&dir).map_err(|e| LiveError::disk("creating the demo's directory", e))?;
     let gen = generate::Options {
         seed: opts.seed,
         days: opts.days,
@@ -114,22 +118,13 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     let force_config = std::fs::read_to_string(dir.join("config.toml"))
         .map_err(|e| LiveError::disk("reading the force's configuration", e))?;
     // The dashboard, with an archive behind its timelines and subject histories, and
-    // three accounts sharing one password.
-    let password = opts.dashboard_password.clone().unwrap_or_else(|| {
-        let mut bytes = [0u8; 6];
-        use rand_core::RngCore;
-        rand_core::OsRng.fill_bytes(&mut bytes);
-        hex::encode(bytes)
-    });
-    let hash = crate::dashboard::auth::hash_password(&password);
+    // three accounts, each with a password of its own unless one is given for all.
+    let passwords: Vec<String> =
+        (0..3).map(|_| opts.dashboard_password.clone().unwrap_or_else(|| random_hex(6))).collect();
     // The scrape token that gets /metrics' series about live operations too.
-    let metrics_token = {
-        let mut bytes = [0u8; 16];
-        use rand_core::RngCore;
-        rand_core::OsRng.fill_bytes(&mut bytes);
-        hex::encode(bytes)
-    };
-    let account = |name: &str, role: &str, ops: bool| {
+    let metrics_token = random_hex(16);
+    let account = |name: &str, role: &str, ops: bool, password: &str| {
+        let hash = crate::dashboard::auth::hash_password(password);
         format!("[dashboard.users.{name}]\npassword = \"{hash}\"\nrole = \"{role}\"\noperations = {ops}\n")
     };
     let config_text = format!(
@@ -141,9 +136,9 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
         dir.join("archive").display(),
         dir.join("dashboard.sqlite").display(),
         dir.join("watchlists").display(),
-        account("acu", "supervisor", true),
-        account("analyst", "analyst", false),
-        account("auditor", "auditor", false),
+        account("acu", "supervisor", true, &passwords[0]),
+        account("analyst", "analyst", false, &passwords[1]),
+        account("auditor", "auditor", false, &passwords[2]),
     );
     let config = Arc::new(
         Config::from_toml("demo", &config_text).map_err(|e| LiveError::Bug(format!("the demo configuration: {e}")))?,
@@ -151,7 +146,10 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     let dash_config = config.clone();
     let service = Service::start_with(config, move |h| crate::dashboard::with_dashboard(&dash_config, h))?;
     let addr = service.http_addr;
-    println!("dashboard at http://{addr}/ : users acu (supervisor), analyst, auditor; password {password}");
+    println!(
+        "dashboard at http://{addr}/ : users acu (supervisor, password {}), analyst (password {}), auditor (password {})",
+        passwords[0], passwords[1], passwords[2]
+    );
     println!(
         "metrics at http://{addr}/metrics (the series about live operations with \"Authorization: Bearer {metrics_token}\"), health at /healthz and /readyz; Ctrl-C to stop\n"
     );
@@ -280,4 +278,47 @@ pub fn run(opts: DemoOptions) -> Result<(), LiveError> {
     drop(watcher);
     drop(cluster);
     Ok(())
+}
+
+/// `bytes` random bytes from the operating system, in hex.
+fn random_hex(bytes: usize) -> String {
+    use rand_core::RngCore;
+    let mut b = vec![0u8; bytes];
+    rand_core::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Creates `dir`, which must not exist yet, readable and writable by this user alone.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demos_directory_is_its_users_alone_and_never_one_made_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(format!("accesswatch-demo-{}", random_hex(8)));
+        private_dir(&dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "readable by others: {mode:o}");
+        }
+        // A name taken first (a directory, or a link another user planted) is refused.
+        assert!(private_dir(&dir).is_err());
+        #[cfg(unix)]
+        {
+            let planted = tmp.path().join("planted");
+            std::os::unix::fs::symlink(tmp.path(), &planted).unwrap();
+            assert!(private_dir(&planted).is_err());
+        }
+        assert_ne!(random_hex(8), random_hex(8));
+    }
 }
