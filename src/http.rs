@@ -69,6 +69,10 @@ pub struct Limits {
     /// after the answer before it): a client that sends part of it, or nothing, and
     /// waits no longer holds a socket.
     pub header_timeout: std::time::Duration,
+    /// An answer's write that makes no progress for this long closes the connection: a
+    /// client that stops reading (pipelining requests whose answers it never reads, a
+    /// live stream left unread) gives its socket up.
+    pub write_timeout: std::time::Duration,
     /// Connections open at once from one address; more are closed as they come.
     pub per_address: usize,
     /// Connections open at once from anyone: the process's files are shared with the
@@ -80,12 +84,13 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// A head within 10 s, 128 connections an address, and half the process's open
-    /// files in all (at least 256).
+    /// A head within 10 s, a write's progress within 30 s, 128 connections an
+    /// address, and half the process's open files in all (at least 256).
     fn default() -> Limits {
         let total = (open_files_limit().unwrap_or(2_048) / 2).max(256);
         Limits {
             header_timeout: std::time::Duration::from_secs(10),
+            write_timeout: std::time::Duration::from_secs(30),
             per_address: 128,
             total,
             unbounded: Arc::new(|_| false),
@@ -146,7 +151,7 @@ pub async fn serve_within(
         };
         let router = router.clone();
         let mut closed = closed.clone();
-        let header_timeout = limits.header_timeout;
+        let (header_timeout, write_timeout) = (limits.header_timeout, limits.write_timeout);
         connections.spawn(async move {
             let _slot = slot;
             let router = router.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
@@ -154,7 +159,7 @@ pub async fn serve_within(
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(header_timeout)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                .serve_connection(hyper_util::rt::TokioIo::new(WriteDeadline::new(stream, write_timeout)), service);
             tokio::pin!(conn);
             tokio::select! {
                 _ = conn.as_mut() => {}
@@ -173,6 +178,94 @@ pub async fn serve_within(
         tracing::warn!(seconds = DRAIN.as_secs(), "HTTP connections still open after the shutdown's drain: closed");
     }
     Ok(())
+}
+
+/// A stream whose write (or flush) fails once it has waited `limit` without progress.
+struct WriteDeadline<S> {
+    inner: S,
+    limit: std::time::Duration,
+    /// Running while a write waits; cleared by any progress.
+    waiting: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> WriteDeadline<S> {
+    fn new(inner: S, limit: std::time::Duration) -> Self {
+        WriteDeadline { inner, limit, waiting: None }
+    }
+
+    /// What a write that came back `polled` gives: its result, or pending while the
+    /// deadline is not reached, or the deadline's error.
+    fn judged<T>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        polled: std::task::Poll<std::io::Result<T>>,
+    ) -> std::task::Poll<std::io::Result<T>> {
+        use std::future::Future;
+        use std::task::Poll;
+        if polled.is_ready() {
+            self.waiting = None;
+            return polled;
+        }
+        let limit = self.limit;
+        let waiting = self.waiting.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match waiting.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the client read nothing for {} s", limit.as_secs()),
+            ))),
+        }
+    }
+}
+
+impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteDeadline<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.judged(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.judged(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_flush(cx);
+        self.judged(cx, polled)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.judged(cx, polled)
+    }
 }
 
 /// A connection's place in the count of its address; given back when dropped.
@@ -285,6 +378,48 @@ mod tests {
         let mut answer = String::new();
         c.read_to_string(&mut answer).await.unwrap();
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        shutdown.trigger();
+        assert!(tokio::time::timeout(DRAIN + std::time::Duration::from_secs(5), server).await.is_ok());
+    }
+
+    /// A client that pipelines requests and never reads the answers loses its
+    /// connection once a write has waited the write timeout; its place is free again.
+    #[tokio::test]
+    async fn a_client_that_never_reads_its_answers_is_cut_off() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let shutdown = crate::live::Shutdown::new();
+        let status = Status::new(shutdown.clone());
+        let app = router(Health { metrics: Metrics::new(), status });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits {
+            header_timeout: std::time::Duration::from_secs(1),
+            write_timeout: std::time::Duration::from_secs(1),
+            per_address: 1,
+            ..Limits::default()
+        };
+        let server = tokio::spawn(serve_within(listener, app, shutdown.clone(), limits));
+        let stuck = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (unread, mut writes) = stuck.into_split();
+        let pipeline = tokio::spawn(async move {
+            let request = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(64);
+            while writes.write_all(&request).await.is_ok() {}
+        });
+        let started = std::time::Instant::now();
+        let answered = loop {
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the unread connection is still held");
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+            let mut answer = String::new();
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), c.read_to_string(&mut answer)).await;
+            if answer.starts_with("HTTP/1.1 200") {
+                break answer;
+            }
+        };
+        assert!(answered.contains("ok"), "{answered}");
+        drop(unread);
+        pipeline.abort();
         shutdown.trigger();
         assert!(tokio::time::timeout(DRAIN + std::time::Duration::from_secs(5), server).await.is_ok());
     }
