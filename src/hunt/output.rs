@@ -38,7 +38,8 @@ pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: Option<
     };
     match format {
         OutputFormat::Table => {
-            writeln!(sink, "{}", arrow::util::pretty::pretty_format_batches(batches)?)?;
+            let printable: Vec<RecordBatch> = batches.iter().map(printable).collect::<Result<_, _>>()?;
+            writeln!(sink, "{}", arrow::util::pretty::pretty_format_batches(&printable)?)?;
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
             writeln!(sink, "{rows} row{}", if rows == 1 { "" } else { "s" })?;
         }
@@ -59,6 +60,49 @@ pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: Option<
     }
     sink.flush()?;
     Ok(())
+}
+
+/// `batch` with every control character of its text columns written as an escape
+/// (`\u{1b}`): the table is printed on the analyst's terminal, and a subject's name or
+/// a query is whatever an officer typed, escape sequences included.
+fn printable(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::{Array, AsArray};
+    let schema = batch.schema();
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
+    {
+        return Ok(batch.clone());
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let values: Option<Vec<Option<&str>>> = match field.data_type() {
+            DataType::Utf8 => Some(column.as_string::<i32>().iter().collect()),
+            DataType::LargeUtf8 => Some(column.as_string::<i64>().iter().collect()),
+            DataType::Utf8View => Some(column.as_string_view().iter().collect()),
+            _ => None,
+        };
+        match values.filter(|v| v.iter().flatten().any(|s| s.chars().any(char::is_control))) {
+            None => {
+                fields.push(field.clone());
+                columns.push(column.clone());
+            }
+            Some(values) => {
+                let escaped: arrow::array::StringArray = values.into_iter().map(|v| v.map(escape_controls)).collect();
+                fields.push(Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8)));
+                columns.push(Arc::new(escaped) as ArrayRef);
+                debug_assert_eq!(columns.last().map(|c| c.len()), Some(batch.num_rows()));
+            }
+        }
+    }
+    RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())), columns)
+}
+
+/// `s` with each control character as `\u{..}`.
+fn escape_controls(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 
 fn ts_field(name: &str) -> Field {
@@ -127,4 +171,42 @@ pub fn access_batch<'a>(rows: impl Iterator<Item = (&'a StoredEvent, Option<&'a 
     columns.extend(cols);
     columns.push(Arc::new(received.finish()));
     RecordBatch::try_new(schema, columns).expect("columns match the access schema")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A name or query holding a terminal's escape sequence is printed as text, never
+    /// sent to the terminal; the other formats keep the value as it was.
+    #[test]
+    fn a_table_on_the_terminal_shows_control_characters_as_escapes() {
+        let hostile = "KRAY\u{1b}[2J\u{1b}]0;owned\u{7}, Ronald";
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("subject_name", DataType::Utf8, true),
+            Field::new("query", DataType::Utf8View, true),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(arrow::array::StringArray::from(vec![Some(hostile), None])),
+                Arc::new(arrow::array::StringViewArray::from(vec![Some("plain"), Some(hostile)])),
+                Arc::new(arrow::array::Int64Array::from(vec![1, 2])),
+            ],
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("table.txt");
+        write_batches(&[batch.clone()], OutputFormat::Table, Some(&table)).unwrap();
+        let text = std::fs::read_to_string(&table).unwrap();
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(text.contains("KRAY\\u{1b}[2J\\u{1b}]0;owned\\u{7}, Ronald"), "{text}");
+        assert!(text.contains("plain") && text.contains("2 rows"), "{text}");
+        let json = dir.path().join("rows.jsonl");
+        write_batches(&[batch], OutputFormat::Json, Some(&json)).unwrap();
+        let first: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(&json).unwrap().lines().next().unwrap()).unwrap();
+        assert_eq!(first["subject_name"], hostile);
+    }
 }
