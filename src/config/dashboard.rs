@@ -12,8 +12,9 @@ pub struct DashboardConfig {
     pub enabled: bool,
     /// The SQLite database of triage and audit.
     pub db: PathBuf,
-    /// A trusted reverse proxy's header naming the signed-in user (single sign-on);
-    /// only set this when the proxy strips the header from clients.
+    /// A trusted reverse proxy's header naming the signed-in user (single sign-on),
+    /// believed only on connections from `trusted_proxies` (which must be set), and
+    /// only when the proxy strips the header from clients.
     pub proxy_header: Option<String>,
     /// Mark the session cookie `Secure` (keep on: browsers accept it on localhost).
     pub secure_cookies: bool,
@@ -113,6 +114,14 @@ impl DashboardConfig {
         s.parsed_list("trusted_proxies", &mut self.trusted_proxies, |n| {
             crate::dashboard::signin::Net::parse(n).map_err(|e| e.to_string())
         });
+        if self.proxy_header.is_some() && self.trusted_proxies.is_empty() {
+            // A header any client can send names whoever the client likes.
+            s.error(
+                "proxy_header",
+                "needs trusted_proxies: the proxies whose header is believed (from anyone else it is ignored)",
+            );
+            self.proxy_header = None;
+        }
         s.opt_string("metrics_token", &mut self.metrics_token);
         if let Some(var) = self.metrics_token.as_deref().and_then(|t| t.strip_prefix("env:")).map(str::to_string) {
             self.metrics_token = std::env::var(&var).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());

@@ -223,10 +223,15 @@ impl FromRequestParts<Arc<Dashboard>> for Viewer {
         // The board's periodic refresh says so; it is not a person at the screen.
         let activity = !parts.headers.contains_key(BACKGROUND);
         let session = cookie_value(parts, COOKIE).and_then(|t| Some((t.to_string(), d.sessions.get(t, activity)?)));
+        // The proxy's header is its word only on a connection from the proxy: from
+        // anyone else it is a claim anyone could make.
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let from_proxy = peer.is_some_and(|ip| d.config.trusted_proxies.iter().any(|n| n.contains(ip.to_canonical())));
         let proxied = d
             .config
             .proxy_header
             .as_deref()
+            .filter(|_| from_proxy)
             .and_then(|h| parts.headers.get(h))
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
@@ -238,8 +243,9 @@ impl FromRequestParts<Arc<Dashboard>> for Viewer {
             (None, None) => return Err(refuse(StatusCode::UNAUTHORIZED, "sign in first")),
         };
         let requester = parts.extensions.get::<Requester>().cloned().unwrap_or_default();
+        // A name without an account is not written to the trail: the proxy's users
+        // without one could fill it at will.
         let Some(account) = d.config.users.get(&user) else {
-            requester.set(&user, "-");
             return Err(refuse(StatusCode::FORBIDDEN, "this user has no dashboard account"));
         };
         requester.set(&user, account.role.as_str());

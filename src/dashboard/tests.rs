@@ -88,7 +88,25 @@ impl Fixture {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Vec<String>, Value) {
+        self.call_from(None, c, method, path, body, headers).await
+    }
+
+    /// As [`Fixture::call_full`], on a connection from `peer` (as the server tells its
+    /// handlers; none in-process).
+    async fn call_from(
+        &self,
+        peer: Option<&str>,
+        c: &Client,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Vec<String>, Value) {
         let mut req = Request::builder().method(method).uri(path);
+        if let Some(ip) = peer {
+            let addr = std::net::SocketAddr::new(ip.parse().unwrap(), 40_000);
+            req = req.extension(axum::extract::ConnectInfo(addr));
+        }
         if let Some(cookie) = &c.cookie {
             req = req.header("cookie", cookie);
         }
@@ -269,6 +287,13 @@ async fn roles_analyst_supervisor_auditor_admin() {
     let r = f.router.clone().oneshot(anonymous).await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(f.audit_actions().len(), trail.len(), "no line for a request without a sign-in");
+    // Nor for a request another site's page made the auditor's browser send.
+    let from_elsewhere = [("sec-fetch-site", "cross-site")];
+    assert_eq!(f.call_full(&aud, "GET", "/api/risk", None, &from_elsewhere).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(f.audit_actions().len(), trail.len(), "no line for a cross-site request");
+    let same_origin = [("sec-fetch-site", "same-origin")];
+    assert_eq!(f.call_full(&aud, "GET", "/api/risk", None, &same_origin).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(f.audit_actions().len(), trail.len() + 1);
     // Analysts and supervisors cannot read the audit trail; the admin can.
     assert_eq!(f.call(&ana, "GET", "/api/audit", None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(f.call(&sup, "GET", "/api/audit", None).await.0, StatusCode::FORBIDDEN);
@@ -488,21 +513,37 @@ async fn triage_survives_a_restart() {
 
 #[tokio::test]
 async fn a_trusted_proxy_header_signs_in_and_the_session_carries_csrf() {
-    let f = fixture("proxy_header = \"X-Remote-User\"");
+    // Without the proxies it is believed from, the header is a configuration error.
+    let text = "[dashboard]\nenabled = true\nproxy_header = \"X-Remote-User\"\n";
+    let e = Config::from_toml("t.toml", text).unwrap_err().to_string();
+    assert!(e.contains("proxy_header") && e.contains("trusted_proxies"), "{e}");
+    let f = fixture("proxy_header = \"X-Remote-User\"\ntrusted_proxies = [\"10.1.0.0/16\"]");
     let none = Client::default();
-    let (status, cookies, v) = f.call_full(&none, "GET", "/api/me", None, &[("x-remote-user", "ana")]).await;
+    // From anyone but the proxy the header names no one, nor is it written to the trail.
+    for peer in [None, Some("10.2.0.7")] {
+        let h = [("x-remote-user", "ana")];
+        assert_eq!(f.call_from(peer, &none, "GET", "/api/me", None, &h).await.0, StatusCode::UNAUTHORIZED);
+    }
+    let trail = f.audit_actions().len();
+    let (status, cookies, v) =
+        f.call_from(Some("10.1.3.4"), &none, "GET", "/api/me", None, &[("x-remote-user", "ana")]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["role"], "analyst");
     let c =
         Client { cookie: Some(cookies[0].split(';').next().unwrap().into()), csrf: v["csrf"].as_str().map(Into::into) };
     let h = [("x-remote-user", "ana")];
     let body = Some(json!({"action": "acknowledge"}));
-    assert_eq!(f.call_full(&c, "POST", "/api/alerts/A1/triage", body.clone(), &h).await.0, StatusCode::OK);
+    let proxy = Some("10.1.3.4");
+    assert_eq!(f.call_from(proxy, &c, "POST", "/api/alerts/A1/triage", body.clone(), &h).await.0, StatusCode::OK);
     // The proxy names someone else: the session cookie does not carry over.
     let other = [("x-remote-user", "sup")];
-    assert_eq!(f.call_full(&c, "POST", "/api/alerts/A1/triage", body, &other).await.0, StatusCode::FORBIDDEN);
-    // A user the proxy knows but the dashboard does not.
-    assert_eq!(f.call_full(&none, "GET", "/api/me", None, &[("x-remote-user", "eve")]).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(f.call_from(proxy, &c, "POST", "/api/alerts/A1/triage", body, &other).await.0, StatusCode::FORBIDDEN);
+    // A user the proxy knows but the dashboard does not: refused, and not written to
+    // the trail (the proxy's users could fill it).
+    let eve = [("x-remote-user", "eve")];
+    assert_eq!(f.call_from(proxy, &none, "GET", "/api/me", None, &eve).await.0, StatusCode::FORBIDDEN);
+    assert!(f.audit_actions().iter().all(|(who, _, _)| who != "eve"));
+    assert!(f.audit_actions().len() > trail, "the triage is audited");
 }
 
 #[tokio::test]
@@ -641,14 +682,21 @@ async fn an_uncleared_account_finds_no_trace_of_an_operation_on_any_path() {
     for word in ["NIGHTJAR", "ev-op", "ev-team", "OPS-A", "PM-A", "EX-A"] {
         assert!(seen.iter().any(|(_, b)| b.contains(word)), "the cleared supervisor does not see {word}");
     }
-    // The searches for the operation's subject are in the trail: an auditor not
-    // cleared for operations sees that they happened, not whom they named.
+    // The cleared supervisor's search for the operation's subject is in the trail: an
+    // auditor not cleared for operations sees that it happened, not whom it named. The
+    // uncleared analyst's searches are not marked (the mark would tell which names
+    // are operations' subjects): their target is what they typed themselves.
     let aud = f.login("aud").await;
     let (_, trail) = f.call(&aud, "GET", "/api/audit?action=view%20subject%20history&limit=100", None).await;
     let rows = trail.as_array().unwrap();
-    assert!(rows.iter().any(|r| r["who"] == "sup") && rows.iter().any(|r| r["who"] == "ana"), "{trail}");
-    assert!(!trail.to_string().to_lowercase().contains("kray"), "the uncleared auditor reads the subject: {trail}");
-    assert!(rows.iter().all(|r| r["restricted"] == true && r["target"] == api::WITHHELD_TARGET), "{trail}");
+    let (sup_rows, ana_rows): (Vec<&Value>, Vec<&Value>) = rows.iter().partition(|r| r["who"] == "sup");
+    assert!(!sup_rows.is_empty() && !ana_rows.is_empty(), "{trail}");
+    for r in &sup_rows {
+        assert!(r["restricted"] == true && r["target"] == api::WITHHELD_TARGET, "{r}");
+        assert!(!r.to_string().to_lowercase().contains("kray"), "the uncleared auditor reads the subject: {r}");
+    }
+    assert!(ana_rows.iter().all(|r| r["restricted"] == false), "{trail}");
+    assert!(ana_rows.iter().any(|r| r["target"] == "kray, ronald"), "{trail}");
     // A cleared account reads the targets, and the marks are in the chain.
     let adm = f.login("adm").await;
     let (_, trail) = f.call(&adm, "GET", "/api/audit?action=view%20subject%20history&limit=100", None).await;

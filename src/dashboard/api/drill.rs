@@ -33,9 +33,11 @@ fn touches_operation(d: &Dashboard, e: &crate::event::AccessEvent, marked: &Hash
     crate::explain::touches_operation(lists, e, &found)
 }
 
-/// Whether a subject searched for is an operation's subject (live or not, by any
-/// match): the search's audit line then names it, and only auditors cleared for
-/// operations read that line's target.
+/// Whether a subject searched for is an operation's subject (live or not, as the
+/// watch lists match a person, a VRM or a postcode): a cleared account's search for
+/// one is audited with its target for auditors cleared for operations only. An
+/// uncleared account's searches are never marked: the mark would tell them, or an
+/// uncleared auditor reading their searches, which names are operations' subjects.
 fn names_an_operations_subject(d: &Dashboard, ask: &SubjectAsk, subject: &crate::hunt::Subject) -> bool {
     let Some(lists) = &d.lists else { return false };
     let id = ask.subject_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(Into::into);
@@ -304,7 +306,7 @@ pub(super) async fn subject(
         .flatten()
         .collect::<Vec<_>>()
         .join(" / ");
-    let restricted = names_an_operations_subject(&d, &ask, &subject);
+    let restricted = v.scope.operations && names_an_operations_subject(&d, &ask, &subject);
     if let Err(r) = audit_marked(&d, &v, "view subject history", &target, restricted) {
         return r;
     }

@@ -57,10 +57,12 @@ pub fn router(d: Arc<Dashboard>) -> Router {
 }
 
 /// Writes to the audit trail each request of a signed-in user that was refused (a
-/// role's limit, a wrong CSRF token, a proxied user without an account): an officer
-/// trying pages their role does not open is what the auditor looks for. Requests with
-/// no sign-in are not written (anyone could fill the trail with them); sign-in
-/// refusals are written by the sign-in itself.
+/// role's limit, a wrong CSRF token): an officer trying pages their role does not
+/// open is what the auditor looks for. Not written: requests with no sign-in (anyone
+/// could fill the trail with them), and requests a browser says came from another
+/// site (`Sec-Fetch-Site`: a hostile page making a signed-in officer's browser ask
+/// must not write refusals in their name). Sign-in refusals are written by the
+/// sign-in itself.
 pub async fn audit_refusals(
     State(d): D,
     mut request: axum::extract::Request,
@@ -68,9 +70,14 @@ pub async fn audit_refusals(
 ) -> Response {
     let requester = auth::Requester::default();
     request.extensions_mut().insert(requester.clone());
+    let cross_site = request
+        .headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !matches!(v, "same-origin" | "none"));
     let target = format!("{} {}", request.method(), request.uri().path());
     let response = next.run(request).await;
-    if response.status() == StatusCode::FORBIDDEN {
+    if response.status() == StatusCode::FORBIDDEN && !cross_site {
         if let Some((user, role)) = requester.take() {
             let why = response.extensions().get::<auth::Refused>().map_or("forbidden", |r| r.0.as_str());
             let _ = d.store.audit(&user, role, &format!("refused: {why}"), &target);
@@ -253,8 +260,7 @@ struct AuditQuery {
 }
 
 /// What an auditor not cleared for operations reads for a restricted line's target.
-pub const WITHHELD_TARGET: &str =
-    "withheld: it names a live operation's subject (an auditor cleared for operations reads it)";
+pub const WITHHELD_TARGET: &str = "withheld: need-to-know (an auditor cleared for operations reads it)";
 
 async fn audit_trail(State(d): D, v: Viewer, Query(q): Query<AuditQuery>) -> Response {
     if let Err(r) = v.require(&[Role::Auditor]) {
@@ -286,7 +292,7 @@ async fn audit_trail(State(d): D, v: Viewer, Query(q): Query<AuditQuery>) -> Res
     }
     match d.store.audit_trail(f, limit) {
         Ok(mut rows) => {
-            // A cleared analyst's search for an operation's subject names the subject.
+            // A cleared account's search for an operation's subject names the subject.
             if !v.scope.operations {
                 for row in rows.iter_mut().filter(|r| r.restricted) {
                     row.target = WITHHELD_TARGET.to_string();
