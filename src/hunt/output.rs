@@ -44,8 +44,13 @@ pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: Option<
             writeln!(sink, "{rows} row{}", if rows == 1 { "" } else { "s" })?;
         }
         OutputFormat::Csv => {
+            // On a terminal, CSV is read there too.
+            let shown: Vec<RecordBatch> = match out.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                true => batches.iter().map(printable).collect::<Result<_, _>>()?,
+                false => batches.to_vec(),
+            };
             let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut sink);
-            for b in batches {
+            for b in &shown {
                 w.write(b)?;
             }
         }
@@ -62,47 +67,49 @@ pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: Option<
     Ok(())
 }
 
-/// `batch` with every control character of its text columns written as an escape
-/// (`\u{1b}`): the table is printed on the analyst's terminal, and a subject's name or
-/// a query is whatever an officer typed, escape sequences included.
+/// `batch` as the text a terminal shows, every column (lists and structs of names
+/// included) formatted as the table prints it and each character that would act on the
+/// terminal rather than show written as an escape (`\u{1b}`): a subject's name or a
+/// query is whatever an officer typed, escape sequences and direction overrides
+/// included.
 fn printable(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
-    use arrow::array::{Array, AsArray};
+    use arrow::array::Array;
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default();
     let schema = batch.schema();
-    if !schema
-        .fields()
-        .iter()
-        .any(|f| matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View))
-    {
-        return Ok(batch.clone());
-    }
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns = Vec::with_capacity(batch.num_columns());
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
-        let values: Option<Vec<Option<&str>>> = match field.data_type() {
-            DataType::Utf8 => Some(column.as_string::<i32>().iter().collect()),
-            DataType::LargeUtf8 => Some(column.as_string::<i64>().iter().collect()),
-            DataType::Utf8View => Some(column.as_string_view().iter().collect()),
-            _ => None,
-        };
-        match values.filter(|v| v.iter().flatten().any(|s| s.chars().any(char::is_control))) {
-            None => {
-                fields.push(field.clone());
-                columns.push(column.clone());
-            }
-            Some(values) => {
-                let escaped: arrow::array::StringArray = values.into_iter().map(|v| v.map(escape_controls)).collect();
-                fields.push(Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8)));
-                columns.push(Arc::new(escaped) as ArrayRef);
-                debug_assert_eq!(columns.last().map(|c| c.len()), Some(batch.num_rows()));
-            }
+        let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+        let shown: Vec<String> = (0..batch.num_rows()).map(|i| formatter.value(i).to_string()).collect();
+        if !shown.iter().any(|s| s.chars().any(acts_on_a_terminal)) {
+            fields.push(field.clone());
+            columns.push(column.clone());
+            continue;
         }
+        let escaped: arrow::array::StringArray =
+            (0..batch.num_rows()).map(|i| (!column.is_null(i)).then(|| escape_controls(&shown[i]))).collect();
+        fields.push(Arc::new(Field::new(escape_controls(field.name()), DataType::Utf8, true)));
+        columns.push(Arc::new(escaped) as ArrayRef);
     }
-    RecordBatch::try_new(Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())), columns)
+    let schema = Schema::new_with_metadata(fields, schema.metadata().clone());
+    RecordBatch::try_new_with_options(
+        Arc::new(schema),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
 }
 
-/// `s` with each control character as `\u{..}`.
+/// Control characters, and the invisible ones that reorder or hide text (direction
+/// overrides and isolates, zero-width characters, the byte-order mark).
+fn acts_on_a_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `s` with each character that [`acts_on_a_terminal`] as `\u{..}`.
 fn escape_controls(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { c.escape_unicode().to_string() } else { c.to_string() }).collect()
+    s.chars().map(|c| if acts_on_a_terminal(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 
 fn ts_field(name: &str) -> Field {
@@ -186,13 +193,22 @@ mod tests {
             Field::new("subject_name", DataType::Utf8, true),
             Field::new("query", DataType::Utf8View, true),
             Field::new("n", DataType::Int64, false),
+            Field::new("names", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
         ]));
+        // A list of names (`array_agg(subject_name)` in a hunt's SQL), one of them
+        // turning the rest of its line around.
+        let mut names = arrow::array::ListBuilder::new(StringBuilder::new());
+        names.values().append_value("SMITH\u{202e}, Jo");
+        names.values().append_value(hostile);
+        names.append(true);
+        names.append(false);
         let batch = RecordBatch::try_new(
             schema,
             vec![
                 Arc::new(arrow::array::StringArray::from(vec![Some(hostile), None])),
                 Arc::new(arrow::array::StringViewArray::from(vec![Some("plain"), Some(hostile)])),
                 Arc::new(arrow::array::Int64Array::from(vec![1, 2])),
+                Arc::new(names.finish()),
             ],
         )
         .unwrap();
@@ -200,7 +216,8 @@ mod tests {
         let table = dir.path().join("table.txt");
         write_batches(&[batch.clone()], OutputFormat::Table, Some(&table)).unwrap();
         let text = std::fs::read_to_string(&table).unwrap();
-        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(!text.chars().any(|c| acts_on_a_terminal(c) && c != '\n'), "{text:?}");
+        assert!(text.contains("SMITH\\u{202e}, Jo"), "{text}");
         assert!(text.contains("KRAY\\u{1b}[2J\\u{1b}]0;owned\\u{7}, Ronald"), "{text}");
         assert!(text.contains("plain") && text.contains("2 rows"), "{text}");
         let json = dir.path().join("rows.jsonl");
