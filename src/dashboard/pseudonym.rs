@@ -64,7 +64,7 @@ impl Masker<'_> {
     /// without the name and post the staff list gives). `tied`: the alert's subject is
     /// tied to its user's own life (`detect::personal::ties_to_user`), whatever the
     /// rule (a suspended officer looking themselves up raises `account.status`).
-    pub fn alert(&self, mut a: Alert, staff_ids: &dyn Fn(&str) -> bool, tied: bool) -> Alert {
+    pub fn alert(&self, mut a: Alert, staff_ids: &dyn Fn(&str) -> bool, odd: &OddIds, tied: bool) -> Alert {
         let id = a.alert_id.to_string();
         let hidden = !self.revealed(&a.user_id, Some(&id));
         if hidden && (personal(a.rule) || tied) {
@@ -96,6 +96,12 @@ impl Masker<'_> {
                 // An id the word scan cannot see whole (`sean.o'neill@dvla`, one with a
                 // space or a slash): masked where it stands, with its name and post.
                 a.reason = without_id(&a.reason, &a.user_id, &pseudonym(self.key, &a.user_id));
+            }
+            // The same for the other staff the sentence names (a subject spike's users).
+            for other in odd.found_in(&a.reason) {
+                if other != a.user_id.as_str() && !self.revealed(other, Some(&id)) {
+                    a.reason = without_id(&a.reason, other, &pseudonym(self.key, other));
+                }
             }
             a.reason = self.text(&a.reason, Some(&id), &|t| t == a.user_id.as_str() || staff_ids(t));
             if let Some(w) = a.watchlist.as_mut().filter(|w| w.list == crate::watchlist::TableName::Staff) {
@@ -145,6 +151,37 @@ impl Masker<'_> {
             }
         }
         out
+    }
+}
+
+/// The staff ids the word scan cannot see whole (with a space, an apostrophe, a slash:
+/// `J SMITH`, `north/4471`), found in a sentence in one pass.
+#[derive(Debug, Default)]
+pub struct OddIds {
+    ids: Vec<String>,
+    automaton: Option<aho_corasick::AhoCorasick>,
+}
+
+impl OddIds {
+    /// From every staff id; keeps those [`in_word`] does not cover.
+    pub fn of<'a>(ids: impl Iterator<Item = &'a str>) -> OddIds {
+        let ids: Vec<String> = ids.filter(|id| id.chars().any(|c| !in_word(c))).map(str::to_string).collect();
+        if ids.is_empty() {
+            return OddIds::default();
+        }
+        let automaton = aho_corasick::AhoCorasick::new(&ids)
+            .inspect_err(|e| tracing::warn!(error = %e, "staff ids with spaces or punctuation could not be indexed; they are shown by id in alert sentences"))
+            .ok();
+        OddIds { ids, automaton }
+    }
+
+    /// The ids `text` holds (each once).
+    pub fn found_in(&self, text: &str) -> Vec<&str> {
+        let Some(automaton) = &self.automaton else { return Vec::new() };
+        let mut found: Vec<usize> = automaton.find_overlapping_iter(text).map(|m| m.pattern().as_usize()).collect();
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|i| self.ids[i].as_str()).collect()
     }
 }
 
@@ -225,11 +262,30 @@ mod tests {
             a.user_id = id.into();
             a.rule = crate::alert::RuleId::HighProfileUninvolved;
             a.reason = format!("{id} (Sean O'Neill, PC, Roads) viewed FEATHERSTONEHAUGH, Rupert; {id}'s third.");
-            let shown = m.alert(a, &|_| false, false);
+            let shown = m.alert(a, &|_| false, &OddIds::default(), false);
             assert!(!shown.reason.contains(id) && !shown.reason.contains("Sean"), "{id}: {}", shown.reason);
             assert!(shown.reason.contains("viewed FEATHERSTONEHAUGH, Rupert"), "{}", shown.reason);
             assert_eq!(shown.user_id, pseudonym(key, id));
         }
+    }
+
+    /// The other staff a sentence names are masked too when their ids hold a space or
+    /// punctuation the word scan stops at; an id inside a longer word is left alone.
+    #[test]
+    fn other_staff_with_any_characters_in_their_ids_are_masked_in_a_sentence() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let m = Masker { key, alerts: HashSet::new(), users: HashSet::new() };
+        let staff = ["U1", "J SMITH", "sean.o'neill@dvla", "north/4471"];
+        let odd = OddIds::of(staff.iter().copied());
+        let mut a = crate::alert::book::tests::alert("A9", 0);
+        a.user_id = "U1".into();
+        a.rule = crate::alert::RuleId::BehaviourSubjectSpike;
+        a.reason = "U1 viewed KRAY, Ronald, as did J SMITH (Jo Smith, PC, Roads), sean.o'neill@dvla and north/4471; XJ SMITHY too.".into();
+        let shown = m.alert(a, &|t| staff.contains(&t), &odd, false).reason;
+        for id in ["did J SMITH", "Jo Smith", "o'neill", "north/4471", "U1 "] {
+            assert!(!shown.contains(id), "{id} in {shown}");
+        }
+        assert!(shown.contains(&pseudonym(key, "J SMITH")) && shown.contains("XJ SMITHY"), "{shown}");
     }
 
     #[test]
@@ -248,7 +304,7 @@ mod tests {
             recorded_at: None,
         });
         a.reason = "U1 (Joe Bloggs, PC, Response) viewed BLOGGS, Joe at LS1 1AA: their own record.".into();
-        let shown = serde_json::to_string(&m.alert(a, &|t| t == "U1", false)).unwrap();
+        let shown = serde_json::to_string(&m.alert(a, &|t| t == "U1", &OddIds::default(), false)).unwrap();
         for secret in ["BLOGGS", "Bloggs", "LS1", "\"U1\""] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }

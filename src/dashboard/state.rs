@@ -31,6 +31,8 @@ pub struct Dashboard {
     /// timeline or subject history as the rules do, to find accesses to live
     /// operations' subjects, and to know the staff (scope, pseudonyms).
     pub lists: Option<WatchLists>,
+    /// The staff ids alert sentences cannot be scanned for word by word.
+    pub odd_staff_ids: super::pseudonym::OddIds,
     pub explanation: ExplanationConfig,
     /// The pseudonym key (kept in the database, so pseudonyms survive restarts).
     pub key: Vec<u8>,
@@ -75,6 +77,9 @@ impl Dashboard {
             sessions: Sessions::new(secs(dc.session_lifetime), secs(dc.session_idle)),
             throttle: Throttle::new(dc.login_max_failures, secs(dc.login_lockout)),
             passwords: PasswordPool::new(dc.password_workers),
+            odd_staff_ids: super::pseudonym::OddIds::of(
+                lists.iter().flat_map(|l| l.staff.iter().map(|(_, user_id, _)| user_id)),
+            ),
             lists,
             explanation: config.explanation.clone(),
             config: dc,
@@ -148,7 +153,7 @@ impl Dashboard {
                 let _ =
                     self.store.pseudonym_of(&alert.user_id, &super::pseudonym::pseudonym(&self.key, &alert.user_id));
                 let tied = !m.revealed(&alert.user_id, Some(&alert.alert_id)) && self.tied_to_user(&alert);
-                m.alert(alert, &|t| self.is_staff(t), tied)
+                m.alert(alert, &|t| self.is_staff(t), &self.odd_staff_ids, tied)
             }
         }
     }
