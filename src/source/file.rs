@@ -48,8 +48,8 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    /// Opens `path` (gzip when it ends in `.gz`). `read_bytes` counts the bytes read
-    /// from disk.
+    /// Opens `path` (gzip when it ends in `.gz`; UTF-16 when it starts with a UTF-16
+    /// byte-order mark). `read_bytes` counts the bytes read from disk.
     pub fn open(path: &Path, format: InputFormat, input: &InputConfig, read_bytes: Arc<AtomicU64>) -> io::Result<Self> {
         let file = File::open(path)?;
         let counted = Counted { inner: file, counter: read_bytes };
@@ -58,6 +58,10 @@ impl FileSource {
         } else {
             Box::new(BufReader::with_capacity(1 << 16, counted))
         };
+        let (reader, utf16) = super::utf16::as_utf8(reader)?;
+        if let Some(endian) = utf16 {
+            tracing::info!(file = %path.display(), ?endian, "UTF-16 file: read as the UTF-8 it holds");
+        }
         let keep = input.max_record_bytes.max(input.dead_letter_max_bytes);
         Ok(FileSource {
             name: path.display().to_string(),

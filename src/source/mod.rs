@@ -11,6 +11,7 @@ pub mod ahead;
 pub mod decode;
 pub mod file;
 pub mod records;
+pub mod utf16;
 
 pub use ahead::ReadAhead;
 pub use decode::{Decoded, Decoder, InputFormat};

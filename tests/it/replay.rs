@@ -52,6 +52,39 @@ fn replaying_twice_writes_identical_bytes() {
     assert_eq!(outputs[0], outputs[1]);
 }
 
+/// A Windows export in UTF-16 (PowerShell's `>`, SQL Server's "Unicode" text), either
+/// byte order, gzipped or not, raises the alerts of its UTF-8 original byte for byte.
+#[test]
+fn a_utf16_export_replays_as_its_utf8_original() {
+    use std::io::Write;
+    let case = root().join("tests/golden/high_profile");
+    let out = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(case.join("input/events.jsonl")).unwrap().replace('\n', "\r\n");
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let le: Vec<u8> = [0xFF, 0xFE].into_iter().chain(units.iter().flat_map(|u| u.to_le_bytes())).collect();
+    let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(units.iter().flat_map(|u| u.to_be_bytes())).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&be).unwrap();
+    let inputs = [("utf8.jsonl", text.into_bytes()), ("le.jsonl", le), ("be.jsonl.gz", gz.finish().unwrap())];
+    let mut outputs = Vec::new();
+    for (name, bytes) in inputs {
+        let input = out.path().join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let alerts = out.path().join(format!("{name}.alerts.jsonl"));
+        let done = run_ok(
+            bin()
+                .current_dir(&case)
+                .args(["replay", "--quiet", "--watchlists", "watchlists", "--config", "config.toml", "--alerts"])
+                .arg(&alerts)
+                .arg(&input),
+        );
+        assert!(String::from_utf8_lossy(&done.stderr).contains("dead letters 0"), "{name}");
+        outputs.push(std::fs::read(&alerts).unwrap());
+    }
+    assert!(!outputs[0].is_empty());
+    assert!(outputs.iter().all(|o| *o == outputs[0]), "UTF-16 read otherwise than UTF-8");
+}
+
 #[test]
 fn every_class_of_bad_line_is_dead_lettered_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
