@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineStats};
 use crate::event::explained::{Kind, Recorded};
 use crate::event::AccessEvent;
 use crate::sink::{AlertCounts, AlertFile, DeadLetterFile};
-use crate::source::{InputFormat, MergedFiles, ReadAhead, SourceItem};
+use crate::source::{InputFormat, MergedFiles, ReadAhead, SourceItem, TimeSorted};
 use crate::time::Timestamp;
 use crate::watchlist::WatchLists;
 use std::collections::BTreeMap;
@@ -44,6 +44,9 @@ pub struct ReplayOptions {
     /// Read and decode the files on a thread of their own ([`ReadAhead`]); `None`:
     /// when this process may run on more than one CPU (`taskset -c 0` keeps it to one).
     pub read_ahead: Option<bool>,
+    /// Take every event of the inputs first and replay them in time order
+    /// ([`TimeSorted`]): for inputs not in time order.
+    pub sort: bool,
 }
 
 /// Why a replay could not run. Bad records never cause this; they are dead-lettered.
@@ -130,6 +133,7 @@ impl SummaryFile {
 /// another), or an archive day by day (read on a thread of its own).
 enum Input {
     Files(MergedFiles),
+    Sorted(Box<TimeSorted<Box<dyn FnMut() -> std::io::Result<Option<SourceItem>> + Send>>>),
     Ahead(ReadAhead),
     Archive(ArchiveEvents, std::vec::IntoIter<crate::archive::columns::StoredEvent>),
 }
@@ -138,6 +142,7 @@ impl Input {
     fn next_item(&mut self) -> std::io::Result<Option<SourceItem>> {
         match self {
             Input::Files(m) => m.next_item(),
+            Input::Sorted(s) => s.next_item(),
             Input::Ahead(a) => a.next_item(),
             Input::Archive(days, today) => loop {
                 if let Some(s) = today.next() {
@@ -216,11 +221,26 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
         let files = MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, read_bytes.clone())
             .map_err(|(path, source)| ReplayError::Io { path, source })?;
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if opts.read_ahead.unwrap_or(cpus > 1) {
-            let mut files = files;
-            Input::Ahead(ReadAhead::start(move || files.next_item()).map_err(io_err(&opts.inputs[0]))?)
-        } else {
-            Input::Files(files)
+        let ahead = opts.read_ahead.unwrap_or(cpus > 1);
+        match (opts.sort, ahead) {
+            (false, false) => Input::Files(files),
+            (false, true) => {
+                let mut files = files;
+                Input::Ahead(ReadAhead::start(move || files.next_item()).map_err(io_err(&opts.inputs[0]))?)
+            }
+            (true, _) => {
+                let mut files = files;
+                let read: Box<dyn FnMut() -> std::io::Result<Option<SourceItem>> + Send> =
+                    Box::new(move || files.next_item());
+                let mut sorted = TimeSorted::new(read);
+                match ahead {
+                    // The reading and sorting on the other thread.
+                    true => {
+                        Input::Ahead(ReadAhead::start(move || sorted.next_item()).map_err(io_err(&opts.inputs[0]))?)
+                    }
+                    false => Input::Sorted(Box::new(sorted)),
+                }
+            }
         }
     };
 
@@ -344,6 +364,13 @@ impl fmt::Display for ReplaySummary {
                 self.stats.late_events,
                 by_system(&self.stats.late_by_system)
             )?;
+            if self.stats.late_events * 100 > self.events {
+                writeln!(
+                    f,
+                    "hint        {:.0}% of the events came out of time order (an export sorted by user or by system?): the behavioural detectors skipped them; replay with --sort to take them in time order",
+                    self.stats.late_events as f64 * 100.0 / self.events.max(1) as f64
+                )?;
+            }
         }
         writeln!(
             f,

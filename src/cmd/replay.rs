@@ -41,6 +41,11 @@ pub struct Args {
     /// thread of their own. By default 2 when the process may use more than one CPU.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=2))]
     threads: Option<u8>,
+    /// The files are not in time order (an export sorted by user or by system): take
+    /// all their events first and replay them by time (sorted in runs on disk, in the
+    /// system's temporary directory, beyond 262,144 events).
+    #[arg(long)]
+    sort: bool,
     /// Event files: .jsonl or .csv (optionally .gz), merged in event-time order; or
     /// one archive directory, read day by day.
     #[arg(required = true)]
@@ -60,6 +65,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         to: a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?,
         archive: a.archive,
         read_ahead: a.threads.map(|n| n == 2),
+        sort: a.sort,
     };
     let summary = replay(config, lists, &opts).context("replay failed")?;
     eprint!("{summary}");
