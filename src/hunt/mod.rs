@@ -134,9 +134,17 @@ impl Hunt {
     }
 
     /// Runs one SQL statement and returns its rows.
+    ///
+    /// Read-only: a statement that would write (`INSERT`, `COPY ... TO`), define or
+    /// drop a table (`CREATE EXTERNAL TABLE`, which would read any file) or set an
+    /// option is refused. The archive is evidence, written once.
     pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, HuntError> {
+        let read_only = datafusion::execution::context::SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
         self.runtime.block_on(async {
-            let df = self.ctx.sql(sql).await?;
+            let df = self.ctx.sql_with_options(sql, read_only).await?;
             Ok(df.collect().await?)
         })
     }

@@ -115,6 +115,45 @@ fn sql_runs_over_events_with_the_partition_columns() {
     assert_eq!(rows[0].column(0).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap().value(0), 0);
 }
 
+/// The archive is evidence: a query that would write to it, write a file anywhere,
+/// read a file outside it or change a setting is refused, and nothing is written.
+#[test]
+fn sql_over_the_archive_is_read_only() {
+    let dir = archive();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let copy_to = outside.path().join("copied.csv");
+    let files = |root: &std::path::Path| walk(root).len();
+    let before = files(dir.path());
+    for statement in [
+        "INSERT INTO events SELECT * FROM events".to_string(),
+        "INSERT INTO alerts SELECT * FROM alerts".to_string(),
+        format!("COPY (SELECT * FROM events) TO '{}'", copy_to.display()),
+        "CREATE EXTERNAL TABLE pw (line VARCHAR) STORED AS CSV LOCATION '/etc/passwd'".to_string(),
+        "CREATE VIEW v AS SELECT 1".to_string(),
+        "DROP TABLE events".to_string(),
+        "SET datafusion.execution.batch_size = 1".to_string(),
+    ] {
+        assert!(hunt.sql(&statement).is_err(), "{statement} was run");
+    }
+    assert_eq!(files(dir.path()), before, "the archive changed");
+    assert!(!copy_to.exists());
+    assert!(hunt.sql("SELECT count(*) FROM events").is_ok(), "reads still run");
+}
+
+fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 #[test]
 fn leak_trace_ranks_unjustified_first_then_closest_to_publication() {
     let dir = archive();
