@@ -177,11 +177,15 @@ fn fold(raw: &str) -> CompactString {
     }
     let mut out = CompactString::default();
     use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
-    for c in raw.nfd() {
-        if is_combining_mark(c) {
+    // Compatibility forms too: full-width letters and commas, mathematical letters,
+    // ligatures are the letters they show.
+    for c in raw.nfkd() {
+        if is_combining_mark(c) || invisible_letter(c) {
             continue;
         }
-        if c.is_alphanumeric() {
+        if let Some(latin) = unaccented(c) {
+            out.push_str(latin);
+        } else if c.is_alphanumeric() {
             out.extend(c.to_uppercase());
         } else if c == ',' || c == '/' {
             out.push(c);
@@ -190,6 +194,31 @@ fn fold(raw: &str) -> CompactString {
         }
     }
     out
+}
+
+/// Latin letters that no decomposition takes apart, written as a name is in ASCII
+/// (PNC is ASCII: `ŁUKASZEWSKI` is searched as `LUKASZEWSKI`, `ØSTERGÅRD` as
+/// `OSTERGARD`).
+fn unaccented(c: char) -> Option<&'static str> {
+    Some(match c {
+        'Ł' | 'ł' | 'Ŀ' | 'ŀ' => "L",
+        'Ø' | 'ø' => "O",
+        'Đ' | 'đ' | 'Ð' | 'ð' => "D",
+        'Ħ' | 'ħ' => "H",
+        'Ŧ' | 'ŧ' => "T",
+        'ı' => "I",
+        'Œ' | 'œ' => "OE",
+        'Æ' | 'æ' => "AE",
+        'Þ' | 'þ' => "TH",
+        'ß' | 'ẞ' => "SS",
+        _ => return None,
+    })
+}
+
+/// Letters that show nothing (the Hangul fillers): a name holding one is the name
+/// without it.
+fn invisible_letter(c: char) -> bool {
+    matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
 }
 
 /// Collapses runs of spaces (and stray separators) into single spaces, trimmed.
@@ -204,21 +233,26 @@ fn words(s: &str) -> CompactString {
     out
 }
 
-/// Removes all whitespace and upper-cases; `None` if nothing is left.
+/// Keeps the letters and digits, upper-cased; `None` if nothing is left. A VRM or a
+/// postcode is letters and digits alone: spaces, hyphens, dots and characters that
+/// show nothing are how it was typed, not what it is (`KR11-AYS`, `KR11\u{200B}AYS`).
 fn squash(raw: &str) -> Option<CompactString> {
     if raw.is_ascii() && raw.len() <= 32 {
         let mut buf = [0u8; 32];
         let mut n = 0;
-        for b in raw.bytes().filter(|b| !b.is_ascii_whitespace()) {
+        for b in raw.bytes().filter(u8::is_ascii_alphanumeric) {
             buf[n] = b.to_ascii_uppercase();
             n += 1;
         }
         return (n > 0).then(|| CompactString::from(std::str::from_utf8(&buf[..n]).unwrap_or_default()));
     }
     let mut out = CompactString::default();
-    for c in raw.chars() {
-        if !c.is_whitespace() {
-            out.extend(c.to_uppercase());
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+    // Full-width letters and digits are the ASCII ones they show.
+    for c in raw.nfkd().filter(|c| c.is_alphanumeric() && !is_combining_mark(*c) && !invisible_letter(*c)) {
+        match unaccented(c) {
+            Some(latin) => out.push_str(latin),
+            None => out.extend(c.to_uppercase()),
         }
     }
     (!out.is_empty()).then_some(out)
@@ -290,6 +324,36 @@ mod tests {
         assert_eq!(name("José Núñez").surname, "NUNEZ");
         assert_eq!(name("SMITH-JONES, Anne").surname, "SMITHJONES");
         assert_eq!(name("Smith, Mary-Jane"), name("MARYJANE SMITH"));
+    }
+
+    /// Letters with a stroke or ligatures have no decomposition, and a PNC search
+    /// writes them in ASCII; full-width and mathematical letters are the letters they
+    /// show; a letter that shows nothing is not part of the name.
+    #[test]
+    fn letters_no_decomposition_takes_apart_are_written_as_ascii() {
+        for (written, ascii) in [
+            ("ŁUKASZEWSKI, Jan", "LUKASZEWSKI, Jan"),
+            ("ØSTERGÅRD, Jan", "OSTERGARD, Jan"),
+            ("ĐOKOVIĆ, Đorđe", "DOKOVIC, Dorde"),
+            ("ŒUVRE, Hélène", "OEUVRE, Helene"),
+            ("ÞÓRSDÓTTIR, Æsa", "THORSDOTTIR, AESA"),
+            ("STRAẞE, Jo", "STRASSE, Jo"),
+            ("ＦＥＡＴＨＥＲＳＴＯＮＥＨＡＵＧＨ，Ｒｕｐｅｒｔ", "FEATHERSTONEHAUGH, Rupert"),
+            ("𝐊𝐑𝐀𝐘, Ronald", "KRAY, Ronald"),
+            ("KR\u{3164}AY, Ron\u{FFA0}ald", "KRAY, Ronald"),
+        ] {
+            assert_eq!(name(written), name(ascii), "{written}");
+        }
+    }
+
+    /// A VRM or postcode is its letters and digits, however it was typed.
+    #[test]
+    fn vrms_and_postcodes_keep_letters_and_digits_alone() {
+        for typed in ["KR11-AYS", "kr11 ays", "KR11\u{200B}AYS", "ＫＲ１１ＡＹＳ", "KR11.AYS\u{FEFF}"] {
+            assert_eq!(vrm(typed).as_deref(), Some("KR11AYS"), "{typed:?}");
+        }
+        assert_eq!(postcode("ns1-8as").as_deref(), Some("NS18AS"));
+        assert_eq!(vrm(" - "), None);
     }
 
     #[test]
