@@ -76,20 +76,27 @@ pub struct EngineStats {
 }
 
 /// The identity of an event's copies: the spec's idempotency key (system and event id)
-/// with the user and the time, as the archive's readers compare copies. A record that
-/// reuses an id for another access is judged, not taken for a copy.
+/// with every other field the spec names (the extra fields aside: two exports of one
+/// access may add their own). A record that reuses an id for another access (a search
+/// and the view after it under one transaction id, in the same second) is judged, not
+/// taken for a copy.
 ///
 /// Keyed afresh by each process (the copies are not in a snapshot): a log source that
 /// chose its event ids could otherwise make a misuse's record collide with an earlier
-/// record's and pass as its copy, unjudged. Half the cost of the stable hash, too.
+/// record's and pass as its copy, unjudged.
 pub fn copy_hash(e: &AccessEvent) -> u64 {
     static KEY: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
-    KEY.get_or_init(ahash::RandomState::new).hash_one((
-        e.system.as_str(),
-        e.event_id.as_str(),
-        e.user_id.as_str(),
-        e.ts.0,
-    ))
+    let who = (e.system.as_str(), e.event_id.as_str(), e.user_id.as_str(), e.ts.0);
+    let what = (e.action.as_str(), e.subject_type.as_str(), e.subject_id.as_deref(), e.subject_name.as_deref());
+    let whom = (
+        e.subject_dob.map(|d| d.0),
+        e.subject_postcode.as_deref(),
+        e.subject_vrm.as_deref(),
+        e.subject_sex.map(|s| s.as_str()),
+    );
+    let why = (e.query.as_deref(), e.result_count, e.reason_code.as_deref(), e.reference.as_deref());
+    let where_ = (e.force.as_deref(), e.terminal.as_deref(), e.session_id.as_deref());
+    KEY.get_or_init(ahash::RandomState::new).hash_one((who, what, whom, why, where_))
 }
 
 /// At most this many systems are counted by name in the stats; the rest as `other`.

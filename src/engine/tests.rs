@@ -388,12 +388,18 @@ fn a_second_copy_of_an_event_is_counted_not_judged() {
     let mut sink = crate::alert::book::CollectClosed::default();
     let mut other_user = events[0].clone();
     other_user.user_id = "SOMEONE-ELSE".into();
+    // Another access under the same id, user and second (a search, then the view of
+    // what it found, logged under one transaction id) is judged, not a copy.
+    let mut then_viewed = events[0].clone();
+    then_viewed.action = crate::event::Action::View;
+    then_viewed.subject_id = Some("a record of its own".into());
     engine.process(&events[0], &mut sink);
     engine.process(&other_user, &mut sink);
+    engine.process(&then_viewed, &mut sink);
     engine.process_with(0, &events[0], false, &mut sink);
     engine.process_with(0, &events[0], false, &mut sink);
     engine.finish(&mut sink);
-    assert_eq!((engine.stats().events, engine.stats().copies()), (4, 0));
+    assert_eq!((engine.stats().events, engine.stats().copies()), (5, 0));
     // A copy after the snapshot's offset of an event the snapshot covers is one.
     let (config, lists, events) = golden("personal");
     let mut engine = Engine::new(config, lists, DetectClock::EventTime);
