@@ -117,10 +117,15 @@ impl<'a> RawFields<'a> {
     }
 
     /// An identifier's text without the white space around it: `"U1 "` is user U1 (a
-    /// padded key would match no watch-list row and pass for another user).
+    /// padded key would match no watch-list row and pass for another user). Characters
+    /// that show nothing are dropped wherever they stand: `U1\u{200B}` is U1 too.
     fn take_trimmed(&mut self, field: Field) -> Option<CompactString> {
         let text = self.take_text(field)?;
         let trimmed = text.as_str().trim();
+        if !trimmed.is_ascii() && trimmed.chars().any(invisible) {
+            let shown: String = trimmed.chars().filter(|c| !invisible(*c)).collect();
+            return Some(shown.trim().into());
+        }
         if trimmed.len() == text.as_str().len() {
             Some(text.into_compact())
         } else {
@@ -250,8 +255,11 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()], scanned: Sca
     let required = |f: Field| text(f).flatten();
     // With no control character anywhere in the record, an identifier within the
     // bound in bytes is within it in characters too: nothing else to check.
+    // An identifier other than ASCII may hold a character that shows nothing, which
+    // the general path drops.
     let identifier_ok = |f: Field, t: &str| {
-        (scanned == Scanned::NoControls && t.len() <= MAX_IDENTIFIER_CHARS) || check_identifier(f, t).is_ok()
+        t.is_ascii()
+            && ((scanned == Scanned::NoControls && t.len() <= MAX_IDENTIFIER_CHARS) || check_identifier(f, t).is_ok())
     };
     let identifier = |f: Field| -> Option<Option<CompactString>> {
         match text(f)? {
@@ -314,6 +322,33 @@ pub(crate) enum Scanned {
     Nothing,
     /// No control character anywhere (C0, DEL or C1; [`char::is_control`]).
     NoControls,
+}
+
+/// Characters that show nothing: format characters (zero-width spaces and joiners,
+/// direction marks, the byte-order mark, the soft hyphen) and the Hangul fillers. In an
+/// identifier they are not part of it: `U10040\u{200B}` is a suspended user's id
+/// typed to pass for someone else.
+pub fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
 }
 
 /// Whether a value's first or last byte needs no trim: a visible ASCII character. Any

@@ -298,3 +298,31 @@ fn a_date_of_birth_outside_plausible_years_is_refused_with_the_reason() {
         assert_eq!(e.subject_dob.map(|d| d.to_string()), Some(dob.to_string()));
     }
 }
+
+/// A suspended officer's id with a character that shows nothing in it (a zero-width
+/// space, a word joiner, a byte-order mark) is the officer's id: it must not pass for a
+/// user the watch lists do not know. The same in CSV.
+#[test]
+fn characters_that_show_nothing_are_not_part_of_an_identifier() {
+    for id in ["U10040\u{200B}", "\u{FEFF}U10040", "U100\u{2060}40", "U10040\u{200D} ", "U1\u{E0041}0040"] {
+        let line = format!(
+            r#"{{"event_id":"E1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"{id}","action":"view","subject_type":"person","reference":"INC\u200b-7"}}"#
+        );
+        let e = crate::event::json::decode(line.as_bytes()).unwrap();
+        assert_eq!((e.user_id.as_str(), e.reference.as_deref()), ("U10040", Some("INC-7")), "{id:?}");
+        let layout = crate::event::csv::CsvLayout::from_header(&[
+            "event_id",
+            "ts",
+            "system",
+            "user_id",
+            "action",
+            "subject_type",
+        ])
+        .unwrap();
+        let e = layout.decode(&["E1", "2026-11-22T09:14:03Z", "PNC", id, "view", "person"]).unwrap();
+        assert_eq!(e.user_id, "U10040", "CSV {id:?}");
+    }
+    // Letters are not dropped: an id in another script is its own.
+    let line = r#"{"event_id":"E1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"Ü1","action":"view","subject_type":"person"}"#;
+    assert_eq!(crate::event::json::decode(line.as_bytes()).unwrap().user_id, "Ü1");
+}
