@@ -91,11 +91,7 @@ impl CsvLayout {
     /// Builds an event from the fields of one record.
     pub fn decode(&self, fields: &[&str]) -> Result<Box<AccessEvent>, DecodeError> {
         if fields.len() != self.columns.len() {
-            return Err(DecodeError::BadCsv(format!(
-                "record has {} fields but the header has {}",
-                fields.len(),
-                self.columns.len()
-            )));
+            return Err(DecodeError::FieldCount { got: fields.len(), header: self.columns.len() });
         }
         if let Some(event) = self.plain(fields) {
             return Ok(event);
@@ -243,7 +239,7 @@ mod tests {
             layout.decode(&s.split(b"e1,2026-11-22T09:00:00Z,pnc,U1,view,person,\"SMITH, John\",P1").unwrap()).unwrap();
         assert_eq!(e.subject_name.as_deref(), Some("SMITH, John"));
         assert_eq!(e.extra.as_deref(), Some(r#"{"screen":"P1"}"#));
-        assert!(matches!(layout.decode(&["e1", "x"]), Err(DecodeError::BadCsv(_))));
+        assert!(matches!(layout.decode(&["e1", "x"]), Err(DecodeError::FieldCount { got: 2, .. })));
     }
 
     #[test]

@@ -158,11 +158,7 @@ impl SourceMapping {
     /// Decodes one CSV record given the header row.
     pub fn decode_csv(&self, header: &[CompactString], fields: &[&str]) -> Result<AccessEvent, DecodeError> {
         if fields.len() != header.len() {
-            return Err(DecodeError::BadCsv(format!(
-                "record has {} fields but the header has {}",
-                fields.len(),
-                header.len()
-            )));
+            return Err(DecodeError::FieldCount { got: fields.len(), header: header.len() });
         }
         let get = |name: &str| -> Option<Cow<'_, str>> {
             let i = header.iter().position(|h| h == name)?;

@@ -167,6 +167,9 @@ pub enum DecodeError {
     BadJson(String),
     #[error("bad CSV: {0}")]
     BadCsv(String),
+    /// A CSV record with another number of fields than its header's.
+    #[error("bad CSV: record has {got} fields but the header has {header}")]
+    FieldCount { got: usize, header: usize },
     #[error("bad CEF: {0}")]
     BadCef(String),
     #[error("missing required field `{0}` (absent, null, empty or only spaces)")]
@@ -194,7 +197,7 @@ impl DecodeError {
             DecodeError::BadUtf8(_) => "bad_utf8",
             DecodeError::TooLong { .. } => "too_long",
             DecodeError::BadJson(_) => "bad_json",
-            DecodeError::BadCsv(_) => "bad_csv",
+            DecodeError::BadCsv(_) | DecodeError::FieldCount { .. } => "bad_csv",
             DecodeError::BadCef(_) => "bad_cef",
             DecodeError::MissingField(_) => "missing_field",
             DecodeError::BadValue { .. } => "bad_value",

@@ -109,10 +109,13 @@ impl FileSource {
             // A CSV record over several lines that cannot be read: a quote left open
             // ran into the rows after it. Its first line is the dead letter, and the
             // rest is read again, row by row.
-            // Only a quote that never closed: a field quoted as it should be that holds
-            // a line break is one record whatever it holds, and its lines are never
-            // read as rows (free text would otherwise write rows of its own).
-            let ran_over = self.csv && record.unclosed && !record.is_truncated() && record.bytes.contains(&b'\n');
+            // Only a quote that never closed, or one that closed in a later row so that
+            // the record has another number of fields than the header: a field quoted
+            // as it should be that holds a line break is one record of the right shape
+            // whatever it holds, and its lines are never read as rows (free text would
+            // otherwise write rows of its own).
+            let misshapen = record.unclosed || matches!(decoded, Decoded::Rejected(DecodeError::FieldCount { .. }));
+            let ran_over = self.csv && misshapen && !record.is_truncated() && record.bytes.contains(&b'\n');
             if let (Decoded::Rejected(why), true) = (&decoded, ran_over) {
                 let (line, lines) = (record.line, 1 + record.bytes.iter().filter(|b| **b == b'\n').count());
                 let reason = DecodeError::BadCsv(format!(

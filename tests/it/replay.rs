@@ -239,6 +239,31 @@ fn an_unclosed_quote_costs_its_own_csv_row_only() {
     assert!(dead[0]["reason"].as_str().unwrap().contains("not closed"), "{dead:?}");
 }
 
+/// A quote left open that closes in the next row (its own quoted name): the record
+/// the two rows make has more fields than the header, so the row after the first is
+/// read again as its own and raises its alert; a field quoted as it should be with a
+/// line break in it stays one record.
+#[test]
+fn a_quote_that_closes_in_the_next_row_costs_its_own_row_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(
+        dir.path().join("events.csv"),
+        "event_id,ts,system,user_id,action,subject_type,subject_name,query\n\
+         Q1,2026-11-03T10:00:01Z,PNC,U1,view,person,\"SMITH, John,\n\
+         Q2,2026-11-03T10:00:02Z,PNC,U2,view,person,\"FEATHERSTONEHAUGH, Rupert\",\n\
+         Q3,2026-11-03T10:00:03Z,PNC,U3,search,person,,\"two\nlines, one field\"\n\
+         Q4,2026-11-03T10:00:04Z,PNC,U4,view,person,\"SMITH, John\",\n",
+    )
+    .unwrap();
+    let out = replay(dir.path(), &[], &["events.csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("events      3 "), "Q2, Q3 and Q4 judged: {stderr}");
+    let dead = read_jsonl(&dir.path().join("alerts.dead-letters.jsonl"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!((dead[0]["line"].as_u64(), dead[0]["raw"].as_str().unwrap().starts_with("Q1,")), (Some(2), true));
+}
+
 /// Two CSV exports joined into one file, the second with its columns in another
 /// order: its header row is taken as the header of the rows after it. Before, it was a
 /// dead letter and the rows after it were read by the first header (names as user ids).
