@@ -258,7 +258,7 @@ impl Metrics {
             ),
             event_copies: counter_vec(
                 "accesswatch_event_copies_total",
-                "Second copies of an event already judged (the same system, event id, user, time and every other field), counted and not judged again, by system",
+                "Second copies of an event already judged (the same system, event id, user, time and what was done to whom), counted and not judged again, by system",
                 &["system"],
             ),
             dead_letters_dropped: counter(

@@ -352,7 +352,7 @@ impl fmt::Display for ReplaySummary {
         if self.stats.copies() > 0 {
             writeln!(
                 f,
-                "copies      {} events given again (the same system, event id, user, time and every other field), judged once: {}",
+                "copies      {} events given again (the same system, event id, user, time and what was done to whom), judged once: {}",
                 self.stats.copies(),
                 by_system(&self.stats.copies_by_system)
             )?;

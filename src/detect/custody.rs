@@ -171,4 +171,35 @@ mod tests {
         assert!(s.contains("INC-9"), "{s}");
         assert!(s.contains("not attached"), "{s}");
     }
+
+    /// A name alone searched for, with several people of that name in custody: one
+    /// alert, not one for each (the officer searched for one name). With one of them
+    /// matched by date of birth as well, that one alone.
+    #[test]
+    fn a_name_matching_many_custody_records_is_one_finding() {
+        let c = Config::defaults();
+        let mut rows = Vec::new();
+        for (i, dob) in ["1970-01-01", "1971-02-02", "1972-03-03", "1973-04-04", "1974-05-05"].iter().enumerate() {
+            rows.push((
+                Custody,
+                json!({"custody_ref": format!("CUS/{i}"), "subject_name": "SMITH, John", "subject_dob": dob,
+                       "arrested_at": "2026-11-21T22:00:00Z", "officers": "U5"}),
+            ));
+        }
+        let l = lists(&rows);
+        let detect = |e: &crate::event::AccessEvent| {
+            let ctx = ctx(e, &l, &c);
+            let mut out = Findings::new();
+            crate::detect::detect(&ctx, &l, &c.rules, &mut out);
+            out.iter().map(|f| f.subject_key.to_string()).collect::<Vec<_>>()
+        };
+        let name_only = event(json!({"action": "search", "subject_name": "SMITH, John"}));
+        assert_eq!(detect(&name_only).len(), 1, "{:?}", detect(&name_only));
+        let with_dob = event(json!({"subject_name": "SMITH, John", "subject_dob": "1973-04-04"}));
+        assert_eq!(detect(&with_dob), ["custody:CUS/3"]);
+        // Judging an alert again still finds the guess it was raised for.
+        let ctx = ctx(&name_only, &l, &c);
+        let again = crate::detect::rejudge(crate::alert::RuleId::CustodyUninvolved, &ctx, &l, &c.rules);
+        assert!(again.iter().any(|f| f.subject_key == detect(&name_only)[0]));
+    }
 }

@@ -45,18 +45,54 @@ pub fn detect<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &'a RulesCon
         account::scope_unentitled(ctx, rules, out);
     }
     if rules.enabled(RuleId::HighProfileUninvolved) {
+        let from = out.len();
         high_profile::check(ctx, lists, rules, out);
+        one_guess_per_access(out, from);
     }
     if rules.enabled(RuleId::OpsecOutsider) {
         opsec::check(ctx, lists, rules, out);
     }
     if rules.enabled(RuleId::CustodyUninvolved) {
+        let from = out.len();
         custody::check(ctx, lists, rules, out);
+        one_guess_per_access(out, from);
     }
     personal::check(ctx, lists, rules, out);
     if rules.enabled(RuleId::VictimContact) {
         victim::check(ctx, lists, rules, out);
     }
+}
+
+/// Among one rule's findings from `from` on (one access's matches in one list): a
+/// name alone is a guess at who was looked up. With a record matched by id or by name
+/// and date of birth, the guesses are dropped; without one, only the most severe guess
+/// is kept. A search for `SMITH, John` with five John Smiths in custody is one alert,
+/// not five (one per (rule, user, subject), and the subject is the one searched for).
+/// Judging an alert again ([`rejudge`]) looks at every match, so the guess kept here
+/// is still found there.
+fn one_guess_per_access(out: &mut Findings, from: usize) {
+    let weak = |f: &finding::Finding| f.watchlist.as_ref().is_some_and(|w| w.strength.is_weak());
+    if out.len() - from < 2 || !out[from..].iter().any(weak) {
+        return;
+    }
+    let keep = if out[from..].iter().any(|f| !weak(f)) {
+        None
+    } else {
+        // The most severe guess, the first of equals.
+        (from..out.len()).reduce(|best, i| {
+            if (out[i].severity, out[i].score) > (out[best].severity, out[best].score) {
+                i
+            } else {
+                best
+            }
+        })
+    };
+    let mut index = 0;
+    out.retain(|f| {
+        let kept = index < from || !weak(f) || Some(index) == keep;
+        index += 1;
+        kept
+    });
 }
 
 /// Whether a late explanation can answer the rule's alerts: the watch-list rules whose

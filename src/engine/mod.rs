@@ -76,8 +76,9 @@ pub struct EngineStats {
 }
 
 /// The identity of an event's copies: the spec's idempotency key (system and event id)
-/// with every other field the spec names (the extra fields aside: two exports of one
-/// access may add their own). A record that reuses an id for another access (a search
+/// with the user, the time and every field that tells one access from another (what was
+/// done, to whom, found how, under which reference); not the force, terminal, session
+/// or extra fields, which two exports of one access may write differently. A record that reuses an id for another access (a search
 /// and the view after it under one transaction id, in the same second) is judged, not
 /// taken for a copy.
 ///
@@ -88,15 +89,9 @@ pub fn copy_hash(e: &AccessEvent) -> u64 {
     static KEY: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
     let who = (e.system.as_str(), e.event_id.as_str(), e.user_id.as_str(), e.ts.0);
     let what = (e.action.as_str(), e.subject_type.as_str(), e.subject_id.as_deref(), e.subject_name.as_deref());
-    let whom = (
-        e.subject_dob.map(|d| d.0),
-        e.subject_postcode.as_deref(),
-        e.subject_vrm.as_deref(),
-        e.subject_sex.map(|s| s.as_str()),
-    );
+    let whom = (e.subject_dob.map(|d| d.0), e.subject_postcode.as_deref(), e.subject_vrm.as_deref());
     let why = (e.query.as_deref(), e.result_count, e.reason_code.as_deref(), e.reference.as_deref());
-    let where_ = (e.force.as_deref(), e.terminal.as_deref(), e.session_id.as_deref());
-    KEY.get_or_init(ahash::RandomState::new).hash_one((who, what, whom, why, where_))
+    KEY.get_or_init(ahash::RandomState::new).hash_one((who, what, whom, why))
 }
 
 /// At most this many systems are counted by name in the stats; the rest as `other`.
