@@ -83,7 +83,11 @@ fn printable(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowErro
         let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
         let shown: Vec<String> = (0..batch.num_rows()).map(|i| formatter.value(i).to_string()).collect();
         if !shown.iter().any(|s| s.chars().any(acts_on_a_terminal)) {
-            fields.push(field.clone());
+            // A column's name is SQL's alias, which a query may make anything.
+            fields.push(match field.name().chars().any(acts_on_a_terminal) {
+                true => Arc::new(field.as_ref().clone().with_name(escape_controls(field.name()))),
+                false => field.clone(),
+            });
             columns.push(column.clone());
             continue;
         }
@@ -103,8 +107,7 @@ fn printable(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowErro
 /// Control characters, and the invisible ones that reorder or hide text (direction
 /// overrides and isolates, zero-width characters, the byte-order mark).
 fn acts_on_a_terminal(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    c.is_control() || crate::event::invisible(c) || matches!(c, '\u{2028}' | '\u{2029}' | '\u{fff9}'..='\u{fffb}')
 }
 
 /// `s` with each character that [`acts_on_a_terminal`] as `\u{..}`.
@@ -190,7 +193,7 @@ mod tests {
     fn a_table_on_the_terminal_shows_control_characters_as_escapes() {
         let hostile = "KRAY\u{1b}[2J\u{1b}]0;owned\u{7}, Ronald";
         let schema = Arc::new(Schema::new(vec![
-            Field::new("subject_name", DataType::Utf8, true),
+            Field::new("subject_name\u{1b}[2J", DataType::Utf8, true),
             Field::new("query", DataType::Utf8View, true),
             Field::new("n", DataType::Int64, false),
             Field::new("names", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
@@ -198,7 +201,7 @@ mod tests {
         // A list of names (`array_agg(subject_name)` in a hunt's SQL), one of them
         // turning the rest of its line around.
         let mut names = arrow::array::ListBuilder::new(StringBuilder::new());
-        names.values().append_value("SMITH\u{202e}, Jo");
+        names.values().append_value("SMITH\u{202e}, Jo\u{061c}\u{2028}");
         names.values().append_value(hostile);
         names.append(true);
         names.append(false);
@@ -224,6 +227,6 @@ mod tests {
         write_batches(&[batch], OutputFormat::Json, Some(&json)).unwrap();
         let first: serde_json::Value =
             serde_json::from_str(std::fs::read_to_string(&json).unwrap().lines().next().unwrap()).unwrap();
-        assert_eq!(first["subject_name"], hostile);
+        assert_eq!(first["subject_name\u{1b}[2J"], hostile, "JSON keeps the names and values as they are");
     }
 }
