@@ -262,13 +262,13 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// What two archived copies of one access share: its system, event id, user and
-    /// time. A redelivery archives the access again with all four; a source that
-    /// reuses an event id for another access (the spec forbids it, sources do it)
-    /// differs in the user or the time, and both accesses are kept.
-    pub fn copy_key(&self) -> (CompactString, CompactString, CompactString, Timestamp) {
-        let e = &self.event;
-        (e.system.clone(), e.event_id.clone(), e.user_id.clone(), e.ts)
+    /// What two archived copies of one access share, as the engine tells copies
+    /// ([`AccessEvent::copy_hash`]): a redelivery archives the access again with the
+    /// same; a source that reuses an event id for another access (the spec forbids
+    /// it, sources do it: a search and its view under one transaction id) differs, and
+    /// both accesses are kept.
+    pub fn copy_key(&self) -> u64 {
+        self.event.copy_hash()
     }
 }
 

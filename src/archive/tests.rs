@@ -137,23 +137,34 @@ fn an_event_id_reused_for_another_access_keeps_both_and_a_copy_is_still_dropped(
     let events = sample();
     let mut reuse = events[1].clone();
     reuse.user_id = "U9".into();
+    // The same user, id and time for another access: the view of what a search found,
+    // logged under the search's transaction id.
+    let mut viewed = events[1].clone();
+    viewed.subject_id = Some("a record of its own".into());
+    viewed.action = crate::event::Action::Update;
     write(dir.path(), &events);
-    write(dir.path(), &[reuse, events[1].clone()]);
+    write(dir.path(), &[reuse, events[1].clone(), viewed]);
     let day = Date::parse("2026-11-01").unwrap();
     let users = |root: &Path| -> Vec<String> {
         let mut users: Vec<String> = read_date(root, day)
             .unwrap()
             .iter()
             .filter(|s| s.event.event_id == "e2")
-            .map(|s| s.event.user_id.to_string())
+            .map(|s| format!("{} {}", s.event.user_id, s.event.action.as_str()))
             .collect();
         users.sort();
         users
     };
-    assert_eq!(users(dir.path()), ["U2", "U9"]);
+    let mut both = [
+        format!("U2 {}", events[1].action.as_str()),
+        "U2 update".to_string(),
+        format!("U9 {}", events[1].action.as_str()),
+    ];
+    both.sort();
+    assert_eq!(users(dir.path()), both);
     compact(dir.path(), &crate::config::Config::defaults().archive, Date::parse("2026-11-03").unwrap()).unwrap();
     assert_eq!(parquet_files(&events_dir(dir.path(), day, "PNC")).unwrap().len(), 1);
-    assert_eq!(users(dir.path()), ["U2", "U9"], "compaction keeps both accesses and drops the copy");
+    assert_eq!(users(dir.path()), both, "compaction keeps every access and drops the copy");
 }
 
 #[test]

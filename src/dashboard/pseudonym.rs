@@ -175,13 +175,16 @@ impl OddIds {
         OddIds { ids, automaton }
     }
 
-    /// The ids `text` holds (each once).
+    /// The ids `text` holds (each once), longest first: masking `J SMITH` inside
+    /// `J SMITH/2` first would leave the longer id's name beside the wrong pseudonym.
     pub fn found_in(&self, text: &str) -> Vec<&str> {
         let Some(automaton) = &self.automaton else { return Vec::new() };
         let mut found: Vec<usize> = automaton.find_overlapping_iter(text).map(|m| m.pattern().as_usize()).collect();
         found.sort_unstable();
         found.dedup();
-        found.into_iter().map(|i| self.ids[i].as_str()).collect()
+        let mut ids: Vec<&str> = found.into_iter().map(|i| self.ids[i].as_str()).collect();
+        ids.sort_by_key(|id| std::cmp::Reverse(id.len()));
+        ids
     }
 }
 
@@ -275,14 +278,14 @@ mod tests {
     fn other_staff_with_any_characters_in_their_ids_are_masked_in_a_sentence() {
         let key = b"0123456789abcdef0123456789abcdef";
         let m = Masker { key, alerts: HashSet::new(), users: HashSet::new() };
-        let staff = ["U1", "J SMITH", "sean.o'neill@dvla", "north/4471"];
+        let staff = ["U1", "J SMITH", "sean.o'neill@dvla", "north/4471", "J SMITH/2"];
         let odd = OddIds::of(staff.iter().copied());
         let mut a = crate::alert::book::tests::alert("A9", 0);
         a.user_id = "U1".into();
         a.rule = crate::alert::RuleId::BehaviourSubjectSpike;
-        a.reason = "U1 viewed KRAY, Ronald, as did J SMITH (Jo Smith, PC, Roads), sean.o'neill@dvla and north/4471; XJ SMITHY too.".into();
+        a.reason = "U1 viewed KRAY, Ronald, as did J SMITH (Jo Smith, PC, Roads), sean.o'neill@dvla and north/4471, and J SMITH/2 (Jim Smith, DC, CID); XJ SMITHY too.".into();
         let shown = m.alert(a, &|t| staff.contains(&t), &odd, false).reason;
-        for id in ["did J SMITH", "Jo Smith", "o'neill", "north/4471", "U1 "] {
+        for id in ["did J SMITH", "Jo Smith", "o'neill", "north/4471", "U1 ", "Jim Smith", "/2"] {
             assert!(!shown.contains(id), "{id} in {shown}");
         }
         assert!(shown.contains(&pseudonym(key, "J SMITH")) && shown.contains("XJ SMITHY"), "{shown}");

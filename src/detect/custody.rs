@@ -197,6 +197,46 @@ mod tests {
         assert_eq!(detect(&name_only).len(), 1, "{:?}", detect(&name_only));
         let with_dob = event(json!({"subject_name": "SMITH, John", "subject_dob": "1973-04-04"}));
         assert_eq!(detect(&with_dob), ["custody:CUS/3"]);
+        // A strong match does not hide a more severe guess (a record id typed to match
+        // a released namesake must not hide the red guess at the one in custody); a
+        // guess no more severe than a strong match goes.
+        let finding = |key: &str, severity: Severity, strength: crate::watchlist::MatchStrength| {
+            #[derive(Debug)]
+            struct Said;
+            impl crate::detect::finding::Explain for Said {
+                fn sentence(&self, _: &crate::enrich::Enriched) -> String {
+                    String::new()
+                }
+            }
+            let t = crate::time::Timestamp(0);
+            crate::detect::finding::Finding {
+                rule: crate::alert::RuleId::CustodyUninvolved,
+                severity,
+                score: crate::detect::finding::score(severity, Some(strength)),
+                subject_key: key.into(),
+                watchlist: Some(crate::alert::WatchlistRef::new(Custody, key.into(), strength, t, t, None)),
+                release_at: None,
+                evidence: Vec::new(),
+                explanation: Box::new(Said),
+            }
+        };
+        use crate::watchlist::MatchStrength::{Id, Name};
+        let kept = |findings: Vec<crate::detect::finding::Finding<'static>>| {
+            let mut out: Findings = findings.into_iter().collect();
+            crate::detect::one_guess_per_access(&mut out, 0);
+            out.iter().map(|f| f.subject_key.to_string()).collect::<Vec<_>>()
+        };
+        let strong_green = || finding("OLD", Severity::Green, Id);
+        assert_eq!(kept(vec![strong_green(), finding("NOW", Severity::Red, Name)]), ["OLD", "NOW"]);
+        assert_eq!(kept(vec![strong_green(), finding("NOW", Severity::Green, Name)]), ["OLD"]);
+        assert_eq!(
+            kept(vec![
+                finding("A", Severity::Green, Name),
+                finding("B", Severity::Amber, Name),
+                finding("C", Severity::Amber, Name)
+            ]),
+            ["B"]
+        );
         // Judging an alert again still finds the guess it was raised for.
         let ctx = ctx(&name_only, &l, &c);
         let again = crate::detect::rejudge(crate::alert::RuleId::CustodyUninvolved, &ctx, &l, &c.rules);

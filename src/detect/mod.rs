@@ -64,32 +64,29 @@ pub fn detect<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &'a RulesCon
 }
 
 /// Among one rule's findings from `from` on (one access's matches in one list): a
-/// name alone is a guess at who was looked up. With a record matched by id or by name
-/// and date of birth, the guesses are dropped; without one, only the most severe guess
-/// is kept. A search for `SMITH, John` with five John Smiths in custody is one alert,
-/// not five (one per (rule, user, subject), and the subject is the one searched for).
-/// Judging an alert again ([`rejudge`]) looks at every match, so the guess kept here
-/// is still found there.
-fn one_guess_per_access(out: &mut Findings, from: usize) {
+/// name alone is a guess at who was looked up. Only the most severe guess is kept, and
+/// not even that one beside a record matched by id or by name and date of birth at the
+/// same severity or above (a date of birth typed to match a released namesake must not
+/// hide the red guess at a person in custody). A search for `SMITH, John` with five
+/// John Smiths in custody is one alert, not five (one per (rule, user, subject), and
+/// the subject is the one searched for). Judging an alert again ([`rejudge`]) looks at
+/// every match, so the guess kept here is still found there.
+pub(crate) fn one_guess_per_access(out: &mut Findings, from: usize) {
     let weak = |f: &finding::Finding| f.watchlist.as_ref().is_some_and(|w| w.strength.is_weak());
     if out.len() - from < 2 || !out[from..].iter().any(weak) {
         return;
     }
-    let keep = if out[from..].iter().any(|f| !weak(f)) {
-        None
-    } else {
-        // The most severe guess, the first of equals.
-        (from..out.len()).reduce(|best, i| {
-            if (out[i].severity, out[i].score) > (out[best].severity, out[best].score) {
-                i
-            } else {
-                best
-            }
-        })
-    };
+    let strongest = out[from..].iter().filter(|f| !weak(f)).map(|f| f.severity).max();
+    // The most severe guess, the first of equals.
+    let guess = (from..out.len())
+        .filter(|&i| weak(&out[i]))
+        .reduce(
+            |best, i| if (out[i].severity, out[i].score) > (out[best].severity, out[best].score) { i } else { best },
+        )
+        .filter(|&i| strongest.is_none_or(|s| out[i].severity > s));
     let mut index = 0;
     out.retain(|f| {
-        let kept = index < from || !weak(f) || Some(index) == keep;
+        let kept = index < from || !weak(f) || Some(index) == guess;
         index += 1;
         kept
     });

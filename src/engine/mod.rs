@@ -75,25 +75,6 @@ pub struct EngineStats {
     pub repartition_duplicates: u64,
 }
 
-/// The identity of an event's copies: the spec's idempotency key (system and event id)
-/// with the user, the time and every field that tells one access from another (what was
-/// done, to whom, found how, under which reference); not the force, terminal, session
-/// or extra fields, which two exports of one access may write differently. A record that reuses an id for another access (a search
-/// and the view after it under one transaction id, in the same second) is judged, not
-/// taken for a copy.
-///
-/// Keyed afresh by each process (the copies are not in a snapshot): a log source that
-/// chose its event ids could otherwise make a misuse's record collide with an earlier
-/// record's and pass as its copy, unjudged.
-pub fn copy_hash(e: &AccessEvent) -> u64 {
-    static KEY: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
-    let who = (e.system.as_str(), e.event_id.as_str(), e.user_id.as_str(), e.ts.0);
-    let what = (e.action.as_str(), e.subject_type.as_str(), e.subject_id.as_deref(), e.subject_name.as_deref());
-    let whom = (e.subject_dob.map(|d| d.0), e.subject_postcode.as_deref(), e.subject_vrm.as_deref());
-    let why = (e.query.as_deref(), e.result_count, e.reason_code.as_deref(), e.reference.as_deref());
-    KEY.get_or_init(ahash::RandomState::new).hash_one((who, what, whom, why))
-}
-
 /// At most this many systems are counted by name in the stats; the rest as `other`.
 const MAX_COUNTED_SYSTEMS: usize = 64;
 
@@ -317,7 +298,7 @@ impl Engine {
         // it would count twice in every window and stand twice in evidence. An event
         // the snapshot covers is judged again on purpose (its alerts may not be out),
         // and remembered, so that its copy after the snapshot's offset is one.
-        let first = self.learned.entry(stream).or_default().copies.first(copy_hash(event));
+        let first = self.learned.entry(stream).or_default().copies.first(event.copy_hash());
         if stateful && !first {
             count_system(&mut self.stats.copies_by_system, &event.system);
             return;
@@ -451,6 +432,9 @@ impl Engine {
             let ctx = enrich(event, &self.lists, &self.config.explanation);
             let mut findings = Findings::new();
             detect::high_profile::check(&ctx, &self.lists, &self.config.rules, &mut findings);
+            // As a replay judges the access now: the new entry raises nothing if it is
+            // only a guess beside a better match.
+            detect::one_guess_per_access(&mut findings, 0);
             for f in findings.iter().filter(|f| f.watchlist.as_ref().is_some_and(|w| w.key == entry_id)) {
                 self.stats.retrospective_scans += 1;
                 let Some(book) = self.streams.get_mut(stream) else { continue };
@@ -485,7 +469,8 @@ impl Engine {
             let mut findings = Findings::new();
             match table {
                 TableName::HighProfile => {
-                    detect::high_profile::check(&ctx, &self.lists, &self.config.rules, &mut findings)
+                    detect::high_profile::check(&ctx, &self.lists, &self.config.rules, &mut findings);
+                    detect::one_guess_per_access(&mut findings, 0);
                 }
                 TableName::Operations => detect::opsec::check(&ctx, &self.lists, &self.config.rules, &mut findings),
                 _ => return Vec::new(),

@@ -33,7 +33,7 @@ pub struct Learned {
     #[serde(default)]
     pub delivered: Delivered,
     /// The stream's latest events, so that a second copy of one is not judged again
-    /// ([`super::copy_hash`]). Not in the snapshot: a stream put back from one is judged
+    /// ([`AccessEvent::copy_hash`](crate::event::AccessEvent::copy_hash)). Not in the snapshot: a stream put back from one is judged
     /// again from the snapshot's offset, each event once.
     #[serde(skip)]
     pub copies: crate::behaviour::recent::RecentIds,

@@ -208,6 +208,27 @@ impl DecodeError {
 }
 
 impl AccessEvent {
+    /// The identity of an event's copies: the spec's idempotency key (system and event
+    /// id) with the user, the time and every field that tells one access from another
+    /// (what was done, to whom, found how, under which reference); not the force,
+    /// terminal, session or extra fields, which two exports of one access may write
+    /// differently. A record that reuses an id for another access (a search and the
+    /// view after it under one transaction id, in the same second) is judged, not taken
+    /// for a copy, and both are kept in the archive.
+    ///
+    /// Keyed afresh by each process (the copies are not in a snapshot): a log source that
+    /// chose its event ids could otherwise make a misuse's record collide with an earlier
+    /// record's and pass as its copy, unjudged.
+    pub fn copy_hash(&self) -> u64 {
+        let e = self;
+        static KEY: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
+        let who = (e.system.as_str(), e.event_id.as_str(), e.user_id.as_str(), e.ts.0);
+        let what = (e.action.as_str(), e.subject_type.as_str(), e.subject_id.as_deref(), e.subject_name.as_deref());
+        let whom = (e.subject_dob.map(|d| d.0), e.subject_postcode.as_deref(), e.subject_vrm.as_deref());
+        let why = (e.query.as_deref(), e.result_count, e.reason_code.as_deref(), e.reference.as_deref());
+        KEY.get_or_init(ahash::RandomState::new).hash_one((who, what, whom, why))
+    }
+
     /// Writes the event as one line of canonical JSON (spec/events.md), fields in the
     /// spec's order, extra fields last. Used by the generator, the archive and tests;
     /// written by hand because it runs once per generated event.

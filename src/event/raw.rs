@@ -124,7 +124,8 @@ impl<'a> RawFields<'a> {
         let trimmed = text.as_str().trim();
         if !trimmed.is_ascii() && trimmed.chars().any(invisible) {
             let shown: String = trimmed.chars().filter(|c| !invisible(*c)).collect();
-            return Some(shown.trim().into());
+            // Nothing but characters that show nothing: absent, as white space alone is.
+            return Some(shown.trim()).filter(|s| !s.is_empty()).map(Into::into);
         }
         if trimmed.len() == text.as_str().len() {
             Some(text.into_compact())
@@ -298,7 +299,12 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()], scanned: Sca
         user_id: user_id.into(),
         action,
         subject_type,
-        subject_id: kept(Field::SubjectId)?,
+        // A record id other than ASCII may hold a character that shows nothing, which
+        // the general path drops (as from every identifier).
+        subject_id: match text(Field::SubjectId)? {
+            Some(t) if !t.is_ascii() => return None,
+            t => t.map(CompactString::from),
+        },
         subject_name: kept(Field::SubjectName)?,
         subject_dob,
         subject_postcode: kept(Field::SubjectPostcode)?,

@@ -322,6 +322,15 @@ fn characters_that_show_nothing_are_not_part_of_an_identifier() {
         let e = layout.decode(&["E1", "2026-11-22T09:14:03Z", "PNC", id, "view", "person"]).unwrap();
         assert_eq!(e.user_id, "U10040", "CSV {id:?}");
     }
+    // The same for a subject's record id, on the fast path too.
+    let line = r#"{"event_id":"E1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_id":"P123\u200b"}"#;
+    assert_eq!(crate::event::json::decode(line.as_bytes()).unwrap().subject_id.as_deref(), Some("P123"));
+    let line = line.replace("\\u200b", "\u{200b}");
+    assert_eq!(crate::event::json::decode(line.as_bytes()).unwrap().subject_id.as_deref(), Some("P123"), "raw");
+    // An id of nothing but such characters is absent, as one of white space is.
+    let line = r#"{"event_id":"E1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"\u200b\ufeff","action":"view","subject_type":"person"}"#;
+    let err = crate::event::json::decode(line.as_bytes()).unwrap_err().to_string();
+    assert!(err.contains("missing required field `user_id`"), "{err}");
     // Letters are not dropped: an id in another script is its own.
     let line = r#"{"event_id":"E1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"Ü1","action":"view","subject_type":"person"}"#;
     assert_eq!(crate::event::json::decode(line.as_bytes()).unwrap().user_id, "Ü1");
