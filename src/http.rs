@@ -319,6 +319,19 @@ mod tests {
     use axum::http::Request;
     use tower::ServiceExt;
 
+    /// The operational routes served on a loopback port within `limits`: the address,
+    /// the shutdown that stops them, and the server's task.
+    fn serving(
+        limits: Limits,
+    ) -> (std::net::SocketAddr, crate::live::Shutdown, tokio::task::JoinHandle<std::io::Result<()>>) {
+        let shutdown = crate::live::Shutdown::new();
+        let status = Status::new(shutdown.clone());
+        let app = router(Health { metrics: Metrics::new(), status });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        (addr, shutdown.clone(), tokio::spawn(serve_within(listener, app, shutdown, limits)))
+    }
+
     /// A client that sends half a request and waits (one socket is enough) does not
     /// keep the server, and so the process, from stopping.
     #[tokio::test]
@@ -345,13 +358,8 @@ mod tests {
     #[tokio::test]
     async fn slow_and_piled_up_connections_are_cut_off() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let shutdown = crate::live::Shutdown::new();
-        let status = Status::new(shutdown.clone());
-        let app = router(Health { metrics: Metrics::new(), status });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let limits = Limits { header_timeout: std::time::Duration::from_secs(1), per_address: 3, ..Limits::default() };
-        let server = tokio::spawn(serve_within(listener, app, shutdown.clone(), limits));
+        let (addr, shutdown, server) = serving(limits);
         let connect = || tokio::net::TcpStream::connect(addr);
         // Read to the end: how long the server kept the connection open.
         async fn open_for(mut c: tokio::net::TcpStream) -> std::time::Duration {
@@ -387,18 +395,13 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_never_reads_its_answers_is_cut_off() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let shutdown = crate::live::Shutdown::new();
-        let status = Status::new(shutdown.clone());
-        let app = router(Health { metrics: Metrics::new(), status });
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let limits = Limits {
             header_timeout: std::time::Duration::from_secs(1),
             write_timeout: std::time::Duration::from_secs(1),
             per_address: 1,
             ..Limits::default()
         };
-        let server = tokio::spawn(serve_within(listener, app, shutdown.clone(), limits));
+        let (addr, shutdown, server) = serving(limits);
         let stuck = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (unread, mut writes) = stuck.into_split();
         let pipeline = tokio::spawn(async move {

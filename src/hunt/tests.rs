@@ -123,7 +123,7 @@ fn sql_over_the_archive_is_read_only() {
     let hunt = Hunt::open(dir.path(), None).unwrap();
     let outside = tempfile::tempdir().unwrap();
     let copy_to = outside.path().join("copied.csv");
-    let files = |root: &std::path::Path| walk(root).len();
+    let files = |root: &std::path::Path| walkdir(root).len();
     let before = files(dir.path());
     for statement in [
         "INSERT INTO events SELECT * FROM events".to_string(),
@@ -139,19 +139,6 @@ fn sql_over_the_archive_is_read_only() {
     assert_eq!(files(dir.path()), before, "the archive changed");
     assert!(!copy_to.exists());
     assert!(hunt.sql("SELECT count(*) FROM events").is_ok(), "reads still run");
-}
-
-fn walk(root: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(root).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[test]
