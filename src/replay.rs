@@ -13,8 +13,8 @@ use crate::archive::{AlertWriter, ArchiveEvents, BackgroundWriter, FlushReport};
 use crate::config::Config;
 use crate::engine::{Engine, EngineStats};
 use crate::event::explained::{Kind, Recorded};
-use crate::event::AccessEvent;
-use crate::sink::{AlertCounts, AlertFile, DeadLetterFile};
+use crate::event::{AccessEvent, DecodeError};
+use crate::sink::{AlertCounts, AlertFile, DeadLetter, DeadLetterFile, Origin};
 use crate::source::{InputFormat, MergedFiles, ReadAhead, SourceItem, TimeSorted};
 use crate::time::Timestamp;
 use crate::watchlist::WatchLists;
@@ -135,7 +135,7 @@ enum Input {
     Files(MergedFiles),
     Sorted(Box<TimeSorted<Box<dyn FnMut() -> std::io::Result<Option<SourceItem>> + Send>>>),
     Ahead(ReadAhead),
-    Archive(ArchiveEvents, std::vec::IntoIter<crate::archive::columns::StoredEvent>),
+    Archive(ArchiveEvents, std::vec::IntoIter<crate::archive::columns::StoredEvent>, Vec<DeadLetter>),
 }
 
 impl Input {
@@ -144,13 +144,28 @@ impl Input {
             Input::Files(m) => m.next_item(),
             Input::Sorted(s) => s.next_item(),
             Input::Ahead(a) => a.next_item(),
-            Input::Archive(days, today) => loop {
+            Input::Archive(days, today, damaged) => loop {
+                if let Some(d) = damaged.pop() {
+                    return Ok(Some(SourceItem::Dead(d)));
+                }
                 if let Some(s) = today.next() {
                     return Ok(Some(SourceItem::Event(Box::new(s.event))));
                 }
                 match days.next_day() {
                     None => return Ok(None),
-                    Some(day) => *today = day?.into_iter(),
+                    Some(day) => {
+                        let day = day?;
+                        *today = day.events.into_iter();
+                        // A damaged file of the day is a dead letter naming it, first:
+                        // its events are not replayed, and the summary says so.
+                        damaged.extend(day.damaged.into_iter().rev().map(|(file, why)| DeadLetter {
+                            origin: Origin::File { path: file.display().to_string(), line: 0 },
+                            reason: DecodeError::Unreadable(why),
+                            raw: Vec::new(),
+                            raw_len: 0,
+                            raw_sha256: None,
+                        }));
+                    }
                 }
             },
         }
@@ -210,7 +225,8 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
             return Err(ReplayError::Format("replay one archive at a time, without other inputs".into()));
         }
         let root = &opts.inputs[0];
-        Input::Archive(ArchiveEvents::open(root, opts.from, opts.to).map_err(io_err(root))?, Vec::new().into_iter())
+        let days = ArchiveEvents::open(root, opts.from, opts.to).map_err(io_err(root))?;
+        Input::Archive(days, Vec::new().into_iter(), Vec::new())
     } else {
         let mut inputs = Vec::with_capacity(opts.inputs.len());
         for path in &opts.inputs {

@@ -38,6 +38,7 @@ use compact_str::CompactString;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::collections::{BTreeMap, HashSet};
@@ -486,15 +487,39 @@ fn read_file(path: &Path) -> io::Result<Vec<RecordBatch>> {
 }
 
 /// Every archived event of one date, without duplicates, in the order the engine
-/// saw them: time, then input order.
+/// saw them: time, then input order. A file that cannot be read stops the read.
 pub fn read_date(root: &Path, date: Date) -> io::Result<Vec<StoredEvent>> {
+    let mut damaged = Vec::new();
+    let events = read_date_leaving_out(root, date, &mut damaged)?;
+    match damaged.into_iter().next() {
+        Some((_, why)) => Err(io::Error::other(why)),
+        None => Ok(events),
+    }
+}
+
+/// As [`read_date`], but a file that cannot be read (damaged, truncated, not Parquet)
+/// is left out whole and added to `damaged` with why, and the rest of the date is read.
+pub fn read_date_leaving_out(
+    root: &Path,
+    date: Date,
+    damaged: &mut Vec<(PathBuf, String)>,
+) -> io::Result<Vec<StoredEvent>> {
     let mut events = Vec::new();
     for (system, dir) in partitions(&root.join("events").join(format!("date={date}")), "system")? {
         for file in parquet_files(&dir)? {
-            for batch in read_file(&file)? {
-                let rows = columns::events_from_batch(&batch, Some(&system))
-                    .map_err(|e| io::Error::other(format!("{}: {e}", file.display())))?;
-                events.extend(rows);
+            let rows = read_file(&file).and_then(|batches| {
+                let mut rows = Vec::new();
+                for batch in &batches {
+                    rows.extend(
+                        columns::events_from_batch(batch, Some(&system))
+                            .map_err(|e| io::Error::other(format!("{}: {e}", file.display())))?,
+                    );
+                }
+                Ok(rows)
+            });
+            match rows {
+                Ok(rows) => events.extend(rows),
+                Err(e) => damaged.push((file, e.to_string())),
             }
         }
     }
@@ -504,10 +529,37 @@ pub fn read_date(root: &Path, date: Date) -> io::Result<Vec<StoredEvent>> {
     Ok(events)
 }
 
+/// The archive's files (events and alerts) whose Parquet footer cannot be read, each
+/// with why: what a query that stopped on a damaged file names for the analyst.
+pub fn damaged_files(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
+    let mut dirs = Vec::new();
+    for (_, day) in partitions(&root.join("events"), "date")? {
+        dirs.extend(partitions(&day, "system")?.into_iter().map(|(_, dir)| dir));
+    }
+    dirs.extend(partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir));
+    let mut out = Vec::new();
+    for file in dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?.into_iter().flatten() {
+        let footer = File::open(&file)
+            .map_err(|e| e.to_string())
+            .and_then(|f| ParquetMetaDataReader::new().parse_and_finish(&f).map_err(|e| e.to_string()));
+        if let Err(why) = footer {
+            out.push((file, why));
+        }
+    }
+    Ok(out)
+}
+
+/// One date of the archive as a replay reads it: its events, and the files of it that
+/// could not be read (left out, each with why).
+pub struct ArchiveDay {
+    pub events: Vec<StoredEvent>,
+    pub damaged: Vec<(PathBuf, String)>,
+}
+
 /// Reads the archive's events in `[from, to)` date by date, in event-time order, on a
 /// thread of its own so that decoding overlaps the engine's work.
 pub struct ArchiveEvents {
-    days: crossbeam_channel::Receiver<io::Result<Vec<StoredEvent>>>,
+    days: crossbeam_channel::Receiver<io::Result<ArchiveDay>>,
 }
 
 impl ArchiveEvents {
@@ -528,9 +580,10 @@ impl ArchiveEvents {
         let root = root.to_path_buf();
         std::thread::Builder::new().name("archive-read".into()).spawn(move || {
             for date in dates {
-                let day = read_date(&root, date).map(|mut events| {
+                let mut damaged = Vec::new();
+                let day = read_date_leaving_out(&root, date, &mut damaged).map(|mut events| {
                     events.retain(|e| from.is_none_or(|f| e.event.ts >= f) && to.is_none_or(|t| e.event.ts < t));
-                    events
+                    ArchiveDay { events, damaged }
                 });
                 let failed = day.is_err();
                 if tx.send(day).is_err() || failed {
@@ -542,7 +595,7 @@ impl ArchiveEvents {
     }
 
     /// The next date's events; `None` at the end.
-    pub fn next_day(&mut self) -> Option<io::Result<Vec<StoredEvent>>> {
+    pub fn next_day(&mut self) -> Option<io::Result<ArchiveDay>> {
         self.days.recv().ok()
     }
 }

@@ -65,7 +65,7 @@ fn events_read_back_exactly_in_the_order_the_engine_saw_them() {
         ArchiveEvents::open(dir.path(), None, Some(Timestamp::parse_rfc3339("2026-11-02T00:00:00Z").unwrap())).unwrap();
     let mut all = Vec::new();
     while let Some(day) = reader.next_day() {
-        all.extend(day.unwrap());
+        all.extend(day.unwrap().events);
     }
     assert_eq!(all.len(), 4, "e4 is after the end of the range");
 }

@@ -90,10 +90,9 @@ pub struct RangeArgs {
 
 impl RangeArgs {
     pub fn range(&self) -> Result<crate::hunt::TimeRange> {
-        Ok(crate::hunt::TimeRange {
-            from: self.from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
-            to: self.to.as_deref().map(|t| parse_time("--to", t)).transpose()?,
-        })
+        let from = self.from.as_deref().map(|t| parse_time("--from", t)).transpose()?;
+        let to = self.to.as_deref().map(|t| parse_time("--to", t)).transpose()?;
+        crate::hunt::TimeRange::between(from, to).map_err(|e| anyhow::anyhow!("--from and --to: {e}"))
     }
 }
 

@@ -25,7 +25,22 @@ pub struct QueryArgs {
 
 pub fn query(a: QueryArgs) -> Result<ExitCode> {
     let hunt = Hunt::open(&a.archive, a.watchlists.as_deref())?;
-    let rows = hunt.sql(&a.sql)?;
+    let rows = match hunt.sql(&a.sql) {
+        Ok(rows) => rows,
+        Err(e @ crate::hunt::HuntError::Query(_)) if e.to_string().contains("Parquet error") => {
+            // DataFusion's error names no file: name the damaged ones, if that is why.
+            let damaged = crate::archive::damaged_files(&a.archive).unwrap_or_default();
+            let list: Vec<String> = damaged.iter().map(|(f, why)| format!("\n  {}: {why}", f.display())).collect();
+            match list.is_empty() {
+                true => return Err(e.into()),
+                false => anyhow::bail!(
+                    "{e}\nthe archive holds files that cannot be read (move them aside):{}",
+                    list.concat()
+                ),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     write_batches(&rows, a.output.format, a.output.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -194,6 +194,7 @@ fn read_account(u: &Section) -> Option<Account> {
     u.bool("operations", &mut operations);
     let mut staff_id = None;
     u.opt_string("staff_id", &mut staff_id);
+    let staff_id = staff_id.map(|id| id.to_ascii_uppercase());
     let mut review_acu = false;
     u.bool("review_acu", &mut review_acu);
     Some(Account { password, role: parsed?, operations, staff_id, review_acu })

@@ -106,7 +106,13 @@ fn read_routine(s: &Section) -> Option<Routine> {
     s.string("name", &mut name);
     let mut r = Routine {
         name: name.trim().into(),
-        users: list("users"),
+        users: list("users")
+            .into_iter()
+            .map(|mut u| {
+                crate::event::normalise::user_id(&mut u);
+                u
+            })
+            .collect(),
         units: list("units"),
         roles: list("roles"),
         systems: list("systems").iter().map(|x| upper(x)).collect(),

@@ -379,7 +379,8 @@ fn read_allow(s: &Section) -> Option<AllowEntry> {
         s.strings(key, &mut v);
         v.into_iter().map(CompactString::from).collect::<Vec<_>>()
     };
-    let users = list("users");
+    let mut users = list("users");
+    users.iter_mut().for_each(crate::event::normalise::user_id);
     let units = list("units");
     let roles = list("roles");
     let systems: Vec<CompactString> = list("systems").into_iter().map(|s| s.to_uppercase()).collect();

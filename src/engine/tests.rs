@@ -108,13 +108,14 @@ fn dropped_stream_forgets_its_open_alerts() {
     assert_eq!(engine.open_alerts(), 1);
     engine.drop_stream(1);
     assert_eq!(engine.open_alerts(), 0);
-    // A row from a topic changes the very next event.
+    // A row from a topic changes the very next event (its key and id in lower case are
+    // still the user's).
     let row = read_row(
         TableName::Staff,
-        &JsonCells(serde_json::json!({"user_id": "U3", "status": "suspended"}).as_object().unwrap()),
+        &JsonCells(serde_json::json!({"user_id": "u3", "status": "suspended"}).as_object().unwrap()),
     )
     .unwrap();
-    engine.apply(ListChange::Upsert { key: "U3".into(), row }, &mut topic);
+    engine.apply(ListChange::Upsert { key: "u3".into(), row }, &mut topic);
     let by_u3 = events.iter().find(|e| e.user_id == "U3").unwrap();
     engine.process_on(1, by_u3, &mut topic);
     assert!(topic.latest.values().any(|a| a.rule == RuleId::AccountStatus && a.user_id == "U3"));
@@ -424,4 +425,48 @@ fn replay_events<'a>(
 
 fn ids_and_evidence(alerts: &[Alert]) -> Vec<(String, Vec<String>)> {
     alerts.iter().map(|a| (a.alert_id.to_string(), a.event_ids.iter().map(|i| i.to_string()).collect())).collect()
+}
+
+/// `U7` written `u7`: its ASCII letters lower-cased when it stands alone (not inside a
+/// longer word), as a force whose staff list or one of whose systems writes ids in
+/// lower case would.
+fn user_ids_in_lower_case(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.char_indices() {
+        let starts = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        let id = c == 'U' && starts && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        out.push(if id { 'u' } else { c });
+    }
+    out
+}
+
+/// A staff list in lower case, and logs that write one user's id both ways, raise the
+/// alerts the force's own spelling does: user ids are folded wherever they enter.
+#[test]
+fn user_ids_are_one_user_whatever_their_case() {
+    for case in ["personal", "custody", "abuse_of_position", "opsec_account_scope", "purpose", "behaviour"] {
+        let (config, lists, events) = golden(case);
+        let expected = replay_events(config.clone(), lists, events.iter());
+        assert!(!expected.is_empty(), "{case}");
+
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(case);
+        let dir = tempfile::tempdir().unwrap();
+        for f in std::fs::read_dir(from.join("watchlists")).unwrap() {
+            let f = f.unwrap().path();
+            let text = std::fs::read_to_string(&f).unwrap();
+            std::fs::write(dir.path().join(f.file_name().unwrap()), user_ids_in_lower_case(&text)).unwrap();
+        }
+        let (lower_lists, _) = load_dir(dir.path()).unwrap();
+        let text = std::fs::read_to_string(from.join("input/events.jsonl")).unwrap();
+        let mixed: Vec<AccessEvent> = (text.lines().enumerate())
+            .map(|(n, l)| if n % 2 == 0 { user_ids_in_lower_case(l) } else { l.to_string() })
+            .map(|l| json::decode(l.as_bytes()).unwrap())
+            .collect();
+        assert!(mixed.iter().zip(&events).all(|(m, e)| m.user_id == e.user_id), "{case}: the ids are folded");
+        let got = replay_events(config, lower_lists, mixed.iter());
+        assert_eq!(ids_and_evidence(&got), ids_and_evidence(&expected), "{case}");
+        let rules = |a: &[Alert]| a.iter().map(|a| (a.rule, a.severity, a.user_id.clone())).collect::<Vec<_>>();
+        assert_eq!(rules(&got), rules(&expected), "{case}");
+    }
 }

@@ -130,6 +130,15 @@ fn parse_extension(ext: &str) -> Result<Vec<(String, String)>, DecodeError> {
         let value = ext[eq + 1..value_end].trim_end_matches(' ');
         out.push((key.to_string(), unescape(value).map_err(|e| DecodeError::BadCef(format!("`{key}`: {e}")))?));
     }
+    // So is one custom label given to two fields (`cs1Label=Reference` and
+    // `cs2Label=Reference`): the field the mapping reads by that label is not known.
+    let labels = out.iter().filter(|(k, _)| k.ends_with("Label"));
+    for (n, (key, label)) in labels.clone().enumerate() {
+        if let Some((other, _)) = labels.clone().take(n).find(|(_, l)| l == label) {
+            let msg = format!("the custom label `{label}` is given to both `{other}` and `{key}`");
+            return Err(DecodeError::BadCef(msg));
+        }
+    }
     Ok(out)
 }
 
@@ -194,10 +203,14 @@ mod tests {
     }
 
     #[test]
-    fn a_key_given_twice_is_refused() {
+    fn a_key_or_a_custom_label_given_twice_is_refused() {
         let err = CefRecord::parse("CEF:0|A|B|C|D|E|F|suser=U1 externalId=C4 externalId=C5").unwrap_err();
         assert!(err.to_string().contains("`externalId` is given twice"), "{err}");
         assert!(CefRecord::parse("CEF:0|A|B|C|D|E|F|cs1Label=Reference cs1=INC-42").is_ok());
+        let twice = CefRecord::parse("CEF:0|A|B|C|D|E|F|cs1Label=Reference cs1=INC-42 cs2Label=Reference cs2=X");
+        assert!(
+            matches!(twice, Err(DecodeError::BadCef(m)) if m.contains("`Reference` is given to both `cs1Label` and `cs2Label`"))
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Names are case folded (to upper case), accents and punctuation other than the comma
 //! and slash dropped, spaces collapsed. With a comma or slash the part before it is the
 //! surname (`SMITH, John`, `smith/john`); without one the last word is (`John Smith`).
-//! VRMs and postcodes lose their spaces and are upper-cased.
+//! VRMs and postcodes lose their spaces and are upper-cased. User ids are upper-cased
+//! (their ASCII letters) wherever they enter: events, watch lists, configuration.
 
 use compact_str::CompactString;
 use std::fmt;
@@ -256,6 +257,15 @@ fn squash(raw: &str) -> Option<CompactString> {
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// A user id as every join compares it: its ASCII letters upper-cased, so that `u10040`
+/// in one system's log is `U10040` of the staff list and of another system (directory
+/// account names are case-insensitive, and systems log them as they were typed).
+pub fn user_id(id: &mut CompactString) {
+    if id.bytes().any(|b| b.is_ascii_lowercase()) {
+        id.make_ascii_uppercase();
+    }
 }
 
 /// A vehicle registration mark without spaces, upper case (`ab12 cde` -> `AB12CDE`).

@@ -169,8 +169,9 @@ impl<'a> RawFields<'a> {
         let mut system = self.required(Field::System)?;
         check_system(&system)?;
         system.make_ascii_uppercase();
-        let user_id = self.required(Field::UserId)?;
+        let mut user_id = self.required(Field::UserId)?;
         check_identifier(Field::UserId, &user_id)?;
+        super::normalise::user_id(&mut user_id);
         let action = one_of(
             self.required_text(Field::Action)?.as_str(),
             Action::parse,
@@ -296,7 +297,11 @@ pub(crate) fn plain_event(texts: &[Option<&str>; Field::ALL.len()], scanned: Sca
         event_id: event_id.into(),
         ts,
         system,
-        user_id: user_id.into(),
+        user_id: {
+            let mut id = CompactString::from(user_id);
+            super::normalise::user_id(&mut id);
+            id
+        },
         action,
         subject_type,
         // A record id other than ASCII may hold a character that shows nothing, which

@@ -202,9 +202,10 @@ impl Hunt {
             .collect())
     }
 
-    /// One user's accesses in `[from, to)`, in time order.
+    /// One user's accesses in `[from, to)`, in time order. The id is folded as the
+    /// engine folds events' (`u10040` is `U10040`).
     pub fn user_activity(&self, user_id: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        self.events_with("user_id", user_id, range)
+        self.events_with("user_id", &user_id.to_ascii_uppercase(), range)
     }
 
     /// The archived events with these ids (an alert's evidence), each once, in time
@@ -285,6 +286,15 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
+    /// The range from `from` up to `to`, refused when it holds no time at all: a range
+    /// typed the wrong way round would otherwise answer "nobody" to an investigator.
+    pub fn between(from: Option<Timestamp>, to: Option<Timestamp>) -> Result<TimeRange, String> {
+        match (from, to) {
+            (Some(f), Some(t)) if f >= t => Err(format!("the range is empty: {f} is not before {t}")),
+            _ => Ok(TimeRange { from, to }),
+        }
+    }
+
     /// The SQL condition, including the `date` partition bounds so that directories
     /// outside the range are never listed.
     pub fn sql(&self) -> String {

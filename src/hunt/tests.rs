@@ -287,3 +287,14 @@ fn a_file_that_cannot_be_read_is_left_out_and_named() {
     assert_eq!(unread[0].0, stray);
     assert!(hunt.unread().is_empty(), "each file is named once");
 }
+
+#[test]
+fn a_range_the_wrong_way_round_is_refused_not_answered_with_nobody() {
+    let (a, b) = (time("2026-10-01T00:00:00Z"), time("2026-10-02T00:00:00Z"));
+    let err = TimeRange::between(Some(b), Some(a)).unwrap_err();
+    assert!(err.contains("not before"), "{err}");
+    assert!(TimeRange::between(Some(a), Some(a)).is_err(), "an empty range holds no time");
+    let ok = TimeRange::between(Some(a), Some(b)).unwrap();
+    assert_eq!((ok.from, ok.to), (Some(a), Some(b)));
+    assert!(TimeRange::between(Some(b), None).is_ok() && TimeRange::between(None, Some(a)).is_ok());
+}

@@ -210,14 +210,13 @@ impl<R: BufRead> RecordReader<R> {
                 return Ok(None);
             }
             // The byte-order mark some editors and exports put at the start of a UTF-8
-            // file is not part of its first record (a record held whole; a longer one is
-            // a dead letter, whose hash is of the bytes as they are in the file).
-            if !self.started {
-                self.started = true;
-                if hasher.is_none() && self.buf.starts_with(b"\xEF\xBB\xBF") {
-                    self.buf.drain(..3);
-                    len -= 3;
-                }
+            // file is not part of a record: not of the first, nor of the first of a file
+            // appended to another (`cat a.jsonl b.jsonl`). A record held whole; a longer
+            // one is a dead letter, whose hash is of the bytes as they are in the file.
+            self.started = true;
+            if hasher.is_none() && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                self.buf.drain(..3);
+                len -= 3;
             }
             if len == self.buf.len() && self.buf.last() == Some(&b'\r') {
                 self.buf.pop();
@@ -263,10 +262,11 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_order_mark_at_the_start_is_not_part_of_the_first_record() {
-        let got = all(b"\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBFx\n", 100, None);
-        // Only the file's own start: a mark inside is the record's (and refused there).
-        assert_eq!(got, vec![(1, "{\"a\":1}".into(), 7), (2, "\u{feff}x".into(), 4)]);
+    fn a_byte_order_mark_at_the_start_of_a_record_is_not_part_of_it() {
+        // The file's own start, and the start of a file appended to it.
+        let got = all(b"\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBFx\ny\xEF\xBB\xBF\n", 100, None);
+        // A mark inside a record is the record's (and refused or dropped there).
+        assert_eq!(got, vec![(1, "{\"a\":1}".into(), 7), (2, "x".into(), 1), (3, "y\u{feff}".into(), 4)]);
     }
 
     #[test]

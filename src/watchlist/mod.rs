@@ -96,6 +96,9 @@ impl WatchLists {
                 old.map(Row::HighProfile)
             }
             Row::Staff(r) => {
+                // A member of staff is found by user id: the key is one, folded.
+                let mut key = key;
+                crate::event::normalise::user_id(&mut key);
                 let (id, old) = self.staff.upsert(key, r);
                 if let Some(k) = old.as_ref().and_then(staff_key) {
                     self.staff_by_name_dob.remove(&k, id);
@@ -157,7 +160,7 @@ impl WatchLists {
                 Some(Row::HighProfile(old))
             }
             TableName::Staff => {
-                let (id, old) = self.staff.remove(key)?;
+                let (id, old) = self.staff.remove(&key.to_ascii_uppercase())?;
                 if let Some(k) = staff_key(&old) {
                     self.staff_by_name_dob.remove(&k, id);
                 }

@@ -35,6 +35,19 @@ impl<'a> Reader<'a> {
         self.cells.text(column).map(|v| CompactString::from(v.trim())).filter(|v| !v.is_empty())
     }
 
+    /// A user id, folded as events' are ([`normalise::user_id`]).
+    fn user(&mut self, column: &str) -> Option<CompactString> {
+        let mut id = self.text(column)?;
+        normalise::user_id(&mut id);
+        Some(id)
+    }
+
+    fn required_user(&mut self, column: &str) -> CompactString {
+        let mut id = self.required(column);
+        normalise::user_id(&mut id);
+        id
+    }
+
     fn required(&mut self, column: &str) -> CompactString {
         match self.text(column) {
             Some(v) => v,
@@ -246,7 +259,7 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                 },
             };
             Row::Staff(StaffMember {
-                user_id: r.required("user_id"),
+                user_id: r.required_user("user_id"),
                 display_name,
                 name,
                 dob: r.date("dob"),
@@ -260,11 +273,11 @@ pub fn read_row(table: TableName, cells: &dyn Cells) -> Result<Row, Vec<Watchlis
                     .unwrap_or(AccountStatus::Active),
                 status_since: r.ts("status_since"),
                 shift,
-                line_manager: r.text("line_manager"),
+                line_manager: r.user("line_manager"),
             })
         }
         TableName::Associates => {
-            let user_id = r.required("user_id");
+            let user_id = r.required_user("user_id");
             let person = r.person("subject_id", "subject_name", "subject_dob");
             let postcode = r.text("subject_postcode").and_then(|p| normalise::postcode(&p));
             if person.is_empty() && postcode.is_none() {

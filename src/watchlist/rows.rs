@@ -142,6 +142,7 @@ pub struct UserSet(Vec<CompactString>);
 impl UserSet {
     /// A set of these user ids (sorted, duplicates dropped).
     pub fn new(mut ids: Vec<CompactString>) -> UserSet {
+        ids.iter_mut().for_each(crate::event::normalise::user_id);
         ids.sort();
         ids.dedup();
         UserSet(ids)

@@ -86,6 +86,27 @@ fn archive_replay_raises_the_same_alerts_as_file_replay_also_over_a_time_range()
     let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     assert!(!a.is_empty() && a.len() < from_files.len());
     assert!(a == b, "a time range of the archive differs from the same range of the files");
+
+    // A damaged file costs its own events only: the replay of the archive goes on, and
+    // the file is a dead letter naming it.
+    let day = std::fs::read_dir(archive.join("events")).unwrap().next().unwrap().unwrap().path();
+    let system = std::fs::read_dir(&day).unwrap().next().unwrap().unwrap().path();
+    let damaged = system.join("part-damaged.parquet");
+    std::fs::write(&damaged, b"PAR1 not a parquet file at all PAR1").unwrap();
+    let out = force.replay(&force.path("watchlists"), "damaged.jsonl", &[], &[archive]);
+    assert!(std::fs::read(&out).unwrap() == from_files, "the readable files still give every alert");
+    let dead = read_jsonl(&force.path("damaged.dead-letters.jsonl"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["path"], damaged.display().to_string());
+    assert_eq!(dead[0]["kind"], "unreadable");
+
+    // SQL over the archive stops on it, and names it (DataFusion's error does not).
+    let query =
+        bin().args(["query", "--archive"]).arg(force.path("archive")).arg("SELECT count(*) FROM events").output();
+    let query = query.unwrap();
+    let stderr = String::from_utf8_lossy(&query.stderr);
+    assert!(!query.status.success());
+    assert!(stderr.contains("cannot be read") && stderr.contains(&damaged.display().to_string()), "{stderr}");
 }
 
 #[test]

@@ -193,7 +193,7 @@ fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<crate::hunt::Time
                 .map_err(|_| refuse(StatusCode::BAD_REQUEST, "times are RFC 3339 or YYYY-MM-DD")),
         }
     };
-    Ok(crate::hunt::TimeRange { from: t(from)?, to: t(to)? })
+    crate::hunt::TimeRange::between(t(from)?, t(to)?).map_err(|e| refuse(StatusCode::BAD_REQUEST, &e))
 }
 
 #[derive(serde::Deserialize)]
