@@ -539,14 +539,21 @@ pub fn damaged_files(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
     dirs.extend(partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir));
     let mut out = Vec::new();
     for file in dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?.into_iter().flatten() {
-        let footer = File::open(&file)
-            .map_err(|e| e.to_string())
-            .and_then(|f| ParquetMetaDataReader::new().parse_and_finish(&f).map_err(|e| e.to_string()));
+        let footer = File::open(&file).map_err(|e| e.to_string()).and_then(|f| {
+            let read = std::panic::AssertUnwindSafe(|| ParquetMetaDataReader::new().parse_and_finish(&f));
+            std::panic::catch_unwind(read).map_err(|p| panic_text(&p))?.map_err(|e| e.to_string())
+        });
         if let Err(why) = footer {
             out.push((file, why));
         }
     }
     Ok(out)
+}
+
+/// What a caught panic said.
+pub fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    text.unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// One date of the archive as a replay reads it: its events, and the files of it that

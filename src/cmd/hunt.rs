@@ -24,10 +24,16 @@ pub struct QueryArgs {
 }
 
 pub fn query(a: QueryArgs) -> Result<ExitCode> {
+    use crate::hunt::HuntError;
     let hunt = Hunt::open(&a.archive, a.watchlists.as_deref())?;
+    let on_a_file = |e: &HuntError| match e {
+        HuntError::Stopped(_) => true,
+        HuntError::Query(_) => e.to_string().contains("Parquet error"),
+        _ => false,
+    };
     let rows = match hunt.sql(&a.sql) {
         Ok(rows) => rows,
-        Err(e @ crate::hunt::HuntError::Query(_)) if e.to_string().contains("Parquet error") => {
+        Err(e) if on_a_file(&e) => {
             // DataFusion's error names no file: name the damaged ones, if that is why.
             let damaged = crate::archive::damaged_files(&a.archive).unwrap_or_default();
             let list: Vec<String> = damaged.iter().map(|(f, why)| format!("\n  {}: {why}", f.display())).collect();

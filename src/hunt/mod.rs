@@ -50,6 +50,10 @@ pub enum HuntError {
     /// The request itself: a subject with nothing to look for, an unknown format.
     #[error("{0}")]
     Usage(String),
+    /// The SQL engine stopped on a file it could not read (the Parquet reader panics on
+    /// some damaged footers rather than fail).
+    #[error("query: the reader stopped on a file of the archive: {0}")]
+    Stopped(String),
 }
 
 /// A query session over one archive (and optionally the watch lists).
@@ -143,10 +147,14 @@ impl Hunt {
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        self.runtime.block_on(async {
-            let df = self.ctx.sql_with_options(sql, read_only).await?;
-            Ok(df.collect().await?)
-        })
+        let run = std::panic::AssertUnwindSafe(|| {
+            self.runtime.block_on(async {
+                let df = self.ctx.sql_with_options(sql, read_only).await?;
+                Ok(df.collect().await?)
+            })
+        });
+        std::panic::catch_unwind(run)
+            .unwrap_or_else(|panic| Err(HuntError::Stopped(crate::archive::panic_text(&panic))))
     }
 
     /// Archived events matching `where_` (SQL over the `events` columns), as events,

@@ -55,11 +55,13 @@ pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: Option<
             }
         }
         OutputFormat::Json => {
-            let mut w = arrow::json::LineDelimitedWriter::new(&mut sink);
+            let mut rows = Vec::new();
+            let mut w = arrow::json::LineDelimitedWriter::new(&mut rows);
             for b in batches {
                 w.write(b)?;
             }
             w.finish()?;
+            sink.write_all(json_without_raw_controls(&String::from_utf8_lossy(&rows)).as_bytes())?;
         }
         OutputFormat::Parquet => unreachable!("written above"),
     }
@@ -113,6 +115,24 @@ fn acts_on_a_terminal(c: char) -> bool {
 /// `s` with each character that [`acts_on_a_terminal`] as `\u{..}`.
 fn escape_controls(s: &str) -> String {
     s.chars().map(|c| if acts_on_a_terminal(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
+}
+
+/// JSON text with each character that [`acts_on_a_terminal`] inside its strings written
+/// as a `\u` escape (JSON escapes C0 controls, not C1 ones, direction overrides or
+/// zero-width characters): the same values to any JSON reader, and nothing that acts
+/// on a terminal it is printed on. The line breaks between rows stay.
+fn json_without_raw_controls(json: &str) -> String {
+    if !json.chars().any(|c| c != '\n' && acts_on_a_terminal(c)) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        match c != '\n' && acts_on_a_terminal(c) {
+            true => c.encode_utf16(&mut [0; 2]).iter().for_each(|u| out.push_str(&format!("\\u{u:04x}"))),
+            false => out.push(c),
+        }
+    }
+    out
 }
 
 fn ts_field(name: &str) -> Field {
@@ -225,8 +245,14 @@ mod tests {
         assert!(text.contains("plain") && text.contains("2 rows"), "{text}");
         let json = dir.path().join("rows.jsonl");
         write_batches(&[batch], OutputFormat::Json, Some(&json)).unwrap();
-        let first: serde_json::Value =
-            serde_json::from_str(std::fs::read_to_string(&json).unwrap().lines().next().unwrap()).unwrap();
+        let text = std::fs::read_to_string(&json).unwrap();
+        assert!(!text.chars().any(|c| acts_on_a_terminal(c) && c != '\n'), "{text:?}");
+        assert!(text.contains(r"SMITH\u202e, Jo\u061c\u2028"), "{text}");
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert_eq!(first["subject_name\u{1b}[2J"], hostile, "JSON keeps the names and values as they are");
+        assert_eq!(first["names"][0], "SMITH\u{202e}, Jo\u{061c}\u{2028}");
+        let tag = json_without_raw_controls("{\"a\":\"x\u{e0041}\u{85}\"}\n");
+        assert_eq!(tag, "{\"a\":\"x\\udb40\\udc41\\u0085\"}\n");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&tag).unwrap()["a"], "x\u{e0041}\u{85}");
     }
 }

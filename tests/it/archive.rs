@@ -82,7 +82,7 @@ fn archive_replay_raises_the_same_alerts_as_file_replay_also_over_a_time_range()
 
     let range = ["--from", "2026-11-03T06:00:00Z", "--to", "2026-11-05"];
     let a = force.replay(&force.path("watchlists"), "range-files.jsonl", &range, &[force.path("events.jsonl")]);
-    let b = force.replay(&force.path("watchlists"), "range-archive.jsonl", &range, &[archive]);
+    let b = force.replay(&force.path("watchlists"), "range-archive.jsonl", &range, &[archive.clone()]);
     let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     assert!(!a.is_empty() && a.len() < from_files.len());
     assert!(a == b, "a time range of the archive differs from the same range of the files");
