@@ -107,7 +107,7 @@ fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut
         column,
         message,
     };
-    let text = match std::fs::read(file) {
+    let text = match std::fs::read(file).and_then(utf16_as_utf8) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -122,6 +122,22 @@ fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut
         }
     };
     read_text(table, file, &text, lists, errors)
+}
+
+/// A file's bytes as UTF-8: a file that starts with a UTF-16 byte-order mark (a Windows
+/// export, as events may be) is decoded, and a UTF-8 byte-order mark dropped.
+fn utf16_as_utf8(bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return Ok(rest.to_vec());
+    }
+    if !(bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF")) {
+        return Ok(bytes);
+    }
+    let (mut text, _) = crate::source::utf16::as_utf8(Box::new(std::io::Cursor::new(bytes)))?;
+    let mut out = Vec::new();
+    text.read_to_end(&mut out)?;
+    Ok(out)
 }
 
 /// Loads one table's rows from the text of a file (`file` names it in faults, and its
@@ -327,6 +343,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("custody.csv.bak"), "old\n").unwrap();
         assert!(load_dir(dir.path()).is_ok(), "a backup is left alone");
+    }
+
+    /// A staff list saved from Excel as "Unicode text", or by PowerShell's `>`, is the
+    /// list it holds; so is a JSON Lines file with a UTF-8 byte-order mark.
+    #[test]
+    fn a_utf16_or_marked_utf8_file_is_read_as_its_text() {
+        let csv = "user_id,surname,forenames,status\nU1,Ó Súilleabháin,Siân,suspended\nU2,Peel,Robert,active\n";
+        let le: Vec<u8> = [0xFF, 0xFE].into_iter().chain(csv.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(csv.encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        for bytes in [le, be, [&b"\xEF\xBB\xBF"[..], csv.as_bytes()].concat()] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("staff.csv"), bytes).unwrap();
+            let (lists, _) = load_dir(dir.path()).unwrap();
+            let u1 = lists.staff_member("U1").expect("U1 is read");
+            assert_eq!(u1.status, crate::watchlist::AccountStatus::Suspended);
+            assert_eq!(u1.name.as_ref().map(|n| n.surname.as_str()), Some("O SUILLEABHAIN"));
+            assert!(lists.staff_member("U2").is_some());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("staff.jsonl"), "\u{feff}{\"user_id\":\"U1\",\"status\":\"left\"}\n").unwrap();
+        let (lists, _) = load_dir(dir.path()).unwrap();
+        assert!(lists.staff_member("U1").is_some());
     }
 
     #[test]
