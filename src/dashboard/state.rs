@@ -11,6 +11,7 @@ use crate::live::LiveError;
 use crate::metrics::Metrics;
 use crate::time::Span;
 use crate::watchlist::WatchLists;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,49 @@ pub struct Dashboard {
     /// is decided on the status it replaces (an analyst's acknowledgement racing a
     /// supervisor's closure must not reopen the alert).
     pub triage_lock: std::sync::Mutex<()>,
+    /// The live streams each account has open.
+    pub streams: LiveStreams,
+}
+
+/// The live streams open per account, bounded: each holds a connection and a task, and
+/// writes two rows of the audit trail, so one account (behind a proxy, whose address
+/// the per-address bound spares) could otherwise hold every connection the process may
+/// open.
+#[derive(Default)]
+pub struct LiveStreams(Arc<std::sync::Mutex<HashMap<String, usize>>>);
+
+/// One open live stream, given back when dropped.
+pub struct LiveStream {
+    open: Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    user: String,
+}
+
+impl LiveStreams {
+    /// Live streams one account may have open at once (a few tabs and screens).
+    pub const PER_ACCOUNT: usize = 8;
+
+    /// A stream for `user`, unless they have [`Self::PER_ACCOUNT`] open already.
+    pub fn open(&self, user: &str) -> Option<LiveStream> {
+        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(user.to_string()).or_default();
+        if *n >= Self::PER_ACCOUNT {
+            return None;
+        }
+        *n += 1;
+        Some(LiveStream { open: self.0.clone(), user: user.to_string() })
+    }
+}
+
+impl Drop for LiveStream {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.user) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
 }
 
 impl Dashboard {
@@ -90,6 +134,7 @@ impl Dashboard {
             key,
             metrics,
             triage_lock: std::sync::Mutex::new(()),
+            streams: LiveStreams::default(),
         }))
     }
 
@@ -193,8 +238,9 @@ impl Dashboard {
         if name.starts_with("Officer ") {
             return self.store.user_of(name).ok().flatten();
         }
-        // An analyst names people only by the pseudonyms shown to them.
-        (!v.pseudonymous).then(|| name.to_string())
+        // An analyst names people only by the pseudonyms shown to them. Ids are kept
+        // upper-cased, as the engine folds them.
+        (!v.pseudonymous).then(|| name.to_ascii_uppercase())
     }
 
     /// Checks the audit chain and publishes its anchor: the head hash and the row count,

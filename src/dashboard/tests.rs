@@ -1112,3 +1112,37 @@ async fn any_alert_on_an_access_that_touched_an_operation_is_the_operations_and_
     let (_, list) = f.call(&ana, "GET", "/api/alerts", None).await;
     assert!(list.as_array().unwrap().iter().all(|r| r["alert"]["user_risk"].is_null()), "{list}");
 }
+
+/// One account holds at most a few live streams; a stream its client left gives its
+/// place back.
+#[tokio::test]
+async fn an_account_holds_a_bounded_number_of_live_streams() {
+    let f = fixture("pseudonymous_roles = []");
+    let ana = f.login("ana").await;
+    let open = || {
+        let req = Request::builder().uri("/api/stream").header("cookie", ana.cookie.clone().unwrap());
+        f.router.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let mut held = Vec::new();
+    for _ in 0..state::LiveStreams::PER_ACCOUNT {
+        let resp = open().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        held.push(resp);
+    }
+    assert_eq!(open().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    let sup = f.login("sup").await;
+    let req = Request::builder().uri("/api/stream").header("cookie", sup.cookie.clone().unwrap());
+    let other = f.router.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK, "another account is not bounded by ana's streams");
+    drop(held.pop());
+    let reopened = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        loop {
+            if open().await.unwrap().status() == StatusCode::OK {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    })
+    .await;
+    assert!(reopened.is_ok(), "a stream whose client went kept its place");
+}

@@ -205,6 +205,11 @@ pub(super) async fn stream(State(d): D, v: Viewer) -> Response {
     if let Err(r) = v.require(VIEWERS) {
         return r;
     }
+    let Some(held) = d.streams.open(&v.user) else {
+        let why =
+            format!("{} live streams are open for this account already", super::super::state::LiveStreams::PER_ACCOUNT);
+        return refuse(StatusCode::TOO_MANY_REQUESTS, &why);
+    };
     if let Err(r) = audit(&d, &v, "open the live stream", "") {
         return r;
     }
@@ -232,14 +237,16 @@ pub(super) async fn stream(State(d): D, v: Viewer) -> Response {
                     }
                 }
                 _ = tick.tick() => {
-                    // An expired session ends its stream too.
-                    if v.session.as_ref().is_some_and(|s| !d.sessions.is_open(s)) {
+                    // An expired session ends its stream too, and so does a client gone
+                    // (its slot among the account's streams is given back).
+                    if tx.is_closed() || v.session.as_ref().is_some_and(|s| !d.sessions.is_open(s)) {
                         break;
                     }
                 }
             }
         }
         let _ = d.store.audit(&v.user, v.role.as_str(), "close the live stream", "");
+        drop(held);
     });
     Sse::new(s).keep_alive(KeepAlive::default()).into_response()
 }
