@@ -78,12 +78,13 @@ fn subject_keys(a: &Alert) -> Vec<String> {
 /// Scores alerts against labels over `events` events.
 pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
     let mut labelled_events: HashSet<&str> = HashSet::new();
-    let mut labelled_pairs: HashSet<(&str, &str)> = HashSet::new();
+    // User ids as the engine folds them: a label may write one in lower case.
+    let mut labelled_pairs: HashSet<(String, &str)> = HashSet::new();
     for l in labels {
         labelled_events.extend(l.event_ids.iter().map(|e| e.as_str()));
         if let Some(u) = &l.user_id {
             for s in &l.subjects {
-                labelled_pairs.insert((u.as_str(), s.as_str()));
+                labelled_pairs.insert((u.to_ascii_uppercase().to_string(), s.as_str()));
             }
         }
     }
@@ -96,7 +97,7 @@ pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
         }
     }
     let catches = |l: &Label, a: &Alert| {
-        l.user_id.as_ref().is_none_or(|u| *u == a.user_id)
+        l.user_id.as_ref().is_none_or(|u| u.eq_ignore_ascii_case(&a.user_id))
             && l.categories.contains(&a.category)
             && a.severity >= l.min_severity
     };
@@ -129,7 +130,7 @@ pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
         }
         let on_labelled_event = a.event_ids.iter().any(|e| labelled_events.contains(e.as_str()));
         let on_labelled_pair =
-            subject_keys(a).iter().any(|k| labelled_pairs.contains(&(a.user_id.as_str(), k.as_str())));
+            subject_keys(a).iter().any(|k| labelled_pairs.contains(&(a.user_id.to_string(), k.as_str())));
         if !on_labelled_event && !on_labelled_pair {
             *false_alerts.entry(a.rule).or_insert(0) += 1;
         }

@@ -176,7 +176,7 @@ impl Metrics {
             known_systems: Mutex::new(HashSet::new()),
             events_misrouted: counter(
                 "accesswatch_events_misrouted_total",
-                "Events that came on another partition than their user's earlier ones (the topic not keyed by user_id): no per-user detector sees such a user's events together",
+                "Events that came on another partition than their user's earlier ones (the topic not keyed by the upper-cased user_id): no per-user detector sees such a user's events together",
             ),
             dead_letters: counter_vec(
                 "accesswatch_dead_letters_total",

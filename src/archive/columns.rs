@@ -312,7 +312,13 @@ pub fn events_from_batch(batch: &RecordBatch, system: Option<&str>) -> Result<Ve
             event_id: event_id.get(i).unwrap_or_default().into(),
             ts: Timestamp(ts.value(i)),
             system: system.into(),
-            user_id: user_id.get(i).unwrap_or_default().into(),
+            // Folded as the engine folds ids (rows written before it did keep the case
+            // they were logged in).
+            user_id: {
+                let mut id = CompactString::from(user_id.get(i).unwrap_or_default());
+                crate::event::normalise::user_id(&mut id);
+                id
+            },
             action: Action::parse(action_text).ok_or_else(|| bad("action", i, action_text))?,
             subject_type: SubjectType::parse(type_text).ok_or_else(|| bad("subject_type", i, type_text))?,
             subject_id: get(&subject_id, i),

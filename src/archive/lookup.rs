@@ -90,7 +90,8 @@ pub fn events_with_any(
                                 // A file that fails is left out whole.
                                 let before = out.len();
                                 for (column, value) in keys::may_contain_each(&file, keys) {
-                                    if let Err(e) = read_matching(&file, &system, column, value, &mut out) {
+                                    let read = || read_matching(&file, &system, column, value, &mut out);
+                                    if let Err(e) = super::unpanicked(&file, read) {
                                         out.truncate(before);
                                         unread.add(&file, &e);
                                         break;

@@ -507,7 +507,7 @@ pub fn read_date_leaving_out(
     let mut events = Vec::new();
     for (system, dir) in partitions(&root.join("events").join(format!("date={date}")), "system")? {
         for file in parquet_files(&dir)? {
-            let rows = read_file(&file).and_then(|batches| {
+            let rows = unpanicked(&file, || read_file(&file)).and_then(|batches| {
                 let mut rows = Vec::new();
                 for batch in &batches {
                     rows.extend(
@@ -539,15 +539,24 @@ pub fn damaged_files(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
     dirs.extend(partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir));
     let mut out = Vec::new();
     for file in dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?.into_iter().flatten() {
-        let footer = File::open(&file).map_err(|e| e.to_string()).and_then(|f| {
-            let read = std::panic::AssertUnwindSafe(|| ParquetMetaDataReader::new().parse_and_finish(&f));
-            std::panic::catch_unwind(read).map_err(|p| panic_text(&p))?.map_err(|e| e.to_string())
+        let footer = unpanicked(&file, || {
+            let f = File::open(&file)?;
+            ParquetMetaDataReader::new().parse_and_finish(&f).map_err(io::Error::other)
         });
         if let Err(why) = footer {
-            out.push((file, why));
+            out.push((file, why.to_string()));
         }
     }
     Ok(out)
+}
+
+/// `read()`, with a panic of the Parquet reader (it panics on some damaged files rather
+/// than fail) made an error of the file: one damaged file must not stop, or silently cut
+/// short, a replay or a look-up.
+pub fn unpanicked<T>(file: &Path, read: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        Err(io::Error::other(format!("{}: the Parquet reader stopped: {}", file.display(), panic_text(&panic))))
+    })
 }
 
 /// What a caught panic said.

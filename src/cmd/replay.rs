@@ -55,14 +55,17 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode> {
     let config = Arc::new(load_config(a.config.as_deref())?);
     let lists = load_watchlists(&a.watchlists)?;
+    let from = a.from.as_deref().map(|t| parse_time("--from", t)).transpose()?;
+    let to = a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?;
+    let range = crate::hunt::TimeRange::between(from, to).map_err(|e| anyhow::anyhow!("--from and --to: {e}"))?;
     let opts = ReplayOptions {
         inputs: a.files,
         source: a.source,
         alerts: a.alerts,
         dead_letters: a.dead_letters,
         progress: !a.quiet,
-        from: a.from.as_deref().map(|t| parse_time("--from", t)).transpose()?,
-        to: a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?,
+        from: range.from,
+        to: range.to,
         archive: a.archive,
         read_ahead: a.threads.map(|n| n == 2),
         sort: a.sort,

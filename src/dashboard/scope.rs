@@ -75,7 +75,9 @@ impl Scope {
                 .collect();
             format!(" AND {col} NOT IN ({})", marks.join(", "))
         };
-        sql.push_str(&list("user_id", &self.hidden_users, args));
+        // Ids whatever their case: alerts stored before the engine folded them keep
+        // the case they were logged in, and an account must never see its own.
+        sql.push_str(&list("user_id COLLATE NOCASE", &self.hidden_users, args));
         // Case as the staff list has it; an alert with no unit is not in a hidden one.
         sql.push_str(&list("COALESCE(unit, '')", &self.hidden_units, args));
         sql
@@ -85,7 +87,7 @@ impl Scope {
     /// as [`Scope::sql`].
     pub fn allows(&self, user_id: &str, unit: Option<&str>, operations: bool) -> bool {
         (self.operations || !operations)
-            && !self.hidden_users.iter().any(|u| u == user_id)
+            && !self.hidden_users.iter().any(|u| u.eq_ignore_ascii_case(user_id))
             && !unit.is_some_and(|u| self.hidden_units.iter().any(|h| h == u))
     }
 
@@ -115,10 +117,11 @@ mod tests {
         assert!(scope.allows("U1", Some("Response"), false));
         assert!(!scope.allows("U1", Some("Response"), true), "operations");
         assert!(!scope.allows("U7", None, false), "themselves");
+        assert!(!scope.allows("u7", None, false), "themselves, logged in lower case before ids were folded");
         assert!(!scope.allows("U2", Some("PSD"), false), "the ACU without clearance");
         let mut args = Vec::new();
         let sql = scope.sql(&mut args);
-        assert!(sql.contains("operations = 0") && sql.contains("user_id NOT IN (?1)"), "{sql}");
+        assert!(sql.contains("operations = 0") && sql.contains("user_id COLLATE NOCASE NOT IN (?1)"), "{sql}");
         assert_eq!(args.len(), 2);
         let cleared = Scope::of(&Account { operations: true, review_acu: true, ..account }, &config, None);
         assert!(cleared.allows("U2", Some("PSD"), true));

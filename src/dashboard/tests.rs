@@ -713,7 +713,7 @@ async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() 
     let lists = operation_lists();
     let hash = auth::hash_password(PASSWORD);
     let f = fixture(&format!(
-        "watchlists_dir = \"{}\"\npseudonymous_roles = []\nacu_units = [\"PSD\"]\n\n[dashboard.users.dan]\npassword = \"{hash}\"\nrole = \"analyst\"\nstaff_id = \"U10\"\n\n[dashboard.users.lead]\npassword = \"{hash}\"\nrole = \"supervisor\"\nreview_acu = true\n",
+        "watchlists_dir = \"{}\"\npseudonymous_roles = []\nacu_units = [\"PSD\"]\n\n[dashboard.users.dan]\npassword = \"{hash}\"\nrole = \"analyst\"\nstaff_id = \"u10\"\n\n[dashboard.users.lead]\npassword = \"{hash}\"\nrole = \"supervisor\"\nreview_acu = true\n",
         lists.path().display()
     ));
     let about = |id: &str, user: &str, unit: &str| {
@@ -722,6 +722,9 @@ async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() 
         a
     };
     f.dashboard.observe(&about("SELF", "U10", "Response")).unwrap();
+    // Stored before the engine folded ids, as one system logged them (and the account's
+    // staff id written in lower case too): still himself.
+    f.dashboard.observe(&about("SELF-OLD", "u10", "Response")).unwrap();
     f.dashboard.observe(&about("MANAGER", "U11", "Response")).unwrap();
     f.dashboard.observe(&about("ACU", "U30", "PSD")).unwrap();
     let ids = |v: &Value| {

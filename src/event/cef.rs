@@ -132,7 +132,7 @@ fn parse_extension(ext: &str) -> Result<Vec<(String, String)>, DecodeError> {
     }
     // So is one custom label given to two fields (`cs1Label=Reference` and
     // `cs2Label=Reference`): the field the mapping reads by that label is not known.
-    let labels = out.iter().filter(|(k, _)| k.ends_with("Label"));
+    let labels = out.iter().filter(|(k, l)| k.ends_with("Label") && !l.is_empty());
     for (n, (key, label)) in labels.clone().enumerate() {
         if let Some((other, _)) = labels.clone().take(n).find(|(_, l)| l == label) {
             let msg = format!("the custom label `{label}` is given to both `{other}` and `{key}`");
@@ -210,6 +210,10 @@ mod tests {
         let twice = CefRecord::parse("CEF:0|A|B|C|D|E|F|cs1Label=Reference cs1=INC-42 cs2Label=Reference cs2=X");
         assert!(
             matches!(twice, Err(DecodeError::BadCef(m)) if m.contains("`Reference` is given to both `cs1Label` and `cs2Label`"))
+        );
+        assert!(
+            CefRecord::parse("CEF:0|A|B|C|D|E|F|cs1Label= cs1=A cs2Label= cs2=B").is_ok(),
+            "labels left empty say nothing"
         );
     }
 

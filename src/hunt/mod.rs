@@ -211,9 +211,14 @@ impl Hunt {
     }
 
     /// One user's accesses in `[from, to)`, in time order. The id is folded as the
-    /// engine folds events' (`u10040` is `U10040`).
+    /// engine folds events' (`u10040` is `U10040`); rows archived before it did are
+    /// found written as asked, upper-cased or lower-cased.
     pub fn user_activity(&self, user_id: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        self.events_with("user_id", &user_id.to_ascii_uppercase(), range)
+        let mut forms = vec![user_id.to_string(), user_id.to_ascii_uppercase(), user_id.to_ascii_lowercase()];
+        forms.sort();
+        forms.dedup();
+        let keys: Vec<(&str, &str)> = forms.iter().map(|f| ("user_id", f.as_str())).collect();
+        self.events_with(&keys, range)
     }
 
     /// The archived events with these ids (an alert's evidence), each once, in time
@@ -228,12 +233,11 @@ impl Hunt {
         self.events_where(&format!("event_id IN ({}) AND {}", list.join(", "), only_partitions(parts, of)))
     }
 
-    /// Archived events in the range whose `column` is `value`, each once, in time
-    /// order. The key indexes name the files that may hold the value; only those are
-    /// read (`archive::lookup`).
-    fn events_with(&self, column: &str, value: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        let mut out =
-            crate::archive::lookup::events_with(&self.archive, column, value, range.from, range.to, &self.unread)?;
+    /// Archived events in the range whose column is the value of one of `keys`
+    /// (column, value), each once, in time order. The key indexes name the files that
+    /// may hold the values; only those are read (`archive::lookup`).
+    fn events_with(&self, keys: &[(&str, &str)], range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
+        let mut out = crate::archive::lookup::events_with_any(&self.archive, keys, range.from, range.to, &self.unread)?;
         out.sort_by(|a, b| (a.event.ts, a.seq).cmp(&(b.event.ts, b.seq)));
         let mut seen = HashSet::new();
         out.retain(|e| seen.insert(e.copy_key()));
@@ -246,9 +250,11 @@ impl Hunt {
         if users.is_empty() {
             return Ok(out);
         }
-        let list: Vec<String> = users.iter().map(|u| quote(u)).collect();
+        let list: Vec<String> = users.iter().map(|u| quote(&u.to_ascii_uppercase())).collect();
         let sql = format!(
-            "SELECT user_id, count(DISTINCT alert_id) AS n FROM alerts WHERE user_id IN ({}) GROUP BY user_id",
+            // Ids folded as the engine folds them (alerts archived before it did keep
+            // the case they were logged in).
+            "SELECT upper(user_id), count(DISTINCT alert_id) AS n FROM alerts WHERE upper(user_id) IN ({}) GROUP BY upper(user_id)",
             list.join(", ")
         );
         for b in self.sql(&sql)? {

@@ -298,3 +298,25 @@ fn a_range_the_wrong_way_round_is_refused_not_answered_with_nobody() {
     assert_eq!((ok.from, ok.to), (Some(a), Some(b)));
     assert!(TimeRange::between(Some(b), None).is_ok() && TimeRange::between(None, Some(a)).is_ok());
 }
+
+/// A user id is one user whatever its case: asked in any case, and archived before the
+/// engine folded ids (as one system logged it), the rows are found, folded.
+#[test]
+fn user_activity_finds_a_user_whatever_the_case_of_their_id() {
+    let dir = archive();
+    let line = r#"{"event_id":"old1","ts":"2026-10-07T09:00:00Z","system":"PNC","user_id":"U9","action":"view","subject_type":"person","subject_id":"1/2"}"#;
+    let mut old = json::decode(line.as_bytes()).unwrap();
+    old.user_id = "u9".into(); // as a row written before the fold
+    let mut w = EventWriter::new(dir.path(), &crate::config::Config::defaults().archive);
+    w.append(old, Provenance::default());
+    w.flush().unwrap();
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    for asked in ["u1", "U1"] {
+        assert_eq!(hunt.user_activity(asked, &TimeRange::default()).unwrap().len(), 5, "{asked}");
+    }
+    for asked in ["u9", "U9"] {
+        let found = hunt.user_activity(asked, &TimeRange::default()).unwrap();
+        assert_eq!(found.len(), 1, "{asked}");
+        assert_eq!(found[0].event.user_id, "U9", "read folded");
+    }
+}

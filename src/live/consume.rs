@@ -253,7 +253,7 @@ impl MessageDecoder {
         status.warn(
             "misrouted",
             format!(
-                "events of one user arrive on several partitions of {} ({} so far): the topic is not keyed by user_id (or its partitions were added to), and the per-user detectors (volume, fishing, out of hours, export) do not see such a user's events together; key the topic by user_id",
+                "events of one user arrive on several partitions of {} ({} so far): the topic is not keyed by the upper-cased user_id (or its partitions were added to), and the per-user detectors (volume, fishing, out of hours, export) do not see such a user's events together; key the topic by user_id with its letters upper-cased, as the engine compares ids",
                 self.kafka.events_topic,
                 metrics.events_misrouted.get()
             ),

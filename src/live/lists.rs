@@ -221,7 +221,8 @@ pub fn messages_from_dir(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, Li
         let csv_path = dir.join(format!("{}.csv", table.as_str()));
         let jsonl_path = dir.join(format!("{}.jsonl", table.as_str()));
         let objects: Vec<Object> = if csv_path.exists() {
-            let mut reader = csv::Reader::from_path(&csv_path).map_err(|e| bad(&csv_path, &e))?;
+            let text = crate::watchlist::load::file_text(&csv_path).map_err(|e| bad(&csv_path, &e))?;
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
             let header: Vec<String> =
                 reader.headers().map_err(|e| bad(&csv_path, &e))?.iter().map(String::from).collect();
             let mut rows = Vec::new();
@@ -238,7 +239,7 @@ pub fn messages_from_dir(dir: &Path, prefix: &str) -> Result<Vec<RowMessage>, Li
             }
             rows
         } else if jsonl_path.exists() {
-            let text = std::fs::read_to_string(&jsonl_path).map_err(|e| bad(&jsonl_path, &e))?;
+            let text = crate::watchlist::load::file_text(&jsonl_path).map_err(|e| bad(&jsonl_path, &e))?;
             text.lines()
                 .filter(|l| !l.trim().is_empty())
                 .map(|l| serde_json::from_str::<Object>(l).map_err(|e| bad(&jsonl_path, &e)))

@@ -175,8 +175,14 @@ impl<R: BufRead> RecordReader<R> {
                 };
                 let chunk = &avail[..chunk_len];
                 if let Some(d) = self.csv {
-                    // Only bytes around quotes change the state's meaning; scan all.
-                    csv = chunk.iter().fold(csv, |state, &b| state.step(b, d));
+                    // Only bytes around quotes change the state's meaning; scan all but
+                    // a record's leading byte-order mark, which is not part of it (so a
+                    // quote after it opens the field).
+                    let scan = match len {
+                        0 => chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk),
+                        _ => chunk,
+                    };
+                    csv = scan.iter().fold(csv, |state, &b| state.step(b, d));
                 }
                 let room = self.keep.saturating_sub(self.buf.len());
                 if hasher.is_none() && chunk_len > room {
@@ -267,6 +273,9 @@ mod tests {
         let got = all(b"\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBFx\ny\xEF\xBB\xBF\n", 100, None);
         // A mark inside a record is the record's (and refused or dropped there).
         assert_eq!(got, vec![(1, "{\"a\":1}".into(), 7), (2, "x".into(), 1), (3, "y\u{feff}".into(), 4)]);
+        // A quote after the mark opens a CSV field, which may hold a line break.
+        let got = all(b"a,b\n\xEF\xBB\xBF\"x\ny\",1\n", 100, Some(b','));
+        assert_eq!(got, vec![(1, "a,b".into(), 3), (2, "\"x\ny\",1".into(), 7)]);
     }
 
     #[test]

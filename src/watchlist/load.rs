@@ -124,6 +124,13 @@ fn load_file(table: TableName, file: &Path, lists: &mut WatchLists, errors: &mut
     read_text(table, file, &text, lists, errors)
 }
 
+/// A watch-list file's text, read as [`load_dir`] reads it (UTF-16 decoded, a UTF-8
+/// byte-order mark dropped).
+pub fn file_text(path: &Path) -> std::io::Result<String> {
+    let bytes = utf16_as_utf8(std::fs::read(path)?)?;
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// A file's bytes as UTF-8: a file that starts with a UTF-16 byte-order mark (a Windows
 /// export, as events may be) is decoded, and a UTF-8 byte-order mark dropped.
 fn utf16_as_utf8(bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {

@@ -364,7 +364,9 @@ impl Store {
             ("severity", &f.severity),
             ("rule", &f.rule),
             ("unit", &f.unit),
-            ("user_id", &f.user),
+            // Ids are compared as the engine folds them (rows stored before it did
+            // keep the case they were logged in).
+            ("user_id COLLATE NOCASE", &f.user),
             ("system", &f.system),
             ("status", &f.status),
         ] {
@@ -422,7 +424,7 @@ impl Store {
         let mut args = vec![Value::Text(user_id.to_string())];
         let where_scope = scope.sql(&mut args);
         self.rows(
-            &format!("SELECT json, status, assignee, operations FROM alerts WHERE user_id = ?1{where_scope} ORDER BY event_ts"),
+            &format!("SELECT json, status, assignee, operations FROM alerts WHERE user_id = ?1 COLLATE NOCASE{where_scope} ORDER BY event_ts"),
             &args,
         )
     }
