@@ -22,10 +22,12 @@
 //! [`columns`] converts between events or alerts and Arrow record batches.
 
 pub mod columns;
+mod damaged;
 pub mod keys;
 pub mod lookup;
 mod retention;
 
+pub use damaged::{damaged_files, panic_text, unpanicked};
 pub use retention::{prune, PruneReport};
 
 use crate::alert::Alert;
@@ -38,7 +40,6 @@ use compact_str::CompactString;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::collections::{BTreeMap, HashSet};
@@ -527,42 +528,6 @@ pub fn read_date_leaving_out(
     let mut seen = HashSet::with_capacity(events.len());
     events.retain(|e| seen.insert(e.copy_key()));
     Ok(events)
-}
-
-/// The archive's files (events and alerts) whose Parquet footer cannot be read, each
-/// with why: what a query that stopped on a damaged file names for the analyst.
-pub fn damaged_files(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
-    let mut dirs = Vec::new();
-    for (_, day) in partitions(&root.join("events"), "date")? {
-        dirs.extend(partitions(&day, "system")?.into_iter().map(|(_, dir)| dir));
-    }
-    dirs.extend(partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir));
-    let mut out = Vec::new();
-    for file in dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?.into_iter().flatten() {
-        let footer = unpanicked(&file, || {
-            let f = File::open(&file)?;
-            ParquetMetaDataReader::new().parse_and_finish(&f).map_err(io::Error::other)
-        });
-        if let Err(why) = footer {
-            out.push((file, why.to_string()));
-        }
-    }
-    Ok(out)
-}
-
-/// `read()`, with a panic of the Parquet reader (it panics on some damaged files rather
-/// than fail) made an error of the file: one damaged file must not stop, or silently cut
-/// short, a replay or a look-up.
-pub fn unpanicked<T>(file: &Path, read: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
-        Err(io::Error::other(format!("{}: the Parquet reader stopped: {}", file.display(), panic_text(&panic))))
-    })
-}
-
-/// What a caught panic said.
-pub fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
-    text.unwrap_or_else(|| "a panic without a message".into())
 }
 
 /// One date of the archive as a replay reads it: its events, and the files of it that

@@ -328,4 +328,22 @@ mod tests {
             decode(TableName::Associates, Some(b"U1/jo-smith"), Some(associate.to_string().as_bytes()), None).unwrap();
         assert!(!key_mismatch(&associate));
     }
+
+    /// A directory the engine loads is the one it publishes: a staff list saved as
+    /// UTF-16, an incidents file with a UTF-8 byte-order mark, ids in lower case.
+    #[test]
+    fn files_are_published_as_they_are_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let staff = "user_id,surname,forenames,status\nu1,Peel,Robert,suspended\n";
+        let le: Vec<u8> = [0xFF, 0xFE].into_iter().chain(staff.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        std::fs::write(dir.path().join("staff.csv"), le).unwrap();
+        let incidents = "\u{feff}reference,opened_at,officers\nINC-1,2026-11-01T00:00:00Z,u1\n";
+        std::fs::write(dir.path().join("incidents.csv"), incidents).unwrap();
+        let messages = messages_from_dir(dir.path(), "wl.").unwrap();
+        let staff = messages.iter().find(|m| m.topic == "wl.staff").expect("the staff row");
+        assert_eq!(staff.key, "U1");
+        assert!(staff.value.contains("\"status\":\"suspended\""), "{}", staff.value);
+        let incident = messages.iter().find(|m| m.topic == "wl.incidents").expect("the incident");
+        assert_eq!(incident.key, "INC-1");
+    }
 }
