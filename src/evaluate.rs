@@ -129,8 +129,9 @@ pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
             continue;
         }
         let on_labelled_event = a.event_ids.iter().any(|e| labelled_events.contains(e.as_str()));
-        let on_labelled_pair =
-            subject_keys(a).iter().any(|k| labelled_pairs.contains(&(a.user_id.to_string(), k.as_str())));
+        let on_labelled_pair = subject_keys(a)
+            .iter()
+            .any(|k| labelled_pairs.contains(&(a.user_id.to_ascii_uppercase().to_string(), k.as_str())));
         if !on_labelled_event && !on_labelled_pair {
             *false_alerts.entry(a.rule).or_insert(0) += 1;
         }

@@ -91,7 +91,8 @@ pub fn evidence_of(alert: &Alert, found: Vec<StoredEvent>) -> (Vec<StoredEvent>,
         let triggering = alert.event_ids.first().is_some_and(|t| t == id);
         let fits = |i: &usize| {
             let e = &found[*i].event;
-            let own = e.user_id == alert.user_id;
+            // An alert stored before user ids were folded keeps the case it was logged in.
+            let own = e.user_id.eq_ignore_ascii_case(&alert.user_id);
             own && (!triggering || (e.system == alert.system && e.ts == alert.event_ts))
         };
         let narrowed: Vec<usize> = candidates.iter().copied().filter(fits).collect();

@@ -272,10 +272,21 @@ impl StoredEvent {
     }
 }
 
-/// Reads events back from archived rows. `system` names the partition the rows came
-/// from when the batch has no `system` column (a file read directly); a query over the
-/// `events` table carries the column.
+/// Reads events back from archived rows, user ids folded as the engine folds them (rows
+/// written before it did keep the case they were logged in). `system` names the
+/// partition the rows came from when the batch has no `system` column (a file read
+/// directly); a query over the `events` table carries the column.
 pub fn events_from_batch(batch: &RecordBatch, system: Option<&str>) -> Result<Vec<StoredEvent>, ColumnError> {
+    read_events(batch, system, true)
+}
+
+/// [`events_from_batch`] with every value as stored: what a file's key index and a
+/// compaction's rewrite must hold, so that a look-up finds the rows the file has.
+pub fn events_as_stored(batch: &RecordBatch, system: Option<&str>) -> Result<Vec<StoredEvent>, ColumnError> {
+    read_events(batch, system, false)
+}
+
+fn read_events(batch: &RecordBatch, system: Option<&str>, fold: bool) -> Result<Vec<StoredEvent>, ColumnError> {
     let req = |name| Text::required(batch, name);
     let opt = |name| Text::of(batch, name);
     let (event_id, user_id, action, subject_type) =
@@ -312,11 +323,11 @@ pub fn events_from_batch(batch: &RecordBatch, system: Option<&str>) -> Result<Ve
             event_id: event_id.get(i).unwrap_or_default().into(),
             ts: Timestamp(ts.value(i)),
             system: system.into(),
-            // Folded as the engine folds ids (rows written before it did keep the case
-            // they were logged in).
             user_id: {
                 let mut id = CompactString::from(user_id.get(i).unwrap_or_default());
-                crate::event::normalise::user_id(&mut id);
+                if fold {
+                    crate::event::normalise::user_id(&mut id);
+                }
                 id
             },
             action: Action::parse(action_text).ok_or_else(|| bad("action", i, action_text))?,

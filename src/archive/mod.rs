@@ -615,7 +615,7 @@ pub fn index(root: &Path) -> io::Result<usize> {
                 }
                 let mut rows = Vec::new();
                 for batch in read_file(&file)? {
-                    let stored = columns::events_from_batch(&batch, Some(&system))
+                    let stored = columns::events_as_stored(&batch, Some(&system))
                         .map_err(|e| io::Error::other(format!("{}: {e}", file.display())))?;
                     rows.extend(stored.into_iter().map(|s| ArchivedEvent::new(s.event, s.seq, s.from)));
                 }
@@ -648,7 +648,7 @@ pub fn compact(root: &Path, config: &ArchiveConfig, before: Date) -> io::Result<
             let mut seen = HashSet::new();
             for file in &files {
                 for batch in read_file(file)? {
-                    let stored = columns::events_from_batch(&batch, Some(&system))
+                    let stored = columns::events_as_stored(&batch, Some(&system))
                         .map_err(|e| io::Error::other(format!("{}: {e}", file.display())))?;
                     for s in stored {
                         if seen.insert(s.copy_key()) {

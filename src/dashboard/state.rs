@@ -154,7 +154,8 @@ impl Dashboard {
 
     /// Whether `user_id` is a member of staff the lists know.
     pub fn is_staff(&self, user_id: &str) -> bool {
-        self.lists.as_ref().is_some_and(|l| l.staff_member(user_id).is_some())
+        // A sentence stored before ids were folded may write one in lower case.
+        self.lists.as_ref().is_some_and(|l| l.staff_member(&user_id.to_ascii_uppercase()).is_some())
     }
 
     /// How the viewer sees members of staff, if as pseudonyms.

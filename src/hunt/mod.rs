@@ -250,11 +250,15 @@ impl Hunt {
         if users.is_empty() {
             return Ok(out);
         }
-        let list: Vec<String> = users.iter().map(|u| quote(&u.to_ascii_uppercase())).collect();
+        // Each id as the engine folds it, and lower-cased: alerts archived before it
+        // folded ids keep the case they were logged in. Counted per folded id.
+        let mut forms: Vec<String> =
+            users.iter().flat_map(|u| [u.to_ascii_uppercase(), u.to_ascii_lowercase()]).collect();
+        forms.sort();
+        forms.dedup();
+        let list: Vec<String> = forms.iter().map(|u| quote(u)).collect();
         let sql = format!(
-            // Ids folded as the engine folds them (alerts archived before it did keep
-            // the case they were logged in).
-            "SELECT upper(user_id), count(DISTINCT alert_id) AS n FROM alerts WHERE upper(user_id) IN ({}) GROUP BY upper(user_id)",
+            "SELECT user_id, count(DISTINCT alert_id) AS n FROM alerts WHERE user_id IN ({}) GROUP BY user_id",
             list.join(", ")
         );
         for b in self.sql(&sql)? {
@@ -262,7 +266,7 @@ impl Hunt {
             let users = users.as_any().downcast_ref::<arrow::array::StringArray>().expect("utf8");
             let n = b.column(1).as_any().downcast_ref::<arrow::array::Int64Array>().expect("count is Int64");
             for i in 0..b.num_rows() {
-                out.insert(users.value(i).to_string(), n.value(i));
+                *out.entry(users.value(i).to_ascii_uppercase()).or_default() += n.value(i);
             }
         }
         Ok(out)

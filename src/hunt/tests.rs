@@ -319,4 +319,12 @@ fn user_activity_finds_a_user_whatever_the_case_of_their_id() {
         assert_eq!(found.len(), 1, "{asked}");
         assert_eq!(found[0].event.user_id, "U9", "read folded");
     }
+    // A key index written again (`archive index`) holds the values the file holds.
+    for entry in walkdir(dir.path()) {
+        if entry.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".keys")) {
+            std::fs::remove_file(&entry).unwrap();
+        }
+    }
+    assert!(crate::archive::index(dir.path()).unwrap() > 0);
+    assert_eq!(hunt.user_activity("U9", &TimeRange::default()).unwrap().len(), 1, "found through the new index");
 }

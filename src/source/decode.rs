@@ -105,8 +105,10 @@ impl Decoder {
         Decoder { format, splitter: CsvSplitter::new(delimiter), header }
     }
 
-    /// Decodes one record.
+    /// Decodes one record. A UTF-8 byte-order mark before it is not part of it (a Kafka
+    /// message as a line of a file: written by a tool that marks its UTF-8).
     pub fn decode(&mut self, bytes: &[u8]) -> Decoded {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let text = match std::str::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => return Decoded::Rejected(DecodeError::BadUtf8(e.valid_up_to())),

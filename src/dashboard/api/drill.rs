@@ -220,7 +220,10 @@ pub(super) async fn timeline(
         Err(r) => return r,
     };
     // Someone the viewer may not look at has no timeline for them.
-    let unit = |u: &str| d.lists.as_ref().and_then(|l| l.staff_member(u)).and_then(|m| m.unit.clone());
+    let unit = |u: &str| {
+        let member = d.lists.as_ref().and_then(|l| l.staff_member(&u.to_ascii_uppercase()));
+        member.and_then(|m| m.unit.clone())
+    };
     let Some(user) = d.user_meant(&v, ask.user_id.trim()).filter(|u| v.scope.allows(u, unit(u).as_deref(), false))
     else {
         return refuse(StatusCode::NOT_FOUND, "no such user");

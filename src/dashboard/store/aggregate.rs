@@ -93,9 +93,11 @@ impl Store {
         let where_scope = scope.sql(&mut args);
         let db = self.db();
         let mut stmt = db.prepare(&format!(
-            "SELECT user_id, sum(CASE WHEN allowed = 0 AND status != 'resolved' THEN score * decay(event_ms, ?1, ?2) ELSE 0 END) AS risk,
+            // One user whatever the case their id was stored in (alerts stored before
+            // the engine folded ids keep it); SQLite's upper() folds ASCII, as it does.
+            "SELECT upper(user_id), sum(CASE WHEN allowed = 0 AND status != 'resolved' THEN score * decay(event_ms, ?1, ?2) ELSE 0 END) AS risk,
                     count(*), sum(severity = 'red')
-             FROM alerts WHERE event_ms <= ?1{where_scope} GROUP BY user_id ORDER BY risk DESC, user_id LIMIT {top}"
+             FROM alerts WHERE event_ms <= ?1{where_scope} GROUP BY upper(user_id) ORDER BY risk DESC, upper(user_id) LIMIT {top}"
         ))?;
         let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
             let score: f64 = r.get(1)?;
@@ -138,5 +140,18 @@ mod tests {
         let (days, rules) = store.charts(&Scope::default(), Timestamp(0)).unwrap();
         assert_eq!(days.iter().map(|d| d.red + d.green).sum::<i64>(), 6_001);
         assert_eq!(rules, vec![("custody.uninvolved".to_string(), 6_001)]);
+    }
+
+    /// An officer's alerts stored before user ids were folded (as one system logged the
+    /// id) and after are one line of the ranking.
+    #[test]
+    fn risk_is_one_line_per_user_whatever_the_case_their_alerts_were_stored_in() {
+        let store = Store::open(std::path::Path::new(":memory:")).unwrap();
+        store.upsert_alert(&alert("OLD", "u1", "red", "2026-11-20T10:00:00.000Z")).unwrap();
+        store.upsert_alert(&alert("NEW", "U1", "red", "2026-11-20T11:00:00.000Z")).unwrap();
+        let at = Timestamp::parse_rfc3339("2026-11-21T10:00:00Z").unwrap();
+        let ranked = store.risk(&Scope { operations: true, ..Scope::default() }, at, Span::days(7), 10).unwrap();
+        assert_eq!(ranked.len(), 1, "{:?}", ranked.iter().map(|r| &r.user_id).collect::<Vec<_>>());
+        assert_eq!((ranked[0].user_id.as_str(), ranked[0].alerts, ranked[0].red), ("U1", 2, 2));
     }
 }

@@ -155,6 +155,7 @@ const SCHEMA: &str = "
       status TEXT NOT NULL DEFAULT 'new', assignee TEXT, seq INTEGER NOT NULL, seen_at TEXT NOT NULL);
     CREATE INDEX IF NOT EXISTS alerts_seq ON alerts (seq);
     CREATE INDEX IF NOT EXISTS alerts_user ON alerts (user_id);
+    CREATE INDEX IF NOT EXISTS alerts_user_nocase ON alerts (user_id COLLATE NOCASE);
     CREATE TABLE IF NOT EXISTS alert_events (
       event_id TEXT NOT NULL, alert_id TEXT NOT NULL, PRIMARY KEY (event_id, alert_id)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS operation_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
