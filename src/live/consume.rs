@@ -215,7 +215,9 @@ impl MessageDecoder {
         } else if self.canonical {
             match std::str::from_utf8(payload) {
                 Err(e) => rejected(DecodeError::BadUtf8(e.valid_up_to())),
-                Ok(text) => match crate::event::json::decode_boxed(text) {
+                // A byte-order mark before the message is not part of it, as the
+                // decoder of other formats reads it.
+                Ok(text) => match crate::event::json::decode_boxed(text.strip_prefix('\u{feff}').unwrap_or(text)) {
                     Ok(event) => Incoming::Event { partition, offset, timestamp_ms, event },
                     Err(reason) => rejected(reason),
                 },
