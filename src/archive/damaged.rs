@@ -1,32 +1,9 @@
-//! Damaged files: which of the archive's files cannot be read, and the Parquet reader's
-//! panics on some of them made errors of the file.
+//! Damaged files: the Parquet reader's panics on some of them made errors of the file,
+//! and files that are not regular files refused before they are opened.
 
-use super::{parquet_files, partitions};
-use parquet::file::metadata::ParquetMetaDataReader;
 use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
-
-/// The archive's files (events and alerts) whose Parquet footer cannot be read, each
-/// with why: what a query that stopped on a damaged file names for the analyst.
-pub fn damaged_files(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
-    let mut dirs = Vec::new();
-    for (_, day) in partitions(&root.join("events"), "date")? {
-        dirs.extend(partitions(&day, "system")?.into_iter().map(|(_, dir)| dir));
-    }
-    dirs.extend(partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir));
-    let mut out = Vec::new();
-    for file in dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?.into_iter().flatten() {
-        let footer = unpanicked(&file, || {
-            let f = File::open(&file)?;
-            ParquetMetaDataReader::new().parse_and_finish(&f).map_err(io::Error::other)
-        });
-        if let Err(why) = footer {
-            out.push((file, why.to_string()));
-        }
-    }
-    Ok(out)
-}
+use std::path::Path;
 
 /// `read()`, with a panic of the Parquet reader (it panics on some damaged files rather
 /// than fail) made an error of the file: one damaged file must not stop, or silently cut
@@ -35,6 +12,15 @@ pub fn unpanicked<T>(file: &Path, read: impl FnOnce() -> io::Result<T>) -> io::R
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
         Err(io::Error::other(format!("{}: the Parquet reader stopped: {}", file.display(), panic_text(&panic))))
     })
+}
+
+/// Opens an archive file, refused unless it is a regular file: a FIFO or a device under
+/// a `.parquet` name would hang the read or never end it.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(io::Error::other(format!("{}: not a regular file", path.display())));
+    }
+    File::open(path)
 }
 
 /// What a caught panic said.

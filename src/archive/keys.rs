@@ -100,7 +100,7 @@ pub fn may_contain_any(file: &Path, column: &str, values: &[&str]) -> bool {
 /// Whether the events file has a key index covering every column of [`KEY_COLUMNS`]
 /// (an index written by an earlier version may lack one).
 pub fn complete(file: &Path) -> bool {
-    let Ok(mut f) = File::open(path_for(file)) else { return false };
+    let Ok(mut f) = super::open_regular(&path_for(file)) else { return false };
     directory(&mut f).is_ok_and(|d| KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
 }
 
@@ -135,13 +135,13 @@ fn directory(f: &mut File) -> io::Result<Vec<(String, u64, u64)>> {
 /// index does not rule out (all of them when it has no usable index), with one opening
 /// of the index for all.
 pub fn may_contain_each<'k>(file: &Path, keys: &[(&'k str, &'k str)]) -> Vec<(&'k str, &'k str)> {
-    let index = File::open(path_for(file)).and_then(|mut f| directory(&mut f).map(|d| (f, d)));
+    let index = super::open_regular(&path_for(file)).and_then(|mut f| directory(&mut f).map(|d| (f, d)));
     let Ok((f, directory)) = index else { return keys.to_vec() };
     keys.iter().copied().filter(|(column, value)| check(&f, &directory, column, &[value]).unwrap_or(true)).collect()
 }
 
 fn probe(file: &Path, column: &str, values: &[&str]) -> io::Result<bool> {
-    let mut f = File::open(path_for(file))?;
+    let mut f = super::open_regular(&path_for(file))?;
     let directory = directory(&mut f)?;
     check(&f, &directory, column, values)
 }

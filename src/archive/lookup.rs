@@ -195,8 +195,8 @@ fn plan(
 fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut Vec<StoredEvent>) -> io::Result<()> {
     let fail = |e: &dyn std::fmt::Display| io::Error::other(format!("{}: {e}", file.display()));
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(file)?, options).map_err(|e| fail(&e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(super::open_regular(file)?, options)
+        .map_err(|e| fail(&e))?;
     let schema = builder.parquet_schema();
     let Some(leaf) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == column) else {
         // A file written before the column existed holds no row with it.

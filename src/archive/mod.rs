@@ -27,7 +27,7 @@ pub mod keys;
 pub mod lookup;
 mod retention;
 
-pub use damaged::{damaged_files, panic_text, unpanicked};
+pub use damaged::{open_regular, panic_text, unpanicked};
 pub use retention::{prune, PruneReport};
 
 use crate::alert::Alert;
@@ -43,7 +43,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -414,7 +414,9 @@ fn parquet_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     };
     for entry in entries {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        // A name that is not UTF-8 is still a file of the archive (read, or named as
+        // damaged), never passed over.
+        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
         if name.ends_with(".parquet") && !name.starts_with('.') {
             out.push(path);
         }
@@ -480,7 +482,7 @@ pub fn partitions_with(
 }
 
 fn read_file(path: &Path) -> io::Result<Vec<RecordBatch>> {
-    let file = File::open(path)?;
+    let file = open_regular(path)?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.with_batch_size(8192).build())
         .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
@@ -528,6 +530,27 @@ pub fn read_date_leaving_out(
     let mut seen = HashSet::with_capacity(events.len());
     events.retain(|e| seen.insert(e.copy_key()));
     Ok(events)
+}
+
+/// The archive's files (events and alerts) whose Parquet footer cannot be read, each
+/// with why: what a query that stopped on a damaged file names for the analyst.
+pub fn damaged_files(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
+    let mut dirs = Vec::new();
+    for (_, day) in partitions(&root.join("events"), "date")? {
+        dirs.extend(partitions(&day, "system")?.into_iter().map(|(_, dir)| dir));
+    }
+    dirs.extend(partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir));
+    let mut out = Vec::new();
+    for file in dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?.into_iter().flatten() {
+        // The footer read as a replay reads it (a reader built from it).
+        let footer = unpanicked(&file, || {
+            ParquetRecordBatchReaderBuilder::try_new(open_regular(&file)?).map(|_| ()).map_err(io::Error::other)
+        });
+        if let Err(why) = footer {
+            out.push((file, why.to_string()));
+        }
+    }
+    Ok(out)
 }
 
 /// One date of the archive as a replay reads it: its events, and the files of it that

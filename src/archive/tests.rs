@@ -89,7 +89,7 @@ fn files_are_sorted_by_subject_with_identity_keys_and_bloom_filters() {
     let props = parquet::file::properties::ReaderProperties::builder().set_read_bloom_filter(true).build();
     let options = parquet::file::serialized_reader::ReadOptionsBuilder::new().with_reader_properties(props).build();
     let reader =
-        parquet::file::reader::SerializedFileReader::new_with_options(File::open(&file).unwrap(), options).unwrap();
+        parquet::file::reader::SerializedFileReader::new_with_options(std::fs::File::open(&file).unwrap(), options).unwrap();
     use parquet::file::reader::FileReader;
     let rg = reader.get_row_group(0).unwrap();
     let schema = columns::EVENT_SCHEMA.clone();
@@ -328,4 +328,29 @@ fn a_date_linked_from_other_storage_is_read_and_pruned() {
     assert!(read_date(dir.path(), day).unwrap().is_empty());
     assert!(!date.exists() && !moved.exists(), "the link and the emptied date it pointed to are gone");
     assert!(other.join("system=PNC/part-0.parquet").exists(), "a link to a directory of another name is left alone");
+}
+
+/// A file under a name that is not UTF-8 is read, not passed over; a FIFO under a
+/// `.parquet` name is named as damaged, not waited on.
+#[cfg(unix)]
+#[test]
+fn every_file_of_a_date_is_read_or_named_whatever_its_name_or_kind() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let report = write(dir.path(), &sample());
+    let day = Date::parse("2026-11-01").unwrap();
+    let pnc = report.files.iter().find(|f| f.to_string_lossy().contains("date=2026-11-01/system=PNC")).unwrap();
+    let renamed = pnc.with_file_name(std::ffi::OsStr::from_bytes(b"part-\xff.parquet"));
+    std::fs::rename(pnc, &renamed).unwrap();
+    let fifo = renamed.with_file_name("part-fifo.parquet");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let mut damaged = Vec::new();
+    let events = read_date_leaving_out(dir.path(), day, &mut damaged).unwrap();
+    assert_eq!(events.len(), 4, "the renamed file's three events and RMS's one");
+    assert_eq!(damaged.len(), 1, "{damaged:?}");
+    assert_eq!(damaged[0].0, fifo);
+    assert!(damaged[0].1.contains("not a regular file"), "{}", damaged[0].1);
+    let named = damaged_files(dir.path()).unwrap();
+    assert_eq!(named.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(), vec![fifo]);
 }

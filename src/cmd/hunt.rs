@@ -26,29 +26,44 @@ pub struct QueryArgs {
 pub fn query(a: QueryArgs) -> Result<ExitCode> {
     use crate::hunt::HuntError;
     let hunt = Hunt::open(&a.archive, a.watchlists.as_deref())?;
-    let on_a_file = |e: &HuntError| match e {
-        HuntError::Stopped(_) => true,
-        HuntError::Query(_) => e.to_string().contains("Parquet error"),
-        _ => false,
+    let result = hunt.sql(&a.sql);
+    // DataFusion passes over some files it cannot read (an empty one) and names none it
+    // stops on: every file of the archive whose footer cannot be read is named, and an
+    // answer without them exits 3, as a look-up's does.
+    let on_files = match &result {
+        Ok(_) | Err(HuntError::Stopped(_)) => true,
+        Err(e @ HuntError::Query(_)) => e.to_string().contains("Parquet error"),
+        Err(_) => false,
     };
-    let rows = match hunt.sql(&a.sql) {
-        Ok(rows) => rows,
-        Err(e) if on_a_file(&e) => {
-            // DataFusion's error names no file: name the damaged ones, if that is why.
-            let damaged = crate::archive::damaged_files(&a.archive).unwrap_or_default();
-            let list: Vec<String> = damaged.iter().map(|(f, why)| format!("\n  {}: {why}", f.display())).collect();
-            match list.is_empty() {
-                true => return Err(e.into()),
-                false => anyhow::bail!(
-                    "{e}\nthe archive holds files that cannot be read (move them aside):{}",
-                    list.concat()
-                ),
+    let damaged = if on_files { crate::archive::damaged_files(&a.archive)? } else { Vec::new() };
+    let named: Vec<String> = damaged.iter().map(|(f, why)| shown(&format!("{}: {why}", f.display()))).collect();
+    match result {
+        Err(e) if !named.is_empty() => {
+            anyhow::bail!(
+                "{e}\nthe archive holds files that cannot be read (move them aside):\n  {}",
+                named.join("\n  ")
+            )
+        }
+        Err(e) => Err(e.into()),
+        Ok(rows) => {
+            write_batches(&rows, a.output.format, a.output.out.as_deref())?;
+            for file in &named {
+                eprintln!("warning: {file} (this file cannot be read and is left out of this answer)");
+            }
+            match named.is_empty() {
+                true => Ok(ExitCode::SUCCESS),
+                false => {
+                    eprintln!("warning: the answer above is incomplete: {} archive file(s) left out", named.len());
+                    Ok(ExitCode::from(3))
+                }
             }
         }
-        Err(e) => return Err(e.into()),
-    };
-    write_batches(&rows, a.output.format, a.output.out.as_deref())?;
-    Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Text for the terminal: a file name or an error may hold control characters.
+fn shown(text: &str) -> String {
+    crate::hunt::output::escape_controls(text)
 }
 
 /// Everyone who accessed a subject (by record id, name and date of birth, VRM or
@@ -161,7 +176,8 @@ pub fn leak_trace(a: LeakTraceArgs) -> Result<ExitCode> {
 pub fn answered(hunt: &Hunt) -> ExitCode {
     let unread = hunt.unread();
     for (file, why) in &unread {
-        eprintln!("warning: {} could not be read and is left out of this answer: {why}", file.display());
+        let file = shown(&file.display().to_string());
+        eprintln!("warning: {file} could not be read and is left out of this answer: {}", shown(why));
     }
     match unread.is_empty() {
         true => ExitCode::SUCCESS,

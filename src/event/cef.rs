@@ -70,10 +70,19 @@ impl CefRecord {
             return Some(Cow::Borrowed(v.as_str()));
         }
         // Custom fields: `cs1Label=Reference cs1=INC-42`.
-        let (label_key, _) = self.extension.iter().find(|(k, v)| k.ends_with("Label") && v == name)?;
+        let name = label(name);
+        let (label_key, _) = self.extension.iter().find(|(k, v)| k.ends_with("Label") && label(v) == name)?;
         let key = &label_key[..label_key.len() - "Label".len()];
         self.extension.iter().find(|(k, _)| k == key).map(|(_, v)| Cow::Borrowed(v.as_str()))
     }
+}
+
+/// A custom field's label as the mapping's names are compared with it: without case,
+/// white space around it, or characters that show nothing (`reference`, `Reference `
+/// and `Reference\u{200b}` are the label `Reference`).
+fn label(text: &str) -> String {
+    let shown: String = text.chars().filter(|c| !super::invisible(*c)).collect();
+    shown.trim().to_ascii_lowercase()
 }
 
 fn is_key_byte(b: u8) -> bool {
@@ -132,10 +141,10 @@ fn parse_extension(ext: &str) -> Result<Vec<(String, String)>, DecodeError> {
     }
     // So is one custom label given to two fields (`cs1Label=Reference` and
     // `cs2Label=Reference`): the field the mapping reads by that label is not known.
-    let labels = out.iter().filter(|(k, l)| k.ends_with("Label") && !l.is_empty());
-    for (n, (key, label)) in labels.clone().enumerate() {
-        if let Some((other, _)) = labels.clone().take(n).find(|(_, l)| l == label) {
-            let msg = format!("the custom label `{label}` is given to both `{other}` and `{key}`");
+    let labels = out.iter().filter(|(k, l)| k.ends_with("Label") && !label(l).is_empty());
+    for (n, (key, given)) in labels.clone().enumerate() {
+        if let Some((other, _)) = labels.clone().take(n).find(|(_, l)| label(l) == label(given)) {
+            let msg = format!("the custom label `{given}` is given to both `{other}` and `{key}`");
             return Err(DecodeError::BadCef(msg));
         }
     }
@@ -215,6 +224,10 @@ mod tests {
             CefRecord::parse("CEF:0|A|B|C|D|E|F|cs1Label= cs1=A cs2Label= cs2=B").is_ok(),
             "labels left empty say nothing"
         );
+        let any_case = "CEF:0|A|B|C|D|E|F|cs1Label=Reference cs1=INC-42 cs2Label=reference\u{200b} cs2=X";
+        assert!(CefRecord::parse(any_case).is_err(), "the same label in another case or with a hidden character");
+        let lower = CefRecord::parse("CEF:0|A|B|C|D|E|F|cs4Label=reference cs4=INC-7").unwrap();
+        assert_eq!(lower.get("Reference").as_deref(), Some("INC-7"), "a label is found whatever its case");
     }
 
     #[test]

@@ -262,7 +262,16 @@ fn squash(raw: &str) -> Option<CompactString> {
 /// A user id as every join compares it: its ASCII letters upper-cased, so that `u10040`
 /// in one system's log is `U10040` of the staff list and of another system (directory
 /// account names are case-insensitive, and systems log them as they were typed).
+///
+/// Characters that show nothing are dropped and white space trimmed, as an event's
+/// identifiers are where they are read: a watch list's or the configuration's id must
+/// not keep what an event's loses (`U9001\u{200b}` in a staff list matched no event).
 pub fn user_id(id: &mut CompactString) {
+    let padded = id.starts_with(char::is_whitespace) || id.ends_with(char::is_whitespace);
+    if padded || (!id.is_ascii() && id.chars().any(super::invisible)) {
+        let shown: String = id.chars().filter(|c| !super::invisible(*c)).collect();
+        *id = shown.trim().into();
+    }
     if id.bytes().any(|b| b.is_ascii_lowercase()) {
         id.make_ascii_uppercase();
     }
@@ -354,6 +363,22 @@ mod tests {
         ] {
             assert_eq!(name(written), name(ascii), "{written}");
         }
+    }
+
+    /// A user id from a watch list or the configuration is folded as an event's is:
+    /// upper-cased, without what shows nothing, trimmed.
+    #[test]
+    fn a_user_id_is_folded_wherever_it_comes_from() {
+        for typed in
+            ["u9001", "U9001", "\u{feff}u9001", "U9001\u{200b}", " U90\u{2060}01 ", "U90\u{fff9}01", "U9001\u{e01ef}"]
+        {
+            let mut id = CompactString::from(typed);
+            user_id(&mut id);
+            assert_eq!(id, "U9001", "{typed:?}");
+        }
+        let mut other = CompactString::from("Jörg.Weiß");
+        user_id(&mut other);
+        assert_eq!(other, "JöRG.WEIß", "ASCII letters alone");
     }
 
     /// A VRM or postcode is its letters and digits, however it was typed.

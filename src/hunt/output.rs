@@ -113,7 +113,7 @@ fn acts_on_a_terminal(c: char) -> bool {
 }
 
 /// `s` with each character that [`acts_on_a_terminal`] as `\u{..}`.
-fn escape_controls(s: &str) -> String {
+pub fn escape_controls(s: &str) -> String {
     s.chars().map(|c| if acts_on_a_terminal(c) { c.escape_unicode().to_string() } else { c.to_string() }).collect()
 }
 

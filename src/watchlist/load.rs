@@ -202,6 +202,8 @@ fn read_text(
     if file.extension().is_some_and(|e| e == "jsonl") {
         for (i, line) in text.lines().enumerate() {
             let n = i as u64 + 1;
+            // A byte-order mark before a row is not part of it (files appended).
+            let line = line.strip_prefix('\u{feff}').unwrap_or(line);
             if line.trim().is_empty() {
                 continue;
             }
