@@ -89,7 +89,8 @@ fn files_are_sorted_by_subject_with_identity_keys_and_bloom_filters() {
     let props = parquet::file::properties::ReaderProperties::builder().set_read_bloom_filter(true).build();
     let options = parquet::file::serialized_reader::ReadOptionsBuilder::new().with_reader_properties(props).build();
     let reader =
-        parquet::file::reader::SerializedFileReader::new_with_options(std::fs::File::open(&file).unwrap(), options).unwrap();
+        parquet::file::reader::SerializedFileReader::new_with_options(std::fs::File::open(&file).unwrap(), options)
+            .unwrap();
     use parquet::file::reader::FileReader;
     let rg = reader.get_row_group(0).unwrap();
     let schema = columns::EVENT_SCHEMA.clone();
