@@ -41,7 +41,9 @@ pub fn leak_trace(
     lists: &WatchLists,
     justification: &ExplanationConfig,
 ) -> Result<Vec<Suspect>, HuntError> {
-    let range = TimeRange { from: Some(published - window), to: Some(published) };
+    // A window of no time (`--window 0s`) would answer "nobody": refused.
+    let range = TimeRange::between(Some(published - window), Some(published))
+        .map_err(|e| HuntError::Usage(format!("the window before publication holds no time: {e}")))?;
     let accesses = hunt.who_accessed(subject, &range)?;
     let mut by_user: BTreeMap<String, Suspect> = BTreeMap::new();
     for a in &accesses {

@@ -177,6 +177,16 @@ fn leak_trace_ranks_unjustified_first_then_closest_to_publication() {
     assert_eq!(ranked[0].lead, crate::time::Span::minutes(30));
     let batch = leak::suspects_batch(&ranked);
     assert_eq!(batch.num_rows(), 4);
+    // A window of no time is refused, not answered with nobody.
+    let none = leak::leak_trace(
+        &hunt,
+        &subject,
+        published,
+        crate::time::Span(0),
+        &lists,
+        &crate::config::Config::defaults().explanation,
+    );
+    assert!(matches!(none, Err(HuntError::Usage(m)) if m.contains("holds no time")));
 }
 
 #[test]
