@@ -123,12 +123,10 @@ pub async fn serve_within(
     shutdown: crate::live::Shutdown,
     limits: Limits,
 ) -> std::io::Result<()> {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
     listener.set_nonblocking(true)?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     tracing::info!(addr = %listener.local_addr()?, "HTTP server listening");
-    let open: Arc<Mutex<HashMap<std::net::IpAddr, usize>>> = Arc::default();
+    let open: PerKey<std::net::IpAddr> = PerKey::default();
     let (closing, closed) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     loop {
@@ -145,7 +143,10 @@ pub async fn serve_within(
             () = shutdown.triggered() => break,
         };
         while connections.try_join_next().is_some() {}
-        let Some(slot) = Slot::take(&open, peer.ip(), connections.len(), &limits) else {
+        let addr = peer.ip();
+        let bound = (!(limits.unbounded)(addr)).then_some(limits.per_address);
+        let slot = (connections.len() < limits.total).then(|| open.take(addr, bound)).flatten();
+        let Some(slot) = slot else {
             tracing::debug!(%peer, "HTTP connection refused: too many open");
             continue;
         };
@@ -268,42 +269,45 @@ impl<S: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteDeadline<S
     }
 }
 
-/// A connection's place in the count of its address; given back when dropped.
-struct Slot {
-    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
-    addr: std::net::IpAddr,
+/// Places held per key (connections per address, live streams per account), each
+/// given back when its [`Held`] is dropped.
+pub struct PerKey<K: std::hash::Hash + Eq + Clone>(Arc<std::sync::Mutex<std::collections::HashMap<K, usize>>>);
+
+impl<K: std::hash::Hash + Eq + Clone> Default for PerKey<K> {
+    fn default() -> Self {
+        PerKey(Arc::default())
+    }
 }
 
-impl Slot {
-    fn take(
-        open: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
-        addr: std::net::IpAddr,
-        total: usize,
-        limits: &Limits,
-    ) -> Option<Slot> {
-        if total >= limits.total {
-            return None;
-        }
-        let mut counts = open.lock().unwrap_or_else(|e| e.into_inner());
-        let n = counts.entry(addr).or_default();
-        if *n >= limits.per_address && !(limits.unbounded)(addr) {
+/// One place held under a key.
+pub struct Held<K: std::hash::Hash + Eq + Clone> {
+    open: Arc<std::sync::Mutex<std::collections::HashMap<K, usize>>>,
+    key: K,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> PerKey<K> {
+    /// A place under `key`, unless it holds `bound` already (`None`: no bound).
+    pub fn take(&self, key: K, bound: Option<usize>) -> Option<Held<K>> {
+        let mut counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(key.clone()).or_default();
+        if bound.is_some_and(|b| *n >= b) {
             if *n == 0 {
-                counts.remove(&addr);
+                counts.remove(&key);
             }
             return None;
         }
         *n += 1;
-        Some(Slot { open: open.clone(), addr })
+        Some(Held { open: self.0.clone(), key })
     }
 }
 
-impl Drop for Slot {
+impl<K: std::hash::Hash + Eq + Clone> Drop for Held<K> {
     fn drop(&mut self) {
         let mut counts = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = counts.get_mut(&self.addr) {
+        if let Some(n) = counts.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                counts.remove(&self.addr);
+                counts.remove(&self.key);
             }
         }
     }

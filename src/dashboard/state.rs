@@ -11,7 +11,6 @@ use crate::live::LiveError;
 use crate::metrics::Metrics;
 use crate::time::Span;
 use crate::watchlist::WatchLists;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,13 +50,10 @@ pub struct Dashboard {
 /// the per-address bound spares) could otherwise hold every connection the process may
 /// open.
 #[derive(Default)]
-pub struct LiveStreams(Arc<std::sync::Mutex<HashMap<String, usize>>>);
+pub struct LiveStreams(crate::http::PerKey<String>);
 
 /// One open live stream, given back when dropped.
-pub struct LiveStream {
-    open: Arc<std::sync::Mutex<HashMap<String, usize>>>,
-    user: String,
-}
+pub type LiveStream = crate::http::Held<String>;
 
 impl LiveStreams {
     /// Live streams one account may have open at once (a few tabs and screens).
@@ -65,25 +61,7 @@ impl LiveStreams {
 
     /// A stream for `user`, unless they have [`Self::PER_ACCOUNT`] open already.
     pub fn open(&self, user: &str) -> Option<LiveStream> {
-        let mut open = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = open.entry(user.to_string()).or_default();
-        if *n >= Self::PER_ACCOUNT {
-            return None;
-        }
-        *n += 1;
-        Some(LiveStream { open: self.0.clone(), user: user.to_string() })
-    }
-}
-
-impl Drop for LiveStream {
-    fn drop(&mut self) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.user) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.user);
-            }
-        }
+        self.0.take(user.to_string(), Some(Self::PER_ACCOUNT))
     }
 }
 
