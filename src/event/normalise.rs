@@ -266,14 +266,26 @@ fn squash(raw: &str) -> Option<CompactString> {
 /// Characters that show nothing are dropped and white space trimmed, as an event's
 /// identifiers are where they are read: a watch list's or the configuration's id must
 /// not keep what an event's loses (`U9001\u{200b}` in a staff list matched no event).
+///
+/// Full-width forms (`Ｕ９００１`, as an East Asian input method or a spreadsheet's
+/// width conversion writes them) are the ASCII characters they show.
 pub fn user_id(id: &mut CompactString) {
     let padded = id.starts_with(char::is_whitespace) || id.ends_with(char::is_whitespace);
-    if padded || (!id.is_ascii() && id.chars().any(super::invisible)) {
-        let shown: String = id.chars().filter(|c| !super::invisible(*c)).collect();
+    if padded || (!id.is_ascii() && id.chars().any(|c| super::invisible(c) || full_width(c).is_some())) {
+        let shown: String = id.chars().filter(|c| !super::invisible(*c)).map(|c| full_width(c).unwrap_or(c)).collect();
         *id = shown.trim().into();
     }
     if id.bytes().any(|b| b.is_ascii_lowercase()) {
         id.make_ascii_uppercase();
+    }
+}
+
+/// The ASCII character a full-width form shows (U+FF01-FF5E), or the ideographic space.
+fn full_width(c: char) -> Option<char> {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
+        '\u{3000}' => Some(' '),
+        _ => None,
     }
 }
 
@@ -369,9 +381,17 @@ mod tests {
     /// upper-cased, without what shows nothing, trimmed.
     #[test]
     fn a_user_id_is_folded_wherever_it_comes_from() {
-        for typed in
-            ["u9001", "U9001", "\u{feff}u9001", "U9001\u{200b}", " U90\u{2060}01 ", "U90\u{fff9}01", "U9001\u{e01ef}"]
-        {
+        for typed in [
+            "u9001",
+            "U9001",
+            "\u{feff}u9001",
+            "U9001\u{200b}",
+            " U90\u{2060}01 ",
+            "U90\u{fff9}01",
+            "U9001\u{e01ef}",
+            "Ｕ９００１",
+            "ｕ9001\u{3000}",
+        ] {
             let mut id = CompactString::from(typed);
             user_id(&mut id);
             assert_eq!(id, "U9001", "{typed:?}");
