@@ -1,9 +1,10 @@
 //! Damaged files: the Parquet reader's panics on some of them made errors of the file,
 //! and files that are not regular files refused before they are opened.
 
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::fs::File;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// `read()`, with a panic of the Parquet reader (it panics on some damaged files rather
 /// than fail) made an error of the file: one damaged file must not stop, or silently cut
@@ -27,4 +28,34 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 pub fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     let text = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
     text.unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// How far [`unreadable`] reads each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The footer, as a reader is built from it: quick, and what a query passes over.
+    Footer,
+    /// Every page too: a page damaged on disk fails a query while its footer reads.
+    Pages,
+}
+
+/// The files among `files` that cannot be read as far as `check` goes (as a replay
+/// reads them: a reader built from the footer, then its batches), each with why.
+pub fn unreadable(files: impl Iterator<Item = PathBuf>, check: Check) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for file in files {
+        let read = unpanicked(&file, || {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(open_regular(&file)?).map_err(io::Error::other)?;
+            if check == Check::Pages {
+                for batch in reader.build().map_err(io::Error::other)? {
+                    batch.map_err(io::Error::other)?;
+                }
+            }
+            Ok(())
+        });
+        if let Err(why) = read {
+            out.push((file, why.to_string()));
+        }
+    }
+    out
 }

@@ -27,7 +27,7 @@ pub mod keys;
 pub mod lookup;
 mod retention;
 
-pub use damaged::{open_regular, panic_text, unpanicked};
+pub use damaged::{open_regular, panic_text, unpanicked, Check};
 pub use retention::{prune, PruneReport};
 
 use crate::alert::Alert;
@@ -532,25 +532,17 @@ pub fn read_date_leaving_out(
     Ok(events)
 }
 
-/// The archive's files (events and alerts) whose Parquet footer cannot be read, each
-/// with why: what a query that stopped on a damaged file names for the analyst.
-pub fn damaged_files(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
+/// The archive's files (events and alerts) that cannot be read as far as `check`
+/// goes, each with why: what a query that stopped on a damaged file names for the
+/// analyst.
+pub fn damaged_files(root: &Path, check: Check) -> io::Result<Vec<(PathBuf, String)>> {
     let mut dirs = Vec::new();
     for (_, day) in partitions(&root.join("events"), "date")? {
         dirs.extend(partitions(&day, "system")?.into_iter().map(|(_, dir)| dir));
     }
     dirs.extend(partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir));
-    let mut out = Vec::new();
-    for file in dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?.into_iter().flatten() {
-        // The footer read as a replay reads it (a reader built from it).
-        let footer = unpanicked(&file, || {
-            ParquetRecordBatchReaderBuilder::try_new(open_regular(&file)?).map(|_| ()).map_err(io::Error::other)
-        });
-        if let Err(why) = footer {
-            out.push((file, why.to_string()));
-        }
-    }
-    Ok(out)
+    let files = dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?;
+    Ok(damaged::unreadable(files.into_iter().flatten(), check))
 }
 
 /// One date of the archive as a replay reads it: its events, and the files of it that

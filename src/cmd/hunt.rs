@@ -2,6 +2,7 @@
 //! and `leak-trace`.
 
 use super::args::{load_config, load_watchlists, parse_span, parse_time, OutputArgs, RangeArgs, SubjectArgs};
+use crate::archive::Check;
 use crate::hunt::{output, write_batches, Hunt};
 use crate::watchlist::WatchLists;
 use anyhow::Result;
@@ -29,13 +30,18 @@ pub fn query(a: QueryArgs) -> Result<ExitCode> {
     let result = hunt.sql(&a.sql);
     // DataFusion passes over some files it cannot read (an empty one) and names none it
     // stops on: every file of the archive whose footer cannot be read is named, and an
-    // answer without them exits 3, as a look-up's does.
-    let on_files = match &result {
-        Ok(_) | Err(HuntError::Stopped(_)) => true,
-        Err(e @ HuntError::Query(_)) => e.to_string().contains("Parquet error"),
-        Err(_) => false,
+    // answer without them exits 3, as a look-up's does. A query that failed reading
+    // may have met a damaged page, whose footer reads: then every page of every file is
+    // read to name it (slow on a large archive, and only on that failure).
+    let check = match &result {
+        Ok(_) | Err(HuntError::Stopped(_)) => Some(Check::Footer),
+        Err(HuntError::Query(e)) if failed_reading(e) => Some(Check::Pages),
+        Err(_) => None,
     };
-    let damaged = if on_files { crate::archive::damaged_files(&a.archive)? } else { Vec::new() };
+    let damaged = match check {
+        Some(check) => crate::archive::damaged_files(&a.archive, check)?,
+        None => Vec::new(),
+    };
     let named: Vec<String> = damaged.iter().map(|(f, why)| shown(&format!("{}: {why}", f.display()))).collect();
     match result {
         Err(e) if !named.is_empty() => {
@@ -58,6 +64,17 @@ pub fn query(a: QueryArgs) -> Result<ExitCode> {
                 }
             }
         }
+    }
+}
+
+/// Whether a query failed reading the archive's files rather than on its SQL.
+fn failed_reading(e: &datafusion::error::DataFusionError) -> bool {
+    use arrow::error::ArrowError as A;
+    use datafusion::error::DataFusionError as E;
+    match e.find_root() {
+        E::ParquetError(_) | E::IoError(_) | E::External(_) => true,
+        E::ArrowError(a, _) => matches!(**a, A::ParquetError(_) | A::IoError(..) | A::ExternalError(_)),
+        _ => e.to_string().contains("Parquet error"),
     }
 }
 

@@ -93,7 +93,7 @@ fn archive_replay_raises_the_same_alerts_as_file_replay_also_over_a_time_range()
     let system = std::fs::read_dir(&day).unwrap().next().unwrap().unwrap().path();
     let damaged = system.join("part-damaged.parquet");
     std::fs::write(&damaged, b"PAR1 not a parquet file at all PAR1").unwrap();
-    let out = force.replay(&force.path("watchlists"), "damaged.jsonl", &[], &[archive]);
+    let out = force.replay(&force.path("watchlists"), "damaged.jsonl", &[], &[archive.clone()]);
     assert!(std::fs::read(&out).unwrap() == from_files, "the readable files still give every alert");
     let dead = read_jsonl(&force.path("damaged.dead-letters.jsonl"));
     assert_eq!(dead.len(), 1, "{dead:?}");
@@ -107,6 +107,36 @@ fn archive_replay_raises_the_same_alerts_as_file_replay_also_over_a_time_range()
     let stderr = String::from_utf8_lossy(&query.stderr);
     assert!(!query.status.success());
     assert!(stderr.contains("cannot be read") && stderr.contains(&damaged.display().to_string()), "{stderr}");
+
+    // A page damaged on disk, its footer whole: the query fails reading, and names the
+    // file (DataFusion's "Data corruption detected" names none).
+    std::fs::remove_file(&damaged).unwrap();
+    let listed = |dir: &std::path::Path| std::fs::read_dir(dir).unwrap().map(|f| f.unwrap().path()).collect::<Vec<_>>();
+    let days = listed(&archive.join("events"));
+    let files = days.iter().flat_map(|day| listed(day)).flat_map(|system| listed(&system));
+    let spoilt = files.max_by_key(|f| std::fs::metadata(f).unwrap().len()).unwrap();
+    spoil_a_page(&spoilt);
+    let query = bin().args(["query", "--archive"]).arg(force.path("archive")).arg("SELECT * FROM events").output();
+    let query = query.unwrap();
+    let stderr = String::from_utf8_lossy(&query.stderr);
+    assert!(!query.status.success());
+    assert!(stderr.contains("cannot be read") && stderr.contains(&spoilt.display().to_string()), "{stderr}");
+}
+
+/// Overwrites the middle of the largest compressed column chunk of a Parquet file,
+/// leaving its footer as it was.
+fn spoil_a_page(file: &std::path::Path) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(file).unwrap()).unwrap();
+    let chunks = reader.metadata().row_groups().iter().flat_map(|rg| rg.columns().iter());
+    let chunk = chunks.filter(|c| c.compression() != parquet::basic::Compression::UNCOMPRESSED);
+    let largest = chunk.max_by_key(|c| c.compressed_size()).expect("a compressed column");
+    let (start, len) = largest.byte_range();
+    assert!(len > 256, "a chunk large enough to spoil its data, not its page header: {len} in {}", file.display());
+    let mut bytes = std::fs::read(file).unwrap();
+    let middle = (start + len / 2) as usize;
+    bytes[middle..middle + 64].fill(0xA5);
+    std::fs::write(file, bytes).unwrap();
 }
 
 #[test]
