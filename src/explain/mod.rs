@@ -359,18 +359,28 @@ fn works_at_suite(
     let Some(unit) = user.unit.as_deref() else { return false };
     let (unit, suite) = (unit.to_uppercase(), suite.trim().to_uppercase());
     let listed = config.suite_units.get(suite.as_str()).is_some_and(|units| units.iter().any(|u| *u == unit));
-    if !listed && !contains_words(&unit, &suite) {
+    if !listed && !custody_unit_of(&unit, &suite) {
         return false;
     }
     user.shift.is_none_or(|shift| shift.contains_minute(config.timezone.minute_of_day(ts), 60))
 }
 
-/// Whether the words of `needle` appear in `haystack`, in order and side by side.
-fn contains_words(haystack: &str, needle: &str) -> bool {
-    let words =
-        |s: &str| s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
-    let (hay, needle): (Vec<String>, Vec<String>) = (words(haystack), words(needle));
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle.as_slice())
+/// Words that make a unit a custody unit, and that a suite's name may carry beside
+/// the place it is named after.
+const CUSTODY_WORDS: [&str; 7] = ["CUSTODY", "DETENTION", "CELLS", "BRIDEWELL", "GAOLER", "GAOLERS", "SUITE"];
+
+/// Whether a unit (upper case) is the custody staff of a suite (upper case): it is a
+/// custody unit by name and names the suite's place ("Custody Central Days" at
+/// "Central" or "Central Custody Suite"). A unit that only shares the place ("Central
+/// CID", "Central Response") is not: towns name suites and units alike.
+fn custody_unit_of(unit: &str, suite: &str) -> bool {
+    fn words(s: &str) -> impl Iterator<Item = &str> {
+        s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+    }
+    let unit: Vec<&str> = words(unit).collect();
+    let place: Vec<&str> = words(suite).filter(|w| !CUSTODY_WORDS.contains(w)).collect();
+    let custody = unit.iter().any(|w| CUSTODY_WORDS[..6].contains(w));
+    custody && !place.is_empty() && unit.windows(place.len()).any(|w| w == place.as_slice())
 }
 
 fn routine_covers(r: &Routine, user: Option<&StaffMember>, e: &AccessEvent) -> bool {
