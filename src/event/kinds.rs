@@ -37,15 +37,22 @@ impl Sex {
         }
     }
 
-    /// `F`, `M` or `X` (any case); `None` for empty or `U` (unknown); `Err` for
-    /// anything else.
+    /// `F`, `M` or `X`, or the words systems write for the first two (`Female`,
+    /// `male`), any case; `None` for empty or unknown (`U`, `Unknown`, `Not known`,
+    /// `Not stated`, `NK`, `NS`); `Err` for anything else.
     pub fn parse(s: &str) -> Result<Option<Sex>, UnknownSex> {
-        match s.trim() {
-            "" | "U" | "u" => Ok(None),
-            "F" | "f" => Ok(Some(Sex::F)),
-            "M" | "m" => Ok(Some(Sex::M)),
-            "X" | "x" => Ok(Some(Sex::X)),
-            _ => Err(UnknownSex),
+        let s = s.trim();
+        let is = |word: &str| s.eq_ignore_ascii_case(word);
+        if s.is_empty() || ["U", "UNKNOWN", "NOT KNOWN", "NOT STATED", "NK", "NS"].into_iter().any(is) {
+            Ok(None)
+        } else if is("F") || is("FEMALE") {
+            Ok(Some(Sex::F))
+        } else if is("M") || is("MALE") {
+            Ok(Some(Sex::M))
+        } else if is("X") {
+            Ok(Some(Sex::X))
+        } else {
+            Err(UnknownSex)
         }
     }
 

@@ -448,12 +448,14 @@ mod tests {
                 r#"{{"event_id":"e1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_sex":"{sex}"}}"#
             )
         };
-        for (given, want) in [("F", Some(Sex::F)), ("m", Some(Sex::M)), ("X", Some(Sex::X)), ("", None), ("U", None)] {
+        let words = [("Female", Some(Sex::F)), ("MALE", Some(Sex::M)), ("Unknown", None), ("not known", None)];
+        let letters = [("F", Some(Sex::F)), ("m", Some(Sex::M)), ("X", Some(Sex::X)), ("", None), ("U", None)];
+        for (given, want) in letters.into_iter().chain(words) {
             // The fast path and the serde path agree.
             assert_eq!(json::decode(line(given).as_bytes()).unwrap().subject_sex, want, "{given}");
             assert_eq!(json::read_fields_serde(&line(given)).unwrap().validate().unwrap().subject_sex, want);
         }
-        let bad = json::decode(line("female").as_bytes()).unwrap_err();
+        let bad = json::decode(line("woman?").as_bytes()).unwrap_err();
         assert!(matches!(bad, DecodeError::UnknownEnum { field: "subject_sex", .. }), "{bad:?}");
         // CSV, by its header.
         let layout = csv::CsvLayout::from_header(&[

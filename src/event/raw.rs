@@ -201,7 +201,7 @@ impl<'a> RawFields<'a> {
             Some(text) => Sex::parse(text.as_str()).map_err(|_| DecodeError::UnknownEnum {
                 field: "subject_sex",
                 value: shown(text.as_str()),
-                expected: "F, M, X, or empty when unknown",
+                expected: "F (Female), M (Male), X, or empty (U, Unknown) when unknown",
             })?,
         };
         let result_count = match self.take_text(Field::ResultCount) {
