@@ -43,7 +43,7 @@ pub fn events_with(
 pub struct Unread(std::sync::Mutex<Vec<(PathBuf, String)>>);
 
 impl Unread {
-    fn add(&self, file: &Path, why: &io::Error) {
+    fn add(&self, file: &Path, why: &dyn std::fmt::Display) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push((file.to_path_buf(), why.to_string()));
     }
 
@@ -70,6 +70,9 @@ pub fn events_with_any(
 ) -> io::Result<Vec<StoredEvent>> {
     let first = from.map(|f| f.date());
     let last = to.map(|t| Timestamp(t.0 - 1).date());
+    for (path, why) in strays(root, first, last)? {
+        unread.add(&path, &why);
+    }
     let dates: Vec<PathBuf> = partitions(&root.join("events"), "date")?
         .into_iter()
         .filter(|(date, _)| {
@@ -114,6 +117,52 @@ pub fn events_with_any(
         out.extend(part?);
     }
     out.retain(|e| from.is_none_or(|f| e.event.ts >= f) && to.is_none_or(|t| e.event.ts < t));
+    Ok(out)
+}
+
+/// What lies in the archive's `events/` where no reader looks, for the dates in
+/// `[first, last]` (any date when open): a `date=` directory whose name is not a date
+/// (`date=2026-11-5`, a copy named `date=2026-11-05.bak`), a directory or `.parquet`
+/// file outside a `date=`/`system=` directory, a directory inside a system's. Each is
+/// named with why, so that an answer without its events says so.
+pub fn strays(root: &Path, first: Option<Date>, last: Option<Date>) -> io::Result<Vec<(PathBuf, String)>> {
+    // Directories and Parquet files under `dir` that are not `key=` partitions.
+    let others = |dir: &Path, key: &str| -> io::Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let path = entry?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+            let partition = name.starts_with(&format!("{key}=")) && path.is_dir();
+            if !name.starts_with('.') && !partition && (path.is_dir() || name.ends_with(".parquet")) {
+                out.push(path);
+            }
+        }
+        out.sort();
+        Ok(out)
+    };
+    let events = root.join("events");
+    let mut out: Vec<(PathBuf, String)> = Vec::new();
+    let outside = "not in a date=YYYY-MM-DD/system=NAME directory, so not read: move it into one";
+    out.extend(others(&events, "date")?.into_iter().map(|p| (p, outside.to_string())));
+    for (date, dir) in partitions(&events, "date")? {
+        let Ok(d) = Date::parse(&date) else {
+            out.push((dir, "not a date (date=YYYY-MM-DD), so its files are not read: rename it".into()));
+            continue;
+        };
+        if first.is_some_and(|f| d < f) || last.is_some_and(|l| d > l) {
+            continue;
+        }
+        out.extend(others(&dir, "system")?.into_iter().map(|p| (p, outside.to_string())));
+        for (_, sys) in partitions(&dir, "system")? {
+            let nested = others(&sys, "")?.into_iter().filter(|p| p.is_dir());
+            out.extend(nested.map(|p| (p, "a directory inside a system's, so not read".to_string())));
+        }
+    }
     Ok(out)
 }
 

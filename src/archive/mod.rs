@@ -572,11 +572,16 @@ impl ArchiveEvents {
                 from.is_none_or(|f| (d.0 as i64 + 1) * DAY > f.0) && to.is_none_or(|t| (d.0 as i64) * DAY < t.0)
             })
             .collect();
+        // What lies where no reader looks is named, as a damaged file is, with the first day.
+        let mut strays = lookup::strays(root, from.map(|f| f.date()), to.map(|t| Timestamp(t.0 - 1).date()))?;
         let (tx, rx) = crossbeam_channel::bounded(2);
         let root = root.to_path_buf();
         std::thread::Builder::new().name("archive-read".into()).spawn(move || {
+            if dates.is_empty() && !strays.is_empty() {
+                let _ = tx.send(Ok(ArchiveDay { events: Vec::new(), damaged: std::mem::take(&mut strays) }));
+            }
             for date in dates {
-                let mut damaged = Vec::new();
+                let mut damaged = std::mem::take(&mut strays);
                 let day = read_date_leaving_out(&root, date, &mut damaged).map(|mut events| {
                     events.retain(|e| from.is_none_or(|f| e.event.ts >= f) && to.is_none_or(|t| e.event.ts < t));
                     ArchiveDay { events, damaged }

@@ -355,3 +355,32 @@ fn every_file_of_a_date_is_read_or_named_whatever_its_name_or_kind() {
     let named = damaged_files(dir.path(), Check::Footer).unwrap();
     assert_eq!(named.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(), vec![fifo]);
 }
+
+/// What lies where no reader looks (a date directory whose name is not a date, a file
+/// outside a date and system directory, a directory inside a system's) is named by a
+/// look-up and by a replay of the archive, not passed over (a look-up answered without
+/// a day's events, exit 0).
+#[test]
+fn what_lies_where_no_reader_looks_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = write(dir.path(), &sample());
+    let events = dir.path().join("events");
+    std::fs::rename(events.join("date=2026-11-02"), events.join("date=2026-11-2")).unwrap();
+    let pnc = report.files.iter().find(|f| f.to_string_lossy().contains("date=2026-11-01/system=PNC")).unwrap();
+    std::fs::copy(pnc, events.join("loose.parquet")).unwrap();
+    std::fs::create_dir(pnc.parent().unwrap().join("old")).unwrap();
+    let named: Vec<PathBuf> = lookup::strays(dir.path(), None, None).unwrap().into_iter().map(|(p, _)| p).collect();
+    let want = [events.join("date=2026-11-2"), events.join("loose.parquet"), pnc.parent().unwrap().join("old")];
+    assert_eq!(
+        named.iter().collect::<std::collections::BTreeSet<_>>(),
+        want.iter().collect::<std::collections::BTreeSet<_>>()
+    );
+    // A look-up leaves them out and says so.
+    let unread = lookup::Unread::default();
+    lookup::events_with_any(dir.path(), &[("user_id", "U1")], None, None, &unread).unwrap();
+    assert_eq!(unread.take().len(), 3);
+    // A replay of the archive names them with its first day.
+    let mut days = ArchiveEvents::open(dir.path(), None, None).unwrap();
+    let first = days.next_day().unwrap().unwrap();
+    assert_eq!(first.damaged.len(), 3, "{:?}", first.damaged);
+}

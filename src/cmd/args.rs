@@ -45,6 +45,38 @@ pub struct OutputArgs {
     pub out: Option<PathBuf>,
 }
 
+impl OutputArgs {
+    /// Refuses an `--out` inside the archive the hunt reads: the answer would be
+    /// written among the evidence (a Parquet answer there is read as events, or
+    /// replaces a file of them).
+    pub fn outside(&self, archive: &Path) -> Result<()> {
+        match &self.out {
+            Some(out) if within(out, archive) => anyhow::bail!(
+                "--out {} is inside the archive {}: an answer must not be written among the evidence it was read from; write it elsewhere",
+                out.display(),
+                archive.display()
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether `path` (which need not exist yet) is `dir` or lies under it, links
+/// followed.
+pub fn within(path: &Path, dir: &Path) -> bool {
+    let resolved = |p: &Path| -> Option<PathBuf> {
+        if let Ok(p) = p.canonicalize() {
+            return Some(p);
+        }
+        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(parent.canonicalize().ok()?.join(p.file_name()?))
+    };
+    match (resolved(path), dir.canonicalize()) {
+        (Some(path), Ok(dir)) => path.starts_with(dir),
+        _ => false,
+    }
+}
+
 /// A subject as the analyst knows it; at least one of these.
 #[derive(clap::Args, Debug)]
 pub struct SubjectArgs {

@@ -25,7 +25,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<ExitCode> {
     let config = load_config(a.config.as_deref())?;
-    let hunt = crate::hunt::Hunt::open(&a.archive, None)?;
+    let hunt = crate::hunt::Hunt::open_written(&a.archive, None)?;
     let b = crate::evidence::bundle(&hunt, &a.alert, a.watchlists.as_deref(), &config, &a.out)?;
     for (name, sha) in &b.files {
         println!("{sha}  {name}");

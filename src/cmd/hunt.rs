@@ -4,7 +4,6 @@
 use super::args::{load_config, load_watchlists, parse_span, parse_time, OutputArgs, RangeArgs, SubjectArgs};
 use crate::archive::Check;
 use crate::hunt::{output, write_batches, Hunt};
-use crate::watchlist::WatchLists;
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,8 +24,9 @@ pub struct QueryArgs {
 }
 
 pub fn query(a: QueryArgs) -> Result<ExitCode> {
+    a.output.outside(&a.archive)?;
     use crate::hunt::HuntError;
-    let hunt = Hunt::open(&a.archive, a.watchlists.as_deref())?;
+    let hunt = Hunt::open_written(&a.archive, a.watchlists.as_deref())?;
     let result = hunt.sql(&a.sql);
     // DataFusion passes over some files it cannot read (an empty one) and names none it
     // stops on: every file of the archive whose footer cannot be read is named, and an
@@ -107,7 +107,8 @@ pub struct WhoAccessedArgs {
 }
 
 pub fn who_accessed(a: WhoAccessedArgs) -> Result<ExitCode> {
-    let hunt = Hunt::open(&a.archive, None)?;
+    a.output.outside(&a.archive)?;
+    let hunt = Hunt::open_written(&a.archive, None)?;
     let as_of = a.as_of.as_deref().map(|t| parse_time("--as-of", t)).transpose()?;
     let mut found = hunt.who_accessed(&a.subject.subject()?, &a.range.range()?)?;
     if let Some(t) = as_of {
@@ -139,7 +140,8 @@ pub struct UserActivityArgs {
 }
 
 pub fn user_activity(a: UserActivityArgs) -> Result<ExitCode> {
-    let hunt = Hunt::open(&a.archive, None)?;
+    a.output.outside(&a.archive)?;
+    let hunt = Hunt::open_written(&a.archive, None)?;
     let found = hunt.user_activity(&a.user, &a.range.range()?)?;
     let batch = output::access_batch(found.iter().map(|e| (e, None)));
     write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
@@ -161,7 +163,8 @@ pub struct LeakTraceArgs {
     /// How far back before publication to look.
     #[arg(long, default_value = "30d")]
     window: String,
-    /// Watch lists, for the justification test (incidents) and staff names.
+    /// Watch lists, for the justification test (incidents) and staff names; without
+    /// them, each access is judged as the engine judged it when it archived it.
     #[arg(long)]
     watchlists: Option<PathBuf>,
     /// Configuration (justification settings); default: the built-in defaults.
@@ -172,16 +175,20 @@ pub struct LeakTraceArgs {
 }
 
 pub fn leak_trace(a: LeakTraceArgs) -> Result<ExitCode> {
+    a.output.outside(&a.archive)?;
     let config = load_config(a.config.as_deref())?;
-    let lists = match &a.watchlists {
-        Some(dir) => load_watchlists(dir)?,
-        None => WatchLists::default(),
-    };
+    let lists = a.watchlists.as_deref().map(load_watchlists).transpose()?;
+    if lists.is_none() {
+        eprintln!(
+            "note: without --watchlists, each access is justified or not as the engine found when it archived it"
+        );
+    }
     let published = parse_time("--published", &a.published)?;
     let window = parse_span("--window", &a.window)?;
-    let hunt = Hunt::open(&a.archive, None)?;
+    let hunt = Hunt::open_written(&a.archive, None)?;
     let subject = a.subject.subject()?;
-    let suspects = crate::hunt::leak::leak_trace(&hunt, &subject, published, window, &lists, &config.explanation)?;
+    let suspects =
+        crate::hunt::leak::leak_trace(&hunt, &subject, published, window, lists.as_ref(), &config.explanation)?;
     let batch = crate::hunt::leak::suspects_batch(&suspects);
     write_batches(&[batch], a.output.format, a.output.out.as_deref())?;
     Ok(answered(&hunt))

@@ -1,6 +1,6 @@
 //! `accesswatch replay`: access-log files (or the archive) through the rules.
 
-use super::args::{load_config, load_watchlists, parse_time};
+use super::args::{load_config, load_watchlists, parse_time, within};
 use crate::replay::{replay, ReplayOptions};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -58,6 +58,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let from = a.from.as_deref().map(|t| parse_time("--from", t)).transpose()?;
     let to = a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?;
     let range = crate::hunt::TimeRange::between(from, to).map_err(|e| anyhow::anyhow!("--from and --to: {e}"))?;
+    // An archive replayed into itself (or into one inside it) would hold every event twice.
+    if let Some(out) = &a.archive {
+        if let Some(input) = a.files.iter().find(|f| f.is_dir() && (within(out, f) || within(f, out))) {
+            anyhow::bail!(
+                "--archive {} and the input {} are the same archive (or one lies in the other): replaying an archive into itself would write every event again; give another --archive",
+                out.display(),
+                input.display()
+            );
+        }
+    }
     let opts = ReplayOptions {
         inputs: a.files,
         source: a.source,

@@ -34,7 +34,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         anyhow::anyhow!("no high_profile entry or operations row with key {unknown:?} in {}", a.watchlists.display())
     })?;
     let engine = crate::engine::Engine::new(config.clone(), lists, crate::alert::book::DetectClock::EventTime);
-    let hunt = crate::hunt::Hunt::open(&a.archive, None)?;
+    let hunt = crate::hunt::Hunt::open_written(&a.archive, None)?;
     let mut file = crate::sink::AlertFile::create(&a.alerts).with_context(|| a.alerts.display().to_string())?;
     let mut writer = crate::archive::AlertWriter::new(&a.archive, &config.archive);
     let none = std::collections::HashSet::new();

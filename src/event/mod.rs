@@ -21,7 +21,7 @@ use compact_str::CompactString;
 pub use kinds::{Action, Sex, SubjectType};
 pub use normalise::PersonName;
 pub(crate) use raw::plain_event;
-pub use raw::{invisible, RawFields, Text, MAX_IDENTIFIER_CHARS, MAX_SYSTEM_CHARS};
+pub use raw::{identifier, invisible, RawFields, Text, MAX_IDENTIFIER_CHARS, MAX_SYSTEM_CHARS};
 
 /// One consultation or change of a record by one user, as a source system logged it.
 #[derive(Clone, Debug, PartialEq)]

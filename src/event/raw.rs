@@ -121,17 +121,13 @@ impl<'a> RawFields<'a> {
     /// that show nothing are dropped wherever they stand: `U1\u{200B}` is U1 too.
     fn take_trimmed(&mut self, field: Field) -> Option<CompactString> {
         let text = self.take_text(field)?;
-        let trimmed = text.as_str().trim();
-        if !trimmed.is_ascii() && trimmed.chars().any(invisible) {
-            let shown: String = trimmed.chars().filter(|c| !invisible(*c)).collect();
+        let part = match identifier(text.as_str()) {
             // Nothing but characters that show nothing: absent, as white space alone is.
-            return Some(shown.trim()).filter(|s| !s.is_empty()).map(Into::into);
-        }
-        if trimmed.len() == text.as_str().len() {
-            Some(text.into_compact())
-        } else {
-            Some(trimmed.into())
-        }
+            std::borrow::Cow::Owned(shown) => return (!shown.is_empty()).then(|| shown.into()),
+            std::borrow::Cow::Borrowed(t) if t.len() == text.as_str().len() => None,
+            std::borrow::Cow::Borrowed(t) => Some(CompactString::from(t)),
+        };
+        Some(part.unwrap_or_else(|| text.into_compact()))
     }
 
     fn required(&mut self, field: Field) -> Result<CompactString, DecodeError> {
@@ -333,6 +329,18 @@ pub(crate) enum Scanned {
     Nothing,
     /// No control character anywhere (C0, DEL or C1; [`char::is_control`]).
     NoControls,
+}
+
+/// An identifier as events hold it: without the white space around it, and without
+/// the characters that show nothing wherever they stand (`U1\u{200B}` is `U1`). What
+/// an analyst pastes into a look-up is read the same way.
+pub fn identifier(text: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = text.trim();
+    if !trimmed.is_ascii() && trimmed.chars().any(invisible) {
+        let shown: String = trimmed.chars().filter(|c| !invisible(*c)).collect();
+        return std::borrow::Cow::Owned(shown.trim().to_string());
+    }
+    std::borrow::Cow::Borrowed(trimmed)
 }
 
 /// Characters that show nothing: format characters (zero-width spaces and joiners,

@@ -8,6 +8,7 @@
 use super::{Hunt, HuntError, Subject, TimeRange};
 use crate::config::ExplanationConfig;
 use crate::enrich::{enrich, Justification};
+use crate::event::explained::Kind;
 use crate::time::{Span, Timestamp};
 use crate::watchlist::WatchLists;
 use arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder};
@@ -32,15 +33,19 @@ pub struct Suspect {
     pub event_ids: Vec<String>,
 }
 
-/// The ranked users who accessed `subject` in `window` before `published`.
+/// The ranked users who accessed `subject` in `window` before `published`. Each
+/// access is judged against `lists` when given; without them, as the engine judged it
+/// when it archived the access (its `explained_by`): an empty set of lists would find
+/// every access unjustified, the case team's included.
 pub fn leak_trace(
     hunt: &Hunt,
     subject: &Subject,
     published: Timestamp,
     window: Span,
-    lists: &WatchLists,
+    lists: Option<&WatchLists>,
     justification: &ExplanationConfig,
 ) -> Result<Vec<Suspect>, HuntError> {
+    let none = WatchLists::default();
     // A window of no time (`--window 0s`) would answer "nobody": refused.
     let range = TimeRange::between(Some(published - window), Some(published))
         .map_err(|e| HuntError::Usage(format!("the window before publication holds no time: {e}")))?;
@@ -48,7 +53,7 @@ pub fn leak_trace(
     let mut by_user: BTreeMap<String, Suspect> = BTreeMap::new();
     for a in &accesses {
         let e = &a.stored.event;
-        let ctx = enrich(e, lists, justification);
+        let ctx = enrich(e, lists.unwrap_or(&none), justification);
         let s = by_user.entry(e.user_id.to_string()).or_insert_with(|| Suspect {
             user_id: e.user_id.to_string(),
             who: ctx.user.map(|_| ctx.who()),
@@ -62,9 +67,13 @@ pub fn leak_trace(
             event_ids: Vec::new(),
         });
         s.accesses += 1;
-        if !matches!(ctx.justification, Justification::Justified(_)) {
-            s.unjustified += 1;
-        }
+        let justified = match lists {
+            Some(_) => matches!(ctx.justification, Justification::Justified(_)),
+            None => a.stored.from.explained.as_ref().is_some_and(|r| {
+                r.kind == Kind::Reference || (r.kind == Kind::Earlier && r.of == Some(Kind::Reference))
+            }),
+        };
+        s.unjustified += usize::from(!justified);
         s.first_access = s.first_access.min(e.ts);
         s.last_access = s.last_access.max(e.ts);
         if !s.systems.iter().any(|x| x == e.system.as_str()) {

@@ -50,11 +50,18 @@ pub enum HuntError {
     /// The request itself: a subject with nothing to look for, an unknown format.
     #[error("{0}")]
     Usage(String),
+    /// The answer could not be written where it was asked to go.
+    #[error("{0}")]
+    Output(String),
     /// The SQL engine stopped on a file it could not read (the Parquet reader panics on
     /// some damaged footers rather than fail).
     #[error("query: the reader stopped on a file of the archive: {0}")]
     Stopped(String),
 }
+
+/// The stack of the threads that plan and run a query (reserved, not used, until
+/// a query recurses that deep).
+const QUERY_STACK: usize = 256 << 20;
 
 /// A query session over one archive (and optionally the watch lists).
 pub struct Hunt {
@@ -75,12 +82,28 @@ impl Hunt {
         self.unread.take()
     }
 
+    /// [`Hunt::open`] for an analyst's question: an archive with nothing in it yet (an
+    /// unmounted share, or the archive's own `events/` given for it) is refused, where
+    /// it would answer "nobody". The live engine's own look-ups open an archive that
+    /// may not have been written yet.
+    pub fn open_written(archive: &Path, watchlists: Option<&Path>) -> Result<Hunt, HuntError> {
+        if archive.is_dir() && !archive.join("events").is_dir() && !archive.join("alerts").is_dir() {
+            return Err(HuntError::Usage(format!(
+                "{} is not an accesswatch archive (no events/ or alerts/ directory): is it mounted, and is it the archive's top directory?",
+                archive.display()
+            )));
+        }
+        Hunt::open(archive, watchlists)
+    }
+
     /// Opens the archive at `archive`; registers the watch-list files in `watchlists`.
     pub fn open(archive: &Path, watchlists: Option<&Path>) -> Result<Hunt, HuntError> {
         if !archive.is_dir() {
             return Err(HuntError::Usage(format!("{}: no such archive directory", archive.display())));
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().thread_stack_size(QUERY_STACK).enable_all().build()?;
         // Filters are pushed into the Parquet scan (late materialisation: a look-up
         // decodes the other columns only for matching rows), and a file's footer is
         // read with one 64 KiB read rather than DataFusion's 512 KiB default. Any
@@ -147,14 +170,23 @@ impl Hunt {
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        let run = std::panic::AssertUnwindSafe(|| {
+        let run = || {
             self.runtime.block_on(async {
                 let df = self.ctx.sql_with_options(sql, read_only).await?;
                 Ok(df.collect().await?)
             })
-        });
-        std::panic::catch_unwind(run)
-            .unwrap_or_else(|panic| Err(HuntError::Stopped(crate::archive::panic_text(&panic))))
+        };
+        // Planned on a thread of its own with a deep stack, as the runtime's threads
+        // run it: a long list of conditions (ids pasted from a spreadsheet) is a tree
+        // that deep, and its planning recurses down it.
+        std::thread::scope(|scope| {
+            let planner = std::thread::Builder::new().name("query".into()).stack_size(QUERY_STACK);
+            match planner.spawn_scoped(scope, run) {
+                Ok(thread) => thread.join(),
+                Err(e) => Ok(Err(HuntError::Io(e))),
+            }
+        })
+        .unwrap_or_else(|panic| Err(HuntError::Stopped(crate::archive::panic_text(&panic))))
     }
 
     /// Archived events matching `where_` (SQL over the `events` columns), as events,
@@ -214,7 +246,12 @@ impl Hunt {
     /// engine folds events' (`u10040` is `U10040`); rows archived before it did are
     /// found written as asked, upper-cased or lower-cased.
     pub fn user_activity(&self, user_id: &str, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        let mut forms = vec![user_id.to_string(), user_id.to_ascii_uppercase(), user_id.to_ascii_lowercase()];
+        // As events hold ids (white space and what shows nothing dropped), in the case
+        // asked, folded as the engine folds them, and as older rows may hold them.
+        let asked = crate::event::identifier(user_id);
+        let mut folded = compact_str::CompactString::from(&*asked);
+        normalise::user_id(&mut folded);
+        let mut forms = vec![asked.to_string(), folded.to_string(), folded.to_ascii_lowercase().to_string()];
         forms.sort();
         forms.dedup();
         let keys: Vec<(&str, &str)> = forms.iter().map(|f| ("user_id", f.as_str())).collect();
@@ -379,7 +416,7 @@ impl Subject {
         };
         let dob = dob.map(|d| Date::parse(d).map_err(|e| HuntError::Usage(format!("--dob {d:?}: {e}")))).transpose()?;
         Ok(Subject {
-            id: id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            id: id.map(|s| crate::event::identifier(s).to_string()).filter(|s| !s.is_empty()),
             name,
             dob,
             vrm: vrm.and_then(normalise::vrm).map(|v| v.to_string()),

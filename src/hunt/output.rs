@@ -16,14 +16,29 @@ pub enum OutputFormat {
     Parquet,
 }
 
-/// Writes `batches` to `out` (standard output when `None`; Parquet needs a file).
+/// Writes `batches` to `out` (standard output when `None`; Parquet needs a file). A
+/// failure to write names where it was writing to, not the archive.
 pub fn write_batches(batches: &[RecordBatch], format: OutputFormat, out: Option<&Path>) -> Result<(), HuntError> {
+    let written = write_to(batches, format, out);
+    let failed = |e: &dyn std::fmt::Display| match out {
+        Some(path) => HuntError::Output(format!("cannot write --out {}: {e}", path.display())),
+        None => HuntError::Output(format!("cannot write to standard output: {e}")),
+    };
+    match written {
+        Err(HuntError::Io(e)) => Err(failed(&e)),
+        Err(HuntError::Arrow(e @ arrow::error::ArrowError::IoError(..))) => Err(failed(&e)),
+        other => other,
+    }
+}
+
+fn write_to(batches: &[RecordBatch], format: OutputFormat, out: Option<&Path>) -> Result<(), HuntError> {
     if format == OutputFormat::Parquet {
         let Some(path) = out else { return Err(HuntError::Usage("--format parquet needs --out FILE".into())) };
         let Some(schema) = batches.first().map(|b| b.schema()) else {
             return Err(HuntError::Usage("the query returned nothing to write".into()));
         };
-        let parquet_err = |e: parquet::errors::ParquetError| HuntError::Usage(format!("{}: {e}", path.display()));
+        let parquet_err =
+            |e: parquet::errors::ParquetError| HuntError::Output(format!("cannot write --out {}: {e}", path.display()));
         let mut w =
             parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path)?, schema, None).map_err(parquet_err)?;
         for b in batches {

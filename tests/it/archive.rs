@@ -492,6 +492,41 @@ fn query_writes_tables_csv_json_and_parquet_and_reports_bad_sql() {
     let out = bin().args(["query", "--archive", &archive, "SELECT nope FROM events"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The archive is evidence: an answer is not written into it (a Parquet answer there
+    // replaced a file of events, or was read as events), nor an archive replayed into
+    // itself (every event twice).
+    let files_before = walk(Path::new(&archive));
+    let first = files_before.iter().next().unwrap().display().to_string();
+    let inside = format!("{archive}/events/answer.parquet");
+    for out in [first.as_str(), inside.as_str()] {
+        let refused = bin().args(["query", "--archive", &archive, "--format", "parquet", "--out", out, sql]).output();
+        let refused = refused.unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success() && stderr.contains("inside the archive"), "{out}: {stderr}");
+    }
+    let into_itself = bin()
+        .args(["replay", "--watchlists"])
+        .arg(force.path("watchlists"))
+        .args(["--alerts", &force.path("again.jsonl").display().to_string(), "--archive", &archive, &archive])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&into_itself.stderr);
+    assert!(!into_itself.status.success() && stderr.contains("same archive"), "{stderr}");
+    assert_eq!(walk(Path::new(&archive)), files_before, "the archive is as it was");
+
+    // A directory that is not an archive (an unmounted share) is refused, not answered
+    // with nobody; a failed write names where it was writing.
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().display().to_string();
+    let refused = bin().args(["user-activity", "--archive", &empty, "--user", "U1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("not an accesswatch archive"), "{stderr}");
+    let unwritable = force.path("no-such-dir/answer.csv").display().to_string();
+    let failed = bin().args(["query", "--archive", &archive, "--format", "csv", "--out", &unwritable, sql]).output();
+    let failed = failed.unwrap();
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success() && stderr.contains(&format!("cannot write --out {unwritable}")), "{stderr}");
 }
 
 /// Every Parquet file under `dir`.
