@@ -65,6 +65,9 @@ pub enum Facts {
         rule: RuleId,
         severity: Severity,
         event_id: CompactString,
+        /// The print or export that reached the engine before the access it followed
+        /// (events out of order): the finding is raised on the access instead.
+        printed_first: Option<(CompactString, Action)>,
     },
     SubjectSpike {
         users: usize,
@@ -127,6 +130,10 @@ struct UserState {
     hours: [u32; 24],
     /// The last access that raised a red or amber finding (boxed: most users have none).
     sensitive: Option<Box<(Timestamp, CompactString, RuleId, Severity)>>,
+    /// The latest print or export in event time, for an access that raised a finding
+    /// but reached the engine after it (boxed: most users print nothing).
+    #[serde(default)]
+    printed: Option<Box<(Timestamp, CompactString, Action)>>,
     /// Decayed counts of person/vehicle/address accesses, for the peer comparison.
     total: Decaying,
     unjustified: Decaying,
@@ -154,7 +161,7 @@ impl Behaviour {
             .users
             .values()
             .map(|u| {
-                let sensitive = u.sensitive.as_ref().map_or(0, |_| 48);
+                let sensitive = u.sensitive.as_ref().map_or(0, |_| 48) + u.printed.as_ref().map_or(0, |_| 40);
                 std::mem::size_of::<(CompactString, UserState)>() + u.accesses.heap_bytes() + sensitive
             })
             .sum();
@@ -202,10 +209,14 @@ impl Behaviour {
                             rule: *rule,
                             severity: *severity,
                             event_id: event_id.clone(),
+                            printed_first: None,
                         },
                     ));
                 }
             }
+        }
+        if matches!(e.action, Action::Print | Action::Export) && user.printed.as_ref().is_none_or(|p| p.0 <= now) {
+            user.printed = Some(Box::new((now, e.event_id.clone(), e.action)));
         }
 
         // Out of hours: an unexplained access outside the shift or the usual hours.
@@ -302,7 +313,31 @@ impl Behaviour {
             })
             .max_by_key(|f| f.severity)
         {
-            user.sensitive = Some(Box::new((now, e.event_id.clone(), f.rule, f.severity)));
+            let (rule, severity) = (f.rule, f.severity);
+            user.sensitive = Some(Box::new((now, e.event_id.clone(), rule, severity)));
+            // A print or export after this access that reached the engine before it
+            // (logs merged out of order): the same finding, raised now, on this access.
+            if let Some((at, printed, action)) = user.printed.as_deref() {
+                let after = Span(at.0 - now.0);
+                let late = rules.enabled(RuleId::BehaviourExportAfterSensitive)
+                    && after.0 >= 0
+                    && after <= b.export_window
+                    && *printed != e.event_id;
+                if late {
+                    out.push(finding(
+                        RuleId::BehaviourExportAfterSensitive,
+                        rules,
+                        vec![printed.clone()],
+                        Facts::ExportAfterSensitive {
+                            after,
+                            rule,
+                            severity,
+                            event_id: e.event_id.clone(),
+                            printed_first: Some((printed.clone(), *action)),
+                        },
+                    ));
+                }
+            }
         }
 
         handoff
@@ -396,11 +431,19 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
             };
             format!("{who} {found} in {} with no purpose on record; the latest: {what}.", window.human())
         }
-        Facts::ExportAfterSensitive { after, rule, severity, event_id } => format!(
+        Facts::ExportAfterSensitive { after, rule, severity, event_id, printed_first: None } => format!(
             "{who} {what} {} after an access (event {event_id}) that raised {} {} {rule} alert.",
             after.human(),
             if *severity == Severity::Amber { "an" } else { "a" },
             severity.as_str()
+        ),
+        Facts::ExportAfterSensitive { after, rule, severity, printed_first: Some((printed, action)), .. } => format!(
+            "{who} {} (event {printed}) {} after they {what}, which raised {} {} {rule} alert (the {} was logged first).",
+            action.verb(),
+            after.human(),
+            if *severity == Severity::Amber { "an" } else { "a" },
+            severity.as_str(),
+            action.as_str(),
         ),
         Facts::SubjectSpike { users, window, usual_per_day, others, victim_of } => {
             let named: Vec<&str> = others.iter().take(5).map(|u| u.as_str()).collect();

@@ -230,6 +230,50 @@ fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
     );
 }
 
+/// Logs merged out of order: the print (3 minutes after the sensitive access) reaches
+/// the engine first. The same finding is raised when the access arrives, on it, with
+/// the print in its evidence (before, nothing was raised: a replay without `--sort`
+/// and the live engine both lost it).
+#[test]
+fn export_before_its_sensitive_access_arrives_is_still_red() {
+    let mut lists = force();
+    lists.upsert(
+        crate::watchlist::read::read_row(
+            HighProfile,
+            &crate::watchlist::read::JsonCells(
+                json!({"entry_id": "HP-1", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01", "added_at": "2026-11-01T00:00:00Z"})
+                    .as_object()
+                    .unwrap(),
+            ),
+        )
+        .unwrap(),
+    );
+    let mut r = Run::new();
+    r.engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::EventTime);
+    let t = MONDAY + 10 * HOUR;
+    let star = json!({"subject_name": "STAR, Sam", "subject_dob": "1990-01-01"});
+    r.access(
+        t + 3 * MINUTE,
+        "U1",
+        json!({"action": "print", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}),
+    );
+    r.access(t, "U1", star.clone());
+    // A print long after, arriving first, is not soon after: nothing.
+    r.access(t + 5 * HOUR, "U3", json!({"action": "print"}));
+    r.access(t + HOUR, "U3", star);
+    let alerts = r.alerts();
+    let x = of(&alerts, "behaviour.export_after_sensitive");
+    assert_eq!(x.len(), 1, "{x:#?}");
+    assert_eq!((x[0].user_id.as_str(), x[0].severity), ("U1", Severity::Red));
+    assert_eq!(x[0].event_ids, ["e2", "e1"], "the sensitive access, then the print");
+    assert!(
+        x[0].reason.contains("printed (event e1) 3 minutes after they viewed")
+            && x[0].reason.contains("which raised a red high_profile.uninvolved alert (the print was logged first)"),
+        "{}",
+        x[0].reason
+    );
+}
+
 #[test]
 fn subject_spike_fires_for_many_unrelated_users_not_for_a_case_team() {
     let mut r = Run::new();
