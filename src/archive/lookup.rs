@@ -248,7 +248,13 @@ fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut
         .map_err(|e| fail(&e))?;
     let schema = builder.parquet_schema();
     let Some(leaf) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == column) else {
-        // A file written before the column existed holds no row with it.
+        // A file written before a key column existed holds no row with it; every file
+        // the archive ever wrote has the event's own identifiers.
+        if ["event_id", "user_id", "subject_id"].contains(&column) {
+            return Err(fail(&format!(
+                "no `{column}` column, which every archive file has: not a file of this archive"
+            )));
+        }
         return Ok(());
     };
     let (groups, selection) = plan(&builder, leaf, value).map_err(|e| fail(&e))?;

@@ -384,3 +384,25 @@ fn what_lies_where_no_reader_looks_is_named() {
     let first = days.next_day().unwrap().unwrap();
     assert_eq!(first.damaged.len(), 3, "{:?}", first.damaged);
 }
+
+/// A Parquet file without the event's own identifiers (another tool's file dropped
+/// among the archive's) is named by a look-up, not read as holding nobody.
+#[test]
+fn a_foreign_file_is_named_by_a_look_up() {
+    use arrow::array::{ArrayRef, Int64Array};
+    let dir = tempfile::tempdir().unwrap();
+    let report = write(dir.path(), &sample());
+    let pnc = report.files.iter().find(|f| f.to_string_lossy().contains("date=2026-11-01/system=PNC")).unwrap();
+    let foreign = pnc.with_file_name("part-foreign.parquet");
+    let column: ArrayRef = std::sync::Arc::new(Int64Array::from(vec![1]));
+    let batch = RecordBatch::try_from_iter([("x", column)]).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&foreign).unwrap(), batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let unread = lookup::Unread::default();
+    let found = lookup::events_with_any(dir.path(), &[("user_id", "U1")], None, None, &unread).unwrap();
+    assert!(!found.is_empty(), "the archive's own files are read");
+    let named = unread.take();
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert!(named[0].0 == foreign && named[0].1.contains("no `user_id` column"), "{named:?}");
+}
