@@ -28,7 +28,7 @@ pub mod lookup;
 mod retention;
 
 pub use damaged::{open_regular, panic_text, unpanicked, Check};
-pub use retention::{prune, PruneReport};
+pub use retention::{prune, written_archive, PruneReport};
 
 use crate::alert::Alert;
 use crate::config::ArchiveConfig;

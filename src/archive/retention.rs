@@ -89,3 +89,19 @@ fn remove_leftovers(dir: &Path) {
         }
     }
 }
+
+/// Refuses a directory that holds no archive (no `events/` or `alerts/`): an
+/// unmounted share, or the archive's own `events/` given for it, would be answered
+/// with nobody, or maintained as holding nothing.
+pub fn written_archive(root: &Path) -> io::Result<()> {
+    if root.is_dir() && !root.join("events").is_dir() && !root.join("alerts").is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} is not an accesswatch archive (no events/ or alerts/ directory): is it mounted, and is it the archive's top directory?",
+                root.display()
+            ),
+        ));
+    }
+    Ok(())
+}

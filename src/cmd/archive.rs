@@ -40,6 +40,8 @@ pub enum Action {
 }
 
 pub fn run(action: Action) -> Result<ExitCode> {
+    let (Action::Prune { archive, .. } | Action::Index { archive } | Action::Compact { archive, .. }) = &action;
+    crate::archive::written_archive(archive)?;
     match action {
         Action::Prune { archive, older_than, config, dry_run } => {
             let config = load_config(config.as_deref())?;
@@ -49,11 +51,29 @@ pub fn run(action: Action) -> Result<ExitCode> {
                     anyhow::anyhow!("no retention: give --older-than, or set [archive] retention in --config")
                 })?,
             };
+            // An age under a day (`0d`, `1s`, a slip for `400d`) would delete the
+            // archive up to today.
+            if age < crate::time::Span::days(1) {
+                anyhow::bail!(
+                    "--older-than {}: at least 1d (a shorter age deletes every date before today)",
+                    age.human()
+                );
+            }
             let cutoff = (crate::time::Timestamp::now() - age).date();
+            // What lies where the retention does not look keeps its personal data.
+            let strays = crate::archive::lookup::strays(&archive, None, None)?;
+            for (path, why) in &strays {
+                let path = crate::hunt::output::escape_controls(&path.display().to_string());
+                eprintln!("warning: {path}: {why}; the retention does not delete it");
+            }
+            let exit = if strays.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) };
             if dry_run {
                 let old: Vec<_> = crate::archive::event_dates(&archive)?.into_iter().filter(|d| *d < cutoff).collect();
+                for date in &old {
+                    println!("would delete date {date}");
+                }
                 println!("would delete {} dates before {cutoff}", old.len());
-                return Ok(ExitCode::SUCCESS);
+                return Ok(exit);
             }
             let report = crate::archive::prune(&archive, cutoff)?;
             for (file, bytes) in report.files.iter().zip(&report.sizes) {
@@ -65,6 +85,7 @@ pub fn run(action: Action) -> Result<ExitCode> {
                 report.bytes as f64 / 1e6,
                 archive.display()
             );
+            return Ok(exit);
         }
         Action::Index { archive } => {
             let n = crate::archive::index(&archive)?;

@@ -87,12 +87,7 @@ impl Hunt {
     /// it would answer "nobody". The live engine's own look-ups open an archive that
     /// may not have been written yet.
     pub fn open_written(archive: &Path, watchlists: Option<&Path>) -> Result<Hunt, HuntError> {
-        if archive.is_dir() && !archive.join("events").is_dir() && !archive.join("alerts").is_dir() {
-            return Err(HuntError::Usage(format!(
-                "{} is not an accesswatch archive (no events/ or alerts/ directory): is it mounted, and is it the archive's top directory?",
-                archive.display()
-            )));
-        }
+        crate::archive::written_archive(archive).map_err(|e| HuntError::Usage(e.to_string()))?;
         Hunt::open(archive, watchlists)
     }
 

@@ -556,6 +556,22 @@ fn prune_deletes_the_dates_past_retention_and_lists_them() {
     let kept = cli(&["archive", "prune", "--archive", &arch, "--older-than", "3650d"]);
     assert!(kept.contains("deleted 0 files"), "{kept}");
     assert_eq!(dates("events"), days);
+    // A dry run lists the dates it would delete; an age under a day is refused (it
+    // would delete every date before today).
+    let dry = cli(&["archive", "prune", "--archive", &arch, "--older-than", "1d", "--dry-run"]);
+    assert_eq!(dry.lines().filter(|l| l.starts_with("would delete date 2026-11-")).count(), days, "{dry}");
+    let zero = bin().args(["archive", "prune", "--archive", &arch, "--older-than", "0d"]).output().unwrap();
+    assert!(!zero.status.success() && String::from_utf8_lossy(&zero.stderr).contains("at least 1d"));
+    assert_eq!(dates("events"), days);
+    // A date directory whose name is no date is not the retention's to delete: it is
+    // named, and the prune exits 3.
+    let stray = archive.join("events/date=2026-11-1.bak");
+    std::fs::create_dir(&stray).unwrap();
+    let named = bin().args(["archive", "prune", "--archive", &arch, "--older-than", "1d", "--dry-run"]).output();
+    let named = named.unwrap();
+    assert_eq!(named.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&named.stderr).contains("date=2026-11-1.bak"));
+    std::fs::remove_dir(&stray).unwrap();
     // Retention from the configuration: everything older than a day goes.
     let config = force.path("retention.toml");
     std::fs::write(&config, "[archive]\nretention = \"1d\"\n").unwrap();
