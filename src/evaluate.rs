@@ -145,9 +145,23 @@ pub fn evaluate(labels: &[Label], alerts: &[Alert], events: u64) -> Evaluation {
 /// the replay's summary beside the alerts, when there is one, adds the share of
 /// accesses explained.
 pub fn evaluate_files(labels: &Path, alerts: &Path, events: &Path) -> io::Result<Evaluation> {
-    let labels: Vec<Label> = crate::sink::alert_file::read_jsonl(labels)?;
+    fn named(path: &Path) -> impl Fn(io::Error) -> io::Error + '_ {
+        move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+    }
+    let labels: Vec<Label> = crate::sink::alert_file::read_jsonl(labels).map_err(named(labels))?;
     let alerts_path = alerts;
-    let alerts = crate::sink::alert_file::read(alerts)?;
+    let mut alerts = crate::sink::alert_file::read(alerts).map_err(named(alerts))?;
+    // An alert given again (a file appended to twice, the alert topic's updates) is
+    // one alert: its last line holds its final state.
+    let mut last: HashMap<String, usize> = HashMap::new();
+    for (i, a) in alerts.iter().enumerate() {
+        last.insert(a.alert_id.to_string(), i);
+    }
+    let mut i = 0;
+    alerts.retain(|a| {
+        i += 1;
+        last.get(a.alert_id.as_str()) == Some(&(i - 1))
+    });
     let file =
         std::fs::File::open(events).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", events.display())))?;
     let mut n = 0u64;
@@ -165,6 +179,15 @@ pub fn evaluate_files(labels: &Path, alerts: &Path, events: &Path) -> io::Result
         n += memchr::memchr_iter(b'\n', buf).count() as u64;
         let len = buf.len();
         reader.consume(len);
+    }
+    if n == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{}: no events; the rates are per event replayed: give the events file with --events",
+                events.display()
+            ),
+        ));
     }
     let mut eval = evaluate(&labels, &alerts, n);
     eval.summary =

@@ -92,4 +92,13 @@ fn every_scenario_is_present_and_every_covered_one_is_caught() {
         bin().arg("evaluate").arg("--labels").arg(d.join("labels.jsonl")).arg("--alerts").arg(d.join("alerts.jsonl")),
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("overall: recall 1.00"));
+    // The same alerts given twice (a file appended to again) are the same alerts; an
+    // empty events file is refused, not taken for no events at all.
+    let twice = d.join("twice.jsonl");
+    let text = std::fs::read_to_string(d.join("alerts.jsonl")).unwrap();
+    std::fs::write(&twice, format!("{text}{text}")).unwrap();
+    let again = evaluate_files(&d.join("labels.jsonl"), &twice, &d.join("events.jsonl")).unwrap();
+    assert_eq!((again.total_false(), &again.alerts), (eval.total_false(), &eval.alerts));
+    let empty = evaluate_files(&d.join("labels.jsonl"), &twice, std::path::Path::new("/dev/null"));
+    assert!(empty.is_err_and(|e| e.to_string().contains("no events")));
 }
