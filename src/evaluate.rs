@@ -152,15 +152,16 @@ pub fn evaluate_files(labels: &Path, alerts: &Path, events: &Path) -> io::Result
     let alerts_path = alerts;
     let mut alerts = crate::sink::alert_file::read(alerts).map_err(named(alerts))?;
     // An alert given again (a file appended to twice, the alert topic's updates) is
-    // one alert: its last line holds its final state.
-    let mut last: HashMap<String, usize> = HashMap::new();
+    // one alert: its last line holds its final state. Its id and first event's time
+    // name it (a source reusing an event id could give two alerts one id).
+    let mut last: HashMap<(String, i64), usize> = HashMap::new();
     for (i, a) in alerts.iter().enumerate() {
-        last.insert(a.alert_id.to_string(), i);
+        last.insert((a.alert_id.to_string(), a.event_ts.0), i);
     }
     let mut i = 0;
     alerts.retain(|a| {
         i += 1;
-        last.get(a.alert_id.as_str()) == Some(&(i - 1))
+        last.get(&(a.alert_id.to_string(), a.event_ts.0)) == Some(&(i - 1))
     });
     let file =
         std::fs::File::open(events).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", events.display())))?;

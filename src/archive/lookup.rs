@@ -8,7 +8,7 @@
 //! about 37,000 `statx` calls per query), which cost more than the reading itself.
 
 use super::columns::{self, StoredEvent};
-use super::{keys, parquet_files, partitions};
+use super::{keys, parquet_files_and_dirs, partitions};
 use crate::time::{Date, Timestamp};
 use arrow::array::{BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::DataType;
@@ -70,7 +70,7 @@ pub fn events_with_any(
 ) -> io::Result<Vec<StoredEvent>> {
     let first = from.map(|f| f.date());
     let last = to.map(|t| Timestamp(t.0 - 1).date());
-    for (path, why) in strays(root, first, last)? {
+    for (path, why) in strays(root, first, last, Depth::Dates)? {
         unread.add(&path, &why);
     }
     let dates: Vec<PathBuf> = partitions(&root.join("events"), "date")?
@@ -89,7 +89,11 @@ pub fn events_with_any(
                     let mut out = Vec::new();
                     for dir in dates.iter().skip(t).step_by(threads) {
                         for (system, sys_dir) in partitions(dir, "system")? {
-                            for file in parquet_files(&sys_dir)? {
+                            let (files, nested) = parquet_files_and_dirs(&sys_dir)?;
+                            for inside in nested {
+                                unread.add(&inside, &NESTED);
+                            }
+                            for file in files {
                                 // A file that fails is left out whole.
                                 let before = out.len();
                                 for (column, value) in keys::may_contain_each(&file, keys) {
@@ -120,14 +124,34 @@ pub fn events_with_any(
     Ok(out)
 }
 
+/// How deep [`strays`] looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// `events/` and its date directories (a look-up finds the rest as it reads).
+    Dates,
+    /// Into each system directory too.
+    Systems,
+}
+
+const NESTED: &str = "a directory inside a system's, so not read";
+
 /// What lies in the archive's `events/` where no reader looks, for the dates in
 /// `[first, last]` (any date when open): a `date=` directory whose name is not a date
-/// (`date=2026-11-5`, a copy named `date=2026-11-05.bak`), a directory or `.parquet`
-/// file outside a `date=`/`system=` directory, a directory inside a system's. Each is
-/// named with why, so that an answer without its events says so.
-pub fn strays(root: &Path, first: Option<Date>, last: Option<Date>) -> io::Result<Vec<(PathBuf, String)>> {
-    // Directories and Parquet files under `dir` that are not `key=` partitions.
-    let others = |dir: &Path, key: &str| -> io::Result<Vec<PathBuf>> {
+/// (`date=2026-11-5`, a copy named `date=2026-11-05.bak`), a partition that is a link
+/// whose target cannot be reached (storage not mounted), a directory or `.parquet`
+/// file outside a `date=`/`system=` directory, and (with [`Depth::Systems`]) a
+/// directory inside a system's. Each is named with why, so that an answer without its
+/// events says so.
+pub fn strays(
+    root: &Path,
+    first: Option<Date>,
+    last: Option<Date>,
+    depth: Depth,
+) -> io::Result<Vec<(PathBuf, String)>> {
+    let outside = "not in a date=YYYY-MM-DD/system=NAME directory, so not read: move it into one";
+    let unreachable = "a link whose target cannot be reached (storage not mounted?), so not read";
+    // What under `dir` is not a `key=` partition a reader would enter, with why.
+    let others = |dir: &Path, key: &str| -> io::Result<Vec<(PathBuf, String)>> {
         let mut out = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
@@ -135,20 +159,28 @@ pub fn strays(root: &Path, first: Option<Date>, last: Option<Date>) -> io::Resul
             Err(e) => return Err(e),
         };
         for entry in entries {
-            let path = entry?.path();
+            let entry = entry?;
+            let path = entry.path();
             let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-            let partition = name.starts_with(&format!("{key}=")) && path.is_dir();
-            if !name.starts_with('.') && !partition && (path.is_dir() || name.ends_with(".parquet")) {
-                out.push(path);
+            if name.starts_with('.') {
+                continue;
+            }
+            // A link is what it points to; one pointing nowhere is named.
+            let kind = entry.file_type()?;
+            let dangling = kind.is_symlink() && std::fs::metadata(&path).is_err();
+            let is_dir = kind.is_dir() || (kind.is_symlink() && path.is_dir());
+            let partition = name.starts_with(&format!("{key}=")) && is_dir;
+            if dangling {
+                out.push((path, unreachable.to_string()));
+            } else if !partition && (is_dir || name.ends_with(".parquet")) {
+                out.push((path, outside.to_string()));
             }
         }
         out.sort();
         Ok(out)
     };
     let events = root.join("events");
-    let mut out: Vec<(PathBuf, String)> = Vec::new();
-    let outside = "not in a date=YYYY-MM-DD/system=NAME directory, so not read: move it into one";
-    out.extend(others(&events, "date")?.into_iter().map(|p| (p, outside.to_string())));
+    let mut out = others(&events, "date")?;
     for (date, dir) in partitions(&events, "date")? {
         let Ok(d) = Date::parse(&date) else {
             out.push((dir, "not a date (date=YYYY-MM-DD), so its files are not read: rename it".into()));
@@ -157,10 +189,11 @@ pub fn strays(root: &Path, first: Option<Date>, last: Option<Date>) -> io::Resul
         if first.is_some_and(|f| d < f) || last.is_some_and(|l| d > l) {
             continue;
         }
-        out.extend(others(&dir, "system")?.into_iter().map(|p| (p, outside.to_string())));
-        for (_, sys) in partitions(&dir, "system")? {
-            let nested = others(&sys, "")?.into_iter().filter(|p| p.is_dir());
-            out.extend(nested.map(|p| (p, "a directory inside a system's, so not read".to_string())));
+        out.extend(others(&dir, "system")?);
+        if depth == Depth::Systems {
+            for (_, sys) in partitions(&dir, "system")? {
+                out.extend(parquet_files_and_dirs(&sys)?.1.into_iter().map(|p| (p, NESTED.to_string())));
+            }
         }
     }
     Ok(out)
@@ -247,14 +280,12 @@ fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut
     let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(super::open_regular(file)?, options)
         .map_err(|e| fail(&e))?;
     let schema = builder.parquet_schema();
+    // Every file the archive ever wrote has the event's own id.
+    if !(0..schema.num_columns()).any(|i| schema.column(i).name() == "event_id") {
+        return Err(fail(&"no `event_id` column, which every archive file has: not a file of this archive"));
+    }
     let Some(leaf) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == column) else {
-        // A file written before a key column existed holds no row with it; every file
-        // the archive ever wrote has the event's own identifiers.
-        if ["event_id", "user_id", "subject_id"].contains(&column) {
-            return Err(fail(&format!(
-                "no `{column}` column, which every archive file has: not a file of this archive"
-            )));
-        }
+        // A file written before a key column existed holds no row with it.
         return Ok(());
     };
     let (groups, selection) = plan(&builder, leaf, value).map_err(|e| fail(&e))?;

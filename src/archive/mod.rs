@@ -24,10 +24,12 @@
 pub mod columns;
 mod damaged;
 pub mod keys;
+mod layout;
 pub mod lookup;
 mod retention;
 
 pub use damaged::{open_regular, panic_text, unpanicked, Check};
+use layout::{parquet_files, parquet_files_and_dirs, partitions};
 pub use retention::{prune, written_archive, PruneReport};
 
 use crate::alert::Alert;
@@ -404,51 +406,6 @@ impl BackgroundWriter {
     }
 }
 
-/// The Parquet files directly under `dir`, sorted by name.
-fn parquet_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let path = entry?.path();
-        // A name that is not UTF-8 is still a file of the archive (read, or named as
-        // damaged), never passed over.
-        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        if name.ends_with(".parquet") && !name.starts_with('.') {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// The `key=value` subdirectories of `dir`, by value; a symbolic link to a directory
-/// counts (an old date moved to other storage and linked back is still the archive's:
-/// its hunts find it, and the retention deletes its files).
-fn partitions(dir: &Path, key: &str) -> io::Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
-    let prefix = format!("{key}=");
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(value) = name.strip_prefix(&prefix) {
-            if entry.path().is_dir() {
-                out.push((value.to_string(), entry.path()));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// The event dates present in the archive, oldest first.
 pub fn event_dates(root: &Path) -> io::Result<Vec<Date>> {
     Ok(partitions(&root.join("events"), "date")?.into_iter().filter_map(|(d, _)| Date::parse(&d).ok()).collect())
@@ -573,7 +530,8 @@ impl ArchiveEvents {
             })
             .collect();
         // What lies where no reader looks is named, as a damaged file is, with the first day.
-        let mut strays = lookup::strays(root, from.map(|f| f.date()), to.map(|t| Timestamp(t.0 - 1).date()))?;
+        let (first, last) = (from.map(|f| f.date()), to.map(|t| Timestamp(t.0 - 1).date()));
+        let mut strays = lookup::strays(root, first, last, lookup::Depth::Systems)?;
         let (tx, rx) = crossbeam_channel::bounded(2);
         let root = root.to_path_buf();
         std::thread::Builder::new().name("archive-read".into()).spawn(move || {

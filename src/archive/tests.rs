@@ -369,7 +369,8 @@ fn what_lies_where_no_reader_looks_is_named() {
     let pnc = report.files.iter().find(|f| f.to_string_lossy().contains("date=2026-11-01/system=PNC")).unwrap();
     std::fs::copy(pnc, events.join("loose.parquet")).unwrap();
     std::fs::create_dir(pnc.parent().unwrap().join("old")).unwrap();
-    let named: Vec<PathBuf> = lookup::strays(dir.path(), None, None).unwrap().into_iter().map(|(p, _)| p).collect();
+    let named: Vec<PathBuf> =
+        lookup::strays(dir.path(), None, None, lookup::Depth::Systems).unwrap().into_iter().map(|(p, _)| p).collect();
     let want = [events.join("date=2026-11-2"), events.join("loose.parquet"), pnc.parent().unwrap().join("old")];
     assert_eq!(
         named.iter().collect::<std::collections::BTreeSet<_>>(),
@@ -399,10 +400,28 @@ fn a_foreign_file_is_named_by_a_look_up() {
     let mut w = ArrowWriter::try_new(std::fs::File::create(&foreign).unwrap(), batch.schema(), None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
+    // Whatever the look-up's column (a key column an old file may lack included).
+    for key in [("user_id", "U1"), ("subject_surname", "SMITH")] {
+        let unread = lookup::Unread::default();
+        lookup::events_with_any(dir.path(), &[key], None, None, &unread).unwrap();
+        let named = unread.take();
+        assert_eq!(named.len(), 1, "{key:?}: {named:?}");
+        assert!(named[0].0 == foreign && named[0].1.contains("no `event_id` column"), "{named:?}");
+    }
     let unread = lookup::Unread::default();
     let found = lookup::events_with_any(dir.path(), &[("user_id", "U1")], None, None, &unread).unwrap();
     assert!(!found.is_empty(), "the archive's own files are read");
-    let named = unread.take();
+}
+
+/// A date linked to other storage that is not mounted is named, not passed over.
+#[cfg(unix)]
+#[test]
+fn a_date_linked_to_storage_not_mounted_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &sample());
+    let link = dir.path().join("events/date=2026-10-01");
+    std::os::unix::fs::symlink(dir.path().join("unmounted/date=2026-10-01"), &link).unwrap();
+    let named = lookup::strays(dir.path(), None, None, lookup::Depth::Dates).unwrap();
     assert_eq!(named.len(), 1, "{named:?}");
-    assert!(named[0].0 == foreign && named[0].1.contains("no `user_id` column"), "{named:?}");
+    assert!(named[0].0 == link && named[0].1.contains("cannot be reached"), "{named:?}");
 }

@@ -41,6 +41,9 @@ use serde::{Deserialize, Serialize};
 /// Most entries a per-user or per-subject window keeps, whatever its span.
 const WINDOW_CAP: usize = 512;
 
+/// Most prints and exports a user's state keeps for accesses that arrive after them.
+const PRINTS_KEPT: usize = 16;
+
 /// The facts behind a behavioural finding, for its sentence.
 #[derive(Debug, Clone)]
 pub enum Facts {
@@ -130,10 +133,11 @@ struct UserState {
     hours: [u32; 24],
     /// The last access that raised a red or amber finding (boxed: most users have none).
     sensitive: Option<Box<(Timestamp, CompactString, RuleId, Severity)>>,
-    /// The latest print or export in event time, for an access that raised a finding
-    /// but reached the engine after it (boxed: most users print nothing).
+    /// The prints and exports of the last export window (behind the newest), oldest
+    /// first, for an access that raised a finding but reached the engine after them
+    /// (boxed: most users print nothing).
     #[serde(default)]
-    printed: Option<Box<(Timestamp, CompactString, Action)>>,
+    printed: Option<Box<Vec<(Timestamp, CompactString, Action)>>>,
     /// Decayed counts of person/vehicle/address accesses, for the peer comparison.
     total: Decaying,
     unjustified: Decaying,
@@ -161,7 +165,8 @@ impl Behaviour {
             .users
             .values()
             .map(|u| {
-                let sensitive = u.sensitive.as_ref().map_or(0, |_| 48) + u.printed.as_ref().map_or(0, |_| 40);
+                let printed = u.printed.as_ref().map_or(0, |p| 24 + p.capacity() * 40);
+                let sensitive = u.sensitive.as_ref().map_or(0, |_| 48) + printed;
                 std::mem::size_of::<(CompactString, UserState)>() + u.accesses.heap_bytes() + sensitive
             })
             .sum();
@@ -215,8 +220,19 @@ impl Behaviour {
                 }
             }
         }
-        if matches!(e.action, Action::Print | Action::Export) && user.printed.as_ref().is_none_or(|p| p.0 <= now) {
-            user.printed = Some(Box::new((now, e.event_id.clone(), e.action)));
+        if matches!(e.action, Action::Print | Action::Export) && rules.enabled(RuleId::BehaviourExportAfterSensitive) {
+            let printed = user.printed.get_or_insert_with(Default::default);
+            let at = printed.partition_point(|p| p.0 <= now);
+            printed.insert(at, (now, e.event_id.clone(), e.action));
+            // An access later than the allowed lateness is not judged in order, so a print
+            // further back than that and the window from the user's newest event can follow
+            // none still to come.
+            let horizon = user.last_seen.0 - b.allowed_lateness.0 - b.export_window.0;
+            let old = printed.partition_point(|p| p.0 .0 < horizon);
+            printed.drain(..old);
+            if printed.len() > PRINTS_KEPT {
+                printed.drain(..printed.len() - PRINTS_KEPT);
+            }
         }
 
         // Out of hours: an unexplained access outside the shift or the usual hours.
@@ -314,16 +330,20 @@ impl Behaviour {
             .max_by_key(|f| f.severity)
         {
             let (rule, severity) = (f.rule, f.severity);
-            user.sensitive = Some(Box::new((now, e.event_id.clone(), rule, severity)));
+            // The newest in event time: an access arriving late does not hide a later
+            // one from the prints that follow it.
+            if user.sensitive.as_ref().is_none_or(|s| s.0 <= now) {
+                user.sensitive = Some(Box::new((now, e.event_id.clone(), rule, severity)));
+            }
             // A print or export after this access that reached the engine before it
-            // (logs merged out of order): the same finding, raised now, on this access.
-            if let Some((at, printed, action)) = user.printed.as_deref() {
+            // (logs merged out of order): the same finding, raised now, on this access,
+            // with the first such print.
+            let first_after = user.printed.as_deref().and_then(|p| {
+                p.iter().find(|(at, id, _)| at.0 >= now.0 && Span(at.0 - now.0) <= b.export_window && *id != e.event_id)
+            });
+            if let Some((at, printed, action)) = first_after {
                 let after = Span(at.0 - now.0);
-                let late = rules.enabled(RuleId::BehaviourExportAfterSensitive)
-                    && after.0 >= 0
-                    && after <= b.export_window
-                    && *printed != e.event_id;
-                if late {
+                if rules.enabled(RuleId::BehaviourExportAfterSensitive) {
                     out.push(finding(
                         RuleId::BehaviourExportAfterSensitive,
                         rules,
@@ -438,7 +458,7 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
             severity.as_str()
         ),
         Facts::ExportAfterSensitive { after, rule, severity, printed_first: Some((printed, action)), .. } => format!(
-            "{who} {} (event {printed}) {} after they {what}, which raised {} {} {rule} alert (the {} was logged first).",
+            "{who} {} (event {printed}) {} after they {what}, which raised {} {} {rule} alert (the {} reached the engine first).",
             action.verb(),
             after.human(),
             if *severity == Severity::Amber { "an" } else { "a" },

@@ -257,6 +257,8 @@ fn export_before_its_sensitive_access_arrives_is_still_red() {
         "U1",
         json!({"action": "print", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}),
     );
+    // A second print outside the window, also first: the one inside it still counts.
+    r.access(t + 90 * MINUTE, "U1", json!({"action": "print"}));
     r.access(t, "U1", star.clone());
     // A print long after, arriving first, is not soon after: nothing.
     r.access(t + 5 * HOUR, "U3", json!({"action": "print"}));
@@ -265,10 +267,12 @@ fn export_before_its_sensitive_access_arrives_is_still_red() {
     let x = of(&alerts, "behaviour.export_after_sensitive");
     assert_eq!(x.len(), 1, "{x:#?}");
     assert_eq!((x[0].user_id.as_str(), x[0].severity), ("U1", Severity::Red));
-    assert_eq!(x[0].event_ids, ["e2", "e1"], "the sensitive access, then the print");
+    assert_eq!(x[0].event_ids, ["e3", "e1"], "the sensitive access, then the print");
     assert!(
         x[0].reason.contains("printed (event e1) 3 minutes after they viewed")
-            && x[0].reason.contains("which raised a red high_profile.uninvolved alert (the print was logged first)"),
+            && x[0]
+                .reason
+                .contains("which raised a red high_profile.uninvolved alert (the print reached the engine first)"),
         "{}",
         x[0].reason
     );

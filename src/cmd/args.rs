@@ -61,20 +61,36 @@ impl OutputArgs {
     }
 }
 
-/// Whether `path` (which need not exist yet) is `dir` or lies under it, links
-/// followed.
+/// Whether `path` (which need not exist yet) is `dir` or lies under it: as written
+/// (a date linked to other storage is still the archive's) or with links followed
+/// (the archive reached through a link), whichever says so.
 pub fn within(path: &Path, dir: &Path) -> bool {
-    let resolved = |p: &Path| -> Option<PathBuf> {
-        if let Ok(p) = p.canonicalize() {
-            return Some(p);
+    let lexical = |p: &Path| -> Option<PathBuf> {
+        let mut out = PathBuf::new();
+        for part in std::path::absolute(p).ok()?.components() {
+            match part {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
         }
-        let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        Some(parent.canonicalize().ok()?.join(p.file_name()?))
+        Some(out)
     };
-    match (resolved(path), dir.canonicalize()) {
-        (Some(path), Ok(dir)) => path.starts_with(dir),
-        _ => false,
-    }
+    // Links followed from the nearest ancestor that exists.
+    let resolved = |p: &Path| -> Option<PathBuf> {
+        let (mut at, mut rest) = (lexical(p)?, Vec::new());
+        loop {
+            if let Ok(real) = at.canonicalize() {
+                return Some(rest.iter().rev().fold(real, |path, part| path.join(part)));
+            }
+            rest.push(at.file_name()?.to_owned());
+            at = at.parent()?.to_path_buf();
+        }
+    };
+    let under = |a: Option<PathBuf>, b: Option<PathBuf>| a.zip(b).is_some_and(|(a, b)| a.starts_with(b));
+    under(lexical(path), lexical(dir)) || under(resolved(path), resolved(dir))
 }
 
 /// A subject as the analyst knows it; at least one of these.
@@ -138,4 +154,34 @@ pub fn init_tracing(json: bool, level: &str) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
     let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_is_within_a_directory_as_written_or_through_links() {
+        let root = tempfile::tempdir().unwrap();
+        let archive = root.path().join("archive");
+        let cold = root.path().join("cold");
+        std::fs::create_dir_all(archive.join("events")).unwrap();
+        std::fs::create_dir_all(cold.join("date=2026-11-01")).unwrap();
+        // A date moved to other storage and linked back is still the archive's.
+        std::os::unix::fs::symlink(cold.join("date=2026-11-01"), archive.join("events/date=2026-11-01")).unwrap();
+        assert!(within(&archive.join("events/date=2026-11-01/system=PNC/answer.parquet"), &archive));
+        // Not yet written, under directories not made yet.
+        assert!(within(&archive.join("events/new/deeper/answer.csv"), &archive));
+        assert!(within(&archive.join("events/../events/x.parquet"), &archive));
+        // The archive reached through a link.
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&archive, &link).unwrap();
+        assert!(within(&link.join("events/x.parquet"), &archive));
+        assert!(within(&archive.join("x"), &link));
+        // Beside it, or climbing out of it, is not.
+        assert!(!within(&root.path().join("answer.csv"), &archive));
+        assert!(!within(&archive.join("../answer.csv"), &archive));
+        assert!(!within(&root.path().join("archive-2/x"), &archive));
+    }
 }

@@ -365,21 +365,39 @@ fn works_at_suite(
     user.shift.is_none_or(|shift| shift.contains_minute(config.timezone.minute_of_day(ts), 60))
 }
 
-/// Words that make a unit a custody unit, and that a suite's name may carry beside
-/// the place it is named after.
-const CUSTODY_WORDS: [&str; 7] = ["CUSTODY", "DETENTION", "CELLS", "BRIDEWELL", "GAOLER", "GAOLERS", "SUITE"];
+/// Words that make a unit a custody unit ("Custody", "Detention Officers", "Cell
+/// Block", "Prisoner Handling", "Bridewell"), also stripped from a suite's name to
+/// leave the place it is named after, with "Suite".
+const CUSTODY_WORDS: [&str; 12] = [
+    "CUSTODY",
+    "DETENTION",
+    "CELL",
+    "CELLS",
+    "BRIDEWELL",
+    "GAOLER",
+    "GAOLERS",
+    "DETAINEE",
+    "DETAINEES",
+    "PRISONER",
+    "PRISONERS",
+    "SUITE",
+];
 
 /// Whether a unit (upper case) is the custody staff of a suite (upper case): it is a
 /// custody unit by name and names the suite's place ("Custody Central Days" at
-/// "Central" or "Central Custody Suite"). A unit that only shares the place ("Central
-/// CID", "Central Response") is not: towns name suites and units alike.
+/// "Central" or "Central Custody Suite"; a suite named by a custody word alone,
+/// "Bridewell", is its own place). A unit that only shares the place ("Central CID",
+/// "Central Response") is not: towns name suites and units alike.
 fn custody_unit_of(unit: &str, suite: &str) -> bool {
     fn words(s: &str) -> impl Iterator<Item = &str> {
         s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
     }
     let unit: Vec<&str> = words(unit).collect();
-    let place: Vec<&str> = words(suite).filter(|w| !CUSTODY_WORDS.contains(w)).collect();
-    let custody = unit.iter().any(|w| CUSTODY_WORDS[..6].contains(w));
+    let mut place: Vec<&str> = words(suite).filter(|w| !CUSTODY_WORDS.contains(w)).collect();
+    if place.is_empty() {
+        place = words(suite).filter(|w| *w != "SUITE").collect();
+    }
+    let custody = unit.iter().any(|w| CUSTODY_WORDS[..CUSTODY_WORDS.len() - 1].contains(w));
     custody && !place.is_empty() && unit.windows(place.len()).any(|w| w == place.as_slice())
 }
 

@@ -35,8 +35,9 @@ pub struct Suspect {
 
 /// The ranked users who accessed `subject` in `window` before `published`. Each
 /// access is judged against `lists` when given; without them, as the engine judged it
-/// when it archived the access (its `explained_by`): an empty set of lists would find
-/// every access unjustified, the case team's included.
+/// when it archived the access (its `explained_by` is `reference`): an empty set of
+/// lists would find every access unjustified, the case team's included. (An incident
+/// recorded after the access it justified is in the lists, not in what was archived.)
 pub fn leak_trace(
     hunt: &Hunt,
     subject: &Subject,
@@ -69,9 +70,7 @@ pub fn leak_trace(
         s.accesses += 1;
         let justified = match lists {
             Some(_) => matches!(ctx.justification, Justification::Justified(_)),
-            None => a.stored.from.explained.as_ref().is_some_and(|r| {
-                r.kind == Kind::Reference || (r.kind == Kind::Earlier && r.of == Some(Kind::Reference))
-            }),
+            None => a.stored.from.explained.as_ref().is_some_and(|r| r.kind == Kind::Reference),
         };
         s.unjustified += usize::from(!justified);
         s.first_access = s.first_access.min(e.ts);
