@@ -58,6 +58,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let from = a.from.as_deref().map(|t| parse_time("--from", t)).transpose()?;
     let to = a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?;
     let range = crate::hunt::TimeRange::between(from, to).map_err(|e| anyhow::anyhow!("--from and --to: {e}"))?;
+    // What the replay writes must not be what it reads: `--alerts` naming an input
+    // replaced the log it was judging, or a file of the watch lists.
+    let dead_letters = a.dead_letters.clone().unwrap_or_else(|| crate::replay::default_dead_letter_path(&a.alerts));
+    let written = [a.alerts.clone(), dead_letters, crate::replay::summary_path(&a.alerts)];
+    let read = a.files.iter().chain([&a.watchlists]).chain(a.config.as_ref());
+    for (out, input) in read.flat_map(|input| written.iter().map(move |out| (out, input))) {
+        if within(out, input) {
+            anyhow::bail!(
+                "{} would be written over {}, which this replay reads: write the alerts elsewhere",
+                out.display(),
+                input.display()
+            );
+        }
+    }
     // An archive replayed into itself (or into one inside it) would hold every event twice.
     if let Some(out) = &a.archive {
         if let Some(input) = a.files.iter().find(|f| f.is_dir() && (within(out, f) || within(f, out))) {

@@ -109,6 +109,27 @@ impl Csv {
     }
 }
 
+/// The line on which a quoted field opens that the text never closes (a stray quote:
+/// everything after it would be read into one field), as `csv_core` reads quotes.
+pub fn unclosed_quote(text: &[u8], delimiter: u8) -> Option<u64> {
+    let (mut state, mut line, mut opened) = (Csv::FieldStart, 1u64, 1u64);
+    for &b in text {
+        if b == b'\n' {
+            line += 1;
+        }
+        if matches!(b, b'\n' | b'\r') && state != Csv::Quoted {
+            state = Csv::FieldStart;
+            continue;
+        }
+        let next = state.step(b, delimiter);
+        if next == Csv::Quoted && state != Csv::Quoted && state != Csv::QuoteInQuoted {
+            opened = line;
+        }
+        state = next;
+    }
+    (state == Csv::Quoted).then_some(opened)
+}
+
 impl<R: BufRead> RecordReader<R> {
     /// `keep` bounds the bytes held of any one record; longer records are counted but
     /// not held. With a CSV delimiter, a newline inside a quoted field continues the

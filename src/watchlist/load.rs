@@ -41,13 +41,22 @@ pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), WatchlistErrors>
         return Err(WatchlistErrors(vec![WatchlistError::file(dir, 0, "not a directory")]));
     }
     for table in TableName::ALL {
+        // Whatever stands under a table's name, a link to nowhere included: read, or
+        // refused (an empty table would silence every rule on it, with nothing said).
         let candidates: Vec<PathBuf> = ["csv", "jsonl"]
             .iter()
             .map(|ext| dir.join(format!("{}.{ext}", table.as_str())))
-            .filter(|p| p.is_file())
+            .filter(|p| p.symlink_metadata().is_ok())
             .collect();
         match candidates.as_slice() {
             [] => report.tables.push((table, None, 0)),
+            [file] if !file.is_file() => {
+                let why = match std::fs::metadata(file) {
+                    Err(e) => format!("cannot be read ({e}): a link to storage not mounted?"),
+                    Ok(_) => "not a regular file (a directory, a FIFO or a device)".to_string(),
+                };
+                errors.push(WatchlistError::file(file, 0, why));
+            }
             [file] => {
                 let before = errors.len();
                 let rows = load_file(table, file, &mut lists, &mut errors);
@@ -214,6 +223,12 @@ fn read_text(
             }
         }
     } else {
+        // A stray quote would read every row after it into one field, silently.
+        if let Some(line) = crate::source::records::unclosed_quote(text.as_bytes(), b',') {
+            let message = "a quoted field opens here and is never closed, so every row after it would be read into it: close the quote or remove it";
+            errors.push(err(line, None, message.into()));
+            return 0;
+        }
         let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
         let header: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(|c| c.trim().trim_start_matches('\u{feff}').to_string()).collect(),
@@ -227,18 +242,32 @@ fn read_text(
                 errors.push(err(1, Some(required.to_string()), "required column is missing from the header".into()));
             }
         }
-        for name in &header {
+        for (i, name) in header.iter().enumerate() {
             if let Some(problem) = unknown_column(table, name) {
                 errors.push(err(1, Some(name.clone()), problem));
+            }
+            // Two columns of one name: which holds (a suspension, a team) is not known.
+            if header[..i].contains(name) {
+                errors.push(err(1, Some(name.clone()), "given twice in the header; keep one".into()));
             }
         }
         let index: ahash::AHashMap<&str, usize> = header.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
         let mut record = csv::StringRecord::new();
+        let mut last_line = 1;
         loop {
             match reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
                     let line = record.position().map_or(0, |p| p.line());
+                    // A quoted field may hold a newline (a note), not pages of rows.
+                    if line > last_line + crate::source::records::MAX_CSV_LINES {
+                        let message = format!(
+                            "this row runs over {} lines (a quote opened in it and closed far below?): the rows in between were read into it",
+                            line - last_line
+                        );
+                        errors.push(err(last_line, None, message));
+                    }
+                    last_line = line;
                     let cells = CsvCells { index: &index, record: &record };
                     add(line, read_row(table, &cells), errors);
                 }
@@ -356,6 +385,40 @@ mod tests {
 
     /// A staff list saved from Excel as "Unicode text", or by PowerShell's `>`, is the
     /// list it holds; so is a JSON Lines file with a UTF-8 byte-order mark.
+    #[test]
+    fn a_stray_quote_a_column_given_twice_or_a_table_that_cannot_be_read_is_a_fault() {
+        let fault = |name: &str, text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(name), text).unwrap();
+            load_dir(dir.path()).unwrap_err().to_string()
+        };
+        // A quote never closed would read the rows after it into one field.
+        let note = "entry_id,subject_name,added_at,note\nHP-1,STAR Ann,2026-11-01T00:00:00Z,\"MP; protective\nHP-2,BLOGGS Joe,2026-11-01T00:00:00Z,\n";
+        let text = fault("high_profile.csv", note);
+        assert!(text.contains("high_profile.csv:2") && text.contains("never closed"), "{text}");
+        // One closed far below, with a hundred rows read into it.
+        let mut far = String::from("user_id,status,unit\nU0,active,\"CID\n");
+        for i in 1..100 {
+            far.push_str(&format!("U{i},suspended,CID\n"));
+        }
+        far.push_str("U100,active,CID\"\nU101,active,CID\n");
+        let text = fault("staff.csv", &far);
+        assert!(text.contains("staff.csv:2") && text.contains("runs over"), "{text}");
+        // A column given twice.
+        let text = fault("staff.csv", "user_id,status,unit,status\nU1,suspended,CID,active\n");
+        assert!(text.contains("column `status`") && text.contains("given twice"), "{text}");
+        // A table under its name that cannot be read: a link to storage not mounted,
+        // a directory.
+        let dir = tempfile::tempdir().unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/no/such/share/staff.csv", dir.path().join("staff.csv")).unwrap();
+        std::fs::create_dir(dir.path().join("custody.csv")).unwrap();
+        let text = load_dir(dir.path()).unwrap_err().to_string();
+        assert!(text.contains("custody.csv") && text.contains("not a regular file"), "{text}");
+        #[cfg(unix)]
+        assert!(text.contains("staff.csv") && text.contains("not mounted"), "{text}");
+    }
+
     #[test]
     fn a_utf16_or_marked_utf8_file_is_read_as_its_text() {
         let csv = "user_id,surname,forenames,status\nU1,Ó Súilleabháin,Siân,suspended\nU2,Peel,Robert,active\n";

@@ -52,6 +52,30 @@ fn replaying_twice_writes_identical_bytes() {
     assert_eq!(outputs[0], outputs[1]);
 }
 
+/// What a replay writes is never what it reads: `--alerts` naming its input log, or a
+/// file of its watch lists, is refused and the file left as it was (it was replaced).
+#[test]
+fn a_replay_does_not_write_over_what_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(dir.path().join("lists/staff.csv"), STAFF).unwrap();
+    let log = event("e1", "2026-11-02T10:00:00Z", "") + "\n";
+    std::fs::write(dir.path().join("log.jsonl"), &log).unwrap();
+    for (flag, target) in [("--alerts", "log.jsonl"), ("--alerts", "lists/staff.csv"), ("--dead-letters", "log.jsonl")]
+    {
+        let mut cmd = bin();
+        cmd.current_dir(dir.path()).args(["replay", "--quiet", "--watchlists", "lists"]);
+        if flag != "--alerts" {
+            cmd.args(["--alerts", "alerts.jsonl"]);
+        }
+        let out = cmd.args([flag, target, "log.jsonl"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains("which this replay reads"), "{flag} {target}: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap(), log);
+    assert_eq!(std::fs::read_to_string(dir.path().join("lists/staff.csv")).unwrap(), STAFF);
+}
+
 /// A Windows export in UTF-16 (PowerShell's `>`, SQL Server's "Unicode" text), either
 /// byte order, gzipped or not, raises the alerts of its UTF-8 original byte for byte.
 #[test]
