@@ -302,5 +302,24 @@ colour = "x"
                 .unwrap_err()
                 .to_string();
         assert!(missing.contains("user_id") && missing.contains("required"), "{missing}");
+        // A mapping that could never give a valid event is refused where it is written:
+        // before, every record it read was a dead letter, or read wrongly.
+        let clean = text.replace("colour = \"x\"\n", "");
+        for (from, to, key) in [
+            ("%d/%m/%Y %H:%M:%S\"", "%d/%m/%Q\"", "fields.ts.format"),
+            ("%d/%m/%Y %H:%M:%S\"", "%Y\"", "fields.ts.format"),
+            ("{ value = \"RMS\" }", "{ value = \"R M S\" }", "fields.system.value"),
+            ("DSP = \"view\"", "DSP = \"veiw\"", "values.DSP"),
+            ("DSP = \"view\"", "qry = \"export\"", "values.qry"),
+            ("{ value = \"person\" }", "{ from = \"T\", default = \"persn\" }", "subject_type.default"),
+        ] {
+            let errs = Config::from_toml("s.toml", &clean.replace(from, to)).unwrap_err().to_string();
+            assert!(errs.contains(key), "{to}: {errs}");
+        }
+        let dob = clean
+            .replace("colour", "x")
+            .replace("user_id = \"User\"", "user_id = \"User\"\nsubject_dob = { from = \"DOB\", format = \"%H:%M\" }");
+        let errs = Config::from_toml("s.toml", &dob).unwrap_err().to_string();
+        assert!(errs.contains("subject_dob.format") && errs.contains("does not hold a date"), "{errs}");
     }
 }

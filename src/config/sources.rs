@@ -2,7 +2,9 @@
 //! field names or format differ from spec/events.md (see `config/example.toml`).
 
 use super::reader::Section;
-use crate::event::mapping::{FieldFrom, FieldMapping, SourceFormat, SourceMapping, TimeFormat};
+use crate::event::mapping::{
+    pattern_problem, value_problem, FieldFrom, FieldMapping, SourceFormat, SourceMapping, TimeFormat,
+};
 use crate::event::Field;
 use crate::time::Zone;
 use std::collections::HashMap;
@@ -77,17 +79,32 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
     t.opt_string("value", &mut value);
     m.from = match (from, value) {
         (Some(f), None) => FieldFrom::Source(f),
-        (None, Some(v)) => FieldFrom::Constant(v),
+        (None, Some(v)) => {
+            if let Some(problem) = value_problem(field, &v) {
+                t.error("value", problem);
+            }
+            FieldFrom::Constant(v)
+        }
         _ => {
             t.error("from", "give exactly one of `from` (a source field) or `value` (a constant)");
             return None;
         }
     };
     t.opt_string("default", &mut m.default);
+    if let Some(problem) = m.default.as_deref().and_then(|v| value_problem(field, v)) {
+        t.error("default", problem);
+    }
     if let Some(values) = t.table("values") {
         for k in values.keys() {
             let mut v = String::new();
             values.string(&k, &mut v);
+            if let Some(problem) = value_problem(field, &v) {
+                values.error(&k, problem);
+            }
+            // Keys are compared without case: two that differ only in it are one.
+            if m.values.get(&k.to_uppercase()).is_some_and(|earlier| *earlier != v) {
+                values.error(&k, "given twice with other values (keys are compared without case)");
+            }
             m.values.insert(k.to_uppercase(), v);
         }
     }
@@ -107,7 +124,12 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
         (Field::Ts, None | Some("rfc3339")) => Some(TimeFormat::Rfc3339),
         (Field::Ts, Some("epoch_ms")) => Some(TimeFormat::EpochMillis),
         (Field::Ts, Some("epoch_s")) => Some(TimeFormat::EpochSeconds),
-        (Field::Ts | Field::SubjectDob, Some(p)) => Some(TimeFormat::Pattern { pattern: p.to_string(), zone }),
+        (Field::Ts | Field::SubjectDob, Some(p)) => {
+            if let Some(problem) = pattern_problem(field, p) {
+                t.error("format", problem);
+            }
+            Some(TimeFormat::Pattern { pattern: p.to_string(), zone })
+        }
         (_, None) => None,
         (_, Some(_)) => {
             t.error("format", "only `ts` and `subject_dob` take a format");

@@ -261,6 +261,45 @@ fn not_text(path: &str, problem: &str, value: &serde_json::Value) -> DecodeError
     DecodeError::BadJson(format!("source field `{path}`: {problem} (got {})", super::raw::shown(&shown)))
 }
 
+/// Why a mapping's constant, translated value or default can never be read as `field`
+/// (`action = "serch"`, `system = "P N C"`): every record it fills would be a dead
+/// letter. `None` when it can, or when only the record can tell.
+pub fn value_problem(field: Field, v: &str) -> Option<String> {
+    let refused = match field {
+        Field::Action => super::Action::parse(v).is_none(),
+        Field::SubjectType => super::SubjectType::parse(v).is_none(),
+        Field::SubjectSex => super::Sex::parse(v).is_err(),
+        Field::System => return super::raw::check_system(v).err().map(|e| e.to_string()),
+        Field::ResultCount => v.trim().parse::<u64>().is_err(),
+        _ => false,
+    };
+    refused.then(|| format!("{v:?} is not a value of `{}`", field.name()))
+}
+
+/// Why a time pattern cannot read the field it is given for: not a `strftime`
+/// pattern, or one that cannot give a whole date (and, for `ts`, a time) back from
+/// the text it writes (`%Y` alone, `%H:%M` for a date of birth).
+pub fn pattern_problem(field: Field, pattern: &str) -> Option<String> {
+    use chrono::format::{Item, StrftimeItems};
+    use std::fmt::Write;
+    if StrftimeItems::new(pattern).any(|i| matches!(i, Item::Error)) {
+        return Some(format!("{pattern:?} is not a time format (strftime, e.g. %d/%m/%Y %H:%M:%S)"));
+    }
+    let sample = NaiveDate::from_ymd_opt(1987, 11, 22).and_then(|d| d.and_hms_opt(21, 14, 3))?;
+    let mut text = String::new();
+    if write!(text, "{}", sample.format(pattern)).is_err() {
+        return Some(format!("{pattern:?} asks for a time zone offset; give the zone as `timezone` instead"));
+    }
+    let reads = match field {
+        Field::Ts => NaiveDateTime::parse_from_str(&text, pattern).is_ok(),
+        _ => NaiveDate::parse_from_str(&text, pattern).is_ok_and(|d| d == sample.date()),
+    };
+    (!reads).then(|| {
+        let whole = if field == Field::Ts { "a date and a time" } else { "a date" };
+        format!("{pattern:?} does not hold {whole} (it writes {text:?} and cannot read it back)")
+    })
+}
+
 fn bad(field: Field, problem: impl Into<String>, value: &str) -> DecodeError {
     DecodeError::bad_value(field, &problem.into(), value)
 }
