@@ -70,7 +70,9 @@ impl CsvLayout {
             .iter()
             .map(|h| {
                 let h = h.trim().trim_start_matches('\u{feff}');
-                match Field::from_name(h) {
+                // A spreadsheet's header may capitalise a name (`Subject_Name`): the
+                // field all the same, not an extra column it would be lost in.
+                match Field::from_name(h).or_else(|| Field::from_name(&h.to_ascii_lowercase())) {
                     Some(f) => Column::Known(f),
                     None => Column::Extra(h.into()),
                 }
@@ -240,6 +242,17 @@ mod tests {
         assert_eq!(e.subject_name.as_deref(), Some("SMITH, John"));
         assert_eq!(e.extra.as_deref(), Some(r#"{"screen":"P1"}"#));
         assert!(matches!(layout.decode(&["e1", "x"]), Err(DecodeError::FieldCount { got: 2, .. })));
+    }
+
+    /// A header written in another case (a spreadsheet's `Subject_Name`) names the
+    /// field; before, the name was kept as an extra column and no rule saw it.
+    #[test]
+    fn a_header_name_in_another_case_is_the_field() {
+        let header = ["Event_ID", "TS", "System", "user_id", "action", "subject_type", "Subject_Name"];
+        let layout = CsvLayout::from_header(&header).unwrap();
+        let e = layout.decode(&["e1", "2026-11-22T09:14:03Z", "PNC", "U1", "view", "person", "STAR, Ann"]).unwrap();
+        assert_eq!(e.subject_name.as_deref(), Some("STAR, Ann"));
+        assert!(e.extra.is_none(), "{:?}", e.extra);
     }
 
     #[test]

@@ -155,6 +155,31 @@ impl SourceMapping {
         raw.validate()
     }
 
+    /// A CSV file's header against this mapping: refused when a column is given twice
+    /// or a required field's column is missing (every row would be a dead letter);
+    /// otherwise the optional fields whose column is missing (empty in every row: an
+    /// export that renamed a column), for a warning.
+    pub fn check_csv_header(&self, header: &[CompactString]) -> Result<Vec<String>, DecodeError> {
+        if let Some((_, twice)) = header.iter().enumerate().find(|(i, h)| header[..*i].contains(h)) {
+            return Err(DecodeError::BadCsv(format!("the header gives column `{twice}` twice")));
+        }
+        let mut missing = Vec::new();
+        for m in &self.fields {
+            let FieldFrom::Source(name) = &m.from else { continue };
+            if header.iter().any(|h| h == name) || m.default.is_some() {
+                continue;
+            }
+            if m.field.is_required() {
+                return Err(DecodeError::BadCsv(format!(
+                    "the header has no column `{name}` (mapped to `{}`)",
+                    m.field.name()
+                )));
+            }
+            missing.push(format!("`{name}` (mapped to `{}`)", m.field.name()));
+        }
+        Ok(missing)
+    }
+
     /// Decodes one CSV record given the header row.
     pub fn decode_csv(&self, header: &[CompactString], fields: &[&str]) -> Result<AccessEvent, DecodeError> {
         if fields.len() != header.len() {
@@ -434,6 +459,20 @@ mod tests {
         let header: Vec<CompactString> = ["id", "when", "app", "who.id", "op", "kind"].map(Into::into).into();
         let e = mapping.decode_csv(&header, &["8", "2026-11-22T09:00:00Z", "RMS", "U9", "VIEW", "crime"]).unwrap();
         assert_eq!(e.event_id, "8");
+        // A CSV header is checked against the mapping once: a required field's column
+        // missing, or a column given twice, refuses the file naming the column (each
+        // row said only "missing `event_id`"); an optional one missing is listed.
+        assert_eq!(mapping.check_csv_header(&header).unwrap(), Vec::<String>::new());
+        let header = |names: &[&str]| names.iter().map(|n| CompactString::from(*n)).collect::<Vec<_>>();
+        let no_id = mapping.check_csv_header(&header(&["ID", "when", "app", "who.id", "op", "kind"])).unwrap_err();
+        assert!(no_id.to_string().contains("no column `id` (mapped to `event_id`)"), "{no_id}");
+        let twice =
+            mapping.check_csv_header(&header(&["id", "when", "app", "who.id", "op", "kind", "op"])).unwrap_err();
+        assert!(twice.to_string().contains("`op` twice"), "{twice}");
+        let mut with_ref = mapping.clone();
+        with_ref.fields.push(m(Field::Reference, "Linked Ref"));
+        let all = header(&["id", "when", "app", "who.id", "op", "kind", "LinkedRef"]);
+        assert_eq!(with_ref.check_csv_header(&all).unwrap(), ["`Linked Ref` (mapped to `reference`)"]);
         // A list of one value is the value; anything that is not text is refused,
         // naming the source field, rather than read as its JSON text or first element.
         let line = |who: &str, id: &str| {

@@ -136,8 +136,21 @@ impl Decoder {
         let result = match &self.header {
             Header::Pending => {
                 self.header = match &self.format {
-                    InputFormat::Mapped(_) => {
-                        Header::Mapped(fields.iter().map(|f| CompactString::from(f.trim())).collect())
+                    InputFormat::Mapped(m) => {
+                        let header: Vec<CompactString> = fields.iter().map(|f| CompactString::from(f.trim())).collect();
+                        match m.check_csv_header(&header) {
+                            Ok(missing) => {
+                                if !missing.is_empty() {
+                                    let missing = missing.join(", ");
+                                    tracing::warn!(source = %m.name, %missing, "a CSV header lacks mapped columns: those fields are empty in every row of the file");
+                                }
+                                Header::Mapped(header)
+                            }
+                            Err(e) => {
+                                self.header = Header::Rejected(e.to_string());
+                                return Decoded::Rejected(e);
+                            }
+                        }
                     }
                     _ => match CsvLayout::from_header(&fields) {
                         Ok(layout) => Header::Canonical(layout),
