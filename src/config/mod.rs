@@ -308,6 +308,7 @@ colour = "x"
         for (from, to, key) in [
             ("%d/%m/%Y %H:%M:%S\"", "%d/%m/%Q\"", "fields.ts.format"),
             ("%d/%m/%Y %H:%M:%S\"", "%Y\"", "fields.ts.format"),
+            (", timezone = \"Europe/London\"", "", "fields.ts.timezone"),
             ("{ value = \"RMS\" }", "{ value = \"R M S\" }", "fields.system.value"),
             ("DSP = \"view\"", "DSP = \"veiw\"", "values.DSP"),
             ("DSP = \"view\"", "qry = \"export\"", "values.qry"),

@@ -112,6 +112,7 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
     t.opt_string("format", &mut format);
     let mut zone = None;
     t.opt_string("timezone", &mut zone);
+    let zone_given = zone.is_some();
     let zone = match zone.as_deref().map(Zone::parse) {
         None => Zone::Utc,
         Some(Ok(z)) => z,
@@ -127,6 +128,14 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
         (Field::Ts | Field::SubjectDob, Some(p)) => {
             if let Some(problem) = pattern_problem(field, p) {
                 t.error("format", problem);
+            }
+            // A pattern reads a local time: in which zone must be said (British Summer
+            // Time read as UTC puts every event an hour out).
+            if field == Field::Ts && !zone_given {
+                t.error(
+                    "timezone",
+                    "a time `format` reads local times: give the zone they are in (\"Europe/London\", or \"UTC\")",
+                );
             }
             Some(TimeFormat::Pattern { pattern: p.to_string(), zone })
         }

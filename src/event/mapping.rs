@@ -414,6 +414,13 @@ mod tests {
         assert!(!m.matches_file("events.jsonl"));
         assert!(super::glob_match(b"pnc-??.log", b"pnc-01.log"));
         assert!(!super::glob_match(b"pnc-??.log", b"pnc-1.log"));
+        // Two sources whose patterns both match a file: refused, not the first taken.
+        use crate::source::decode::InputFormat;
+        let other = std::sync::Arc::new(SourceMapping { name: "other".into(), files: vec!["pnc-*".into()], ..m });
+        let both = [std::sync::Arc::new(cef_mapping()), other];
+        let err = InputFormat::for_path(std::path::Path::new("pnc-1.cef"), None, &both).err().unwrap();
+        assert!(err.contains("sources `pnc-cef` and `other` both match it"), "{err}");
+        assert!(InputFormat::for_path(std::path::Path::new("x.cef"), None, &both).is_ok());
     }
 
     #[test]

@@ -19,9 +19,10 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
-    /// The format for a file: the mapping if one is given; else the first configured
-    /// mapping whose `files` patterns match the file name; else by extension (`.jsonl`,
-    /// `.ndjson`, `.json`, `.csv`, optionally followed by `.gz`).
+    /// The format for a file: the mapping if one is given; else the configured mapping
+    /// whose `files` patterns match the file name (two matching it is refused: which is
+    /// meant is not known); else by extension (`.jsonl`, `.ndjson`, `.json`, `.csv`,
+    /// optionally followed by `.gz`).
     pub fn for_path<'a>(
         path: &Path,
         mapping: Option<Arc<SourceMapping>>,
@@ -31,8 +32,19 @@ impl InputFormat {
             return Ok(InputFormat::Mapped(m));
         }
         let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if let Some(m) = configured.into_iter().find(|m| m.matches_file(&file_name)) {
-            return Ok(InputFormat::Mapped(m.clone()));
+        let matching: Vec<&Arc<SourceMapping>> =
+            configured.into_iter().filter(|m| m.matches_file(&file_name)).collect();
+        match matching.as_slice() {
+            [] => {}
+            [m] => return Ok(InputFormat::Mapped((*m).clone())),
+            [a, b, ..] => {
+                return Err(format!(
+                "{}: the `files` patterns of sources `{}` and `{}` both match it; narrow them, or give --source NAME",
+                path.display(),
+                a.name,
+                b.name
+            ))
+            }
         }
         let name = file_name.to_lowercase();
         let name = name.strip_suffix(".gz").unwrap_or(&name);
