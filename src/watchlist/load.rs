@@ -156,6 +156,10 @@ fn utf16_as_utf8(bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Most faults reported of one file: past them (a renamed column of a million-row
+/// list fails every row) the rest are counted, not listed.
+const FAULTS_SHOWN: usize = 100;
+
 /// Loads one table's rows from the text of a file (`file` names it in faults, and its
 /// extension says CSV or JSON Lines) into `lists`; returns the rows loaded, or every
 /// fault found.
@@ -170,6 +174,24 @@ pub fn load_text(table: TableName, file: &Path, text: &str, lists: &mut WatchLis
 }
 
 fn read_text(
+    table: TableName,
+    file: &Path,
+    text: &str,
+    lists: &mut WatchLists,
+    errors: &mut Vec<WatchlistError>,
+) -> usize {
+    let before = errors.len();
+    let rows = read_rows(table, file, text, lists, errors);
+    let found = errors.len() - before;
+    if found > FAULTS_SHOWN {
+        errors.truncate(before + FAULTS_SHOWN);
+        let more = format!("and {} more faults in this file", found - FAULTS_SHOWN);
+        errors.push(WatchlistError { file: Some(file.to_path_buf()), line: 0, column: None, message: more });
+    }
+    rows
+}
+
+fn read_rows(
     table: TableName,
     file: &Path,
     text: &str,
@@ -417,6 +439,20 @@ mod tests {
         assert!(text.contains("custody.csv") && text.contains("not a regular file"), "{text}");
         #[cfg(unix)]
         assert!(text.contains("staff.csv") && text.contains("not mounted"), "{text}");
+    }
+
+    /// A million rows each failing (a renamed column) give a hundred faults and a
+    /// count of the rest, not a million lines.
+    #[test]
+    fn the_faults_of_one_file_are_listed_up_to_a_hundred() {
+        let mut text = String::from("user_id,status\n");
+        for i in 0..1_000 {
+            text.push_str(&format!("U{i},retired\n"));
+        }
+        let mut lists = WatchLists::default();
+        let errs = load_text(TableName::Staff, Path::new("staff.csv"), &text, &mut lists).unwrap_err();
+        assert_eq!(errs.0.len(), FAULTS_SHOWN + 1);
+        assert!(errs.0.last().unwrap().message.contains("and 900 more faults"), "{}", errs.0.last().unwrap());
     }
 
     #[test]
