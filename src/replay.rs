@@ -73,6 +73,8 @@ pub struct ReplaySummary {
     pub stats: EngineStats,
     /// What went into the archive, when one was written.
     pub archived: Option<(FlushReport, FlushReport)>,
+    /// Events read outside `--from`/`--to`, not judged.
+    pub outside_range: u64,
 }
 
 impl ReplaySummary {
@@ -107,10 +109,21 @@ pub struct SummaryFile {
     /// Alerts resolved by a late explanation (they stay in the alerts file).
     pub resolved: u64,
     pub dead_letters: u64,
+    /// Records read that were not events of the replay, so that the input's records
+    /// add up: `events + dead_letters + outside_range` (copies and late events are
+    /// among `events`, judged once or by the watch-list rules alone).
+    #[serde(default)]
+    pub outside_range: u64,
+    #[serde(default)]
+    pub copies: u64,
+    #[serde(default)]
+    pub late: u64,
+    #[serde(default)]
+    pub clock_skew: u64,
 }
 
 impl SummaryFile {
-    pub fn of(stats: &EngineStats, dead_letters: u64) -> SummaryFile {
+    pub fn of(stats: &EngineStats, dead_letters: u64, outside_range: u64) -> SummaryFile {
         let explained =
             Kind::ALL.iter().map(|k| (k.as_str().to_string(), stats.explained[*k as usize])).filter(|(_, n)| *n > 0);
         SummaryFile {
@@ -119,6 +132,10 @@ impl SummaryFile {
             unexplained: stats.unexplained,
             resolved: stats.resolved_all(),
             dead_letters,
+            outside_range,
+            copies: stats.copies(),
+            late: stats.late_events,
+            clock_skew: stats.skewed_events(),
         }
     }
 
@@ -284,7 +301,7 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
     let started = Instant::now();
     let mut engine = Engine::new(config.clone(), lists, DetectClock::EventTime);
     let in_range = |ts: Timestamp| opts.from.is_none_or(|f| ts >= f) && opts.to.is_none_or(|t| ts < t);
-    let mut n: u64 = 0;
+    let (mut n, mut outside_range) = (0u64, 0u64);
     {
         let keep = archive.is_some().then_some(&mut final_alerts);
         let mut sink = Tee { file: &mut alerts, keep, archive: archive.as_mut() };
@@ -293,7 +310,7 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
             match item {
                 None => break,
                 Some(SourceItem::Event(e)) if in_range(e.ts) => engine.process(&e, &mut sink),
-                Some(SourceItem::Event(_)) => {}
+                Some(SourceItem::Event(_)) => outside_range += 1,
                 Some(SourceItem::Dead(d)) => dead.write(&d).map_err(io_err(&dead_path))?,
             }
             n += 1;
@@ -309,7 +326,8 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
     alerts.finish().map_err(io_err(&opts.alerts))?;
     dead.flush().map_err(io_err(&dead_path))?;
     let summary_file = summary_path(&opts.alerts);
-    let json = serde_json::to_vec_pretty(&SummaryFile::of(engine.stats(), dead.total())).unwrap_or_default();
+    let json =
+        serde_json::to_vec_pretty(&SummaryFile::of(engine.stats(), dead.total(), outside_range)).unwrap_or_default();
     crate::sink::durable::write_file(&summary_file, &json).map_err(io_err(&summary_file))?;
     let archived = match (archive, &opts.archive) {
         (Some(writer), Some(root)) => {
@@ -326,6 +344,7 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
         bar.finish_and_clear();
     }
     Ok(ReplaySummary {
+        outside_range,
         events: engine.stats().events,
         dead_letters: dead.total(),
         dead_letter_kinds: dead.counts().clone(),
@@ -354,6 +373,9 @@ impl fmt::Display for ReplaySummary {
             write!(f, " ({}) -> {}", kinds.join(", "), self.dead_letter_path.display())?;
         }
         writeln!(f)?;
+        if self.outside_range > 0 {
+            writeln!(f, "outside     {} events outside --from/--to, not judged", self.outside_range)?;
+        }
         let by_system = |m: &BTreeMap<compact_str::CompactString, u64>| {
             m.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ")
         };

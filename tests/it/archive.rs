@@ -86,6 +86,13 @@ fn archive_replay_raises_the_same_alerts_as_file_replay_also_over_a_time_range()
     let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     assert!(!a.is_empty() && a.len() < from_files.len());
     assert!(a == b, "a time range of the archive differs from the same range of the files");
+    // The summary adds up to the records read: events judged, dead letters and the
+    // events outside the range.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(force.path("range-files.summary.json")).unwrap()).unwrap();
+    let counted = ["events", "dead_letters", "outside_range"].map(|k| summary[k].as_u64().unwrap());
+    assert!(counted[2] > 0, "{summary}");
+    assert_eq!(counted.iter().sum::<u64>(), force.events().len() as u64, "{summary}");
 
     // A damaged file costs its own events only: the replay of the archive goes on, and
     // the file is a dead letter naming it.
