@@ -41,6 +41,12 @@ impl Sex {
     /// `male`), any case; `None` for empty or unknown (`U`, `Unknown`, `Not known`,
     /// `Not stated`, `NK`, `NS`); `Err` for anything else.
     pub fn parse(s: &str) -> Result<Option<Sex>, UnknownSex> {
+        // The letters first: nearly every system writes them.
+        match s {
+            "F" | "f" => return Ok(Some(Sex::F)),
+            "M" | "m" => return Ok(Some(Sex::M)),
+            _ => {}
+        }
         let s = s.trim();
         let is = |word: &str| s.eq_ignore_ascii_case(word);
         if s.is_empty() || ["U", "UNKNOWN", "NOT KNOWN", "NOT STATED", "NK", "NS"].into_iter().any(is) {
