@@ -87,10 +87,9 @@ fn staff_ref(user_id: &str) -> WatchlistRef {
 pub fn ties_to_user(ctx: &Enriched, lists: &WatchLists) -> bool {
     let Some(user) = ctx.user else { return false };
     let declared = || {
-        lists.associates_of(&user.user_id).any(|(_, a)| {
-            ctx.person.match_against(&a.person).is_some()
-                || (a.postcode.is_some() && a.postcode.as_deref() == ctx.address())
-        })
+        lists
+            .associates_of(&user.user_id)
+            .any(|(_, a)| ctx.person.match_against(&a.person).is_some() || at_home_of(ctx, a))
     };
     let colleague = || lists.staff_with_identity(&ctx.person).iter().any(|s| s.user_id != user.user_id);
     let home = || match (&ctx.postcode, &user.home_postcode) {
@@ -98,6 +97,13 @@ pub fn ties_to_user(ctx: &Enriched, lists: &WatchLists) -> bool {
         _ => false,
     };
     is_self(ctx, user) || declared() || colleague() || home()
+}
+
+/// Whether the access's subject is at a declared associate's home postcode: the
+/// address itself, or a person or vehicle recorded there (an ex-partner's new partner,
+/// the car on their drive).
+fn at_home_of(ctx: &Enriched, a: &Associate) -> bool {
+    a.postcode.is_some() && a.postcode == ctx.postcode
 }
 
 fn is_self(ctx: &Enriched, user: &StaffMember) -> bool {
@@ -117,10 +123,8 @@ fn associate<'a>(
     let base = rules.settings(RuleId::AssociateLookup).severity;
     let mut found = false;
     for (id, a) in lists.associates_of(&user.user_id) {
-        let strength = ctx.person.match_against(&a.person).or_else(|| {
-            let same_address = a.postcode.is_some() && a.postcode.as_deref() == ctx.address();
-            same_address.then_some(MatchStrength::Postcode)
-        });
+        let strength =
+            ctx.person.match_against(&a.person).or_else(|| at_home_of(ctx, a).then_some(MatchStrength::Postcode));
         let Some(strength) = strength else { continue };
         let severity = rules.associate_severity.get(&a.relationship).copied().unwrap_or(base);
         let severity = rules.settings(RuleId::AssociateLookup).severity_for(
@@ -241,12 +245,19 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
         }
         Facts::Declared { associate, strength } => {
             let declared = associate.declared_at.map(|d| format!("; declared {}", d.date())).unwrap_or_default();
-            format!(
-                "{who} {what}, their declared {} ({}{declared}), and {why} ({}).",
-                associate.relationship.phrase(),
-                associate.person.describe_or("the associate's address"),
-                strength.phrase()
-            )
+            let (relationship, named) =
+                (associate.relationship.phrase(), associate.person.describe_or("the associate's address"));
+            match strength {
+                // The subject is at the associate's address, not the associate.
+                MatchStrength::Postcode => format!(
+                    "{who} {what}, at the home postcode {} of their declared {relationship} ({named}{declared}), and {why}.",
+                    associate.postcode.as_deref().map(postcode_display).unwrap_or_default()
+                ),
+                _ => format!(
+                    "{who} {what}, their declared {relationship} ({named}{declared}), and {why} ({}).",
+                    strength.phrase()
+                ),
+            }
         }
         Facts::FamilyAtHome => {
             let home = ctx.user.and_then(|u| u.home_postcode.as_deref()).map(postcode_display).unwrap_or_default();
@@ -304,6 +315,11 @@ mod tests {
                 json!({"user_id": "U1", "subject_name": "EX, Jo", "subject_dob": "1982-07-07", "relationship": "ex_partner"}),
             ),
             (Associates, json!({"user_id": "U1", "subject_name": "Hack, Harry", "relationship": "journalist"})),
+            (
+                Associates,
+                json!({"user_id": "U1", "subject_name": "CARR, Rachel", "subject_dob": "1974-06-01",
+                       "subject_postcode": "HX1 2PQ", "relationship": "ex_partner"}),
+            ),
             (Incidents, json!({"reference": "INC-1", "opened_at": "2026-11-22T09:00:00Z", "unit": "Response"})),
         ])
     }
@@ -345,6 +361,33 @@ mod tests {
         assert!(run(json!({"subject_name": "Jo Ex", "subject_dob": "1982-07-07", "reference": "INC-1"})).is_empty());
         // Same surname, different forename: not the associate.
         assert!(run(json!({"subject_name": "EX, Sam", "subject_dob": "1982-07-07"})).is_empty());
+    }
+
+    /// Whatever is at a declared associate's home (the address, an ex-partner's new
+    /// partner, the car on the drive) is the associate's; before, only the address.
+    #[test]
+    fn anything_at_an_associates_home_postcode() {
+        let partner =
+            json!({"subject_name": "DOYLE, Mark", "subject_dob": "1984-02-02", "subject_postcode": "hx1 2pq"});
+        assert_eq!(run(partner.clone()), [("associate.lookup", Severity::Amber)]);
+        let car = json!({"subject_type": "vehicle", "subject_vrm": "YB66 TRE", "subject_postcode": "HX1 2PQ"});
+        assert_eq!(run(car), [("associate.lookup", Severity::Amber)]);
+        assert_eq!(
+            run(json!({"subject_type": "address", "subject_postcode": "HX12PQ"})),
+            [("associate.lookup", Severity::Amber)]
+        );
+        assert!(run(json!({"subject_name": "DOYLE, Mark", "subject_postcode": "HX1 2PR"})).is_empty());
+        // The sentence says where, and that the subject is not the associate.
+        let (c, l) = (Config::defaults(), force());
+        let e = event(partner);
+        let ctx = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&ctx, &l, &c.rules, &mut out);
+        let s = out[0].explanation.sentence(&ctx);
+        assert!(
+            s.contains("at the home postcode HX1 2PQ of their declared ex-partner (CARR, Rachel, born 1974-06-01)"),
+            "{s}"
+        );
     }
 
     #[test]
