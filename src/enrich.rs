@@ -159,7 +159,7 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
     let user = lists.staff_member(&event.user_id);
     let justification = justify(event, user, lists, config);
     let person = PersonIdentity::new(event.subject_id.clone(), event.subject_name.clone(), event.subject_dob);
-    let vrm = event.subject_vrm.as_deref().and_then(normalise::vrm);
+    let vrm = event.vrm_key();
     let postcode = event.subject_postcode.as_deref().and_then(normalise::postcode);
     let address = (event.subject_type == SubjectType::Address).then_some(postcode.as_deref()).flatten();
     let matches = SubjectMatches::find(lists, &person, vrm.as_deref(), address);

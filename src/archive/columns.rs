@@ -47,7 +47,7 @@ pub struct ArchivedEvent {
 impl ArchivedEvent {
     pub fn new(event: AccessEvent, seq: i64, from: Provenance) -> ArchivedEvent {
         let name = event.subject_name.as_deref().and_then(PersonName::parse);
-        let vrm_key = event.subject_vrm.as_deref().and_then(normalise::vrm);
+        let vrm_key = event.vrm_key();
         let postcode_key = event.subject_postcode.as_deref().and_then(normalise::postcode);
         let (surname, forenames) = match name {
             Some(n) => (Some(n.surname), (!n.forenames.is_empty()).then_some(n.forenames)),

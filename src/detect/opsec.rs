@@ -99,5 +99,9 @@ mod tests {
         assert!(!fires(json!({"user_id": "U7", "subject_type": "vehicle", "subject_vrm": "AB12CDE"})));
         assert!(!fires(json!({"ts": "2026-12-02T00:00:00Z", "subject_type": "vehicle", "subject_vrm": "AB12CDE"})));
         assert!(!fires(json!({"subject_type": "vehicle", "subject_vrm": "AB12CDF"})));
+        // A vehicle record given by its key alone (PNC keys vehicles by VRM): the same
+        // vehicle (before, silent); a person's record key is not a VRM.
+        assert!(fires(json!({"subject_type": "vehicle", "subject_id": "AB12CDE"})));
+        assert!(!fires(json!({"subject_type": "person", "subject_id": "AB12CDE"})));
     }
 }

@@ -208,6 +208,17 @@ impl DecodeError {
 }
 
 impl AccessEvent {
+    /// The vehicle's registration mark as the rules compare it (`normalise::vrm`): its
+    /// `subject_vrm`, or for a vehicle record given by its key alone, `subject_id` (a
+    /// PNC vehicle record's key is its VRM).
+    pub fn vrm_key(&self) -> Option<CompactString> {
+        let vrm = self.subject_vrm.as_deref().and_then(normalise::vrm);
+        vrm.or_else(|| match self.subject_type {
+            SubjectType::Vehicle => self.subject_id.as_deref().and_then(normalise::vrm),
+            _ => None,
+        })
+    }
+
     /// The identity of an event's copies: the spec's idempotency key (system and event
     /// id) with the user, the time and every field that tells one access from another
     /// (what was done, to whom, found how, under which reference); not the force,

@@ -436,7 +436,7 @@ impl Subject {
                 }
             }
         }
-        if self.vrm.is_some() && e.subject_vrm.as_deref().and_then(normalise::vrm).as_deref() == self.vrm.as_deref() {
+        if self.vrm.is_some() && e.vrm_key().as_deref() == self.vrm.as_deref() {
             return Some(Match::Vrm);
         }
         if self.postcode.is_some()
@@ -474,7 +474,7 @@ pub fn flagged_as_of(
 ) -> Vec<String> {
     use crate::watchlist::TableName;
     let person = crate::watchlist::PersonIdentity::new(e.subject_id.clone(), e.subject_name.clone(), e.subject_dob);
-    let vrm = e.subject_vrm.as_deref().and_then(crate::event::normalise::vrm);
+    let vrm = e.vrm_key();
     let postcode = e.subject_postcode.as_deref().and_then(crate::event::normalise::postcode);
     let address = (e.subject_type == crate::event::SubjectType::Address).then_some(postcode.as_deref()).flatten();
     let m = crate::explain::SubjectMatches::find(lists, &person, vrm.as_deref(), address);

@@ -26,7 +26,7 @@ fn touches_operation(d: &Dashboard, e: &crate::event::AccessEvent, marked: &Hash
     }
     let Some(lists) = &d.lists else { return false };
     let person = crate::watchlist::PersonIdentity::new(e.subject_id.clone(), e.subject_name.clone(), e.subject_dob);
-    let vrm = e.subject_vrm.as_deref().and_then(crate::event::normalise::vrm);
+    let vrm = e.vrm_key();
     let postcode = e.subject_postcode.as_deref().and_then(crate::event::normalise::postcode);
     let mut found = crate::watchlist::Matches::new();
     lists.operation_matches(&person, &person.keys(), vrm.as_deref(), postcode.as_deref(), &mut found);
