@@ -446,8 +446,11 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
         }
         Facts::Fishing { zero_hits, people, window } => {
             let found = match zero_hits {
-                0 => format!("looked at {people} different people"),
-                _ => format!("made {zero_hits} searches that found nothing and looked at {people} different people"),
+                // People searched for or viewed: a search that found nothing showed no record.
+                0 => format!("searched for or viewed {people} different people"),
+                _ => format!(
+                    "made {zero_hits} searches that found nothing, and searched for or viewed {people} different people"
+                ),
             };
             format!("{who} {found} in {} with no purpose on record; the latest: {what}.", window.human())
         }

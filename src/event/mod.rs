@@ -317,8 +317,13 @@ impl AccessEvent {
                 s.push_str(self.subject_vrm.as_deref().unwrap_or_default());
             }
             (None, SubjectType::Address) if self.subject_postcode.is_some() => {
+                // As a postcode is written (`LS6 2AB`), however the source spaced it.
+                let raw = self.subject_postcode.as_deref().unwrap_or_default();
                 s.push_str("an address in ");
-                s.push_str(self.subject_postcode.as_deref().unwrap_or_default());
+                match normalise::postcode(raw) {
+                    Some(p) => s.push_str(&normalise::postcode_display(&p)),
+                    None => s.push_str(raw.trim()),
+                }
             }
             _ => {
                 s.push_str(&format!("{} record", self.subject_type));
