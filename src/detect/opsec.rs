@@ -60,8 +60,14 @@ impl Explain for Facts<'_> {
 }
 
 fn sentence(f: &Facts, ctx: &Enriched) -> String {
+    // A reference is said: an incident, even the user's own, briefs no one on a covert
+    // operation, and the investigator needs to know it was given.
+    let reference = match ctx.event.reference.as_deref() {
+        Some(r) => format!(", although they gave reference {r}"),
+        None => String::new(),
+    };
     format!(
-        "{} {}, a subject of live operation {} ({}); {} is not on the operation's briefed team ({}).",
+        "{} {}, a subject of live operation {} ({}); {} is not on the operation's briefed team{reference} ({}).",
         ctx.who(),
         ctx.what(),
         f.subject.operation,
@@ -74,6 +80,7 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
+    use crate::detect::Findings;
     use crate::detect::testkit::*;
     use crate::watchlist::TableName::*;
     use serde_json::json;
@@ -103,5 +110,12 @@ mod tests {
         // vehicle (before, silent); a person's record key is not a VRM.
         assert!(fires(json!({"subject_type": "vehicle", "subject_id": "AB12CDE"})));
         assert!(!fires(json!({"subject_type": "person", "subject_id": "AB12CDE"})));
+        // A reference given is said in the sentence.
+        let e = event(json!({"subject_type": "vehicle", "subject_vrm": "AB12CDE", "reference": "INC-7"}));
+        let enriched = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&enriched, &l, &c.rules, &mut out);
+        let s = out[0].explanation.sentence(&enriched);
+        assert!(s.contains("is not on the operation's briefed team, although they gave reference INC-7"), "{s}");
     }
 }
