@@ -80,8 +80,8 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::detect::Findings;
     use crate::detect::testkit::*;
+    use crate::detect::Findings;
     use crate::watchlist::TableName::*;
     use serde_json::json;
 
