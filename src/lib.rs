@@ -42,7 +42,7 @@
 //! | [`risk`] | per-user decaying risk; the ranking behind `accesswatch risk` |
 //! | [`engine`] | the pipeline itself: enrich → detect → behaviour → allow lists → alert book; watermark; the state each stream has learned (`engine/state.rs`), which moves with its partition |
 //! | [`source`], [`sink`] | records from files (size limit, per-format decoding, event-time merge); alert and dead-letter files, durable writes |
-//! | [`archive`] | every event and final alert as Parquet by date and system, sorted, with bloom filters; read back in engine order, a damaged file left out and named (`archive/damaged.rs`), as is one where no reader looks (`archive/lookup.rs` `strays`; the layout in `archive/layout.rs`); prune, compact |
+//! | [`archive`] | every event and final alert as Parquet by date and system, sorted, with bloom filters; read back in engine order, a damaged file left out and named (`archive/damaged.rs`), as is one where no reader looks (`archive/layout.rs`, with where the files lie); prune, compact |
 //! | [`hunt`] | DataFusion over the archive and watch lists: `query`, `who-accessed`, `user-activity`, `leak-trace` |
 //! | [`retro`] | an entry added after the fact: its look-back searched in the archive, a replay's alerts raised |
 //! | [`evidence`] | `accesswatch evidence`: one alert's bundle with SHA-256 of every file |

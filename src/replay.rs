@@ -110,8 +110,8 @@ pub struct SummaryFile {
     pub resolved: u64,
     pub dead_letters: u64,
     /// Records read that were not events of the replay, so that the input's records
-    /// add up: `events + dead_letters + outside_range` (copies and late events are
-    /// among `events`, judged once or by the watch-list rules alone).
+    /// add up: `events + copies + dead_letters + outside_range` (late and clock-skewed
+    /// events are among `events`, judged by the watch-list rules alone).
     #[serde(default)]
     pub outside_range: u64,
     #[serde(default)]

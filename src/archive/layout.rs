@@ -1,6 +1,8 @@
 //! Where the archive's files lie: the `key=value` partition directories and the
-//! Parquet files in them, listed as every reader and the retention list them.
+//! Parquet files in them, listed as every reader and the retention list them, and
+//! what lies where none of them looks ([`strays`]).
 
+use crate::time::Date;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -10,24 +12,32 @@ pub(super) fn parquet_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(parquet_files_and_dirs(dir)?.0)
 }
 
+/// The entries of `dir` with their names, hidden ones (a writer's temporary files, key
+/// indexes) left out; none when `dir` does not exist. A name that is not UTF-8 is
+/// still an entry (read, or named as damaged), never passed over.
+fn visible_entries(dir: &Path) -> io::Result<Vec<(fs::DirEntry, String)>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            out.push((entry, name));
+        }
+    }
+    Ok(out)
+}
+
 /// The Parquet files directly under `dir`, sorted by name, and the directories beside
 /// them (where no reader looks), without a `stat` of each file.
 pub(super) fn parquet_files_and_dirs(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let (mut files, mut dirs) = (Vec::new(), Vec::new());
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((files, dirs)),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let entry = entry?;
+    for (entry, name) in visible_entries(dir)? {
         let path = entry.path();
-        // A name that is not UTF-8 is still a file of the archive (read, or named as
-        // damaged), never passed over.
-        let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
         if name.ends_with(".parquet") {
             files.push(path);
         } else if entry.file_type()?.is_dir() {
@@ -60,5 +70,70 @@ pub(super) fn partitions(dir: &Path, key: &str) -> io::Result<Vec<(String, PathB
         }
     }
     out.sort();
+    Ok(out)
+}
+
+/// How deep [`strays`] looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// `events/` and its date directories (a look-up finds the rest as it reads).
+    Dates,
+    /// Into each system directory too.
+    Systems,
+}
+
+pub(super) const NESTED: &str = "a directory inside a system's, so not read";
+
+/// What lies in the archive's `events/` where no reader looks, for the dates in
+/// `[first, last]` (any date when open): a `date=` directory whose name is not a date
+/// (`date=2026-11-5`, a copy named `date=2026-11-05.bak`), a partition that is a link
+/// whose target cannot be reached (storage not mounted), a directory or `.parquet`
+/// file outside a `date=`/`system=` directory, and (with [`Depth::Systems`]) a
+/// directory inside a system's. Each is named with why, so that an answer without its
+/// events says so.
+pub fn strays(
+    root: &Path,
+    first: Option<Date>,
+    last: Option<Date>,
+    depth: Depth,
+) -> io::Result<Vec<(PathBuf, String)>> {
+    let outside = "not in a date=YYYY-MM-DD/system=NAME directory, so not read: move it into one";
+    let unreachable = "a link whose target cannot be reached (storage not mounted?), so not read";
+    // What under `dir` is not a `key=` partition a reader would enter, with why.
+    let others = |dir: &Path, key: &str| -> io::Result<Vec<(PathBuf, String)>> {
+        let mut out = Vec::new();
+        for (entry, name) in visible_entries(dir)? {
+            let path = entry.path();
+            // A link is what it points to; one pointing nowhere is named.
+            let kind = entry.file_type()?;
+            let dangling = kind.is_symlink() && std::fs::metadata(&path).is_err();
+            let is_dir = kind.is_dir() || (kind.is_symlink() && path.is_dir());
+            let partition = name.starts_with(&format!("{key}=")) && is_dir;
+            if dangling {
+                out.push((path, unreachable.to_string()));
+            } else if !partition && (is_dir || name.ends_with(".parquet")) {
+                out.push((path, outside.to_string()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    };
+    let events = root.join("events");
+    let mut out = others(&events, "date")?;
+    for (date, dir) in partitions(&events, "date")? {
+        let Ok(d) = Date::parse(&date) else {
+            out.push((dir, "not a date (date=YYYY-MM-DD), so its files are not read: rename it".into()));
+            continue;
+        };
+        if first.is_some_and(|f| d < f) || last.is_some_and(|l| d > l) {
+            continue;
+        }
+        out.extend(others(&dir, "system")?);
+        if depth == Depth::Systems {
+            for (_, sys) in partitions(&dir, "system")? {
+                out.extend(parquet_files_and_dirs(&sys)?.1.into_iter().map(|p| (p, NESTED.to_string())));
+            }
+        }
+    }
     Ok(out)
 }

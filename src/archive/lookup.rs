@@ -8,6 +8,7 @@
 //! about 37,000 `statx` calls per query), which cost more than the reading itself.
 
 use super::columns::{self, StoredEvent};
+use super::layout::{strays, Depth, NESTED};
 use super::{keys, parquet_files_and_dirs, partitions};
 use crate::time::{Date, Timestamp};
 use arrow::array::{BooleanArray, RecordBatch, StringArray};
@@ -121,81 +122,6 @@ pub fn events_with_any(
         out.extend(part?);
     }
     out.retain(|e| from.is_none_or(|f| e.event.ts >= f) && to.is_none_or(|t| e.event.ts < t));
-    Ok(out)
-}
-
-/// How deep [`strays`] looks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Depth {
-    /// `events/` and its date directories (a look-up finds the rest as it reads).
-    Dates,
-    /// Into each system directory too.
-    Systems,
-}
-
-const NESTED: &str = "a directory inside a system's, so not read";
-
-/// What lies in the archive's `events/` where no reader looks, for the dates in
-/// `[first, last]` (any date when open): a `date=` directory whose name is not a date
-/// (`date=2026-11-5`, a copy named `date=2026-11-05.bak`), a partition that is a link
-/// whose target cannot be reached (storage not mounted), a directory or `.parquet`
-/// file outside a `date=`/`system=` directory, and (with [`Depth::Systems`]) a
-/// directory inside a system's. Each is named with why, so that an answer without its
-/// events says so.
-pub fn strays(
-    root: &Path,
-    first: Option<Date>,
-    last: Option<Date>,
-    depth: Depth,
-) -> io::Result<Vec<(PathBuf, String)>> {
-    let outside = "not in a date=YYYY-MM-DD/system=NAME directory, so not read: move it into one";
-    let unreachable = "a link whose target cannot be reached (storage not mounted?), so not read";
-    // What under `dir` is not a `key=` partition a reader would enter, with why.
-    let others = |dir: &Path, key: &str| -> io::Result<Vec<(PathBuf, String)>> {
-        let mut out = Vec::new();
-        let entries = match std::fs::read_dir(dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let path = entry.path();
-            let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-            if name.starts_with('.') {
-                continue;
-            }
-            // A link is what it points to; one pointing nowhere is named.
-            let kind = entry.file_type()?;
-            let dangling = kind.is_symlink() && std::fs::metadata(&path).is_err();
-            let is_dir = kind.is_dir() || (kind.is_symlink() && path.is_dir());
-            let partition = name.starts_with(&format!("{key}=")) && is_dir;
-            if dangling {
-                out.push((path, unreachable.to_string()));
-            } else if !partition && (is_dir || name.ends_with(".parquet")) {
-                out.push((path, outside.to_string()));
-            }
-        }
-        out.sort();
-        Ok(out)
-    };
-    let events = root.join("events");
-    let mut out = others(&events, "date")?;
-    for (date, dir) in partitions(&events, "date")? {
-        let Ok(d) = Date::parse(&date) else {
-            out.push((dir, "not a date (date=YYYY-MM-DD), so its files are not read: rename it".into()));
-            continue;
-        };
-        if first.is_some_and(|f| d < f) || last.is_some_and(|l| d > l) {
-            continue;
-        }
-        out.extend(others(&dir, "system")?);
-        if depth == Depth::Systems {
-            for (_, sys) in partitions(&dir, "system")? {
-                out.extend(parquet_files_and_dirs(&sys)?.1.into_iter().map(|p| (p, NESTED.to_string())));
-            }
-        }
-    }
     Ok(out)
 }
 

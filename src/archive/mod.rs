@@ -30,6 +30,7 @@ mod retention;
 
 pub use damaged::{open_regular, panic_text, unpanicked, Check};
 use layout::{parquet_files, parquet_files_and_dirs, partitions};
+pub use layout::{strays, Depth};
 pub use retention::{prune, written_archive, PruneReport};
 
 use crate::alert::Alert;
@@ -531,15 +532,15 @@ impl ArchiveEvents {
             .collect();
         // What lies where no reader looks is named, as a damaged file is, with the first day.
         let (first, last) = (from.map(|f| f.date()), to.map(|t| Timestamp(t.0 - 1).date()));
-        let mut strays = lookup::strays(root, first, last, lookup::Depth::Systems)?;
+        let mut misplaced = strays(root, first, last, Depth::Systems)?;
         let (tx, rx) = crossbeam_channel::bounded(2);
         let root = root.to_path_buf();
         std::thread::Builder::new().name("archive-read".into()).spawn(move || {
-            if dates.is_empty() && !strays.is_empty() {
-                let _ = tx.send(Ok(ArchiveDay { events: Vec::new(), damaged: std::mem::take(&mut strays) }));
+            if dates.is_empty() && !misplaced.is_empty() {
+                let _ = tx.send(Ok(ArchiveDay { events: Vec::new(), damaged: std::mem::take(&mut misplaced) }));
             }
             for date in dates {
-                let mut damaged = std::mem::take(&mut strays);
+                let mut damaged = std::mem::take(&mut misplaced);
                 let day = read_date_leaving_out(&root, date, &mut damaged).map(|mut events| {
                     events.retain(|e| from.is_none_or(|f| e.event.ts >= f) && to.is_none_or(|t| e.event.ts < t));
                     ArchiveDay { events, damaged }

@@ -370,7 +370,7 @@ fn what_lies_where_no_reader_looks_is_named() {
     std::fs::copy(pnc, events.join("loose.parquet")).unwrap();
     std::fs::create_dir(pnc.parent().unwrap().join("old")).unwrap();
     let named: Vec<PathBuf> =
-        lookup::strays(dir.path(), None, None, lookup::Depth::Systems).unwrap().into_iter().map(|(p, _)| p).collect();
+        strays(dir.path(), None, None, Depth::Systems).unwrap().into_iter().map(|(p, _)| p).collect();
     let want = [events.join("date=2026-11-2"), events.join("loose.parquet"), pnc.parent().unwrap().join("old")];
     assert_eq!(
         named.iter().collect::<std::collections::BTreeSet<_>>(),
@@ -421,7 +421,7 @@ fn a_date_linked_to_storage_not_mounted_is_named() {
     write(dir.path(), &sample());
     let link = dir.path().join("events/date=2026-10-01");
     std::os::unix::fs::symlink(dir.path().join("unmounted/date=2026-10-01"), &link).unwrap();
-    let named = lookup::strays(dir.path(), None, None, lookup::Depth::Dates).unwrap();
+    let named = strays(dir.path(), None, None, Depth::Dates).unwrap();
     assert_eq!(named.len(), 1, "{named:?}");
     assert!(named[0].0 == link && named[0].1.contains("cannot be reached"), "{named:?}");
 }

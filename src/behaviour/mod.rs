@@ -136,11 +136,30 @@ struct UserState {
     /// The prints and exports of the last export window (behind the newest), oldest
     /// first, for an access that raised a finding but reached the engine after them
     /// (boxed: most users print nothing).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_or_more_prints")]
     printed: Option<Box<Vec<(Timestamp, CompactString, Action)>>>,
     /// Decayed counts of person/vehicle/address accesses, for the peer comparison.
     total: Decaying,
     unjustified: Decaying,
+}
+
+/// A user's prints as a snapshot holds them: a list, or the one print an earlier
+/// version kept.
+fn one_or_more_prints<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<Vec<(Timestamp, CompactString, Action)>>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Many(Vec<(Timestamp, CompactString, Action)>),
+        One((Timestamp, CompactString, Action)),
+    }
+    Ok(Option::<Stored>::deserialize(d)?.map(|p| {
+        Box::new(match p {
+            Stored::Many(all) => all,
+            Stored::One(one) => vec![one],
+        })
+    }))
 }
 
 /// The state of every behavioural detector (serialisable: the live engine snapshots

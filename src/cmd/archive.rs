@@ -61,7 +61,7 @@ pub fn run(action: Action) -> Result<ExitCode> {
             }
             let cutoff = (crate::time::Timestamp::now() - age).date();
             // What lies where the retention does not look keeps its personal data.
-            let strays = crate::archive::lookup::strays(&archive, None, None, crate::archive::lookup::Depth::Systems)?;
+            let strays = crate::archive::strays(&archive, None, None, crate::archive::Depth::Systems)?;
             for (path, why) in &strays {
                 let path = crate::hunt::output::escape_controls(&path.display().to_string());
                 eprintln!("warning: {path}: {why}; the retention does not delete it");

@@ -62,7 +62,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
     // replaced the log it was judging, or a file of the watch lists.
     let dead_letters = a.dead_letters.clone().unwrap_or_else(|| crate::replay::default_dead_letter_path(&a.alerts));
     let written = [a.alerts.clone(), dead_letters, crate::replay::summary_path(&a.alerts)];
-    let read = a.files.iter().chain([&a.watchlists]).chain(a.config.as_ref());
+    let tables = crate::watchlist::TableName::ALL
+        .iter()
+        .flat_map(|t| ["csv", "jsonl"].map(|ext| a.watchlists.join(format!("{}.{ext}", t.as_str()))));
+    let tables: Vec<PathBuf> = tables.collect();
+    let read = a.files.iter().chain(&tables).chain(a.config.as_ref());
     for (out, input) in read.flat_map(|input| written.iter().map(move |out| (out, input))) {
         if within(out, input) {
             anyhow::bail!(

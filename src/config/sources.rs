@@ -3,7 +3,7 @@
 
 use super::reader::Section;
 use crate::event::mapping::{
-    pattern_problem, value_problem, FieldFrom, FieldMapping, SourceFormat, SourceMapping, TimeFormat,
+    has_offset, pattern_problem, value_problem, FieldFrom, FieldMapping, SourceFormat, SourceMapping, TimeFormat,
 };
 use crate::event::Field;
 use crate::time::Zone;
@@ -79,21 +79,13 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
     t.opt_string("value", &mut value);
     m.from = match (from, value) {
         (Some(f), None) => FieldFrom::Source(f),
-        (None, Some(v)) => {
-            if let Some(problem) = value_problem(field, &v) {
-                t.error("value", problem);
-            }
-            FieldFrom::Constant(v)
-        }
+        (None, Some(v)) => FieldFrom::Constant(v),
         _ => {
             t.error("from", "give exactly one of `from` (a source field) or `value` (a constant)");
             return None;
         }
     };
     t.opt_string("default", &mut m.default);
-    if let Some(problem) = m.default.as_deref().and_then(|v| value_problem(field, v)) {
-        t.error("default", problem);
-    }
     if let Some(values) = t.table("values") {
         for k in values.keys() {
             let mut v = String::new();
@@ -107,6 +99,16 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
             }
             m.values.insert(k.to_uppercase(), v);
         }
+    }
+    // A constant or default is translated by `values` as a read value is, then read.
+    let translated = |v: &str| m.values.get(&v.trim().to_uppercase()).cloned().unwrap_or_else(|| v.to_string());
+    if let FieldFrom::Constant(v) = &m.from {
+        if let Some(problem) = value_problem(field, &translated(v)) {
+            t.error("value", problem);
+        }
+    }
+    if let Some(problem) = m.default.as_deref().and_then(|v| value_problem(field, &translated(v))) {
+        t.error("default", problem);
     }
     let mut format = None;
     t.opt_string("format", &mut format);
@@ -131,7 +133,7 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
             }
             // A pattern reads a local time: in which zone must be said (British Summer
             // Time read as UTC puts every event an hour out).
-            if field == Field::Ts && !zone_given {
+            if field == Field::Ts && !zone_given && !has_offset(p) {
                 t.error(
                     "timezone",
                     "a time `format` reads local times: give the zone they are in (\"Europe/London\", or \"UTC\")",

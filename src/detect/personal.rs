@@ -100,8 +100,8 @@ pub fn ties_to_user(ctx: &Enriched, lists: &WatchLists) -> bool {
 }
 
 /// Whether the access's subject is at a declared associate's home postcode: the
-/// address itself, or a person or vehicle recorded there (an ex-partner's new partner,
-/// the car on their drive).
+/// address itself, or anything recorded there (an ex-partner's new partner, the car on
+/// their drive).
 fn at_home_of(ctx: &Enriched, a: &Associate) -> bool {
     a.postcode.is_some() && a.postcode == ctx.postcode
 }
@@ -123,10 +123,22 @@ fn associate<'a>(
     let base = rules.settings(RuleId::AssociateLookup).severity;
     let mut found = false;
     for (id, a) in lists.associates_of(&user.user_id) {
+        // The address itself (as before), or a person or vehicle recorded there: not
+        // when the associate shares the user's home, which the family and neighbour
+        // rules answer.
+        let address = a.postcode.is_some() && a.postcode.as_deref() == ctx.address();
+        let beside = !address
+            && at_home_of(ctx, a)
+            && rules.purpose_subject_types.contains(&ctx.event.subject_type)
+            && a.postcode != user.home_postcode;
         let strength =
-            ctx.person.match_against(&a.person).or_else(|| at_home_of(ctx, a).then_some(MatchStrength::Postcode));
+            ctx.person.match_against(&a.person).or_else(|| (address || beside).then_some(MatchStrength::Postcode));
         let Some(strength) = strength else { continue };
         let severity = rules.associate_severity.get(&a.relationship).copied().unwrap_or(base);
+        // Someone else at the associate's home (about fifteen households share a
+        // postcode) is no more than amber, whoever the associate is.
+        let severity =
+            if beside && strength == MatchStrength::Postcode { severity.min(Severity::Amber) } else { severity };
         let severity = rules.settings(RuleId::AssociateLookup).severity_for(
             severity,
             Some(strength),
@@ -377,6 +389,8 @@ mod tests {
             [("associate.lookup", Severity::Amber)]
         );
         assert!(run(json!({"subject_name": "DOYLE, Mark", "subject_postcode": "HX1 2PR"})).is_empty());
+        // A crime record there is not a person, vehicle or address.
+        assert!(run(json!({"subject_type": "crime", "subject_id": "CR-1", "subject_postcode": "HX1 2PQ"})).is_empty());
         // The sentence says where, and that the subject is not the associate.
         let (c, l) = (Config::defaults(), force());
         let e = event(partner);

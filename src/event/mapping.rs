@@ -160,7 +160,10 @@ impl SourceMapping {
     /// otherwise the optional fields whose column is missing (empty in every row: an
     /// export that renamed a column), for a warning.
     pub fn check_csv_header(&self, header: &[CompactString]) -> Result<Vec<String>, DecodeError> {
-        if let Some((_, twice)) = header.iter().enumerate().find(|(i, h)| header[..*i].contains(h)) {
+        // A column the mapping reads, given twice: which holds is not known.
+        let read = |h: &CompactString| self.fields.iter().any(|m| matches!(&m.from, FieldFrom::Source(n) if n == h));
+        let twice = header.iter().enumerate().find(|(i, h)| !h.is_empty() && read(h) && header[..*i].contains(h));
+        if let Some((_, twice)) = twice {
             return Err(DecodeError::BadCsv(format!("the header gives column `{twice}` twice")));
         }
         let mut missing = Vec::new();
@@ -290,6 +293,10 @@ fn not_text(path: &str, problem: &str, value: &serde_json::Value) -> DecodeError
 /// (`action = "serch"`, `system = "P N C"`): every record it fills would be a dead
 /// letter. `None` when it can, or when only the record can tell.
 pub fn value_problem(field: Field, v: &str) -> Option<String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None; // absent, as an empty field is
+    }
     let refused = match field {
         Field::Action => super::Action::parse(v).is_none(),
         Field::SubjectType => super::SubjectType::parse(v).is_none(),
@@ -311,11 +318,14 @@ pub fn pattern_problem(field: Field, pattern: &str) -> Option<String> {
         return Some(format!("{pattern:?} is not a time format (strftime, e.g. %d/%m/%Y %H:%M:%S)"));
     }
     let sample = NaiveDate::from_ymd_opt(1987, 11, 22).and_then(|d| d.and_hms_opt(21, 14, 3))?;
+    // Written with an offset, so that a pattern holding one (`%z`) writes it too.
+    let zoned = sample.and_utc().fixed_offset();
     let mut text = String::new();
-    if write!(text, "{}", sample.format(pattern)).is_err() {
-        return Some(format!("{pattern:?} asks for a time zone offset; give the zone as `timezone` instead"));
+    if write!(text, "{}", zoned.format(pattern)).is_err() {
+        return Some(format!("{pattern:?} cannot be written for a time (a field chrono has no value for)"));
     }
     let reads = match field {
+        Field::Ts if has_offset(pattern) => chrono::DateTime::parse_from_str(&text, pattern).is_ok(),
         Field::Ts => NaiveDateTime::parse_from_str(&text, pattern).is_ok(),
         _ => NaiveDate::parse_from_str(&text, pattern).is_ok_and(|d| d == sample.date()),
     };
@@ -323,6 +333,12 @@ pub fn pattern_problem(field: Field, pattern: &str) -> Option<String> {
         let whole = if field == Field::Ts { "a date and a time" } else { "a date" };
         format!("{pattern:?} does not hold {whole} (it writes {text:?} and cannot read it back)")
     })
+}
+
+/// Whether a time pattern reads a UTC offset (`%z`, `%:z`, `%#z`): then the offset
+/// written in each value places it, not the mapping's `timezone`.
+pub fn has_offset(pattern: &str) -> bool {
+    ["%z", "%:z", "%::z", "%:::z", "%#z"].iter().any(|z| pattern.contains(z))
 }
 
 fn bad(field: Field, problem: impl Into<String>, value: &str) -> DecodeError {
@@ -341,6 +357,9 @@ fn convert_time(format: &TimeFormat, value: &str, field: Field) -> Result<Timest
             }
             Ok(Timestamp(ms as i64))
         }
+        TimeFormat::Pattern { pattern, .. } if has_offset(pattern) => chrono::DateTime::parse_from_str(v, pattern)
+            .map(|t| Timestamp(t.timestamp_millis()))
+            .map_err(|e| bad(field, format!("does not match {pattern:?}: {e}"), v)),
         TimeFormat::Pattern { pattern, zone } => {
             let local = NaiveDateTime::parse_from_str(v, pattern)
                 .map_err(|e| bad(field, format!("does not match {pattern:?}: {e}"), v))?;

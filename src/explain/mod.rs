@@ -365,13 +365,13 @@ fn works_at_suite(
     user.shift.is_none_or(|shift| shift.contains_minute(config.timezone.minute_of_day(ts), 60))
 }
 
-/// Words that make a unit a custody unit ("Custody", "Detention Officers", "Cell
-/// Block", "Prisoner Handling", "Bridewell"), also stripped from a suite's name to
-/// leave the place it is named after, with "Suite".
-const CUSTODY_WORDS: [&str; 12] = [
+/// Words that make a unit a custody unit ("Custody", "Detention Officers", "Cells",
+/// "Prisoner Handling", "Bridewell"; not "Cell": an intelligence cell is no custody
+/// staff), also stripped from a suite's name to leave the place it is named after,
+/// with "Suite".
+const CUSTODY_WORDS: [&str; 11] = [
     "CUSTODY",
     "DETENTION",
-    "CELL",
     "CELLS",
     "BRIDEWELL",
     "GAOLER",
@@ -395,7 +395,10 @@ fn custody_unit_of(unit: &str, suite: &str) -> bool {
     let unit: Vec<&str> = words(unit).collect();
     let mut place: Vec<&str> = words(suite).filter(|w| !CUSTODY_WORDS.contains(w)).collect();
     if place.is_empty() {
-        place = words(suite).filter(|w| *w != "SUITE").collect();
+        // A suite named by a place-like custody word ("Bridewell"); "Custody Suite"
+        // names no place, and would take every custody unit of the force for its own.
+        const GENERIC: [&str; 4] = ["CUSTODY", "DETENTION", "CELLS", "SUITE"];
+        place = words(suite).filter(|w| !GENERIC.contains(w)).collect();
     }
     let custody = unit.iter().any(|w| CUSTODY_WORDS[..CUSTODY_WORDS.len() - 1].contains(w));
     custody && !place.is_empty() && unit.windows(place.len()).any(|w| w == place.as_slice())

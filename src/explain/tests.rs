@@ -184,7 +184,9 @@ fn a_custody_unit_names_its_suite_by_whole_words() {
     assert!(!custody_unit_of("CUSTODY CENTRALISED", "CENTRAL"));
     assert!(!custody_unit_of("CENTRAL CID", "CENTRAL"), "not a custody unit");
     assert!(custody_unit_of("BRIDEWELL CUSTODY DAYS", "BRIDEWELL"), "a suite named by a custody word alone");
-    assert!(custody_unit_of("CENTRAL CELL BLOCK", "CENTRAL"));
+    assert!(custody_unit_of("CENTRAL CELLS", "CENTRAL"));
+    assert!(!custody_unit_of("CENTRAL INTELLIGENCE CELL", "CENTRAL"), "an intelligence cell");
+    assert!(!custody_unit_of("CUSTODY NORTHGATE", "CUSTODY SUITE"), "a suite that names no place");
     assert!(custody_unit_of("PRISONER HANDLING NORTHGATE", "NORTHGATE"));
     assert!(!custody_unit_of("BRIDEWELL STREET CID", "CENTRAL"));
     assert!(!custody_unit_of("ANY", ""));

@@ -209,7 +209,9 @@ impl Hunt {
             keys.push(("subject_surname", &name.surname));
         }
         if let Some(vrm) = &subject.vrm {
-            keys.push(("vrm_key", vrm));
+            // A vehicle record given by its key alone holds the VRM as its id (in
+            // `vrm_key` too since the rules read it so; not in files written before).
+            keys.extend([("vrm_key", vrm.as_str()), ("subject_id", vrm.as_str())]);
         }
         if let Some(pc) = &subject.postcode {
             keys.push(("postcode_key", pc));

@@ -275,21 +275,25 @@ fn read_rows(
         }
         let index: ahash::AHashMap<&str, usize> = header.iter().enumerate().map(|(i, h)| (h.as_str(), i)).collect();
         let mut record = csv::StringRecord::new();
-        let mut last_line = 1;
         loop {
             match reader.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {
-                    let line = record.position().map_or(0, |p| p.line());
-                    // A quoted field may hold a newline (a note), not pages of rows.
-                    if line > last_line + crate::source::records::MAX_CSV_LINES {
+                    // Where the row starts: the reader's position before it, past the
+                    // blank lines it skipped.
+                    let (line, at) = record.position().map_or((0, 0), |p| (p.line(), p.byte() as usize));
+                    let blank =
+                        text.as_bytes().get(at..).unwrap_or_default().iter().take_while(|b| matches!(b, b'\n' | b'\r'));
+                    let line = line + blank.filter(|b| **b == b'\n').count() as u64;
+                    // A quoted field may hold a newline (a note), not pages of rows:
+                    // from the row's first line to where the reader stands after it.
+                    let lines = reader.position().line().saturating_sub(line);
+                    if lines > crate::source::records::MAX_CSV_LINES {
                         let message = format!(
-                            "this row runs over {} lines (a quote opened in it and closed far below?): the rows in between were read into it",
-                            line - last_line
+                            "this row runs over {lines} lines (a quote opened in it and closed far below?): the rows in between were read into it"
                         );
-                        errors.push(err(last_line, None, message));
+                        errors.push(err(line, None, message));
                     }
-                    last_line = line;
                     let cells = CsvCells { index: &index, record: &record };
                     add(line, read_row(table, &cells), errors);
                 }
@@ -405,8 +409,9 @@ mod tests {
         assert!(load_dir(dir.path()).is_ok(), "a backup is left alone");
     }
 
-    /// A staff list saved from Excel as "Unicode text", or by PowerShell's `>`, is the
-    /// list it holds; so is a JSON Lines file with a UTF-8 byte-order mark.
+    /// What would silently empty a table or lose its rows is a fault naming the file
+    /// (and line): a stray quote, a row running over pages, a column given twice, a
+    /// table under its name that cannot be read.
     #[test]
     fn a_stray_quote_a_column_given_twice_or_a_table_that_cannot_be_read_is_a_fault() {
         let fault = |name: &str, text: &str| {
@@ -426,6 +431,13 @@ mod tests {
         far.push_str("U100,active,CID\"\nU101,active,CID\n");
         let text = fault("staff.csv", &far);
         assert!(text.contains("staff.csv:2") && text.contains("runs over"), "{text}");
+        // Blank lines between rows are no long row.
+        let dir = tempfile::tempdir().unwrap();
+        let spaced = format!("user_id,status\nU1,active\n{}U2,active\n", "\n".repeat(100));
+        std::fs::write(dir.path().join("staff.csv"), spaced).unwrap();
+        if let Err(e) = load_dir(dir.path()) {
+            panic!("{e}")
+        }
         // A column given twice.
         let text = fault("staff.csv", "user_id,status,unit,status\nU1,suspended,CID,active\n");
         assert!(text.contains("column `status`") && text.contains("given twice"), "{text}");
@@ -455,6 +467,8 @@ mod tests {
         assert!(errs.0.last().unwrap().message.contains("and 900 more faults"), "{}", errs.0.last().unwrap());
     }
 
+    /// A staff list saved from Excel as "Unicode text", or by PowerShell's `>`, is the
+    /// list it holds; so is a JSON Lines file with a UTF-8 byte-order mark.
     #[test]
     fn a_utf16_or_marked_utf8_file_is_read_as_its_text() {
         let csv = "user_id,surname,forenames,status\nU1,Ó Súilleabháin,Siân,suspended\nU2,Peel,Robert,active\n";
