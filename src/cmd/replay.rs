@@ -76,6 +76,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
             );
         }
     }
+    // Nor a file the next load of the watch lists would refuse (`custody.json`).
+    for out in &written {
+        let misnamed = out.parent().is_some_and(|dir| within(dir, &a.watchlists) && within(&a.watchlists, dir))
+            && out.file_name().is_some_and(|n| crate::watchlist::is_table_name(&n.to_string_lossy()));
+        if misnamed {
+            anyhow::bail!(
+                "{} would be written among the watch lists {} under a table's name, and the next load would refuse it: write it elsewhere",
+                out.display(),
+                a.watchlists.display()
+            );
+        }
+    }
     // An archive replayed into itself (or into one inside it) would hold every event twice.
     if let Some(out) = &a.archive {
         if let Some(input) = a.files.iter().find(|f| f.is_dir() && (within(out, f) || within(f, out))) {

@@ -313,10 +313,18 @@ colour = "x"
             ("DSP = \"view\"", "DSP = \"veiw\"", "values.DSP"),
             ("DSP = \"view\"", "qry = \"export\"", "values.qry"),
             ("{ value = \"person\" }", "{ from = \"T\", default = \"persn\" }", "subject_type.default"),
+            ("{ value = \"person\" }", "{ value = \" \" }", "subject_type.value"),
+            ("%d/%m/%Y %H:%M:%S\"", "%d/%m/%Y %H:%M:%S %Z\"", "fields.ts.format"),
         ] {
             let errs = Config::from_toml("s.toml", &clean.replace(from, to)).unwrap_err().to_string();
             assert!(errs.contains(key), "{to}: {errs}");
         }
+        // A constant translated by `values` is read as translated; an offset in the
+        // pattern places each value, and needs no `timezone`.
+        let translated = clean.replace("{ value = \"person\" }", "{ value = \"P\", values = { P = \"person\" } }");
+        assert!(Config::from_toml("s.toml", &translated).is_ok());
+        let offset = clean.replace("%d/%m/%Y %H:%M:%S\", timezone = \"Europe/London\"", "%d/%m/%Y %H:%M:%S %z\"");
+        assert!(Config::from_toml("s.toml", &offset).is_ok(), "{:?}", Config::from_toml("s.toml", &offset).err());
         let dob = clean
             .replace("colour", "x")
             .replace("user_id = \"User\"", "user_id = \"User\"\nsubject_dob = { from = \"DOB\", format = \"%H:%M\" }");

@@ -102,12 +102,18 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
     }
     // A constant or default is translated by `values` as a read value is, then read.
     let translated = |v: &str| m.values.get(&v.trim().to_uppercase()).cloned().unwrap_or_else(|| v.to_string());
-    if let FieldFrom::Constant(v) = &m.from {
-        if let Some(problem) = value_problem(field, &translated(v)) {
-            t.error("value", problem);
-        }
+    // Empty is absent: for a required field, every record would lack it.
+    let problem = |v: &str| match translated(v) {
+        t if t.trim().is_empty() && field.is_required() => Some(format!("`{}` is required: not empty", field.name())),
+        t => value_problem(field, &t),
+    };
+    if let Some(problem) = match &m.from {
+        FieldFrom::Constant(v) => problem(v),
+        FieldFrom::Source(_) => None,
+    } {
+        t.error("value", problem);
     }
-    if let Some(problem) = m.default.as_deref().and_then(|v| value_problem(field, &translated(v))) {
+    if let Some(problem) = m.default.as_deref().and_then(problem) {
         t.error("default", problem);
     }
     let mut format = None;

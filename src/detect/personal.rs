@@ -20,6 +20,7 @@ use crate::alert::{Severity, WatchlistRef};
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
 use crate::event::normalise::{postcode_display, postcode_sector, sector_display};
+use crate::event::SubjectType;
 use crate::watchlist::{Associate, MatchStrength, StaffMember, TableName, WatchLists};
 use compact_str::format_compact;
 
@@ -129,7 +130,7 @@ fn associate<'a>(
         let address = a.postcode.is_some() && a.postcode.as_deref() == ctx.address();
         let beside = !address
             && at_home_of(ctx, a)
-            && rules.purpose_subject_types.contains(&ctx.event.subject_type)
+            && matches!(ctx.event.subject_type, SubjectType::Person | SubjectType::Vehicle)
             && a.postcode != user.home_postcode;
         let strength =
             ctx.person.match_against(&a.person).or_else(|| (address || beside).then_some(MatchStrength::Postcode));

@@ -194,8 +194,9 @@ impl SourceMapping {
         };
         let mut raw = self.fill(get)?;
         if self.keep_unmapped {
-            for (h, v) in header.iter().zip(fields) {
-                if !v.is_empty() && !self.consumes(h) {
+            for (i, (h, v)) in header.iter().zip(fields).enumerate() {
+                // A column given twice is kept once (its first), as one key of `extra`.
+                if !v.is_empty() && !self.consumes(h) && !header[..i].contains(h) {
                     raw.push_extra_text(h, v);
                 }
             }
@@ -317,6 +318,11 @@ pub fn pattern_problem(field: Field, pattern: &str) -> Option<String> {
     if StrftimeItems::new(pattern).any(|i| matches!(i, Item::Error)) {
         return Some(format!("{pattern:?} is not a time format (strftime, e.g. %d/%m/%Y %H:%M:%S)"));
     }
+    if has_zone_name(pattern) {
+        return Some(format!(
+            "{pattern:?} holds a zone name (%Z), which is skipped, not read: give the zone as `timezone`, or read an offset with %z"
+        ));
+    }
     let sample = NaiveDate::from_ymd_opt(1987, 11, 22).and_then(|d| d.and_hms_opt(21, 14, 3))?;
     // Written with an offset, so that a pattern holding one (`%z`) writes it too.
     let zoned = sample.and_utc().fixed_offset();
@@ -335,10 +341,23 @@ pub fn pattern_problem(field: Field, pattern: &str) -> Option<String> {
     })
 }
 
-/// Whether a time pattern reads a UTC offset (`%z`, `%:z`, `%#z`): then the offset
+/// Whether a time pattern reads a UTC offset (`%z`, `%:z`, `%+`): then the offset
 /// written in each value places it, not the mapping's `timezone`.
 pub fn has_offset(pattern: &str) -> bool {
-    ["%z", "%:z", "%::z", "%:::z", "%#z"].iter().any(|z| pattern.contains(z))
+    use chrono::format::{Fixed, Item, StrftimeItems};
+    StrftimeItems::new(pattern).any(|i| {
+        matches!(
+            i,
+            Item::Fixed(Fixed::TimezoneOffset | Fixed::TimezoneOffsetColon | Fixed::TimezoneOffsetZ | Fixed::RFC3339)
+        )
+    })
+}
+
+/// Whether a time pattern holds a zone name (`%Z`): chrono reads past it without
+/// reading it, so a value stamped "UTC" would be taken for the mapping's zone.
+fn has_zone_name(pattern: &str) -> bool {
+    use chrono::format::{Fixed, Item, StrftimeItems};
+    StrftimeItems::new(pattern).any(|i| matches!(i, Item::Fixed(Fixed::TimezoneName)))
 }
 
 fn bad(field: Field, problem: impl Into<String>, value: &str) -> DecodeError {
@@ -426,6 +445,19 @@ mod tests {
         assert_eq!(e.extra.as_deref(), Some(r#"{"cs1":"INC-42","dvchost":"gw1"}"#));
     }
 
+    /// A pattern holding a UTC offset reads each value at its own offset, whatever
+    /// the mapping's zone (before, the offset was dropped and the value read in it).
+    #[test]
+    fn a_pattern_with_an_offset_places_each_value_by_it() {
+        let format =
+            TimeFormat::Pattern { pattern: "%d/%m/%Y %H:%M:%S %z".into(), zone: Zone::parse("Europe/London").unwrap() };
+        let t = convert_time(&format, "22/07/2026 10:00:00 +0200", Field::Ts).unwrap();
+        assert_eq!(t.to_string(), "2026-07-22T08:00:00.000Z");
+        assert!(has_offset("%Y-%m-%dT%H:%M:%S%:z") && has_offset("%+") && !has_offset("%d/%m/%Y %%z"));
+        assert!(pattern_problem(Field::Ts, "%Y-%m-%dT%H:%M:%S%:z").is_none());
+        assert!(pattern_problem(Field::Ts, "%Y-%m-%dT%H:%M:%S %Z").is_some_and(|p| p.contains("zone name")));
+    }
+
     #[test]
     fn file_patterns() {
         let m = cef_mapping();
@@ -495,6 +527,13 @@ mod tests {
         let twice =
             mapping.check_csv_header(&header(&["id", "when", "app", "who.id", "op", "kind", "op"])).unwrap_err();
         assert!(twice.to_string().contains("`op` twice"), "{twice}");
+        // A column the mapping does not read may repeat (kept once in `extra`).
+        let notes = header(&["id", "when", "app", "who.id", "op", "kind", "notes", "notes", "", ""]);
+        assert!(mapping.check_csv_header(&notes).is_ok());
+        let e = mapping
+            .decode_csv(&notes, &["8", "2026-11-22T09:00:00Z", "RMS", "U9", "VIEW", "crime", "a", "b", "", ""])
+            .unwrap();
+        assert_eq!(e.extra.as_deref(), Some(r#"{"notes":"a"}"#));
         let mut with_ref = mapping.clone();
         with_ref.fields.push(m(Field::Reference, "Linked Ref"));
         let all = header(&["id", "when", "app", "who.id", "op", "kind", "LinkedRef"]);

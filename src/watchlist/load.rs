@@ -79,20 +79,33 @@ pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), WatchlistErrors>
     }
 }
 
+/// The table a file name is by its stem (`Custody.CSV.gz` is custody's), whether or
+/// not [`load_dir`] reads it under that name.
+fn table_of(name: &str) -> Option<TableName> {
+    const SUFFIXES: [&str; 6] = [".csv", ".jsonl", ".json", ".tsv", ".txt", ".gz"];
+    let mut stem = name.to_ascii_lowercase();
+    while let Some(shorter) = SUFFIXES.iter().find_map(|s| stem.strip_suffix(s)) {
+        stem = shorter.to_string();
+    }
+    TableName::ALL.into_iter().find(|t| t.as_str() == stem)
+}
+
+/// Whether a file name in a watch-list directory is a table's (read as it, or refused
+/// as misnamed by the next load).
+pub fn is_table_name(name: &str) -> bool {
+    table_of(name).is_some()
+}
+
 /// Files that are a table's by name but not read as it (`Custody.csv`, `custody.CSV`,
 /// `custody.csv.gz`, `custody.json`): left unread, its table would be empty and every
 /// rule on it silent, with nothing said. A backup (`custody.csv.bak`) is left alone.
 fn misnamed(dir: &Path) -> Vec<WatchlistError> {
-    const SUFFIXES: [&str; 6] = [".csv", ".jsonl", ".json", ".tsv", ".txt", ".gz"];
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut out = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let mut stem = name.to_ascii_lowercase();
-        while let Some(shorter) = SUFFIXES.iter().find_map(|s| stem.strip_suffix(s)) {
-            stem = shorter.to_string();
-        }
-        let Some(table) = TableName::ALL.into_iter().find(|t| t.as_str() == stem) else { continue };
+        let Some(table) = table_of(&name) else { continue };
+        let stem = table.as_str();
         let exact = [format!("{}.csv", table.as_str()), format!("{}.jsonl", table.as_str())];
         if stem != name && !exact.contains(&name) {
             out.push(WatchlistError::file(

@@ -17,7 +17,7 @@ pub mod rows;
 
 pub use error::{WatchlistError, WatchlistErrors};
 pub use index::{Confidence, MatchStrength, Matches, PersonIdentity, PersonKeys, RowId, Rows};
-pub use load::{load_dir, LoadReport};
+pub use load::{is_table_name, load_dir, LoadReport};
 pub use rows::{
     normalise_reference, AccountStatus, Associate, CustodyRecord, HighProfileCategory, HighProfileEntry, Incident,
     OperationSubject, Relationship, Row, StaffMember, TableName, UserSet,

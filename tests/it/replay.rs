@@ -61,8 +61,13 @@ fn a_replay_does_not_write_over_what_it_reads() {
     std::fs::write(dir.path().join("lists/staff.csv"), STAFF).unwrap();
     let log = event("e1", "2026-11-02T10:00:00Z", "") + "\n";
     std::fs::write(dir.path().join("log.jsonl"), &log).unwrap();
-    for (flag, target) in [("--alerts", "log.jsonl"), ("--alerts", "lists/staff.csv"), ("--dead-letters", "log.jsonl")]
-    {
+    let refused = [
+        ("--alerts", "log.jsonl", "which this replay reads"),
+        ("--alerts", "lists/staff.csv", "which this replay reads"),
+        ("--dead-letters", "log.jsonl", "which this replay reads"),
+        ("--alerts", "lists/custody.json", "the next load would refuse it"),
+    ];
+    for (flag, target, says) in refused {
         let mut cmd = bin();
         cmd.current_dir(dir.path()).args(["replay", "--quiet", "--watchlists", "lists"]);
         if flag != "--alerts" {
@@ -70,7 +75,7 @@ fn a_replay_does_not_write_over_what_it_reads() {
         }
         let out = cmd.args([flag, target, "log.jsonl"]).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains("which this replay reads"), "{flag} {target}: {stderr}");
+        assert!(!out.status.success() && stderr.contains(says), "{flag} {target}: {stderr}");
     }
     assert_eq!(std::fs::read_to_string(dir.path().join("log.jsonl")).unwrap(), log);
     assert_eq!(std::fs::read_to_string(dir.path().join("lists/staff.csv")).unwrap(), STAFF);
