@@ -193,8 +193,9 @@ fn fishing_fires_on_many_empty_searches_not_on_a_few() {
     assert!(f[0].reason.contains("made 12 searches that found nothing"), "{}", f[0].reason);
 }
 
-#[test]
-fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
+/// A run over the force with a high-profile entry (STAR, Sam, born 1990-01-01), so
+/// that an access to her raises a red finding.
+fn with_a_star() -> Run {
     let mut lists = force();
     lists.upsert(
         crate::watchlist::read::read_row(
@@ -209,6 +210,12 @@ fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
     );
     let mut r = Run::new();
     r.engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::EventTime);
+    r
+}
+
+#[test]
+fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
+    let mut r = with_a_star();
     let t = MONDAY + 10 * HOUR;
     r.access(t, "U1", json!({"subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}));
     r.access(
@@ -236,20 +243,7 @@ fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
 /// and the live engine both lost it).
 #[test]
 fn export_before_its_sensitive_access_arrives_is_still_red() {
-    let mut lists = force();
-    lists.upsert(
-        crate::watchlist::read::read_row(
-            HighProfile,
-            &crate::watchlist::read::JsonCells(
-                json!({"entry_id": "HP-1", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01", "added_at": "2026-11-01T00:00:00Z"})
-                    .as_object()
-                    .unwrap(),
-            ),
-        )
-        .unwrap(),
-    );
-    let mut r = Run::new();
-    r.engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::EventTime);
+    let mut r = with_a_star();
     let t = MONDAY + 10 * HOUR;
     let star = json!({"subject_name": "STAR, Sam", "subject_dob": "1990-01-01"});
     r.access(
