@@ -206,6 +206,18 @@ mod tests {
     use crate::time::Span;
     use crate::watchlist::Relationship;
 
+    /// A file that cannot be read is named without a line (there is none to name).
+    #[test]
+    fn an_unreadable_file_is_named_without_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = Config::load(dir.path()).unwrap_err().to_string();
+        assert!(text.starts_with(&format!("{}: cannot read:", dir.path().display())), "{text}");
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, "[rules]\nfoo = \n").unwrap();
+        let text = Config::load(&bad).unwrap_err().to_string();
+        assert!(text.starts_with(&format!("{}:2: ", bad.display())), "{text}");
+    }
+
     #[test]
     fn defaults_are_valid() {
         let c = Config::defaults();

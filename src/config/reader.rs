@@ -19,10 +19,12 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}:{}: {}", self.file, self.line, self.message)
-        } else {
-            write!(f, "{}:{}: {}: {}", self.file, self.line, self.key, self.message)
+        // Line 0 is the file as a whole (it could not be read): no line to name.
+        match (self.line, self.key.is_empty()) {
+            (0, true) => write!(f, "{}: {}", self.file, self.message),
+            (0, false) => write!(f, "{}: {}: {}", self.file, self.key, self.message),
+            (line, true) => write!(f, "{}:{line}: {}", self.file, self.message),
+            (line, false) => write!(f, "{}:{line}: {}: {}", self.file, self.key, self.message),
         }
     }
 }
