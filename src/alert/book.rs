@@ -265,7 +265,7 @@ impl AlertBook {
     /// The open alerts keeping a trigger by one of `users` or giving `reference`.
     pub fn resolvable(&self, users: &[CompactString], reference: Option<&str>) -> Vec<u64> {
         let mut out: Vec<u64> = users.iter().filter_map(|u| self.by_user.get(u)).flatten().copied().collect();
-        if let Some(r) = reference.and_then(|r| self.by_reference.get(r)) {
+        if let Some(r) = reference.and_then(|r| self.by_reference.get(crate::watchlist::reference_key(r).as_str())) {
             out.extend(r.iter().copied());
         }
         out.sort_unstable();
@@ -424,9 +424,9 @@ impl AlertBook {
     }
 }
 
-/// An access's reference as the incidents table keys it (trimmed, upper case).
+/// An access's reference as the incidents table keys it ([`crate::watchlist::reference_key`]).
 fn reference_key(e: &AccessEvent) -> Option<CompactString> {
-    e.reference.as_deref().map(crate::watchlist::normalise_reference).filter(|r| !r.is_empty())
+    e.reference.as_deref().map(crate::watchlist::reference_key).filter(|r| !r.is_empty())
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::config::RulesConfig;
 use crate::enrich::Enriched;
 use crate::event::normalise::{postcode_display, postcode_sector, sector_display};
 use crate::event::SubjectType;
+use crate::explain::Explanation;
 use crate::watchlist::{Associate, MatchStrength, StaffMember, TableName, WatchLists};
 use compact_str::format_compact;
 
@@ -50,6 +51,12 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
                 explanation: Box::new(Facts::SelfLookup),
             });
         }
+        return;
+    }
+    // Working at the suite where a declared associate is held is the conflict the
+    // declaration is for, not a purpose: the associate rule still asks.
+    let at_suite = matches!(ctx.explanation, Explanation::Custody { by_suite: true, .. });
+    if at_suite && rules.enabled(RuleId::AssociateLookup) && associate(ctx, user, lists, rules, out) {
         return;
     }
     // A documented purpose (a reference that justifies it, a custody record, a case or
@@ -374,6 +381,52 @@ mod tests {
         assert!(run(json!({"subject_name": "Jo Ex", "subject_dob": "1982-07-07", "reference": "INC-1"})).is_empty());
         // Same surname, different forename: not the associate.
         assert!(run(json!({"subject_name": "EX, Sam", "subject_dob": "1982-07-07"})).is_empty());
+    }
+
+    /// A detention officer's declared criminal associate held at their own suite: working
+    /// there explains the look-up for every other rule, not for this one (the conflict
+    /// the declaration is for). Named on the custody record, or by a reference, it is
+    /// documented.
+    #[test]
+    fn an_associate_held_at_the_users_own_suite_is_still_an_associate() {
+        let mut rows = vec![
+            (
+                Staff,
+                json!({"user_id": "D1", "surname": "Gaol", "forenames": "Dee", "dob": "1980-01-01",
+                       "unit": "Central Custody", "shift": "00:00-23:59"}),
+            ),
+            (
+                Associates,
+                json!({"user_id": "D1", "subject_name": "TRANTER, Liam", "subject_dob": "1990-03-03",
+                       "relationship": "criminal_associate"}),
+            ),
+            (Incidents, json!({"reference": "INC-9", "opened_at": "2026-11-22T09:00:00Z", "unit": "Central Custody"})),
+        ];
+        let custody = |officers: &str| {
+            (
+                Custody,
+                json!({"custody_ref": "C1", "subject_name": "TRANTER, Liam", "subject_dob": "1990-03-03", "suite": "Central",
+                       "arrested_at": "2026-11-22T08:00:00Z", "officers": officers}),
+            )
+        };
+        let c = Config::defaults();
+        let findings = |rows: &[(crate::watchlist::TableName, serde_json::Value)], extra: serde_json::Value| {
+            let l = lists(rows);
+            let mut base = json!({"user_id": "D1", "subject_name": "TRANTER, Liam", "subject_dob": "1990-03-03"});
+            base.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            let e = event(base);
+            let ctx = ctx(&e, &l, &c);
+            let mut out = Findings::new();
+            super::check(&ctx, &l, &c.rules, &mut out);
+            let by_suite = matches!(ctx.explanation, crate::explain::Explanation::Custody { by_suite: true, .. });
+            (by_suite, out.iter().map(|f| (f.rule.as_str(), f.severity)).collect::<Vec<_>>())
+        };
+        rows.push(custody("U5"));
+        assert_eq!(findings(&rows, json!({})), (true, vec![("associate.lookup", Severity::Red)]));
+        assert_eq!(findings(&rows, json!({"reference": "INC-9"})).1, []);
+        rows.pop();
+        rows.push(custody("U5;D1"));
+        assert_eq!(findings(&rows, json!({})), (false, vec![]));
     }
 
     /// Whatever is at a declared associate's home (the address, an ex-partner's new

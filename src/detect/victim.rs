@@ -15,13 +15,16 @@
 //! - by a user never attached to it, otherwise: the rule's `severity` (green by
 //!   default: see `config/default.toml`).
 //!
-//! Silent for the victim's own investigators in the incident's window (they are
-//! explained by the incident: [`crate::explain`]'s `victim` kind, or they give its
-//! reference) and for a custody record, case team or operation team naming the person.
-//! Any other purpose on record (a reference to other work, an encounter, a routine)
-//! lets a single in-hours access be and takes the rest one step down: quoting one's
-//! own unrelated incident does not make a return to a victim legitimate. A weak name
-//! match is capped as for the other person rules.
+//! Silent for the victim's own investigators in the window of any of her incidents
+//! (they are explained by the incident: [`crate::explain`]'s `victim` kind, or they
+//! are attached to it, or give its reference) and for a custody record, case team or
+//! operation team naming the person. Any other purpose on record (a reference to
+//! other work, an encounter, a routine), or her own incident's reference given by a
+//! user not attached to it (a search for a missing person), lets a single in-hours
+//! access be and takes the rest one step down: quoting one's own unrelated incident
+//! does not make a return to a victim legitimate. For a user without a rostered
+//! shift, an access that a reference justifies is not out of hours (they are at
+//! work). A weak name match is capped as for the other person rules.
 
 use super::finding::{score, Explain, Finding, Findings};
 use crate::alert::{RuleId, Severity, WatchlistRef};
@@ -57,29 +60,39 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
     // Silent for the victim's own investigators (kind `victim`) and for a custody
     // record, case team or operation team that names this very person. A reference
     // to some other incident of the user's is not a purpose for this victim.
-    let own_case = ctx.explanation.effective_kind() == Some(Kind::Victim);
+    // Her own investigators: attached to any of her incidents in its window (by name
+    // or unit: not explained by name alone, still theirs), or giving the reference of
+    // one that justifies the access. An older case of hers they return to is not
+    // judged while they work a current one.
+    let own_case = ctx.explanation.effective_kind() == Some(Kind::Victim)
+        || ctx.victims.iter().any(|l| {
+            (l.attached && l.in_window)
+                || matches!(&ctx.justification, Justification::Justified(j) if j.reference == l.incident.reference)
+        });
     if ctx.victims.is_empty() || own_case || ctx.explanation.is_about_subject() {
         return;
     }
     // A purpose on record for other work (a reference), or declared (an encounter, a
-    // routine): a single in-hours access is let be; the rest one step down.
-    let some_purpose = ctx.explanation.is_explained();
+    // routine), or her own incident's reference given by a user not attached to it (a
+    // search for a missing person): a single in-hours access is let be; the rest one
+    // step down.
+    let quotes_hers = matches!(&ctx.justification,
+        Justification::NotLinked(i) if ctx.victims.iter().any(|l| l.incident.reference == i.reference));
+    let some_purpose = ctx.explanation.is_explained() || quotes_hers;
+    // For a user without a rostered shift, a reference that justifies the access shows
+    // them at work, whatever the hour (response teams on a rota leave `shift` empty).
+    let rostered = ctx.user.is_some_and(|u| u.shift.is_some());
+    let on_duty = !rostered && ctx.justification.is_justified();
     let settings = rules.settings(RuleId::VictimContact);
     let mut best: Option<(Severity, Facts<'a>)> = None;
     for link in &ctx.victims {
         let incident = link.incident;
-        if matches!(&ctx.justification, Justification::Justified(j) if j.reference == incident.reference) {
-            continue; // its own reference, in its window
-        }
-        if link.attached && link.in_window {
-            continue; // its own team (by name alone, so not explained: still theirs)
-        }
         let contact = match incident.closed_at {
             // Named on the case, and past its window: met on duty, looked up after.
             Some(closed) if link.named && e.ts > closed => Contact::Returning { since_close: e.ts - closed },
             _ => match &ctx.victim_before {
                 Some((earlier, event_id)) => Contact::Repeat { earlier: *earlier, event_id: event_id.clone() },
-                None if out_of_hours(ctx, rules) => Contact::OutOfHours,
+                None if !on_duty && out_of_hours(ctx, rules) => Contact::OutOfHours,
                 None => Contact::Unattached,
             },
         };
@@ -186,7 +199,11 @@ mod tests {
     /// A domestic-abuse incident worked by U5 (PPU), closed on 1 October; its victim
     /// Jane Doe. U1 is in Response, on the early shift.
     fn da_case() -> WatchLists {
-        lists(&[
+        lists(&da_rows())
+    }
+
+    fn da_rows() -> Vec<(crate::watchlist::TableName, serde_json::Value)> {
+        vec![
             (
                 Incidents,
                 json!({"reference": "DA-1", "kind": "domestic abuse", "opened_at": "2026-09-01T10:00:00Z",
@@ -201,7 +218,7 @@ mod tests {
             (Staff, json!({"user_id": "U1", "unit": "Response", "shift": "07:00-15:00"})),
             (Staff, json!({"user_id": "U5", "unit": "PPU"})),
             (Staff, json!({"user_id": "U6", "unit": "PPU"})),
-        ])
+        ]
     }
 
     fn severity(l: &WatchLists, fields: serde_json::Value) -> Option<Severity> {
@@ -293,6 +310,49 @@ mod tests {
         let c = Config::defaults();
         assert_eq!(ctx(&e, &l, &c).explanation.kind(), Some(crate::explain::Kind::Victim));
         assert_eq!(fired(&e, &l, &c), vec!["high_profile.uninvolved"]);
+    }
+
+    /// Found by a probe with a force of ordinary work: an officer on a victim's current
+    /// case was judged on her older one; a night officer with no rostered shift, at
+    /// their own justified job, was "outside their working hours"; a search for a
+    /// missing person under her own incident's reference was red at the second look.
+    #[test]
+    fn her_current_case_her_own_reference_and_a_rota_on_nights() {
+        let mut rows = da_rows();
+        rows.extend([
+            (
+                Incidents,
+                json!({"reference": "DA-2", "kind": "domestic abuse", "opened_at": "2026-11-22T08:00:00Z",
+                       "unit": "Response B", "officers": "U5", "victims": "01/123456X", "vulnerable": "true"}),
+            ),
+            (
+                Incidents,
+                json!({"reference": "THEFT-1", "kind": "theft", "opened_at": "2026-11-22T22:30:00Z",
+                       "unit": "Response C"}),
+            ),
+            (Staff, json!({"user_id": "U2", "unit": "Response C"})),
+            (Staff, json!({"user_id": "U3", "unit": "Response D"})),
+        ]);
+        let l = lists(&rows);
+        // U5 returns to DA-1's victim (closed 52 days ago) while on her current case DA-2.
+        let current = json!({"user_id": "U5", "subject_id": "01/123456X", "reference": "DA-2"});
+        assert_eq!(severity(&l, current), None);
+        let current = json!({"user_id": "U5", "subject_id": "01/123456X"});
+        assert_eq!(severity(&l, current), None, "named on DA-2, in its window");
+        // U2 (no shift) at 23:00 on their own theft: not out of hours; without it, red.
+        let night = json!({"user_id": "U2", "ts": "2026-11-22T23:00:00Z", "subject_id": "01/123456X"});
+        assert_eq!(severity(&l, night.clone()), Some(Severity::Red));
+        let mut at_work = night;
+        at_work["reference"] = json!("THEFT-1");
+        assert_eq!(severity(&l, at_work), None);
+        // U3, not attached, gives her own incident's reference: a purpose stated for her
+        // (one step down), where none at all is red at night.
+        let search = json!({"user_id": "U3", "ts": "2026-11-22T23:00:00Z", "subject_id": "01/123456X",
+                            "reference": "DA-2"});
+        assert_eq!(severity(&l, search), Some(Severity::Amber));
+        let search = json!({"user_id": "U3", "ts": "2026-11-22T13:00:00Z", "subject_id": "01/123456X",
+                            "reference": "DA-2"});
+        assert_eq!(severity(&l, search), None, "once, in hours");
     }
 
     #[test]

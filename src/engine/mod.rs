@@ -364,7 +364,9 @@ impl Engine {
         }
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
-        if verdict.stateful() && findings.iter().any(|f| f.rule == RuleId::VictimContact) {
+        // Only an access with no purpose on record is one the next is a repeat of.
+        let unexplained = !ctx.explanation.is_explained();
+        if verdict.stateful() && unexplained && findings.iter().any(|f| f.rule == RuleId::VictimContact) {
             for key in victim_keys {
                 learned.continuations.remember_victim(&event.user_id, key, event, repeat_within, lateness);
             }

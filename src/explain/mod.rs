@@ -383,16 +383,62 @@ const CUSTODY_WORDS: [&str; 11] = [
     "SUITE",
 ];
 
+/// Words of a unit's name that name no place: a custody unit of only these and
+/// custody words ("Custody Detention Officers", "Criminal Justice Custody Team 2")
+/// serves every suite of the force.
+const FORCE_WIDE_WORDS: [&str; 30] = [
+    "OFFICER",
+    "OFFICERS",
+    "STAFF",
+    "TEAM",
+    "TEAMS",
+    "UNIT",
+    "DEPARTMENT",
+    "DEPT",
+    "FORCE",
+    "CRIMINAL",
+    "JUSTICE",
+    "CJ",
+    "CJU",
+    "AND",
+    "OF",
+    "THE",
+    "SERGEANT",
+    "SERGEANTS",
+    "SGT",
+    "SGTS",
+    "INSPECTOR",
+    "DAYS",
+    "NIGHTS",
+    "LATES",
+    "EARLIES",
+    "SHIFT",
+    "SHIFTS",
+    "COMMAND",
+    "SUPPORT",
+    "HANDLING",
+];
+
 /// Whether a unit (upper case) is the custody staff of a suite (upper case): it is a
 /// custody unit by name and names the suite's place ("Custody Central Days" at
 /// "Central" or "Central Custody Suite"; a suite named by a custody word alone,
-/// "Bridewell", is its own place). A unit that only shares the place ("Central CID",
-/// "Central Response") is not: towns name suites and units alike.
+/// "Bridewell", is its own place), or names no place at all (a force-wide custody
+/// unit; "Bridewell" names a place here too). A unit that only shares the place ("Central CID", "Central Response") is
+/// not: towns name suites and units alike.
 fn custody_unit_of(unit: &str, suite: &str) -> bool {
     fn words(s: &str) -> impl Iterator<Item = &str> {
         s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
     }
     let unit: Vec<&str> = words(unit).collect();
+    let custody_word = |w: &&str| CUSTODY_WORDS[..CUSTODY_WORDS.len() - 1].contains(w);
+    let no_place = |w: &&str| {
+        (CUSTODY_WORDS.contains(w) && *w != "BRIDEWELL")
+            || FORCE_WIDE_WORDS.contains(w)
+            || (w.len() <= 2 && w.bytes().all(|b| b.is_ascii_alphanumeric()))
+    };
+    if unit.iter().any(custody_word) && !suite.trim().is_empty() && unit.iter().all(no_place) {
+        return true;
+    }
     let mut place: Vec<&str> = words(suite).filter(|w| !CUSTODY_WORDS.contains(w)).collect();
     if place.is_empty() {
         // A suite named by a place-like custody word ("Bridewell"); "Custody Suite"
@@ -400,7 +446,7 @@ fn custody_unit_of(unit: &str, suite: &str) -> bool {
         const GENERIC: [&str; 4] = ["CUSTODY", "DETENTION", "CELLS", "SUITE"];
         place = words(suite).filter(|w| !GENERIC.contains(w)).collect();
     }
-    let custody = unit.iter().any(|w| CUSTODY_WORDS[..CUSTODY_WORDS.len() - 1].contains(w));
+    let custody = unit.iter().any(custody_word);
     custody && !place.is_empty() && unit.windows(place.len()).any(|w| w == place.as_slice())
 }
 
@@ -544,9 +590,11 @@ impl Continuations {
         })
     }
 
-    /// Remembers an explained access (an `earlier` one passes on what it continues),
-    /// for `window` after it and, for an access up to `lateness` behind the newest,
-    /// that much longer.
+    /// Remembers an explained access for `window` after it and, for an access up to
+    /// `lateness` behind the newest, that much longer. An `earlier` one passes on what
+    /// it continues, at that access's own time: its keys join the documented access's
+    /// (a view by record id continues a search by name), but the window is not renewed,
+    /// so a look-up every few hours does not stay explained for ever by one reference.
     pub fn remember(
         &mut self,
         user: &str,
@@ -559,11 +607,11 @@ impl Continuations {
         if keys.is_empty() {
             return;
         }
-        let (kind, detail) = match explanation {
+        let (kind, detail, at, event_id) = match explanation {
             Explanation::Unexplained => return,
-            Explanation::Earlier { of, detail, .. } => (*of, detail.clone()),
+            Explanation::Earlier { of, detail, ts, event_id } => (*of, detail.clone(), *ts, event_id.as_ref()),
             other => match other.recorded() {
-                Some(r) => (r.kind, r.detail),
+                Some(r) => (r.kind, r.detail, e.ts, e.event_id.as_str()),
                 None => return,
             },
         };
@@ -574,8 +622,11 @@ impl Continuations {
             Some(seen) => seen,
             None => self.users.entry(user.into()).or_default(),
         };
-        // A redelivered event (after a restart) is already here, at its own time.
-        if seen.0.iter().rev().take_while(|r| r.ts >= e.ts).any(|r| r.str(0) == e.event_id) {
+        // A redelivered event (after a restart) is already here, at its own time; a
+        // continuation that names the subject by no new key adds nothing.
+        let known =
+            |r: &crate::window::Item<'_, Said>| r.str(0) == event_id && keys.iter().all(|k| r.meta.keys.contains(k));
+        if seen.0.iter().rev().take_while(|r| r.ts >= at).any(|r| r.ts == at && known(&r)) {
             return;
         }
         if seen.0.len() >= REMEMBERED_PER_USER {
@@ -585,7 +636,7 @@ impl Continuations {
         for (slot, k) in fixed.iter_mut().zip(keys) {
             *slot = k;
         }
-        seen.0.insert(e.ts, Said { keys: fixed, kind }, [&e.event_id, &detail]);
+        seen.0.insert(at, Said { keys: fixed, kind }, [event_id, &detail]);
     }
 
     /// The user's earlier `victim.contact` access to the victim with this key, at least

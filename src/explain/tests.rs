@@ -157,6 +157,45 @@ fn continuations_remember_explained_accesses_for_a_while() {
     assert!(find(&initial).is_none(), "a surname and initial name no one");
 }
 
+/// A look-up that continues a documented one passes its keys on (a view by record id
+/// continues a search by name) but not a new window: one reference does not keep an
+/// officer's look-ups of a person (an ex-partner) explained for days, each under 12
+/// hours after the last.
+#[test]
+fn a_continuation_does_not_renew_the_window_it_is_explained_by() {
+    let c = Config::defaults();
+    let l = force();
+    let window = c.explanation.continuation;
+    let mut memory = Continuations::default();
+    let mut judge = |e: &AccessEvent| {
+        let mut ctx = enrich(e, &l, &c.explanation);
+        let keys = subject_keys(e, &ctx.person, None, None);
+        if !ctx.explanation.is_documented() {
+            if let Some(earlier) = memory.find(&e.user_id, &keys, e.ts, window) {
+                ctx.explanation = earlier;
+            }
+        }
+        memory.remember(&e.user_id, keys, e, &ctx.explanation, window, Span(0));
+        ctx.explanation.recorded().map(|r| (r.kind, r.detail.to_string()))
+    };
+    let search = event(json!({"event_id": "s1", "ts": "2026-11-22T10:00:00Z", "action": "search",
+                               "subject_name": "SMITH, John", "subject_dob": "1980-01-02", "reference": "INC-1"}));
+    assert_eq!(judge(&search).map(|r| r.0), Some(Kind::Reference));
+    let view = |id: &str, ts: &str| {
+        event(json!({"event_id": id, "ts": ts, "subject_id": "01/1X", "subject_name": "John Smith",
+                     "subject_dob": "1980-01-02"}))
+    };
+    let by_id = |id: &str, ts: &str| {
+        event(json!({"event_id": id, "ts": ts, "subject_id": "01/1X", "subject_name": null, "subject_dob": null}))
+    };
+    assert_eq!(judge(&view("v1", "2026-11-22T20:00:00Z")), Some((Kind::Earlier, "s1".into())));
+    assert_eq!(judge(&view("v1", "2026-11-22T20:00:00Z")), Some((Kind::Earlier, "s1".into())), "given again");
+    assert_eq!(judge(&by_id("v2", "2026-11-22T21:00:00Z")), Some((Kind::Earlier, "s1".into())), "by the id v1 named");
+    assert_eq!(judge(&view("v3", "2026-11-23T07:00:00Z")), None, "21 hours after the search, 10 after v2");
+    assert_eq!(judge(&by_id("v4", "2026-11-23T08:00:00Z")), None);
+    assert!(memory.users.get("U1").unwrap().0.len() <= 3, "a repeat adds nothing");
+}
+
 #[test]
 fn memory_is_bounded_per_user() {
     let c = Config::defaults();
@@ -190,6 +229,13 @@ fn a_custody_unit_names_its_suite_by_whole_words() {
     assert!(custody_unit_of("PRISONER HANDLING NORTHGATE", "NORTHGATE"));
     assert!(!custody_unit_of("BRIDEWELL STREET CID", "CENTRAL"));
     assert!(!custody_unit_of("ANY", ""));
+    // A custody unit naming no place serves every suite of the force.
+    assert!(custody_unit_of("CUSTODY DETENTION OFFICERS", "LEOMINSTER BRIDEWELL"));
+    assert!(custody_unit_of("CRIMINAL JUSTICE & CUSTODY TEAM 2", "CENTRAL"));
+    assert!(custody_unit_of("CUSTODY - B SHIFT", "NORTHGATE"));
+    assert!(!custody_unit_of("NORTHERN CUSTODY", "CENTRAL"), "another place's");
+    assert!(!custody_unit_of("CRIMINAL JUSTICE UNIT", "CENTRAL"), "no custody word");
+    assert!(!custody_unit_of("BRIDEWELL DETENTION", "CENTRAL"), "the Bridewell's");
 }
 
 /// A snapshot keeps each remembered access as an object of its fields (the layout of

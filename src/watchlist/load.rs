@@ -223,7 +223,11 @@ fn read_rows(
     let mut seen: ahash::AHashMap<CompactString, u64> = ahash::AHashMap::new();
     let mut add = |line: u64, result: Result<super::Row, Vec<WatchlistError>>, errors: &mut Vec<_>| match result {
         Ok(row) => {
-            let key = row.key();
+            // An incident is one row whatever separators its reference is written with.
+            let key = match &row {
+                super::Row::Incident(r) => super::reference_key(&r.reference),
+                _ => row.key(),
+            };
             if let Some(&first) = seen.get(&key) {
                 if lists.upsert(row.clone()).is_none_or(|earlier| earlier != row) {
                     // Associates' and operations' keys name a person after the `|`.
@@ -404,6 +408,12 @@ mod tests {
         let (lists, report) = load_dir(dir.path()).unwrap();
         assert_eq!(lists.staff.len(), 1);
         assert!(report.to_string().contains("staff 1"), "{report}");
+        // An incident written twice with other separators is one incident.
+        let incidents =
+            "reference,opened_at,unit\nINC-1,2026-11-01T00:00:00Z,CID\nINC 1,2026-11-01T00:00:00Z,Response\n";
+        std::fs::write(dir.path().join("incidents.csv"), incidents).unwrap();
+        let text = load_dir(dir.path()).unwrap_err().to_string();
+        assert!(text.contains("incidents.csv:3") && text.contains("line 2"), "{text}");
     }
 
     /// A table's file under a name it is not read by is a fault, not an empty table.

@@ -19,8 +19,8 @@ pub use error::{WatchlistError, WatchlistErrors};
 pub use index::{Confidence, MatchStrength, Matches, PersonIdentity, PersonKeys, RowId, Rows};
 pub use load::{is_table_name, load_dir, LoadReport};
 pub use rows::{
-    normalise_reference, AccountStatus, Associate, CustodyRecord, HighProfileCategory, HighProfileEntry, Incident,
-    OperationSubject, Relationship, Row, StaffMember, TableName, UserSet,
+    normalise_reference, reference_key, AccountStatus, Associate, CustodyRecord, HighProfileCategory, HighProfileEntry,
+    Incident, OperationSubject, Relationship, Row, StaffMember, TableName, UserSet,
 };
 
 use compact_str::CompactString;
@@ -136,6 +136,7 @@ impl WatchLists {
                 old.map(Row::Operation)
             }
             Row::Incident(r) => {
+                let key = reference_key(&key);
                 let (id, old) = self.incidents.upsert(key.clone(), r);
                 if let Some(old) = &old {
                     self.unindex_victims(&key, old);
@@ -177,8 +178,9 @@ impl WatchLists {
                 Some(Row::Operation(old))
             }
             TableName::Incidents => {
-                let (_, old) = self.incidents.remove(key)?;
-                self.unindex_victims(key, &old);
+                let key = reference_key(key);
+                let (_, old) = self.incidents.remove(&key)?;
+                self.unindex_victims(&key, &old);
                 Some(Row::Incident(old))
             }
         }
@@ -257,13 +259,10 @@ impl WatchLists {
         self.staff.by_key(user_id).map(|(_, s)| s)
     }
 
-    /// The incident with this reference (compared trimmed and upper-cased).
+    /// The incident with this reference (compared by its letters and digits, upper
+    /// case: [`reference_key`]).
     pub fn incident(&self, reference: &str) -> Option<&Incident> {
-        if reference.bytes().any(|b| b.is_ascii_lowercase() || b == b' ') {
-            self.incidents.by_key(&normalise_reference(reference)).map(|(_, i)| i)
-        } else {
-            self.incidents.by_key(reference).map(|(_, i)| i)
-        }
+        self.incidents.by_key(&reference_key(reference)).map(|(_, i)| i)
     }
 
     /// Custody records of the person, by any match strength.
@@ -362,6 +361,23 @@ mod tests {
         let mut names: Vec<String> = l.operations_named_in(reference).map(|o| o.operation.to_string()).collect();
         names.sort();
         names
+    }
+
+    /// Officers type a reference's separators as they please: the incident is found by
+    /// its letters and digits, kept as written, and deleted by any spelling.
+    #[test]
+    fn an_incident_is_found_whatever_separators_its_reference_is_typed_with() {
+        let mut l = WatchLists::default();
+        let Row::Incident(mut i) = incident(&[]) else { unreachable!() };
+        i.reference = "INC-20261025-03366".into();
+        l.upsert(Row::Incident(i));
+        for typed in ["INC 20261025 03366", "inc/20261025/03366", " Inc.20261025.03366 ", "INC2026102503366"] {
+            assert_eq!(l.incident(typed).map(|i| i.reference.as_str()), Some("INC-20261025-03366"), "{typed}");
+        }
+        assert!(l.incident("INC-20261025-0336").is_none());
+        assert_eq!(reference_key("--"), "--", "no letter or digit: kept whole");
+        assert!(l.delete(TableName::Incidents, "inc 20261025 03366").is_some());
+        assert!(l.incident("INC-20261025-03366").is_none());
     }
 
     #[test]

@@ -514,6 +514,22 @@ pub fn normalise_reference(r: &str) -> CompactString {
     s
 }
 
+/// A reference as incidents are found by it: its letters and digits, upper case, so
+/// that `INC 20261025 03366`, `inc-20261025-03366` and `INC/20261025/03366` are the
+/// same incident (officers type the separators as they please). A reference of no
+/// letter or digit is kept whole (trimmed, upper case).
+pub fn reference_key(r: &str) -> CompactString {
+    if r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+        return r.into();
+    }
+    let key: CompactString = r.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
+    if key.is_empty() {
+        normalise_reference(r)
+    } else {
+        key
+    }
+}
+
 /// A table row of any of the six kinds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Row {
@@ -583,6 +599,7 @@ impl Row {
                 r.operation,
                 identity_key(&r.person, r.vrm.as_deref(), r.postcode.as_deref())
             ),
+            // As written (the topic's key); the table finds it by [`reference_key`].
             Row::Incident(r) => r.reference.clone(),
         }
     }
