@@ -1094,6 +1094,19 @@ async fn a_behaviour_alert_on_an_operation_hides_its_trigger_not_every_access_it
     f.dashboard.observe(&subject).unwrap();
     f.dashboard.observe(&alert_on("ON-S2", "U8", None, &["e-s2"])).unwrap();
     assert_eq!(f.call(&ana, "GET", "/api/alerts/ON-S2", None).await.0, StatusCode::NOT_FOUND);
+    // A fishing run that gathered that look-up among others, begun elsewhere: the
+    // user's own business (found by a probe: it vanished for analysts). One whose
+    // trigger it is, is the operation's.
+    let mut fishing = alert_on("FISH1", "U8", None, &["e-f1", "e-s2", "e-f3"]);
+    fishing.rule = crate::alert::RuleId::BehaviourFishing;
+    fishing.about_user = true;
+    f.dashboard.observe(&fishing).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/FISH1", None).await.0, StatusCode::OK);
+    let mut begun = alert_on("FISH2", "U8", None, &["e-s1", "e-f4"]);
+    begun.rule = crate::alert::RuleId::BehaviourFishing;
+    begun.about_user = true;
+    f.dashboard.observe(&begun).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/FISH2", None).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

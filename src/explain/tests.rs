@@ -280,3 +280,23 @@ fn a_sweep_keeps_the_explanations_of_an_access_within_the_allowed_lateness() {
     let found = memory.find("U1", &keys, ts, window);
     assert!(matches!(found, Some(Explanation::Earlier { ref event_id, .. }) if event_id == "s1"), "{found:?}");
 }
+
+/// An operation's name in the reference hides the access from uncleared reviewers only
+/// when its team's: anyone else could hide their own look-ups by typing it.
+#[test]
+fn only_the_team_citing_an_operation_touches_it() {
+    let c = Config::defaults();
+    let l = force();
+    let citing = |user: &str, reference: &str| {
+        let e = event(json!({"user_id": user, "subject_name": "NOBODY, Ann", "subject_dob": "1970-01-01",
+                             "reference": reference}));
+        let ctx = enrich(&e, &l, &c.explanation);
+        ctx.on_operation
+    };
+    assert!(citing("U10", "OP-NIGHTJAR"), "the team");
+    assert!(!citing("U1", "OP-NIGHTJAR"), "an outsider");
+    assert!(!citing("U1", "checking nightjar"));
+    let car = event(json!({"user_id": "U1", "subject_type": "vehicle", "subject_vrm": "AB12 CDE",
+                           "subject_name": null, "subject_dob": null}));
+    assert!(enrich(&car, &l, &c.explanation).on_operation, "its subject, whoever looks");
+}
