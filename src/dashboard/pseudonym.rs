@@ -145,9 +145,7 @@ impl Masker<'_> {
             out.push_str(&pseudonym(self.key, word));
             // The name and post that follow an id in a sentence.
             if let Some(after) = rest.strip_prefix(" (") {
-                if let Some(close) = after.find(')') {
-                    rest = &after[close + 1..];
-                }
+                rest = past_bracket(after).unwrap_or(rest);
             }
         }
         out
@@ -195,6 +193,26 @@ fn in_word(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '\\')
 }
 
+/// The text after the bracket that closes one just opened (`after` follows the `(`),
+/// brackets nested inside counted: a staff list written before sentences squared
+/// them, or a name edited by hand, may hold `Joanna (Jo)`.
+fn past_bracket(after: &str) -> Option<&str> {
+    let mut depth = 1;
+    for (i, c) in after.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&after[i + 1..]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `text` with every occurrence of `id` that stands alone (not inside a longer word)
 /// replaced by `name`, and the name and post in brackets after it dropped.
 fn without_id(text: &str, id: &str, name: &str) -> String {
@@ -210,10 +228,7 @@ fn without_id(text: &str, id: &str, name: &str) -> String {
             continue;
         }
         out.push_str(name);
-        rest = match after.strip_prefix(" (").and_then(|a| a.find(')').map(|close| &a[close + 1..])) {
-            Some(past) => past,
-            None => after,
-        };
+        rest = after.strip_prefix(" (").and_then(past_bracket).unwrap_or(after);
     }
     out.push_str(rest);
     out
@@ -235,6 +250,9 @@ mod tests {
         let text = "U10257 (Dan Clarke, PC, Response) viewed Dave Mate; also U3, U4 and 5 more.";
         let masked = m.text(text, None, &staff);
         assert!(!masked.contains("U10257") && !masked.contains("Dan Clarke") && !masked.contains("U3,"), "{masked}");
+        // A name with brackets of its own (found by a probe: the surname leaked).
+        let bracketed = m.text("U10257 (Joanna (Jo) Smith, PC, Response Late) viewed Dave Mate.", None, &staff);
+        assert_eq!(bracketed, format!("{p} viewed Dave Mate."));
         assert!(masked.starts_with(&p) && masked.contains("viewed Dave Mate") && masked.contains("5 more"), "{masked}");
         let m =
             Masker { key, alerts: HashSet::from([("A1".to_string(), "U10257".to_string())]), users: HashSet::new() };

@@ -753,7 +753,7 @@ async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() 
 async fn analysts_see_pseudonyms_until_a_supervisor_reveals_with_a_reason() {
     let lists = operation_lists();
     let f = fixture(&format!("watchlists_dir = \"{}\"\nreveal_needs_approval = true", lists.path().display()));
-    f.dashboard.observe(&alert("D1", "U10", None)).unwrap();
+    f.dashboard.observe(&alert_on("D1", "U10", None, &["ev-1"])).unwrap();
     f.dashboard.observe(&alert("D2", "U10", None)).unwrap();
     archive_events(&f, &[("ev-1", "U10", "JONES, Ann", "")]);
     let ana = f.login("ana").await;
@@ -809,6 +809,11 @@ async fn analysts_see_pseudonyms_until_a_supervisor_reveals_with_a_reason() {
     assert!(d1.contains("U10") && d1.contains("Dan Clarke"), "revealed for D1: {d1}");
     let d2 = f.call(&ana, "GET", "/api/alerts/D2", None).await.1.to_string();
     assert!(!d2.contains("U10"), "and for D1 only: {d2}");
+    // Nothing ties the revealed officer to their pseudonym: not D1's accesses, not the
+    // timeline asked for by the pseudonym (found by a probe: both did).
+    assert!(!d1.contains(&pseudonym), "{d1}");
+    let (_, timeline) = f.call(&ana, "POST", "/api/timeline", Some(json!({"user_id": pseudonym}))).await;
+    assert!(!timeline.to_string().contains("U10"), "{timeline}");
     let trail = f.audit_actions();
     assert!(trail
         .iter()

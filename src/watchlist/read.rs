@@ -509,4 +509,17 @@ mod tests {
         );
         assert!(matches!(old, Ok(Row::Incident(Incident { vulnerable: false, .. }))));
     }
+
+    /// A sentence names a member of staff as `U1 (name, post, unit)`: brackets of the
+    /// name's own are squared, so that the part ends at its one closing bracket.
+    #[test]
+    fn a_staff_description_holds_no_bracket_of_its_own() {
+        let row = json_row(
+            TableName::Staff,
+            serde_json::json!({"user_id": "U1", "surname": "Smith (née Jones)", "forenames": "Joanna (Jo)",
+                               "role": "PC", "unit": "Response (Late)"}),
+        );
+        let Ok(Row::Staff(m)) = row else { panic!("{row:?}") };
+        assert_eq!(m.describe(), "U1 (Joanna [Jo] Smith [née Jones], PC, Response [Late])");
+    }
 }

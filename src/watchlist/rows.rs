@@ -343,7 +343,13 @@ impl StaffMember {
         let mut open = false;
         for part in [self.display_name.as_deref(), self.role.as_deref(), self.unit.as_deref()].into_iter().flatten() {
             s.push_str(if open { ", " } else { " (" });
-            s.push_str(part);
+            // Brackets within (`Joanna (Jo)`, `Smith (née Jones)`) become square: the
+            // dashboard's masking cuts this part at its first closing bracket.
+            s.extend(part.chars().map(|c| match c {
+                '(' => '[',
+                ')' => ']',
+                c => c,
+            }));
             open = true;
         }
         if open {

@@ -84,8 +84,10 @@ fn personal_to_hidden_user(d: &Dashboard, m: &Masker, e: &crate::event::AccessEv
 /// Accesses as JSON, each with its explanation (`explained`, and `explanation` in
 /// words): as the engine recorded it in the archive, else as the watch lists give it
 /// now (without the memory of earlier accesses); their users as the viewer sees them,
-/// and the subject of one tied to its hidden user's own life left out.
-fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent]) -> Vec<serde_json::Value> {
+/// and the subject of one tied to its hidden user's own life left out. In an alert's
+/// detail (`alert`), a user revealed for that alert is shown as the alert shows them:
+/// a pseudonym beside the revealed id would tie the two everywhere.
+fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent], alert: Option<&str>) -> Vec<serde_json::Value> {
     let masker = d.masker(v);
     stored
         .iter()
@@ -114,7 +116,7 @@ fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent]) -> Vec<serde_
                 let _ = d
                     .store
                     .pseudonym_of(&s.event.user_id, &crate::dashboard::pseudonym::pseudonym(&d.key, &s.event.user_id));
-                out["user_id"] = m.name(&s.event.user_id, None).into();
+                out["user_id"] = m.name(&s.event.user_id, alert).into();
                 if personal_to_hidden_user(d, m, &s.event) {
                     if let Some(fields) = out.as_object_mut() {
                         fields.retain(|k, _| NOT_THE_SUBJECT.contains(&k.as_str()) || k.starts_with("explan"));
@@ -170,7 +172,7 @@ pub(super) async fn alert(State(d): D, v: Viewer, Path(id): Path<String>) -> Res
     let events = events.map(|es| {
         let marked = marks(&d, &es);
         let shown: Vec<&StoredEvent> = es.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
-        access_json(&d, &v, &shown)
+        access_json(&d, &v, &shown, Some(&id))
     });
     // The entry names people; an analyst sees it only once the identity is revealed.
     let masked = d.masker(&v).is_some_and(|m| !m.revealed(&row.alert.user_id, Some(&id)));
@@ -238,7 +240,9 @@ pub(super) async fn timeline(
         .into_iter()
         .map(|r| r.alert)
         .filter(|a| range.from.is_none_or(|f| a.event_ts >= f) && range.to.is_none_or(|t| a.event_ts < t))
-        .map(|a| d.shown(&v, a))
+        // One person's alerts side by side: a reveal of one alert would name the
+        // person beside their pseudonym (only a reveal of the person shows them here).
+        .map(|a| d.shown_as(&v, a, true))
         .collect();
     let archive = d.archive.clone();
     let who = user.clone();
@@ -256,7 +260,7 @@ pub(super) async fn timeline(
     let accesses = accesses.map(|(all, _)| {
         let marked = marks(&d, &all);
         let shown: Vec<&StoredEvent> = all.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
-        access_json(&d, &v, &shown)
+        access_json(&d, &v, &shown, None)
     });
     let name = d.masker(&v).map_or(user.clone(), |m| m.name(&user, None));
     let mut body = json!({ "user_id": name, "alerts": alerts, "accesses": accesses });
@@ -335,7 +339,7 @@ pub(super) async fn subject(
             let rows: Vec<serde_json::Value> = shown
                 .into_iter()
                 .map(|a| {
-                    let mut row = access_json(&d, &v, &[&a.stored]).remove(0);
+                    let mut row = access_json(&d, &v, &[&a.stored], None).remove(0);
                     row["match"] = a.how.as_str().into();
                     row
                 })
