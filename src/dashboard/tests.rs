@@ -287,13 +287,17 @@ async fn roles_analyst_supervisor_auditor_admin() {
     let r = f.router.clone().oneshot(anonymous).await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(f.audit_actions().len(), trail.len(), "no line for a request without a sign-in");
-    // Nor for a request another site's page made the auditor's browser send.
+    // A request that says another site's page sent it is written, as such: the header
+    // is the client's word, and a refused request could otherwise be kept out of the
+    // trail by sending it (found by a probe).
     let from_elsewhere = [("sec-fetch-site", "cross-site")];
     assert_eq!(f.call_full(&aud, "GET", "/api/risk", None, &from_elsewhere).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(f.audit_actions().len(), trail.len(), "no line for a cross-site request");
+    let written = f.audit_actions();
+    let marked = |a: &str| a.starts_with("refused (asked from another site): the auditor role");
+    assert!(written.iter().any(|(w, a, t)| w == "aud" && marked(a) && t == "GET /api/risk"), "{written:?}");
     let same_origin = [("sec-fetch-site", "same-origin")];
     assert_eq!(f.call_full(&aud, "GET", "/api/risk", None, &same_origin).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(f.audit_actions().len(), trail.len() + 1);
+    assert_eq!(f.audit_actions().len(), trail.len() + 2);
     // Analysts and supervisors cannot read the audit trail; the admin can.
     assert_eq!(f.call(&ana, "GET", "/api/audit", None).await.0, StatusCode::FORBIDDEN);
     assert_eq!(f.call(&sup, "GET", "/api/audit", None).await.0, StatusCode::FORBIDDEN);
@@ -534,6 +538,11 @@ async fn a_trusted_proxy_header_signs_in_and_the_session_carries_csrf() {
     let h = [("x-remote-user", "ana")];
     let body = Some(json!({"action": "acknowledge"}));
     let proxy = Some("10.1.3.4");
+    assert_eq!(f.call_from(proxy, &c, "POST", "/api/alerts/A1/triage", body.clone(), &h).await.0, StatusCode::OK);
+    // Another site's page (an image pointing at /api/me, the proxy adding its header,
+    // the browser leaving the strict cookie out) starts no session, so ends none.
+    let elsewhere = [("x-remote-user", "ana"), ("sec-fetch-site", "cross-site")];
+    assert_eq!(f.call_from(proxy, &none, "GET", "/api/me", None, &elsewhere).await.0, StatusCode::FORBIDDEN);
     assert_eq!(f.call_from(proxy, &c, "POST", "/api/alerts/A1/triage", body.clone(), &h).await.0, StatusCode::OK);
     // The proxy names someone else: the session cookie does not carry over.
     let other = [("x-remote-user", "sup")];

@@ -59,10 +59,11 @@ pub fn router(d: Arc<Dashboard>) -> Router {
 /// Writes to the audit trail each request of a signed-in user that was refused (a
 /// role's limit, a wrong CSRF token): an officer trying pages their role does not
 /// open is what the auditor looks for. Not written: requests with no sign-in (anyone
-/// could fill the trail with them), and requests a browser says came from another
-/// site (`Sec-Fetch-Site`: a hostile page making a signed-in officer's browser ask
-/// must not write refusals in their name). Sign-in refusals are written by the
-/// sign-in itself.
+/// could fill the trail with them). A request a browser says came from another site
+/// (`Sec-Fetch-Site`) is written as such: a hostile page may make a signed-in
+/// officer's browser ask, but the header is the client's own word, and leaving those
+/// out let any refused request be kept out of the trail by sending it. Sign-in
+/// refusals are written by the sign-in itself.
 pub async fn audit_refusals(
     State(d): D,
     mut request: axum::extract::Request,
@@ -77,10 +78,11 @@ pub async fn audit_refusals(
         .is_some_and(|v| !matches!(v, "same-origin" | "none"));
     let target = format!("{} {}", request.method(), request.uri().path());
     let response = next.run(request).await;
-    if response.status() == StatusCode::FORBIDDEN && !cross_site {
+    if response.status() == StatusCode::FORBIDDEN {
         if let Some((user, role)) = requester.take() {
             let why = response.extensions().get::<auth::Refused>().map_or("forbidden", |r| r.0.as_str());
-            let _ = d.store.audit(&user, role, &format!("refused: {why}"), &target);
+            let from = if cross_site { " (asked from another site)" } else { "" };
+            let _ = d.store.audit(&user, role, &format!("refused{from}: {why}"), &target);
         }
     }
     response
@@ -220,11 +222,21 @@ async fn logout(State(d): D, v: Viewer) -> Response {
 
 /// Who is signed in; for a user signed in by the proxy header, starts the session that
 /// carries the CSRF token.
-async fn me(State(d): D, v: Viewer) -> Response {
+async fn me(State(d): D, v: Viewer, asked: axum::http::HeaderMap) -> Response {
     let mut headers = Vec::new();
     let csrf = match v.csrf.clone() {
         Some(c) => c,
         None => {
+            // Signed on by the proxy, without a session yet: a new one ends the user's
+            // others, so another site's page (an image pointing here) must not start
+            // one; the browser says where a request came from.
+            let elsewhere = asked
+                .get("sec-fetch-site")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| !matches!(v, "same-origin" | "none"));
+            if elsewhere {
+                return refuse(StatusCode::FORBIDDEN, "open the dashboard itself to sign in");
+            }
             let (token, csrf) = d.sessions.create(&v.user);
             headers.push((
                 header::SET_COOKIE,
