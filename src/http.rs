@@ -69,6 +69,9 @@ pub struct Limits {
     /// after the answer before it): a client that sends part of it, or nothing, and
     /// waits no longer holds a socket.
     pub header_timeout: std::time::Duration,
+    /// A request's body must have arrived this long after its head: a body sent a
+    /// byte every few seconds no longer holds a socket (and a task) for ever.
+    pub body_timeout: std::time::Duration,
     /// An answer's write that makes no progress for this long closes the connection: a
     /// client that stops reading (pipelining requests whose answers it never reads, a
     /// live stream left unread) gives its socket up.
@@ -84,16 +87,49 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// A head within 10 s, a write's progress within 30 s, 128 connections an
+    /// A head and a body within 10 s each, a write's progress within 30 s, 128 connections an
     /// address, and half the process's open files in all (at least 256).
     fn default() -> Limits {
         let total = (open_files_limit().unwrap_or(2_048) / 2).max(256);
         Limits {
             header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(10),
             write_timeout: std::time::Duration::from_secs(30),
             per_address: 128,
             total,
             unbounded: Arc::new(|_| false),
+        }
+    }
+}
+
+/// Most bytes a request's body may hold: the largest any handler takes is a filter, a
+/// triage note or a list of ids.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Reads a request's body whole, within `timeout` and [`MAX_BODY`], before any handler
+/// sees it: a body declared larger is refused before a byte of it is read, and one
+/// that does not arrive in time is answered 408 (and its connection closed).
+async fn whole_body(
+    timeout: std::time::Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let headers = request.headers();
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large\n").into_response();
+    }
+    if declared.unwrap_or(0) == 0 && !headers.contains_key(header::TRANSFER_ENCODING) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(Err(_)) => (StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large\n").into_response(),
+        Err(_) => {
+            let mut r = (StatusCode::REQUEST_TIMEOUT, "the request body did not arrive in time\n").into_response();
+            r.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+            r
         }
     }
 }
@@ -153,9 +189,12 @@ pub async fn serve_within(
         let router = router.clone();
         let mut closed = closed.clone();
         let (header_timeout, write_timeout) = (limits.header_timeout, limits.write_timeout);
+        let body_timeout = limits.body_timeout;
         connections.spawn(async move {
             let _slot = slot;
-            let router = router.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+            let router = router
+                .layer(axum::middleware::from_fn(move |r, next| whole_body(body_timeout, r, next)))
+                .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
             let service = hyper_util::service::TowerToHyperService::new(router);
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -390,6 +429,29 @@ mod tests {
         let mut answer = String::new();
         c.read_to_string(&mut answer).await.unwrap();
         assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        shutdown.trigger();
+        assert!(tokio::time::timeout(DRAIN + std::time::Duration::from_secs(5), server).await.is_ok());
+    }
+
+    /// A body sent a byte every few seconds is cut off at the body timeout; one
+    /// declared larger than any handler takes is refused before it is read.
+    #[tokio::test]
+    async fn a_slow_or_oversized_body_is_refused() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let limits = Limits { body_timeout: std::time::Duration::from_secs(1), ..Limits::default() };
+        let (addr, shutdown, server) = serving(limits);
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{").await.unwrap();
+        let started = std::time::Instant::now();
+        let mut answer = String::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), slow.read_to_string(&mut answer)).await;
+        assert!(read.is_ok() && started.elapsed() < std::time::Duration::from_secs(5), "still open");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        let mut big = tokio::net::TcpStream::connect(addr).await.unwrap();
+        big.write_all(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), big.read_to_string(&mut answer)).await;
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
         shutdown.trigger();
         assert!(tokio::time::timeout(DRAIN + std::time::Duration::from_secs(5), server).await.is_ok());
     }
