@@ -561,10 +561,8 @@ fn offer(
     let resolvable = detect::resolvable(finding.rule) && finding.release_at.is_none() && grace.0 > 0;
     let window = if resolvable { settings.suppression.max(grace) } else { settings.suppression };
     let sentence = || finding.explanation.sentence(ctx);
-    let recount = matches!(
-        finding.rule,
-        RuleId::BehaviourVolume | RuleId::BehaviourFishing | RuleId::BehaviourSubjectSpike
-    );
+    let recount =
+        matches!(finding.rule, RuleId::BehaviourVolume | RuleId::BehaviourFishing | RuleId::BehaviourSubjectSpike);
     let result = book.offer(
         finding.rule,
         &event.user_id,
