@@ -8,6 +8,7 @@
 
 use crate::alert::Alert;
 use crate::engine::Engine;
+use crate::event::normalise::PersonName;
 use crate::hunt::{Hunt, HuntError, Subject, TimeRange};
 use crate::time::Timestamp;
 use crate::watchlist::{PersonIdentity, TableName, WatchLists};
@@ -26,6 +27,7 @@ pub fn coverage(engine: &Engine, table: TableName, key: &str) -> Option<(Subject
         dob: p.dob,
         vrm: None,
         postcode: None,
+        surname_in_words: p.raw_name.as_deref().and_then(PersonName::surname_in_words).map(|s| s.to_string()),
     };
     match table {
         TableName::HighProfile => {

@@ -12,7 +12,9 @@ use std::fmt;
 /// A person's name reduced to the form the watch-list join compares.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PersonName {
-    /// Upper-case surname, words separated by one space.
+    /// Upper-case surname, its words run together: a double-barrelled name is typed
+    /// with a space as often as with a hyphen (`OKONKWO BELL`, `Okonkwo-Bell`), and a
+    /// particle with or without one (`DE SOUZA`, `DESOUZA`, `O'Brien`, `O BRIEN`).
     pub surname: CompactString,
     /// Upper-case forenames separated by one space; empty when none were given.
     pub forenames: CompactString,
@@ -22,18 +24,32 @@ impl PersonName {
     /// Normalises a name as typed or returned by a system. `None` when no surname is
     /// left after normalisation.
     pub fn parse(raw: &str) -> Option<PersonName> {
-        match parse_short_ascii(raw) {
+        let mut name = match parse_short_ascii(raw) {
             Some(name) => name,
             None => parse_any(raw),
-        }
+        }?;
+        run_together(&mut name.surname);
+        Some(name)
+    }
+
+    /// The surname as archives written before its words were run together hold it
+    /// (`OKONKWO BELL`), when it has more than one word: a look-up over them asks for
+    /// both.
+    pub fn surname_in_words(raw: &str) -> Option<CompactString> {
+        let name = match parse_short_ascii(raw) {
+            Some(name) => name,
+            None => parse_any(raw),
+        }?;
+        name.surname.contains(' ').then_some(name.surname)
     }
 
     /// Builds a name from separate surname and forename columns (the staff table).
     pub fn from_parts(surname: &str, forenames: &str) -> Option<PersonName> {
-        let surname = words(&fold(surname));
+        let mut surname = words(&fold(surname));
         if surname.is_empty() {
             return None;
         }
+        run_together(&mut surname);
         Some(PersonName { surname, forenames: words(&fold(forenames)) })
     }
 
@@ -134,6 +150,13 @@ fn parse_short_ascii(raw: &str) -> Option<Option<PersonName>> {
         }
     };
     Some((!surname.is_empty()).then_some(PersonName { surname, forenames }))
+}
+
+/// A surname's words run together (see [`PersonName::surname`]).
+fn run_together(surname: &mut CompactString) {
+    if surname.contains(' ') {
+        surname.retain(|c| c != ' ');
+    }
 }
 
 /// Whether one forename list is a prefix of the other, word by word, where a single
@@ -355,6 +378,14 @@ mod tests {
         assert_eq!(name("José Núñez").surname, "NUNEZ");
         assert_eq!(name("SMITH-JONES, Anne").surname, "SMITHJONES");
         assert_eq!(name("Smith, Mary-Jane"), name("MARYJANE SMITH"));
+        // A double-barrelled surname or a particle, typed with a space or without
+        // (found by a probe: a celebrity written `OKONKWO BELL, Kai` was missed).
+        assert_eq!(name("OKONKWO BELL, Kai"), name("Okonkwo-Bell, Kai"));
+        assert_eq!(name("de Souza / Ana").surname, "DESOUZA");
+        assert_eq!(name("Ó Súilleabháin, Seán"), name("O'Suilleabhain, Sean"));
+        assert_eq!(PersonName::from_parts("Okonkwo Bell", "Kai"), Some(name("OKONKWO-BELL, KAI")));
+        assert_eq!(PersonName::surname_in_words("OKONKWO BELL, Kai").as_deref(), Some("OKONKWO BELL"));
+        assert_eq!(PersonName::surname_in_words("Kai Okonkwo-Bell"), None);
     }
 
     /// Letters with a stroke or ligatures have no decomposition, and a PNC search

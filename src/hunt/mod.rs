@@ -208,6 +208,9 @@ impl Hunt {
         if let Some(name) = &subject.name {
             keys.push(("subject_surname", &name.surname));
         }
+        if let Some(words) = &subject.surname_in_words {
+            keys.push(("subject_surname", words));
+        }
         if let Some(vrm) = &subject.vrm {
             // A vehicle record given by its key alone holds the VRM as its id (in
             // `vrm_key` too since the rules read it so; not in files written before).
@@ -396,6 +399,9 @@ pub struct Subject {
     pub vrm: Option<String>,
     /// Normalised.
     pub postcode: Option<String>,
+    /// The surname in words (`OKONKWO BELL`), as archives written before surnames ran
+    /// together hold it, when it has more than one.
+    pub surname_in_words: Option<String>,
 }
 
 impl Subject {
@@ -407,6 +413,7 @@ impl Subject {
         vrm: Option<&str>,
         postcode: Option<&str>,
     ) -> Result<Subject, HuntError> {
+        let raw_name = name;
         let name = match name {
             None => None,
             Some(n) => Some(PersonName::parse(n).ok_or_else(|| HuntError::Usage(format!("--name {n:?}: no surname")))?),
@@ -418,6 +425,7 @@ impl Subject {
             dob,
             vrm: vrm.and_then(normalise::vrm).map(|v| v.to_string()),
             postcode: postcode.and_then(normalise::postcode).map(|p| p.to_string()),
+            surname_in_words: raw_name.and_then(PersonName::surname_in_words).map(|s| s.to_string()),
         })
     }
 

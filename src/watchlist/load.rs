@@ -503,7 +503,7 @@ mod tests {
             let (lists, _) = load_dir(dir.path()).unwrap();
             let u1 = lists.staff_member("U1").expect("U1 is read");
             assert_eq!(u1.status, crate::watchlist::AccountStatus::Suspended);
-            assert_eq!(u1.name.as_ref().map(|n| n.surname.as_str()), Some("O SUILLEABHAIN"));
+            assert_eq!(u1.name.as_ref().map(|n| n.surname.as_str()), Some("OSUILLEABHAIN"));
             assert!(lists.staff_member("U2").is_some());
         }
         let dir = tempfile::tempdir().unwrap();
