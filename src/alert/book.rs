@@ -300,10 +300,9 @@ impl AlertBook {
     /// Offers one piece of evidence of `severity`. If an alert for (rule, user,
     /// subject) is open and the event falls inside its window, the event joins its
     /// evidence, and an alert that was less severe takes the new finding's severity,
-    /// score, match and sentence (a search by initial, then the full record), and one
-    /// whose sentence states a count that grows (`recount`: volume, fishing, a spike)
-    /// takes the new finding's sentence; otherwise `make` builds a new alert, raised now
-    /// or, when `release_at` is later than the clock, held until then.
+    /// score, match and sentence (a search by initial, then the full record); otherwise
+    /// `make` builds a new alert, raised now or, when `release_at` is later than the
+    /// clock, held until then.
     #[allow(clippy::too_many_arguments)]
     pub fn offer(
         &mut self,
@@ -316,7 +315,6 @@ impl AlertBook {
         window: Span,
         release_at: Option<Timestamp>,
         make: impl FnOnce() -> Alert,
-        recount: Option<&dyn Fn() -> String>,
         sink: &mut dyn AlertSink,
     ) -> Offer {
         let key = suppression_key(rule, user_id, subject_key);
@@ -341,10 +339,6 @@ impl AlertBook {
                             o.alert.reason = stronger.reason;
                             o.alert.watchlist = stronger.watchlist;
                             o.alert.confidence = stronger.confidence;
-                        } else if let Some(sentence) = recount {
-                            // "made 30 accesses" while the evidence lists 70: the
-                            // sentence says the count of the latest finding.
-                            o.alert.reason = sentence();
                         }
                         // Past the cap the alert is as large as it gets: a hundred more
                         // accesses make one update, not a hundred.
@@ -491,7 +485,6 @@ pub(crate) mod tests {
             Span::hours(24),
             release.map(Timestamp),
             || alert(id, ts),
-            None,
             sink,
         )
     }
@@ -506,39 +499,6 @@ pub(crate) mod tests {
         book.finish(&mut sink);
         let ids: Vec<Vec<&str>> = sink.0.iter().map(|a| a.event_ids.iter().map(|s| s.as_str()).collect()).collect();
         assert_eq!(ids, vec![vec!["e1", "e2"], vec!["e3"]]);
-    }
-
-    /// A count that grows (volume, fishing, a spike) is said as the latest finding has
-    /// it: "made 30 accesses" no longer heads an alert whose evidence lists 70.
-    #[test]
-    fn a_growing_count_is_said_as_the_latest_finding_has_it() {
-        let mut book = AlertBook::new(DetectClock::EventTime);
-        let mut sink = CollectClosed::default();
-        for (i, id) in ["e1", "e2", "e3"].into_iter().enumerate() {
-            let said = || format!("{} accesses", 30 + i);
-            let mut make = || {
-                let mut a = alert(id, i as i64);
-                a.reason = said();
-                a
-            };
-            let recount: &dyn Fn() -> String = &said;
-            book.offer(
-                RuleId::BehaviourVolume,
-                "U1",
-                "behaviour",
-                Timestamp(i as i64),
-                id,
-                Severity::Amber,
-                Span::hours(24),
-                None,
-                &mut make,
-                Some(recount),
-                &mut sink,
-            );
-        }
-        book.finish(&mut sink);
-        assert_eq!(sink.0.len(), 1);
-        assert_eq!((sink.0[0].reason.as_str(), sink.0[0].event_ids.len()), ("32 accesses", 3));
     }
 
     #[test]
@@ -581,7 +541,6 @@ pub(crate) mod tests {
             Span::hours(24),
             None,
             || alert("e1", 0),
-            None,
             &mut sink,
         );
         book.offer(
@@ -594,7 +553,6 @@ pub(crate) mod tests {
             Span::hours(1),
             None,
             || alert("e2", 1),
-            None,
             &mut sink,
         );
         book.advance(Timestamp(2 * HOUR), &mut sink);

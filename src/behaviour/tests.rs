@@ -190,9 +190,7 @@ fn fishing_fires_on_many_empty_searches_not_on_a_few() {
     let f = of(&alerts, "behaviour.fishing");
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].user_id, "U1");
-    // Raised at the twelfth, said as the latest of the run has it (its evidence all 14).
-    assert!(f[0].reason.contains("made 14 searches that found nothing"), "{}", f[0].reason);
-    assert_eq!(f[0].event_ids.len(), 14);
+    assert!(f[0].reason.contains("made 12 searches that found nothing"), "{}", f[0].reason);
 }
 
 /// A run over the force with a high-profile entry (STAR, Sam, born 1990-01-01), so

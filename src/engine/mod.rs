@@ -560,9 +560,6 @@ fn offer(
     let grace = config.explanation.late_grace;
     let resolvable = detect::resolvable(finding.rule) && finding.release_at.is_none() && grace.0 > 0;
     let window = if resolvable { settings.suppression.max(grace) } else { settings.suppression };
-    let sentence = || finding.explanation.sentence(ctx);
-    let recount =
-        matches!(finding.rule, RuleId::BehaviourVolume | RuleId::BehaviourFishing | RuleId::BehaviourSubjectSpike);
     let result = book.offer(
         finding.rule,
         &event.user_id,
@@ -582,7 +579,6 @@ fn offer(
             }
             alert
         },
-        recount.then_some(&sentence as &dyn Fn() -> String),
         sink,
     );
     match result {
