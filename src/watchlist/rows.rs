@@ -525,8 +525,19 @@ pub fn normalise_reference(r: &str) -> CompactString {
 /// same incident (officers type the separators as they please). A reference of no
 /// letter or digit is kept whole (trimmed, upper case).
 pub fn reference_key(r: &str) -> CompactString {
-    if r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
-        return r.into();
+    // Nearly every reference: short ASCII, keyed on the stack (a key of up to 24 bytes
+    // is held inline, so no allocation either). Looked up for every access.
+    const SHORT: usize = 64;
+    if r.is_ascii() && r.len() <= SHORT {
+        let mut buf = [0u8; SHORT];
+        let mut n = 0;
+        for b in r.bytes().filter(u8::is_ascii_alphanumeric) {
+            buf[n] = b.to_ascii_uppercase();
+            n += 1;
+        }
+        if n > 0 {
+            return CompactString::from(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+        }
     }
     let key: CompactString = r.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
     if key.is_empty() {
