@@ -19,19 +19,21 @@
 //! (they are explained by the incident: [`crate::explain`]'s `victim` kind, or they
 //! are attached to it, or give its reference) and for a custody record, case team or
 //! operation team naming the person. Any other purpose on record (a reference to
-//! other work, an encounter, a routine), or her own incident's reference given by a
-//! user not attached to it (a search for a missing person), lets a single in-hours
-//! access be and takes the rest one step down: quoting one's own unrelated incident
-//! does not make a return to a victim legitimate. For a user without a rostered
-//! shift, an access that a reference justifies is not out of hours (they are at
-//! work). A weak name match is capped as for the other person rules.
+//! other work, an encounter, a routine) lets a single in-hours access be and takes
+//! the rest one step down: quoting one's own unrelated incident
+//! does not make a return to a victim legitimate. Her own incident's reference given
+//! by a user not attached to it takes it one step down but is never let be (and a
+//! second occasion is a repeat). For a user without a rostered shift, an access that
+//! a reference to an incident opened in the last 12 hours justifies is not out of
+//! hours (they are at work). A weak name match is capped as for the other person
+//! rules.
 
 use super::finding::{score, Explain, Finding, Findings};
 use crate::alert::{RuleId, Severity, WatchlistRef};
 use crate::config::RulesConfig;
 use crate::enrich::{Enriched, Justification};
 use crate::explain::Kind;
-use crate::time::{Span, Timestamp, DAY, MINUTE};
+use crate::time::{Span, Timestamp, DAY, HOUR, MINUTE};
 use crate::watchlist::{Incident, MatchStrength, TableName, WatchLists};
 use compact_str::{format_compact, CompactString};
 
@@ -63,26 +65,32 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
     // Her own investigators: attached to any of her incidents in its window (by name
     // or unit: not explained by name alone, still theirs), or giving the reference of
     // one that justifies the access. An older case of hers they return to is not
-    // judged while they work a current one.
+    // judged while they work a current one; a link by name alone is not surely her.
     let own_case = ctx.explanation.effective_kind() == Some(Kind::Victim)
         || ctx.victims.iter().any(|l| {
-            (l.attached && l.in_window)
-                || matches!(&ctx.justification, Justification::Justified(j) if j.reference == l.incident.reference)
+            !l.strength.is_weak()
+                && ((l.attached && l.in_window)
+                    || matches!(&ctx.justification, Justification::Justified(j) if j.reference == l.incident.reference))
         });
     if ctx.victims.is_empty() || own_case || ctx.explanation.is_about_subject() {
         return;
     }
     // A purpose on record for other work (a reference), or declared (an encounter, a
-    // routine), or her own incident's reference given by a user not attached to it (a
-    // search for a missing person): a single in-hours access is let be; the rest one
-    // step down.
+    // routine): a single in-hours access is let be; the rest one step down. Her own
+    // incident's reference given by a user not attached to it (a search for a missing
+    // person) takes it one step down too, but is never let be: the number is on the
+    // record the user is looking at, and the access is remembered, so that a second
+    // occasion is a repeat.
+    let some_purpose = ctx.explanation.is_explained();
     let quotes_hers = matches!(&ctx.justification,
         Justification::NotLinked(i) if ctx.victims.iter().any(|l| l.incident.reference == i.reference));
-    let some_purpose = ctx.explanation.is_explained() || quotes_hers;
-    // For a user without a rostered shift, a reference that justifies the access shows
-    // them at work, whatever the hour (response teams on a rota leave `shift` empty).
+    // For a user without a rostered shift, a reference to an incident opened in the
+    // last hours that justifies the access shows them at work, whatever the hour
+    // (response teams on a rota leave `shift` empty, and attend what has just come in).
     let rostered = ctx.user.is_some_and(|u| u.shift.is_some());
-    let on_duty = !rostered && ctx.justification.is_justified();
+    let on_duty = !rostered
+        && matches!(&ctx.justification, Justification::Justified(i)
+            if e.ts.0 >= i.opened_at.0 - HOUR && e.ts.0 - i.opened_at.0 <= ATTENDING.0);
     let settings = rules.settings(RuleId::VictimContact);
     let mut best: Option<(Severity, Facts<'a>)> = None;
     for link in &ctx.victims {
@@ -105,14 +113,14 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
             Contact::OutOfHours => rules.victim_out_of_hours_severity,
             Contact::Unattached => settings.severity,
         };
-        if some_purpose {
+        if some_purpose || quotes_hers {
             severity = match severity {
                 Severity::Red => Severity::Amber,
                 _ => Severity::Green,
             };
         }
         let strength = link.strength;
-        let severity = settings.severity_for(severity, Some(strength), some_purpose);
+        let severity = settings.severity_for(severity, Some(strength), some_purpose || quotes_hers);
         // The most severe, then the strongest match; the links come latest incident
         // first, whatever order the watch lists were loaded in.
         let candidate = Facts { incident, strength, contact };
@@ -144,6 +152,10 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
         explanation: Box::new(facts),
     });
 }
+
+/// How long after an incident is opened a user justified by it is taken to be at work
+/// on it: about a shift.
+const ATTENDING: Span = Span(12 * HOUR);
 
 /// Outside the user's rostered shift (with the out-of-hours grace), or, for a user
 /// without one, in the force's night.
@@ -352,7 +364,11 @@ mod tests {
         assert_eq!(severity(&l, search), Some(Severity::Amber));
         let search = json!({"user_id": "U3", "ts": "2026-11-22T13:00:00Z", "subject_id": "01/123456X",
                             "reference": "DA-2"});
-        assert_eq!(severity(&l, search), None, "once, in hours");
+        assert_eq!(severity(&l, search), Some(Severity::Green), "once, in hours: recorded, never let be");
+        // An incident of U2's unit opened days before is no sign of being at work at night.
+        let stale = json!({"user_id": "U2", "ts": "2026-11-25T02:00:00Z", "subject_id": "01/123456X",
+                           "reference": "THEFT-1"});
+        assert_eq!(severity(&l, stale), Some(Severity::Amber));
     }
 
     #[test]

@@ -470,3 +470,32 @@ fn user_ids_are_one_user_whatever_their_case() {
         assert_eq!(rules(&got), rules(&expected), "{case}");
     }
 }
+
+/// Her own incident's number quoted by an officer not attached to it lowers the alert
+/// but is remembered: the next occasion is a repeat, not let be again (found by a
+/// review: four days of look-ups quoting it raised nothing).
+#[test]
+fn a_victims_own_reference_quoted_again_is_a_repeat() {
+    let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
+    let mut lists = WatchLists::default();
+    lists.upsert(row(
+        TableName::Incidents,
+        serde_json::json!({"reference": "DA-1", "kind": "domestic abuse", "opened_at": "2026-11-01T10:00:00Z",
+                           "unit": "PPU", "officers": "U5", "victims": "01/123456X", "vulnerable": "true"}),
+    ));
+    lists.upsert(row(
+        TableName::Staff,
+        serde_json::json!({"user_id": "U2", "unit": "Response", "shift": "07:00-19:00"}),
+    ));
+    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    for (id, day) in [("v1", 22), ("v2", 23), ("v3", 24)] {
+        let text = format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-{day}T10:00:00Z","system":"PNC","user_id":"U2","action":"view","subject_type":"person","subject_id":"01/123456X","reference":"da 1"}}"#
+        );
+        engine.process(&json::decode(text.as_bytes()).unwrap(), &mut topic);
+    }
+    // The first green, the second a repeat one step down (amber), the same alert.
+    let alerts: Vec<_> = topic.latest.values().map(|a| (a.severity, a.event_ids.len())).collect();
+    assert_eq!(alerts, [(crate::alert::Severity::Amber, 3)]);
+}
