@@ -50,10 +50,13 @@ pub enum Explanation<'a> {
     /// Its reference justifies it.
     Reference(&'a Incident),
     /// The person's custody record names the user (`by_suite` false) or the user works
-    /// at its suite, on shift.
+    /// at its suite, on shift (`force_wide`: in a custody unit of no one suite, which
+    /// explains the custody but not the person: the high-profile and opsec rules still
+    /// ask).
     Custody {
         record: &'a CustodyRecord,
         by_suite: bool,
+        force_wide: bool,
     },
     /// The user is on the case team of the person's high-profile entry.
     CaseTeam(&'a HighProfileEntry),
@@ -106,7 +109,8 @@ impl Explanation<'_> {
     /// such an explanation answers the watch-list rules that a reference does not
     /// (high-profile, opsec).
     pub fn is_about_subject(&self) -> bool {
-        matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation))
+        !matches!(self, Explanation::Custody { force_wide: true, .. })
+            && matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation))
     }
 
     /// The kind, with `earlier` replaced by the kind of what it continues.
@@ -140,10 +144,15 @@ impl Explanation<'_> {
             Explanation::Reference(i) => {
                 format!("explained by reference {}, an incident they are linked to", i.reference)
             }
-            Explanation::Custody { record, by_suite: false } => {
+            Explanation::Custody { record, by_suite: false, .. } => {
                 format!("explained by custody record {}, which names them", record.custody_ref)
             }
-            Explanation::Custody { record, by_suite: true } => format!(
+            Explanation::Custody { record, by_suite: true, force_wide: true } => format!(
+                "explained by custody record {}: they work in the force's custody ({}) and were on shift",
+                record.custody_ref,
+                record.suite.as_deref().unwrap_or("-")
+            ),
+            Explanation::Custody { record, by_suite: true, force_wide: false } => format!(
                 "explained by custody record {}: they work at its suite ({}) and were on shift",
                 record.custody_ref,
                 record.suite.as_deref().unwrap_or("-")
@@ -297,10 +306,12 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
         }
         let released = record.released_at;
         if record.officers.contains(&e.user_id) && released.is_none_or(|r| ts <= r + config.after_close) {
-            return Explanation::Custody { record, by_suite: false };
+            return Explanation::Custody { record, by_suite: false, force_wide: false };
         }
-        if released.is_none_or(|r| ts <= r + config.custody_staff_after) && works_at_suite(a.user, record, ts, config) {
-            return Explanation::Custody { record, by_suite: true };
+        if released.is_none_or(|r| ts <= r + config.custody_staff_after) {
+            if let Some(staffing) = works_at_suite(a.user, record, ts, config) {
+                return Explanation::Custody { record, by_suite: true, force_wide: staffing == Staffing::ForceWide };
+            }
         }
     }
     for &(id, _) in &a.matches.high_profile {
@@ -350,22 +361,36 @@ pub fn in_window(incident: &Incident, ts: Timestamp, config: &ExplanationConfig)
     ts >= opens && closes.is_none_or(|c| ts <= c)
 }
 
+/// How a unit staffs a custody suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Staffing {
+    /// The suite's own staff.
+    Suite,
+    /// A custody unit of the whole force, of no one suite.
+    ForceWide,
+}
+
 /// Whether the user works at the custody record's suite and is on shift at `ts`
-/// (anyone without a rostered shift counts as on shift).
+/// (anyone without a rostered shift counts as on shift), and how: listed for the
+/// suite in `suite_units` (or under `"*"`, every suite), or a custody unit by name.
 fn works_at_suite(
     user: Option<&StaffMember>,
     record: &CustodyRecord,
     ts: Timestamp,
     config: &ExplanationConfig,
-) -> bool {
-    let (Some(user), Some(suite)) = (user, record.suite.as_deref()) else { return false };
-    let Some(unit) = user.unit.as_deref() else { return false };
+) -> Option<Staffing> {
+    let (user, suite) = (user?, record.suite.as_deref()?);
+    let unit = user.unit.as_deref()?;
     let (unit, suite) = (unit.to_uppercase(), suite.trim().to_uppercase());
-    let listed = config.suite_units.get(suite.as_str()).is_some_and(|units| units.iter().any(|u| *u == unit));
-    if !listed && !custody_unit_of(&unit, &suite) {
-        return false;
-    }
-    user.shift.is_none_or(|shift| shift.contains_minute(config.timezone.minute_of_day(ts), 60))
+    let listed = |suite: &str| config.suite_units.get(suite).is_some_and(|units| units.iter().any(|u| *u == unit));
+    let staffing = if listed(suite.as_str()) {
+        Staffing::Suite
+    } else if listed("*") {
+        Staffing::ForceWide
+    } else {
+        custody_unit_of(&unit, &suite)?
+    };
+    user.shift.is_none_or(|shift| shift.contains_minute(config.timezone.minute_of_day(ts), 60)).then_some(staffing)
 }
 
 /// Words that make a unit a custody unit ("Custody", "Detention Officers", "Cells",
@@ -426,9 +451,10 @@ const FORCE_WIDE_WORDS: [&str; 30] = [
 /// custody unit by name and names the suite's place ("Custody Central Days" at
 /// "Central" or "Central Custody Suite"; a suite named by a custody word alone,
 /// "Bridewell", is its own place), or names no place at all (a force-wide custody
-/// unit; "Bridewell" names a place here too). A unit that only shares the place ("Central CID", "Central Response") is
-/// not: towns name suites and units alike.
-fn custody_unit_of(unit: &str, suite: &str) -> bool {
+/// unit, "Custody Detention Officers"; "Bridewell" names a place here, and so does any
+/// word of two letters or more, "NW Custody"). A unit that only shares the place
+/// ("Central CID", "Central Response") is not: towns name suites and units alike.
+fn custody_unit_of(unit: &str, suite: &str) -> Option<Staffing> {
     fn words(s: &str) -> impl Iterator<Item = &str> {
         s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
     }
@@ -437,10 +463,11 @@ fn custody_unit_of(unit: &str, suite: &str) -> bool {
     let no_place = |w: &&str| {
         (CUSTODY_WORDS.contains(w) && *w != "BRIDEWELL")
             || FORCE_WIDE_WORDS.contains(w)
-            || (w.len() <= 2 && w.bytes().all(|b| b.is_ascii_alphanumeric()))
+            || w.len() == 1
+            || w.bytes().all(|b| b.is_ascii_digit())
     };
     if unit.iter().any(custody_word) && !suite.trim().is_empty() && unit.iter().all(no_place) {
-        return true;
+        return Some(Staffing::ForceWide);
     }
     let mut place: Vec<&str> = words(suite).filter(|w| !CUSTODY_WORDS.contains(w)).collect();
     if place.is_empty() {
@@ -450,7 +477,8 @@ fn custody_unit_of(unit: &str, suite: &str) -> bool {
         place = words(suite).filter(|w| !GENERIC.contains(w)).collect();
     }
     let custody = unit.iter().any(custody_word);
-    custody && !place.is_empty() && unit.windows(place.len()).any(|w| w == place.as_slice())
+    (custody && !place.is_empty() && unit.windows(place.len()).any(|w| w == place.as_slice()))
+        .then_some(Staffing::Suite)
 }
 
 fn routine_covers(r: &Routine, user: Option<&StaffMember>, e: &AccessEvent) -> bool {

@@ -215,27 +215,33 @@ fn memory_is_bounded_per_user() {
     assert!(memory.users.get("U1").unwrap().0.len() <= REMEMBERED_PER_USER);
 }
 
+fn suite_staff(unit: &str, suite: &str) -> bool {
+    custody_unit_of(unit, suite).is_some()
+}
+
 #[test]
 fn a_custody_unit_names_its_suite_by_whole_words() {
-    assert!(custody_unit_of("CUSTODY CENTRAL DAYS", "CENTRAL"));
-    assert!(custody_unit_of("CUSTODY - NORTH GATE", "NORTH GATE"));
-    assert!(custody_unit_of("NORTHGATE DETENTION OFFICERS", "NORTHGATE CUSTODY SUITE"));
-    assert!(!custody_unit_of("CUSTODY CENTRALISED", "CENTRAL"));
-    assert!(!custody_unit_of("CENTRAL CID", "CENTRAL"), "not a custody unit");
-    assert!(custody_unit_of("BRIDEWELL CUSTODY DAYS", "BRIDEWELL"), "a suite named by a custody word alone");
-    assert!(custody_unit_of("CENTRAL CELLS", "CENTRAL"));
-    assert!(!custody_unit_of("CENTRAL INTELLIGENCE CELL", "CENTRAL"), "an intelligence cell");
-    assert!(!custody_unit_of("CUSTODY NORTHGATE", "CUSTODY SUITE"), "a suite that names no place");
-    assert!(custody_unit_of("PRISONER HANDLING NORTHGATE", "NORTHGATE"));
-    assert!(!custody_unit_of("BRIDEWELL STREET CID", "CENTRAL"));
-    assert!(!custody_unit_of("ANY", ""));
+    assert!(suite_staff("CUSTODY CENTRAL DAYS", "CENTRAL"));
+    assert!(suite_staff("CUSTODY - NORTH GATE", "NORTH GATE"));
+    assert!(suite_staff("NORTHGATE DETENTION OFFICERS", "NORTHGATE CUSTODY SUITE"));
+    assert!(!suite_staff("CUSTODY CENTRALISED", "CENTRAL"));
+    assert!(!suite_staff("CENTRAL CID", "CENTRAL"), "not a custody unit");
+    assert!(suite_staff("BRIDEWELL CUSTODY DAYS", "BRIDEWELL"), "a suite named by a custody word alone");
+    assert!(suite_staff("CENTRAL CELLS", "CENTRAL"));
+    assert!(!suite_staff("CENTRAL INTELLIGENCE CELL", "CENTRAL"), "an intelligence cell");
+    assert!(!suite_staff("CUSTODY NORTHGATE", "CUSTODY SUITE"), "a suite that names no place");
+    assert!(suite_staff("PRISONER HANDLING NORTHGATE", "NORTHGATE"));
+    assert!(!suite_staff("BRIDEWELL STREET CID", "CENTRAL"));
+    assert!(!suite_staff("ANY", ""));
     // A custody unit naming no place serves every suite of the force.
-    assert!(custody_unit_of("CUSTODY DETENTION OFFICERS", "LEOMINSTER BRIDEWELL"));
-    assert!(custody_unit_of("CRIMINAL JUSTICE & CUSTODY TEAM 2", "CENTRAL"));
-    assert!(custody_unit_of("CUSTODY - B SHIFT", "NORTHGATE"));
-    assert!(!custody_unit_of("NORTHERN CUSTODY", "CENTRAL"), "another place's");
-    assert!(!custody_unit_of("CRIMINAL JUSTICE UNIT", "CENTRAL"), "no custody word");
-    assert!(!custody_unit_of("BRIDEWELL DETENTION", "CENTRAL"), "the Bridewell's");
+    assert_eq!(custody_unit_of("CUSTODY DETENTION OFFICERS", "LEOMINSTER BRIDEWELL"), Some(Staffing::ForceWide));
+    assert_eq!(custody_unit_of("CRIMINAL JUSTICE & CUSTODY TEAM 2", "CENTRAL"), Some(Staffing::ForceWide));
+    assert_eq!(custody_unit_of("CUSTODY - B SHIFT", "NORTHGATE"), Some(Staffing::ForceWide));
+    assert_eq!(custody_unit_of("CUSTODY CENTRAL DAYS", "CENTRAL"), Some(Staffing::Suite));
+    assert!(!suite_staff("NW CUSTODY", "CENTRAL"), "a place of two letters (found by a review)");
+    assert!(!suite_staff("NORTHERN CUSTODY", "CENTRAL"), "another place's");
+    assert!(!suite_staff("CRIMINAL JUSTICE UNIT", "CENTRAL"), "no custody word");
+    assert!(!suite_staff("BRIDEWELL DETENTION", "CENTRAL"), "the Bridewell's");
 }
 
 /// A snapshot keeps each remembered access as an object of its fields (the layout of
@@ -299,4 +305,35 @@ fn only_the_team_citing_an_operation_touches_it() {
     let car = event(json!({"user_id": "U1", "subject_type": "vehicle", "subject_vrm": "AB12 CDE",
                            "subject_name": null, "subject_dob": null}));
     assert!(enrich(&car, &l, &c.explanation).on_operation, "its subject, whoever looks");
+}
+
+/// A custody unit of no one suite explains its custody work at every suite, but not
+/// the person: a celebrity held anywhere is still the high-profile rule's (found by a
+/// review: a force-wide unit silenced it at every suite). `suite_units` names such a
+/// unit under "*".
+#[test]
+fn a_force_wide_custody_unit_explains_the_custody_not_the_person() {
+    let c = Config::defaults();
+    let mut rows = vec![
+        (
+            Custody,
+            json!({"custody_ref": "CUS-1", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01",
+                   "suite": "Central", "arrested_at": "2026-11-22T08:00:00Z", "officers": "U5"}),
+        ),
+        (Staff, json!({"user_id": "U6", "unit": "Custody Central Days"})),
+        (Staff, json!({"user_id": "U13", "unit": "Custody Detention Officers"})),
+    ];
+    let l = lists(&rows);
+    let dave = |user: &str| event(json!({"user_id": user, "subject_name": "MATE, Dave", "subject_dob": "1990-06-01"}));
+    let explained = |e: &AccessEvent, l: &WatchLists, c: &Config| {
+        let x = enrich(e, l, &c.explanation).explanation;
+        (x.kind(), x.is_about_subject())
+    };
+    assert_eq!(explained(&dave("U6"), &l, &c), (Some(Kind::Custody), true), "the suite's own");
+    assert_eq!(explained(&dave("U13"), &l, &c), (Some(Kind::Custody), false), "the force's");
+    rows.push((Staff, json!({"user_id": "U15", "unit": "Escorts"})));
+    let l = lists(&rows);
+    assert_eq!(explained(&dave("U15"), &l, &c).0, None);
+    let c = Config::from_toml("t.toml", "[explanation]\nsuite_units = { \"*\" = [\"Escorts\"] }\n").unwrap();
+    assert_eq!(explained(&dave("U15"), &l, &c), (Some(Kind::Custody), false), "listed for every suite");
 }
