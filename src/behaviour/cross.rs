@@ -38,14 +38,12 @@ pub struct Handoff {
 
 impl Handoff {
     /// The key of the access's spike record: the person, when the access is an
-    /// unexplained look-up of one that names no incident of the force. A known incident
-    /// the user is not on still states the purpose (a team briefed on a wanted suspect
-    /// at parade, quoting CID's case; a search for a missing person under her own
-    /// incident): many users doing so is work, not an emerging case.
+    /// unexplained look-up of one. A known incident the user is not on still counts:
+    /// officers curious about an arrested celebrity quote the arrest's own incident,
+    /// whose number is on the record they open.
     pub fn spike_key(&self, ctx: &Enriched) -> Option<CompactString> {
         let person = ctx.event.subject_type == SubjectType::Person && !ctx.person.is_empty();
-        let names_incident = matches!(ctx.justification, crate::enrich::Justification::NotLinked(_));
-        (!self.explained && person && !names_incident).then(|| ctx.subject_key())
+        (!self.explained && person).then(|| ctx.subject_key())
     }
 
     /// The key of the access's peer record: the user's unit, when the access counts.

