@@ -15,6 +15,9 @@ use compact_str::format_compact;
 pub struct Facts<'a> {
     pub subject: &'a OperationSubject,
     pub strength: MatchStrength,
+    /// The access's reference names the operation; its subject is none of the
+    /// operation's.
+    pub named: bool,
 }
 
 pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
@@ -26,6 +29,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         return;
     }
     let settings = rules.settings(RuleId::OpsecOutsider);
+    let before = out.len();
     for &(id, strength) in &ctx.matches.operations {
         let Some(subject) = lists.operations.get(id) else { continue };
         if !subject.is_live_at(ctx.event.ts) || subject.team.contains(&ctx.event.user_id) {
@@ -48,9 +52,48 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             )),
             release_at: None,
             evidence: Vec::new(),
-            explanation: Box::new(Facts { subject, strength }),
+            explanation: Box::new(Facts { subject, strength, named: false }),
         });
     }
+    // An officer not briefed on a live operation who writes its name in a reference
+    // knows of it (and the name hides the access from reviewers not cleared for
+    // operations: `crate::explain::touches_operation`).
+    let Some(reference) = ctx.event.reference.as_deref().filter(|r| !r.trim().is_empty()) else { return };
+    if out.len() > before {
+        return;
+    }
+    let ts = ctx.event.ts;
+    let named = lists.operation_rows_named_in(reference).find_map(|id| {
+        let subject = lists.operations.get(id)?;
+        (subject.is_live_at(ts)).then_some((id, subject))
+    });
+    let Some((id, subject)) = named else { return };
+    let briefed = lists
+        .operation_rows_named_in(reference)
+        .filter_map(|id| lists.operations.get(id))
+        .any(|o| o.operation == subject.operation && o.team.contains(&ctx.event.user_id));
+    if briefed {
+        return;
+    }
+    let key = lists.operations.key_of(id).unwrap_or_default();
+    let severity = settings.severity_for(settings.severity, Some(MatchStrength::Id), false);
+    out.push(Finding {
+        rule: RuleId::OpsecOutsider,
+        severity,
+        score: score(severity, Some(MatchStrength::Id)),
+        subject_key: format_compact!("operations:{key}"),
+        watchlist: Some(WatchlistRef::new(
+            TableName::Operations,
+            key.into(),
+            MatchStrength::Id,
+            ts,
+            subject.starts_at,
+            subject.recorded_at,
+        )),
+        release_at: None,
+        evidence: Vec::new(),
+        explanation: Box::new(Facts { subject, strength: MatchStrength::Id, named: true }),
+    });
 }
 
 impl Explain for Facts<'_> {
@@ -60,6 +103,16 @@ impl Explain for Facts<'_> {
 }
 
 fn sentence(f: &Facts, ctx: &Enriched) -> String {
+    if f.named {
+        return format!(
+            "{} {} giving reference {}, which names live operation {}; {} is not on the operation's briefed team.",
+            ctx.who(),
+            ctx.what(),
+            ctx.event.reference.as_deref().unwrap_or_default().trim(),
+            f.subject.operation,
+            ctx.event.user_id,
+        );
+    }
     // A reference is said: an incident, even the user's own, briefs no one on a covert
     // operation, and the investigator needs to know it was given.
     let reference = match ctx.event.reference.as_deref() {
@@ -117,5 +170,33 @@ mod tests {
         super::check(&enriched, &l, &c.rules, &mut out);
         let s = out[0].explanation.sentence(&enriched);
         assert!(s.contains("is not on the operation's briefed team, although they gave reference INC-7"), "{s}");
+    }
+
+    /// An outsider who writes a live operation's name in a reference knows of it; the
+    /// name hides the access from uncleared reviewers, so it puts them in front of the
+    /// cleared ones (found by a review: it was a way to hide one's own look-ups).
+    #[test]
+    fn an_outsider_naming_a_live_operation_in_a_reference_alerts() {
+        let c = Config::defaults();
+        let l = lists(&[(
+            Operations,
+            json!({"operation": "NIGHTJAR", "subject_vrm": "AB12 CDE", "team": "U7;U8",
+                   "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}),
+        )]);
+        let other = |user: &str, reference: &str, ts: &str| {
+            let e = event(json!({"user_id": user, "ts": ts, "subject_name": "NOBODY, Ann", "reference": reference}));
+            let enriched = ctx(&e, &l, &c);
+            let mut out = Findings::new();
+            super::check(&enriched, &l, &c.rules, &mut out);
+            let said = out.first().map(|f| f.explanation.sentence(&enriched));
+            (enriched.on_operation, said)
+        };
+        let (hidden, said) = other("U1", "checking nightjar", "2026-11-22T10:00:00Z");
+        assert!(hidden);
+        let said = said.expect("an alert");
+        assert!(said.contains("giving reference checking nightjar, which names live operation NIGHTJAR"), "{said}");
+        assert_eq!(other("U7", "OP-NIGHTJAR", "2026-11-22T10:00:00Z"), (true, None), "the team");
+        assert_eq!(other("U1", "OP-NIGHTJAR", "2026-12-02T10:00:00Z"), (false, None), "ended");
+        assert_eq!(other("U1", "INC-7", "2026-11-22T10:00:00Z"), (false, None));
     }
 }

@@ -210,17 +210,18 @@ impl SubjectMatches {
 
 /// Whether an access touched a live covert operation: its subject is a subject of an
 /// operation live at the time (whoever the user is, the team included), or its
-/// reference names one whose team the user is on. Everything raised on such an access
-/// is the operation's business: need-to-know on the dashboard follows this, not the
-/// opsec rule. An operation's name typed by anyone else hides nothing: an officer
-/// could otherwise hide their own look-ups from every reviewer not cleared for
-/// operations by writing it in the reference.
+/// reference names one. Everything raised on such an access is the operation's
+/// business: need-to-know on the dashboard follows this, not the opsec rule. The
+/// reference is hidden whoever typed it (it names the operation); an officer not on
+/// the operation's team who names it raises `opsec.outsider` (`crate::detect::opsec`),
+/// so that hiding their look-ups from uncleared reviewers this way puts them in front
+/// of the cleared ones.
 pub fn touches_operation(lists: &WatchLists, e: &AccessEvent, operations: &Matches) -> bool {
     if operations.iter().any(|(id, _)| lists.operations.get(*id).is_some_and(|o| o.is_live_at(e.ts))) {
         return true;
     }
     let Some(reference) = e.reference.as_deref().filter(|r| !r.trim().is_empty()) else { return false };
-    lists.operations_named_in(reference).any(|o| o.is_live_at(e.ts) && o.team.contains(&e.user_id))
+    lists.operations_named_in(reference).any(|o| o.is_live_at(e.ts))
 }
 
 /// The parts of one access the explanation step reads.

@@ -287,10 +287,11 @@ fn a_sweep_keeps_the_explanations_of_an_access_within_the_allowed_lateness() {
     assert!(matches!(found, Some(Explanation::Earlier { ref event_id, .. }) if event_id == "s1"), "{found:?}");
 }
 
-/// An operation's name in the reference hides the access from uncleared reviewers only
-/// when its team's: anyone else could hide their own look-ups by typing it.
+/// An operation's name in the reference hides the access from uncleared reviewers,
+/// whoever typed it (it names the operation); an outsider who does raises
+/// `opsec.outsider` (`detect::opsec`).
 #[test]
-fn only_the_team_citing_an_operation_touches_it() {
+fn citing_an_operation_touches_it() {
     let c = Config::defaults();
     let l = force();
     let citing = |user: &str, reference: &str| {
@@ -300,8 +301,8 @@ fn only_the_team_citing_an_operation_touches_it() {
         ctx.on_operation
     };
     assert!(citing("U10", "OP-NIGHTJAR"), "the team");
-    assert!(!citing("U1", "OP-NIGHTJAR"), "an outsider");
-    assert!(!citing("U1", "checking nightjar"));
+    assert!(citing("U1", "checking nightjar"), "an outsider");
+    assert!(!citing("U1", "INC-7"));
     let car = event(json!({"user_id": "U1", "subject_type": "vehicle", "subject_vrm": "AB12 CDE",
                            "subject_name": null, "subject_dob": null}));
     assert!(enrich(&car, &l, &c.explanation).on_operation, "its subject, whoever looks");

@@ -233,13 +233,15 @@ impl WatchLists {
     /// The operation subjects whose operation's name (4 characters or more) occurs in
     /// `reference`, ASCII case aside: a reference that names an operation touches it.
     pub fn operations_named_in<'a>(&'a self, reference: &'a str) -> impl Iterator<Item = &'a OperationSubject> + 'a {
+        self.operation_rows_named_in(reference).filter_map(|id| self.operations.get(id))
+    }
+
+    /// As [`WatchLists::operations_named_in`], the rows' ids.
+    pub fn operation_rows_named_in<'a>(&'a self, reference: &'a str) -> impl Iterator<Item = RowId> + 'a {
         let matcher = self
             .operation_name_matcher
             .get_or_init(|| NameMatcher::new(self.operation_names.iter().map(|(n, _)| n.clone())));
-        matcher
-            .found_in(reference)
-            .into_iter()
-            .flat_map(|name| self.operation_names.get(name).iter().filter_map(|&id| self.operations.get(id)))
+        matcher.found_in(reference).into_iter().flat_map(|name| self.operation_names.get(name).iter().copied())
     }
 
     /// Row counts per table.
