@@ -195,8 +195,13 @@ fn in_word(c: char) -> bool {
 
 /// The text after the bracket that closes one just opened (`after` follows the `(`),
 /// brackets nested inside counted: a staff list written before sentences squared
-/// them, or a name edited by hand, may hold `Joanna (Jo)`.
+/// them, or a name edited by hand, may hold `Joanna (Jo)`. Unbalanced (`Jo (Smith`),
+/// the first closing bracket, as before.
 fn past_bracket(after: &str) -> Option<&str> {
+    balanced_close(after).or_else(|| after.find(')').map(|close| &after[close + 1..]))
+}
+
+fn balanced_close(after: &str) -> Option<&str> {
     let mut depth = 1;
     for (i, c) in after.char_indices() {
         match c {
@@ -253,6 +258,8 @@ mod tests {
         // A name with brackets of its own (found by a probe: the surname leaked).
         let bracketed = m.text("U10257 (Joanna (Jo) Smith, PC, Response Late) viewed Dave Mate.", None, &staff);
         assert_eq!(bracketed, format!("{p} viewed Dave Mate."));
+        let unbalanced = m.text("U10257 (Joanna (Jo Smith, PC, Response Late) viewed Dave Mate.", None, &staff);
+        assert_eq!(unbalanced, format!("{p} viewed Dave Mate."));
         assert!(masked.starts_with(&p) && masked.contains("viewed Dave Mate") && masked.contains("5 more"), "{masked}");
         let m =
             Masker { key, alerts: HashSet::from([("A1".to_string(), "U10257".to_string())]), users: HashSet::new() };

@@ -823,6 +823,10 @@ async fn analysts_see_pseudonyms_until_a_supervisor_reveals_with_a_reason() {
     assert!(!d1.contains(&pseudonym), "{d1}");
     let (_, timeline) = f.call(&ana, "POST", "/api/timeline", Some(json!({"user_id": pseudonym}))).await;
     assert!(!timeline.to_string().contains("U10"), "{timeline}");
+    // Nor by D1's id or its events: the revealed alert is left out of the pseudonym's
+    // timeline (a review: its id and events tied them), D2 stays.
+    let text = timeline.to_string();
+    assert!(!text.contains("\"D1\"") && !text.contains("ev-1") && text.contains("\"D2\""), "{timeline}");
     let trail = f.audit_actions();
     assert!(trail
         .iter()

@@ -32,13 +32,15 @@ impl PersonName {
         Some(name)
     }
 
-    /// The surname as archives written before its words were run together hold it
-    /// (`OKONKWO BELL`), when it has more than one word: a look-up over them asks for
-    /// both.
+    /// The surname as archives written before its words were run together may hold it
+    /// (`OKONKWO BELL`, typed so), when it has more than one word: a look-up over them
+    /// asks for both. A hyphen or apostrophe parts words here (`Okonkwo-Bell`,
+    /// `O'Brien` asks for `O BRIEN` too).
     pub fn surname_in_words(raw: &str) -> Option<CompactString> {
-        let name = match parse_short_ascii(raw) {
+        let spaced: String = raw.chars().map(|c| if matches!(c, '-' | '\'' | '\u{2019}') { ' ' } else { c }).collect();
+        let name = match parse_short_ascii(&spaced) {
             Some(name) => name,
-            None => parse_any(raw),
+            None => parse_any(&spaced),
         }?;
         name.surname.contains(' ').then_some(name.surname)
     }
@@ -385,7 +387,8 @@ mod tests {
         assert_eq!(name("Ó Súilleabháin, Seán"), name("O'Suilleabhain, Sean"));
         assert_eq!(PersonName::from_parts("Okonkwo Bell", "Kai"), Some(name("OKONKWO-BELL, KAI")));
         assert_eq!(PersonName::surname_in_words("OKONKWO BELL, Kai").as_deref(), Some("OKONKWO BELL"));
-        assert_eq!(PersonName::surname_in_words("Kai Okonkwo-Bell"), None);
+        assert_eq!(PersonName::surname_in_words("Okonkwo-Bell, Kai").as_deref(), Some("OKONKWO BELL"));
+        assert_eq!(PersonName::surname_in_words("Kai Okonkwo Bell"), None, "no comma: the last word");
     }
 
     /// Letters with a stroke or ligatures have no decomposition, and a PNC search

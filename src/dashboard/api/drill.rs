@@ -233,6 +233,14 @@ pub(super) async fn timeline(
     if let Err(r) = audit(&d, &v, "view timeline", &ask.user_id) {
         return r;
     }
+    // One person's alerts side by side under their pseudonym: an alert revealed on its
+    // own names the person, so it and its accesses are left out (by its id or events
+    // it would tie the two); a reveal of the person shows everything.
+    let masker = d.masker(&v);
+    let revealed_alone = |a: &Alert| {
+        masker.as_ref().is_some_and(|m| m.revealed(&a.user_id, Some(&a.alert_id)) && !m.revealed(&a.user_id, None))
+    };
+    let mut withheld: std::collections::HashSet<compact_str::CompactString> = Default::default();
     let alerts: Vec<Alert> = d
         .store
         .alerts_of(&user, &v.scope)
@@ -240,8 +248,13 @@ pub(super) async fn timeline(
         .into_iter()
         .map(|r| r.alert)
         .filter(|a| range.from.is_none_or(|f| a.event_ts >= f) && range.to.is_none_or(|t| a.event_ts < t))
-        // One person's alerts side by side: a reveal of one alert would name the
-        // person beside their pseudonym (only a reveal of the person shows them here).
+        .filter(|a| {
+            let alone = revealed_alone(a);
+            if alone {
+                withheld.extend(a.event_ids.iter().cloned());
+            }
+            !alone
+        })
         .map(|a| d.shown_as(&v, a, true))
         .collect();
     let archive = d.archive.clone();
@@ -259,10 +272,13 @@ pub(super) async fn timeline(
     let incomplete = accesses.as_ref().map_or(0, |(_, unread)| *unread);
     let accesses = accesses.map(|(all, _)| {
         let marked = marks(&d, &all);
-        let shown: Vec<&StoredEvent> = all.iter().filter(|s| visible_access(&d, &v, s, &marked)).collect();
+        let shown: Vec<&StoredEvent> = all
+            .iter()
+            .filter(|s| visible_access(&d, &v, s, &marked) && !withheld.contains(&s.event.event_id))
+            .collect();
         access_json(&d, &v, &shown, None)
     });
-    let name = d.masker(&v).map_or(user.clone(), |m| m.name(&user, None));
+    let name = masker.as_ref().map_or(user.clone(), |m| m.name(&user, None));
     let mut body = json!({ "user_id": name, "alerts": alerts, "accesses": accesses });
     if incomplete > 0 {
         body["incomplete"] = incomplete.into();
