@@ -130,6 +130,15 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
         }
     };
     m.time = match (field, format.as_deref()) {
+        // RFC 3339 and epoch times carry their zone: one given would be ignored, and
+        // local times without an offset are dead letters ("missing time zone").
+        (Field::Ts, None | Some("rfc3339" | "epoch_ms" | "epoch_s")) if zone_given => {
+            t.error(
+                "timezone",
+                "this time format carries its own offset, so a zone here is never used: for local times without one give their `format` (\"%Y-%m-%dT%H:%M:%S\")",
+            );
+            None
+        }
         (Field::Ts, None | Some("rfc3339")) => Some(TimeFormat::Rfc3339),
         (Field::Ts, Some("epoch_ms")) => Some(TimeFormat::EpochMillis),
         (Field::Ts, Some("epoch_s")) => Some(TimeFormat::EpochSeconds),

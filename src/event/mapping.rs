@@ -94,11 +94,19 @@ impl SourceMapping {
         let refused = std::cell::RefCell::new(None::<DecodeError>);
         let get = |path: &str| -> Option<Cow<'_, str>> {
             let mut cur = obj.get(path).or_else(|| {
-                // Dotted path into nested objects.
+                // Dotted path into nested objects; a number steps into a list
+                // (`detainee.names.0.family`), and a list of one is stepped through.
                 let mut parts = path.split('.');
                 let mut v = obj.get(parts.next()?)?;
                 for p in parts {
-                    v = v.get(p)?;
+                    v = match v {
+                        serde_json::Value::Array(a) => match p.parse::<usize>() {
+                            Ok(i) => a.get(i)?,
+                            Err(_) if a.len() == 1 => a[0].get(p)?,
+                            Err(_) => return None,
+                        },
+                        _ => v.get(p)?,
+                    };
                 }
                 Some(v)
             })?;
@@ -169,7 +177,7 @@ impl SourceMapping {
         let mut missing = Vec::new();
         for m in &self.fields {
             let FieldFrom::Source(name) = &m.from else { continue };
-            if header.iter().any(|h| h == name) || m.default.is_some() {
+            if column_of(header, name).is_some() || m.default.is_some() {
                 continue;
             }
             if m.field.is_required() {
@@ -183,20 +191,26 @@ impl SourceMapping {
         Ok(missing)
     }
 
-    /// Decodes one CSV record given the header row.
+    /// Decodes one CSV record given the header row (its columns found as
+    /// [`column_of`] finds them).
     pub fn decode_csv(&self, header: &[CompactString], fields: &[&str]) -> Result<AccessEvent, DecodeError> {
         if fields.len() != header.len() {
             return Err(DecodeError::FieldCount { got: fields.len(), header: header.len() });
         }
         let get = |name: &str| -> Option<Cow<'_, str>> {
-            let i = header.iter().position(|h| h == name)?;
+            let i = column_of(header, name)?;
             Some(Cow::Borrowed(fields[i]))
         };
         let mut raw = self.fill(get)?;
         if self.keep_unmapped {
             for (i, (h, v)) in header.iter().zip(fields).enumerate() {
                 // A column given twice is kept once (its first), as one key of `extra`.
-                if !v.is_empty() && !self.consumes(h) && !header[..i].contains(h) {
+                // Read by a mapping that names it in another case, too.
+                let read = self
+                    .fields
+                    .iter()
+                    .any(|m| matches!(&m.from, FieldFrom::Source(n) if column_of(header, n) == Some(i)));
+                if !v.is_empty() && !read && !self.consumes(h) && !header[..i].contains(h) {
                     raw.push_extra_text(h, v);
                 }
             }
@@ -309,6 +323,13 @@ pub fn value_problem(field: Field, v: &str) -> Option<String> {
     refused.then(|| format!("{v:?} is not a value of `{}`", field.name()))
 }
 
+/// Where a mapping's column is in a CSV header: the column of that name, else the one
+/// naming it in another case (`AUDIT REF` for `Audit Ref`: an export's header changes
+/// case between versions; a probe's whole file went to dead letters).
+fn column_of(header: &[CompactString], name: &str) -> Option<usize> {
+    header.iter().position(|h| h == name).or_else(|| header.iter().position(|h| h.eq_ignore_ascii_case(name)))
+}
+
 /// Why a time pattern cannot read the field it is given for: not a `strftime`
 /// pattern, or one that cannot give a whole date (and, for `ts`, a time) back from
 /// the text it writes (`%Y` alone, `%H:%M` for a date of birth).
@@ -321,6 +342,13 @@ pub fn pattern_problem(field: Field, pattern: &str) -> Option<String> {
     if has_zone_name(pattern) {
         return Some(format!(
             "{pattern:?} holds a zone name (%Z), which is skipped, not read: give the zone as `timezone`, or read an offset with %z"
+        ));
+    }
+    let two_digit_year =
+        StrftimeItems::new(pattern).any(|i| matches!(i, Item::Numeric(chrono::format::Numeric::YearMod100, _)));
+    if field == Field::SubjectDob && two_digit_year {
+        return Some(format!(
+            "{pattern:?} reads a two-digit year (%y), which puts 14/03/55 in 2055: a date of birth needs its century (%Y)"
         ));
     }
     let sample = NaiveDate::from_ymd_opt(1987, 11, 22).and_then(|d| d.and_hms_opt(21, 14, 3))?;
@@ -456,6 +484,10 @@ mod tests {
         assert!(has_offset("%Y-%m-%dT%H:%M:%S%:z") && has_offset("%+") && !has_offset("%d/%m/%Y %%z"));
         assert!(pattern_problem(Field::Ts, "%Y-%m-%dT%H:%M:%S%:z").is_none());
         assert!(pattern_problem(Field::Ts, "%Y-%m-%dT%H:%M:%S %Z").is_some_and(|p| p.contains("zone name")));
+        // A date of birth needs its century (a probe: 14/03/55 read as 2055).
+        assert!(pattern_problem(Field::SubjectDob, "%d/%m/%y").is_some_and(|p| p.contains("two-digit year")));
+        assert!(pattern_problem(Field::SubjectDob, "%d/%m/%Y").is_none());
+        assert!(pattern_problem(Field::Ts, "%d/%m/%y %H:%M").is_none());
     }
 
     #[test]
@@ -522,8 +554,13 @@ mod tests {
         // row said only "missing `event_id`"); an optional one missing is listed.
         assert_eq!(mapping.check_csv_header(&header).unwrap(), Vec::<String>::new());
         let header = |names: &[&str]| names.iter().map(|n| CompactString::from(*n)).collect::<Vec<_>>();
-        let no_id = mapping.check_csv_header(&header(&["ID", "when", "app", "who.id", "op", "kind"])).unwrap_err();
+        let no_id = mapping.check_csv_header(&header(&["ref", "when", "app", "who.id", "op", "kind"])).unwrap_err();
         assert!(no_id.to_string().contains("no column `id` (mapped to `event_id`)"), "{no_id}");
+        // A column named in another case is that column.
+        let upper = header(&["ID", "WHEN", "App", "WHO.ID", "op", "kind"]);
+        assert!(mapping.check_csv_header(&upper).is_ok());
+        let e = mapping.decode_csv(&upper, &["9", "2026-11-22T09:00:00Z", "RMS", "U9", "VIEW", "crime"]).unwrap();
+        assert_eq!((e.event_id.as_str(), e.user_id.as_str()), ("9", "U9"));
         let twice =
             mapping.check_csv_header(&header(&["id", "when", "app", "who.id", "op", "kind", "op"])).unwrap_err();
         assert!(twice.to_string().contains("`op` twice"), "{twice}");
@@ -546,6 +583,15 @@ mod tests {
             )
         };
         assert_eq!(mapping.decode_json(line(r#"["U9"]"#, "7").as_bytes()).unwrap().user_id, "U9");
+        // A number steps into a list, and a list of one is stepped through (a custody
+        // system's `"names":[{...}]`; a probe: the path never resolved, silently).
+        let mut nested = mapping.clone();
+        nested.fields[3] = m(Field::UserId, "who.ids.1.code");
+        let listed = r#"{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{"ids":[{"code":"X"},{"code":"U7"}]},"op":"view","kind":"crime"}"#;
+        assert_eq!(nested.decode_json(listed.as_bytes()).unwrap().user_id, "U7");
+        nested.fields[3] = m(Field::UserId, "who.ids.code");
+        let one = r#"{"id":7,"when":"2026-11-22T09:00:00Z","app":"rms","who":{"ids":[{"code":"U6"}]},"op":"view","kind":"crime"}"#;
+        assert_eq!(nested.decode_json(one.as_bytes()).unwrap().user_id, "U6");
         for (who, id, says) in [
             (r#"["U9","U8"]"#, "7", "`who.id`: a list of several values"),
             (r#"{"x":1}"#, "7", "`who.id`: not a string or a number"),
