@@ -330,6 +330,7 @@ colour = "x"
             // A zone beside RFC 3339 times is never used (a probe: every local time
             // without an offset went to dead letters).
             (", format = \"%d/%m/%Y %H:%M:%S\"", "", "fields.ts.timezone"),
+            ("{ value = \"RMS\" }", "{ value = \"RMS\", strip_domain = true }", "fields.system.strip_domain"),
         ] {
             let errs = Config::from_toml("s.toml", &clean.replace(from, to)).unwrap_err().to_string();
             assert!(errs.contains(key), "{to}: {errs}");

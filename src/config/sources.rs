@@ -63,6 +63,7 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
         values: HashMap::new(),
         time: None,
         default: None,
+        strip_domain: false,
     };
     if let Some(toml_edit::Item::Value(v)) = parent.raw(key) {
         if let Some(src) = v.as_str() {
@@ -86,6 +87,10 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
         }
     };
     t.opt_string("default", &mut m.default);
+    t.bool("strip_domain", &mut m.strip_domain);
+    if m.strip_domain && field != Field::UserId {
+        t.error("strip_domain", "only `user_id` is an account with a domain");
+    }
     if let Some(values) = t.table("values") {
         for k in values.keys() {
             let mut v = String::new();
