@@ -78,8 +78,11 @@ pub struct SourceMapping {
 
 impl SourceMapping {
     /// Whether a file of this name belongs to this source.
+    /// Whether a file's name matches one of the source's patterns, without case (an
+    /// export's `RMS-AUDIT-2026-10.CSV` is `rms-audit-*.csv`'s).
     pub fn matches_file(&self, file_name: &str) -> bool {
-        self.files.iter().any(|p| glob_match(p.as_bytes(), file_name.as_bytes()))
+        let name = file_name.to_ascii_lowercase();
+        self.files.iter().any(|p| glob_match(p.to_ascii_lowercase().as_bytes(), name.as_bytes()))
     }
 
     fn consumes(&self, source_field: &str) -> bool {
@@ -518,6 +521,7 @@ mod tests {
     fn file_patterns() {
         let m = cef_mapping();
         assert!(m.matches_file("pnc-2026-11-22.cef"));
+        assert!(m.matches_file("PNC-2026-11-22.CEF"), "without case");
         assert!(!m.matches_file("events.jsonl"));
         assert!(super::glob_match(b"pnc-??.log", b"pnc-01.log"));
         assert!(!super::glob_match(b"pnc-??.log", b"pnc-1.log"));
