@@ -264,7 +264,12 @@ impl WatchLists {
     /// The incident with this reference (compared by its letters and digits, upper
     /// case: [`reference_key`]).
     pub fn incident(&self, reference: &str) -> Option<&Incident> {
-        self.incidents.by_key(&reference_key(reference)).map(|(_, i)| i)
+        let mut buf = [0u8; rows::SHORT_REFERENCE];
+        let found = match rows::short_reference_key(reference, &mut buf) {
+            Some(key) => self.incidents.by_key(key),
+            None => self.incidents.by_key(&reference_key(reference)),
+        };
+        found.map(|(_, i)| i)
     }
 
     /// Custody records of the person, by any match strength.

@@ -525,19 +525,9 @@ pub fn normalise_reference(r: &str) -> CompactString {
 /// same incident (officers type the separators as they please). A reference of no
 /// letter or digit is kept whole (trimmed, upper case).
 pub fn reference_key(r: &str) -> CompactString {
-    // Nearly every reference: short ASCII, keyed on the stack (a key of up to 24 bytes
-    // is held inline, so no allocation either). Looked up for every access.
-    const SHORT: usize = 64;
-    if r.is_ascii() && r.len() <= SHORT {
-        let mut buf = [0u8; SHORT];
-        let mut n = 0;
-        for b in r.bytes().filter(u8::is_ascii_alphanumeric) {
-            buf[n] = b.to_ascii_uppercase();
-            n += 1;
-        }
-        if n > 0 {
-            return CompactString::from(std::str::from_utf8(&buf[..n]).unwrap_or_default());
-        }
+    let mut buf = [0u8; SHORT_REFERENCE];
+    if let Some(key) = short_reference_key(r, &mut buf) {
+        return key.into();
     }
     let key: CompactString = r.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
     if key.is_empty() {
@@ -545,6 +535,24 @@ pub fn reference_key(r: &str) -> CompactString {
     } else {
         key
     }
+}
+
+/// The longest reference [`short_reference_key`] keys on the stack.
+pub const SHORT_REFERENCE: usize = 64;
+
+/// [`reference_key`] for nearly every reference, short ASCII, written into `buf`: no
+/// string is built (it is looked up for every access). `None` for any other, or one
+/// of no letter or digit.
+pub fn short_reference_key<'b>(r: &str, buf: &'b mut [u8; SHORT_REFERENCE]) -> Option<&'b str> {
+    if r.len() > SHORT_REFERENCE || !r.is_ascii() {
+        return None;
+    }
+    let mut n = 0;
+    for b in r.bytes().filter(u8::is_ascii_alphanumeric) {
+        buf[n] = b.to_ascii_uppercase();
+        n += 1;
+    }
+    (n > 0).then(|| std::str::from_utf8(&buf[..n]).ok()).flatten()
 }
 
 /// A table row of any of the six kinds.
