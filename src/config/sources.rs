@@ -63,7 +63,7 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
         values: HashMap::new(),
         time: None,
         default: None,
-        strip_domain: false,
+        strip_domain: None,
     };
     if let Some(toml_edit::Item::Value(v)) = parent.raw(key) {
         if let Some(src) = v.as_str() {
@@ -87,8 +87,24 @@ fn read_field_mapping(field: Field, parent: &Section, key: &str) -> Option<Field
         }
     };
     t.opt_string("default", &mut m.default);
-    t.bool("strip_domain", &mut m.strip_domain);
-    if m.strip_domain && field != Field::UserId {
+    // `true` (any domain) or the force's own domains.
+    match t.raw("strip_domain") {
+        None => {}
+        Some(item) if item.as_bool().is_some() => {
+            let mut any = false;
+            t.bool("strip_domain", &mut any);
+            m.strip_domain = any.then(Vec::new);
+        }
+        Some(_) => {
+            let mut only = Vec::new();
+            t.strings("strip_domain", &mut only);
+            if only.is_empty() {
+                t.error("strip_domain", "true, or the domains to strip ([\"WMP\", \"wmp.police.uk\"])");
+            }
+            m.strip_domain = Some(only);
+        }
+    }
+    if m.strip_domain.is_some() && field != Field::UserId {
         t.error("strip_domain", "only `user_id` is an account with a domain");
     }
     if let Some(values) = t.table("values") {

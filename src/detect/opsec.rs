@@ -8,8 +8,9 @@ use crate::alert::WatchlistRef;
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
 use crate::explain::Kind;
-use crate::watchlist::{MatchStrength, OperationSubject, TableName, WatchLists};
+use crate::watchlist::{MatchStrength, OperationSubject, RowId, TableName, WatchLists};
 use compact_str::format_compact;
+use smallvec::SmallVec;
 
 #[derive(Debug)]
 pub struct Facts<'a> {
@@ -21,79 +22,74 @@ pub struct Facts<'a> {
 }
 
 pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
+    let settings = rules.settings(RuleId::OpsecOutsider);
+    let ts = ctx.event.ts;
+    let mut raised: SmallVec<[&str; 2]> = SmallVec::new();
     // Custody staff with the subject in their cells, or a case team, have their purpose
-    // on record for this very subject; a reference alone does not answer it, and each
+    // on record for this very subject (a force-wide custody unit's is about the custody,
+    // not the person: it is asked); a reference alone does not answer it, and each
     // operation's own team is checked below (being briefed on one operation says
     // nothing about another with the same subject).
-    if matches!(ctx.explanation.effective_kind(), Some(Kind::Custody | Kind::CaseTeam)) {
-        return;
-    }
-    let settings = rules.settings(RuleId::OpsecOutsider);
-    let before = out.len();
-    for &(id, strength) in &ctx.matches.operations {
+    let answered = ctx.explanation.is_about_subject()
+        && matches!(ctx.explanation.effective_kind(), Some(Kind::Custody | Kind::CaseTeam));
+    for &(id, strength) in ctx.matches.operations.iter().filter(|_| !answered) {
         let Some(subject) = lists.operations.get(id) else { continue };
-        if !subject.is_live_at(ctx.event.ts) || subject.team.contains(&ctx.event.user_id) {
+        if !subject.is_live_at(ts) || subject.team.contains(&ctx.event.user_id) {
             continue;
         }
-        let key = lists.operations.key_of(id).unwrap_or_default();
         let severity = settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained());
-        out.push(Finding {
-            rule: RuleId::OpsecOutsider,
-            severity,
-            score: score(severity, Some(strength)),
-            subject_key: format_compact!("operations:{key}"),
-            watchlist: Some(WatchlistRef::new(
-                TableName::Operations,
-                key.into(),
-                strength,
-                ctx.event.ts,
-                subject.starts_at,
-                subject.recorded_at,
-            )),
-            release_at: None,
-            evidence: Vec::new(),
-            explanation: Box::new(Facts { subject, strength, named: false }),
-        });
+        out.push(outsider(lists, (id, subject), strength, severity, ts, false));
+        raised.push(&subject.operation);
     }
     // An officer not briefed on a live operation who writes its name in a reference
     // knows of it (and the name hides the access from reviewers not cleared for
-    // operations: `crate::explain::touches_operation`).
+    // operations: `crate::explain::touches_operation`), whatever else explains the
+    // access: one finding for each such operation named.
     let Some(reference) = ctx.event.reference.as_deref().filter(|r| !r.trim().is_empty()) else { return };
-    if out.len() > before {
-        return;
-    }
-    let ts = ctx.event.ts;
-    let named = lists.operation_rows_named_in(reference).find_map(|id| {
-        let subject = lists.operations.get(id)?;
-        (subject.is_live_at(ts)).then_some((id, subject))
-    });
-    let Some((id, subject)) = named else { return };
-    let briefed = lists
+    let named: SmallVec<[(RowId, &OperationSubject); 2]> = lists
         .operation_rows_named_in(reference)
-        .filter_map(|id| lists.operations.get(id))
-        .any(|o| o.operation == subject.operation && o.team.contains(&ctx.event.user_id));
-    if briefed {
-        return;
+        .filter_map(|id| Some((id, lists.operations.get(id)?)))
+        .filter(|(_, o)| o.is_live_at(ts))
+        .collect();
+    for &(id, subject) in &named {
+        let op = subject.operation.as_str();
+        let briefed = named.iter().any(|(_, o)| o.operation == op && o.team.contains(&ctx.event.user_id));
+        if briefed || raised.contains(&op) {
+            continue;
+        }
+        let severity = settings.severity_for(settings.severity, Some(MatchStrength::Id), false);
+        out.push(outsider(lists, (id, subject), MatchStrength::Id, severity, ts, true));
+        raised.push(op);
     }
+}
+
+/// An `opsec.outsider` finding on an operation's subject row, for an access at `ts`.
+fn outsider<'a>(
+    lists: &'a WatchLists,
+    (id, subject): (RowId, &'a OperationSubject),
+    strength: MatchStrength,
+    severity: crate::alert::Severity,
+    ts: crate::time::Timestamp,
+    named: bool,
+) -> Finding<'a> {
     let key = lists.operations.key_of(id).unwrap_or_default();
-    let severity = settings.severity_for(settings.severity, Some(MatchStrength::Id), false);
-    out.push(Finding {
+    Finding {
         rule: RuleId::OpsecOutsider,
         severity,
-        score: score(severity, Some(MatchStrength::Id)),
+        score: score(severity, Some(strength)),
         subject_key: format_compact!("operations:{key}"),
         watchlist: Some(WatchlistRef::new(
             TableName::Operations,
             key.into(),
-            MatchStrength::Id,
+            strength,
             ts,
             subject.starts_at,
             subject.recorded_at,
         )),
         release_at: None,
         evidence: Vec::new(),
-        explanation: Box::new(Facts { subject, strength: MatchStrength::Id, named: true }),
-    });
+        explanation: Box::new(Facts { subject, strength, named }),
+    }
 }
 
 impl Explain for Facts<'_> {
@@ -198,5 +194,55 @@ mod tests {
         assert_eq!(other("U7", "OP-NIGHTJAR", "2026-11-22T10:00:00Z"), (true, None), "the team");
         assert_eq!(other("U1", "OP-NIGHTJAR", "2026-12-02T10:00:00Z"), (false, None), "ended");
         assert_eq!(other("U1", "INC-7", "2026-11-22T10:00:00Z"), (false, None));
+    }
+
+    /// Found by a second review: custody staff explained for the person were never
+    /// asked about a reference naming an operation, and only the first operation a
+    /// reference named was checked; a force-wide custody unit was not asked at all.
+    #[test]
+    fn every_operation_named_is_asked_whatever_explains_the_access() {
+        let c = Config::defaults();
+        let l = lists(&[
+            (
+                Operations,
+                json!({"operation": "NIGHTJAR", "subject_vrm": "AB12 CDE", "team": "U7",
+                       "starts_at": "2026-11-01T00:00:00Z"}),
+            ),
+            (
+                Operations,
+                json!({"operation": "KESTREL", "subject_name": "BOSS, Big", "subject_dob": "1970-01-01",
+                       "team": "K1", "starts_at": "2026-11-01T00:00:00Z"}),
+            ),
+            (
+                Custody,
+                json!({"custody_ref": "C1", "subject_name": "BOSS, Big", "subject_dob": "1970-01-01",
+                       "suite": "Central", "arrested_at": "2026-11-22T08:00:00Z"}),
+            ),
+            (Staff, json!({"user_id": "D1", "unit": "Custody Central Days"})),
+            (Staff, json!({"user_id": "D2", "unit": "Custody Detention Officers"})),
+        ]);
+        let raised = |user: &str, reference: Option<&str>| {
+            let mut e = json!({"user_id": user, "subject_name": "BOSS, Big", "subject_dob": "1970-01-01"});
+            if let Some(r) = reference {
+                e["reference"] = json!(r);
+            }
+            let e = event(e);
+            let enriched = ctx(&e, &l, &c);
+            let mut out = Findings::new();
+            super::check(&enriched, &l, &c.rules, &mut out);
+            let mut ops: Vec<String> =
+                out.iter().map(|f| f.watchlist.as_ref().unwrap().key.split('|').next().unwrap().to_string()).collect();
+            ops.sort();
+            ops
+        };
+        // The suite's own staff: the person in their cells is theirs; a reference naming
+        // an operation is asked all the same.
+        assert!(raised("D1", None).is_empty());
+        assert_eq!(raised("D1", Some("Op Nightjar")), ["NIGHTJAR"]);
+        // A force-wide custody unit is asked about the person too.
+        assert_eq!(raised("D2", None), ["KESTREL"]);
+        // Briefed on one, naming both: the other, in whatever order they are listed.
+        assert_eq!(raised("K1", Some("KESTREL NIGHTJAR")), ["NIGHTJAR"]);
+        assert_eq!(raised("K1", Some("NIGHTJAR / KESTREL")), ["NIGHTJAR"]);
     }
 }

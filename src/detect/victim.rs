@@ -66,13 +66,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
     // or unit: not explained by name alone, still theirs), or giving the reference of
     // one that justifies the access. An older case of hers they return to is not
     // judged while they work a current one; a link by name alone is not surely her.
-    let own_case = ctx.explanation.effective_kind() == Some(Kind::Victim)
-        || ctx.victims.iter().any(|l| {
-            !l.strength.is_weak()
-                && ((l.attached && l.in_window)
-                    || matches!(&ctx.justification, Justification::Justified(j) if j.reference == l.incident.reference))
-        });
-    if ctx.victims.is_empty() || own_case || ctx.explanation.is_about_subject() {
+    if !judged(ctx) {
         return;
     }
     // A purpose on record for other work (a reference), or declared (an encounter, a
@@ -153,6 +147,20 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
     });
 }
 
+/// Whether the rule judges an access to a victim: not by her own investigators (see
+/// [`check`]), nor under a custody record, case team or operation team naming her.
+/// Every such access is remembered, explained or not, so that a later one is a repeat
+/// (quoting one's own unrelated incident each day does not make each day the first).
+pub fn judged(ctx: &Enriched) -> bool {
+    let own_case = ctx.explanation.effective_kind() == Some(Kind::Victim)
+        || ctx.victims.iter().any(|l| {
+            !l.strength.is_weak()
+                && ((l.attached && l.in_window)
+                    || matches!(&ctx.justification, Justification::Justified(j) if j.reference == l.incident.reference))
+        });
+    !ctx.victims.is_empty() && !own_case && !ctx.explanation.is_about_subject()
+}
+
 /// How long after an incident is opened a user justified by it is taken to be at work
 /// on it: about a shift.
 const ATTENDING: Span = Span(12 * HOUR);
@@ -181,7 +189,7 @@ impl Explain for Facts<'_> {
                 since_close.0 / DAY
             ),
             Contact::Repeat { earlier, event_id } => format!(
-                "{user} is not attached to it, and had already accessed this victim without a purpose on {} (event {event_id})",
+                "{user} is not attached to it, and had already looked this victim up, not on her case, on {} (event {event_id})",
                 earlier.human()
             ),
             Contact::OutOfHours => format!("{user} is not attached to it, and this was outside their working hours"),

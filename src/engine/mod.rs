@@ -364,9 +364,9 @@ impl Engine {
         }
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
-        // Only an access with no purpose on record is one the next is a repeat of.
-        let unexplained = !ctx.explanation.is_explained();
-        if verdict.stateful() && unexplained && findings.iter().any(|f| f.rule == RuleId::VictimContact) {
+        // Every access the rule judges, let be or not, is one a later one is a repeat of.
+        let judged = self.config.rules.enabled(RuleId::VictimContact) && detect::victim::judged(&ctx);
+        if verdict.stateful() && judged {
             for key in victim_keys {
                 learned.continuations.remember_victim(&event.user_id, key, event, repeat_within, lateness);
             }

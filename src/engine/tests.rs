@@ -477,17 +477,20 @@ fn user_ids_are_one_user_whatever_their_case() {
 #[test]
 fn a_victims_own_reference_quoted_again_is_a_repeat() {
     let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
-    let mut lists = WatchLists::default();
-    lists.upsert(row(
-        TableName::Incidents,
-        serde_json::json!({"reference": "DA-1", "kind": "domestic abuse", "opened_at": "2026-11-01T10:00:00Z",
-                           "unit": "PPU", "officers": "U5", "victims": "01/123456X", "vulnerable": "true"}),
-    ));
-    lists.upsert(row(
-        TableName::Staff,
-        serde_json::json!({"user_id": "U2", "unit": "Response", "shift": "07:00-19:00"}),
-    ));
-    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let force = || {
+        let mut lists = WatchLists::default();
+        lists.upsert(row(
+            TableName::Incidents,
+            serde_json::json!({"reference": "DA-1", "kind": "domestic abuse", "opened_at": "2026-11-01T10:00:00Z",
+                               "unit": "PPU", "officers": "U5", "victims": "01/123456X", "vulnerable": "true"}),
+        ));
+        lists.upsert(row(
+            TableName::Staff,
+            serde_json::json!({"user_id": "U2", "unit": "Response", "shift": "07:00-19:00"}),
+        ));
+        lists
+    };
+    let mut engine = Engine::new(Arc::new(Config::defaults()), force(), DetectClock::WallClock);
     let mut topic = Topic::default();
     for (id, day) in [("v1", 22), ("v2", 23), ("v3", 24)] {
         let text = format!(
@@ -498,4 +501,22 @@ fn a_victims_own_reference_quoted_again_is_a_repeat() {
     // The first green, the second a repeat one step down (amber), the same alert.
     let alerts: Vec<_> = topic.latest.values().map(|a| (a.severity, a.event_ids.len())).collect();
     assert_eq!(alerts, [(crate::alert::Severity::Amber, 3)]);
+
+    // One's own unrelated incident quoted each day: the first let be, the second a
+    // repeat (a second review: never remembered, every day was the first).
+    let mut lists = force();
+    lists.upsert(row(
+        TableName::Incidents,
+        serde_json::json!({"reference": "THEFT-9", "opened_at": "2026-11-20T08:00:00Z", "unit": "Response"}),
+    ));
+    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    for (id, day) in [("t1", 22), ("t2", 23)] {
+        let text = format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-{day}T10:00:00Z","system":"PNC","user_id":"U2","action":"view","subject_type":"person","subject_id":"01/123456X","reference":"THEFT-9"}}"#
+        );
+        engine.process(&json::decode(text.as_bytes()).unwrap(), &mut topic);
+    }
+    let alerts: Vec<_> = topic.latest.values().map(|a| (a.severity, a.event_ids.to_vec())).collect();
+    assert_eq!(alerts, [(crate::alert::Severity::Amber, vec!["t2".into(), "t1".into()])]);
 }

@@ -240,21 +240,30 @@ pub(super) async fn timeline(
     let revealed_alone = |a: &Alert| {
         masker.as_ref().is_some_and(|m| m.revealed(&a.user_id, Some(&a.alert_id)) && !m.revealed(&a.user_id, None))
     };
+    // Withheld: every alert revealed alone, whatever the range asked, and every alert
+    // sharing an access with one withheld (its sentence or events would name it), until
+    // none is left to add.
+    let all: Vec<Alert> = d.store.alerts_of(&user, &v.scope).unwrap_or_default().into_iter().map(|r| r.alert).collect();
+    let mut held: Vec<bool> = all.iter().map(|a| revealed_alone(a)).collect();
     let mut withheld: std::collections::HashSet<compact_str::CompactString> = Default::default();
-    let alerts: Vec<Alert> = d
-        .store
-        .alerts_of(&user, &v.scope)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| r.alert)
-        .filter(|a| range.from.is_none_or(|f| a.event_ts >= f) && range.to.is_none_or(|t| a.event_ts < t))
-        .filter(|a| {
-            let alone = revealed_alone(a);
-            if alone {
+    loop {
+        let before = withheld.len();
+        for (a, h) in all.iter().zip(held.iter_mut()) {
+            *h = *h || a.event_ids.iter().any(|e| withheld.contains(e));
+            if *h {
                 withheld.extend(a.event_ids.iter().cloned());
             }
-            !alone
-        })
+        }
+        if withheld.len() == before {
+            break;
+        }
+    }
+    let alerts: Vec<Alert> = all
+        .into_iter()
+        .zip(held)
+        .filter(|(_, h)| !h)
+        .map(|(a, _)| a)
+        .filter(|a| range.from.is_none_or(|f| a.event_ts >= f) && range.to.is_none_or(|t| a.event_ts < t))
         .map(|a| d.shown_as(&v, a, true))
         .collect();
     let archive = d.archive.clone();
