@@ -20,7 +20,7 @@
 //! are attached to it, or give its reference) and for a custody record, case team or
 //! operation team naming the person. Any other purpose on record (a reference to
 //! other work, an encounter, a routine) lets a single in-hours access be and takes
-//! the rest one step down: quoting one's own unrelated incident
+//! the rest one step down (a repeat to green): quoting one's own unrelated incident
 //! does not make a return to a victim legitimate. Her own incident's reference given
 //! by a user not attached to it takes it one step down but is never let be (and a
 //! second occasion is a repeat). For a user without a rostered shift, an access that
@@ -109,6 +109,12 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
         };
         if some_purpose || quotes_hers {
             severity = match severity {
+                // A repeat with a purpose on record for other work each time is green:
+                // recorded, and adding to the user's risk, for a pattern (one's own
+                // incident quoted every day), not each one triaged (on the bench force,
+                // amber doubled the red and amber false alerts: officers whose cases
+                // touch a victim of another team's).
+                Severity::Red if some_purpose && matches!(contact, Contact::Repeat { .. }) => Severity::Green,
                 Severity::Red => Severity::Amber,
                 _ => Severity::Green,
             };
