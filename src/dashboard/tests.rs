@@ -827,6 +827,10 @@ async fn analysts_see_pseudonyms_until_a_supervisor_reveals_with_a_reason() {
     // timeline (a review: its id and events tied them), D2 stays.
     let text = timeline.to_string();
     assert!(!text.contains("\"D1\"") && !text.contains("ev-1") && text.contains("\"D2\""), "{timeline}");
+    // Nor the subject's history: D1's access is counted, not shown under the pseudonym.
+    let (_, history) = f.call(&ana, "POST", "/api/subject", Some(json!({"name": "JONES, Ann"}))).await;
+    let text = history.to_string();
+    assert!(!text.contains("ev-1") && !text.contains(&pseudonym) && history["hidden"]["accesses"] == 1, "{history}");
     let trail = f.audit_actions();
     assert!(trail
         .iter()

@@ -357,8 +357,23 @@ pub(super) async fn subject(
             // record is personal would name the officer by any of its fields (its id,
             // time or session link it to their alerts), so it is only counted.
             let masker = d.masker(&v);
+            // So would an access of an alert whose officer is revealed in that alert
+            // alone: shown under the pseudonym, its event id ties the two.
+            let revealed_alone: std::collections::HashSet<(String, String)> = masker
+                .as_ref()
+                .map(|m| {
+                    let alone = m.alerts.iter().filter(|(_, user)| !m.revealed(user, None));
+                    let rows = alone.filter_map(|(id, user)| Some((d.store.alert(id).ok()??, user)));
+                    rows.flat_map(|(row, user)| {
+                        row.alert.event_ids.into_iter().map(move |e| (e.to_string(), user.clone()))
+                    })
+                    .collect()
+                })
+                .unwrap_or_default();
             let personal = |a: &&crate::hunt::Access| {
-                masker.as_ref().is_some_and(|m| personal_to_hidden_user(&d, m, &a.stored.event))
+                let e = &a.stored.event;
+                masker.as_ref().is_some_and(|m| personal_to_hidden_user(&d, m, e))
+                    || revealed_alone.contains(&(e.event_id.to_string(), e.user_id.to_string()))
             };
             let (hidden, shown): (Vec<_>, Vec<_>) = visible.partition(personal);
             let rows: Vec<serde_json::Value> = shown
@@ -373,7 +388,7 @@ pub(super) async fn subject(
             if !hidden.is_empty() {
                 body["hidden"] = json!({
                     "accesses": hidden.len(),
-                    "why": "by members of staff to whom the record is personal (their own, family, home, a colleague); a supervisor sees them",
+                    "why": "by members of staff to whom the record is personal (their own, family, home, a colleague), or of an alert whose officer was revealed for it alone; a supervisor sees them",
                 });
             }
             // Archive files that could not be read are left out: said.
