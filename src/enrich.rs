@@ -162,7 +162,8 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
     let vrm = event.vrm_key();
     let postcode = event.subject_postcode.as_deref().and_then(normalise::postcode);
     let address = (event.subject_type == SubjectType::Address).then_some(postcode.as_deref()).flatten();
-    let matches = SubjectMatches::find(lists, &person, vrm.as_deref(), address);
+    let matches =
+        SubjectMatches::find(lists, &person, vrm.as_deref(), address).named_in(lists, event.reference.as_deref());
     let justified_by = match justification {
         Justification::Justified(i) => Some(i),
         _ => None,
@@ -170,7 +171,7 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
     let victims = victim_links(event, user, lists, &matches.victims, config);
     let explanation =
         explain(&Access { event, user, matches: &matches, justified_by, victims: &victims }, lists, config);
-    let on_operation = crate::explain::touches_operation(lists, event, &matches.operations);
+    let on_operation = crate::explain::touches_operation(lists, event.ts, &matches);
     Enriched {
         event,
         user,

@@ -45,10 +45,8 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
     // knows of it (and the name hides the access from reviewers not cleared for
     // operations: `crate::explain::touches_operation`), whatever else explains the
     // access: one finding for each such operation named.
-    let Some(reference) = ctx.event.reference.as_deref().filter(|r| !r.trim().is_empty()) else { return };
-    let named: SmallVec<[(RowId, &OperationSubject); 2]> = lists
-        .operation_rows_named_in(reference)
-        .filter_map(|id| Some((id, lists.operations.get(id)?)))
+    let named: SmallVec<[(RowId, &OperationSubject); 2]> = (ctx.matches.named_operations.iter())
+        .filter_map(|&id| Some((id, lists.operations.get(id)?)))
         .filter(|(_, o)| o.is_live_at(ts))
         .collect();
     for &(id, subject) in &named {

@@ -38,7 +38,8 @@ use crate::event::{AccessEvent, Action, SubjectType};
 use crate::hash::{stable, stable_parts};
 use crate::time::{Span, Timestamp, HOUR};
 use crate::watchlist::{
-    CustodyRecord, HighProfileEntry, Incident, Matches, OperationSubject, PersonIdentity, StaffMember, WatchLists,
+    CustodyRecord, HighProfileEntry, Incident, Matches, OperationSubject, PersonIdentity, RowId, StaffMember,
+    WatchLists,
 };
 use crate::window::Window;
 use ahash::AHashMap;
@@ -195,6 +196,10 @@ pub struct SubjectMatches {
     pub operations: Matches,
     /// Victim rows (`WatchLists::victims`) of a person subject.
     pub victims: Matches,
+    /// Operation rows whose operation's name the access's reference holds as a word
+    /// (live or not: [`SubjectMatches::named_in`]). Found once an access: the
+    /// need-to-know mark and the opsec rule both read it.
+    pub named_operations: SmallVec<[RowId; 2]>,
 }
 
 impl SubjectMatches {
@@ -211,6 +216,14 @@ impl SubjectMatches {
         }
         m
     }
+
+    /// With the operation rows `reference` names ([`WatchLists::operation_rows_named_in`]).
+    pub fn named_in(mut self, lists: &WatchLists, reference: Option<&str>) -> Self {
+        if let Some(r) = reference.filter(|r| !r.trim().is_empty() && !lists.operations.is_empty()) {
+            self.named_operations = lists.operation_rows_named_in(r).collect();
+        }
+        self
+    }
 }
 
 /// Whether an access touched a live covert operation: its subject is a subject of an
@@ -221,12 +234,11 @@ impl SubjectMatches {
 /// the operation's team who names it raises `opsec.outsider` (`crate::detect::opsec`),
 /// so that hiding their look-ups from uncleared reviewers this way puts them in front
 /// of the cleared ones.
-pub fn touches_operation(lists: &WatchLists, e: &AccessEvent, operations: &Matches) -> bool {
-    if operations.iter().any(|(id, _)| lists.operations.get(*id).is_some_and(|o| o.is_live_at(e.ts))) {
-        return true;
-    }
-    let Some(reference) = e.reference.as_deref().filter(|r| !r.trim().is_empty()) else { return false };
-    lists.operations_named_in(reference).any(|o| o.is_live_at(e.ts))
+pub fn touches_operation(lists: &WatchLists, ts: Timestamp, matches: &SubjectMatches) -> bool {
+    let subjects = matches.operations.iter().map(|&(id, _)| id);
+    subjects
+        .chain(matches.named_operations.iter().copied())
+        .any(|id| lists.operations.get(id).is_some_and(|o| o.is_live_at(ts)))
 }
 
 /// The parts of one access the explanation step reads.

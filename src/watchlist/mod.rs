@@ -387,6 +387,18 @@ mod tests {
         assert!(l.incident("INC-20261025-03366").is_none());
     }
 
+    proptest::proptest! {
+        /// The stack key of a short ASCII reference is the key the general path
+        /// builds from its characters.
+        #[test]
+        fn the_short_key_is_the_general_key(r in "[ -~]{0,64}") {
+            let mut buf = [0u8; rows::SHORT_REFERENCE];
+            let general: String = r.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
+            let short = rows::short_reference_key(&r, &mut buf);
+            proptest::prop_assert_eq!(short, (!general.is_empty()).then_some(general.as_str()));
+        }
+    }
+
     #[test]
     fn a_reference_names_the_operations_listed_at_the_time() {
         let mut l = WatchLists::default();

@@ -547,13 +547,32 @@ pub fn short_reference_key<'b>(r: &str, buf: &'b mut [u8; SHORT_REFERENCE]) -> O
     if r.len() > SHORT_REFERENCE || !r.is_ascii() {
         return None;
     }
+    // Every byte is written where the key goes on, and the key goes on only past a
+    // letter or digit: no branch a byte (callgrind: about 400 instructions a reference
+    // with a filter and a branch each byte, 130 with this).
     let mut n = 0;
-    for b in r.bytes().filter(u8::is_ascii_alphanumeric) {
-        buf[n] = b.to_ascii_uppercase();
-        n += 1;
+    for &b in r.as_bytes() {
+        let k = KEY_BYTE[b as usize];
+        buf[n] = k;
+        n += usize::from(k != 0);
     }
     (n > 0).then(|| std::str::from_utf8(&buf[..n]).ok()).flatten()
 }
+
+/// A byte as a reference key holds it: a letter upper case, a digit itself, 0 for any
+/// other byte (which the key leaves out).
+static KEY_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            t[b] = c.to_ascii_uppercase();
+        }
+        b += 1;
+    }
+    t
+};
 
 /// A table row of any of the six kinds.
 #[derive(Clone, Debug, PartialEq)]

@@ -28,9 +28,9 @@ fn touches_operation(d: &Dashboard, e: &crate::event::AccessEvent, marked: &Hash
     let person = crate::watchlist::PersonIdentity::new(e.subject_id.clone(), e.subject_name.clone(), e.subject_dob);
     let vrm = e.vrm_key();
     let postcode = e.subject_postcode.as_deref().and_then(crate::event::normalise::postcode);
-    let mut found = crate::watchlist::Matches::new();
-    lists.operation_matches(&person, &person.keys(), vrm.as_deref(), postcode.as_deref(), &mut found);
-    crate::explain::touches_operation(lists, e, &found)
+    let mut found = crate::explain::SubjectMatches::default().named_in(lists, e.reference.as_deref());
+    lists.operation_matches(&person, &person.keys(), vrm.as_deref(), postcode.as_deref(), &mut found.operations);
+    crate::explain::touches_operation(lists, e.ts, &found)
 }
 
 /// Whether a subject searched for is an operation's subject (live or not, as the
