@@ -86,9 +86,9 @@ pub struct Enriched<'a> {
     pub on_operation: bool,
     /// The vulnerable incidents that list the person as a victim.
     pub victims: smallvec::SmallVec<[VictimLink<'a>; 2]>,
-    /// The user's earlier `victim.contact` access to this person (time, event id): set
-    /// by the engine from its memory ([`crate::explain::Continuations`]).
-    pub victim_before: Option<(crate::time::Timestamp, CompactString)>,
+    /// The user's earlier `victim.contact` access to this person: set by the engine
+    /// from its memory ([`crate::explain::Continuations::victim_before`]).
+    pub victim_before: Option<crate::explain::VictimSeen>,
     /// [`Enriched::subject_key`], built once when first asked for.
     subject_key: std::cell::OnceCell<CompactString>,
 }
@@ -135,9 +135,13 @@ impl<'a> Enriched<'a> {
     /// reference's failing, and a declared explanation that does not count for the
     /// rule ("gave no reference, though declared as an encounter ...").
     pub fn why_not(&self) -> String {
-        match self.explanation {
-            Explanation::Unexplained => self.justification.why_not(),
-            ref e => format!("{}, though {}", self.justification.why_not(), e.phrase()),
+        let given = self.justification.why_not();
+        match (&self.explanation, &self.justification) {
+            (Explanation::Unexplained, _) => given,
+            // Said once: "gave reference X, which justifies it", not again as what
+            // explains it (an evaluator read the two as a contradiction).
+            (Explanation::Reference(e), Justification::Justified(j)) if e.reference == j.reference => given,
+            (e, _) => format!("{given}, though {}", e.phrase()),
         }
     }
 

@@ -332,18 +332,20 @@ impl AlertBook {
                             o.alert.more_events += 1;
                         }
                         let stronger = severity > o.alert.severity;
+                        let mut stale_trigger = None;
                         if stronger {
-                            let stronger = make();
-                            o.alert.severity = stronger.severity;
-                            o.alert.score = stronger.score;
-                            o.alert.reason = stronger.reason;
-                            o.alert.watchlist = stronger.watchlist;
-                            o.alert.confidence = stronger.confidence;
+                            stale_trigger = o.trigger.take();
+                            escalate(&mut o.alert, make(), listed);
                         }
                         // Past the cap the alert is as large as it gets: a hundred more
                         // accesses make one update, not a hundred.
                         if o.released && (listed || stronger || o.alert.more_events % 100 == 0) {
                             sink.updated(&o.alert);
+                        }
+                        // The access that made it stronger is its trigger now: a late
+                        // explanation of the one before answers it no longer.
+                        if let Some(e) = stale_trigger {
+                            self.unindex(seq, &e);
                         }
                     }
                     return Offer::Folded;
@@ -425,6 +427,37 @@ impl AlertBook {
 }
 
 /// An access's reference as the incidents table keys it ([`crate::watchlist::reference_key`]).
+/// An open alert made stronger by `stronger`, built for the access just added to its
+/// evidence (the last listed, or the first past the cap): that access becomes its
+/// trigger, first in the evidence, and the alert says what it did (the time, system,
+/// action and subject as the sentence does; an evaluator found a red sentence about a
+/// search without a reference on an alert whose trigger gave one). The alert keeps its
+/// id and when it was first raised.
+fn escalate(alert: &mut Alert, stronger: Alert, listed: bool) {
+    let ids = &mut alert.event_ids;
+    if let Some(trigger) = stronger.event_ids.first() {
+        if listed {
+            ids.pop();
+        }
+        ids.insert(0, trigger.clone());
+        if ids.len() > MAX_EVIDENCE {
+            ids.pop();
+        }
+    }
+    alert.severity = stronger.severity;
+    alert.score = stronger.score;
+    alert.reason = stronger.reason;
+    alert.watchlist = stronger.watchlist;
+    alert.confidence = stronger.confidence;
+    alert.event_ts = stronger.event_ts;
+    alert.system = stronger.system;
+    alert.action = stronger.action;
+    alert.subject = stronger.subject;
+    alert.user_risk = stronger.user_risk;
+    alert.allowed = stronger.allowed;
+    alert.on_operation |= stronger.on_operation;
+}
+
 fn reference_key(e: &AccessEvent) -> Option<CompactString> {
     e.reference.as_deref().map(crate::watchlist::reference_key).filter(|r| !r.is_empty())
 }
@@ -499,6 +532,42 @@ pub(crate) mod tests {
         book.finish(&mut sink);
         let ids: Vec<Vec<&str>> = sink.0.iter().map(|a| a.event_ids.iter().map(|s| s.as_str()).collect()).collect();
         assert_eq!(ids, vec![vec!["e1", "e2"], vec!["e3"]]);
+    }
+
+    /// A stronger access folded into an open alert becomes its trigger: first in the
+    /// evidence, its time, system and action the alert's, with the alert's id kept.
+    #[test]
+    fn a_stronger_access_is_the_trigger_of_the_alert_it_joins() {
+        let mut book = AlertBook::new(DetectClock::EventTime);
+        let mut sink = CollectClosed::default();
+        let mut offer_at = |id: &str, ts: i64, severity: Severity, system: &str| {
+            book.advance(Timestamp(ts), &mut sink);
+            let make = || Alert { severity, system: system.into(), ..alert(id, ts) };
+            book.offer(
+                RuleId::SelfLookup,
+                "U1",
+                "self",
+                Timestamp(ts),
+                id,
+                severity,
+                Span::hours(24),
+                None,
+                make,
+                &mut sink,
+            )
+        };
+        assert_eq!(offer_at("e1", 0, Severity::Green, "RMS"), Offer::Raised);
+        assert_eq!(offer_at("e2", HOUR, Severity::Green, "RMS"), Offer::Folded);
+        assert_eq!(offer_at("e3", 2 * HOUR, Severity::Red, "PND"), Offer::Folded);
+        assert_eq!(offer_at("e4", 3 * HOUR, Severity::Green, "RMS"), Offer::Folded);
+        book.finish(&mut sink);
+        let a = &sink.0[0];
+        let ids: Vec<&str> = a.event_ids.iter().map(|s| s.as_str()).collect();
+        assert_eq!(ids, ["e3", "e1", "e2", "e4"]);
+        assert_eq!(
+            (a.alert_id.as_str(), a.severity, a.event_ts, a.system.as_str()),
+            ("e1", Severity::Red, Timestamp(2 * HOUR), "PND")
+        );
     }
 
     #[test]

@@ -30,6 +30,15 @@ pub fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     text.unwrap_or_else(|| "a panic without a message".into())
 }
 
+/// Why a file that reads is no file of the archive's, as [`unreadable`] says it.
+const FOREIGN: &str = "not a file of this archive";
+
+/// Whether [`unreadable`]'s reason is that the file is not the archive's own (it reads,
+/// and a query would count its rows).
+pub fn is_foreign(why: &str) -> bool {
+    why.ends_with(FOREIGN)
+}
+
 /// How far [`unreadable`] reads each file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
@@ -40,12 +49,19 @@ pub enum Check {
 }
 
 /// The files among `files` that cannot be read as far as `check` goes (as a replay
-/// reads them: a reader built from the footer, then its batches), each with why.
-pub fn unreadable(files: impl Iterator<Item = PathBuf>, check: Check) -> Vec<(PathBuf, String)> {
+/// reads them: a reader built from the footer, then its batches), or that lack
+/// `column`, which every file of their kind the archive writes has (a query's answer
+/// copied in among the events was counted as events), each with why.
+pub fn unreadable(files: impl Iterator<Item = PathBuf>, check: Check, column: &str) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     for file in files {
         let read = unpanicked(&file, || {
             let reader = ParquetRecordBatchReaderBuilder::try_new(open_regular(&file)?).map_err(io::Error::other)?;
+            if reader.schema().column_with_name(column).is_none() {
+                return Err(io::Error::other(format!(
+                    "no `{column}` column, which every such file of the archive has: {FOREIGN}"
+                )));
+            }
             if check == Check::Pages {
                 for batch in reader.build().map_err(io::Error::other)? {
                     batch.map_err(io::Error::other)?;

@@ -28,7 +28,7 @@ mod layout;
 pub mod lookup;
 mod retention;
 
-pub use damaged::{open_regular, panic_text, unpanicked, Check};
+pub use damaged::{is_foreign, open_regular, panic_text, unpanicked, Check};
 use layout::{parquet_files, parquet_files_and_dirs, partitions};
 pub use layout::{strays, Depth};
 pub use retention::{prune, written_archive, PruneReport};
@@ -498,9 +498,11 @@ pub fn damaged_files(root: &Path, check: Check) -> io::Result<Vec<(PathBuf, Stri
     for (_, day) in partitions(&root.join("events"), "date")? {
         dirs.extend(partitions(&day, "system")?.into_iter().map(|(_, dir)| dir));
     }
-    dirs.extend(partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir));
-    let files = dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>()?;
-    Ok(damaged::unreadable(files.into_iter().flatten(), check))
+    let alert_dirs: Vec<PathBuf> = partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir).collect();
+    let files = |dirs: &[PathBuf]| dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>();
+    let mut out = damaged::unreadable(files(&dirs)?.into_iter().flatten(), check, "event_id");
+    out.extend(damaged::unreadable(files(&alert_dirs)?.into_iter().flatten(), check, "alert_id"));
+    Ok(out)
 }
 
 /// One date of the archive as a replay reads it: its events, and the files of it that

@@ -338,13 +338,16 @@ impl Behaviour {
 
         // Remember a sensitive access for export_after_sensitive: one a red or amber
         // finding is about (not a finding about the user's pattern, such as volume or
-        // the peer comparison).
+        // the peer comparison), and known at the time: not one held until a watch-list
+        // row recorded later (a print at 22:36 was said to follow a high-profile alert
+        // whose entry was added at 09:00 the next day).
         if let Some(f) = out
             .iter()
             .filter(|f| {
                 f.severity >= Severity::Amber
                     && f.subject_key != crate::alert::BEHAVIOUR_SUBJECT
                     && f.rule != RuleId::BehaviourSubjectSpike
+                    && f.release_at.is_none_or(|r| r <= e.ts)
             })
             .max_by_key(|f| f.severity)
         {

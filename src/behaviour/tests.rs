@@ -196,17 +196,17 @@ fn fishing_fires_on_many_empty_searches_not_on_a_few() {
 /// A run over the force with a high-profile entry (STAR, Sam, born 1990-01-01), so
 /// that an access to her raises a red finding.
 fn with_a_star() -> Run {
+    with_a_star_added("2026-11-01T00:00:00Z")
+}
+
+/// A high-profile person put on the list at `added_at`.
+fn with_a_star_added(added_at: &str) -> Run {
     let mut lists = force();
+    let row =
+        json!({"entry_id": "HP-1", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01", "added_at": added_at});
     lists.upsert(
-        crate::watchlist::read::read_row(
-            HighProfile,
-            &crate::watchlist::read::JsonCells(
-                json!({"entry_id": "HP-1", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01", "added_at": "2026-11-01T00:00:00Z"})
-                    .as_object()
-                    .unwrap(),
-            ),
-        )
-        .unwrap(),
+        crate::watchlist::read::read_row(HighProfile, &crate::watchlist::read::JsonCells(row.as_object().unwrap()))
+            .unwrap(),
     );
     let mut r = Run::new();
     r.engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::EventTime);
@@ -235,6 +235,26 @@ fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
         "{}",
         x[0].reason
     );
+}
+
+/// A print after a look-up of a person put on the high-profile list only the next
+/// day follows no alert known at the time: the look-up's own alert is raised when the
+/// entry is, retrospectively, and no print-after alert (an evaluator's probe).
+#[test]
+fn a_print_does_not_follow_an_alert_held_for_a_later_entry() {
+    let mut r = with_a_star_added("2026-11-17T09:00:00Z");
+    let t = MONDAY + 22 * HOUR;
+    r.access(t, "U1", json!({"subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}));
+    r.access(
+        t + 3 * MINUTE,
+        "U1",
+        json!({"action": "print", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}),
+    );
+    r.access(MONDAY + 34 * HOUR, "U3", json!({}));
+    let alerts = r.alerts();
+    assert!(of(&alerts, "behaviour.export_after_sensitive").is_empty(), "{alerts:#?}");
+    let held = of(&alerts, "high_profile.uninvolved");
+    assert!(!held.is_empty() && held.iter().all(|a| a.retrospective), "{held:#?}");
 }
 
 /// Logs merged out of order: the print (3 minutes after the sensitive access) reaches

@@ -46,19 +46,35 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
-    /// Refuses an `--out` inside the archive the hunt reads: the answer would be
-    /// written among the evidence (a Parquet answer there is read as events, or
-    /// replaces a file of them).
-    pub fn outside(&self, archive: &Path) -> Result<()> {
+    /// Refuses an `--out` inside the archive or the watch lists the hunt reads.
+    pub fn outside(&self, archive: &Path, watchlists: Option<&Path>) -> Result<()> {
         match &self.out {
-            Some(out) if within(out, archive) => anyhow::bail!(
-                "--out {} is inside the archive {}: an answer must not be written among the evidence it was read from; write it elsewhere",
-                out.display(),
-                archive.display()
-            ),
-            _ => Ok(()),
+            Some(out) => outside_inputs("--out", out, archive, watchlists),
+            None => Ok(()),
         }
     }
+}
+
+/// Refuses an output `path` inside the archive a command reads (the answer would be
+/// written among the evidence: a Parquet answer there is read as events, or replaces
+/// a file of them) or inside its watch-list directory (a hunt's rows written over
+/// `staff.csv` stopped every later load of the lists).
+pub fn outside_inputs(flag: &str, path: &Path, archive: &Path, watchlists: Option<&Path>) -> Result<()> {
+    if within(path, archive) {
+        anyhow::bail!(
+            "{flag} {} is inside the archive {}: an answer must not be written among the evidence it was read from; write it elsewhere",
+            path.display(),
+            archive.display()
+        );
+    }
+    if let Some(lists) = watchlists.filter(|l| within(path, l)) {
+        anyhow::bail!(
+            "{flag} {} is inside the watch-list directory {}: it would be read as a watch list (or replace one); write it elsewhere",
+            path.display(),
+            lists.display()
+        );
+    }
+    Ok(())
 }
 
 /// Whether `path` (which need not exist yet) is `dir` or lies under it: as written

@@ -24,6 +24,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
+    super::args::outside_inputs("--out", &a.out, &a.archive, a.watchlists.as_deref())?;
     let config = load_config(a.config.as_deref())?;
     let hunt = crate::hunt::Hunt::open_written(&a.archive, None)?;
     let b = crate::evidence::bundle(&hunt, &a.alert, a.watchlists.as_deref(), &config, &a.out)?;

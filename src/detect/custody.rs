@@ -78,6 +78,26 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
     }
 }
 
+/// The custody record of this person, current at the access (in custody, or released
+/// up to `custody_after_release` before), whose own number an update or a record
+/// created gives as its reference: the arrest being entered (the PNC bureau), a
+/// purpose stated for this very detention.
+pub(crate) fn entering_detention<'a>(
+    ctx: &Enriched<'a>,
+    lists: &'a WatchLists,
+    rules: &RulesConfig,
+) -> Option<&'a CustodyRecord> {
+    let e = ctx.event;
+    if !matches!(e.action, Action::Update | Action::Create) || e.reference.is_none() {
+        return None;
+    }
+    ctx.matches.custody.iter().filter(|(_, strength)| !strength.is_weak()).find_map(|&(id, _)| {
+        let r = lists.custody.get(id)?;
+        let current = e.ts >= r.arrested_at && r.released_at.is_none_or(|at| e.ts <= at + rules.custody_after_release);
+        (current && quotes_record(e, r)).then_some(r)
+    })
+}
+
 /// The access gives the custody record's own number as its reference.
 fn quotes_record(e: &crate::event::AccessEvent, record: &CustodyRecord) -> bool {
     use crate::watchlist::reference_key;

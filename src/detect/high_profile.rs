@@ -17,6 +17,8 @@ use compact_str::format_compact;
 pub struct Facts<'a> {
     pub entry: &'a HighProfileEntry,
     pub strength: MatchStrength,
+    /// The custody record whose own number the access gave, entering this detention.
+    pub detention: Option<&'a str>,
 }
 
 pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
@@ -35,7 +37,14 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         {
             continue;
         }
-        let severity = settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained());
+        // The arrest entered under the person's own custody number (the PNC bureau)
+        // is recorded green, as the custody rule records it: every high-profile
+        // arrest had one red alert for the bureau.
+        let detention = super::custody::entering_detention(ctx, lists, rules);
+        let severity = match detention {
+            Some(_) => crate::alert::Severity::Green,
+            None => settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained()),
+        };
         out.push(Finding {
             rule: RuleId::HighProfileUninvolved,
             severity,
@@ -51,7 +60,7 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             )),
             release_at: (ts < entry.added_at).then_some(entry.added_at),
             evidence: Vec::new(),
-            explanation: Box::new(Facts { entry, strength }),
+            explanation: Box::new(Facts { entry, strength, detention: detention.map(|r| r.custody_ref.as_str()) }),
         });
     }
 }
@@ -63,6 +72,15 @@ impl Explain for Facts<'_> {
 }
 
 fn sentence(f: &Facts, ctx: &Enriched) -> String {
+    let mut s = sentence_of_entry(f, ctx);
+    if let Some(r) = f.detention {
+        s.pop();
+        s.push_str(&format!("; the reference given is custody record {r}, that person's own detention."));
+    }
+    s
+}
+
+fn sentence_of_entry(f: &Facts, ctx: &Enriched) -> String {
     let e = f.entry;
     let entry = format!("entry {}: {}, {}", e.entry_id, e.person.describe(), e.category.as_str());
     let user = &ctx.event.user_id;
@@ -101,6 +119,44 @@ mod tests {
             json!({"entry_id": "HP1", "subject_id": "99/123A", "subject_name": "STAR, Ann", "subject_dob": "1985-03-04",
                    "category": "celebrity", "added_at": "2026-11-22T08:00:00Z", "case_team": ["U7"]}),
         )])
+    }
+
+    /// The arrest entered under the person's own custody number is recorded green (an
+    /// evaluator's probe: red for the PNC bureau at every high-profile arrest); a view
+    /// under it, or an update under another number, is not.
+    #[test]
+    fn an_update_under_the_persons_own_custody_number_is_green() {
+        let c = Config::defaults();
+        let mut l = star();
+        l.upsert(
+            crate::watchlist::read::read_row(
+                Custody,
+                &crate::watchlist::read::JsonCells(
+                    json!({"custody_ref": "RS/1", "subject_id": "99/123A",
+                "suite": "Riverside", "arrested_at": "2026-11-22T06:00:00Z", "officers": ["U9"]})
+                    .as_object()
+                    .unwrap(),
+                ),
+            )
+            .unwrap(),
+        );
+        let severity = |action: &str, reference: &str| {
+            let e = event(json!({"subject_id": "99/123A", "action": action, "reference": reference}));
+            let mut out = Findings::new();
+            let cx = ctx(&e, &l, &c);
+            super::check(&cx, &l, &c.rules, &mut out);
+            out.iter()
+                .find(|f| f.rule == crate::alert::RuleId::HighProfileUninvolved)
+                .map(|f| (f.severity, f.explanation.sentence(&cx)))
+        };
+        let (green, sentence) = severity("update", "rs 1").unwrap();
+        assert_eq!(green, crate::alert::Severity::Green);
+        assert!(
+            sentence.ends_with("the reference given is custody record RS/1, that person's own detention."),
+            "{sentence}"
+        );
+        assert_eq!(severity("view", "RS/1").unwrap().0, crate::alert::Severity::Red);
+        assert_eq!(severity("update", "RS/2").unwrap().0, crate::alert::Severity::Red);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - by a user never attached to it who accessed the same victim without a purpose
 //!   before, on another occasion (more than an hour and at most `repeat_within`
 //!   earlier; the engine remembers: [`crate::explain::Continuations`]):
-//!   `severity_repeat`, red by default;
+//!   `severity_repeat`, red by default (an earlier access with a purpose on record
+//!   for other work makes a repeat only of another such, green);
 //! - by a user never attached to it, outside their shift (or, without a rostered shift,
 //!   in the force's `night`): `severity_out_of_hours`, red by default;
 //! - by a user never attached to it, otherwise: the rule's `severity` (green by
@@ -92,10 +93,15 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
         let contact = match incident.closed_at {
             // Named on the case, and past its window: met on duty, looked up after.
             Some(closed) if link.named && e.ts > closed => Contact::Returning { since_close: e.ts - closed },
+            // A repeat of an access without a purpose; one with a purpose for other
+            // work is a repeat only of another such (a detective's own case touching
+            // her, the reference forgotten once, is judged as that one access).
             _ => match &ctx.victim_before {
-                Some((earlier, event_id)) => Contact::Repeat { earlier: *earlier, event_id: event_id.clone() },
-                None if !on_duty && out_of_hours(ctx, rules) => Contact::OutOfHours,
-                None => Contact::Unattached,
+                Some(v) if !v.purpose || some_purpose => {
+                    Contact::Repeat { earlier: v.ts, event_id: v.event_id.clone() }
+                }
+                _ if !on_duty && out_of_hours(ctx, rules) => Contact::OutOfHours,
+                _ => Contact::Unattached,
             },
         };
         if some_purpose && contact == Contact::Unattached {
@@ -195,7 +201,7 @@ impl Explain for Facts<'_> {
                 since_close.0 / DAY
             ),
             Contact::Repeat { earlier, event_id } => format!(
-                "{user} is not attached to it, and had already looked this victim up, not on her case, on {} (event {event_id})",
+                "{user} is not attached to it, and had already looked this victim up, not on the victim's case, on {} (event {event_id})",
                 earlier.human()
             ),
             Contact::OutOfHours => format!("{user} is not attached to it, and this was outside their working hours"),

@@ -18,7 +18,10 @@
 //!   the last [`ACTIVE_WINDOW`] x `clock_jump_events` events, is that source's clock
 //!   fault however long it is held: logs that resume after a gap resume on every
 //!   system that was reporting, and a source whose clock jumped a year must not make
-//!   the other systems' events late for the rest of the replay.
+//!   the other systems' events late for the rest of the replay. A run from one user,
+//!   while other users reported just before it, is held on (up to the same bound):
+//!   it is a genuine jump when another user's events agree, and that user's clock
+//!   fault when an event arrives back within the old front.
 //! - the stream's first events have no front to be measured against: the first
 //!   `state.clock_jump_events` are held, and the front starts at the first of them that
 //!   is not far ahead of most of those after it. A source whose first records carry a
@@ -87,6 +90,8 @@ pub struct StreamClock {
     /// system: (system, arrivals in a row).
     arrivals: u64,
     streak: (compact_str::CompactString, u64),
+    /// The latest streak of arrivals from one user: (user, arrivals in a row).
+    user_streak: (compact_str::CompactString, u64),
 }
 
 /// Another system is still reporting when it was seen within this many runs' length
@@ -123,7 +128,7 @@ impl StreamClock {
                 }
             }
             Receiver::Input => {
-                self.arrived(&event.system);
+                self.arrived(&event.system, &event.user_id);
                 self.offer_input(event, b)
             }
         }
@@ -146,7 +151,7 @@ impl StreamClock {
             (true, false) => Offered::Judged(self.judge(ts, b)),
             (_, true) => {
                 self.held.push(event.clone());
-                if self.held.len() < b.jump_events.max(1) {
+                if self.held.len() < b.jump_events.max(1) || self.one_user_of_several(b) {
                     Offered::Held
                 } else if self.one_system_of_several(b) {
                     // One source's clock jumped while the others report on.
@@ -167,14 +172,34 @@ impl StreamClock {
         }
     }
 
-    /// Notes an arrival from `system`.
-    fn arrived(&mut self, system: &str) {
+    /// Notes an arrival from `system` by `user`.
+    fn arrived(&mut self, system: &str, user: &str) {
         self.arrivals += 1;
-        if self.streak.0 == system {
-            self.streak.1 += 1;
-        } else {
-            self.streak = (system.into(), 1);
+        for (streak, of) in [(&mut self.streak, system), (&mut self.user_streak, user)] {
+            if streak.0 == of {
+                streak.1 += 1;
+            } else {
+                *streak = (of.into(), 1);
+            }
         }
+    }
+
+    /// Whether the held run is all one user's while other users were reporting just
+    /// before it, and the user's streak is short: held on (not taken as the new
+    /// present) until another user's event agrees with it, one comes back within the
+    /// old front (the run was that user's terminal's clock: skewed), or the streak
+    /// grows past [`ACTIVE_WINDOW`] runs. A hostile probe: 70 events of one user dated
+    /// a year ahead in a one-system file made every later event late, and the
+    /// behavioural detectors blind, for the rest of the replay.
+    fn one_user_of_several(&self, b: Bounds) -> bool {
+        let Some(first) = self.held.first() else { return false };
+        if self.held.iter().any(|e| e.user_id != first.user_id) {
+            return false;
+        }
+        let (user, streak) = (&self.user_streak.0, self.user_streak.1);
+        let window = ACTIVE_WINDOW * b.jump_events.max(1) as u64;
+        // `clock_jump_events = 1` believes any one event.
+        b.jump_events > 1 && *user == first.user_id && self.arrivals > streak && streak < window
     }
 
     /// Whether the held run is all one system's while another system is still
@@ -406,11 +431,17 @@ mod tests {
 
     /// Offers (system, time) pairs in order; returns the verdicts in the order judged.
     fn judge_systems(events: &[(&str, i64)]) -> (Vec<(usize, Verdict)>, StreamClock) {
+        let events: Vec<AccessEvent> =
+            events.iter().enumerate().map(|(n, &(system, ts))| event_of(system, n, ts)).collect();
+        judge_events(&events)
+    }
+
+    fn judge_events(events: &[AccessEvent]) -> (Vec<(usize, Verdict)>, StreamClock) {
         let mut c = StreamClock::default();
         let mut out = Vec::new();
         let number = |e: &AccessEvent| e.event_id[1..].parse::<usize>().unwrap();
-        for (n, &(system, ts)) in events.iter().enumerate() {
-            match c.offer(&event_of(system, n, ts), Receiver::Input, B) {
+        for (n, e) in events.iter().enumerate() {
+            match c.offer(e, Receiver::Input, B) {
                 Offered::Judged(v) => out.push((n, v)),
                 Offered::Held => {}
                 Offered::Released(list) => out.extend(list.iter().map(|(e, v)| (number(e), *v))),
@@ -462,6 +493,37 @@ mod tests {
         };
         assert!(!run_after(quiet - jump - 1), "CAD was the 4 x clock_jump_events-th arrival back");
         assert!(run_after(quiet - jump), "CAD was one arrival further back");
+    }
+
+    /// One user's terminal dated a year ahead, in a one-system log, while others
+    /// report on: held, then skewed when the others' events come back within the front
+    /// (a hostile probe: the run was taken as a gap in the logs, and every later event
+    /// was late). The same run joined by another user's events is a jump.
+    #[test]
+    fn one_users_clock_jumping_a_year_is_its_fault_while_the_others_report_on() {
+        let year = 365 * 24 * HOUR;
+        let by = |user: &str, n: usize, ts: i64| {
+            let mut e = event(n, ts);
+            e.user_id = user.into();
+            e
+        };
+        let mut events: Vec<AccessEvent> =
+            (0..10).map(|i| by(if i % 2 == 0 { "U1" } else { "U2" }, i, T + i as i64 * MINUTE)).collect();
+        let run = 3 * B.jump_events;
+        events.extend((0..run).map(|i| by("U9", 10 + i, T + year + i as i64 * MINUTE)));
+        events.extend((0..4).map(|i| by("U1", 10 + run + i, T + 11 * MINUTE + i as i64 * MINUTE)));
+        let (got, clock) = judge_events(&events);
+        assert_eq!(got.len(), events.len(), "nothing lost: {got:?}");
+        let skewed = got.iter().filter(|(_, v)| matches!(v, Verdict::Skewed { .. })).count();
+        assert_eq!(skewed, run, "{got:?}");
+        assert!(got.iter().filter(|(n, _)| *n >= 10 + run).all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+        assert!(clock.newest().unwrap().0 < T + HOUR, "the front stayed in the present");
+
+        let mut gap = events[..10 + run].to_vec();
+        gap.extend((0..2).map(|i| by("U2", 10 + run + i, T + year + HOUR + i as i64 * MINUTE)));
+        let (got, clock) = judge_events(&gap);
+        assert!(got.iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+        assert!(clock.newest().unwrap().0 > T + year);
     }
 
     #[test]

@@ -351,7 +351,8 @@ impl Engine {
         let lateness = self.config.state.allowed_lateness;
         if !ctx.explanation.is_documented() {
             if let Some(earlier) = learned.continuations.find(&event.user_id, &keys, event.ts, window) {
-                if earlier.is_documented() || !ctx.explanation.is_explained() {
+                let holds = explain::continues(&earlier, &ctx.matches, &self.lists);
+                if holds && (earlier.is_documented() || !ctx.explanation.is_explained()) {
                     ctx.explanation = earlier;
                 }
             }
@@ -368,7 +369,8 @@ impl Engine {
         let judged = self.config.rules.enabled(RuleId::VictimContact) && detect::victim::judged(&ctx);
         if verdict.stateful() && judged {
             for key in victim_keys {
-                learned.continuations.remember_victim(&event.user_id, key, event, repeat_within, lateness);
+                let purpose = ctx.explanation.is_explained();
+                learned.continuations.remember_victim(&event.user_id, key, event, purpose, repeat_within, lateness);
             }
         }
         if verdict.stateful() && self.config.rules.any_behaviour() {

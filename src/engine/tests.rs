@@ -244,7 +244,8 @@ fn a_search_by_initial_then_the_full_record_raises_one_alert_at_the_stronger_sev
     assert_eq!(topic.latest.len(), 1, "one alert");
     let now = &topic.latest[&first.alert_id];
     assert_eq!((now.severity, now.confidence), (crate::alert::Severity::Red, crate::watchlist::Confidence::High));
-    assert_eq!(now.event_ids, ["s1", "v1"]);
+    assert_eq!(now.event_ids, ["v1", "s1"], "the access that made it red is its trigger");
+    assert_eq!(now.event_ts, Timestamp::parse_rfc3339("2026-11-22T10:01:00Z").unwrap());
     assert!(now.reason.contains("matched by record id"), "{}", now.reason);
 }
 
@@ -519,4 +520,88 @@ fn a_victims_own_reference_quoted_again_is_a_repeat() {
     }
     let alerts: Vec<_> = topic.latest.values().map(|a| (a.severity, a.event_ids.to_vec())).collect();
     assert_eq!(alerts, [(crate::alert::Severity::Green, vec!["t2".into(), "t1".into()])]);
+
+    // Her looked up on one's own case (she is a witness in it) each day, then once
+    // without the reference: that one is judged alone, not as a red repeat (an
+    // evaluator's probe: a detective's forgotten reference).
+    let mut lists = force();
+    lists.upsert(row(
+        TableName::Incidents,
+        serde_json::json!({"reference": "BURG-1", "opened_at": "2026-11-20T08:00:00Z", "unit": "CID", "officers": "U2"}),
+    ));
+    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    for (id, day, reference) in
+        [("b1", 22, ",\"reference\":\"BURG-1\""), ("b2", 23, ",\"reference\":\"BURG-1\""), ("b3", 24, "")]
+    {
+        let text = format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-{day}T10:00:00Z","system":"PNC","user_id":"U2","action":"view","subject_type":"person","subject_id":"01/123456X"{reference}}}"#
+        );
+        engine.process(&json::decode(text.as_bytes()).unwrap(), &mut topic);
+    }
+    let severities: Vec<_> = topic.latest.values().map(|a| a.severity).collect();
+    assert!(!severities.is_empty() && severities.iter().all(|s| *s == crate::alert::Severity::Green), "{severities:?}");
+}
+
+/// An earlier access's purpose does not carry a later one past what it rested on
+/// (an evaluator's probe): custody staff on shift at the suite, then the same
+/// person looked up and printed off shift at 03:30; a person looked up under one's
+/// own incident, then again after someone else arrested him.
+#[test]
+fn an_earlier_purpose_does_not_carry_past_a_shift_or_an_arrest() {
+    let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
+    let access = |id: &str, ts: &str, user: &str, action: &str, reference: Option<&str>| {
+        let mut v = serde_json::json!({"event_id": id, "ts": ts, "system": "PNC", "user_id": user, "action": action,
+            "subject_type": "person", "subject_id": "84/100000A", "subject_name": "HART, Zoe", "subject_dob": "1984-06-12"});
+        if let Some(r) = reference {
+            v["reference"] = r.into();
+        }
+        json::decode(v.to_string().as_bytes()).unwrap()
+    };
+    let custody = |arrested: &str, officers: &str| {
+        row(
+            TableName::Custody,
+            serde_json::json!({"custody_ref": "RS/1", "subject_id": "84/100000A", "subject_name": "HART, Zoe",
+                "subject_dob": "1984-06-12", "suite": "Riverside", "arrested_at": arrested, "officers": officers}),
+        )
+    };
+    let rules = |alerts: &[Alert]| {
+        let mut r: Vec<(RuleId, Vec<String>)> =
+            alerts.iter().map(|a| (a.rule, a.event_ids.iter().map(|i| i.to_string()).collect())).collect();
+        r.sort();
+        r
+    };
+
+    let mut lists = WatchLists::default();
+    lists.upsert(custody("2026-03-27T12:00:00Z", "X9"));
+    lists.upsert(row(
+        TableName::HighProfile,
+        serde_json::json!({"entry_id": "HP-1", "subject_id": "84/100000A", "subject_name": "HART, Zoe",
+            "subject_dob": "1984-06-12", "category": "celebrity", "added_at": "2026-03-27T13:00:00Z", "case_team": "X8"}),
+    ));
+    lists.upsert(row(
+        TableName::Staff,
+        serde_json::json!({"user_id": "D1", "unit": "Riverside Custody", "shift": "06:00-18:00"}),
+    ));
+    let events = [
+        access("E1", "2026-03-27T16:50:00Z", "D1", "view", None),
+        access("E2", "2026-03-28T03:30:00Z", "D1", "view", None),
+    ];
+    let alerts = replay_events(Arc::new(Config::defaults()), lists, events.iter());
+    let raised = rules(&alerts);
+    assert!(raised.contains(&(RuleId::HighProfileUninvolved, vec!["E2".into()])), "{raised:?}");
+    assert!(raised.iter().all(|(_, ids)| !ids.contains(&"E1".to_string())), "on shift at the suite: {raised:?}");
+
+    let mut lists = WatchLists::default();
+    lists.upsert(custody("2026-03-25T12:00:00Z", "U2"));
+    lists.upsert(row(
+        TableName::Incidents,
+        serde_json::json!({"reference": "INC-1", "opened_at": "2026-03-25T08:00:00Z", "unit": "Response", "officers": "U1"}),
+    ));
+    let events = [
+        access("E1", "2026-03-25T09:00:00Z", "U1", "view", Some("INC-1")),
+        access("E2", "2026-03-25T15:00:00Z", "U1", "view", None),
+    ];
+    let alerts = replay_events(Arc::new(Config::defaults()), lists, events.iter());
+    assert_eq!(rules(&alerts), [(RuleId::CustodyUninvolved, vec!["E2".into()])], "arrested after E1");
 }

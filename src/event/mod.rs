@@ -302,38 +302,41 @@ impl AccessEvent {
     }
 
     /// A short description of the subject for alert sentences: a person's name and
-    /// date of birth, a VRM, a postcode, or the record id.
+    /// date of birth; a vehicle by its VRM and an address by its postcode, with the
+    /// keeper's or occupant's name when the record gives one (a vehicle look-up read as
+    /// a person's: an evaluator could not tell from the sentence that the car was
+    /// checked); or the record id.
     pub fn subject_description(&self) -> String {
-        let mut s = String::new();
-        match (&self.subject_name, self.subject_type) {
-            (Some(name), _) => {
-                s.push_str(name.trim());
-                if let Some(dob) = self.subject_dob {
-                    s.push_str(&format!(" (born {dob})"));
-                }
-            }
-            (None, SubjectType::Vehicle) if self.subject_vrm.is_some() => {
-                s.push_str("vehicle ");
-                s.push_str(self.subject_vrm.as_deref().unwrap_or_default());
-            }
-            (None, SubjectType::Address) if self.subject_postcode.is_some() => {
+        let person =
+            self.subject_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(|name| match self.subject_dob {
+                Some(dob) => format!("{name}, born {dob}"),
+                None => name.to_string(),
+            });
+        let vrm = self.subject_vrm.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        let postcode = self.subject_postcode.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        match (self.subject_type, vrm, postcode) {
+            (SubjectType::Vehicle, Some(vrm), _) => match person {
+                Some(p) => format!("vehicle {vrm} (keeper {p})"),
+                None => format!("vehicle {vrm}"),
+            },
+            (SubjectType::Address, _, Some(raw)) => {
                 // As a postcode is written (`LS6 2AB`), however the source spaced it.
-                let raw = self.subject_postcode.as_deref().unwrap_or_default();
-                s.push_str("an address in ");
-                match normalise::postcode(raw) {
-                    Some(p) => s.push_str(&normalise::postcode_display(&p)),
-                    None => s.push_str(raw.trim()),
+                let shown = normalise::postcode(raw).map(|p| normalise::postcode_display(&p));
+                let place = format!("an address in {}", shown.as_deref().unwrap_or(raw));
+                match person {
+                    Some(p) => format!("{place} ({p})"),
+                    None => place,
                 }
             }
-            _ => {
-                s.push_str(&format!("{} record", self.subject_type));
-                if let Some(id) = &self.subject_id {
-                    s.push(' ');
-                    s.push_str(id);
-                }
-            }
+            _ => match (&self.subject_name, self.subject_dob) {
+                (Some(name), Some(dob)) => format!("{} (born {dob})", name.trim()),
+                (Some(name), None) => name.trim().to_string(),
+                (None, _) => match &self.subject_id {
+                    Some(id) => format!("{} record {id}", self.subject_type),
+                    None => format!("{} record", self.subject_type),
+                },
+            },
         }
-        s
     }
 }
 

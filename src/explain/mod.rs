@@ -241,6 +241,14 @@ pub fn touches_operation(lists: &WatchLists, ts: Timestamp, matches: &SubjectMat
         .any(|id| lists.operations.get(id).is_some_and(|o| o.is_live_at(ts)))
 }
 
+/// Whether an earlier access's explanation (`Explanation::Earlier`) still holds for
+/// this one: not if the person has been arrested since (a custody record of them
+/// began after it), which the earlier purpose knew nothing of.
+pub fn continues(earlier: &Explanation, matches: &SubjectMatches, lists: &WatchLists) -> bool {
+    let Explanation::Earlier { ts, .. } = earlier else { return true };
+    !matches.custody.iter().any(|&(id, _)| lists.custody.get(id).is_some_and(|r| r.arrested_at > *ts))
+}
+
 /// The parts of one access the explanation step reads.
 pub struct Access<'e, 'a> {
     pub event: &'e AccessEvent,
@@ -476,16 +484,29 @@ impl<'de> Deserialize<'de> for Seen {
     }
 }
 
+/// A user's access to a victim that `victim.contact` judged. Written as an object; a
+/// snapshot of the version before holds `[key, ts, event_id]`, read with no purpose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VictimSeen {
+    /// The victim's row, hashed ([`VictimLink::key`]).
+    pub key: u64,
+    pub ts: Timestamp,
+    pub event_id: CompactString,
+    /// Whether a purpose was on record for it (for other work: it was judged).
+    #[serde(default)]
+    pub purpose: bool,
+}
+
 /// Each user's recent explained accesses, for the `earlier` kind: bounded per user and
 /// forgotten after `explanation.continuation`.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Continuations {
     users: AHashMap<CompactString, Seen>,
     last_sweep: Timestamp,
-    /// Per user, their latest `victim.contact` accesses: (victim key, time, event id),
-    /// so that a second one is seen as a repeat.
+    /// Per user, their latest `victim.contact` accesses, so that a second one is seen
+    /// as a repeat.
     #[serde(default)]
-    victims: AHashMap<CompactString, std::collections::VecDeque<(u64, Timestamp, CompactString)>>,
+    victims: AHashMap<CompactString, std::collections::VecDeque<VictimSeen>>,
     /// `repeat_within`, in milliseconds, for the sweep.
     #[serde(default)]
     victim_window_ms: i64,
@@ -537,7 +558,10 @@ impl Continuations {
             return;
         }
         let (kind, detail, at, event_id) = match explanation {
-            Explanation::Unexplained => return,
+            // Custody staff are explained by being on shift at the suite: each later
+            // access is asked again (an on-shift view carried a print at 03:30, off
+            // shift, past every rule a probe's evaluator labelled it for).
+            Explanation::Unexplained | Explanation::Custody { by_suite: true, .. } => return,
             Explanation::Earlier { of, detail, ts, event_id } => (*of, detail.clone(), *ts, event_id.as_ref()),
             other => match other.recorded() {
                 Some(r) => (r.kind, r.detail, e.ts, e.event_id.as_str()),
@@ -570,32 +594,36 @@ impl Continuations {
 
     /// The user's earlier `victim.contact` access to the victim with this key, at least
     /// [`REPEAT_AFTER`] and at most `within` before `ts` (the earliest such).
-    pub fn victim_before(
-        &self,
-        user: &str,
-        keys: &[u64],
-        ts: Timestamp,
-        within: Span,
-    ) -> Option<(Timestamp, CompactString)> {
+    pub fn victim_before(&self, user: &str, keys: &[u64], ts: Timestamp, within: Span) -> Option<VictimSeen> {
         let seen = self.victims.get(user)?;
-        seen.iter()
-            .find(|(k, t, _)| keys.contains(k) && ts - *t >= REPEAT_AFTER && ts - *t <= within)
-            .map(|(_, t, id)| (*t, id.clone()))
+        let mut earlier =
+            seen.iter().filter(|v| keys.contains(&v.key) && ts - v.ts >= REPEAT_AFTER && ts - v.ts <= within);
+        // The earliest without a purpose on record, else the earliest.
+        let first = earlier.next()?;
+        Some(if first.purpose { earlier.find(|v| !v.purpose).unwrap_or(first) } else { first }.clone())
     }
 
     /// Remembers a `victim.contact` access, for `within` (and `lateness`, as
     /// [`Continuations::remember`]).
-    pub fn remember_victim(&mut self, user: &str, key: u64, e: &AccessEvent, within: Span, lateness: Span) {
+    pub fn remember_victim(
+        &mut self,
+        user: &str,
+        key: u64,
+        e: &AccessEvent,
+        purpose: bool,
+        within: Span,
+        lateness: Span,
+    ) {
         self.victim_window_ms = within.0;
         let seen = self.victims.entry(user.into()).or_default();
-        if seen.iter().any(|(k, _, id)| *k == key && *id == e.event_id) {
+        if seen.iter().any(|v| v.key == key && v.event_id == e.event_id) {
             return;
         }
-        seen.retain(|(_, t, _)| e.ts - *t <= Span(within.0 + lateness.0));
+        seen.retain(|v| e.ts - v.ts <= Span(within.0 + lateness.0));
         if seen.len() >= VICTIMS_PER_USER {
             seen.pop_front();
         }
-        seen.push_back((key, e.ts, e.event_id.clone()));
+        seen.push_back(VictimSeen { key, ts: e.ts, event_id: e.event_id.clone(), purpose });
     }
 
     /// Forgets what no access on time can still be explained by: an access up to
@@ -604,7 +632,7 @@ impl Continuations {
         let victim_window = Span(self.victim_window_ms + lateness.0);
         let window = Span(window.0 + lateness.0);
         self.victims.retain(|_, seen| {
-            seen.retain(|(_, t, _)| now - *t <= victim_window);
+            seen.retain(|v| now - v.ts <= victim_window);
             !seen.is_empty()
         });
         self.last_sweep = now;

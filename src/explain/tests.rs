@@ -338,3 +338,16 @@ fn a_force_wide_custody_unit_explains_the_custody_not_the_person() {
     let c = Config::from_toml("t.toml", "[explanation]\nsuite_units = { \"*\" = [\"Escorts\"] }\n").unwrap();
     assert_eq!(explained(&dave("U15"), &l, &c), (Some(Kind::Custody), false), "listed for every suite");
 }
+
+/// A reference that justifies the access is said once in a sentence, not again as what
+/// explains it (an evaluator read "gave reference X, which justifies it, though
+/// explained by reference X" as a contradiction).
+#[test]
+fn a_justifying_reference_is_said_once() {
+    let c = Config::defaults();
+    let l = force();
+    let e = event(json!({"reference": "INC-1", "subject_name": "SMITH, John"}));
+    let ctx = enrich(&e, &l, &c.explanation);
+    assert_eq!(ctx.explanation.kind(), Some(Kind::Reference));
+    assert_eq!(ctx.why_not(), "gave reference INC-1, which justifies it");
+}

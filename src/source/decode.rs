@@ -180,7 +180,7 @@ impl Decoder {
                 // (exports concatenated), whose columns may come in another order.
                 // Its rows are read by it, not by the first file's header.
                 Err(e) => match CsvLayout::from_header(&fields) {
-                    Ok(next) if fields.iter().any(|f| f.trim() == "event_id") => {
+                    Ok(next) if fields.iter().any(|f| f.trim().eq_ignore_ascii_case("event_id")) => {
                         tracing::info!("a header row in the middle of a CSV file: the rows after it are read by it");
                         self.header = Header::Canonical(next);
                         return Decoded::Header;
@@ -190,7 +190,20 @@ impl Decoder {
                 ok => ok,
             },
             Header::Mapped(header) => match &self.format {
-                InputFormat::Mapped(m) => m.decode_csv(header, &fields).map(Box::new),
+                InputFormat::Mapped(m) => match m.decode_csv(header, &fields) {
+                    // As for canonical CSV: a header in the middle of the file, naming
+                    // every mapped column the first one named, in any order or case.
+                    Err(e) => {
+                        let row: Vec<CompactString> = fields.iter().map(|f| CompactString::from(f.trim())).collect();
+                        if !m.is_csv_header_like(&row, header) {
+                            return Decoded::Rejected(e);
+                        }
+                        tracing::info!(source = %m.name, "a header row in the middle of a CSV file: the rows after it are read by it");
+                        self.header = Header::Mapped(row);
+                        return Decoded::Header;
+                    }
+                    ok => ok.map(Box::new),
+                },
                 _ => unreachable!("a mapped header only exists for a mapped format"),
             },
             Header::Rejected(why) => Err(DecodeError::BadCsv(format!("the file's header was rejected: {why}"))),

@@ -110,12 +110,14 @@ impl FileSource {
             // ran into the rows after it. Its first line is the dead letter, and the
             // rest is read again, row by row.
             // Only a quote that never closed, or one that closed in a later row so that
-            // the record has more fields than the header (the rows it ran into): a field quoted
-            // as it should be that holds a line break is one record of the right shape
+            // the record has another number of fields than the header (the rows it ran
+            // into; fewer when a lone quote's line took the next row's first fields into
+            // one: a hostile probe's valid row was lost in it): a field quoted as it
+            // should be that holds a line break is one record of the right shape
             // whatever it holds, and its lines are never read as rows (free text would
             // otherwise write rows of its own).
             let misshapen = record.unclosed
-                || matches!(decoded, Decoded::Rejected(DecodeError::FieldCount { got, header }) if got > header);
+                || matches!(decoded, Decoded::Rejected(DecodeError::FieldCount { got, header }) if got != header);
             let ran_over = self.csv && misshapen && !record.is_truncated() && record.bytes.contains(&b'\n');
             if let (Decoded::Rejected(why), true) = (&decoded, ran_over) {
                 let (line, lines) = (record.line, 1 + record.bytes.iter().filter(|b| **b == b'\n').count());

@@ -157,6 +157,36 @@ impl PersonIdentity {
         }
     }
 
+    /// The other ways a name written without a comma or slash may be meant (the spec
+    /// reads its last word as the surname): a surname of two words at the end (`Zoe
+    /// Lefevre Hart`, `Luke De Souza`), or the surname first (`HART ZOE`, `LEFEVRE
+    /// HART ZOE`, as some systems write names). Only with a date of birth, matched
+    /// against rows with the same one: an evaluator's celebrity look-up and a self
+    /// look-up were missed.
+    pub fn other_readings(&self) -> SmallVec<[PersonName; 3]> {
+        let mut out = SmallVec::new();
+        let (Some(raw), Some(name), Some(_)) = (&self.raw_name, &self.name, self.dob) else { return out };
+        if raw.contains([',', '/']) || name.forenames.is_empty() {
+            return out;
+        }
+        let forenames: SmallVec<[&str; 4]> = name.forenames.split(' ').filter(|w| !w.is_empty()).collect();
+        let mut words = forenames.clone();
+        words.push(name.surname.as_str());
+        let n = words.len();
+        let reading = |surname: &[&str], forenames: &[&str]| PersonName {
+            surname: surname.concat().into(),
+            forenames: forenames.join(" ").into(),
+        };
+        if n >= 3 {
+            out.push(reading(&words[n - 2..], &words[..n - 2]));
+        }
+        out.push(reading(&words[..1], &words[1..]));
+        if n >= 3 {
+            out.push(reading(&words[..2], &words[2..]));
+        }
+        out
+    }
+
     /// A short description for sentences: the name as written and the date of birth
     /// (`STARR, Ringo, born 1975-07-07`), or the record id.
     pub fn describe(&self) -> String {
@@ -424,10 +454,24 @@ impl PersonIndex {
         // different date of birth is a different person). Without: any row whose
         // name can match, which needs a forename on both sides.
         match (subject.dob, keys.name_dob) {
-            (Some(_), Some(k)) => {
+            (Some(dob), Some(k)) => {
                 consider(self.by_name_dob.get(&k), out);
                 if let Some(k) = keys.initial {
                     consider(self.by_initial_without_dob.get(&k), out);
+                }
+                // A name written without a comma read the other ways it may be
+                // meant, against rows with the same date of birth only.
+                for name in subject.other_readings() {
+                    let key = name_dob_key(&name.surname, dob);
+                    let reading = PersonIdentity { subject_id: None, raw_name: None, name: Some(name), dob: Some(dob) };
+                    for &id in self.by_name_dob.get(&key) {
+                        if out.iter().any(|(seen, _)| *seen == id) {
+                            continue;
+                        }
+                        if let Some(strength) = person_of(id).and_then(|row| reading.match_against(row)) {
+                            out.push((id, strength));
+                        }
+                    }
                 }
             }
             _ => {
@@ -445,6 +489,31 @@ mod tests {
 
     fn person(id: Option<&str>, name: &str, dob: Option<&str>) -> PersonIdentity {
         PersonIdentity::new(id.map(Into::into), Some(name.into()), dob.map(|d| Date::parse(d).unwrap()))
+    }
+
+    /// A name written without a comma whose surname is two words, or comes first,
+    /// finds the row with the same date of birth (an evaluator's probe); with another
+    /// date of birth, or none, it does not.
+    #[test]
+    fn a_name_without_a_comma_is_read_the_other_ways_it_may_be_meant() {
+        let mut index = PersonIndex::default();
+        let rows =
+            [person(None, "LEFÈVRE-HART, Zoë", Some("1984-06-12")), person(None, "De Souza, Luke", Some("1980-01-01"))];
+        for (i, p) in rows.iter().enumerate() {
+            index.add(i as RowId, p);
+        }
+        let find = |name: &str, dob: Option<&str>| {
+            let subject = person(None, name, dob);
+            let mut out = Matches::new();
+            index.find(&subject, &subject.keys(), |id| rows.get(id as usize), &mut out);
+            out.iter().map(|(id, s)| (*id, *s)).collect::<Vec<_>>()
+        };
+        for typed in ["Zoe Lefevre Hart", "LEFEVRE HART ZOE", "Zoe Lefevre-Hart", "LEFEVREHART ZOE"] {
+            assert_eq!(find(typed, Some("1984-06-12")), [(0, MatchStrength::NameDob)], "{typed}");
+        }
+        assert_eq!(find("Luke De Souza", Some("1980-01-01")), [(1, MatchStrength::NameDob)]);
+        assert!(find("Zoe Lefevre Hart", Some("1984-06-13")).is_empty());
+        assert!(find("Zoe Lefevre Hart", None).is_empty());
     }
 
     mod rows {

@@ -268,7 +268,9 @@ fn read_rows(
             errors.push(err(line, None, message.into()));
             return 0;
         }
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        // Flexible, so that a blank row of any width is seen (and skipped); a row of
+        // data with more or fewer cells than the header is refused below.
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
         let header: Vec<String> = match reader.headers() {
             Ok(h) => h.iter().map(|c| c.trim().trim_start_matches('\u{feff}').to_string()).collect(),
             Err(e) => {
@@ -295,6 +297,10 @@ fn read_rows(
         loop {
             match reader.read_record(&mut record) {
                 Ok(false) => break,
+                // A row of empty cells (a spreadsheet's `,,,,,` rows, a line of
+                // spaces) holds nothing: skipped, as a blank line is (a hostile probe:
+                // one stopped the replay, and the live engine's start).
+                Ok(true) if record.iter().all(|cell| cell.trim().is_empty()) => {}
                 Ok(true) => {
                     // Where the row starts: the reader's position before it, past the
                     // blank lines it skipped.
@@ -310,6 +316,11 @@ fn read_rows(
                             "this row runs over {lines} lines (a quote opened in it and closed far below?): the rows in between were read into it"
                         );
                         errors.push(err(line, None, message));
+                    }
+                    if record.len() != header.len() {
+                        let message = format!("this row has {} cells, the header {}", record.len(), header.len());
+                        errors.push(err(line, None, message));
+                        continue;
                     }
                     let cells = CsvCells { index: &index, record: &record };
                     add(line, read_row(table, &cells), errors);
@@ -379,6 +390,25 @@ mod tests {
         let text: Vec<String> = errs.0.iter().map(|e| e.to_string()).collect();
         assert!(text.iter().any(|t| t.contains("custody.csv:3: column `arrested_at`")), "{text:?}");
         assert!(text.iter().any(|t| t.contains("staff.jsonl:2: column `status`") && t.contains("retired")), "{text:?}");
+    }
+
+    /// Rows of empty cells (a spreadsheet's trailing `,,,,` rows, a line of spaces) are
+    /// skipped as blank lines are; the line numbers of the rows after them hold.
+    #[test]
+    fn rows_of_empty_cells_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("staff.csv"),
+            "user_id,unit,status\nU1,CID,active\n,,\n   \n , ,\nU2,CID,retired\n,,\n",
+        )
+        .unwrap();
+        let errs = load_dir(dir.path()).unwrap_err();
+        let text: Vec<String> = errs.0.iter().map(|e| e.to_string()).collect();
+        assert_eq!(text.len(), 1, "{text:?}");
+        assert!(text[0].contains("staff.csv:6: column `status`"), "{text:?}");
+        std::fs::write(dir.path().join("staff.csv"), "user_id,unit\nU1,CID\n,,\n   \nU2,CID\n,\n").unwrap();
+        let (lists, _) = load_dir(dir.path()).unwrap();
+        assert_eq!(lists.staff.len(), 2);
     }
 
     /// A key given twice with other values (a suspension undone by a second staff

@@ -269,7 +269,7 @@ impl WatchLists {
             Some(key) => self.incidents.by_key(key),
             None => self.incidents.by_key(&reference_key(reference)),
         };
-        found.map(|(_, i)| i)
+        found.map(|(_, i)| i).filter(|i| rows::same_grouping(reference, &i.reference))
     }
 
     /// Custody records of the person, by any match strength.
@@ -286,12 +286,20 @@ impl WatchLists {
     /// look-ups need both: a name alone is shared by too many of 45,000 staff).
     pub fn staff_with_identity(&self, person: &PersonIdentity) -> smallvec::SmallVec<[&StaffMember; 2]> {
         let (Some(name), Some(dob)) = (&person.name, person.dob) else { return Default::default() };
-        self.staff_by_name_dob
-            .get(&index::name_dob_key(&name.surname, dob))
-            .iter()
-            .filter_map(|&id| self.staff.get(id))
-            .filter(|s| s.name.as_ref().is_some_and(|own| own.matches(name)))
-            .collect()
+        let mut found: smallvec::SmallVec<[&StaffMember; 2]> = Default::default();
+        // As written, then the other ways a name without a comma may be meant
+        // (`Luke De Souza` is `DE SOUZA, Luke`: `PersonIdentity::other_readings`).
+        for name in std::iter::once(name.clone()).chain(person.other_readings()) {
+            let same = (self.staff_by_name_dob.get(&index::name_dob_key(&name.surname, dob)).iter())
+                .filter_map(|&id| self.staff.get(id))
+                .filter(|s| s.name.as_ref().is_some_and(|own| own.matches(&name)));
+            for s in same {
+                if !found.iter().any(|f| std::ptr::eq(*f, s)) {
+                    found.push(s);
+                }
+            }
+        }
+        found
     }
 
     /// The associations `user_id` has declared.
@@ -397,6 +405,24 @@ mod tests {
             let short = rows::short_reference_key(&r, &mut buf);
             proptest::prop_assert_eq!(short, (!general.is_empty()).then_some(general.as_str()));
         }
+    }
+
+    /// Where both references are split by separators, the splits agree (one may have
+    /// fewer): `41/2345/26` is not `4/12345/26` (a hostile probe: a reference to no
+    /// incident was justified by another's).
+    #[test]
+    fn references_split_in_other_places_are_other_incidents() {
+        let mut l = WatchLists::default();
+        let Row::Incident(mut i) = incident(&[]) else { unreachable!() };
+        i.reference = "4/12345/26".into();
+        l.upsert(Row::Incident(i));
+        assert!(l.incident("41/2345/26").is_none());
+        for typed in ["4 12345 26", "41234526", "4/1234526", "4-12345-26/"] {
+            assert!(l.incident(typed).is_some(), "{typed}");
+        }
+        assert!(rows::same_grouping("INC20261025-03366", "INC-20261025-03366"));
+        assert!(rows::same_grouping("INC-2026-1025-03366", "INC-20261025-03366"));
+        assert!(!rows::same_grouping("INC-202610-2503366", "INC-20261025-03366"));
     }
 
     #[test]

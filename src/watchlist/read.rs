@@ -38,14 +38,24 @@ impl<'a> Reader<'a> {
     /// A user id, folded as events' are ([`normalise::user_id`]).
     fn user(&mut self, column: &str) -> Option<CompactString> {
         let mut id = self.text(column)?;
+        self.check_user(column, &id);
         normalise::user_id(&mut id);
         Some(id)
     }
 
     fn required_user(&mut self, column: &str) -> CompactString {
         let mut id = self.required(column);
+        self.check_user(column, &id);
         normalise::user_id(&mut id);
         id
+    }
+
+    /// An event's user id holds no control character: a watch list's that does
+    /// matches no one's.
+    fn check_user(&mut self, column: &str, id: &str) {
+        if id.chars().any(char::is_control) {
+            self.fail(column, format!("user id {id:?} holds a control character"));
+        }
     }
 
     fn required(&mut self, column: &str) -> CompactString {
@@ -103,8 +113,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A list of user ids. User ids hold no comma: `U3,U1` is two (a list written
+    /// with the wrong separator named no one, and both officers' own work raised red
+    /// alerts); an id holding a control character is refused (it matches no event's).
     fn users(&mut self, column: &str) -> UserSet {
-        UserSet::new(self.cells.list(column))
+        let mut ids = Vec::new();
+        for item in self.cells.list(column) {
+            for id in item.split(',').map(str::trim).filter(|id| !id.is_empty()) {
+                if id.chars().any(char::is_control) {
+                    self.fail(column, format!("user id {id:?} holds a control character"));
+                } else {
+                    ids.push(CompactString::from(id));
+                }
+            }
+        }
+        UserSet::new(ids)
     }
 
     fn person(&mut self, id: &str, name: &str, dob: &str) -> PersonIdentity {
@@ -445,6 +468,32 @@ mod tests {
         let custody = serde_json::json!({"custody_ref": "C1", "subject_id": "1/2A", "arrested_at": "2026-11-05T10:00:00Z",
             "released_at": "2026-11-04T10:00:00Z"});
         assert_eq!(fault(TableName::Custody, custody), ["released_at: released before the arrest"]);
+    }
+
+    /// A user list written with commas names each user; an id with a control
+    /// character is refused (a hostile probe: both were read as one unknown id).
+    #[test]
+    fn a_user_list_with_commas_names_each_and_a_control_character_is_refused() {
+        let row = json_row(
+            TableName::HighProfile,
+            serde_json::json!({"entry_id": "HP1", "subject_id": "01/1X", "added_at": "2026-11-01T00:00:00Z",
+                               "case_team": "U3, U1;U2"}),
+        )
+        .unwrap();
+        let Row::HighProfile(e) = row else { panic!() };
+        assert_eq!(e.case_team.iter().collect::<Vec<_>>(), ["U1", "U2", "U3"]);
+        let errs = json_row(
+            TableName::Custody,
+            serde_json::json!({"custody_ref": "C1", "subject_id": "01/1X", "arrested_at": "2026-11-01T00:00:00Z",
+                               "officers": "U3\u{0}"}),
+        )
+        .unwrap_err();
+        assert!(
+            errs.iter().any(|e| e.to_string().contains("officers") && e.to_string().contains("control")),
+            "{errs:?}"
+        );
+        let errs = json_row(TableName::Staff, serde_json::json!({"user_id": "U\u{7}9"})).unwrap_err();
+        assert!(errs.iter().any(|e| e.to_string().contains("control")), "{errs:?}");
     }
 
     #[test]

@@ -559,6 +559,34 @@ pub fn short_reference_key<'b>(r: &str, buf: &'b mut [u8; SHORT_REFERENCE]) -> O
     (n > 0).then(|| std::str::from_utf8(&buf[..n]).ok()).flatten()
 }
 
+/// Whether two references with the same key ([`reference_key`]) are split by their
+/// separators in places that agree: the places one marks are all among the other's
+/// (`INC20261025-03366` and `INC-20261025-03366`, or one written without any), so
+/// that `41/2345/26` is not `4/12345/26`.
+pub fn same_grouping(a: &str, b: &str) -> bool {
+    let (a, b) = (splits(a), splits(b));
+    a.iter().all(|p| b.contains(p)) || b.iter().all(|p| a.contains(p))
+}
+
+/// Where a reference's separators fall among its letters and digits: after how many
+/// of them each run of other characters comes (not at either end).
+fn splits(r: &str) -> smallvec::SmallVec<[u16; 8]> {
+    let mut out = smallvec::SmallVec::new();
+    let (mut kept, mut pending) = (0u16, false);
+    for c in r.chars() {
+        if c.is_alphanumeric() {
+            if pending && kept > 0 {
+                out.push(kept);
+            }
+            pending = false;
+            kept = kept.saturating_add(1);
+        } else {
+            pending = true;
+        }
+    }
+    out
+}
+
 /// A byte as a reference key holds it: a letter upper case, a digit itself, 0 for any
 /// other byte (which the key leaves out).
 static KEY_BYTE: [u8; 256] = {

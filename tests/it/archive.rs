@@ -512,6 +512,35 @@ fn query_writes_tables_csv_json_and_parquet_and_reports_bad_sql() {
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(!refused.status.success() && stderr.contains("inside the archive"), "{out}: {stderr}");
     }
+    // Nor over the watch lists it reads (a hunt's rows written over staff.csv), nor
+    // an evidence bundle into the archive.
+    let lists = force.path("watchlists").display().to_string();
+    let staff = format!("{lists}/staff.csv");
+    let staff_before = std::fs::read(&staff).unwrap();
+    let refused = bin()
+        .args(["query", "--archive", &archive, "--watchlists", &lists, "--format", "csv", "--out", &staff, sql])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("inside the watch-list directory"), "{stderr}");
+    assert_eq!(std::fs::read(&staff).unwrap(), staff_before);
+    let bundle = format!("{archive}/events/bundle");
+    let refused = bin().args(["evidence", "--archive", &archive, "--alert", "x", "--out", &bundle]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("inside the archive"), "{stderr}");
+    // A query's answer copied in among the events would be counted as events: no
+    // answer, the file named (a hostile probe).
+    let answer = force.path("answer.parquet");
+    cli(&["query", "--archive", &archive, "--format", "parquet", "--out", &answer.display().to_string(), sql]);
+    let stray = Path::new(&first).with_file_name("stray.parquet");
+    std::fs::copy(&answer, &stray).unwrap();
+    let refused = bin().args(["query", "--archive", &archive, sql]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        refused.status.code() == Some(3) && stderr.contains("stray.parquet") && stderr.contains("not its own"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&stray).unwrap();
     let into_itself = bin()
         .args(["replay", "--watchlists"])
         .arg(force.path("watchlists"))

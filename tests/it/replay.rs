@@ -291,6 +291,27 @@ fn a_quote_that_closes_in_the_next_row_costs_its_own_row_only() {
     let dead = read_jsonl(&dir.path().join("alerts.dead-letters.jsonl"));
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!((dead[0]["line"].as_u64(), dead[0]["raw"].as_str().unwrap().starts_with("Q1,")), (Some(2), true));
+
+    // A lone quote on a line of its own takes the next row's first fields into one
+    // record of fewer fields than the header: the row is read again all the same (a
+    // hostile probe: it was lost inside the dead letter).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("lists")).unwrap();
+    std::fs::write(
+        dir.path().join("lone.csv"),
+        "event_id,ts,system,user_id,action,subject_type,subject_name,query\n\
+         L1,2026-11-03T10:00:01Z,PNC,U1,view,person,\"SMITH, John\",\n\
+         \"\n\
+         L2,2026-11-03T10:00:02Z,PNC,U2,view,person,\"IDOL, Pop\",\n\
+         L3,2026-11-03T10:00:03Z,PNC,U3,view,person,,\n",
+    )
+    .unwrap();
+    let out = replay(dir.path(), &[], &["lone.csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("events      3 "), "L1, L2 and L3 judged: {stderr}");
+    let dead = read_jsonl(&dir.path().join("alerts.dead-letters.jsonl"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["line"].as_u64(), Some(3), "{dead:?}");
 }
 
 /// Two CSV exports joined into one file, the second with its columns in another
@@ -319,6 +340,40 @@ fn a_header_in_the_middle_of_a_csv_file_reads_the_rows_after_it() {
     ]));
     let rows = String::from_utf8_lossy(&query.stdout).into_owned();
     assert!(rows.contains("b1,U2") && rows.contains("b2,U3") && rows.contains("a1,U1"), "{rows}");
+
+    // The second header in other cases, and a mapped source's export joined the same
+    // way (a hostile probe: both read the rows after it by the first header, the
+    // user id a name, the terminal or the subject's).
+    let text = "event_id,ts,system,user_id,action,subject_type,terminal\n\
+                a1,2026-11-22T09:00:00Z,PNC,U1,view,person,WS-1\n\
+                Terminal,User_ID,Event_ID,TS,System,Action,Subject_Type\n\
+                WS-9,U2,b1,2026-11-22T09:01:00Z,PNC,view,person\n";
+    std::fs::write(dir.path().join("cased.csv"), text).unwrap();
+    std::fs::write(
+        dir.path().join("rms.toml"),
+        "[sources.rms]\nformat = \"csv\"\nfiles = [\"rms-*.csv\"]\n[sources.rms.fields]\n\
+         event_id = \"AuditID\"\nts = \"When\"\nsystem = { value = \"RMS\" }\nuser_id = \"UserCode\"\n\
+         action = { value = \"view\" }\nsubject_type = { value = \"person\" }\nsubject_name = \"EntityName\"\n",
+    )
+    .unwrap();
+    let text = "AuditID,When,UserCode,EntityName\n\
+                m1,2026-11-22T09:00:00Z,U1,\"STAR, Famous\"\n\
+                AuditID,When,EntityName,UserCode\n\
+                m2,2026-11-22T09:05:00Z,\"IDOL, Pop\",U4\n";
+    std::fs::write(dir.path().join("rms-1.csv"), text).unwrap();
+    let out = replay(dir.path(), &["--config", "rms.toml", "--archive", "archive2"], &["cased.csv", "rms-1.csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("events      4 ") && stderr.contains("dead letters 0"), "{stderr}");
+    let query = run_ok(bin().current_dir(dir.path()).args([
+        "query",
+        "--archive",
+        "archive2",
+        "--format",
+        "csv",
+        "SELECT event_id, user_id FROM events ORDER BY event_id",
+    ]));
+    let rows = String::from_utf8_lossy(&query.stdout).into_owned();
+    assert!(rows.contains("b1,U2") && rows.contains("m2,U4") && rows.contains("m1,U1"), "{rows}");
 }
 
 #[test]

@@ -215,6 +215,22 @@ impl SourceMapping {
         Ok(missing)
     }
 
+    /// Whether `row` is a header for this mapping that names every mapped column
+    /// `header` names (the same export's header, its columns in another order or
+    /// case): a row of data never holds the column names.
+    pub fn is_csv_header_like(&self, row: &[CompactString], header: &[CompactString]) -> bool {
+        let mut named = 0;
+        for m in &self.fields {
+            let FieldFrom::Source(name) = &m.from else { continue };
+            match (column_of(header, name).is_some(), column_of(row, name).is_some()) {
+                (true, false) => return false,
+                (true, true) => named += 1,
+                _ => {}
+            }
+        }
+        named > 0 && self.check_csv_header(row).is_ok()
+    }
+
     /// Decodes one CSV record given the header row (its columns found as
     /// [`column_of`] finds them).
     pub fn decode_csv(&self, header: &[CompactString], fields: &[&str]) -> Result<AccessEvent, DecodeError> {
