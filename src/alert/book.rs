@@ -99,6 +99,8 @@ pub enum Offer {
     Held,
     /// The evidence joined an open alert.
     Folded,
+    /// The evidence joined an open alert and made it stronger: it is the trigger now.
+    Escalated,
 }
 
 /// Open alerts, their suppression windows and their release order.
@@ -347,6 +349,9 @@ impl AlertBook {
                         if let Some(e) = stale_trigger {
                             self.unindex(seq, &e);
                         }
+                        if stronger {
+                            return Offer::Escalated;
+                        }
                     }
                     return Offer::Folded;
                 }
@@ -453,8 +458,13 @@ fn escalate(alert: &mut Alert, stronger: Alert, listed: bool) {
     alert.system = stronger.system;
     alert.action = stronger.action;
     alert.subject = stronger.subject;
-    alert.user_risk = stronger.user_risk;
-    alert.allowed = stronger.allowed;
+    // Allowed only while every access is: an access an allow list covers does not
+    // excuse the ones before it (a review: a weak look-up, then a covered one, made
+    // the whole alert allowed and riskless).
+    if stronger.allowed.is_none() {
+        alert.user_risk = stronger.user_risk;
+        alert.allowed = None;
+    }
     alert.on_operation |= stronger.on_operation;
 }
 
@@ -558,7 +568,7 @@ pub(crate) mod tests {
         };
         assert_eq!(offer_at("e1", 0, Severity::Green, "RMS"), Offer::Raised);
         assert_eq!(offer_at("e2", HOUR, Severity::Green, "RMS"), Offer::Folded);
-        assert_eq!(offer_at("e3", 2 * HOUR, Severity::Red, "PND"), Offer::Folded);
+        assert_eq!(offer_at("e3", 2 * HOUR, Severity::Red, "PND"), Offer::Escalated);
         assert_eq!(offer_at("e4", 3 * HOUR, Severity::Green, "RMS"), Offer::Folded);
         book.finish(&mut sink);
         let a = &sink.0[0];
@@ -568,6 +578,38 @@ pub(crate) mod tests {
             (a.alert_id.as_str(), a.severity, a.event_ts, a.system.as_str()),
             ("e1", Severity::Red, Timestamp(2 * HOUR), "PND")
         );
+
+        // A stronger access an allow list covers does not make the alert allowed, nor
+        // take away the risk the accesses before it added.
+        let mut book = AlertBook::new(DetectClock::EventTime);
+        let mut sink = CollectClosed::default();
+        let mut offer_at = |id: &str, ts: i64, severity: Severity, allowed: bool| {
+            book.advance(Timestamp(ts), &mut sink);
+            let make = || Alert {
+                severity,
+                allowed: allowed
+                    .then(|| crate::alert::Allowed { reason: "nightly".into(), expires: Timestamp(i64::MAX) }),
+                user_risk: (!allowed).then_some(25),
+                ..alert(id, ts)
+            };
+            book.offer(
+                RuleId::SelfLookup,
+                "U1",
+                "self",
+                Timestamp(ts),
+                id,
+                severity,
+                Span::hours(24),
+                None,
+                make,
+                &mut sink,
+            )
+        };
+        offer_at("w1", 0, Severity::Amber, false);
+        assert_eq!(offer_at("w2", HOUR, Severity::Red, true), Offer::Escalated);
+        book.finish(&mut sink);
+        let a = &sink.0[0];
+        assert_eq!((a.severity, a.allowed.is_none(), a.user_risk), (Severity::Red, true, Some(25)));
     }
 
     #[test]

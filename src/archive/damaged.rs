@@ -1,6 +1,7 @@
 //! Damaged files: the Parquet reader's panics on some of them made errors of the file,
 //! and files that are not regular files refused before they are opened.
 
+use arrow::datatypes::Schema;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::fs::File;
 use std::io;
@@ -49,17 +50,26 @@ pub enum Check {
 }
 
 /// The files among `files` that cannot be read as far as `check` goes (as a replay
-/// reads them: a reader built from the footer, then its batches), or that lack
-/// `column`, which every file of their kind the archive writes has (a query's answer
-/// copied in among the events was counted as events), each with why.
-pub fn unreadable(files: impl Iterator<Item = PathBuf>, check: Check, column: &str) -> Vec<(PathBuf, String)> {
+/// reads them: a reader built from the footer, then its batches), or that are not of
+/// `schema`: without its first column (the id every such file of the archive has), or
+/// with a column it never had (a query's answer copied in among the events was
+/// counted as events), each with why.
+pub fn unreadable(files: impl Iterator<Item = PathBuf>, check: Check, schema: &Schema) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
+    let id = schema.field(0).name();
     for file in files {
         let read = unpanicked(&file, || {
             let reader = ParquetRecordBatchReaderBuilder::try_new(open_regular(&file)?).map_err(io::Error::other)?;
-            if reader.schema().column_with_name(column).is_none() {
+            let own = reader.schema();
+            if own.column_with_name(id).is_none() {
                 return Err(io::Error::other(format!(
-                    "no `{column}` column, which every such file of the archive has: {FOREIGN}"
+                    "no `{id}` column, which every such file of the archive has: {FOREIGN}"
+                )));
+            }
+            if let Some(other) = own.fields().iter().find(|f| schema.column_with_name(f.name()).is_none()) {
+                return Err(io::Error::other(format!(
+                    "a column `{}`, which no such file of the archive has: {FOREIGN}",
+                    other.name()
                 )));
             }
             if check == Check::Pages {

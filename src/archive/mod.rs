@@ -500,8 +500,8 @@ pub fn damaged_files(root: &Path, check: Check) -> io::Result<Vec<(PathBuf, Stri
     }
     let alert_dirs: Vec<PathBuf> = partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir).collect();
     let files = |dirs: &[PathBuf]| dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>();
-    let mut out = damaged::unreadable(files(&dirs)?.into_iter().flatten(), check, "event_id");
-    out.extend(damaged::unreadable(files(&alert_dirs)?.into_iter().flatten(), check, "alert_id"));
+    let mut out = damaged::unreadable(files(&dirs)?.into_iter().flatten(), check, &columns::EVENT_SCHEMA);
+    out.extend(damaged::unreadable(files(&alert_dirs)?.into_iter().flatten(), check, &columns::ALERT_SCHEMA));
     Ok(out)
 }
 

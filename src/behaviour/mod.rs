@@ -71,6 +71,9 @@ pub enum Facts {
         /// The print or export that reached the engine before the access it followed
         /// (events out of order): the finding is raised on the access instead.
         printed_first: Option<(CompactString, Action)>,
+        /// When the sensitive access's alert was raised, if later than the access
+        /// (held for a watch-list entry added after it): this one is held as long.
+        raised_at: Option<Timestamp>,
     },
     SubjectSpike {
         users: usize,
@@ -133,6 +136,10 @@ struct UserState {
     hours: [u32; 24],
     /// The last access that raised a red or amber finding (boxed: most users have none).
     sensitive: Option<Box<(Timestamp, CompactString, RuleId, Severity)>>,
+    /// When the sensitive access's finding is raised, if it is held (a high-profile
+    /// entry added after the access): a print after it is raised then too.
+    #[serde(default)]
+    sensitive_held_until: Option<Timestamp>,
     /// The prints and exports of the last export window (behind the newest), oldest
     /// first, for an access that raised a finding but reached the engine after them
     /// (boxed: most users print nothing).
@@ -224,7 +231,7 @@ impl Behaviour {
             if let Some((at, event_id, rule, severity)) = user.sensitive.as_deref() {
                 let after = Span(now.0 - at.0);
                 if after.0 >= 0 && after <= b.export_window && *event_id != e.event_id {
-                    out.push(finding(
+                    let mut f = finding(
                         RuleId::BehaviourExportAfterSensitive,
                         rules,
                         vec![event_id.clone()],
@@ -234,8 +241,11 @@ impl Behaviour {
                             severity: *severity,
                             event_id: event_id.clone(),
                             printed_first: None,
+                            raised_at: user.sensitive_held_until,
                         },
-                    ));
+                    );
+                    f.release_at = user.sensitive_held_until.filter(|r| *r > now);
+                    out.push(f);
                 }
             }
         }
@@ -338,24 +348,26 @@ impl Behaviour {
 
         // Remember a sensitive access for export_after_sensitive: one a red or amber
         // finding is about (not a finding about the user's pattern, such as volume or
-        // the peer comparison), and known at the time: not one held until a watch-list
-        // row recorded later (a print at 22:36 was said to follow a high-profile alert
-        // whose entry was added at 09:00 the next day).
+        // the peer comparison). A finding held until a watch-list entry added later
+        // holds the print's finding as long: a print at 22:36 was said to follow a
+        // high-profile alert whose entry was added at 09:00 the next day, raised at
+        // 22:36, not retrospective.
         if let Some(f) = out
             .iter()
             .filter(|f| {
                 f.severity >= Severity::Amber
                     && f.subject_key != crate::alert::BEHAVIOUR_SUBJECT
                     && f.rule != RuleId::BehaviourSubjectSpike
-                    && f.release_at.is_none_or(|r| r <= e.ts)
             })
-            .max_by_key(|f| f.severity)
+            .max_by_key(|f| (f.severity, f.release_at.is_none()))
         {
             let (rule, severity) = (f.rule, f.severity);
+            let held_until = f.release_at.filter(|r| *r > e.ts);
             // The newest in event time: an access arriving late does not hide a later
             // one from the prints that follow it.
             if user.sensitive.as_ref().is_none_or(|s| s.0 <= now) {
                 user.sensitive = Some(Box::new((now, e.event_id.clone(), rule, severity)));
+                user.sensitive_held_until = held_until;
             }
             // A print or export after this access that reached the engine before it
             // (logs merged out of order): the same finding, raised now, on this access,
@@ -366,7 +378,7 @@ impl Behaviour {
             if let Some((at, printed, action)) = first_after {
                 let after = Span(at.0 - now.0);
                 if rules.enabled(RuleId::BehaviourExportAfterSensitive) {
-                    out.push(finding(
+                    let mut f = finding(
                         RuleId::BehaviourExportAfterSensitive,
                         rules,
                         vec![printed.clone()],
@@ -376,8 +388,11 @@ impl Behaviour {
                             severity,
                             event_id: e.event_id.clone(),
                             printed_first: Some((printed.clone(), *action)),
+                            raised_at: held_until,
                         },
-                    ));
+                    );
+                    f.release_at = held_until;
+                    out.push(f);
                 }
             }
         }
@@ -411,6 +426,12 @@ impl Behaviour {
             u.accesses.forget_up_to(before);
         }
     }
+}
+
+/// " when its watch-list entry was added, on 2026-11-18 09:00 UTC" for a sensitive
+/// access whose alert was held until then.
+fn raised_later(at: Option<Timestamp>) -> String {
+    at.map(|t| format!(" when its watch-list entry was added, on {}", t.human())).unwrap_or_default()
 }
 
 pub(crate) fn finding<'a>(
@@ -476,20 +497,24 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
             };
             format!("{who} {found} in {} with no purpose on record; the latest: {what}.", window.human())
         }
-        Facts::ExportAfterSensitive { after, rule, severity, event_id, printed_first: None } => format!(
-            "{who} {what} {} after an access (event {event_id}) that raised {} {} {rule} alert.",
-            after.human(),
-            if *severity == Severity::Amber { "an" } else { "a" },
-            severity.as_str()
-        ),
-        Facts::ExportAfterSensitive { after, rule, severity, printed_first: Some((printed, action)), .. } => format!(
-            "{who} {} (event {printed}) {} after they {what}, which raised {} {} {rule} alert (the {} reached the engine first).",
-            action.verb(),
+        Facts::ExportAfterSensitive { after, rule, severity, event_id, printed_first: None, raised_at } => format!(
+            "{who} {what} {} after an access (event {event_id}) that raised {} {} {rule} alert{}.",
             after.human(),
             if *severity == Severity::Amber { "an" } else { "a" },
             severity.as_str(),
-            action.as_str(),
+            raised_later(*raised_at),
         ),
+        Facts::ExportAfterSensitive { after, rule, severity, printed_first: Some((printed, action)), raised_at, .. } => {
+            format!(
+                "{who} {} (event {printed}) {} after they {what}, which raised {} {} {rule} alert{} (the {} reached the engine first).",
+                action.verb(),
+                after.human(),
+                if *severity == Severity::Amber { "an" } else { "a" },
+                severity.as_str(),
+                raised_later(*raised_at),
+                action.as_str(),
+            )
+        }
         Facts::SubjectSpike { users, window, usual_per_day, others, victim_of } => {
             let named: Vec<&str> = others.iter().take(5).map(|u| u.as_str()).collect();
             let more = others.len().saturating_sub(named.len());

@@ -238,23 +238,37 @@ fn export_after_a_sensitive_access_is_red_and_plain_prints_are_not() {
 }
 
 /// A print after a look-up of a person put on the high-profile list only the next
-/// day follows no alert known at the time: the look-up's own alert is raised when the
-/// entry is, retrospectively, and no print-after alert (an evaluator's probe).
+/// day follows an alert raised only then: the print's alert is held as long, raised
+/// retrospectively with it, and says so (an evaluator's probe: it was raised at the
+/// print, naming an alert that did not yet exist).
 #[test]
-fn a_print_does_not_follow_an_alert_held_for_a_later_entry() {
-    let mut r = with_a_star_added("2026-11-17T09:00:00Z");
-    let t = MONDAY + 22 * HOUR;
-    r.access(t, "U1", json!({"subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}));
-    r.access(
-        t + 3 * MINUTE,
-        "U1",
-        json!({"action": "print", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01"}),
-    );
-    r.access(MONDAY + 34 * HOUR, "U3", json!({}));
-    let alerts = r.alerts();
-    assert!(of(&alerts, "behaviour.export_after_sensitive").is_empty(), "{alerts:#?}");
-    let held = of(&alerts, "high_profile.uninvolved");
-    assert!(!held.is_empty() && held.iter().all(|a| a.retrospective), "{held:#?}");
+fn a_print_after_an_alert_held_for_a_later_entry_is_held_with_it() {
+    for print_first in [false, true] {
+        let mut r = with_a_star_added("2026-11-17T09:00:00Z");
+        let t = MONDAY + 22 * HOUR;
+        let star = json!({"subject_name": "STAR, Sam", "subject_dob": "1990-01-01"});
+        let print = json!({"action": "print", "subject_name": "STAR, Sam", "subject_dob": "1990-01-01"});
+        if print_first {
+            r.access(t + 3 * MINUTE, "U1", print);
+            r.access(t, "U1", star);
+        } else {
+            r.access(t, "U1", star);
+            r.access(t + 3 * MINUTE, "U1", print);
+        }
+        r.access(MONDAY + 34 * HOUR, "U3", json!({}));
+        let alerts = r.alerts();
+        let printed = of(&alerts, "behaviour.export_after_sensitive");
+        assert_eq!(printed.len(), 1, "{alerts:#?}");
+        let release = Timestamp::parse_rfc3339("2026-11-17T09:00:00Z").unwrap();
+        assert!(printed[0].retrospective && printed[0].detected_at >= release, "{:#?}", printed[0]);
+        assert!(
+            printed[0].reason.contains("when its watch-list entry was added, on 2026-11-17 09:00"),
+            "{}",
+            printed[0].reason
+        );
+        let held = of(&alerts, "high_profile.uninvolved");
+        assert!(!held.is_empty() && held.iter().all(|a| a.retrospective), "{held:#?}");
+    }
 }
 
 /// Logs merged out of order: the print (3 minutes after the sensitive access) reaches

@@ -37,12 +37,16 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         {
             continue;
         }
-        // The arrest entered under the person's own custody number (the PNC bureau)
-        // is recorded green, as the custody rule records it: every high-profile
-        // arrest had one red alert for the bureau.
+        // The arrest entered under the person's own custody number by a routine the
+        // force declared for it (the PNC bureau's) is recorded green, as the custody
+        // rule records it: every high-profile arrest had one red alert for the bureau.
+        // By anyone else, amber: an update under the number needs a look, not a red.
         let detention = super::custody::entering_detention(ctx, lists, rules);
         let severity = match detention {
-            Some(_) => crate::alert::Severity::Green,
+            Some(_) if ctx.explanation.effective_kind() == Some(crate::explain::Kind::Routine) => {
+                crate::alert::Severity::Green
+            }
+            Some(_) => crate::alert::Severity::Amber,
             None => settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained()),
         };
         out.push(Finding {
@@ -121,13 +125,22 @@ mod tests {
         )])
     }
 
-    /// The arrest entered under the person's own custody number is recorded green (an
-    /// evaluator's probe: red for the PNC bureau at every high-profile arrest); a view
-    /// under it, or an update under another number, is not.
+    /// The arrest entered under the person's own custody number by the bureau's
+    /// routine is recorded green (an evaluator's probe: red for the PNC bureau at every
+    /// high-profile arrest), by anyone else amber; a view under it, or an update under
+    /// another number, stays red.
     #[test]
     fn an_update_under_the_persons_own_custody_number_is_green() {
-        let c = Config::defaults();
+        let routine = "[[explanation.routines]]\nname = \"bureau\"\nunits = [\"PNC Bureau\"]\nactions = [\"update\", \"create\"]\n";
+        let c = Config::from_toml("r.toml", routine).unwrap();
         let mut l = star();
+        l.upsert(
+            crate::watchlist::read::read_row(
+                Staff,
+                &crate::watchlist::read::JsonCells(json!({"user_id": "U1", "unit": "PNC Bureau"}).as_object().unwrap()),
+            )
+            .unwrap(),
+        );
         l.upsert(
             crate::watchlist::read::read_row(
                 Custody,
@@ -140,8 +153,8 @@ mod tests {
             )
             .unwrap(),
         );
-        let severity = |action: &str, reference: &str| {
-            let e = event(json!({"subject_id": "99/123A", "action": action, "reference": reference}));
+        let severity_of = |user: &str, action: &str, reference: &str| {
+            let e = event(json!({"user_id": user, "subject_id": "99/123A", "action": action, "reference": reference}));
             let mut out = Findings::new();
             let cx = ctx(&e, &l, &c);
             super::check(&cx, &l, &c.rules, &mut out);
@@ -149,6 +162,7 @@ mod tests {
                 .find(|f| f.rule == crate::alert::RuleId::HighProfileUninvolved)
                 .map(|f| (f.severity, f.explanation.sentence(&cx)))
         };
+        let severity = |action: &str, reference: &str| severity_of("U1", action, reference);
         let (green, sentence) = severity("update", "rs 1").unwrap();
         assert_eq!(green, crate::alert::Severity::Green);
         assert!(
@@ -157,6 +171,7 @@ mod tests {
         );
         assert_eq!(severity("view", "RS/1").unwrap().0, crate::alert::Severity::Red);
         assert_eq!(severity("update", "RS/2").unwrap().0, crate::alert::Severity::Red);
+        assert_eq!(severity_of("U2", "update", "RS/1").unwrap().0, crate::alert::Severity::Amber, "not the bureau");
     }
 
     #[test]

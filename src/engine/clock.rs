@@ -18,10 +18,11 @@
 //!   the last [`ACTIVE_WINDOW`] x `clock_jump_events` events, is that source's clock
 //!   fault however long it is held: logs that resume after a gap resume on every
 //!   system that was reporting, and a source whose clock jumped a year must not make
-//!   the other systems' events late for the rest of the replay. A run from one user,
-//!   while other users reported just before it, is held on (up to the same bound):
-//!   it is a genuine jump when another user's events agree, and that user's clock
-//!   fault when an event arrives back within the old front.
+//!   the other systems' events late for the rest of the replay. A run from one user
+//!   or one terminal, while others reported just before it, is held on (up to
+//!   [`ONE_SOURCE_RUNS`] runs): it is a genuine jump when another source's events
+//!   agree, and that terminal's clock fault when an event arrives back within the old
+//!   front.
 //! - the stream's first events have no front to be measured against: the first
 //!   `state.clock_jump_events` are held, and the front starts at the first of them that
 //!   is not far ahead of most of those after it. A source whose first records carry a
@@ -92,11 +93,17 @@ pub struct StreamClock {
     streak: (compact_str::CompactString, u64),
     /// The latest streak of arrivals from one user: (user, arrivals in a row).
     user_streak: (compact_str::CompactString, u64),
+    /// The latest streak of arrivals from one terminal ("" for events naming none).
+    terminal_streak: (compact_str::CompactString, u64),
 }
 
 /// Another system is still reporting when it was seen within this many runs' length
 /// of arrivals (`state.clock_jump_events` each).
 pub const ACTIVE_WINDOW: u64 = 4;
+
+/// A run of one user's or one terminal's events is held up to this many runs'
+/// length (`state.clock_jump_events` each) before it is taken as a gap in the logs.
+pub const ONE_SOURCE_RUNS: u64 = 16;
 
 impl StreamClock {
     /// A clock whose front is already `newest` (restored from a snapshot).
@@ -128,7 +135,7 @@ impl StreamClock {
                 }
             }
             Receiver::Input => {
-                self.arrived(&event.system, &event.user_id);
+                self.arrived(&event.system, &event.user_id, event.terminal.as_deref().unwrap_or_default());
                 self.offer_input(event, b)
             }
         }
@@ -151,7 +158,7 @@ impl StreamClock {
             (true, false) => Offered::Judged(self.judge(ts, b)),
             (_, true) => {
                 self.held.push(event.clone());
-                if self.held.len() < b.jump_events.max(1) || self.one_user_of_several(b) {
+                if self.held.len() < b.jump_events.max(1) || self.one_source_of_several(b) {
                     Offered::Held
                 } else if self.one_system_of_several(b) {
                     // One source's clock jumped while the others report on.
@@ -172,10 +179,12 @@ impl StreamClock {
         }
     }
 
-    /// Notes an arrival from `system` by `user`.
-    fn arrived(&mut self, system: &str, user: &str) {
+    /// Notes an arrival from `system` by `user` at `terminal`.
+    fn arrived(&mut self, system: &str, user: &str, terminal: &str) {
         self.arrivals += 1;
-        for (streak, of) in [(&mut self.streak, system), (&mut self.user_streak, user)] {
+        let streaks =
+            [(&mut self.streak, system), (&mut self.user_streak, user), (&mut self.terminal_streak, terminal)];
+        for (streak, of) in streaks {
             if streak.0 == of {
                 streak.1 += 1;
             } else {
@@ -184,22 +193,29 @@ impl StreamClock {
         }
     }
 
-    /// Whether the held run is all one user's while other users were reporting just
-    /// before it, and the user's streak is short: held on (not taken as the new
-    /// present) until another user's event agrees with it, one comes back within the
-    /// old front (the run was that user's terminal's clock: skewed), or the streak
-    /// grows past [`ACTIVE_WINDOW`] runs. A hostile probe: 70 events of one user dated
-    /// a year ahead in a one-system file made every later event late, and the
-    /// behavioural detectors blind, for the rest of the replay.
-    fn one_user_of_several(&self, b: Bounds) -> bool {
+    /// Whether the held run is all one user's, or all one terminal's (a shared
+    /// terminal in a custody suite), while others reported just before it, and that
+    /// streak is shorter than [`ONE_SOURCE_RUNS`] runs: held on (not taken as the new
+    /// present) until another source's event agrees with it, one comes back within
+    /// the old front (the run was that terminal's clock: skewed), or the streak grows
+    /// past the bound. A hostile probe: 70 events of one user dated a year ahead in a
+    /// one-system log made every later event late, and the behavioural detectors
+    /// blind, for the rest of the replay.
+    fn one_source_of_several(&self, b: Bounds) -> bool {
         let Some(first) = self.held.first() else { return false };
-        if self.held.iter().any(|e| e.user_id != first.user_id) {
-            return false;
-        }
-        let (user, streak) = (&self.user_streak.0, self.user_streak.1);
-        let window = ACTIVE_WINDOW * b.jump_events.max(1) as u64;
+        let window = ONE_SOURCE_RUNS * b.jump_events.max(1) as u64;
+        let one = |of: fn(&AccessEvent) -> &str, streak: &(compact_str::CompactString, u64)| {
+            let source = of(first);
+            !source.is_empty()
+                && self.held.iter().all(|e| of(e) == source)
+                && streak.0 == source
+                && self.arrivals > streak.1
+                && streak.1 < window
+        };
         // `clock_jump_events = 1` believes any one event.
-        b.jump_events > 1 && *user == first.user_id && self.arrivals > streak && streak < window
+        b.jump_events > 1
+            && (one(|e| e.user_id.as_str(), &self.user_streak)
+                || one(|e| e.terminal.as_deref().unwrap_or_default(), &self.terminal_streak))
     }
 
     /// Whether the held run is all one system's while another system is still
@@ -524,6 +540,21 @@ mod tests {
         let (got, clock) = judge_events(&gap);
         assert!(got.iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
         assert!(clock.newest().unwrap().0 > T + year);
+
+        // A shared terminal's clock (a review: two users taking turns at it), a longer
+        // run: held all the same.
+        let mut shared: Vec<AccessEvent> = events[..10].to_vec();
+        let run = 10 * B.jump_events;
+        shared.extend((0..run).map(|i| {
+            let mut e = by(if i % 2 == 0 { "U8" } else { "U9" }, 10 + i, T + year + i as i64 * MINUTE);
+            e.terminal = Some("CUSTODY-1".into());
+            e
+        }));
+        shared.extend((0..4).map(|i| by("U1", 10 + run + i, T + 11 * MINUTE + i as i64 * MINUTE)));
+        let (got, clock) = judge_events(&shared);
+        assert_eq!(got.len(), shared.len(), "nothing lost: {got:?}");
+        assert_eq!(got.iter().filter(|(_, v)| matches!(v, Verdict::Skewed { .. })).count(), run, "{got:?}");
+        assert!(clock.newest().unwrap().0 < T + HOUR, "the front stayed in the present");
     }
 
     #[test]

@@ -351,7 +351,7 @@ impl Engine {
         let lateness = self.config.state.allowed_lateness;
         if !ctx.explanation.is_documented() {
             if let Some(earlier) = learned.continuations.find(&event.user_id, &keys, event.ts, window) {
-                let holds = explain::continues(&earlier, &ctx.matches, &self.lists);
+                let holds = explain::continues(&earlier, event.ts, &ctx.matches, &self.lists);
                 if holds && (earlier.is_documented() || !ctx.explanation.is_explained()) {
                     ctx.explanation = earlier;
                 }
@@ -585,6 +585,14 @@ fn offer(
     );
     match result {
         Offer::Folded => stats.folded[rule] += 1,
+        // A stronger access folded in is the alert's trigger: a late explanation of it
+        // may resolve the alert, as of a new one's.
+        Offer::Escalated => {
+            stats.folded[rule] += 1;
+            if resolvable {
+                book.keep_trigger(finding.rule, &finding.subject_key, event);
+            }
+        }
         Offer::Raised if resolvable => book.keep_trigger(finding.rule, &finding.subject_key, event),
         _ => {}
     }

@@ -205,7 +205,7 @@ pub struct SubjectMatches {
 impl SubjectMatches {
     pub fn find(lists: &WatchLists, person: &PersonIdentity, vrm: Option<&str>, address: Option<&str>) -> Self {
         let mut m = SubjectMatches::default();
-        let keys = person.keys();
+        let keys = person.lookup_keys();
         if !person.is_empty() {
             lists.custody_matches(person, &keys, &mut m.custody);
             lists.high_profile_matches(person, &keys, &mut m.high_profile);
@@ -241,12 +241,18 @@ pub fn touches_operation(lists: &WatchLists, ts: Timestamp, matches: &SubjectMat
         .any(|id| lists.operations.get(id).is_some_and(|o| o.is_live_at(ts)))
 }
 
-/// Whether an earlier access's explanation (`Explanation::Earlier`) still holds for
-/// this one: not if the person has been arrested since (a custody record of them
-/// began after it), which the earlier purpose knew nothing of.
-pub fn continues(earlier: &Explanation, matches: &SubjectMatches, lists: &WatchLists) -> bool {
+/// Whether an earlier access's explanation (`Explanation::Earlier`) still holds for an
+/// access at `now`: not if the person has been arrested in between (a custody record
+/// of them, matched surely, began after it), which the earlier purpose knew nothing
+/// of. An arrest after `now` (a replay's lists hold the future) or of a namesake
+/// matched by name alone changes nothing.
+pub fn continues(earlier: &Explanation, now: Timestamp, matches: &SubjectMatches, lists: &WatchLists) -> bool {
     let Explanation::Earlier { ts, .. } = earlier else { return true };
-    !matches.custody.iter().any(|&(id, _)| lists.custody.get(id).is_some_and(|r| r.arrested_at > *ts))
+    !matches
+        .custody
+        .iter()
+        .filter(|(_, strength)| !strength.is_weak())
+        .any(|&(id, _)| lists.custody.get(id).is_some_and(|r| r.arrested_at > *ts && r.arrested_at <= now))
 }
 
 /// The parts of one access the explanation step reads.

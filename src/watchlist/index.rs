@@ -157,33 +157,60 @@ impl PersonIdentity {
         }
     }
 
-    /// The other ways a name written without a comma or slash may be meant (the spec
-    /// reads its last word as the surname): a surname of two words at the end (`Zoe
-    /// Lefevre Hart`, `Luke De Souza`), or the surname first (`HART ZOE`, `LEFEVRE
-    /// HART ZOE`, as some systems write names). Only with a date of birth, matched
-    /// against rows with the same one: an evaluator's celebrity look-up and a self
-    /// look-up were missed.
+    /// The other ways a name may be meant, when a date of birth is given (matched
+    /// against rows with the same one only). Without a comma or slash the spec reads
+    /// the last word as the surname: also a surname of the last two words (`Zoe
+    /// Lefevre Hart`, `Luke De Souza`), or the surname first, of one or two words
+    /// (`HART ZOE`, `LEFEVRE HART ZOE`, as some systems write names). With one, the
+    /// parts swapped (`Ringo, Starr`, `RINGO/STARR`: the forename typed first). A
+    /// generational suffix at the end (`Jr`, `Snr`, `III`) is left out. An evaluator's
+    /// celebrity look-up and a self look-up were missed; a review found the rest.
     pub fn other_readings(&self) -> SmallVec<[PersonName; 3]> {
-        let mut out = SmallVec::new();
+        let mut out: SmallVec<[PersonName; 3]> = SmallVec::new();
         let (Some(raw), Some(name), Some(_)) = (&self.raw_name, &self.name, self.dob) else { return out };
-        if raw.contains([',', '/']) || name.forenames.is_empty() {
+        let reading = |surname: &[&str], forenames: &[&str]| {
+            let mut s = CompactString::default();
+            surname.iter().for_each(|w| s.push_str(w));
+            let mut f = CompactString::default();
+            for (i, w) in forenames.iter().enumerate() {
+                if i > 0 {
+                    f.push(' ');
+                }
+                f.push_str(w);
+            }
+            PersonName { surname: s, forenames: f }
+        };
+        let push = |n: PersonName, out: &mut SmallVec<[PersonName; 3]>| {
+            if !n.surname.is_empty() && n != *name && !out.contains(&n) {
+                out.push(n);
+            }
+        };
+        let forenames: SmallVec<[&str; 4]> = name.forenames.split(' ').filter(|w| !w.is_empty()).collect();
+        if raw.contains([',', '/']) {
+            // Swapped: the forenames (up to two words) as the surname.
+            if (1..=2).contains(&forenames.len()) {
+                push(reading(&forenames, &[name.surname.as_str()]), &mut out);
+            }
             return out;
         }
-        let forenames: SmallVec<[&str; 4]> = name.forenames.split(' ').filter(|w| !w.is_empty()).collect();
-        let mut words = forenames.clone();
+        let mut words = forenames;
         words.push(name.surname.as_str());
+        while words.len() > 2 && words.last().is_some_and(|w| SUFFIXES.contains(w)) {
+            words.pop();
+        }
         let n = words.len();
-        let reading = |surname: &[&str], forenames: &[&str]| PersonName {
-            surname: surname.concat().into(),
-            forenames: forenames.join(" ").into(),
-        };
-        if n >= 3 {
-            out.push(reading(&words[n - 2..], &words[..n - 2]));
+        if n < 2 {
+            return out;
         }
-        out.push(reading(&words[..1], &words[1..]));
+        push(reading(&words[n - 1..], &words[..n - 1]), &mut out);
         if n >= 3 {
-            out.push(reading(&words[..2], &words[2..]));
+            push(reading(&words[n - 2..], &words[..n - 2]), &mut out);
         }
+        push(reading(&words[..1], &words[1..]), &mut out);
+        if n >= 3 {
+            push(reading(&words[..2], &words[2..]), &mut out);
+        }
+        out.truncate(3);
         out
     }
 
@@ -349,12 +376,18 @@ pub type Matches = SmallVec<[(RowId, MatchStrength); 4]>;
 /// every table: record id; surname with date of birth; surname with the first
 /// forename's initial. A hash that collides only adds a candidate, which
 /// [`PersonIdentity::match_against`] then turns down.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PersonKeys {
     id: Option<u64>,
     name_dob: Option<u64>,
     initial: Option<u64>,
+    /// The subject's other readings with their name and date-of-birth keys
+    /// ([`PersonIdentity::lookup_keys`]; a row is filed without them).
+    readings: SmallVec<[(u64, PersonName); 2]>,
 }
+
+/// Generational suffixes a name may end with, left out of [`PersonIdentity::other_readings`].
+const SUFFIXES: [&str; 7] = ["JR", "JNR", "SR", "SNR", "II", "III", "IV"];
 
 const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(31, 37, 41, 43);
 
@@ -374,7 +407,18 @@ impl PersonIdentity {
             // first forenames share their first byte (equal, or one the other's initial).
             initial: name
                 .and_then(|n| n.forenames.as_bytes().first().map(|i| KEY_HASH.hash_one((2u8, n.surname.as_str(), *i)))),
+            readings: SmallVec::new(),
         }
+    }
+
+    /// [`PersonIdentity::keys`] for finding the person, with the other readings of
+    /// the name (computed once an access, for every table asked).
+    pub fn lookup_keys(&self) -> PersonKeys {
+        let mut keys = self.keys();
+        if let Some(dob) = self.dob {
+            keys.readings = self.other_readings().into_iter().map(|n| (name_dob_key(&n.surname, dob), n)).collect();
+        }
+        keys
     }
 }
 
@@ -461,10 +505,14 @@ impl PersonIndex {
                 }
                 // A name written without a comma read the other ways it may be
                 // meant, against rows with the same date of birth only.
-                for name in subject.other_readings() {
-                    let key = name_dob_key(&name.surname, dob);
-                    let reading = PersonIdentity { subject_id: None, raw_name: None, name: Some(name), dob: Some(dob) };
-                    for &id in self.by_name_dob.get(&key) {
+                for (key, name) in &keys.readings {
+                    let ids = self.by_name_dob.get(key);
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    let reading =
+                        PersonIdentity { subject_id: None, raw_name: None, name: Some(name.clone()), dob: Some(dob) };
+                    for &id in ids {
                         if out.iter().any(|(seen, _)| *seen == id) {
                             continue;
                         }
@@ -505,10 +553,18 @@ mod tests {
         let find = |name: &str, dob: Option<&str>| {
             let subject = person(None, name, dob);
             let mut out = Matches::new();
-            index.find(&subject, &subject.keys(), |id| rows.get(id as usize), &mut out);
+            index.find(&subject, &subject.lookup_keys(), |id| rows.get(id as usize), &mut out);
             out.iter().map(|(id, s)| (*id, *s)).collect::<Vec<_>>()
         };
-        for typed in ["Zoe Lefevre Hart", "LEFEVRE HART ZOE", "Zoe Lefevre-Hart", "LEFEVREHART ZOE"] {
+        for typed in [
+            "Zoe Lefevre Hart",
+            "LEFEVRE HART ZOE",
+            "Zoe Lefevre-Hart",
+            "LEFEVREHART ZOE",
+            "Zoe, Lefevre-Hart",
+            "ZOE/LEFEVRE HART",
+            "Zoe Lefevre Hart Jnr",
+        ] {
             assert_eq!(find(typed, Some("1984-06-12")), [(0, MatchStrength::NameDob)], "{typed}");
         }
         assert_eq!(find("Luke De Souza", Some("1980-01-01")), [(1, MatchStrength::NameDob)]);

@@ -225,7 +225,7 @@ fn read_rows(
         Ok(row) => {
             // An incident is one row whatever separators its reference is written with.
             let key = match &row {
-                super::Row::Incident(r) => super::reference_key(&r.reference),
+                super::Row::Incident(r) => lists.incident_key(&r.reference),
                 _ => row.key(),
             };
             if let Some(&first) = seen.get(&key) {

@@ -55,6 +55,9 @@ pub struct WatchLists {
     operation_name_matcher: OnceLock<NameMatcher>,
     /// Justifying references, by reference.
     pub incidents: Rows<Incident>,
+    /// Incidents kept beside another of the same letters and digits
+    /// ([`WatchLists::incident_key`]): looked for only while there are any.
+    incidents_beside: usize,
     /// The victims the incidents list, one row each (keyed by incident and position).
     pub victims: Rows<Victim>,
     victim_people: PersonIndex,
@@ -136,8 +139,9 @@ impl WatchLists {
                 old.map(Row::Operation)
             }
             Row::Incident(r) => {
-                let key = reference_key(&key);
+                let key = self.incident_key(&key);
                 let (id, old) = self.incidents.upsert(key.clone(), r);
+                self.incidents_beside += usize::from(old.is_none() && key.contains(BESIDE));
                 if let Some(old) = &old {
                     self.unindex_victims(&key, old);
                 }
@@ -178,8 +182,9 @@ impl WatchLists {
                 Some(Row::Operation(old))
             }
             TableName::Incidents => {
-                let key = reference_key(key);
+                let key = self.incident_key(key);
                 let (_, old) = self.incidents.remove(&key)?;
+                self.incidents_beside -= usize::from(key.contains(BESIDE));
                 self.unindex_victims(&key, &old);
                 Some(Row::Incident(old))
             }
@@ -269,7 +274,41 @@ impl WatchLists {
             Some(key) => self.incidents.by_key(key),
             None => self.incidents.by_key(&reference_key(reference)),
         };
-        found.map(|(_, i)| i).filter(|i| rows::same_grouping(reference, &i.reference))
+        match found {
+            Some((_, i)) if rows::same_grouping(reference, &i.reference) => Some(i),
+            // Another reference of the same letters and digits split elsewhere: this
+            // one, if known, is kept beside it.
+            Some(_) => self.incident_beside(reference),
+            None if self.incidents_beside > 0 => self.incident_beside(reference),
+            None => None,
+        }
+    }
+
+    fn incident_beside(&self, reference: &str) -> Option<&Incident> {
+        let key = incident_key_beside(&reference_key(reference), reference);
+        self.incidents.by_key(&key).map(|(_, i)| i).filter(|i| rows::same_grouping(reference, &i.reference))
+    }
+
+    /// Where the incidents row of `reference` is kept: under its key
+    /// ([`reference_key`]), unless a row of another reference of the same letters and
+    /// digits, split in other places (`4/12345/26`, `41/2345/26`), is there: then
+    /// beside it, under the key with where this one splits its numbers.
+    pub fn incident_key(&self, reference: &str) -> CompactString {
+        let key = reference_key(reference);
+        match self.incidents.by_key(&key) {
+            Some((_, i)) if !rows::same_grouping(reference, &i.reference) => incident_key_beside(&key, reference),
+            Some(_) => key,
+            // Kept beside a row since deleted: still there.
+            None if self.incidents_beside > 0 => {
+                let beside = incident_key_beside(&key, reference);
+                if self.incidents.by_key(&beside).is_some() {
+                    beside
+                } else {
+                    key
+                }
+            }
+            None => key,
+        }
     }
 
     /// Custody records of the person, by any match strength.
@@ -339,6 +378,16 @@ fn operation_name_key(name: &str) -> Option<CompactString> {
 fn staff_key(s: &StaffMember) -> Option<u64> {
     Some(index::name_dob_key(&s.name.as_ref()?.surname, s.dob?))
 }
+
+/// The key of an incident kept beside another of the same letters and digits
+/// ([`WatchLists::incident_key`]).
+fn incident_key_beside(key: &str, reference: &str) -> CompactString {
+    let splits: Vec<String> = rows::splits(reference).iter().map(u16::to_string).collect();
+    compact_str::format_compact!("{key}{BESIDE}{}", splits.join("."))
+}
+
+/// What parts an incident's key kept beside another's from its splits.
+const BESIDE: char = '\u{1f}';
 
 #[cfg(test)]
 mod tests {
@@ -415,14 +464,25 @@ mod tests {
         let mut l = WatchLists::default();
         let Row::Incident(mut i) = incident(&[]) else { unreachable!() };
         i.reference = "4/12345/26".into();
-        l.upsert(Row::Incident(i));
+        l.upsert(Row::Incident(i.clone()));
         assert!(l.incident("41/2345/26").is_none());
         for typed in ["4 12345 26", "41234526", "4/1234526", "4-12345-26/"] {
             assert!(l.incident(typed).is_some(), "{typed}");
         }
         assert!(rows::same_grouping("INC20261025-03366", "INC-20261025-03366"));
         assert!(rows::same_grouping("INC-2026-1025-03366", "INC-20261025-03366"));
+        assert!(rows::same_grouping("INC2026-1025-03366", "INC-20261025-03366"), "a review: a plausible typing");
         assert!(!rows::same_grouping("INC-202610-2503366", "INC-20261025-03366"));
+        // Both incidents on the list: each found by its own reference, each deleted by it.
+        i.reference = "41/2345/26".into();
+        l.upsert(Row::Incident(i));
+        assert_eq!(l.incidents.len(), 2);
+        assert_eq!(l.incident("41 2345 26").map(|i| i.reference.as_str()), Some("41/2345/26"));
+        assert_eq!(l.incident("4/12345/26").map(|i| i.reference.as_str()), Some("4/12345/26"));
+        assert!(l.delete(TableName::Incidents, "4/12345/26").is_some());
+        assert_eq!(l.incident("41/2345/26").map(|i| i.reference.as_str()), Some("41/2345/26"), "kept beside");
+        assert!(l.delete(TableName::Incidents, "41/2345/26").is_some());
+        assert!(l.incident("41/2345/26").is_none() && l.incidents.is_empty());
     }
 
     #[test]

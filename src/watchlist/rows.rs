@@ -559,8 +559,8 @@ pub fn short_reference_key<'b>(r: &str, buf: &'b mut [u8; SHORT_REFERENCE]) -> O
     (n > 0).then(|| std::str::from_utf8(&buf[..n]).ok()).flatten()
 }
 
-/// Whether two references with the same key ([`reference_key`]) are split by their
-/// separators in places that agree: the places one marks are all among the other's
+/// Whether two references with the same key ([`reference_key`]) split their numbers
+/// in places that agree ([`splits`]): the places one marks are all among the other's
 /// (`INC20261025-03366` and `INC-20261025-03366`, or one written without any), so
 /// that `41/2345/26` is not `4/12345/26`.
 pub fn same_grouping(a: &str, b: &str) -> bool {
@@ -568,17 +568,21 @@ pub fn same_grouping(a: &str, b: &str) -> bool {
     a.iter().all(|p| b.contains(p)) || b.iter().all(|p| a.contains(p))
 }
 
-/// Where a reference's separators fall among its letters and digits: after how many
-/// of them each run of other characters comes (not at either end).
-fn splits(r: &str) -> smallvec::SmallVec<[u16; 8]> {
+/// Where a reference's separators split a number: after how many of its letters and
+/// digits each run of other characters between two digits comes (`4/12345/26`: 1
+/// and 6). A separator between a letter and a digit splits nothing a number could be
+/// read across (`INC-2026` and `INC2026` are one).
+pub fn splits(r: &str) -> smallvec::SmallVec<[u16; 8]> {
     let mut out = smallvec::SmallVec::new();
-    let (mut kept, mut pending) = (0u16, false);
+    let (mut kept, mut pending, mut last_digit) = (0u16, false, false);
     for c in r.chars() {
         if c.is_alphanumeric() {
-            if pending && kept > 0 {
+            let digit = c.is_numeric();
+            if pending && last_digit && digit {
                 out.push(kept);
             }
             pending = false;
+            last_digit = digit;
             kept = kept.saturating_add(1);
         } else {
             pending = true;

@@ -530,17 +530,31 @@ fn query_writes_tables_csv_json_and_parquet_and_reports_bad_sql() {
     assert!(!refused.status.success() && stderr.contains("inside the archive"), "{stderr}");
     // A query's answer copied in among the events would be counted as events: no
     // answer, the file named (a hostile probe).
-    let answer = force.path("answer.parquet");
-    cli(&["query", "--archive", &archive, "--format", "parquet", "--out", &answer.display().to_string(), sql]);
-    let stray = Path::new(&first).with_file_name("stray.parquet");
-    std::fs::copy(&answer, &stray).unwrap();
-    let refused = bin().args(["query", "--archive", &archive, sql]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        refused.status.code() == Some(3) && stderr.contains("stray.parquet") && stderr.contains("not its own"),
-        "{stderr}"
-    );
-    std::fs::remove_file(&stray).unwrap();
+    // Every column of the events (a review: an answer with `event_id` passed), or an
+    // aggregate.
+    for (n, answer_sql) in ["SELECT * FROM events LIMIT 5", sql].into_iter().enumerate() {
+        let answer = force.path(&format!("answer{n}.parquet"));
+        cli(&[
+            "query",
+            "--archive",
+            &archive,
+            "--format",
+            "parquet",
+            "--out",
+            &answer.display().to_string(),
+            answer_sql,
+        ]);
+        let events_file = files_before.iter().find(|f| f.to_string_lossy().contains("/events/")).unwrap();
+        let stray = events_file.with_file_name("stray.parquet");
+        std::fs::copy(&answer, &stray).unwrap();
+        let refused = bin().args(["query", "--archive", &archive, sql]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            refused.status.code() == Some(3) && stderr.contains("stray.parquet") && stderr.contains("not its own"),
+            "{answer_sql}: {stderr}"
+        );
+        std::fs::remove_file(&stray).unwrap();
+    }
     let into_itself = bin()
         .args(["replay", "--watchlists"])
         .arg(force.path("watchlists"))
