@@ -24,8 +24,9 @@ pub enum Justification<'a> {
     UnknownReference(&'a str),
     /// The incident exists but neither names the user nor belongs to their unit.
     NotLinked(&'a Incident),
-    /// The user is linked, but the access is outside the incident's window.
-    OutsideWindow(&'a Incident),
+    /// The user is linked, but the access is outside the incident's window: before
+    /// it opened (`true`), or after it closed.
+    OutsideWindow(&'a Incident, bool),
     /// The incident was recorded too long after the access to justify it (more than
     /// `explanation.late_grace`).
     RecordedLate(&'a Incident),
@@ -53,11 +54,13 @@ impl Justification<'_> {
                 i.reference,
                 i.recorded_at.map(|t| t.human()).unwrap_or_default()
             ),
-            Justification::OutsideWindow(i) => match i.closed_at {
-                Some(c) => {
+            // Said by the side of the window the access fell on (an access before an
+            // incident that has since closed was said to come after its close).
+            Justification::OutsideWindow(i, before) => match (before, i.closed_at) {
+                (false, Some(c)) => {
                     format!("gave reference {}, an incident closed on {}, outside its window", i.reference, c.human())
                 }
-                None => format!(
+                _ => format!(
                     "gave reference {}, an incident opened on {}, before it began",
                     i.reference,
                     i.opened_at.human()
@@ -211,7 +214,7 @@ fn justify<'a>(
         return Justification::RecordedLate(incident);
     }
     if !crate::explain::in_window(incident, event.ts, config) {
-        return Justification::OutsideWindow(incident);
+        return Justification::OutsideWindow(incident, event.ts < incident.opened_at);
     }
     Justification::Justified(incident)
 }

@@ -15,7 +15,7 @@ use super::{finding, stable_hash, Facts, WINDOW_CAP};
 use crate::alert::{Alert, RuleId};
 use crate::config::{BehaviourSettings, RulesConfig};
 use crate::detect::Findings;
-use crate::enrich::Enriched;
+use crate::enrich::{Enriched, Justification};
 use crate::event::SubjectType;
 use crate::time::{Span, Timestamp, HOUR};
 use crate::window::{Baseline, Decaying, Window};
@@ -40,10 +40,16 @@ impl Handoff {
     /// The key of the access's spike record: the person, when the access is an
     /// unexplained look-up of one. A known incident the user is not on still counts:
     /// officers curious about an arrested celebrity quote the arrest's own incident,
-    /// whose number is on the record they open.
+    /// whose number is on the record they open. But not a vulnerable incident, in its
+    /// window, that lists this person as its victim: a force-wide search for a missing
+    /// girl, a control room at a major incident, all quoting her case (an evaluator's
+    /// force: red "details may be being passed round" alerts at every one). Each such
+    /// access is still `victim.contact`'s to judge, which never lets it be.
     pub fn spike_key(&self, ctx: &Enriched) -> Option<CompactString> {
         let person = ctx.event.subject_type == SubjectType::Person && !ctx.person.is_empty();
-        (!self.explained && person).then(|| ctx.subject_key())
+        let her_case = matches!(&ctx.justification, Justification::NotLinked(i)
+            if ctx.victims.iter().any(|l| l.in_window && !l.strength.is_weak() && l.incident.reference == i.reference));
+        (!self.explained && person && !her_case).then(|| ctx.subject_key())
     }
 
     /// The key of the access's peer record: the user's unit, when the access counts.

@@ -329,6 +329,41 @@ fn subject_spike_fires_for_many_unrelated_users_not_for_a_case_team() {
     assert!(s[0].to_json().contains("\"proposed_watchlist\":\"high_profile\""));
 }
 
+/// A force-wide search for a missing girl, every officer quoting her own vulnerable
+/// incident: no spike (an evaluator's force: a red one at every missing person); the
+/// same crowd without the reference, one.
+#[test]
+fn a_search_for_a_missing_person_under_her_case_is_no_spike() {
+    for quoted in [true, false] {
+        let mut lists = force();
+        lists.upsert(
+            crate::watchlist::read::read_row(
+                Incidents,
+                &crate::watchlist::read::JsonCells(
+                    json!({"reference": "MP-1", "kind": "missing person", "opened_at": "2026-11-16T17:00:00Z",
+                           "unit": "PPU", "victims": "LOST, Lily 2010-05-05", "vulnerable": "true"})
+                    .as_object()
+                    .unwrap(),
+                ),
+            )
+            .unwrap(),
+        );
+        let mut r = Run::new();
+        r.engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::EventTime);
+        let t = MONDAY + 18 * HOUR;
+        for i in 0..10 {
+            let reference = if quoted { "MP-1" } else { "" };
+            r.access(
+                t + i * 5 * MINUTE,
+                &format!("P{i}"),
+                json!({"action": "search", "subject_name": "LOST, Lily", "subject_dob": "2010-05-05", "reference": reference}),
+            );
+        }
+        let alerts = r.alerts();
+        assert_eq!(of(&alerts, "behaviour.subject_spike").is_empty(), quoted, "quoted {quoted}: {alerts:#?}");
+    }
+}
+
 /// Two hours of unit Response from 09:00: peers P2 and P3 give references nearly
 /// always (every tenth access has none), P1 almost never. With `copy_system`, each of
 /// P2's unexplained accesses is given again with its event id, from that system.

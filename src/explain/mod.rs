@@ -205,7 +205,7 @@ pub struct SubjectMatches {
 impl SubjectMatches {
     pub fn find(lists: &WatchLists, person: &PersonIdentity, vrm: Option<&str>, address: Option<&str>) -> Self {
         let mut m = SubjectMatches::default();
-        let keys = person.lookup_keys();
+        let keys = person.keys();
         if !person.is_empty() {
             lists.custody_matches(person, &keys, &mut m.custody);
             lists.high_profile_matches(person, &keys, &mut m.high_profile);

@@ -351,3 +351,18 @@ fn a_justifying_reference_is_said_once() {
     assert_eq!(ctx.explanation.kind(), Some(Kind::Reference));
     assert_eq!(ctx.why_not(), "gave reference INC-1, which justifies it");
 }
+
+/// An access before an incident opened is said to come before it, whether or not the
+/// incident has closed since (an evaluator read "closed on ..., outside its window"
+/// for a look-up made hours before it opened).
+#[test]
+fn an_access_before_an_incident_opened_is_said_to_be_before_it() {
+    let c = Config::defaults();
+    let l = lists(&[(
+        Incidents,
+        json!({"reference": "INC-9", "opened_at": "2026-11-22T16:30:00Z", "closed_at": "2026-11-23T09:00:00Z", "officers": ["U1"]}),
+    )]);
+    let e = event(json!({"reference": "INC-9", "subject_name": "SMITH, John"}));
+    let ctx = enrich(&e, &l, &c.explanation);
+    assert!(ctx.justification.why_not().contains("before it began"), "{}", ctx.justification.why_not());
+}

@@ -381,9 +381,10 @@ pub struct PersonKeys {
     id: Option<u64>,
     name_dob: Option<u64>,
     initial: Option<u64>,
-    /// The subject's other readings with their name and date-of-birth keys
-    /// ([`PersonIdentity::lookup_keys`]; a row is filed without them).
-    readings: SmallVec<[(u64, PersonName); 2]>,
+    /// The subject's other readings with their name and date-of-birth keys, worked
+    /// out when a table first holds a row of the subject's date of birth
+    /// ([`PersonIndex::find`]; a row is filed without them).
+    readings: std::cell::OnceCell<SmallVec<[(u64, PersonName); 2]>>,
 }
 
 /// Generational suffixes a name may end with, left out of [`PersonIdentity::other_readings`].
@@ -407,18 +408,17 @@ impl PersonIdentity {
             // first forenames share their first byte (equal, or one the other's initial).
             initial: name
                 .and_then(|n| n.forenames.as_bytes().first().map(|i| KEY_HASH.hash_one((2u8, n.surname.as_str(), *i)))),
-            readings: SmallVec::new(),
+            readings: std::cell::OnceCell::new(),
         }
     }
 
-    /// [`PersonIdentity::keys`] for finding the person, with the other readings of
-    /// the name (computed once an access, for every table asked).
-    pub fn lookup_keys(&self) -> PersonKeys {
-        let mut keys = self.keys();
-        if let Some(dob) = self.dob {
-            keys.readings = self.other_readings().into_iter().map(|n| (name_dob_key(&n.surname, dob), n)).collect();
-        }
-        keys
+    /// The other readings of the name with their keys, worked out once (`keys` are
+    /// this person's).
+    fn readings<'k>(&self, keys: &'k PersonKeys) -> &'k [(u64, PersonName)] {
+        keys.readings.get_or_init(|| match self.dob {
+            Some(dob) => self.other_readings().into_iter().map(|n| (name_dob_key(&n.surname, dob), n)).collect(),
+            None => SmallVec::new(),
+        })
     }
 }
 
@@ -431,11 +431,17 @@ pub struct PersonIndex {
     by_initial: MultiIndex<u64>,
     /// ... and those of them without a date of birth.
     by_initial_without_dob: MultiIndex<u64>,
+    /// Every date of birth a row has had (never removed: only a filter, so that a
+    /// name's other readings are worked out only where a row could match one).
+    dobs: ahash::AHashSet<i32>,
 }
 
 impl PersonIndex {
     /// Indexes row `id` by the person's record id, name and date of birth, and name.
     pub fn add(&mut self, id: RowId, p: &PersonIdentity) {
+        if let Some(dob) = p.dob {
+            self.dobs.insert(dob.0);
+        }
         let k = p.keys();
         for (index, key) in self.indexes(p, &k) {
             index.insert(key, id);
@@ -452,7 +458,7 @@ impl PersonIndex {
 
     /// The indexes a row of person `p` is filed in, with its key in each.
     fn indexes(&mut self, p: &PersonIdentity, k: &PersonKeys) -> SmallVec<[(&mut MultiIndex<u64>, u64); 4]> {
-        let PersonIndex { by_id, by_name_dob, by_initial, by_initial_without_dob } = self;
+        let PersonIndex { by_id, by_name_dob, by_initial, by_initial_without_dob, .. } = self;
         let mut out = SmallVec::new();
         if let Some(key) = k.id {
             out.push((by_id, key));
@@ -505,7 +511,11 @@ impl PersonIndex {
                 }
                 // A name written without a comma read the other ways it may be
                 // meant, against rows with the same date of birth only.
-                for (key, name) in &keys.readings {
+                let readings = match self.dobs.contains(&dob.0) {
+                    true => subject.readings(keys),
+                    false => &[],
+                };
+                for (key, name) in readings {
                     let ids = self.by_name_dob.get(key);
                     if ids.is_empty() {
                         continue;
@@ -553,7 +563,7 @@ mod tests {
         let find = |name: &str, dob: Option<&str>| {
             let subject = person(None, name, dob);
             let mut out = Matches::new();
-            index.find(&subject, &subject.lookup_keys(), |id| rows.get(id as usize), &mut out);
+            index.find(&subject, &subject.keys(), |id| rows.get(id as usize), &mut out);
             out.iter().map(|(id, s)| (*id, *s)).collect::<Vec<_>>()
         };
         for typed in [

@@ -58,6 +58,8 @@ pub struct WatchLists {
     /// Incidents kept beside another of the same letters and digits
     /// ([`WatchLists::incident_key`]): looked for only while there are any.
     incidents_beside: usize,
+    /// Every date of birth a staff row has had (a filter: see `PersonIndex`).
+    staff_dobs: ahash::AHashSet<i32>,
     /// The victims the incidents list, one row each (keyed by incident and position).
     pub victims: Rows<Victim>,
     victim_people: PersonIndex,
@@ -108,6 +110,9 @@ impl WatchLists {
                 }
                 if let Some(k) = self.staff.get(id).and_then(staff_key) {
                     self.staff_by_name_dob.insert(k, id);
+                }
+                if let Some(dob) = self.staff.get(id).and_then(|s| s.dob) {
+                    self.staff_dobs.insert(dob.0);
                 }
                 old.map(Row::Staff)
             }
@@ -326,9 +331,14 @@ impl WatchLists {
     pub fn staff_with_identity(&self, person: &PersonIdentity) -> smallvec::SmallVec<[&StaffMember; 2]> {
         let (Some(name), Some(dob)) = (&person.name, person.dob) else { return Default::default() };
         let mut found: smallvec::SmallVec<[&StaffMember; 2]> = Default::default();
-        // As written, then the other ways a name without a comma may be meant
-        // (`Luke De Souza` is `DE SOUZA, Luke`: `PersonIdentity::other_readings`).
-        for name in std::iter::once(name.clone()).chain(person.other_readings()) {
+        // As written, then the other ways the name may be meant (`Luke De Souza` is
+        // `DE SOUZA, Luke`: `PersonIdentity::other_readings`), where a member of staff
+        // was born that day.
+        let others = match self.staff_dobs.contains(&dob.0) {
+            true => person.other_readings(),
+            false => Default::default(),
+        };
+        for name in std::iter::once(name.clone()).chain(others) {
             let same = (self.staff_by_name_dob.get(&index::name_dob_key(&name.surname, dob)).iter())
                 .filter_map(|&id| self.staff.get(id))
                 .filter(|s| s.name.as_ref().is_some_and(|own| own.matches(&name)));
@@ -453,6 +463,14 @@ mod tests {
             let general: String = r.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
             let short = rows::short_reference_key(&r, &mut buf);
             proptest::prop_assert_eq!(short, (!general.is_empty()).then_some(general.as_str()));
+        }
+
+        /// The splits of a short reference as bits are its splits.
+        #[test]
+        fn the_short_splits_are_the_splits(r in "[A-C0-3 /-]{0,64}") {
+            let bits = rows::short_splits(&r).unwrap();
+            let listed: u64 = rows::splits(&r).iter().map(|p| 1u64 << p).sum();
+            proptest::prop_assert_eq!(bits, listed);
         }
     }
 

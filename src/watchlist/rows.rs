@@ -564,8 +564,37 @@ pub fn short_reference_key<'b>(r: &str, buf: &'b mut [u8; SHORT_REFERENCE]) -> O
 /// (`INC20261025-03366` and `INC-20261025-03366`, or one written without any), so
 /// that `41/2345/26` is not `4/12345/26`.
 pub fn same_grouping(a: &str, b: &str) -> bool {
+    if a == b {
+        return true; // nearly every look-up: the reference as the incident has it
+    }
+    if let (Some(a), Some(b)) = (short_splits(a), short_splits(b)) {
+        return a & !b == 0 || b & !a == 0;
+    }
     let (a, b) = (splits(a), splits(b));
     a.iter().all(|p| b.contains(p)) || b.iter().all(|p| a.contains(p))
+}
+
+/// [`splits`] of a short ASCII reference, as the bits of a word: without building a
+/// list (every access with a known incident asks). `None` for any other.
+pub(super) fn short_splits(r: &str) -> Option<u64> {
+    if r.len() > 64 || !r.is_ascii() {
+        return None;
+    }
+    let (mut bits, mut kept, mut pending, mut last_digit) = (0u64, 0u32, false, false);
+    for &c in r.as_bytes() {
+        if c.is_ascii_alphanumeric() {
+            let digit = c.is_ascii_digit();
+            if pending && last_digit && digit {
+                bits |= 1 << kept;
+            }
+            pending = false;
+            last_digit = digit;
+            kept += 1;
+        } else {
+            pending = true;
+        }
+    }
+    Some(bits)
 }
 
 /// Where a reference's separators split a number: after how many of its letters and
