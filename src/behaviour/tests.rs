@@ -165,6 +165,22 @@ fn out_of_hours_fires_outside_the_shift_and_not_for_the_night_shift() {
     assert!(o[0].reason.contains("at 02:10 local time, outside their rostered shift 08:00-18:00"), "{}", o[0].reason);
 }
 
+/// A stop code declares a purpose, but not a shift: searches under one off a rostered
+/// shift are out of hours (an evaluator's insider: 24 searches at 02:00 coded STOP);
+/// on shift, or by a user with no roster, nothing.
+#[test]
+fn a_stop_code_off_a_rostered_shift_is_out_of_hours() {
+    let mut r = Run::new();
+    let stop = json!({"action": "search", "reason_code": "STOP", "result_count": 1});
+    r.access(MONDAY + 2 * HOUR, "U1", stop.clone());
+    r.access(MONDAY + 10 * HOUR, "U1", stop.clone());
+    r.access(MONDAY + 2 * HOUR, "P1", stop);
+    let alerts = r.alerts();
+    let o = of(&alerts, "behaviour.out_of_hours");
+    assert_eq!(o.iter().map(|a| (a.user_id.as_str(), a.event_ids.len())).collect::<Vec<_>>(), [("U1", 1)], "{o:#?}");
+    assert!(o[0].reason.contains("outside their rostered shift") && o[0].reason.contains("STOP"), "{}", o[0].reason);
+}
+
 #[test]
 fn out_of_hours_learns_usual_hours_when_there_is_no_shift() {
     let mut r = Run::new();
