@@ -79,6 +79,68 @@ fn ts_type() -> DataType {
 }
 
 /// The columns of an events file, in file order.
+/// The events columns every file of an archive has had, from its first version on:
+/// a file among the events without one of them is not the archive's (a query's
+/// answer of a few columns copied in was counted as events).
+pub const EVENT_COLUMNS_ALWAYS: [&str; 25] = [
+    "event_id",
+    "ts",
+    "user_id",
+    "action",
+    "subject_type",
+    "subject_id",
+    "subject_name",
+    "subject_dob",
+    "subject_postcode",
+    "subject_vrm",
+    "query",
+    "result_count",
+    "reason_code",
+    "reference",
+    "force",
+    "terminal",
+    "session_id",
+    "extra",
+    "subject_surname",
+    "subject_forenames",
+    "vrm_key",
+    "postcode_key",
+    "ingest_seq",
+    "kafka_partition",
+    "kafka_offset",
+];
+
+/// The alerts columns every alerts file has had (as [`EVENT_COLUMNS_ALWAYS`]).
+pub const ALERT_COLUMNS_ALWAYS: [&str; 27] = [
+    "alert_id",
+    "rule",
+    "category",
+    "severity",
+    "score",
+    "event_ts",
+    "detected_at",
+    "user_id",
+    "subject_type",
+    "subject_id",
+    "subject_name",
+    "subject_dob",
+    "subject_postcode",
+    "subject_vrm",
+    "event_ids",
+    "watchlist_list",
+    "watchlist_key",
+    "watchlist_match",
+    "reason",
+    "retrospective",
+    "system",
+    "action",
+    "unit",
+    "proposed_watchlist",
+    "allowed_reason",
+    "about_user",
+    "alert_json",
+];
+
 pub static EVENT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let s = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
     Arc::new(Schema::new(vec![

@@ -51,19 +51,23 @@ pub enum Check {
 
 /// The files among `files` that cannot be read as far as `check` goes (as a replay
 /// reads them: a reader built from the footer, then its batches), or that are not of
-/// `schema`: without its first column (the id every such file of the archive has), or
-/// with a column it never had (a query's answer copied in among the events was
-/// counted as events), each with why.
-pub fn unreadable(files: impl Iterator<Item = PathBuf>, check: Check, schema: &Schema) -> Vec<(PathBuf, String)> {
+/// `schema`: without one of the columns every such file of the archive has had
+/// (`always`, the id first), or with a column it never had (a query's answer copied
+/// in among the events was counted as events), each with why.
+pub fn unreadable(
+    files: impl Iterator<Item = PathBuf>,
+    check: Check,
+    schema: &Schema,
+    always: &[&str],
+) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    let id = schema.field(0).name();
     for file in files {
         let read = unpanicked(&file, || {
             let reader = ParquetRecordBatchReaderBuilder::try_new(open_regular(&file)?).map_err(io::Error::other)?;
             let own = reader.schema();
-            if own.column_with_name(id).is_none() {
+            if let Some(missing) = always.iter().find(|c| own.column_with_name(c).is_none()) {
                 return Err(io::Error::other(format!(
-                    "no `{id}` column, which every such file of the archive has: {FOREIGN}"
+                    "no `{missing}` column, which every such file of the archive has: {FOREIGN}"
                 )));
             }
             if let Some(other) = own.fields().iter().find(|f| schema.column_with_name(f.name()).is_none()) {

@@ -500,8 +500,10 @@ pub fn damaged_files(root: &Path, check: Check) -> io::Result<Vec<(PathBuf, Stri
     }
     let alert_dirs: Vec<PathBuf> = partitions(&root.join("alerts"), "date")?.into_iter().map(|(_, dir)| dir).collect();
     let files = |dirs: &[PathBuf]| dirs.iter().map(|d| parquet_files(d)).collect::<io::Result<Vec<_>>>();
-    let mut out = damaged::unreadable(files(&dirs)?.into_iter().flatten(), check, &columns::EVENT_SCHEMA);
-    out.extend(damaged::unreadable(files(&alert_dirs)?.into_iter().flatten(), check, &columns::ALERT_SCHEMA));
+    let events = files(&dirs)?.into_iter().flatten();
+    let mut out = damaged::unreadable(events, check, &columns::EVENT_SCHEMA, &columns::EVENT_COLUMNS_ALWAYS);
+    let alerts = files(&alert_dirs)?.into_iter().flatten();
+    out.extend(damaged::unreadable(alerts, check, &columns::ALERT_SCHEMA, &columns::ALERT_COLUMNS_ALWAYS));
     Ok(out)
 }
 

@@ -40,16 +40,21 @@ impl Handoff {
     /// The key of the access's spike record: the person, when the access is an
     /// unexplained look-up of one. A known incident the user is not on still counts:
     /// officers curious about an arrested celebrity quote the arrest's own incident,
-    /// whose number is on the record they open. But not a vulnerable incident, in its
-    /// window, that lists this person as its victim: a force-wide search for a missing
-    /// girl, a control room at a major incident, all quoting her case (an evaluator's
-    /// force: red "details may be being passed round" alerts at every one). Each such
-    /// access is still `victim.contact`'s to judge, which never lets it be.
+    /// whose number is on the record they open. But not a missing-person incident, in
+    /// its window, that lists this person: a force-wide search for a missing girl, all
+    /// quoting her case (an evaluator's force: a red "details may be being passed
+    /// round" alert at every one). Only a missing person's: a crowd viewing a rape
+    /// victim's record can quote the number printed on it (a review). Each such access
+    /// is still `victim.contact`'s to judge, which never lets it be.
     pub fn spike_key(&self, ctx: &Enriched) -> Option<CompactString> {
         let person = ctx.event.subject_type == SubjectType::Person && !ctx.person.is_empty();
-        let her_case = matches!(&ctx.justification, Justification::NotLinked(i)
-            if ctx.victims.iter().any(|l| l.in_window && !l.strength.is_weak() && l.incident.reference == i.reference));
-        (!self.explained && person && !her_case).then(|| ctx.subject_key())
+        let missing = |kind: Option<&str>| {
+            kind.is_some_and(|k| k.split(|c: char| !c.is_alphanumeric()).any(|w| w.eq_ignore_ascii_case("missing")))
+        };
+        let her_search = matches!(&ctx.justification, Justification::NotLinked(i)
+            if missing(i.kind.as_deref())
+                && ctx.victims.iter().any(|l| l.in_window && !l.strength.is_weak() && l.incident.reference == i.reference));
+        (!self.explained && person && !her_search).then(|| ctx.subject_key())
     }
 
     /// The key of the access's peer record: the user's unit, when the access counts.

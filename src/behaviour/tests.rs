@@ -347,16 +347,19 @@ fn subject_spike_fires_for_many_unrelated_users_not_for_a_case_team() {
 
 /// A force-wide search for a missing girl, every officer quoting her own vulnerable
 /// incident: no spike (an evaluator's force: a red one at every missing person); the
-/// same crowd without the reference, one.
+/// same crowd without the reference, one; a crowd quoting another kind of victim's
+/// case (the number is on her record), one (a review).
 #[test]
 fn a_search_for_a_missing_person_under_her_case_is_no_spike() {
-    for quoted in [true, false] {
+    for (quoted, kind) in [(true, "missing person"), (false, "missing person"), (true, "rape")] {
+        let quoted = quoted && kind.starts_with("missing");
+        let reference_given = quoted || kind == "rape";
         let mut lists = force();
         lists.upsert(
             crate::watchlist::read::read_row(
                 Incidents,
                 &crate::watchlist::read::JsonCells(
-                    json!({"reference": "MP-1", "kind": "missing person", "opened_at": "2026-11-16T17:00:00Z",
+                    json!({"reference": "MP-1", "kind": kind, "opened_at": "2026-11-16T17:00:00Z",
                            "unit": "PPU", "victims": "LOST, Lily 2010-05-05", "vulnerable": "true"})
                     .as_object()
                     .unwrap(),
@@ -368,7 +371,7 @@ fn a_search_for_a_missing_person_under_her_case_is_no_spike() {
         r.engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::EventTime);
         let t = MONDAY + 18 * HOUR;
         for i in 0..10 {
-            let reference = if quoted { "MP-1" } else { "" };
+            let reference = if reference_given { "MP-1" } else { "" };
             r.access(
                 t + i * 5 * MINUTE,
                 &format!("P{i}"),
@@ -376,7 +379,7 @@ fn a_search_for_a_missing_person_under_her_case_is_no_spike() {
             );
         }
         let alerts = r.alerts();
-        assert_eq!(of(&alerts, "behaviour.subject_spike").is_empty(), quoted, "quoted {quoted}: {alerts:#?}");
+        assert_eq!(of(&alerts, "behaviour.subject_spike").is_empty(), quoted, "{kind}, quoted {quoted}: {alerts:#?}");
     }
 }
 

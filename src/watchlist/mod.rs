@@ -13,6 +13,7 @@ pub mod index;
 pub mod load;
 mod names;
 pub mod read;
+mod reference;
 pub mod rows;
 
 pub use error::{WatchlistError, WatchlistErrors};
