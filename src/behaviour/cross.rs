@@ -37,8 +37,9 @@ pub struct Handoff {
 }
 
 impl Handoff {
-    /// The key of the access's spike record: the person, when the access is an
-    /// unexplained look-up of one. A known incident the user is not on still counts:
+    /// The key of the access's spike record: the person ([`Enriched::person_key`]: a
+    /// crowd that searched by name and one that opened the record are one crowd), when
+    /// the access is an unexplained look-up of one. A known incident the user is not on still counts:
     /// officers curious about an arrested celebrity quote the arrest's own incident,
     /// whose number is on the record they open. But not a missing-person incident, in
     /// its window, that lists this person: a force-wide search for a missing girl, all
@@ -54,7 +55,7 @@ impl Handoff {
         let her_search = matches!(&ctx.justification, Justification::NotLinked(i)
             if missing(i.kind.as_deref())
                 && ctx.victims.iter().any(|l| l.in_window && !l.strength.is_weak() && l.incident.reference == i.reference));
-        (!self.explained && person && !her_search).then(|| ctx.subject_key())
+        (!self.explained && person && !her_search).then(|| ctx.person_key())
     }
 
     /// The key of the access's peer record: the user's unit, when the access counts.
@@ -284,7 +285,7 @@ impl CrossUser {
                     }
                 };
                 let t = thresholds(b, bands);
-                let person = id_hash(ctx.subject_key_ref());
+                let person = ctx.with_person_key(id_hash);
                 let lookup =
                     Lookup { user: &e.user_id, event_id: &e.event_id, person, cell, explained: h.explained, ts: now };
                 let verdict = rates.cells.observe(lookup, &t);

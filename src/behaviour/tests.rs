@@ -209,6 +209,45 @@ fn fishing_fires_on_many_empty_searches_not_on_a_few() {
     assert!(f[0].reason.contains("made 12 searches that found nothing"), "{}", f[0].reason);
 }
 
+/// A search by surname and initial, then the view of the record it found (by record
+/// id, the full name and date of birth), is one person: 12 people so looked up in
+/// half an hour are 12, under fishing's 20 (by subject key they were 24, and an
+/// amber). A crowd of 8, half searching by name and half opening the record, is one
+/// spike (by subject key two crowds of 4, and none).
+#[test]
+fn a_search_and_the_view_of_its_record_are_one_person() {
+    let mut r = Run::new();
+    let t = MONDAY + 10 * HOUR;
+    for i in 0..12 {
+        let name = format!("FISH{}", (b'A' + i as u8) as char);
+        r.access(
+            t + i * 2 * MINUTE,
+            "U1",
+            json!({"action": "search", "subject_name": format!("{name}/j"), "subject_dob": "1980-01-01"}),
+        );
+        r.access(
+            t + i * 2 * MINUTE + 30 * SECOND,
+            "U1",
+            json!({"subject_id": format!("80/{i}X"), "subject_name": format!("{name}, John"), "subject_dob": "1980-01-01"}),
+        );
+    }
+    let t = MONDAY + 18 * HOUR;
+    for i in 0..8 {
+        let user = format!("Q{i}");
+        let crowd = if i % 2 == 0 {
+            json!({"action": "search", "subject_name": "KICKER, K", "subject_dob": "1990-06-06"})
+        } else {
+            json!({"subject_id": "90/1K", "subject_name": "KICKER, Kai", "subject_dob": "1990-06-06"})
+        };
+        r.access(t + i * 5 * MINUTE, &user, crowd);
+    }
+    let alerts = r.alerts();
+    assert!(of(&alerts, "behaviour.fishing").is_empty(), "{alerts:#?}");
+    let s = of(&alerts, "behaviour.subject_spike");
+    assert_eq!(s.len(), 1, "{alerts:#?}");
+    assert!(s[0].reason.contains("8 different users looked up"), "{}", s[0].reason);
+}
+
 /// A run over the force with a high-profile entry (STAR, Sam, born 1990-01-01), so
 /// that an access to her raises a red finding.
 fn with_a_star() -> Run {
