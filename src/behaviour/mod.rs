@@ -265,15 +265,13 @@ impl Behaviour {
         }
 
         // Out of hours: an unexplained access outside the shift or the usual hours; or
-        // one only the user's own declaration explains (a stop code, a routine)
-        // outside a rostered shift: an evaluator's insider typed STOP on 24 searches
-        // at 02:00 off shift, and no rule saw them.
+        // one only the user's own stop code explains, outside a rostered shift: an
+        // evaluator's insider typed STOP on 24 searches at 02:00 off shift, and no
+        // rule saw them. Not a routine, which the force declares (a bureau's overtime
+        // is its routine's business, not an alert).
         let local_minute = b.timezone.minute_of_day(now);
         let shift = ctx.user.and_then(|s| s.shift);
-        let declared_only = matches!(
-            ctx.explanation.effective_kind(),
-            Some(crate::explain::Kind::Encounter | crate::explain::Kind::Routine)
-        );
+        let declared_only = ctx.explanation.effective_kind() == Some(crate::explain::Kind::Encounter);
         if (!explained || (declared_only && shift.is_some())) && counted && rules.enabled(RuleId::BehaviourOutOfHours) {
             let outside = match shift {
                 Some(range) => !range.contains_minute(local_minute, (b.out_of_hours_grace.0 / MINUTE) as u16),

@@ -167,7 +167,9 @@ fn out_of_hours_fires_outside_the_shift_and_not_for_the_night_shift() {
 
 /// A stop code declares a purpose, but not a shift: searches under one off a rostered
 /// shift are out of hours (an evaluator's insider: 24 searches at 02:00 coded STOP);
-/// on shift, or by a user with no roster, nothing.
+/// on shift, or by a user with no roster, nothing. A routine the force declared is
+/// not a stop code: a night-shift user's searches under it at noon are no alert (a
+/// review: a bureau's overtime was raised).
 #[test]
 fn a_stop_code_off_a_rostered_shift_is_out_of_hours() {
     let mut r = Run::new();
@@ -179,6 +181,20 @@ fn a_stop_code_off_a_rostered_shift_is_out_of_hours() {
     let o = of(&alerts, "behaviour.out_of_hours");
     assert_eq!(o.iter().map(|a| (a.user_id.as_str(), a.event_ids.len())).collect::<Vec<_>>(), [("U1", 1)], "{o:#?}");
     assert!(o[0].reason.contains("outside their rostered shift") && o[0].reason.contains("STOP"), "{}", o[0].reason);
+
+    let mut config = Config::defaults();
+    config.explanation.routines.push(crate::config::explain::Routine {
+        name: "Night desk".into(),
+        units: vec!["Response Night".into()],
+        systems: vec!["PND".into()],
+        ..Default::default()
+    });
+    let mut r = Run::with(config);
+    r.access(MONDAY + 12 * HOUR, "U2", json!({"action": "search", "system": "PND", "result_count": 1}));
+    r.access(MONDAY + 12 * HOUR, "U2", json!({"action": "search", "system": "PNC", "result_count": 1}));
+    let alerts = r.alerts();
+    let o = of(&alerts, "behaviour.out_of_hours");
+    assert_eq!(o.iter().map(|a| a.event_ids.as_slice()).collect::<Vec<_>>(), [["e2"]], "{o:#?}");
 }
 
 #[test]
