@@ -70,6 +70,29 @@ impl Justification<'_> {
     }
 }
 
+/// The bytes of [`Enriched::person_key`] for a person named with a forename and a date
+/// of birth (`person~SURNAME|I|YYYY-MM-DD`), else `None`; also what a spike alert read
+/// back after a restart is keyed by ([`crate::behaviour::CrossUser::seed`]).
+pub fn named_person_key(
+    subject_type: SubjectType,
+    name: Option<&normalise::PersonName>,
+    dob: Option<crate::time::Date>,
+) -> Option<smallvec::SmallVec<[u8; 64]>> {
+    let (n, dob) = (name?, dob?.iso()?);
+    if subject_type != SubjectType::Person || !n.has_forenames() {
+        return None;
+    }
+    let initial = n.forenames.chars().next()?;
+    let mut key = smallvec::SmallVec::new();
+    key.extend_from_slice(b"person~");
+    key.extend_from_slice(n.surname.as_bytes());
+    key.push(b'|');
+    key.extend_from_slice(initial.encode_utf8(&mut [0u8; 4]).as_bytes());
+    key.push(b'|');
+    key.extend_from_slice(&dob);
+    Some(key)
+}
+
 /// One event joined with what the watch lists know about its user and subject.
 pub struct Enriched<'a> {
     pub event: &'a AccessEvent,
@@ -119,20 +142,10 @@ impl<'a> Enriched<'a> {
     /// that only hash it ask for it at most accesses.
     pub fn with_person_key<T>(&self, f: impl FnOnce(&str) -> T) -> T {
         let p = &self.person;
-        match (&p.name, p.dob.and_then(|d| d.iso())) {
-            (Some(n), Some(dob)) if self.event.subject_type == SubjectType::Person && n.has_forenames() => {
-                let initial = n.forenames.chars().next().unwrap_or(' ');
-                let mut key: smallvec::SmallVec<[u8; 64]> = smallvec::SmallVec::new();
-                key.extend_from_slice(b"person~");
-                key.extend_from_slice(n.surname.as_bytes());
-                key.push(b'|');
-                key.extend_from_slice(initial.encode_utf8(&mut [0u8; 4]).as_bytes());
-                key.push(b'|');
-                key.extend_from_slice(&dob);
-                // Whole UTF-8 strings and ASCII joined: UTF-8.
-                f(std::str::from_utf8(&key).unwrap_or_default())
-            }
-            _ => f(self.subject_key_ref()),
+        match named_person_key(self.event.subject_type, p.name.as_ref(), p.dob) {
+            // Whole UTF-8 strings and ASCII joined: UTF-8.
+            Some(key) => f(std::str::from_utf8(&key).unwrap_or_default()),
+            None => f(self.subject_key_ref()),
         }
     }
 

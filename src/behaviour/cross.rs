@@ -41,8 +41,9 @@ impl Handoff {
     /// crowd that searched by name and one that opened the record are one crowd), when
     /// the access is an unexplained look-up of one. A known incident the user is not on still counts:
     /// officers curious about an arrested celebrity quote the arrest's own incident,
-    /// whose number is on the record they open. But not a missing-person incident, in
-    /// its window, that lists this person: a force-wide search for a missing girl, all
+    /// whose number is on the record they open. But not a missing-person incident
+    /// (its kind says "missing" or "MISPER"), vulnerable, in its window, that lists
+    /// this person: a force-wide search for a missing girl, all
     /// quoting her case (an evaluator's force: a red "details may be being passed
     /// round" alert at every one). Only a missing person's: a crowd viewing a rape
     /// victim's record can quote the number printed on it (a review). Each such access
@@ -50,7 +51,10 @@ impl Handoff {
     pub fn spike_key(&self, ctx: &Enriched) -> Option<CompactString> {
         let person = ctx.event.subject_type == SubjectType::Person && !ctx.person.is_empty();
         let missing = |kind: Option<&str>| {
-            kind.is_some_and(|k| k.split(|c: char| !c.is_alphanumeric()).any(|w| w.eq_ignore_ascii_case("missing")))
+            kind.is_some_and(|k| {
+                k.split(|c: char| !c.is_alphanumeric())
+                    .any(|w| w.eq_ignore_ascii_case("missing") || w.eq_ignore_ascii_case("misper"))
+            })
         };
         let her_search = matches!(&ctx.justification, Justification::NotLinked(i)
             if missing(i.kind.as_deref())
@@ -328,7 +332,15 @@ impl CrossUser {
         match alert.rule {
             RuleId::BehaviourSubjectSpike => {
                 let until = since + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
-                let s = self.subjects.entry(subject_hash(&alert.suppression_subject())).or_default();
+                // The spike's record is the person's ([`Enriched::person_key`]), not the
+                // alert's subject key: a quiet period put there was never read.
+                let s = &alert.subject;
+                let name = s.subject_name.as_deref().and_then(crate::event::normalise::PersonName::parse);
+                let key = match crate::enrich::named_person_key(s.subject_type, name.as_ref(), s.subject_dob) {
+                    Some(key) => CompactString::from(std::str::from_utf8(&key).unwrap_or_default()),
+                    None => alert.suppression_subject(),
+                };
+                let s = self.subjects.entry(subject_hash(&key)).or_default();
                 s.quiet_until = s.quiet_until.max(until);
                 s.last_seen = s.last_seen.max(since);
             }

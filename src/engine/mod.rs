@@ -492,11 +492,21 @@ impl Engine {
         self.streams.values().flat_map(|b| b.open_ids()).collect()
     }
 
-    /// Puts back alerts raised before a restart for `stream`; returns how many.
+    /// Puts back alerts raised before a restart for `stream`; returns how many. With
+    /// the cross-user detectors in line, their quiet periods too: a spike about the
+    /// same person, triggered by another user, is another alert to the book, and a
+    /// cold restart raised it again.
     pub fn restore(&mut self, stream: i32, alerts: impl IntoIterator<Item = Alert>) -> usize {
         let config = self.config.clone();
-        let book = self.book(stream);
-        alerts.into_iter().filter(|a| book.restore(a.clone(), config.rules.settings(a.rule).suppression)).count()
+        let mut n = 0;
+        for a in alerts {
+            if !self.repartition {
+                self.inline_cross.seed(&a, &config.rules);
+            }
+            let suppression = config.rules.settings(a.rule).suppression;
+            n += usize::from(self.book(stream).restore(a, suppression));
+        }
+        n
     }
 
     /// Forgets a stream (a revoked partition): its alerts are already published.

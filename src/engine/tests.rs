@@ -627,3 +627,47 @@ fn an_earlier_purpose_does_not_carry_past_a_shift_or_an_arrest() {
     let alerts = replay_events(Arc::new(Config::defaults()), lists, events.iter());
     assert_eq!(rules(&alerts), [(RuleId::CustodyUninvolved, vec!["E2".into()])], "arrested after E1");
 }
+
+/// A spike alert read back after a cold restart keeps the person's spike quiet: eight
+/// more users looking her up inside its suppression raise no second one. In line, the
+/// detectors' quiet periods were not restored at all; and the quiet period was put
+/// under the alert's subject key while the spike counts by the person's (surname,
+/// initial, date of birth), where it was never read.
+#[test]
+fn a_restored_spike_alert_keeps_the_persons_spike_quiet() {
+    let crowd = |from: usize, minute: usize| -> Vec<AccessEvent> {
+        (from..from + 8)
+            .map(|i| {
+                json::decode(
+                    serde_json::json!({
+                        "event_id": format!("e{i}"), "ts": format!("2026-11-22T10:{:02}:00Z", minute + i - from),
+                        "system": "PNC", "user_id": format!("U{i}"), "action": "view", "subject_type": "person",
+                        "subject_id": "90/1K", "subject_name": "KICKER, Kai", "subject_dob": "1990-06-06",
+                    })
+                    .to_string()
+                    .as_bytes(),
+                )
+                .unwrap()
+            })
+            .collect()
+    };
+    let config = Arc::new(Config::defaults());
+    let mut first = Engine::new(config.clone(), WatchLists::default(), DetectClock::EventTime);
+    let mut topic = Topic::default();
+    for e in crowd(0, 0) {
+        first.process_on(0, &e, &mut topic);
+    }
+    first.finish(&mut topic);
+    let spikes: Vec<Alert> =
+        topic.latest.values().filter(|a| a.rule == RuleId::BehaviourSubjectSpike).cloned().collect();
+    assert_eq!(spikes.len(), 1, "{:#?}", topic.latest.values().map(|a| &a.reason).collect::<Vec<_>>());
+
+    let mut second = Engine::new(config, WatchLists::default(), DetectClock::EventTime);
+    second.restore(0, spikes);
+    let mut again = Topic::default();
+    for e in crowd(100, 20) {
+        second.process_on(0, &e, &mut again);
+    }
+    second.finish(&mut again);
+    assert!(again.latest.values().all(|a| a.rule != RuleId::BehaviourSubjectSpike), "{:#?}", again.latest);
+}

@@ -36,8 +36,10 @@ use std::time::{Duration, Instant};
 
 const FILE: &str = "snapshot.json";
 /// 3: the behavioural windows pack their ids and people's state is keyed by a hash
-/// (2026-12-04). A snapshot of another version starts the detectors cold.
-const VERSION: u32 = 3;
+/// (2026-12-04). 4: a person is counted by surname, initial and date of birth before
+/// the subject key (2026-12-07): hashes of the old keys would count people twice.
+/// A snapshot of another version starts the detectors cold.
+const VERSION: u32 = 4;
 
 /// Largest chunk of a stream's state in one message: well under the broker's default
 /// message size (1 MB), whatever the state's size.
