@@ -11,9 +11,9 @@
 //! evidence, or resolved) and `closed` (final). A live sink publishes on the first two;
 //! a file sink writes on the third.
 //!
-//! An alert a late explanation could answer keeps its triggering access (see
-//! [`AlertBook::keep_trigger`]), indexed by user and reference, until it is resolved
-//! or closed.
+//! An alert a late explanation could answer keeps its triggering accesses, the one
+//! that raised it and each that made it stronger (see [`AlertBook::keep_trigger`]),
+//! indexed by user and reference, until it is resolved or closed.
 
 use super::{Alert, Resolved};
 use crate::alert::RuleId;
@@ -81,8 +81,11 @@ struct OpenAlert {
     window_end: Timestamp,
     release_at: Timestamp,
     released: bool,
-    /// The triggering access, while a late explanation could still resolve the alert.
-    trigger: Option<Box<AccessEvent>>,
+    /// The accesses that raised the alert and made it stronger (the current trigger
+    /// last), while a late explanation could still resolve it: it must answer each.
+    triggers: Vec<Box<AccessEvent>>,
+    /// An access that raised or strengthened it was not kept: no late row resolves it.
+    unanswerable: bool,
 }
 
 /// The most event ids an alert lists; later accesses are counted in its `more_events`,
@@ -226,7 +229,7 @@ impl AlertBook {
             if self.by_key.get(&o.key) == Some(&seq) {
                 self.by_key.remove(&o.key);
             }
-            if let Some(e) = o.trigger.take() {
+            for e in std::mem::take(&mut o.triggers) {
                 self.unindex(seq, &e);
             }
             sink.closed(o.alert);
@@ -254,10 +257,14 @@ impl AlertBook {
         let key = suppression_key(rule, &event.user_id, subject_key);
         let Some(&seq) = self.by_key.get(&key) else { return };
         let Some(o) = self.open.get_mut(&seq) else { return };
-        if o.trigger.is_some() || o.alert.resolved.is_some() || o.alert.event_ids.first() != Some(&event.event_id) {
+        if o.unanswerable
+            || o.alert.resolved.is_some()
+            || o.alert.event_ids.first() != Some(&event.event_id)
+            || o.triggers.iter().any(|t| t.event_id == event.event_id)
+        {
             return;
         }
-        o.trigger = Some(Box::new(event.clone()));
+        o.triggers.push(Box::new(event.clone()));
         self.by_user.entry(event.user_id.clone()).or_default().push(seq);
         if let Some(r) = reference_key(event) {
             self.by_reference.entry(r).or_default().push(seq);
@@ -275,10 +282,10 @@ impl AlertBook {
         out
     }
 
-    /// An open alert and its kept trigger.
-    pub fn trigger(&self, seq: u64) -> Option<(&Alert, &AccessEvent)> {
-        let o = self.open.get(&seq)?;
-        Some((&o.alert, o.trigger.as_deref()?))
+    /// An open alert and its kept triggers, the current one first.
+    pub fn triggers(&self, seq: u64) -> Option<(&Alert, impl Iterator<Item = &AccessEvent>)> {
+        let o = self.open.get(&seq).filter(|o| !o.triggers.is_empty())?;
+        Some((&o.alert, o.triggers.iter().rev().map(|e| &**e)))
     }
 
     /// Marks an open alert resolved and tells the sink. Later findings with its key
@@ -286,7 +293,7 @@ impl AlertBook {
     pub fn resolve(&mut self, seq: u64, resolved: Resolved, sink: &mut dyn AlertSink) {
         let Some(o) = self.open.get_mut(&seq) else { return };
         o.alert.resolved = Some(resolved);
-        let trigger = o.trigger.take();
+        let triggers = std::mem::take(&mut o.triggers);
         let key = o.key;
         if o.released {
             sink.updated(&o.alert);
@@ -294,7 +301,7 @@ impl AlertBook {
         if self.by_key.get(&key) == Some(&seq) {
             self.by_key.remove(&key);
         }
-        if let Some(e) = trigger {
+        for e in triggers {
             self.unindex(seq, &e);
         }
     }
@@ -334,20 +341,17 @@ impl AlertBook {
                             o.alert.more_events += 1;
                         }
                         let stronger = severity > o.alert.severity;
-                        let mut stale_trigger = None;
                         if stronger {
-                            stale_trigger = o.trigger.take();
+                            // A late row must answer the earlier trigger too (a review:
+                            // one that explained only the stronger access resolved the
+                            // whole alert); one not kept leaves it unanswerable.
+                            o.unanswerable |= o.triggers.is_empty();
                             escalate(&mut o.alert, make(), listed);
                         }
                         // Past the cap the alert is as large as it gets: a hundred more
                         // accesses make one update, not a hundred.
                         if o.released && (listed || stronger || o.alert.more_events % 100 == 0) {
                             sink.updated(&o.alert);
-                        }
-                        // The access that made it stronger is its trigger now: a late
-                        // explanation of the one before answers it no longer.
-                        if let Some(e) = stale_trigger {
-                            self.unindex(seq, &e);
                         }
                         if stronger {
                             return Offer::Escalated;
@@ -368,7 +372,8 @@ impl AlertBook {
             window_end: ts + window,
             release_at: release_at.unwrap_or(now),
             released: false,
-            trigger: None,
+            triggers: Vec::new(),
+            unanswerable: false,
             alert: {
                 alert.detected_at = self.detected_at(release_at.unwrap_or(now));
                 alert
@@ -413,8 +418,18 @@ impl AlertBook {
         let seq = self.next_seq;
         self.next_seq += 1;
         let release_at = alert.detected_at;
-        self.open
-            .insert(seq, Box::new(OpenAlert { alert, key, window_end, release_at, released: true, trigger: None }));
+        self.open.insert(
+            seq,
+            Box::new(OpenAlert {
+                alert,
+                key,
+                window_end,
+                release_at,
+                released: true,
+                triggers: Vec::new(),
+                unanswerable: true,
+            }),
+        );
         self.by_key.insert(key, seq);
         self.raised.push_back((seq, window_end));
         true

@@ -38,13 +38,20 @@ impl Engine {
             let Some(book) = self.streams.get(&stream) else { continue };
             let mut answered = Vec::new();
             for seq in book.resolvable(&users, reference) {
-                let Some((alert, event)) = book.trigger(seq) else { continue };
-                let ctx = enrich(event, &self.lists, &self.config.explanation);
+                let Some((alert, mut events)) = book.triggers(seq) else { continue };
                 let subject = alert.suppression_subject();
-                let findings = detect::rejudge(alert.rule, &ctx, &self.lists, &self.config.rules);
-                if findings.iter().any(|f| f.subject_key == subject) {
+                // Every access that raised or strengthened the alert must be answered;
+                // the sentence says what answers the current trigger.
+                let still_found = |event| {
+                    let ctx = enrich(event, &self.lists, &self.config.explanation);
+                    let findings = detect::rejudge(alert.rule, &ctx, &self.lists, &self.config.rules);
+                    findings.iter().any(|f| f.subject_key == subject)
+                };
+                let Some(trigger) = events.next() else { continue };
+                if still_found(trigger) || events.any(still_found) {
                     continue;
                 }
+                let ctx = enrich(trigger, &self.lists, &self.config.explanation);
                 let by = ctx.explanation.kind().map_or("watch_list", |k| k.as_str());
                 let recorded = row.recorded_at().map(|t| format!(", recorded {}", t.human())).unwrap_or_default();
                 let reason = if ctx.explanation.is_explained() {

@@ -179,26 +179,35 @@ fn an_incident_recorded_within_the_grace_resolves_the_alert_it_explains() {
     assert!(closed.0.iter().any(|a| a.alert_id == raised.alert_id && a.resolved.is_some()));
 }
 
-/// An alert made stronger by a later access keeps that access as the trigger a late
-/// explanation resolves it by (a review: the new trigger was kept by no one, and the
-/// alert could never be resolved).
+/// An alert made stronger by a later access keeps that access as a trigger a late
+/// explanation must answer (a review: the new trigger was kept by no one, and the
+/// alert could never be resolved), and the earlier one too: an incident that explains
+/// only the stronger access leaves the earlier search without a reference standing (a
+/// review: it resolved the whole alert).
 #[test]
 fn an_escalated_alert_is_resolved_by_a_late_explanation_of_its_new_trigger() {
-    let (config, lists, event) = late_incident_case();
-    let mut engine = Engine::new(config, lists, DetectClock::WallClock);
-    let mut topic = Topic::default();
-    let weak = json::decode(
-        br#"{"event_id":"e0","ts":"2026-11-22T09:59:00Z","system":"PNC","user_id":"U1","action":"search","subject_type":"person","subject_name":"MATE, D","reference":"INC-7"}"#,
-    )
-    .unwrap();
-    engine.process(&weak, &mut topic);
-    let first = topic.latest.values().find(|a| a.rule == RuleId::CustodyUninvolved).unwrap().clone();
-    engine.process(&event, &mut topic);
-    let raised = topic.latest[&first.alert_id].clone();
-    assert!(raised.severity > first.severity, "{:?} -> {:?}", first.severity, raised.severity);
-    assert_eq!(raised.event_ids, ["e1", "e0"]);
-    engine.apply(incident("2026-11-22T18:00:00Z"), &mut topic);
-    assert!(topic.latest[&raised.alert_id].resolved.is_some(), "resolved by the late incident");
+    for earlier_reference in ["INC-7", ""] {
+        let (config, lists, event) = late_incident_case();
+        let mut engine = Engine::new(config, lists, DetectClock::WallClock);
+        let mut topic = Topic::default();
+        let weak = json::decode(
+            serde_json::json!({"event_id": "e0", "ts": "2026-11-22T09:59:00Z", "system": "PNC", "user_id": "U1",
+                               "action": "search", "subject_type": "person", "subject_name": "MATE, D",
+                               "reference": earlier_reference})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        engine.process(&weak, &mut topic);
+        let first = topic.latest.values().find(|a| a.rule == RuleId::CustodyUninvolved).unwrap().clone();
+        engine.process(&event, &mut topic);
+        let raised = topic.latest[&first.alert_id].clone();
+        assert!(raised.severity > first.severity, "{:?} -> {:?}", first.severity, raised.severity);
+        assert_eq!(raised.event_ids, ["e1", "e0"]);
+        engine.apply(incident("2026-11-22T18:00:00Z"), &mut topic);
+        let resolved = topic.latest[&raised.alert_id].resolved.is_some();
+        assert_eq!(resolved, !earlier_reference.is_empty(), "earlier reference {earlier_reference:?}");
+    }
 }
 
 /// The public count of resolutions must not move for an alert the public counts never
