@@ -265,14 +265,14 @@ impl Behaviour {
         }
 
         // Out of hours: an unexplained access outside the shift or the usual hours; or
-        // one only the user's own stop code explains, outside a rostered shift: an
-        // evaluator's insider typed STOP on 24 searches at 02:00 off shift, and no
-        // rule saw them. Not a routine, which the force declares (a bureau's overtime
-        // is its routine's business, not an alert).
+        // one only the user's own stop code explains, outside them: an evaluator's
+        // insider typed STOP on 24 searches at 02:00 off shift, and no rule saw them
+        // (nor, without a roster, at an hour the user never works). Not a routine,
+        // which the force declares (a bureau's overtime is its routine's business).
         let local_minute = b.timezone.minute_of_day(now);
         let shift = ctx.user.and_then(|s| s.shift);
         let declared_only = ctx.explanation.effective_kind() == Some(crate::explain::Kind::Encounter);
-        if (!explained || (declared_only && shift.is_some())) && counted && rules.enabled(RuleId::BehaviourOutOfHours) {
+        if (!explained || declared_only) && counted && rules.enabled(RuleId::BehaviourOutOfHours) {
             let outside = match shift {
                 Some(range) => !range.contains_minute(local_minute, (b.out_of_hours_grace.0 / MINUTE) as u16),
                 None => {

@@ -197,15 +197,22 @@ fn a_stop_code_off_a_rostered_shift_is_out_of_hours() {
     assert_eq!(o.iter().map(|a| a.event_ids.as_slice()).collect::<Vec<_>>(), [["e2"]], "{o:#?}");
 }
 
+/// With no roster, the hours the user works are learned; a search under a stop code
+/// at an hour they never work is out of hours too (an evaluator's insider with no
+/// roster typed STOP on his night searches), one at noon is not.
 #[test]
 fn out_of_hours_learns_usual_hours_when_there_is_no_shift() {
     let mut r = Run::new();
     routine(&mut r, "U3", 5, 6); // 240 daytime accesses
     r.access(MONDAY + 5 * 24 * HOUR + 3 * HOUR, "U3", json!({}));
     r.access(MONDAY + 5 * 24 * HOUR + 12 * HOUR, "U3", json!({"subject_name": "NOON, Ann"}));
+    let stop = json!({"action": "search", "reason_code": "STOP", "result_count": 1});
+    r.access(MONDAY + 6 * 24 * HOUR + 12 * HOUR, "U3", stop.clone());
+    r.access(MONDAY + 7 * 24 * HOUR + 2 * HOUR, "U3", stop);
     let o = of(&r.alerts(), "behaviour.out_of_hours");
-    assert_eq!(o.len(), 1, "{o:#?}");
+    assert_eq!(o.len(), 2, "{o:#?}");
     assert!(o[0].reason.contains("an hour in which they made 0.0% of their 240 recent accesses"), "{}", o[0].reason);
+    assert!(o[1].reason.contains("at 02:00 local time") && o[1].reason.contains("STOP"), "{}", o[1].reason);
 }
 
 #[test]
