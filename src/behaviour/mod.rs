@@ -311,7 +311,7 @@ impl Behaviour {
             let fishing = e.action == Action::Search || !ctx.person.is_empty();
             let found_nothing = e.action == Action::Search && e.result_count == Some(0);
             let person = (e.subject_type == SubjectType::Person && !ctx.person.is_empty())
-                .then(|| ctx.with_person_key(person_hash));
+                .then(|| ctx.with_users_person_key(person_hash));
             let spans = Spans { volume: b.volume_window, fishing: b.fishing_window, cap: WINDOW_CAP };
             user.accesses.push(now, &e.event_id, Access::new(fishing, found_nothing, person), spans);
 

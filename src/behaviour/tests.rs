@@ -232,10 +232,10 @@ fn fishing_fires_on_many_empty_searches_not_on_a_few() {
     assert!(f[0].reason.contains("made 12 searches that found nothing"), "{}", f[0].reason);
 }
 
-/// A search by surname and initial, then the view of the record it found (by record
-/// id, the full name and date of birth), is one person: 12 people so looked up in
-/// half an hour are 12, under fishing's 20 (by subject key they were 24, and an
-/// amber). A crowd of 8, half searching by name and half opening the record, is one
+/// A search by surname and initial (no date of birth, as officers often search), then
+/// the view of the record it found (by record id, the full name and date of birth),
+/// is one person: 12 people so looked up in half an hour are 12, under fishing's 20
+/// (by subject key they were 24, and an amber). A crowd of 8, half searching by name and half opening the record, is one
 /// spike (by subject key two crowds of 4, and none).
 #[test]
 fn a_search_and_the_view_of_its_record_are_one_person() {
@@ -246,7 +246,7 @@ fn a_search_and_the_view_of_its_record_are_one_person() {
         r.access(
             t + i * 2 * MINUTE,
             "U1",
-            json!({"action": "search", "subject_name": format!("{name}/j"), "subject_dob": "1980-01-01"}),
+            json!({"action": "search", "subject_name": format!("{name}/j"), "subject_dob": null}),
         );
         r.access(
             t + i * 2 * MINUTE + 30 * SECOND,

@@ -409,9 +409,12 @@ fn routine_covers(r: &Routine, user: Option<&StaffMember>, e: &AccessEvent) -> b
 }
 
 /// The identity keys of an access's subject that an earlier access must share to
-/// explain it: the record id, the full name with date of birth, the VRM, an address's
-/// postcode. A name without date of birth, or with initials only, names no one
-/// surely enough.
+/// explain it: the record id, the surname with the first initial and date of birth,
+/// the VRM, an address's postcode. A search for `ADAMS/J` born 1960-03-10 under the
+/// user's own incident explains the view of the record it found (`ADAMS, John`, born
+/// that day): by the full name the two differed, and the view was a red custody alert
+/// (an evaluator's force: the usual PNC search, then the record). A name without
+/// date of birth names no one surely enough.
 pub fn subject_keys(
     e: &AccessEvent,
     person: &PersonIdentity,
@@ -424,8 +427,10 @@ pub fn subject_keys(
         keys.push(stable_parts(SEED, 0, &[e.subject_type.as_str().as_bytes(), id.as_bytes()]) | 1);
     }
     if let (Some(n), Some(dob)) = (&person.name, person.dob) {
-        if n.has_forenames() {
-            keys.push(stable_parts(SEED, 1, &[n.surname.as_bytes(), n.forenames.as_bytes(), &dob.0.to_le_bytes()]) | 1);
+        if let Some(initial) = n.forenames.chars().next() {
+            let mut buf = [0u8; 4];
+            let initial = initial.encode_utf8(&mut buf).as_bytes();
+            keys.push(stable_parts(SEED, 4, &[n.surname.as_bytes(), initial, &dob.0.to_le_bytes()]) | 1);
         }
     }
     if e.subject_type != SubjectType::Address || address.is_none() {

@@ -155,6 +155,24 @@ fn continuations_remember_explained_accesses_for_a_while() {
     assert!(find(&other).is_none(), "another John Smith");
     let initial = event(json!({"ts": "2026-11-22T11:00:00Z", "subject_name": "smith/j"}));
     assert!(find(&initial).is_none(), "a surname and initial name no one");
+
+    // The usual PNC search, by surname, initial and date of birth under the user's own
+    // incident, then the record it found, by id and full name: one person (an
+    // evaluator's force: the view was a red custody alert).
+    let mut memory = Continuations::default();
+    let search = event(json!({"event_id": "s2", "action": "search", "subject_name": "ADAMS/J",
+                               "subject_dob": "1960-03-10", "reference": "INC-1"}));
+    let ctx = enrich(&search, &l, &c.explanation);
+    memory.remember("U1", subject_keys(&search, &ctx.person, None, None), &search, &ctx.explanation, window, Span(0));
+    let view = event(json!({"event_id": "v2", "ts": "2026-11-22T10:05:00Z", "subject_id": "60/1A",
+                             "subject_name": "ADAMS, John", "subject_dob": "1960-03-10"}));
+    let ctx = enrich(&view, &l, &c.explanation);
+    let found = memory.find("U1", &subject_keys(&view, &ctx.person, None, None), view.ts, window);
+    assert_eq!(found.and_then(|x| x.recorded()).map(|r| r.detail), Some("s2".into()));
+    let other = event(json!({"event_id": "v3", "ts": "2026-11-22T10:05:00Z", "subject_id": "61/1B",
+                              "subject_name": "ADAMS, Mary", "subject_dob": "1961-03-10"}));
+    let ctx = enrich(&other, &l, &c.explanation);
+    assert!(memory.find("U1", &subject_keys(&other, &ctx.person, None, None), other.ts, window).is_none());
 }
 
 /// A look-up that continues a documented one passes its keys on (a view by record id
