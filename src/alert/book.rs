@@ -253,10 +253,12 @@ impl AlertBook {
 
     /// Keeps the triggering access of the alert just raised for (rule, user, subject),
     /// so that a late explanation can resolve it.
-    pub fn keep_trigger(&mut self, rule: RuleId, subject_key: &str, event: &AccessEvent) {
+    pub fn keep_trigger(&mut self, rule: RuleId, subject_key: &str, event: &AccessEvent, answerable: bool) {
         let key = suppression_key(rule, &event.user_id, subject_key);
         let Some(&seq) = self.by_key.get(&key) else { return };
         let Some(o) = self.open.get_mut(&seq) else { return };
+        // A stronger access no late row answers leaves the alert unanswerable.
+        o.unanswerable |= !answerable;
         if o.unanswerable
             || o.alert.resolved.is_some()
             || o.alert.event_ids.first() != Some(&event.event_id)
@@ -284,7 +286,7 @@ impl AlertBook {
 
     /// An open alert and its kept triggers, the current one first.
     pub fn triggers(&self, seq: u64) -> Option<(&Alert, impl Iterator<Item = &AccessEvent>)> {
-        let o = self.open.get(&seq).filter(|o| !o.triggers.is_empty())?;
+        let o = self.open.get(&seq).filter(|o| !o.triggers.is_empty() && !o.unanswerable)?;
         Some((&o.alert, o.triggers.iter().rev().map(|e| &**e)))
     }
 

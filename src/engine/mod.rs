@@ -599,11 +599,9 @@ fn offer(
         // may resolve the alert, as of a new one's.
         Offer::Escalated => {
             stats.folded[rule] += 1;
-            if resolvable {
-                book.keep_trigger(finding.rule, &finding.subject_key, event);
-            }
+            book.keep_trigger(finding.rule, &finding.subject_key, event, resolvable);
         }
-        Offer::Raised if resolvable => book.keep_trigger(finding.rule, &finding.subject_key, event),
+        Offer::Raised if resolvable => book.keep_trigger(finding.rule, &finding.subject_key, event, true),
         _ => {}
     }
 }

@@ -424,24 +424,45 @@ pub fn subject_keys(
     const SEED: u64 = 0x7_11_13_17;
     let mut keys = SmallVec::new();
     if let Some(id) = &e.subject_id {
-        keys.push(stable_parts(SEED, 0, &[e.subject_type.as_str().as_bytes(), id.as_bytes()]) | 1);
+        keys.push(stable_parts(SEED, 0, &[e.subject_type.as_str().as_bytes(), id.as_bytes()]) | ID_KEY);
     }
     if let (Some(n), Some(dob)) = (&person.name, person.dob) {
         if let Some(initial) = n.forenames.chars().next() {
             let mut buf = [0u8; 4];
             let initial = initial.encode_utf8(&mut buf).as_bytes();
-            keys.push(stable_parts(SEED, 4, &[n.surname.as_bytes(), initial, &dob.0.to_le_bytes()]) | 1);
+            keys.push(other_key(stable_parts(SEED, 4, &[n.surname.as_bytes(), initial, &dob.0.to_le_bytes()])));
         }
     }
     if e.subject_type != SubjectType::Address || address.is_none() {
         if let Some(v) = vrm {
-            keys.push(stable_parts(SEED, 2, &[v.as_bytes()]) | 1);
+            keys.push(other_key(stable_parts(SEED, 2, &[v.as_bytes()])));
         }
     }
     if let Some(p) = address {
-        keys.push(stable_parts(SEED, 3, &[p.as_bytes()]) | 1);
+        keys.push(other_key(stable_parts(SEED, 3, &[p.as_bytes()])));
     }
     keys
+}
+
+/// The low bits of a subject key: never 0; both set for a record id's key, so that
+/// two accesses of different record ids are never one subject by another key (twins
+/// of one name, initial and date of birth: a review saw an officer's view of one,
+/// under his incident, explain his look-up of the other, in custody).
+const ID_KEY: u64 = 3;
+
+fn other_key(hash: u64) -> u64 {
+    (hash | 1) & !2
+}
+
+/// Whether an earlier access's keys (`said`, 0 unused) name the subject of `keys`:
+/// they share a key, and not two different record ids.
+fn same_subject(said: &[u64], keys: &[u64]) -> bool {
+    let id = |k: &&u64| **k & ID_KEY == ID_KEY;
+    let other_ids = match keys.iter().find(id) {
+        Some(mine) => said.iter().filter(id).any(|k| k != mine) && !said.contains(mine),
+        None => false,
+    };
+    !other_ids && said.iter().any(|k| *k != 0 && keys.contains(k))
 }
 
 /// Most explained accesses remembered per user; the oldest go first.
@@ -538,9 +559,11 @@ impl Continuations {
             return None;
         }
         let seen = self.users.get(user)?;
-        let candidates = seen.0.metas().rev().filter(|(_, at, said)| {
-            *at <= ts && ts - *at <= window && said.keys.iter().any(|k| *k != 0 && keys.contains(k))
-        });
+        let candidates = seen
+            .0
+            .metas()
+            .rev()
+            .filter(|(_, at, said)| *at <= ts && ts - *at <= window && same_subject(&said.keys, keys));
         let (i, _, _) = candidates.max_by_key(|(_, at, said)| (documented(said.kind), *at))?;
         let best = seen.0.get(i)?;
         Some(Explanation::Earlier {

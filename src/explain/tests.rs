@@ -169,10 +169,24 @@ fn continuations_remember_explained_accesses_for_a_while() {
     let ctx = enrich(&view, &l, &c.explanation);
     let found = memory.find("U1", &subject_keys(&view, &ctx.person, None, None), view.ts, window);
     assert_eq!(found.and_then(|x| x.recorded()).map(|r| r.detail), Some("s2".into()));
-    let other = event(json!({"event_id": "v3", "ts": "2026-11-22T10:05:00Z", "subject_id": "61/1B",
-                              "subject_name": "ADAMS, Mary", "subject_dob": "1961-03-10"}));
-    let ctx = enrich(&other, &l, &c.explanation);
-    assert!(memory.find("U1", &subject_keys(&other, &ctx.person, None, None), other.ts, window).is_none());
+    let found_for = |memory: &Continuations, id: &str, name: &str| {
+        let e = event(json!({"event_id": "v3", "ts": "2026-11-22T10:30:00Z", "subject_id": id,
+                             "subject_name": name, "subject_dob": "1960-03-10"}));
+        let ctx = enrich(&e, &l, &c.explanation);
+        memory.find("U1", &subject_keys(&e, &ctx.person, None, None), e.ts, window).is_some()
+    };
+    assert!(!found_for(&memory, "60/2B", "ADAMS, Mary"), "another initial, born the same day");
+    // A search by name and date of birth may have been for either twin; the view of
+    // John's record under the user's incident is John's: his twin James, another
+    // record, is not explained by it (a review: an officer's view of one twin under
+    // his incident explained his look-up of the other, in custody).
+    let mut memory = Continuations::default();
+    let john = event(json!({"event_id": "v4", "subject_id": "60/1A", "subject_name": "ADAMS, John",
+                             "subject_dob": "1960-03-10", "reference": "INC-1"}));
+    let ctx = enrich(&john, &l, &c.explanation);
+    memory.remember("U1", subject_keys(&john, &ctx.person, None, None), &john, &ctx.explanation, window, Span(0));
+    assert!(found_for(&memory, "60/1A", "ADAMS, J"), "John's record again");
+    assert!(!found_for(&memory, "60/3C", "ADAMS, James"), "his twin");
 }
 
 /// A look-up that continues a documented one passes its keys on (a view by record id
