@@ -10,7 +10,7 @@
 use crate::config::ExplanationConfig;
 use crate::event::{normalise, AccessEvent, SubjectType};
 use crate::explain::{explain, known_in_time, victim_links, Access, Explanation, SubjectMatches, VictimLink};
-use crate::watchlist::{Incident, PersonIdentity, StaffMember, WatchLists};
+use crate::watchlist::{CustodyRecord, Incident, MatchStrength, PersonIdentity, RowId, StaffMember, WatchLists};
 use compact_str::CompactString;
 
 /// Whether, and why not, an access had a policing purpose on record.
@@ -225,7 +225,14 @@ impl<'a> Enriched<'a> {
 
     /// "viewed John SMITH (born 1980-01-02) on PNC"
     pub fn what(&self) -> String {
-        format!("{} {} on {}", self.event.action.verb(), self.event.subject_description(), self.event.system)
+        let e = self.event;
+        match (&e.subject_name, e.subject_type, &self.person.raw_name) {
+            // A custody record opened by its number alone: whom it holds.
+            (None, SubjectType::Custody, Some(_)) => {
+                format!("{} {} ({}) on {}", e.action.verb(), e.subject_description(), self.person.describe(), e.system)
+            }
+            _ => format!("{} {} on {}", e.action.verb(), e.subject_description(), e.system),
+        }
     }
 }
 
@@ -234,12 +241,26 @@ impl<'a> Enriched<'a> {
 pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &ExplanationConfig) -> Enriched<'a> {
     let user = lists.staff_member(&event.user_id);
     let justification = justify(event, user, lists, config);
-    let person = PersonIdentity::new(event.subject_id.clone(), event.subject_name.clone(), event.subject_dob);
+    let record = custody_record_opened(event, lists);
+    let person = match record {
+        // The record is the person held: their identity is its own, whatever the log
+        // gave beside the number (often nothing; the name as the sentence shows it).
+        Some((_, r)) => {
+            PersonIdentity { raw_name: event.subject_name.clone().or(r.person.raw_name.clone()), ..r.person.clone() }
+        }
+        None => PersonIdentity::new(event.subject_id.clone(), event.subject_name.clone(), event.subject_dob),
+    };
     let vrm = event.vrm_key();
     let postcode = event.subject_postcode.as_deref().and_then(normalise::postcode);
     let address = (event.subject_type == SubjectType::Address).then_some(postcode.as_deref()).flatten();
-    let matches =
+    let mut matches =
         SubjectMatches::find(lists, &person, vrm.as_deref(), address).named_in(lists, event.reference.as_deref());
+    if let Some((row, _)) = record {
+        match matches.custody.iter_mut().find(|(id, _)| *id == row) {
+            Some(found) => found.1 = MatchStrength::Id,
+            None => matches.custody.push((row, MatchStrength::Id)),
+        }
+    }
     let justified_by = match justification {
         Justification::Justified(i) => Some(i),
         _ => None,
@@ -262,6 +283,18 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
         victim_before: None,
         subject_key: std::cell::OnceCell::new(),
     }
+}
+
+/// The custody record an access to a custody record opened by its own number
+/// (`subject_type` custody, `subject_id` its `custody_ref`): custody systems log the
+/// record number, often with no name or date of birth beside it, and a celebrity's
+/// custody record opened by its number is as much a look at them as their PNC record.
+fn custody_record_opened<'a>(event: &AccessEvent, lists: &'a WatchLists) -> Option<(RowId, &'a CustodyRecord)> {
+    if event.subject_type != SubjectType::Custody || lists.custody.is_empty() {
+        return None;
+    }
+    let number = event.subject_id.as_deref()?.trim();
+    lists.custody.by_key(number).or_else(|| lists.custody.by_key(&number.to_uppercase()))
 }
 
 fn justify<'a>(

@@ -528,7 +528,7 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
                 None => "possibly an emerging high-profile case; consider adding the person to the high-profile list".into(),
             };
             format!(
-                "{users} different users looked up {} within {} with no purpose on record (usually {usual_per_day:.1} a day), the latest {who} on {} (also {}{}): {why}.",
+                "{users} different users looked up {} within {}, none with a purpose on record that links them to it (usually {usual_per_day:.1} a day), the latest {who} on {} (also {}{}): {why}.",
                 ctx.event.subject_description(),
                 window.human(),
                 ctx.event.system,

@@ -45,6 +45,10 @@ pub struct ExplanationConfig {
     /// Custody staff are explained for a detainee of their suite from arrest until
     /// this long after release, on shift.
     pub custody_staff_after: Span,
+    /// Systems (upper case) on which the suite's staff do custody work: there, while
+    /// the person is held, being on shift at the suite answers the high-profile and
+    /// opsec rules too. Empty: every system.
+    pub custody_work_systems: Vec<CompactString>,
     /// Units working at each custody suite (suite and unit upper case), beyond those
     /// whose name contains the suite's name.
     pub suite_units: BTreeMap<CompactString, Vec<CompactString>>,
@@ -69,6 +73,9 @@ impl ExplanationConfig {
         s.span("late_grace", &mut self.late_grace);
         s.span("continuation", &mut self.continuation);
         s.span("custody_staff_after", &mut self.custody_staff_after);
+        let mut systems: Vec<String> = self.custody_work_systems.iter().map(|x| x.to_string()).collect();
+        s.strings("custody_work_systems", &mut systems);
+        self.custody_work_systems = systems.iter().map(|x| upper(x)).collect();
         s.parsed_list("encounter_codes", &mut self.encounter_codes, |c| match reason_code_key(c) {
             k if k.is_empty() => Err(format!("{c:?} has no letters or digits")),
             k => Ok(k),

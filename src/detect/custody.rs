@@ -175,6 +175,55 @@ mod tests {
         assert_eq!(severity_of(&e, &l), Some(Severity::Amber));
     }
 
+    /// A custody record opened by its own number, with nothing else logged beside it,
+    /// is a look at the person it holds (an evaluator's custody system logged the number
+    /// alone: a celebrity's custody record opened so raised nothing).
+    #[test]
+    fn a_custody_record_opened_by_its_number_is_the_person_held() {
+        let mut l = friend_in_custody();
+        l.upsert(
+            crate::watchlist::read::read_row(
+                HighProfile,
+                &crate::watchlist::read::JsonCells(
+                    json!({"entry_id": "HP1", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01",
+                           "category": "celebrity", "added_at": "2026-11-21T23:00:00Z"})
+                    .as_object()
+                    .unwrap(),
+                ),
+            )
+            .unwrap(),
+        );
+        let c = Config::defaults();
+        for number in ["CUS/1", "cus/1 "] {
+            let e = event(json!({"system": "CUSTODY", "subject_type": "custody", "subject_id": number}));
+            assert_eq!(severity_of(&e, &l), Some(Severity::Red), "{number}");
+            assert!(fired(&e, &l, &c).contains(&"high_profile.uninvolved"), "{number}");
+            let printed =
+                event(json!({"system": "CUSTODY", "action": "print", "subject_type": "custody", "subject_id": number}));
+            assert_eq!(severity_of(&printed, &l), Some(Severity::Red), "{number}");
+        }
+        // The sentence names the person the record holds.
+        let e = event(json!({"system": "CUSTODY", "subject_type": "custody", "subject_id": "CUS/1"}));
+        let cx = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&cx, &l, &c.rules, &mut out);
+        let sentence = out[0].explanation.sentence(&cx);
+        assert!(
+            sentence.contains("viewed custody record CUS/1 (MATE, Dave, born 1990-06-01) on CUSTODY"),
+            "{sentence}"
+        );
+        assert!(sentence.contains("matched by record id"), "{sentence}");
+        // Another record's number, or a number on a record of another type, is no one.
+        let other = event(json!({"system": "CUSTODY", "subject_type": "custody", "subject_id": "CUS/2"}));
+        assert_eq!(severity_of(&other, &l), None);
+        let intel = event(json!({"system": "INTEL", "subject_type": "intel", "subject_id": "CUS/1"}));
+        assert_eq!(severity_of(&intel, &l), None);
+        // Its officers, and the suite's staff, are answered as by the person's record.
+        let own =
+            event(json!({"user_id": "U5", "system": "CUSTODY", "subject_type": "custody", "subject_id": "CUS/1"}));
+        assert_eq!(severity_of(&own, &l), None);
+    }
+
     /// The PNC bureau entering the arrest gives the custody record's own number (found
     /// by a probe: 42 amber alerts in 10,000 events of ordinary work): green, and said.
     #[test]

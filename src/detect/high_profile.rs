@@ -80,6 +80,14 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
     if let Some(r) = f.detention {
         s.pop();
         s.push_str(&format!("; the reference given is custody record {r}, that person's own detention."));
+    } else if ctx.explanation.is_explained() {
+        // What the investigator must know before calling the officer in: the access had
+        // a purpose on record, only not one about this person.
+        s.pop();
+        s.push_str(&format!(
+            "; the access is {}, which does not answer for a person on the high-profile list.",
+            ctx.explanation.phrase()
+        ));
     }
     s
 }
@@ -172,6 +180,49 @@ mod tests {
         assert_eq!(severity("view", "RS/1").unwrap().0, crate::alert::Severity::Red);
         assert_eq!(severity("update", "RS/2").unwrap().0, crate::alert::Severity::Red);
         assert_eq!(severity_of("U2", "update", "RS/1").unwrap().0, crate::alert::Severity::Amber, "not the bureau");
+    }
+
+    /// The suite's staff on shift are answered for a high-profile detainee at custody
+    /// work only (the custody system or PNC, while held, not a print or export): an
+    /// evaluator's detention officer searched INTEL about a celebrity in her cells and
+    /// exported his PND record with no alert at all. The sentence says what explained it.
+    #[test]
+    fn suite_staff_are_answered_for_a_high_profile_detainee_at_custody_work_only() {
+        let c = Config::defaults();
+        let mut l = star();
+        for (table, row) in [
+            (Staff, json!({"user_id": "S1", "unit": "Custody Riverside Days", "shift": "07:00-19:00"})),
+            (
+                Custody,
+                json!({"custody_ref": "RS/1", "subject_id": "99/123A", "suite": "Riverside",
+                       "arrested_at": "2026-11-22T06:00:00Z", "released_at": "2026-11-22T16:00:00Z", "officers": ["U9"]}),
+            ),
+        ] {
+            let cells = crate::watchlist::read::JsonCells(row.as_object().unwrap());
+            l.upsert(crate::watchlist::read::read_row(table, &cells).unwrap());
+        }
+        let raised = |extra: serde_json::Value| {
+            let mut fields = json!({"user_id": "S1", "subject_id": "99/123A"});
+            for (k, v) in extra.as_object().unwrap() {
+                fields[k] = v.clone();
+            }
+            let e = event(fields);
+            let cx = ctx(&e, &l, &c);
+            let mut out = Findings::new();
+            super::check(&cx, &l, &c.rules, &mut out);
+            out.first().map(|f| (f.severity, f.explanation.sentence(&cx)))
+        };
+        assert_eq!(raised(json!({"system": "CUSTODY"})), None, "custody work");
+        assert_eq!(raised(json!({"system": "pnc", "action": "search"})), None, "custody work");
+        let (severity, sentence) = raised(json!({"system": "INTEL", "action": "search"})).unwrap();
+        assert_eq!(severity, crate::alert::Severity::Red);
+        assert!(sentence.ends_with("; the access is explained by custody record RS/1: they work at its suite (Riverside) and were on shift, which does not answer for a person on the high-profile list."), "{sentence}");
+        assert!(raised(json!({"system": "PNC", "action": "export"})).is_some(), "an export");
+        assert!(raised(json!({"system": "CUSTODY", "action": "print"})).is_some(), "a print");
+        assert!(raised(json!({"system": "PNC", "ts": "2026-11-22T17:00:00Z"})).is_some(), "after release");
+        // The custody rule itself is still answered by the suite.
+        let e = event(json!({"user_id": "S1", "subject_id": "99/123A", "system": "INTEL"}));
+        assert!(!fired(&e, &l, &c).contains(&"custody.uninvolved"));
     }
 
     #[test]

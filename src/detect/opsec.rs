@@ -3,8 +3,8 @@
 //! an organised crime group is being watched.
 
 use super::finding::{score, Explain, Finding, Findings};
-use crate::alert::RuleId;
 use crate::alert::WatchlistRef;
+use crate::alert::{RuleId, Severity};
 use crate::config::RulesConfig;
 use crate::enrich::Enriched;
 use crate::explain::Kind;
@@ -37,7 +37,14 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         if !subject.is_live_at(ts) || subject.team.contains(&ctx.event.user_id) {
             continue;
         }
-        let severity = settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained());
+        let mut severity = settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained());
+        // An address matched by its postcode alone (a postcode holds about fifteen
+        // households; a block of flats, more) on an access whose purpose is on record
+        // (an officer at the burglary next door, under their own incident): amber, a
+        // look by the cleared reviewers, not a red for every call to the street.
+        if strength == MatchStrength::Postcode && ctx.explanation.is_documented() {
+            severity = severity.min(Severity::Amber);
+        }
         out.push(outsider(lists, (id, subject), strength, severity, ts, false));
         raised.push(&subject.operation);
     }
@@ -164,6 +171,41 @@ mod tests {
         super::check(&enriched, &l, &c.rules, &mut out);
         let s = out[0].explanation.sentence(&enriched);
         assert!(s.contains("is not on the operation's briefed team, although they gave reference INC-7"), "{s}");
+    }
+
+    /// An address matched by its postcode alone, under the user's own incident (the
+    /// burglary next door to the operation's address): amber, not red (an evaluator's
+    /// force: a red for every call to the street). Without a purpose on record, or with
+    /// only a declared one, it stays red; the address's own record id, red.
+    #[test]
+    fn a_postcode_match_under_the_users_own_incident_is_amber() {
+        let c = Config::defaults();
+        let l = lists(&[
+            (
+                Operations,
+                json!({"operation": "KESTREL", "subject_postcode": "LS14 7XX", "team": ["U9"],
+                       "starts_at": "2026-11-01T00:00:00Z"}),
+            ),
+            (
+                Operations,
+                json!({"operation": "KESTREL", "subject_id": "ADDR-1", "team": ["U9"], "starts_at": "2026-11-01T00:00:00Z"}),
+            ),
+            (Incidents, json!({"reference": "INC-7", "opened_at": "2026-11-22T09:00:00Z", "officers": ["U1"]})),
+        ]);
+        let severity = |extra: serde_json::Value| {
+            let mut fields = json!({"subject_type": "address", "subject_id": "ADDR-12", "subject_postcode": "ls147xx"});
+            for (k, v) in extra.as_object().unwrap() {
+                fields[k] = v.clone();
+            }
+            let e = event(fields);
+            let cx = ctx(&e, &l, &c);
+            let mut out = Findings::new();
+            super::check(&cx, &l, &c.rules, &mut out);
+            out.iter().map(|f| f.severity).max()
+        };
+        assert_eq!(severity(json!({"reference": "INC-7"})), Some(crate::alert::Severity::Amber));
+        assert_eq!(severity(json!({})), Some(crate::alert::Severity::Red));
+        assert_eq!(severity(json!({"subject_id": "ADDR-1", "reference": "INC-7"})), Some(crate::alert::Severity::Red));
     }
 
     /// An outsider who writes a live operation's name in a reference knows of it; the

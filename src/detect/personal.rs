@@ -116,7 +116,12 @@ fn at_home_of(ctx: &Enriched, a: &Associate) -> bool {
 
 fn is_self(ctx: &Enriched, user: &StaffMember) -> bool {
     match (&ctx.person.name, ctx.person.dob, &user.name, user.dob) {
-        (Some(subject), Some(dob), Some(own), Some(own_dob)) => dob == own_dob && subject.matches(own),
+        // As written, then the other ways the name may be meant (`Zoe Lefevre Hart`,
+        // `COLE ANN`), as the colleague rule reads it: an evaluator's officer searching
+        // their own name so was a colleague to everyone else and no one to themselves.
+        (Some(subject), Some(dob), Some(own), Some(own_dob)) => {
+            dob == own_dob && (subject.matches(own) || ctx.person.other_readings().iter().any(|n| n.matches(own)))
+        }
         _ => false,
     }
 }
@@ -368,6 +373,33 @@ mod tests {
             ),
             [("self.lookup", Severity::Amber)]
         );
+    }
+
+    /// An officer searching their own name as another system writes it (`Zoe Lefevre
+    /// Hart`, `COLE ANN`, `Maria De La Cruz`) is a self look-up, as the same string is
+    /// a colleague look-up from anyone else (an evaluator's four searches were nothing).
+    #[test]
+    fn self_lookup_reads_the_name_every_way_a_colleague_look_up_does() {
+        let c = Config::defaults();
+        let l = lists(&[
+            (Staff, json!({"user_id": "U1", "surname": "Lefevre Hart", "forenames": "Zoe", "dob": "1990-02-02"})),
+            (Staff, json!({"user_id": "U2", "surname": "Cole", "forenames": "Ann", "dob": "1986-03-03"})),
+            (Staff, json!({"user_id": "U3", "surname": "De La Cruz", "forenames": "Maria", "dob": "1979-04-04"})),
+        ]);
+        let rules = |user: &str, name: &str, dob: &str| {
+            let e = event(json!({"user_id": user, "action": "search", "subject_name": name, "subject_dob": dob}));
+            let ctx = ctx(&e, &l, &c);
+            let mut out = Findings::new();
+            super::check(&ctx, &l, &c.rules, &mut out);
+            out.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>()
+        };
+        assert_eq!(rules("U1", "Zoe Lefevre Hart", "1990-02-02"), ["self.lookup"]);
+        assert_eq!(rules("U2", "COLE ANN", "1986-03-03"), ["self.lookup"]);
+        assert_eq!(rules("U2", "Ann, Cole", "1986-03-03"), ["self.lookup"]);
+        assert_eq!(rules("U3", "Maria De La Cruz", "1979-04-04"), ["self.lookup"]);
+        assert_eq!(rules("U2", "Zoe Lefevre Hart", "1990-02-02"), ["colleague.lookup"]);
+        assert_eq!(rules("U1", "Maria De La Cruz", "1979-04-04"), ["colleague.lookup"]);
+        assert!(rules("U2", "COLE ANN", "1986-03-04").is_empty(), "another date of birth");
     }
 
     #[test]

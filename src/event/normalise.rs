@@ -67,7 +67,7 @@ impl PersonName {
     pub fn matches_by_initial(&self, other: &PersonName) -> bool {
         let xs = self.forenames.split(' ').filter(|w| !w.is_empty());
         let ys = other.forenames.split(' ').filter(|w| !w.is_empty());
-        xs.zip(ys).any(|(x, y)| x != y)
+        xs.zip(ys).any(|(x, y)| x != y && (x.len() == 1 || y.len() == 1))
     }
 
     pub fn has_forenames(&self) -> bool {
@@ -162,7 +162,11 @@ fn run_together(surname: &mut CompactString) {
 }
 
 /// Whether one forename list is a prefix of the other, word by word, where a single
-/// letter matches any word with that initial.
+/// letter matches any word with that initial, and a hyphenated forename (run together
+/// as normalised: `Jean-Paul` is `JEANPAUL`) matches its words typed apart (`JEAN
+/// PAUL`): an evaluator's `DUPONT/JEAN PAUL` was not the high-profile `DUPONT,
+/// Jean-Paul`. Not `JEAN` alone: where the hyphen was is not kept, and `JO` is not
+/// `JOHN`.
 pub fn forenames_compatible(a: &str, b: &str) -> bool {
     let mut xs = a.split(' ').filter(|w| !w.is_empty());
     let mut ys = b.split(' ').filter(|w| !w.is_empty());
@@ -172,13 +176,29 @@ pub fn forenames_compatible(a: &str, b: &str) -> bool {
                 let same = x == y
                     || (x.len() == 1 && y.as_bytes()[0] == x.as_bytes()[0])
                     || (y.len() == 1 && x.as_bytes()[0] == y.as_bytes()[0]);
-                if !same {
+                let mut joined = || match x.len() > y.len() {
+                    true => run_of(x, y, &mut ys),
+                    false => run_of(y, x, &mut xs),
+                };
+                if !same && !joined() {
                     return false;
                 }
             }
             _ => return true,
         }
     }
+}
+
+/// Whether `word` is `first` and the words after it in `rest` run together.
+fn run_of<'a>(word: &str, first: &str, rest: &mut impl Iterator<Item = &'a str>) -> bool {
+    let Some(mut left) = word.strip_prefix(first) else { return false };
+    while !left.is_empty() {
+        match rest.next().and_then(|next| left.strip_prefix(next)) {
+            Some(l) => left = l,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// Upper-cases, strips accents, keeps letters, digits, spaces, commas and slashes.
@@ -464,6 +484,20 @@ mod tests {
         assert!(!john.matches(&name("SMITH, Paul John")));
         assert!(!john.matches(&name("SMYTH, John")));
         assert!(name("SMITH").matches(&john), "no forenames is a prefix of any list");
+    }
+
+    /// A hyphenated forename typed with a space is the same forename (an evaluator's
+    /// `DUPONT/JEAN PAUL` missed the high-profile `DUPONT, Jean-Paul`); a forename
+    /// that is only the start of another still is not.
+    #[test]
+    fn a_hyphenated_forename_typed_apart_matches() {
+        let jean_paul = name("DUPONT, Jean-Paul");
+        assert!(jean_paul.matches(&name("DUPONT/JEAN PAUL")));
+        assert!(name("Jean Paul Dupont").matches(&jean_paul));
+        assert!(name("WATSON, Mary-Jane Ann").matches(&name("WATSON/MARY JANE")));
+        assert!(!jean_paul.matches_by_initial(&name("DUPONT/JEAN PAUL")), "a whole-name match");
+        assert!(!jean_paul.matches(&name("DUPONT/JEAN PIERRE")));
+        assert!(!name("SMITH, Jo").matches(&name("SMITH, John")));
     }
 
     #[test]

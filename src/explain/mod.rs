@@ -30,12 +30,13 @@
 //! [`Continuations`] (snapshotted with the behavioural state).
 
 mod staff;
+mod victim;
 
 use crate::config::explain::reason_code_key;
 use crate::config::{ExplanationConfig, Routine};
 pub use crate::event::explained::{documented, Kind, Recorded};
 use crate::event::{AccessEvent, Action, SubjectType};
-use crate::hash::{stable, stable_parts};
+use crate::hash::stable_parts;
 use crate::time::{Span, Timestamp, HOUR};
 use crate::watchlist::{
     CustodyRecord, HighProfileEntry, Incident, Matches, OperationSubject, PersonIdentity, RowId, StaffMember,
@@ -49,6 +50,7 @@ use smallvec::SmallVec;
 #[cfg(test)]
 use staff::custody_unit_of;
 use staff::{works_at_suite, Staffing};
+pub use victim::{victim_links, VictimLink};
 
 /// The explanation of one access.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,11 +60,16 @@ pub enum Explanation<'a> {
     /// The person's custody record names the user (`by_suite` false) or the user works
     /// at its suite, on shift (`force_wide`: in a custody unit of no one suite, which
     /// explains the custody but not the person: the high-profile and opsec rules still
-    /// ask).
+    /// ask). `custody_work`: the suite's staff looking at the detainee while held, on a
+    /// custody work system (`explanation.custody_work_systems`), not printing or
+    /// exporting; anything else they do about the person (an intelligence search, a
+    /// PND export, a look the day after release) explains the custody only, and the
+    /// high-profile and opsec rules ask. Always true when the record names the user.
     Custody {
         record: &'a CustodyRecord,
         by_suite: bool,
         force_wide: bool,
+        custody_work: bool,
     },
     /// The user is on the case team of the person's high-profile entry.
     CaseTeam(&'a HighProfileEntry),
@@ -115,8 +122,10 @@ impl Explanation<'_> {
     /// such an explanation answers the watch-list rules that a reference does not
     /// (high-profile, opsec).
     pub fn is_about_subject(&self) -> bool {
-        !matches!(self, Explanation::Custody { force_wide: true, .. })
-            && matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation))
+        !matches!(
+            self,
+            Explanation::Custody { force_wide: true, .. } | Explanation::Custody { custody_work: false, .. }
+        ) && matches!(self.effective_kind(), Some(Kind::Custody | Kind::CaseTeam | Kind::Operation))
     }
 
     /// The kind, with `earlier` replaced by the kind of what it continues.
@@ -153,12 +162,12 @@ impl Explanation<'_> {
             Explanation::Custody { record, by_suite: false, .. } => {
                 format!("explained by custody record {}, which names them", record.custody_ref)
             }
-            Explanation::Custody { record, by_suite: true, force_wide: true } => format!(
+            Explanation::Custody { record, by_suite: true, force_wide: true, .. } => format!(
                 "explained by custody record {}: they work in the force's custody ({}) and were on shift",
                 record.custody_ref,
                 record.suite.as_deref().unwrap_or("-")
             ),
-            Explanation::Custody { record, by_suite: true, force_wide: false } => format!(
+            Explanation::Custody { record, by_suite: true, force_wide: false, .. } => format!(
                 "explained by custody record {}: they work at its suite ({}) and were on shift",
                 record.custody_ref,
                 record.suite.as_deref().unwrap_or("-")
@@ -266,58 +275,6 @@ pub struct Access<'e, 'a> {
     pub victims: &'e [VictimLink<'a>],
 }
 
-/// A vulnerable incident that lists an access's person as a victim, as the access
-/// sees it.
-#[derive(Debug, Clone)]
-pub struct VictimLink<'a> {
-    pub incident: &'a Incident,
-    pub strength: crate::watchlist::MatchStrength,
-    /// The victim's row (incident and position), hashed: the same person whether the
-    /// look-up gave the record id or the name and date of birth.
-    pub key: u64,
-    /// The user is named among the incident's officers.
-    pub named: bool,
-    /// Named, or a member of its owning unit.
-    pub attached: bool,
-    /// The access falls in the incident's window (opening minus `before_open` to
-    /// closing plus `after_close`).
-    pub in_window: bool,
-}
-
-/// The vulnerable incidents, open and on record by the access's time, that list its
-/// person as a victim; latest first, whatever order the lists were loaded in.
-pub fn victim_links<'a>(
-    e: &AccessEvent,
-    user: Option<&StaffMember>,
-    lists: &'a WatchLists,
-    matches: &Matches,
-    config: &ExplanationConfig,
-) -> SmallVec<[VictimLink<'a>; 2]> {
-    let mut out = SmallVec::new();
-    if e.subject_type != SubjectType::Person {
-        return out;
-    }
-    for &(id, strength) in matches {
-        let Some(incident) = lists.victims.get(id).and_then(|v| lists.incidents.get(v.incident)) else { continue };
-        if !incident.vulnerable || e.ts < incident.opened_at || !known_in_time(incident.recorded_at, e.ts, config) {
-            continue;
-        }
-        let named = incident.officers.contains(&e.user_id);
-        out.push(VictimLink {
-            incident,
-            strength,
-            key: stable(0x9_10_11_12, lists.victims.key_of(id).unwrap_or_default()) | 1,
-            named,
-            attached: named || attached(incident, user, &e.user_id),
-            in_window: in_window(incident, e.ts, config),
-        });
-    }
-    out.sort_by(|a, b| {
-        (b.incident.opened_at, &b.incident.reference).cmp(&(a.incident.opened_at, &a.incident.reference))
-    });
-    out
-}
-
 /// Whether a row recorded at `recorded_at` counts for an access at `ts`.
 pub fn known_in_time(recorded_at: Option<Timestamp>, ts: Timestamp, config: &ExplanationConfig) -> bool {
     recorded_at.is_none_or(|r| r <= ts + config.late_grace)
@@ -338,11 +295,15 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
         }
         let released = record.released_at;
         if record.officers.contains(&e.user_id) && released.is_none_or(|r| ts <= r + config.after_close) {
-            return Explanation::Custody { record, by_suite: false, force_wide: false };
+            return Explanation::Custody { record, by_suite: false, force_wide: false, custody_work: true };
         }
         if released.is_none_or(|r| ts <= r + config.custody_staff_after) {
             if let Some(staffing) = works_at_suite(a.user, record, ts, config) {
-                return Explanation::Custody { record, by_suite: true, force_wide: staffing == Staffing::ForceWide };
+                let force_wide = staffing == Staffing::ForceWide;
+                let custody_work = released.is_none_or(|r| ts <= r)
+                    && !matches!(e.action, Action::Print | Action::Export)
+                    && (config.custody_work_systems.is_empty() || config.custody_work_systems.contains(&e.system));
+                return Explanation::Custody { record, by_suite: true, force_wide, custody_work };
             }
         }
     }

@@ -165,8 +165,8 @@ impl PersonIdentity {
     /// parts swapped (`Ringo, Starr`, `RINGO/STARR`: the forename typed first). A
     /// generational suffix at the end (`Jr`, `Snr`, `III`) is left out. An evaluator's
     /// celebrity look-up and a self look-up were missed; a review found the rest.
-    pub fn other_readings(&self) -> SmallVec<[PersonName; 3]> {
-        let mut out: SmallVec<[PersonName; 3]> = SmallVec::new();
+    pub fn other_readings(&self) -> SmallVec<[PersonName; 4]> {
+        let mut out: SmallVec<[PersonName; 4]> = SmallVec::new();
         let (Some(raw), Some(name), Some(_)) = (&self.raw_name, &self.name, self.dob) else { return out };
         let reading = |surname: &[&str], forenames: &[&str]| {
             let mut s = CompactString::default();
@@ -180,7 +180,7 @@ impl PersonIdentity {
             }
             PersonName { surname: s, forenames: f }
         };
-        let push = |n: PersonName, out: &mut SmallVec<[PersonName; 3]>| {
+        let push = |n: PersonName, out: &mut SmallVec<[PersonName; 4]>| {
             if !n.surname.is_empty() && n != *name && !out.contains(&n) {
                 out.push(n);
             }
@@ -206,11 +206,15 @@ impl PersonIdentity {
         if n >= 3 {
             push(reading(&words[n - 2..], &words[..n - 2]), &mut out);
         }
+        // A surname of three words after a forename (`Maria De La Cruz`).
+        if n >= 4 {
+            push(reading(&words[n - 3..], &words[..n - 3]), &mut out);
+        }
         push(reading(&words[..1], &words[1..]), &mut out);
         if n >= 3 {
             push(reading(&words[..2], &words[2..]), &mut out);
         }
-        out.truncate(3);
+        out.truncate(4);
         out
     }
 
