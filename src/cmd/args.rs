@@ -19,6 +19,16 @@ pub fn load_config(path: Option<&Path>) -> Result<Config> {
 pub fn load_watchlists(dir: &Path) -> Result<WatchLists> {
     let (lists, report) = load_dir(dir)?;
     tracing::info!(%report, "watch lists loaded");
+    let missing = report.missing();
+    if !missing.is_empty() {
+        // Not a fault (a force may keep no operations table), but never silent: an
+        // unmounted share reads as an empty directory.
+        tracing::warn!(
+            dir = %dir.display(),
+            "no {} table among the watch lists: the rules that read it will not fire",
+            missing.join(", ")
+        );
+    }
     Ok(lists)
 }
 
@@ -107,6 +117,24 @@ pub fn within(path: &Path, dir: &Path) -> bool {
     };
     let under = |a: Option<PathBuf>, b: Option<PathBuf>| a.zip(b).is_some_and(|(a, b)| a.starts_with(b));
     under(lexical(path), lexical(dir)) || under(resolved(path), resolved(dir))
+}
+
+/// Whether `a` and `b` are one file on disk under two names (a hard link: no spelling
+/// of the path says so). Both must exist.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
 }
 
 /// A subject as the analyst knows it; at least one of these.

@@ -81,6 +81,23 @@ pub fn main() -> ExitCode {
     if !matches!(cli.command, Command::Run(_) | Command::Dashboard(_)) {
         args::init_tracing(false, "warn");
     }
+    // A one-shot command whose output is piped into `head` ends quietly when the pipe
+    // closes (Rust ignores SIGPIPE, and a print to a closed pipe panicked: a probe's
+    // `check-config | head`). The services write to sockets and keep it ignored.
+    let serves = matches!(
+        cli.command,
+        Command::Run(_) | Command::Demo(_) | Command::Dashboard(_) | Command::Feed(_) | Command::PublishWatchlists(_)
+    );
+    #[cfg(unix)]
+    if !serves {
+        // SAFETY: setting a signal's disposition to the default before any thread of
+        // ours is started; no handler is installed.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = serves;
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Demo(a) => demo::run(a),

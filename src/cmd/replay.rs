@@ -1,6 +1,6 @@
 //! `accesswatch replay`: access-log files (or the archive) through the rules.
 
-use super::args::{load_config, load_watchlists, parse_time, within};
+use super::args::{load_config, load_watchlists, parse_time, same_file, within};
 use crate::replay::{replay, ReplayOptions};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -59,7 +59,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let to = a.to.as_deref().map(|t| parse_time("--to", t)).transpose()?;
     let range = crate::hunt::TimeRange::between(from, to).map_err(|e| anyhow::anyhow!("--from and --to: {e}"))?;
     // What the replay writes must not be what it reads: `--alerts` naming an input
-    // replaced the log it was judging, or a file of the watch lists.
+    // replaced the log it was judging, or a file of the watch lists; so did one that
+    // was a hard link to it (a probe: the log overwritten with alerts, exit 0).
     let dead_letters = a.dead_letters.clone().unwrap_or_else(|| crate::replay::default_dead_letter_path(&a.alerts));
     let written = [a.alerts.clone(), dead_letters, crate::replay::summary_path(&a.alerts)];
     let tables = crate::watchlist::TableName::ALL
@@ -68,7 +69,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let tables: Vec<PathBuf> = tables.collect();
     let read = a.files.iter().chain(&tables).chain(a.config.as_ref());
     for (out, input) in read.flat_map(|input| written.iter().map(move |out| (out, input))) {
-        if within(out, input) {
+        if within(out, input) || same_file(out, input) {
             anyhow::bail!(
                 "{} would be written over {}, which this replay reads: write the alerts elsewhere",
                 out.display(),

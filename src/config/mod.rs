@@ -226,6 +226,21 @@ mod tests {
         assert_eq!(c.rules.associate_severity.get(&Relationship::Journalist), Some(&Severity::Red));
     }
 
+    /// A logging level that is a valid filter for nothing (`warning`: the services
+    /// then logged nothing at all) is a fault naming the key.
+    #[test]
+    fn a_logging_level_that_names_no_level_is_a_fault() {
+        for bad in ["warning", "info,accesswatch=verbose", "=info"] {
+            let text = format!("[logging]\nlevel = {bad:?}\n");
+            let errs = Config::from_toml("a.toml", &text).unwrap_err().to_string();
+            assert!(errs.contains("a.toml:2") && errs.contains("logging.level"), "{bad}: {errs}");
+        }
+        for good in ["warn", "INFO", "info,accesswatch=debug", "off"] {
+            let c = Config::from_toml("a.toml", &format!("[logging]\nlevel = {good:?}\n")).unwrap();
+            assert_eq!(c.logging.level, good);
+        }
+    }
+
     #[test]
     fn defaults_give_every_key() {
         // Read as a complete document, the defaults fail on any key a reader asks for

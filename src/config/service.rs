@@ -137,6 +137,29 @@ impl LoggingConfig {
             "text" => self.json = false,
             other => s.error("format", format!("expected \"text\" or \"json\", got {other:?}")),
         }
-        s.string("level", &mut self.level);
+        let mut level = self.level.clone();
+        s.string("level", &mut level);
+        match log_filter_fault(&level) {
+            None => self.level = level,
+            Some(fault) => s.error("level", fault),
+        }
     }
+}
+
+/// What is wrong with a logging filter, if anything: each of its comma-separated
+/// directives is a level (`trace`, `debug`, `info`, `warn`, `error`, `off`) or
+/// `target=level`. A probe's `level = "warning"` is a valid filter for a target named
+/// `warning`: the services then logged nothing at all, the audit anchor included.
+fn log_filter_fault(filter: &str) -> Option<String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
+        if !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level.trim())) {
+            return Some(format!(
+                "{directive:?}: expected a level ({}) or target=level, as in \"info\" or \"info,accesswatch=debug\"",
+                LEVELS.join(", ")
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(filter).err().map(|e| format!("{filter:?}: {e}"))
 }

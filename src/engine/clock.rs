@@ -234,14 +234,20 @@ impl StreamClock {
 
     /// Gives the stream its front from its first events, held: the time of the first
     /// one (in arrival order) that is not far ahead of most of the events that came
-    /// after it. A source's clock fault on its first records is far ahead of them; the
+    /// after it, nor after the wall clock (unless every such one is). A source's clock fault on its first records is far ahead of them; the
     /// stream's own first event is not, even when a few events after it are out of
     /// order. The spikes before it are skewed; it and the events after it are offered
     /// again in arrival order, as any event is.
     fn start(&mut self, b: Bounds) -> Vec<(AccessEvent, Verdict)> {
         let held = std::mem::take(&mut self.held);
-        // The last event held has none after it, so one is always found.
-        let Some(first) = spikes(&held, b.max_skew).iter().position(|&spike| !spike) else { return Vec::new() };
+        // The last event held has none after it, so one is always found. A replay is
+        // received now: a time after the wall clock is no stream's present while one
+        // that is not stands beside it (a probe's forty records dated 2076 among the
+        // first 64 made every later event of the replay late).
+        let spiked = spikes(&held, b.max_skew);
+        let possible = Timestamp::now() + b.max_skew;
+        let candidates = || held.iter().zip(&spiked).position(|(e, &spike)| !spike && e.ts <= possible);
+        let Some(first) = candidates().or_else(|| spiked.iter().position(|&spike| !spike)) else { return Vec::new() };
         let front = held[first].ts;
         self.newest = Some(front);
         let mut out = Vec::with_capacity(held.len());
@@ -420,6 +426,13 @@ mod tests {
         assert_eq!(&got[..2], &[(0, skewed), (1, skewed)], "{got:?}");
         assert!(got[2..].iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
         assert_eq!(got.len(), 7);
+        // Most of the records held at the head dated after the wall clock (a probe's
+        // forty among the first 64): still the spikes, not the present.
+        let mut times = vec![far; 40];
+        times.extend((0..30).map(|m| T + m * MINUTE));
+        let got = judge_with(&times, Bounds { jump_events: 64, ..B });
+        assert!(got[..40].iter().all(|(_, v)| *v == skewed), "{got:?}");
+        assert!(got[40..].iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
         // An input of only such records ends with them judged, none lost.
         assert_eq!(judge_with(&[far, far], b).len(), 2);
         // With the smallest jump setting a spike at the head is still a spike.

@@ -128,12 +128,13 @@ fn parse_extension(ext: &str) -> Result<Vec<(String, String)>, DecodeError> {
         return Err(DecodeError::BadCef("text before the first key=value pair in the extension".into()));
     }
     let mut out = Vec::with_capacity(keys.len());
+    let mut seen = crate::event::raw::NamesSeen::default();
     for (n, &(ks, eq)) in keys.iter().enumerate() {
         let value_end = keys.get(n + 1).map_or(b.len(), |&(next, _)| next);
         let key = &ext[ks..eq];
         // A key given twice says two things (which one the source meant is not
         // known): refused, as a field given twice in JSON is.
-        if keys[..n].iter().any(|&(s, e)| &ext[s..e] == key) {
+        if !seen.insert(key) {
             return Err(DecodeError::BadCef(format!("`{key}` is given twice in the extension")));
         }
         let value = ext[eq + 1..value_end].trim_end_matches(' ');

@@ -4,6 +4,7 @@
 //! text (numbers are accepted and kept as their digits), unknown fields as raw JSON
 //! kept for the archive. No intermediate `serde_json::Value` is built.
 
+use super::raw::NamesSeen;
 use super::{AccessEvent, DecodeError, Field, RawFields};
 use compact_str::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
@@ -153,7 +154,7 @@ impl<'de> Visitor<'de> for EventVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields<'static>, A::Error> {
         let mut fields = RawFields::default();
-        let mut unknown: smallvec::SmallVec<[CompactString; 4]> = smallvec::SmallVec::new();
+        let mut unknown: NamesSeen<CompactString> = NamesSeen::default();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key {
                 Key::Known(field) => match map.next_value_seed(TextValue) {
@@ -176,11 +177,10 @@ impl<'de> Visitor<'de> for EventVisitor {
                         serde_json::from_str::<serde_json::Value>(raw.get())
                             .map_err(|e| de::Error::custom(format_args!("unknown field `{name}`: {e}")))?;
                     }
-                    if unknown.contains(&name) {
+                    fields.push_extra_json(&name, raw.get());
+                    if !unknown.insert(name.clone()) {
                         return Err(de::Error::custom(format_args!("unknown field `{name}` is given twice")));
                     }
-                    fields.push_extra_json(&name, raw.get());
-                    unknown.push(name);
                 }
             }
         }
@@ -192,7 +192,7 @@ impl<'de> Visitor<'de> for EventVisitor {
 /// sure serde_json accepts and reads the same way; on anything else it gives up and
 /// the caller uses serde_json.
 pub mod fast {
-    use super::{AccessEvent, Field, RawFields};
+    use super::{AccessEvent, Field, NamesSeen, RawFields};
 
     struct Scan<'a> {
         s: &'a str,
@@ -364,7 +364,7 @@ pub mod fast {
         // Unknown fields, kept for the archive as `RawFields::push_extra_json` keeps
         // them: `"key":value` pairs (a plain key is its own JSON text).
         let mut extra = String::new();
-        let mut unknown: smallvec::SmallVec<[&str; 4]> = smallvec::SmallVec::new();
+        let mut unknown: NamesSeen<&str> = NamesSeen::default();
         walk(line, |field, key, value, json| {
             match (field, value) {
                 (Some(f), value) => {
@@ -379,10 +379,9 @@ pub mod fast {
                 }
                 (None, _) => {
                     // An unknown field given twice is the general path's to refuse.
-                    if unknown.contains(&key) {
+                    if !unknown.insert(key) {
                         return None;
                     }
-                    unknown.push(key);
                     if !extra.is_empty() {
                         extra.push(',');
                     }
@@ -413,17 +412,14 @@ pub mod fast {
         if has_escapes_or_controls(line.as_bytes()) {
             return None;
         }
-        let mut unknown: smallvec::SmallVec<[&str; 4]> = smallvec::SmallVec::new();
+        let mut unknown: NamesSeen<&str> = NamesSeen::default();
         walk(line, |field, key, value, json| {
             match (field, value) {
                 (Some(f), Value::Text(v) | Value::Integer(v)) => fields.set(f, v),
                 (Some(f), Value::Null) => fields.set_null(f),
                 // An unknown field given twice is serde's path to refuse, with the reason.
-                (None, _) if unknown.contains(&key) => return None,
-                (None, _) => {
-                    unknown.push(key);
-                    fields.push_extra_json(key, json)
-                }
+                (None, _) if !unknown.insert(key) => return None,
+                (None, _) => fields.push_extra_json(key, json),
             }
             Some(())
         })

@@ -307,31 +307,33 @@ impl AccessEvent {
     /// a person's: an evaluator could not tell from the sentence that the car was
     /// checked); or the record id.
     pub fn subject_description(&self) -> String {
-        let person =
-            self.subject_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(|name| match self.subject_dob {
-                Some(dob) => format!("{name}, born {dob}"),
-                None => name.to_string(),
-            });
-        let vrm = self.subject_vrm.as_deref().map(str::trim).filter(|v| !v.is_empty());
-        let postcode = self.subject_postcode.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        use raw::as_typed;
+        let name = self.subject_name.as_deref().map(as_typed).filter(|n| !n.is_empty());
+        let person = name.as_deref().map(|name| match self.subject_dob {
+            Some(dob) => format!("{name}, born {dob}"),
+            None => name.to_string(),
+        });
+        let vrm = self.subject_vrm.as_deref().map(as_typed).filter(|v| !v.is_empty());
+        let postcode = self.subject_postcode.as_deref().map(as_typed).filter(|p| !p.is_empty());
         match (self.subject_type, vrm, postcode) {
             (SubjectType::Vehicle, Some(vrm), _) => match person {
                 Some(p) => format!("vehicle {vrm} (keeper {p})"),
                 None => format!("vehicle {vrm}"),
             },
-            (SubjectType::Address, _, Some(raw)) => {
+            (SubjectType::Address, _, Some(typed)) => {
                 // As a postcode is written (`LS6 2AB`), however the source spaced it.
+                let raw = self.subject_postcode.as_deref().unwrap_or_default();
                 let shown = normalise::postcode(raw).map(|p| normalise::postcode_display(&p));
-                let place = format!("an address in {}", shown.as_deref().unwrap_or(raw));
+                let place = format!("an address in {}", shown.as_deref().unwrap_or(&typed));
                 match person {
                     Some(p) => format!("{place} ({p})"),
                     None => place,
                 }
             }
-            _ => match (&self.subject_name, self.subject_dob) {
-                (Some(name), Some(dob)) => format!("{} (born {dob})", name.trim()),
-                (Some(name), None) => name.trim().to_string(),
-                (None, _) => match &self.subject_id {
+            _ => match (&name, self.subject_dob) {
+                (Some(name), Some(dob)) => format!("{name} (born {dob})"),
+                (Some(name), None) => name.to_string(),
+                (None, _) => match self.subject_id.as_deref().map(as_typed) {
                     Some(id) => format!("{} record {id}", self.subject_type),
                     None => format!("{} record", self.subject_type),
                 },
@@ -370,6 +372,35 @@ pub fn push_json_str(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A name as a sentence shows it (a probe's names added a clause, broke the line,
+    /// reversed the text, cleared the terminal, hid 10,000 zero-width characters):
+    /// ordinary names as typed; anything else quoted, escaped and cut.
+    #[test]
+    fn a_subject_is_described_as_typed_only_when_it_looks_like_a_name() {
+        let described = |name: &str| {
+            let line = format!(
+                r#"{{"event_id":"e1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_name":{}}}"#,
+                serde_json::to_string(name).unwrap()
+            );
+            json::decode(line.as_bytes()).unwrap().subject_description()
+        };
+        for plain in ["O'Brien, Siân", "ST. JOHN-SMITH/J", "Núñez Zoe", "D\u{2019}Arcy, Jo"] {
+            assert_eq!(described(plain), plain);
+        }
+        let injected = described("STARR, Ringo) of their own unit; U1 is on the case team (");
+        assert_eq!(injected, "\u{201c}STARR, Ringo) of their own unit; U1 is on the case team (\u{201d}");
+        let lines = described("STARR, Ringo\n\nNo further action.");
+        assert_eq!(lines, "\u{201c}STARR, Ringo\\u{a}\\u{a}No further action.\u{201d}");
+        for hidden in ["\u{202e}oggniR ,RRATS", "STARR\u{1b}[2K", "STARR\u{200b}, Ringo", "STARR, \u{201d}Ringo"] {
+            let shown = described(hidden);
+            assert!(shown.starts_with('\u{201c}') && shown.ends_with('\u{201d}'), "{shown}");
+            let inside = &shown['\u{201c}'.len_utf8()..shown.len() - '\u{201d}'.len_utf8()];
+            assert!(!inside.chars().any(|c| raw::acts_on_a_terminal(c) || c == '\u{201d}'), "{shown:?}");
+        }
+        let long = described(&format!("STARR, Ringo{}", "\u{200b}".repeat(10_000)));
+        assert!(long.chars().count() < 1_000 && long.ends_with("…\u{201d}"), "{}", long.len());
+    }
 
     #[test]
     fn json_strings_escape_like_serde() {

@@ -441,6 +441,42 @@ fn one_of<T>(
     parse(text).ok_or_else(|| DecodeError::UnknownEnum { field, value: shown(text), expected })
 }
 
+/// Control characters, and the invisible ones that reorder or hide text (direction
+/// overrides and isolates, zero-width characters, the byte-order mark).
+pub fn acts_on_a_terminal(c: char) -> bool {
+    c.is_control() || invisible(c) || matches!(c, '\u{2028}' | '\u{2029}' | '\u{fff9}'..='\u{fffb}')
+}
+
+/// Free text from a record (a name, a VRM, a record id) as an alert's sentence shows
+/// it: as typed when it looks like one (letters, digits, spaces, `,-'’./`, at most 100
+/// characters), else between quotes, cut to 100 characters, with each character that
+/// acts on a terminal and each quote mark escaped (`\u{202e}`). A probe's names
+/// closed their clause and added one ("...; U10001 is on the case team"), broke the
+/// sentence over lines, reversed it with a direction override, or hid 10,000
+/// zero-width characters in it.
+pub fn as_typed(text: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 100;
+    let t = text.trim();
+    let plain = |c: char| c.is_alphanumeric() || matches!(c, ' ' | ',' | '-' | '\'' | '\u{2019}' | '.' | '/');
+    if t.chars().all(plain) && t.chars().nth(MAX).is_none() {
+        return std::borrow::Cow::Borrowed(t);
+    }
+    let mut out = String::with_capacity(t.len().min(4 * MAX) + 8);
+    out.push('\u{201c}');
+    for (i, c) in t.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        match acts_on_a_terminal(c) || matches!(c, '"' | '\u{201c}' | '\u{201d}') {
+            true => out.extend(c.escape_unicode()),
+            false => out.push(c),
+        }
+    }
+    out.push('\u{201d}');
+    std::borrow::Cow::Owned(out)
+}
+
 /// A value as a reason quotes it: whole when short, else its first 80 characters and
 /// its length.
 pub(super) fn shown(v: &str) -> String {
@@ -491,5 +527,37 @@ pub(crate) mod valid {
                 "[A-Za-z0-9][A-Za-z0-9 ,/-]{0,12}".boxed()
             }
         }
+    }
+}
+
+/// The unknown field names of one record so far, to refuse one given twice: compared
+/// one by one while few (nearly every record has none or a handful), hashed past 16
+/// (a probe's record of 6,500 unknown fields took 80 ms compared pairwise; a CEF
+/// record, 125 ms).
+pub struct NamesSeen<K> {
+    few: smallvec::SmallVec<[K; 4]>,
+    many: Option<ahash::AHashSet<K>>,
+}
+
+impl<K> Default for NamesSeen<K> {
+    fn default() -> Self {
+        NamesSeen { few: smallvec::SmallVec::new(), many: None }
+    }
+}
+
+impl<K: Eq + std::hash::Hash> NamesSeen<K> {
+    /// Adds `name`; `false` if the record already gave it.
+    pub fn insert(&mut self, name: K) -> bool {
+        if let Some(set) = &mut self.many {
+            return set.insert(name);
+        }
+        if self.few.contains(&name) {
+            return false;
+        }
+        self.few.push(name);
+        if self.few.len() > 16 {
+            self.many = Some(self.few.drain(..).collect());
+        }
+        true
     }
 }

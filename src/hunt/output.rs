@@ -121,11 +121,7 @@ fn printable(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowErro
     )
 }
 
-/// Control characters, and the invisible ones that reorder or hide text (direction
-/// overrides and isolates, zero-width characters, the byte-order mark).
-fn acts_on_a_terminal(c: char) -> bool {
-    c.is_control() || crate::event::invisible(c) || matches!(c, '\u{2028}' | '\u{2029}' | '\u{fff9}'..='\u{fffb}')
-}
+use crate::event::raw::acts_on_a_terminal;
 
 /// `s` with each character that [`acts_on_a_terminal`] as `\u{..}`.
 pub fn escape_controls(s: &str) -> String {

@@ -43,6 +43,9 @@ pub struct FileSource {
     max_record: usize,
     /// The file could not be read on: it has ended.
     unreadable: bool,
+    /// Why its very start could not be read (an empty or damaged gzip stream, a disk
+    /// error): given out as its first item, an `unreadable` dead letter at line 1.
+    unreadable_start: Option<io::Error>,
     /// Records may run over lines inside quotes.
     csv: bool,
 }
@@ -58,7 +61,12 @@ impl FileSource {
         } else {
             Box::new(BufReader::with_capacity(1 << 16, counted))
         };
-        let (reader, utf16) = super::utf16::as_utf8(reader)?;
+        // A start that cannot be read is this file's fault, not the replay's: one dead
+        // letter, as for damage further in (a probe's empty .gz stopped every file).
+        let (reader, utf16, unreadable_start) = match super::utf16::as_utf8(reader) {
+            Ok((reader, utf16)) => (reader, utf16, None),
+            Err(e) => (Box::new(io::empty()) as Box<dyn BufRead + Send>, None, Some(e)),
+        };
         if let Some(endian) = utf16 {
             tracing::info!(file = %path.display(), ?endian, "UTF-16 file: read as the UTF-8 it holds");
         }
@@ -70,6 +78,7 @@ impl FileSource {
             decoder: Decoder::new(format),
             max_record: input.max_record_bytes,
             unreadable: false,
+            unreadable_start,
         })
     }
 
@@ -82,7 +91,11 @@ impl FileSource {
             if self.unreadable {
                 return Ok(None);
             }
-            let record = match self.records.next_record() {
+            let next = match self.unreadable_start.take() {
+                Some(e) => Err(e),
+                None => self.records.next_record(),
+            };
+            let record = match next {
                 Ok(Some(record)) => record,
                 Ok(None) => return Ok(None),
                 Err(e) => {
@@ -153,28 +166,37 @@ impl FileSource {
 /// in (roughly) time order, and the merge always takes the earliest head. Ties go to
 /// the file given first, so the order is deterministic.
 ///
-/// One record dated far ahead of its file (a source's clock fault) must not hold its
-/// whole file back until every other file is done: each file is read one event ahead,
-/// and a head more than `max_skew` after the event behind it takes that event's place
-/// in the merge. The engine then judges it where it stands (skewed).
+/// Records dated far ahead of their file (a source's clock fault) must not hold the
+/// whole file back until every other file is done: each file is read [`LOOKAHEAD`]
+/// events ahead, and a head more than `max_skew` after the middle time of the events
+/// behind it takes the place of the earliest of them in the merge. The engine then judges it where it
+/// stands (skewed). With one event read ahead, two such records in a row (or two
+/// records of a source writing summer time as UTC) held their file back an hour, and
+/// every event behind them was late.
 pub struct MergedFiles {
     sources: Vec<FileSource>,
     heads: Vec<Option<Box<AccessEvent>>>,
-    /// The event after each head, read ahead.
-    nexts: Vec<Option<Box<AccessEvent>>>,
+    /// The events after each head, read ahead (up to [`LOOKAHEAD`]).
+    nexts: Vec<VecDeque<Box<AccessEvent>>>,
+    /// Files read to their end.
+    ended: Vec<bool>,
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
     /// Dead letters, given out as soon as they are read, at most [`DEAD_AHEAD`] at a
     /// time: a long run of bad records between two events is never held in memory.
     dead: VecDeque<DeadLetter>,
-    /// Files to move on by one event, with the head already read when a run of dead
-    /// letters interrupted the read-ahead.
-    to_fill: VecDeque<(usize, Option<Box<AccessEvent>>)>,
+    /// Files to move on by one event (again, when a run of dead letters interrupted the
+    /// read-ahead).
+    to_fill: VecDeque<usize>,
     started: bool,
     max_skew: crate::time::Span,
 }
 
 /// The most dead letters read before they are given out.
 const DEAD_AHEAD: usize = 1_024;
+
+/// Events read ahead of each file's head: a run of fewer than half as many records
+/// dated ahead is taken for a clock fault where it stands.
+const LOOKAHEAD: usize = 16;
 
 /// What reading a file on gave.
 enum Ahead {
@@ -190,7 +212,8 @@ impl MergedFiles {
         MergedFiles {
             sources,
             heads: (0..n).map(|_| None).collect(),
-            nexts: (0..n).map(|_| None).collect(),
+            nexts: (0..n).map(|_| VecDeque::new()).collect(),
+            ended: vec![false; n],
             heap: BinaryHeap::new(),
             dead: VecDeque::new(),
             to_fill: VecDeque::new(),
@@ -227,32 +250,31 @@ impl MergedFiles {
         Ok(Ahead::Full)
     }
 
-    /// Moves file `i` on by one event and queues its new head; `head` is the head
-    /// already read when an earlier attempt stopped for dead letters.
-    fn fill(&mut self, i: usize, head: Option<Box<AccessEvent>>) -> io::Result<()> {
-        let head = match head.or_else(|| self.nexts[i].take()) {
-            Some(h) => h,
-            None => match self.read_event(i)? {
-                Ahead::Event(e) => e,
-                Ahead::End => return Ok(()),
+    /// Moves file `i` on by one event and queues its new head.
+    fn fill(&mut self, i: usize) -> io::Result<()> {
+        while !self.ended[i] && self.nexts[i].len() <= LOOKAHEAD {
+            match self.read_event(i)? {
+                Ahead::Event(e) => self.nexts[i].push_back(e),
+                Ahead::End => self.ended[i] = true,
                 Ahead::Full => {
-                    self.to_fill.push_front((i, None));
+                    self.to_fill.push_front(i);
                     return Ok(());
                 }
-            },
-        };
-        self.nexts[i] = match self.read_event(i)? {
-            Ahead::Event(e) => Some(e),
-            Ahead::End => None,
-            Ahead::Full => {
-                self.to_fill.push_front((i, Some(head)));
-                return Ok(());
             }
-        };
-        // A head far ahead of the event behind it is a spike: it goes where it stands.
-        let key = match &self.nexts[i] {
-            Some(next) if head.ts > next.ts + self.max_skew => next.ts,
-            _ => head.ts,
+        }
+        let Some(head) = self.nexts[i].pop_front() else { return Ok(()) };
+        // A head far ahead of most of the events behind it is a spike: it goes just
+        // before the earliest of them, so the file's own events keep their order.
+        let mut behind: smallvec::SmallVec<[Timestamp; LOOKAHEAD]> = self.nexts[i].iter().map(|e| e.ts).collect();
+        let key = match behind.len() {
+            0 => head.ts,
+            n => {
+                let middle = *behind.select_nth_unstable(n / 2).1;
+                match head.ts > middle + self.max_skew {
+                    true => behind.iter().copied().min().unwrap_or(middle),
+                    false => head.ts,
+                }
+            }
         };
         self.heap.push(Reverse((key, i)));
         self.heads[i] = Some(head);
@@ -263,19 +285,19 @@ impl MergedFiles {
     pub fn next_item(&mut self) -> io::Result<Option<SourceItem>> {
         if !self.started {
             self.started = true;
-            self.to_fill.extend((0..self.sources.len()).map(|i| (i, None)));
+            self.to_fill.extend(0..self.sources.len());
         }
         loop {
             if let Some(d) = self.dead.pop_front() {
                 return Ok(Some(SourceItem::Dead(d)));
             }
-            if let Some((i, head)) = self.to_fill.pop_front() {
-                self.fill(i, head)?;
+            if let Some(i) = self.to_fill.pop_front() {
+                self.fill(i)?;
                 continue;
             }
             let Some(Reverse((_, i))) = self.heap.pop() else { return Ok(None) };
             let event = self.heads[i].take();
-            self.to_fill.push_back((i, None));
+            self.to_fill.push_back(i);
             return Ok(event.map(SourceItem::Event));
         }
     }
@@ -325,6 +347,29 @@ mod tests {
         let Origin::File { path, line } = &dead[0].origin else { panic!() };
         assert_eq!(path, &damaged.display().to_string());
         assert_eq!(*line as usize, events.iter().filter(|id| id.starts_with('b')).count() + 1);
+        // Damaged before its first line (an empty file left by a crashed export, a
+        // header overwritten): the same one dead letter, at line 1, and the good file is
+        // read (a probe: the whole replay stopped, nothing written).
+        let mut cut_header = bytes.clone();
+        cut_header[12..32].fill(0xAA);
+        for (name, bytes) in [("empty.jsonl.gz", Vec::new()), ("header.jsonl.gz", cut_header)] {
+            let broken = dir.path().join(name);
+            std::fs::write(&broken, bytes).unwrap();
+            let inputs = [(broken.clone(), InputFormat::JsonLines), (good.clone(), InputFormat::JsonLines)];
+            let mut merged =
+                MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, Default::default()).unwrap();
+            let (mut events, mut dead) = (Vec::new(), Vec::new());
+            while let Some(item) = merged.next_item().unwrap() {
+                match item {
+                    SourceItem::Event(e) => events.push(e.event_id.to_string()),
+                    SourceItem::Dead(d) => dead.push(d),
+                }
+            }
+            assert_eq!(events, ["g1", "g2"], "{name}");
+            assert_eq!(dead.len(), 1, "{name}: {dead:?}");
+            assert_eq!(dead[0].reason.kind(), "unreadable");
+            assert!(matches!(&dead[0].origin, Origin::File { line: 1, .. }), "{:?}", dead[0].origin);
+        }
     }
 
     #[test]

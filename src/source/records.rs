@@ -1,6 +1,6 @@
 //! Splitting a byte stream into records with a size limit.
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 use sha2::{Digest, Sha256};
 use std::io::{self, BufRead};
 
@@ -73,9 +73,9 @@ pub struct RecordReader<R> {
     csv: Option<u8>,
     /// The start of the stream has been looked at for a byte-order mark.
     started: bool,
-    /// The byte that ends a line: `\n` (and `\r\n`), or `\r` in a stream whose first
-    /// buffer holds carriage returns and no line feed (old Mac exports).
-    end: u8,
+    /// The last line ended with a carriage return at the end of a buffer: a line feed
+    /// first in the next is the rest of that CRLF.
+    after_cr: bool,
 }
 
 /// A quoted CSV field runs over at most this many lines; past that the record ends
@@ -136,7 +136,7 @@ impl<R: BufRead> RecordReader<R> {
     /// record, for at most [`MAX_CSV_LINES`] lines.
     pub fn new(inner: R, keep: usize, csv: Option<u8>) -> Self {
         let inner = Rewind { again: Vec::new(), at: 0, inner };
-        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv, started: false, end: b'\n' }
+        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv, started: false, after_cr: false }
     }
 
     /// Gives back all of the last record but its first line, to be read again as
@@ -147,11 +147,7 @@ impl<R: BufRead> RecordReader<R> {
     pub fn retake_after_first_line(&mut self, line: u64) -> Option<Vec<u8>> {
         let nl = memchr(b'\n', &self.buf)?;
         let mut again = self.buf[nl + 1..].to_vec();
-        if self.end != b'\n' {
-            // The lines were joined with line feeds; this stream ends them otherwise.
-            again.iter_mut().filter(|b| **b == b'\n').for_each(|b| *b = self.end);
-        }
-        again.push(self.end);
+        again.push(b'\n');
         again.extend_from_slice(&self.inner.again[self.inner.at..]);
         self.inner.again = again;
         self.inner.at = 0;
@@ -183,17 +179,28 @@ impl<R: BufRead> RecordReader<R> {
                 if avail.is_empty() {
                     break;
                 }
-                // A carriage return before the buffer's last byte (so not the first half
-                // of a CRLF cut by the buffer) and no line feed: CR ends the lines.
-                let cr_only = memchr(b'\n', avail).is_none() && memchr(b'\r', &avail[..avail.len() - 1]).is_some();
-                if !self.started && !saw_any && cr_only {
-                    self.end = b'\r';
+                if std::mem::take(&mut self.after_cr) && avail[0] == b'\n' {
+                    self.inner.consume(1);
+                    continue;
                 }
                 saw_any = true;
-                let (chunk_len, newline) = match memchr(self.end, avail) {
-                    Some(i) => (i, true),
-                    None => (avail.len(), false),
+                // A line ends at a line feed, a CRLF, or a carriage return alone (old Mac
+                // exports; a raw CR is in no JSON string): each line by its own ending, so
+                // two exports concatenated read right (a probe: ten LF lines, then a
+                // thousand CR-only lines, were ten events and one dead letter).
+                let (chunk_len, ending) = match memchr2(b'\n', b'\r', avail) {
+                    Some(i) if avail[i] == b'\r' => match avail.get(i + 1) {
+                        Some(b'\n') => (i, 2),
+                        Some(_) => (i, 1),
+                        None => {
+                            self.after_cr = true;
+                            (i, 1)
+                        }
+                    },
+                    Some(i) => (i, 1),
+                    None => (avail.len(), 0),
                 };
+                let newline = ending > 0;
                 let chunk = &avail[..chunk_len];
                 if let Some(d) = self.csv {
                     // Only bytes around quotes change the state's meaning; scan all but
@@ -214,7 +221,7 @@ impl<R: BufRead> RecordReader<R> {
                 }
                 self.buf.extend_from_slice(&chunk[..chunk_len.min(room)]);
                 len += chunk_len;
-                self.inner.consume(chunk_len + newline as usize);
+                self.inner.consume(chunk_len + ending);
                 if newline {
                     self.lines += 1;
                     let quote_open = csv == Csv::Quoted && self.lines + 1 - line < MAX_CSV_LINES;
@@ -314,9 +321,24 @@ mod tests {
         assert_eq!(got, vec![(1, "{\"a\":1}".into()), (2, "{\"b\":2}".into()), (4, "{\"c\":3}".into())]);
         // A CRLF cut by the first buffer is not taken for a CR-only stream.
         assert_eq!(all(b"abcdefg\r\nb\n", 100, None), vec![(1, "abcdefg".into(), 7), (2, "b".into(), 1)]);
-        // With line feeds, a carriage return is only part of a CRLF ending.
+        // With line feeds, a carriage return before one is part of a CRLF ending.
         let got = all(b"a\r\nb\n", 100, None);
         assert_eq!(got, vec![(1, "a".into(), 1), (2, "b".into(), 1)]);
+        // Each line by its own ending (two exports concatenated: a probe's ten LF lines
+        // and a thousand CR lines were ten events and one dead letter), a CRLF cut by
+        // a buffer of any size included.
+        let mixed = b"a\nbb\rccc\r\ndd\re\r\n\r\nf";
+        let expected: Vec<(u64, String, usize)> = [(1, "a"), (2, "bb"), (3, "ccc"), (4, "dd"), (5, "e"), (7, "f")]
+            .map(|(n, t)| (n, t.into(), t.len()))
+            .to_vec();
+        for capacity in 1..mixed.len() + 1 {
+            let mut r = RecordReader::new(std::io::BufReader::with_capacity(capacity, &mixed[..]), 100, None);
+            let mut got = Vec::new();
+            while let Some(rec) = r.next_record().unwrap() {
+                got.push((rec.line, String::from_utf8_lossy(rec.bytes).into_owned(), rec.len));
+            }
+            assert_eq!(got, expected, "buffer of {capacity}");
+        }
     }
 
     #[test]

@@ -221,10 +221,11 @@ impl PersonIdentity {
     /// A short description for sentences: the name as written and the date of birth
     /// (`STARR, Ringo, born 1975-07-07`), or the record id.
     pub fn describe(&self) -> String {
+        use crate::event::raw::as_typed;
         match (&self.raw_name, self.dob, &self.subject_id) {
-            (Some(n), Some(d), _) => format!("{}, born {d}", n.trim()),
-            (Some(n), None, _) => n.trim().to_string(),
-            (None, _, Some(id)) => format!("record {id}"),
+            (Some(n), Some(d), _) => format!("{}, born {d}", as_typed(n)),
+            (Some(n), None, _) => as_typed(n).into_owned(),
+            (None, _, Some(id)) => format!("record {}", as_typed(id)),
             _ => "an unnamed person".into(),
         }
     }

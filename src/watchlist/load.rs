@@ -32,6 +32,13 @@ impl fmt::Display for LoadReport {
     }
 }
 
+impl LoadReport {
+    /// The tables no file was found for: every rule reading one is silent.
+    pub fn missing(&self) -> Vec<&'static str> {
+        self.tables.iter().filter(|(_, file, _)| file.is_none()).map(|(t, _, _)| t.as_str()).collect()
+    }
+}
+
 /// Loads every table found in `dir`. Fails with every fault found if any row is bad.
 pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), WatchlistErrors> {
     let mut lists = WatchLists::default();
@@ -79,15 +86,22 @@ pub fn load_dir(dir: &Path) -> Result<(WatchLists, LoadReport), WatchlistErrors>
     }
 }
 
-/// The table a file name is by its stem (`Custody.CSV.gz` is custody's), whether or
-/// not [`load_dir`] reads it under that name.
+/// The table a file name is by its stem (`Custody.CSV.gz` is custody's; so are the
+/// spellings a person gives a table's name, `operation.csv`, `highprofile.csv`,
+/// `High-Profile.csv`: a probe's two such files left the high-profile and opsec rules
+/// silent with nothing said), whether or not [`load_dir`] reads it under that name.
 fn table_of(name: &str) -> Option<TableName> {
     const SUFFIXES: [&str; 6] = [".csv", ".jsonl", ".json", ".tsv", ".txt", ".gz"];
     let mut stem = name.to_ascii_lowercase();
     while let Some(shorter) = SUFFIXES.iter().find_map(|s| stem.strip_suffix(s)) {
         stem = shorter.to_string();
     }
-    TableName::ALL.into_iter().find(|t| t.as_str() == stem)
+    let letters = |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>();
+    let stem = letters(&stem);
+    TableName::ALL.into_iter().find(|t| {
+        let table = letters(t.as_str());
+        stem == table || format!("{stem}s") == table || stem == format!("{table}s")
+    })
 }
 
 /// Whether a file name in a watch-list directory is a table's (read as it, or refused
@@ -457,9 +471,24 @@ mod tests {
             let err = load_dir(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains(name) && err.contains("custody.csv or custody.jsonl"), "{name}: {err}");
         }
+        // The spellings a person gives a table's name (a probe: two such files left
+        // the high-profile and opsec rules silent, the load OK).
+        for (name, table) in [
+            ("operation.csv", "operations"),
+            ("highprofile.csv", "high_profile"),
+            ("High-Profile.jsonl", "high_profile"),
+            ("incident.csv", "incidents"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(name), "x\n").unwrap();
+            let err = load_dir(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(name) && err.contains(&format!("{table}.csv or {table}.jsonl")), "{name}: {err}");
+        }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("custody.csv.bak"), "old\n").unwrap();
-        assert!(load_dir(dir.path()).is_ok(), "a backup is left alone");
+        std::fs::write(dir.path().join("staff_2025.csv"), "old\n").unwrap();
+        let (_, report) = load_dir(dir.path()).unwrap();
+        assert_eq!(report.missing().len(), TableName::ALL.len(), "a backup is left alone; every table is missing");
     }
 
     /// What would silently empty a table or lose its rows is a fault naming the file

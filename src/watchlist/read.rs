@@ -115,16 +115,24 @@ impl<'a> Reader<'a> {
 
     /// A list of user ids. User ids hold no comma: `U3,U1` is two (a list written
     /// with the wrong separator named no one, and both officers' own work raised red
-    /// alerts); an id holding a control character is refused (it matches no event's).
+    /// alerts); an id holding a control character is refused (it matches no event's),
+    /// and so is one holding a space or a `|` (`U3 U1`, `U3 | U1`, `U3 and U1`: a list
+    /// with another separator, which named no one, as a probe's case team did).
     fn users(&mut self, column: &str) -> UserSet {
         let mut ids = self.cells.list(column);
+        let odd = |id: &str| id.contains([',', '|']) || id.chars().any(|c| c.is_control() || c.is_whitespace());
         // Nearly every list: plain ids, kept as they are.
-        if ids.iter().any(|id| id.contains(',') || id.chars().any(char::is_control)) {
+        if ids.iter().any(|id| odd(id)) {
             let items = std::mem::take(&mut ids);
             for item in &items {
                 for id in item.split(',').map(str::trim).filter(|id| !id.is_empty()) {
                     if id.chars().any(char::is_control) {
                         self.fail(column, format!("user id {id:?} holds a control character"));
+                    } else if id.contains('|') || id.chars().any(char::is_whitespace) {
+                        self.fail(
+                            column,
+                            format!("user id {id:?} holds a space or a `|`: separate the ids of a list with `;`"),
+                        );
                     } else {
                         ids.push(CompactString::from(id));
                     }
@@ -498,6 +506,20 @@ mod tests {
         );
         let errs = json_row(TableName::Staff, serde_json::json!({"user_id": "U\u{7}9"})).unwrap_err();
         assert!(errs.iter().any(|e| e.to_string().contains("control")), "{errs:?}");
+        // Another separator (a probe's `U10120 U10121` named no one, and both officers'
+        // own case raised red alerts): refused, saying which separator to use.
+        for team in ["U3 U1", "U3 | U1", "U3 and U1", "U2;U3 U1"] {
+            let errs = json_row(
+                TableName::HighProfile,
+                serde_json::json!({"entry_id": "HP1", "subject_id": "01/1X", "added_at": "2026-11-01T00:00:00Z",
+                                   "case_team": team}),
+            )
+            .unwrap_err();
+            assert!(
+                errs.iter().any(|e| e.to_string().contains("separate the ids of a list with `;`")),
+                "{team}: {errs:?}"
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,25 @@ fn example_config_checks_ok() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("config/example.toml: OK"));
 }
 
+/// Output piped into a reader that has gone (`check-config | head -0`) ends the
+/// command as any Unix tool ends, not with a panic (a probe: exit 101 and a backtrace).
+#[test]
+fn a_closed_output_pipe_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = bin()
+        .current_dir(root())
+        .args(["check-config", "--config", "config/example.toml"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?} {stderr}", out.status);
+}
+
 #[test]
 fn bad_config_reports_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();

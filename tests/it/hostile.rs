@@ -596,7 +596,45 @@ fn a_spike_in_one_file_does_not_hold_that_file_back_in_the_merge() {
     let mut lines: Vec<&str> = a.lines().collect();
     lines.insert(lines.len() / 4, &spike);
     std::fs::write(&a_path, lines.join("\n") + "\n").unwrap();
-    replay_files(&force, &dir.path().join("spiked.jsonl"), &[a_path, b_path]);
+    replay_files(&force, &dir.path().join("spiked.jsonl"), &[a_path.clone(), b_path.clone()]);
     let clean = std::fs::read(dir.path().join("clean.jsonl")).unwrap();
     assert!(clean == std::fs::read(dir.path().join("spiked.jsonl")).unwrap(), "the spike changed the alerts");
+    // Two in a row (a probe: the second became the file's place in the merge, and 26 of
+    // a force's 115 alerts were lost), and two an hour ahead of their neighbours (a
+    // source writing summer time as UTC for two records: an hour of the file late).
+    let at = |line: &str| {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        accesswatch::time::Timestamp::parse_rfc3339(v["ts"].as_str().unwrap()).unwrap()
+    };
+    let hour_ahead = |line: &str| format!("\"{}\"", at(line) + accesswatch::time::Span(accesswatch::time::HOUR));
+    let (k, m) = (a.lines().count() / 3, 2 * a.lines().count() / 3);
+    let original: Vec<&str> = a.lines().collect();
+    let (ahead_k, ahead_m) = (hour_ahead(original[k]), hour_ahead(original[m]));
+    let inserted = [
+        (k, event_with(2, &[("ts", r#""2099-01-01T00:00:00Z""#)])),
+        (k, event_with(3, &[("ts", r#""2099-01-01T00:00:01Z""#)])),
+        (m, event_with(4, &[("ts", &ahead_m)])),
+        (m, event_with(5, &[("ts", &ahead_m)])),
+        (m / 2, event_with(6, &[("ts", &ahead_k)])),
+        (m / 2, event_with(7, &[("ts", &ahead_k)])),
+    ];
+    let mut lines: Vec<String> = original.iter().map(|l| l.to_string()).collect();
+    for (at, line) in inserted.iter().rev() {
+        lines.insert(*at, line.clone());
+    }
+    std::fs::write(&a_path, lines.join("\n") + "\n").unwrap();
+    replay_files(&force, &dir.path().join("runs.jsonl"), &[a_path.clone(), b_path.clone()]);
+    let runs = std::fs::read(dir.path().join("runs.jsonl")).unwrap();
+    assert!(clean == runs, "two records in a row dated ahead changed the alerts");
+    // Most of the first records of the input dated ahead (a terminal that booted dated
+    // 2099): a probe's forty made every later event late and the detectors blind.
+    let mut lines: Vec<String> = (0..40).map(|n| event_with(100 + n, &[("ts", r#""2099-01-01T00:00:00Z""#)])).collect();
+    lines.extend(text.lines().map(str::to_string));
+    let single = dir.path().join("single.jsonl");
+    std::fs::write(&single, lines.join("\n") + "\n").unwrap();
+    replay_files(&force, &dir.path().join("head.jsonl"), &[single]);
+    replay_files(&force, &dir.path().join("whole.jsonl"), &[force.join("events.jsonl")]);
+    let whole = std::fs::read(dir.path().join("whole.jsonl")).unwrap();
+    let head = std::fs::read(dir.path().join("head.jsonl")).unwrap();
+    assert!(!whole.is_empty() && whole == head, "forty records dated ahead at the head changed the alerts");
 }

@@ -52,8 +52,9 @@ fn replaying_twice_writes_identical_bytes() {
     assert_eq!(outputs[0], outputs[1]);
 }
 
-/// What a replay writes is never what it reads: `--alerts` naming its input log, or a
-/// file of its watch lists, is refused and the file left as it was (it was replaced).
+/// What a replay writes is never what it reads: `--alerts` naming its input log (or a
+/// hard link to it), or a file of its watch lists, is refused and the file left as it
+/// was (it was replaced).
 #[test]
 fn a_replay_does_not_write_over_what_it_reads() {
     let dir = tempfile::tempdir().unwrap();
@@ -61,8 +62,13 @@ fn a_replay_does_not_write_over_what_it_reads() {
     std::fs::write(dir.path().join("lists/staff.csv"), STAFF).unwrap();
     let log = event("e1", "2026-11-02T10:00:00Z", "") + "\n";
     std::fs::write(dir.path().join("log.jsonl"), &log).unwrap();
+    // A hard link is the log under another name (a probe: the log overwritten, exit 0).
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    std::fs::hard_link(dir.path().join("log.jsonl"), dir.path().join("out/linked.jsonl")).unwrap();
     let refused = [
         ("--alerts", "log.jsonl", "which this replay reads"),
+        ("--alerts", "out/linked.jsonl", "which this replay reads"),
+        ("--dead-letters", "out/linked.jsonl", "which this replay reads"),
         ("--alerts", "lists/staff.csv", "which this replay reads"),
         ("--dead-letters", "log.jsonl", "which this replay reads"),
         ("--alerts", "lists/custody.json", "the next load would refuse it"),
