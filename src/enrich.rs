@@ -43,7 +43,9 @@ impl Justification<'_> {
         match self {
             Justification::Justified(i) => format!("gave reference {}, which justifies it", i.reference),
             Justification::NoReference => "gave no reference".into(),
-            Justification::UnknownReference(r) => format!("gave reference {r}, which is not a known incident"),
+            Justification::UnknownReference(r) => {
+                format!("gave reference {}, which is not a known incident", crate::event::raw::as_typed_id(r))
+            }
             Justification::NotLinked(i) => {
                 let kind = i.kind.as_deref().map(|k| format!(" ({k})")).unwrap_or_default();
                 let unit = i.unit.as_deref().map(|u| format!(" owned by {u}")).unwrap_or_default();
@@ -241,14 +243,22 @@ impl<'a> Enriched<'a> {
 pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &ExplanationConfig) -> Enriched<'a> {
     let user = lists.staff_member(&event.user_id);
     let justification = justify(event, user, lists, config);
-    let record = custody_record_opened(event, lists);
+    let own = PersonIdentity::new(event.subject_id.clone(), event.subject_name.clone(), event.subject_dob);
+    // A log that names someone else beside the number (another date of birth, another
+    // name) is taken at its word: the record is not the person (a review: a view of a
+    // celebrity by name and date of birth under another detainee's number raised nothing).
+    let record = custody_record_opened(event, lists).filter(|(_, r)| {
+        let same_birth = own.dob.zip(r.person.dob).is_none_or(|(a, b)| a == b);
+        let same_name = own.name.is_none() || r.person.name.is_none() || own.match_against(&r.person).is_some();
+        same_birth && same_name
+    });
     let person = match record {
-        // The record is the person held: their identity is its own, whatever the log
-        // gave beside the number (often nothing; the name as the sentence shows it).
+        // The record is the person held: their identity is its own (the log often gives
+        // nothing beside the number; the name as the sentence shows it).
         Some((_, r)) => {
             PersonIdentity { raw_name: event.subject_name.clone().or(r.person.raw_name.clone()), ..r.person.clone() }
         }
-        None => PersonIdentity::new(event.subject_id.clone(), event.subject_name.clone(), event.subject_dob),
+        None => own,
     };
     let vrm = event.vrm_key();
     let postcode = event.subject_postcode.as_deref().and_then(normalise::postcode);

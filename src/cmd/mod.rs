@@ -86,7 +86,12 @@ pub fn main() -> ExitCode {
     // `check-config | head`). The services write to sockets and keep it ignored.
     let serves = matches!(
         cli.command,
-        Command::Run(_) | Command::Demo(_) | Command::Dashboard(_) | Command::Feed(_) | Command::PublishWatchlists(_)
+        Command::Run(_)
+            | Command::Demo(_)
+            | Command::Dashboard(_)
+            | Command::Feed(_)
+            | Command::PublishWatchlists(_)
+            | Command::Health(_)
     );
     #[cfg(unix)]
     if !serves {

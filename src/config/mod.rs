@@ -235,7 +235,7 @@ mod tests {
             let errs = Config::from_toml("a.toml", &text).unwrap_err().to_string();
             assert!(errs.contains("a.toml:2") && errs.contains("logging.level"), "{bad}: {errs}");
         }
-        for good in ["warn", "INFO", "info,accesswatch=debug", "off"] {
+        for good in ["warn", "INFO", "info,accesswatch=debug", "off", "accesswatch", "accesswatch::live=2"] {
             let c = Config::from_toml("a.toml", &format!("[logging]\nlevel = {good:?}\n")).unwrap();
             assert_eq!(c.logging.level, good);
         }

@@ -153,8 +153,11 @@ impl LoggingConfig {
 fn log_filter_fault(filter: &str) -> Option<String> {
     const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
     for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
-        if !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level.trim())) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l).trim();
+        // A target alone (`accesswatch`, `accesswatch::live[{user}]`) is every level of it.
+        let target_alone = !directive.contains('=') && (directive.contains(['[', ':']) || directive == "accesswatch");
+        let numbered = matches!(level, "0" | "1" | "2" | "3" | "4" | "5");
+        if !target_alone && !numbered && !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
             return Some(format!(
                 "{directive:?}: expected a level ({}) or target=level, as in \"info\" or \"info,accesswatch=debug\"",
                 LEVELS.join(", ")

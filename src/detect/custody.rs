@@ -218,6 +218,14 @@ mod tests {
         assert_eq!(severity_of(&other, &l), None);
         let intel = event(json!({"system": "INTEL", "subject_type": "intel", "subject_id": "CUS/1"}));
         assert_eq!(severity_of(&intel, &l), None);
+        // A log naming someone else beside the number is taken at its word (a review):
+        // another date of birth is another person, not the one held.
+        let other = event(json!({"system": "CUSTODY", "subject_type": "custody", "subject_id": "CUS/1",
+                                 "subject_name": "STAR, Ann", "subject_dob": "1985-03-04"}));
+        assert_eq!(severity_of(&other, &l), None);
+        let same = event(json!({"system": "CUSTODY", "subject_type": "custody", "subject_id": "CUS/1",
+                                "subject_name": "MATE, D", "subject_dob": "1990-06-01"}));
+        assert_eq!(severity_of(&same, &l), Some(Severity::Red));
         // Its officers, and the suite's staff, are answered as by the person's record.
         let own =
             event(json!({"user_id": "U5", "system": "CUSTODY", "subject_type": "custody", "subject_id": "CUS/1"}));

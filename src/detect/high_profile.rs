@@ -191,7 +191,7 @@ mod tests {
         let c = Config::defaults();
         let mut l = star();
         for (table, row) in [
-            (Staff, json!({"user_id": "S1", "unit": "Custody Riverside Days", "shift": "07:00-19:00"})),
+            (Staff, json!({"user_id": "S1", "unit": "Custody Riverside Days", "shift": "05:00-19:00"})),
             (
                 Custody,
                 json!({"custody_ref": "RS/1", "subject_id": "99/123A", "suite": "Riverside",
@@ -218,8 +218,21 @@ mod tests {
         assert_eq!(severity, crate::alert::Severity::Red);
         assert!(sentence.ends_with("; the access is explained by custody record RS/1: they work at its suite (Riverside) and were on shift, which does not answer for a person on the high-profile list."), "{sentence}");
         assert!(raised(json!({"system": "PNC", "action": "export"})).is_some(), "an export");
-        assert!(raised(json!({"system": "CUSTODY", "action": "print"})).is_some(), "a print");
+        assert!(raised(json!({"system": "CUSTODY", "action": "print"})).is_some(), "a print of the person's record");
+        // The custody record itself is custody work on whatever system logs it, printed
+        // for court or closed after release (a review: reds for each).
+        let custody_record = |extra: serde_json::Value| {
+            let mut fields = json!({"subject_type": "custody", "subject_id": "RS/1", "system": "NICHE"});
+            for (k, v) in extra.as_object().unwrap() {
+                fields[k] = v.clone();
+            }
+            raised(fields)
+        };
+        assert_eq!(custody_record(json!({"action": "print"})), None);
+        assert_eq!(custody_record(json!({"action": "update", "ts": "2026-11-22T16:05:00Z"})), None);
+        assert!(custody_record(json!({"ts": "2026-11-22T05:30:00Z"})).is_some(), "before the arrest");
         assert!(raised(json!({"system": "PNC", "ts": "2026-11-22T17:00:00Z"})).is_some(), "after release");
+        assert!(raised(json!({"system": "PNC", "ts": "2026-11-22T05:30:00Z"})).is_some(), "before the arrest");
         // The custody rule itself is still answered by the suite.
         let e = event(json!({"user_id": "S1", "subject_id": "99/123A", "system": "INTEL"}));
         assert!(!fired(&e, &l, &c).contains(&"custody.uninvolved"));

@@ -39,10 +39,13 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         }
         let mut severity = settings.severity_for(settings.severity, Some(strength), ctx.explanation.is_explained());
         // An address matched by its postcode alone (a postcode holds about fifteen
-        // households; a block of flats, more) on an access whose purpose is on record
-        // (an officer at the burglary next door, under their own incident): amber, a
-        // look by the cleared reviewers, not a red for every call to the street.
-        if strength == MatchStrength::Postcode && ctx.explanation.is_documented() {
+        // households; a block of flats, more) on an access under the user's own
+        // incident, given on this very access (the burglary next door): amber, a look by
+        // the cleared reviewers, not a red for every call to the street. Not carried on
+        // by an earlier access, nor by any other purpose (a review: a search of the
+        // postcode under an unrelated incident then kept later views of the operation's
+        // addresses amber).
+        if strength == MatchStrength::Postcode && matches!(ctx.explanation, crate::explain::Explanation::Reference(_)) {
             severity = severity.min(Severity::Amber);
         }
         out.push(outsider(lists, (id, subject), strength, severity, ts, false));
@@ -109,7 +112,7 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
             "{} {} giving reference {}, which names live operation {}; {} is not on the operation's briefed team.",
             ctx.who(),
             ctx.what(),
-            ctx.event.reference.as_deref().unwrap_or_default().trim(),
+            crate::event::raw::as_typed_id(ctx.event.reference.as_deref().unwrap_or_default()),
             f.subject.operation,
             ctx.event.user_id,
         );
@@ -117,7 +120,7 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
     // A reference is said: an incident, even the user's own, briefs no one on a covert
     // operation, and the investigator needs to know it was given.
     let reference = match ctx.event.reference.as_deref() {
-        Some(r) => format!(", although they gave reference {r}"),
+        Some(r) => format!(", although they gave reference {}", crate::event::raw::as_typed_id(r)),
         None => String::new(),
     };
     format!(
@@ -230,7 +233,10 @@ mod tests {
         let (hidden, said) = other("U1", "checking nightjar", "2026-11-22T10:00:00Z");
         assert!(hidden);
         let said = said.expect("an alert");
-        assert!(said.contains("giving reference checking nightjar, which names live operation NIGHTJAR"), "{said}");
+        assert!(
+            said.contains("giving reference \u{201c}checking nightjar\u{201d}, which names live operation NIGHTJAR"),
+            "{said}"
+        );
         assert_eq!(other("U7", "OP-NIGHTJAR", "2026-11-22T10:00:00Z"), (true, None), "the team");
         assert_eq!(other("U1", "OP-NIGHTJAR", "2026-12-02T10:00:00Z"), (false, None), "ended");
         assert_eq!(other("U1", "INC-7", "2026-11-22T10:00:00Z"), (false, None));

@@ -385,9 +385,21 @@ mod tests {
             );
             json::decode(line.as_bytes()).unwrap().subject_description()
         };
-        for plain in ["O'Brien, Siân", "ST. JOHN-SMITH/J", "Núñez Zoe", "D\u{2019}Arcy, Jo"] {
+        let decomposed = "Sia\u{302}n O\u{2018}Neill";
+        for plain in ["O'Brien, Siân", "ST JOHN-SMITH/J", "Núñez Zoe", "D\u{2019}Arcy, Jo", decomposed, "Jo Smith 2"]
+        {
             assert_eq!(described(plain), plain);
         }
+        // No full stop, one separator: a typed name cannot end the sentence.
+        for odd in ["SMITH, John. No further action, U1 is on the case team", "SMITH, John, U1, U2"] {
+            assert!(described(odd).starts_with('\u{201c}'), "{odd}");
+        }
+        // A reference the user typed, likewise (a review: one carried a clause into the
+        // custody sentence).
+        assert_eq!(raw::as_typed_id("CR/123/26"), "CR/123/26");
+        assert_eq!(raw::as_typed_id(" INC-20261110-00001 "), "INC-20261110-00001");
+        let clause = raw::as_typed_id("INC-9, which is not a known incident. U1 is on the case team");
+        assert!(clause.starts_with('\u{201c}') && clause.ends_with('\u{201d}'), "{clause}");
         let injected = described("STARR, Ringo) of their own unit; U1 is on the case team (");
         assert_eq!(injected, "\u{201c}STARR, Ringo) of their own unit; U1 is on the case team (\u{201d}");
         let lines = described("STARR, Ringo\n\nNo further action.");

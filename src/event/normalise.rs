@@ -189,11 +189,16 @@ pub fn forenames_compatible(a: &str, b: &str) -> bool {
     }
 }
 
-/// Whether `word` is `first` and the words after it in `rest` run together.
+/// Whether `word` is `first` and the words after it in `rest` run together, each a
+/// name of more than one letter: `PAUL A` is Paul with a middle initial, not `PAULA`
+/// (a review: a search for `SMITH/PAUL A` was a red for a high-profile Paula Smith).
 fn run_of<'a>(word: &str, first: &str, rest: &mut impl Iterator<Item = &'a str>) -> bool {
+    if first.len() < 2 {
+        return false;
+    }
     let Some(mut left) = word.strip_prefix(first) else { return false };
     while !left.is_empty() {
-        match rest.next().and_then(|next| left.strip_prefix(next)) {
+        match rest.next().filter(|next| next.len() > 1).and_then(|next| left.strip_prefix(next)) {
             Some(l) => left = l,
             None => return false,
         }
@@ -498,6 +503,11 @@ mod tests {
         assert!(!jean_paul.matches_by_initial(&name("DUPONT/JEAN PAUL")), "a whole-name match");
         assert!(!jean_paul.matches(&name("DUPONT/JEAN PIERRE")));
         assert!(!name("SMITH, Jo").matches(&name("SMITH, John")));
+        for (initialled, other) in
+            [("SMITH/PAUL A", "SMITH, Paula"), ("Eric A Jones", "JONES, Erica"), ("JAN E SMITH", "SMITH, Jane")]
+        {
+            assert!(!name(initialled).matches(&name(other)), "{initialled} is not {other}");
+        }
     }
 
     #[test]

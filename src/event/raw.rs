@@ -447,20 +447,50 @@ pub fn acts_on_a_terminal(c: char) -> bool {
     c.is_control() || invisible(c) || matches!(c, '\u{2028}' | '\u{2029}' | '\u{fff9}'..='\u{fffb}')
 }
 
-/// Free text from a record (a name, a VRM, a record id) as an alert's sentence shows
-/// it: as typed when it looks like one (letters, digits, spaces, `,-'’./`, at most 100
-/// characters), else between quotes, cut to 100 characters, with each character that
-/// acts on a terminal and each quote mark escaped (`\u{202e}`). A probe's names
-/// closed their clause and added one ("...; U10001 is on the case team"), broke the
-/// sentence over lines, reversed it with a direction override, or hid 10,000
-/// zero-width characters in it.
+/// Free text from a record (a name, a VRM, a postcode, a record id) as an alert's
+/// sentence shows it: as typed when it looks like one (letters with their accents,
+/// digits, spaces, `-'’‘`, and one `,` or `/` between surname and forenames; at most
+/// 100 characters), else quoted ([`quoted`]). A probe's names closed their clause and
+/// added one ("...; U10001 is on the case team"), broke the sentence over lines,
+/// reversed it with a direction override, or hid 10,000 zero-width characters in it;
+/// with no full stop a typed name cannot end the sentence and start another.
 pub fn as_typed(text: &str) -> std::borrow::Cow<'_, str> {
-    const MAX: usize = 100;
+    use unicode_normalization::char::is_combining_mark;
     let t = text.trim();
-    let plain = |c: char| c.is_alphanumeric() || matches!(c, ' ' | ',' | '-' | '\'' | '\u{2019}' | '.' | '/');
-    if t.chars().all(plain) && t.chars().nth(MAX).is_none() {
-        return std::borrow::Cow::Borrowed(t);
+    let word = |c: char| {
+        c.is_alphanumeric() || is_combining_mark(c) || matches!(c, ' ' | '-' | '\'' | '\u{2019}' | '\u{2018}')
+    };
+    let separators = t.chars().filter(|c| matches!(c, ',' | '/')).count();
+    match separators <= 1 && t.chars().all(|c| word(c) || matches!(c, ',' | '/')) {
+        true => quoted_if_long(t),
+        false => quoted(t),
     }
+}
+
+/// An identifier the user typed (a reference) as a sentence shows it: as typed when it
+/// is letters, digits and `-/_.:#` (no space: `INC-9, which is not a known incident. U1
+/// is on the case team` is not one reference), else quoted ([`quoted`]).
+pub fn as_typed_id(text: &str) -> std::borrow::Cow<'_, str> {
+    let t = text.trim();
+    match t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '/' | '_' | '.' | ':' | '#')) {
+        true => quoted_if_long(t),
+        false => quoted(t),
+    }
+}
+
+const SHOWN_CHARS: usize = 100;
+
+fn quoted_if_long(t: &str) -> std::borrow::Cow<'_, str> {
+    match t.chars().nth(SHOWN_CHARS) {
+        None => std::borrow::Cow::Borrowed(t),
+        Some(_) => quoted(t),
+    }
+}
+
+/// `t` between quotes (`“…”`), cut to 100 characters, with each character that acts on
+/// a terminal and each quote mark written as an escape (`\u{202e}`).
+pub fn quoted(t: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = SHOWN_CHARS;
     let mut out = String::with_capacity(t.len().min(4 * MAX) + 8);
     out.push('\u{201c}');
     for (i, c) in t.chars().enumerate() {

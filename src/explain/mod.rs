@@ -60,11 +60,13 @@ pub enum Explanation<'a> {
     /// The person's custody record names the user (`by_suite` false) or the user works
     /// at its suite, on shift (`force_wide`: in a custody unit of no one suite, which
     /// explains the custody but not the person: the high-profile and opsec rules still
-    /// ask). `custody_work`: the suite's staff looking at the detainee while held, on a
-    /// custody work system (`explanation.custody_work_systems`), not printing or
-    /// exporting; anything else they do about the person (an intelligence search, a
-    /// PND export, a look the day after release) explains the custody only, and the
-    /// high-profile and opsec rules ask. Always true when the record names the user.
+    /// ask). `custody_work`: the suite's staff at the custody record itself (on any
+    /// system, from the arrest until `custody_staff_after` past release), or looking at
+    /// the detainee while held on a custody work system (`custody_work_systems`), not
+    /// printing or exporting; anything else they do about the person (an intelligence
+    /// search, a PND export, a look the day after release) explains the custody only,
+    /// and the high-profile and opsec rules ask. Always true when the record names the
+    /// user.
     Custody {
         record: &'a CustodyRecord,
         by_suite: bool,
@@ -300,9 +302,12 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
         if released.is_none_or(|r| ts <= r + config.custody_staff_after) {
             if let Some(staffing) = works_at_suite(a.user, record, ts, config) {
                 let force_wide = staffing == Staffing::ForceWide;
-                let custody_work = released.is_none_or(|r| ts <= r)
-                    && !matches!(e.action, Action::Print | Action::Export)
-                    && (config.custody_work_systems.is_empty() || config.custody_work_systems.contains(&e.system));
+                let custody_work = ts >= record.arrested_at
+                    && (e.subject_type == SubjectType::Custody
+                        || (released.is_none_or(|r| ts <= r)
+                            && !matches!(e.action, Action::Print | Action::Export)
+                            && (config.custody_work_systems.is_empty()
+                                || config.custody_work_systems.contains(&e.system))));
                 return Explanation::Custody { record, by_suite: true, force_wide, custody_work };
             }
         }

@@ -169,7 +169,8 @@ impl FileSource {
 /// Records dated far ahead of their file (a source's clock fault) must not hold the
 /// whole file back until every other file is done: each file is read [`LOOKAHEAD`]
 /// events ahead, and a head more than `max_skew` after the middle time of the events
-/// behind it takes the place of the earliest of them in the merge. The engine then judges it where it
+/// behind it (and after the next or the last of them) takes the place of the earliest
+/// of them in the merge. The engine then judges it where it
 /// stands (skewed). With one event read ahead, two such records in a row (or two
 /// records of a source writing summer time as UTC) held their file back an hour, and
 /// every event behind them was late.
@@ -264,11 +265,15 @@ impl MergedFiles {
         }
         let Some(head) = self.nexts[i].pop_front() else { return Ok(()) };
         // A head far ahead of most of the events behind it is a spike: it goes just
-        // before the earliest of them, so the file's own events keep their order.
-        let mut behind: smallvec::SmallVec<[Timestamp; LOOKAHEAD]> = self.nexts[i].iter().map(|e| e.ts).collect();
-        let key = match behind.len() {
-            0 => head.ts,
-            n => {
+        // before the earliest of them, so the file's own events keep their order. Most
+        // heads are not ahead of the next event nor of the last read: no more asked.
+        let ahead = |e: Option<&Box<AccessEvent>>| e.is_some_and(|e| head.ts > e.ts + self.max_skew);
+        let key = match ahead(self.nexts[i].front()) || ahead(self.nexts[i].back()) {
+            false => head.ts,
+            true => {
+                let mut behind: smallvec::SmallVec<[Timestamp; LOOKAHEAD]> =
+                    self.nexts[i].iter().map(|e| e.ts).collect();
+                let n = behind.len();
                 let middle = *behind.select_nth_unstable(n / 2).1;
                 match head.ts > middle + self.max_skew {
                     true => behind.iter().copied().min().unwrap_or(middle),

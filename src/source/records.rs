@@ -76,6 +76,11 @@ pub struct RecordReader<R> {
     /// The last line ended with a carriage return at the end of a buffer: a line feed
     /// first in the next is the rest of that CRLF.
     after_cr: bool,
+    /// CSV's line end: `\n` (and `\r\n`), or `\r` in a stream whose first buffer holds
+    /// carriage returns and no line feed (old Mac exports). A quoted CSV field may hold
+    /// a carriage return; no JSON or CEF record holds a raw one, so there every line
+    /// ends by its own ending.
+    end: u8,
 }
 
 /// A quoted CSV field runs over at most this many lines; past that the record ends
@@ -136,7 +141,16 @@ impl<R: BufRead> RecordReader<R> {
     /// record, for at most [`MAX_CSV_LINES`] lines.
     pub fn new(inner: R, keep: usize, csv: Option<u8>) -> Self {
         let inner = Rewind { again: Vec::new(), at: 0, inner };
-        RecordReader { inner, buf: Vec::with_capacity(1024), lines: 0, keep, csv, started: false, after_cr: false }
+        RecordReader {
+            inner,
+            buf: Vec::with_capacity(1024),
+            lines: 0,
+            keep,
+            csv,
+            started: false,
+            after_cr: false,
+            end: b'\n',
+        }
     }
 
     /// Gives back all of the last record but its first line, to be read again as
@@ -147,7 +161,11 @@ impl<R: BufRead> RecordReader<R> {
     pub fn retake_after_first_line(&mut self, line: u64) -> Option<Vec<u8>> {
         let nl = memchr(b'\n', &self.buf)?;
         let mut again = self.buf[nl + 1..].to_vec();
-        again.push(b'\n');
+        if self.end != b'\n' {
+            // The lines were joined with line feeds; this stream ends them otherwise.
+            again.iter_mut().filter(|b| **b == b'\n').for_each(|b| *b = self.end);
+        }
+        again.push(self.end);
         again.extend_from_slice(&self.inner.again[self.inner.at..]);
         self.inner.again = again;
         self.inner.at = 0;
@@ -183,12 +201,25 @@ impl<R: BufRead> RecordReader<R> {
                     self.inner.consume(1);
                     continue;
                 }
+                if self.csv.is_some() && !self.started && !saw_any {
+                    // A carriage return before the buffer's last byte (so not the first
+                    // half of a CRLF cut by the buffer) and no line feed: CR ends lines.
+                    let cr_only = memchr(b'\n', avail).is_none() && memchr(b'\r', &avail[..avail.len() - 1]).is_some();
+                    if cr_only {
+                        self.end = b'\r';
+                    }
+                }
                 saw_any = true;
-                // A line ends at a line feed, a CRLF, or a carriage return alone (old Mac
-                // exports; a raw CR is in no JSON string): each line by its own ending, so
-                // two exports concatenated read right (a probe: ten LF lines, then a
-                // thousand CR-only lines, were ten events and one dead letter).
-                let (chunk_len, ending) = match memchr2(b'\n', b'\r', avail) {
+                // Outside CSV a line ends at a line feed, a CRLF, or a carriage return
+                // alone (old Mac exports): each line by its own ending, so two exports
+                // concatenated read right (a probe: ten LF lines, then a thousand CR-only
+                // lines, were ten events and one dead letter).
+                let found = match self.csv {
+                    Some(_) => memchr(self.end, avail),
+                    None => memchr2(b'\n', b'\r', avail),
+                };
+                let (chunk_len, ending) = match found {
+                    Some(i) if self.csv.is_some() => (i, 1),
                     Some(i) if avail[i] == b'\r' => match avail.get(i + 1) {
                         Some(b'\n') => (i, 2),
                         Some(_) => (i, 1),
@@ -339,6 +370,10 @@ mod tests {
             }
             assert_eq!(got, expected, "buffer of {capacity}");
         }
+        // In CSV a carriage return alone is an ending only in a stream of them: a quoted
+        // field may hold one (a review: the field's CR became a line break).
+        let got = all(b"a,b\n\"x\ry\",1\nc,d\n", 100, Some(b','));
+        assert_eq!(got, vec![(1, "a,b".into(), 3), (2, "\"x\ry\",1".into(), 7), (3, "c,d".into(), 3)]);
     }
 
     #[test]
