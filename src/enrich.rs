@@ -304,7 +304,11 @@ fn custody_record_opened<'a>(event: &AccessEvent, lists: &'a WatchLists) -> Opti
         return None;
     }
     let number = event.subject_id.as_deref()?.trim();
-    lists.custody.by_key(number).or_else(|| lists.custody.by_key(&number.to_uppercase()))
+    lists
+        .custody
+        .by_key(number)
+        .or_else(|| lists.custody.by_key(&number.to_uppercase()))
+        .or_else(|| lists.custody.by_key(&number.to_lowercase()))
 }
 
 fn justify<'a>(

@@ -52,6 +52,9 @@ pub enum Facts {
         window: Span,
         usual: f32,
         z: f32,
+        /// No usual rate learned yet (new, or back after `state.idle_after` away):
+        /// the count passed this floor instead.
+        unlearned_floor: Option<u32>,
     },
     OutOfHours {
         local_minute: u16,
@@ -327,7 +330,13 @@ impl Behaviour {
                         RuleId::BehaviourVolume,
                         rules,
                         evidence,
-                        Facts::Volume { count, window: b.volume_window, usual: user.baseline.mean, z },
+                        Facts::Volume {
+                            count,
+                            window: b.volume_window,
+                            usual: user.baseline.mean,
+                            z,
+                            unlearned_floor: (!mature).then_some(2 * b.volume_min_events),
+                        },
                     ));
                 }
             }
@@ -363,6 +372,9 @@ impl Behaviour {
                 f.severity >= Severity::Amber
                     && f.subject_key != crate::alert::BEHAVIOUR_SUBJECT
                     && f.rule != RuleId::BehaviourSubjectSpike
+                    // Nor one the force's allow list covers (the duty inspector's PACE
+                    // review, then the printed record: a red, not allowed, at each).
+                    && crate::detect::allow::exemption(&rules.settings(f.rule).allow, ctx).is_none()
             })
             .max_by_key(|f| (f.severity, f.release_at.is_none()))
         {
@@ -476,8 +488,14 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let who = ctx.who();
     let what = ctx.what();
     match f {
-        Facts::Volume { count, window, usual, z } => format!(
+        Facts::Volume { count, window, usual, z, unlearned_floor: None } => format!(
             "{who} made {count} accesses with no purpose on record in {}, against a usual {usual:.1} an hour when working ({z:.1} standard deviations above); the latest: {what}.",
+            window.human()
+        ),
+        // An evaluator's operator back from three weeks' leave read "a usual 0.0 an
+        // hour ... 60.0 standard deviations above": no rate was known, not a rate of 0.
+        Facts::Volume { count, window, unlearned_floor: Some(floor), .. } => format!(
+            "{who} made {count} accesses with no purpose on record in {}, with no usual rate learned for them yet (a new user, or one back after two weeks or more away), when {floor} or more raise an alert; the latest: {what}.",
             window.human()
         ),
         Facts::OutOfHours { local_minute, shift, share } => {

@@ -126,13 +126,30 @@ fn volume_fires_on_a_burst_far_above_the_users_own_baseline() {
     for i in 0..80 {
         r.access(burst_start + i * 30 * SECOND, "U1", json!({"system": "PND"}));
     }
+    // And a user with no usual rate yet.
+    for i in 0..130 {
+        let vehicle = json!({"subject_type": "vehicle", "subject_vrm": format!("NEW{i}X"), "subject_name": null, "subject_dob": null});
+        r.access(burst_start + HOUR + i * 20 * SECOND, "U3", vehicle);
+    }
     let alerts = r.alerts();
-    let v = of(&alerts, "behaviour.volume");
+    let (v, fresh): (Vec<Alert>, Vec<Alert>) =
+        of(&alerts, "behaviour.volume").into_iter().partition(|a| a.user_id == "U1");
     assert_eq!(v.len(), 1, "{v:#?}");
     assert_eq!(v[0].severity, Severity::Amber);
     assert!(v[0].event_ids.len() >= 40, "the burst is the evidence: {}", v[0].event_ids.len());
     assert!(v[0].reason.contains("accesses with no purpose on record in 1 hour"), "{}", v[0].reason);
+    assert!(v[0].reason.contains("standard deviations above"), "{}", v[0].reason);
     assert!(v[0].user_risk.is_some());
+    // A user with no usual rate yet is told so, not "a usual 0.0 an hour" (an
+    // evaluator's operator back from leave).
+    let fresh = fresh.first().unwrap_or_else(|| {
+        panic!(
+            "an alert for the new user: {:#?}",
+            alerts.iter().filter(|a| a.user_id == "U3").map(|a| (a.rule, a.reason.clone())).collect::<Vec<_>>()
+        )
+    });
+    assert!(fresh.reason.contains("with no usual rate learned for them yet"), "{}", fresh.reason);
+    assert!(!fresh.reason.contains("usual 0.0"), "{}", fresh.reason);
 }
 
 #[test]
@@ -585,6 +602,10 @@ fn allow_listed_findings_are_recorded_with_their_reason_and_no_risk() {
     let mut r = Run::with(c);
     r.access(MONDAY + 10 * HOUR, "U5", json!({"subject_name": "SELF, Sam", "subject_dob": "1970-02-02"}));
     r.access(MONDAY + 10 * HOUR, "P4", json!({"subject_name": "SELF, Pat", "subject_dob": "1971-03-03"}));
+    // Each prints the record after it.
+    for user in ["U5", "P4"] {
+        r.access(MONDAY + 10 * HOUR + 5 * MINUTE, user, json!({"action": "print", "subject_type": "crime"}));
+    }
     let alerts = r.alerts();
     let u1 = alerts.iter().find(|a| a.user_id == "U5").unwrap();
     let allowed = u1.allowed.as_ref().expect("recorded as allowed");
@@ -595,6 +616,14 @@ fn allow_listed_findings_are_recorded_with_their_reason_and_no_risk() {
     assert!(u1.to_json().contains(
         "\"allowed\":{\"reason\":\"CID triage desk, agreed by PSD\",\"expires\":\"2027-01-02T00:00:00.000Z\"}"
     ));
+    // A print after an allowed access is not a print after a sensitive one (an
+    // evaluator's inspector: the PACE review allowed, the printed record a red).
+    let exports: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a.rule == crate::alert::RuleId::BehaviourExportAfterSensitive)
+        .map(|a| a.user_id.as_str())
+        .collect();
+    assert_eq!(exports, ["P4"]);
 }
 
 #[test]

@@ -246,6 +246,9 @@ mod tests {
         assert!(fired(&e, &l, &c).contains(&"high_profile.uninvolved"));
         let team = event(json!({"user_id": "U7", "subject_name": "Ann Star", "subject_dob": "1985-03-04"}));
         assert!(!fired(&team, &l, &c).contains(&"high_profile.uninvolved"));
+        // The record id alone, its check letter in lower case (two probes: nothing).
+        let typed = event(json!({"subject_id": "99/123a"}));
+        assert!(fired(&typed, &l, &c).contains(&"high_profile.uninvolved"));
     }
 
     #[test]

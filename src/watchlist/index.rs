@@ -139,7 +139,7 @@ impl PersonIdentity {
     /// person.
     pub fn match_against(&self, row: &PersonIdentity) -> Option<MatchStrength> {
         if let (Some(a), Some(b)) = (&self.subject_id, &row.subject_id) {
-            if a == b {
+            if a.eq_ignore_ascii_case(b) {
                 return Some(MatchStrength::Id);
             }
         }
@@ -397,6 +397,16 @@ const SUFFIXES: [&str; 7] = ["JR", "JNR", "SR", "SNR", "II", "III", "IV"];
 
 const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(31, 37, 41, 43);
 
+/// The key of a record id, whatever the case of its letters: a PNC ID's check letter
+/// typed `88/121212z` is `88/121212Z` (two probes: a celebrity's record id given in
+/// lower case matched nothing).
+fn id_key(id: &str) -> u64 {
+    match id.bytes().any(|b| b.is_ascii_lowercase()) {
+        true => KEY_HASH.hash_one((0u8, id.to_ascii_uppercase().as_str())),
+        false => KEY_HASH.hash_one((0u8, id)),
+    }
+}
+
 /// The key of a surname with a date of birth (also the staff table's).
 pub fn name_dob_key(surname: &str, dob: Date) -> u64 {
     KEY_HASH.hash_one((1u8, surname, dob.0))
@@ -407,7 +417,7 @@ impl PersonIdentity {
     pub fn keys(&self) -> PersonKeys {
         let name = self.name.as_ref();
         PersonKeys {
-            id: self.subject_id.as_deref().map(|id| KEY_HASH.hash_one((0u8, id))),
+            id: self.subject_id.as_deref().map(id_key),
             name_dob: name.zip(self.dob).map(|(n, dob)| name_dob_key(&n.surname, dob)),
             // A name alone matches only when both sides give a forename, and then the
             // first forenames share their first byte (equal, or one the other's initial).
