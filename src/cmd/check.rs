@@ -28,6 +28,14 @@ pub fn check_config(a: CheckConfigArgs) -> Result<ExitCode> {
     };
     let enabled = crate::alert::RuleId::ALL.iter().filter(|r| cfg.rules.enabled(**r)).count();
     let name = a.config.as_deref().map_or("built-in defaults".to_string(), |p| p.display().to_string());
+    // What `run` and `dashboard` refuse at start is a fault here too (a probe: OK here,
+    // then the service would not start).
+    if cfg.dashboard.enabled && cfg.dashboard.users.is_empty() {
+        eprintln!(
+            "{name}: dashboard.users: the dashboard is enabled and has no accounts, so the engine and the dashboard service refuse to start: add [dashboard.users.NAME] accounts (or set dashboard.enabled = false)"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     println!("{name}: OK ({enabled} rules enabled, {} source mappings)", cfg.sources.len());
     if let Some(dir) = a.watchlists {
         match crate::watchlist::load_dir(&dir) {

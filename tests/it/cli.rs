@@ -27,6 +27,19 @@ fn a_closed_output_pipe_ends_a_command_quietly() {
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?} {stderr}", out.status);
 }
 
+/// A dashboard enabled with no accounts, which the services refuse at start, is a
+/// fault of check-config too (a probe: "OK", then nothing would start).
+#[test]
+fn a_dashboard_without_accounts_is_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, "[dashboard]\nenabled = true\n").unwrap();
+    let out = bin().arg("check-config").arg("--config").arg(&path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("c.toml: dashboard.users: the dashboard is enabled and has no accounts"), "{err}");
+}
+
 #[test]
 fn bad_config_reports_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
