@@ -202,11 +202,7 @@ mod tests {
             l.upsert(crate::watchlist::read::read_row(table, &cells).unwrap());
         }
         let raised = |extra: serde_json::Value| {
-            let mut fields = json!({"user_id": "S1", "subject_id": "99/123A"});
-            for (k, v) in extra.as_object().unwrap() {
-                fields[k] = v.clone();
-            }
-            let e = event(fields);
+            let e = event(merged(json!({"user_id": "S1", "subject_id": "99/123A"}), extra));
             let cx = ctx(&e, &l, &c);
             let mut out = Findings::new();
             super::check(&cx, &l, &c.rules, &mut out);
@@ -222,11 +218,7 @@ mod tests {
         // The custody record itself is custody work on whatever system logs it, printed
         // for court or closed after release (a review: reds for each).
         let custody_record = |extra: serde_json::Value| {
-            let mut fields = json!({"subject_type": "custody", "subject_id": "RS/1", "system": "NICHE"});
-            for (k, v) in extra.as_object().unwrap() {
-                fields[k] = v.clone();
-            }
-            raised(fields)
+            raised(merged(json!({"subject_type": "custody", "subject_id": "RS/1", "system": "NICHE"}), extra))
         };
         assert_eq!(custody_record(json!({"action": "print"})), None);
         assert_eq!(custody_record(json!({"action": "update", "ts": "2026-11-22T16:05:00Z"})), None);

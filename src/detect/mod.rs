@@ -156,6 +156,14 @@ pub(crate) mod testkit {
         json::decode(base.to_string().as_bytes()).unwrap()
     }
 
+    /// `base` with the fields of `extra` over it.
+    pub fn merged(mut base: serde_json::Value, extra: serde_json::Value) -> serde_json::Value {
+        for (k, v) in extra.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        base
+    }
+
     pub fn ctx<'a>(e: &'a AccessEvent, l: &'a WatchLists, c: &Config) -> Enriched<'a> {
         enrich(e, l, &c.explanation)
     }

@@ -196,11 +196,8 @@ mod tests {
             (Incidents, json!({"reference": "INC-7", "opened_at": "2026-11-22T09:00:00Z", "officers": ["U1"]})),
         ]);
         let severity = |extra: serde_json::Value| {
-            let mut fields = json!({"subject_type": "address", "subject_id": "ADDR-12", "subject_postcode": "ls147xx"});
-            for (k, v) in extra.as_object().unwrap() {
-                fields[k] = v.clone();
-            }
-            let e = event(fields);
+            let base = json!({"subject_type": "address", "subject_id": "ADDR-12", "subject_postcode": "ls147xx"});
+            let e = event(merged(base, extra));
             let cx = ctx(&e, &l, &c);
             let mut out = Findings::new();
             super::check(&cx, &l, &c.rules, &mut out);

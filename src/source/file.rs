@@ -312,6 +312,18 @@ impl MergedFiles {
 mod tests {
     use super::*;
 
+    /// Every item of `merged`: the events' ids, and the dead letters.
+    fn drain(merged: &mut MergedFiles) -> (Vec<String>, Vec<DeadLetter>) {
+        let (mut events, mut dead) = (Vec::new(), Vec::new());
+        while let Some(item) = merged.next_item().unwrap() {
+            match item {
+                SourceItem::Event(e) => events.push(e.event_id.to_string()),
+                SourceItem::Dead(d) => dead.push(d),
+            }
+        }
+        (events, dead)
+    }
+
     #[test]
     fn a_damaged_file_ends_with_a_dead_letter_and_the_other_files_are_read() {
         use std::io::Write as _;
@@ -335,13 +347,7 @@ mod tests {
         let config = crate::config::Config::defaults();
         let mut merged =
             MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, Default::default()).unwrap();
-        let (mut events, mut dead) = (Vec::new(), Vec::new());
-        while let Some(item) = merged.next_item().unwrap() {
-            match item {
-                SourceItem::Event(e) => events.push(e.event_id.to_string()),
-                SourceItem::Dead(d) => dead.push(d),
-            }
-        }
+        let (events, dead) = drain(&mut merged);
         assert!(
             events.contains(&"g1".to_string()) && events.contains(&"g2".to_string()),
             "the good file is read to its end: {events:?} {dead:?}"
@@ -363,13 +369,7 @@ mod tests {
             let inputs = [(broken.clone(), InputFormat::JsonLines), (good.clone(), InputFormat::JsonLines)];
             let mut merged =
                 MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, Default::default()).unwrap();
-            let (mut events, mut dead) = (Vec::new(), Vec::new());
-            while let Some(item) = merged.next_item().unwrap() {
-                match item {
-                    SourceItem::Event(e) => events.push(e.event_id.to_string()),
-                    SourceItem::Dead(d) => dead.push(d),
-                }
-            }
+            let (events, dead) = drain(&mut merged);
             assert_eq!(events, ["g1", "g2"], "{name}");
             assert_eq!(dead.len(), 1, "{name}: {dead:?}");
             assert_eq!(dead[0].reason.kind(), "unreadable");
