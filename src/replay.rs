@@ -265,7 +265,8 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
                 let mut files = files;
                 let read: Box<dyn FnMut() -> std::io::Result<Option<SourceItem>> + Send> =
                     Box::new(move || files.next_item());
-                let mut sorted = TimeSorted::new(read);
+                let mut sorted =
+                    TimeSorted::new(read).map_err(|source| ReplayError::Io { path: std::env::temp_dir(), source })?;
                 match ahead {
                     // The reading and sorting on the other thread.
                     true => {

@@ -37,6 +37,19 @@ pub fn check_config(a: CheckConfigArgs) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     println!("{name}: OK ({enabled} rules enabled, {} source mappings)", cfg.sources.len());
+    // An expired allow entry is kept (a replay of the months it covered still needs
+    // it), but a live engine no longer applies it: say so, as a note, not a fault.
+    let now = crate::time::Timestamp::now();
+    for rule in crate::alert::RuleId::ALL {
+        for entry in cfg.rules.settings(rule).allow.iter().filter(|e| e.expires <= now) {
+            eprintln!(
+                "{name}: note: rules.{}.allow {:?} expired at {}: it allows only accesses before then",
+                rule.as_str(),
+                entry.reason,
+                entry.expires
+            );
+        }
+    }
     if let Some(dir) = a.watchlists {
         match crate::watchlist::load_dir(&dir) {
             Ok((_, report)) => println!("{}: OK ({report})", dir.display()),

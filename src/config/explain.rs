@@ -92,7 +92,17 @@ impl ExplanationConfig {
             s.raw("suite_units");
         }
         if s.has("routines") {
-            self.routines = s.tables("routines").iter().filter_map(read_routine).collect();
+            let tables = s.tables("routines");
+            self.routines = Vec::with_capacity(tables.len());
+            for t in &tables {
+                let Some(r) = read_routine(t) else { continue };
+                // The explanation names the routine: two of one name could not be told apart.
+                if self.routines.iter().any(|o: &Routine| o.name.eq_ignore_ascii_case(&r.name)) {
+                    t.error("name", format!("{:?} names another routine too: each needs its own name", r.name));
+                    continue;
+                }
+                self.routines.push(r);
+            }
         } else {
             s.raw("routines");
         }

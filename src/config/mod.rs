@@ -146,7 +146,19 @@ impl Config {
         let parsed = match toml_edit::Document::parse(doc.text().to_string()) {
             Ok(p) => p,
             Err(e) => {
-                doc.error_at(e.span(), "", format!("not valid TOML: {}", e.message()));
+                // The parser's message names no key ("duplicate key", "integer number
+                // overflowed"): the line it stopped on does.
+                let text = doc.text();
+                let mut at = e.span().map_or(0, |r| r.start.min(text.len()));
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                let line = text[start..].lines().next().unwrap_or("").trim();
+                let shown: String = line.chars().filter(|c| !c.is_control()).take(80).collect();
+                let cut = if line.chars().count() > 80 { "..." } else { "" };
+                let message = e.message().trim_end_matches('\n');
+                doc.error_at(e.span(), "", format!("not valid TOML: {message} (in `{shown}{cut}`)"));
                 return doc.into_result();
             }
         };
@@ -239,6 +251,39 @@ mod tests {
             let c = Config::from_toml("a.toml", &format!("[logging]\nlevel = {good:?}\n")).unwrap();
             assert_eq!(c.logging.level, good);
         }
+    }
+
+    /// Values Kafka or the reader would refuse only later (a topic name it rejects,
+    /// one topic for two roles, a CSV delimiter that quotes or ends records), two
+    /// routines of one name, and a TOML fault whose message names no key: each is a
+    /// fault at start, naming the key or the line's text.
+    #[test]
+    fn values_that_would_fail_later_are_faults_now() {
+        let faults = [
+            ("[kafka]\nevents_topic = \"\"\n", "kafka.events_topic"),
+            ("[kafka]\nalerts_topic = \"alerts topic\"\n", "kafka.alerts_topic"),
+            ("[kafka]\nalerts_topic = \"access-events\"\n", "kafka.alerts_topic"),
+            ("[kafka]\nwatchlist_topic_prefix = \"watch/\"\n", "kafka.watchlist_topic_prefix"),
+            ("[sources.x]\nformat = \"csv\"\ndelimiter = \"\\\"\"\n", "sources.x.delimiter"),
+            ("[sources.x]\nformat = \"csv\"\ndelimiter = \"\\n\"\n", "sources.x.delimiter"),
+            (
+                "[[explanation.routines]]\nname = \"Briefing\"\nunits = [\"A\"]\n\
+                 [[explanation.routines]]\nname = \"briefing\"\nunits = [\"B\"]\n",
+                "explanation.routines",
+            ),
+            ("[input]\nmax_record_bytes = 1\nmax_record_bytes = 2\n", "`max_record_bytes = 2`"),
+            ("[input]\nmax_record_bytes = 99999999999999999999\n", "`max_record_bytes = 99999999999999999999`"),
+        ];
+        for (text, named) in faults {
+            let errs = Config::from_toml("a.toml", text).unwrap_err().to_string();
+            assert!(errs.contains(named), "{text}: {errs}");
+        }
+        let ok =
+            "[kafka]\nsubjects_topic = \"\"\nstate_topic = \"\"\n[sources.x]\nformat = \"csv\"\ndelimiter = \"|\"\n";
+        let ok = format!("{ok}[sources.x.fields]\n");
+        // Only the fields' own faults (none mapped): not the delimiter, not the topics.
+        let errs = Config::from_toml("a.toml", &ok).unwrap_err().to_string();
+        assert!(!errs.contains("delimiter") && !errs.contains("topic"), "{errs}");
     }
 
     #[test]

@@ -60,6 +60,7 @@ impl KafkaConfig {
         s.usize("repartition_buffer", 1..=10_000_000, &mut self.repartition_buffer);
         s.span("repartition_horizon", &mut self.repartition_horizon);
         s.span("stall_after", &mut self.stall_after);
+        self.check_topics(s);
         if let Some(p) = s.table("properties") {
             for key in p.keys() {
                 let mut v = String::new();
@@ -68,6 +69,48 @@ impl KafkaConfig {
             }
         }
     }
+
+    /// Kafka refuses a topic name that is empty, longer than 249 characters or holds
+    /// other than ASCII letters, digits, `.`, `_` and `-`; the service would start and
+    /// then fail on its first produce or subscribe. Two roles on one topic would read
+    /// the engine's own alerts back as events, or mix dead letters into the alerts.
+    fn check_topics(&self, s: &Section) {
+        let mut roles: Vec<(&str, &str)> = vec![
+            ("events_topic", &self.events_topic),
+            ("alerts_topic", &self.alerts_topic),
+            ("dead_letter_topic", &self.dead_letter_topic),
+        ];
+        roles.extend(self.subjects_topic.as_deref().map(|t| ("subjects_topic", t)));
+        roles.extend(self.state_topic.as_deref().map(|t| ("state_topic", t)));
+        for (key, topic) in &roles {
+            if let Some(fault) = topic_name_fault(topic, false) {
+                s.error(key, fault);
+            }
+        }
+        if let Some(fault) = topic_name_fault(&self.watchlist_topic_prefix, true) {
+            s.error("watchlist_topic_prefix", fault);
+        }
+        for (i, (key, topic)) in roles.iter().enumerate() {
+            if let Some((other, _)) = roles[..i].iter().find(|(_, t)| t == topic) {
+                s.error(key, format!("{topic:?} is also `{other}`: each role needs its own topic"));
+            }
+        }
+    }
+}
+
+/// What Kafka would refuse in a topic name (or, for a prefix, in what it starts).
+fn topic_name_fault(name: &str, prefix: bool) -> Option<String> {
+    if name.is_empty() && !prefix {
+        return Some("a topic name cannot be empty".into());
+    }
+    if name.len() > 249 {
+        return Some(format!("a topic name is at most 249 characters ({} here)", name.len()));
+    }
+    if name == "." || name == ".." {
+        return Some(format!("{name:?} is not a topic name Kafka accepts"));
+    }
+    let bad = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))?;
+    Some(format!("{name:?}: a topic name holds only ASCII letters, digits, '.', '_' and '-', not {bad:?}"))
 }
 
 /// The HTTP server (`[http]`): metrics, health, and the dashboard.

@@ -19,6 +19,10 @@ pub(super) fn read_source(name: &str, s: &Section) -> Option<SourceMapping> {
         "csv" => {
             if delimiter.len() != 1 {
                 s.error("delimiter", "expected one character, e.g. \",\" or \";\"");
+            } else if matches!(delimiter.as_bytes()[0], b'"' | b'\n' | b'\r') {
+                // A quote or a line ending cannot also separate fields: every record
+                // would be one field, or every line a dead letter.
+                s.error("delimiter", format!("{delimiter:?} cannot separate fields (it quotes or ends records)"));
             }
             SourceFormat::Csv { delimiter: delimiter.bytes().next().unwrap_or(b',') }
         }

@@ -28,7 +28,7 @@ pub struct TimeSorted<F> {
     run: Vec<(Timestamp, u64, Box<AccessEvent>)>,
     run_events: usize,
     read: u64,
-    /// Where the runs are spilled; made at the first spill, removed when dropped.
+    /// Where the runs are spilled; made at the start, removed when dropped.
     dir: Option<tempfile::TempDir>,
     spilled: Vec<RunReader>,
     /// The smallest head of each spilled run (time, place in the input, run).
@@ -40,23 +40,30 @@ pub struct TimeSorted<F> {
 }
 
 impl<F: FnMut() -> io::Result<Option<SourceItem>>> TimeSorted<F> {
-    /// Sorts what `source` gives, [`RUN_EVENTS`] events to a run.
-    pub fn new(source: F) -> Self {
+    /// Sorts what `source` gives, [`RUN_EVENTS`] events to a run. The directory for
+    /// the runs is made now, in the system's temporary directory (`TMPDIR`), so that
+    /// one that cannot be written fails the replay before it reads or writes anything
+    /// (a probe: it failed at the first spill, blaming the input, with the outputs
+    /// half written).
+    pub fn new(source: F) -> io::Result<Self> {
         Self::with_runs_of(source, RUN_EVENTS)
     }
 
-    pub fn with_runs_of(source: F, run_events: usize) -> Self {
-        TimeSorted {
+    pub fn with_runs_of(source: F, run_events: usize) -> io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("accesswatch-sort-").tempdir().map_err(|e| {
+            io::Error::new(e.kind(), format!("--sort keeps its sorted runs here (TMPDIR names another): {e}"))
+        })?;
+        Ok(TimeSorted {
             source: Some(source),
             run: Vec::new(),
             run_events: run_events.max(1),
             read: 0,
-            dir: None,
+            dir: Some(dir),
             spilled: Vec::new(),
             heads: BinaryHeap::new(),
             head_events: Vec::new(),
             in_memory: Vec::new(),
-        }
+        })
     }
 
     /// The next dead letter while the input is being read, then the events in time
@@ -90,12 +97,16 @@ impl<F: FnMut() -> io::Result<Option<SourceItem>>> TimeSorted<F> {
     /// Sorts the events read so far and writes them to a run of their own.
     fn spill(&mut self) -> io::Result<()> {
         self.run.sort_by_key(|(ts, place, _)| (*ts, *place));
-        if self.dir.is_none() {
-            self.dir = Some(tempfile::Builder::new().prefix("accesswatch-sort-").tempdir()?);
-        }
         let dir = self.dir.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default();
         let path = dir.join(format!("run-{}", self.spilled.len()));
-        let mut out = BufWriter::with_capacity(1 << 16, File::create(&path)?);
+        let spill_err = |e: io::Error| io::Error::new(e.kind(), format!("--sort writing {}: {e}", path.display()));
+        self.write_run(&path).map_err(spill_err)?;
+        self.spilled.push(RunReader { file: BufReader::with_capacity(1 << 16, File::open(&path).map_err(spill_err)?) });
+        Ok(())
+    }
+
+    fn write_run(&mut self, path: &std::path::Path) -> io::Result<()> {
+        let mut out = BufWriter::with_capacity(1 << 16, File::create(path)?);
         let mut json = String::new();
         for (ts, place, event) in self.run.drain(..) {
             json.clear();
@@ -106,10 +117,7 @@ impl<F: FnMut() -> io::Result<Option<SourceItem>>> TimeSorted<F> {
             out.write_all(json.as_bytes())?;
         }
         // Read back by this process alone: no need to reach the disk.
-        out.flush()?;
-        drop(out);
-        self.spilled.push(RunReader { file: BufReader::with_capacity(1 << 16, File::open(&path)?) });
-        Ok(())
+        out.flush()
     }
 
     /// The input has ended: sorts what is in memory, or spills it and starts merging
@@ -210,7 +218,7 @@ mod tests {
                 SourceItem::Event(e) => SourceItem::Event(e.clone()),
                 SourceItem::Dead(d) => SourceItem::Dead(d.clone()),
             });
-            let mut sorted = TimeSorted::with_runs_of(move || Ok(given.next()), run);
+            let mut sorted = TimeSorted::with_runs_of(move || Ok(given.next()), run).unwrap();
             assert!(matches!(sorted.next_item().unwrap(), Some(SourceItem::Dead(_))), "runs of {run}");
             let mut got = Vec::new();
             while let Some(item) = sorted.next_item().unwrap() {

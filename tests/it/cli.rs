@@ -40,6 +40,26 @@ fn a_dashboard_without_accounts_is_a_fault() {
     assert!(err.contains("c.toml: dashboard.users: the dashboard is enabled and has no accounts"), "{err}");
 }
 
+/// An allow entry already past its expiry is kept (a replay of the months it covered
+/// needs it) and noted: a live engine no longer applies it.
+#[test]
+fn an_expired_allow_entry_is_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let entry = |reason: &str, expires: &str| {
+        format!(
+            "[[rules.custody.uninvolved.allow]]\nusers = [\"u1\"]\nreason = \"{reason}\"\nexpires = \"{expires}\"\n"
+        )
+    };
+    let text = entry("PACE reviews 2020", "2020-03-31") + &entry("PACE reviews 2999", "2999-03-31");
+    std::fs::write(&path, text).unwrap();
+    let out = bin().arg("check-config").arg("--config").arg(&path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("rules.custody.uninvolved.allow \"PACE reviews 2020\" expired at 2020-04-01"), "{err}");
+    assert!(!err.contains("2999"), "{err}");
+}
+
 #[test]
 fn bad_config_reports_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();

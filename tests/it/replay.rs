@@ -157,6 +157,25 @@ fn an_export_sorted_by_user_replays_with_sort_as_the_time_ordered_one() {
     }
 }
 
+/// `--sort` with a temporary directory it cannot write fails before it reads or writes
+/// anything, and names the temporary directory, not the input (a probe: the input was
+/// blamed and the outputs left half written).
+#[test]
+fn sort_without_a_writable_temporary_directory_fails_first_and_says_why() {
+    let force = root().join("examples/force");
+    let out = tempfile::tempdir().unwrap();
+    let alerts = out.path().join("alerts.jsonl");
+    let mut cmd = bin();
+    cmd.env("TMPDIR", out.path().join("missing")).args(["replay", "--quiet", "--sort", "--config"]);
+    cmd.arg(force.join("config.toml")).arg("--watchlists").arg(force.join("watchlists"));
+    let done = cmd.arg("--alerts").arg(&alerts).arg(force.join("events.jsonl.gz")).output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(!done.status.success(), "{err}");
+    assert!(err.contains("missing: --sort keeps its sorted runs here"), "{err}");
+    assert!(!err.contains("events.jsonl.gz"), "{err}");
+    assert!(!alerts.exists() && !out.path().join("alerts.dead-letters.jsonl").exists(), "outputs written");
+}
+
 #[test]
 fn every_class_of_bad_line_is_dead_lettered_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
