@@ -66,18 +66,26 @@ enum Column {
 impl CsvLayout {
     /// Reads the header; columns with names outside the spec are kept as extra fields.
     pub fn from_header(header: &[&str]) -> Result<CsvLayout, DecodeError> {
-        let columns: Vec<Column> = header
-            .iter()
-            .map(|h| {
-                let h = h.trim().trim_start_matches('\u{feff}');
-                // A spreadsheet's header may capitalise a name (`Subject_Name`): the
-                // field all the same, not an extra column it would be lost in.
-                match Field::from_name(h).or_else(|| Field::from_name(&h.to_ascii_lowercase())) {
-                    Some(f) => Column::Known(f),
-                    None => Column::Extra(h.into()),
-                }
-            })
-            .collect();
+        let mut columns: Vec<Column> = Vec::with_capacity(header.len());
+        for (n, h) in header.iter().enumerate() {
+            let h = h.trim().trim_start_matches('\u{feff}');
+            // A spreadsheet's header may capitalise a name (`Subject_Name`): the
+            // field all the same, not an extra column it would be lost in.
+            if let Some(f) = Field::from_name(h).or_else(|| Field::from_name(&h.to_ascii_lowercase())) {
+                columns.push(Column::Known(f));
+                continue;
+            }
+            // An extra column is kept under its name; a name given twice (or none, as
+            // a spreadsheet's trailing commas give) would make the kept fields JSON
+            // with one key twice: the column's place names it apart.
+            let taken = |name: &str| columns.iter().any(|c| matches!(c, Column::Extra(x) if x == name));
+            let name = match h {
+                "" => format!("column_{}", n + 1),
+                h if taken(h) => format!("{h}_column_{}", n + 1),
+                h => h.to_string(),
+            };
+            columns.push(Column::Extra(name.into()));
+        }
         for required in Field::ALL.into_iter().filter(|f| f.is_required()) {
             if !columns.iter().any(|c| matches!(c, Column::Known(f) if *f == required)) {
                 return Err(DecodeError::BadCsv(format!("header has no `{}` column", required.name())));
@@ -253,6 +261,21 @@ mod tests {
         let e = layout.decode(&["e1", "2026-11-22T09:14:03Z", "PNC", "U1", "view", "person", "STAR, Ann"]).unwrap();
         assert_eq!(e.subject_name.as_deref(), Some("STAR, Ann"));
         assert!(e.extra.is_none(), "{:?}", e.extra);
+    }
+
+    /// Extra columns of one name, or of none (a spreadsheet's trailing commas), are
+    /// each kept apart: before, the kept fields were JSON with one key twice, which
+    /// the archive and any reader of it take as one value.
+    #[test]
+    fn extra_columns_of_one_name_or_none_are_kept_apart() {
+        let header = ["event_id", "ts", "system", "user_id", "action", "subject_type", "note", "note", "", ""];
+        let layout = CsvLayout::from_header(&header).unwrap();
+        let values = ["e1", "2026-11-22T09:14:03Z", "PNC", "U1", "view", "person", "a", "b", "c", "d"];
+        let e = layout.decode(&values).unwrap();
+        let extra: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(e.extra.as_deref().unwrap()).unwrap();
+        let kept: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str().unwrap())).collect();
+        assert_eq!(kept, [("column_10", "d"), ("column_9", "c"), ("note", "a"), ("note_column_8", "b")]);
     }
 
     #[test]
