@@ -32,6 +32,10 @@ impl ArchiveConfig {
             "" => Ok(None),
             t => Span::parse(t).map(Some).map_err(|e| format!("{e} (got {t:?}; \"\" keeps everything)")),
         });
+        // As `archive prune` refuses it: under a day deletes every date before today.
+        if let Some(r) = self.retention.filter(|r| *r < Span::days(1)) {
+            s.error("retention", format!("{}: at least 1d (a shorter age deletes every date before today)", r.human()));
+        }
         s.bool("bloom_filters", &mut self.bloom_filters);
         let mut n = self.zstd_level as i64;
         s.int("zstd_level", 1..=22, &mut n);

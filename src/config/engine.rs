@@ -58,6 +58,14 @@ impl StateConfig {
         s.opt_path("dir", &mut self.dir);
         s.span("snapshot_interval", &mut self.snapshot_interval);
         s.span("idle_after", idle_after);
+        // Shorter than a day forgets users between shifts and windows mid-way: the
+        // detectors would start cold on every user, unseen.
+        if *idle_after < Span::days(1) {
+            s.error(
+                "idle_after",
+                format!("{}: at least 1d (state idle less than a day is a user between shifts)", idle_after.human()),
+            );
+        }
     }
 }
 

@@ -73,9 +73,7 @@ impl ExplanationConfig {
         s.span("late_grace", &mut self.late_grace);
         s.span("continuation", &mut self.continuation);
         s.span("custody_staff_after", &mut self.custody_staff_after);
-        let mut systems: Vec<String> = self.custody_work_systems.iter().map(|x| x.to_string()).collect();
-        s.strings("custody_work_systems", &mut systems);
-        self.custody_work_systems = systems.iter().map(|x| upper(x)).collect();
+        s.systems("custody_work_systems", &mut self.custody_work_systems);
         s.parsed_list("encounter_codes", &mut self.encounter_codes, |c| match reason_code_key(c) {
             k if k.is_empty() => Err(format!("{c:?} has no letters or digits")),
             k => Ok(k),
@@ -132,10 +130,11 @@ fn read_routine(s: &Section) -> Option<Routine> {
             .collect(),
         units: list("units"),
         roles: list("roles"),
-        systems: list("systems").iter().map(|x| upper(x)).collect(),
+        systems: Vec::new(),
         reason_codes: list("reason_codes").iter().map(|c| reason_code_key(c)).collect(),
         ..Routine::default()
     };
+    s.systems("systems", &mut r.systems);
     s.parsed_list("actions", &mut r.actions, |a| Action::parse(a).ok_or_else(|| format!("unknown action {a:?}")));
     s.parsed_list("subject_types", &mut r.subject_types, |t| {
         SubjectType::parse(t).ok_or_else(|| format!("unknown subject type {t:?}"))

@@ -254,7 +254,9 @@ mod tests {
     }
 
     /// Values Kafka or the reader would refuse only later (a topic name it rejects,
-    /// one topic for two roles, a CSV delimiter that quotes or ends records), two
+    /// one topic for two roles, a CSV delimiter that quotes or ends records), values
+    /// that would quietly switch an enabled rule off (an empty list of what it judges,
+    /// state forgotten within the hour, a system name no event can carry), two
     /// routines of one name, and a TOML fault whose message names no key: each is a
     /// fault at start, naming the key or the line's text.
     #[test]
@@ -270,6 +272,15 @@ mod tests {
                 "[[explanation.routines]]\nname = \"Briefing\"\nunits = [\"A\"]\n\
                  [[explanation.routines]]\nname = \"briefing\"\nunits = [\"B\"]\n",
                 "explanation.routines",
+            ),
+            ("[rules.account.status]\nstatuses = []\n", "rules.account.status.statuses"),
+            ("[rules.purpose.missing]\nsubject_types = []\n", "rules.purpose.missing.subject_types"),
+            ("[state]\nidle_after = \"0s\"\n", "state.idle_after"),
+            ("[archive]\nretention = \"23h\"\n", "archive.retention"),
+            ("[explanation]\ncustody_work_systems = [\"P N C\"]\n", "explanation.custody_work_systems"),
+            (
+                "[rules.scope.unentitled.roles.PCSO]\nsystems = [\"P N C\"]\n",
+                "rules.scope.unentitled.roles.PCSO.systems",
             ),
             ("[input]\nmax_record_bytes = 1\nmax_record_bytes = 2\n", "`max_record_bytes = 2`"),
             ("[input]\nmax_record_bytes = 99999999999999999999\n", "`max_record_bytes = 99999999999999999999`"),

@@ -313,6 +313,18 @@ impl<'a> Section<'a> {
         }
     }
 
+    /// Reads an array of system names, upper-cased as events' are. A name no event
+    /// could carry (`"P N C"`: events take 1 to 32 letters, digits, `_` or `-`) is a
+    /// fault: an entitlement or explanation for it would never match, unseen.
+    pub fn systems(&self, key: &str, into: &mut Vec<compact_str::CompactString>) {
+        self.parsed_list(key, into, |t| {
+            let t = t.trim();
+            crate::event::raw::check_system(t).map(|()| t.to_ascii_uppercase().into()).map_err(|_| {
+                format!("{t:?} is no system name an event can carry (1 to 32 letters, digits, `_` or `-`)")
+            })
+        });
+    }
+
     /// Reads an array of strings, each converted with `parse`.
     pub fn parsed_list<T>(&self, key: &str, into: &mut Vec<T>, parse: impl Fn(&str) -> Result<T, String>) {
         let mut raw = Vec::new();

@@ -274,6 +274,9 @@ impl RulesConfig {
                 s.parsed_list("subject_types", &mut r.purpose_subject_types, |t| {
                     SubjectType::parse(t).ok_or_else(|| format!("unknown subject type {t:?}"))
                 });
+                if r.purpose_subject_types.is_empty() {
+                    s.error("subject_types", SWITCHED_OFF_UNSEEN);
+                }
                 let b = &mut r.behaviour;
                 s.bool("peer_comparison", &mut b.peer_comparison);
                 s.f32("peer_ratio", 1.0..=100.0, &mut b.peer_ratio);
@@ -341,6 +344,9 @@ impl RulesConfig {
                     AccountStatus::parse(t)
                         .ok_or_else(|| format!("unknown status {t:?} (expected suspended, restricted, left, active)"))
                 });
+                if r.account_statuses.is_empty() {
+                    s.error("statuses", SWITCHED_OFF_UNSEEN);
+                }
                 s.bool("unknown_users", &mut r.account_unknown_users);
             }
             RuleId::ScopeUnentitled => {
@@ -351,9 +357,7 @@ impl RulesConfig {
                         for name in t.keys() {
                             if let Some(e) = t.table(&name) {
                                 let mut ent = Entitlement::default();
-                                let mut systems = Vec::new();
-                                e.strings("systems", &mut systems);
-                                ent.systems = systems.iter().map(|s| CompactString::from(s.to_uppercase())).collect();
+                                e.systems("systems", &mut ent.systems);
                                 e.parsed_list("actions", &mut ent.actions, |a| {
                                     Action::parse(a).ok_or_else(|| format!("unknown action {a:?}"))
                                 });
@@ -369,6 +373,11 @@ impl RulesConfig {
     }
 }
 
+/// An empty list where a rule judges only what the list names would switch the rule
+/// off while it still counts as enabled.
+const SWITCHED_OFF_UNSEEN: &str =
+    "an empty list leaves the rule nothing to judge (to switch it off, set enabled = false)";
+
 fn parse_severity(s: &str) -> Result<Severity, String> {
     Severity::parse(s).ok_or_else(|| format!("expected red, amber or green, got {s:?}"))
 }
@@ -383,7 +392,8 @@ fn read_allow(s: &Section) -> Option<AllowEntry> {
     users.iter_mut().for_each(crate::event::normalise::user_id);
     let units = list("units");
     let roles = list("roles");
-    let systems: Vec<CompactString> = list("systems").into_iter().map(|s| s.to_uppercase()).collect();
+    let mut systems: Vec<CompactString> = Vec::new();
+    s.systems("systems", &mut systems);
     let mut reason = String::new();
     s.string("reason", &mut reason);
     let mut expires = None;
