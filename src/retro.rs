@@ -8,7 +8,6 @@
 
 use crate::alert::Alert;
 use crate::engine::Engine;
-use crate::event::normalise::PersonName;
 use crate::hunt::{Hunt, HuntError, Subject, TimeRange};
 use crate::time::Timestamp;
 use crate::watchlist::{PersonIdentity, TableName, WatchLists};
@@ -21,13 +20,10 @@ use std::collections::HashSet;
 /// look-back).
 pub fn coverage(engine: &Engine, table: TableName, key: &str) -> Option<(Subject, TimeRange)> {
     let lists = engine.lists();
-    let person = |p: &PersonIdentity| Subject {
-        id: p.subject_id.as_ref().map(|s| s.to_string()),
-        name: p.name.clone(),
-        dob: p.dob,
-        vrm: None,
-        postcode: None,
-        surname_in_words: p.raw_name.as_deref().and_then(PersonName::surname_in_words).map(|s| s.to_string()),
+    let person = |p: &PersonIdentity| {
+        let mut subject = Subject::of_person(p);
+        subject.add_custody_records(lists);
+        subject
     };
     match table {
         TableName::HighProfile => {

@@ -122,15 +122,20 @@ pub fn who_accessed(a: WhoAccessedArgs) -> Result<ExitCode> {
     a.output.outside(&a.archive, a.watchlists.as_deref())?;
     let hunt = Hunt::open_written(&a.archive, None)?;
     let as_of = a.as_of.as_deref().map(|t| parse_time("--as-of", t)).transpose()?;
-    let mut found = hunt.who_accessed(&a.subject.subject()?, &a.range.range()?)?;
+    let lists = a.watchlists.as_deref().map(load_watchlists).transpose()?;
+    let mut subject = a.subject.subject()?;
+    if let Some(lists) = &lists {
+        subject.add_custody_records(lists);
+    }
+    let mut found = hunt.who_accessed(&subject, &a.range.range()?)?;
     if let Some(t) = as_of {
         found.retain(|x| crate::hunt::received_by(&x.stored, t));
     }
-    if let Some(dir) = &a.watchlists {
-        let lists = load_watchlists(dir)?;
+    if let Some(lists) = &lists {
         let t = as_of.unwrap_or_else(crate::time::Timestamp::now);
+        let config = crate::config::Config::defaults().explanation;
         for x in &mut found {
-            x.flagged = Some(crate::hunt::flagged_as_of(&lists, &x.stored.event, t));
+            x.flagged = Some(crate::hunt::flagged_as_of(lists, &x.stored.event, t, &config));
         }
     }
     let batch = output::access_batch(found.iter().map(|a| (&a.stored, Some(a))));
@@ -198,7 +203,10 @@ pub fn leak_trace(a: LeakTraceArgs) -> Result<ExitCode> {
     let published = parse_time("--published", &a.published)?;
     let window = parse_span("--window", &a.window)?;
     let hunt = Hunt::open_written(&a.archive, None)?;
-    let subject = a.subject.subject()?;
+    let mut subject = a.subject.subject()?;
+    if let Some(lists) = &lists {
+        subject.add_custody_records(lists);
+    }
     let suspects =
         crate::hunt::leak::leak_trace(&hunt, &subject, published, window, lists.as_ref(), &config.explanation)?;
     let batch = crate::hunt::leak::suspects_batch(&suspects);

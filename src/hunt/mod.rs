@@ -20,6 +20,7 @@ pub mod output;
 use crate::archive::columns::{self, StoredEvent, ALERT_SCHEMA, EVENT_SCHEMA};
 use crate::event::{normalise, PersonName};
 use crate::time::{Date, Timestamp};
+use crate::watchlist::PersonIdentity;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -201,24 +202,8 @@ impl Hunt {
     /// Every archived event in the range whose record id, normalised surname, VRM or
     /// postcode is the subject's: a superset of its accesses, each once, in time order.
     pub fn candidates(&self, subject: &Subject, range: &TimeRange) -> Result<Vec<StoredEvent>, HuntError> {
-        let mut keys: Vec<(&str, &str)> = Vec::new();
-        if let Some(id) = &subject.id {
-            keys.push(("subject_id", id));
-        }
-        if let Some(name) = &subject.name {
-            keys.push(("subject_surname", &name.surname));
-        }
-        if let Some(words) = &subject.surname_in_words {
-            keys.push(("subject_surname", words));
-        }
-        if let Some(vrm) = &subject.vrm {
-            // A vehicle record given by its key alone holds the VRM as its id (in
-            // `vrm_key` too since the rules read it so; not in files written before).
-            keys.extend([("vrm_key", vrm.as_str()), ("subject_id", vrm.as_str())]);
-        }
-        if let Some(pc) = &subject.postcode {
-            keys.push(("postcode_key", pc));
-        }
+        let owned = subject.keys();
+        let keys: Vec<(&str, &str)> = owned.iter().map(|(c, v)| (*c, v.as_str())).collect();
         if keys.is_empty() {
             return Err(HuntError::Usage("name the subject: --subject ID, --name, --vrm or --postcode".into()));
         }
@@ -371,6 +356,8 @@ impl TimeRange {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Match {
     Id,
+    /// The custody record the person was held under, opened by its number.
+    CustodyRecord,
     NameDob,
     Vrm,
     Postcode,
@@ -381,6 +368,7 @@ impl Match {
     pub fn as_str(self) -> &'static str {
         match self {
             Match::Id => "id",
+            Match::CustodyRecord => "custody_record",
             Match::NameDob => "name_dob",
             Match::Vrm => "vrm",
             Match::Postcode => "postcode",
@@ -402,6 +390,13 @@ pub struct Subject {
     /// The surname in words (`OKONKWO BELL`), as archives written before surnames ran
     /// together hold it, when it has more than one.
     pub surname_in_words: Option<String>,
+    /// With a date of birth: the other ways the name as asked may be meant (read as
+    /// the rules read an event's name: `Mary-Jane De La Cruz` is also `DE LA CRUZ,
+    /// Mary-Jane`).
+    pub readings: Vec<PersonName>,
+    /// The numbers of the custody records the person was held under (from the watch
+    /// lists, when given): a record opened by its number alone is an access to them.
+    pub custody_refs: Vec<String>,
 }
 
 impl Subject {
@@ -413,27 +408,120 @@ impl Subject {
         vrm: Option<&str>,
         postcode: Option<&str>,
     ) -> Result<Subject, HuntError> {
-        let raw_name = name;
-        let name = match name {
-            None => None,
-            Some(n) => Some(PersonName::parse(n).ok_or_else(|| HuntError::Usage(format!("--name {n:?}: no surname")))?),
-        };
+        if let Some(n) = name.filter(|n| PersonName::parse(n).is_none()) {
+            return Err(HuntError::Usage(format!("--name {n:?}: no surname")));
+        }
         let dob = dob.map(|d| Date::parse(d).map_err(|e| HuntError::Usage(format!("--dob {d:?}: {e}")))).transpose()?;
+        let id = id.map(|s| crate::event::identifier(s).to_string()).filter(|s| !s.is_empty());
+        let person = PersonIdentity::new(id.as_deref().map(Into::into), name.map(Into::into), dob);
         Ok(Subject {
-            id: id.map(|s| crate::event::identifier(s).to_string()).filter(|s| !s.is_empty()),
-            name,
-            dob,
             vrm: vrm.and_then(normalise::vrm).map(|v| v.to_string()),
             postcode: postcode.and_then(normalise::postcode).map(|p| p.to_string()),
-            surname_in_words: raw_name.and_then(PersonName::surname_in_words).map(|s| s.to_string()),
+            ..Subject::of_person(&person)
         })
     }
 
-    /// How `e` matches this subject, if it does.
+    /// A watch-list row's person as a subject to look for.
+    pub fn of_person(p: &PersonIdentity) -> Subject {
+        Subject {
+            id: p.subject_id.as_ref().map(|s| s.to_string()),
+            name: p.name.clone(),
+            dob: p.dob,
+            surname_in_words: p.raw_name.as_deref().and_then(PersonName::surname_in_words).map(|s| s.to_string()),
+            readings: p.other_readings().into_vec(),
+            ..Subject::default()
+        }
+    }
+
+    /// Adds the custody records `lists` hold the person under, found as the rules
+    /// find them.
+    pub fn add_custody_records(&mut self, lists: &crate::watchlist::WatchLists) {
+        let mut found = crate::watchlist::Matches::new();
+        let names = self.name.iter().chain(&self.readings).map(|n| Some(n.clone()));
+        for (i, name) in names.chain([None]).enumerate() {
+            // The id with the name as asked; each other reading with the date of birth.
+            let subject_id = if i == 0 { self.id.as_deref().map(Into::into) } else { None };
+            let person = PersonIdentity { subject_id, raw_name: None, name, dob: self.dob };
+            if !person.is_empty() && (i == 0 || self.dob.is_some()) {
+                lists.custody_matches(&person, &person.keys(), &mut found);
+            }
+        }
+        for (id, _) in found {
+            if let Some(r) = lists.custody.get(id) {
+                if !self.custody_refs.iter().any(|c| c.eq_ignore_ascii_case(&r.custody_ref)) {
+                    self.custody_refs.push(r.custody_ref.to_string());
+                }
+            }
+        }
+    }
+
+    /// The archive's (column, value) keys of every row that may be an access to the
+    /// subject: a superset [`Subject::matches`] then decides. Ids in the case asked,
+    /// upper-cased and lower-cased (the rules compare them whatever the case); the
+    /// surname of each reading; and, with a date of birth, the surnames an event's
+    /// name read first as the spec reads it would carry when another reading is the
+    /// subject (`FEATHERSTONEHAUGH RUPERT` files under `RUPERT`, `Rupert Featherstone
+    /// Haugh` under `HAUGH`, `Rupert Featherstonehaugh Jr` under `JR`).
+    pub fn keys(&self) -> Vec<(&'static str, String)> {
+        let mut keys: Vec<(&'static str, String)> = Vec::new();
+        let mut push = |column: &'static str, value: &str| {
+            if !value.is_empty() && !keys.iter().any(|(c, v)| *c == column && v == value) {
+                keys.push((column, value.to_string()));
+            }
+        };
+        for id in self.id.iter().chain(&self.custody_refs) {
+            for form in [id.clone(), id.to_ascii_uppercase(), id.to_ascii_lowercase()] {
+                push("subject_id", &form);
+            }
+        }
+        let names: Vec<&PersonName> = self.name.iter().chain(&self.readings).collect();
+        for name in &names {
+            push("subject_surname", &name.surname);
+        }
+        if let Some(words) = &self.surname_in_words {
+            push("subject_surname", words);
+        }
+        if self.dob.is_some() {
+            for name in &names {
+                for word in name.forenames.split(' ') {
+                    push("subject_surname", word);
+                }
+                let s = name.surname.as_str();
+                for at in (1..s.len().saturating_sub(1)).filter(|at| s.is_char_boundary(*at)) {
+                    push("subject_surname", &s[at..]);
+                }
+            }
+            for suffix in crate::watchlist::NAME_SUFFIXES {
+                push("subject_surname", suffix);
+            }
+        }
+        if let Some(vrm) = &self.vrm {
+            // A vehicle record given by its key alone holds the VRM as its id (in
+            // `vrm_key` too since the rules read it so; not in files written before).
+            push("vrm_key", vrm);
+            push("subject_id", vrm);
+        }
+        if let Some(pc) = &self.postcode {
+            push("postcode_key", pc);
+        }
+        keys
+    }
+
+    /// How `e` matches this subject, if it does: as the rules would match it to a
+    /// watch-list row holding the subject.
     pub fn matches(&self, e: &StoredEvent) -> Option<Match> {
         let e = &e.event;
-        if self.id.is_some() && e.subject_id.as_deref() == self.id.as_deref() {
-            return Some(Match::Id);
+        if let (Some(want), Some(got)) = (&self.id, &e.subject_id) {
+            if want.eq_ignore_ascii_case(got) {
+                return Some(Match::Id);
+            }
+        }
+        if let Some(got) = e.subject_id.as_deref().filter(|_| e.subject_type == crate::event::SubjectType::Custody) {
+            // Unless the log names someone else born another day.
+            let other = matches!((self.dob, e.subject_dob), (Some(a), Some(b)) if a != b);
+            if !other && self.custody_refs.iter().any(|c| c.eq_ignore_ascii_case(got)) {
+                return Some(Match::CustodyRecord);
+            }
         }
         if let Some(want) = &self.name {
             if let Some(got) = e.subject_name.as_deref().and_then(PersonName::parse) {
@@ -442,6 +530,15 @@ impl Subject {
                         (Some(a), Some(b)) if a == b => return Some(Match::NameDob),
                         (Some(_), Some(_)) => {}
                         _ => return Some(Match::Name),
+                    }
+                }
+                // The other readings, of either name, count with one date of birth on
+                // both sides, as the rules count them.
+                if self.dob.is_some() && e.subject_dob == self.dob {
+                    let theirs = PersonIdentity::new(None, e.subject_name.clone(), e.subject_dob).other_readings();
+                    let ours = || std::iter::once(want).chain(&self.readings);
+                    if ours().any(|w| w.matches(&got) || theirs.iter().any(|r| w.matches(r))) {
+                        return Some(Match::NameDob);
                     }
                 }
             }
@@ -476,18 +573,16 @@ pub fn received_by(e: &StoredEvent, as_of: Timestamp) -> bool {
 
 /// The rows of `lists` that held the access's subject at the time of the access and
 /// had been recorded by `as_of` (a row without a record time counts from when it
-/// took effect: arrest, entry added, operation start).
+/// took effect: arrest, entry added, operation start). The subject is found as the
+/// rules find it (a custody record opened by its number is the person held).
 pub fn flagged_as_of(
     lists: &crate::watchlist::WatchLists,
     e: &crate::event::AccessEvent,
     as_of: Timestamp,
+    config: &crate::config::ExplanationConfig,
 ) -> Vec<String> {
     use crate::watchlist::TableName;
-    let person = crate::watchlist::PersonIdentity::new(e.subject_id.clone(), e.subject_name.clone(), e.subject_dob);
-    let vrm = e.vrm_key();
-    let postcode = e.subject_postcode.as_deref().and_then(crate::event::normalise::postcode);
-    let address = (e.subject_type == crate::event::SubjectType::Address).then_some(postcode.as_deref()).flatten();
-    let m = crate::explain::SubjectMatches::find(lists, &person, vrm.as_deref(), address);
+    let m = crate::enrich::enrich(e, lists, config).matches;
     let known = |recorded: Option<Timestamp>, from: Timestamp| recorded.unwrap_or(from) <= as_of;
     let mut out = Vec::new();
     for &(id, _) in &m.custody {

@@ -26,6 +26,10 @@ fn archive() -> tempfile::TempDir {
         r#"{"event_id":"u2","ts":"2026-10-31T23:59:59Z","system":"RMS","user_id":"U1","action":"view","subject_type":"crime","subject_id":"CR-2"}"#,
         r#"{"event_id":"u3","ts":"2026-11-01T00:00:00Z","system":"RMS","user_id":"U1","action":"view","subject_type":"crime","subject_id":"CR-3"}"#,
     ];
+    archive_of(&lines)
+}
+
+fn archive_of(lines: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let mut w = EventWriter::new(dir.path(), &crate::config::Config::defaults().archive);
     for l in lines {
@@ -82,6 +86,64 @@ fn who_accessed_finds_every_written_form_of_the_name_and_not_the_namesakes() {
     let range = TimeRange { from: Some(time("2026-10-02T09:00:00Z")), to: Some(time("2026-10-04T23:30:00Z")) };
     let found = hunt.who_accessed(&subject, &range).unwrap();
     assert_eq!(ids(&found), [("a2".into(), "name"), ("a3".into(), "id")]);
+}
+
+/// Every access the rules would match to a watch-list row holding the subject is
+/// found, however the log wrote the name or the id (the archive probe: a hunt missed
+/// 6 of 23 accesses that had each raised a red alert, and a custody record opened by
+/// its number); a namesake born another day is not.
+#[test]
+fn who_accessed_finds_what_the_rules_would_match() {
+    let event = |id: &str, rest: &str| {
+        format!(
+            r#"{{"event_id":"{id}","ts":"2026-10-02T09:00:00Z","system":"PNC","user_id":"U{id}","action":"view",{rest}}}"#
+        )
+    };
+    let person = |id: &str, name: &str, dob: &str| {
+        event(id, &format!(r#""subject_type":"person","subject_name":"{name}","subject_dob":"{dob}""#))
+    };
+    let dob = "1970-06-07";
+    let lines = [
+        person("f1", "FEATHERSTONEHAUGH, Rupert", dob),
+        person("f2", "FEATHERSTONEHAUGH RUPERT", dob),
+        person("f3", "Rupert, Featherstonehaugh", dob),
+        person("f4", "RUPERT/FEATHERSTONEHAUGH", dob),
+        person("f5", "Rupert Featherstone Haugh", dob),
+        person("f6", "Rupert Featherstonehaugh Jr", dob),
+        person("d1", "DE LA CRUZ MARY-JANE", "1975-07-07"),
+        person("d2", "MARY-JANE/DE LA CRUZ", "1975-07-07"),
+        person("n1", "FEATHERSTONEHAUGH RUPERT", "1971-01-01"),
+        event("i1", r#""subject_type":"person","subject_id":"70/905301s""#),
+        event("c1", r#""subject_type":"custody","subject_id":"cus-c-0028""#),
+        event("c2", r#""subject_type":"custody","subject_id":"CUS-C-0029""#),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let dir = archive_of(&lines);
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let all = TimeRange::default();
+    let found = |s: &Subject| ids(&hunt.who_accessed(s, &all).unwrap());
+    let mut rupert =
+        Subject::parse(Some("70/905301S"), Some("FEATHERSTONEHAUGH, Rupert"), Some(dob), None, None).unwrap();
+    let by_name: Vec<(String, &str)> =
+        ["f1", "f2", "f3", "f4", "f5", "f6"].iter().map(|id| (id.to_string(), "name_dob")).collect();
+    let mut want = by_name.clone();
+    want.push(("i1".into(), "id"));
+    assert_eq!(found(&rupert), want);
+    // With the watch lists: the custody record he was held under, opened by its number.
+    let mut lists = WatchLists::default();
+    let custody = "custody_ref,subject_id,subject_name,subject_dob,suite,arrested_at,released_at,officers\n\
+                   CUS-C-0028,70/905301S,\"FEATHERSTONEHAUGH, Rupert\",1970-06-07,Central,2026-10-01T00:00:00Z,,U9\n";
+    let file = Path::new("custody.csv");
+    crate::watchlist::load_text(crate::watchlist::TableName::Custody, file, custody, &mut lists).unwrap();
+    rupert.add_custody_records(&lists);
+    want.push(("c1".into(), "custody_record"));
+    assert_eq!(found(&rupert), want);
+    // The name as the rules read a three-word surname typed first or swapped.
+    let cruz = Subject::parse(None, Some("DE LA CRUZ, Mary-Jane"), Some("1975-07-07"), None, None).unwrap();
+    assert_eq!(found(&cruz), [("d1".into(), "name_dob"), ("d2".into(), "name_dob")]);
+    // Typed the way a sentence writes it, the same name.
+    let typed = Subject::parse(None, Some("Rupert Featherstonehaugh"), Some(dob), None, None).unwrap();
+    assert_eq!(found(&typed), by_name);
 }
 
 #[test]

@@ -161,12 +161,13 @@ impl PersonIdentity {
     /// against rows with the same one only). Without a comma or slash the spec reads
     /// the last word as the surname: also a surname of the last two words (`Zoe
     /// Lefevre Hart`, `Luke De Souza`), or the surname first, of one or two words
-    /// (`HART ZOE`, `LEFEVRE HART ZOE`, as some systems write names). With one, the
-    /// parts swapped (`Ringo, Starr`, `RINGO/STARR`: the forename typed first). A
+    /// (`HART ZOE`, `LEFEVRE HART ZOE`, as some systems write names), or of three (`DE
+    /// LA CRUZ MARY-JANE`: the archive probe). With one, the parts swapped (`Ringo,
+    /// Starr`, `RINGO/STARR`: the forename typed first). A
     /// generational suffix at the end (`Jr`, `Snr`, `III`) is left out. An evaluator's
     /// celebrity look-up and a self look-up were missed; a review found the rest.
-    pub fn other_readings(&self) -> SmallVec<[PersonName; 4]> {
-        let mut out: SmallVec<[PersonName; 4]> = SmallVec::new();
+    pub fn other_readings(&self) -> SmallVec<[PersonName; 6]> {
+        let mut out: SmallVec<[PersonName; 6]> = SmallVec::new();
         let (Some(raw), Some(name), Some(_)) = (&self.raw_name, &self.name, self.dob) else { return out };
         let reading = |surname: &[&str], forenames: &[&str]| {
             let mut s = CompactString::default();
@@ -180,22 +181,23 @@ impl PersonIdentity {
             }
             PersonName { surname: s, forenames: f }
         };
-        let push = |n: PersonName, out: &mut SmallVec<[PersonName; 4]>| {
+        let push = |n: PersonName, out: &mut SmallVec<[PersonName; 6]>| {
             if !n.surname.is_empty() && n != *name && !out.contains(&n) {
                 out.push(n);
             }
         };
         let forenames: SmallVec<[&str; 4]> = name.forenames.split(' ').filter(|w| !w.is_empty()).collect();
         if raw.contains([',', '/']) {
-            // Swapped: the forenames (up to two words) as the surname.
-            if (1..=2).contains(&forenames.len()) {
+            // Swapped: the forenames (up to three words: `MARY-JANE/DE LA CRUZ`) as
+            // the surname.
+            if (1..=3).contains(&forenames.len()) {
                 push(reading(&forenames, &[name.surname.as_str()]), &mut out);
             }
             return out;
         }
         let mut words = forenames;
         words.push(name.surname.as_str());
-        while words.len() > 2 && words.last().is_some_and(|w| SUFFIXES.contains(w)) {
+        while words.len() > 2 && words.last().is_some_and(|w| NAME_SUFFIXES.contains(w)) {
             words.pop();
         }
         let n = words.len();
@@ -214,7 +216,10 @@ impl PersonIdentity {
         if n >= 3 {
             push(reading(&words[..2], &words[2..]), &mut out);
         }
-        out.truncate(4);
+        // The surname first, of three words (`DE LA CRUZ MARY-JANE`).
+        if n >= 4 {
+            push(reading(&words[..3], &words[3..]), &mut out);
+        }
         out
     }
 
@@ -393,7 +398,7 @@ pub struct PersonKeys {
 }
 
 /// Generational suffixes a name may end with, left out of [`PersonIdentity::other_readings`].
-const SUFFIXES: [&str; 7] = ["JR", "JNR", "SR", "SNR", "II", "III", "IV"];
+pub const NAME_SUFFIXES: [&str; 7] = ["JR", "JNR", "SR", "SNR", "II", "III", "IV"];
 
 const KEY_HASH: ahash::RandomState = ahash::RandomState::with_seeds(31, 37, 41, 43);
 

@@ -17,8 +17,8 @@ mod reference;
 pub mod rows;
 
 pub use error::{WatchlistError, WatchlistErrors};
-pub use index::{Confidence, MatchStrength, Matches, PersonIdentity, PersonKeys, RowId, Rows};
-pub use load::{is_table_name, load_dir, LoadReport};
+pub use index::{Confidence, MatchStrength, Matches, PersonIdentity, PersonKeys, RowId, Rows, NAME_SUFFIXES};
+pub use load::{is_table_name, load_dir, load_text, LoadReport};
 pub use rows::{
     normalise_reference, reference_key, AccountStatus, Associate, CustodyRecord, HighProfileCategory, HighProfileEntry,
     Incident, OperationSubject, Relationship, Row, StaffMember, TableName, UserSet,
