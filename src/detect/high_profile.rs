@@ -230,6 +230,39 @@ mod tests {
         assert!(!fired(&e, &l, &c).contains(&"custody.uninvolved"));
     }
 
+    /// An arresting officer named on the detainee's custody record who gives her own
+    /// incident number is answered as she is without it (an evaluator: with the
+    /// reference the view was red, without it silent: the reference was taken first
+    /// and hid the custody record).
+    #[test]
+    fn the_custody_officers_own_reference_does_not_hide_the_custody_record() {
+        let c = Config::defaults();
+        let mut l = star();
+        for (table, row) in [
+            (Staff, json!({"user_id": "U1", "unit": "Response Team 3"})),
+            (
+                crate::watchlist::TableName::Incidents,
+                json!({"reference": "INC-451", "opened_at": "2026-11-22T05:00:00Z", "unit": "Response Team 3", "officers": ["U1"]}),
+            ),
+            (
+                Custody,
+                json!({"custody_ref": "RS/1", "subject_id": "99/123A", "suite": "Riverside",
+                       "arrested_at": "2026-11-22T06:00:00Z", "officers": ["U1"]}),
+            ),
+        ] {
+            let cells = crate::watchlist::read::JsonCells(row.as_object().unwrap());
+            l.upsert(crate::watchlist::read::read_row(table, &cells).unwrap());
+        }
+        for extra in [json!({}), json!({"reference": "INC-451"})] {
+            let e =
+                event(merged(json!({"user_id": "U1", "subject_id": "99/123A", "ts": "2026-11-22T07:00:00Z"}), extra));
+            assert!(!fired(&e, &l, &c).contains(&"high_profile.uninvolved"), "{e:?}");
+        }
+        // Her colleague on the same incident, not on the custody record, is not answered.
+        let colleague = event(json!({"user_id": "U2", "subject_id": "99/123A", "reference": "INC-451"}));
+        assert!(fired(&colleague, &l, &c).contains(&"high_profile.uninvolved"));
+    }
+
     #[test]
     fn fires_on_uninvolved_user_silent_for_case_team() {
         let c = Config::defaults();

@@ -54,8 +54,11 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         return;
     }
     // Working at the suite where a declared associate is held is the conflict the
-    // declaration is for, not a purpose: the associate rule still asks.
-    let at_suite = matches!(ctx.explanation, Explanation::Custody { by_suite: true, .. });
+    // declaration is for, not a purpose: the associate rule still asks, unless a
+    // reference that justifies the access documents it (the custody record is taken
+    // before the reference: it answers the high-profile and opsec rules).
+    let justified = matches!(ctx.justification, crate::enrich::Justification::Justified(_));
+    let at_suite = matches!(ctx.explanation, Explanation::Custody { by_suite: true, .. }) && !justified;
     if at_suite && rules.enabled(RuleId::AssociateLookup) && associate(ctx, user, lists, rules, out) {
         return;
     }

@@ -284,51 +284,25 @@ pub fn known_in_time(recorded_at: Option<Timestamp>, ts: Timestamp, config: &Exp
 
 /// The stateless explanation of one access, strongest first (see the module table).
 pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &ExplanationConfig) -> Explanation<'a> {
-    if let Some(incident) = a.justified_by {
-        return Explanation::Reference(incident);
-    }
-    let e = a.event;
-    let ts = e.ts;
-    let known = |r: Option<Timestamp>| known_in_time(r, ts, config);
-    for &(id, _) in &a.matches.custody {
-        let Some(record) = lists.custody.get(id) else { continue };
-        if !known(record.recorded_at) || ts < record.arrested_at - config.before_open {
-            continue;
-        }
-        let released = record.released_at;
-        if record.officers.contains(&e.user_id) && released.is_none_or(|r| ts <= r + config.after_close) {
-            return Explanation::Custody { record, by_suite: false, force_wide: false, custody_work: true };
-        }
-        if released.is_none_or(|r| ts <= r + config.custody_staff_after) {
-            if let Some(staffing) = works_at_suite(a.user, record, ts, config) {
-                let force_wide = staffing == Staffing::ForceWide;
-                let custody_work = ts >= record.arrested_at
-                    && (e.subject_type == SubjectType::Custody
-                        || (released.is_none_or(|r| ts <= r)
-                            && !matches!(e.action, Action::Print | Action::Export)
-                            && (config.custody_work_systems.is_empty()
-                                || config.custody_work_systems.contains(&e.system))));
-                return Explanation::Custody { record, by_suite: true, force_wide, custody_work };
-            }
-        }
-    }
-    for &(id, _) in &a.matches.high_profile {
-        let Some(entry) = lists.high_profile.get(id) else { continue };
-        if known(entry.recorded_at) && entry.case_team.contains(&e.user_id) && entry.expires_at.is_none_or(|x| ts < x) {
-            return Explanation::CaseTeam(entry);
-        }
-    }
-    for &(id, _) in &a.matches.operations {
-        let Some(op) = lists.operations.get(id) else { continue };
-        if known(op.recorded_at) && op.team.contains(&e.user_id) && op.is_live_at(ts) {
-            return Explanation::Operation(op);
-        }
+    // A part in the subject's own record (named on the custody record, the case team,
+    // the operation's team) answers what a reference does not: the high-profile, opsec
+    // and victim rules ask for it. So it comes first, and an officer who gives her own
+    // incident number when she looks at her own detainee is not judged as one who only
+    // had an incident (an evaluator: the justified view was red, the same view without
+    // the reference silent).
+    let subject = subject_explanation(a, lists, config);
+    match (subject, a.justified_by) {
+        (Some(x), _) if x.is_about_subject() => return x,
+        (_, Some(incident)) => return Explanation::Reference(incident),
+        (Some(x), None) => return x,
+        (None, None) => {}
     }
     // A victim's own investigators: named on, or of the unit owning, a vulnerable
     // incident that lists the person (matched surely, not by name alone), in its window.
     if let Some(link) = a.victims.iter().find(|l| l.attached && l.in_window && !l.strength.is_weak()) {
         return Explanation::Victim(link.incident);
     }
+    let e = a.event;
     if let Some(r) = config.routines.iter().find(|r| routine_covers(r, a.user, e)) {
         return Explanation::Routine(r.name.clone());
     }
@@ -339,6 +313,54 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
         }
     }
     Explanation::Unexplained
+}
+
+/// The explanation from the subject's own records, if any: a custody record of the
+/// person held (its officers, or the suite's staff), a high-profile entry's case team,
+/// a live operation's team; the first found, in that order.
+fn subject_explanation<'a>(
+    a: &Access<'_, 'a>,
+    lists: &'a WatchLists,
+    config: &ExplanationConfig,
+) -> Option<Explanation<'a>> {
+    let e = a.event;
+    let ts = e.ts;
+    let known = |r: Option<Timestamp>| known_in_time(r, ts, config);
+    for &(id, _) in &a.matches.custody {
+        let Some(record) = lists.custody.get(id) else { continue };
+        if !known(record.recorded_at) || ts < record.arrested_at - config.before_open {
+            continue;
+        }
+        let released = record.released_at;
+        if record.officers.contains(&e.user_id) && released.is_none_or(|r| ts <= r + config.after_close) {
+            return Some(Explanation::Custody { record, by_suite: false, force_wide: false, custody_work: true });
+        }
+        if released.is_none_or(|r| ts <= r + config.custody_staff_after) {
+            if let Some(staffing) = works_at_suite(a.user, record, ts, config) {
+                let force_wide = staffing == Staffing::ForceWide;
+                let custody_work = ts >= record.arrested_at
+                    && (e.subject_type == SubjectType::Custody
+                        || (released.is_none_or(|r| ts <= r)
+                            && !matches!(e.action, Action::Print | Action::Export)
+                            && (config.custody_work_systems.is_empty()
+                                || config.custody_work_systems.contains(&e.system))));
+                return Some(Explanation::Custody { record, by_suite: true, force_wide, custody_work });
+            }
+        }
+    }
+    for &(id, _) in &a.matches.high_profile {
+        let Some(entry) = lists.high_profile.get(id) else { continue };
+        if known(entry.recorded_at) && entry.case_team.contains(&e.user_id) && entry.expires_at.is_none_or(|x| ts < x) {
+            return Some(Explanation::CaseTeam(entry));
+        }
+    }
+    for &(id, _) in &a.matches.operations {
+        let Some(op) = lists.operations.get(id) else { continue };
+        if known(op.recorded_at) && op.team.contains(&e.user_id) && op.is_live_at(ts) {
+            return Some(Explanation::Operation(op));
+        }
+    }
+    None
 }
 
 /// Whether the user is attached to the incident: named among its officers, or a
