@@ -861,6 +861,35 @@ async fn closing_a_red_alert_as_justified_needs_a_second_supervisor() {
     assert_eq!(v["status"], "misconduct");
 }
 
+/// An amber closed by one supervisor as justified, then raised to red by a later
+/// access of the officer's: reopened, with why, not sunk into the closed alert past
+/// the second pair of eyes a red needs (a probe).
+#[tokio::test]
+async fn a_closed_alert_raised_by_a_later_access_is_reopened() {
+    let f = fixture("pseudonymous_roles = []");
+    let sup = f.login("sup").await;
+    let mut a = alert_on("ESC1", "U1", None, &["e1"]);
+    a.severity = crate::alert::Severity::Amber;
+    f.dashboard.observe(&a).unwrap();
+    let close = json!({"action": "close", "outcome": "justified", "note": "on duty"});
+    let (_, v) = f.call(&sup, "POST", "/api/alerts/ESC1/triage", Some(close)).await;
+    assert_eq!(v["status"], "justified", "{v}");
+    // The same severity again (a copy, an update of its evidence) leaves it closed.
+    f.dashboard.observe(&a).unwrap();
+    assert_eq!(f.call(&sup, "GET", "/api/alerts/ESC1", None).await.1["status"], "justified");
+    a.severity = crate::alert::Severity::Red;
+    a.event_ids.push("e-later".into());
+    f.dashboard.observe(&a).unwrap();
+    let (_, v) = f.call(&sup, "GET", "/api/alerts/ESC1", None).await;
+    assert_eq!(v["status"], "new", "{v}");
+    let history = v["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|h| h["by"] == "accesswatch"
+            && h["note"].as_str().unwrap().contains("raised it from amber to red while it was justified")),
+        "{v}"
+    );
+}
+
 #[tokio::test]
 async fn every_read_is_audited() {
     let f = fixture("pseudonymous_roles = []");

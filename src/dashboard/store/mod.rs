@@ -270,6 +270,15 @@ impl Store {
                 params![topic, partition, offset + 1],
             )?;
         }
+        // What the board held of it before: a later access that raises a closed alert's
+        // severity reopens it (a probe: one supervisor closed an amber as justified, the
+        // officer looked again with no reference, and the red sank into the closed
+        // alert, past the second pair of eyes a red needs).
+        let before: Option<(String, String)> = tx
+            .query_row("SELECT severity, status FROM alerts WHERE alert_id = ?1", [a.alert_id.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
         // The engine marks every alert whose access touched a live operation (whatever
         // the rule); an opsec alert's watch list says so too.
         let on_operation =
@@ -316,6 +325,21 @@ impl Store {
                 on_operation,
             ],
         )?;
+        if let Some((severity, status)) = before {
+            let was = crate::alert::Severity::parse(&severity);
+            let settled = Status::parse(&status).is_some_and(|s| s.is_closed() || s == Status::ClosureProposed);
+            if settled && was.is_some_and(|w| a.severity > w) && a.resolved.is_none() {
+                tx.execute("UPDATE alerts SET status = 'new' WHERE alert_id = ?1", [a.alert_id.as_str()])?;
+                let note = format!(
+                    "reopened: a later access raised it from {severity} to {} while it was {status}",
+                    a.severity.as_str()
+                );
+                tx.execute(
+                    "INSERT INTO triage_history (alert_id, at, by, status, assignee, note) VALUES (?1, ?2, 'accesswatch', 'new', NULL, ?3)",
+                    params![a.alert_id.as_str(), now(), note],
+                )?;
+            }
+        }
         // An alert the engine resolved needs no triage, unless someone has taken it up.
         if let Some(r) = &a.resolved {
             let changed = tx.execute(
