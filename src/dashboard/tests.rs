@@ -637,6 +637,44 @@ async fn read_everything(f: &Fixture, c: &Client, users: &[&str], subjects: &[&s
     out
 }
 
+/// An operation the dashboard's watch lists do not know (added on its topic while the
+/// engine runs; here a dashboard with no watch lists at all): the team's look-ups,
+/// which the engine archived as explained by the operation, are the operation's, for
+/// every path and the audit mark alike (a probe read them, and the operation's name,
+/// as an uncleared analyst).
+#[tokio::test]
+async fn an_operation_only_the_engine_knew_is_hidden_by_what_it_archived() {
+    let f = fixture("pseudonymous_roles = []");
+    let archive = f.dashboard.archive.clone().unwrap();
+    let mut w = crate::archive::EventWriter::new(&archive, &crate::config::Config::defaults().archive);
+    for (i, (id, user, by_team)) in [("ev-team", "U20", true), ("ev-else", "U20", false)].into_iter().enumerate() {
+        let line = format!(
+            r#"{{"event_id":"{id}","ts":"2026-11-20T0{i}:00:00Z","system":"PNC","user_id":"{user}","action":"view","subject_type":"person","subject_name":"MAGPIE, Mo","subject_dob":"1960-01-01"}}"#
+        );
+        let explained = by_team.then(|| crate::event::explained::Recorded {
+            kind: crate::event::explained::Kind::Operation,
+            of: None,
+            detail: "MAGPIE".into(),
+        });
+        let provenance = crate::archive::columns::Provenance { explained, ..Default::default() };
+        w.append(crate::event::json::decode(line.as_bytes()).unwrap(), provenance);
+    }
+    w.flush().unwrap();
+    let ana = f.login("ana").await;
+    let seen = read_everything(&f, &ana, &["U20"], &["magpie, mo"]).await;
+    for (path, body) in &seen {
+        assert!(!body.contains("ev-team") && !body.contains("MAGPIE\""), "{path} shows the team's look-up: {body}");
+    }
+    assert!(seen.iter().any(|(p, b)| p == "timeline U20" && b.contains("ev-else")), "the rest is still shown");
+    let sup = f.login("sup").await;
+    let seen = read_everything(&f, &sup, &["U20"], &["magpie, mo"]).await;
+    assert!(seen.iter().any(|(_, b)| b.contains("ev-team")), "the cleared supervisor sees it");
+    let aud = f.login("aud").await;
+    let (_, trail) = f.call(&aud, "GET", "/api/audit?action=view%20subject%20history&limit=100", None).await;
+    let sup_rows: Vec<&Value> = trail.as_array().unwrap().iter().filter(|r| r["who"] == "sup").collect();
+    assert!(!sup_rows.is_empty() && sup_rows.iter().all(|r| r["restricted"] == true), "{trail}");
+}
+
 #[tokio::test]
 async fn an_uncleared_account_finds_no_trace_of_an_operation_on_any_path() {
     let lists = operation_lists();

@@ -18,10 +18,18 @@ use serde_json::json;
 use std::collections::HashSet;
 
 /// Whether an archived access touched a live operation: it raised (or is evidence of)
-/// an operation's alert, its subject is a live operation's subject, or its reference
-/// names a live operation.
-fn touches_operation(d: &Dashboard, e: &crate::event::AccessEvent, marked: &HashSet<String>) -> bool {
-    if marked.contains(e.event_id.as_str()) {
+/// an operation's alert, the engine explained it by an operation's team when it
+/// archived it, its subject is a live operation's subject, or its reference names a
+/// live operation. The first two hold for an operation the dashboard's watch lists do
+/// not know (added on its topic while the engine runs, or a dashboard without watch
+/// lists): a probe read a briefed team's look-ups, and the operation's name, as an
+/// uncleared analyst.
+fn touches_operation(d: &Dashboard, s: &StoredEvent, marked: &HashSet<String>) -> bool {
+    let e = &s.event;
+    let by_team = s.from.explained.as_ref().is_some_and(|x| {
+        x.kind == crate::event::explained::Kind::Operation || x.of == Some(crate::event::explained::Kind::Operation)
+    });
+    if by_team || marked.contains(e.event_id.as_str()) {
         return true;
     }
     let Some(lists) = &d.lists else { return false };
@@ -51,7 +59,7 @@ fn names_an_operations_subject(d: &Dashboard, ask: &SubjectAsk, subject: &crate:
 /// Whether the viewer may see an archived access.
 fn visible_access(d: &Dashboard, v: &Viewer, s: &StoredEvent, marked: &HashSet<String>) -> bool {
     let unit = d.lists.as_ref().and_then(|l| l.staff_member(&s.event.user_id)).and_then(|m| m.unit.as_deref());
-    let ops = !v.scope.operations && touches_operation(d, &s.event, marked);
+    let ops = !v.scope.operations && touches_operation(d, s, marked);
     v.scope.allows_access(&s.event.user_id, unit, ops)
 }
 
@@ -338,10 +346,7 @@ pub(super) async fn subject(
         .flatten()
         .collect::<Vec<_>>()
         .join(" / ");
-    let restricted = v.scope.operations && names_an_operations_subject(&d, &ask, &subject);
-    if let Err(r) = audit_marked(&d, &v, "view subject history", &target, restricted) {
-        return r;
-    }
+    let named = v.scope.operations && names_an_operations_subject(&d, &ask, &subject);
     let found = blocking(move || {
         let hunt = crate::hunt::Hunt::open(&archive, None)?;
         let accesses = hunt.who_accessed(&subject, &range)?;
@@ -352,6 +357,14 @@ pub(super) async fn subject(
         Ok(Ok((accesses, unread))) => {
             let stored: Vec<StoredEvent> = accesses.iter().map(|a| a.stored.clone()).collect();
             let marked = marks(&d, &stored);
+            // Audited once the answer is known, before it is given: a subject whose
+            // accesses touched an operation is one, whether the watch lists here know
+            // the operation or not.
+            let restricted =
+                v.scope.operations && (named || accesses.iter().any(|a| touches_operation(&d, &a.stored, &marked)));
+            if let Err(r) = audit_marked(&d, &v, "view subject history", &target, restricted) {
+                return r;
+            }
             let visible = accesses.iter().filter(|a| visible_access(&d, &v, &a.stored, &marked));
             // The viewer named the subject: an access of a hidden officer to whom the
             // record is personal would name the officer by any of its fields (its id,
@@ -397,7 +410,10 @@ pub(super) async fn subject(
             }
             Json(body).into_response()
         }
-        Ok(Err(e)) => server_error(e),
+        // A search that failed is audited all the same.
+        Ok(Err(e)) => {
+            audit_marked(&d, &v, "view subject history", &target, named).map_or_else(|r| r, |_| server_error(e))
+        }
         Err(r) => r,
     }
 }
