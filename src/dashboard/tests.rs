@@ -1196,6 +1196,22 @@ async fn a_behaviour_alert_on_an_operation_hides_its_trigger_not_every_access_it
     begun.about_user = true;
     f.dashboard.observe(&begun).unwrap();
     assert_eq!(f.call(&ana, "GET", "/api/alerts/FISH2", None).await.0, StatusCode::NOT_FOUND);
+    // A print after a look-up of the operation's subject names that look-up and the
+    // rule it raised: the operation's, whichever alert arrives first (a probe).
+    let export = |id: &str, events: &[&str]| {
+        let mut a = alert_on(id, "U9", None, events);
+        a.rule = crate::alert::RuleId::BehaviourExportAfterSensitive;
+        a.about_user = true;
+        a
+    };
+    f.dashboard.observe(&export("EXP1", &["e-print1", "e-s1"])).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/EXP1", None).await.0, StatusCode::NOT_FOUND);
+    f.dashboard.observe(&export("EXP2", &["e-print2", "e-later-op"])).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/EXP2", None).await.0, StatusCode::OK);
+    let mut later = alert_on("OPS-LATER", "U9", None, &["e-later-op"]);
+    later.on_operation = true;
+    f.dashboard.observe(&later).unwrap();
+    assert_eq!(f.call(&ana, "GET", "/api/alerts/EXP2", None).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -355,14 +355,19 @@ impl Store {
         }
         // Everything on an event that touched an operation's subject is the operation's:
         // for an alert about the user's behaviour, only when that event is its trigger
-        // (the accesses it gathered are the user's own business, as above).
+        // (the accesses it gathered are the user's own business, as above), or, for a
+        // print or export after a sensitive access, that access, which its sentence
+        // names with the rule it raised (a probe: "... raised a red opsec.outsider
+        // alert", shown to an uncleared analyst).
         tx.execute(
             "UPDATE alerts SET operations = 1 WHERE operations = 0 AND alert_id IN (
                SELECT ae.alert_id FROM alert_events ae JOIN operation_events oe ON oe.event_id = ae.event_id
                  JOIN alerts al ON al.alert_id = ae.alert_id
                WHERE (ae.alert_id = ?1 OR ae.event_id IN (SELECT event_id FROM alert_events WHERE alert_id = ?1))
                  AND (COALESCE(json_extract(al.json, '$.about_user'), 0) = 0
-                      OR json_extract(al.json, '$.event_ids[0]') = ae.event_id))",
+                      OR json_extract(al.json, '$.event_ids[0]') = ae.event_id
+                      OR (al.rule = 'behaviour.export_after_sensitive'
+                          AND json_extract(al.json, '$.event_ids[1]') = ae.event_id)))",
             [a.alert_id.as_str()],
         )?;
         tx.commit()?;
