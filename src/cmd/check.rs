@@ -52,7 +52,19 @@ pub fn check_config(a: CheckConfigArgs) -> Result<ExitCode> {
     }
     if let Some(dir) = a.watchlists {
         match crate::watchlist::load_dir(&dir) {
-            Ok((_, report)) => println!("{}: OK ({report})", dir.display()),
+            Ok((lists, report)) => {
+                println!("{}: OK ({report})", dir.display());
+                // What the dashboard refuses at start against these lists.
+                if let Some(fault) = cfg
+                    .dashboard
+                    .enabled
+                    .then(|| crate::dashboard::state::staff_faults(&cfg.dashboard, &lists))
+                    .flatten()
+                {
+                    eprintln!("{name}: {fault}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
             Err(errors) => {
                 for e in &errors.0 {
                     eprintln!("{e}");

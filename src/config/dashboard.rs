@@ -146,6 +146,9 @@ impl DashboardConfig {
         });
         s.u32("login_max_failures", 1..=1_000, &mut self.login_max_failures);
         s.span("login_lockout", &mut self.login_lockout);
+        if self.login_lockout < Span(1_000) {
+            s.error("login_lockout", "at least 1s (shorter turns the sign-in throttle off)");
+        }
         s.span("session_lifetime", &mut self.session_lifetime);
         s.span("session_idle", &mut self.session_idle);
         s.usize("password_workers", 1..=64, &mut self.password_workers);

@@ -277,6 +277,8 @@ mod tests {
             ("[rules.purpose.missing]\nsubject_types = []\n", "rules.purpose.missing.subject_types"),
             ("[state]\nidle_after = \"0s\"\n", "state.idle_after"),
             ("[archive]\nretention = \"23h\"\n", "archive.retention"),
+            ("[dashboard]\nlogin_lockout = \"0s\"\n", "dashboard.login_lockout"),
+            ("[dashboard]\ntrusted_proxies = [\"0.0.0.0/0\"]\n", "dashboard.trusted_proxies"),
             ("[explanation]\ncustody_work_systems = [\"P N C\"]\n", "explanation.custody_work_systems"),
             (
                 "[rules.scope.unentitled.roles.PCSO]\nsystems = [\"P N C\"]\n",

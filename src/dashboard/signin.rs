@@ -148,6 +148,8 @@ pub enum NetError {
     NotAnAddress(String),
     #[error("{0:?}: a bad prefix length")]
     BadPrefix(String),
+    #[error("{0:?} trusts (nearly) every address: any client could send the header and be whoever it names")]
+    TooWide(String),
 }
 
 impl Net {
@@ -159,6 +161,11 @@ impl Net {
             None => most,
             Some(p) => p.parse::<u8>().ok().filter(|p| *p <= most).ok_or_else(|| NetError::BadPrefix(s.to_string()))?,
         };
+        // A proxy's network is a site's, not the internet: `0.0.0.0/0` (or nearly)
+        // would let any client send the header and be whoever it names (a probe).
+        if prefix < if addr.is_ipv4() { 8 } else { 7 } {
+            return Err(NetError::TooWide(s.to_string()));
+        }
         Ok(Net { addr, prefix })
     }
 
@@ -319,7 +326,12 @@ mod tests {
         assert_eq!(client_address(ip("203.0.113.50"), &["10.0.0.1"], &trusted), ip("203.0.113.50"));
         assert!(Net::parse("fd00::/8").unwrap().contains("fd12::1".parse().unwrap()));
         assert!(!Net::parse("10.0.0.0/8").unwrap().contains("fd12::1".parse().unwrap()));
-        assert!(Net::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Net::parse("8.0.0.0/8").unwrap().contains("8.8.8.8".parse().unwrap()));
+        // The whole internet (or nearly) is no proxy's network (a probe: any client
+        // became any account).
+        for wide in ["0.0.0.0/0", "0.0.0.0/4", "::/0", "::/6"] {
+            assert!(matches!(Net::parse(wide), Err(NetError::TooWide(_))), "{wide}");
+        }
         assert!(Net::parse("10.0.0.0/33").is_err() && Net::parse("proxy").is_err());
     }
 }

@@ -65,6 +65,24 @@ impl LiveStreams {
     }
 }
 
+/// What need-to-know settings name that the staff list does not hold: an account's
+/// `staff_id` (its own alerts, unit and manager would be shown to it: a probe's typo
+/// `U1OO46`) or an ACU unit (its members' alerts would go to everyone).
+pub fn staff_faults(config: &DashboardConfig, lists: &WatchLists) -> Option<String> {
+    let mut faults = Vec::new();
+    for (name, account) in &config.users {
+        if let Some(id) = account.staff_id.as_deref().filter(|id| lists.staff_member(id).is_none()) {
+            faults.push(format!("dashboard.users.{name}.staff_id: {id:?} is not in the staff list"));
+        }
+    }
+    for unit in &config.acu_units {
+        if !lists.staff.iter().any(|(_, _, s)| s.unit.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(unit))) {
+            faults.push(format!("dashboard.acu_units: no one in the staff list is in {unit:?}"));
+        }
+    }
+    (!faults.is_empty()).then(|| faults.join("; "))
+}
+
 impl Dashboard {
     pub fn open(config: &Config, metrics: Arc<Metrics>) -> Result<Arc<Dashboard>, LiveError> {
         let d = &config.dashboard;
@@ -82,6 +100,9 @@ impl Dashboard {
             None => None,
             Some(dir) => Some(crate::watchlist::load_dir(dir).map(|(lists, _)| lists)?),
         };
+        if let Some(fault) = lists.as_ref().and_then(|l| staff_faults(&dc, l)) {
+            return Err(LiveError::Config(fault));
+        }
         if lists.is_none() && (dc.hide_own_unit || !dc.acu_units.is_empty()) {
             return Err(LiveError::Config(
                 "dashboard.hide_own_unit and dashboard.acu_units need the staff list: set dashboard.watchlists_dir (or live.watchlists_dir)".into(),

@@ -788,12 +788,43 @@ async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() 
     );
     assert_eq!(f.call(&dan, "GET", "/api/alerts/SELF", None).await.0, StatusCode::NOT_FOUND);
     assert_eq!(f.call(&dan, "POST", "/api/timeline", Some(json!({"user_id": "U10"}))).await.0, StatusCode::NOT_FOUND);
+    // Each try at his own is in the audit trail (a probe: none was).
+    let tries = f.audit_actions();
+    assert!(
+        tries.contains(&("dan".into(), "refused: no such alert".into(), "GET /api/alerts/SELF".into())),
+        "{tries:?}"
+    );
+    assert!(tries.iter().any(|(who, _, target)| who == "dan" && target == "POST /api/timeline"), "{tries:?}");
     assert_eq!(f.call(&dan, "GET", "/api/counts", None).await.1["severity"]["red"], 1);
     // The ACU's own staff: only for those cleared to review the ACU.
     let sup = f.login("sup").await;
     assert!(!ids(&f.call(&sup, "GET", "/api/alerts", None).await.1).contains(&"ACU".to_string()));
     let lead = f.login("lead").await;
     assert!(ids(&f.call(&lead, "GET", "/api/alerts", None).await.1).contains(&"ACU".to_string()));
+}
+
+/// A need-to-know setting that names what the staff list does not hold (an account's
+/// staff id typed wrong, an ACU unit no one is in) would show an officer their own
+/// alerts or the ACU's to everyone: the dashboard refuses to open (a probe: both
+/// were taken silently).
+#[test]
+fn need_to_know_naming_no_one_in_the_staff_list_is_refused() {
+    let lists = operation_lists();
+    let dir = tempfile::tempdir().unwrap();
+    let hash = auth::hash_password(PASSWORD);
+    for (section, account, fault) in [
+        ("", "staff_id = \"U1O\"\n", "dashboard.users.dan.staff_id: \"U1O\" is not in the staff list"),
+        ("acu_units = [\"Professional Standards\"]\n", "", "no one in the staff list is in \"Professional Standards\""),
+    ] {
+        let text = format!(
+            "[dashboard]\nenabled = true\ndb = \"{}\"\nwatchlists_dir = \"{}\"\n{section}[dashboard.users.dan]\npassword = \"{hash}\"\n{account}",
+            dir.path().join("d.sqlite").display(),
+            lists.path().display()
+        );
+        let config = Config::from_toml("test", &text).unwrap();
+        let err = Dashboard::open(&config, crate::metrics::Metrics::new()).err().expect("refused").to_string();
+        assert!(err.contains(fault), "{err}");
+    }
 }
 
 #[tokio::test]

@@ -78,7 +78,11 @@ pub async fn audit_refusals(
         .is_some_and(|v| !matches!(v, "same-origin" | "none"));
     let target = format!("{} {}", request.method(), request.uri().path());
     let response = next.run(request).await;
-    if response.status() == StatusCode::FORBIDDEN {
+    // Need-to-know answers "no such alert" for one the account may not see (its own,
+    // say): audited as any refusal (a probe: an officer's tries at their own alerts
+    // left no trace). Every 404 of a signed-in account alike, so the trail does not
+    // tell an alert out of scope from one that does not exist.
+    if matches!(response.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
         if let Some((user, role)) = requester.take() {
             let why = response.extensions().get::<auth::Refused>().map_or("forbidden", |r| r.0.as_str());
             let from = if cross_site { " (asked from another site)" } else { "" };
