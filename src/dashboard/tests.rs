@@ -907,6 +907,41 @@ async fn analysts_see_pseudonyms_until_a_supervisor_reveals_with_a_reason() {
     assert!(trail.iter().any(|(w, a, _)| w == "sup2" && a == "approve reveal"));
 }
 
+/// Reveals follow need-to-know: a supervisor not cleared for operations neither reads
+/// nor approves a reveal of an operation's alert (its reason may name the operation),
+/// no one reveals themselves by pseudonym, and the reason is marked in the trail
+/// (a probe did all of these).
+#[tokio::test]
+async fn reveals_follow_need_to_know() {
+    let lists = operation_lists();
+    let hash = auth::hash_password(PASSWORD);
+    let f = fixture(&format!(
+        "watchlists_dir = \"{}\"\nreveal_needs_approval = true\n\n[dashboard.users.sup3]\npassword = \"{hash}\"\nrole = \"supervisor\"\n\n[dashboard.users.dan]\npassword = \"{hash}\"\nrole = \"supervisor\"\nstaff_id = \"U10\"\n",
+        lists.path().display()
+    ));
+    f.dashboard.observe(&alert("D1", "U10", None)).unwrap();
+    let (sup, sup3, dan) = (f.login("sup").await, f.login("sup3").await, f.login("dan").await);
+    let ask = json!({"alert_id": "OPS1", "reason": "Operation Nimrod: suspected leak"});
+    let (status, r) = f.call(&sup, "POST", "/api/reveals", Some(ask)).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let (_, list) = f.call(&sup3, "GET", "/api/reveals", None).await;
+    assert!(!list.to_string().contains("Nimrod"), "{list}");
+    assert_eq!(f.call(&sup3, "POST", &format!("/api/reveals/{id}/approve"), None).await.0, StatusCode::NOT_FOUND);
+    let (_, list) = f.call(&f.login("sup2").await, "GET", "/api/reveals", None).await;
+    assert!(list.to_string().contains("Nimrod"), "the cleared see it: {list}");
+    // Dan's own alert, by the pseudonym an analyst is shown: not for him to reveal.
+    let (_, board) = f.call(&f.login("ana").await, "GET", "/api/alerts", None).await;
+    let rows = board.as_array().unwrap();
+    let pseudonym = rows.iter().find(|r| r["alert"]["alert_id"] == "D1").unwrap()["alert"]["user_id"].clone();
+    let ask = json!({"pseudonym": pseudonym, "reason": "to see who it is, myself"});
+    assert_eq!(f.call(&dan, "POST", "/api/reveals", Some(ask.clone())).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(f.call(&sup3, "POST", "/api/reveals", Some(ask)).await.0, StatusCode::OK);
+    // An auditor not cleared for operations does not read the operation's reveal reason.
+    let (_, trail) = f.call(&f.login("aud").await, "GET", "/api/audit?limit=100", None).await;
+    assert!(!trail.to_string().contains("Nimrod"), "{trail}");
+}
+
 #[tokio::test]
 async fn closing_a_red_alert_as_justified_needs_a_second_supervisor() {
     let f = fixture("pseudonymous_roles = []");

@@ -1,10 +1,11 @@
 //! Triage (acknowledge, escalate, note, assign, close) with four eyes on closure, and
 //! reveals of the identities behind pseudonyms.
 
-use super::common::{audit, server_error, D, VIEWERS};
+use super::common::{audit, audit_marked, server_error, D, VIEWERS};
 use crate::dashboard::auth::Viewer;
 use crate::dashboard::auth::{refuse, Role};
 use crate::dashboard::store::Status;
+use crate::dashboard::Dashboard;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -161,9 +162,11 @@ pub(super) async fn reveal(
             Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such alert"),
             Err(e) => return server_error(e),
         },
+        // Need-to-know as for the officer's alerts: no one reveals themselves, their
+        // manager or (uncleared) the ACU by pseudonym either.
         (None, Some(p)) => match d.store.user_of(p) {
-            Ok(Some(u)) => ("user", u.clone(), u),
-            Ok(None) => return refuse(StatusCode::NOT_FOUND, "no such pseudonym"),
+            Ok(Some(u)) if v.scope.allows(&u, unit_of(&d, &u), false) => ("user", u.clone(), u),
+            Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such pseudonym"),
             Err(e) => return server_error(e),
         },
         _ => return refuse(StatusCode::BAD_REQUEST, "give alert_id or pseudonym, not both"),
@@ -174,18 +177,45 @@ pub(super) async fn reveal(
         Err(e) => return server_error(e),
     };
     let what = if approved { "reveal identity" } else { "request to reveal identity" };
-    if let Err(r) = audit(&d, &v, what, &format!("{scope} {target}: {reason}")) {
+    // The reason may name the operation: marked for auditors cleared for operations.
+    let restricted = scope == "alert" && reveal_scope(&d, &v, scope, &target, &user) == Some(true);
+    if let Err(r) = audit_marked(&d, &v, what, &format!("{scope} {target}: {reason}"), restricted) {
         return r;
     }
     Json(json!({ "id": id, "approved": approved, "user_id": user })).into_response()
+}
+
+/// Whether the viewer may see a reveal: its alert, or its officer's alerts, are in
+/// their scope; `Some(true)` when it is of an operation's alert.
+fn reveal_scope(d: &Dashboard, v: &Viewer, scope: &str, target: &str, user: &str) -> Option<bool> {
+    match scope {
+        "alert" => {
+            let row = d.store.alert(target).ok()??;
+            v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations).then_some(row.operations)
+        }
+        _ => v.scope.allows(user, unit_of(d, user), false).then_some(false),
+    }
+}
+
+fn unit_of<'a>(d: &'a Dashboard, user: &str) -> Option<&'a str> {
+    d.lists.as_ref()?.staff_member(&user.to_ascii_uppercase())?.unit.as_deref()
 }
 
 pub(super) async fn approve_reveal(State(d): D, v: Viewer, Path(id): Path<i64>) -> Response {
     if let Err(r) = v.require(&[Role::Supervisor]) {
         return r;
     }
+    // One the approver may not see (of an operation's alert uncleared, or about
+    // themselves) does not exist for them (a probe approved both).
+    let asked = match d.store.reveals() {
+        Ok(all) => all.into_iter().find(|r| r.id == id),
+        Err(e) => return server_error(e),
+    };
+    let Some(restricted) = asked.and_then(|r| reveal_scope(&d, &v, &r.scope, &r.target, &r.user_id)) else {
+        return refuse(StatusCode::NOT_FOUND, "no such reveal");
+    };
     match d.store.approve_reveal(id, &v.user) {
-        Ok(true) => match audit(&d, &v, "approve reveal", &id.to_string()) {
+        Ok(true) => match audit_marked(&d, &v, "approve reveal", &id.to_string(), restricted) {
             Ok(()) => Json(json!({ "id": id, "approved": true })).into_response(),
             Err(r) => r,
         },
@@ -201,8 +231,14 @@ pub(super) async fn reveals(State(d): D, v: Viewer) -> Response {
     if let Err(r) = audit(&d, &v, "view reveals", "") {
         return r;
     }
+    // Each as the viewer's need-to-know allows (a probe read every reveal's reason:
+    // an operation's name, a case against an officer).
     match d.store.reveals() {
-        Ok(list) => Json(list).into_response(),
+        Ok(list) => {
+            let shown: Vec<_> =
+                list.into_iter().filter(|r| reveal_scope(&d, &v, &r.scope, &r.target, &r.user_id).is_some()).collect();
+            Json(shown).into_response()
+        }
         Err(e) => server_error(e),
     }
 }
