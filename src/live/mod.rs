@@ -46,7 +46,7 @@ pub mod worker;
 
 pub use error::{Fault, LiveError};
 pub use shutdown::Shutdown;
-pub use status::{AlertTap, Status};
+pub use status::Status;
 
 use crate::alert::book::DetectClock;
 use crate::config::Config;

@@ -7,7 +7,7 @@
 
 use super::acks::{Acks, At};
 use super::error::LiveError;
-use super::status::{AlertTap, Status};
+use super::status::Status;
 use crate::alert::{Alert, AlertSink};
 use crate::config::KafkaConfig;
 use crate::metrics::Metrics;
@@ -238,8 +238,6 @@ pub struct LiveSink {
     pub error: Option<LiveError>,
     /// Final alerts go to the archive, when there is one.
     pub archive: Option<crossbeam_channel::Sender<super::archiver::ToArchive>>,
-    /// Raised and updated alerts go to the dashboard, when there is one.
-    pub tap: Option<AlertTap>,
     /// The explanation of the event judged last (`Some(None)`: unexplained), for the
     /// archive.
     pub explained: Option<Option<crate::event::explained::Recorded>>,
@@ -272,7 +270,6 @@ impl LiveSink {
             line: String::new(),
             error: None,
             archive: None,
-            tap: None,
             explained: None,
             pending: Default::default(),
             update_every: Duration::ZERO,
@@ -380,9 +377,6 @@ impl AlertSink for LiveSink {
         let counted = if alert.on_operation { &self.metrics.operation_alerts } else { &self.metrics.alerts };
         counted.with_label_values(&[alert.rule.as_str(), alert.severity.as_str()]).inc();
         self.publish(alert);
-        if let Some(tap) = &self.tap {
-            tap(alert);
-        }
     }
 
     fn updated(&mut self, alert: &Alert) {
@@ -408,9 +402,6 @@ impl AlertSink for LiveSink {
                     self.pending.insert(alert.alert_id.clone(), p);
                 }
             }
-        }
-        if let Some(tap) = &self.tap {
-            tap(alert);
         }
     }
 

@@ -2,14 +2,10 @@
 
 use super::error::LiveError;
 use super::shutdown::Shutdown;
-use crate::alert::Alert;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A watcher of the alerts the live engine raises and updates (the dashboard).
-pub type AlertTap = Arc<dyn Fn(&Alert) + Send + Sync>;
 
 /// The live engine's state as the threads and the health endpoints see it.
 #[derive(Default)]
@@ -20,7 +16,6 @@ pub struct Status {
     assigned: AtomicI64,
     fatal: Mutex<Option<LiveError>>,
     shutdown: Shutdown,
-    alert_tap: OnceLock<AlertTap>,
     /// Faults of the input worth an operator's look (a source's clock, a backlog), by
     /// key: the message and when it was last seen.
     warnings: Mutex<BTreeMap<String, (String, Instant)>>,
@@ -92,16 +87,6 @@ impl Status {
 
     pub fn shutdown(&self) -> &Shutdown {
         &self.shutdown
-    }
-
-    /// Hands every alert the engine raises or updates to `tap` (set before the engine
-    /// starts; later calls are ignored).
-    pub fn set_alert_tap(&self, tap: AlertTap) {
-        let _ = self.alert_tap.set(tap);
-    }
-
-    pub(super) fn alert_tap(&self) -> Option<AlertTap> {
-        self.alert_tap.get().cloned()
     }
 
     /// Raises (or refreshes) a warning under `key`: logged when it is new or changed,

@@ -110,7 +110,6 @@ impl Worker {
         let updates = Duration::from_millis(config.live.alert_updates.0.max(0) as u64);
         let mut sink = LiveSink::new(publisher.clone(), metrics.clone(), file).with_update_interval(updates);
         sink.archive = archiver.as_ref().map(|a| a.sender());
-        sink.tap = status.alert_tap();
         let covered = match &config.state.dir {
             Some(dir) => snapshot::load_file(dir, &mut engine),
             None => BTreeMap::new(),

@@ -248,3 +248,53 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
     assert!(log.contains("behavioural state restored from the snapshot"), "no snapshot was used:\n{log}");
     let _ = root();
 }
+
+/// The dashboard of `accesswatch run` is fed from the alert topic, as the dashboard
+/// service is: alerts the engine published while the board was not there (stopped
+/// before the board had them, or before the dashboard was switched on) are on the
+/// board once the engine runs with it, with no new event (a probe: handed over in
+/// memory, up to half the alerts of a stop never reached the board, and a restart did
+/// not bring them back).
+#[test]
+fn the_dashboard_in_run_holds_every_alert_on_the_topic() {
+    use accesswatch::dashboard::{scope::Scope, store};
+    let cluster = MockCluster::new(1).unwrap();
+    for (t, p) in topics() {
+        cluster.create_topic(&t, p, 1).unwrap();
+    }
+    let bootstrap = cluster.bootstrap_servers();
+    let config = config(&bootstrap, "board");
+    publish_watchlists(&config);
+    let expected = replay_expectation(&config, &event_lines());
+    assert!(!expected.is_empty());
+    let service = Service::start(Arc::new(config.clone()), accesswatch::http::router).unwrap();
+    produce_events(&bootstrap, &event_lines());
+    assert!(wait_for(Duration::from_secs(60), || latest_alerts(&bootstrap).len() >= expected.len()));
+    service.stop();
+    service.join().unwrap();
+    let on_topic = latest_alerts(&bootstrap);
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("board.sqlite");
+    let hash = accesswatch::dashboard::auth::hash_password("a long test password");
+    let text = format!(
+        "{}\n[dashboard]\nenabled = true\ndb = \"{}\"\n[dashboard.users.sup]\npassword = \"{hash}\"\nrole = \"supervisor\"\noperations = true\n",
+        config_text(&bootstrap, "board"),
+        db.display()
+    );
+    let with_board = Arc::new(accesswatch::config::Config::from_toml("test", &text).unwrap());
+    let routes = with_board.clone();
+    let service = Service::start_with(with_board, move |h| accesswatch::dashboard::with_dashboard(&routes, h)).unwrap();
+    let everyone = Scope { operations: true, ..Scope::default() };
+    let on_board = || {
+        let rows = store::Store::open(&db).and_then(|s| Ok(s.alerts(&store::Filter::default(), &everyone)?));
+        rows.map(|r| r.into_iter().map(|row| row.alert.alert_id.to_string()).collect::<Vec<_>>()).unwrap_or_default()
+    };
+    let held = wait_for(Duration::from_secs(60), || on_board().len() >= on_topic.len());
+    service.stop();
+    service.join().unwrap();
+    assert!(held, "{} alerts on the board of {} on the topic", on_board().len(), on_topic.len());
+    let mut board = on_board();
+    board.sort();
+    assert_eq!(board, on_topic.keys().cloned().collect::<Vec<_>>());
+}
