@@ -3,6 +3,7 @@
 //! the live stream.
 
 use super::*;
+use crate::alert::Alert;
 use crate::config::Config;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -905,6 +906,27 @@ async fn analysts_see_pseudonyms_until_a_supervisor_reveals_with_a_reason() {
         .iter()
         .any(|(w, a, t)| w == "sup" && a == "request to reveal identity" && t.contains("to arrange the interview")));
     assert!(trail.iter().any(|(w, a, _)| w == "sup2" && a == "approve reveal"));
+}
+
+/// Beside a pseudonym, the fields the officer's own system wrote that may name them
+/// (terminal, session, a source's own fields) are withheld; a supervisor sees them
+/// (a probe read `WS-JONES-U10` beside the masked id).
+#[tokio::test]
+async fn fields_that_may_name_a_pseudonymous_officer_are_withheld() {
+    let lists = operation_lists();
+    let f = fixture(&format!("watchlists_dir = \"{}\"", lists.path().display()));
+    let archive = f.dashboard.archive.clone().unwrap();
+    let mut w = crate::archive::EventWriter::new(&archive, &crate::config::Config::defaults().archive);
+    let line = r#"{"event_id":"ev-t","ts":"2026-11-20T01:00:00Z","system":"PNC","user_id":"U10","action":"view","subject_type":"person","subject_name":"JONES, Ann","terminal":"WS-CLARKE-U10","session_id":"s-clarke","operator":{"name":"Dan Clarke"}}"#;
+    w.append(crate::event::json::decode(line.as_bytes()).unwrap(), Default::default());
+    w.flush().unwrap();
+    f.dashboard.observe(&alert_on("T1", "U10", None, &["ev-t"])).unwrap();
+    let (_, v) = f.call(&f.login("ana").await, "GET", "/api/alerts/T1", None).await;
+    let text = v.to_string();
+    assert!(text.contains("ev-t") && text.contains("fields_withheld"), "{text}");
+    assert!(!text.contains("CLARKE") && !text.contains("s-clarke") && !text.contains("Dan Clarke"), "{text}");
+    let (_, v) = f.call(&f.login("sup").await, "GET", "/api/alerts/T1", None).await;
+    assert!(v.to_string().contains("WS-CLARKE-U10"), "{v}");
 }
 
 /// Reveals follow need-to-know: a supervisor not cleared for operations neither reads

@@ -125,6 +125,26 @@ fn access_json(d: &Dashboard, v: &Viewer, stored: &[&StoredEvent], alert: Option
                     .store
                     .pseudonym_of(&s.event.user_id, &crate::dashboard::pseudonym::pseudonym(&d.key, &s.event.user_id));
                 out["user_id"] = m.name(&s.event.user_id, alert).into();
+                // What the officer's own system wrote beside the pseudonym may name
+                // them: a terminal (`WS-JONES-U10184`), a session, a source's own
+                // fields (`operator`). Withheld while the officer is (a probe read
+                // them all beside the masked id).
+                if !m.revealed(&s.event.user_id, alert) {
+                    if let Some(fields) = out.as_object_mut() {
+                        let before = fields.len();
+                        fields.retain(|k, _| {
+                            k.starts_with("explan")
+                                || (crate::event::Field::from_name(k).is_some()
+                                    && !matches!(k.as_str(), "terminal" | "session_id"))
+                        });
+                        if fields.len() < before {
+                            fields.insert(
+                                "fields_withheld".into(),
+                                "the terminal, session and source's own fields, which may name the officer".into(),
+                            );
+                        }
+                    }
+                }
                 if personal_to_hidden_user(d, m, &s.event) {
                     if let Some(fields) = out.as_object_mut() {
                         fields.retain(|k, _| NOT_THE_SUBJECT.contains(&k.as_str()) || k.starts_with("explan"));
