@@ -32,22 +32,50 @@ fn visible_entries(dir: &Path) -> io::Result<Vec<(fs::DirEntry, String)>> {
     Ok(out)
 }
 
-/// The Parquet files directly under `dir`, sorted by name, and the directories beside
-/// them (where no reader looks), without a `stat` of each file.
-pub(super) fn parquet_files_and_dirs(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
-    let (mut files, mut dirs) = (Vec::new(), Vec::new());
-    for (entry, name) in visible_entries(dir)? {
+/// The Parquet files directly under `dir` (a system's directory), sorted by name, and
+/// what lies beside them where no reader looks, with why: a directory, a file not
+/// named `*.parquet` (`.PARQUET`, `.parquet.bak`: a copy or a backup tool renamed it),
+/// and a write's temporary file older than [`LEFT_OVER`] (an interrupted replay or
+/// engine left it; its events are not in the archive). Without a `stat` of each
+/// Parquet file.
+pub(super) fn parquet_files_and_dirs(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<(PathBuf, &'static str)>)> {
+    let (mut files, mut others) = (Vec::new(), Vec::new());
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((files, others)),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if name.ends_with(".parquet") {
+        if name.starts_with('.') {
+            // The writer's own: key indexes, and a file being written.
+            let old =
+                || entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|a| a > LEFT_OVER));
+            if name.ends_with(".tmp") && old() {
+                others.push((path, INTERRUPTED));
+            }
+        } else if name.ends_with(".parquet") {
             files.push(path);
         } else if entry.file_type()?.is_dir() {
-            dirs.push(path);
+            others.push((path, NESTED));
+        } else {
+            others.push((path, NOT_PARQUET));
         }
     }
     files.sort();
-    dirs.sort();
-    Ok((files, dirs))
+    others.sort();
+    Ok((files, others))
 }
+
+/// A write's temporary file this old is a leftover: every write renames its file
+/// within seconds.
+const LEFT_OVER: std::time::Duration = std::time::Duration::from_secs(3_600);
+const INTERRUPTED: &str =
+    "a file an interrupted write left (the process stopped before it was finished): its events are not in the archive; replay their input again";
+const NOT_PARQUET: &str =
+    "not named *.parquet, so not read (or deleted by the retention): rename it if it is the archive's";
 
 /// The `key=value` subdirectories of `dir`, by value; a symbolic link to a directory
 /// counts (an old date moved to other storage and linked back is still the archive's:
@@ -131,7 +159,7 @@ pub fn strays(
         out.extend(others(&dir, "system")?);
         if depth == Depth::Systems {
             for (_, sys) in partitions(&dir, "system")? {
-                out.extend(parquet_files_and_dirs(&sys)?.1.into_iter().map(|p| (p, NESTED.to_string())));
+                out.extend(parquet_files_and_dirs(&sys)?.1.into_iter().map(|(p, why)| (p, why.to_string())));
             }
         }
     }

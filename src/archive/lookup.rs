@@ -8,7 +8,7 @@
 //! about 37,000 `statx` calls per query), which cost more than the reading itself.
 
 use super::columns::{self, StoredEvent};
-use super::layout::{strays, Depth, NESTED};
+use super::layout::{strays, Depth};
 use super::{keys, parquet_files_and_dirs, partitions};
 use crate::time::{Date, Timestamp};
 use arrow::array::{BooleanArray, RecordBatch, StringArray};
@@ -90,9 +90,9 @@ pub fn events_with_any(
                     let mut out = Vec::new();
                     for dir in dates.iter().skip(t).step_by(threads) {
                         for (system, sys_dir) in partitions(dir, "system")? {
-                            let (files, nested) = parquet_files_and_dirs(&sys_dir)?;
-                            for inside in nested {
-                                unread.add(&inside, &NESTED);
+                            let (files, beside) = parquet_files_and_dirs(&sys_dir)?;
+                            for (path, why) in beside {
+                                unread.add(&path, &why);
                             }
                             for file in files {
                                 // A file that fails is left out whole.

@@ -55,12 +55,10 @@ pub fn check_config(a: CheckConfigArgs) -> Result<ExitCode> {
             Ok((lists, report)) => {
                 println!("{}: OK ({report})", dir.display());
                 // What the dashboard refuses at start against these lists.
-                if let Some(fault) = cfg
-                    .dashboard
-                    .enabled
-                    .then(|| crate::dashboard::state::staff_faults(&cfg.dashboard, &lists))
-                    .flatten()
-                {
+                // The dashboard service reads [dashboard] whether or not `enabled` is set.
+                let accounts = !cfg.dashboard.users.is_empty();
+                let fault = accounts.then(|| crate::dashboard::state::staff_faults(&cfg.dashboard, &lists));
+                if let Some(fault) = fault.flatten() {
                     eprintln!("{name}: {fault}");
                     return Ok(ExitCode::FAILURE);
                 }

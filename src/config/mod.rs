@@ -155,6 +155,12 @@ impl Config {
                 }
                 let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
                 let line = text[start..].lines().next().unwrap_or("").trim();
+                // The key, not its value: the value may be a secret (a password, a token)
+                // that this message would put in the logs.
+                let line = match line.split_once('=') {
+                    Some((key, _)) => format!("{} = ...", key.trim()),
+                    None => line.to_string(),
+                };
                 let shown: String = line.chars().filter(|c| !c.is_control()).take(80).collect();
                 let cut = if line.chars().count() > 80 { "..." } else { "" };
                 let message = e.message().trim_end_matches('\n');
@@ -284,13 +290,24 @@ mod tests {
                 "[rules.scope.unentitled.roles.PCSO]\nsystems = [\"P N C\"]\n",
                 "rules.scope.unentitled.roles.PCSO.systems",
             ),
-            ("[input]\nmax_record_bytes = 1\nmax_record_bytes = 2\n", "`max_record_bytes = 2`"),
-            ("[input]\nmax_record_bytes = 99999999999999999999\n", "`max_record_bytes = 99999999999999999999`"),
+            (
+                "[input]\nmax_record_bytes = 1\nmax_record_bytes = 2\n",
+                "a.toml:3: not valid TOML: duplicate key (in `max_record_bytes = ...`)",
+            ),
+            (
+                "[input]\nmax_record_bytes = 99999999999999999999\n",
+                "a.toml:2: not valid TOML: integer number overflowed (in `max_record_bytes = ...`)",
+            ),
         ];
         for (text, named) in faults {
             let errs = Config::from_toml("a.toml", text).unwrap_err().to_string();
             assert!(errs.contains(named), "{text}: {errs}");
         }
+        // The line's key is named, not its value, which may be a secret (a review).
+        let errs = Config::from_toml("a.toml", "[kafka.properties]\n\"sasl.password\" = \"Sup3rS3cret!\n").unwrap_err();
+        assert!(errs.to_string().contains("\"sasl.password\" = ...") && !errs.to_string().contains("Sup3r"), "{errs}");
+        // A rule switched off may keep an empty list.
+        Config::from_toml("a.toml", "[rules.account.status]\nenabled = false\nstatuses = []\n").unwrap();
         let ok =
             "[kafka]\nsubjects_topic = \"\"\nstate_topic = \"\"\n[sources.x]\nformat = \"csv\"\ndelimiter = \"|\"\n";
         let ok = format!("{ok}[sources.x.fields]\n");

@@ -274,7 +274,7 @@ impl RulesConfig {
                 s.parsed_list("subject_types", &mut r.purpose_subject_types, |t| {
                     SubjectType::parse(t).ok_or_else(|| format!("unknown subject type {t:?}"))
                 });
-                if r.purpose_subject_types.is_empty() {
+                if r.purpose_subject_types.is_empty() && r.settings[rule as usize].enabled {
                     s.error("subject_types", SWITCHED_OFF_UNSEEN);
                 }
                 let b = &mut r.behaviour;
@@ -344,7 +344,7 @@ impl RulesConfig {
                     AccountStatus::parse(t)
                         .ok_or_else(|| format!("unknown status {t:?} (expected suspended, restricted, left, active)"))
                 });
-                if r.account_statuses.is_empty() {
+                if r.account_statuses.is_empty() && r.settings[rule as usize].enabled {
                     s.error("statuses", SWITCHED_OFF_UNSEEN);
                 }
                 s.bool("unknown_users", &mut r.account_unknown_users);

@@ -97,15 +97,20 @@ pub fn with_dashboard(config: &crate::config::Config, health: crate::http::Healt
     // engine published, whenever the process stops (a probe: handed over in memory,
     // up to 103 of 201 alerts never reached the board at a SIGTERM, and a restart
     // did not bring them back).
-    let (intake, fed, metrics, status) =
-        (Arc::new(config.clone()), dashboard.clone(), health.metrics.clone(), health.status.clone());
+    // Its own status: the intake's partitions are not the engine's (readiness counts
+    // the engine's), and a fault of the board's intake must not stop detection: it is
+    // logged and the intake starts again from the positions the board stored.
+    let (intake, fed, metrics) = (Arc::new(config.clone()), dashboard.clone(), health.metrics.clone());
+    let shutdown = health.status.shutdown().clone();
     std::thread::Builder::new()
         .name("dashboard".into())
         .spawn(move || {
-            let shutdown = status.shutdown().clone();
-            if let Err(e) = intake::run(&intake, fed, metrics, status.clone(), shutdown) {
-                tracing::error!(error = %e, "the dashboard's intake of the alert topic stopped");
-                status.fail(e);
+            while !shutdown.is_triggered() {
+                let own = Arc::new(crate::live::Status::default());
+                if let Err(e) = intake::run(&intake, fed.clone(), metrics.clone(), own, shutdown.clone()) {
+                    tracing::error!(error = %e, "the dashboard's intake of the alert topic failed; starting it again in 5 s");
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                }
             }
         })
         .map_err(|e| LiveError::Bug(format!("cannot start the dashboard thread: {e}")))?;

@@ -78,8 +78,9 @@ impl Scope {
         // Ids whatever their case: alerts stored before the engine folded them keep
         // the case they were logged in, and an account must never see its own.
         sql.push_str(&list("user_id COLLATE NOCASE", &self.hidden_users, args));
-        // Case as the staff list has it; an alert with no unit is not in a hidden one.
-        sql.push_str(&list("COALESCE(unit, '')", &self.hidden_units, args));
+        // Whatever the case (the configuration's `acu_units` as typed, the staff list's
+        // units as written); an alert with no unit is not in a hidden one.
+        sql.push_str(&list("COALESCE(unit, '') COLLATE NOCASE", &self.hidden_units, args));
         sql
     }
 
@@ -88,7 +89,7 @@ impl Scope {
     pub fn allows(&self, user_id: &str, unit: Option<&str>, operations: bool) -> bool {
         (self.operations || !operations)
             && !self.hidden_users.iter().any(|u| u.eq_ignore_ascii_case(user_id))
-            && !unit.is_some_and(|u| self.hidden_units.iter().any(|h| h == u))
+            && !unit.is_some_and(|u| self.hidden_units.iter().any(|h| h.eq_ignore_ascii_case(u)))
     }
 
     /// Whether an access (a timeline or subject-history row) is in scope: by whom,

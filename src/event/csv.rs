@@ -78,12 +78,17 @@ impl CsvLayout {
             // An extra column is kept under its name; a name given twice (or none, as
             // a spreadsheet's trailing commas give) would make the kept fields JSON
             // with one key twice: the column's place names it apart.
+            // A made-up name may be another column's own: numbered on until it is not.
             let taken = |name: &str| columns.iter().any(|c| matches!(c, Column::Extra(x) if x == name));
-            let name = match h {
+            let in_header = |name: &str| header.iter().any(|o| o.trim().trim_start_matches('\u{feff}') == name);
+            let mut name = match h {
                 "" => format!("column_{}", n + 1),
                 h if taken(h) => format!("{h}_column_{}", n + 1),
                 h => h.to_string(),
             };
+            while name != h && (taken(&name) || in_header(&name)) {
+                name.push('_');
+            }
             columns.push(Column::Extra(name.into()));
         }
         for required in Field::ALL.into_iter().filter(|f| f.is_required()) {
@@ -276,6 +281,25 @@ mod tests {
             serde_json::from_str(e.extra.as_deref().unwrap()).unwrap();
         let kept: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str().unwrap())).collect();
         assert_eq!(kept, [("column_10", "d"), ("column_9", "c"), ("note", "a"), ("note_column_8", "b")]);
+        // A made-up name that is another column's own is numbered on (a review).
+        let header = [
+            "event_id",
+            "ts",
+            "system",
+            "user_id",
+            "action",
+            "subject_type",
+            "column_8",
+            "",
+            "note_column_10",
+            "note",
+            "note",
+        ];
+        let layout = CsvLayout::from_header(&header).unwrap();
+        let values = ["e1", "2026-11-22T09:14:03Z", "PNC", "U1", "view", "person", "a", "b", "c", "d", "e"];
+        let extra: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(layout.decode(&values).unwrap().extra.as_deref().unwrap()).unwrap();
+        assert_eq!(extra.len(), 5, "{extra:?}");
     }
 
     #[test]

@@ -423,7 +423,9 @@ pub(super) fn check_identifier(field: Field, v: &str) -> Result<(), DecodeError>
 /// `system` names a directory of the archive and a metric label: 1 to 32 characters of
 /// `A-Z a-z 0-9 _ -`, nothing that could climb out of a directory.
 pub(crate) fn check_system(v: &str) -> Result<(), DecodeError> {
-    let ok = v.len() <= MAX_SYSTEM_CHARS && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let ok = !v.is_empty()
+        && v.len() <= MAX_SYSTEM_CHARS
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {

@@ -446,7 +446,13 @@ impl Subject {
                 lists.custody_matches(&person, &person.keys(), &mut found);
             }
         }
-        for (id, _) in found {
+        // Only a sure match: a namesake's record (a surname and an initial, or a name
+        // where one side has no date of birth) is not theirs (a review: leak-trace
+        // ranked a namesake's custody officer first).
+        let sure = |s: &crate::watchlist::MatchStrength| {
+            matches!(s, crate::watchlist::MatchStrength::Id | crate::watchlist::MatchStrength::NameDob)
+        };
+        for (id, _) in found.into_iter().filter(|(_, s)| sure(s)) {
             if let Some(r) = lists.custody.get(id) {
                 if !self.custody_refs.iter().any(|c| c.eq_ignore_ascii_case(&r.custody_ref)) {
                     self.custody_refs.push(r.custody_ref.to_string());

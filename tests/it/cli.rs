@@ -40,6 +40,23 @@ fn a_dashboard_without_accounts_is_a_fault() {
     assert!(err.contains("c.toml: dashboard.users: the dashboard is enabled and has no accounts"), "{err}");
 }
 
+/// check-config with the watch lists refuses what the dashboard service would log at
+/// start: an account's staff id the staff list does not hold (its own alerts would be
+/// shown to it), whether or not the engine's `enabled` is set.
+#[test]
+fn a_dashboard_account_not_in_the_staff_list_is_a_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let hash = accesswatch::dashboard::auth::hash_password("a long test password");
+    let account = format!("[dashboard.users.ana]\npassword = \"{hash}\"\nstaff_id = \"U1OOO0\"\n");
+    std::fs::write(&path, account).unwrap();
+    let lists = root().join("examples/force/watchlists");
+    let out = bin().arg("check-config").arg("--config").arg(&path).arg("--watchlists").arg(&lists).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("dashboard.users.ana.staff_id: \"U1OOO0\" is not in the staff list"), "{err}");
+}
+
 /// An allow entry already past its expiry is kept (a replay of the months it covered
 /// needs it) and noted: a live engine no longer applies it.
 #[test]

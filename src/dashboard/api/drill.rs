@@ -343,7 +343,7 @@ pub(super) async fn subject(
         return r;
     }
     let Ok(Json(ask)) = body else { return refuse(StatusCode::BAD_REQUEST, "send the subject as JSON") };
-    let subject = match crate::hunt::Subject::parse(
+    let mut subject = match crate::hunt::Subject::parse(
         ask.subject_id.as_deref(),
         ask.name.as_deref(),
         ask.dob.as_deref(),
@@ -354,6 +354,10 @@ pub(super) async fn subject(
         Ok(_) => return refuse(StatusCode::BAD_REQUEST, "name the subject: subject_id, name, vrm or postcode"),
         Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
     };
+    // The custody records they were held under, opened by number, as `who-accessed`.
+    if let Some(lists) = &d.lists {
+        subject.add_custody_records(lists);
+    }
     let range = match parse_range(ask.from.as_deref(), ask.to.as_deref()) {
         Ok(r) => r,
         Err(r) => return r,

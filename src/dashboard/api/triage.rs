@@ -178,7 +178,7 @@ pub(super) async fn reveal(
     };
     let what = if approved { "reveal identity" } else { "request to reveal identity" };
     // The reason may name the operation: marked for auditors cleared for operations.
-    let restricted = scope == "alert" && reveal_scope(&d, &v, scope, &target, &user) == Some(true);
+    let restricted = reveal_scope(&d, &v, scope, &target, &user, &v.user) == Some(true);
     if let Err(r) = audit_marked(&d, &v, what, &format!("{scope} {target}: {reason}"), restricted) {
         return r;
     }
@@ -186,15 +186,26 @@ pub(super) async fn reveal(
 }
 
 /// Whether the viewer may see a reveal: its alert, or its officer's alerts, are in
-/// their scope; `Some(true)` when it is of an operation's alert.
-fn reveal_scope(d: &Dashboard, v: &Viewer, scope: &str, target: &str, user: &str) -> Option<bool> {
-    match scope {
+/// their scope; `Some(true)` when it may speak of an operation: of an operation's
+/// alert, or by pseudonym asked by an account cleared for operations (its reason may
+/// name the one the officer was found through: a review).
+fn reveal_scope(d: &Dashboard, v: &Viewer, scope: &str, target: &str, user: &str, asker: &str) -> Option<bool> {
+    let ops = match scope {
         "alert" => {
             let row = d.store.alert(target).ok()??;
-            v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations).then_some(row.operations)
+            if !v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) {
+                return None;
+            }
+            row.operations
         }
-        _ => v.scope.allows(user, unit_of(d, user), false).then_some(false),
-    }
+        _ => {
+            if !v.scope.allows(user, unit_of(d, user), false) {
+                return None;
+            }
+            d.config.users.get(asker).is_some_and(|a| a.operations)
+        }
+    };
+    (v.scope.operations || !ops).then_some(ops)
 }
 
 fn unit_of<'a>(d: &'a Dashboard, user: &str) -> Option<&'a str> {
@@ -211,7 +222,8 @@ pub(super) async fn approve_reveal(State(d): D, v: Viewer, Path(id): Path<i64>) 
         Ok(all) => all.into_iter().find(|r| r.id == id),
         Err(e) => return server_error(e),
     };
-    let Some(restricted) = asked.and_then(|r| reveal_scope(&d, &v, &r.scope, &r.target, &r.user_id)) else {
+    let Some(restricted) = asked.and_then(|r| reveal_scope(&d, &v, &r.scope, &r.target, &r.user_id, &r.requested_by))
+    else {
         return refuse(StatusCode::NOT_FOUND, "no such reveal");
     };
     match d.store.approve_reveal(id, &v.user) {
@@ -235,8 +247,10 @@ pub(super) async fn reveals(State(d): D, v: Viewer) -> Response {
     // an operation's name, a case against an officer).
     match d.store.reveals() {
         Ok(list) => {
-            let shown: Vec<_> =
-                list.into_iter().filter(|r| reveal_scope(&d, &v, &r.scope, &r.target, &r.user_id).is_some()).collect();
+            let shown: Vec<_> = list
+                .into_iter()
+                .filter(|r| reveal_scope(&d, &v, &r.scope, &r.target, &r.user_id, &r.requested_by).is_some())
+                .collect();
             Json(shown).into_response()
         }
         Err(e) => server_error(e),

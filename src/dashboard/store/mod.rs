@@ -330,6 +330,8 @@ impl Store {
             let settled = Status::parse(&status).is_some_and(|s| s.is_closed() || s == Status::ClosureProposed);
             if settled && was.is_some_and(|w| a.severity > w) && a.resolved.is_none() {
                 tx.execute("UPDATE alerts SET status = 'new' WHERE alert_id = ?1", [a.alert_id.as_str()])?;
+                // A closure proposed for what it was is not one for what it is now.
+                tx.execute("DELETE FROM closures WHERE alert_id = ?1", [a.alert_id.as_str()])?;
                 let note = format!(
                     "reopened: a later access raised it from {severity} to {} while it was {status}",
                     a.severity.as_str()
