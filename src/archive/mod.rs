@@ -647,6 +647,38 @@ pub fn compact(root: &Path, config: &ArchiveConfig, before: Date) -> io::Result<
             }
         }
     }
+    report.add(compact_alerts(root, config, before)?);
+    Ok(report)
+}
+
+/// The alerts of each date before `before` in one file, each alert once (the last
+/// version of it read): a second replay into the same archive wrote every alert
+/// again, and a query counting them counted each twice (the archive probe).
+fn compact_alerts(root: &Path, config: &ArchiveConfig, before: Date) -> io::Result<FlushReport> {
+    let mut report = FlushReport::default();
+    for (date, dir) in partitions(&root.join("alerts"), "date")? {
+        let Ok(d) = Date::parse(&date) else { continue };
+        let files = parquet_files(&dir)?;
+        if d >= before || files.len() < 2 {
+            continue;
+        }
+        let mut latest: BTreeMap<CompactString, Alert> = BTreeMap::new();
+        for file in &files {
+            for batch in read_file(file)? {
+                let alerts = columns::alerts_from_batch(&batch)
+                    .map_err(|e| io::Error::other(format!("{}: {e}", file.display())))?;
+                for a in alerts {
+                    latest.insert(a.alert_id.clone(), a);
+                }
+            }
+        }
+        let mut writer = AlertWriter::new(root, config);
+        latest.into_values().for_each(|a| writer.append(a));
+        report.add(writer.flush()?);
+        for file in files {
+            fs::remove_file(&file)?;
+        }
+    }
     Ok(report)
 }
 

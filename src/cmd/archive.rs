@@ -95,7 +95,7 @@ pub fn run(action: Action) -> Result<ExitCode> {
             let config = load_config(config.as_deref())?;
             let today = crate::time::Timestamp::now().date();
             let report = crate::archive::compact(&archive, &config.archive, today)?;
-            println!("compacted into {} files ({} events)", report.files.len(), report.rows);
+            println!("compacted into {} files ({} events and alerts)", report.files.len(), report.rows);
         }
     }
     Ok(ExitCode::SUCCESS)
