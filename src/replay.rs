@@ -283,7 +283,10 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
     let mut dead =
         DeadLetterFile::create(&dead_path, config.input.dead_letter_max_bytes).map_err(io_err(&dead_path))?;
     let mut archive = match &opts.archive {
-        Some(root) => Some(BackgroundWriter::start(root, &config.archive).map_err(io_err(root))?),
+        Some(root) => {
+            let mark = crate::archive::ReplayMark::set(root, &opts.inputs).map_err(io_err(root))?;
+            Some((BackgroundWriter::start(root, &config.archive).map_err(io_err(root))?, mark))
+        }
         None => None,
     };
     let mut final_alerts = Vec::new();
@@ -305,7 +308,7 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
     let (mut n, mut outside_range) = (0u64, 0u64);
     {
         let keep = archive.is_some().then_some(&mut final_alerts);
-        let mut sink = Tee { file: &mut alerts, keep, archive: archive.as_mut() };
+        let mut sink = Tee { file: &mut alerts, keep, archive: archive.as_mut().map(|(w, _)| w) };
         loop {
             let item = input.next_item().map_err(|source| ReplayError::Io { path: opts.inputs[0].clone(), source })?;
             match item {
@@ -331,13 +334,15 @@ pub fn replay(config: Arc<Config>, lists: WatchLists, opts: &ReplayOptions) -> R
         serde_json::to_vec_pretty(&SummaryFile::of(engine.stats(), dead.total(), outside_range)).unwrap_or_default();
     crate::sink::durable::write_file(&summary_file, &json).map_err(io_err(&summary_file))?;
     let archived = match (archive, &opts.archive) {
-        (Some(writer), Some(root)) => {
+        (Some((writer, mark)), Some(root)) => {
             let events = writer.finish().map_err(io_err(root))?;
             let mut alert_writer = AlertWriter::new(root, &config.archive);
             for a in final_alerts {
                 alert_writer.append(a);
             }
-            Some((events, alert_writer.flush().map_err(io_err(root))?))
+            let alerts = alert_writer.flush().map_err(io_err(root))?;
+            mark.done().map_err(io_err(root))?;
+            Some((events, alerts))
         }
         _ => None,
     };

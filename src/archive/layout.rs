@@ -146,8 +146,9 @@ pub fn strays(
         out.sort();
         Ok(out)
     };
+    let mut out = unfinished_replays(root)?;
     let events = root.join("events");
-    let mut out = others(&events, "date")?;
+    out.extend(others(&events, "date")?);
     for (date, dir) in partitions(&events, "date")? {
         let Ok(d) = Date::parse(&date) else {
             out.push((dir, "not a date (date=YYYY-MM-DD), so its files are not read: rename it".into()));
@@ -163,5 +164,50 @@ pub fn strays(
             }
         }
     }
+    Ok(out)
+}
+
+/// The mark a replay leaves in the archive's root while it writes to it, removed when
+/// it has written everything: one left behind is a replay stopped part way (a probe's
+/// `kill -9` left 11 of 40 dates, and the look-ups answered from them unsaid).
+pub struct ReplayMark(PathBuf);
+
+impl ReplayMark {
+    pub fn set(root: &Path, inputs: &[PathBuf]) -> io::Result<ReplayMark> {
+        fs::create_dir_all(root)?;
+        let started = crate::time::Timestamp::now();
+        let path = root.join(format!(".replay-{}-{}.writing", std::process::id(), started.0));
+        let what: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+        fs::write(&path, format!("replay started {started} of {}\n", what.join(", ")))?;
+        Ok(ReplayMark(path))
+    }
+
+    /// Everything is written: the mark goes.
+    pub fn done(self) -> io::Result<()> {
+        fs::remove_file(&self.0)
+    }
+}
+
+/// The marks of replays into `root` that have not finished, with why.
+fn unfinished_replays(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
+    let entries = match fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".replay-") && name.ends_with(".writing") {
+            let said = fs::read_to_string(entry.path()).unwrap_or_default();
+            let said = said.lines().next().unwrap_or("a replay").to_string();
+            out.push((
+                entry.path(),
+                format!("{said}: it has not finished (still running, or stopped part way), so what it had still to write is missing; when it is not running, replay its input again and delete this file"),
+            ));
+        }
+    }
+    out.sort();
     Ok(out)
 }

@@ -30,7 +30,7 @@ mod retention;
 
 pub use damaged::{is_foreign, open_regular, panic_text, unpanicked, Check};
 use layout::{parquet_files, parquet_files_and_dirs, partitions};
-pub use layout::{strays, Depth};
+pub use layout::{strays, Depth, ReplayMark};
 pub use retention::{prune, written_archive, PruneReport};
 
 use crate::alert::Alert;

@@ -433,6 +433,24 @@ fn what_lies_where_no_reader_looks_is_named() {
     assert_eq!(first.damaged.len(), 5, "{:?}", first.damaged);
 }
 
+/// A replay's mark in the archive's root is named while it is there (a replay running,
+/// or stopped part way: a probe's `kill -9` left 11 of 40 dates, answered from unsaid),
+/// and goes when the replay is done.
+#[test]
+fn a_replay_that_has_not_finished_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &sample());
+    let mark = ReplayMark::set(dir.path(), &[PathBuf::from("events-2026.jsonl")]).unwrap();
+    let named = strays(dir.path(), None, None, Depth::Dates).unwrap();
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert!(named[0].1.contains("events-2026.jsonl: it has not finished"), "{}", named[0].1);
+    let unread = lookup::Unread::default();
+    lookup::events_with_any(dir.path(), &[("user_id", "U1")], None, None, &unread).unwrap();
+    assert_eq!(unread.take().len(), 1);
+    mark.done().unwrap();
+    assert!(strays(dir.path(), None, None, Depth::Dates).unwrap().is_empty());
+}
+
 /// A Parquet file without the event's own identifiers (another tool's file dropped
 /// among the archive's) is named by a look-up, not read as holding nobody.
 #[test]
