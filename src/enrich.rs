@@ -126,6 +126,10 @@ pub struct Enriched<'a> {
     /// The user's earlier `victim.contact` access to this person: set by the engine
     /// from its memory ([`crate::explain::Continuations::victim_before`]).
     pub victim_before: Option<crate::explain::VictimSeen>,
+    /// Whether the access falls in the user's usual hours as the behavioural state
+    /// has learned them (`None`: not learned, or not asked): set by the engine for a
+    /// user without a roster who looks up a victim.
+    pub usual_hour: Option<bool>,
     /// [`Enriched::subject_key`], built once when first asked for.
     subject_key: std::cell::OnceCell<CompactString>,
 }
@@ -291,6 +295,7 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
         on_operation,
         victims,
         victim_before: None,
+        usual_hour: None,
         subject_key: std::cell::OnceCell::new(),
     }
 }

@@ -183,6 +183,19 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
+    /// Whether `at` falls in the user's usual hours as learned from their accesses
+    /// (as `behaviour.out_of_hours` judges a user without a roster, from a quarter of
+    /// its `learn_min_events`: whether they work at that hour at all shows sooner than
+    /// which hours are unusual); `None` before enough of them are learned.
+    pub fn usual_hour(&self, user_id: &str, at: Timestamp, rules: &RulesConfig) -> Option<bool> {
+        let b = &rules.behaviour;
+        let user = self.users.get(user_id)?;
+        let total: u32 = user.hours.iter().sum();
+        let hour = (b.timezone.minute_of_day(at) / 60) as usize % 24;
+        let learned = total >= (b.learn_min_events / 4).max(20);
+        learned.then(|| user.hours[hour] as f32 >= b.usual_share * total as f32)
+    }
+
     /// The per-user counts; [`BehaviourStats::add_cross`] adds the cross-user ones.
     pub fn stats(&self) -> BehaviourStats {
         BehaviourStats { users: self.users.len(), ..self.stats.clone() }

@@ -177,14 +177,17 @@ pub fn judged(ctx: &Enriched) -> bool {
 /// on it: about a shift.
 const ATTENDING: Span = Span(12 * HOUR);
 
-/// Outside the user's rostered shift (with the out-of-hours grace), or, for a user
-/// without one, in the force's night.
+/// Outside the user's rostered shift (with the out-of-hours grace); for a user without
+/// one, outside the hours the behavioural state has learned they work, or, before it
+/// has, in the force's night (an evaluator: a response officer on three weeks of
+/// nights with no roster was red at 02:27, 21 such false alerts on a 25-day force).
 fn out_of_hours(ctx: &Enriched, rules: &RulesConfig) -> bool {
     let b = &rules.behaviour;
     let minute = b.timezone.minute_of_day(ctx.event.ts);
-    match ctx.user.and_then(|u| u.shift) {
-        Some(shift) => !shift.contains_minute(minute, (b.out_of_hours_grace.0 / MINUTE) as u16),
-        None => rules.victim_night.contains_minute(minute, 0),
+    match (ctx.user.and_then(|u| u.shift), ctx.usual_hour) {
+        (Some(shift), _) => !shift.contains_minute(minute, (b.out_of_hours_grace.0 / MINUTE) as u16),
+        (None, Some(usual)) => !usual,
+        (None, None) => rules.victim_night.contains_minute(minute, 0),
     }
 }
 
@@ -389,6 +392,28 @@ mod tests {
         let stale = json!({"user_id": "U2", "ts": "2026-11-25T02:00:00Z", "subject_id": "01/123456X",
                            "reference": "THEFT-1"});
         assert_eq!(severity(&l, stale), Some(Severity::Amber));
+    }
+
+    /// A user with no roster is judged by the hours the behavioural state has learned
+    /// they work (the engine sets `usual_hour`), the force's night only before that
+    /// (an evaluator: response officers on weeks of nights were red at 02:27).
+    #[test]
+    fn a_user_without_a_roster_is_judged_by_the_hours_they_work() {
+        let mut rows = da_rows();
+        rows.push((Staff, json!({"user_id": "U2", "unit": "Response C"})));
+        let l = lists(&rows);
+        let c = Config::defaults();
+        let e = event(json!({"user_id": "U2", "ts": "2026-11-22T02:27:00Z", "subject_id": "01/123456X"}));
+        let judged = |usual: Option<bool>| {
+            let mut cx = ctx(&e, &l, &c);
+            cx.usual_hour = usual;
+            let mut out = Findings::new();
+            super::check(&cx, &l, &c.rules, &mut out);
+            out.first().map(|f| f.severity)
+        };
+        assert_eq!(judged(Some(true)), Some(Severity::Green), "learned to work nights");
+        assert_eq!(judged(Some(false)), Some(Severity::Red), "an hour they never work");
+        assert_eq!(judged(None), Some(Severity::Red), "not learned yet: the force's night");
     }
 
     #[test]

@@ -362,6 +362,9 @@ impl Engine {
         if !victim_keys.is_empty() {
             ctx.victim_before =
                 learned.continuations.victim_before(&event.user_id, &victim_keys, event.ts, repeat_within);
+            if ctx.user.is_none_or(|u| u.shift.is_none()) {
+                ctx.usual_hour = learned.behaviour.usual_hour(&event.user_id, event.ts, &self.config.rules);
+            }
         }
         let mut findings = Findings::new();
         detect::detect(&ctx, &self.lists, &self.config.rules, &mut findings);
