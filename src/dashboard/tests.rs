@@ -802,6 +802,11 @@ async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() 
     assert!(!ids(&f.call(&sup, "GET", "/api/alerts", None).await.1).contains(&"ACU".to_string()));
     let lead = f.login("lead").await;
     assert!(ids(&f.call(&lead, "GET", "/api/alerts", None).await.1).contains(&"ACU".to_string()));
+    // Nor is his own alert, or the operation's uncleared, assigned to him (a probe).
+    let to_dan = json!({"action": "assign", "assignee": "dan"});
+    assert_eq!(f.call(&sup, "POST", "/api/alerts/SELF/triage", Some(to_dan.clone())).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(f.call(&sup, "POST", "/api/alerts/OPS1/triage", Some(to_dan.clone())).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(f.call(&sup, "POST", "/api/alerts/A1/triage", Some(to_dan)).await.0, StatusCode::OK);
 }
 
 /// A need-to-know setting that names what the staff list does not hold (an account's

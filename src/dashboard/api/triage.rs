@@ -62,10 +62,19 @@ pub(super) async fn triage(
             if let Err(r) = supervisor() {
                 return r;
             }
-            match t.assignee.as_deref().map(str::trim).filter(|a| d.config.users.contains_key(*a)) {
-                Some(a) => d.store.triage(&id, &v.user, Status::Assigned, Some(a), note),
-                None => return refuse(StatusCode::BAD_REQUEST, "assign to a dashboard user"),
+            let assignee = t.assignee.as_deref().map(str::trim);
+            let Some((a, account)) = assignee.and_then(|a| d.config.users.get_key_value(a)) else {
+                return refuse(StatusCode::BAD_REQUEST, "assign to a dashboard user");
+            };
+            // To someone whose need-to-know holds the alert: not the officer it is
+            // about, their manager, or an account not cleared for its operation (a
+            // probe assigned an analyst's own alert to them).
+            let theirs = crate::dashboard::scope::Scope::of(account, &d.config, d.lists.as_ref());
+            let a_row = &current.alert;
+            if !theirs.allows(&a_row.user_id, a_row.unit.as_deref(), current.operations) {
+                return refuse(StatusCode::BAD_REQUEST, "that user may not see this alert");
             }
+            d.store.triage(&id, &v.user, Status::Assigned, Some(a.as_str()), note)
         }
         "close" => {
             if let Err(r) = supervisor() {
