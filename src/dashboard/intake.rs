@@ -10,7 +10,7 @@
 //! and says so (`accesswatch_paused{cause="dashboard"}`). Offsets are also committed to
 //! the group `<group_id>-dashboard`, for lag monitoring only.
 
-use super::Dashboard;
+use super::state::Dashboard;
 use crate::alert::Alert;
 use crate::config::Config;
 use crate::live::{LiveError, Shutdown, Status};

@@ -60,6 +60,18 @@ pub fn serve(config: Arc<crate::config::Config>) -> Result<crate::service::Servi
         move |config, metrics, status| {
             status.set_lists_loaded();
             let dashboard = fed.get().cloned().ok_or_else(|| LiveError::Bug("the dashboard was not opened".into()))?;
+            // `accesswatch_ready` says what /readyz says, as the engine's does (a probe:
+            // it stayed 0, and the shipped alert on it would fire for ever).
+            let (gauge, watched) = (metrics.clone(), status.clone());
+            std::thread::Builder::new()
+                .name("dashboard-ready".into())
+                .spawn(move || {
+                    while !watched.shutdown().wait_timeout(std::time::Duration::from_secs(1)) {
+                        gauge.ready.set(watched.ready() as i64);
+                    }
+                    gauge.ready.set(0);
+                })
+                .map_err(|e| LiveError::Bug(format!("cannot start the readiness thread: {e}")))?;
             intake::run(&config, dashboard, metrics, status.clone(), status.shutdown().clone())?;
             Ok(crate::live::LiveSummary::default())
         },

@@ -410,6 +410,8 @@ fn the_dashboard_service_stores_every_alert_once_and_rebuilds_a_lost_database_fr
 
     let service = accesswatch::dashboard::serve(config.clone()).unwrap();
     assert!(wait_for(Duration::from_secs(30), || service.status.ready()), "the dashboard service is not ready");
+    // Its gauge says so too (a probe: it stayed 0, and the shipped alert on it fired).
+    assert!(wait_for(Duration::from_secs(10), || service.metrics.ready.get() == 1), "accesswatch_ready stays 0");
     produce_all(&messages[messages.len() / 2..]);
     assert!(wait_for(Duration::from_secs(30), || held() == all), "not every alert was stored");
     service.stop();

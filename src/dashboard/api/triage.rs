@@ -4,8 +4,8 @@
 use super::common::{audit, audit_marked, server_error, D, VIEWERS};
 use crate::dashboard::auth::Viewer;
 use crate::dashboard::auth::{refuse, Role};
+use crate::dashboard::state::Dashboard;
 use crate::dashboard::store::Status;
-use crate::dashboard::Dashboard;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
