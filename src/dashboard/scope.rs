@@ -81,7 +81,26 @@ impl Scope {
         // Whatever the case (the configuration's `acu_units` as typed, the staff list's
         // units as written); an alert with no unit is not in a hidden one.
         sql.push_str(&list("COALESCE(unit, '') COLLATE NOCASE", &self.hidden_units, args));
+        // A subject spike names other users in its sentence (`also U1, U2 and 3 more`):
+        // one of them does not review it either (a probe closed the spike naming them).
+        for user in &self.hidden_users {
+            args.push(Value::Text(user.to_ascii_uppercase()));
+            let n = args.len();
+            sql.push_str(&format!(
+                " AND NOT (rule = '{SPIKE}' AND (instr(upper(json_extract(json, '$.reason')), ' ' || ?{n} || ',') > 0 \
+                 OR instr(upper(json_extract(json, '$.reason')), ' ' || ?{n} || ')') > 0 \
+                 OR instr(upper(json_extract(json, '$.reason')), ' ' || ?{n} || ' AND ') > 0))"
+            ));
+        }
         sql
+    }
+
+    /// [`Scope::allows`] for a stored alert, with the other users a subject spike
+    /// names: the same rule as [`Scope::sql`].
+    pub fn allows_alert(&self, a: &crate::alert::Alert, operations: bool) -> bool {
+        self.allows(&a.user_id, a.unit.as_deref(), operations)
+            && !(a.rule.as_str() == SPIKE
+                && spike_names(&a.reason).any(|u| self.hidden_users.iter().any(|h| h.eq_ignore_ascii_case(u))))
     }
 
     /// Whether an alert (with the store's operations mark) is in scope; the same rule
@@ -97,6 +116,18 @@ impl Scope {
     pub fn allows_access(&self, user_id: &str, unit: Option<&str>, touches_operation: bool) -> bool {
         self.allows(user_id, unit, touches_operation)
     }
+}
+
+const SPIKE: &str = "behaviour.subject_spike";
+
+/// The users a subject spike's sentence names beside its own (`(also U1, U2 and 3 more)`).
+fn spike_names(reason: &str) -> impl Iterator<Item = &str> {
+    let named = reason.split_once("(also ").and_then(|(_, rest)| rest.split_once(')')).map_or("", |(n, _)| n);
+    named
+        .split(", ")
+        .flat_map(|part| part.split(" and "))
+        .map(str::trim)
+        .filter(|u| !u.is_empty() && !u.ends_with(" more"))
 }
 
 #[cfg(test)]
@@ -123,7 +154,7 @@ mod tests {
         let mut args = Vec::new();
         let sql = scope.sql(&mut args);
         assert!(sql.contains("operations = 0") && sql.contains("user_id COLLATE NOCASE NOT IN (?1)"), "{sql}");
-        assert_eq!(args.len(), 2);
+        assert_eq!(args.len(), 3, "the user, the unit, the user among a spike's others");
         let cleared = Scope::of(&Account { operations: true, review_acu: true, ..account }, &config, None);
         assert!(cleared.allows("U2", Some("PSD"), true));
     }

@@ -802,6 +802,21 @@ async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() 
     assert!(!ids(&f.call(&sup, "GET", "/api/alerts", None).await.1).contains(&"ACU".to_string()));
     let lead = f.login("lead").await;
     assert!(ids(&f.call(&lead, "GET", "/api/alerts", None).await.1).contains(&"ACU".to_string()));
+    // Nor a subject spike whose sentence names him among its other users (a probe:
+    // an officer named so read and closed it), on the board, by id or to triage.
+    let mut spike = about("SPIKE", "U1", "Response");
+    spike.rule = crate::alert::RuleId::BehaviourSubjectSpike;
+    spike.reason = "6 different users looked up STAR, Ann within 2 hours, none with a purpose on record that links them to it (usually 0.0 a day), the latest U1 (Ann Onn, PC, Response) on PNC (also U3, U10 and 2 more): possibly an emerging high-profile case.".into();
+    f.dashboard.observe(&spike).unwrap();
+    let mut other = about("SPIKE2", "U1", "Response");
+    other.rule = crate::alert::RuleId::BehaviourSubjectSpike;
+    other.reason = spike.reason.replace("U10 and", "U100 and");
+    f.dashboard.observe(&other).unwrap();
+    assert_eq!(ids(&f.call(&dan, "GET", "/api/alerts", None).await.1), ["A1", "SPIKE2"], "U100 is not U10");
+    assert_eq!(f.call(&dan, "GET", "/api/alerts/SPIKE", None).await.0, StatusCode::NOT_FOUND);
+    let ack = json!({"action": "acknowledge"});
+    assert_eq!(f.call(&dan, "POST", "/api/alerts/SPIKE/triage", Some(ack)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(f.call(&sup, "GET", "/api/alerts/SPIKE", None).await.0, StatusCode::OK);
     // Nor is his own alert, or the operation's uncleared, assigned to him (a probe).
     let to_dan = json!({"action": "assign", "assignee": "dan"});
     assert_eq!(f.call(&sup, "POST", "/api/alerts/SELF/triage", Some(to_dan.clone())).await.0, StatusCode::BAD_REQUEST);

@@ -220,7 +220,7 @@ pub(super) async fn stream(State(d): D, v: Viewer) -> Response {
         loop {
             tokio::select! {
                 item = rx.recv() => match item {
-                    Ok(row) if v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) => {
+                    Ok(row) if v.scope.allows_alert(&row.alert, row.operations) => {
                         let mut json = String::new();
                         d.shown(&v, row.alert.clone()).write_json(&mut json);
                         if tx.send(Ok::<_, std::convert::Infallible>(Event::default().event("alert").data(json))).await.is_err() {

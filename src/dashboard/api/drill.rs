@@ -171,7 +171,7 @@ pub(super) async fn alert(State(d): D, v: Viewer, Path(id): Path<String>) -> Res
         return r;
     }
     let row = match d.store.alert(&id) {
-        Ok(Some(row)) if v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) => row,
+        Ok(Some(row)) if v.scope.allows_alert(&row.alert, row.operations) => row,
         // An alert the viewer may not see does not exist for them.
         Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such alert"),
         Err(e) => return server_error(e),

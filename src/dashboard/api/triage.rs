@@ -38,7 +38,7 @@ pub(super) async fn triage(
     }
     let _deciding = d.triage_lock.lock().unwrap_or_else(|e| e.into_inner());
     let current = match d.store.alert(&id) {
-        Ok(Some(row)) if v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) => row,
+        Ok(Some(row)) if v.scope.allows_alert(&row.alert, row.operations) => row,
         Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such alert"),
         Err(e) => return server_error(e),
     };
@@ -71,7 +71,7 @@ pub(super) async fn triage(
             // probe assigned an analyst's own alert to them).
             let theirs = crate::dashboard::scope::Scope::of(account, &d.config, d.lists.as_ref());
             let a_row = &current.alert;
-            if !theirs.allows(&a_row.user_id, a_row.unit.as_deref(), current.operations) {
+            if !theirs.allows_alert(a_row, current.operations) {
                 return refuse(StatusCode::BAD_REQUEST, "that user may not see this alert");
             }
             d.store.triage(&id, &v.user, Status::Assigned, Some(a.as_str()), note)
@@ -165,7 +165,7 @@ pub(super) async fn reveal(
     }
     let (scope, target, user) = match (&ask.alert_id, &ask.pseudonym) {
         (Some(a), None) => match d.store.alert(a) {
-            Ok(Some(row)) if v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) => {
+            Ok(Some(row)) if v.scope.allows_alert(&row.alert, row.operations) => {
                 ("alert", a.clone(), row.alert.user_id.to_string())
             }
             Ok(_) => return refuse(StatusCode::NOT_FOUND, "no such alert"),
@@ -202,7 +202,7 @@ fn reveal_scope(d: &Dashboard, v: &Viewer, scope: &str, target: &str, user: &str
     let ops = match scope {
         "alert" => {
             let row = d.store.alert(target).ok()??;
-            if !v.scope.allows(&row.alert.user_id, row.alert.unit.as_deref(), row.operations) {
+            if !v.scope.allows_alert(&row.alert, row.operations) {
                 return None;
             }
             row.operations
