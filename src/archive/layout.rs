@@ -15,15 +15,19 @@ pub(super) fn parquet_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// The entries of `dir` with their names, hidden ones (a writer's temporary files, key
 /// indexes) left out; none when `dir` does not exist. A name that is not UTF-8 is
 /// still an entry (read, or named as damaged), never passed over.
+/// The entries of `dir`; none when it does not exist.
+fn entries_of(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => entries.collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 fn visible_entries(dir: &Path) -> io::Result<Vec<(fs::DirEntry, String)>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
+    let entries = entries_of(dir)?;
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if !name.starts_with('.') {
             out.push((entry, name));
@@ -40,13 +44,8 @@ fn visible_entries(dir: &Path) -> io::Result<Vec<(fs::DirEntry, String)>> {
 /// Parquet file.
 pub(super) fn parquet_files_and_dirs(dir: &Path) -> io::Result<(Vec<PathBuf>, Vec<(PathBuf, &'static str)>)> {
     let (mut files, mut others) = (Vec::new(), Vec::new());
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((files, others)),
-        Err(e) => return Err(e),
-    };
+    let entries = entries_of(dir)?;
     for entry in entries {
-        let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
         if name.starts_with('.') {
@@ -82,14 +81,9 @@ const NOT_PARQUET: &str =
 /// its hunts find it, and the retention deletes its files).
 pub(super) fn partitions(dir: &Path, key: &str) -> io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
+    let entries = entries_of(dir)?;
     let prefix = format!("{key}=");
     for entry in entries {
-        let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if let Some(value) = name.strip_prefix(&prefix) {
             if entry.path().is_dir() {
@@ -190,14 +184,9 @@ impl ReplayMark {
 
 /// The marks of replays into `root` that have not finished, with why.
 fn unfinished_replays(root: &Path) -> io::Result<Vec<(PathBuf, String)>> {
-    let entries = match fs::read_dir(root) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
+    let entries = entries_of(root)?;
     let mut out = Vec::new();
     for entry in entries {
-        let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with(".replay-") && name.ends_with(".writing") {
             let said = fs::read_to_string(entry.path()).unwrap_or_default();
