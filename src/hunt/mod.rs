@@ -488,13 +488,18 @@ impl Subject {
             push("subject_surname", words);
         }
         if self.dob.is_some() {
+            // Bounded as real names are (the readings take at most three words): a name
+            // of thousands of letters or words, typed into the dashboard's subject
+            // search, would otherwise ask the archive for thousands of keys.
             for name in &names {
-                for word in name.forenames.split(' ') {
+                for word in name.forenames.split(' ').take(4) {
                     push("subject_surname", word);
                 }
                 let s = name.surname.as_str();
-                for at in (1..s.len().saturating_sub(1)).filter(|at| s.is_char_boundary(*at)) {
-                    push("subject_surname", &s[at..]);
+                if s.len() <= 48 {
+                    for at in (1..s.len().saturating_sub(1)).filter(|at| s.is_char_boundary(*at)) {
+                        push("subject_surname", &s[at..]);
+                    }
                 }
             }
             for suffix in crate::watchlist::NAME_SUFFIXES {

@@ -434,3 +434,12 @@ fn user_activity_finds_a_user_whatever_the_case_of_their_id() {
     assert!(crate::archive::index(dir.path()).unwrap() > 0);
     assert_eq!(hunt.user_activity("U9", &TimeRange::default()).unwrap().len(), 1, "found through the new index");
 }
+
+/// A hostile name (thousands of letters, hundreds of words) asks the archive for a
+/// bounded number of keys, not one per letter or word.
+#[test]
+fn a_hostile_name_asks_for_a_bounded_number_of_keys() {
+    let long = format!("{}, {}", "A".repeat(5_000), vec!["Bo"; 500].join(" "));
+    let subject = Subject::parse(None, Some(&long), Some("1980-02-03"), None, None).unwrap();
+    assert!(subject.keys().len() < 40, "{} keys", subject.keys().len());
+}
