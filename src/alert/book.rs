@@ -528,6 +528,7 @@ pub(crate) mod tests {
             on_operation: false,
             more_events: 0,
             about_user: false,
+            other_users: Vec::new(),
             user_risk: None,
             unit: None,
         }

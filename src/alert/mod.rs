@@ -133,6 +133,10 @@ pub struct Alert {
     /// (extension).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub about_user: bool,
+    /// The other users a subject spike is about, every one of them (its sentence names
+    /// five): none of them reviews it (extension).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub other_users: Vec<CompactString>,
     /// A watch list the subject should probably be added to (`behaviour.subject_spike`
     /// proposes `high_profile`; extension).
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -273,6 +277,16 @@ impl Alert {
         }
         if self.about_user {
             out.push_str(",\"about_user\":true");
+        }
+        if !self.other_users.is_empty() {
+            out.push_str(",\"other_users\":[");
+            for (i, u) in self.other_users.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                str_(out, u);
+            }
+            out.push(']');
         }
         if let Some(list) = self.proposed_watchlist {
             let _ = write!(out, ",\"proposed_watchlist\":\"{}\"", list.as_str());
@@ -418,6 +432,7 @@ mod tests {
         a.more_events = 12;
         a.on_operation = true;
         a.about_user = true;
+        a.other_users = vec!["U\"2".into(), "U3".into()];
         a.proposed_watchlist = Some(TableName::HighProfile);
         a.unit = Some("CID".into());
         a.event_ids.push("e2".into());

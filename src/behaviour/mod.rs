@@ -494,6 +494,13 @@ impl Explain for Facts {
     fn sentence(&self, ctx: &Enriched) -> String {
         sentence(self, ctx)
     }
+
+    fn other_users(&self) -> &[CompactString] {
+        match self {
+            Facts::SubjectSpike { others, .. } => others,
+            _ => &[],
+        }
+    }
 }
 
 /// The sentence of a behavioural finding.

@@ -27,6 +27,9 @@ pub struct Scope {
     /// Units whose members' alerts and accesses are never shown (the account's own
     /// unit, as configured; the ACU's units without clearance).
     pub hidden_units: Vec<String>,
+    /// The members of the hidden units by the staff list: a subject spike they are
+    /// among the other users of is not shown either.
+    pub hidden_members: Vec<String>,
 }
 
 impl Scope {
@@ -52,7 +55,23 @@ impl Scope {
         }
         scope.hidden_units.sort();
         scope.hidden_units.dedup();
+        if let Some(lists) = lists.filter(|_| !scope.hidden_units.is_empty()) {
+            scope.hidden_members = lists
+                .staff
+                .iter()
+                .filter(|(_, _, s)| {
+                    s.unit.as_deref().is_some_and(|u| scope.hidden_units.iter().any(|h| h.eq_ignore_ascii_case(u)))
+                })
+                .map(|(_, _, s)| s.user_id.to_string())
+                .collect();
+        }
         scope
+    }
+
+    /// The users a subject spike may not name among its others for this account to
+    /// see it: its own hidden users and the members of its hidden units.
+    fn hidden_others(&self) -> impl Iterator<Item = &String> {
+        self.hidden_users.iter().chain(&self.hidden_members)
     }
 
     /// The condition on the `alerts` table (columns `operations`, `user_id`, `unit`)
@@ -81,8 +100,26 @@ impl Scope {
         // Whatever the case (the configuration's `acu_units` as typed, the staff list's
         // units as written); an alert with no unit is not in a hidden one.
         sql.push_str(&list("COALESCE(unit, '') COLLATE NOCASE", &self.hidden_units, args));
-        // A subject spike names other users in its sentence (`also U1, U2 and 3 more`):
-        // one of them does not review it either (a probe closed the spike naming them).
+        // A subject spike is about its other users too (`other_users`, every one; its
+        // sentence names five: `also U1, U2 and 3 more`): none of them, and no member
+        // of a hidden unit among them, reviews it (a probe closed the spike naming them).
+        // The table is named: inside `json_each`, `json` is its own column.
+        let others: Vec<&String> = self.hidden_others().collect();
+        if !others.is_empty() {
+            let marks: Vec<String> = others
+                .iter()
+                .map(|u| {
+                    args.push(Value::Text((*u).clone()));
+                    format!("?{}", args.len())
+                })
+                .collect();
+            sql.push_str(&format!(
+                " AND NOT (rule = '{SPIKE}' AND EXISTS (SELECT 1 FROM json_each(alerts.json, '$.other_users') \
+                 WHERE value COLLATE NOCASE IN ({})))",
+                marks.join(", ")
+            ));
+        }
+        // Alerts stored before `other_users` was written: the users their sentence names.
         for user in &self.hidden_users {
             args.push(Value::Text(user.to_ascii_uppercase()));
             let n = args.len();
@@ -100,7 +137,8 @@ impl Scope {
     pub fn allows_alert(&self, a: &crate::alert::Alert, operations: bool) -> bool {
         self.allows(&a.user_id, a.unit.as_deref(), operations)
             && !(a.rule.as_str() == SPIKE
-                && spike_names(&a.reason).any(|u| self.hidden_users.iter().any(|h| h.eq_ignore_ascii_case(u))))
+                && (a.other_users.iter().any(|u| self.hidden_others().any(|h| h.eq_ignore_ascii_case(u)))
+                    || spike_names(&a.reason).any(|u| self.hidden_users.iter().any(|h| h.eq_ignore_ascii_case(u)))))
     }
 
     /// Whether an alert (with the store's operations mark) is in scope; the same rule
@@ -154,7 +192,7 @@ mod tests {
         let mut args = Vec::new();
         let sql = scope.sql(&mut args);
         assert!(sql.contains("operations = 0") && sql.contains("user_id COLLATE NOCASE NOT IN (?1)"), "{sql}");
-        assert_eq!(args.len(), 3, "the user, the unit, the user among a spike's others");
+        assert_eq!(args.len(), 4, "the user, the unit, the user among a spike's others (listed, and named)");
         let cleared = Scope::of(&Account { operations: true, review_acu: true, ..account }, &config, None);
         assert!(cleared.allows("U2", Some("PSD"), true));
     }

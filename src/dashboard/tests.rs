@@ -817,6 +817,29 @@ async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() 
     let ack = json!({"action": "acknowledge"});
     assert_eq!(f.call(&dan, "POST", "/api/alerts/SPIKE/triage", Some(ack)).await.0, StatusCode::NOT_FOUND);
     assert_eq!(f.call(&sup, "GET", "/api/alerts/SPIKE", None).await.0, StatusCode::OK);
+    // Nor one that only counts him ("and 2 more"): the alert lists every other user.
+    // Nor, to those not cleared for the ACU, one whose other users hold an ACU member
+    // (a probe's finding: the counted ones and the units of all were not judged).
+    let counted = |id: &str, others: &[&str]| {
+        let mut a = about(id, "U1", "Response");
+        a.rule = crate::alert::RuleId::BehaviourSubjectSpike;
+        a.reason = spike.reason.replace("U10 and", "U7 and");
+        a.other_users = others.iter().map(|u| (*u).into()).collect();
+        a
+    };
+    f.dashboard.observe(&counted("SPIKE-COUNTED", &["U3", "U7", "u10", "U12"])).unwrap();
+    f.dashboard.observe(&counted("SPIKE-ACU", &["U3", "U7", "U30"])).unwrap();
+    f.dashboard.observe(&counted("SPIKE-NEITHER", &["U3", "U7", "U12"])).unwrap();
+    assert_eq!(ids(&f.call(&dan, "GET", "/api/alerts", None).await.1), ["A1", "SPIKE-NEITHER", "SPIKE2"]);
+    assert_eq!(f.call(&dan, "GET", "/api/alerts/SPIKE-COUNTED", None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(f.call(&dan, "GET", "/api/counts", None).await.1["severity"]["red"], 3);
+    let sup_ids = ids(&f.call(&sup, "GET", "/api/alerts", None).await.1);
+    assert!(
+        sup_ids.contains(&"SPIKE-COUNTED".to_string()) && !sup_ids.contains(&"SPIKE-ACU".to_string()),
+        "{sup_ids:?}"
+    );
+    assert_eq!(f.call(&sup, "GET", "/api/alerts/SPIKE-ACU", None).await.0, StatusCode::NOT_FOUND);
+    assert!(ids(&f.call(&lead, "GET", "/api/alerts", None).await.1).contains(&"SPIKE-ACU".to_string()));
     // Nor is his own alert, or the operation's uncleared, assigned to him (a probe).
     let to_dan = json!({"action": "assign", "assignee": "dan"});
     assert_eq!(f.call(&sup, "POST", "/api/alerts/SELF/triage", Some(to_dan.clone())).await.0, StatusCode::BAD_REQUEST);

@@ -31,6 +31,12 @@ pub struct Finding<'a> {
 /// folded into an open one. Each rule keeps its facts and its sentence in its own file.
 pub trait Explain: std::fmt::Debug {
     fn sentence(&self, ctx: &Enriched) -> String;
+
+    /// The other users the finding is also about (a subject spike's other users), so
+    /// none of them reviews it.
+    fn other_users(&self) -> &[CompactString] {
+        &[]
+    }
 }
 
 /// The findings of one event; rarely more than a few.

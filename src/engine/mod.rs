@@ -635,6 +635,7 @@ fn new_alert(f: &Finding, ctx: &Enriched) -> Alert {
         on_operation: ctx.on_operation,
         more_events: 0,
         about_user: f.subject_key == crate::alert::BEHAVIOUR_SUBJECT,
+        other_users: f.explanation.other_users().to_vec(),
         user_risk: None,
     };
     debug_assert_eq!(alert.suppression_subject(), f.subject_key, "restorable suppression key for {}", f.rule);

@@ -670,6 +670,12 @@ fn a_restored_spike_alert_keeps_the_persons_spike_quiet() {
     let spikes: Vec<Alert> =
         topic.latest.values().filter(|a| a.rule == RuleId::BehaviourSubjectSpike).cloned().collect();
     assert_eq!(spikes.len(), 1, "{:#?}", topic.latest.values().map(|a| &a.reason).collect::<Vec<_>>());
+    // Its sentence names five of the other users and counts the rest; the alert lists
+    // every one, so that none of them reviews it (a probe: the counted ones could).
+    assert!(spikes[0].reason.contains(" and 2 more)"), "{}", spikes[0].reason);
+    let mut others: Vec<&str> = spikes[0].other_users.iter().map(|u| u.as_str()).collect();
+    others.sort_unstable();
+    assert_eq!(others, ["U0", "U1", "U2", "U3", "U4", "U5", "U6"]);
 
     let mut second = Engine::new(config, WatchLists::default(), DetectClock::EventTime);
     second.restore(0, spikes);
