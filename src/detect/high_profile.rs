@@ -263,6 +263,44 @@ mod tests {
         assert!(fired(&colleague, &l, &c).contains(&"high_profile.uninvolved"));
     }
 
+    /// A hostile probe: an officer on a custody record or case team of someone matched
+    /// by name alone (`MATE, D`, `STAR, A`: no date of birth) looked up another person
+    /// of that name, in custody or high-profile, by record id, and nothing was raised.
+    /// The row that is surely the subject is judged; the namesake's explains nothing.
+    #[test]
+    fn a_namesake_row_naming_the_user_does_not_answer_for_the_person_matched_surely() {
+        let c = Config::defaults();
+        let mut l = star();
+        for (table, row) in [
+            (
+                Custody,
+                json!({"custody_ref": "CUS-1", "subject_id": "22/222B", "subject_name": "MATE, Dave",
+                       "subject_dob": "1990-06-01", "suite": "Riverside", "arrested_at": "2026-11-22T06:00:00Z", "officers": ["U2"]}),
+            ),
+            (
+                Custody,
+                json!({"custody_ref": "CUS-9", "subject_name": "MATE, D", "suite": "Northgate",
+                       "arrested_at": "2026-11-22T06:00:00Z", "officers": ["U1"]}),
+            ),
+            (
+                HighProfile,
+                json!({"entry_id": "HP9", "subject_name": "STAR, A", "category": "victim",
+                       "added_at": "2026-11-22T08:00:00Z", "case_team": ["U1"]}),
+            ),
+        ] {
+            let cells = crate::watchlist::read::JsonCells(row.as_object().unwrap());
+            l.upsert(crate::watchlist::read::read_row(table, &cells).unwrap());
+        }
+        let custody =
+            event(json!({"subject_id": "22/222B", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01"}));
+        assert!(fired(&custody, &l, &c).contains(&"custody.uninvolved"), "{:?}", fired(&custody, &l, &c));
+        let star = event(json!({"subject_id": "99/123A", "subject_name": "STAR, Ann", "subject_dob": "1985-03-04"}));
+        assert!(fired(&star, &l, &c).contains(&"high_profile.uninvolved"));
+        // Where only the namesake's row matches, it is the officer's own: answered.
+        let own = event(json!({"subject_name": "MATE, Dave"}));
+        assert!(!fired(&own, &l, &c).contains(&"custody.uninvolved"), "{:?}", fired(&own, &l, &c));
+    }
+
     #[test]
     fn fires_on_uninvolved_user_silent_for_case_team() {
         let c = Config::defaults();

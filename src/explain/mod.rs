@@ -317,16 +317,22 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
 
 /// The explanation from the subject's own records, if any: a custody record of the
 /// person held (its officers, or the suite's staff), a high-profile entry's case team,
-/// a live operation's team; the first found, in that order.
-fn subject_explanation<'a>(
-    a: &Access<'_, 'a>,
+/// a live operation's team; the first found, in that order. Where one row is surely
+/// the subject (record id, name and date of birth), a row matched by name alone is
+/// likely another person and explains nothing (a probe: an officer on a `MATE, D`
+/// custody looked up another Mate in custody by PNC id unseen).
+fn subject_explanation<'e, 'a>(
+    a: &Access<'e, 'a>,
     lists: &'a WatchLists,
     config: &ExplanationConfig,
 ) -> Option<Explanation<'a>> {
     let e = a.event;
     let ts = e.ts;
     let known = |r: Option<Timestamp>| known_in_time(r, ts, config);
-    for &(id, _) in &a.matches.custody {
+    let m = a.matches;
+    let sure = m.custody.iter().chain(&m.high_profile).chain(&m.operations).any(|(_, s)| !s.is_weak());
+    let rows = |matches: &'e Matches| matches.iter().filter(move |(_, s)| !(sure && s.is_weak()));
+    for &(id, _) in rows(&m.custody) {
         let Some(record) = lists.custody.get(id) else { continue };
         if !known(record.recorded_at) || ts < record.arrested_at - config.before_open {
             continue;
@@ -348,13 +354,13 @@ fn subject_explanation<'a>(
             }
         }
     }
-    for &(id, _) in &a.matches.high_profile {
+    for &(id, _) in rows(&m.high_profile) {
         let Some(entry) = lists.high_profile.get(id) else { continue };
         if known(entry.recorded_at) && entry.case_team.contains(&e.user_id) && entry.expires_at.is_none_or(|x| ts < x) {
             return Some(Explanation::CaseTeam(entry));
         }
     }
-    for &(id, _) in &a.matches.operations {
+    for &(id, _) in rows(&m.operations) {
         let Some(op) = lists.operations.get(id) else { continue };
         if known(op.recorded_at) && op.team.contains(&e.user_id) && op.is_live_at(ts) {
             return Some(Explanation::Operation(op));
