@@ -310,8 +310,9 @@ impl AlertBook {
 
     /// Offers one piece of evidence of `severity`. If an alert for (rule, user,
     /// subject) is open and the event falls inside its window, the event joins its
-    /// evidence, and an alert that was less severe takes the new finding's severity,
-    /// score, match and sentence (a search by initial, then the full record); otherwise
+    /// evidence, and an alert that was less severe, or as severe with a lower score
+    /// (a weaker match), takes the new finding's severity, score, match and sentence (a
+    /// search by initial, then the full record); otherwise
     /// `make` builds a new alert, raised now or, when `release_at` is later than the
     /// clock, held until then.
     #[allow(clippy::too_many_arguments)]
@@ -322,7 +323,7 @@ impl AlertBook {
         subject_key: &str,
         ts: Timestamp,
         event_id: &str,
-        severity: super::Severity,
+        (severity, score): (super::Severity, u8),
         window: Span,
         release_at: Option<Timestamp>,
         make: impl FnOnce() -> Alert,
@@ -342,7 +343,10 @@ impl AlertBook {
                         } else {
                             o.alert.more_events += 1;
                         }
-                        let stronger = severity > o.alert.severity;
+                        // More severe, or as severe and surer (a search by name, then
+                        // the view by record id: a probe found the alert left saying
+                        // "matched by name only").
+                        let stronger = (severity, score) > (o.alert.severity, o.alert.score);
                         if stronger {
                             // A late row must answer the earlier trigger too (a review:
                             // one that explained only the stronger access resolved the
@@ -542,7 +546,7 @@ pub(crate) mod tests {
             "self",
             Timestamp(ts),
             id,
-            crate::alert::Severity::Amber,
+            (crate::alert::Severity::Amber, 50),
             Span::hours(24),
             release.map(Timestamp),
             || alert(id, ts),
@@ -577,7 +581,7 @@ pub(crate) mod tests {
                 "self",
                 Timestamp(ts),
                 id,
-                severity,
+                (severity, 50),
                 Span::hours(24),
                 None,
                 make,
@@ -616,7 +620,7 @@ pub(crate) mod tests {
                 "self",
                 Timestamp(ts),
                 id,
-                severity,
+                (severity, 50),
                 Span::hours(24),
                 None,
                 make,
@@ -666,7 +670,7 @@ pub(crate) mod tests {
             "a",
             Timestamp(0),
             "e1",
-            Severity::Amber,
+            (Severity::Amber, 50),
             Span::hours(24),
             None,
             || alert("e1", 0),
@@ -678,7 +682,7 @@ pub(crate) mod tests {
             "b",
             Timestamp(1),
             "e2",
-            Severity::Amber,
+            (Severity::Amber, 50),
             Span::hours(1),
             None,
             || alert("e2", 1),

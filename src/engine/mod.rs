@@ -581,7 +581,7 @@ fn offer(
         &finding.subject_key,
         at,
         &event.event_id,
-        finding.severity,
+        (finding.severity, finding.score),
         window,
         finding.release_at,
         || {

@@ -686,3 +686,32 @@ fn a_restored_spike_alert_keeps_the_persons_spike_quiet() {
     second.finish(&mut again);
     assert!(again.latest.values().all(|a| a.rule != RuleId::BehaviourSubjectSpike), "{:#?}", again.latest);
 }
+
+/// A search by name, then the view of the record by its id: the one alert takes the
+/// surer match, its score and its sentence, as it takes a higher severity (a probe:
+/// both red, the alert said "matched by name only" and scored 65, and an officer could
+/// lower their own alert's confidence by searching by name first).
+#[test]
+fn a_surer_match_at_the_same_severity_takes_over_the_alert() {
+    let mut lists = WatchLists::default();
+    let row = serde_json::json!({"entry_id": "HP1", "subject_id": "11/111A", "subject_name": "STARLING, Famous",
+        "subject_dob": "1980-01-01", "category": "celebrity", "added_at": "2026-11-22T08:00:00Z"});
+    lists.upsert(read_row(TableName::HighProfile, &JsonCells(row.as_object().unwrap())).unwrap());
+    let event = |id: &str, minute: u32, subject: serde_json::Value| {
+        let mut v = serde_json::json!({"event_id": id, "ts": format!("2026-11-22T11:{minute:02}:00Z"), "system": "PNC",
+            "user_id": "U4", "action": "view", "subject_type": "person"});
+        v.as_object_mut().unwrap().extend(subject.as_object().unwrap().clone());
+        json::decode(v.to_string().as_bytes()).unwrap()
+    };
+    let events = [
+        event("e1", 58, serde_json::json!({"action": "search", "subject_name": "STARLING, Famous"})),
+        event("e2", 59, serde_json::json!({"subject_id": "11/111A", "subject_dob": "1980-01-01"})),
+    ];
+    let alerts = replay_events(Arc::new(Config::defaults()), lists, events.iter());
+    let hp: Vec<&Alert> = alerts.iter().filter(|a| a.rule == RuleId::HighProfileUninvolved).collect();
+    assert_eq!(hp.len(), 1, "{alerts:#?}");
+    let a = hp[0];
+    assert_eq!(a.watchlist.as_ref().map(|w| w.strength), Some(crate::watchlist::MatchStrength::Id), "{a:#?}");
+    assert_eq!((a.score, a.confidence, a.event_ids[0].as_str()), (90, crate::watchlist::Confidence::High, "e2"));
+    assert!(!a.reason.contains("name only") && a.event_ids.len() == 2, "{}", a.reason);
+}
