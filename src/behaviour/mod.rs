@@ -137,6 +137,10 @@ struct UserState {
     baseline: Baseline,
     /// Accesses by local hour of day, for users without a rostered shift.
     hours: [u32; 24],
+    /// The times of the user's last three accesses, newest first: a user without a
+    /// roster who has made them within the last two hours is at work now.
+    #[serde(default)]
+    latest: [Timestamp; 3],
     /// The last access that raised a red or amber finding (boxed: most users have none).
     sensitive: Option<Box<(Timestamp, CompactString, RuleId, Severity)>>,
     /// When the sensitive access's finding is raised, if it is held (a high-profile
@@ -151,6 +155,22 @@ struct UserState {
     /// Decayed counts of person/vehicle/address accesses, for the peer comparison.
     total: Decaying,
     unjustified: Decaying,
+}
+
+impl UserState {
+    /// Whether the user made three accesses in the two hours before `at`.
+    fn at_work(&self, at: Timestamp) -> bool {
+        let oldest = self.latest[2];
+        oldest.0 > 0 && oldest <= at && at.0 - oldest.0 <= 2 * HOUR
+    }
+
+    /// Keeps `at` among the latest three access times.
+    fn saw(&mut self, at: Timestamp) {
+        if let Some(i) = self.latest.iter().position(|t| at > *t) {
+            self.latest[i..].rotate_right(1);
+            self.latest[i] = at;
+        }
+    }
 }
 
 /// A user's prints as a snapshot holds them: a list, or the one print an earlier
@@ -187,13 +207,24 @@ impl Behaviour {
     /// (as `behaviour.out_of_hours` judges a user without a roster, from a quarter of
     /// its `learn_min_events`: whether they work at that hour at all shows sooner than
     /// which hours are unusual); `None` before enough of them are learned.
+    /// At work now (three accesses in the two hours before) is usual whatever the hour:
+    /// a rota moves its officers' hours faster than they are learned (an evaluator's
+    /// response officers were "outside their working hours" mid-shift).
     pub fn usual_hour(&self, user_id: &str, at: Timestamp, rules: &RulesConfig) -> Option<bool> {
         let b = &rules.behaviour;
         let user = self.users.get(user_id)?;
+        if user.at_work(at) {
+            return Some(true);
+        }
         let total: u32 = user.hours.iter().sum();
         let hour = (b.timezone.minute_of_day(at) / 60) as usize % 24;
         let learned = total >= (b.learn_min_events / 4).max(20);
         learned.then(|| user.hours[hour] as f32 >= b.usual_share * total as f32)
+    }
+
+    /// Whether the user made three accesses in the two hours before `at`: at work now.
+    pub fn at_work(&self, user_id: &str, at: Timestamp) -> bool {
+        self.users.get(user_id).is_some_and(|u| u.at_work(at))
     }
 
     /// The per-user counts; [`BehaviourStats::add_cross`] adds the cross-user ones.
@@ -294,7 +325,9 @@ impl Behaviour {
                 None => {
                     let total: u32 = user.hours.iter().sum();
                     let hour = (local_minute / 60) as usize;
-                    total >= b.learn_min_events && (user.hours[hour] as f32) < b.usual_share * total as f32
+                    total >= b.learn_min_events
+                        && (user.hours[hour] as f32) < b.usual_share * total as f32
+                        && !user.at_work(now)
                 }
             };
             if outside {
@@ -311,6 +344,7 @@ impl Behaviour {
             }
         }
         user.hours[(local_minute / 60) as usize % 24] += 1;
+        user.saw(now);
 
         // An unexplained access: the hourly baseline learns it, then volume and fishing.
         if !explained {
