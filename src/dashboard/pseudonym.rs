@@ -114,6 +114,12 @@ impl Masker<'_> {
             a.user_id = pseudonym(self.key, &a.user_id).into();
             // The risk score is the person's, across every alert: it stays, unnamed.
         }
+        // A subject spike's other users, each as the sentence shows them.
+        for other in a.other_users.iter_mut() {
+            if !self.revealed(other, Some(&id)) {
+                *other = pseudonym(self.key, other).into();
+            }
+        }
         a
     }
 
@@ -295,6 +301,22 @@ mod tests {
             assert!(shown.reason.contains("viewed FEATHERSTONEHAUGH, Rupert"), "{}", shown.reason);
             assert_eq!(shown.user_id, pseudonym(key, id));
         }
+    }
+
+    /// A subject spike's other users, listed beside its sentence, are pseudonyms as in
+    /// it (a review: the list gave pseudonymous analysts every real id).
+    #[test]
+    fn a_spikes_other_users_are_masked() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let mut a = crate::alert::book::tests::alert("A9", 0);
+        a.rule = crate::alert::RuleId::BehaviourSubjectSpike;
+        a.other_users = vec!["U3".into(), "U4".into()];
+        let m = Masker { key, alerts: HashSet::new(), users: HashSet::new() };
+        let shown = m.alert(a.clone(), &|_| true, &OddIds::default(), false);
+        assert_eq!(shown.other_users, [pseudonym(key, "U3"), pseudonym(key, "U4")]);
+        let m = Masker { key, alerts: HashSet::from([("A9".to_string(), "U4".to_string())]), users: HashSet::new() };
+        let shown = m.alert(a, &|_| true, &OddIds::default(), false);
+        assert_eq!(shown.other_users, [pseudonym(key, "U3"), "U4".to_string()], "revealed for this alert");
     }
 
     /// The other staff a sentence names are masked too when their ids hold a space or
