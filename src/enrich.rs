@@ -130,9 +130,6 @@ pub struct Enriched<'a> {
     /// has learned them (`None`: not learned, or not asked): set by the engine for a
     /// user without a roster who looks up a victim.
     pub usual_hour: Option<bool>,
-    /// The user made three accesses in the two hours before this one (set by the
-    /// engine, as `usual_hour`): at work now, whatever their roster says.
-    pub at_work: bool,
     /// [`Enriched::subject_key`], built once when first asked for.
     subject_key: std::cell::OnceCell<CompactString>,
 }
@@ -299,7 +296,6 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
         victims,
         victim_before: None,
         usual_hour: None,
-        at_work: false,
         subject_key: std::cell::OnceCell::new(),
     }
 }

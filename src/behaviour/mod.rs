@@ -138,7 +138,8 @@ struct UserState {
     /// Accesses by local hour of day, for users without a rostered shift.
     hours: [u32; 24],
     /// The times of the user's last three accesses, newest first: a user without a
-    /// roster who has made them within the last two hours is at work now.
+    /// roster who has made them over at least 20 minutes of the last two hours is at
+    /// work now.
     #[serde(default)]
     latest: [Timestamp; 3],
     /// The last access that raised a red or amber finding (boxed: most users have none).
@@ -158,10 +159,12 @@ struct UserState {
 }
 
 impl UserState {
-    /// Whether the user made three accesses in the two hours before `at`.
+    /// Whether the user made three accesses over at least 20 minutes of the two hours
+    /// before `at` (three searches in a second before a look-up at 03:00 are not a
+    /// shift: a review).
     fn at_work(&self, at: Timestamp) -> bool {
-        let oldest = self.latest[2];
-        oldest.0 > 0 && oldest <= at && at.0 - oldest.0 <= 2 * HOUR
+        let [newest, _, oldest] = self.latest;
+        oldest.0 > 0 && newest <= at && at.0 - oldest.0 <= 2 * HOUR && newest.0 - oldest.0 >= 20 * MINUTE
     }
 
     /// Keeps `at` among the latest three access times.
@@ -207,7 +210,8 @@ impl Behaviour {
     /// (as `behaviour.out_of_hours` judges a user without a roster, from a quarter of
     /// its `learn_min_events`: whether they work at that hour at all shows sooner than
     /// which hours are unusual); `None` before enough of them are learned.
-    /// At work now (three accesses in the two hours before) is usual whatever the hour:
+    /// At work now (three accesses over at least 20 minutes of the two hours before) is
+    /// usual whatever the hour:
     /// a rota moves its officers' hours faster than they are learned (an evaluator's
     /// response officers were "outside their working hours" mid-shift).
     pub fn usual_hour(&self, user_id: &str, at: Timestamp, rules: &RulesConfig) -> Option<bool> {
@@ -220,11 +224,6 @@ impl Behaviour {
         let hour = (b.timezone.minute_of_day(at) / 60) as usize % 24;
         let learned = total >= (b.learn_min_events / 4).max(20);
         learned.then(|| user.hours[hour] as f32 >= b.usual_share * total as f32)
-    }
-
-    /// Whether the user made three accesses in the two hours before `at`: at work now.
-    pub fn at_work(&self, user_id: &str, at: Timestamp) -> bool {
-        self.users.get(user_id).is_some_and(|u| u.at_work(at))
     }
 
     /// The per-user counts; [`BehaviourStats::add_cross`] adds the cross-user ones.

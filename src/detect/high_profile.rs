@@ -299,6 +299,24 @@ mod tests {
         // Where only the namesake's row matches, it is the officer's own: answered.
         let own = event(json!({"subject_name": "MATE, Dave"}));
         assert!(!fired(&own, &l, &c).contains(&"custody.uninvolved"), "{:?}", fired(&own, &l, &c));
+        // A row matched surely that no longer applies (a custody two years over) does
+        // not make the current custody naming the officer another person's (a review).
+        let old = lists(&[
+            (
+                Custody,
+                json!({"custody_ref": "CUS-OLD", "subject_id": "22/222B", "subject_name": "MATE, Dave",
+                       "subject_dob": "1990-06-01", "suite": "Riverside", "arrested_at": "2024-11-22T06:00:00Z",
+                       "released_at": "2024-11-23T06:00:00Z", "officers": ["U2"]}),
+            ),
+            (
+                Custody,
+                json!({"custody_ref": "CUS-9", "subject_name": "MATE, Dave", "suite": "Northgate",
+                       "arrested_at": "2026-11-22T06:00:00Z", "officers": ["U1"]}),
+            ),
+        ]);
+        let by_id = event(json!({"subject_id": "22/222B", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01"}));
+        let cx = ctx(&by_id, &old, &c);
+        assert_eq!(cx.explanation.kind(), Some(crate::explain::Kind::Custody), "{:?}", cx.explanation);
     }
 
     #[test]

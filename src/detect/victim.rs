@@ -26,8 +26,9 @@
 //! by a user not attached to it takes it one step down but is never let be (and a
 //! second occasion is a repeat). For a user without a rostered shift, an access that
 //! a reference to an incident opened in the last 12 hours justifies is not out of
-//! hours (they are at work); nor, for anyone, is one made with three others in the
-//! two hours before it (at work late). A search that found nothing is green at most.
+//! hours (they are at work), nor one made with three others over at least 20 minutes
+//! of the two hours before it. A search (`action` search) that found nothing
+//! (`result_count` 0) is green at most.
 //! A weak name match is capped as for the other person rules.
 
 use super::finding::{score, Explain, Finding, Findings};
@@ -192,7 +193,7 @@ fn out_of_hours(ctx: &Enriched, rules: &RulesConfig) -> bool {
     let b = &rules.behaviour;
     let minute = b.timezone.minute_of_day(ctx.event.ts);
     match (ctx.user.and_then(|u| u.shift), ctx.usual_hour) {
-        (Some(shift), _) => !shift.contains_minute(minute, (b.out_of_hours_grace.0 / MINUTE) as u16) && !ctx.at_work,
+        (Some(shift), _) => !shift.contains_minute(minute, (b.out_of_hours_grace.0 / MINUTE) as u16),
         (None, Some(usual)) => !usual,
         (None, None) => rules.victim_night.contains_minute(minute, 0),
     }
@@ -423,26 +424,14 @@ mod tests {
         assert_eq!(judged(None), Some(Severity::Red), "not learned yet: the force's night");
     }
 
-    /// An evaluator: detectives working late (at work: three accesses in the two hours
-    /// before) under their own crime's reference, which touches a victim of another
-    /// unit's incident, were amber, and a print then a red; a control-room check that
-    /// found nothing was a red repeat.
+    /// A control-room check that found nothing was a red repeat (an evaluator).
     #[test]
-    fn at_work_late_or_a_search_that_found_nothing_is_not_judged_out_of_hours() {
+    fn a_search_that_found_nothing_is_green_at_most() {
         let l = da_case();
-        let late =
-            json!({"user_id": "U1", "ts": "2026-11-22T21:16:00Z", "subject_id": "01/123456X", "reference": "BURG-1"});
-        assert_eq!(severity(&l, late.clone()), Some(Severity::Amber), "off shift, alone");
-        let c = Config::defaults();
-        let e = event(late);
-        let mut cx = ctx(&e, &l, &c);
-        cx.at_work = true;
-        let mut out = Findings::new();
-        super::check(&cx, &l, &c.rules, &mut out);
-        assert!(out.is_empty(), "at work late, with a purpose on record: {out:?}");
         let nothing = json!({"user_id": "U1", "ts": "2026-11-22T21:16:00Z", "action": "search", "result_count": 0,
                              "subject_name": "DOE, Jane", "subject_dob": "1995-03-04"});
-        assert_eq!(severity(&l, nothing), Some(Severity::Green));
+        assert_eq!(severity(&l, nothing.clone()), Some(Severity::Green));
+        assert_eq!(severity(&l, merged(nothing, json!({"result_count": 1}))), Some(Severity::Red));
     }
 
     #[test]

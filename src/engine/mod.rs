@@ -249,8 +249,9 @@ impl Engine {
         streams + self.inline_cross.heap_bytes()
     }
 
-    /// Whether `at` is in the user's usual hours, or they are at work now, as any
-    /// stream's behavioural state has learned ([`Behaviour::usual_hour`]).
+    /// Whether `at` is in the user's usual hours, or they are at work now, as the
+    /// first stream's behavioural state that knows the user has learned
+    /// ([`Behaviour::usual_hour`]; for tests and benches: a replay has one stream).
     pub fn usual_hour(&self, user_id: &str, at: Timestamp, rules: &crate::config::RulesConfig) -> Option<bool> {
         self.learned.values().find_map(|l| l.behaviour.usual_hour(user_id, at, rules))
     }
@@ -368,7 +369,6 @@ impl Engine {
         if !victim_keys.is_empty() {
             ctx.victim_before =
                 learned.continuations.victim_before(&event.user_id, &victim_keys, event.ts, repeat_within);
-            ctx.at_work = learned.behaviour.at_work(&event.user_id, event.ts);
             if ctx.user.is_none_or(|u| u.shift.is_none()) {
                 ctx.usual_hour = learned.behaviour.usual_hour(&event.user_id, event.ts, &self.config.rules);
             }

@@ -30,6 +30,7 @@
 //! [`Continuations`] (snapshotted with the behavioural state).
 
 mod staff;
+mod subject;
 mod victim;
 
 use crate::config::explain::reason_code_key;
@@ -49,7 +50,6 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 #[cfg(test)]
 use staff::custody_unit_of;
-use staff::{works_at_suite, Staffing};
 pub use victim::{victim_links, VictimLink};
 
 /// The explanation of one access.
@@ -290,7 +290,7 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
     // incident number when she looks at her own detainee is not judged as one who only
     // had an incident (an evaluator: the justified view was red, the same view without
     // the reference silent).
-    let subject = subject_explanation(a, lists, config);
+    let subject = subject::subject_explanation(a, lists, config);
     match (subject, a.justified_by) {
         (Some(x), _) if x.is_about_subject() => return x,
         (_, Some(incident)) => return Explanation::Reference(incident),
@@ -313,60 +313,6 @@ pub fn explain<'a>(a: &Access<'_, 'a>, lists: &'a WatchLists, config: &Explanati
         }
     }
     Explanation::Unexplained
-}
-
-/// The explanation from the subject's own records, if any: a custody record of the
-/// person held (its officers, or the suite's staff), a high-profile entry's case team,
-/// a live operation's team; the first found, in that order. Where one row is surely
-/// the subject (record id, name and date of birth), a row matched by name alone is
-/// likely another person and explains nothing (a probe: an officer on a `MATE, D`
-/// custody looked up another Mate in custody by PNC id unseen).
-fn subject_explanation<'e, 'a>(
-    a: &Access<'e, 'a>,
-    lists: &'a WatchLists,
-    config: &ExplanationConfig,
-) -> Option<Explanation<'a>> {
-    let e = a.event;
-    let ts = e.ts;
-    let known = |r: Option<Timestamp>| known_in_time(r, ts, config);
-    let m = a.matches;
-    let sure = m.custody.iter().chain(&m.high_profile).chain(&m.operations).any(|(_, s)| !s.is_weak());
-    let rows = |matches: &'e Matches| matches.iter().filter(move |(_, s)| !(sure && s.is_weak()));
-    for &(id, _) in rows(&m.custody) {
-        let Some(record) = lists.custody.get(id) else { continue };
-        if !known(record.recorded_at) || ts < record.arrested_at - config.before_open {
-            continue;
-        }
-        let released = record.released_at;
-        if record.officers.contains(&e.user_id) && released.is_none_or(|r| ts <= r + config.after_close) {
-            return Some(Explanation::Custody { record, by_suite: false, force_wide: false, custody_work: true });
-        }
-        if released.is_none_or(|r| ts <= r + config.custody_staff_after) {
-            if let Some(staffing) = works_at_suite(a.user, record, ts, config) {
-                let force_wide = staffing == Staffing::ForceWide;
-                let custody_work = ts >= record.arrested_at
-                    && (e.subject_type == SubjectType::Custody
-                        || (released.is_none_or(|r| ts <= r)
-                            && !matches!(e.action, Action::Print | Action::Export)
-                            && (config.custody_work_systems.is_empty()
-                                || config.custody_work_systems.contains(&e.system))));
-                return Some(Explanation::Custody { record, by_suite: true, force_wide, custody_work });
-            }
-        }
-    }
-    for &(id, _) in rows(&m.high_profile) {
-        let Some(entry) = lists.high_profile.get(id) else { continue };
-        if known(entry.recorded_at) && entry.case_team.contains(&e.user_id) && entry.expires_at.is_none_or(|x| ts < x) {
-            return Some(Explanation::CaseTeam(entry));
-        }
-    }
-    for &(id, _) in rows(&m.operations) {
-        let Some(op) = lists.operations.get(id) else { continue };
-        if known(op.recorded_at) && op.team.contains(&e.user_id) && op.is_live_at(ts) {
-            return Some(Explanation::Operation(op));
-        }
-    }
-    None
 }
 
 /// Whether the user is attached to the incident: named among its officers, or a

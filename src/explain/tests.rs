@@ -1,3 +1,4 @@
+use super::staff::Staffing;
 use super::*;
 use crate::config::Config;
 use crate::detect::testkit::{event, lists};
