@@ -326,7 +326,7 @@ impl AlertBook {
         (severity, score): (super::Severity, u8),
         window: Span,
         release_at: Option<Timestamp>,
-        make: impl FnOnce() -> Alert,
+        make: impl FnOnce(Option<u8>) -> Alert,
         sink: &mut dyn AlertSink,
     ) -> Offer {
         let key = suppression_key(rule, user_id, subject_key);
@@ -352,7 +352,9 @@ impl AlertBook {
                             // one that explained only the stronger access resolved the
                             // whole alert); one not kept leaves it unanswerable.
                             o.unanswerable |= o.triggers.is_empty();
-                            escalate(&mut o.alert, make(), listed);
+                            // Counted in the user's risk already, unless allowed.
+                            let counted = o.alert.allowed.is_none().then_some(o.alert.score);
+                            escalate(&mut o.alert, make(counted), listed);
                         }
                         // Past the cap the alert is as large as it gets: a hundred more
                         // accesses make one update, not a hundred.
@@ -369,7 +371,7 @@ impl AlertBook {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let mut alert = make();
+        let mut alert = make(None);
         let now = self.now.max(ts);
         let horizon = self.release_horizon(now);
         let release_at = release_at.filter(|r| *r > horizon);
@@ -487,6 +489,11 @@ fn escalate(alert: &mut Alert, stronger: Alert, listed: bool) {
         alert.allowed = None;
     }
     alert.on_operation |= stronger.on_operation;
+    for u in stronger.other_users {
+        if !alert.other_users.contains(&u) {
+            alert.other_users.push(u);
+        }
+    }
 }
 
 fn reference_key(e: &AccessEvent) -> Option<CompactString> {
@@ -549,7 +556,7 @@ pub(crate) mod tests {
             (crate::alert::Severity::Amber, 50),
             Span::hours(24),
             release.map(Timestamp),
-            || alert(id, ts),
+            |_| alert(id, ts),
             sink,
         )
     }
@@ -574,7 +581,7 @@ pub(crate) mod tests {
         let mut sink = CollectClosed::default();
         let mut offer_at = |id: &str, ts: i64, severity: Severity, system: &str| {
             book.advance(Timestamp(ts), &mut sink);
-            let make = || Alert { severity, system: system.into(), ..alert(id, ts) };
+            let make = |_| Alert { severity, system: system.into(), ..alert(id, ts) };
             book.offer(
                 RuleId::SelfLookup,
                 "U1",
@@ -607,7 +614,7 @@ pub(crate) mod tests {
         let mut sink = CollectClosed::default();
         let mut offer_at = |id: &str, ts: i64, severity: Severity, allowed: bool| {
             book.advance(Timestamp(ts), &mut sink);
-            let make = || Alert {
+            let make = |_| Alert {
                 severity,
                 allowed: allowed
                     .then(|| crate::alert::Allowed { reason: "nightly".into(), expires: Timestamp(i64::MAX) }),
@@ -673,7 +680,7 @@ pub(crate) mod tests {
             (Severity::Amber, 50),
             Span::hours(24),
             None,
-            || alert("e1", 0),
+            |_| alert("e1", 0),
             &mut sink,
         );
         book.offer(
@@ -685,7 +692,7 @@ pub(crate) mod tests {
             (Severity::Amber, 50),
             Span::hours(1),
             None,
-            || alert("e2", 1),
+            |_| alert("e2", 1),
             &mut sink,
         );
         book.advance(Timestamp(2 * HOUR), &mut sink);

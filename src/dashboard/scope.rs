@@ -101,32 +101,26 @@ impl Scope {
         // units as written); an alert with no unit is not in a hidden one.
         sql.push_str(&list("COALESCE(unit, '') COLLATE NOCASE", &self.hidden_units, args));
         // A subject spike is about its other users too (`other_users`, every one; its
-        // sentence names five: `also U1, U2 and 3 more`): none of them, and no member
-        // of a hidden unit among them, reviews it (a probe closed the spike naming them).
-        // The table is named: inside `json_each`, `json` is its own column.
-        let others: Vec<&String> = self.hidden_others().collect();
+        // sentence names five: `also U1, U2 and 3 more`; alerts stored before the list
+        // was written have only the sentence): none of them, and no member of a hidden
+        // unit among them, reviews it (a probe closed the spike naming them). The users
+        // go as one JSON array, however large a hidden unit (one parameter each would
+        // near SQLite's limit for a large force: a review), and the table is named
+        // (inside `json_each`, `json` is its own column).
+        let others: Vec<String> = self.hidden_others().map(|u| u.to_ascii_uppercase()).collect();
         if !others.is_empty() {
-            let marks: Vec<String> = others
-                .iter()
-                .map(|u| {
-                    args.push(Value::Text((*u).clone()));
-                    format!("?{}", args.len())
-                })
-                .collect();
-            sql.push_str(&format!(
-                " AND NOT (rule = '{SPIKE}' AND EXISTS (SELECT 1 FROM json_each(alerts.json, '$.other_users') \
-                 WHERE value COLLATE NOCASE IN ({})))",
-                marks.join(", ")
-            ));
-        }
-        // Alerts stored before `other_users` was written: the users their sentence names.
-        for user in &self.hidden_users {
-            args.push(Value::Text(user.to_ascii_uppercase()));
+            args.push(Value::Text(serde_json::to_string(&others).unwrap_or_default()));
             let n = args.len();
+            let named = |end: &str| {
+                format!("instr(upper(json_extract(alerts.json, '$.reason')), ' ' || h.value || '{end}') > 0")
+            };
             sql.push_str(&format!(
-                " AND NOT (rule = '{SPIKE}' AND (instr(upper(json_extract(json, '$.reason')), ' ' || ?{n} || ',') > 0 \
-                 OR instr(upper(json_extract(json, '$.reason')), ' ' || ?{n} || ')') > 0 \
-                 OR instr(upper(json_extract(json, '$.reason')), ' ' || ?{n} || ' AND ') > 0))"
+                " AND NOT (rule = '{SPIKE}' AND (\
+                 EXISTS (SELECT 1 FROM json_each(alerts.json, '$.other_users') o, json_each(?{n}) h WHERE upper(o.value) = h.value) \
+                 OR EXISTS (SELECT 1 FROM json_each(?{n}) h WHERE {} OR {} OR {})))",
+                named(","),
+                named(")"),
+                named(" AND ")
             ));
         }
         sql
@@ -137,8 +131,11 @@ impl Scope {
     pub fn allows_alert(&self, a: &crate::alert::Alert, operations: bool) -> bool {
         self.allows(&a.user_id, a.unit.as_deref(), operations)
             && !(a.rule.as_str() == SPIKE
-                && (a.other_users.iter().any(|u| self.hidden_others().any(|h| h.eq_ignore_ascii_case(u)))
-                    || spike_names(&a.reason).any(|u| self.hidden_users.iter().any(|h| h.eq_ignore_ascii_case(u)))))
+                && a.other_users
+                    .iter()
+                    .map(|u| u.as_str())
+                    .chain(spike_names(&a.reason))
+                    .any(|u| self.hidden_others().any(|h| h.eq_ignore_ascii_case(u))))
     }
 
     /// Whether an alert (with the store's operations mark) is in scope; the same rule
@@ -192,7 +189,7 @@ mod tests {
         let mut args = Vec::new();
         let sql = scope.sql(&mut args);
         assert!(sql.contains("operations = 0") && sql.contains("user_id COLLATE NOCASE NOT IN (?1)"), "{sql}");
-        assert_eq!(args.len(), 4, "the user, the unit, the user among a spike's others (listed, and named)");
+        assert_eq!(args.len(), 3, "the user, the unit, the users a spike's others may not hold (one JSON array)");
         let cleared = Scope::of(&Account { operations: true, review_acu: true, ..account }, &config, None);
         assert!(cleared.allows("U2", Some("PSD"), true));
     }

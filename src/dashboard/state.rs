@@ -197,8 +197,11 @@ impl Dashboard {
         match masker {
             None => alert,
             Some(m) => {
-                let _ =
-                    self.store.pseudonym_of(&alert.user_id, &super::pseudonym::pseudonym(&self.key, &alert.user_id));
+                // Each pseudonym shown can be asked about (a timeline, a reveal): a spike's
+                // other users too.
+                for user in std::iter::once(&alert.user_id).chain(&alert.other_users) {
+                    let _ = self.store.pseudonym_of(user, &super::pseudonym::pseudonym(&self.key, user));
+                }
                 let tied = !m.revealed(&alert.user_id, Some(&alert.alert_id)) && self.tied_to_user(&alert);
                 m.alert(alert, &|t| self.is_staff(t), &self.odd_staff_ids, tied)
             }

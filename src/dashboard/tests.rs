@@ -840,6 +840,13 @@ async fn no_one_reviews_themselves_their_manager_or_the_acu_without_clearance() 
     );
     assert_eq!(f.call(&sup, "GET", "/api/alerts/SPIKE-ACU", None).await.0, StatusCode::NOT_FOUND);
     assert!(ids(&f.call(&lead, "GET", "/api/alerts", None).await.1).contains(&"SPIKE-ACU".to_string()));
+    // Stored before the list was written, naming an ACU member in its sentence only.
+    let mut named_acu = counted("SPIKE-ACU-OLD", &[]);
+    named_acu.reason = spike.reason.replace("U10 and", "U30 and");
+    f.dashboard.observe(&named_acu).unwrap();
+    assert!(!ids(&f.call(&sup, "GET", "/api/alerts", None).await.1).contains(&"SPIKE-ACU-OLD".to_string()));
+    assert_eq!(f.call(&sup, "GET", "/api/alerts/SPIKE-ACU-OLD", None).await.0, StatusCode::NOT_FOUND);
+    assert!(ids(&f.call(&lead, "GET", "/api/alerts", None).await.1).contains(&"SPIKE-ACU-OLD".to_string()));
     // Nor is his own alert, or the operation's uncleared, assigned to him (a probe).
     let to_dan = json!({"action": "assign", "assignee": "dan"});
     assert_eq!(f.call(&sup, "POST", "/api/alerts/SELF/triage", Some(to_dan.clone())).await.0, StatusCode::BAD_REQUEST);
@@ -1065,6 +1072,31 @@ async fn a_closed_alert_raised_by_a_later_access_is_reopened() {
             && h["note"].as_str().unwrap().contains("raised it from amber to red while it was justified")),
         "{v}"
     );
+    // A surer match at the same severity (a search by name on CAD closed as a namesake,
+    // then the view by record id on PNC) reopens it too, and the board files it under
+    // its new trigger's system (a review: the row kept the first access's).
+    let mut b = alert_on("ESC2", "U1", None, &["e1"]);
+    b.severity = crate::alert::Severity::Amber;
+    b.confidence = crate::watchlist::Confidence::Medium;
+    b.system = "CAD".into();
+    f.dashboard.observe(&b).unwrap();
+    let close = json!({"action": "close", "outcome": "no_further_action", "note": "another Dave Mate"});
+    let (_, v) = f.call(&sup, "POST", "/api/alerts/ESC2/triage", Some(close)).await;
+    assert_eq!(v["status"], "no_further_action", "{v}");
+    b.confidence = crate::watchlist::Confidence::High;
+    b.system = "PNC".into();
+    b.event_ids.insert(0, "e-by-id".into());
+    f.dashboard.observe(&b).unwrap();
+    let (_, v) = f.call(&sup, "GET", "/api/alerts/ESC2", None).await;
+    assert_eq!(v["status"], "new", "{v}");
+    assert!(v["history"].to_string().contains("matched its subject surer (high confidence, was medium)"), "{v}");
+    let on = |system: &str| {
+        let path = format!("/api/alerts?system={system}");
+        let f = &f;
+        let sup = &sup;
+        async move { f.call(sup, "GET", &path, None).await.1.to_string().contains("ESC2") }
+    };
+    assert!(on("PNC").await && !on("CAD").await);
 }
 
 #[tokio::test]

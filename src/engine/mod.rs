@@ -591,13 +591,17 @@ fn offer(
         (finding.severity, finding.score),
         window,
         finding.release_at,
-        || {
+        |taking_over: Option<u8>| {
             let mut alert = new_alert(finding, ctx);
+            // Taking over an open alert (more severe, or surer), the user's risk grows
+            // by the difference: the alert was counted once already (a review: a search
+            // by name then the view by id counted 65 + 90).
+            let score = finding.score.saturating_sub(taking_over.unwrap_or(0));
             match allowed {
                 // Recorded, not hidden: the alert says which allow list entry covered
                 // it, and it adds nothing to the user's risk.
                 Some(a) => alert.allowed = Some(Allowed { reason: a.reason.clone(), expires: a.expires }),
-                None => alert.user_risk = Some(risk.add(&event.user_id, finding.score, at, config.risk.half_life)),
+                None => alert.user_risk = Some(risk.add(&event.user_id, score, at, config.risk.half_life)),
             }
             alert
         },

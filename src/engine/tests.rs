@@ -714,4 +714,6 @@ fn a_surer_match_at_the_same_severity_takes_over_the_alert() {
     assert_eq!(a.watchlist.as_ref().map(|w| w.strength), Some(crate::watchlist::MatchStrength::Id), "{a:#?}");
     assert_eq!((a.score, a.confidence, a.event_ids[0].as_str()), (90, crate::watchlist::Confidence::High, "e2"));
     assert!(!a.reason.contains("name only") && a.event_ids.len() == 2, "{}", a.reason);
+    // The user's risk counts the alert once, at its surer score (a review: 65 + 90).
+    assert_eq!(a.user_risk, Some(90));
 }

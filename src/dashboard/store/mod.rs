@@ -274,10 +274,14 @@ impl Store {
         // severity reopens it (a probe: one supervisor closed an amber as justified, the
         // officer looked again with no reference, and the red sank into the closed
         // alert, past the second pair of eyes a red needs).
-        let before: Option<(String, String)> = tx
-            .query_row("SELECT severity, status FROM alerts WHERE alert_id = ?1", [a.alert_id.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        // So does one that makes it surer of its subject (a search by name closed as a
+        // namesake, then the view of the listed person by record id: a review).
+        let before: Option<(String, String, Option<String>)> = tx
+            .query_row(
+                "SELECT severity, status, json_extract(json, '$.confidence') FROM alerts WHERE alert_id = ?1",
+                [a.alert_id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
         // The engine marks every alert whose access touched a live operation (whatever
         // the rule); an opsec alert's watch list says so too.
@@ -307,7 +311,9 @@ impl Store {
                                  retrospective, score, seq, seen_at, event_ms, allowed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?14, ?9, ?10, (SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts), ?11, ?12, ?13)
              ON CONFLICT (alert_id) DO UPDATE SET json = excluded.json, severity = excluded.severity,
-               score = excluded.score, operations = max(operations, excluded.operations)",
+               score = excluded.score, operations = max(operations, excluded.operations),
+               system = excluded.system, event_ts = excluded.event_ts, event_ms = excluded.event_ms,
+               allowed = excluded.allowed",
             params![
                 a.alert_id.as_str(),
                 json,
@@ -325,17 +331,27 @@ impl Store {
                 on_operation,
             ],
         )?;
-        if let Some((severity, status)) = before {
+        if let Some((severity, status, confidence)) = before {
             let was = crate::alert::Severity::parse(&severity);
             let settled = Status::parse(&status).is_some_and(|s| s.is_closed() || s == Status::ClosureProposed);
-            if settled && was.is_some_and(|w| a.severity > w) && a.resolved.is_none() {
+            let was_sure: crate::watchlist::Confidence =
+                confidence.and_then(|c| serde_json::from_value(serde_json::Value::String(c)).ok()).unwrap_or_default();
+            let rose = was.is_some_and(|w| a.severity > w) || a.confidence > was_sure;
+            if settled && rose && a.resolved.is_none() {
                 tx.execute("UPDATE alerts SET status = 'new' WHERE alert_id = ?1", [a.alert_id.as_str()])?;
                 // A closure proposed for what it was is not one for what it is now.
                 tx.execute("DELETE FROM closures WHERE alert_id = ?1", [a.alert_id.as_str()])?;
-                let note = format!(
-                    "reopened: a later access raised it from {severity} to {} while it was {status}",
-                    a.severity.as_str()
-                );
+                let note = match was.is_some_and(|w| a.severity > w) {
+                    true => format!(
+                        "reopened: a later access raised it from {severity} to {} while it was {status}",
+                        a.severity.as_str()
+                    ),
+                    false => format!(
+                        "reopened: a later access matched its subject surer ({} confidence, was {}) while it was {status}",
+                        a.confidence.as_str(),
+                        was_sure.as_str()
+                    ),
+                };
                 tx.execute(
                     "INSERT INTO triage_history (alert_id, at, by, status, assignee, note) VALUES (?1, ?2, 'accesswatch', 'new', NULL, ?3)",
                     params![a.alert_id.as_str(), now(), note],
