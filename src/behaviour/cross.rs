@@ -59,7 +59,10 @@ impl Handoff {
         let her_search = matches!(&ctx.justification, Justification::NotLinked(i)
             if missing(i.kind.as_deref())
                 && ctx.victims.iter().any(|l| l.in_window && !l.strength.is_weak() && l.incident.reference == i.reference));
-        (!self.explained && person && !her_search).then(|| ctx.person_key())
+        // Routed by surname and initial, not the date of birth: a name-only look-up and
+        // the dated ones of the same name reach one instance, whose state is still kept
+        // per person ([`CrossUser::observe_subject`]).
+        (!self.explained && person && !her_search).then(|| ctx.with_users_person_key(|k| CompactString::from(k)))
     }
 
     /// The key of the access's peer record: the user's unit, when the access counts.
@@ -116,6 +119,15 @@ fn user_hash(user_id: &str) -> u32 {
 /// people share state only if both hashes of their keys agree, and the key costs 16
 /// bytes where the string (`person:SURNAME|FORENAMES|1980-01-01`) would take 24 and a
 /// heap allocation.
+/// The key a look-up of the same person by full name alone, without a date of birth
+/// or record id, is counted by ([`Enriched::person_key`] of such a look-up), for a
+/// dated one: `None` for an access that is itself undated.
+fn undated_key(ctx: &Enriched) -> Option<CompactString> {
+    let name = ctx.person.name.as_ref().filter(|_| ctx.person.dob.is_some())?;
+    let key = crate::alert::event_subject_key(SubjectType::Person, None, Some(name), None, None, None, "");
+    Some(key)
+}
+
 fn subject_hash(key: &str) -> u128 {
     let (low, high) = (stable_hash(13, key), stable_hash(17, key));
     (high as u128) << 64 | low as u128
@@ -174,11 +186,15 @@ impl CrossUser {
             + (self.peer_quiet.len() + self.targeting_quiet.len()) * (std::mem::size_of::<Timestamp>() + 24)
     }
 
-    /// The subject spike over one unexplained person access (`key` from
-    /// [`Handoff::spike_key`]).
+    /// The subject spike over one unexplained person access (routed by
+    /// [`Handoff::spike_key`]), counted per person ([`Enriched::person_key`]). A crowd
+    /// that gave the person's date of birth counts, once it is half the spike, the
+    /// users who looked up the same full name without one in the window (an
+    /// evaluator's eleven users, seven with her date of birth and four without, were
+    /// two crowds under eight).
     pub fn observe_subject<'a>(
         &mut self,
-        key: CompactString,
+        _routed_by: CompactString,
         ctx: &Enriched<'a>,
         rules: &RulesConfig,
         out: &mut Findings<'a>,
@@ -187,6 +203,16 @@ impl CrossUser {
         let e = ctx.event;
         let now = e.ts;
         self.maybe_sweep(now, b);
+        let key = ctx.person_key();
+        let undated: Vec<(CompactString, CompactString)> = match undated_key(ctx) {
+            Some(k) => self.subjects.get(&subject_hash(&k)).map_or_else(Vec::new, |u| {
+                (u.recent.iter())
+                    .filter(|it| it.ts <= now && now - it.ts <= b.spike_window && it.str(0) != e.user_id)
+                    .map(|it| (it.str(0).into(), it.str(1).into()))
+                    .collect()
+            }),
+            None => Vec::new(),
+        };
         let s = self.subjects.entry(subject_hash(&key)).or_default();
         // An access given twice (a source sending it again, its record delivered
         // again) counts once. The window keeps no system: an access of another system
@@ -219,14 +245,23 @@ impl CrossUser {
         let mut users: Vec<&str> = s.recent.iter().map(|it| it.str(0)).collect();
         users.sort_unstable();
         users.dedup();
+        let with_undated = !undated.is_empty() && 2 * users.len() as u32 >= b.spike_min_users;
+        if with_undated {
+            users.extend(undated.iter().map(|(u, _)| u.as_str()));
+            users.sort_unstable();
+            users.dedup();
+        }
         let usual = s.per_day.mean;
         let n = users.len();
         if (n as u32) < b.spike_min_users || (n as f32) < b.spike_multiple * usual {
             return;
         }
         let others = users.into_iter().filter(|u| *u != e.user_id).map(CompactString::from).collect();
-        let evidence =
+        let mut evidence: Vec<CompactString> =
             s.recent.iter().rev().map(|it| it.str(1)).filter(|id| *id != e.event_id).map(Into::into).collect();
+        if with_undated {
+            evidence.extend(undated.into_iter().rev().map(|(_, id)| id));
+        }
         s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
         let mut f = finding(
             RuleId::BehaviourSubjectSpike,

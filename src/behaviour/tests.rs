@@ -317,6 +317,38 @@ fn a_search_and_the_view_of_its_record_are_one_person() {
     assert!(s[0].reason.contains("8 different users looked up"), "{}", s[0].reason);
 }
 
+/// Eleven users look up one person in 80 minutes, seven giving her date of birth and
+/// four her name alone (an evaluator's force: two crowds of seven and four, both under
+/// eight, and no alert): one spike, its evidence and other users holding all eleven.
+/// Six name-only look-ups of a common name beside three dated ones stay apart.
+#[test]
+fn a_crowd_with_and_without_the_date_of_birth_is_one_spike() {
+    let mut r = Run::new();
+    let t = MONDAY + 10 * HOUR;
+    let dated =
+        json!({"action": "search", "subject_name": "Jordan MCKENZIE", "subject_dob": "2001-08-08", "result_count": 1});
+    let undated =
+        json!({"action": "search", "subject_name": "Jordan MCKENZIE", "subject_dob": null, "result_count": 1});
+    for i in 0..11 {
+        let crowd = if i % 3 == 1 { undated.clone() } else { dated.clone() };
+        r.access(t + i * 8 * MINUTE, &format!("Q{i}"), crowd);
+    }
+    let t = MONDAY + 30 * HOUR;
+    for i in 0..9 {
+        let mut crowd = if i % 3 == 0 { dated.clone() } else { undated.clone() };
+        crowd["subject_name"] = json!("John SMITH");
+        r.access(t + i * 8 * MINUTE, &format!("S{i}"), crowd);
+    }
+    let alerts = r.alerts();
+    let s = of(&alerts, "behaviour.subject_spike");
+    assert_eq!(s.len(), 1, "{:#?}", s.iter().map(|a| &a.reason).collect::<Vec<_>>());
+    // At the ninth user (the sixth dated): six dated and three name-only.
+    assert!(s[0].reason.contains("9 different users looked up") && s[0].reason.contains("MCKENZIE"), "{}", s[0].reason);
+    assert_eq!(s[0].other_users.len(), 8, "{:?}", s[0].other_users);
+    assert!(s[0].other_users.iter().any(|u| u == "Q7"), "a name-only user: {:?}", s[0].other_users);
+    assert_eq!(s[0].event_ids.len(), 9, "{:?}", s[0].event_ids);
+}
+
 /// A run over the force with a high-profile entry (STAR, Sam, born 1990-01-01), so
 /// that an access to her raises a red finding.
 fn with_a_star() -> Run {
