@@ -327,9 +327,12 @@ mod tests {
         assert!(fired(&e, &l, &c).contains(&"high_profile.uninvolved"));
         let team = event(json!({"user_id": "U7", "subject_name": "Ann Star", "subject_dob": "1985-03-04"}));
         assert!(!fired(&team, &l, &c).contains(&"high_profile.uninvolved"));
-        // The record id alone, its check letter in lower case (two probes: nothing).
+        // The record id alone, its check letter in lower case (two probes: nothing), or
+        // in full-width forms (a probe: nothing).
         let typed = event(json!({"subject_id": "99/123a"}));
         assert!(fired(&typed, &l, &c).contains(&"high_profile.uninvolved"));
+        let wide = event(json!({"subject_id": "\u{ff19}\u{ff19}/\u{ff11}\u{ff12}\u{ff13}\u{ff41}"}));
+        assert!(fired(&wide, &l, &c).contains(&"high_profile.uninvolved"), "{wide:?}");
     }
 
     #[test]

@@ -330,6 +330,16 @@ pub fn user_id(id: &mut CompactString) {
     }
 }
 
+/// A record id as the watch-list joins compare it: full-width forms (`１１/１１１１１１Ａ`)
+/// are the ASCII characters they show, as in user ids (a probe: such an id matched
+/// nothing); its case is left to the comparison.
+pub fn record_id(id: CompactString) -> CompactString {
+    if id.is_ascii() || !id.chars().any(|c| full_width(c).is_some()) {
+        return id;
+    }
+    id.chars().map(|c| full_width(c).unwrap_or(c)).collect::<String>().trim().into()
+}
+
 /// The ASCII character a full-width form shows (U+FF01-FF5E), or the ideographic space.
 fn full_width(c: char) -> Option<char> {
     match c {

@@ -125,6 +125,7 @@ impl PersonIdentity {
     /// An identity from its parts; the name is parsed and normalised here.
     pub fn new(subject_id: Option<CompactString>, raw_name: Option<CompactString>, dob: Option<Date>) -> Self {
         let name = raw_name.as_deref().and_then(PersonName::parse);
+        let subject_id = subject_id.map(crate::event::normalise::record_id);
         PersonIdentity { subject_id, raw_name, name, dob }
     }
 
