@@ -50,15 +50,13 @@ impl Handoff {
     /// is still `victim.contact`'s to judge, which never lets it be.
     pub fn spike_key(&self, ctx: &Enriched) -> Option<CompactString> {
         let person = ctx.event.subject_type == SubjectType::Person && !ctx.person.is_empty();
-        let missing = |kind: Option<&str>| {
-            kind.is_some_and(|k| {
-                k.split(|c: char| !c.is_alphanumeric())
-                    .any(|w| w.eq_ignore_ascii_case("missing") || w.eq_ignore_ascii_case("misper"))
-            })
-        };
+        // Her name alone will do, as the shift searches (`bennett/john`), unless the
+        // person is surely someone else (a victim of another incident matched surely:
+        // an evaluator's shift searching by name made spikes).
+        let sure = ctx.victims.iter().any(|l| !l.strength.is_weak());
         let her_search = matches!(&ctx.justification, Justification::NotLinked(i)
-            if missing(i.kind.as_deref())
-                && ctx.victims.iter().any(|l| l.in_window && !l.strength.is_weak() && l.incident.reference == i.reference));
+            if i.is_missing_person()
+                && ctx.victims.iter().any(|l| l.in_window && (!sure || !l.strength.is_weak()) && l.incident.reference == i.reference));
         // Routed by surname and initial, not the date of birth: a name-only look-up and
         // the dated ones of the same name reach one instance, whose state is still kept
         // per person ([`CrossUser::observe_subject`]).

@@ -28,7 +28,9 @@
 //! a reference to an incident opened in the last 12 hours justifies is not out of
 //! hours (they are at work), nor one made with three others over at least 20 minutes
 //! of the two hours before it. A search (`action` search) that found nothing
-//! (`result_count` 0) is green at most.
+//! (`result_count` 0), or a look-up under her own missing-person incident's reference
+//! in its window, is green at most; the incident's own officers and unit are not
+//! judged when they find her by name alone (unless another victim link is surely her).
 //! A weak name match is capped as for the other person rules.
 
 use super::finding::{score, Explain, Finding, Findings};
@@ -89,6 +91,8 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
         && matches!(&ctx.justification, Justification::Justified(i)
             if e.ts.0 >= i.opened_at.0 - HOUR && e.ts.0 - i.opened_at.0 <= ATTENDING.0);
     let found_nothing = e.action == crate::event::Action::Search && e.result_count == Some(0);
+    let missing_search = matches!(&ctx.justification, Justification::NotLinked(i)
+        if i.is_missing_person() && ctx.victims.iter().any(|l| l.in_window && l.incident.reference == i.reference));
     let settings = rules.settings(RuleId::VictimContact);
     let mut best: Option<(Severity, Facts<'a>)> = None;
     for link in &ctx.victims {
@@ -129,8 +133,11 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
             };
         }
         // A search that found nothing showed no record: green at most, as for custody
-        // (an evaluator: a control-room check that found nothing was a red repeat).
-        if found_nothing {
+        // (an evaluator: a control-room check that found nothing was a red repeat). So
+        // is a look-up under her own missing-person incident, in its window: the whole
+        // force searches for a missing child (an evaluator: 79 red and amber alerts of
+        // shifts searching, on every occasion and off their learned hours).
+        if found_nothing || missing_search {
             severity = severity.min(Severity::Green);
         }
         let strength = link.strength;
@@ -172,9 +179,13 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
 /// Every such access is remembered, explained or not, so that a later one is a repeat
 /// (quoting one's own unrelated incident each day does not make each day the first).
 pub fn judged(ctx: &Enriched) -> bool {
+    // Matched by name alone, the case is still theirs unless another victim link is
+    // surely the person (an evaluator: the owning team's own name-only search of
+    // their victim was amber, "not attached to it").
+    let sure = ctx.victims.iter().any(|l| !l.strength.is_weak());
     let own_case = ctx.explanation.effective_kind() == Some(Kind::Victim)
         || ctx.victims.iter().any(|l| {
-            !l.strength.is_weak()
+            (!sure || !l.strength.is_weak())
                 && ((l.attached && l.in_window)
                     || matches!(&ctx.justification, Justification::Justified(j) if j.reference == l.incident.reference))
         });
@@ -422,6 +433,29 @@ mod tests {
         assert_eq!(judged(Some(true)), Some(Severity::Green), "learned to work nights");
         assert_eq!(judged(Some(false)), Some(Severity::Red), "an hour they never work");
         assert_eq!(judged(None), Some(Severity::Red), "not learned yet: the force's night");
+    }
+
+    /// An evaluator's force at scale: the owning unit's own search of their victim by
+    /// name alone was amber ("not attached to it"), and a shift searching for a missing
+    /// child under her incident's number was red and amber on every occasion.
+    #[test]
+    fn her_own_team_by_name_and_a_search_for_a_missing_child_are_not_triaged() {
+        let mut rows = da_rows();
+        rows.push((
+            Incidents,
+            json!({"reference": "MP-7", "kind": "missing person", "opened_at": "2026-11-22T01:00:00Z",
+                   "unit": "Response C", "victims": "BENNETT, Lily 2012-05-05", "vulnerable": "true"}),
+        ));
+        let l = lists(&rows);
+        let by_name = json!({"user_id": "U6", "ts": "2026-09-10T10:00:00Z", "action": "search", "subject_name": "DOE, Jane", "result_count": 1});
+        assert_eq!(severity(&l, by_name), None, "U6 is of PPU, which owns DA-1, in its window");
+        let search = json!({"user_id": "U1", "ts": "2026-11-22T23:30:00Z", "action": "search", "result_count": 1,
+                            "subject_name": "bennett/lily", "reference": "MP-7"});
+        assert_eq!(severity(&l, search.clone()), Some(Severity::Green), "off shift, not attached: recorded");
+        let mut dated = search;
+        dated["subject_name"] = json!("BENNETT, Lily");
+        dated["subject_dob"] = json!("2012-05-05");
+        assert_eq!(severity(&l, dated), Some(Severity::Green));
     }
 
     /// A control-room check that found nothing was a red repeat (an evaluator).

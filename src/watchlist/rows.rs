@@ -519,6 +519,17 @@ pub struct Incident {
     pub recorded_at: Option<Timestamp>,
 }
 
+impl Incident {
+    /// A missing-person incident: its kind says "missing" or "MISPER" as a word. A
+    /// search for a missing person is every officer's business.
+    pub fn is_missing_person(&self) -> bool {
+        self.kind.as_deref().is_some_and(|k| {
+            k.split(|c: char| !c.is_alphanumeric())
+                .any(|w| w.eq_ignore_ascii_case("missing") || w.eq_ignore_ascii_case("misper"))
+        })
+    }
+}
+
 /// A table row of any of the six kinds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Row {
