@@ -218,6 +218,10 @@ impl Worker {
         }
         self.release_cross(false);
         self.sink.publish_updates(false);
+        // Alerts a tick releases (held ones, updates) reach the file now too.
+        if let Err(e) = self.sink.flush_file() {
+            self.status.fail(e);
+        }
         self.maybe_snapshot();
         self.report_time_faults();
         if self.last_gauges.elapsed() > Duration::from_secs(1) {
@@ -370,6 +374,12 @@ impl Worker {
         self.counters.flush();
         self.acks.processed_batch(generation, &spans);
         self.release_cross(false);
+        // The alerts file has each batch's alerts when the batch is done, not when 8 KiB
+        // have gathered or the engine stops (a probe: two red alerts were minutes late,
+        // and a SIGKILL lost them from it for good).
+        if let Err(e) = self.sink.flush_file() {
+            self.sink.error.get_or_insert(e);
+        }
         if let Some(e) = self.sink.error.take() {
             self.status.fail(e);
         }

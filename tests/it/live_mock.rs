@@ -101,7 +101,10 @@ fn alerts_on_the_topic_are_exactly_a_replays_and_bad_messages_reach_the_dlq() {
 #[test]
 fn a_watch_list_row_produced_while_running_changes_the_next_alert() {
     let (_cluster, bootstrap) = mock();
-    let config = config(&bootstrap, "mock-live-row");
+    let mut config = config(&bootstrap, "mock-live-row");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("alerts.jsonl");
+    config.live.alerts_file = Some(file.clone());
     publish_watchlists(&config);
     let service = start(&config);
     let event = |id: &str| {
@@ -128,6 +131,10 @@ fn a_watch_list_row_produced_while_running_changes_the_next_alert() {
     assert!(wait_for(Duration::from_secs(20), || staff_upserts() == before + 1.0), "the row was not applied");
     produce_events(&bootstrap, &[event("live-2")]);
     assert!(wait_for(Duration::from_secs(20), || account_alerts() == 1), "no account.status alert after the row");
+    // The alerts file has it while the engine runs, not only once it stops (a probe:
+    // red alerts were minutes late in it, and a SIGKILL lost them from it).
+    let in_file = || std::fs::read_to_string(&file).unwrap_or_default().contains("account.status");
+    assert!(wait_for(Duration::from_secs(10), in_file), "the alert is not in the alerts file yet");
     service.stop();
     service.join().unwrap();
 }
