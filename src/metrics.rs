@@ -433,9 +433,11 @@ const OPERATION_SERIES: [&str; 5] = [
 /// `render`'s text without the series about live operations (their opsec alerts, the
 /// accesses an operation explains, the operations list's rows and changes, the
 /// retrospective alerts), for a reader not cleared for operations; a comment says what
-/// was withheld. The alerts on such accesses, whatever their rule, are counted in
-/// series of their own (`accesswatch_operation_*`), left out of the totals that stay:
-/// a look-up followed by a scrape must not tell whether its subject is an operation's.
+/// was withheld. The operations' own alerts are counted in series of their own
+/// (`accesswatch_operation_*`), left out of the totals that stay; another rule's alert
+/// on such an access is counted as on any subject ([`crate::alert::Alert::counts_as_operations`]):
+/// a look-up followed by a scrape must not tell whether its subject is an operation's,
+/// by a count that moved or by one that did not.
 pub fn without_operations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {

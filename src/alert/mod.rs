@@ -191,6 +191,17 @@ impl Alert {
         CompactString::from(hex::encode(&digest[..16]))
     }
 
+    /// An operation's own alert (`opsec.outsider`, on the operations list): counted in
+    /// the metrics' `accesswatch_operation_*` series, withheld from readers not
+    /// cleared for operations. Another rule's alert on an access that touched an
+    /// operation counts in the public series as it would on any other subject: a public
+    /// count that stood still where the user knew it would move would tell them the
+    /// subject was an operation's (a probe).
+    pub fn counts_as_operations(&self) -> bool {
+        self.rule == RuleId::OpsecOutsider
+            || self.watchlist.as_ref().is_some_and(|w| w.list == crate::watchlist::TableName::Operations)
+    }
+
     /// One line of JSON, as written to files and topics.
     pub fn to_json(&self) -> String {
         let mut s = String::with_capacity(768);

@@ -64,7 +64,11 @@ impl Engine {
                         "{what} changed after the alert was raised{recorded}; the rule no longer finds this access."
                     )
                 };
-                answered.push((seq, alert.on_operation, Resolved { at: Timestamp::default(), by: by.into(), reason }));
+                answered.push((
+                    seq,
+                    alert.counts_as_operations(),
+                    Resolved { at: Timestamp::default(), by: by.into(), reason },
+                ));
             }
             if answered.is_empty() {
                 continue;

@@ -329,7 +329,7 @@ impl LiveSink {
         let partition = (self.publisher.same_partitions && self.stream >= 0)
             .then_some(super::repartition::alerts_partition(self.stream));
         // The latency summary is public: an operation's alerts stay out of it.
-        let event_ms = if alert.on_operation { 0 } else { event_ms };
+        let event_ms = if alert.counts_as_operations() { 0 } else { event_ms };
         let d = Delivery { source, event_ms, what: Sent::Alert, also };
         if let Err(e) = self.publisher.send(
             &self.publisher.alerts_topic,
@@ -340,7 +340,7 @@ impl LiveSink {
         ) {
             self.error.get_or_insert(e);
         }
-        if alert.on_operation {
+        if alert.counts_as_operations() {
             self.metrics.operation_alert_messages.inc();
         } else {
             self.metrics.alert_messages.inc();
@@ -374,7 +374,7 @@ impl AlertSink for LiveSink {
     }
 
     fn raised(&mut self, alert: &Alert) {
-        let counted = if alert.on_operation { &self.metrics.operation_alerts } else { &self.metrics.alerts };
+        let counted = if alert.counts_as_operations() { &self.metrics.operation_alerts } else { &self.metrics.alerts };
         counted.with_label_values(&[alert.rule.as_str(), alert.severity.as_str()]).inc();
         self.publish(alert);
     }
@@ -442,16 +442,17 @@ mod tests {
         (k, acks, generation, metrics, publisher)
     }
 
-    /// An alert on an access that touched a live operation is counted apart: the
-    /// totals a reader not cleared for operations gets (alerts by rule, alert messages,
-    /// the latency summary) do not move, so a look-up followed by a scrape cannot tell
-    /// whether its subject is an operation's.
+    /// An operation's own alert is counted apart: the totals a reader not cleared for
+    /// operations gets (alerts by rule, alert messages, the latency summary) do not
+    /// move. Another rule's alert on an access that touched the operation moves them as
+    /// on any subject: a count that stood still where the user knew it would move told
+    /// them the subject was an operation's (a probe).
     #[test]
-    fn an_operations_alert_moves_no_series_the_uncleared_read() {
+    fn an_operations_alert_moves_no_series_the_uncleared_read_and_hides_no_other() {
         let cluster = MockCluster::new(1).unwrap();
         let (_, acks, generation, metrics, publisher) = publisher(&cluster);
         let mut sink = LiveSink::new(publisher.clone(), metrics.clone(), None);
-        acks.begin_batch(generation, &[OffsetRange { stream: 0, lowest: 0, highest: 1 }]);
+        acks.begin_batch(generation, &[OffsetRange { stream: 0, lowest: 0, highest: 2 }]);
         sink.stream(0);
         let event_ms = Timestamp::now().0;
         let plain = crate::alert::book::tests::alert("PLAIN", 0);
@@ -460,6 +461,7 @@ mod tests {
         publisher.flush(Duration::from_secs(10)).unwrap();
         let before = crate::metrics::without_operations(&metrics.render());
         let mut covert = crate::alert::book::tests::alert("COVERT", 0);
+        covert.rule = crate::alert::RuleId::OpsecOutsider;
         covert.on_operation = true;
         sink.origin = Some(Origin { at: At { generation, stream: 0, offset: 1 }, event_ms });
         sink.raised(&covert);
@@ -475,6 +477,15 @@ mod tests {
         let all = metrics.render();
         assert!(all.contains("accesswatch_operation_alert_messages_total 2"), "{all}");
         assert!(all.contains("accesswatch_operation_alerts_total{rule="), "{all}");
+        // The same access's self-look-up alert counts as any other would.
+        let mut beside = crate::alert::book::tests::alert("BESIDE", 0);
+        beside.on_operation = true;
+        sink.origin = Some(Origin { at: At { generation, stream: 0, offset: 2 }, event_ms });
+        sink.raised(&beside);
+        publisher.flush(Duration::from_secs(10)).unwrap();
+        let after = crate::metrics::without_operations(&metrics.render());
+        assert!(after.contains("accesswatch_alert_messages_total 2"), "{after}");
+        assert!(after.contains("accesswatch_alerts_total{rule=\"self.lookup\",severity=\"amber\"} 2"), "{after}");
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl AlertBook {
 
     /// Open alerts on accesses that touched a live operation.
     pub fn open_on_operations(&self) -> usize {
-        self.open.values().filter(|o| o.alert.on_operation).count()
+        self.open.values().filter(|o| o.alert.counts_as_operations()).count()
     }
 
     /// The ids of the alerts raised or held and not yet closed.
