@@ -224,7 +224,7 @@ impl Metrics {
             ),
             assigned_partitions: gauge(
                 "accesswatch_assigned_partitions",
-                "access-events partitions assigned to this instance",
+                "Partitions assigned to this instance: the event topic's and the repartition topic's",
             ),
             watchlist_rows: gauge_vec("accesswatch_watchlist_rows", "Rows in each watch list", &["table"]),
             watchlist_changes: counter_vec(

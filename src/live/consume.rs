@@ -102,9 +102,16 @@ impl GroupContext {
 impl ClientContext for GroupContext {
     fn stats(&self, stats: Statistics) {
         let Some(topic) = stats.topics.get(&self.kafka.events_topic) else { return };
+        // Only the partitions this instance fetches: a revoked one's last figure would
+        // stay, and a sum across instances count it twice (a probe).
         for (id, p) in &topic.partitions {
-            if *id >= 0 && p.consumer_lag >= 0 {
+            if *id < 0 {
+                continue;
+            }
+            if p.fetch_state == "active" && p.consumer_lag >= 0 {
                 self.metrics.consumer_lag.with_label_values(&[&id.to_string()]).set(p.consumer_lag);
+            } else {
+                let _ = self.metrics.consumer_lag.remove_label_values(&[&id.to_string()]);
             }
         }
     }
@@ -474,6 +481,10 @@ pub fn run(
         }
         if let Some(v) = watchdog.check(&consumer) {
             metrics.partitions_stalled.set(v.stalled.len() as i64);
+            match v.warning() {
+                Some(warning) => status.warn("partitions stalled", warning),
+                None => status.clear_warning("partitions stalled"),
+            }
             if v.rejoin {
                 tracing::warn!(stalled = ?v.stalled, "partitions with messages waiting have had no progress for kafka.stall_after: rejoining the group to have them reassigned");
                 metrics.group_rejoins.inc();
@@ -516,8 +527,10 @@ pub fn stall_after(config: &Config, topic: &str) -> Duration {
     if k.stall_after.0 < floor {
         tracing::warn!(
             topic,
-            stall_after = %k.stall_after.human(),
-            used = %crate::time::Span(floor).human(),
+            // Seconds, not `human()`'s minutes: both are often under one (a probe read
+            // "stall_after=0 minutes used=0 minutes").
+            stall_after = %k.stall_after,
+            used = %crate::time::Span(floor),
             "kafka.stall_after is shorter than a healthy partition can go without a commit: the longer is used"
         );
     }
@@ -540,6 +553,36 @@ mod tests {
             revoked: Default::default(),
             any_revoked: Default::default(),
         }
+    }
+
+    /// The lag of a partition this instance no longer fetches goes from `/metrics`
+    /// (a probe: a revoked partition's last figure stayed, and a sum across instances
+    /// counted it twice).
+    #[test]
+    fn the_lag_of_a_partition_not_fetched_is_not_reported() {
+        let (tx, _rx) = crossbeam_channel::bounded(1);
+        let context = context(tx, Arc::new(Acks::default()));
+        let stats = |states: &[(i32, &str, i64)]| {
+            let mut topic = rdkafka::statistics::Topic::default();
+            for &(id, state, lag) in states {
+                let p = rdkafka::statistics::Partition {
+                    fetch_state: state.into(),
+                    consumer_lag: lag,
+                    ..Default::default()
+                };
+                topic.partitions.insert(id, p);
+            }
+            let mut s = Statistics::default();
+            s.topics.insert(context.kafka.events_topic.clone(), topic);
+            s
+        };
+        context.stats(stats(&[(0, "active", 238), (1, "active", 387)]));
+        let text = context.metrics.render();
+        assert!(text.contains("accesswatch_consumer_lag{partition=\"1\"} 387"), "{text}");
+        context.stats(stats(&[(0, "active", 12), (1, "none", 387), (-1, "none", 0)]));
+        let text = context.metrics.render();
+        assert!(text.contains("accesswatch_consumer_lag{partition=\"0\"} 12"), "{text}");
+        assert!(!text.contains("accesswatch_consumer_lag{partition=\"1\"}"), "{text}");
     }
 
     #[test]

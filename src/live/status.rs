@@ -100,6 +100,11 @@ impl Status {
         w.insert(key.to_string(), (message, Instant::now()));
     }
 
+    /// Takes a warning down once what it named is over (a stalled partition that moves).
+    pub fn clear_warning(&self, key: &str) {
+        self.warnings.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
     /// The warnings seen in the last hour, for `/healthz`.
     pub fn warnings(&self) -> Vec<String> {
         let w = self.warnings.lock().unwrap_or_else(|e| e.into_inner());

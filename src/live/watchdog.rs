@@ -42,6 +42,29 @@ pub struct Verdict {
     pub stalled: Vec<(String, i32)>,
     /// Whether this instance should rejoin the group (a stalled partition is not its).
     pub rejoin: bool,
+    /// How many of the stalled partitions this instance holds.
+    pub held: usize,
+}
+
+impl Verdict {
+    /// The line `/healthz` shows while partitions are stalled: the count alone moved
+    /// a metric, and an instance left with no partition after a broker outage looked
+    /// healthy (a probe).
+    pub fn warning(&self) -> Option<String> {
+        if self.stalled.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self.stalled.iter().take(8).map(|(t, p)| format!("{t}/{p}")).collect();
+        let more = self.stalled.len().saturating_sub(names.len());
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        Some(format!(
+            "{} partition(s) have messages waiting and no committed progress for kafka.stall_after: {}{more} \
+             ({} of them held by this instance; the group is rejoined to have the rest reassigned)",
+            self.stalled.len(),
+            names.join(", "),
+            self.held,
+        ))
+    }
 }
 
 impl Watchdog {
@@ -106,13 +129,14 @@ impl Watchdog {
         }
         let shortest = self.topics.iter().map(|(_, d)| *d).min().unwrap_or(Duration::MAX);
         let quiet = self.last_rejoin.is_none_or(|t| now.saturating_duration_since(t) >= shortest);
-        let rejoin = quiet && stalled.iter().any(|s| !mine(s));
+        let held = stalled.iter().filter(|s| mine(s)).count();
+        let rejoin = quiet && held < stalled.len();
         if rejoin {
             self.last_rejoin = Some(now);
             // Give the new generation its own full period before judging it.
             self.restart_at(now);
         }
-        Verdict { stalled, rejoin }
+        Verdict { stalled, rejoin, held }
     }
 }
 
@@ -145,6 +169,8 @@ mod tests {
         let stuck = w.judge(t0 + limit, at(10, 20), theirs);
         assert_eq!(stuck.stalled, [("access-subjects".to_string(), 0)]);
         assert!(stuck.rejoin, "no progress for the whole period: the group rejoins");
+        let warning = stuck.warning().expect("a stalled partition is a warning on /healthz");
+        assert!(warning.contains("access-subjects/0") && warning.contains("0 of them held"), "{warning}");
         // The rebalance that follows: the new owner restores, then its records wait.
         let moved = t0 + limit + Duration::from_secs(1);
         w.restart_at(moved);
@@ -154,7 +180,7 @@ mod tests {
         assert!(late.stalled.len() == 1 && late.rejoin);
         // Progress, or nothing waiting, is never a stall.
         let t = moved + limit * 4;
-        assert!(w.judge(t, at(15, 20), theirs).stalled.is_empty());
+        assert!(w.judge(t, at(15, 20), theirs).warning().is_none());
         assert!(w.judge(t + limit * 2, at(20, 20), theirs).stalled.is_empty());
     }
 }
