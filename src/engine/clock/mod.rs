@@ -15,11 +15,12 @@
 //!   ends; it was a clock fault when an event arrives back within the old front. Held
 //!   events are then judged in their arrival order, so nothing is lost and a replay
 //!   stays deterministic. A run from one system, while another system reported within
-//!   the last [`ACTIVE_WINDOW`] x `clock_jump_events` events, and further ahead than a
-//!   [`QUIET_SPELL`], is that source's clock fault however long it is held: logs that
-//!   resume after a gap resume on every
-//!   system that was reporting, and a source whose clock jumped a year must not make
-//!   the other systems' events late for the rest of the replay. A run from one user
+//!   the last [`ACTIVE_WINDOW`] x `clock_jump_events` events, is held on: an event of
+//!   another system back within the old front makes it that source's clock fault,
+//!   one that agrees with it a gap in the logs (logs that resume after a gap resume
+//!   on every system that was reporting). Further ahead than a [`QUIET_SPELL`] it is
+//!   a clock fault outright: a source whose clock jumped a year must not make the
+//!   other systems' events late for the rest of the replay. A run from one user
 //!   or one terminal, while others reported just before it, is held on (up to
 //!   [`ONE_SOURCE_RUNS`] runs): it is a genuine jump when another source's events
 //!   agree, and that terminal's clock fault when an event arrives back within the old
@@ -104,9 +105,9 @@ pub const ACTIVE_WINDOW: u64 = 4;
 
 /// How long every system of a stream may be quiet before logs resume on one of them
 /// first: a run of one system's events further ahead of the front than this, while
-/// another system reported just before it, is that system's clock fault. A wrong clock
-/// less far ahead is taken for a gap: the other systems' events are late for at most
-/// this long, where a quiet night taken for a clock fault blinds the detectors.
+/// another system reported just before it, is that system's clock fault. A run less
+/// far ahead is held until the other systems' next event says whether it was a gap in
+/// the logs or a clock out by hours.
 pub const QUIET_SPELL: Span = Span(12 * crate::time::HOUR);
 
 /// A run of one user's or one terminal's events is held up to this many runs'
@@ -172,8 +173,14 @@ impl StreamClock {
                     Offered::Released(self.accept_run(b))
                 } else if !full || self.one_source_of_several(b) {
                     Offered::Held
-                } else if self.one_system_of_several(front, b) {
-                    // One source's clock jumped while the others report on.
+                } else if self.one_system_of_several(b) {
+                    if self.held[0].ts.0 - front.0 <= QUIET_SPELL.0 {
+                        // Logs resuming on one system after a quiet spell, or that
+                        // system's clock an hour out: held until another system's
+                        // event tells which (or the streak outgrows the window).
+                        return Offered::Held;
+                    }
+                    // One source's clock jumped far while the others report on.
                     let held = std::mem::take(&mut self.held);
                     Offered::Released(held.into_iter().map(|e| (e, Verdict::Skewed { at: front })).collect())
                 } else {
@@ -246,14 +253,18 @@ impl StreamClock {
 
     /// Whether the held run is all one system's while another system is still
     /// reporting: one came just before this system's latest streak of arrivals (which
-    /// ends with the run), and the streak is short; and the run is further ahead of
-    /// the front than a [`QUIET_SPELL`]: within one, the other system fell quiet too (its
-    /// events in the meantime would have moved the front), and logs that resume on
-    /// one system first are a gap (a hostile probe: one RMS record before an hour's
-    /// quiet made PNC's next 64 events a clock fault, the detectors blind to them).
-    fn one_system_of_several(&self, front: Timestamp, b: Bounds) -> bool {
+    /// ends with the run), and the streak is short. Further ahead of the front than a
+    /// [`QUIET_SPELL`], the run is that system's clock fault. Within one it is held
+    /// on: logs that resume on one system first after every system fell quiet are a
+    /// gap (a hostile probe: one RMS record before an hour's quiet made PNC's next 64
+    /// events a clock fault, the detectors blind to them), which the other system's
+    /// next event confirms by agreeing with the run, or the streak by outgrowing the
+    /// window; a clock an hour out (a source logging summer time as UTC) is shown by
+    /// the other system's next event coming back within the old front (a review: taken
+    /// for a gap, it had made every other system's events late).
+    fn one_system_of_several(&self, b: Bounds) -> bool {
         let Some(first) = self.held.first() else { return false };
-        if self.held.iter().any(|e| e.system != first.system) || first.ts.0 - front.0 <= QUIET_SPELL.0 {
+        if self.held.iter().any(|e| e.system != first.system) {
             return false;
         }
         let (system, streak) = (&self.streak.0, self.streak.1);

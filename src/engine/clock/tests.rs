@@ -161,13 +161,43 @@ fn logs_resuming_on_one_system_after_a_quiet_spell_are_a_gap() {
         let mut events: Vec<(&str, i64)> =
             (0..10).map(|i| (if i % 2 == 0 { "PNC" } else { "RMS" }, T + i * MINUTE)).collect();
         events.extend((0..2 * B.jump_events as i64).map(|i| ("PNC", T + 9 * MINUTE + after + i * MINUTE)));
-        let (got, _) = judge_systems(&events);
+        let (mut got, mut clock) = judge_systems(&events);
+        got.extend(clock.finish(B).iter().map(|(e, v)| (e.event_id[1..].parse::<usize>().unwrap(), *v)));
         assert_eq!(got.len(), events.len(), "nothing lost");
         got.iter().filter(|(_, v)| matches!(v, Verdict::Skewed { .. })).count()
     };
     assert_eq!(resume(HOUR), 0);
     assert_eq!(resume(11 * HOUR), 0);
     assert_eq!(resume(24 * HOUR), 2 * B.jump_events);
+
+    // The other system's next event agrees with the run: a gap, both on time.
+    let mut both: Vec<(&str, i64)> =
+        (0..10).map(|i| (if i % 2 == 0 { "PNC" } else { "RMS" }, T + i * MINUTE)).collect();
+    both.extend((0..2 * B.jump_events as i64).map(|i| ("PNC", T + HOUR + i * MINUTE)));
+    both.push(("RMS", T + HOUR + 10 * MINUTE));
+    let (got, clock) = judge_systems(&both);
+    assert_eq!(got.len(), both.len(), "{got:?}");
+    assert!(got.iter().all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+    assert!(clock.newest().unwrap().0 >= T + HOUR);
+}
+
+/// A system that logs summer time as UTC (an hour ahead) sends a burst of more
+/// events in a row than a jump needs, then the other system reports on in the
+/// present: the burst was that system's clock, and the other system's events stay on
+/// time (a review: taken for a gap, the front followed the wrong clock and every
+/// other system's event was late, the behavioural detectors blind to them).
+#[test]
+fn a_system_an_hour_out_does_not_make_the_others_late() {
+    let mut events: Vec<(&str, i64)> =
+        (0..10).map(|i| (if i % 2 == 0 { "PNC" } else { "CAD" }, T + i * MINUTE)).collect();
+    events.extend((0..2 * B.jump_events as i64).map(|i| ("CAD", T + 10 * MINUTE + HOUR + i * 10_000)));
+    events.extend((0..4).map(|i| ("PNC", T + 11 * MINUTE + i * MINUTE)));
+    let (got, clock) = judge_systems(&events);
+    assert_eq!(got.len(), events.len(), "nothing lost: {got:?}");
+    let burst = 10..10 + 2 * B.jump_events;
+    assert!(got.iter().filter(|(n, _)| burst.contains(n)).all(|(_, v)| matches!(v, Verdict::Skewed { .. })), "{got:?}");
+    assert!(got.iter().filter(|(n, _)| !burst.contains(n)).all(|(_, v)| *v == Verdict::OnTime), "{got:?}");
+    assert!(clock.newest().unwrap().0 < T + HOUR, "the front stayed in the present");
 }
 
 #[test]
