@@ -191,15 +191,19 @@ impl Alert {
         CompactString::from(hex::encode(&digest[..16]))
     }
 
-    /// An operation's own alert (`opsec.outsider`, on the operations list): counted in
-    /// the metrics' `accesswatch_operation_*` series, withheld from readers not
-    /// cleared for operations. Another rule's alert on an access that touched an
+    /// An operation's own alert (`opsec.outsider`, on the operations list) and a print
+    /// or export after one (`behaviour.export_after_sensitive`, on an operation):
+    /// counted in the metrics' `accesswatch_operation_*` series, withheld from readers
+    /// not cleared for operations. Another rule's alert on an access that touched an
     /// operation counts in the public series as it would on any other subject: a public
     /// count that stood still where the user knew it would move would tell them the
-    /// subject was an operation's (a probe).
+    /// subject was an operation's (a probe). A print after an operation's look-up
+    /// that moved the public series would tell them the same (a review): the look-up
+    /// raised nothing they can see, so nothing should follow it where they look.
     pub fn counts_as_operations(&self) -> bool {
         self.rule == RuleId::OpsecOutsider
             || self.watchlist.as_ref().is_some_and(|w| w.list == crate::watchlist::TableName::Operations)
+            || (self.rule == RuleId::BehaviourExportAfterSensitive && self.on_operation)
     }
 
     /// One line of JSON, as written to files and topics.

@@ -534,6 +534,10 @@ impl Explain for Facts {
             _ => &[],
         }
     }
+
+    fn follows_an_operation(&self) -> bool {
+        matches!(self, Facts::ExportAfterSensitive { rule: RuleId::OpsecOutsider, .. })
+    }
 }
 
 /// The sentence of a behavioural finding.

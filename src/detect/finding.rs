@@ -37,6 +37,12 @@ pub trait Explain: std::fmt::Debug {
     fn other_users(&self) -> &[CompactString] {
         &[]
     }
+
+    /// Whether the finding follows an operation's own alert (a print after an
+    /// `opsec.outsider` look-up): it is the operation's as that alert is.
+    fn follows_an_operation(&self) -> bool {
+        false
+    }
 }
 
 /// The findings of one event; rarely more than a few.

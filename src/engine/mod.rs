@@ -643,7 +643,7 @@ fn new_alert(f: &Finding, ctx: &Enriched) -> Alert {
         proposed_watchlist: (f.rule == RuleId::BehaviourSubjectSpike).then_some(TableName::HighProfile),
         allowed: None,
         resolved: None,
-        on_operation: ctx.on_operation,
+        on_operation: ctx.on_operation || f.explanation.follows_an_operation(),
         more_events: 0,
         about_user: f.subject_key == crate::alert::BEHAVIOUR_SUBJECT,
         other_users: f.explanation.other_users().to_vec(),

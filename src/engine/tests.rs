@@ -281,6 +281,39 @@ fn a_search_by_initial_then_the_full_record_raises_one_alert_at_the_stronger_sev
     assert!(now.reason.contains("matched by record id"), "{}", now.reason);
 }
 
+/// A print after an outsider's look-up of an operation's subject is the operation's,
+/// as the look-up's alert is: hidden from the uncleared and counted apart (a review:
+/// counted in public, it told the officer the person she had looked up was sensitive
+/// when nothing she could see had moved for the look-up).
+#[test]
+fn a_print_after_an_operations_look_up_is_the_operations() {
+    let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
+    let mut lists = WatchLists::default();
+    lists.upsert(row(
+        TableName::Operations,
+        serde_json::json!({"operation": "NIGHTJAR", "subject_id": "70/1B", "subject_name": "BUTLER, Charlotte",
+                           "subject_dob": "1970-01-01", "team": "U9", "starts_at": "2026-11-01T00:00:00Z"}),
+    ));
+    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    let e = |id: &str, ts: &str, action: &str, subject: &str| {
+        let text = format!(
+            r#"{{"event_id":"{id}","ts":"{ts}","system":"PNC","user_id":"U1","action":"{action}","subject_type":"person","subject_id":"{subject}"}}"#
+        );
+        json::decode(text.as_bytes()).unwrap()
+    };
+    engine.process(&e("v1", "2026-11-22T10:00:00Z", "view", "70/1B"), &mut topic);
+    // A print of another record: only the look-up before it ties it to the operation.
+    engine.process(&e("p1", "2026-11-22T10:05:00Z", "print", "70/2C"), &mut topic);
+    let export = topic
+        .latest
+        .values()
+        .find(|a| a.rule == RuleId::BehaviourExportAfterSensitive)
+        .expect("the print after the red look-up is an alert");
+    assert!(export.on_operation && export.counts_as_operations(), "{export:?}");
+    assert!(topic.latest.values().any(|a| a.rule == RuleId::OpsecOutsider && a.counts_as_operations()));
+}
+
 #[test]
 fn an_initial_only_match_on_an_explained_access_is_green() {
     let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
