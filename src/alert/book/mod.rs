@@ -86,6 +86,10 @@ struct OpenAlert {
     triggers: Vec<Box<AccessEvent>>,
     /// An access that raised or strengthened it was not kept: no late row resolves it.
     unanswerable: bool,
+    /// The score the user's risk holds for it: a stronger access adds only the
+    /// difference. Not the alert's score, which an allowed access may have raised
+    /// without adding to the risk (a review: 65, then 90 allowed, then 95 added 5).
+    risk_counted: Option<u8>,
 }
 
 /// The most event ids an alert lists; later accesses are counted in its `more_events`,
@@ -352,9 +356,11 @@ impl AlertBook {
                             // one that explained only the stronger access resolved the
                             // whole alert); one not kept leaves it unanswerable.
                             o.unanswerable |= o.triggers.is_empty();
-                            // Counted in the user's risk already, unless allowed.
-                            let counted = o.alert.allowed.is_none().then_some(o.alert.score);
-                            escalate(&mut o.alert, make(counted), listed);
+                            let stronger_alert = make(o.risk_counted);
+                            if stronger_alert.allowed.is_none() {
+                                o.risk_counted = Some(stronger_alert.score);
+                            }
+                            escalate(&mut o.alert, stronger_alert, listed);
                         }
                         // Past the cap the alert is as large as it gets: a hundred more
                         // accesses make one update, not a hundred.
@@ -376,6 +382,7 @@ impl AlertBook {
         let horizon = self.release_horizon(now);
         let release_at = release_at.filter(|r| *r > horizon);
         let open = Box::new(OpenAlert {
+            risk_counted: alert.allowed.is_none().then_some(alert.score),
             key,
             window_end: ts + window,
             release_at: release_at.unwrap_or(now),
@@ -429,6 +436,7 @@ impl AlertBook {
         self.open.insert(
             seq,
             Box::new(OpenAlert {
+                risk_counted: alert.allowed.is_none().then_some(alert.score),
                 alert,
                 key,
                 window_end,

@@ -196,3 +196,39 @@ fn closes_in_raise_order() {
     let firsts: Vec<&str> = sink.0.iter().map(|a| a.event_ids[0].as_str()).collect();
     assert_eq!(firsts, ["e1", "e2"]);
 }
+
+/// A stronger access adds to the user's risk only what the risk does not hold yet:
+/// an allowed one between raises the alert's score but adds nothing, so the next is
+/// measured from the score last counted (a review: 65, then 90 allowed, then 95
+/// added 5 where 30 was due).
+#[test]
+fn a_takeover_counts_from_the_score_the_risk_holds() {
+    let mut book = AlertBook::new(DetectClock::EventTime);
+    let mut sink = CollectClosed::default();
+    let counted = std::cell::RefCell::new(Vec::new());
+    let mut step = |id: &str, ts: i64, score: u8, allowed: bool| {
+        book.offer(
+            RuleId::SelfLookup,
+            "U1",
+            "self",
+            Timestamp(ts),
+            id,
+            (crate::alert::Severity::Red, score),
+            Span::hours(24),
+            None,
+            |before| {
+                counted.borrow_mut().push(before);
+                let mut a = alert(id, ts);
+                a.score = score;
+                a.allowed = allowed
+                    .then(|| crate::alert::Allowed { reason: "PACE review".into(), expires: Timestamp(i64::MAX) });
+                a
+            },
+            &mut sink,
+        )
+    };
+    assert_eq!(step("e1", 0, 65, false), Offer::Raised);
+    assert_eq!(step("e2", 1_000, 90, true), Offer::Escalated);
+    assert_eq!(step("e3", 2_000, 95, false), Offer::Escalated);
+    assert_eq!(*counted.borrow(), [None, Some(65), Some(65)]);
+}
