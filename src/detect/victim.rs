@@ -91,12 +91,26 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
         && matches!(&ctx.justification, Justification::Justified(i)
             if e.ts.0 >= i.opened_at.0 - HOUR && e.ts.0 - i.opened_at.0 <= ATTENDING.0);
     let found_nothing = e.action == crate::event::Action::Search && e.result_count == Some(0);
-    let missing_search = matches!(&ctx.justification, Justification::NotLinked(i)
-        if i.is_missing_person() && ctx.victims.iter().any(|l| l.in_window && l.incident.reference == i.reference));
+    // The missing-person incident quoted, whose victim this access may be: only her
+    // link is taken down (a review: the quoted number of a missing child who shares a
+    // name with another victim took a sure look-up of the other one down too), and a
+    // match by name alone only while no link is sure.
+    let sure = ctx.victims.iter().any(|l| !l.strength.is_weak());
+    let missing = match &ctx.justification {
+        Justification::NotLinked(i) if i.is_missing_person() => Some(&i.reference),
+        _ => None,
+    };
     let settings = rules.settings(RuleId::VictimContact);
     let mut best: Option<(Severity, Facts<'a>)> = None;
     for link in &ctx.victims {
+        // Her own case's link is not what is judged (a namesake of another unit's
+        // victim, matched by name alone, is).
+        if link.attached && link.in_window {
+            continue;
+        }
         let incident = link.incident;
+        let missing_search =
+            link.in_window && missing.is_some_and(|r| *r == incident.reference) && (!sure || !link.strength.is_weak());
         let contact = match incident.closed_at {
             // Named on the case, and past its window: met on duty, looked up after.
             Some(closed) if link.named && e.ts > closed => Contact::Returning { since_close: e.ts - closed },
@@ -181,14 +195,18 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
 pub fn judged(ctx: &Enriched) -> bool {
     // Matched by name alone, the case is still theirs unless another victim link is
     // surely the person (an evaluator: the owning team's own name-only search of
-    // their victim was amber, "not attached to it").
+    // their victim was amber, "not attached to it"), or unless the name is also
+    // another unit's victim's (a review: a public-protection officer's search of
+    // `SMITH, Jane` found her own victim and CID's namesake, and went unjudged): then
+    // the other victim is judged, unless the user quoted her own case's number.
     let sure = ctx.victims.iter().any(|l| !l.strength.is_weak());
+    let quoted = |l: &crate::explain::VictimLink| matches!(&ctx.justification, Justification::Justified(j) if j.reference == l.incident.reference);
     let own_case = ctx.explanation.effective_kind() == Some(Kind::Victim)
-        || ctx.victims.iter().any(|l| {
-            (!sure || !l.strength.is_weak())
-                && ((l.attached && l.in_window)
-                    || matches!(&ctx.justification, Justification::Justified(j) if j.reference == l.incident.reference))
-        });
+        || if sure {
+            ctx.victims.iter().any(|l| !l.strength.is_weak() && ((l.attached && l.in_window) || quoted(l)))
+        } else {
+            ctx.victims.iter().any(quoted) || ctx.victims.iter().all(|l| l.attached && l.in_window)
+        };
     !ctx.victims.is_empty() && !own_case && !ctx.explanation.is_about_subject()
 }
 
@@ -456,6 +474,45 @@ mod tests {
         dated["subject_name"] = json!("BENNETT, Lily");
         dated["subject_dob"] = json!("2012-05-05");
         assert_eq!(severity(&l, dated), Some(Severity::Green));
+    }
+
+    /// A review: a name the user's own victim shares with another unit's victim is
+    /// judged for the other one (a public-protection officer's search of `DOE, Jane`
+    /// found CID's namesake too, and went unjudged); a missing child's number quoted
+    /// on a sure look-up of another victim of her name takes only the child's link
+    /// down (it had made the look-up of the other victim green).
+    #[test]
+    fn a_namesake_of_her_own_victim_is_judged_and_a_missing_childs_number_covers_only_her() {
+        let mut rows = da_rows();
+        rows.extend([
+            (
+                Incidents,
+                json!({"reference": "DA-7", "kind": "domestic abuse", "opened_at": "2026-09-05T10:00:00Z",
+                       "unit": "CID", "victims": "DOE, Jane 1988-07-07", "vulnerable": "true"}),
+            ),
+            (
+                Incidents,
+                json!({"reference": "MP-9", "kind": "missing person", "opened_at": "2026-09-09T10:00:00Z",
+                       "unit": "Response C", "victims": "DOE, Jane 2012-01-01", "vulnerable": "true"}),
+            ),
+        ]);
+        let l = lists(&rows);
+        let c = Config::defaults();
+        let judged = |fields: serde_json::Value| {
+            let e = event(fields);
+            let cx = ctx(&e, &l, &c);
+            let mut out = Findings::new();
+            super::check(&cx, &l, &c.rules, &mut out);
+            out.first().map(|f| (f.severity, f.subject_key.to_string()))
+        };
+        let by_name = json!({"user_id": "U6", "ts": "2026-09-10T23:00:00Z", "action": "search",
+                             "subject_name": "DOE, Jane", "result_count": 3});
+        let (_, about) = judged(by_name.clone()).expect("the namesakes are judged");
+        assert_ne!(about, "incidents:DA-1", "not her own case's victim");
+        assert_eq!(judged(merged(by_name, json!({"reference": "DA-1"}))), None, "her own case's number: hers");
+        let sure = json!({"user_id": "U1", "ts": "2026-09-10T23:30:00Z", "subject_id": "01/123456X",
+                          "subject_name": "DOE, Jane", "reference": "MP-9"});
+        assert_eq!(judged(sure), Some((Severity::Amber, "incidents:DA-1".to_string())));
     }
 
     /// A control-room check that found nothing was a red repeat (an evaluator).
