@@ -85,6 +85,16 @@ struct SubjectState {
     quiet_until: Timestamp,
 }
 
+impl SubjectState {
+    /// The (user, event id) of the accesses in the window before `e` by other users.
+    fn others_in_window(&self, e: &crate::event::AccessEvent, window: Span) -> Vec<(CompactString, CompactString)> {
+        (self.recent.iter())
+            .filter(|it| it.ts <= e.ts && e.ts - it.ts <= window && it.str(0) != e.user_id)
+            .map(|it| (it.str(0).into(), it.str(1).into()))
+            .collect()
+    }
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct UnitRates {
     last_seen: Timestamp,
@@ -126,6 +136,37 @@ fn undated_key(ctx: &Enriched) -> Option<CompactString> {
     Some(key)
 }
 
+/// A subject spike's finding about the person `ctx` looked up.
+fn spike_finding<'a>(
+    ctx: &Enriched<'a>,
+    rules: &RulesConfig,
+    users: usize,
+    usual_per_day: f32,
+    others: Vec<CompactString>,
+    evidence: Vec<CompactString>,
+) -> crate::detect::Finding<'a> {
+    let b = &rules.behaviour;
+    let mut f = finding(
+        RuleId::BehaviourSubjectSpike,
+        rules,
+        evidence,
+        Facts::SubjectSpike {
+            users,
+            window: b.spike_window,
+            usual_per_day,
+            others,
+            victim_of: ctx.victim_of().map(|i| i.reference.clone()),
+        },
+    );
+    if ctx.victim_of().is_some() {
+        f.severity = b.spike_victim_severity;
+        f.score = crate::detect::score(f.severity, None);
+    }
+    // One alert per subject: suppression follows the subject.
+    f.subject_key = ctx.subject_key();
+    f
+}
+
 fn subject_hash(key: &str) -> u128 {
     let (low, high) = (stable_hash(13, key), stable_hash(17, key));
     (high as u128) << 64 | low as u128
@@ -157,6 +198,11 @@ pub struct CrossUser {
     /// The targeting age bands last seen and their hash (hashed once, not per access).
     #[serde(skip)]
     bands_hash: Option<(Vec<u8>, u64)>,
+    /// The dated crowds of a full name (their [`subject_hash`]es, the latest four), by
+    /// the hash of the name alone: a look-up by the name alone finds the crowds it may
+    /// complete. Learned again from the dated look-ups after a restart.
+    #[serde(skip)]
+    dated_of: AHashMap<u128, SmallVec<[u128; 2]>>,
 }
 
 impl CrossUser {
@@ -202,16 +248,30 @@ impl CrossUser {
         let now = e.ts;
         self.maybe_sweep(now, b);
         let key = ctx.person_key();
+        let hash = subject_hash(&key);
         let undated: Vec<(CompactString, CompactString)> = match undated_key(ctx) {
-            Some(k) => self.subjects.get(&subject_hash(&k)).map_or_else(Vec::new, |u| {
-                (u.recent.iter())
-                    .filter(|it| it.ts <= now && now - it.ts <= b.spike_window && it.str(0) != e.user_id)
-                    .map(|it| (it.str(0).into(), it.str(1).into()))
-                    .collect()
-            }),
+            Some(k) => {
+                let name = subject_hash(&k);
+                let crowds = self.dated_of.entry(name).or_default();
+                if !crowds.contains(&hash) {
+                    if crowds.len() == 4 {
+                        crowds.remove(0);
+                    }
+                    crowds.push(hash);
+                }
+                self.subjects.get(&name).map_or_else(Vec::new, |u| u.others_in_window(e, b.spike_window))
+            }
+            // A look-up by the full name alone after a dated crowd's (a review: the
+            // union was made only when the dated look-ups came last).
+            None if ctx.person.dob.is_none() && ctx.person.name.is_some() => {
+                if let Some(f) = self.complete_dated_crowd(ctx, hash, rules) {
+                    out.push(f);
+                }
+                Vec::new()
+            }
             None => Vec::new(),
         };
-        let s = self.subjects.entry(subject_hash(&key)).or_default();
+        let s = self.subjects.entry(hash).or_default();
         // An access given twice (a source sending it again, its record delivered
         // again) counts once. The window keeps no system: an access of another system
         // with the same event id, by the same user about the same person inside the
@@ -261,25 +321,58 @@ impl CrossUser {
             evidence.extend(undated.into_iter().rev().map(|(_, id)| id));
         }
         s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
-        let mut f = finding(
-            RuleId::BehaviourSubjectSpike,
-            rules,
-            evidence,
-            Facts::SubjectSpike {
-                users: n,
-                window: b.spike_window,
-                usual_per_day: usual,
-                others,
-                victim_of: ctx.victim_of().map(|i| i.reference.clone()),
-            },
-        );
-        if ctx.victim_of().is_some() {
-            f.severity = b.spike_victim_severity;
-            f.score = crate::detect::score(f.severity, None);
+        out.push(spike_finding(ctx, rules, n, usual, others, evidence));
+    }
+
+    /// The spike of a dated crowd of this full name that a look-up by the name alone
+    /// (`undated`, its own state's hash) completes: the crowd at least half the spike,
+    /// with the users who looked the name up alone in the window, this one included.
+    fn complete_dated_crowd<'a>(
+        &mut self,
+        ctx: &Enriched<'a>,
+        undated: u128,
+        rules: &RulesConfig,
+    ) -> Option<crate::detect::Finding<'a>> {
+        let b = &rules.behaviour;
+        let (e, now) = (ctx.event, ctx.event.ts);
+        if !rules.enabled(RuleId::BehaviourSubjectSpike) {
+            return None;
         }
-        // One alert per subject: suppression follows the subject.
-        f.subject_key = ctx.subject_key();
-        out.push(f);
+        let crowds = self.dated_of.get(&undated)?.clone();
+        let alone = match self.subjects.get(&undated) {
+            // A copy of an access already counted counts once.
+            Some(u) if u.recent.iter().any(|it| it.str(1) == e.event_id && it.str(0) == e.user_id) => return None,
+            Some(u) => u.others_in_window(e, b.spike_window),
+            None => Vec::new(),
+        };
+        for crowd in crowds {
+            let Some(s) = self.subjects.get_mut(&crowd) else { continue };
+            if now < s.quiet_until {
+                continue;
+            }
+            let in_window = |it: &crate::window::Item<'_, ()>| it.ts <= now && now - it.ts <= b.spike_window;
+            let mut users: Vec<&str> = s.recent.iter().filter(in_window).map(|it| it.str(0)).collect();
+            users.sort_unstable();
+            users.dedup();
+            if 2 * (users.len() as u32) < b.spike_min_users {
+                continue;
+            }
+            users.extend(alone.iter().map(|(u, _)| u.as_str()));
+            users.push(&e.user_id);
+            users.sort_unstable();
+            users.dedup();
+            let (n, usual) = (users.len(), s.per_day.mean);
+            if (n as u32) < b.spike_min_users || (n as f32) < b.spike_multiple * usual {
+                continue;
+            }
+            let others = users.into_iter().filter(|u| *u != e.user_id).map(CompactString::from).collect();
+            let mut evidence: Vec<CompactString> =
+                s.recent.iter().filter(in_window).rev().map(|it| it.str(1).into()).collect();
+            evidence.extend(alone.into_iter().rev().map(|(_, id)| id));
+            s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
+            return Some(spike_finding(ctx, rules, n, usual, others, evidence));
+        }
+        None
     }
 
     /// The peer comparison over one counted access of a member of `unit` (from
