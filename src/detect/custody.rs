@@ -25,6 +25,8 @@ use compact_str::format_compact;
 pub struct Facts<'a> {
     pub record: &'a CustodyRecord,
     pub strength: MatchStrength,
+    /// Another current record of the person whose number an update gave.
+    pub entry_of: Option<&'a CustodyRecord>,
 }
 
 pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig, out: &mut Findings<'a>) {
@@ -35,6 +37,11 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
     let e = ctx.event;
     let ts = e.ts;
     let settings = rules.settings(RuleId::CustodyUninvolved);
+    // An update under the number of one current record of the person is that
+    // detention's entry, whichever of her records is judged: a person held on two
+    // overlapping records, updated under one's number, was amber against the other
+    // (an evaluator's PNC Bureau).
+    let entering = entering_detention(ctx, lists, rules);
     for &(id, strength) in &ctx.matches.custody {
         let Some(record) = lists.custody.get(id) else { continue };
         let counted =
@@ -43,7 +50,9 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             continue;
         }
         let in_custody = record.released_at.is_none_or(|r| ts <= r);
-        let severity = if quotes_record(e, record) && matches!(e.action, Action::Update | Action::Create) {
+        let entry = matches!(e.action, Action::Update | Action::Create)
+            && (quotes_record(e, record) || (entering.is_some() && !strength.is_weak()));
+        let severity = if entry {
             Severity::Green
         } else if in_custody {
             match ctx.justification {
@@ -73,7 +82,11 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             )),
             release_at: None,
             evidence: Vec::new(),
-            explanation: Box::new(Facts { record, strength }),
+            explanation: Box::new(Facts {
+                record,
+                strength,
+                entry_of: entering.filter(|q| !std::ptr::eq(*q, record) && entry),
+            }),
         });
     }
 }
@@ -121,6 +134,11 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
     };
     let why_not = if quotes_record(ctx.event, r) {
         "gave that custody record's number as reference, which names no incident they are on".to_string()
+    } else if let Some(q) = f.entry_of {
+        format!(
+            "gave the number of the same person's other current custody record, {}, which names no incident they are on",
+            q.custody_ref
+        )
     } else {
         ctx.why_not()
     };
@@ -253,6 +271,36 @@ mod tests {
             s.contains("gave that custody record's number as reference, which names no incident they are on"),
             "{s}"
         );
+    }
+
+    /// An evaluator's PNC Bureau: a person held on two overlapping records, updated
+    /// under one's number, was amber against the other. Green on both, and the other's
+    /// sentence names the number given; a view under it stays amber.
+    #[test]
+    fn an_update_under_the_number_of_her_other_current_record_is_green() {
+        let mut rows = vec![(
+            Custody,
+            json!({"custody_ref": "CUS/2", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01",
+                   "arrested_at": "2026-11-21T21:30:00Z", "officers": "U7"}),
+        )];
+        rows.extend([(
+            Custody,
+            json!({"custody_ref": "CUS/1", "subject_name": "MATE, Dave", "subject_dob": "1990-06-01",
+                   "suite": "Central", "arrested_at": "2026-11-21T22:00:00Z", "officers": "U5;U6"}),
+        )]);
+        let l = lists(&rows);
+        let c = Config::defaults();
+        let e = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "CUS/2",
+                             "action": "update"}));
+        let cx = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&cx, &l, &c.rules, &mut out);
+        assert_eq!(out.iter().map(|f| f.severity).collect::<Vec<_>>(), [Severity::Green, Severity::Green]);
+        let other = out.iter().find(|f| f.subject_key == "custody:CUS/1").expect("judged against CUS/1");
+        let s = other.explanation.sentence(&cx);
+        assert!(s.contains("the same person's other current custody record, CUS/2"), "{s}");
+        let view = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "CUS/2"}));
+        assert_eq!(severity_of(&view, &l), Some(Severity::Amber));
     }
 
     #[test]
