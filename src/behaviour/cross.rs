@@ -83,6 +83,10 @@ struct SubjectState {
     per_day: Baseline,
     /// No second spike alert for this subject before then.
     quiet_until: Timestamp,
+    /// The vulnerable incident the latest dated look-up found her a victim in: a spike
+    /// that a look-up by her name alone completes is about a victim as the crowd's was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    victim_of: Option<CompactString>,
 }
 
 impl SubjectState {
@@ -144,21 +148,17 @@ fn spike_finding<'a>(
     usual_per_day: f32,
     others: Vec<CompactString>,
     evidence: Vec<CompactString>,
+    victim_of: Option<CompactString>,
 ) -> crate::detect::Finding<'a> {
     let b = &rules.behaviour;
+    let victim = victim_of.is_some();
     let mut f = finding(
         RuleId::BehaviourSubjectSpike,
         rules,
         evidence,
-        Facts::SubjectSpike {
-            users,
-            window: b.spike_window,
-            usual_per_day,
-            others,
-            victim_of: ctx.victim_of().map(|i| i.reference.clone()),
-        },
+        Facts::SubjectSpike { users, window: b.spike_window, usual_per_day, others, victim_of },
     );
-    if ctx.victim_of().is_some() {
+    if victim {
         f.severity = b.spike_victim_severity;
         f.score = crate::detect::score(f.severity, None);
     }
@@ -228,6 +228,7 @@ impl CrossUser {
                 .map(|u| std::mem::size_of::<UnitRates>() + 24 + u.recent.heap_bytes() + u.cells.heap_bytes())
                 .sum::<usize>()
             + (self.peer_quiet.len() + self.targeting_quiet.len()) * (std::mem::size_of::<Timestamp>() + 24)
+            + self.dated_of.len() * std::mem::size_of::<(u128, SmallVec<[u128; 2]>)>()
     }
 
     /// The subject spike over one unexplained person access (routed by
@@ -297,6 +298,9 @@ impl CrossUser {
             s.day_users.push(user);
         }
         s.recent.push(now, (), [&e.user_id, &e.event_id], b.spike_window, WINDOW_CAP);
+        if undated_key(ctx).is_some() {
+            s.victim_of = ctx.victim_of().map(|i| i.reference.clone());
+        }
         if !rules.enabled(RuleId::BehaviourSubjectSpike) || now < s.quiet_until {
             return;
         }
@@ -321,7 +325,8 @@ impl CrossUser {
             evidence.extend(undated.into_iter().rev().map(|(_, id)| id));
         }
         s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
-        out.push(spike_finding(ctx, rules, n, usual, others, evidence));
+        let victim_of = ctx.victim_of().map(|i| i.reference.clone());
+        out.push(spike_finding(ctx, rules, n, usual, others, evidence, victim_of));
     }
 
     /// The spike of a dated crowd of this full name that a look-up by the name alone
@@ -369,8 +374,12 @@ impl CrossUser {
             let mut evidence: Vec<CompactString> =
                 s.recent.iter().filter(in_window).rev().map(|it| it.str(1).into()).collect();
             evidence.extend(alone.into_iter().rev().map(|(_, id)| id));
-            s.quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
-            return Some(spike_finding(ctx, rules, n, usual, others, evidence));
+            let quiet_until = now + rules.settings(RuleId::BehaviourSubjectSpike).suppression;
+            s.quiet_until = quiet_until;
+            let victim_of = s.victim_of.clone();
+            // The name-only crowd is the same spike: quiet too (a review).
+            self.subjects.entry(undated).or_default().quiet_until = quiet_until;
+            return Some(spike_finding(ctx, rules, n, usual, others, evidence, victim_of));
         }
         None
     }
@@ -497,6 +506,11 @@ impl CrossUser {
         self.last_sweep = now;
         let before = self.subjects.len();
         self.subjects.retain(|_, s| now - s.last_seen < idle_after);
+        let subjects = &self.subjects;
+        self.dated_of.retain(|_, crowds| {
+            crowds.retain(|h| subjects.contains_key(h));
+            !crowds.is_empty()
+        });
         self.units.retain(|_, u| now - u.last_seen < idle_after);
         self.peer_quiet.retain(|_, t| *t > now);
         self.evicted_subjects += (before - self.subjects.len()) as u64;

@@ -41,7 +41,9 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
     // detention's entry, whichever of her records is judged: a person held on two
     // overlapping records, updated under one's number, was amber against the other
     // (an evaluator's PNC Bureau).
-    let entering = entering_detention(ctx, lists, rules);
+    // Both detentions current: a number of a custody she was released from days ago
+    // does not cover a look-up of her present one (a review).
+    let entering = entering_detention(ctx, lists, rules).filter(|q| q.released_at.is_none_or(|r| e.ts <= r));
     for &(id, strength) in &ctx.matches.custody {
         let Some(record) = lists.custody.get(id) else { continue };
         let counted =
@@ -51,7 +53,8 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
         }
         let in_custody = record.released_at.is_none_or(|r| ts <= r);
         let entry = matches!(e.action, Action::Update | Action::Create)
-            && (quotes_record(e, record) || (entering.is_some() && !strength.is_weak()));
+            && (quotes_record(e, record)
+                || (entering.is_some() && !strength.is_weak() && record.released_at.is_none_or(|r| e.ts <= r)));
         let severity = if entry {
             Severity::Green
         } else if in_custody {
@@ -301,6 +304,16 @@ mod tests {
         assert!(s.contains("the same person's other current custody record, CUS/2"), "{s}");
         let view = event(json!({"subject_name": "Dave Mate", "subject_dob": "1990-06-01", "reference": "CUS/2"}));
         assert_eq!(severity_of(&view, &l), Some(Severity::Amber));
+        // The number of a custody she has been released from does not cover her
+        // present one (a review: an insider quoting last week's number).
+        let mut rows = rows.clone();
+        rows[0].1["released_at"] = json!("2026-11-21T21:50:00Z");
+        let l = lists(&rows);
+        let cx = ctx(&e, &l, &c);
+        let mut out = Findings::new();
+        super::check(&cx, &l, &c.rules, &mut out);
+        let present = out.iter().find(|f| f.subject_key == "custody:CUS/1").expect("judged against CUS/1");
+        assert_eq!(present.severity, Severity::Amber);
     }
 
     #[test]

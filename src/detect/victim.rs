@@ -100,12 +100,17 @@ pub fn check<'a>(ctx: &Enriched<'a>, _lists: &'a WatchLists, rules: &RulesConfig
         Justification::NotLinked(i) if i.is_missing_person() => Some(&i.reference),
         _ => None,
     };
+    // The missing child surely found: her namesakes matched by name alone are not
+    // judged beside her (a review: every searching officer amber out of hours).
+    let child_sure = missing.is_some_and(|r| {
+        ctx.victims.iter().any(|l| l.in_window && l.incident.reference == *r && !l.strength.is_weak())
+    });
     let settings = rules.settings(RuleId::VictimContact);
     let mut best: Option<(Severity, Facts<'a>)> = None;
     for link in &ctx.victims {
         // Her own case's link is not what is judged (a namesake of another unit's
         // victim, matched by name alone, is).
-        if link.attached && link.in_window {
+        if (link.attached && link.in_window) || (child_sure && link.strength.is_weak()) {
             continue;
         }
         let incident = link.incident;
@@ -205,7 +210,10 @@ pub fn judged(ctx: &Enriched) -> bool {
         || if sure {
             ctx.victims.iter().any(|l| !l.strength.is_weak() && ((l.attached && l.in_window) || quoted(l)))
         } else {
-            ctx.victims.iter().any(quoted) || ctx.victims.iter().all(|l| l.attached && l.in_window)
+            // Her own current case, and any other link hers too (an older case of hers,
+            // closed: a review); a namesake of another unit's is not.
+            ctx.victims.iter().any(quoted)
+                || (ctx.victims.iter().any(|l| l.attached && l.in_window) && ctx.victims.iter().all(|l| l.attached))
         };
     !ctx.victims.is_empty() && !own_case && !ctx.explanation.is_about_subject()
 }
@@ -513,6 +521,19 @@ mod tests {
         let sure = json!({"user_id": "U1", "ts": "2026-09-10T23:30:00Z", "subject_id": "01/123456X",
                           "subject_name": "DOE, Jane", "reference": "MP-9"});
         assert_eq!(judged(sure), Some((Severity::Amber, "incidents:DA-1".to_string())));
+
+        // Her officer's current case and her older, closed one both hers, found by her
+        // name alone: not judged (a review: the closed one was judged as a return once
+        // every link had to be in its window).
+        let mut rows = da_rows();
+        rows.push((
+            Incidents,
+            json!({"reference": "DA-3", "kind": "domestic abuse", "opened_at": "2026-11-20T10:00:00Z",
+                   "unit": "PPU", "officers": "U5", "victims": "DOE, Jane 1995-03-04", "vulnerable": "true"}),
+        ));
+        let l = lists(&rows);
+        let by_name = json!({"user_id": "U5", "ts": "2026-11-22T10:00:00Z", "subject_name": "DOE, Jane"});
+        assert_eq!(severity(&l, by_name), None);
     }
 
     /// A control-room check that found nothing was a red repeat (an evaluator).

@@ -358,7 +358,8 @@ impl AlertBook {
                             o.unanswerable |= o.triggers.is_empty();
                             let stronger_alert = make(o.risk_counted);
                             if stronger_alert.allowed.is_none() {
-                                o.risk_counted = Some(stronger_alert.score);
+                                // More severe can be a lower score: the risk keeps the higher.
+                                o.risk_counted = o.risk_counted.max(Some(stronger_alert.score));
                             }
                             escalate(&mut o.alert, stronger_alert, listed);
                         }
