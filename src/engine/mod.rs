@@ -588,7 +588,7 @@ fn offer(
         &finding.subject_key,
         at,
         &event.event_id,
-        (finding.severity, finding.score),
+        (finding.severity, finding.score, allowed.is_some()),
         window,
         finding.release_at,
         |taking_over: Option<u8>| {

@@ -327,7 +327,7 @@ impl AlertBook {
         subject_key: &str,
         ts: Timestamp,
         event_id: &str,
-        (severity, score): (super::Severity, u8),
+        (severity, score, allowed): (super::Severity, u8, bool),
         window: Span,
         release_at: Option<Timestamp>,
         make: impl FnOnce(Option<u8>) -> Alert,
@@ -351,6 +351,11 @@ impl AlertBook {
                         // the view by record id: a probe found the alert left saying
                         // "matched by name only").
                         let stronger = (severity, score) > (o.alert.severity, o.alert.score);
+                        // An access no allow entry covers joins an alert allowed so far:
+                        // it is allowed no more, and the access adds to the user's risk
+                        // (a review: a look-up through the allowed system first let the
+                        // look-ups elsewhere fold in unseen and riskless).
+                        let uncovered = !stronger && !allowed && o.alert.allowed.is_some();
                         if stronger {
                             // A late row must answer the earlier trigger too (a review:
                             // one that explained only the stronger access resolved the
@@ -362,10 +367,17 @@ impl AlertBook {
                                 o.risk_counted = o.risk_counted.max(Some(stronger_alert.score));
                             }
                             escalate(&mut o.alert, stronger_alert, listed);
+                        } else if uncovered {
+                            let joined = make(None);
+                            o.alert.allowed = None;
+                            o.alert.user_risk = joined.user_risk;
+                            o.risk_counted = o.risk_counted.max(Some(joined.score));
+                            // A late row answering the allowed trigger does not answer it.
+                            o.unanswerable = true;
                         }
                         // Past the cap the alert is as large as it gets: a hundred more
                         // accesses make one update, not a hundred.
-                        if o.released && (listed || stronger || o.alert.more_events % 100 == 0) {
+                        if o.released && (listed || stronger || uncovered || o.alert.more_events % 100 == 0) {
                             sink.updated(&o.alert);
                         }
                         if stronger {
