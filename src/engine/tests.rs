@@ -252,16 +252,19 @@ fn an_incident_recorded_after_the_grace_resolves_nothing() {
     assert_eq!(engine.stats().resolved, 0);
 }
 
+/// Watch lists with one live operation, NIGHTJAR, on BUTLER, Charlotte (record 70/1B),
+/// team U9.
+fn nightjar() -> WatchLists {
+    let mut lists = WatchLists::default();
+    let row = serde_json::json!({"operation": "NIGHTJAR", "subject_id": "70/1B", "subject_name": "BUTLER, Charlotte",
+                                 "subject_dob": "1970-01-01", "team": "U9", "starts_at": "2026-11-01T00:00:00Z"});
+    lists.upsert(read_row(TableName::Operations, &JsonCells(row.as_object().unwrap())).unwrap());
+    lists
+}
+
 #[test]
 fn a_search_by_initial_then_the_full_record_raises_one_alert_at_the_stronger_severity() {
-    let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
-    let mut lists = WatchLists::default();
-    lists.upsert(row(
-        TableName::Operations,
-        serde_json::json!({"operation": "NIGHTJAR", "subject_id": "70/1B", "subject_name": "BUTLER, Charlotte",
-                           "subject_dob": "1970-01-01", "team": "U9", "starts_at": "2026-11-01T00:00:00Z"}),
-    ));
-    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let mut engine = Engine::new(Arc::new(Config::defaults()), nightjar(), DetectClock::WallClock);
     let mut topic = Topic::default();
     let e = |id: &str, ts: &str, extra: &str| {
         let text = format!(
@@ -287,14 +290,7 @@ fn a_search_by_initial_then_the_full_record_raises_one_alert_at_the_stronger_sev
 /// when nothing she could see had moved for the look-up).
 #[test]
 fn a_print_after_an_operations_look_up_is_the_operations() {
-    let row = |t: TableName, v: serde_json::Value| read_row(t, &JsonCells(v.as_object().unwrap())).unwrap();
-    let mut lists = WatchLists::default();
-    lists.upsert(row(
-        TableName::Operations,
-        serde_json::json!({"operation": "NIGHTJAR", "subject_id": "70/1B", "subject_name": "BUTLER, Charlotte",
-                           "subject_dob": "1970-01-01", "team": "U9", "starts_at": "2026-11-01T00:00:00Z"}),
-    ));
-    let mut engine = Engine::new(Arc::new(Config::defaults()), lists, DetectClock::WallClock);
+    let mut engine = Engine::new(Arc::new(Config::defaults()), nightjar(), DetectClock::WallClock);
     let mut topic = Topic::default();
     let e = |id: &str, ts: &str, action: &str, subject: &str| {
         let text = format!(

@@ -49,12 +49,27 @@ fn offer(book: &mut AlertBook, sink: &mut CollectClosed, id: &str, ts: i64, rele
         "self",
         Timestamp(ts),
         id,
-        (crate::alert::Severity::Amber, 50, false),
+        (Severity::Amber, 50, false),
         Span::hours(24),
         release.map(Timestamp),
         |_| alert(id, ts),
         sink,
     )
+}
+
+/// Offers access `id` to U1's self-look-up alert about `subject`, built by `make`.
+#[allow(clippy::too_many_arguments)]
+fn offer_with(
+    book: &mut AlertBook,
+    sink: &mut CollectClosed,
+    subject: &str,
+    id: &str,
+    ts: i64,
+    strength: (Severity, u8, bool),
+    window: Span,
+    make: impl FnOnce(Option<u8>) -> Alert,
+) -> Offer {
+    book.offer(RuleId::SelfLookup, "U1", subject, Timestamp(ts), id, strength, window, None, make, sink)
 }
 
 #[test]
@@ -78,18 +93,7 @@ fn a_stronger_access_is_the_trigger_of_the_alert_it_joins() {
     let mut offer_at = |id: &str, ts: i64, severity: Severity, system: &str| {
         book.advance(Timestamp(ts), &mut sink);
         let make = |_| Alert { severity, system: system.into(), ..alert(id, ts) };
-        book.offer(
-            RuleId::SelfLookup,
-            "U1",
-            "self",
-            Timestamp(ts),
-            id,
-            (severity, 50, false),
-            Span::hours(24),
-            None,
-            make,
-            &mut sink,
-        )
+        offer_with(&mut book, &mut sink, "self", id, ts, (severity, 50, false), Span::hours(24), make)
     };
     assert_eq!(offer_at("e1", 0, Severity::Green, "RMS"), Offer::Raised);
     assert_eq!(offer_at("e2", HOUR, Severity::Green, "RMS"), Offer::Folded);
@@ -116,18 +120,7 @@ fn a_stronger_access_is_the_trigger_of_the_alert_it_joins() {
             user_risk: (!allowed).then_some(25),
             ..alert(id, ts)
         };
-        book.offer(
-            RuleId::SelfLookup,
-            "U1",
-            "self",
-            Timestamp(ts),
-            id,
-            (severity, 50, allowed),
-            Span::hours(24),
-            None,
-            make,
-            &mut sink,
-        )
+        offer_with(&mut book, &mut sink, "self", id, ts, (severity, 50, allowed), Span::hours(24), make)
     };
     offer_at("w1", 0, Severity::Amber, false);
     assert_eq!(offer_at("w2", HOUR, Severity::Red, true), Offer::Escalated);
@@ -174,30 +167,8 @@ fn held_alert_is_raised_at_its_release_time() {
 fn closes_in_raise_order() {
     let mut book = AlertBook::new(DetectClock::EventTime);
     let mut sink = CollectClosed::default();
-    book.offer(
-        RuleId::SelfLookup,
-        "U1",
-        "a",
-        Timestamp(0),
-        "e1",
-        (Severity::Amber, 50, false),
-        Span::hours(24),
-        None,
-        |_| alert("e1", 0),
-        &mut sink,
-    );
-    book.offer(
-        RuleId::SelfLookup,
-        "U1",
-        "b",
-        Timestamp(1),
-        "e2",
-        (Severity::Amber, 50, false),
-        Span::hours(1),
-        None,
-        |_| alert("e2", 1),
-        &mut sink,
-    );
+    offer_with(&mut book, &mut sink, "a", "e1", 0, (Severity::Amber, 50, false), Span::hours(24), |_| alert("e1", 0));
+    offer_with(&mut book, &mut sink, "b", "e2", 1, (Severity::Amber, 50, false), Span::hours(1), |_| alert("e2", 1));
     book.advance(Timestamp(2 * HOUR), &mut sink);
     assert!(sink.0.is_empty(), "the second waits for the first");
     book.advance(Timestamp(25 * HOUR), &mut sink);
@@ -215,15 +186,14 @@ fn a_takeover_counts_from_the_score_the_risk_holds() {
     let mut sink = CollectClosed::default();
     let counted = std::cell::RefCell::new(Vec::new());
     let mut step = |id: &str, ts: i64, score: u8, allowed: bool| {
-        book.offer(
-            RuleId::SelfLookup,
-            "U1",
+        offer_with(
+            &mut book,
+            &mut sink,
             "self",
-            Timestamp(ts),
             id,
+            ts,
             (crate::alert::Severity::Red, score, allowed),
             Span::hours(24),
-            None,
             |before| {
                 counted.borrow_mut().push(before);
                 let mut a = alert(id, ts);
@@ -232,7 +202,6 @@ fn a_takeover_counts_from_the_score_the_risk_holds() {
                     .then(|| crate::alert::Allowed { reason: "PACE review".into(), expires: Timestamp(i64::MAX) });
                 a
             },
-            &mut sink,
         )
     };
     assert_eq!(step("e1", 0, 65, false), Offer::Raised);
