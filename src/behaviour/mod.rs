@@ -276,7 +276,13 @@ impl Behaviour {
         if rules.enabled(RuleId::BehaviourExportAfterSensitive) && matches!(e.action, Action::Print | Action::Export) {
             if let Some((at, event_id, rule, severity)) = user.sensitive.as_deref() {
                 let after = Span(now.0 - at.0);
-                if after.0 >= 0 && after <= b.export_window && *event_id != e.event_id {
+                // Not the access itself (a print that raised its own finding, given
+                // again): the same id at the same instant. A print under the id of the
+                // look-up before it, as systems that log one transaction id for a
+                // search, its view and its print do, is another access (an
+                // evaluator's print two minutes after a custody look-up escaped).
+                let itself = after.0 == 0 && *event_id == e.event_id;
+                if after.0 >= 0 && after <= b.export_window && !itself {
                     let mut f = finding(
                         RuleId::BehaviourExportAfterSensitive,
                         rules,
@@ -436,7 +442,10 @@ impl Behaviour {
             // (logs merged out of order): the same finding, raised now, on this access,
             // with the first such print.
             let first_after = user.printed.as_deref().and_then(|p| {
-                p.iter().find(|(at, id, _)| at.0 >= now.0 && Span(at.0 - now.0) <= b.export_window && *id != e.event_id)
+                p.iter().find(|(at, id, action)| {
+                    let itself = *at == now && *id == e.event_id && *action == e.action;
+                    at.0 >= now.0 && Span(at.0 - now.0) <= b.export_window && !itself
+                })
             });
             if let Some((at, printed, action)) = first_after {
                 let after = Span(at.0 - now.0);

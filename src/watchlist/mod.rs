@@ -272,6 +272,22 @@ impl WatchLists {
         self.staff.by_key(user_id).map(|(_, s)| s)
     }
 
+    /// Units named by staff of more than one force, each with its forces. An incident
+    /// owned by such a unit justifies the accesses of every member of staff of that
+    /// name (spec/rules.md compares the unit's name): right for a joint unit, wrong for
+    /// two forces' units that share a name (an evaluator's SV detective quoted an NR
+    /// "CID" crime to look up his former partner, unseen). Said at load and by
+    /// `check-config`, so that a force names its units apart.
+    pub fn units_of_several_forces(&self) -> Vec<(String, Vec<String>)> {
+        let mut forces: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+        for (_, _, s) in self.staff.iter() {
+            if let (Some(unit), Some(force)) = (s.unit.as_deref(), s.force.as_deref()) {
+                forces.entry(unit.to_ascii_uppercase()).or_default().insert(force.to_ascii_uppercase());
+            }
+        }
+        forces.into_iter().filter(|(_, f)| f.len() > 1).map(|(u, f)| (u, f.into_iter().collect())).collect()
+    }
+
     /// The incident with this reference (compared by its letters and digits, upper
     /// case: [`reference_key`]).
     pub fn incident(&self, reference: &str) -> Option<&Incident> {
@@ -453,6 +469,21 @@ mod tests {
         assert_eq!(reference_key("--"), "--", "no letter or digit: kept whole");
         assert!(l.delete(TableName::Incidents, "inc 20261025 03366").is_some());
         assert!(l.incident("INC-20261025-03366").is_none());
+    }
+
+    /// Two forces' staff in units of one name: said, with the forces, so that an
+    /// incident owned by one does not justify the other's staff unseen.
+    #[test]
+    fn a_unit_name_shared_by_two_forces_is_reported() {
+        let staff = "user_id,surname,forenames,dob,home_postcode,unit,role,force,org,status,status_since,shift\n\
+                     SV1,Foster,Sarah,,,CID,DC,SV,police,active,,\n\
+                     NR1,Khan,Lewis,,,cid,DC,NR,police,active,,\n\
+                     NR2,Ng,Ann,,,NR Response,PC,NR,police,active,,\n\
+                     NR3,Ng,Bob,,,NR Response,PC,nr,police,active,,\n";
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("staff.csv"), staff).unwrap();
+        let (l, _) = load::load_dir(dir.path()).unwrap();
+        assert_eq!(l.units_of_several_forces(), vec![("CID".to_string(), vec!["NR".to_string(), "SV".to_string()])]);
     }
 
     proptest::proptest! {
