@@ -88,7 +88,11 @@ pub fn evidence_of(alert: &Alert, found: Vec<StoredEvent>) -> (Vec<StoredEvent>,
         by_id.entry(&e.event.event_id).or_default().push(i);
     }
     for (id, candidates) in by_id {
-        let triggering = alert.event_ids.first().is_some_and(|t| t == id);
+        // The trigger's own record, unless the alert lists its id twice (a system that
+        // logged a look-up and its print under one transaction id): then each record
+        // under it is the user's evidence.
+        let listed = alert.event_ids.iter().filter(|e| e.as_str() == id).count();
+        let triggering = listed == 1 && alert.event_ids.first().is_some_and(|t| t == id);
         let fits = |i: &usize| {
             let e = &found[*i].event;
             // An alert stored before user ids were folded keeps the case it was logged in.

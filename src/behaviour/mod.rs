@@ -148,6 +148,10 @@ struct UserState {
     /// entry added after the access): a print after it is raised then too.
     #[serde(default)]
     sensitive_held_until: Option<Timestamp>,
+    /// What the sensitive access did: a print under the same id at the same instant
+    /// is another access (`None` from a snapshot before it was kept).
+    #[serde(default)]
+    sensitive_action: Option<Action>,
     /// The prints and exports of the last export window (behind the newest), oldest
     /// first, for an access that raised a finding but reached the engine after them
     /// (boxed: most users print nothing).
@@ -281,7 +285,8 @@ impl Behaviour {
                 // look-up before it, as systems that log one transaction id for a
                 // search, its view and its print do, is another access (an
                 // evaluator's print two minutes after a custody look-up escaped).
-                let itself = after.0 == 0 && *event_id == e.event_id;
+                let itself =
+                    after.0 == 0 && *event_id == e.event_id && user.sensitive_action.is_none_or(|a| a == e.action);
                 if after.0 >= 0 && after <= b.export_window && !itself {
                     let mut f = finding(
                         RuleId::BehaviourExportAfterSensitive,
@@ -437,6 +442,7 @@ impl Behaviour {
             if user.sensitive.as_ref().is_none_or(|s| s.0 <= now) {
                 user.sensitive = Some(Box::new((now, e.event_id.clone(), rule, severity)));
                 user.sensitive_held_until = held_until;
+                user.sensitive_action = Some(e.action);
             }
             // A print or export after this access that reached the engine before it
             // (logs merged out of order): the same finding, raised now, on this access,
@@ -549,6 +555,17 @@ impl Explain for Facts {
     }
 }
 
+/// How a sentence names another access of the alert: by its event id, or, when its
+/// system logged it under the id of the access the sentence is about (one transaction
+/// id for a look-up and its print), as that.
+fn event_named(event_id: &str, ctx: &Enriched) -> String {
+    if event_id == ctx.event.event_id {
+        format!("logged under the same event id, {event_id}")
+    } else {
+        format!("event {event_id}")
+    }
+}
+
 /// The sentence of a behavioural finding.
 fn sentence(f: &Facts, ctx: &Enriched) -> String {
     let who = ctx.who();
@@ -587,16 +604,18 @@ fn sentence(f: &Facts, ctx: &Enriched) -> String {
             format!("{who} {found} in {} with no purpose on record; the latest: {what}.", window.human())
         }
         Facts::ExportAfterSensitive { after, rule, severity, event_id, printed_first: None, raised_at } => format!(
-            "{who} {what} {} after an access (event {event_id}) that raised {} {} {rule} alert{}.",
+            "{who} {what} {} after an access ({}) that raised {} {} {rule} alert{}.",
             after.human(),
+            event_named(event_id, ctx),
             if *severity == Severity::Amber { "an" } else { "a" },
             severity.as_str(),
             raised_later(*raised_at),
         ),
         Facts::ExportAfterSensitive { after, rule, severity, printed_first: Some((printed, action)), raised_at, .. } => {
             format!(
-                "{who} {} (event {printed}) {} after they {what}, which raised {} {} {rule} alert{} (the {} reached the engine first).",
+                "{who} {} ({}) {} after they {what}, which raised {} {} {rule} alert{} (the {} reached the engine first).",
                 action.verb(),
+                event_named(printed, ctx),
                 after.human(),
                 if *severity == Severity::Amber { "an" } else { "a" },
                 severity.as_str(),

@@ -29,19 +29,8 @@ pub fn load_watchlists(dir: &Path) -> Result<WatchLists> {
             missing.join(", ")
         );
     }
-    for (unit, forces) in lists.units_of_several_forces() {
-        tracing::warn!(unit = %unit, forces = %forces.join(", "), "{}", shared_unit_note(&unit, &forces));
-    }
+    lists.warn_of_shared_units(&mut Default::default());
     Ok(lists)
-}
-
-/// What a unit name shared by staff of several forces means for the rules.
-pub fn shared_unit_note(unit: &str, forces: &[String]) -> String {
-    format!(
-        "staff.unit {unit:?} is the unit of staff of forces {}: an incident it owns justifies the accesses of all of them; if these are separate units, name them apart in staff.csv and incidents.csv (e.g. \"{} {unit}\")",
-        forces.join(" and "),
-        forces[0]
-    )
 }
 
 /// A time given on the command line: RFC 3339, or a date for its midnight UTC.

@@ -55,7 +55,7 @@ pub fn check_config(a: CheckConfigArgs) -> Result<ExitCode> {
             Ok((lists, report)) => {
                 println!("{}: OK ({report})", dir.display());
                 for (unit, forces) in lists.units_of_several_forces() {
-                    eprintln!("{}: note: {}", dir.display(), super::args::shared_unit_note(&unit, &forces));
+                    eprintln!("{}: note: {}", dir.display(), crate::watchlist::shared_unit_note(&unit, &forces));
                 }
                 // What the dashboard refuses at start against these lists.
                 // The dashboard service reads [dashboard] whether or not `enabled` is set.

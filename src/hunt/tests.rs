@@ -311,6 +311,8 @@ fn evidence_takes_the_alerts_own_access_when_an_id_names_several() {
         line("E2", "2026-11-01T11:30:00Z", "PNC", "U3"),
         line("E3", "2026-11-01T12:00:00Z", "PNC", "U4"),
         line("E3", "2026-11-01T12:00:00Z", "RMS", "U5"),
+        line("E4", "2026-11-01T13:00:00Z", "PNC", "U1"),
+        line("E4", "2026-11-01T13:02:00Z", "PNC", "U1").replace("\"view\"", "\"print\""),
     ];
     let mut w = crate::archive::EventWriter::new(dir.path(), &crate::config::Config::defaults().archive);
     for l in &lines {
@@ -339,6 +341,16 @@ fn evidence_takes_the_alerts_own_access_when_an_id_names_several() {
         events.iter().map(|e| (&*e.event.event_id, &*e.event.system, &*e.event.user_id)).collect();
     assert_eq!(kept, [("E1", "PNC", "U1"), ("E2", "PNC", "U1"), ("E3", "PNC", "U4"), ("E3", "RMS", "U5")]);
     assert_eq!(ambiguous, ["E3"]);
+
+    // A print after a look-up that its system logged under the look-up's own id: the
+    // alert lists the id twice, and both records are its evidence (the trigger's time
+    // alone kept the print and lost the look-up: a review).
+    alert.event_ids = vec!["E4".into(), "E4".into()];
+    alert.event_ts = crate::time::Timestamp::parse_rfc3339("2026-11-01T13:02:00Z").unwrap();
+    let (events, ambiguous) = crate::evidence::evidence_of(&alert, hunt.events_by_id(&["E4"]).unwrap());
+    let kept: Vec<&str> = events.iter().map(|e| e.event.action.as_str()).collect();
+    assert_eq!(kept, ["view", "print"]);
+    assert_eq!(ambiguous, ["E4"]);
 }
 
 #[test]

@@ -72,6 +72,8 @@ pub(super) struct Worker {
     late_seen: u64,
     /// The engine's explanation counts already added to the metrics.
     explained_seen: ([u64; crate::explain::Kind::ALL.len()], u64, u64, u64),
+    /// The units shared by several forces' staff already said in the log.
+    shared_units_said: std::collections::BTreeSet<String>,
     /// Per system, the clock-skewed and late events already reported.
     skew_seen: BTreeMap<CompactString, u64>,
     copies_seen: BTreeMap<CompactString, u64>,
@@ -144,6 +146,7 @@ impl Worker {
             last_snapshot: Instant::now(),
             late_seen: 0,
             explained_seen: Default::default(),
+            shared_units_said: Default::default(),
             skew_seen: BTreeMap::new(),
             copies_seen: BTreeMap::new(),
             late_by_system_seen: BTreeMap::new(),
@@ -207,6 +210,7 @@ impl Worker {
                 recv(shutdown.channel()) -> _ => break,
             }
         }
+        self.engine.lists().warn_of_shared_units(&mut self.shared_units_said);
         self.update_gauges();
         lists
     }
@@ -444,8 +448,12 @@ impl Worker {
     /// checked against the archive's past accesses.
     fn on_list_change(&mut self, change: ListChange) {
         self.sink.origin = None;
+        let staff = matches!(&change, ListChange::Upsert { row: crate::watchlist::Row::Staff(_), .. });
         if let Some(entry) = self.engine.apply(change, &mut self.sink) {
             self.look_back(entry);
+        }
+        if staff {
+            self.engine.lists().warn_of_shared_units(&mut self.shared_units_said);
         }
         self.update_gauges();
     }

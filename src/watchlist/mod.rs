@@ -272,20 +272,33 @@ impl WatchLists {
         self.staff.by_key(user_id).map(|(_, s)| s)
     }
 
-    /// Units named by staff of more than one force, each with its forces. An incident
-    /// owned by such a unit justifies the accesses of every member of staff of that
-    /// name (spec/rules.md compares the unit's name): right for a joint unit, wrong for
-    /// two forces' units that share a name (an evaluator's SV detective quoted an NR
-    /// "CID" crime to look up his former partner, unseen). Said at load and by
-    /// `check-config`, so that a force names its units apart.
+    /// Units named by staff of more than one force: each unit as first written, with
+    /// its forces. An incident owned by such a unit justifies the accesses of every
+    /// member of staff of that name (spec/rules.md compares the unit's name): right for
+    /// a joint unit, wrong for two forces' units that share a name (an evaluator's SV
+    /// detective quoted an NR "CID" crime to look up his former partner, unseen).
     pub fn units_of_several_forces(&self) -> Vec<(String, Vec<String>)> {
-        let mut forces: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+        type Forces = std::collections::BTreeSet<String>;
+        let mut units: std::collections::BTreeMap<String, (String, Forces)> = Default::default();
         for (_, _, s) in self.staff.iter() {
             if let (Some(unit), Some(force)) = (s.unit.as_deref(), s.force.as_deref()) {
-                forces.entry(unit.to_ascii_uppercase()).or_default().insert(force.to_ascii_uppercase());
+                let (_, forces) =
+                    units.entry(unit.to_ascii_uppercase()).or_insert_with(|| (unit.to_string(), Forces::new()));
+                forces.insert(force.to_ascii_uppercase());
             }
         }
-        forces.into_iter().filter(|(_, f)| f.len() > 1).map(|(u, f)| (u, f.into_iter().collect())).collect()
+        units.into_values().filter(|(_, f)| f.len() > 1).map(|(u, f)| (u, f.into_iter().collect())).collect()
+    }
+
+    /// Says, as a warning in the log, each unit shared by staff of several forces that
+    /// `said` does not hold yet (at load, and in the live engine as staff rows change),
+    /// so that a force names separate units apart.
+    pub fn warn_of_shared_units(&self, said: &mut std::collections::BTreeSet<String>) {
+        for (unit, forces) in self.units_of_several_forces() {
+            if said.insert(unit.to_ascii_uppercase()) {
+                tracing::warn!(unit = %unit, forces = %forces.join(", "), "{}", shared_unit_note(&unit, &forces));
+            }
+        }
     }
 
     /// The incident with this reference (compared by its letters and digits, upper
@@ -416,6 +429,17 @@ fn incident_key_beside(key: &str, reference: &str) -> CompactString {
 /// What parts an incident's key kept beside another's from its splits.
 const BESIDE: char = '\u{1f}';
 
+/// What a unit name shared by staff of several forces means for the rules, for
+/// whoever onboards the force.
+pub fn shared_unit_note(unit: &str, forces: &[String]) -> String {
+    let (last, rest) = forces.split_last().map_or(("", &[][..]), |(l, r)| (l.as_str(), r));
+    let named = if rest.is_empty() { last.to_string() } else { format!("{} and {last}", rest.join(", ")) };
+    format!(
+        "unit {unit:?} has staff in forces {named}: an incident owned by {unit:?} counts as a policing purpose for all of them, whichever force opened it; if these are separate units, name them apart (e.g. \"{} {unit}\") in staff.csv, incidents.csv and wherever the configuration names the unit (allow lists, routines, explanation.suite_units); a joint unit needs nothing",
+        forces.first().map_or("", |f| f.as_str())
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,6 +508,8 @@ mod tests {
         std::fs::write(dir.path().join("staff.csv"), staff).unwrap();
         let (l, _) = load::load_dir(dir.path()).unwrap();
         assert_eq!(l.units_of_several_forces(), vec![("CID".to_string(), vec!["NR".to_string(), "SV".to_string()])]);
+        let note = shared_unit_note("CID", &["NR".into(), "SV".into(), "WM".into()]);
+        assert!(note.starts_with("unit \"CID\" has staff in forces NR, SV and WM: "), "{note}");
     }
 
     proptest::proptest! {

@@ -340,49 +340,52 @@ impl AlertBook {
         if let Some(&seq) = self.by_key.get(&key) {
             if let Some(o) = self.open.get_mut(&seq) {
                 if ts < o.window_end {
-                    if !o.alert.event_ids.iter().any(|e| e == event_id) {
-                        let listed = o.alert.event_ids.len() < MAX_EVIDENCE;
-                        if listed {
-                            o.alert.event_ids.push(event_id.into());
-                        } else {
-                            o.alert.more_events += 1;
+                    // An id already listed is listed once; the access it names may still
+                    // be another one, stronger or uncovered (a system logging one
+                    // transaction id for a search and the view after it: a review).
+                    let already = o.alert.event_ids.iter().any(|e| e == event_id);
+                    let listed = !already && o.alert.event_ids.len() < MAX_EVIDENCE;
+                    if listed {
+                        o.alert.event_ids.push(event_id.into());
+                    } else if !already {
+                        o.alert.more_events += 1;
+                    }
+                    // More severe, or as severe and surer (a search by name, then
+                    // the view by record id: a probe found the alert left saying
+                    // "matched by name only").
+                    let stronger = (severity, score) > (o.alert.severity, o.alert.score);
+                    // An access no allow entry covers joins an alert allowed so far:
+                    // it is allowed no more, and the access adds to the user's risk
+                    // (a review: a look-up through the allowed system first let the
+                    // look-ups elsewhere fold in unseen and riskless).
+                    let uncovered = !stronger && !allowed && o.alert.allowed.is_some();
+                    if stronger {
+                        // A late row must answer the earlier trigger too (a review:
+                        // one that explained only the stronger access resolved the
+                        // whole alert); one not kept leaves it unanswerable.
+                        o.unanswerable |= o.triggers.is_empty();
+                        let stronger_alert = make(o.risk_counted);
+                        if stronger_alert.allowed.is_none() {
+                            // More severe can be a lower score: the risk keeps the higher.
+                            o.risk_counted = o.risk_counted.max(Some(stronger_alert.score));
                         }
-                        // More severe, or as severe and surer (a search by name, then
-                        // the view by record id: a probe found the alert left saying
-                        // "matched by name only").
-                        let stronger = (severity, score) > (o.alert.severity, o.alert.score);
-                        // An access no allow entry covers joins an alert allowed so far:
-                        // it is allowed no more, and the access adds to the user's risk
-                        // (a review: a look-up through the allowed system first let the
-                        // look-ups elsewhere fold in unseen and riskless).
-                        let uncovered = !stronger && !allowed && o.alert.allowed.is_some();
-                        if stronger {
-                            // A late row must answer the earlier trigger too (a review:
-                            // one that explained only the stronger access resolved the
-                            // whole alert); one not kept leaves it unanswerable.
-                            o.unanswerable |= o.triggers.is_empty();
-                            let stronger_alert = make(o.risk_counted);
-                            if stronger_alert.allowed.is_none() {
-                                // More severe can be a lower score: the risk keeps the higher.
-                                o.risk_counted = o.risk_counted.max(Some(stronger_alert.score));
-                            }
-                            escalate(&mut o.alert, stronger_alert, listed);
-                        } else if uncovered {
-                            let joined = make(None);
-                            o.alert.allowed = None;
-                            o.alert.user_risk = joined.user_risk;
-                            o.risk_counted = o.risk_counted.max(Some(joined.score));
-                            // A late row answering the allowed trigger does not answer it.
-                            o.unanswerable = true;
-                        }
-                        // Past the cap the alert is as large as it gets: a hundred more
-                        // accesses make one update, not a hundred.
-                        if o.released && (listed || stronger || uncovered || o.alert.more_events % 100 == 0) {
-                            sink.updated(&o.alert);
-                        }
-                        if stronger {
-                            return Offer::Escalated;
-                        }
+                        escalate(&mut o.alert, stronger_alert, listed);
+                    } else if uncovered {
+                        let joined = make(None);
+                        o.alert.allowed = None;
+                        o.alert.user_risk = joined.user_risk;
+                        o.risk_counted = o.risk_counted.max(Some(joined.score));
+                        // A late row answering the allowed trigger does not answer it.
+                        o.unanswerable = true;
+                    }
+                    // Past the cap the alert is as large as it gets: a hundred more
+                    // accesses make one update, not a hundred.
+                    let counted_past_cap = !already && !listed && o.alert.more_events % 100 == 0;
+                    if o.released && (listed || stronger || uncovered || counted_past_cap) {
+                        sink.updated(&o.alert);
+                    }
+                    if stronger {
+                        return Offer::Escalated;
                     }
                     return Offer::Folded;
                 }
@@ -487,6 +490,9 @@ fn escalate(alert: &mut Alert, stronger: Alert, listed: bool) {
     if let Some(trigger) = stronger.event_ids.first() {
         if listed {
             ids.pop();
+        } else if let Some(at) = ids.iter().position(|i| i == trigger) {
+            // Listed already (another access under the same id): moved to the front.
+            ids.remove(at);
         }
         ids.insert(0, trigger.clone());
         if ids.len() > MAX_EVIDENCE {

@@ -137,6 +137,27 @@ fn a_stronger_access_is_the_trigger_of_the_alert_it_joins() {
     assert_eq!((b.severity, b.allowed.is_none(), b.user_risk), (Severity::Red, true, Some(25)));
 }
 
+/// A system that logs one transaction id for a search and the view after it: the
+/// view, stronger, takes the alert over though its id is listed already, and the id
+/// stays listed once (a review: the alert stayed amber, "matched by name only").
+#[test]
+fn a_stronger_access_under_an_id_listed_already_takes_the_alert_over() {
+    let mut book = AlertBook::new(DetectClock::EventTime);
+    let mut sink = CollectClosed::default();
+    let mut offer_at = |id: &str, ts: i64, severity: Severity, action: crate::event::Action| {
+        book.advance(Timestamp(ts), &mut sink);
+        let make = |_| Alert { severity, action, ..alert(id, ts) };
+        offer_with(&mut book, &mut sink, "self", id, ts, (severity, 50, false), Span::hours(24), make)
+    };
+    assert_eq!(offer_at("t1", 0, Severity::Amber, crate::event::Action::Search), Offer::Raised);
+    assert_eq!(offer_at("t2", 60, Severity::Amber, crate::event::Action::View), Offer::Folded);
+    assert_eq!(offer_at("t1", 120, Severity::Red, crate::event::Action::View), Offer::Escalated);
+    book.finish(&mut sink);
+    let a = &sink.0[0];
+    assert_eq!(a.event_ids, ["t1", "t2"]);
+    assert_eq!((a.severity, a.action, a.event_ts), (Severity::Red, crate::event::Action::View, Timestamp(120)));
+}
+
 #[test]
 fn evidence_beyond_the_cap_is_counted_not_listed() {
     let mut book = AlertBook::new(DetectClock::EventTime);
