@@ -817,6 +817,40 @@ peer_comparison = false
             .prop_map(|(gap_s, user, search, zero, person)| Access { gap_s, user, search, zero, person })
     }
 
+    /// Only a dated crowd at least half a spike is filed under its name for the
+    /// look-ups by name alone to complete: a person one user looked up with a date of
+    /// birth is not (each such person had cost the state an entry: about 350 bytes an
+    /// active user in the state bench).
+    #[test]
+    fn only_a_crowd_half_a_spike_is_filed_for_the_look_ups_by_name_alone() {
+        let config = Config::from_toml("t", CONFIG).unwrap();
+        let lists = WatchLists::default();
+        let mut behaviour = crate::behaviour::Behaviour::default();
+        let mut cross = crate::behaviour::CrossUser::default();
+        let mut look_up = |i: usize, user: &str, person: usize| {
+            let e = json::decode(
+                json!({
+                    "event_id": format!("e{i}"), "ts": Timestamp(MONDAY + 10 * HOUR + i as i64 * SECOND).to_string(),
+                    "system": "PNC", "user_id": user, "action": "view", "subject_type": "person",
+                    "subject_name": format!("P{person}, Ann"), "subject_dob": "1980-01-01",
+                })
+                .to_string()
+                .as_bytes(),
+            )
+            .unwrap();
+            let ctx = crate::detect::testkit::ctx(&e, &lists, &config);
+            let mut out = Findings::new();
+            let handoff = behaviour.observe(&ctx, &config.rules, &mut out);
+            crate::engine::cross::observe(&mut cross, &ctx, &handoff, &config.rules, &mut out);
+        };
+        for person in 0..200 {
+            look_up(person, "U1", person);
+        }
+        look_up(200, "U2", 7);
+        let stats = cross.stats();
+        assert_eq!((stats.subjects, stats.dated_names), (200, 1), "P7 alone, by two of the three users a spike needs");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
