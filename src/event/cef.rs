@@ -70,8 +70,7 @@ impl CefRecord {
             return Some(Cow::Borrowed(v.as_str()));
         }
         // Custom fields: `cs1Label=Reference cs1=INC-42`.
-        let name = label(name);
-        let (label_key, _) = self.extension.iter().find(|(k, v)| k.ends_with("Label") && label(v) == name)?;
+        let (label_key, _) = self.extension.iter().find(|(k, v)| k.ends_with("Label") && same_label(v, name))?;
         let key = &label_key[..label_key.len() - "Label".len()];
         self.extension.iter().find(|(k, _)| k == key).map(|(_, v)| Cow::Borrowed(v.as_str()))
     }
@@ -83,6 +82,27 @@ impl CefRecord {
 fn label(text: &str) -> String {
     let shown: String = text.chars().filter(|c| !super::invisible(*c)).collect();
     shown.trim().to_ascii_lowercase()
+}
+
+/// Whether two custom-field labels are the same label ([`label`]), without building
+/// either where both are ASCII (every label of a real source): a record's labels are
+/// compared with each other and with each field the mapping reads, and building them
+/// had made the CEF decoder 40% slower.
+fn same_label(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.trim().eq_ignore_ascii_case(b.trim())
+    } else {
+        label(a) == label(b)
+    }
+}
+
+/// Whether a custom-field label shows nothing ([`label`] is empty).
+fn blank_label(l: &str) -> bool {
+    if l.is_ascii() {
+        l.trim().is_empty()
+    } else {
+        label(l).is_empty()
+    }
 }
 
 fn is_key_byte(b: u8) -> bool {
@@ -142,9 +162,9 @@ fn parse_extension(ext: &str) -> Result<Vec<(String, String)>, DecodeError> {
     }
     // So is one custom label given to two fields (`cs1Label=Reference` and
     // `cs2Label=Reference`): the field the mapping reads by that label is not known.
-    let labels = out.iter().filter(|(k, l)| k.ends_with("Label") && !label(l).is_empty());
+    let labels = out.iter().filter(|(k, l)| k.ends_with("Label") && !blank_label(l));
     for (n, (key, given)) in labels.clone().enumerate() {
-        if let Some((other, _)) = labels.clone().take(n).find(|(_, l)| label(l) == label(given)) {
+        if let Some((other, _)) = labels.clone().take(n).find(|(_, l)| same_label(l, given)) {
             let msg = format!("the custom label `{given}` is given to both `{other}` and `{key}`");
             return Err(DecodeError::BadCef(msg));
         }
@@ -236,5 +256,18 @@ mod tests {
         assert!(CefRecord::parse("hello world").is_err());
         assert!(CefRecord::parse("CEF:0|A|B|C").is_err());
         assert!(CefRecord::parse("CEF:0|A|B|C|D|E|F|junk without pairs").is_err());
+    }
+
+    proptest::proptest! {
+        /// Labels compared in place are the labels [`label`] builds: any case, spaces
+        /// around, characters that show nothing, letters other than ASCII.
+        #[test]
+        fn labels_compared_in_place_are_the_labels_built(
+            a in "[ \u{200b}rRefence\u{e9}\t]{0,12}",
+            b in "[ \u{200b}rRefence\u{e9}\t]{0,12}",
+        ) {
+            proptest::prop_assert_eq!(same_label(&a, &b), label(&a) == label(&b));
+            proptest::prop_assert_eq!(blank_label(&a), label(&a).is_empty());
+        }
     }
 }
