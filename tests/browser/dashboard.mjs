@@ -99,7 +99,9 @@ try {
   await page.fill("#login-user", "analyst");
   await page.fill("#login-password", password);
   await page.click("#login-submit");
-  await page.waitForSelector("#board tbody tr");
+  // The analyst sees fewer alerts than the supervisor (none of the operation's): on a
+  // loaded machine the demo may take longer to raise the first one they may see.
+  await page.waitForSelector("#board tbody tr", { timeout: 90000 });
   await page.click("#nav-audit");
   await page.waitForFunction(() => document.getElementById("audit-error").textContent.includes("Not allowed"));
   const rows = await page.$$("#audit table tr");
@@ -134,6 +136,11 @@ try {
   step("done");
 } catch (e) {
   console.log("FAILED: " + (e && e.stack || e));
+  // What the page showed, to tell a slow demo from a broken page.
+  for (const p of browser.contexts().flatMap((c) => c.pages())) {
+    const shown = await p.evaluate(() => document.body.innerText).catch(() => "(unreadable)");
+    console.log("page " + p.url() + ":\n" + shown.slice(0, 1500));
+  }
   process.exitCode = 1;
 } finally {
   await browser.close();
