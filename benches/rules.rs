@@ -1,6 +1,7 @@
-//! Rule evaluation throughput: already-parsed events through the engine (enrich,
-//! every watch-list rule, allow lists, the alert book) against the generated force's
-//! watch lists. Parsing and loading are outside the timing.
+//! Rule evaluation throughput: already-parsed events through the engine (enrich, the
+//! explanations, every rule and behavioural detector the generated force's
+//! configuration enables, allow lists, the alert book) against its watch lists.
+//! Parsing and loading are outside the timing.
 
 use accesswatch::alert::book::DetectClock;
 use accesswatch::alert::CollectClosed;
