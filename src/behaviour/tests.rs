@@ -817,6 +817,23 @@ peer_comparison = false
             .prop_map(|(gap_s, user, search, zero, person)| Access { gap_s, user, search, zero, person })
     }
 
+    /// One access through the user's detectors and the cross-user ones, as the engine
+    /// hands it on; the rules of what they found.
+    fn observe_both(
+        behaviour: &mut crate::behaviour::Behaviour,
+        cross: &mut crate::behaviour::CrossUser,
+        lists: &WatchLists,
+        config: &Config,
+        event: serde_json::Value,
+    ) -> Vec<crate::alert::RuleId> {
+        let e = json::decode(event.to_string().as_bytes()).unwrap();
+        let ctx = crate::detect::testkit::ctx(&e, lists, config);
+        let mut out = Findings::new();
+        let handoff = behaviour.observe(&ctx, &config.rules, &mut out);
+        crate::engine::cross::observe(cross, &ctx, &handoff, &config.rules, &mut out);
+        out.iter().map(|f| f.rule).collect()
+    }
+
     /// Only a dated crowd at least half a spike is filed under its name for the
     /// look-ups by name alone to complete: a person one user looked up with a date of
     /// birth is not (each such person had cost the state an entry: about 350 bytes an
@@ -828,20 +845,12 @@ peer_comparison = false
         let mut behaviour = crate::behaviour::Behaviour::default();
         let mut cross = crate::behaviour::CrossUser::default();
         let mut look_up = |i: usize, user: &str, person: usize| {
-            let e = json::decode(
-                json!({
-                    "event_id": format!("e{i}"), "ts": Timestamp(MONDAY + 10 * HOUR + i as i64 * SECOND).to_string(),
-                    "system": "PNC", "user_id": user, "action": "view", "subject_type": "person",
-                    "subject_name": format!("P{person}, Ann"), "subject_dob": "1980-01-01",
-                })
-                .to_string()
-                .as_bytes(),
-            )
-            .unwrap();
-            let ctx = crate::detect::testkit::ctx(&e, &lists, &config);
-            let mut out = Findings::new();
-            let handoff = behaviour.observe(&ctx, &config.rules, &mut out);
-            crate::engine::cross::observe(&mut cross, &ctx, &handoff, &config.rules, &mut out);
+            let e = json!({
+                "event_id": format!("e{i}"), "ts": Timestamp(MONDAY + 10 * HOUR + i as i64 * SECOND).to_string(),
+                "system": "PNC", "user_id": user, "action": "view", "subject_type": "person",
+                "subject_name": format!("P{person}, Ann"), "subject_dob": "1980-01-01",
+            });
+            observe_both(&mut behaviour, &mut cross, &lists, &config, e);
         };
         for person in 0..200 {
             look_up(person, "U1", person);
@@ -864,22 +873,14 @@ peer_comparison = false
             let mut spiked: Vec<u8> = Vec::new();
             for (i, a) in accesses.iter().enumerate() {
                 t += a.gap_s * SECOND;
-                let e = json::decode(
-                    json!({
-                        "event_id": format!("e{i}"), "ts": Timestamp(t).to_string(), "system": "PNC",
-                        "user_id": format!("U{}", a.user), "action": if a.search { "search" } else { "view" },
-                        "subject_type": "person", "subject_name": format!("P{}, Ann", a.person), "subject_dob": "1980-01-01",
-                        "result_count": if a.zero { 0 } else { 3 },
-                    })
-                    .to_string()
-                    .as_bytes(),
-                )
-                .unwrap();
-                let ctx = crate::detect::testkit::ctx(&e, &lists, &config);
-                let mut out = Findings::new();
-                let handoff = behaviour.observe(&ctx, &config.rules, &mut out);
-                crate::engine::cross::observe(&mut cross, &ctx, &handoff, &config.rules, &mut out);
-                let fired = |rule: &str| out.iter().any(|f| f.rule.as_str() == rule);
+                let e = json!({
+                    "event_id": format!("e{i}"), "ts": Timestamp(t).to_string(), "system": "PNC",
+                    "user_id": format!("U{}", a.user), "action": if a.search { "search" } else { "view" },
+                    "subject_type": "person", "subject_name": format!("P{}, Ann", a.person), "subject_dob": "1980-01-01",
+                    "result_count": if a.zero { 0 } else { 3 },
+                });
+                let rules = observe_both(&mut behaviour, &mut cross, &lists, &config, e);
+                let fired = |rule: &str| rules.iter().any(|r| r.as_str() == rule);
                 seen.push((t, a));
 
                 // The plain model.
