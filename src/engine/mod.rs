@@ -303,9 +303,9 @@ impl Engine {
         // A second copy of one of the stream's latest events (overlapping exports
         // replayed together, a source that sent a record twice) is counted, not judged:
         // it would count twice in every window and stand twice in evidence. An event
-        // the snapshot covers is judged again on purpose (its alerts may not be out),
-        // and remembered, so that its copy after the snapshot's offset is one.
-        let first = self.learned.entry(stream).or_default().copies.first(event.copy_hash());
+        // the snapshot covers is judged again on purpose (its alerts may not be out);
+        // the snapshot remembers it, so that its copy after the snapshot's offset is one.
+        let first = self.learned.entry(stream).or_default().copies.first(event);
         if stateful && !first {
             count_system(&mut self.stats.copies_by_system, &event.system);
             return;

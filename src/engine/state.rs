@@ -12,6 +12,7 @@ use super::clock::StreamClock;
 use super::Engine;
 use crate::alert::book::DetectClock;
 use crate::behaviour::{Behaviour, CrossUser};
+use crate::event::AccessEvent;
 use crate::explain::Continuations;
 use crate::risk::RiskBoard;
 use crate::time::Span;
@@ -32,11 +33,59 @@ pub struct Learned {
     /// The repartition records the cross-user detectors have taken.
     #[serde(default)]
     pub delivered: Delivered,
-    /// The stream's latest events, so that a second copy of one is not judged again
-    /// ([`AccessEvent::copy_hash`](crate::event::AccessEvent::copy_hash)). Not in the snapshot: a stream put back from one is judged
-    /// again from the snapshot's offset, each event once.
-    #[serde(skip)]
-    pub copies: crate::behaviour::recent::RecentIds,
+    /// The stream's latest events, so that a second copy of one is not judged again.
+    /// In the snapshot, so that a copy a source sends again after the instance
+    /// restarted, or after the partition moved, is still one (snapshots written before
+    /// it have none: a fresh memory).
+    #[serde(default)]
+    pub copies: Copies,
+}
+
+/// A stream's latest events by [`AccessEvent::copy_hash_with`] under a key of the
+/// stream's own, drawn when its state is first made and kept with the hashes in the
+/// snapshot: a log source cannot choose a record to collide with another's (it does
+/// not know the key), and the instance that reads the snapshot back hashes as the one
+/// that wrote it. (A build whose hasher differs, after an upgrade, judges the copies of
+/// the events before it again, as a restart did before the copies were kept.)
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Copies {
+    key: CopyKey,
+    recent: crate::behaviour::recent::RecentIds,
+}
+
+impl Default for Copies {
+    fn default() -> Self {
+        use rand_core::RngCore;
+        let seeds = std::array::from_fn(|_| rand_core::OsRng.next_u64());
+        Copies { key: CopyKey::from(seeds), recent: Default::default() }
+    }
+}
+
+impl Copies {
+    /// Takes `event`: true the first time, false while a copy of it is remembered.
+    pub fn first(&mut self, event: &AccessEvent) -> bool {
+        self.recent.first(event.copy_hash_with(&self.key.hasher))
+    }
+}
+
+/// The four seeds of the hasher, as the snapshot keeps them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "[u64; 4]", into = "[u64; 4]")]
+struct CopyKey {
+    seeds: [u64; 4],
+    hasher: ahash::RandomState,
+}
+
+impl From<[u64; 4]> for CopyKey {
+    fn from(seeds: [u64; 4]) -> Self {
+        CopyKey { seeds, hasher: ahash::RandomState::with_seeds(seeds[0], seeds[1], seeds[2], seeds[3]) }
+    }
+}
+
+impl From<CopyKey> for [u64; 4] {
+    fn from(key: CopyKey) -> Self {
+        key.seeds
+    }
 }
 
 impl Learned {

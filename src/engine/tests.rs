@@ -471,6 +471,49 @@ fn a_second_copy_of_an_event_is_counted_not_judged() {
     assert_eq!((engine.stats().events, engine.stats().copies()), (1, 1));
 }
 
+/// A source that sends events again after the instance restarted, or after the
+/// partition moved: the stream's copies are in its snapshot with the key that hashed
+/// them, so the instance that reads it back counts a copy of an event before the
+/// snapshot's offset as one, and judges each event after it once.
+#[test]
+fn a_copy_sent_again_after_a_restart_is_still_a_copy() {
+    for case in ["personal", "custody", "behaviour"] {
+        let (config, lists, events) = golden(case);
+        let half = events.len() / 2;
+        let mut before = Engine::new(config.clone(), lists, DetectClock::EventTime);
+        let mut sink = crate::alert::book::CollectClosed::default();
+        for e in &events[..half] {
+            before.process(e, &mut sink);
+        }
+        let snapshot = before.stream_state_json(0).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&snapshot).unwrap();
+        let key = &json["learned"]["copies"]["key"];
+        assert!(key.as_array().is_some_and(|k| k.len() == 4 && k.iter().all(|s| s.is_u64())), "{key}");
+
+        // Another instance reads the snapshot back; the source sends everything again.
+        let (_, lists, _) = golden(case);
+        let mut after = Engine::new(config.clone(), lists, DetectClock::EventTime);
+        after.restore_stream(0, &snapshot).unwrap();
+        for e in &events {
+            after.process(e, &mut sink);
+        }
+        after.finish(&mut sink);
+        assert_eq!((after.stats().events, after.stats().copies()), ((events.len() - half) as u64, half as u64), "{case}");
+
+        // A snapshot written before the copies were kept reads back with a fresh memory.
+        let mut old = json.clone();
+        old["learned"].as_object_mut().unwrap().remove("copies");
+        let (_, lists, _) = golden(case);
+        let mut upgraded = Engine::new(config, lists, DetectClock::EventTime);
+        upgraded.restore_stream(0, &serde_json::to_vec(&old).unwrap()).unwrap();
+        for e in &events {
+            upgraded.process(e, &mut sink);
+        }
+        upgraded.finish(&mut sink);
+        assert_eq!((upgraded.stats().events, upgraded.stats().copies()), (events.len() as u64, 0), "{case}");
+    }
+}
+
 fn replay_events<'a>(
     config: Arc<Config>,
     lists: WatchLists,

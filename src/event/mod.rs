@@ -227,17 +227,23 @@ impl AccessEvent {
     /// view after it under one transaction id, in the same second) is judged, not taken
     /// for a copy, and both are kept in the archive.
     ///
-    /// Keyed afresh by each process (the copies are not in a snapshot): a log source that
-    /// chose its event ids could otherwise make a misuse's record collide with an earlier
-    /// record's and pass as its copy, unjudged.
+    /// Keyed afresh by each process: a log source that chose its event ids could
+    /// otherwise make a misuse's record collide with an earlier record's and pass as its
+    /// copy, unjudged. The live engine's memory of a stream's copies has a key of its
+    /// own, kept with it in the snapshot ([`AccessEvent::copy_hash_with`]).
     pub fn copy_hash(&self) -> u64 {
-        let e = self;
         static KEY: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
+        self.copy_hash_with(KEY.get_or_init(ahash::RandomState::new))
+    }
+
+    /// [`AccessEvent::copy_hash`] under the given key.
+    pub fn copy_hash_with(&self, key: &ahash::RandomState) -> u64 {
+        let e = self;
         let who = (e.system.as_str(), e.event_id.as_str(), e.user_id.as_str(), e.ts.0);
         let what = (e.action.as_str(), e.subject_type.as_str(), e.subject_id.as_deref(), e.subject_name.as_deref());
         let whom = (e.subject_dob.map(|d| d.0), e.subject_postcode.as_deref(), e.subject_vrm.as_deref());
         let why = (e.query.as_deref(), e.result_count, e.reason_code.as_deref(), e.reference.as_deref());
-        KEY.get_or_init(ahash::RandomState::new).hash_one((who, what, whom, why))
+        key.hash_one((who, what, whom, why))
     }
 
     /// Writes the event as one line of canonical JSON (spec/events.md), fields in the
