@@ -17,6 +17,7 @@
 
 use super::columns::ArchivedEvent;
 use parquet::bloom_filter::Sbbf;
+use std::borrow::Borrow;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
@@ -35,28 +36,31 @@ pub fn path_for(file: &Path) -> PathBuf {
     file.with_file_name(format!(".{name}.keys"))
 }
 
-fn value<'a>(row: &'a ArchivedEvent, column: &str) -> Option<&'a str> {
-    match column {
-        "subject_id" => row.event.subject_id.as_deref(),
-        "subject_surname" => row.surname.as_deref(),
-        "vrm_key" => row.vrm_key.as_deref(),
-        "postcode_key" => row.postcode_key.as_deref(),
-        "user_id" => Some(row.event.user_id.as_str()),
-        "event_id" => Some(row.event.event_id.as_str()),
-        _ => None,
-    }
+/// Each key column's value in a row, in [`KEY_COLUMNS`]' order.
+fn values(row: &ArchivedEvent) -> [Option<&str>; 6] {
+    [
+        row.event.subject_id.as_deref(),
+        row.surname.as_deref(),
+        row.vrm_key.as_deref(),
+        row.postcode_key.as_deref(),
+        Some(row.event.user_id.as_str()),
+        Some(row.event.event_id.as_str()),
+    ]
 }
 
-/// The key index of `rows`, as bytes.
-pub fn build(rows: &[ArchivedEvent]) -> Vec<u8> {
-    let mut filters = Vec::with_capacity(KEY_COLUMNS.len());
-    for column in KEY_COLUMNS {
-        let mut f = Sbbf::new_with_ndv_fpp(rows.len().max(1) as u64, 0.01).expect("valid bloom filter size");
-        for r in rows {
-            if let Some(v) = value(r, column) {
+/// The key index of `rows`, as bytes. The rows are read once, each filling the six
+/// filters: a pass per column read the group's rows (about 500 bytes each) six times.
+pub fn build<R: Borrow<ArchivedEvent>>(rows: &[R]) -> Vec<u8> {
+    let mut blooms = KEY_COLUMNS.map(|_| Sbbf::new_with_ndv_fpp(rows.len().max(1) as u64, 0.01).expect("valid bloom filter size"));
+    for r in rows {
+        for (v, f) in values(r.borrow()).into_iter().zip(&mut blooms) {
+            if let Some(v) = v {
                 f.insert(v);
             }
         }
+    }
+    let mut filters = Vec::with_capacity(KEY_COLUMNS.len());
+    for (column, mut f) in KEY_COLUMNS.into_iter().zip(blooms) {
         f.fold_to_target_fpp(0.01);
         let mut bits = Vec::with_capacity(f.num_blocks() * BLOCK);
         f.write_bitset(&mut bits).expect("writing to a Vec");
@@ -81,7 +85,7 @@ pub fn build(rows: &[ArchivedEvent]) -> Vec<u8> {
 }
 
 /// Writes the key index of an events file durably.
-pub fn write(file: &Path, rows: &[ArchivedEvent]) -> io::Result<()> {
+pub fn write<R: Borrow<ArchivedEvent>>(file: &Path, rows: &[R]) -> io::Result<()> {
     crate::sink::durable::write_file(&path_for(file), &build(rows))
 }
 
