@@ -246,6 +246,30 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
     assert!(status.success(), "SIGTERM should stop the engine cleanly:\n{log}");
     assert!(log.contains("open alerts restored stream="), "the restart restored no open alert:\n{log}");
     assert!(log.contains("behavioural state restored from the snapshot"), "no snapshot was used:\n{log}");
+
+    // A source that sends its last events again after another restart: their copies are
+    // in the snapshot the engine wrote as it stopped, so they are counted, not judged.
+    let log3 = dir.path().join("engine3.log");
+    let mut engine = spawn_engine(&config_path, &log3);
+    assert!(wait_for(Duration::from_secs(30), || http_get(&addr, "/readyz").is_some_and(|(s, _)| s == 200)));
+    let sent_again = &lines[lines.len() - 100..];
+    produce_events(&bootstrap, sent_again);
+    let copies = || {
+        let (_, text) = http_get(&addr, "/metrics").unwrap_or_default();
+        let total = |name: &str| -> f64 {
+            text.lines()
+                .filter(|l| l.starts_with(name))
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        };
+        (total("accesswatch_event_copies_total"), total("accesswatch_events_total"))
+    };
+    let counted = wait_for(Duration::from_secs(30), || copies().0 >= sent_again.len() as f64);
+    let _ = std::process::Command::new("kill").arg("-TERM").arg(engine.id().to_string()).status();
+    engine.wait().unwrap();
+    let log = std::fs::read_to_string(&log3).unwrap_or_default();
+    assert!(counted, "events sent again after a restart were not counted as copies: {:?}\n{log}", copies());
+    assert_eq!(latest_alerts(&bootstrap).len(), expected_ids.len(), "{log}");
     let _ = root();
 }
 
