@@ -53,9 +53,20 @@ fn values(row: &ArchivedEvent) -> [Option<&str>; 6] {
 pub fn build<R: Borrow<ArchivedEvent>>(rows: &[R]) -> Vec<u8> {
     let mut blooms = KEY_COLUMNS.map(|_| Sbbf::new_with_ndv_fpp(rows.len().max(1) as u64, 0.01).expect("valid bloom filter size"));
     for r in rows {
-        for (v, f) in values(r.borrow()).into_iter().zip(&mut blooms) {
+        let row = r.borrow();
+        for (v, f) in values(row).into_iter().zip(&mut blooms) {
             if let Some(v) = v {
                 f.insert(v);
+            }
+        }
+        // An id logged in full-width forms is also filed as the ASCII it shows, in its
+        // case and upper case: a hunt asks for the ASCII forms, and only of a file one
+        // of them may be in for the full-width ones (`lookup::events_with_any`).
+        if let Some(id) = row.event.subject_id.as_ref().filter(|id| !id.is_ascii()) {
+            let shown = crate::event::normalise::record_id(id.clone());
+            if shown != *id {
+                blooms[0].insert(shown.as_str());
+                blooms[0].insert(shown.to_ascii_uppercase().as_str());
             }
         }
     }

@@ -97,7 +97,11 @@ pub fn events_with_any(
                             for file in files {
                                 // A file that fails is left out whole.
                                 let before = out.len();
-                                for (column, value) in keys::may_contain_each(&file, keys) {
+                                let asked = keys::may_contain_each(&file, keys);
+                                let wide = full_width_keys(&asked);
+                                let wide: Vec<(&str, &str)> = wide.iter().map(|w| ("subject_id", w.as_str())).collect();
+                                let wide = if wide.is_empty() { wide } else { keys::may_contain_each(&file, &wide) };
+                                for &(column, value) in asked.iter().chain(&wide) {
                                     let read = || read_matching(&file, &system, column, value, &mut out);
                                     if let Err(e) = super::unpanicked(&file, read) {
                                         out.truncate(before);
@@ -200,6 +204,20 @@ fn plan(
 }
 
 /// The rows of one events file whose `column` is `value`.
+/// The full-width forms of the record ids among `passed` (the keys a file's index did
+/// not rule out): a file whose index may hold an id's ASCII form may hold it as a source
+/// logging full-width characters wrote it (the index files such an id under the ASCII
+/// it shows too), and only such a file is asked for those forms, so they cost no
+/// file opened in vain elsewhere.
+fn full_width_keys(passed: &[(&str, &str)]) -> Vec<String> {
+    let mut wide: Vec<String> = (passed.iter().filter(|(column, _)| *column == "subject_id"))
+        .flat_map(|(_, id)| crate::event::normalise::full_width_forms(id))
+        .collect();
+    wide.sort();
+    wide.dedup();
+    wide
+}
+
 fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut Vec<StoredEvent>) -> io::Result<()> {
     let fail = |e: &dyn std::fmt::Display| io::Error::other(format!("{}: {e}", file.display()));
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);

@@ -476,8 +476,13 @@ impl Subject {
             }
         };
         for id in self.id.iter().chain(&self.custody_refs) {
-            for form in [id.clone(), id.to_ascii_uppercase(), id.to_ascii_lowercase()] {
-                push("subject_id", &form);
+            // As typed and as the ASCII it shows, each in its case, upper and lower
+            // case (the archive's lookup adds the full-width forms a file may hold).
+            let shown = normalise::record_id(id.as_str().into());
+            for id in [id.as_str(), shown.as_str()] {
+                for form in [id.to_string(), id.to_ascii_uppercase(), id.to_ascii_lowercase()] {
+                    push("subject_id", &form);
+                }
             }
         }
         let names: Vec<&PersonName> = self.name.iter().chain(&self.readings).collect();
@@ -522,12 +527,15 @@ impl Subject {
     /// watch-list row holding the subject.
     pub fn matches(&self, e: &StoredEvent) -> Option<Match> {
         let e = &e.event;
-        if let (Some(want), Some(got)) = (&self.id, &e.subject_id) {
-            if want.eq_ignore_ascii_case(got) {
+        // Ids compared as the rules compare them: the ASCII a full-width form shows,
+        // whatever the case.
+        let got_id = e.subject_id.clone().map(normalise::record_id);
+        if let (Some(want), Some(got)) = (&self.id, &got_id) {
+            if normalise::record_id(want.as_str().into()).eq_ignore_ascii_case(got) {
                 return Some(Match::Id);
             }
         }
-        if let Some(got) = e.subject_id.as_deref().filter(|_| e.subject_type == crate::event::SubjectType::Custody) {
+        if let Some(got) = got_id.as_deref().filter(|_| e.subject_type == crate::event::SubjectType::Custody) {
             // Unless the log names someone else born another day.
             let other = matches!((self.dob, e.subject_dob), (Some(a), Some(b)) if a != b);
             if !other && self.custody_refs.iter().any(|c| c.eq_ignore_ascii_case(got)) {

@@ -146,6 +146,30 @@ fn who_accessed_finds_what_the_rules_would_match() {
     assert_eq!(found(&typed), by_name);
 }
 
+/// A source that logs ids full-width (`１１/１１１１１１Ａ`, as an East Asian input method
+/// writes them, the slash widened or not): a hunt for the id typed in ASCII, in either
+/// case, finds those accesses
+/// as the rules match them, and a hunt typed full-width finds the ASCII ones; another
+/// id written the same way is not found.
+#[test]
+fn who_accessed_finds_an_id_logged_in_full_width_forms() {
+    let lines = [
+        r#"{"event_id":"w1","ts":"2026-10-02T09:00:00Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_id":"１１/１１１１１１Ａ"}"#,
+        r#"{"event_id":"w2","ts":"2026-10-02T10:00:00Z","system":"PND","user_id":"U2","action":"view","subject_type":"person","subject_id":"１１/１１１１１１ａ"}"#,
+        r#"{"event_id":"a1","ts":"2026-10-02T11:00:00Z","system":"PNC","user_id":"U3","action":"view","subject_type":"person","subject_id":"11/111111A"}"#,
+        r#"{"event_id":"w3","ts":"2026-10-02T11:30:00Z","system":"PNC","user_id":"U5","action":"view","subject_type":"person","subject_id":"１１／１１１１１１Ａ"}"#,
+        r#"{"event_id":"o1","ts":"2026-10-02T12:00:00Z","system":"PNC","user_id":"U4","action":"view","subject_type":"person","subject_id":"１１/１１１１１１Ｂ"}"#,
+    ];
+    let dir = archive_of(&lines);
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let all = TimeRange::default();
+    let want: Vec<(String, &str)> = ["w1", "w2", "a1", "w3"].map(|id| (id.to_string(), "id")).to_vec();
+    for typed in ["11/111111A", "11/111111a", "１１/１１１１１１Ａ"] {
+        let subject = Subject::parse(Some(typed), None, None, None, None).unwrap();
+        assert_eq!(ids(&hunt.who_accessed(&subject, &all).unwrap()), want, "{typed}");
+    }
+}
+
 #[test]
 fn who_accessed_matches_a_vrm_whatever_its_spacing() {
     let dir = archive();
