@@ -36,6 +36,13 @@ pub fn path_for(file: &Path) -> PathBuf {
     file.with_file_name(format!(".{name}.keys"))
 }
 
+/// The key an id logged in mixed case (`Ab/12345x`) is filed under besides itself,
+/// given the id upper-cased: a hunt reads a file whatever the case of its ids only when
+/// the file may hold one. (A control character, which no id holds, sets it apart.)
+pub fn mixed_case_key(upper: &str) -> String {
+    format!("\u{1}{upper}")
+}
+
 /// Each key column's value in a row, in [`KEY_COLUMNS`]' order.
 fn values(row: &ArchivedEvent) -> [Option<&str>; 6] {
     [
@@ -60,12 +67,24 @@ pub fn build<R: Borrow<ArchivedEvent>>(rows: &[R]) -> Vec<u8> {
             }
         }
         // An id logged in full-width forms is also filed as the ASCII it shows, in its
-        // case and upper case: a hunt asks for the ASCII forms, and only of a file one
-        // of them may be in for the full-width ones (`lookup::events_with_any`).
-        if let Some(id) = row.event.subject_id.as_ref().filter(|id| !id.is_ascii()) {
-            let shown = crate::event::normalise::record_id(id.clone());
-            if shown != *id {
-                blooms[0].insert(shown.as_str());
+        // case and upper case; one in mixed case under `mixed_case_key`: a hunt asks for
+        // the ASCII forms, and only of a file one of them may be in for the others
+        // (`lookup::events_with_any`).
+        if let Some(id) = &row.event.subject_id {
+            let shown = match id.is_ascii() {
+                true => std::borrow::Cow::Borrowed(id.as_str()),
+                false => std::borrow::Cow::Owned(crate::event::normalise::record_id(id.clone()).to_string()),
+            };
+            if shown != id.as_str() {
+                blooms[0].insert(&*shown);
+            }
+            if shown.bytes().any(|b| b.is_ascii_lowercase()) {
+                let upper = shown.to_ascii_uppercase();
+                blooms[0].insert(upper.as_str());
+                if shown.bytes().any(|b| b.is_ascii_uppercase()) {
+                    blooms[0].insert(mixed_case_key(&upper).as_str());
+                }
+            } else if shown != id.as_str() {
                 blooms[0].insert(shown.to_ascii_uppercase().as_str());
             }
         }

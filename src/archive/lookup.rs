@@ -98,11 +98,14 @@ pub fn events_with_any(
                                 // A file that fails is left out whole.
                                 let before = out.len();
                                 let asked = keys::may_contain_each(&file, keys);
-                                let wide = full_width_keys(&asked);
-                                let wide: Vec<(&str, &str)> = wide.iter().map(|w| ("subject_id", w.as_str())).collect();
-                                let wide = if wide.is_empty() { wide } else { keys::may_contain_each(&file, &wide) };
-                                for &(column, value) in asked.iter().chain(&wide) {
-                                    let read = || read_matching(&file, &system, column, value, &mut out);
+                                let further = further_forms(&asked);
+                                let index: Vec<(&str, &str)> = further.iter().map(|f| ("subject_id", f.filed.as_str())).collect();
+                                let filed = if index.is_empty() { index } else { keys::may_contain_each(&file, &index) };
+                                let further = further.iter().filter(|f| filed.iter().any(|(_, v)| *v == f.filed));
+                                let reads = (asked.iter().map(|&(column, value)| (column, value, false)))
+                                    .chain(further.map(|f| ("subject_id", f.value.as_str(), f.any_case)));
+                                for (column, value, any_case) in reads {
+                                    let read = || read_matching(&file, &system, column, value, any_case, &mut out);
                                     if let Err(e) = super::unpanicked(&file, read) {
                                         out.truncate(before);
                                         unread.add(&file, &e);
@@ -204,21 +207,45 @@ fn plan(
 }
 
 /// The rows of one events file whose `column` is `value`.
-/// The full-width forms of the record ids among `passed` (the keys a file's index did
-/// not rule out): a file whose index may hold an id's ASCII form may hold it as a source
-/// logging full-width characters wrote it (the index files such an id under the ASCII
-/// it shows too), and only such a file is asked for those forms, so they cost no
-/// file opened in vain elsewhere.
-fn full_width_keys(passed: &[(&str, &str)]) -> Vec<String> {
-    let mut wide: Vec<String> = (passed.iter().filter(|(column, _)| *column == "subject_id"))
-        .flat_map(|(_, id)| crate::event::normalise::full_width_forms(id))
-        .collect();
-    wide.sort();
-    wide.dedup();
-    wide
+/// A form of a record id a file is asked for only when its index may hold the id's
+/// ASCII form: a file elsewhere opens for none of them.
+struct Further {
+    /// The key the index files it under.
+    filed: String,
+    /// What the rows hold, compared exactly or whatever the case.
+    value: String,
+    any_case: bool,
 }
 
-fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut Vec<StoredEvent>) -> io::Result<()> {
+/// The further forms of the record ids among `passed` (the keys a file's index did not
+/// rule out): its full-width forms, as a source logging full-width characters writes
+/// them (every character widened, or letters and digits only), and the id in mixed case
+/// (`Ab/12345x`), filed under a key of its own (`keys::mixed_case_key`), read whatever
+/// the case.
+fn further_forms(passed: &[(&str, &str)]) -> Vec<Further> {
+    let ids: Vec<&str> = passed.iter().filter(|(column, _)| *column == "subject_id").map(|(_, id)| *id).collect();
+    let mut wide: Vec<String> = ids.iter().flat_map(|id| crate::event::normalise::full_width_forms(id)).collect();
+    let mut upper: Vec<String> = ids.iter().map(|id| id.to_ascii_uppercase()).collect();
+    for v in [&mut wide, &mut upper] {
+        v.sort();
+        v.dedup();
+    }
+    let wide = wide.into_iter().map(|w| Further { filed: w.clone(), value: w, any_case: false });
+    let mixed = upper.into_iter().map(|u| Further { filed: keys::mixed_case_key(&u), value: u, any_case: true });
+    wide.chain(mixed).collect()
+}
+
+/// Reads the rows of `file` whose `column` holds `value`: exactly, through the row
+/// groups and pages the statistics admit; or `any_case` (a record id in mixed case,
+/// rare), the whole column compared as the rules compare ids.
+fn read_matching(
+    file: &Path,
+    system: &str,
+    column: &str,
+    value: &str,
+    any_case: bool,
+    out: &mut Vec<StoredEvent>,
+) -> io::Result<()> {
     let fail = |e: &dyn std::fmt::Display| io::Error::other(format!("{}: {e}", file.display()));
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
     let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(super::open_regular(file)?, options)
@@ -232,7 +259,13 @@ fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut
         // A file written before a key column existed holds no row with it.
         return Ok(());
     };
-    let (groups, selection) = plan(&builder, leaf, value).map_err(|e| fail(&e))?;
+    let (groups, selection) = if any_case {
+        let all = builder.metadata().row_groups();
+        let rows = all.iter().map(|g| g.num_rows() as usize).sum();
+        ((0..all.len()).collect(), RowSelection::from(vec![RowSelector::select(rows)]))
+    } else {
+        plan(&builder, leaf, value).map_err(|e| fail(&e))?
+    };
     if groups.is_empty() {
         return Ok(());
     }
@@ -241,7 +274,11 @@ fn read_matching(file: &Path, system: &str, column: &str, value: &str, out: &mut
     let matches = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
         let text = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
         let text = text.as_any().downcast_ref::<StringArray>().expect("cast to Utf8");
-        Ok(text.iter().map(|v| Some(v == Some(wanted.as_str()))).collect::<BooleanArray>())
+        let hit = |v: &str| match any_case {
+            false => v == wanted,
+            true => crate::event::normalise::record_id(v.into()).eq_ignore_ascii_case(&wanted),
+        };
+        Ok(text.iter().map(|v| Some(v.is_some_and(hit))).collect::<BooleanArray>())
     });
     let reader = builder
         .with_row_groups(groups)

@@ -170,6 +170,26 @@ fn who_accessed_finds_an_id_logged_in_full_width_forms() {
     }
 }
 
+/// A record id logged in mixed case (`Ab/12345x`, neither all upper nor all lower
+/// case, full-width or not), each in a file of its own: a hunt for it typed in any case
+/// finds it as the rules match it, and not another id.
+#[test]
+fn who_accessed_finds_an_id_logged_in_mixed_case() {
+    let lines = [
+        r#"{"event_id":"m1","ts":"2026-10-02T09:00:00Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_id":"Ab/12345x"}"#,
+        r#"{"event_id":"m2","ts":"2026-10-02T10:00:00Z","system":"PND","user_id":"U2","action":"view","subject_type":"person","subject_id":"aB/12345X"}"#,
+        r#"{"event_id":"m3","ts":"2026-10-02T11:00:00Z","system":"RMS","user_id":"U3","action":"view","subject_type":"person","subject_id":"Ａｂ/１２３４５ｘ"}"#,
+        r#"{"event_id":"o1","ts":"2026-10-02T12:00:00Z","system":"PNC","user_id":"U4","action":"view","subject_type":"person","subject_id":"Ab/12345y"}"#,
+    ];
+    let dir = archive_of(&lines);
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let want: Vec<(String, &str)> = ["m1", "m2", "m3"].map(|id| (id.to_string(), "id")).to_vec();
+    for typed in ["AB/12345X", "ab/12345x", "Ab/12345x", "aB/12345x"] {
+        let subject = Subject::parse(Some(typed), None, None, None, None).unwrap();
+        assert_eq!(ids(&hunt.who_accessed(&subject, &TimeRange::default()).unwrap()), want, "{typed}");
+    }
+}
+
 #[test]
 fn who_accessed_matches_a_vrm_whatever_its_spacing() {
     let dir = archive();
