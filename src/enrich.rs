@@ -308,7 +308,9 @@ fn custody_record_opened<'a>(event: &AccessEvent, lists: &'a WatchLists) -> Opti
     if event.subject_type != SubjectType::Custody || lists.custody.is_empty() {
         return None;
     }
-    let number = event.subject_id.as_deref()?.trim();
+    // As the other joins compare record ids: full-width forms are the ASCII they show.
+    let number = crate::event::normalise::record_id(event.subject_id.clone()?);
+    let number = number.trim();
     lists
         .custody
         .by_key(number)

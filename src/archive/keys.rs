@@ -10,10 +10,16 @@
 //! between the two writes) is always opened: the index can only skip work, never
 //! hide a row.
 //!
-//! Layout: `AWKEYS01`, a u32 count, then per column a u8 name length, the name, a u64
+//! Layout: `AWKEYS02`, a u32 count, then per column a u8 name length, the name, a u64
 //! offset and a u32 block count; then the filters' bitsets (32-byte blocks). Integers
 //! are little-endian. The hash and block layout are Parquet's (xxHash64, seed 0), so the
 //! filter is the one a Parquet reader would use.
+//!
+//! Version 02 (2026-12-07) also files each record id that the rules would compare in
+//! another form (logged in full-width forms or in mixed case) under its upper-cased
+//! ASCII and under [`as_compared_key`]; indexes of version 01 read as before, lack
+//! those keys, and are not [`complete`] (so `accesswatch archive index` writes them
+//! again).
 
 use super::columns::ArchivedEvent;
 use parquet::bloom_filter::Sbbf;
@@ -23,7 +29,9 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"AWKEYS01";
+const MAGIC: &[u8; 8] = b"AWKEYS02";
+/// The version before record ids were filed as the rules compare them.
+const MAGIC_01: &[u8; 8] = b"AWKEYS01";
 const BLOCK: usize = 32;
 
 /// The columns the key index covers: the hunt's look-ups, and `event_id` for an
@@ -36,10 +44,12 @@ pub fn path_for(file: &Path) -> PathBuf {
     file.with_file_name(format!(".{name}.keys"))
 }
 
-/// The key an id logged in mixed case (`Ab/12345x`) is filed under besides itself,
-/// given the id upper-cased: a hunt reads a file whatever the case of its ids only when
-/// the file may hold one. (A control character, which no id holds, sets it apart.)
-pub fn mixed_case_key(upper: &str) -> String {
+/// The key a record id the rules compare in another form than logged (full-width
+/// forms, `１１/１１１１１１Ａ`; mixed case, `Ab/12345x`) is filed under besides itself and
+/// its upper-cased ASCII, given that: a hunt reads a file whatever the form of its ids
+/// only when the file may hold one. (A control character, which no id holds, sets it
+/// apart.)
+pub fn as_compared_key(upper: &str) -> String {
     format!("\u{1}{upper}")
 }
 
@@ -58,7 +68,9 @@ fn values(row: &ArchivedEvent) -> [Option<&str>; 6] {
 /// The key index of `rows`, as bytes. The rows are read once, each filling the six
 /// filters: a pass per column read the group's rows (about 500 bytes each) six times.
 pub fn build<R: Borrow<ArchivedEvent>>(rows: &[R]) -> Vec<u8> {
-    let mut blooms = KEY_COLUMNS.map(|_| Sbbf::new_with_ndv_fpp(rows.len().max(1) as u64, 0.01).expect("valid bloom filter size"));
+    // A record id may be filed three times (below); folding shrinks an underfull filter.
+    let values_of = |column: &str| rows.len().max(1) as u64 * if column == "subject_id" { 3 } else { 1 };
+    let mut blooms = KEY_COLUMNS.map(|c| Sbbf::new_with_ndv_fpp(values_of(c), 0.01).expect("valid bloom filter size"));
     for r in rows {
         let row = r.borrow();
         for (v, f) in values(row).into_iter().zip(&mut blooms) {
@@ -66,26 +78,17 @@ pub fn build<R: Borrow<ArchivedEvent>>(rows: &[R]) -> Vec<u8> {
                 f.insert(v);
             }
         }
-        // An id logged in full-width forms is also filed as the ASCII it shows, in its
-        // case and upper case; one in mixed case under `mixed_case_key`: a hunt asks for
-        // the ASCII forms, and only of a file one of them may be in for the others
-        // (`lookup::events_with_any`).
+        // A record id the rules compare in another form than logged (full-width forms,
+        // mixed case) is also filed under its ASCII upper-cased, which a hunt asks every
+        // file for, and under `as_compared_key`, which a hunt asks only of a file the
+        // first may be in (`lookup::events_with_any`).
         if let Some(id) = &row.event.subject_id {
-            let shown = match id.is_ascii() {
-                true => std::borrow::Cow::Borrowed(id.as_str()),
-                false => std::borrow::Cow::Owned(crate::event::normalise::record_id(id.clone()).to_string()),
-            };
-            if shown != id.as_str() {
-                blooms[0].insert(&*shown);
-            }
-            if shown.bytes().any(|b| b.is_ascii_lowercase()) {
+            let shown = crate::event::normalise::record_id(id.clone());
+            let mixed = shown.bytes().any(|b| b.is_ascii_lowercase()) && shown.bytes().any(|b| b.is_ascii_uppercase());
+            if shown != *id || mixed {
                 let upper = shown.to_ascii_uppercase();
                 blooms[0].insert(upper.as_str());
-                if shown.bytes().any(|b| b.is_ascii_uppercase()) {
-                    blooms[0].insert(mixed_case_key(&upper).as_str());
-                }
-            } else if shown != id.as_str() {
-                blooms[0].insert(shown.to_ascii_uppercase().as_str());
+                blooms[0].insert(as_compared_key(&upper).as_str());
             }
         }
     }
@@ -131,20 +134,22 @@ pub fn may_contain_any(file: &Path, column: &str, values: &[&str]) -> bool {
     probe(file, column, values).unwrap_or(true)
 }
 
-/// Whether the events file has a key index covering every column of [`KEY_COLUMNS`]
-/// (an index written by an earlier version may lack one).
+/// Whether the events file has a key index of this version covering every column of
+/// [`KEY_COLUMNS`] (an index written by an earlier version may lack one, or the record
+/// ids as the rules compare them).
 pub fn complete(file: &Path) -> bool {
     let Ok(mut f) = super::open_regular(&path_for(file)) else { return false };
-    directory(&mut f).is_ok_and(|d| KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
+    directory(&mut f).is_ok_and(|(d, current)| current && KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
 }
 
-/// The index's directory: per column its name, the bitset's offset and block count.
-fn directory(f: &mut File) -> io::Result<Vec<(String, u64, u64)>> {
+/// The index's directory: per column its name, the bitset's offset and block count;
+/// and whether the index is of this version.
+fn directory(f: &mut File) -> io::Result<(Vec<(String, u64, u64)>, bool)> {
     let mut header = [0u8; 256];
     let n = f.read(&mut header)?;
     let header = &header[..n];
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a key index");
-    if header.len() < 12 || &header[..8] != MAGIC {
+    if header.len() < 12 || (&header[..8] != MAGIC && &header[..8] != MAGIC_01) {
         return Err(bad());
     }
     let count = u32::from_le_bytes(header[8..12].try_into().map_err(|_| bad())?) as usize;
@@ -162,21 +167,30 @@ fn directory(f: &mut File) -> io::Result<Vec<(String, u64, u64)>> {
         }
         out.push((String::from_utf8_lossy(name).into_owned(), offset, blocks));
     }
-    Ok(out)
+    Ok((out, &header[..8] == MAGIC))
 }
 
-/// The (column, value) pairs of `keys` the events file `file` may hold: those its key
-/// index does not rule out (all of them when it has no usable index), with one opening
-/// of the index for all.
-pub fn may_contain_each<'k>(file: &Path, keys: &[(&'k str, &'k str)]) -> Vec<(&'k str, &'k str)> {
+/// What an events file's key index says of a set of keys.
+#[derive(Debug, PartialEq)]
+pub struct Filed<'k> {
+    /// The (column, value) pairs the file may hold: those its index does not rule out
+    /// (all of them when it has no usable index).
+    pub keys: Vec<(&'k str, &'k str)>,
+    /// Whether the index files record ids as the rules compare them too (this version).
+    pub ids_as_compared: bool,
+}
+
+/// What the key index of `file` says of `keys`, with one opening of the index for all.
+pub fn may_contain_each<'k>(file: &Path, keys: &[(&'k str, &'k str)]) -> Filed<'k> {
     let index = super::open_regular(&path_for(file)).and_then(|mut f| directory(&mut f).map(|d| (f, d)));
-    let Ok((f, directory)) = index else { return keys.to_vec() };
-    keys.iter().copied().filter(|(column, value)| check(&f, &directory, column, &[value]).unwrap_or(true)).collect()
+    let Ok((f, (directory, current))) = index else { return Filed { keys: keys.to_vec(), ids_as_compared: false } };
+    let keys = keys.iter().copied().filter(|(column, value)| check(&f, &directory, column, &[value]).unwrap_or(true)).collect();
+    Filed { keys, ids_as_compared: current }
 }
 
 fn probe(file: &Path, column: &str, values: &[&str]) -> io::Result<bool> {
     let mut f = super::open_regular(&path_for(file))?;
-    let directory = directory(&mut f)?;
+    let (directory, _) = directory(&mut f)?;
     check(&f, &directory, column, values)
 }
 
@@ -236,8 +250,9 @@ mod tests {
         assert!(may_contain_any(&file, "event_id", &["x1", "x2", "e19999"]));
         // Several columns at one opening: only the pairs the index cannot rule out.
         let keys = [("subject_id", "ID7"), ("postcode_key", "SW1A1AA"), ("user_id", "U7"), ("no_such_column", "x")];
-        assert_eq!(may_contain_each(&file, &keys), vec![keys[0], keys[2], keys[3]]);
-        assert_eq!(may_contain_each(&dir.path().join("part-2.parquet"), &keys), keys.to_vec(), "no index: all");
+        assert_eq!(may_contain_each(&file, &keys), Filed { keys: vec![keys[0], keys[2], keys[3]], ids_as_compared: true });
+        let unindexed = Filed { keys: keys.to_vec(), ids_as_compared: false };
+        assert_eq!(may_contain_each(&dir.path().join("part-2.parquet"), &keys), unindexed, "no index: all");
         assert!(!may_contain_any(&file, "postcode_key", &["SW1A1AA", "M11AA"]));
         // No postcodes were written: every probe says no.
         assert!(!may_contain(&file, "postcode_key", "SW1A1AA"));

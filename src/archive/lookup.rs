@@ -97,13 +97,18 @@ pub fn events_with_any(
                             for file in files {
                                 // A file that fails is left out whole.
                                 let before = out.len();
-                                let asked = keys::may_contain_each(&file, keys);
-                                let further = further_forms(&asked);
-                                let index: Vec<(&str, &str)> = further.iter().map(|f| ("subject_id", f.filed.as_str())).collect();
-                                let filed = if index.is_empty() { index } else { keys::may_contain_each(&file, &index) };
-                                let further = further.iter().filter(|f| filed.iter().any(|(_, v)| *v == f.filed));
-                                let reads = (asked.iter().map(|&(column, value)| (column, value, false)))
-                                    .chain(further.map(|f| ("subject_id", f.value.as_str(), f.any_case)));
+                                let filed = keys::may_contain_each(&file, keys);
+                                let compared = ids_as_compared(&filed);
+                                let index: Vec<(&str, &str)> =
+                                    compared.iter().map(|(key, _)| ("subject_id", key.as_str())).collect();
+                                let held = match index.is_empty() {
+                                    true => Vec::new(),
+                                    false => keys::may_contain_each(&file, &index).keys,
+                                };
+                                let reads = (filed.keys.iter().map(|&(column, value)| (column, value, false))).chain(
+                                    (compared.iter().filter(|(key, _)| held.iter().any(|(_, v)| v == key)))
+                                        .map(|(_, upper)| ("subject_id", upper.as_str(), true)),
+                                );
                                 for (column, value, any_case) in reads {
                                     let read = || read_matching(&file, &system, column, value, any_case, &mut out);
                                     if let Err(e) = super::unpanicked(&file, read) {
@@ -207,37 +212,25 @@ fn plan(
 }
 
 /// The rows of one events file whose `column` is `value`.
-/// A form of a record id a file is asked for only when its index may hold the id's
-/// ASCII form: a file elsewhere opens for none of them.
-struct Further {
-    /// The key the index files it under.
-    filed: String,
-    /// What the rows hold, compared exactly or whatever the case.
-    value: String,
-    any_case: bool,
-}
-
-/// The further forms of the record ids among `passed` (the keys a file's index did not
-/// rule out): its full-width forms, as a source logging full-width characters writes
-/// them (every character widened, or letters and digits only), and the id in mixed case
-/// (`Ab/12345x`), filed under a key of its own (`keys::mixed_case_key`), read whatever
-/// the case.
-fn further_forms(passed: &[(&str, &str)]) -> Vec<Further> {
-    let ids: Vec<&str> = passed.iter().filter(|(column, _)| *column == "subject_id").map(|(_, id)| *id).collect();
-    let mut wide: Vec<String> = ids.iter().flat_map(|id| crate::event::normalise::full_width_forms(id)).collect();
-    let mut upper: Vec<String> = ids.iter().map(|id| id.to_ascii_uppercase()).collect();
-    for v in [&mut wide, &mut upper] {
-        v.sort();
-        v.dedup();
+/// For a file whose index files record ids as the rules compare them and may hold one
+/// of the ids asked for: each such id's `keys::as_compared_key`, with the id
+/// upper-cased. A file whose index holds that key holds the id in another form than
+/// any asked (full-width, mixed case), and is read whole for it; a file elsewhere, or
+/// one without such an index, is not.
+fn ids_as_compared(filed: &keys::Filed) -> Vec<(String, String)> {
+    if !filed.ids_as_compared {
+        return Vec::new();
     }
-    let wide = wide.into_iter().map(|w| Further { filed: w.clone(), value: w, any_case: false });
-    let mixed = upper.into_iter().map(|u| Further { filed: keys::mixed_case_key(&u), value: u, any_case: true });
-    wide.chain(mixed).collect()
+    let mut upper: Vec<String> =
+        filed.keys.iter().filter(|(column, _)| *column == "subject_id").map(|(_, id)| id.to_ascii_uppercase()).collect();
+    upper.sort();
+    upper.dedup();
+    upper.into_iter().map(|u| (keys::as_compared_key(&u), u)).collect()
 }
 
 /// Reads the rows of `file` whose `column` holds `value`: exactly, through the row
-/// groups and pages the statistics admit; or `any_case` (a record id in mixed case,
-/// rare), the whole column compared as the rules compare ids.
+/// groups and pages the statistics admit; or `any_case` (a record id logged in another
+/// form, rare), the whole column compared as the rules compare ids.
 fn read_matching(
     file: &Path,
     system: &str,

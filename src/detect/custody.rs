@@ -215,7 +215,8 @@ mod tests {
             .unwrap(),
         );
         let c = Config::defaults();
-        for number in ["CUS/1", "cus/1 "] {
+        // Full-width forms too, as the other joins compare record ids.
+        for number in ["CUS/1", "cus/1 ", "ＣＵＳ/１"] {
             let e = event(json!({"system": "CUSTODY", "subject_type": "custody", "subject_id": number}));
             assert_eq!(severity_of(&e, &l), Some(Severity::Red), "{number}");
             assert!(fired(&e, &l, &c).contains(&"high_profile.uninvolved"), "{number}");

@@ -340,24 +340,6 @@ pub fn record_id(id: CompactString) -> CompactString {
     id.chars().map(|c| full_width(c).unwrap_or(c)).collect::<String>().trim().into()
 }
 
-/// The full-width forms of an id in ASCII, as sources whose input method writes
-/// characters full-width log it: every character (`１１／１１１１１１Ａ`), or the letters
-/// and digits only (`１１/１１１１１１Ａ`). What a hunt asks the archive for beside the id as
-/// typed, since the archive keeps ids as logged; empty when there is nothing to widen.
-pub fn full_width_forms(id: &str) -> Vec<String> {
-    let widen = |c: char| char::from_u32(c as u32 + 0xFEE0).unwrap_or(c);
-    if !id.is_ascii() || !id.bytes().any(|b| b.is_ascii_alphanumeric()) {
-        return Vec::new();
-    }
-    let every: String = id.chars().map(|c| if c.is_ascii_graphic() { widen(c) } else { c }).collect();
-    let letters: String = id.chars().map(|c| if c.is_ascii_alphanumeric() { widen(c) } else { c }).collect();
-    if every == letters {
-        vec![every]
-    } else {
-        vec![every, letters]
-    }
-}
-
 /// The ASCII character a full-width form shows (U+FF01-FF5E), or the ideographic space.
 fn full_width(c: char) -> Option<char> {
     match c {

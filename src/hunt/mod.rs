@@ -477,7 +477,7 @@ impl Subject {
         };
         for id in self.id.iter().chain(&self.custody_refs) {
             // As typed and as the ASCII it shows, each in its case, upper and lower
-            // case (the archive's lookup adds the full-width forms a file may hold).
+            // case (the archive's lookup adds any other form a file may hold it in).
             let shown = normalise::record_id(id.as_str().into());
             for id in [id.as_str(), shown.as_str()] {
                 for form in [id.to_string(), id.to_ascii_uppercase(), id.to_ascii_lowercase()] {

@@ -147,10 +147,11 @@ fn who_accessed_finds_what_the_rules_would_match() {
 }
 
 /// A source that logs ids full-width (`１１/１１１１１１Ａ`, as an East Asian input method
-/// writes them, the slash widened or not): a hunt for the id typed in ASCII, in either
-/// case, finds those accesses
-/// as the rules match them, and a hunt typed full-width finds the ASCII ones; another
-/// id written the same way is not found.
+/// writes them, the slash widened or not, or only some characters): a hunt for the id
+/// typed in ASCII, in either case, finds those accesses as the rules match them, and a
+/// hunt typed full-width finds the ASCII ones; another id written the same way is not
+/// found. An archive indexed before ids were filed so finds them once `archive index`
+/// has written its indexes again.
 #[test]
 fn who_accessed_finds_an_id_logged_in_full_width_forms() {
     let lines = [
@@ -158,16 +159,30 @@ fn who_accessed_finds_an_id_logged_in_full_width_forms() {
         r#"{"event_id":"w2","ts":"2026-10-02T10:00:00Z","system":"PND","user_id":"U2","action":"view","subject_type":"person","subject_id":"１１/１１１１１１ａ"}"#,
         r#"{"event_id":"a1","ts":"2026-10-02T11:00:00Z","system":"PNC","user_id":"U3","action":"view","subject_type":"person","subject_id":"11/111111A"}"#,
         r#"{"event_id":"w3","ts":"2026-10-02T11:30:00Z","system":"PNC","user_id":"U5","action":"view","subject_type":"person","subject_id":"１１／１１１１１１Ａ"}"#,
+        r#"{"event_id":"w4","ts":"2026-10-02T11:40:00Z","system":"RMS","user_id":"U6","action":"view","subject_type":"person","subject_id":"１１／111111Ａ"}"#,
         r#"{"event_id":"o1","ts":"2026-10-02T12:00:00Z","system":"PNC","user_id":"U4","action":"view","subject_type":"person","subject_id":"１１/１１１１１１Ｂ"}"#,
     ];
     let dir = archive_of(&lines);
-    let hunt = Hunt::open(dir.path(), None).unwrap();
     let all = TimeRange::default();
-    let want: Vec<(String, &str)> = ["w1", "w2", "a1", "w3"].map(|id| (id.to_string(), "id")).to_vec();
-    for typed in ["11/111111A", "11/111111a", "１１/１１１１１１Ａ"] {
+    let found = |typed: &str| {
+        let hunt = Hunt::open(dir.path(), None).unwrap();
         let subject = Subject::parse(Some(typed), None, None, None, None).unwrap();
-        assert_eq!(ids(&hunt.who_accessed(&subject, &all).unwrap()), want, "{typed}");
+        ids(&hunt.who_accessed(&subject, &all).unwrap())
+    };
+    let want: Vec<(String, &str)> = ["w1", "w2", "a1", "w3", "w4"].map(|id| (id.to_string(), "id")).to_vec();
+    for typed in ["11/111111A", "11/111111a", "１１/１１１１１１Ａ"] {
+        assert_eq!(found(typed), want, "{typed}");
     }
+    // Indexes of the version before: the ids are filed as logged only.
+    let indexes: Vec<PathBuf> = walkdir(dir.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")).collect();
+    for index in &indexes {
+        let mut bytes = std::fs::read(index).unwrap();
+        bytes[..8].copy_from_slice(b"AWKEYS01");
+        std::fs::write(index, bytes).unwrap();
+    }
+    assert!(!found("11/111111A").iter().any(|(id, _)| id == "w2"), "the file of PND holds the id full-width only");
+    assert_eq!(crate::archive::index(dir.path()).unwrap(), indexes.len());
+    assert_eq!(found("11/111111A"), want);
 }
 
 /// A record id logged in mixed case (`Ab/12345x`, neither all upper nor all lower
