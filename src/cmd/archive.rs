@@ -22,9 +22,9 @@ pub enum Action {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Write the key index of every events file that lacks one or whose index lacks a
-    /// look-up column (an archive written by an earlier version), so look-ups skip the
-    /// files without the value.
+    /// Write the key index of every events file that lacks one or whose index is of an
+    /// earlier version (lacking a look-up column, or the record ids as the rules compare
+    /// them), so look-ups skip the files without the value.
     Index {
         #[arg(long)]
         archive: PathBuf,
