@@ -142,9 +142,11 @@ pub fn complete(file: &Path) -> bool {
     directory(&mut f).is_ok_and(|(d, current)| current && KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
 }
 
-/// The index's directory: per column its name, the bitset's offset and block count;
-/// and whether the index is of this version.
-fn directory(f: &mut File) -> io::Result<(Vec<(String, u64, u64)>, bool)> {
+/// Per column of an index: its name, the bitset's offset and block count.
+type Directory = Vec<(String, u64, u64)>;
+
+/// The index's directory, and whether the index is of this version.
+fn directory(f: &mut File) -> io::Result<(Directory, bool)> {
     let mut header = [0u8; 256];
     let n = f.read(&mut header)?;
     let header = &header[..n];
