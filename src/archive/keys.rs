@@ -139,7 +139,8 @@ pub fn may_contain_any(file: &Path, column: &str, values: &[&str]) -> bool {
 /// ids as the rules compare them).
 pub fn complete(file: &Path) -> bool {
     let Ok(mut f) = super::open_regular(&path_for(file)) else { return false };
-    directory(&mut f).is_ok_and(|(d, current)| current && KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
+    directory(&mut f)
+        .is_ok_and(|(d, current)| current && KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
 }
 
 /// Per column of an index: its name, the bitset's offset and block count.
@@ -287,9 +288,13 @@ mod tests {
         assert!(may_contain_any(&file, "event_id", &["x1", "x2", "e19999"]));
         // Several columns at one opening: only the pairs the index cannot rule out.
         let keys = [("subject_id", "ID7"), ("postcode_key", "SW1A1AA"), ("user_id", "U7"), ("no_such_column", "x")];
-        assert_eq!(may_contain_each(&file, &keys), Filed { keys: vec![keys[0], keys[2], keys[3]], ids_as_compared: true });
+        assert_eq!(
+            may_contain_each(&file, &keys),
+            Filed { keys: vec![keys[0], keys[2], keys[3]], ids_as_compared: true }
+        );
         // Many values of one column are answered from its whole filter, as one by one.
-        let many: Vec<String> = (0..60).map(|i| if i % 2 == 0 { format!("ID{i}") } else { format!("OTHER{i}") }).collect();
+        let many: Vec<String> =
+            (0..60).map(|i| if i % 2 == 0 { format!("ID{i}") } else { format!("OTHER{i}") }).collect();
         let asked: Vec<(&str, &str)> = many.iter().map(|v| ("subject_id", v.as_str())).collect();
         let one_by_one: Vec<(&str, &str)> = asked.iter().copied().filter(|(c, v)| may_contain(&file, c, v)).collect();
         assert_eq!(may_contain_each(&file, &asked).keys, one_by_one);

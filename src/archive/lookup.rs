@@ -221,8 +221,12 @@ fn ids_as_compared(filed: &keys::Filed) -> Vec<(String, String)> {
     if !filed.ids_as_compared {
         return Vec::new();
     }
-    let mut upper: Vec<String> =
-        filed.keys.iter().filter(|(column, _)| *column == "subject_id").map(|(_, id)| id.to_ascii_uppercase()).collect();
+    let mut upper: Vec<String> = filed
+        .keys
+        .iter()
+        .filter(|(column, _)| *column == "subject_id")
+        .map(|(_, id)| id.to_ascii_uppercase())
+        .collect();
     upper.sort();
     upper.dedup();
     upper.into_iter().map(|u| (keys::as_compared_key(&u), u)).collect()

@@ -498,7 +498,11 @@ fn a_copy_sent_again_after_a_restart_is_still_a_copy() {
             after.process(e, &mut sink);
         }
         after.finish(&mut sink);
-        assert_eq!((after.stats().events, after.stats().copies()), ((events.len() - half) as u64, half as u64), "{case}");
+        assert_eq!(
+            (after.stats().events, after.stats().copies()),
+            ((events.len() - half) as u64, half as u64),
+            "{case}"
+        );
 
         // A snapshot written before the copies were kept reads back with a fresh memory.
         let mut old = json.clone();

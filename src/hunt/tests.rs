@@ -174,7 +174,8 @@ fn who_accessed_finds_an_id_logged_in_full_width_forms() {
         assert_eq!(found(typed), want, "{typed}");
     }
     // Indexes of the version before: the ids are filed as logged only.
-    let indexes: Vec<PathBuf> = walkdir(dir.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")).collect();
+    let indexes: Vec<PathBuf> =
+        walkdir(dir.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")).collect();
     for index in &indexes {
         let mut bytes = std::fs::read(index).unwrap();
         bytes[..8].copy_from_slice(b"AWKEYS01");

@@ -257,10 +257,7 @@ fn a_crash_mid_stream_loses_no_alert_and_duplicates_keep_their_ids() {
     let copies = || {
         let (_, text) = http_get(&addr, "/metrics").unwrap_or_default();
         let total = |name: &str| -> f64 {
-            text.lines()
-                .filter(|l| l.starts_with(name))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum()
+            text.lines().filter(|l| l.starts_with(name)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
         };
         (total("accesswatch_event_copies_total"), total("accesswatch_events_total"))
     };
