@@ -333,6 +333,19 @@ mod tests {
         assert!(fired(&typed, &l, &c).contains(&"high_profile.uninvolved"));
         let wide = event(json!({"subject_id": "\u{ff19}\u{ff19}/\u{ff11}\u{ff12}\u{ff13}\u{ff41}"}));
         assert!(fired(&wide, &l, &c).contains(&"high_profile.uninvolved"), "{wide:?}");
+        // The name or the id typed with Cyrillic or Greek letters that look Latin (a
+        // probe: `STАR` with a Cyrillic А matched no one).
+        for look_alike in [
+            json!({"subject_name": "\u{0410}nn St\u{0430}r", "subject_dob": "1985-03-04"}),
+            json!({"subject_name": "\u{0405}\u{03a4}AR, ANN", "subject_dob": "1985-03-04"}),
+            json!({"subject_id": "99/123\u{0410}"}),
+            json!({"subject_id": "99/123\u{0430}"}),
+        ] {
+            let e = event(look_alike);
+            assert!(fired(&e, &l, &c).contains(&"high_profile.uninvolved"), "{e:?}");
+        }
+        let other_script = event(json!({"subject_id": "99/123\u{0416}"}));
+        assert!(!fired(&other_script, &l, &c).contains(&"high_profile.uninvolved"), "Ж looks like no Latin letter");
     }
 
     #[test]

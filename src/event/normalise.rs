@@ -237,7 +237,7 @@ fn fold(raw: &str) -> CompactString {
         if let Some(latin) = unaccented(c) {
             out.push_str(latin);
         } else if c.is_alphanumeric() {
-            out.extend(c.to_uppercase());
+            out.extend(c.to_uppercase().map(shown_latin));
         } else if c == ',' || c == '/' {
             out.push(c);
         } else if c.is_whitespace() {
@@ -264,6 +264,58 @@ fn unaccented(c: char) -> Option<&'static str> {
         'ß' | 'ẞ' => "SS",
         _ => return None,
     })
+}
+
+/// The Latin capital an upper-case Cyrillic, Greek or Armenian letter shows, or the
+/// letter itself: `STАRLING` typed with a Cyrillic А is STARLING to a reader of the
+/// log, and a search for the name (a probe: it matched no one). Upper-case letters
+/// only, reached by upper-casing first, so that a letter folds alike in either case
+/// (`а` and `А` are both A) and a genuine Cyrillic or Greek name written in mixed
+/// case folds as its capitals do (`Иванов` and `ИВАНОВ` are both `ИBAHOB`): the
+/// letters no Latin one looks like stay as they are.
+fn shown_latin(c: char) -> char {
+    match c {
+        // Cyrillic
+        'А' => 'A',
+        'В' => 'B',
+        'Е' | 'Ё' => 'E',
+        'К' => 'K',
+        'М' => 'M',
+        'Н' | 'Һ' => 'H',
+        'О' => 'O',
+        'Р' => 'P',
+        'С' => 'C',
+        'Т' => 'T',
+        'Х' => 'X',
+        'У' | 'Ү' => 'Y',
+        'Ѕ' => 'S',
+        'І' | 'Ї' => 'I',
+        'Ј' => 'J',
+        'Ԛ' => 'Q',
+        'Ԝ' => 'W',
+        'Ѵ' => 'V',
+        // Greek
+        'Α' => 'A',
+        'Β' => 'B',
+        'Ε' => 'E',
+        'Ζ' => 'Z',
+        'Η' => 'H',
+        'Ι' => 'I',
+        'Κ' => 'K',
+        'Μ' => 'M',
+        'Ν' => 'N',
+        'Ο' => 'O',
+        'Ρ' => 'P',
+        'Τ' => 'T',
+        'Υ' => 'Y',
+        'Χ' => 'X',
+        'Ϲ' => 'C',
+        'Ϳ' => 'J',
+        // Armenian
+        'Օ' => 'O',
+        'Ս' => 'U',
+        _ => c,
+    }
 }
 
 /// Letters that show nothing (the Hangul fillers): a name holding one is the name
@@ -303,7 +355,7 @@ fn squash(raw: &str) -> Option<CompactString> {
     for c in raw.nfkd().filter(|c| c.is_alphanumeric() && !is_combining_mark(*c) && !invisible_letter(*c)) {
         match unaccented(c) {
             Some(latin) => out.push_str(latin),
-            None => out.extend(c.to_uppercase()),
+            None => out.extend(c.to_uppercase().map(shown_latin)),
         }
     }
     (!out.is_empty()).then_some(out)
@@ -332,12 +384,25 @@ pub fn user_id(id: &mut CompactString) {
 
 /// A record id as the watch-list joins compare it: full-width forms (`１１/１１１１１１Ａ`)
 /// are the ASCII characters they show, as in user ids (a probe: such an id matched
-/// nothing); its case is left to the comparison.
+/// nothing), and so are Cyrillic, Greek and Armenian letters that look like Latin ones
+/// ([`record_letter`]); its case is left to the comparison.
 pub fn record_id(id: CompactString) -> CompactString {
-    if id.is_ascii() || !id.chars().any(|c| full_width(c).is_some()) {
+    if id.is_ascii() || !id.chars().any(|c| full_width(c).is_some() || record_letter(c).is_some()) {
         return id;
     }
-    id.chars().map(|c| full_width(c).unwrap_or(c)).collect::<String>().trim().into()
+    id.chars().map(|c| full_width(c).or_else(|| record_letter(c)).unwrap_or(c)).collect::<String>().trim().into()
+}
+
+/// The Latin letter a Cyrillic, Greek or Armenian letter in a record id shows
+/// (`11/111111А` with a Cyrillic А is 11/111111A): record ids are ASCII, so any such
+/// letter was typed to look like one. Its capital, as [`shown_latin`] reads it.
+fn record_letter(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return None;
+    }
+    let mut upper = c.to_uppercase();
+    let (Some(u), None) = (upper.next(), upper.next()) else { return None };
+    Some(shown_latin(u)).filter(|l| l.is_ascii())
 }
 
 /// The ASCII character a full-width form shows (U+FF01-FF5E), or the ideographic space.
@@ -444,6 +509,31 @@ mod tests {
         ] {
             assert_eq!(name(written), name(ascii), "{written}");
         }
+    }
+
+    /// Cyrillic, Greek and Armenian letters that look like Latin ones are the Latin
+    /// ones, in either case (a probe: `STАRLING` with a Cyrillic А matched no one); a
+    /// name written in those scripts folds alike in any case, and is not transliterated.
+    #[test]
+    fn letters_that_look_latin_are_the_latin_ones() {
+        for (written, latin) in [
+            ("ST\u{0410}RLING, Mia", "STARLING, Mia"),
+            ("St\u{0430}rling, Mi\u{0430}", "STARLING, MIA"),
+            ("\u{039a}R\u{0391}Y, R\u{043e}nald", "KRAY, Ronald"),
+            ("\u{0405}\u{041c}\u{0406}\u{0422}\u{041d}, \u{0408}\u{043e}hn", "SMITH, John"),
+            ("\u{0555}'BRIEN, Siân", "O'Brien, Sian"),
+        ] {
+            assert_eq!(name(written), name(latin), "{written}");
+        }
+        assert_eq!(name("Иванов, Пётр"), name("ИВАНОВ, ПЁТР"));
+        assert_eq!(name("Иванов").surname, "ИBAHOB", "only the letters that look Latin");
+        assert_ne!(name("Иванов"), name("IVANOV"));
+        assert_eq!(vrm("KR11\u{0410}Y\u{0405}").as_deref(), Some("KR11AYS"));
+        assert_eq!(postcode("n\u{0455}1 8\u{0430}s").as_deref(), Some("NS18AS"));
+        assert_eq!(record_id("11/111111\u{0410}".into()), "11/111111A");
+        assert_eq!(record_id("11/111111\u{0430}".into()), "11/111111A");
+        assert_eq!(record_id("\u{ff11}1/111111\u{0391}".into()), "11/111111A");
+        assert_eq!(record_id("11/111111\u{0416}".into()), "11/111111\u{0416}", "Ж looks like no Latin letter");
     }
 
     /// A user id from a watch list or the configuration is folded as an event's is:

@@ -206,6 +206,27 @@ fn who_accessed_finds_an_id_logged_in_mixed_case() {
     }
 }
 
+/// A record id or a name typed with Cyrillic or Greek letters that look like Latin
+/// ones (`11/111111А`, `STАRLING`) is found by a hunt typed in ASCII, as the rules
+/// match it; a letter that looks like no Latin one is another id.
+#[test]
+fn who_accessed_finds_an_id_or_name_typed_with_look_alike_letters() {
+    let lines = [
+        r#"{"event_id":"c1","ts":"2026-10-02T09:00:00Z","system":"PNC","user_id":"U1","action":"view","subject_type":"person","subject_id":"11/111111\u0410"}"#,
+        r#"{"event_id":"c2","ts":"2026-10-02T10:00:00Z","system":"PND","user_id":"U2","action":"view","subject_type":"person","subject_id":"11/111111\u0391"}"#,
+        r#"{"event_id":"c3","ts":"2026-10-02T11:00:00Z","system":"RMS","user_id":"U3","action":"search","subject_type":"person","subject_name":"ST\u0410RLING, Mia","subject_dob":"1990-05-06"}"#,
+        r#"{"event_id":"o1","ts":"2026-10-02T12:00:00Z","system":"PNC","user_id":"U4","action":"view","subject_type":"person","subject_id":"11/111111\u0416"}"#,
+    ];
+    let dir = archive_of(&lines);
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let by_id = Subject::parse(Some("11/111111A"), None, None, None, None).unwrap();
+    let want: Vec<(String, &str)> = ["c1", "c2"].map(|id| (id.to_string(), "id")).to_vec();
+    assert_eq!(ids(&hunt.who_accessed(&by_id, &TimeRange::default()).unwrap()), want);
+    let by_name = Subject::parse(None, Some("Mia STARLING"), Some("1990-05-06"), None, None).unwrap();
+    let found = ids(&hunt.who_accessed(&by_name, &TimeRange::default()).unwrap());
+    assert_eq!(found.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["c3"], "{found:?}");
+}
+
 #[test]
 fn who_accessed_matches_a_vrm_whatever_its_spacing() {
     let dir = archive();
