@@ -340,6 +340,10 @@ mod tests {
             json!({"subject_name": "\u{0405}\u{03a4}AR, ANN", "subject_dob": "1985-03-04"}),
             json!({"subject_id": "99/123\u{0410}"}),
             json!({"subject_id": "99/123\u{0430}"}),
+            // A title, a blank that shows as a space, a backslash (three probes).
+            json!({"subject_name": "Mrs Ann Star", "subject_dob": "1985-03-04"}),
+            json!({"subject_name": "Ann\u{2800}Star", "subject_dob": "1985-03-04"}),
+            json!({"subject_name": "STAR\\ANN", "subject_dob": "1985-03-04"}),
         ] {
             let e = event(look_alike);
             assert!(fired(&e, &l, &c).contains(&"high_profile.uninvolved"), "{e:?}");
