@@ -67,11 +67,15 @@ impl CsvLayout {
     /// Reads the header; columns with names outside the spec are kept as extra fields.
     pub fn from_header(header: &[&str]) -> Result<CsvLayout, DecodeError> {
         let mut columns: Vec<Column> = Vec::with_capacity(header.len());
+        let exact: Vec<Field> =
+            header.iter().filter_map(|h| Field::from_name(h.trim().trim_start_matches('\u{feff}'))).collect();
         for (n, h) in header.iter().enumerate() {
             let h = h.trim().trim_start_matches('\u{feff}');
-            // A spreadsheet's header may capitalise a name (`Subject_Name`): the
-            // field all the same, not an extra column it would be lost in.
-            if let Some(f) = Field::from_name(h).or_else(|| Field::from_name(&h.to_ascii_lowercase())) {
+            // A spreadsheet's header may capitalise a name (`Subject_Name`, `Subject
+            // Id`): the field all the same, not an extra column it would be lost in
+            // ([`Field::from_key`]), unless the field's own name heads another column.
+            let known = Field::from_name(h).or_else(|| Field::from_key(h).filter(|f| !exact.contains(f)));
+            if let Some(f) = known {
                 columns.push(Column::Known(f));
                 continue;
             }
@@ -266,6 +270,24 @@ mod tests {
         let e = layout.decode(&["e1", "2026-11-22T09:14:03Z", "PNC", "U1", "view", "person", "STAR, Ann"]).unwrap();
         assert_eq!(e.subject_name.as_deref(), Some("STAR, Ann"));
         assert!(e.extra.is_none(), "{:?}", e.extra);
+    }
+
+    /// A header in another spelling (`Subject Id`, a character that shows nothing in
+    /// it) names the field, unless the field's own name heads another column: then
+    /// that one is the field and the other an extra column (a probe's `subject\u{200b}_id`
+    /// was kept as an extra column no rule reads).
+    #[test]
+    fn a_header_in_another_spelling_is_the_field_unless_its_own_name_is_there() {
+        let values = ["e1", "2026-11-22T09:14:03Z", "PNC", "U1", "view", "person", "99/1A", "x"];
+        for spelt in ["Subject Id", "subject\u{200b}_id", "SubjectID"] {
+            let header = ["event_id", "ts", "system", "user_id", "action", "subject_type", spelt, "note"];
+            let e = CsvLayout::from_header(&header).unwrap().decode(&values).unwrap();
+            assert_eq!(e.subject_id.as_deref(), Some("99/1A"), "{spelt:?}");
+        }
+        let header = ["event_id", "ts", "system", "user_id", "action", "subject_type", "SUBJECT_ID", "subject_id"];
+        let e = CsvLayout::from_header(&header).unwrap().decode(&values).unwrap();
+        assert_eq!(e.subject_id.as_deref(), Some("x"));
+        assert_eq!(e.extra.as_deref(), Some(r#"{"SUBJECT_ID":"99/1A"}"#));
     }
 
     /// Extra columns of one name, or of none (a spreadsheet's trailing commas), are

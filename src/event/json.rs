@@ -155,6 +155,9 @@ impl<'de> Visitor<'de> for EventVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields<'static>, A::Error> {
         let mut fields = RawFields::default();
         let mut unknown: NamesSeen<CompactString> = NamesSeen::default();
+        // Keys that name a field in another spelling ([`Field::from_key`]), read once
+        // every key is: the field's exact name, given too, takes precedence.
+        let mut spelt: Vec<(Field, CompactString, &RawValue)> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key {
                 Key::Known(field) => match map.next_value_seed(TextValue) {
@@ -166,26 +169,53 @@ impl<'de> Visitor<'de> for EventVisitor {
                 },
                 Key::Other(name) => {
                     let raw: &RawValue = map.next_value()?;
-                    if nesting(raw.get()) > MAX_EXTRA_NESTING {
-                        return Err(de::Error::custom(format_args!(
-                            "unknown field `{name}` is nested deeper than {MAX_EXTRA_NESTING} levels"
-                        )));
-                    }
-                    // Kept as it was written, so it must be text a strict reader takes: a
-                    // lone surrogate escape (`"\ud800"`) is not.
-                    if raw.get().contains("\\u") {
-                        serde_json::from_str::<serde_json::Value>(raw.get())
-                            .map_err(|e| de::Error::custom(format_args!("unknown field `{name}`: {e}")))?;
-                    }
-                    fields.push_extra_json(&name, raw.get());
-                    if !unknown.insert(name.clone()) {
-                        return Err(de::Error::custom(format_args!("unknown field `{name}` is given twice")));
+                    match Field::from_key(&name) {
+                        Some(field) => spelt.push((field, name, raw)),
+                        None => keep_unknown(&mut fields, &mut unknown, name, raw)?,
                     }
                 }
             }
         }
+        let exact: Vec<bool> = spelt.iter().map(|(field, ..)| fields.is_given(*field)).collect();
+        for ((field, name, raw), exact) in spelt.into_iter().zip(exact) {
+            if exact {
+                keep_unknown(&mut fields, &mut unknown, name, raw)?;
+                continue;
+            }
+            let text = TextValue
+                .deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
+                .map_err(|e| de::Error::custom(format_args!("field `{}` (as `{name}`): {e}", field.name())))?;
+            // Two other spellings of one field are the field given twice: refused.
+            match text {
+                Some(v) => fields.set(field, v),
+                None => fields.set_null(field),
+            }
+        }
         Ok(fields)
     }
+}
+
+/// Keeps a field the spec does not name, as it was written.
+fn keep_unknown<E: de::Error>(
+    fields: &mut RawFields<'static>,
+    unknown: &mut NamesSeen<CompactString>,
+    name: CompactString,
+    raw: &RawValue,
+) -> Result<(), E> {
+    if nesting(raw.get()) > MAX_EXTRA_NESTING {
+        return Err(E::custom(format_args!("unknown field `{name}` is nested deeper than {MAX_EXTRA_NESTING} levels")));
+    }
+    // Kept as it was written, so it must be text a strict reader takes: a lone
+    // surrogate escape (`"\ud800"`) is not.
+    if raw.get().contains("\\u") {
+        serde_json::from_str::<serde_json::Value>(raw.get())
+            .map_err(|e| E::custom(format_args!("unknown field `{name}`: {e}")))?;
+    }
+    fields.push_extra_json(&name, raw.get());
+    if !unknown.insert(name.clone()) {
+        return Err(E::custom(format_args!("unknown field `{name}` is given twice")));
+    }
+    Ok(())
 }
 
 /// A strict scanner for the common shape of an event line. It accepts only what it is
@@ -269,7 +299,12 @@ pub mod fast {
         /// A key: a known field name or any other plain string.
         fn key(&mut self) -> Option<(Option<Field>, &'a str)> {
             let k = self.string()?;
-            Some((Field::from_name(k), k))
+            match Field::from_name(k) {
+                Some(f) => Some((Some(f), k)),
+                // A field in another spelling: the general reader's to weigh.
+                None if Field::from_key(k).is_some() => None,
+                None => Some((None, k)),
+            }
         }
 
         /// A JSON integer that serde_json reads as u64 or i64 and prints back the same.

@@ -475,27 +475,41 @@ pub fn user_id(id: &mut CompactString) {
     }
 }
 
-/// A record id as the watch-list joins compare it: full-width forms (`１１/１１１１１１Ａ`)
-/// are the ASCII characters they show, as in user ids (a probe: such an id matched
-/// nothing), and so are Cyrillic, Greek and Armenian letters that look like Latin ones
-/// ([`record_letter`]); its case is left to the comparison.
+/// A record id as the watch-list joins compare it: each character that shows an ASCII
+/// one is that character ([`shown_ascii`]: full-width forms, `１１/１１１１１１Ａ`, as in user
+/// ids; mathematical and circled letters, `78/1023600𝐒`; Cyrillic, Greek and Armenian
+/// letters that look Latin, `11/111111А`: probes whose ids so typed matched nothing);
+/// its case is left to the comparison.
 pub fn record_id(id: CompactString) -> CompactString {
-    if id.is_ascii() || !id.chars().any(|c| full_width(c).is_some() || record_letter(c).is_some()) {
+    if id.is_ascii() || !id.chars().any(|c| shown_ascii(c).is_some()) {
         return id;
     }
-    id.chars().map(|c| full_width(c).or_else(|| record_letter(c)).unwrap_or(c)).collect::<String>().trim().into()
+    id.chars().map(|c| shown_ascii(c).unwrap_or(c)).collect::<String>().trim().into()
 }
 
-/// The Latin letter a Cyrillic, Greek or Armenian letter in a record id shows
-/// (`11/111111А` with a Cyrillic А is 11/111111A): record ids are ASCII, so any such
-/// letter was typed to look like one. Its capital, as [`shown_latin`] reads it.
-fn record_letter(c: char) -> Option<char> {
+/// The ASCII character a non-ASCII one shows, if any: its compatibility decomposition
+/// when that is one ASCII character and accents (`Ｓ`, `𝐒`, `Ⓢ`, `Ś` are S; the
+/// ideographic space a space), or the Latin capital a Cyrillic, Greek or Armenian
+/// letter looks like ([`shown_latin`], read from its capital). `None` for ASCII.
+pub fn shown_ascii(c: char) -> Option<char> {
+    use unicode_normalization::char::{decompose_compatible, is_combining_mark};
     if c.is_ascii() {
         return None;
     }
-    let mut upper = c.to_uppercase();
+    let (mut first, mut count) = (None, 0);
+    decompose_compatible(c, |d| {
+        if !is_combining_mark(d) {
+            first = first.or(Some(d));
+            count += 1;
+        }
+    });
+    let d = first.filter(|_| count == 1)?;
+    if d.is_ascii() {
+        return Some(d);
+    }
+    let mut upper = d.to_uppercase();
     let (Some(u), None) = (upper.next(), upper.next()) else { return None };
-    Some(shown_latin(u)).filter(|l| l.is_ascii())
+    Some(shown_latin(u)).filter(char::is_ascii)
 }
 
 /// The ASCII character a full-width form shows (U+FF01-FF5E), or the ideographic space.
@@ -673,6 +687,10 @@ mod tests {
         assert_eq!(record_id("11/111111\u{0430}".into()), "11/111111A");
         assert_eq!(record_id("\u{ff11}1/111111\u{0391}".into()), "11/111111A");
         assert_eq!(record_id("11/111111\u{0416}".into()), "11/111111\u{0416}", "Ж looks like no Latin letter");
+        for shown in ["78/1023600\u{1d412}", "78/1023600\u{24c8}", "\u{ff17}8/1023600S\u{3000}", "78/1023600\u{15a}"] {
+            assert_eq!(record_id(shown.into()), "78/1023600S", "{shown:?}");
+        }
+        assert_eq!(record_id("12\u{bd}".into()), "12\u{bd}", "½ is three characters, not one");
     }
 
     /// A user id from a watch list or the configuration is folded as an event's is:

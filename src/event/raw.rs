@@ -78,6 +78,11 @@ impl<'a> RawFields<'a> {
         self.given |= bit;
     }
 
+    /// Whether the field was given under its own name, null or not.
+    pub fn is_given(&self, field: Field) -> bool {
+        self.given & (1u32 << field as u32) != 0
+    }
+
     pub fn get(&self, field: Field) -> Option<&str> {
         self.values[field as usize].as_ref().map(Text::as_str)
     }

@@ -353,3 +353,41 @@ fn characters_that_show_nothing_are_not_part_of_an_identifier() {
     let line = r#"{"event_id":"E1","ts":"2026-11-22T09:14:03Z","system":"PNC","user_id":"Ü1","action":"view","subject_type":"person"}"#;
     assert_eq!(crate::event::json::decode(line.as_bytes()).unwrap().user_id, "Ü1");
 }
+
+/// A field under a key in another spelling is the field: a probe hid a high-profile
+/// look-up's `subject_id` under `SUBJECT_ID`, `subject\u200b_id` and a Cyrillic і, each
+/// kept as an unknown field that no rule reads. The field's own name, given too, takes
+/// precedence and the other is kept as an extra field; two other spellings of one field
+/// are the field given twice.
+#[test]
+fn a_field_under_a_key_in_another_spelling_is_the_field() {
+    for key in [
+        "SUBJECT_ID",
+        "Subject_Id",
+        "Subject Id",
+        "subjectId",
+        "subject-id",
+        " subject_id ",
+        "subject\\u200b_id",
+        "\\ufeffsubject_id",
+        "subject_\\u0456d",
+        "\\uff53ubject_id",
+    ] {
+        let line = OK.replacen('{', &format!(r#"{{"{key}":"99/123A","#), 1);
+        let e = decode(line.as_bytes()).unwrap_or_else(|err| panic!("{line}: {err}"));
+        assert_eq!(e.subject_id.as_deref(), Some("99/123A"), "{line}");
+        assert!(e.extra.is_none(), "{line}: {:?}", e.extra);
+    }
+    let both = OK.replace(r#""user_id":"U1""#, r#""USER_ID":{"n":5},"user_id":"U1","UserID":7"#);
+    let e = decode(both.as_bytes()).unwrap();
+    assert_eq!(e.user_id, "U1");
+    assert_eq!(e.extra.as_deref(), Some(r#"{"USER_ID":{"n":5},"UserID":7}"#));
+    let two = OK.replacen('{', r#"{"SUBJECT_ID":"a","Subject_Id":"b","#, 1);
+    let reason = decode(two.as_bytes()).unwrap_err().to_string();
+    assert!(reason.contains("given twice"), "{reason}");
+    let not_text = OK.replacen('{', r#"{"SUBJECT_ID":{"a":1},"#, 1);
+    assert!(decode(not_text.as_bytes()).is_err(), "a field's value is text, under any spelling");
+    // Names that only resemble a field's stay extra fields.
+    let other = OK.replacen('{', r#"{"subject_ids":"a","subject id 2":"b","#, 1);
+    assert!(decode(other.as_bytes()).unwrap().subject_id.is_none());
+}
