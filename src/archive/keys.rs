@@ -10,7 +10,7 @@
 //! between the two writes) is always opened: the index can only skip work, never
 //! hide a row.
 //!
-//! Layout: `AWKEYS02`, a u32 count, then per column a u8 name length, the name, a u64
+//! Layout: `AWKEYS03`, a u32 count, then per column a u8 name length, the name, a u64
 //! offset and a u32 block count; then the filters' bitsets (32-byte blocks). Integers
 //! are little-endian. The hash and block layout are Parquet's (xxHash64, seed 0), so the
 //! filter is the one a Parquet reader would use.
@@ -19,7 +19,10 @@
 //! another form (logged in full-width forms or in mixed case) under its upper-cased
 //! ASCII and under [`as_compared_key`]; indexes of version 01 read as before, lack
 //! those keys, and are not [`complete`] (so `accesswatch archive index` writes them
-//! again).
+//! again). Version 03 (the same evening) files so the ids whose characters show ASCII
+//! ones in other ways too (Cyrillic or Greek look-alikes, mathematical, circled and
+//! accented letters: [`crate::event::normalise::shown_ascii`]); a version-02 index
+//! lacks those and is not complete either.
 
 use super::columns::ArchivedEvent;
 use parquet::bloom_filter::Sbbf;
@@ -29,9 +32,11 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"AWKEYS02";
-/// The version before record ids were filed as the rules compare them.
-const MAGIC_01: &[u8; 8] = b"AWKEYS01";
+const MAGIC: &[u8; 8] = b"AWKEYS03";
+/// The versions before: record ids filed as logged only (01), or as the rules compared
+/// them before look-alike letters were read as ASCII (02). Read, and written again by
+/// `accesswatch archive index`.
+const OLDER: [&[u8; 8]; 2] = [b"AWKEYS01", b"AWKEYS02"];
 const BLOCK: usize = 32;
 
 /// The columns the key index covers: the hunt's look-ups, and `event_id` for an
@@ -152,7 +157,7 @@ fn directory(f: &mut File) -> io::Result<(Directory, bool)> {
     let n = f.read(&mut header)?;
     let header = &header[..n];
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "not a key index");
-    if header.len() < 12 || (&header[..8] != MAGIC && &header[..8] != MAGIC_01) {
+    if header.len() < 12 || (&header[..8] != MAGIC && !OLDER.iter().any(|m| &header[..8] == *m)) {
         return Err(bad());
     }
     let count = u32::from_le_bytes(header[8..12].try_into().map_err(|_| bad())?) as usize;

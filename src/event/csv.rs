@@ -60,6 +60,8 @@ pub struct CsvLayout {
 
 enum Column {
     Known(Field),
+    /// A field's column under another spelling of its name ([`RawFields::spell`]).
+    Spelt(Field, CompactString),
     Extra(CompactString),
 }
 
@@ -74,9 +76,12 @@ impl CsvLayout {
             // A spreadsheet's header may capitalise a name (`Subject_Name`, `Subject
             // Id`): the field all the same, not an extra column it would be lost in
             // ([`Field::from_key`]), unless the field's own name heads another column.
-            let known = Field::from_name(h).or_else(|| Field::from_key(h).filter(|f| !exact.contains(f)));
-            if let Some(f) = known {
+            if let Some(f) = Field::from_name(h) {
                 columns.push(Column::Known(f));
+                continue;
+            }
+            if let Some(f) = Field::from_key(h).filter(|f| !exact.contains(f)) {
+                columns.push(Column::Spelt(f, h.into()));
                 continue;
             }
             // An extra column is kept under its name; a name given twice (or none, as
@@ -96,7 +101,7 @@ impl CsvLayout {
             columns.push(Column::Extra(name.into()));
         }
         for required in Field::ALL.into_iter().filter(|f| f.is_required()) {
-            if !columns.iter().any(|c| matches!(c, Column::Known(f) if *f == required)) {
+            if !columns.iter().any(|c| matches!(c, Column::Known(f) | Column::Spelt(f, _) if *f == required)) {
                 return Err(DecodeError::BadCsv(format!("header has no `{}` column", required.name())));
             }
         }
@@ -122,6 +127,7 @@ impl CsvLayout {
             }
             match column {
                 Column::Known(f) => raw.set(*f, *value),
+                Column::Spelt(f, name) => raw.spell(*f, name, &serde_json::to_string(value).unwrap_or_default(), value),
                 Column::Extra(name) => raw.push_extra_text(name, value),
             }
         }
@@ -154,6 +160,7 @@ mod tests {
         for (column, value) in layout.columns.iter().zip(fields).filter(|(_, v)| !v.is_empty()) {
             match column {
                 Column::Known(f) => raw.set(*f, *value),
+                Column::Spelt(f, name) => raw.spell(*f, name, &serde_json::to_string(value).unwrap(), value),
                 Column::Extra(name) => raw.push_extra_text(name, value),
             }
         }
@@ -288,6 +295,11 @@ mod tests {
         let e = CsvLayout::from_header(&header).unwrap().decode(&values).unwrap();
         assert_eq!(e.subject_id.as_deref(), Some("x"));
         assert_eq!(e.extra.as_deref(), Some(r#"{"SUBJECT_ID":"99/1A"}"#));
+        // A value the field cannot take is kept as an extra column, not a refused row.
+        let header = ["event_id", "ts", "system", "user_id", "action", "subject_type", "Subject DOB", "note"];
+        let values = ["e1", "2026-11-22T09:14:03Z", "PNC", "U1", "view", "person", "04/03/1985", "x"];
+        let e = CsvLayout::from_header(&header).unwrap().decode(&values).unwrap();
+        assert_eq!((e.subject_dob, e.extra.as_deref()), (None, Some(r#"{"note":"x","Subject DOB":"04/03/1985"}"#)));
     }
 
     /// Extra columns of one name, or of none (a spreadsheet's trailing commas), are

@@ -155,9 +155,6 @@ impl<'de> Visitor<'de> for EventVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields<'static>, A::Error> {
         let mut fields = RawFields::default();
         let mut unknown: NamesSeen<CompactString> = NamesSeen::default();
-        // Keys that name a field in another spelling ([`Field::from_key`]), read once
-        // every key is: the field's exact name, given too, takes precedence.
-        let mut spelt: Vec<(Field, CompactString, &RawValue)> = Vec::new();
         while let Some(key) = map.next_key_seed(KeySeed)? {
             match key {
                 Key::Known(field) => match map.next_value_seed(TextValue) {
@@ -169,26 +166,20 @@ impl<'de> Visitor<'de> for EventVisitor {
                 },
                 Key::Other(name) => {
                     let raw: &RawValue = map.next_value()?;
-                    match Field::from_key(&name) {
-                        Some(field) => spelt.push((field, name, raw)),
+                    // A field in another spelling ([`Field::from_key`]), if its value is
+                    // text (a string or an integer), is weighed when the record is
+                    // validated ([`RawFields::spell`]); anything else is an extra field.
+                    let text = || TextValue.deserialize(&mut serde_json::Deserializer::from_str(raw.get())).ok();
+                    match Field::from_key(&name).zip(text().flatten()) {
+                        Some((field, text)) if unknown.insert(name.clone()) => {
+                            fields.spell(field, &name, raw.get(), &text)
+                        }
+                        Some(_) => {
+                            return Err(de::Error::custom(format_args!("unknown field `{name}` is given twice")));
+                        }
                         None => keep_unknown(&mut fields, &mut unknown, name, raw)?,
                     }
                 }
-            }
-        }
-        let exact: Vec<bool> = spelt.iter().map(|(field, ..)| fields.is_given(*field)).collect();
-        for ((field, name, raw), exact) in spelt.into_iter().zip(exact) {
-            if exact {
-                keep_unknown(&mut fields, &mut unknown, name, raw)?;
-                continue;
-            }
-            let text = TextValue
-                .deserialize(&mut serde_json::Deserializer::from_str(raw.get()))
-                .map_err(|e| de::Error::custom(format_args!("field `{}` (as `{name}`): {e}", field.name())))?;
-            // Two other spellings of one field are the field given twice: refused.
-            match text {
-                Some(v) => fields.set(field, v),
-                None => fields.set_null(field),
             }
         }
         Ok(fields)

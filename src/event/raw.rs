@@ -61,6 +61,19 @@ pub struct RawFields<'a> {
     duplicate: Option<Field>,
     /// The fields given, null ones included (bit `1 << field`).
     given: u32,
+    /// Fields given under another spelling of their name ([`Field::from_key`]),
+    /// weighed when the record is validated.
+    spelt: Vec<Spelt>,
+}
+
+/// A field given under another spelling of its name: its key as written, its value as
+/// JSON text (kept as an extra field if it is not the field) and as text.
+#[derive(Debug, Clone, PartialEq)]
+struct Spelt {
+    field: Field,
+    key: CompactString,
+    json: String,
+    text: CompactString,
 }
 
 impl<'a> RawFields<'a> {
@@ -78,11 +91,6 @@ impl<'a> RawFields<'a> {
         self.given |= bit;
     }
 
-    /// Whether the field was given under its own name, null or not.
-    pub fn is_given(&self, field: Field) -> bool {
-        self.given & (1u32 << field as u32) != 0
-    }
-
     pub fn get(&self, field: Field) -> Option<&str> {
         self.values[field as usize].as_ref().map(Text::as_str)
     }
@@ -96,6 +104,14 @@ impl<'a> RawFields<'a> {
         self.extra.push_str(&serde_json::to_string(key).unwrap_or_default());
         self.extra.push(':');
         self.extra.push_str(json_value);
+    }
+
+    /// A field given under another spelling of its name (`SUBJECT_ID`, `Subject Id`):
+    /// when the record is validated it is the field if the field's own name gives no
+    /// value and the record is valid with it, and an extra field otherwise (a source's
+    /// own `Query` object, `SubjectDOB` in its own format, must not refuse the record).
+    pub fn spell(&mut self, field: Field, key: &str, json: &str, text: &str) {
+        self.spelt.push(Spelt { field, key: key.into(), json: json.into(), text: text.into() });
     }
 
     /// Keeps an unknown field whose value is plain text.
@@ -152,6 +168,44 @@ impl<'a> RawFields<'a> {
 
     /// Checks types, bounds and required fields and builds the event.
     pub fn validate(mut self) -> Result<AccessEvent, DecodeError> {
+        let spelt = std::mem::take(&mut self.spelt);
+        if spelt.is_empty() {
+            return self.validate_as_named();
+        }
+        // Two other spellings of a field its own name leaves empty: which one counts is
+        // not known, as with a field given twice.
+        let wanted = |s: &Spelt| self.get(s.field).is_none();
+        for (i, s) in spelt.iter().enumerate().filter(|(_, s)| wanted(s)) {
+            if spelt[..i].iter().any(|o| o.field == s.field) {
+                return Err(DecodeError::bad_value(s.field, "given twice in one record, in two spellings", &s.text));
+            }
+        }
+        let mut used: Vec<bool> = spelt.iter().map(wanted).collect();
+        loop {
+            let mut attempt = self.clone();
+            for (s, used) in spelt.iter().zip(&used) {
+                match used {
+                    true => attempt.values[s.field as usize] = Some(Text::Owned(s.text.clone())),
+                    false => attempt.push_extra_json(&s.key, &s.json),
+                }
+            }
+            let err = match attempt.validate_as_named() {
+                Ok(event) => return Ok(event),
+                Err(err) => err,
+            };
+            // A value the field cannot take: the other spelling was not meant as it.
+            let named = match &err {
+                DecodeError::BadValue { field, .. } | DecodeError::UnknownEnum { field, .. } => Some(*field),
+                _ => None,
+            };
+            match spelt.iter().zip(&mut used).find(|(s, used)| **used && Some(s.field.name()) == named) {
+                Some((_, used)) => *used = false,
+                None => return Err(err),
+            }
+        }
+    }
+
+    fn validate_as_named(mut self) -> Result<AccessEvent, DecodeError> {
         if let Some(f) = self.duplicate {
             let value = self.get(f).unwrap_or_default();
             return Err(DecodeError::bad_value(f, "given twice in one record", value));

@@ -188,7 +188,7 @@ impl PersonIdentity {
             }
         };
         let forenames: SmallVec<[&str; 4]> = name.forenames.split(' ').filter(|w| !w.is_empty()).collect();
-        if raw.contains([',', '/']) {
+        if crate::event::normalise::has_surname_mark(raw) {
             // Swapped: the forenames (up to three words: `MARY-JANE/DE LA CRUZ`) as
             // the surname.
             if (1..=3).contains(&forenames.len()) {
