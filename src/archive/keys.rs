@@ -145,14 +145,14 @@ pub fn may_contain_any(file: &Path, column: &str, values: &[&str]) -> bool {
 pub fn complete(file: &Path) -> bool {
     let Ok(mut f) = super::open_regular(&path_for(file)) else { return false };
     directory(&mut f)
-        .is_ok_and(|(d, current)| current && KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
+        .is_ok_and(|(d, version)| version == 3 && KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
 }
 
 /// Per column of an index: its name, the bitset's offset and block count.
 type Directory = Vec<(String, u64, u64)>;
 
-/// The index's directory, and whether the index is of this version.
-fn directory(f: &mut File) -> io::Result<(Directory, bool)> {
+/// The index's directory, and its version (1, 2 or 3).
+fn directory(f: &mut File) -> io::Result<(Directory, u8)> {
     let mut header = [0u8; 256];
     let n = f.read(&mut header)?;
     let header = &header[..n];
@@ -175,7 +175,7 @@ fn directory(f: &mut File) -> io::Result<(Directory, bool)> {
         }
         out.push((String::from_utf8_lossy(name).into_owned(), offset, blocks));
     }
-    Ok((out, &header[..8] == MAGIC))
+    Ok((out, header[7] - b'0'))
 }
 
 /// What an events file's key index says of a set of keys.
@@ -184,14 +184,16 @@ pub struct Filed<'k> {
     /// The (column, value) pairs the file may hold: those its index does not rule out
     /// (all of them when it has no usable index).
     pub keys: Vec<(&'k str, &'k str)>,
-    /// Whether the index files record ids as the rules compare them too (this version).
+    /// Whether the index files record ids as the rules compare them too (version 02
+    /// on, though 02 not those it took for ASCII later: look-alike and decomposed
+    /// letters).
     pub ids_as_compared: bool,
 }
 
 /// What the key index of `file` says of `keys`, with one opening of the index for all.
 pub fn may_contain_each<'k>(file: &Path, keys: &[(&'k str, &'k str)]) -> Filed<'k> {
     let index = super::open_regular(&path_for(file)).and_then(|mut f| directory(&mut f).map(|d| (f, d)));
-    let Ok((f, (directory, current))) = index else { return Filed { keys: keys.to_vec(), ids_as_compared: false } };
+    let Ok((f, (directory, version))) = index else { return Filed { keys: keys.to_vec(), ids_as_compared: false } };
     let mut held = vec![true; keys.len()];
     let mut columns: Vec<&str> = keys.iter().map(|(column, _)| *column).collect();
     columns.sort_unstable();
@@ -207,7 +209,7 @@ pub fn may_contain_each<'k>(file: &Path, keys: &[(&'k str, &'k str)]) -> Filed<'
         }
     }
     let keys = keys.iter().zip(held).filter(|(_, may)| *may).map(|(key, _)| *key).collect();
-    Filed { keys, ids_as_compared: current }
+    Filed { keys, ids_as_compared: version >= 2 }
 }
 
 /// The bytes of a filter worth reading whole rather than one more 32-byte read: a hunt

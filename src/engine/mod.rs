@@ -334,14 +334,6 @@ impl Engine {
     /// Runs one event of `stream` through the pipeline as its clock judged it.
     fn judge(&mut self, stream: i32, event: &AccessEvent, verdict: Verdict, sink: &mut dyn AlertSink) {
         self.stats.events += 1;
-        let on_list;
-        let event = match self.lists.on_staff_list_as(event) {
-            Some(e) => {
-                on_list = e;
-                &on_list
-            }
-            None => event,
-        };
         // A skewed event is judged at the stream's time, not the one it claims.
         let at = match verdict {
             Verdict::Skewed { at } => {

@@ -794,37 +794,3 @@ fn a_surer_match_at_the_same_severity_takes_over_the_alert() {
     // The user's risk counts the alert once, at its surer score (a review: 65 + 90).
     assert_eq!(a.user_risk, Some(90));
 }
-
-/// An account logged with its domain (`NS\U3`, `u3@ns.police.uk`) is the member of
-/// staff the list holds without it: a probe's suspended officer so logged raised
-/// nothing. An id the list holds as logged, or whose login it does not hold, is left
-/// as it is.
-#[test]
-fn an_account_logged_with_its_domain_is_the_member_of_staff() {
-    let suspended = || {
-        let (config, mut lists, events) = golden("personal");
-        let row = read_row(
-            TableName::Staff,
-            &JsonCells(serde_json::json!({"user_id": "U3", "status": "suspended"}).as_object().unwrap()),
-        )
-        .unwrap();
-        lists.upsert(row);
-        let by_u3 = events.into_iter().find(|e| e.user_id == "U3").unwrap();
-        (config, lists, by_u3)
-    };
-    for logged in ["NS\\U3", "U3@NS.POLICE.UK"] {
-        let (config, lists, by_u3) = suspended();
-        let mut engine = Engine::new(config, lists, DetectClock::WallClock);
-        let mut topic = Topic::default();
-        engine.process_on(1, &AccessEvent { user_id: logged.into(), ..by_u3 }, &mut topic);
-        assert!(
-            topic.latest.values().any(|a| a.rule == RuleId::AccountStatus && a.user_id == "U3"),
-            "{logged}: {:?}",
-            topic.latest.values().map(|a| (a.rule, &a.user_id)).collect::<Vec<_>>()
-        );
-    }
-    let (_, lists, by_u3) = suspended();
-    let unknown = AccessEvent { user_id: "NS\\U999".into(), ..by_u3.clone() };
-    assert!(lists.on_staff_list_as(&unknown).is_none());
-    assert!(lists.on_staff_list_as(&by_u3).is_none());
-}

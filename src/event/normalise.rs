@@ -92,6 +92,9 @@ impl fmt::Display for PersonName {
 /// [`PersonName::parse`] for any name: folded (accents and all), then split.
 fn parse_any(raw: &str) -> Option<PersonName> {
     let folded = fold(raw);
+    // A comma or slash before any word ends no surname: `, Dexter Vance` is read as
+    // `Dexter Vance` (a review: the name was no one's, its surname empty).
+    let folded = folded.trim_start_matches([' ', ',', '/']);
     let (surname, forenames) = match folded.find([',', '/']) {
         Some(at) => (words(&folded[..at]), words(&folded[at + 1..])),
         None => {
@@ -121,7 +124,8 @@ fn parse_short_ascii(raw: &str) -> Option<Option<PersonName>> {
             n += 1;
         }
     }
-    let folded = &folded[..n];
+    let lead = folded[..n].iter().take_while(|b| matches!(b, b' ' | b',' | b'/')).count();
+    let folded = &folded[lead..n];
     // Words separated by one space, as `words` writes them.
     let words = |part: &[u8]| -> ([u8; MAX], usize) {
         let mut out = [0u8; MAX];
@@ -285,8 +289,9 @@ fn name_byte(b: u8, written: &[u8]) -> Option<u8> {
         b'\'' | b'`' | b'-' => None,
         b'.' => {
             let word = written.rsplit(|b| matches!(b, b' ' | b',' | b'/')).next().unwrap_or_default();
-            let title = std::str::from_utf8(word).is_ok_and(|w| TITLES.contains(&w));
-            (word.len() == 1 || title).then_some(b' ')
+            // An initial is one letter, of any script (`Д.Иванов`: a review).
+            let parts = std::str::from_utf8(word).is_ok_and(|w| w.chars().count() == 1 || TITLES.contains(&w));
+            parts.then_some(b' ')
         }
         _ => Some(b' '),
     }

@@ -174,7 +174,10 @@ impl<'a> RawFields<'a> {
         }
         // Two other spellings of a field its own name leaves empty: which one counts is
         // not known, as with a field given twice.
-        let wanted = |s: &Spelt| self.get(s.field).is_none();
+        // Its own name gives no value: absent, null, or nothing but white space and
+        // characters that show nothing (as the readers below take it).
+        let wanted =
+            |s: &Spelt| !self.get(s.field).is_some_and(|t| t.chars().any(|c| !c.is_whitespace() && !invisible(c)));
         for (i, s) in spelt.iter().enumerate().filter(|(_, s)| wanted(s)) {
             if spelt[..i].iter().any(|o| o.field == s.field) {
                 return Err(DecodeError::bad_value(s.field, "given twice in one record, in two spellings", &s.text));

@@ -204,6 +204,14 @@ fn who_accessed_finds_an_id_logged_in_mixed_case() {
         let subject = Subject::parse(Some(typed), None, None, None, None).unwrap();
         assert_eq!(ids(&hunt.who_accessed(&subject, &TimeRange::default()).unwrap()), want, "{typed}");
     }
+    // An index of version 02 filed these forms already: still found (a review).
+    for index in walkdir(dir.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")) {
+        let mut bytes = std::fs::read(&index).unwrap();
+        bytes[..8].copy_from_slice(b"AWKEYS02");
+        std::fs::write(&index, bytes).unwrap();
+    }
+    let subject = Subject::parse(Some("AB/12345X"), None, None, None, None).unwrap();
+    assert_eq!(ids(&hunt.who_accessed(&subject, &TimeRange::default()).unwrap()), want);
 }
 
 /// A record id or a name typed with Cyrillic or Greek letters that look like Latin
@@ -225,8 +233,9 @@ fn who_accessed_finds_an_id_or_name_typed_with_look_alike_letters() {
     let by_name = Subject::parse(None, Some("Mia STARLING"), Some("1990-05-06"), None, None).unwrap();
     let found = ids(&hunt.who_accessed(&by_name, &TimeRange::default()).unwrap());
     assert_eq!(found.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["c3"], "{found:?}");
-    // An index of version 02 (written before look-alike letters were read as ASCII)
-    // finds the ids as logged only, until `archive index` writes it again (a review).
+    // An index of version 02 (written before look-alike letters were read as ASCII,
+    // so without those ids as compared) is not complete: `archive index` writes it
+    // again (a review: it wrote none).
     let indexes: Vec<PathBuf> =
         walkdir(dir.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")).collect();
     for index in &indexes {
@@ -234,9 +243,8 @@ fn who_accessed_finds_an_id_or_name_typed_with_look_alike_letters() {
         bytes[..8].copy_from_slice(b"AWKEYS02");
         std::fs::write(index, bytes).unwrap();
     }
-    let hunt = Hunt::open(dir.path(), None).unwrap();
-    assert!(ids(&hunt.who_accessed(&by_id, &TimeRange::default()).unwrap()).is_empty());
     assert_eq!(crate::archive::index(dir.path()).unwrap(), indexes.len());
+    assert!(indexes.iter().all(|i| std::fs::read(i).unwrap().starts_with(b"AWKEYS03")));
     assert_eq!(ids(&hunt.who_accessed(&by_id, &TimeRange::default()).unwrap()), want);
 }
 

@@ -272,25 +272,6 @@ impl WatchLists {
         self.staff.by_key(user_id).map(|(_, s)| s)
     }
 
-    /// The event under the account the staff list holds, when its user id names the
-    /// account with a Windows or mail domain (`NS\U10305`, `U10305@NS.POLICE.UK`) that
-    /// the list holds without it, and the id as logged is on no row: a probe's suspended
-    /// officer so logged raised nothing, and every rule that reads the staff list
-    /// passed them by. `None` otherwise (nearly always: one scan of the id).
-    pub fn on_staff_list_as(&self, event: &crate::event::AccessEvent) -> Option<crate::event::AccessEvent> {
-        if !event.user_id.contains(['\\', '@']) || self.staff.is_empty() {
-            return None;
-        }
-        let (login, domain) = crate::event::mapping::without_domain(&event.user_id);
-        domain?;
-        if self.staff_member(login).is_none() || self.staff_member(&event.user_id).is_some() {
-            return None;
-        }
-        let mut on_list = event.clone();
-        on_list.user_id = login.into();
-        Some(on_list)
-    }
-
     /// Units named by staff of more than one force: each unit as first written, with
     /// its forces. An incident owned by such a unit justifies the accesses of every
     /// member of staff of that name (spec/rules.md compares the unit's name): right for

@@ -415,6 +415,16 @@ fn a_field_under_a_key_in_another_spelling_is_the_field() {
     let mut written = String::new();
     e.write_json(&mut written);
     assert_eq!(decode(written.as_bytes()).unwrap(), e);
+    // Its own name given as nothing but white space or what shows nothing is no value
+    // either (a review).
+    for own in ["", " ", "\\u200b"] {
+        let line = OK.replacen('{', &format!(r#"{{"subject_id":"{own}","SUBJECT_ID":"99/123A","#), 1);
+        let e = decode(line.as_bytes()).unwrap();
+        assert_eq!(e.subject_id.as_deref(), Some("99/123A"), "{line}");
+        let mut written = String::new();
+        e.write_json(&mut written);
+        assert_eq!(decode(written.as_bytes()).unwrap(), e);
+    }
     // A required field under another spelling alone.
     let user = OK.replace(r#""user_id":"U1""#, r#""USER_ID":"u9""#);
     assert_eq!(decode(user.as_bytes()).unwrap().user_id, "U9");

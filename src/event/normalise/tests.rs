@@ -173,7 +173,12 @@ fn vrms_and_postcodes_keep_letters_and_digits_alone() {
 #[test]
 fn surname_only_and_empty() {
     assert_eq!(name("SMITH"), PersonName { surname: "SMITH".into(), forenames: "".into() });
-    assert!(PersonName::parse(", John").is_none());
+    // A comma or slash before any word ends no surname (a review: `, Dexter Vance`
+    // was no one).
+    assert_eq!(name(", John"), name("JOHN"));
+    assert_eq!(name(" / Dexter Vance-Holloway"), name("VANCE-HOLLOWAY, Dexter"));
+    assert_eq!(name(",\u{a0}Dexter Vance-Holloway"), name("VANCE-HOLLOWAY, Dexter"));
+    assert_eq!(name("Д.Иванов"), name("Д Иванов"));
     assert!(PersonName::parse("  ").is_none());
     assert!(PersonName::parse("'.-").is_none());
 }
