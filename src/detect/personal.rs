@@ -397,6 +397,8 @@ mod tests {
             out.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>()
         };
         assert_eq!(rules("U1", "Zoe Lefevre Hart", "1990-02-02"), ["self.lookup"]);
+        // A comma before any word ends no surname, for the other readings too (a review).
+        assert_eq!(rules("U1", ", Zoe Lefevre Hart", "1990-02-02"), ["self.lookup"]);
         assert_eq!(rules("U2", "COLE ANN", "1986-03-03"), ["self.lookup"]);
         assert_eq!(rules("U2", "Ann, Cole", "1986-03-03"), ["self.lookup"]);
         assert_eq!(rules("U3", "Maria De La Cruz", "1979-04-04"), ["self.lookup"]);

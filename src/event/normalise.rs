@@ -299,7 +299,11 @@ fn name_byte(b: u8, written: &[u8]) -> Option<u8> {
 
 /// Whether a name has a comma or slash in any form ([`name_byte`], [`name_mark`],
 /// and the compatibility forms, `，` `／`), so that the part before it is the surname.
+/// A mark before the first word ends no surname (as the readers take it: `, Zoe
+/// Lefevre Hart` is read as `Zoe Lefevre Hart`, and so are its other readings: a
+/// review).
 pub fn has_surname_mark(raw: &str) -> bool {
+    let raw = raw.trim_start_matches(|c: char| !c.is_alphanumeric());
     raw.contains([',', '/', '\\'])
         || (!raw.is_ascii()
             && raw.chars().any(|c| match name_mark(c) {
