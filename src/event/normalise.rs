@@ -71,7 +71,7 @@ impl PersonName {
     pub fn matches_by_initial(&self, other: &PersonName) -> bool {
         let xs = self.forenames.split(' ').filter(|w| !w.is_empty());
         let ys = other.forenames.split(' ').filter(|w| !w.is_empty());
-        xs.zip(ys).any(|(x, y)| x != y && (x.len() == 1 || y.len() == 1))
+        xs.zip(ys).any(|(x, y)| x != y && (one_letter(x) || one_letter(y)))
     }
 
     pub fn has_forenames(&self) -> bool {
@@ -178,9 +178,7 @@ pub fn forenames_compatible(a: &str, b: &str) -> bool {
     loop {
         match (xs.next(), ys.next()) {
             (Some(x), Some(y)) => {
-                let same = x == y
-                    || (x.len() == 1 && y.as_bytes()[0] == x.as_bytes()[0])
-                    || (y.len() == 1 && x.as_bytes()[0] == y.as_bytes()[0]);
+                let same = x == y || (one_letter(x) && y.starts_with(x)) || (one_letter(y) && x.starts_with(y));
                 let mut joined = || match x.len() > y.len() {
                     true => run_of(x, y, &mut ys),
                     false => run_of(y, x, &mut xs),
@@ -194,16 +192,23 @@ pub fn forenames_compatible(a: &str, b: &str) -> bool {
     }
 }
 
+/// Whether a forename is an initial: one letter, of any script (`Д`: a review found
+/// initials counted by bytes, so that `Д Иванов` was not `ИВАНОВ, Дмитрий`).
+fn one_letter(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some() && chars.next().is_none()
+}
+
 /// Whether `word` is `first` and the words after it in `rest` run together, each a
 /// name of more than one letter: `PAUL A` is Paul with a middle initial, not `PAULA`
 /// (a review: a search for `SMITH/PAUL A` was a red for a high-profile Paula Smith).
 fn run_of<'a>(word: &str, first: &str, rest: &mut impl Iterator<Item = &'a str>) -> bool {
-    if first.len() < 2 {
+    if first.chars().nth(1).is_none() {
         return false;
     }
     let Some(mut left) = word.strip_prefix(first) else { return false };
     while !left.is_empty() {
-        match rest.next().filter(|next| next.len() > 1).and_then(|next| left.strip_prefix(next)) {
+        match rest.next().filter(|next| !one_letter(next)).and_then(|next| left.strip_prefix(next)) {
             Some(l) => left = l,
             None => return false,
         }

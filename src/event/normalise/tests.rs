@@ -179,6 +179,10 @@ fn surname_only_and_empty() {
     assert_eq!(name(" / Dexter Vance-Holloway"), name("VANCE-HOLLOWAY, Dexter"));
     assert_eq!(name(",\u{a0}Dexter Vance-Holloway"), name("VANCE-HOLLOWAY, Dexter"));
     assert_eq!(name("Д.Иванов"), name("Д Иванов"));
+    // An initial of any script is an initial.
+    let dmitri = name("ИВАНОВ, Дмитрий");
+    assert!(name("Д Иванов").matches(&dmitri) && name("Д Иванов").matches_by_initial(&dmitri));
+    assert!(!name("Ж Иванов").matches(&dmitri));
     assert!(PersonName::parse("  ").is_none());
     assert!(PersonName::parse("'.-").is_none());
 }
