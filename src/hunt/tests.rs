@@ -174,13 +174,7 @@ fn who_accessed_finds_an_id_logged_in_full_width_forms() {
         assert_eq!(found(typed), want, "{typed}");
     }
     // Indexes of the version before: the ids are filed as logged only.
-    let indexes: Vec<PathBuf> =
-        walkdir(dir.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")).collect();
-    for index in &indexes {
-        let mut bytes = std::fs::read(index).unwrap();
-        bytes[..8].copy_from_slice(b"AWKEYS01");
-        std::fs::write(index, bytes).unwrap();
-    }
+    let indexes = mark_key_indexes(dir.path(), b"AWKEYS01");
     assert!(!found("11/111111A").iter().any(|(id, _)| id == "w2"), "the file of PND holds the id full-width only");
     assert_eq!(crate::archive::index(dir.path()).unwrap(), indexes.len());
     assert_eq!(found("11/111111A"), want);
@@ -205,11 +199,7 @@ fn who_accessed_finds_an_id_logged_in_mixed_case() {
         assert_eq!(ids(&hunt.who_accessed(&subject, &TimeRange::default()).unwrap()), want, "{typed}");
     }
     // An index of version 02 filed these forms already: still found (a review).
-    for index in walkdir(dir.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")) {
-        let mut bytes = std::fs::read(&index).unwrap();
-        bytes[..8].copy_from_slice(b"AWKEYS02");
-        std::fs::write(&index, bytes).unwrap();
-    }
+    mark_key_indexes(dir.path(), b"AWKEYS02");
     let subject = Subject::parse(Some("AB/12345X"), None, None, None, None).unwrap();
     assert_eq!(ids(&hunt.who_accessed(&subject, &TimeRange::default()).unwrap()), want);
 }
@@ -236,13 +226,7 @@ fn who_accessed_finds_an_id_or_name_typed_with_look_alike_letters() {
     // An index of version 02 (written before look-alike letters were read as ASCII,
     // so without those ids as compared) is not complete: `archive index` writes it
     // again (a review: it wrote none).
-    let indexes: Vec<PathBuf> =
-        walkdir(dir.path()).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")).collect();
-    for index in &indexes {
-        let mut bytes = std::fs::read(index).unwrap();
-        bytes[..8].copy_from_slice(b"AWKEYS02");
-        std::fs::write(index, bytes).unwrap();
-    }
+    let indexes = mark_key_indexes(dir.path(), b"AWKEYS02");
     assert_eq!(crate::archive::index(dir.path()).unwrap(), indexes.len());
     assert!(indexes.iter().all(|i| std::fs::read(i).unwrap().starts_with(b"AWKEYS03")));
     assert_eq!(ids(&hunt.who_accessed(&by_id, &TimeRange::default()).unwrap()), want);
@@ -474,6 +458,18 @@ fn without_key_indexes_every_file_is_read_and_the_answers_are_the_same() {
     assert_eq!(ids(&hunt.who_accessed(&subject, &range).unwrap()), before);
     assert_eq!(hunt.events_by_id(&["a1", "v2"]).unwrap().len(), evidence);
     assert_eq!(evidence, 2);
+}
+
+/// Marks every key index under `dir` as of an earlier version (its contents as they
+/// are); returns their paths.
+fn mark_key_indexes(dir: &Path, magic: &[u8; 8]) -> Vec<PathBuf> {
+    let indexes: Vec<PathBuf> = walkdir(dir).into_iter().filter(|p| p.to_string_lossy().ends_with(".keys")).collect();
+    for index in &indexes {
+        let mut bytes = std::fs::read(index).unwrap();
+        bytes[..8].copy_from_slice(magic);
+        std::fs::write(index, bytes).unwrap();
+    }
+    indexes
 }
 
 fn walkdir(dir: &Path) -> Vec<PathBuf> {
