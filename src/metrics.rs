@@ -105,6 +105,7 @@ pub struct Metrics {
     pub open_alerts: IntGauge,
     pub ready: IntGauge,
     pub late_events: IntCounter,
+    pub off_staff_accesses: IntCounter,
     pub accesses: IntCounterVec,
     pub alerts_resolved: IntCounter,
     pub operation_alerts_resolved: IntCounter,
@@ -238,6 +239,10 @@ impl Metrics {
             ),
             ready: gauge("accesswatch_ready", "1 once the watch lists are loaded and partitions assigned"),
             late_events: counter("accesswatch_late_events_total", "Events later than the allowed lateness"),
+            off_staff_accesses: counter(
+                "accesswatch_off_staff_accesses_total",
+                "Accesses by accounts on no staff row, while the staff list has rows: most often a source logging accounts in another form than the staff list",
+            ),
             accesses: counter_vec(
                 "accesswatch_accesses_total",
                 "Person, vehicle and address accesses by what explains them (reference, custody, case_team, operation, earlier, encounter, routine; none when unexplained)",

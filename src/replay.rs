@@ -120,6 +120,9 @@ pub struct SummaryFile {
     pub late: u64,
     #[serde(default)]
     pub clock_skew: u64,
+    /// Accesses by accounts on no staff row (while the staff list has rows).
+    #[serde(default)]
+    pub off_staff: u64,
 }
 
 impl SummaryFile {
@@ -136,6 +139,7 @@ impl SummaryFile {
             copies: stats.copies(),
             late: stats.late_events,
             clock_skew: stats.skewed_events(),
+            off_staff: stats.off_staff(),
         }
     }
 
@@ -399,6 +403,19 @@ impl fmt::Display for ReplaySummary {
                 "copies      {} events given again (the same system, event id, user, time and what was done to whom), judged once: {}",
                 self.stats.copies(),
                 by_system(&self.stats.copies_by_system)
+            )?;
+        }
+        if self.stats.off_staff() > 0 {
+            let mut accounts: Vec<(&compact_str::CompactString, &u64)> =
+                self.stats.off_staff_by_account.iter().collect();
+            accounts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let most: Vec<String> = accounts.iter().take(5).map(|(a, n)| format!("{a} {n}")).collect();
+            writeln!(
+                f,
+                "off staff   {} accesses by accounts on no staff row ({}{}): the rules know no unit, case team or suspension for them; a source logging accounts in another form than the staff list (a domain before them) needs a source mapping",
+                self.stats.off_staff(),
+                most.join(", "),
+                if accounts.len() > 5 { ", ..." } else { "" }
             )?;
         }
         if self.stats.late_events > 0 {

@@ -22,7 +22,7 @@ pub fn check_config(a: CheckConfigArgs) -> Result<ExitCode> {
     let cfg = match load_config(a.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{e:#}");
+            eprintln!("{}", super::said(&e));
             return Ok(ExitCode::FAILURE);
         }
     };

@@ -130,8 +130,37 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", said(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error and its causes, each said once: most of our errors already say their
+/// cause (`path: No such file or directory`), so a cause the message ends with is not
+/// said again (`{:#}` printed `alerts.jsonl: No such file or directory (os error 2): No
+/// such file or directory (os error 2)`).
+pub fn said(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if out.is_empty() {
+            out = cause;
+        } else if !out.ends_with(&cause) {
+            out = format!("{out}: {cause}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory (os error 2)");
+        let e = anyhow::Error::new(crate::replay::ReplayError::Io { path: "out/alerts.jsonl".into(), source: io })
+            .context("replay failed");
+        assert_eq!(super::said(&e), "replay failed: out/alerts.jsonl: No such file or directory (os error 2)");
+        assert_eq!(super::said(&anyhow::anyhow!("inner").context("outer")), "outer: inner");
     }
 }

@@ -73,17 +73,30 @@ pub struct EngineStats {
     /// Repartition records taken once already (their access processed again after
     /// its partition moved), not counted again.
     pub repartition_duplicates: u64,
+    /// Accesses by accounts on no staff row, while the staff list has rows, by account
+    /// (the first [`MAX_COUNTED_ACCOUNTS`] named, the rest under `other`): an account
+    /// the rules know nothing of (no unit, no case team, no suspension) is most often a
+    /// source that logs accounts in another form than the staff list (a domain before
+    /// them, a dash), which onboarding must see.
+    pub off_staff_by_account: BTreeMap<CompactString, u64>,
 }
 
 /// At most this many systems are counted by name in the stats; the rest as `other`.
 const MAX_COUNTED_SYSTEMS: usize = 64;
 
+/// At most this many accounts on no staff row are counted by name; the rest as `other`.
+const MAX_COUNTED_ACCOUNTS: usize = 64;
+
 fn count_system(map: &mut BTreeMap<CompactString, u64>, system: &str) {
-    if let Some(n) = map.get_mut(system) {
+    count_named(map, system, MAX_COUNTED_SYSTEMS);
+}
+
+fn count_named(map: &mut BTreeMap<CompactString, u64>, name: &str, most: usize) {
+    if let Some(n) = map.get_mut(name) {
         *n += 1;
         return;
     }
-    let key = if map.len() < MAX_COUNTED_SYSTEMS { system } else { "other" };
+    let key = if map.len() < most { name } else { "other" };
     *map.entry(key.into()).or_default() += 1;
 }
 
@@ -101,6 +114,11 @@ impl EngineStats {
     /// Second copies of events, over all systems.
     pub fn copies(&self) -> u64 {
         self.copies_by_system.values().sum()
+    }
+
+    /// Accesses by accounts on no staff row.
+    pub fn off_staff(&self) -> u64 {
+        self.off_staff_by_account.values().sum()
     }
 
     /// The share of person, vehicle and address accesses that were explained.
@@ -353,6 +371,9 @@ impl Engine {
         book.advance(at, sink);
         let learned = self.learned.entry(stream).or_default();
         let mut ctx = enrich(event, &self.lists, &self.config.explanation);
+        if ctx.user.is_none() && !self.lists.staff.is_empty() {
+            count_named(&mut self.stats.off_staff_by_account, &event.user_id, MAX_COUNTED_ACCOUNTS);
+        }
         let keys = explain::subject_keys(event, &ctx.person, ctx.vrm.as_deref(), ctx.address());
         let window = self.config.explanation.continuation;
         let lateness = self.config.state.allowed_lateness;

@@ -794,3 +794,31 @@ fn a_surer_match_at_the_same_severity_takes_over_the_alert() {
     // The user's risk counts the alert once, at its surer score (a review: 65 + 90).
     assert_eq!(a.user_risk, Some(90));
 }
+
+/// Accesses by accounts on no staff row are counted by account, so that a source
+/// logging accounts in another form than the staff list shows in the summary (a probe:
+/// `NS\U10305` raised nothing, and nothing said why).
+#[test]
+fn accesses_by_accounts_on_no_staff_row_are_counted() {
+    let (config, lists, events) = golden("personal");
+    let mut engine = Engine::new(config, lists, DetectClock::EventTime);
+    let mut sink = crate::alert::book::CollectClosed::default();
+    for e in &events {
+        engine.process(e, &mut sink);
+    }
+    engine.finish(&mut sink);
+    assert!(engine.stats().events > 0);
+    assert_eq!(engine.stats().off_staff(), 0, "every user of the golden case is on the staff list");
+    let mut elsewhere = events[0].clone();
+    elsewhere.user_id = "NS\\U10305".into();
+    elsewhere.event_id = "another".into();
+    engine.process(&elsewhere, &mut sink);
+    engine.finish(&mut sink);
+    assert_eq!(engine.stats().off_staff_by_account.get("NS\\U10305"), Some(&1));
+    // Without a staff list every account is off it: nothing is counted.
+    let (config, _, _) = golden("personal");
+    let mut engine = Engine::new(config, WatchLists::default(), DetectClock::EventTime);
+    engine.process(&elsewhere, &mut sink);
+    engine.finish(&mut sink);
+    assert_eq!((engine.stats().events, engine.stats().off_staff()), (1, 0));
+}

@@ -244,10 +244,19 @@ fn fold(raw: &str) -> CompactString {
             out.push(' ');
         }
     };
+    // The characters read into the word being written: a dot after a word of one
+    // character is after an initial, whatever it folds to (`Æ. Smith`, `Þ.Jónsson`).
+    let mut word_chars = 0;
     for c in raw.chars() {
         if out.len() >= NAME_BYTES {
             break;
         }
+        if c == '.' && word_chars == 1 {
+            space(&mut out);
+            word_chars = 0;
+            continue;
+        }
+        let before = out.len();
         match name_mark(c) {
             Some(NameMark::Joins) => continue,
             Some(NameMark::Is(' ')) => space(&mut out),
@@ -268,6 +277,9 @@ fn fold(raw: &str) -> CompactString {
                     space(&mut out);
                 }
             }),
+        }
+        if out.len() > before {
+            word_chars = if out.ends_with([' ', ',', '/']) { 0 } else { word_chars + 1 };
         }
     }
     out
@@ -457,6 +469,33 @@ fn shown_latin(c: char) -> char {
         // Armenian
         'Օ' => 'O',
         'Ս' => 'U',
+        // Latin small capitals (`ᴅᴇxᴛᴇʀ`: they have no case of their own, or upper-case
+        // to the capitals beside them)
+        'ᴀ' => 'A',
+        'ʙ' => 'B',
+        'ᴄ' => 'C',
+        'ᴅ' => 'D',
+        'ᴇ' => 'E',
+        'ꜰ' => 'F',
+        'ɢ' => 'G',
+        'ʜ' => 'H',
+        'ɪ' | 'Ɪ' => 'I',
+        'ᴊ' => 'J',
+        'ᴋ' => 'K',
+        'ʟ' => 'L',
+        'ᴍ' => 'M',
+        'ɴ' => 'N',
+        'ᴏ' => 'O',
+        'ᴘ' => 'P',
+        'ꞯ' => 'Q',
+        'ʀ' | 'Ʀ' => 'R',
+        'ꜱ' => 'S',
+        'ᴛ' => 'T',
+        'ᴜ' => 'U',
+        'ᴠ' => 'V',
+        'ᴡ' => 'W',
+        'ʏ' => 'Y',
+        'ᴢ' => 'Z',
         _ => c,
     }
 }

@@ -184,6 +184,9 @@ impl<'a> RawFields<'a> {
             }
         }
         let mut used: Vec<bool> = spelt.iter().map(wanted).collect();
+        // Why each spelling left out was: the reason for a required field that is then
+        // missing (`"TS":"yesterday"` is a bad time, not no time at all).
+        let mut refused: Vec<(&Spelt, DecodeError)> = Vec::new();
         loop {
             let mut attempt = self.clone();
             for (s, used) in spelt.iter().zip(&used) {
@@ -202,8 +205,22 @@ impl<'a> RawFields<'a> {
                 _ => None,
             };
             match spelt.iter().zip(&mut used).find(|(s, used)| **used && Some(s.field.name()) == named) {
-                Some((_, used)) => *used = false,
-                None => return Err(err),
+                Some((s, used)) => {
+                    *used = false;
+                    refused.push((s, err));
+                }
+                None => {
+                    let DecodeError::MissingField(name) = err else { return Err(err) };
+                    let Some((s, why)) = refused.into_iter().find(|(s, _)| s.field.name() == name) else {
+                        return Err(err);
+                    };
+                    return Err(match why {
+                        DecodeError::BadValue { field, problem, value } => {
+                            DecodeError::BadValue { field, problem: format!("{problem}, given as {:?}", s.key), value }
+                        }
+                        other => other,
+                    });
+                }
             }
         }
     }

@@ -70,6 +70,7 @@ pub(super) struct Worker {
     latency: LocalLatency,
     counters: SystemCounters,
     late_seen: u64,
+    off_staff_seen: u64,
     /// The engine's explanation counts already added to the metrics.
     explained_seen: ([u64; crate::explain::Kind::ALL.len()], u64, u64, u64),
     /// The units shared by several forces' staff already said in the log.
@@ -145,6 +146,7 @@ impl Worker {
             spare,
             last_snapshot: Instant::now(),
             late_seen: 0,
+            off_staff_seen: 0,
             explained_seen: Default::default(),
             shared_units_said: Default::default(),
             skew_seen: BTreeMap::new(),
@@ -240,6 +242,19 @@ impl Worker {
         if stats.late_events > self.late_seen {
             self.metrics.late_events.inc_by(stats.late_events - self.late_seen);
             self.late_seen = stats.late_events;
+        }
+        let off_staff = stats.off_staff();
+        if off_staff > self.off_staff_seen {
+            self.metrics.off_staff_accesses.inc_by(off_staff - self.off_staff_seen);
+            self.off_staff_seen = off_staff;
+            let most = stats.off_staff_by_account.iter().max_by_key(|(_, n)| **n).map(|(a, n)| format!("{a} ({n})"));
+            self.status.warn(
+                "off-staff",
+                format!(
+                    "{off_staff} accesses so far by accounts on no staff row, the most by {}: the rules know no unit, case team or suspension for them; if a source logs accounts in another form than the staff list (a domain before them), give it a source mapping",
+                    most.unwrap_or_default()
+                ),
+            );
         }
         let (explained, unexplained, resolved, resolved_on_operations) = &mut self.explained_seen;
         for kind in crate::explain::Kind::ALL {

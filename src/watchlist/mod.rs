@@ -411,7 +411,10 @@ impl WatchLists {
     }
 }
 
+/// An operation's name as references are searched for it: as shown ([`names::shown`]),
+/// upper case; `None` under 4 characters (too likely a word of any reference).
 fn operation_name_key(name: &str) -> Option<CompactString> {
+    let name = names::shown(name.trim());
     (name.len() >= 4).then(|| name.to_ascii_uppercase().into())
 }
 

@@ -428,6 +428,14 @@ fn a_field_under_a_key_in_another_spelling_is_the_field() {
     // A required field under another spelling alone.
     let user = OK.replace(r#""user_id":"U1""#, r#""USER_ID":"u9""#);
     assert_eq!(decode(user.as_bytes()).unwrap().user_id, "U9");
+    // One whose value the field cannot take: the dead letter says why, not that the
+    // field is missing (a probe).
+    let bad_time = OK.replace(r#""ts":"2026-11-22T09:14:03Z""#, r#""TS":"yesterday""#);
+    let reason = decode(bad_time.as_bytes()).unwrap_err().to_string();
+    assert!(reason.starts_with("field `ts`: ") && reason.contains(r#"given as "TS""#), "{reason}");
+    let bad_action = OK.replace(r#""action":"search""#, r#""Action":"frobnicate""#);
+    let reason = decode(bad_action.as_bytes()).unwrap_err().to_string();
+    assert!(reason.contains("field `action`: unknown value \"frobnicate\""), "{reason}");
     // Names that only resemble a field's stay extra fields.
     let other = OK.replacen('{', r#"{"subject_ids":"a","subject id 2":"b","#, 1);
     assert!(decode(other.as_bytes()).unwrap().subject_id.is_none());

@@ -118,6 +118,9 @@ fn letters_that_look_latin_are_the_latin_ones() {
         ("\u{039a}R\u{0391}Y, R\u{043e}nald", "KRAY, Ronald"),
         ("\u{0405}\u{041c}\u{0406}\u{0422}\u{041d}, \u{0408}\u{043e}hn", "SMITH, John"),
         ("\u{0555}'BRIEN, Siân", "O'Brien, Sian"),
+        // Latin small capitals, as a probe typed a name (ᴅᴇxᴛᴇʀ ᴠᴀɴᴄᴇ-ʜᴏʟʟᴏᴡᴀʏ)
+        ("\u{1d20}\u{1d00}\u{0274}\u{1d04}\u{1d07}-\u{029c}\u{1d0f}\u{029f}\u{029f}\u{1d0f}\u{1d21}\u{1d00}\u{028f}, \u{1d05}\u{1d07}x\u{1d1b}\u{1d07}\u{0280}", "VANCE-HOLLOWAY, Dexter"),
+        ("\u{a731}\u{1d1b}\u{1d00}\u{0280}\u{029f}\u{026a}\u{0274}\u{0262}, \u{1d0d}\u{026a}\u{1d00}", "STARLING, Mia"),
     ] {
         assert_eq!(name(written), name(latin), "{written}");
     }
@@ -125,6 +128,8 @@ fn letters_that_look_latin_are_the_latin_ones() {
     assert_eq!(name("Иванов").surname, "ИBAHOB", "only the letters that look Latin");
     assert_ne!(name("Иванов"), name("IVANOV"));
     assert_eq!(vrm("KR11\u{0410}Y\u{0405}").as_deref(), Some("KR11AYS"));
+    assert_eq!(vrm("\u{1d0b}\u{0280}11 \u{1d00}\u{028f}\u{a731}").as_deref(), Some("KR11AYS"));
+    assert_eq!(record_id("11/111111\u{1d00}".into()), "11/111111A");
     assert_eq!(postcode("n\u{0455}1 8\u{0430}s").as_deref(), Some("NS18AS"));
     assert_eq!(record_id("11/111111\u{0410}".into()), "11/111111A");
     assert_eq!(record_id("11/111111\u{0430}".into()), "11/111111A");
@@ -179,6 +184,10 @@ fn surname_only_and_empty() {
     assert_eq!(name(" / Dexter Vance-Holloway"), name("VANCE-HOLLOWAY, Dexter"));
     assert_eq!(name(",\u{a0}Dexter Vance-Holloway"), name("VANCE-HOLLOWAY, Dexter"));
     assert_eq!(name("Д.Иванов"), name("Д Иванов"));
+    // So is one that folds to two letters: the dot after it parts the words.
+    assert_eq!(name("Æ.Smith").surname, "SMITH");
+    assert_eq!(name("Þ. Jónsson").surname, "JONSSON");
+    assert_eq!(name("Mc.Donald").surname, "MCDONALD", "a dot after two characters is dropped");
     // An initial of any script is an initial.
     let dmitri = name("ИВАНОВ, Дмитрий");
     assert!(name("Д Иванов").matches(&dmitri) && name("Д Иванов").matches_by_initial(&dmitri));
