@@ -140,6 +140,22 @@ impl Decoder {
         }
     }
 
+    /// Whether `line` would be read as an event on its own by the CSV header in force,
+    /// the header left as it is: a line inside a quoted field that is a row of its own
+    /// (a stray quote closed by another rows later swallowed the rows between them).
+    pub fn reads_as_event(&mut self, line: &[u8]) -> bool {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if std::str::from_utf8(line).is_err() {
+            return false;
+        }
+        let Ok(fields) = self.splitter.split(line) else { return false };
+        match (&self.header, &self.format) {
+            (Header::Canonical(layout), _) => layout.decode(&fields).is_ok(),
+            (Header::Mapped(header), InputFormat::Mapped(m)) => m.decode_csv(header, &fields).is_ok(),
+            _ => false,
+        }
+    }
+
     fn decode_csv(&mut self, bytes: &[u8]) -> Decoded {
         let fields = match self.splitter.split(bytes) {
             Ok(f) => f,
@@ -180,7 +196,11 @@ impl Decoder {
                 // (exports concatenated), whose columns may come in another order.
                 // Its rows are read by it, not by the first file's header.
                 Err(e) => match CsvLayout::from_header(&fields) {
-                    Ok(next) if fields.iter().any(|f| f.trim().eq_ignore_ascii_case("event_id")) => {
+                    Ok(next)
+                        if fields
+                            .iter()
+                            .any(|f| crate::event::Field::from_key(f) == Some(crate::event::Field::EventId)) =>
+                    {
                         tracing::info!("a header row in the middle of a CSV file: the rows after it are read by it");
                         self.header = Header::Canonical(next);
                         return Decoded::Header;

@@ -129,13 +129,30 @@ impl FileSource {
             // should be that holds a line break is one record of the right shape
             // whatever it holds, and its lines are never read as rows (free text would
             // otherwise write rows of its own).
+            //
+            // Nor a record of the right shape whose lines after the first include one
+            // that is a row of its own, an event by the header (a probe: two stray
+            // quotes in one column swallowed the 40 rows between them, high-profile
+            // look-ups among them, with no dead letter): free text that holds a whole
+            // row is rarer than a quote left open, and what is read apart is not lost.
             let misshapen = record.unclosed
                 || matches!(decoded, Decoded::Rejected(DecodeError::FieldCount { got, header }) if got != header);
-            let ran_over = self.csv && misshapen && !record.is_truncated() && record.bytes.contains(&b'\n');
-            if let (Decoded::Rejected(why), true) = (&decoded, ran_over) {
+            let spans = self.csv && !record.is_truncated() && record.bytes.contains(&b'\n');
+            let mut row_inside = || {
+                let mut lines = record.bytes.split(|b| *b == b'\n').enumerate().skip(1);
+                lines.find(|(_, l)| self.decoder.reads_as_event(l)).map(|(i, _)| i)
+            };
+            let why = match (&decoded, spans) {
+                (Decoded::Rejected(why), true) if misshapen => Some(format!("could not be read as one record ({why})")),
+                (Decoded::Event(_) | Decoded::Rejected(_), true) => {
+                    row_inside().map(|i| format!("hold a row of its own (line {})", record.line + i as u64))
+                }
+                _ => None,
+            };
+            if let Some(why) = why {
                 let (line, lines) = (record.line, 1 + record.bytes.iter().filter(|b| **b == b'\n').count());
                 let reason = DecodeError::BadCsv(format!(
-                    "a quoted field opened on this line is not closed on it; the {lines} lines it ran into could not be read as one record ({why}), so the lines after this one are read as records of their own"
+                    "a quoted field opened on this line is not closed on it; the {lines} lines it ran into {why}, so the lines after this one are read as records of their own"
                 ));
                 let raw = self.records.retake_after_first_line(line).unwrap_or_default();
                 let origin = Origin::File { path: self.name.clone(), line };
@@ -375,6 +392,44 @@ mod tests {
             assert_eq!(dead[0].reason.kind(), "unreadable");
             assert!(matches!(&dead[0].origin, Origin::File { line: 1, .. }), "{:?}", dead[0].origin);
         }
+    }
+
+    /// Two stray quotes in one column, rows apart: the record from the first to the
+    /// second has the header's number of fields, and the rows between them were read
+    /// into one field, neither judged nor dead letters (a probe: 40 high-profile
+    /// look-ups lost). Each row between is read; the two lines with a stray quote are
+    /// dead letters; a quoted field of free text over lines that are no rows stays one
+    /// record; a mid-file header spelt `EVENT ID` is a header.
+    #[test]
+    fn rows_between_two_stray_quotes_are_read_as_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.csv");
+        let mut text = String::from("event_id,ts,system,user_id,action,subject_type,subject_id,query\n");
+        text.push_str("A1,2026-11-06T16:00:00Z,PNC,U1,search,person,,\"smith\n");
+        for i in 0..40 {
+            text.push_str(&format!("M{i},2026-11-06T16:00:{i:02}Z,PNC,U{i},view,person,85/905299S,\n"));
+        }
+        text.push_str("B1,2026-11-06T16:01:00Z,PNC,U1,search,person,,\"jones\n");
+        text.push_str("F1,2026-11-06T16:02:00Z,PNC,U1,search,person,,\"free text\nover, two lines\"\n");
+        text.push_str("EVENT ID,Subject Type,ts,system,user_id,action\nH1,person,2026-11-06T16:03:00Z,PNC,U1,view\n");
+        std::fs::write(&path, text).unwrap();
+        let config = crate::config::Config::defaults();
+        let inputs = [(path, InputFormat::Csv)];
+        let mut merged =
+            MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, Default::default()).unwrap();
+        let (events, dead) = drain(&mut merged);
+        let mut expected: Vec<String> = (0..40).map(|i| format!("M{i}")).collect();
+        expected.extend(["F1".to_string(), "H1".to_string()]);
+        assert_eq!(events, expected, "{dead:?}");
+        let lines: Vec<u64> = dead
+            .iter()
+            .filter_map(|d| match d.origin {
+                Origin::File { line, .. } => Some(line),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lines, [2, 43], "{dead:?}");
+        assert!(dead[0].reason.to_string().contains("hold a row of its own (line 3)"), "{}", dead[0].reason);
     }
 
     #[test]
