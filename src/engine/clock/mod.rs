@@ -167,8 +167,12 @@ impl StreamClock {
             (true, false) => Offered::Judged(self.judge(ts, b)),
             (_, true) => {
                 self.held.push(event.clone());
-                let full = self.held.len() >= b.jump_events.max(1);
-                if full && self.goes_on_from(front) {
+                // A run is not judged on the word of its newest event when that one
+                // jumps again, far ahead of the rest: the next event says whether it
+                // was a spike (a probe: a record dated 2099 arriving as the 64th after
+                // a quiet spell was taken with the run, and every later event was late).
+                let full = self.held.len() >= b.jump_events.max(1) && !self.ends_in_a_jump(b);
+                if full && self.goes_on_from(front, b) {
                     // Time going on in a sparse log, not a jump: accepted.
                     Offered::Released(self.accept_run(b))
                 } else if !full || self.one_source_of_several(b) {
@@ -244,11 +248,22 @@ impl StreamClock {
     /// system had reported once before it), 64 of its 70 events were skewed and the
     /// detectors blind to them (an evaluator's replay). A clock a year ahead, or an
     /// hour ahead for a run of minutes, jumps.
-    fn goes_on_from(&self, front: Timestamp) -> bool {
-        let (Some(first), Some(last)) = (self.held.first(), self.held.iter().map(|e| e.ts).max()) else {
-            return false;
-        };
+    /// The run's span leaves out its spikes (a record dated 2099 among them spans no
+    /// 73 years).
+    fn goes_on_from(&self, front: Timestamp, b: Bounds) -> bool {
+        let spiked = spikes(&self.held, b.max_skew);
+        let last = self.held.iter().zip(&spiked).filter(|(_, &spike)| !spike).map(|(e, _)| e.ts).max();
+        let (Some(first), Some(last)) = (self.held.first(), last) else { return false };
         first.ts.0 - front.0 <= last.0 - first.ts.0
+    }
+
+    /// Whether the newest held event is ahead of every other held one by more than the
+    /// skew and by more than they span: a jump from the run, which only the events
+    /// after it can confirm or show for a spike.
+    fn ends_in_a_jump(&self, b: Bounds) -> bool {
+        let Some((last, rest)) = self.held.split_last() else { return false };
+        let (Some(first), Some(newest)) = (rest.first(), rest.iter().map(|e| e.ts).max()) else { return false };
+        last.ts > newest + b.max_skew && last.ts.0 - newest.0 > newest.0 - first.ts.0
     }
 
     /// Whether the held run is all one system's while another system is still

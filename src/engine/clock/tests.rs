@@ -332,6 +332,29 @@ fn a_spike_just_before_a_gap_is_skewed_and_the_rest_stays_on_time() {
     assert!(c.newest().unwrap().0 < spike, "the front did not jump to 2099");
 }
 
+/// A quiet spell longer than the skew, the logs resuming, and a record dated 2099
+/// arriving just as the resumed run is long enough to be taken for a jump (a probe: the
+/// 2099 record was judged on time with the run, and 87% of the week after it was late,
+/// every behavioural alert lost). It is skewed; the rest is on time.
+#[test]
+fn a_spike_that_completes_a_run_after_a_quiet_spell_is_skewed() {
+    let spike = T + 73 * 365 * 24 * HOUR;
+    for jump_events in [3, 64] {
+        let b = Bounds { jump_events, ..B };
+        let mut times = vec![T, T + MINUTE];
+        let resumed = T + 15 * MINUTE;
+        times.extend((0..jump_events as i64 - 1).map(|i| resumed + i * 1_000));
+        times.push(spike);
+        times.extend((0..100).map(|i| resumed + MINUTE + i * 1_000));
+        let got = judge_with(&times, b);
+        assert_eq!(got.len(), times.len(), "nothing lost");
+        let skewed: Vec<usize> =
+            got.iter().filter(|(_, v)| matches!(v, Verdict::Skewed { .. })).map(|(n, _)| *n).collect();
+        assert_eq!(skewed, [jump_events + 1], "{jump_events}");
+        assert!(got.iter().all(|(_, v)| *v != Verdict::Late), "{jump_events}: {got:?}");
+    }
+}
+
 proptest::proptest! {
     /// The counted spikes are the ones the definition gives, event by event.
     #[test]
