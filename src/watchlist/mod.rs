@@ -302,8 +302,46 @@ impl WatchLists {
     }
 
     /// The incident with this reference (compared by its letters and digits, upper
-    /// case: [`reference_key`]).
+    /// case: [`reference_key`]), or else the one whose reference stands among other
+    /// words in it ([`WatchLists::incident_among_words`]).
     pub fn incident(&self, reference: &str) -> Option<&Incident> {
+        self.incident_as_written(reference).or_else(|| self.incident_among_words(reference))
+    }
+
+    /// The incident whose reference is a run of the words of `reference`, the longest
+    /// first: `Ref: INC-2026-001234`, `INC 2026 001234 (burglary)`, `re inc-2026-001234
+    /// follow-up` (a probe: a force whose officers write a label before each reference
+    /// had 82% of its accesses unexplained and three times the alerts). Words part at
+    /// white space and `:;,()[]{}#"'=`; the separators inside a run are kept, as the
+    /// reference's grouping counts. At most [`REFERENCE_WORDS`] words are read. It
+    /// explains no more than the reference alone would: the incident must still be the
+    /// user's, in its window.
+    fn incident_among_words(&self, reference: &str) -> Option<&Incident> {
+        let parts = |c: char| c.is_whitespace() || ":;,()[]{}#\"'=".contains(c);
+        let mut words: smallvec::SmallVec<[(usize, usize); REFERENCE_WORDS]> = smallvec::SmallVec::new();
+        let mut start = None;
+        for (i, c) in reference.char_indices().chain(std::iter::once((reference.len(), ' '))) {
+            match (parts(c), start) {
+                (true, Some(s)) => {
+                    words.push((s, i));
+                    start = None;
+                    if words.len() == REFERENCE_WORDS {
+                        break;
+                    }
+                }
+                (false, None) => start = Some(i),
+                _ => {}
+            }
+        }
+        if words.len() < 2 && words.first().is_none_or(|&(s, e)| (s, e) == (0, reference.len())) {
+            return None;
+        }
+        (1..=words.len()).rev().find_map(|n| {
+            words.windows(n).find_map(|run| self.incident_as_written(&reference[run[0].0..run[n - 1].1]))
+        })
+    }
+
+    fn incident_as_written(&self, reference: &str) -> Option<&Incident> {
         let mut buf = [0u8; rows::SHORT_REFERENCE];
         let found = match rows::short_reference_key(reference, &mut buf) {
             Some(key) => self.incidents.by_key(key),
@@ -413,6 +451,9 @@ impl WatchLists {
 
 /// An operation's name as references are searched for it: as shown ([`names::shown`]),
 /// upper case; `None` under 4 characters (too likely a word of any reference).
+/// The most words of a reference searched for an incident's reference among them.
+const REFERENCE_WORDS: usize = 12;
+
 fn operation_name_key(name: &str) -> Option<CompactString> {
     let name = names::shown(name.trim());
     (name.len() >= 4).then(|| name.to_ascii_uppercase().into())
@@ -493,6 +534,19 @@ mod tests {
             assert_eq!(l.incident(typed).map(|i| i.reference.as_str()), Some("INC-20261025-03366"), "{typed}");
         }
         assert!(l.incident("INC-20261025-0336").is_none());
+        // Written among other words (a probe: a label before every reference).
+        for typed in [
+            "Ref: INC-20261025-03366",
+            "ref:inc 20261025 03366",
+            "INC-20261025-03366 (burglary, follow-up)",
+            "re #INC/20261025/03366 seen 2nd time",
+            "[INC-20261025-03366]",
+        ] {
+            assert_eq!(l.incident(typed).map(|i| i.reference.as_str()), Some("INC-20261025-03366"), "{typed}");
+        }
+        for not in ["Ref: INC-20261025-0336", "INC-20261025-03366X", "no ref", "a b c d e f g h i j k l INC-20261025-03366"] {
+            assert!(l.incident(not).is_none(), "{not}");
+        }
         assert_eq!(reference_key("--"), "--", "no letter or digit: kept whole");
         assert!(l.delete(TableName::Incidents, "inc 20261025 03366").is_some());
         assert!(l.incident("INC-20261025-03366").is_none());
