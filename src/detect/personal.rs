@@ -123,7 +123,9 @@ fn is_self(ctx: &Enriched, user: &StaffMember) -> bool {
         // `COLE ANN`), as the colleague rule reads it: an evaluator's officer searching
         // their own name so was a colleague to everyone else and no one to themselves.
         (Some(subject), Some(dob), Some(own), Some(own_dob)) => {
-            dob == own_dob && (subject.matches(own) || ctx.person.other_readings().iter().any(|n| n.matches(own)))
+            dob == own_dob
+                && (subject.matches_born_alike(own)
+                    || ctx.person.other_readings().iter().any(|n| n.matches_born_alike(own)))
         }
         _ => false,
     }

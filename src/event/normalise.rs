@@ -65,6 +65,14 @@ impl PersonName {
         self.surname == other.surname && forenames_compatible(&self.forenames, &other.forenames)
     }
 
+    /// [`PersonName::matches`], or forenames typed in part ([`forenames_in_part`]):
+    /// for two names with the same date of birth, where `JACKSON/JOH` is John Jackson
+    /// as `JACKSON/J` is (a probe: more of the name typed was less of a match). Not
+    /// without the date: `PAUL` is not `PAULA`.
+    pub fn matches_born_alike(&self, other: &PersonName) -> bool {
+        self.matches(other) || (self.surname == other.surname && forenames_in_part(&self.forenames, &other.forenames))
+    }
+
     /// Whether a match with `other` rests on an initial: some forename of one side is
     /// only the initial of the other's (`J` against `JOHN`). Meaningful when
     /// [`PersonName::matches`] holds.
@@ -190,6 +198,16 @@ pub fn forenames_compatible(a: &str, b: &str) -> bool {
             _ => return true,
         }
     }
+}
+
+/// Whether each forename of one list begins the other's in the same place (`JOH` and
+/// `JOHN`, `PAT` and `PATRICIA`, `JOHNNY` and `JOHN`), as far as both go; at least one
+/// forename each.
+pub fn forenames_in_part(a: &str, b: &str) -> bool {
+    let xs = a.split(' ').filter(|w| !w.is_empty());
+    let ys = b.split(' ').filter(|w| !w.is_empty());
+    let mut pairs = xs.zip(ys).peekable();
+    pairs.peek().is_some() && pairs.all(|(x, y)| x.starts_with(y) || y.starts_with(x))
 }
 
 /// Whether a forename is an initial: one letter, of any script (`Д`: a review found

@@ -146,7 +146,11 @@ impl PersonIdentity {
         }
         let (a, b) = (self.name.as_ref()?, row.name.as_ref()?);
         if !a.matches(b) {
-            return None;
+            // Forenames typed in part (`JACKSON/JOH`, `KING/PAT`), with the date of
+            // birth: the person, as an initial is (an ex-partner's look-up by `KING/PAT`
+            // raised nothing).
+            let dated = self.dob.is_some() && self.dob == row.dob;
+            return (dated && a.matches_born_alike(b)).then_some(MatchStrength::NameDob);
         }
         match (self.dob, row.dob) {
             (Some(x), Some(y)) if x == y => Some(MatchStrength::NameDob),
@@ -601,6 +605,39 @@ mod tests {
         assert_eq!(find("Luke De Souza", Some("1980-01-01")), [(1, MatchStrength::NameDob)]);
         assert!(find("Zoe Lefevre Hart", Some("1984-06-13")).is_empty());
         assert!(find("Zoe Lefevre Hart", None).is_empty());
+    }
+
+    /// Forenames typed in part, with the surname and the date of birth, find the row
+    /// as an initial does (a probe: `JACKSON/JOH` and `KING/PAT` found no one where
+    /// `JACKSON` and `KING` alone did); another forename, or no date, does not.
+    #[test]
+    fn forenames_typed_in_part_find_the_person_with_the_date_of_birth() {
+        let mut index = PersonIndex::default();
+        let rows = [
+            person(None, "JACKSON, John Jennifer", Some("1943-03-07")),
+            person(None, "KING, Patricia", Some("1958-08-24")),
+        ];
+        for (i, p) in rows.iter().enumerate() {
+            index.add(i as RowId, p);
+        }
+        let find = |name: &str, dob: Option<&str>| {
+            let subject = person(None, name, dob);
+            let mut out = Matches::new();
+            index.find(&subject, &subject.keys(), |id| rows.get(id as usize), &mut out);
+            out.iter().map(|(id, s)| (*id, *s)).collect::<Vec<_>>()
+        };
+        for typed in ["JACKSON/JOH", "JACKSON, Johnny", "Jackson, Jo Jen", "JACKSON/JOHN JENNIFER"] {
+            assert_eq!(find(typed, Some("1943-03-07")), [(0, MatchStrength::NameDob)], "{typed}");
+        }
+        assert_eq!(find("KING/PAT", Some("1958-08-24")), [(1, MatchStrength::NameDob)]);
+        for (typed, dob) in [
+            ("JACKSON/JANE", Some("1943-03-07")),
+            ("JACKSON, John Peter", Some("1943-03-07")),
+            ("JACKSON/JOH", Some("1943-03-08")),
+            ("KING/PAT", None),
+        ] {
+            assert!(find(typed, dob).is_empty(), "{typed} {dob:?}");
+        }
     }
 
     mod rows {
