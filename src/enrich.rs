@@ -309,13 +309,7 @@ fn custody_record_opened<'a>(event: &AccessEvent, lists: &'a WatchLists) -> Opti
         return None;
     }
     // As the other joins compare record ids: full-width forms are the ASCII they show.
-    let number = crate::event::normalise::record_id(event.subject_id.clone()?);
-    let number = number.trim();
-    lists
-        .custody
-        .by_key(number)
-        .or_else(|| lists.custody.by_key(&number.to_uppercase()))
-        .or_else(|| lists.custody.by_key(&number.to_lowercase()))
+    lists.custody_record(&crate::event::normalise::record_id(event.subject_id.clone()?))
 }
 
 fn justify<'a>(

@@ -215,8 +215,9 @@ mod tests {
             .unwrap(),
         );
         let c = Config::defaults();
-        // Full-width forms too, as the other joins compare record ids.
-        for number in ["CUS/1", "cus/1 ", "ＣＵＳ/１"] {
+        // Full-width forms too, as the other joins compare record ids, and other
+        // separators, as references are compared (a probe: `CUS N 2026...` was no one).
+        for number in ["CUS/1", "cus/1 ", "ＣＵＳ/１", "CUS 1", "cus-1", "CUS1"] {
             let e = event(json!({"system": "CUSTODY", "subject_type": "custody", "subject_id": number}));
             assert_eq!(severity_of(&e, &l), Some(Severity::Red), "{number}");
             assert!(fired(&e, &l, &c).contains(&"high_profile.uninvolved"), "{number}");

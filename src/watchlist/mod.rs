@@ -38,6 +38,9 @@ pub struct WatchLists {
     /// High-profile people, by entry id.
     pub high_profile: Rows<HighProfileEntry>,
     high_profile_people: PersonIndex,
+    /// Custody records by their number's letters and digits ([`reference_key`]), for
+    /// a number typed with other separators.
+    custody_numbers: MultiIndex<CompactString>,
     /// Everyone who can access the systems, by user id.
     pub staff: Rows<StaffMember>,
     staff_by_name_dob: MultiIndex<u64>,
@@ -86,9 +89,11 @@ impl WatchLists {
     pub fn upsert_as(&mut self, key: CompactString, row: Row) -> Option<Row> {
         match row {
             Row::Custody(r) => {
+                let number = reference_key(&key);
                 let (id, old) = self.custody.upsert(key, r);
-                if let Some(old) = &old {
-                    self.custody_people.remove(id, &old.person);
+                match &old {
+                    Some(old) => self.custody_people.remove(id, &old.person),
+                    None => self.custody_numbers.insert(number, id),
                 }
                 self.custody_people.add(id, &self.custody.get(id)?.person);
                 old.map(Row::Custody)
@@ -163,6 +168,7 @@ impl WatchLists {
             TableName::Custody => {
                 let (id, old) = self.custody.remove(key)?;
                 self.custody_people.remove(id, &old.person);
+                self.custody_numbers.remove(&reference_key(key), id);
                 Some(Row::Custody(old))
             }
             TableName::HighProfile => {
@@ -382,6 +388,21 @@ impl WatchLists {
             }
             None => key,
         }
+    }
+
+    /// The custody record with this number: as written, in either case, or else the
+    /// one record whose number has the same letters and digits (`CUS N 20261101 0000`,
+    /// `CUS/N/20261101/0000` for `CUS-N-20261101-0000`: a probe's look-ups so typed
+    /// matched no custody row, where references were already compared so).
+    pub fn custody_record(&self, number: &str) -> Option<(RowId, &CustodyRecord)> {
+        let number = number.trim();
+        let found = (self.custody.by_key(number))
+            .or_else(|| self.custody.by_key(&number.to_uppercase()))
+            .or_else(|| self.custody.by_key(&number.to_lowercase()));
+        found.or_else(|| match self.custody_numbers.get(&reference_key(number)) {
+            &[id] => self.custody.get(id).map(|r| (id, r)),
+            _ => None,
+        })
     }
 
     /// Custody records of the person, by any match strength.
