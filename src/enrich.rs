@@ -309,7 +309,9 @@ fn custody_record_opened<'a>(event: &AccessEvent, lists: &'a WatchLists) -> Opti
         return None;
     }
     // As the other joins compare record ids: full-width forms are the ASCII they show.
-    lists.custody_record(&crate::event::normalise::record_id(event.subject_id.clone()?))
+    // As logged first: a custody number is no PNC id, whatever it looks like.
+    let logged = event.subject_id.as_deref()?;
+    lists.custody_record(logged).or_else(|| lists.custody_record(&crate::event::normalise::record_id(logged.into())))
 }
 
 fn justify<'a>(

@@ -10,7 +10,7 @@
 //! between the two writes) is always opened: the index can only skip work, never
 //! hide a row.
 //!
-//! Layout: `AWKEYS03`, a u32 count, then per column a u8 name length, the name, a u64
+//! Layout: `AWKEYS04`, a u32 count, then per column a u8 name length, the name, a u64
 //! offset and a u32 block count; then the filters' bitsets (32-byte blocks). Integers
 //! are little-endian. The hash and block layout are Parquet's (xxHash64, seed 0), so the
 //! filter is the one a Parquet reader would use.
@@ -22,7 +22,10 @@
 //! again). Version 03 (the same evening) files so the ids whose characters show ASCII
 //! ones in other ways too (Cyrillic or Greek look-alikes, mathematical, circled and
 //! accented letters: [`crate::event::normalise::shown_ascii`]); a version-02 index
-//! lacks those and is not complete either.
+//! lacks those and is not complete either. Version 04 (2026-12-08) files PNC ids
+//! written in their long form (`1985/0905299S`) under their short form as well
+//! ([`crate::event::normalise::record_id`]); a version-03 index lacks those, and is
+//! written again too.
 
 use super::columns::ArchivedEvent;
 use parquet::bloom_filter::Sbbf;
@@ -32,11 +35,11 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"AWKEYS03";
-/// The versions before: record ids filed as logged only (01), or as the rules compared
-/// them before look-alike letters were read as ASCII (02). Read, and written again by
-/// `accesswatch archive index`.
-const OLDER: [&[u8; 8]; 2] = [b"AWKEYS01", b"AWKEYS02"];
+const MAGIC: &[u8; 8] = b"AWKEYS04";
+/// The versions before: record ids filed as logged only (01), as the rules compared
+/// them before look-alike letters were read as ASCII (02), or before long PNC ids
+/// were read as short (03). Read, and written again by `accesswatch archive index`.
+const OLDER: [&[u8; 8]; 3] = [b"AWKEYS01", b"AWKEYS02", b"AWKEYS03"];
 const BLOCK: usize = 32;
 
 /// The columns the key index covers: the hunt's look-ups, and `event_id` for an
@@ -145,13 +148,13 @@ pub fn may_contain_any(file: &Path, column: &str, values: &[&str]) -> bool {
 pub fn complete(file: &Path) -> bool {
     let Ok(mut f) = super::open_regular(&path_for(file)) else { return false };
     directory(&mut f)
-        .is_ok_and(|(d, version)| version == 3 && KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
+        .is_ok_and(|(d, version)| version == 4 && KEY_COLUMNS.iter().all(|c| d.iter().any(|(name, _, _)| name == c)))
 }
 
 /// Per column of an index: its name, the bitset's offset and block count.
 type Directory = Vec<(String, u64, u64)>;
 
-/// The index's directory, and its version (1, 2 or 3).
+/// The index's directory, and its version (1 to 4).
 fn directory(f: &mut File) -> io::Result<(Directory, u8)> {
     let mut header = [0u8; 256];
     let n = f.read(&mut header)?;

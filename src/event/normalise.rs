@@ -589,11 +589,40 @@ pub fn user_id(id: &mut CompactString) {
 /// ids; mathematical and circled letters, `78/1023600𝐒`; Cyrillic, Greek and Armenian
 /// letters that look Latin, `11/111111А`: probes whose ids so typed matched nothing);
 /// its case is left to the comparison.
+///
+/// A PNC id in its long form (`1985/0905299S`: the year in four digits, the serial
+/// padded to seven) is its short form (`85/905299S`), as PNC shows it: a probe's
+/// look-ups of a high-profile person and of an operation's subject so written matched
+/// nothing.
 pub fn record_id(id: CompactString) -> CompactString {
-    if id.is_ascii() || !id.chars().any(|c| shown_ascii(c).is_some()) {
-        return id;
+    let id = if id.is_ascii() || !id.chars().any(|c| shown_ascii(c).is_some()) {
+        id
+    } else {
+        id.chars().map(|c| shown_ascii(c).unwrap_or(c)).collect::<String>().trim().into()
+    };
+    pnc_short_form(&id).unwrap_or(id)
+}
+
+/// The short form of a PNC id written long (`1985/0905299S`, `85/0905299S` ->
+/// `85/905299S`): a year of two digits, or of four from 1900 to 2099, a slash, a serial
+/// of up to seven digits and a check letter. `None` for any other id, or one already
+/// short.
+fn pnc_short_form(id: &str) -> Option<CompactString> {
+    let b = id.as_bytes();
+    let slash = b.iter().take(5).position(|&c| c == b'/')?;
+    let (year, rest) = (&b[..slash], &b[slash + 1..]);
+    let (&letter, serial) = rest.split_last()?;
+    let long_year = year.len() == 4 && (year.starts_with(b"19") || year.starts_with(b"20"));
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    if !(year.len() == 2 || long_year) || !digits(year) || !digits(serial) || serial.len() > 7 {
+        return None;
     }
-    id.chars().map(|c| shown_ascii(c).unwrap_or(c)).collect::<String>().trim().into()
+    if !letter.is_ascii_alphabetic() || (year.len() == 2 && serial[0] != b'0') {
+        return None;
+    }
+    let zeros = serial.iter().take(serial.len() - 1).take_while(|&&d| d == b'0').count();
+    let (year, serial) = (&id[slash - 2..slash], &id[slash + 1 + zeros..id.len() - 1]);
+    Some(compact_str::format_compact!("{year}/{serial}{}", char::from(letter)))
 }
 
 /// The ASCII character a non-ASCII one shows, if any: its compatibility decomposition

@@ -141,6 +141,22 @@ fn letters_that_look_latin_are_the_latin_ones() {
     assert_eq!(record_id("12\u{bd}".into()), "12\u{bd}", "½ is three characters, not one");
 }
 
+/// A PNC id in its long form is its short form (a probe: `1985/0905299S` matched no
+/// high-profile row holding `85/905299S`); other ids, CRO numbers among them, are left.
+#[test]
+fn a_pnc_id_written_long_is_its_short_form() {
+    for long in ["1985/0905299S", "85/0905299S", "1985/905299S", "１９８５/0905299S"] {
+        assert_eq!(record_id(long.into()), "85/905299S", "{long}");
+    }
+    assert_eq!(record_id("2001/0000012x".into()), "01/12x", "the case is left to the comparison");
+    assert_eq!(record_id("00/0000000A".into()), "00/0A");
+    for other in
+        ["85/905299S", "123456/85X", "1885/0905299S", "85/09052991S", "85/0905299", "A5/0905299S", "12/1A", "CUS/1"]
+    {
+        assert_eq!(record_id(other.into()), other, "{other}");
+    }
+}
+
 /// A user id from a watch list or the configuration is folded as an event's is:
 /// upper-cased, without what shows nothing, trimmed.
 #[test]
