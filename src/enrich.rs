@@ -265,10 +265,23 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
         None => own,
     };
     let vrm = event.vrm_key();
-    let postcode = event.subject_postcode.as_deref().and_then(normalise::postcode);
-    let address = (event.subject_type == SubjectType::Address).then_some(postcode.as_deref()).flatten();
+    // An address record given by its postcode alone, as its key, is that postcode's.
+    let postcode = event.subject_postcode.as_deref().and_then(normalise::postcode).or_else(|| {
+        let keyed = event.subject_type == SubjectType::Address && event.subject_vrm.is_none();
+        let key = event.subject_id.as_deref().filter(|_| keyed).and_then(normalise::postcode);
+        key.filter(|k| normalise::is_full_postcode(k))
+    });
+    // Where the record is, for the operations' addresses: an address's postcode, or
+    // that of the scene of a crime, an incident, an intelligence report or property
+    // (a probe: an operation's address looked up as a crime scene or in intelligence
+    // raised nothing, where its car did whatever the record's type). A person's,
+    // vehicle's or detainee's postcode is where they live, not an address looked up.
+    let place = match event.subject_type {
+        SubjectType::Person | SubjectType::Vehicle | SubjectType::Custody => None,
+        _ => postcode.as_deref(),
+    };
     let mut matches =
-        SubjectMatches::find(lists, &person, vrm.as_deref(), address).named_in(lists, event.reference.as_deref());
+        SubjectMatches::find(lists, &person, vrm.as_deref(), place).named_in(lists, event.reference.as_deref());
     if let Some((row, _)) = record {
         match matches.custody.iter_mut().find(|(id, _)| *id == row) {
             Some(found) => found.1 = MatchStrength::Id,

@@ -206,6 +206,24 @@ mod tests {
         assert_eq!(severity(json!({"reference": "INC-7"})), Some(crate::alert::Severity::Amber));
         assert_eq!(severity(json!({})), Some(crate::alert::Severity::Red));
         assert_eq!(severity(json!({"subject_id": "ADDR-1", "reference": "INC-7"})), Some(crate::alert::Severity::Red));
+        // The address as the place of another record (a crime's scene, an intelligence
+        // report), or an address record given by its postcode as its key, is the
+        // operation's address (a probe: each raised nothing); a person's or a
+        // detainee's postcode is where they live, and no address looked up.
+        for (subject_type, id) in
+            [("crime", "CR-1"), ("intel", "IR-1"), ("incident", "I-1"), ("property", "P-1"), ("other", "X")]
+        {
+            let extra = json!({"subject_type": subject_type, "subject_id": id});
+            assert_eq!(severity(extra), Some(crate::alert::Severity::Red), "{subject_type}");
+        }
+        for keyed in ["LS14 7XX", "ls147xx"] {
+            let extra = json!({"subject_id": keyed, "subject_postcode": null});
+            assert_eq!(severity(extra), Some(crate::alert::Severity::Red), "{keyed}");
+        }
+        assert_eq!(severity(json!({"subject_id": "ADDR-12X", "subject_postcode": null})), None);
+        for subject_type in ["person", "custody", "vehicle"] {
+            assert_eq!(severity(json!({"subject_type": subject_type, "subject_id": "Z"})), None, "{subject_type}");
+        }
     }
 
     /// An outsider who writes a live operation's name in a reference knows of it; the

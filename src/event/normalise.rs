@@ -669,6 +669,22 @@ pub fn postcode(raw: &str) -> Option<CompactString> {
     squash(raw)
 }
 
+/// Whether a normalised postcode has the shape of a full UK one (`NS186UR`, `SW1A1AA`,
+/// `M11AE`): an outward code of a letter or two, a digit and perhaps a letter or digit,
+/// then a digit and two letters.
+pub fn is_full_postcode(normalised: &str) -> bool {
+    let b = normalised.as_bytes();
+    let Some((inward, outward)) = b.len().checked_sub(3).map(|at| (&b[at..], &b[..at])) else { return false };
+    let letters = outward.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    let rest = &outward[letters..];
+    inward[0].is_ascii_digit()
+        && inward[1..].iter().all(u8::is_ascii_uppercase)
+        && (1..=2).contains(&letters)
+        && (1..=2).contains(&rest.len())
+        && rest[0].is_ascii_digit()
+        && rest.iter().all(|c| c.is_ascii_alphanumeric())
+}
+
 /// The postcode sector of a normalised postcode: the postcode minus its last two
 /// letters (`SW1A1AA` -> `SW1A1`). `None` when the postcode does not end in a digit
 /// and two letters, as a full UK postcode does.

@@ -556,7 +556,8 @@ impl Subject {
                 if self.dob.is_some() && e.subject_dob == self.dob {
                     let theirs = PersonIdentity::new(None, e.subject_name.clone(), e.subject_dob).other_readings();
                     let ours = || std::iter::once(want).chain(&self.readings);
-                    if ours().any(|w| w.matches(&got) || theirs.iter().any(|r| w.matches(r))) {
+                    // Forenames typed in part too (`JACKSON/JOH`), as the rules read them.
+                    if ours().any(|w| w.matches_born_alike(&got) || theirs.iter().any(|r| w.matches_born_alike(r))) {
                         return Some(Match::NameDob);
                     }
                 }

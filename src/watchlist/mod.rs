@@ -470,11 +470,11 @@ impl WatchLists {
     }
 }
 
-/// An operation's name as references are searched for it: as shown ([`names::shown`]),
-/// upper case; `None` under 4 characters (too likely a word of any reference).
 /// The most words of a reference searched for an incident's reference among them.
 const REFERENCE_WORDS: usize = 12;
 
+/// An operation's name as references are searched for it: as shown ([`names::shown`]),
+/// upper case; `None` under 4 characters (too likely a word of any reference).
 fn operation_name_key(name: &str) -> Option<CompactString> {
     let name = names::shown(name.trim());
     (name.len() >= 4).then(|| name.to_ascii_uppercase().into())

@@ -283,6 +283,12 @@ fn vehicles_and_addresses() {
     assert_eq!(postcode_sector("SW1A1AA"), Some("SW1A1"));
     assert_eq!(postcode_sector("M11AE"), Some("M11"));
     assert_eq!(postcode_sector("SW1A"), None);
+    for full in ["SW1A1AA", "M11AE", "NS186UR", "LS147XX", "B338TH", "CR26XH"] {
+        assert!(is_full_postcode(full), "{full}");
+    }
+    for not in ["SW1A", "ADDR12", "12345", "AB12CDE", "SW1A1A", "ABC11AA", "A1", "1A1AA"] {
+        assert!(!is_full_postcode(not), "{not}");
+    }
     assert_eq!(postcode_display("SW1A1AA"), "SW1A 1AA");
     assert!(vrm("   ").is_none());
 }
