@@ -336,17 +336,26 @@ fn justify<'a>(
     let Some(reference) = event.reference.as_deref().map(str::trim).filter(|r| !r.is_empty()) else {
         return Justification::NoReference;
     };
-    let Some(incident) = lists.incident(reference) else {
-        return Justification::UnknownReference(reference);
-    };
-    if !crate::explain::attached(incident, user, &event.user_id) {
-        return Justification::NotLinked(incident);
+    // A reference naming several incidents among its words is judged by each: the
+    // first that justifies, else what the first found says.
+    let judged = lists.incidents_in(reference).into_iter().map(|incident| {
+        if !crate::explain::attached(incident, user, &event.user_id) {
+            return Justification::NotLinked(incident);
+        }
+        if !known_in_time(incident.recorded_at, event.ts, config) {
+            return Justification::RecordedLate(incident);
+        }
+        if !crate::explain::in_window(incident, event.ts, config) {
+            return Justification::OutsideWindow(incident, event.ts < incident.opened_at);
+        }
+        Justification::Justified(incident)
+    });
+    let mut first = None;
+    for j in judged {
+        if matches!(j, Justification::Justified(_)) {
+            return j;
+        }
+        first.get_or_insert(j);
     }
-    if !known_in_time(incident.recorded_at, event.ts, config) {
-        return Justification::RecordedLate(incident);
-    }
-    if !crate::explain::in_window(incident, event.ts, config) {
-        return Justification::OutsideWindow(incident, event.ts < incident.opened_at);
-    }
-    Justification::Justified(incident)
+    first.unwrap_or(Justification::UnknownReference(reference))
 }

@@ -10,6 +10,9 @@
 use compact_str::CompactString;
 use std::fmt;
 
+mod ids;
+pub use ids::{record_id, shown_ascii, user_id};
+
 /// A person's name reduced to the form the watch-list join compares.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PersonName {
@@ -200,14 +203,21 @@ pub fn forenames_compatible(a: &str, b: &str) -> bool {
     }
 }
 
-/// Whether each forename of one list begins the other's in the same place (`JOH` and
-/// `JOHN`, `PAT` and `PATRICIA`, `JOHNNY` and `JOHN`), as far as both go; at least one
-/// forename each.
+/// Whether each forename of one list begins the other's in the same place, as far as
+/// both go (at least one forename each): as a search typed in part, of three letters at
+/// most (`JOH` for `JOHN`, `PAT` for `PATRICIA`), or three letters or more short of the
+/// whole (`CHRIS` for `CHRISTOPHER`); not a name one or two letters longer, which is
+/// most often another name (`PAUL` and `PAULA`, `DANIEL` and `DANIELLE`, `JOHN` and
+/// `JOHNNY`: twins share a surname and a date of birth; a review).
 pub fn forenames_in_part(a: &str, b: &str) -> bool {
     let xs = a.split(' ').filter(|w| !w.is_empty());
     let ys = b.split(' ').filter(|w| !w.is_empty());
     let mut pairs = xs.zip(ys).peekable();
-    pairs.peek().is_some() && pairs.all(|(x, y)| x.starts_with(y) || y.starts_with(x))
+    let in_part = |short: &str, long: &str| {
+        let (s, l) = (short.chars().count(), long.chars().count());
+        long.starts_with(short) && (s <= 3 || l >= s + 3)
+    };
+    pairs.peek().is_some() && pairs.all(|(x, y)| x == y || in_part(x, y) || in_part(y, x))
 }
 
 /// Whether a forename is an initial: one letter, of any script (`Д`: a review found
@@ -561,102 +571,6 @@ fn squash(raw: &str) -> Option<CompactString> {
         });
     }
     (!out.is_empty()).then_some(out)
-}
-
-/// A user id as every join compares it: its ASCII letters upper-cased, so that `u10040`
-/// in one system's log is `U10040` of the staff list and of another system (directory
-/// account names are case-insensitive, and systems log them as they were typed).
-///
-/// Characters that show nothing are dropped and white space trimmed, as an event's
-/// identifiers are where they are read: a watch list's or the configuration's id must
-/// not keep what an event's loses (`U9001\u{200b}` in a staff list matched no event).
-///
-/// Full-width forms (`Ｕ９００１`, as an East Asian input method or a spreadsheet's
-/// width conversion writes them) are the ASCII characters they show.
-pub fn user_id(id: &mut CompactString) {
-    let padded = id.starts_with(char::is_whitespace) || id.ends_with(char::is_whitespace);
-    if padded || (!id.is_ascii() && id.chars().any(|c| super::invisible(c) || full_width(c).is_some())) {
-        let shown: String = id.chars().filter(|c| !super::invisible(*c)).map(|c| full_width(c).unwrap_or(c)).collect();
-        *id = shown.trim().into();
-    }
-    if id.bytes().any(|b| b.is_ascii_lowercase()) {
-        id.make_ascii_uppercase();
-    }
-}
-
-/// A record id as the watch-list joins compare it: each character that shows an ASCII
-/// one is that character ([`shown_ascii`]: full-width forms, `１１/１１１１１１Ａ`, as in user
-/// ids; mathematical and circled letters, `78/1023600𝐒`; Cyrillic, Greek and Armenian
-/// letters that look Latin, `11/111111А`: probes whose ids so typed matched nothing);
-/// its case is left to the comparison.
-///
-/// A PNC id in its long form (`1985/0905299S`: the year in four digits, the serial
-/// padded to seven) is its short form (`85/905299S`), as PNC shows it: a probe's
-/// look-ups of a high-profile person and of an operation's subject so written matched
-/// nothing.
-pub fn record_id(id: CompactString) -> CompactString {
-    let id = if id.is_ascii() || !id.chars().any(|c| shown_ascii(c).is_some()) {
-        id
-    } else {
-        id.chars().map(|c| shown_ascii(c).unwrap_or(c)).collect::<String>().trim().into()
-    };
-    pnc_short_form(&id).unwrap_or(id)
-}
-
-/// The short form of a PNC id written long (`1985/0905299S`, `85/0905299S` ->
-/// `85/905299S`): a year of two digits, or of four from 1900 to 2099, a slash, a serial
-/// of up to seven digits and a check letter. `None` for any other id, or one already
-/// short.
-fn pnc_short_form(id: &str) -> Option<CompactString> {
-    let b = id.as_bytes();
-    let slash = b.iter().take(5).position(|&c| c == b'/')?;
-    let (year, rest) = (&b[..slash], &b[slash + 1..]);
-    let (&letter, serial) = rest.split_last()?;
-    let long_year = year.len() == 4 && (year.starts_with(b"19") || year.starts_with(b"20"));
-    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
-    if !(year.len() == 2 || long_year) || !digits(year) || !digits(serial) || serial.len() > 7 {
-        return None;
-    }
-    if !letter.is_ascii_alphabetic() || (year.len() == 2 && serial[0] != b'0') {
-        return None;
-    }
-    let zeros = serial.iter().take(serial.len() - 1).take_while(|&&d| d == b'0').count();
-    let (year, serial) = (&id[slash - 2..slash], &id[slash + 1 + zeros..id.len() - 1]);
-    Some(compact_str::format_compact!("{year}/{serial}{}", char::from(letter)))
-}
-
-/// The ASCII character a non-ASCII one shows, if any: its compatibility decomposition
-/// when that is one ASCII character and accents (`Ｓ`, `𝐒`, `Ⓢ`, `Ś` are S; the
-/// ideographic space a space), or the Latin capital a Cyrillic, Greek or Armenian
-/// letter looks like ([`shown_latin`], read from its capital). `None` for ASCII.
-pub fn shown_ascii(c: char) -> Option<char> {
-    use unicode_normalization::char::{decompose_compatible, is_combining_mark};
-    if c.is_ascii() {
-        return None;
-    }
-    let (mut first, mut count) = (None, 0);
-    decompose_compatible(c, |d| {
-        if !is_combining_mark(d) {
-            first = first.or(Some(d));
-            count += 1;
-        }
-    });
-    let d = first.filter(|_| count == 1)?;
-    if d.is_ascii() {
-        return Some(d);
-    }
-    let mut upper = d.to_uppercase();
-    let (Some(u), None) = (upper.next(), upper.next()) else { return None };
-    Some(shown_latin(u)).filter(char::is_ascii)
-}
-
-/// The ASCII character a full-width form shows (U+FF01-FF5E), or the ideographic space.
-fn full_width(c: char) -> Option<char> {
-    match c {
-        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0),
-        '\u{3000}' => Some(' '),
-        _ => None,
-    }
 }
 
 /// A vehicle registration mark without spaces, upper case (`ab12 cde` -> `AB12CDE`).

@@ -538,7 +538,10 @@ impl Subject {
         if let Some(got) = got_id.as_deref().filter(|_| e.subject_type == crate::event::SubjectType::Custody) {
             // Unless the log names someone else born another day.
             let other = matches!((self.dob, e.subject_dob), (Some(a), Some(b)) if a != b);
-            if !other && self.custody_refs.iter().any(|c| c.eq_ignore_ascii_case(got)) {
+            // The number with other separators too, as the rules find the record.
+            let key = crate::watchlist::reference_key(e.subject_id.as_deref().unwrap_or(got));
+            let same = |c: &String| c.eq_ignore_ascii_case(got) || crate::watchlist::reference_key(c) == key;
+            if !other && self.custody_refs.iter().any(same) {
                 return Some(Match::CustodyRecord);
             }
         }

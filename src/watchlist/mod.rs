@@ -308,43 +308,32 @@ impl WatchLists {
     }
 
     /// The incident with this reference (compared by its letters and digits, upper
-    /// case: [`reference_key`]), or else the one whose reference stands among other
-    /// words in it ([`WatchLists::incident_among_words`]).
+    /// case: [`reference_key`]), or else the first whose reference stands among other
+    /// words in it ([`WatchLists::incidents_in`]).
     pub fn incident(&self, reference: &str) -> Option<&Incident> {
-        self.incident_as_written(reference).or_else(|| self.incident_among_words(reference))
+        self.incidents_in(reference).into_iter().next()
     }
 
-    /// The incident whose reference is a run of the words of `reference`, the longest
-    /// first: `Ref: INC-2026-001234`, `INC 2026 001234 (burglary)`, `re inc-2026-001234
-    /// follow-up` (a probe: a force whose officers write a label before each reference
-    /// had 82% of its accesses unexplained and three times the alerts). Words part at
-    /// white space and `:;,()[]{}#"'=`; the separators inside a run are kept, as the
-    /// reference's grouping counts. At most [`REFERENCE_WORDS`] words are read. It
-    /// explains no more than the reference alone would: the incident must still be the
-    /// user's, in its window.
-    fn incident_among_words(&self, reference: &str) -> Option<&Incident> {
-        let parts = |c: char| c.is_whitespace() || ":;,()[]{}#\"'=".contains(c);
-        let mut words: smallvec::SmallVec<[(usize, usize); REFERENCE_WORDS]> = smallvec::SmallVec::new();
-        let mut start = None;
-        for (i, c) in reference.char_indices().chain(std::iter::once((reference.len(), ' '))) {
-            match (parts(c), start) {
-                (true, Some(s)) => {
-                    words.push((s, i));
-                    start = None;
-                    if words.len() == REFERENCE_WORDS {
-                        break;
-                    }
+    /// The incidents a reference names: the one it is as a whole, or else each whose
+    /// reference is one of its [`reference_readings`], the longest first (`Ref:
+    /// INC-2026-001234`, `INC 2026 001234 (burglary)`, `CAD-1 / INC-2`: a probe's force
+    /// whose officers wrote a label before each reference had 82% of its accesses
+    /// unexplained). The access is judged by each in turn ([`crate::enrich`]): one
+    /// naming two incidents is justified by the one the user is on, whichever comes
+    /// first (a review). It explains no more than each reference alone would.
+    pub fn incidents_in(&self, reference: &str) -> smallvec::SmallVec<[&Incident; 1]> {
+        if let Some(whole) = self.incident_as_written(reference) {
+            return smallvec::smallvec![whole];
+        }
+        let mut found: smallvec::SmallVec<[&Incident; 1]> = smallvec::SmallVec::new();
+        for reading in reference_readings(reference).into_iter().skip(1) {
+            if let Some(i) = self.incident_as_written(reading) {
+                if !found.iter().any(|f| std::ptr::eq(*f, i)) {
+                    found.push(i);
                 }
-                (false, None) => start = Some(i),
-                _ => {}
             }
         }
-        if words.len() < 2 && words.first().is_none_or(|&(s, e)| (s, e) == (0, reference.len())) {
-            return None;
-        }
-        (1..=words.len())
-            .rev()
-            .find_map(|n| words.windows(n).find_map(|run| self.incident_as_written(&reference[run[0].0..run[n - 1].1])))
+        found
     }
 
     fn incident_as_written(&self, reference: &str) -> Option<&Incident> {
@@ -470,8 +459,47 @@ impl WatchLists {
     }
 }
 
-/// The most words of a reference searched for an incident's reference among them.
+/// The most words of a reference read for an incident's reference among them, the
+/// most words of one run of them, and the most readings.
 const REFERENCE_WORDS: usize = 12;
+const RUN_WORDS: usize = 4;
+const MOST_READINGS: usize = 24;
+
+/// The ways a reference may name an incident: as a whole, then each run of up to
+/// [`RUN_WORDS`] of its words that holds a digit, the longest first. Words part at
+/// white space and `:;,()[]{}#"'=`; the separators inside a run are kept, as the
+/// reference's grouping counts; the first [`REFERENCE_WORDS`] words are read. The
+/// alert book files a trigger under each, so that an incident recorded late resolves
+/// the alerts of accesses that named it among other words, as a replay with it explains
+/// them.
+pub fn reference_readings(reference: &str) -> smallvec::SmallVec<[&str; 4]> {
+    let mut out: smallvec::SmallVec<[&str; 4]> = smallvec::smallvec![reference];
+    let parts = |c: char| c.is_whitespace() || ":;,()[]{}#\"'=".contains(c);
+    let mut words: smallvec::SmallVec<[(usize, usize); REFERENCE_WORDS]> = smallvec::SmallVec::new();
+    let mut start = None;
+    for (i, c) in reference.char_indices().chain(std::iter::once((reference.len(), ' '))) {
+        match (parts(c), start) {
+            (true, Some(s)) => {
+                words.push((s, i));
+                start = None;
+                if words.len() == REFERENCE_WORDS {
+                    break;
+                }
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    for n in (1..=words.len().min(RUN_WORDS)).rev() {
+        for run in words.windows(n) {
+            let text = &reference[run[0].0..run[n - 1].1];
+            if out.len() < MOST_READINGS && text.bytes().any(|b| b.is_ascii_digit()) && !out.contains(&text) {
+                out.push(text);
+            }
+        }
+    }
+    out
+}
 
 /// An operation's name as references are searched for it: as shown ([`names::shown`]),
 /// upper case; `None` under 4 characters (too likely a word of any reference).
@@ -506,166 +534,4 @@ pub fn shared_unit_note(unit: &str, forces: &[String]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::time::Timestamp;
-
-    fn incident(victims: &[&str]) -> Row {
-        Row::Incident(Incident {
-            reference: "DA-1".into(),
-            kind: None,
-            opened_at: Timestamp(0),
-            closed_at: None,
-            unit: None,
-            officers: UserSet::default(),
-            victims: victims.iter().map(|v| read::parse_victim(v).unwrap()).collect(),
-            vulnerable: true,
-            recorded_at: None,
-        })
-    }
-
-    fn victims_of(l: &WatchLists, id: &str) -> usize {
-        let mut out = Matches::new();
-        let person = PersonIdentity::new(Some(id.into()), None, None);
-        l.victim_matches(&person, &person.keys(), &mut out);
-        out.len()
-    }
-
-    fn operation(name: &str) -> Row {
-        let cells =
-            serde_json::json!({"operation": name, "subject_vrm": "AB12CDE", "starts_at": "2026-11-01T00:00:00Z"});
-        read::read_row(TableName::Operations, &read::JsonCells(cells.as_object().unwrap())).unwrap()
-    }
-
-    fn named(l: &WatchLists, reference: &str) -> Vec<String> {
-        let mut names: Vec<String> = l.operations_named_in(reference).map(|o| o.operation.to_string()).collect();
-        names.sort();
-        names
-    }
-
-    /// Officers type a reference's separators as they please: the incident is found by
-    /// its letters and digits, kept as written, and deleted by any spelling.
-    #[test]
-    fn an_incident_is_found_whatever_separators_its_reference_is_typed_with() {
-        let mut l = WatchLists::default();
-        let Row::Incident(mut i) = incident(&[]) else { unreachable!() };
-        i.reference = "INC-20261025-03366".into();
-        l.upsert(Row::Incident(i));
-        for typed in ["INC 20261025 03366", "inc/20261025/03366", " Inc.20261025.03366 ", "INC2026102503366"] {
-            assert_eq!(l.incident(typed).map(|i| i.reference.as_str()), Some("INC-20261025-03366"), "{typed}");
-        }
-        assert!(l.incident("INC-20261025-0336").is_none());
-        // Written among other words (a probe: a label before every reference).
-        for typed in [
-            "Ref: INC-20261025-03366",
-            "ref:inc 20261025 03366",
-            "INC-20261025-03366 (burglary, follow-up)",
-            "re #INC/20261025/03366 seen 2nd time",
-            "[INC-20261025-03366]",
-        ] {
-            assert_eq!(l.incident(typed).map(|i| i.reference.as_str()), Some("INC-20261025-03366"), "{typed}");
-        }
-        for not in
-            ["Ref: INC-20261025-0336", "INC-20261025-03366X", "no ref", "a b c d e f g h i j k l INC-20261025-03366"]
-        {
-            assert!(l.incident(not).is_none(), "{not}");
-        }
-        assert_eq!(reference_key("--"), "--", "no letter or digit: kept whole");
-        assert!(l.delete(TableName::Incidents, "inc 20261025 03366").is_some());
-        assert!(l.incident("INC-20261025-03366").is_none());
-    }
-
-    /// Two forces' staff in units of one name: said, with the forces, so that an
-    /// incident owned by one does not justify the other's staff unseen.
-    #[test]
-    fn a_unit_name_shared_by_two_forces_is_reported() {
-        let staff = "user_id,surname,forenames,dob,home_postcode,unit,role,force,org,status,status_since,shift\n\
-                     SV1,Foster,Sarah,,,CID,DC,SV,police,active,,\n\
-                     NR1,Khan,Lewis,,,cid,DC,NR,police,active,,\n\
-                     NR2,Ng,Ann,,,NR Response,PC,NR,police,active,,\n\
-                     NR3,Ng,Bob,,,NR Response,PC,nr,police,active,,\n";
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("staff.csv"), staff).unwrap();
-        let (l, _) = load::load_dir(dir.path()).unwrap();
-        assert_eq!(l.units_of_several_forces(), vec![("CID".to_string(), vec!["NR".to_string(), "SV".to_string()])]);
-        let note = shared_unit_note("CID", &["NR".into(), "SV".into(), "WM".into()]);
-        assert!(note.starts_with("unit \"CID\" has staff in forces NR, SV and WM: "), "{note}");
-    }
-
-    proptest::proptest! {
-        /// The stack key of a short ASCII reference is the key the general path
-        /// builds from its characters.
-        #[test]
-        fn the_short_key_is_the_general_key(r in "[ -~]{0,64}") {
-            let mut buf = [0u8; rows::SHORT_REFERENCE];
-            let general: String = r.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
-            let short = rows::short_reference_key(&r, &mut buf);
-            proptest::prop_assert_eq!(short, (!general.is_empty()).then_some(general.as_str()));
-        }
-
-        /// The splits of a short reference as bits are its splits.
-        #[test]
-        fn the_short_splits_are_the_splits(r in "[A-C0-3 /-]{0,64}") {
-            let bits = rows::short_splits(&r).unwrap();
-            let listed: u64 = rows::splits(&r).iter().map(|p| 1u64 << p).sum();
-            proptest::prop_assert_eq!(bits, listed);
-        }
-    }
-
-    /// Where both references are split by separators, the splits agree (one may have
-    /// fewer): `41/2345/26` is not `4/12345/26` (a hostile probe: a reference to no
-    /// incident was justified by another's).
-    #[test]
-    fn references_split_in_other_places_are_other_incidents() {
-        let mut l = WatchLists::default();
-        let Row::Incident(mut i) = incident(&[]) else { unreachable!() };
-        i.reference = "4/12345/26".into();
-        l.upsert(Row::Incident(i.clone()));
-        assert!(l.incident("41/2345/26").is_none());
-        for typed in ["4 12345 26", "41234526", "4/1234526", "4-12345-26/"] {
-            assert!(l.incident(typed).is_some(), "{typed}");
-        }
-        assert!(rows::same_grouping("INC20261025-03366", "INC-20261025-03366"));
-        assert!(rows::same_grouping("INC-2026-1025-03366", "INC-20261025-03366"));
-        assert!(rows::same_grouping("INC2026-1025-03366", "INC-20261025-03366"), "a review: a plausible typing");
-        assert!(!rows::same_grouping("INC-202610-2503366", "INC-20261025-03366"));
-        // Both incidents on the list: each found by its own reference, each deleted by it.
-        i.reference = "41/2345/26".into();
-        l.upsert(Row::Incident(i));
-        assert_eq!(l.incidents.len(), 2);
-        assert_eq!(l.incident("41 2345 26").map(|i| i.reference.as_str()), Some("41/2345/26"));
-        assert_eq!(l.incident("4/12345/26").map(|i| i.reference.as_str()), Some("4/12345/26"));
-        assert!(l.delete(TableName::Incidents, "4/12345/26").is_some());
-        assert_eq!(l.incident("41/2345/26").map(|i| i.reference.as_str()), Some("41/2345/26"), "kept beside");
-        assert!(l.delete(TableName::Incidents, "41/2345/26").is_some());
-        assert!(l.incident("41/2345/26").is_none() && l.incidents.is_empty());
-    }
-
-    #[test]
-    fn a_reference_names_the_operations_listed_at_the_time() {
-        let mut l = WatchLists::default();
-        l.upsert(operation("NIGHTJAR"));
-        l.upsert(operation("OWL"));
-        assert_eq!(named(&l, "op nightjar-2 owl"), ["NIGHTJAR"], "names under four characters name nothing");
-        // Added and removed live: the next look-up sees each change.
-        let kestrel = operation("Kestrel");
-        let key = kestrel.key();
-        l.upsert(kestrel);
-        assert_eq!(named(&l, "KESTREL/NIGHTJAR"), ["Kestrel", "NIGHTJAR"]);
-        l.delete(TableName::Operations, &key);
-        assert_eq!(named(&l, "KESTREL/NIGHTJAR"), ["NIGHTJAR"]);
-    }
-
-    #[test]
-    fn the_victim_index_follows_replacement_and_deletion() {
-        let mut l = WatchLists::default();
-        l.upsert(incident(&["A1", "B2"]));
-        assert_eq!((victims_of(&l, "A1"), victims_of(&l, "B2")), (1, 1));
-        // The row replaced with one victim fewer: the other is no longer a victim.
-        l.upsert(incident(&["B2"]));
-        assert_eq!((victims_of(&l, "A1"), victims_of(&l, "B2")), (0, 1));
-        assert_eq!(l.victims.len(), 1);
-        l.delete(TableName::Incidents, "DA-1");
-        assert_eq!((victims_of(&l, "B2"), l.victims.len()), (0, 0));
-    }
-}
+mod tests;

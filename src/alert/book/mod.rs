@@ -250,7 +250,7 @@ impl AlertBook {
             }
         };
         drop_from(&mut self.by_user, &e.user_id);
-        if let Some(r) = reference_key(e) {
+        for r in reference_keys(e) {
             drop_from(&mut self.by_reference, &r);
         }
     }
@@ -272,8 +272,14 @@ impl AlertBook {
         }
         o.triggers.push(Box::new(event.clone()));
         self.by_user.entry(event.user_id.clone()).or_default().push(seq);
-        if let Some(r) = reference_key(event) {
-            self.by_reference.entry(r).or_default().push(seq);
+        // Under each reading of the reference (`Ref: INC-1` under `INC1` too), so that
+        // the incident recorded late finds it (a review: live left open what a replay
+        // with the row explained).
+        for r in reference_keys(event) {
+            let filed = self.by_reference.entry(r).or_default();
+            if filed.last() != Some(&seq) {
+                filed.push(seq);
+            }
         }
     }
 
@@ -523,8 +529,15 @@ fn escalate(alert: &mut Alert, stronger: Alert, listed: bool) {
     }
 }
 
-fn reference_key(e: &AccessEvent) -> Option<CompactString> {
-    e.reference.as_deref().map(crate::watchlist::reference_key).filter(|r| !r.is_empty())
+fn reference_keys(e: &AccessEvent) -> smallvec::SmallVec<[CompactString; 1]> {
+    let Some(reference) = e.reference.as_deref() else { return Default::default() };
+    let mut keys: smallvec::SmallVec<[CompactString; 1]> = smallvec::SmallVec::new();
+    for key in crate::watchlist::reference_readings(reference).iter().map(|r| crate::watchlist::reference_key(r)) {
+        if !key.is_empty() && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 #[cfg(test)]

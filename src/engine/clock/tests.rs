@@ -352,6 +352,16 @@ fn a_spike_that_completes_a_run_after_a_quiet_spell_is_skewed() {
             got.iter().filter(|(_, v)| matches!(v, Verdict::Skewed { .. })).map(|(n, _)| *n).collect();
         assert_eq!(skewed, [jump_events + 1], "{jump_events}");
         assert!(got.iter().all(|(_, v)| *v != Verdict::Late), "{jump_events}: {got:?}");
+        // Two such records in a row, or two far-future times apart (a review).
+        for second in [spike + 5_000, spike - 365 * 24 * HOUR] {
+            let mut times = times.clone();
+            times.insert(jump_events + 2, second);
+            let got = judge_with(&times, b);
+            assert_eq!(got.len(), times.len(), "nothing lost");
+            let skewed = got.iter().filter(|(_, v)| matches!(v, Verdict::Skewed { .. })).count();
+            assert_eq!(skewed, 2, "{jump_events}: {got:?}");
+            assert!(got.iter().all(|(_, v)| *v != Verdict::Late), "{jump_events}: {got:?}");
+        }
     }
 }
 

@@ -145,14 +145,37 @@ fn letters_that_look_latin_are_the_latin_ones() {
 /// high-profile row holding `85/905299S`); other ids, CRO numbers among them, are left.
 #[test]
 fn a_pnc_id_written_long_is_its_short_form() {
-    for long in ["1985/0905299S", "85/0905299S", "1985/905299S", "１９８５/0905299S"] {
+    for long in [
+        "1985/0905299S",
+        "85/0905299S",
+        "1985/905299S",
+        "１９８５/0905299S",
+        "85 / 905299S",
+        "1985/0905299 S",
+        "1985-0905299S",
+        "1985\\0905299S",
+        "1985/00905299S",
+        "1985.0905299S",
+    ] {
         assert_eq!(record_id(long.into()), "85/905299S", "{long}");
     }
     assert_eq!(record_id("2001/0000012x".into()), "01/12x", "the case is left to the comparison");
     assert_eq!(record_id("00/0000000A".into()), "00/0A");
-    for other in
-        ["85/905299S", "123456/85X", "1885/0905299S", "85/09052991S", "85/0905299", "A5/0905299S", "12/1A", "CUS/1"]
-    {
+    assert_eq!(record_id("85/09052991S".into()), "85/9052991S", "a serial of seven digits, padded");
+    for other in [
+        "85/905299S",
+        "123456/85X",
+        "1885/0905299S",
+        "85/123456789S",
+        "85/0905299",
+        "A5/0905299S",
+        "12/1A",
+        "CUS/1",
+        "85-905299S",
+        "85//905299S",
+        "85 905299S",
+        "1985/0905299SS",
+    ] {
         assert_eq!(record_id(other.into()), other, "{other}");
     }
 }
