@@ -179,6 +179,34 @@ fn an_incident_recorded_within_the_grace_resolves_the_alert_it_explains() {
     assert!(closed.0.iter().any(|a| a.alert_id == raised.alert_id && a.resolved.is_some()));
 }
 
+/// A reference written among other words (`Ref: INC-7`) of an incident recorded late
+/// and owned by the user's unit (no officer named, so the alert is found by its
+/// reference alone): resolved live, as a replay with the row explains it (a review:
+/// the trigger was filed under `REFINC7` only).
+#[test]
+fn a_labelled_reference_of_a_late_incident_resolves_its_alert() {
+    let (config, lists, mut event) = late_incident_case();
+    event.reference = Some("Ref: INC-7".into());
+    let mut engine = Engine::new(config, lists, DetectClock::WallClock);
+    let mut topic = Topic::default();
+    engine.process(&event, &mut topic);
+    let raised = topic.latest.values().find(|a| a.rule == RuleId::CustodyUninvolved).unwrap().clone();
+    let row = read_row(
+        TableName::Incidents,
+        &JsonCells(
+            serde_json::json!({"reference": "INC-7", "opened_at": "2026-11-22T09:50:00Z", "unit": "Response",
+                               "recorded_at": "2026-11-22T18:00:00Z"})
+            .as_object()
+            .unwrap(),
+        ),
+    )
+    .unwrap();
+    engine.apply(ListChange::Upsert { key: "INC-7".into(), row }, &mut topic);
+    let updated = &topic.latest[&raised.alert_id];
+    let resolved = updated.resolved.as_ref().expect("resolved by the late incident");
+    assert_eq!(resolved.by, "reference", "{}", resolved.reason);
+}
+
 /// An alert made stronger by a later access keeps that access as a trigger a late
 /// explanation must answer (a review: the new trigger was kept by no one, and the
 /// alert could never be resolved), and the earlier one too: an incident that explains
