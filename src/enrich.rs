@@ -266,11 +266,7 @@ pub fn enrich<'a>(event: &'a AccessEvent, lists: &'a WatchLists, config: &Explan
     };
     let vrm = event.vrm_key();
     // An address record given by its postcode alone, as its key, is that postcode's.
-    let postcode = event.subject_postcode.as_deref().and_then(normalise::postcode).or_else(|| {
-        let keyed = event.subject_type == SubjectType::Address && event.subject_vrm.is_none();
-        let key = event.subject_id.as_deref().filter(|_| keyed).and_then(normalise::postcode);
-        key.filter(|k| normalise::is_full_postcode(k))
-    });
+    let postcode = event.postcode_key();
     // Where the record is, for the operations' addresses: an address's postcode, or
     // that of the scene of a crime, an incident, an intelligence report or property
     // (a probe: an operation's address looked up as a crime scene or in intelligence

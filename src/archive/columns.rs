@@ -8,7 +8,7 @@
 
 use crate::alert::Alert;
 use crate::event::explained::{Kind, Recorded};
-use crate::event::{normalise, AccessEvent, Action, PersonName, SubjectType};
+use crate::event::{AccessEvent, Action, PersonName, SubjectType};
 use crate::time::{Date, Timestamp};
 use arrow::array::{
     Array, ArrayRef, BooleanBuilder, Date32Array, Date32Builder, Int32Builder, Int64Array, Int64Builder, ListBuilder,
@@ -48,7 +48,7 @@ impl ArchivedEvent {
     pub fn new(event: AccessEvent, seq: i64, from: Provenance) -> ArchivedEvent {
         let name = event.subject_name.as_deref().and_then(PersonName::parse);
         let vrm_key = event.vrm_key();
-        let postcode_key = event.subject_postcode.as_deref().and_then(normalise::postcode);
+        let postcode_key = event.postcode_key();
         let (surname, forenames) = match name {
             Some(n) => (Some(n.surname), (!n.forenames.is_empty()).then_some(n.forenames)),
             None => (None, None),

@@ -239,6 +239,18 @@ impl DecodeError {
 }
 
 impl AccessEvent {
+    /// The subject's postcode as the rules compare it (`normalise::postcode`): its
+    /// `subject_postcode`, or for an address record given by its postcode alone as its
+    /// key, `subject_id` when it has a full UK postcode's shape (`NS18 6UR`: a probe's
+    /// look-up of an operation's address so logged raised nothing).
+    pub fn postcode_key(&self) -> Option<CompactString> {
+        self.subject_postcode.as_deref().and_then(normalise::postcode).or_else(|| {
+            let keyed = self.subject_type == SubjectType::Address && self.subject_vrm.is_none();
+            let key = self.subject_id.as_deref().filter(|_| keyed).and_then(normalise::postcode);
+            key.filter(|k| normalise::is_full_postcode(k))
+        })
+    }
+
     /// The vehicle's registration mark as the rules compare it (`normalise::vrm`): its
     /// `subject_vrm`, or for a vehicle record given by its key alone, `subject_id` (a
     /// PNC vehicle record's key is its VRM).

@@ -569,9 +569,7 @@ impl Subject {
         if self.vrm.is_some() && e.vrm_key().as_deref() == self.vrm.as_deref() {
             return Some(Match::Vrm);
         }
-        if self.postcode.is_some()
-            && e.subject_postcode.as_deref().and_then(normalise::postcode).as_deref() == self.postcode.as_deref()
-        {
+        if self.postcode.is_some() && e.postcode_key().as_deref() == self.postcode.as_deref() {
             return Some(Match::Postcode);
         }
         None

@@ -255,6 +255,24 @@ fn who_accessed_finds_a_pnc_id_in_its_long_form() {
     assert!(indexes.iter().all(|i| std::fs::read(i).unwrap().starts_with(b"AWKEYS04")));
 }
 
+/// An address record given by its postcode alone as its `subject_id` is found by a
+/// hunt for the postcode, as the rules match it (a review: the rules alerted on it and
+/// the hunt missed it); an id of another shape, or another record type, is not.
+#[test]
+fn who_accessed_finds_an_address_record_keyed_by_its_postcode() {
+    let lines = [
+        r#"{"event_id":"p1","ts":"2026-10-02T09:00:00Z","system":"PNC","user_id":"U1","action":"view","subject_type":"address","subject_id":"NS18 6UR"}"#,
+        r#"{"event_id":"p2","ts":"2026-10-02T10:00:00Z","system":"RMS","user_id":"U2","action":"view","subject_type":"address","subject_postcode":"ns186ur"}"#,
+        r#"{"event_id":"o1","ts":"2026-10-02T11:00:00Z","system":"PNC","user_id":"U3","action":"view","subject_type":"person","subject_id":"NS18 6UR"}"#,
+        r#"{"event_id":"o2","ts":"2026-10-02T12:00:00Z","system":"PNC","user_id":"U4","action":"view","subject_type":"address","subject_id":"ADDR-1"}"#,
+    ];
+    let dir = archive_of(&lines);
+    let hunt = Hunt::open(dir.path(), None).unwrap();
+    let subject = Subject::parse(None, None, None, None, Some("NS18 6UR")).unwrap();
+    let found = ids(&hunt.who_accessed(&subject, &TimeRange::default()).unwrap());
+    assert_eq!(found, [("p1".to_string(), "postcode"), ("p2".to_string(), "postcode")]);
+}
+
 #[test]
 fn who_accessed_matches_a_vrm_whatever_its_spacing() {
     let dir = archive();
