@@ -50,13 +50,12 @@ pub fn check<'a>(ctx: &Enriched<'a>, lists: &'a WatchLists, rules: &RulesConfig,
             severity = severity.min(Severity::Amber);
         }
         // The postcode as the place of another record (a crime's scene, an incident,
-        // an intelligence report): a look by the cleared reviewers, amber, and green
-        // under the user's own incident given on the access: every call to an address
-        // is such a record, and the handlers of the incident there are not outsiders
-        // looking at the operation (a review: the call handlers named on a robbery
-        // next door were amber, the next shift's red).
+        // an intelligence report): a look by the cleared reviewers, amber, whatever the
+        // reference (a review: every call to an address is such a record, and the next
+        // shift's handlers were red; a second review: green under any incident of the
+        // user's own let an insider read and print the intelligence on the address).
         if strength == MatchStrength::Postcode && ctx.event.subject_type != crate::event::SubjectType::Address {
-            severity = severity.min(if referenced { Severity::Green } else { Severity::Amber });
+            severity = severity.min(Severity::Amber);
         }
         out.push(outsider(lists, (id, subject), strength, severity, ts, false));
         raised.push(&subject.operation);
@@ -223,12 +222,12 @@ mod tests {
         for (subject_type, id) in
             [("crime", "CR-1"), ("intel", "IR-1"), ("incident", "I-1"), ("property", "P-1"), ("other", "X")]
         {
-            // Amber, green under the user's own incident (a review: every call to the
-            // address is such a record).
+            // Amber, with the user's own incident or without (reviews: every call to the
+            // address is such a record; green would let an insider print it unseen).
             let extra = json!({"subject_type": subject_type, "subject_id": id});
             assert_eq!(severity(extra), Some(crate::alert::Severity::Amber), "{subject_type}");
             let extra = json!({"subject_type": subject_type, "subject_id": id, "reference": "INC-7"});
-            assert_eq!(severity(extra), Some(crate::alert::Severity::Green), "{subject_type}");
+            assert_eq!(severity(extra), Some(crate::alert::Severity::Amber), "{subject_type}");
         }
         for keyed in ["LS14 7XX", "ls147xx"] {
             let extra = json!({"subject_id": keyed, "subject_postcode": null});

@@ -68,12 +68,14 @@ impl PersonName {
         self.surname == other.surname && forenames_compatible(&self.forenames, &other.forenames)
     }
 
-    /// [`PersonName::matches`], or forenames typed in part ([`forenames_in_part`]):
-    /// for two names with the same date of birth, where `JACKSON/JOH` is John Jackson
+    /// [`PersonName::matches`], or forenames typed in part ([`forenames_in_part`]: this
+    /// name typed, `record` on the record or list): for two names with the same date
+    /// of birth, where `JACKSON/JOH` is John Jackson
     /// as `JACKSON/J` is (a probe: more of the name typed was less of a match). Not
     /// without the date: `PAUL` is not `PAULA`.
-    pub fn matches_born_alike(&self, other: &PersonName) -> bool {
-        self.matches(other) || (self.surname == other.surname && forenames_in_part(&self.forenames, &other.forenames))
+    pub fn matches_born_alike(&self, record: &PersonName) -> bool {
+        self.matches(record)
+            || (self.surname == record.surname && forenames_in_part(&self.forenames, &record.forenames))
     }
 
     /// Whether a match with `other` rests on an initial: some forename of one side is
@@ -203,21 +205,22 @@ pub fn forenames_compatible(a: &str, b: &str) -> bool {
     }
 }
 
-/// Whether each forename of one list begins the other's in the same place, as far as
-/// both go (at least one forename each): as a search typed in part, of three letters at
+/// Whether each forename typed begins the record's in the same place, as far as both
+/// go (at least one forename each), as a search typed in part: of three letters at
 /// most (`JOH` for `JOHN`, `PAT` for `PATRICIA`), or three letters or more short of the
-/// whole (`CHRIS` for `CHRISTOPHER`); not a name one or two letters longer, which is
-/// most often another name (`PAUL` and `PAULA`, `DANIEL` and `DANIELLE`, `JOHN` and
-/// `JOHNNY`: twins share a surname and a date of birth; a review).
-pub fn forenames_in_part(a: &str, b: &str) -> bool {
-    let xs = a.split(' ').filter(|w| !w.is_empty());
-    let ys = b.split(' ').filter(|w| !w.is_empty());
+/// whole (`CHRIS` for `CHRISTOPHER`). Not the other way (a record's `ANN` is not a
+/// search for `ANNA`), nor a name one or two letters longer, which is most often
+/// another name (`PAUL` and `PAULA`, `DANIEL` and `DANIELLE`: twins share a surname and
+/// a date of birth; reviews).
+pub fn forenames_in_part(typed: &str, record: &str) -> bool {
+    let xs = typed.split(' ').filter(|w| !w.is_empty());
+    let ys = record.split(' ').filter(|w| !w.is_empty());
     let mut pairs = xs.zip(ys).peekable();
     let in_part = |short: &str, long: &str| {
         let (s, l) = (short.chars().count(), long.chars().count());
         long.starts_with(short) && (s <= 3 || l >= s + 3)
     };
-    pairs.peek().is_some() && pairs.all(|(x, y)| x == y || in_part(x, y) || in_part(y, x))
+    pairs.peek().is_some() && pairs.all(|(x, y)| x == y || in_part(x, y))
 }
 
 /// Whether a forename is an initial: one letter, of any script (`Д`: a review found

@@ -560,7 +560,7 @@ impl Subject {
                     let theirs = PersonIdentity::new(None, e.subject_name.clone(), e.subject_dob).other_readings();
                     let ours = || std::iter::once(want).chain(&self.readings);
                     // Forenames typed in part too (`JACKSON/JOH`), as the rules read them.
-                    if ours().any(|w| w.matches_born_alike(&got) || theirs.iter().any(|r| w.matches_born_alike(r))) {
+                    if ours().any(|w| got.matches_born_alike(w) || theirs.iter().any(|r| r.matches_born_alike(w))) {
                         return Some(Match::NameDob);
                     }
                 }

@@ -162,28 +162,45 @@ impl FileSource {
             // either way), and each such line is a dead letter of its own, named, not an
             // event (read as one, it would be another user's access on this one's
             // word, or hide this one's own: a review).
-            if let Decoded::Event(_) = &decoded {
-                if self.csv && !record.is_truncated() && record.bytes.contains(&b'\n') {
-                    let opened = record.line;
-                    let mut lines = record.bytes.split(|b| *b == b'\n').skip(1);
-                    let rows = lines.any(|l| self.decoder.reads_as_event(l));
-                    // Every line after the first, the row the second quote is on too.
-                    let lines = (record.bytes.split(|b| *b == b'\n').enumerate().skip(1).filter(|_| rows))
-                        .map(|(i, l)| (opened + i as u64, l.to_vec()));
-                    for (line, raw) in lines {
-                        let reason = DecodeError::BadCsv(format!(
-                            "this line is inside a field quoted on line {opened}, judged as one record with it, whose lines read as rows of their own: a quote left open and closed rows later in the same column (genuine rows: replay them from a corrected export), or text written to pass for rows; it is not judged"
-                        ));
-                        let origin = Origin::File { path: self.name.clone(), line };
-                        self.pending.push_back(DeadLetter {
-                            origin,
-                            reason,
-                            raw_len: raw.len(),
-                            raw,
-                            raw_sha256: None,
-                        });
-                    }
+            // A record refused for another cause (a reference over its bound: text the
+            // officer types) is one dead letter of its first line, and the others the
+            // same: never read as rows (a second review: 40 rows went into one dead
+            // letter named for the reference's length).
+            let mut first_only = None;
+            if matches!(decoded, Decoded::Event(_) | Decoded::Rejected(_))
+                && self.csv
+                && !record.is_truncated()
+                && record.bytes.contains(&b'\n')
+            {
+                let opened = record.line;
+                let mut lines = record.bytes.split(|b| *b == b'\n').skip(1);
+                let rows = lines.any(|l| self.decoder.reads_as_event(l));
+                // Every line after the first, the row the second quote is on too.
+                let lines = (record.bytes.split(|b| *b == b'\n').enumerate().skip(1).filter(|_| rows))
+                    .map(|(i, l)| (opened + i as u64, l.to_vec()));
+                for (line, raw) in lines {
+                    let reason = DecodeError::BadCsv(format!(
+                        "this line is inside a field quoted on line {opened}, read as one record with it, whose lines read as rows of their own: a quote left open and closed rows later in the same column (genuine rows: replay them from a corrected export), or text written to pass for rows; it is not judged"
+                    ));
+                    let origin = Origin::File { path: self.name.clone(), line };
+                    self.pending.push_back(DeadLetter { origin, reason, raw_len: raw.len(), raw, raw_sha256: None });
                 }
+                if rows {
+                    first_only = record.bytes.split(|b| *b == b'\n').next().map(<[u8]>::to_vec);
+                }
+            }
+            if let (Decoded::Rejected(why), Some(raw)) = (&decoded, first_only) {
+                let reason = DecodeError::BadCsv(format!(
+                    "a quoted field opened on this line runs over lines that read as rows of their own (dead letters of their own, after this one); the record they make was refused: {why}"
+                ));
+                let origin = Origin::File { path: self.name.clone(), line: record.line };
+                return Ok(Some(SourceItem::Dead(DeadLetter {
+                    origin,
+                    reason,
+                    raw_len: raw.len(),
+                    raw,
+                    raw_sha256: None,
+                })));
             }
             return Ok(Some(match decoded {
                 Decoded::Event(e) => SourceItem::Event(e),
@@ -452,6 +469,28 @@ mod tests {
         assert_eq!(lines, (3..=43).collect::<Vec<u64>>(), "{dead:?}");
         assert!(dead[0].reason.to_string().contains("inside a field quoted on line 2"), "{}", dead[0].reason);
         assert!(dead.iter().all(|d| d.raw.starts_with(b"M") || d.raw.starts_with(b"B1,")), "{dead:?}");
+
+        // In a column whose value refuses them (a reference over its bound): the first
+        // line a dead letter of its own, and every other line (a second review: one
+        // dead letter named for the reference's length held the 40 rows).
+        let path = dir.path().join("b.csv");
+        let mut text = String::from("event_id,ts,system,user_id,action,subject_type,subject_id,reference\n");
+        text.push_str("A1,2026-11-06T16:00:00Z,PNC,U1,search,person,,\"INC 1\n");
+        for i in 0..40 {
+            text.push_str(&format!("M{i},2026-11-06T16:00:{i:02}Z,PNC,U{i},view,person,85/905299S,\n"));
+        }
+        text.push_str(
+            "B1,2026-11-06T16:01:00Z,PNC,U1,search,person,,\"INC 2\nC1,2026-11-06T16:02:00Z,PNC,U1,view,person,,\n",
+        );
+        std::fs::write(&path, text).unwrap();
+        let inputs = [(path, InputFormat::Csv)];
+        let mut merged =
+            MergedFiles::open(&inputs, &config.input, config.state.max_clock_skew, Default::default()).unwrap();
+        let (events, dead) = drain(&mut merged);
+        assert_eq!(events, ["C1"], "{dead:?}");
+        assert_eq!(dead.len(), 42, "every line of the record: {dead:?}");
+        assert!(dead[0].raw.starts_with(b"A1,") && !dead[0].raw.contains(&b'\n'), "{dead:?}");
+        assert!(dead[0].reason.to_string().contains("refused"), "{}", dead[0].reason);
     }
 
     #[test]

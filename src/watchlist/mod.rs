@@ -419,7 +419,7 @@ impl WatchLists {
         for name in std::iter::once(name.clone()).chain(others) {
             let same = (self.staff_by_name_dob.get(&index::name_dob_key(&name.surname, dob)).iter())
                 .filter_map(|&id| self.staff.get(id))
-                .filter(|s| s.name.as_ref().is_some_and(|own| own.matches_born_alike(&name)));
+                .filter(|s| s.name.as_ref().is_some_and(|own| name.matches_born_alike(own)));
             for s in same {
                 if !found.iter().any(|f| std::ptr::eq(*f, s)) {
                     found.push(s);
@@ -462,11 +462,12 @@ impl WatchLists {
 /// The most words of a reference read for an incident's reference among them, the
 /// most words of one run of them, and the most readings.
 const REFERENCE_WORDS: usize = 12;
-const RUN_WORDS: usize = 4;
-const MOST_READINGS: usize = 24;
+const RUN_WORDS: usize = 6;
+const MOST_READINGS: usize = 64;
 
 /// The ways a reference may name an incident: as a whole, then each run of up to
-/// [`RUN_WORDS`] of its words that holds a digit, the longest first. Words part at
+/// [`RUN_WORDS`] of its words that holds a digit and four letters or digits at least
+/// (a bare `1` of `seen 1 time` is no incident's number: a review), the longest first. Words part at
 /// white space and `:;,()[]{}#"'=`; the separators inside a run are kept, as the
 /// reference's grouping counts; the first [`REFERENCE_WORDS`] words are read. The
 /// alert book files a trigger under each, so that an incident recorded late resolves
@@ -493,7 +494,9 @@ pub fn reference_readings(reference: &str) -> smallvec::SmallVec<[&str; 4]> {
     for n in (1..=words.len().min(RUN_WORDS)).rev() {
         for run in words.windows(n) {
             let text = &reference[run[0].0..run[n - 1].1];
-            if out.len() < MOST_READINGS && text.bytes().any(|b| b.is_ascii_digit()) && !out.contains(&text) {
+            let marks = text.bytes().filter(u8::is_ascii_alphanumeric).count();
+            let digit = text.bytes().any(|b| b.is_ascii_digit());
+            if out.len() < MOST_READINGS && digit && marks >= 4 && !out.contains(&text) {
                 out.push(text);
             }
         }

@@ -365,6 +365,23 @@ fn a_spike_that_completes_a_run_after_a_quiet_spell_is_skewed() {
     }
 }
 
+/// Two genuine gaps in a night's logs, then one straggler from before them: the run
+/// after the gaps is a jump as before, the straggler late (a second review: the run was
+/// held for its second gap, and the straggler made all 64 events a clock fault).
+#[test]
+fn a_second_gap_in_the_logs_then_a_straggler_blinds_nothing() {
+    let b = Bounds { jump_events: 64, ..B };
+    let mut times: Vec<i64> = (0..100).map(|i| T + i * 1_000).collect();
+    times.extend((0..40).map(|i| T + 101 * MINUTE + i * 1_000));
+    times.extend((0..24).map(|i| T + 251 * MINUTE + i * 1_000));
+    times.push(T + 101_000);
+    times.extend((0..10).map(|i| T + 252 * MINUTE + i * 1_000));
+    let got = judge_with(&times, b);
+    assert_eq!(got.len(), times.len(), "nothing lost");
+    assert!(!got.iter().any(|(_, v)| matches!(v, Verdict::Skewed { .. })), "{got:?}");
+    assert_eq!(got.iter().filter(|(_, v)| *v == Verdict::Late).count(), 1, "{got:?}");
+}
+
 proptest::proptest! {
     /// The counted spikes are the ones the definition gives, event by event.
     #[test]

@@ -143,6 +143,22 @@ fn letters_that_look_latin_are_the_latin_ones() {
 
 /// A PNC id in its long form is its short form (a probe: `1985/0905299S` matched no
 /// high-profile row holding `85/905299S`); other ids, CRO numbers among them, are left.
+/// A forename typed in part is the record's, not the other way about, and not a
+/// name one or two letters longer (reviews: a record's `ANN` took searches for `ANNA`,
+/// `ANNE` and `ANNABEL`; `PAUL` took `PAULA`).
+#[test]
+fn forenames_typed_in_part_are_read_one_way() {
+    for (typed, record) in [("JOH", "JOHN"), ("PAT", "PATRICIA"), ("CHRIS", "CHRISTOPHER"), ("J JEN", "JOHN JENNIFER")]
+    {
+        assert!(forenames_in_part(typed, record), "{typed} {record}");
+    }
+    for (typed, record) in
+        [("ANNA", "ANN"), ("ANNABEL", "ANN"), ("PAUL", "PAULA"), ("JOHNNY", "JOHN"), ("JANE", "JOHN")]
+    {
+        assert!(!forenames_in_part(typed, record), "{typed} {record}");
+    }
+}
+
 #[test]
 fn a_pnc_id_written_long_is_its_short_form() {
     for long in [

@@ -70,6 +70,7 @@ fn forenames_typed_in_part_find_the_person_with_the_date_of_birth() {
         // A name one or two letters longer is most often another name (twins).
         ("JACKSON, Johnny", Some("1943-03-07")),
         ("KING, Patricias", Some("1958-08-24")),
+        ("JACKSON, Johnathan", Some("1943-03-07")),
     ] {
         assert!(find(typed, dob).is_empty(), "{typed} {dob:?}");
     }
