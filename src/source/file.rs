@@ -145,14 +145,7 @@ impl FileSource {
                     "a quoted field opened on this line is not closed on it; the {lines} lines it ran into could not be read as one record ({why}), so the lines after this one are read as records of their own"
                 ));
                 let raw = self.records.retake_after_first_line(line).unwrap_or_default();
-                let origin = Origin::File { path: self.name.clone(), line };
-                return Ok(Some(SourceItem::Dead(DeadLetter {
-                    origin,
-                    reason,
-                    raw_len: raw.len(),
-                    raw,
-                    raw_sha256: None,
-                })));
+                return Ok(Some(SourceItem::Dead(line_dead(&self.name, line, reason, raw))));
             }
             // A record of the right shape whose quoted field holds lines that are rows
             // of their own by the header: two stray quotes in one column, rows apart,
@@ -182,8 +175,8 @@ impl FileSource {
                     let reason = DecodeError::BadCsv(format!(
                         "this line is inside a field quoted on line {opened}, read as one record with it, whose lines read as rows of their own: a quote left open and closed rows later in the same column (genuine rows: replay them from a corrected export), or text written to pass for rows; it is not judged"
                     ));
-                    let origin = Origin::File { path: self.name.clone(), line };
-                    self.pending.push_back(DeadLetter { origin, reason, raw_len: raw.len(), raw, raw_sha256: None });
+                    let dead = line_dead(&self.name, line, reason, raw);
+                    self.pending.push_back(dead);
                 }
                 if rows {
                     first_only = record.bytes.split(|b| *b == b'\n').next().map(<[u8]>::to_vec);
@@ -193,14 +186,7 @@ impl FileSource {
                 let reason = DecodeError::BadCsv(format!(
                     "a quoted field opened on this line runs over lines that read as rows of their own (dead letters of their own, after this one); the record they make was refused: {why}"
                 ));
-                let origin = Origin::File { path: self.name.clone(), line: record.line };
-                return Ok(Some(SourceItem::Dead(DeadLetter {
-                    origin,
-                    reason,
-                    raw_len: raw.len(),
-                    raw,
-                    raw_sha256: None,
-                })));
+                return Ok(Some(SourceItem::Dead(line_dead(&self.name, record.line, reason, raw))));
             }
             return Ok(Some(match decoded {
                 Decoded::Event(e) => SourceItem::Event(e),
@@ -360,6 +346,17 @@ impl MergedFiles {
             self.to_fill.push_back(i);
             return Ok(event.map(SourceItem::Event));
         }
+    }
+}
+
+/// A dead letter of one line of the file `name`, held whole.
+fn line_dead(name: &str, line: u64, reason: DecodeError, raw: Vec<u8>) -> DeadLetter {
+    DeadLetter {
+        origin: Origin::File { path: name.to_string(), line },
+        reason,
+        raw_len: raw.len(),
+        raw,
+        raw_sha256: None,
     }
 }
 
